@@ -1,0 +1,7 @@
+//! Belfry: one binary that scrapes, stores and serves metrics (and, as it
+//! grows, rules, alerts, logs and errors) for a small LMS deployment.
+//!
+//! `ARCHITECTURE.md` at the repository root is the map of these modules.
+
+pub mod model;
+pub mod tsdb;

@@ -1,0 +1,212 @@
+//! A series identity: a set of `name="value"` pairs, kept sorted by name so
+//! that equal sets compare, hash and print identically everywhere.
+
+use std::fmt;
+
+/// The reserved label that carries the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub name: String,
+    pub value: String,
+}
+
+impl Label {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// A label set, sorted by name with unique names and no empty values.
+///
+/// Empty values are dropped on construction because Prometheus treats
+/// `a=""` and "no label a" as the same series.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Labels(Vec<Label>);
+
+impl Labels {
+    /// Builds a label set from pairs in any order; a later duplicate name wins.
+    pub fn new(mut labels: Vec<Label>) -> Self {
+        labels.retain(|l| !l.value.is_empty());
+        // Stable sort keeps insertion order among equal names, so keeping the
+        // last of each run means "the later duplicate wins".
+        labels.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out: Vec<Label> = Vec::with_capacity(labels.len());
+        for l in labels {
+            match out.last_mut() {
+                Some(last) if last.name == l.name => *last = l,
+                _ => out.push(l),
+            }
+        }
+        Labels(out)
+    }
+
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Labels::new(pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect())
+    }
+
+    /// Wraps labels the caller guarantees are sorted, unique and non-empty.
+    pub fn from_sorted_unchecked(labels: Vec<Label>) -> Self {
+        debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
+        Labels(labels)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|l| l.name.as_str().cmp(name))
+            .ok()
+            .map(|i| self.0[i].value.as_str())
+    }
+
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Label> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_slice(&self) -> &[Label] {
+        &self.0
+    }
+
+    pub fn into_vec(self) -> Vec<Label> {
+        self.0
+    }
+
+    /// A stable 64-bit hash of the set (xxh3 over `name 0xff value 0xff`).
+    pub fn stable_hash(&self) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for l in &self.0 {
+            h.update(l.name.as_bytes());
+            h.update(&[0xff]);
+            h.update(l.value.as_bytes());
+            h.update(&[0xff]);
+        }
+        h.digest()
+    }
+
+    pub fn builder(&self) -> LabelsBuilder {
+        LabelsBuilder {
+            labels: self.0.clone(),
+        }
+    }
+
+    /// Bytes used by names and values; the basis for size limits.
+    pub fn byte_len(&self) -> usize {
+        self.0.iter().map(|l| l.name.len() + l.value.len()).sum()
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = &'a Label;
+    type IntoIter = std::slice::Iter<'a, Label>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Prints as Prometheus does: `name{a="1", b="2"}`.
+impl fmt::Display for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = self.metric_name() {
+            f.write_str(name)?;
+        }
+        f.write_str("{")?;
+        let mut first = true;
+        for l in self.0.iter().filter(|l| l.name != METRIC_NAME) {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            write!(f, "{}={:?}", l.name, l.value)?;
+        }
+        f.write_str("}")
+    }
+}
+
+/// Edits a label set; `build` restores the sorted, unique invariant.
+#[derive(Clone, Debug, Default)]
+pub struct LabelsBuilder {
+    labels: Vec<Label>,
+}
+
+impl LabelsBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a label; an empty value deletes it.
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        match self.labels.iter_mut().find(|l| l.name == name) {
+            Some(l) => l.value = value.to_string(),
+            None => self.labels.push(Label::new(name, value)),
+        }
+        self
+    }
+
+    pub fn del(&mut self, name: &str) -> &mut Self {
+        self.labels.retain(|l| l.name != name);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.value.as_str())
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&Label) -> bool) -> &mut Self {
+        self.labels.retain(|l| keep(l));
+        self
+    }
+
+    pub fn build(&self) -> Labels {
+        Labels::new(self.labels.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_dedups_and_drops_empty_values() {
+        let l = Labels::new(vec![
+            Label::new("b", "2"),
+            Label::new("a", "1"),
+            Label::new("c", ""),
+            Label::new("a", "3"),
+        ]);
+        assert_eq!(l, Labels::from_pairs(&[("a", "3"), ("b", "2")]));
+        assert_eq!(l.get("a"), Some("3"));
+        assert_eq!(l.get("c"), None);
+    }
+
+    #[test]
+    fn displays_like_prometheus() {
+        let l = Labels::from_pairs(&[("__name__", "up"), ("job", "a\"b")]);
+        assert_eq!(l.to_string(), r#"up{job="a\"b"}"#);
+    }
+
+    #[test]
+    fn builder_sets_and_deletes() {
+        let l = Labels::from_pairs(&[("a", "1"), ("b", "2")]);
+        let mut b = l.builder();
+        b.set("c", "3").del("a").set("b", "");
+        assert_eq!(b.build(), Labels::from_pairs(&[("c", "3")]));
+    }
+}

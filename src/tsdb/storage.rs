@@ -1,0 +1,98 @@
+//! The interfaces between the storage engine and everything above it.
+//!
+//! Writers take an [`Appender`], buffer samples and `commit` them: a
+//! successful commit means the batch is in the write-ahead log. Readers take a
+//! [`Querier`], select series by matchers and stream samples lazily, chunk by
+//! chunk, through [`SampleIter`].
+
+use crate::model::{Labels, Matcher};
+
+use super::{AppendError, StorageError};
+
+/// A storage engine: the real one (`tsdb::Tsdb`) or the in-memory one used
+/// by tests (`tsdb::MemStorage`). Both pass the same test suite.
+pub trait Storage: Send + Sync + 'static {
+    /// Starts a batch of writes.
+    fn appender(&self) -> Box<dyn Appender>;
+    /// A read view; it sees every batch committed before it was taken.
+    fn querier(&self) -> Box<dyn Querier>;
+    /// Figures for `/api/v1/status/tsdb`.
+    fn stats(&self, top_n: usize) -> TsdbStats;
+}
+
+pub trait Appender: Send {
+    /// Buffers one sample. Order and duplicate checks happen here, against
+    /// the head and earlier samples of this batch, so the caller can count
+    /// each refusal; a refused sample does not spoil the batch.
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError>;
+
+    /// Writes the batch to the WAL, then makes it visible to queriers.
+    fn commit(self: Box<Self>) -> Result<CommitReport, StorageError>;
+
+    /// Drops the batch.
+    fn rollback(self: Box<Self>);
+}
+
+/// What a commit did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommitReport {
+    pub samples_appended: usize,
+    pub series_created: usize,
+}
+
+pub trait Querier: Send {
+    /// Series matching every matcher (at least one must not match the empty
+    /// string) that have samples in `[mint, maxt]`, sorted by labels.
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64)
+    -> Result<Vec<SelectedSeries>, StorageError>;
+
+    /// Label names, sorted, of series matching all matchers (all series when
+    /// `matchers` is empty) with samples in `[mint, maxt]`.
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError>;
+
+    /// Values of one label, sorted, under the same rules as `label_names`.
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError>;
+}
+
+/// One selected series and a lazy iterator over its samples in the range.
+pub struct SelectedSeries {
+    pub labels: Labels,
+    pub samples: Box<dyn SampleIter>,
+}
+
+/// Samples in ascending time order, decoded one chunk at a time.
+pub trait SampleIter: Send {
+    fn next(&mut self) -> Option<(i64, f64)>;
+    /// Advances to the first sample with timestamp `>= t` and returns it.
+    fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
+        loop {
+            let s = self.next()?;
+            if s.0 >= t {
+                return Some(s);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct TsdbStats {
+    pub num_series: u64,
+    pub num_label_pairs: u64,
+    pub chunk_count: u64,
+    pub min_time: i64,
+    pub max_time: i64,
+    /// (metric name, series count), highest first.
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    /// (label name, distinct values), highest first.
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    /// (label name, bytes used by its values), highest first.
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+    /// ("name=value", series count), highest first.
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+}
