@@ -4,4 +4,5 @@
 //! `ARCHITECTURE.md` at the repository root is the map of these modules.
 
 pub mod model;
+pub mod selfmetrics;
 pub mod tsdb;

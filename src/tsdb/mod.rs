@@ -7,4 +7,6 @@ mod error;
 mod storage;
 
 pub use error::{AppendError, StorageError};
-pub use storage::{Appender, CommitReport, Querier, SampleIter, SelectedSeries, Storage, TsdbStats};
+pub use storage::{
+    Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage, TsdbStats,
+};

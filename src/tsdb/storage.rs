@@ -18,6 +18,18 @@ pub trait Storage: Send + Sync + 'static {
     fn querier(&self) -> Box<dyn Querier>;
     /// Figures for `/api/v1/status/tsdb`.
     fn stats(&self, top_n: usize) -> TsdbStats;
+    /// Writes old samples (e.g. from `belfry import`) straight to persisted
+    /// storage, merging with what is there; samples that collide with stored
+    /// ones are skipped and counted, never overwritten.
+    fn backfill(&self, series: Vec<(Labels, Vec<(i64, f64)>)>) -> Result<BackfillReport, StorageError>;
+}
+
+/// What a backfill did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillReport {
+    pub samples_written: usize,
+    pub samples_skipped: usize,
+    pub series_created: usize,
 }
 
 pub trait Appender: Send {

@@ -1,0 +1,10 @@
+//! Belfry's own metrics (`belfry_*`), served on `/metrics` and scraped back
+//! into the store by the embedded default config.
+//!
+//! A deliberately small registry: counters and gauges are atomics handed out
+//! as `Arc`s, so hot paths bump them without locks; only registration and
+//! rendering take the registry lock.
+
+mod registry;
+
+pub use registry::{Counter, CounterVec, Gauge, Registry};
