@@ -6,3 +6,4 @@
 pub mod model;
 pub mod selfmetrics;
 pub mod tsdb;
+pub mod web;

@@ -8,3 +8,4 @@
 mod registry;
 
 pub use registry::{Counter, CounterVec, Gauge, Registry};
+pub(crate) use registry::{escape_label_value, write_float};

@@ -202,7 +202,7 @@ fn escape_help(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
-fn escape_label_value(s: &str) -> String {
+pub(crate) fn escape_label_value(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\n', "\\n").replace('"', "\\\"")
 }
 

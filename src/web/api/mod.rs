@@ -1,0 +1,33 @@
+//! Handlers, one file per API family.
+
+pub mod federate;
+pub mod lifecycle;
+pub mod series;
+pub mod status;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::error::ApiError;
+
+/// Prometheus's success envelope: `{"status":"success","data":...}` plus
+/// `warnings` when there are any.
+pub fn success<T: Serialize>(data: T, warnings: Vec<String>) -> axum::Json<serde_json::Value> {
+    let mut body = json!({"status": "success", "data": data});
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    axum::Json(body)
+}
+
+/// Runs storage work off the async executor: redb reads and chunk decoding
+/// block, and must not stall other requests.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("storage task failed: {e}")))?
+}

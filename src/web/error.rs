@@ -1,0 +1,54 @@
+//! The one place where errors become HTTP responses, in Prometheus's error
+//! shape: `{"status":"error","errorType":"bad_data","error":"..."}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::tsdb::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed (Prometheus `bad_data`, 400).
+    #[error("{0}")]
+    BadData(String),
+    /// The request body is larger than the configured limit (413).
+    #[error("request body exceeds the limit of {limit} bytes (server.max_request_body_bytes)")]
+    BodyTooLarge { limit: usize },
+    /// The body's media type or encoding is not one we take (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The server is not ready to serve this yet (503).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Anything else that is our fault (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_type(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadData(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+            ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error_type) = self.status_and_type();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = json!({"status": "error", "errorType": error_type, "error": self.to_string()});
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP: one port serving the Prometheus-compatible API, ingest endpoints and
+//! Belfry's own pages. Handlers only translate between HTTP and the
+//! subsystems; errors become HTTP responses in one place (`error.rs`).
+
+pub mod api;
+mod error;
+mod params;
+mod router;
+mod state;
+
+pub use error::ApiError;
+pub use router::router;
+pub use state::{AppState, Lifecycle, ReloadHandle, ReloadRequest};

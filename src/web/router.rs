@@ -1,0 +1,41 @@
+//! The route table: every URL Belfry serves, in one place.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::api::{federate, lifecycle, series, status};
+use super::state::AppState;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/-/healthy", get(lifecycle::healthy))
+        .route("/-/ready", get(lifecycle::ready))
+        .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
+        .route("/metrics", get(lifecycle::metrics))
+        .route("/federate", get(federate::federate))
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(series::label_names).post(series::label_names))
+        .route("/api/v1/label/{name}/values", get(series::label_values))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .with_state(state)
+}
+
+/// Counts requests by route pattern (not raw path, which would explode
+/// cardinality) and status code.
+async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".to_string());
+    let resp = next.run(req).await;
+    state.metrics.requests.with(&[&handler, resp.status().as_str()]).inc();
+    resp
+}

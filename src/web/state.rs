@@ -1,0 +1,79 @@
+//! What the HTTP layer holds: handles to the subsystems, nothing more.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::model::Labels;
+use crate::selfmetrics::{Counter, CounterVec, Registry};
+use crate::tsdb::Storage;
+
+/// A request to reload the configuration; the answer says whether the new
+/// configuration was applied or why it was rejected.
+pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
+
+/// Sends reload requests to the app's reload loop (shared with SIGHUP).
+#[derive(Clone)]
+pub struct ReloadHandle(mpsc::Sender<ReloadRequest>);
+
+impl ReloadHandle {
+    pub fn new(tx: mpsc::Sender<ReloadRequest>) -> Self {
+        ReloadHandle(tx)
+    }
+
+    pub async fn reload(&self) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send(tx).await.map_err(|_| "the reload loop has stopped".to_string())?;
+        rx.await.map_err(|_| "the reload loop dropped the request".to_string())?
+    }
+}
+
+/// Start-up state: `/-/ready` answers 503 until the store has replayed its WAL.
+#[derive(Default)]
+pub struct Lifecycle {
+    ready: AtomicBool,
+}
+
+impl Lifecycle {
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+/// Counters the HTTP layer itself keeps.
+pub struct WebMetrics {
+    pub requests: Arc<CounterVec>,
+    pub body_limit_exceeded: Arc<Counter>,
+}
+
+impl WebMetrics {
+    pub fn new(registry: &Registry) -> Self {
+        WebMetrics {
+            requests: registry.counter_vec(
+                "belfry_http_requests_total",
+                "HTTP requests served, by route and status code.",
+                &["handler", "code"],
+            ),
+            body_limit_exceeded: registry.counter(
+                "belfry_http_request_body_limit_exceeded_total",
+                "Requests refused because their body exceeded server.max_request_body_bytes.",
+            ),
+        }
+    }
+}
+
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub registry: Arc<Registry>,
+    pub lifecycle: Arc<Lifecycle>,
+    pub reload: ReloadHandle,
+    /// `global.external_labels`, added to federated series.
+    pub external_labels: RwLock<Labels>,
+    pub max_request_body_bytes: usize,
+    pub metrics: WebMetrics,
+}
