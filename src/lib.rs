@@ -7,3 +7,9 @@ pub mod model;
 pub mod selfmetrics;
 pub mod tsdb;
 pub mod web;
+
+/// Makes `ring` the process-wide rustls crypto provider (reqwest is built
+/// without a provider of its own). Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,9 +1,9 @@
 //! The one place where errors become HTTP responses, in Prometheus's error
 //! shape: `{"status":"error","errorType":"bad_data","error":"..."}`.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 
 use crate::tsdb::StorageError;

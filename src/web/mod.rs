@@ -10,4 +10,4 @@ mod state;
 
 pub use error::ApiError;
 pub use router::router;
-pub use state::{AppState, Lifecycle, ReloadHandle, ReloadRequest};
+pub use state::{AppState, Lifecycle, ReloadHandle, ReloadRequest, WebMetrics};

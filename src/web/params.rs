@@ -4,10 +4,10 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, Method};
+use axum::http::{Method, header};
 use chrono::DateTime;
 
-use crate::model::{MatchOp, Matcher, METRIC_NAME};
+use crate::model::{METRIC_NAME, MatchOp, Matcher};
 
 use super::error::ApiError;
 
@@ -40,7 +40,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             let body: Body = req.into_body();
             let bytes = axum::body::to_bytes(body, MAX_FORM_BODY_BYTES)
                 .await
-                .map_err(|_| ApiError::BodyTooLarge { limit: MAX_FORM_BODY_BYTES })?;
+                .map_err(|_| ApiError::BodyTooLarge {
+                    limit: MAX_FORM_BODY_BYTES,
+                })?;
             pairs.extend(form_urlencoded::parse(&bytes).into_owned());
         }
         Ok(Params(pairs))
@@ -50,7 +52,12 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 impl Params {
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Params(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -58,15 +65,21 @@ impl Params {
     }
 
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A timestamp parameter in ms; `default` when absent.
     pub fn time(&self, key: &str, default: i64) -> Result<i64, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(default),
-            Some(s) => parse_time(s)
-                .ok_or_else(|| ApiError::BadData(format!("invalid parameter \"{key}\": cannot parse {s:?} to a valid timestamp"))),
+            Some(s) => parse_time(s).ok_or_else(|| {
+                ApiError::BadData(format!(
+                    "invalid parameter \"{key}\": cannot parse {s:?} to a valid timestamp"
+                ))
+            }),
         }
     }
 
@@ -183,7 +196,10 @@ mod tests {
         let sets = parse_selector(r#"up{job=~"api.*",instance!="x"}"#).unwrap();
         assert_eq!(sets.len(), 1);
         let names: Vec<_> = sets[0].iter().map(|m| m.to_string()).collect();
-        assert_eq!(names, vec![r#"__name__="up""#, r#"job=~"api.*""#, r#"instance!="x""#]);
+        assert_eq!(
+            names,
+            vec![r#"__name__="up""#, r#"job=~"api.*""#, r#"instance!="x""#]
+        );
     }
 
     #[test]

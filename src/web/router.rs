@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 
 use super::api::{federate, lifecycle, series, status};
 use super::state::AppState;
@@ -19,7 +19,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
         .route("/api/v1/series", get(series::series).post(series::series))
-        .route("/api/v1/labels", get(series::label_names).post(series::label_names))
+        .route(
+            "/api/v1/labels",
+            get(series::label_names).post(series::label_names),
+        )
         .route("/api/v1/label/{name}/values", get(series::label_values))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
@@ -36,6 +39,10 @@ async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: 
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "other".to_string());
     let resp = next.run(req).await;
-    state.metrics.requests.with(&[&handler, resp.status().as_str()]).inc();
+    state
+        .metrics
+        .requests
+        .with(&[&handler, resp.status().as_str()])
+        .inc();
     resp
 }

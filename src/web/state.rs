@@ -1,7 +1,7 @@
 //! What the HTTP layer holds: handles to the subsystems, nothing more.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
@@ -25,8 +25,12 @@ impl ReloadHandle {
 
     pub async fn reload(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
-        self.0.send(tx).await.map_err(|_| "the reload loop has stopped".to_string())?;
-        rx.await.map_err(|_| "the reload loop dropped the request".to_string())?
+        self.0
+            .send(tx)
+            .await
+            .map_err(|_| "the reload loop has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the reload loop dropped the request".to_string())?
     }
 }
 

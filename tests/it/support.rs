@@ -1,13 +1,18 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the conformance corpus, real
+//! peer binaries, and a `belfry` server process per test.
 
-use std::path::PathBuf;
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The conformance corpus beside the checkout (`../shared/conformance`).
 ///
 /// A user's clone has no `../shared`, so tests that need it skip with a
 /// message; CI sets `BELFRY_REQUIRE_SHARED=1`, which turns the skip into a
 /// failure so a missing corpus can never pass silently there.
-#[allow(dead_code)]
 pub fn shared_conformance_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
     if dir.is_dir() {
@@ -21,4 +26,161 @@ pub fn shared_conformance_dir() -> Option<PathBuf> {
         dir.display()
     );
     None
+}
+
+/// A real peer program from Debian's packages (e.g. `prometheus`,
+/// `prometheus-node-exporter`). Absent → skip with a message, unless
+/// `BELFRY_REQUIRE_PEERS=1` (CI), where it is a failure.
+pub fn peer_binary(name: &str) -> Option<PathBuf> {
+    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    if std::env::var_os("BELFRY_REQUIRE_PEERS").is_some() {
+        panic!("BELFRY_REQUIRE_PEERS is set but {name} is not installed (scripts/install-test-deps)");
+    }
+    eprintln!("skipping: {name} is not installed (scripts/install-test-deps installs it)");
+    None
+}
+
+/// A free loopback port. Another process could take it before we bind it;
+/// on loopback in a test run that race is rare enough.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process that is killed when the test ends, however it ends.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `belfry serve` process on a free port with its own data dir.
+pub struct BelfryServer {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    child: Option<ChildGuard>,
+}
+
+impl BelfryServer {
+    /// Starts `belfry serve` and waits until `/-/ready` answers 200.
+    pub fn start(data_dir: &Path, config: Option<&Path>) -> BelfryServer {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(addr.to_string());
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.env_remove("BELFRY_CONFIG")
+            .env("BELFRY_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let child = ChildGuard(cmd.spawn().expect("spawn belfry"));
+        let server = BelfryServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            child: Some(child),
+        };
+        server.wait_ready(Duration::from_secs(60));
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    fn wait_ready(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(body) = http_get(&self.url("/-/ready")) {
+                if body.0 == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("belfry on {} did not become ready within {timeout:?}", self.addr);
+    }
+
+    /// `kill -9`: no shutdown code runs, as in a crash or OOM kill.
+    pub fn kill_hard(mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.0.kill().unwrap();
+            c.0.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pid = c.0.id();
+            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            panic!("belfry did not stop within 30 s of SIGTERM");
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.0.id()).unwrap_or(0)
+    }
+}
+
+/// A blocking GET: (status, body).
+pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, body))
+    })
+}
+
+/// A blocking GET that must succeed with 200, parsed as JSON.
+pub fn get_json(url: &str) -> serde_json::Value {
+    let (status, body) = http_get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {body}"))
+}
+
+/// Polls `f` until it returns Some or the timeout passes.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

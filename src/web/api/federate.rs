@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use crate::model::{is_stale_nan, now_millis, Labels, METRIC_NAME};
+use crate::model::{Labels, METRIC_NAME, is_stale_nan, now_millis};
 use crate::selfmetrics::{escape_label_value, write_float};
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -19,7 +19,10 @@ use super::blocking;
 /// How far back a sample still counts as current, as PromQL's lookback.
 const LOOKBACK_MS: i64 = 5 * 60 * 1000;
 
-pub async fn federate(State(state): State<Arc<AppState>>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn federate(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let sets = params.match_sets()?;
     let now = params.time("time", now_millis())?;
     let external = state.external_labels.read().clone();
@@ -55,7 +58,10 @@ pub async fn federate(State(state): State<Arc<AppState>>, params: Params) -> Res
         }
         write_federated_line(&mut out, name, labels, &external, *t, *v);
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    ))
 }
 
 /// One line; external labels fill in names the series lacks, as Prometheus

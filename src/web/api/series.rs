@@ -18,7 +18,10 @@ fn truncated_warning() -> String {
     "results truncated due to limit".to_string()
 }
 
-pub async fn series(State(state): State<Arc<AppState>>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn series(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let sets = params.match_sets()?;
     if sets.is_empty() {
         return Err(ApiError::BadData("no match[] parameter provided".into()));
@@ -40,11 +43,18 @@ pub async fn series(State(state): State<Arc<AppState>>, params: Params) -> Resul
     })
     .await?;
     let data: Vec<Value> = all.iter().map(labels_json).collect();
-    let warnings = if truncated { vec![truncated_warning()] } else { vec![] };
+    let warnings = if truncated {
+        vec![truncated_warning()]
+    } else {
+        vec![]
+    };
     Ok(success(data, warnings))
 }
 
-pub async fn label_names(State(state): State<Arc<AppState>>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn label_names(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let sets = params.match_sets()?;
     let (start, end) = params.time_range()?;
     let limit = params.limit()?;
@@ -91,11 +101,9 @@ pub async fn label_values(
 
 fn limited(mut items: Vec<String>, limit: Option<usize>) -> axum::Json<Value> {
     let mut warnings = vec![];
-    if let Some(l) = limit {
-        if items.len() > l {
-            items.truncate(l);
-            warnings.push(truncated_warning());
-        }
+    if let Some(l) = limit.filter(|&l| items.len() > l) {
+        items.truncate(l);
+        warnings.push(truncated_warning());
     }
     success(items, warnings)
 }

@@ -34,7 +34,9 @@ pub async fn tsdb(State(state): State<Arc<AppState>>, params: Params) -> Result<
     let storage = state.storage.clone();
     let stats = blocking(move || Ok(storage.stats(top_n))).await?;
     let pairs = |v: &[(String, u64)]| -> Vec<serde_json::Value> {
-        v.iter().map(|(name, value)| json!({"name": name, "value": value})).collect()
+        v.iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect()
     };
     Ok(success(
         json!({
