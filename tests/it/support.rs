@@ -106,10 +106,8 @@ impl BelfryServer {
     fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Ok(body) = http_get(&self.url("/-/ready")) {
-                if body.0 == 200 {
-                    return;
-                }
+            if matches!(http_get(&self.url("/-/ready")), Ok((200, _))) {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
