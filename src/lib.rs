@@ -3,6 +3,7 @@
 //!
 //! `ARCHITECTURE.md` at the repository root is the map of these modules.
 
+pub mod config;
 pub mod model;
 pub mod selfmetrics;
 pub mod tsdb;

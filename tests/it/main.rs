@@ -1,3 +1,4 @@
 //! Belfry's integration tests: one binary, one module per area.
 
+mod config;
 mod support;

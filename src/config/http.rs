@@ -1,0 +1,99 @@
+//! The HTTP client settings of a scrape job (Prometheus's inlined
+//! `HTTPClientConfig` subset): authentication and TLS.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::secret::Secret;
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// The scheme word of the `Authorization` header; `Bearer` when unset.
+    #[serde(rename = "type", default = "default_auth_type")]
+    pub kind: String,
+    #[serde(default)]
+    pub credentials: Secret,
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+}
+
+fn default_auth_type() -> String {
+    "Bearer".to_string()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+impl BasicAuth {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if !self.password.is_empty() && self.password_file.is_some() {
+            return Err("at most one of basic_auth password & password_file must be configured".into());
+        }
+        Ok(())
+    }
+}
+
+impl Authorization {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if self.kind.eq_ignore_ascii_case("basic") {
+            return Err(r#"authorization type cannot be set to "basic", use "basic_auth" instead"#.into());
+        }
+        if !self.credentials.is_empty() && self.credentials_file.is_some() {
+            return Err(
+                "at most one of authorization credentials & credentials_file must be configured".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl TlsConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(c), None) => Err(format!(
+                "client cert file {:?} specified without client key file",
+                c.display().to_string()
+            )),
+            (None, Some(k)) => Err(format!(
+                "client key file {:?} specified without client cert file",
+                k.display().to_string()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Makes a relative path relative to the config file's directory, as
+/// Prometheus does, so a config works from any working directory.
+pub(super) fn resolve(dir: &Path, p: &mut Option<PathBuf>) {
+    if let Some(path) = p
+        && path.is_relative()
+        && !path.as_os_str().is_empty()
+    {
+        *path = dir.join(&*path);
+    }
+}

@@ -1,0 +1,99 @@
+//! Service discovery settings: `static_configs` and `file_sd_configs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::PromDuration;
+use super::names::is_valid_label_name;
+
+/// A fixed group of targets sharing labels.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    #[serde(default, deserialize_with = "super::null_as_default")]
+    pub targets: Vec<String>,
+    #[serde(default, deserialize_with = "super::null_as_default")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl StaticConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        validate_group(&self.targets, &self.labels)
+    }
+}
+
+/// Checks one target group: label names and addresses as Prometheus does.
+pub fn validate_group(targets: &[String], labels: &BTreeMap<String, String>) -> Result<(), String> {
+    if let Some(bad) = labels.keys().find(|n| !is_valid_label_name(n)) {
+        return Err(format!("{bad:?} is not a valid label name"));
+    }
+    if let Some(bad) = targets.iter().find(|t| t.is_empty() || t.contains('/')) {
+        return Err(format!(
+            "{bad:?} is not a valid target address (expected host:port, without scheme or path)"
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSdConfig {
+    /// Globs of JSON or YAML target files.
+    pub files: Vec<String>,
+    #[serde(default = "default_refresh")]
+    pub refresh_interval: PromDuration,
+}
+
+fn default_refresh() -> PromDuration {
+    PromDuration::from_secs(300)
+}
+
+impl FileSdConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if self.files.is_empty() {
+            return Err("file service discovery config must contain at least one path name".into());
+        }
+        for f in &self.files {
+            if !is_valid_sd_path(f) {
+                return Err(format!(
+                    "path name {f:?} is not valid for file discovery (a '*' is allowed only in the \
+                     last path element, and the file must end in .json, .yml or .yaml)"
+                ));
+            }
+        }
+        if self.refresh_interval.is_zero() {
+            return Err("file_sd_configs refresh_interval must be greater than zero".into());
+        }
+        Ok(())
+    }
+}
+
+/// Prometheus's rule: `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
+fn is_valid_sd_path(p: &str) -> bool {
+    let Some((stem, ext)) = p.rsplit_once('.') else {
+        return false;
+    };
+    if !matches!(ext, "json" | "yml" | "yaml" | "JSON" | "YML" | "YAML") {
+        return false;
+    }
+    match stem.find('*') {
+        None => true,
+        Some(i) => !stem[i + 1..].contains(['*', '/']),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sd_path_rule() {
+        assert!(is_valid_sd_path("targets/*.json"));
+        assert!(is_valid_sd_path("/etc/belfry/nodes.yml"));
+        assert!(is_valid_sd_path("a/b*c.yaml"));
+        assert!(!is_valid_sd_path("*/x.json"));
+        assert!(!is_valid_sd_path("a/*.txt"));
+        assert!(!is_valid_sd_path("a/**.json"));
+    }
+}

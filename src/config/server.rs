@@ -1,0 +1,134 @@
+//! Belfry's own sections: `storage` (retention, WAL) and `server` (listen
+//! address and the limits on what HTTP clients may send).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::duration::PromDuration;
+use super::size::ByteSize;
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Samples older than this are deleted.
+    #[serde(default = "default_retention_time")]
+    pub retention_time: PromDuration,
+    /// Oldest data is deleted above this size; 0 means no size limit.
+    #[serde(default)]
+    pub retention_size: ByteSize,
+    #[serde(default)]
+    pub wal: WalConfig,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            retention_time: default_retention_time(),
+            retention_size: ByteSize(0),
+            wal: WalConfig::default(),
+        }
+    }
+}
+
+fn default_retention_time() -> PromDuration {
+    PromDuration::from_secs(15 * 24 * 3600)
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalConfig {
+    /// `always` (fsync every commit) or a duration (fsync at most that often).
+    #[serde(default)]
+    pub sync: WalSync,
+    #[serde(default = "default_segment_size")]
+    pub segment_size: ByteSize,
+}
+
+impl Default for WalConfig {
+    fn default() -> Self {
+        WalConfig {
+            sync: WalSync::default(),
+            segment_size: default_segment_size(),
+        }
+    }
+}
+
+fn default_segment_size() -> ByteSize {
+    ByteSize(128 << 20)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalSync {
+    Always,
+    Interval(Duration),
+}
+
+impl Default for WalSync {
+    /// Every commit reaches the OS at once (a process crash loses nothing);
+    /// fsync once a second bounds what a power loss can take.
+    fn default() -> Self {
+        WalSync::Interval(Duration::from_secs(1))
+    }
+}
+
+impl<'de> Deserialize<'de> for WalSync {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "always" {
+            return Ok(WalSync::Always);
+        }
+        match PromDuration::parse(&text) {
+            Ok(d) if !d.is_zero() => Ok(WalSync::Interval(d.0)),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid wal sync policy {text:?} (expected \"always\" or a non-zero duration like 1s)"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where the HTTP server listens; `--listen` / `BELFRY_LISTEN` override it.
+    #[serde(default)]
+    pub listen_address: Option<SocketAddr>,
+    /// Largest accepted request body, after decompression.
+    #[serde(default = "default_body_limit")]
+    pub request_body_limit: ByteSize,
+    /// Most labels on one pushed or remote-written series (0: no limit).
+    #[serde(default = "default_label_limit")]
+    pub label_limit: u64,
+    #[serde(default = "default_label_name_length_limit")]
+    pub label_name_length_limit: u64,
+    #[serde(default = "default_label_value_length_limit")]
+    pub label_value_length_limit: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen_address: None,
+            request_body_limit: default_body_limit(),
+            label_limit: default_label_limit(),
+            label_name_length_limit: default_label_name_length_limit(),
+            label_value_length_limit: default_label_value_length_limit(),
+        }
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9900";
+
+fn default_body_limit() -> ByteSize {
+    ByteSize(32 << 20)
+}
+fn default_label_limit() -> u64 {
+    128
+}
+fn default_label_name_length_limit() -> u64 {
+    1024
+}
+fn default_label_value_length_limit() -> u64 {
+    16 * 1024
+}

@@ -1,0 +1,27 @@
+use super::*;
+
+#[test]
+fn embedded_default_is_valid_and_scrapes_itself() {
+    let cfg = Config::embedded_default();
+    let job = cfg.scrape_config(SELF_JOB).expect("self job");
+    assert_eq!(job.static_configs[0].targets, vec!["127.0.0.1:9900".to_string()]);
+    assert_eq!(job.scrape_interval, PromDuration::from_secs(15));
+    let moved = cfg.with_self_target("0.0.0.0:9911".parse().unwrap());
+    let job = moved.scrape_config(SELF_JOB).unwrap();
+    assert_eq!(job.static_configs[0].targets, vec!["127.0.0.1:9911".to_string()]);
+}
+
+#[test]
+fn empty_text_is_the_default_config() {
+    let cfg = Config::from_yaml_with_env("# nothing\n", "x.yml", |_| None).unwrap();
+    assert!(cfg.scrape_configs.is_empty());
+    assert_eq!(cfg.global.scrape_interval, PromDuration::from_secs(60));
+    assert_eq!(cfg.global.scrape_timeout, PromDuration::from_secs(10));
+}
+
+#[test]
+fn locates_jobs_for_semantic_errors() {
+    let text = "scrape_configs:\n  - job_name: a\n  - job_name: 'b'  # two\n";
+    assert_eq!(locate_job(text, "b"), Some((3, 5)));
+    assert_eq!(locate_job(text, "c"), None);
+}
