@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod model;
+pub mod scrape;
 pub mod selfmetrics;
 pub mod tsdb;
 pub mod web;
