@@ -33,7 +33,7 @@ pub use server::{DEFAULT_LISTEN, ServerConfig, StorageConfig, WalConfig, WalSync
 pub use size::ByteSize;
 
 /// The whole configuration, validated, with defaults applied.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default, deserialize_with = "null_as_default")]
@@ -47,18 +47,6 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default, deserialize_with = "null_as_default")]
     pub server: ServerConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            global: GlobalConfig::default(),
-            scrape_configs: Vec::new(),
-            rule_files: Vec::new(),
-            storage: StorageConfig::default(),
-            server: ServerConfig::default(),
-        }
-    }
 }
 
 const EMBEDDED_DEFAULT: &str = include_str!("default.yaml");

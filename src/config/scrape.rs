@@ -118,9 +118,11 @@ impl ScrapeProtocol {
         match self {
             ScrapeProtocol::PrometheusProto => None,
             ScrapeProtocol::OpenMetricsText0_0_1 => Some("application/openmetrics-text;version=0.0.1"),
-            ScrapeProtocol::OpenMetricsText1_0_0 => Some("application/openmetrics-text;version=1.0.0"),
+            ScrapeProtocol::OpenMetricsText1_0_0 => {
+                Some("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8")
+            }
             ScrapeProtocol::PrometheusText0_0_4 => Some("text/plain;version=0.0.4"),
-            ScrapeProtocol::PrometheusText1_0_0 => Some("text/plain;version=1.0.0"),
+            ScrapeProtocol::PrometheusText1_0_0 => Some("text/plain;version=1.0.0;escaping=allow-utf-8"),
         }
     }
 }

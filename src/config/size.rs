@@ -53,7 +53,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (unit, power) in UNITS.iter().rev() {
             let size = 1024u64.pow(*power);
-            if *power > 0 && self.0 >= size && self.0 % size == 0 {
+            if *power > 0 && self.0 >= size && self.0.is_multiple_of(size) {
                 return write!(f, "{}{unit}B", self.0 / size);
             }
         }

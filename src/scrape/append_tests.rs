@@ -1,0 +1,274 @@
+use std::time::Duration;
+
+use super::*;
+use crate::model::is_stale_nan;
+use crate::scrape::test_storage::RecordingStorage;
+use crate::selfmetrics::Registry;
+
+fn target() -> Labels {
+    Labels::from_pairs(&[("instance", "h:9100"), ("job", "node")])
+}
+
+fn ok(body: &str) -> Result<Fetched, ScrapeFailure> {
+    Ok(Fetched {
+        body: body.as_bytes().to_vec(),
+        content_type: Some("text/plain; version=0.0.4".into()),
+    })
+}
+
+struct Harness {
+    storage: std::sync::Arc<RecordingStorage>,
+    metrics: ScrapeMetrics,
+    opts: ScrapeOptions,
+    cache: SeriesCache,
+}
+
+impl Harness {
+    fn new(opts: ScrapeOptions) -> Self {
+        Harness {
+            storage: RecordingStorage::new(),
+            metrics: ScrapeMetrics::new(&Registry::new()),
+            opts,
+            cache: SeriesCache::default(),
+        }
+    }
+
+    fn scrape(&mut self, fetched: Result<Fetched, ScrapeFailure>, ts: i64) -> ScrapeResult {
+        let target = target();
+        let sink = Sink {
+            storage: self.storage.as_ref(),
+            target: &target,
+            opts: &self.opts,
+            metrics: &self.metrics,
+        };
+        store_scrape(&sink, fetched, ts, Duration::from_millis(5), &mut self.cache)
+    }
+
+    fn value(&self, name: &str, ts: i64) -> Vec<(Labels, f64)> {
+        self.storage
+            .series(name)
+            .into_iter()
+            .filter(|(_, t, _)| *t == ts)
+            .map(|(l, _, v)| (l, v))
+            .collect()
+    }
+}
+
+fn default_opts() -> ScrapeOptions {
+    ScrapeOptions {
+        honor_timestamps: true,
+        ..ScrapeOptions::default()
+    }
+}
+
+fn rules(yaml: &str) -> Vec<RelabelConfig> {
+    serde_norway::from_str(yaml).unwrap()
+}
+
+#[test]
+fn samples_and_report_series_get_target_labels() {
+    let mut h = Harness::new(default_opts());
+    let r = h.scrape(
+        ok("# TYPE a counter\n# HELP a An a.\na_total{x=\"1\"} 3\nb 4\n"),
+        1000,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let a = h.value("a_total", 1000);
+    assert_eq!(
+        a[0].0,
+        Labels::from_pairs(&[
+            ("__name__", "a_total"),
+            ("instance", "h:9100"),
+            ("job", "node"),
+            ("x", "1")
+        ])
+    );
+    assert_eq!(a[0].1, 3.0);
+    assert_eq!(
+        h.value("up", 1000)[0],
+        (
+            Labels::from_pairs(&[("__name__", "up"), ("instance", "h:9100"), ("job", "node")]),
+            1.0
+        )
+    );
+    assert_eq!(h.value("scrape_samples_scraped", 1000)[0].1, 2.0);
+    assert_eq!(h.value("scrape_samples_post_metric_relabeling", 1000)[0].1, 2.0);
+    assert_eq!(h.value("scrape_series_added", 1000)[0].1, 2.0);
+    assert!((h.value("scrape_duration_seconds", 1000)[0].1 - 0.005).abs() < 1e-9);
+    let md = r.metadata.unwrap();
+    assert_eq!(
+        (md[0].metric.as_str(), md[0].kind.as_str(), md[0].help.as_str()),
+        ("a", "counter", "An a.")
+    );
+
+    // Second scrape: same series, nothing added.
+    h.scrape(ok("a_total{x=\"1\"} 4\nb 5\n"), 2000);
+    assert_eq!(h.value("scrape_series_added", 2000)[0].1, 0.0);
+}
+
+#[test]
+fn honor_labels_false_exports_conflicts() {
+    let mut h = Harness::new(default_opts());
+    h.scrape(ok("m{job=\"inner\",exported_job=\"x\",instance=\"i\"} 1\n"), 1000);
+    let m = &h.value("m", 1000)[0].0;
+    assert_eq!(m.get("job"), Some("node"));
+    assert_eq!(m.get("instance"), Some("h:9100"));
+    assert_eq!(m.get("exported_instance"), Some("i"));
+    assert_eq!(m.get("exported_job"), Some("x"), "the scraped exported_job stays");
+    assert_eq!(m.get("exported_exported_job"), Some("inner"));
+}
+
+#[test]
+fn honor_labels_true_keeps_scraped_values() {
+    let mut h = Harness::new(ScrapeOptions {
+        honor_labels: true,
+        ..default_opts()
+    });
+    h.scrape(ok("m{job=\"inner\"} 1\n"), 1000);
+    let m = &h.value("m", 1000)[0].0;
+    assert_eq!(m.get("job"), Some("inner"));
+    assert_eq!(m.get("instance"), Some("h:9100"));
+    assert_eq!(m.get("exported_job"), None);
+}
+
+#[test]
+fn metric_relabel_drop_and_counts() {
+    let mut h = Harness::new(ScrapeOptions {
+        metric_relabel_configs: rules("- {source_labels: [__name__], regex: 'go_.*', action: drop}"),
+        ..default_opts()
+    });
+    h.scrape(ok("go_gc 1\ngo_threads 2\nkeep_me 3\n"), 1000);
+    assert!(h.value("go_gc", 1000).is_empty());
+    assert_eq!(h.value("keep_me", 1000).len(), 1);
+    assert_eq!(h.value("scrape_samples_scraped", 1000)[0].1, 3.0);
+    assert_eq!(h.value("scrape_samples_post_metric_relabeling", 1000)[0].1, 1.0);
+}
+
+#[test]
+fn sample_limit_fails_the_whole_scrape() {
+    let mut h = Harness::new(ScrapeOptions {
+        sample_limit: 2,
+        ..default_opts()
+    });
+    let r = h.scrape(ok("a 1\nb 2\nc 3\n"), 1000);
+    let e = r.error.unwrap().to_string();
+    assert!(e.contains("sample limit exceeded"), "{e}");
+    assert!(
+        h.value("a", 1000).is_empty(),
+        "nothing of a failed scrape is stored"
+    );
+    assert_eq!(h.value("up", 1000)[0].1, 0.0);
+    assert_eq!(h.metrics.sample_limit_exceeded.get(), 1);
+    assert_eq!(h.metrics.failures.get(), 1);
+}
+
+#[test]
+fn label_limits_fail_the_scrape() {
+    let mut h = Harness::new(ScrapeOptions {
+        label_limit: 4,
+        ..default_opts()
+    });
+    let e = h
+        .scrape(ok("a{x=\"1\",y=\"2\"} 1\n"), 1000)
+        .error
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("label_limit exceeded") && e.contains("number of labels: 5"),
+        "{e}"
+    );
+    let mut h = Harness::new(ScrapeOptions {
+        label_value_length_limit: 3,
+        ..default_opts()
+    });
+    let e = h.scrape(ok("a{x=\"long\"} 1\n"), 1000).error.unwrap().to_string();
+    assert!(e.contains("label_value_length_limit exceeded"), "{e}");
+    assert_eq!(h.metrics.label_limit_exceeded.get(), 1);
+}
+
+#[test]
+fn malformed_body_commits_nothing_but_the_report() {
+    let mut h = Harness::new(default_opts());
+    let r = h.scrape(ok("good 1\nbad{x=} 2\n"), 1000);
+    let e = r.error.unwrap().to_string();
+    assert!(e.starts_with("parse error: line 2, column"), "{e}");
+    assert!(h.value("good", 1000).is_empty());
+    assert_eq!(h.value("up", 1000)[0].1, 0.0);
+    assert_eq!(h.value("scrape_samples_scraped", 1000)[0].1, 1.0);
+}
+
+#[test]
+fn vanished_series_and_failures_get_staleness_markers() {
+    let mut h = Harness::new(default_opts());
+    h.scrape(ok("a 1\nb 2\nc{x=\"1\"} 5 500\n"), 1000);
+    h.scrape(ok("a 1\n"), 2000);
+    let b = h.value("b", 2000);
+    assert!(is_stale_nan(b[0].1), "b vanished: stale at the next scrape");
+    assert!(
+        h.value("c", 2000).is_empty(),
+        "explicit timestamps are not staled"
+    );
+    assert_eq!(h.value("a", 2000)[0].1, 1.0);
+
+    let r = h.scrape(Err(ScrapeFailure::Status("503 Service Unavailable".into())), 3000);
+    assert!(r.error.is_some());
+    assert!(
+        is_stale_nan(h.value("a", 3000)[0].1),
+        "a failed scrape stales the last series"
+    );
+    assert_eq!(h.value("up", 3000)[0].1, 0.0);
+    // A second failure does not mark again.
+    h.scrape(Err(ScrapeFailure::Status("503 Service Unavailable".into())), 4000);
+    assert!(h.value("a", 4000).is_empty());
+
+    h.scrape(ok("a 7\n"), 5000);
+    store_end_of_run(h.storage.as_ref(), &target(), &h.cache, 6000, &h.metrics);
+    assert!(is_stale_nan(h.value("a", 6000)[0].1));
+    assert!(is_stale_nan(h.value("up", 6000)[0].1));
+}
+
+#[test]
+fn timestamps_honored_or_not() {
+    let mut h = Harness::new(default_opts());
+    h.scrape(ok("a 1 500\n"), 1000);
+    assert_eq!(h.storage.series("a")[0].1, 500);
+    let mut h = Harness::new(ScrapeOptions {
+        honor_timestamps: false,
+        ..default_opts()
+    });
+    h.scrape(ok("a 1 500\n"), 1000);
+    assert_eq!(h.storage.series("a")[0].1, 1000);
+}
+
+#[test]
+fn refused_samples_are_counted_not_fatal() {
+    let mut h = Harness::new(default_opts());
+    h.scrape(ok("a 1 5000\n"), 1000);
+    let r = h.scrape(ok("a 2 4000\nb 1\n"), 2000);
+    assert!(r.error.is_none());
+    assert_eq!(h.metrics.out_of_order.get(), 1);
+    assert_eq!(h.value("b", 2000).len(), 1);
+}
+
+#[test]
+fn openmetrics_by_content_type() {
+    let mut h = Harness::new(default_opts());
+    let r = h.scrape(
+        Ok(Fetched {
+            body: b"# TYPE a_seconds counter\n# UNIT a_seconds seconds\na_seconds_total 1\n# EOF\n".to_vec(),
+            content_type: Some("application/openmetrics-text; version=1.0.0".into()),
+        }),
+        1000,
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.metadata.unwrap()[0].unit, "seconds");
+    // Without `# EOF` OpenMetrics is malformed.
+    let r = h.scrape(
+        Ok(Fetched {
+            body: b"a_total 1\n".to_vec(),
+            content_type: Some("application/openmetrics-text; version=1.0.0".into()),
+        }),
+        2000,
+    );
+    assert!(r.error.is_some());
+}

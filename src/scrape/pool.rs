@@ -1,0 +1,263 @@
+//! A scrape pool: one job's targets. It turns discovered groups into
+//! targets, starts a loop per new target, keeps unchanged ones running and
+//! stops vanished ones (which then write staleness markers).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ScrapeConfig;
+use crate::model::Labels;
+use crate::tsdb::Storage;
+
+use super::append::ScrapeOptions;
+use super::client::ScrapeClient;
+use super::discovery::{FILE_POLL_INTERVAL, FileDiscovery, TargetGroup, static_groups};
+use super::metadata::MetricMetadata;
+use super::metrics::ScrapeMetrics;
+use super::scrape_loop::{JobContext, LoopHandle, StopMode};
+use super::status::{
+    ActiveTarget, DroppedTarget, TargetStatus, global_url, label_map, prom_duration, rfc3339,
+};
+use super::target::{Populated, populate};
+
+pub type TargetKey = (Labels, String);
+
+/// Loops that were told to stop and may still be writing staleness markers.
+pub type Stopping = Arc<Mutex<Vec<LoopHandle>>>;
+
+pub struct ScrapePool {
+    pub job: ScrapeConfig,
+    ctx: Arc<JobContext>,
+    state: Mutex<PoolState>,
+    stopping: Stopping,
+    sd_cancel: CancellationToken,
+    sd_task: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct PoolState {
+    static_groups: Vec<TargetGroup>,
+    file_groups: Vec<TargetGroup>,
+    loops: HashMap<TargetKey, LoopHandle>,
+    dropped: Vec<Labels>,
+}
+
+/// A pool whose client is built and whose files are read, not yet running.
+pub struct PreparedPool {
+    job: ScrapeConfig,
+    ctx: Arc<JobContext>,
+    file_sd: Vec<FileDiscovery>,
+    file_groups: Vec<TargetGroup>,
+}
+
+impl PreparedPool {
+    /// Does everything that can fail (TLS files) or read files, so a bad
+    /// config is refused before anything running is touched.
+    pub fn new(
+        job: &ScrapeConfig,
+        storage: Arc<dyn Storage>,
+        metrics: Arc<ScrapeMetrics>,
+    ) -> Result<Self, String> {
+        let client = ScrapeClient::new(job)?;
+        let mut file_sd: Vec<FileDiscovery> = job
+            .file_sd_configs
+            .iter()
+            .map(|c| FileDiscovery::new(c.clone(), metrics.sd_file_read_errors.clone()))
+            .collect();
+        for sd in &mut file_sd {
+            sd.refresh();
+        }
+        let file_groups = file_sd.iter().flat_map(FileDiscovery::groups).collect();
+        Ok(PreparedPool {
+            job: job.clone(),
+            ctx: Arc::new(JobContext {
+                storage,
+                client,
+                options: ScrapeOptions::from_job(job),
+                metrics,
+            }),
+            file_sd,
+            file_groups,
+        })
+    }
+
+    /// Starts the pool. Loops of `inherited` whose target is still present
+    /// hand their series over; the rest are returned for the caller to stop.
+    pub fn start(
+        self,
+        mut inherited: HashMap<TargetKey, LoopHandle>,
+        stopping: Stopping,
+    ) -> (Arc<ScrapePool>, HashMap<TargetKey, LoopHandle>) {
+        let poll = self
+            .job
+            .file_sd_configs
+            .iter()
+            .map(|c| c.refresh_interval.as_duration())
+            .min()
+            .map_or(FILE_POLL_INTERVAL, |r| r.min(FILE_POLL_INTERVAL));
+        let pool = Arc::new(ScrapePool {
+            ctx: self.ctx,
+            state: Mutex::new(PoolState {
+                static_groups: static_groups(&self.job),
+                file_groups: self.file_groups,
+                loops: HashMap::new(),
+                dropped: Vec::new(),
+            }),
+            job: self.job,
+            stopping,
+            sd_cancel: CancellationToken::new(),
+            sd_task: Mutex::new(None),
+        });
+        pool.sync(&mut inherited);
+        if !self.file_sd.is_empty() {
+            let task = tokio::spawn(watch_files(pool.clone(), self.file_sd, poll));
+            *pool.sd_task.lock() = Some(task);
+        }
+        (pool, inherited)
+    }
+}
+
+impl ScrapePool {
+    /// Recomputes targets from the current groups and starts/stops loops.
+    fn sync(&self, inherited: &mut HashMap<TargetKey, LoopHandle>) {
+        let mut state = self.state.lock();
+        let groups: Vec<TargetGroup> = state
+            .static_groups
+            .iter()
+            .chain(&state.file_groups)
+            .cloned()
+            .collect();
+        let mut wanted = HashMap::new();
+        let mut dropped = Vec::new();
+        for group in &groups {
+            for address in &group.targets {
+                match populate(group, address, &self.job) {
+                    Ok(Populated::Active(t)) => {
+                        wanted.insert(t.key(), t);
+                    }
+                    Ok(Populated::Dropped(d)) => dropped.push(d),
+                    Err(e) => {
+                        tracing::warn!(job = %self.job.job_name, source = %group.source, address, "skipping target: {e}")
+                    }
+                }
+            }
+        }
+        let mut old = std::mem::take(&mut state.loops);
+        let mut stopped = Vec::new();
+        for (key, target) in wanted {
+            let handle = match old.remove(&key) {
+                Some(running) if running.shared.target == target => running,
+                // Same series, new settings (interval, discovered labels).
+                Some(running) => LoopHandle::spawn(self.ctx.clone(), target, Some(running)),
+                None => {
+                    let previous = inherited.remove(&key);
+                    LoopHandle::spawn(self.ctx.clone(), target, previous)
+                }
+            };
+            state.loops.insert(key, handle);
+        }
+        for (_, gone) in old {
+            gone.stop(StopMode::Stale);
+            stopped.push(gone);
+        }
+        state.dropped = dropped;
+        drop(state);
+        if !stopped.is_empty() {
+            let mut stopping = self.stopping.lock();
+            stopping.retain(|h| !h.is_finished());
+            stopping.extend(stopped);
+        }
+    }
+
+    fn set_file_groups(&self, groups: Vec<TargetGroup>) {
+        self.state.lock().file_groups = groups;
+        self.sync(&mut HashMap::new());
+    }
+
+    /// Stops discovery and hands back the running loops, still running.
+    pub fn take_loops(&self) -> HashMap<TargetKey, LoopHandle> {
+        self.sd_cancel.cancel();
+        std::mem::take(&mut self.state.lock().loops)
+    }
+
+    /// The discovery task, to await at shutdown.
+    pub fn take_sd_task(&self) -> Option<JoinHandle<()>> {
+        self.sd_task.lock().take()
+    }
+
+    pub fn active_count(&self) -> usize {
+        self.state.lock().loops.len()
+    }
+
+    pub fn statuses(&self) -> Vec<TargetStatus> {
+        let state = self.state.lock();
+        let mut out = Vec::with_capacity(state.loops.len() + state.dropped.len());
+        for handle in state.loops.values() {
+            let t = &handle.shared.target;
+            let h = handle.shared.health.lock().clone();
+            out.push(TargetStatus::Active(ActiveTarget {
+                discovered_labels: label_map(&t.discovered),
+                labels: label_map(&t.labels),
+                scrape_pool: self.job.job_name.clone(),
+                scrape_url: t.url.clone(),
+                global_url: global_url(&t.url),
+                last_error: h.last_error,
+                last_scrape: rfc3339(h.last_scrape),
+                last_scrape_duration: h.last_scrape_duration.as_secs_f64(),
+                health: h.health,
+                scrape_interval: prom_duration(t.interval),
+                scrape_timeout: prom_duration(t.timeout),
+            }));
+        }
+        for d in &state.dropped {
+            out.push(TargetStatus::Dropped(DroppedTarget {
+                discovered_labels: label_map(d),
+                scrape_pool: self.job.job_name.clone(),
+            }));
+        }
+        out
+    }
+
+    pub fn metadata(&self) -> Vec<MetricMetadata> {
+        let state = self.state.lock();
+        state
+            .loops
+            .values()
+            .flat_map(|h| h.shared.metadata.lock().clone())
+            .collect()
+    }
+}
+
+/// Polls the job's target files and resyncs the pool when they change.
+async fn watch_files(pool: Arc<ScrapePool>, mut sds: Vec<FileDiscovery>, poll: Duration) {
+    let cancel = pool.sd_cancel.clone();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(poll) => {}
+        }
+        let refreshed = tokio::task::spawn_blocking(move || {
+            let mut changed = false;
+            for sd in &mut sds {
+                changed |= sd.refresh();
+            }
+            (sds, changed)
+        })
+        .await;
+        let changed;
+        (sds, changed) = match refreshed {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(job = %pool.job.job_name, "file discovery task failed: {e}");
+                return;
+            }
+        };
+        if changed && !cancel.is_cancelled() {
+            pool.set_file_groups(sds.iter().flat_map(FileDiscovery::groups).collect());
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! One target's loop: wait for its (deterministically jittered) slot,
+//! scrape every interval, store, and on stop write staleness markers —
+//! unless its state is handed over to a replacement loop on reload.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::now_millis;
+use crate::tsdb::Storage;
+
+use super::append::{ScrapeOptions, SeriesCache, Sink, store_end_of_run, store_scrape};
+use super::client::ScrapeClient;
+use super::metadata::MetricMetadata;
+use super::metrics::ScrapeMetrics;
+use super::status::{Health, TargetHealth};
+use super::target::Target;
+
+/// What every loop of one job shares.
+pub struct JobContext {
+    pub storage: Arc<dyn Storage>,
+    pub client: ScrapeClient,
+    pub options: ScrapeOptions,
+    pub metrics: Arc<ScrapeMetrics>,
+}
+
+/// A target and what its loop last observed, readable by the APIs.
+pub struct TargetShared {
+    pub target: Target,
+    pub health: Mutex<TargetHealth>,
+    pub metadata: Mutex<Vec<MetricMetadata>>,
+}
+
+/// How a loop should end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopMode {
+    /// The target is gone: mark its series stale.
+    Stale,
+    /// A replacement loop takes over its series (config reload).
+    HandOver,
+}
+
+/// A running loop.
+pub struct LoopHandle {
+    pub shared: Arc<TargetShared>,
+    cancel: CancellationToken,
+    stop_mode: Arc<Mutex<StopMode>>,
+    join: JoinHandle<SeriesCache>,
+}
+
+impl LoopHandle {
+    /// Starts a loop; `inherited` is the loop it replaces, whose series
+    /// state it takes over once that loop has finished.
+    pub fn spawn(ctx: Arc<JobContext>, target: Target, inherited: Option<LoopHandle>) -> LoopHandle {
+        let shared = Arc::new(TargetShared {
+            target,
+            health: Mutex::new(TargetHealth::default()),
+            metadata: Mutex::new(Vec::new()),
+        });
+        if let Some(old) = &inherited {
+            *shared.health.lock() = old.shared.health.lock().clone();
+            *shared.metadata.lock() = old.shared.metadata.lock().clone();
+        }
+        let cancel = CancellationToken::new();
+        let stop_mode = Arc::new(Mutex::new(StopMode::Stale));
+        let join = tokio::spawn(run(
+            ctx,
+            shared.clone(),
+            cancel.clone(),
+            stop_mode.clone(),
+            inherited,
+        ));
+        LoopHandle {
+            shared,
+            cancel,
+            stop_mode,
+            join,
+        }
+    }
+
+    /// Asks the loop to end; await [`LoopHandle::finished`] for completion.
+    pub fn stop(&self, mode: StopMode) {
+        *self.stop_mode.lock() = mode;
+        self.cancel.cancel();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+
+    /// Waits for the loop to end and returns its series state.
+    pub async fn finished(self) -> SeriesCache {
+        self.join.await.unwrap_or_else(|e| {
+            tracing::error!("scrape loop task failed: {e}");
+            SeriesCache::default()
+        })
+    }
+}
+
+async fn run(
+    ctx: Arc<JobContext>,
+    shared: Arc<TargetShared>,
+    cancel: CancellationToken,
+    stop_mode: Arc<Mutex<StopMode>>,
+    inherited: Option<LoopHandle>,
+) -> SeriesCache {
+    let mut cache = match inherited {
+        Some(old) => {
+            old.stop(StopMode::HandOver);
+            old.finished().await
+        }
+        None => SeriesCache::default(),
+    };
+    let target = &shared.target;
+    let interval = target.interval;
+    let mut next =
+        tokio::time::Instant::now() + first_delay(target.offset_seed(), interval, SystemTime::now());
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        cache = scrape_once(&ctx, &shared, cache).await;
+        // Keep the slot; skip missed ticks instead of bursting after a stall.
+        let now = tokio::time::Instant::now();
+        next += interval;
+        while next <= now {
+            next += interval;
+        }
+    }
+    if *stop_mode.lock() == StopMode::Stale {
+        let ctx = ctx.clone();
+        let labels = target.labels.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            store_end_of_run(ctx.storage.as_ref(), &labels, &cache, now_millis(), &ctx.metrics);
+            cache
+        })
+        .await;
+        return result.unwrap_or_default();
+    }
+    cache
+}
+
+async fn scrape_once(
+    ctx: &Arc<JobContext>,
+    shared: &Arc<TargetShared>,
+    mut cache: SeriesCache,
+) -> SeriesCache {
+    let target = &shared.target;
+    let started = SystemTime::now();
+    let ts = started
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let clock = std::time::Instant::now();
+    let fetched = ctx.client.fetch(&target.url, target.timeout).await;
+    let duration = clock.elapsed();
+
+    let job_ctx = ctx.clone();
+    let labels = target.labels.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let sink = Sink {
+            storage: job_ctx.storage.as_ref(),
+            target: &labels,
+            opts: &job_ctx.options,
+            metrics: &job_ctx.metrics,
+        };
+        let result = store_scrape(&sink, fetched, ts, duration, &mut cache);
+        (result, cache)
+    })
+    .await;
+    let (result, cache) = match stored {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(url = %target.url, "storing a scrape failed: {e}");
+            return SeriesCache::default();
+        }
+    };
+    let mut health = shared.health.lock();
+    health.last_scrape = Some(started);
+    health.last_scrape_duration = duration;
+    match &result.error {
+        None => {
+            health.health = Health::Up;
+            health.last_error.clear();
+        }
+        Some(e) => {
+            health.health = Health::Down;
+            health.last_error = e.to_string();
+            tracing::debug!(url = %target.url, "scrape failed: {e}");
+        }
+    }
+    drop(health);
+    if let Some(md) = result.metadata {
+        *shared.metadata.lock() = md;
+    }
+    cache
+}
+
+/// Delay until the target's slot: scrapes of a target happen when
+/// `unix_time % interval == seed % interval`, spreading targets over the
+/// interval the same way on every restart, as Prometheus does.
+fn first_delay(seed: u64, interval: Duration, now: SystemTime) -> Duration {
+    let interval_ns = interval.as_nanos().max(1);
+    let now_ns = now.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let offset = seed as u128 % interval_ns;
+    let phase = now_ns % interval_ns;
+    let wait = (offset + interval_ns - phase) % interval_ns;
+    Duration::from_nanos(wait as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_delay_is_within_the_interval_and_deterministic() {
+        let interval = Duration::from_secs(15);
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let a = first_delay(12345, interval, now);
+        assert!(a < interval);
+        assert_eq!(a, first_delay(12345, interval, now));
+        // The slot is fixed in wall-clock time: later starts land on it too.
+        let later = now + Duration::from_secs(4);
+        let b = first_delay(12345, interval, later);
+        assert_eq!(
+            (a.as_nanos() + 15_000_000_000 - b.as_nanos()) % 15_000_000_000,
+            4_000_000_000
+        );
+    }
+}
