@@ -1,5 +1,6 @@
 //! Belfry's integration tests: one binary, one module per area.
 
 mod config;
+mod scrape;
 mod support;
 mod textparse;
