@@ -44,6 +44,9 @@ struct PoolState {
     file_groups: Vec<TargetGroup>,
     loops: HashMap<TargetKey, LoopHandle>,
     dropped: Vec<Labels>,
+    /// Set once the loops were taken away: a late discovery update must
+    /// not start loops nobody would stop.
+    closed: bool,
 }
 
 /// A pool whose client is built and whose files are read, not yet running.
@@ -106,6 +109,7 @@ impl PreparedPool {
                 file_groups: self.file_groups,
                 loops: HashMap::new(),
                 dropped: Vec::new(),
+                closed: false,
             }),
             job: self.job,
             stopping,
@@ -125,6 +129,9 @@ impl ScrapePool {
     /// Recomputes targets from the current groups and starts/stops loops.
     fn sync(&self, inherited: &mut HashMap<TargetKey, LoopHandle>) {
         let mut state = self.state.lock();
+        if state.closed {
+            return;
+        }
         let groups: Vec<TargetGroup> = state
             .static_groups
             .iter()
@@ -181,7 +188,10 @@ impl ScrapePool {
     /// Stops discovery and hands back the running loops, still running.
     pub fn take_loops(&self) -> HashMap<TargetKey, LoopHandle> {
         self.sd_cancel.cancel();
-        std::mem::take(&mut self.state.lock().loops)
+        let mut state = self.state.lock();
+        state.closed = true;
+        state.dropped.clear();
+        std::mem::take(&mut state.loops)
     }
 
     /// The discovery task, to await at shutdown.
