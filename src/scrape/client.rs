@@ -4,7 +4,7 @@
 //! enforced while the body streams in.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
@@ -19,15 +19,6 @@ use super::error::ScrapeFailure;
 use super::parse::SCRAPE_ACCEPT_HEADER;
 
 pub const USER_AGENT_VALUE: &str = concat!("Belfry/", env!("CARGO_PKG_VERSION"));
-
-/// Installs rustls' `ring` provider as the process default, once.
-pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err only means another part of the process installed one first.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 enum Auth {
     None,
@@ -61,7 +52,7 @@ impl ScrapeClient {
     /// Builds the client for a job; TLS files are read here, so a missing
     /// CA or key fails the config instead of every scrape.
     pub fn new(job: &ScrapeConfig) -> Result<Self, String> {
-        install_crypto_provider();
+        crate::install_crypto_provider();
         let redirect = if job.follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {

@@ -18,7 +18,7 @@ pub mod target;
 mod test_storage;
 
 pub use append::{REPORT_SERIES, ScrapeOptions};
-pub use client::{USER_AGENT_VALUE, install_crypto_provider};
+pub use client::USER_AGENT_VALUE;
 pub use error::{ScrapeError, ScrapeFailure};
 pub use manager::ScrapeManager;
 pub use metadata::MetricMetadata;
