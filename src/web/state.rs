@@ -7,6 +7,7 @@ use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::Labels;
+use crate::scrape::ScrapeManager;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
 use crate::tsdb::Storage;
 
@@ -73,6 +74,7 @@ impl WebMetrics {
 
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    pub scrape: Arc<ScrapeManager>,
     pub registry: Arc<Registry>,
     pub lifecycle: Arc<Lifecycle>,
     pub reload: ReloadHandle,

@@ -4,6 +4,7 @@ pub mod federate;
 pub mod lifecycle;
 pub mod series;
 pub mod status;
+pub mod targets;
 
 use serde::Serialize;
 use serde_json::json;
