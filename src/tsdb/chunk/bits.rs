@@ -84,6 +84,19 @@ impl<B: AsRef<[u8]>> BitReader<B> {
         if self.pos + n as usize > buf.len() * 8 {
             return Err(ChunkError::Truncated(what));
         }
+        if n == 0 {
+            return Ok(0);
+        }
+        // Fast path: one unaligned big-endian load covers the whole read.
+        let at = self.pos / 8;
+        let off = (self.pos % 8) as u32;
+        if off + n <= 64
+            && let Some(word) = buf.get(at..at + 8)
+        {
+            let word = u64::from_be_bytes(word.try_into().expect("8 bytes"));
+            self.pos += n as usize;
+            return Ok((word << off) >> (64 - n));
+        }
         let mut v = 0u64;
         let mut remaining = n;
         while remaining > 0 {
