@@ -15,7 +15,10 @@ use crate::web::state::AppState;
 use super::success;
 
 /// `state` (active, dropped, any) and `scrapePool` filter, as in Prometheus.
-pub async fn targets(State(state): State<Arc<AppState>>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn targets(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let wanted = params.get("state").unwrap_or("any").to_ascii_lowercase();
     let (want_active, want_dropped) = match wanted.as_str() {
         "" | "any" => (true, true),
@@ -24,7 +27,7 @@ pub async fn targets(State(state): State<Arc<AppState>>, params: Params) -> Resu
         other => {
             return Err(ApiError::BadData(format!(
                 "invalid parameter \"state\": {other:?} is not one of active, dropped, any"
-            )))
+            )));
         }
     };
     let pool = params.get("scrapePool").filter(|p| !p.is_empty());
@@ -32,18 +35,28 @@ pub async fn targets(State(state): State<Arc<AppState>>, params: Params) -> Resu
     let mut dropped = Vec::new();
     for t in state.scrape.targets() {
         match t {
-            TargetStatus::Active(a) if want_active && pool.is_none_or(|p| a.scrape_pool == p) => active.push(a),
-            TargetStatus::Dropped(d) if want_dropped && pool.is_none_or(|p| d.scrape_pool == p) => dropped.push(d),
+            TargetStatus::Active(a) if want_active && pool.is_none_or(|p| a.scrape_pool == p) => {
+                active.push(a)
+            }
+            TargetStatus::Dropped(d) if want_dropped && pool.is_none_or(|p| d.scrape_pool == p) => {
+                dropped.push(d)
+            }
             _ => {}
         }
     }
-    Ok(success(json!({"activeTargets": active, "droppedTargets": dropped}), vec![]))
+    Ok(success(
+        json!({"activeTargets": active, "droppedTargets": dropped}),
+        vec![],
+    ))
 }
 
 /// Metric metadata grouped by family: `{"name": [{"type", "help", "unit"}]}`;
 /// `metric` selects one family, `limit` caps families and
 /// `limit_per_metric` entries per family.
-pub async fn metadata(State(state): State<Arc<AppState>>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn metadata(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let metric = params.get("metric").filter(|m| !m.is_empty());
     let limit = params.limit()?;
     let per_metric = match params.get("limit_per_metric") {
@@ -54,7 +67,7 @@ pub async fn metadata(State(state): State<Arc<AppState>>, params: Params) -> Res
             Err(_) => {
                 return Err(ApiError::BadData(format!(
                     "invalid parameter \"limit_per_metric\": {s:?} is not an integer"
-                )))
+                )));
             }
         },
     };
