@@ -4,6 +4,7 @@
 //! `ARCHITECTURE.md` at the repository root is the map of these modules.
 
 pub mod config;
+pub mod ingest;
 pub mod model;
 pub mod scrape;
 pub mod selfmetrics;

@@ -1,0 +1,22 @@
+//! The ingest paths into the metrics store besides scraping: the Prometheus
+//! remote-write receiver, text-format push, and file import (backfill).
+//! Plain functions over `&dyn Storage`; the HTTP handlers and the CLI call
+//! them and map [`IngestError::kind`] to a status or exit code.
+
+mod append;
+mod error;
+mod limits;
+mod metrics;
+mod outcome;
+pub mod prompb;
+pub mod remote_write;
+mod series_labels;
+#[cfg(test)]
+mod test_storage;
+
+pub use error::{ErrorKind, IngestError};
+pub use limits::IngestLimits;
+pub use metrics::{IngestMetrics, Source};
+pub use outcome::{FamilyMetadata, PushOutcome, RejectReason, Rejections, WriteOutcome};
+pub use remote_write::{DecodedSeries, DecodedWrite, RemoteWriteHeaders, apply, decode_write_request};
+pub use series_labels::{SeriesProblem, series_labels};
