@@ -75,17 +75,19 @@ pub enum IngestError {
         message: String,
     },
 
-    #[error("{}line {line}: sample {series} has no timestamp; backfill needs one on every sample", source_prefix(.path))]
+    #[error("{}sample {series} has no timestamp; backfill needs one on every sample", location(.path, *.line))]
     MissingTimestamp {
         path: Option<PathBuf>,
-        line: usize,
+        /// `None` when the line cannot be told (every part of the sample
+        /// was unescaped into a copy).
+        line: Option<usize>,
         series: String,
     },
 
-    #[error("{}line {line}: {reason}", source_prefix(.path))]
+    #[error("{}{reason}", location(.path, *.line))]
     InvalidSeries {
         path: Option<PathBuf>,
-        line: usize,
+        line: Option<usize>,
         reason: String,
     },
 
@@ -154,6 +156,13 @@ fn source_prefix(path: &Option<PathBuf>) -> String {
     match path {
         Some(p) => format!("{}: ", p.display()),
         None => String::new(),
+    }
+}
+
+fn location(path: &Option<PathBuf>, line: Option<usize>) -> String {
+    match line {
+        Some(line) => format!("{}line {line}: ", source_prefix(path)),
+        None => source_prefix(path),
     }
 }
 

@@ -5,6 +5,8 @@
 
 mod append;
 mod error;
+mod file_blocks;
+pub mod import;
 mod limits;
 mod metrics;
 mod outcome;
@@ -13,10 +15,13 @@ pub mod remote_write;
 mod series_labels;
 #[cfg(test)]
 mod test_storage;
+pub mod text_push;
 
 pub use error::{ErrorKind, IngestError};
+pub use import::{ImportOptions, ImportReport, guess_format, import_file};
 pub use limits::IngestLimits;
 pub use metrics::{IngestMetrics, Source};
 pub use outcome::{FamilyMetadata, PushOutcome, RejectReason, Rejections, WriteOutcome};
 pub use remote_write::{DecodedSeries, DecodedWrite, RemoteWriteHeaders, apply, decode_write_request};
 pub use series_labels::{SeriesProblem, series_labels};
+pub use text_push::{parse_extra_label, push_text};
