@@ -67,7 +67,12 @@ pub(crate) struct FileBlocks {
 }
 
 impl FileBlocks {
-    pub fn open(path: &Path, format: Format, block_bytes: usize, max_line_bytes: usize) -> Result<Self, IngestError> {
+    pub fn open(
+        path: &Path,
+        format: Format,
+        block_bytes: usize,
+        max_line_bytes: usize,
+    ) -> Result<Self, IngestError> {
         let file = File::open(path).map_err(|source| IngestError::Io {
             path: path.to_path_buf(),
             source,

@@ -146,7 +146,6 @@ fn for_each_sample(
     let limits = &options.limits;
     let mut blocks = FileBlocks::open(path, format, options.block_bytes, limits.max_line_bytes)?;
     let mut count = 0usize;
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
     while let Some(block) = blocks.next_block()? {
         for entry in Parser::new(&block.text, format) {
             let entry = entry.map_err(|e| IngestError::Parse {
@@ -165,8 +164,8 @@ fn for_each_sample(
                     series: describe(&sample),
                 });
             };
-            pairs.clear();
-            pairs.push((METRIC_NAME, &sample.name));
+            let mut pairs = Vec::with_capacity(sample.labels.len() + 1);
+            pairs.push((METRIC_NAME, sample.name.as_ref()));
             pairs.extend(sample.labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
             let labels = series_labels(&pairs, limits).map_err(|problem| IngestError::InvalidSeries {
                 path: Some(path.to_path_buf()),
@@ -241,7 +240,8 @@ impl BatchWriter<'_> {
         self.report.samples_written += report.samples_written;
         self.report.samples_skipped += report.samples_skipped + skipped_in_file;
         self.report.series_created += report.series_created;
-        self.metrics.record_appended(Source::Import, report.samples_written);
+        self.metrics
+            .record_appended(Source::Import, report.samples_written);
         self.metrics
             .record_backfill_skipped(report.samples_skipped + skipped_in_file);
         tracing::debug!(
@@ -250,5 +250,294 @@ impl BatchWriter<'_> {
             "import batch written"
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::test_storage::TestStorage;
+    use crate::selfmetrics::Registry;
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+
+    fn file(contents: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(contents.as_bytes()).unwrap();
+        f
+    }
+
+    fn import(
+        f: &tempfile::NamedTempFile,
+        format: Option<Format>,
+        storage: &TestStorage,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, IngestError> {
+        import_file(
+            f.path(),
+            format,
+            storage,
+            options,
+            &IngestMetrics::new(&Registry::new()),
+        )
+    }
+
+    /// An OpenMetrics body with several typed families, `_created` lines
+    /// (skipped by the parser) and long families.
+    fn openmetrics_body(series: usize, points: usize) -> String {
+        let mut s = String::new();
+        for fam in 0..3 {
+            let _ = writeln!(s, "# HELP fam{fam} Family {fam}.");
+            let _ = writeln!(s, "# TYPE fam{fam} counter");
+            for i in 0..series {
+                for p in 0..points {
+                    let _ = writeln!(
+                        s,
+                        "fam{fam}_total{{i=\"{i}\"}} {p} {}.{:03}",
+                        1_700_000_000 + p,
+                        fam
+                    );
+                }
+                let _ = writeln!(s, "fam{fam}_created{{i=\"{i}\"}} 1600000000");
+            }
+        }
+        s.push_str("# EOF\n");
+        s
+    }
+
+    #[test]
+    fn imports_text_with_timestamps() {
+        let f = file("# TYPE a gauge\na{x=\"1\"} 1 1000\na{x=\"1\"} 2 2000\nb 5 1000\na{x=\"1\"} 9 1000\n");
+        let storage = TestStorage::default();
+        let report = import(&f, None, &storage, &ImportOptions::default()).unwrap();
+        assert_eq!(report.format, Format::PrometheusText);
+        assert_eq!(report.samples_read, 4);
+        assert_eq!(report.samples_written, 3);
+        assert_eq!(
+            report.samples_skipped, 1,
+            "the file's repeat of a@1000 is skipped, first wins"
+        );
+        assert_eq!(report.series, 2);
+        assert_eq!(report.series_created, 2);
+        let a = Labels::from_pairs(&[("__name__", "a"), ("x", "1")]);
+        assert_eq!(storage.samples(&a), vec![(1000, 1.0), (2000, 2.0)]);
+
+        // Importing again writes nothing new and loses nothing.
+        let again = import(&f, None, &storage, &ImportOptions::default()).unwrap();
+        assert_eq!((again.samples_written, again.samples_skipped), (0, 4));
+        assert_eq!(storage.total_samples(), 3);
+    }
+
+    #[test]
+    fn guesses_openmetrics_from_eof_and_converts_seconds() {
+        let f = file("# TYPE t gauge\nt 1 1700000000.25\n# EOF\n");
+        assert_eq!(guess_format(f.path()).unwrap(), Format::OpenMetrics);
+        let storage = TestStorage::default();
+        let report = import(&f, None, &storage, &ImportOptions::default()).unwrap();
+        assert_eq!(report.format, Format::OpenMetrics);
+        assert_eq!(
+            storage.samples(&Labels::from_pairs(&[("__name__", "t")])),
+            vec![(1_700_000_000_250, 1.0)]
+        );
+    }
+
+    #[test]
+    fn missing_timestamp_names_the_line_and_writes_nothing() {
+        let f = file("a 1 1000\nb 2 1000\nc{job=\"x\"} 3\nd 4 1000\n");
+        let storage = TestStorage::default();
+        let err = import(&f, None, &storage, &ImportOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("line 3: sample c{job=\"x\"} has no timestamp"),
+            "{msg}"
+        );
+        assert!(msg.starts_with(&f.path().display().to_string()), "{msg}");
+        assert_eq!(storage.total_samples(), 0);
+    }
+
+    #[test]
+    fn parse_error_late_in_file_writes_nothing() {
+        let mut body = String::new();
+        for i in 0..500 {
+            let _ = writeln!(body, "m{{i=\"{i}\"}} 1 1000");
+        }
+        body.push_str("m{i=\"bad\" 1 1000\n");
+        let f = file(&body);
+        let storage = TestStorage::default();
+        // Small blocks and batches: the error is past many block boundaries.
+        let options = ImportOptions {
+            batch_samples: 10,
+            block_bytes: 256,
+            ..ImportOptions::default()
+        };
+        let err = import(&f, None, &storage, &options).unwrap_err();
+        assert!(matches!(err, IngestError::Parse { line: 501, .. }), "{err}");
+        assert_eq!(storage.total_samples(), 0);
+        assert!(storage.backfill_calls.lock().is_empty());
+    }
+
+    #[test]
+    fn writes_in_bounded_batches() {
+        let mut body = String::new();
+        for t in 0..10 {
+            for s in 0..3 {
+                let _ = writeln!(body, "m{{s=\"{s}\"}} {t} {}", 1000 * (t + 1));
+            }
+        }
+        let f = file(&body);
+        let storage = TestStorage::default();
+        let options = ImportOptions {
+            batch_samples: 4,
+            ..ImportOptions::default()
+        };
+        let report = import(&f, None, &storage, &options).unwrap();
+        assert_eq!(report.samples_written, 30);
+        assert_eq!(report.series, 3);
+        let calls = storage.backfill_calls.lock().clone();
+        assert_eq!(calls.len(), report.batches);
+        assert!(calls.iter().all(|&n| n <= 4), "{calls:?}");
+        assert_eq!(calls.iter().sum::<usize>(), 30);
+    }
+
+    #[test]
+    fn block_size_does_not_change_the_result() {
+        let body = openmetrics_body(7, 5);
+        let f = file(&body);
+        let whole = TestStorage::default();
+        let big = import(&f, Some(Format::OpenMetrics), &whole, &ImportOptions::default()).unwrap();
+        assert_eq!(big.samples_read, 3 * 7 * 5, "_created lines are not samples");
+        for block_bytes in [1, 40, 97, 300, 1024] {
+            let storage = TestStorage::default();
+            let options = ImportOptions {
+                block_bytes,
+                ..ImportOptions::default()
+            };
+            let report = import(&f, Some(Format::OpenMetrics), &storage, &options)
+                .unwrap_or_else(|e| panic!("block_bytes {block_bytes}: {e}"));
+            assert_eq!(report, big, "block_bytes {block_bytes}");
+            assert_eq!(storage.total_samples(), whole.total_samples());
+        }
+    }
+
+    #[test]
+    fn error_lines_are_file_lines_across_blocks() {
+        let mut body = openmetrics_body(4, 4);
+        // Break line 20 of the file.
+        let mut lines: Vec<String> = body.lines().map(str::to_string).collect();
+        lines[19] = "fam0_total{i=\"x\" 1 2".to_string();
+        body = lines.join("\n") + "\n";
+        let f = file(&body);
+        for block_bytes in [50, 128, 1 << 20] {
+            let options = ImportOptions {
+                block_bytes,
+                ..ImportOptions::default()
+            };
+            let err = import(&f, Some(Format::OpenMetrics), &TestStorage::default(), &options).unwrap_err();
+            assert!(
+                matches!(err, IngestError::Parse { line: 20, .. }),
+                "block_bytes {block_bytes}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn openmetrics_without_eof_is_an_error() {
+        let f = file("# TYPE t gauge\nt 1 1700000000\n");
+        let options = ImportOptions {
+            block_bytes: 8,
+            ..ImportOptions::default()
+        };
+        let err = import(&f, Some(Format::OpenMetrics), &TestStorage::default(), &options).unwrap_err();
+        assert!(matches!(err, IngestError::Parse { .. }), "{err}");
+        assert!(err.to_string().contains("EOF"), "{err}");
+    }
+
+    #[test]
+    fn content_after_eof_is_an_error_at_its_line() {
+        let f = file("t 1 1700000000\n# EOF\nt 2 1700000001\n");
+        for block_bytes in [4, 1 << 20] {
+            let options = ImportOptions {
+                block_bytes,
+                ..ImportOptions::default()
+            };
+            let err = import(&f, Some(Format::OpenMetrics), &TestStorage::default(), &options).unwrap_err();
+            assert!(
+                matches!(err, IngestError::Parse { line: 3, .. }),
+                "block_bytes {block_bytes}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlong_line_is_refused() {
+        let f = file(&format!("m{{a=\"{}\"}} 1 1000\n", "x".repeat(5000)));
+        let options = ImportOptions {
+            block_bytes: 100,
+            limits: IngestLimits {
+                max_line_bytes: 1000,
+                ..IngestLimits::default()
+            },
+            ..ImportOptions::default()
+        };
+        let err = import(&f, None, &TestStorage::default(), &options).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IngestError::LineTooLong {
+                    line: 1,
+                    limit: 1000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn invalid_series_names_the_line() {
+        let f = file("ok 1 1000\nm{a=\"1\",b=\"2\",c=\"3\"} 1 1000\n");
+        let options = ImportOptions {
+            limits: IngestLimits {
+                max_labels_per_series: 3,
+                ..IngestLimits::default()
+            },
+            ..ImportOptions::default()
+        };
+        let err = import(&f, None, &TestStorage::default(), &options).unwrap_err();
+        assert!(
+            matches!(err, IngestError::InvalidSeries { line: Some(2), .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("4 labels (limit 3)"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_and_storage_failure() {
+        let storage = TestStorage::default();
+        let metrics = IngestMetrics::new(&Registry::new());
+        let err = import_file(
+            Path::new("/nonexistent/x.prom"),
+            None,
+            &storage,
+            &ImportOptions::default(),
+            &metrics,
+        )
+        .unwrap_err();
+        assert!(matches!(err, IngestError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("/nonexistent/x.prom"));
+
+        storage
+            .fail_commits
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let f = file("a 1 1000\n");
+        let err = import(&f, None, &storage, &ImportOptions::default()).unwrap_err();
+        assert!(matches!(err, IngestError::Storage(_)), "{err}");
+    }
+
+    #[test]
+    fn empty_text_file_imports_nothing() {
+        let f = file("");
+        let report = import(&f, None, &TestStorage::default(), &ImportOptions::default()).unwrap();
+        assert_eq!((report.samples_read, report.batches), (0, 0));
     }
 }

@@ -32,10 +32,6 @@ impl TestStorage {
     pub fn total_samples(&self) -> usize {
         self.series.lock().values().map(Vec::len).sum()
     }
-
-    pub fn series_count(&self) -> usize {
-        self.series.lock().len()
-    }
 }
 
 struct TestAppender {

@@ -55,8 +55,14 @@ pub fn push_text(
     limits: &IngestLimits,
     metrics: &IngestMetrics,
 ) -> Result<PushOutcome, IngestError> {
-    let result = decompress(body, content_encoding, limits)
-        .and_then(|body| parse_body(&body, Format::from_content_type(content_type), extra_labels, limits));
+    let result = decompress(body, content_encoding, limits).and_then(|body| {
+        parse_body(
+            &body,
+            Format::from_content_type(content_type),
+            extra_labels,
+            limits,
+        )
+    });
     let parsed = match result {
         Ok(parsed) => parsed,
         Err(err) => {
@@ -72,7 +78,9 @@ pub fn push_text(
     } = parsed;
     let batch = append_batch(
         storage,
-        samples.iter().map(|(labels, tv)| (labels, std::slice::from_ref(tv))),
+        samples
+            .iter()
+            .map(|(labels, tv)| (labels, std::slice::from_ref(tv))),
         &mut rejections,
     );
     let batch = match batch {
@@ -152,7 +160,6 @@ fn parse_body(
         rejections: Rejections::default(),
         metadata: BTreeMap::new(),
     };
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
     for entry in Parser::new(body, format) {
         let entry = entry.map_err(|e| IngestError::Parse {
             path: None,
@@ -186,11 +193,11 @@ fn parse_body(
                 limit: limits.max_samples_per_request,
             });
         }
-        pairs.clear();
-        pairs.push((METRIC_NAME, &sample.name));
+        let mut pairs = Vec::with_capacity(sample.labels.len() + 1 + extra_labels.len());
+        pairs.push((METRIC_NAME, sample.name.as_ref()));
         for (name, value) in &sample.labels {
             if !extra_labels.iter().any(|l| l.name == *name) {
-                pairs.push((name, value));
+                pairs.push((name.as_ref(), value.as_ref()));
             }
         }
         pairs.extend(extra_labels.iter().map(|l| (l.name.as_str(), l.value.as_str())));
@@ -203,7 +210,12 @@ fn parse_body(
         };
         let t = sample.timestamp_ms.unwrap_or(now);
         if t > max_t {
-            let detail = || format!("sample for {labels} at {t} is more than {:?} ahead of now", limits.max_future);
+            let detail = || {
+                format!(
+                    "sample for {labels} at {t} is more than {:?} ahead of now",
+                    limits.max_future
+                )
+            };
             out.rejections.add(RejectReason::TooFarInFuture, 1, false, detail);
             continue;
         }
@@ -212,7 +224,10 @@ fn parse_body(
     Ok(out)
 }
 
-fn metadata_entry<'m>(map: &'m mut BTreeMap<String, FamilyMetadata>, family: &str) -> Option<&'m mut FamilyMetadata> {
+fn metadata_entry<'m>(
+    map: &'m mut BTreeMap<String, FamilyMetadata>,
+    family: &str,
+) -> Option<&'m mut FamilyMetadata> {
     if !map.contains_key(family) && map.len() >= MAX_METADATA_PER_REQUEST {
         return None;
     }
@@ -232,7 +247,12 @@ mod tests {
     use crate::selfmetrics::Registry;
     use std::io::Write;
 
-    fn push(storage: &TestStorage, body: &[u8], ct: Option<&str>, extra: &[Label]) -> Result<PushOutcome, IngestError> {
+    fn push(
+        storage: &TestStorage,
+        body: &[u8],
+        ct: Option<&str>,
+        extra: &[Label],
+    ) -> Result<PushOutcome, IngestError> {
         let metrics = IngestMetrics::new(&Registry::new());
         push_text(storage, body, ct, None, extra, &IngestLimits::default(), &metrics)
     }
@@ -252,20 +272,35 @@ mod tests {
         assert_eq!(outcome.samples_appended, 2);
         let jobs = storage.samples(&Labels::from_pairs(&[("__name__", "jobs_total"), ("queue", "a")]));
         assert_eq!(jobs.len(), 1);
-        assert!(jobs[0].0 >= before && jobs[0].0 <= now_millis(), "receive time used");
+        assert!(
+            jobs[0].0 >= before && jobs[0].0 <= now_millis(),
+            "receive time used"
+        );
         assert_eq!(jobs[0].1, 3.0);
         let last = storage.samples(&Labels::from_pairs(&[("__name__", "last_run")]));
         assert_eq!(last, vec![(1_700_000_000_000, 42.0)]);
         let meta = &outcome.metadata[0];
-        assert_eq!((meta.family.as_str(), meta.kind, meta.help.as_str()), ("jobs_total", "counter", "Jobs run."));
+        assert_eq!(
+            (meta.family.as_str(), meta.kind, meta.help.as_str()),
+            ("jobs_total", "counter", "Jobs run.")
+        );
     }
 
     #[test]
     fn reads_openmetrics_by_content_type() {
         let storage = TestStorage::default();
         let body = b"# TYPE t gauge\nt 1 1700000000.5\n# EOF\n";
-        push(&storage, body, Some("application/openmetrics-text; version=1.0.0"), &[]).unwrap();
-        assert_eq!(storage.samples(&Labels::from_pairs(&[("__name__", "t")])), vec![(1_700_000_000_500, 1.0)]);
+        push(
+            &storage,
+            body,
+            Some("application/openmetrics-text; version=1.0.0"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            storage.samples(&Labels::from_pairs(&[("__name__", "t")])),
+            vec![(1_700_000_000_500, 1.0)]
+        );
         // The same body as the text format is malformed ("# EOF" is a comment
         // there, but the float timestamp is not an integer).
         let err = push(&TestStorage::default(), body, None, &[]).unwrap_err();
@@ -284,13 +319,20 @@ mod tests {
         assert_eq!(*line, 3);
         assert!(*column > 1, "{err}");
         assert!(err.to_string().starts_with("line 3, column "), "{err}");
-        assert_eq!(storage.total_samples(), 0, "nothing from a malformed body is stored");
+        assert_eq!(
+            storage.total_samples(),
+            0,
+            "nothing from a malformed body is stored"
+        );
     }
 
     #[test]
     fn extra_labels_are_added_and_override() {
         let storage = TestStorage::default();
-        let extra = [parse_extra_label("job=push").unwrap(), parse_extra_label("env=prod").unwrap()];
+        let extra = [
+            parse_extra_label("job=push").unwrap(),
+            parse_extra_label("env=prod").unwrap(),
+        ];
         push(&storage, b"m{job=\"orig\",x=\"1\"} 5 1000\n", None, &extra).unwrap();
         let want = Labels::from_pairs(&[("__name__", "m"), ("env", "prod"), ("job", "push"), ("x", "1")]);
         assert_eq!(storage.samples(&want), vec![(1000, 5.0)]);
@@ -298,8 +340,16 @@ mod tests {
 
     #[test]
     fn bad_extra_labels_are_refused() {
-        assert!(matches!(parse_extra_label("novalue"), Err(IngestError::ExtraLabel { .. })));
-        assert!(parse_extra_label("=x").unwrap_err().to_string().contains("empty label name"));
+        assert!(matches!(
+            parse_extra_label("novalue"),
+            Err(IngestError::ExtraLabel { .. })
+        ));
+        assert!(
+            parse_extra_label("=x")
+                .unwrap_err()
+                .to_string()
+                .contains("empty label name")
+        );
         assert!(parse_extra_label("__name__=x").is_err());
         assert_eq!(parse_extra_label("a=b=c").unwrap(), Label::new("a", "b=c"));
     }
@@ -309,7 +359,16 @@ mod tests {
         let storage = TestStorage::default();
         let metrics = IngestMetrics::new(&Registry::new());
         let body = gzip(b"g 1 1000\n");
-        push_text(&storage, &body, None, Some("gzip"), &[], &IngestLimits::default(), &metrics).unwrap();
+        push_text(
+            &storage,
+            &body,
+            None,
+            Some("gzip"),
+            &[],
+            &IngestLimits::default(),
+            &metrics,
+        )
+        .unwrap();
         assert_eq!(storage.total_samples(), 1);
 
         let bomb = gzip(&vec![b'#'; 100_000]);
@@ -318,7 +377,10 @@ mod tests {
             ..IngestLimits::default()
         };
         let err = push_text(&storage, &bomb, None, Some("gzip"), &[], &limits, &metrics).unwrap_err();
-        assert!(matches!(err, IngestError::TooLarge { limit: 10_000, .. }), "{err}");
+        assert!(
+            matches!(err, IngestError::TooLarge { limit: 10_000, .. }),
+            "{err}"
+        );
         assert_eq!(err.http_status(), 413);
 
         let err = push_text(&storage, b"not gzip", None, Some("gzip"), &[], &limits, &metrics).unwrap_err();
@@ -345,10 +407,15 @@ mod tests {
         assert_eq!(outcome.samples_appended, 1);
         assert_eq!(outcome.rejections.samples(RejectReason::OutOfOrder), 1);
         assert_eq!(outcome.rejections.samples(RejectReason::TooManyLabels), 1);
-        assert_eq!(storage.samples(&Labels::from_pairs(&[("__name__", "ok")])), vec![(1000, 1.0)]);
+        assert_eq!(
+            storage.samples(&Labels::from_pairs(&[("__name__", "ok")])),
+            vec![(1000, 1.0)]
+        );
         let text = reg.render();
         assert!(
-            text.contains("belfry_ingest_limit_hits_total{source=\"text_push\",limit=\"labels_per_series\"} 1"),
+            text.contains(
+                "belfry_ingest_limit_hits_total{source=\"text_push\",limit=\"labels_per_series\"} 1"
+            ),
             "{text}"
         );
     }
@@ -369,7 +436,9 @@ mod tests {
     #[test]
     fn storage_failure_is_internal() {
         let storage = TestStorage::default();
-        storage.fail_commits.store(true, std::sync::atomic::Ordering::SeqCst);
+        storage
+            .fail_commits
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let err = push(&storage, b"a 1\n", None, &[]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Internal);
     }
