@@ -65,7 +65,8 @@ fn remote_write_round_trips_through_storage() {
         metadata: vec![],
     })
     .unwrap();
-    let outcome = remote_write::receive(&storage, &v1_headers(), &body, &IngestLimits::default(), &metrics).unwrap();
+    let outcome =
+        remote_write::receive(&storage, &v1_headers(), &body, &IngestLimits::default(), &metrics).unwrap();
     assert_eq!(outcome.samples_appended, 1000);
     assert_eq!(outcome.series_created, 50);
 
@@ -73,7 +74,9 @@ fn remote_write_round_trips_through_storage() {
     assert_eq!(stored.len(), 50);
     for (labels, samples) in &stored {
         let i: i64 = labels.get("instance").unwrap()["host-".len()..].parse().unwrap();
-        let want: Vec<(i64, f64)> = (0..20).map(|k| (now - 60_000 + k * 1000, (i * 100 + k) as f64)).collect();
+        let want: Vec<(i64, f64)> = (0..20)
+            .map(|k| (now - 60_000 + k * 1000, (i * 100 + k) as f64))
+            .collect();
         assert_eq!(samples, &want, "{labels}");
     }
     assert!(
@@ -90,7 +93,10 @@ fn remote_write_refusals_keep_good_samples_and_map_to_statuses() {
     let now = now_millis();
     let series = |name: &str, t: i64| TimeSeries {
         labels: vec![Label::new("__name__", name)],
-        samples: vec![Sample { value: 1.0, timestamp: t }],
+        samples: vec![Sample {
+            value: 1.0,
+            timestamp: t,
+        }],
         ..TimeSeries::default()
     };
     let send = |ts: Vec<TimeSeries>| {
@@ -115,8 +121,14 @@ fn remote_write_refusals_keep_good_samples_and_map_to_statuses() {
     };
     let err = remote_write::receive(&storage, &v2, b"", &IngestLimits::default(), &metrics).unwrap_err();
     assert_eq!(err.http_status(), 415);
-    let err = remote_write::receive(&storage, &v1_headers(), b"garbage", &IngestLimits::default(), &metrics)
-        .unwrap_err();
+    let err = remote_write::receive(
+        &storage,
+        &v1_headers(),
+        b"garbage",
+        &IngestLimits::default(),
+        &metrics,
+    )
+    .unwrap_err();
     assert_eq!(err.http_status(), 400);
 }
 
@@ -142,7 +154,10 @@ fn text_push_round_trips_with_extra_labels() {
     assert_eq!(outcome.samples_appended, 2);
     let stored = read_all(&storage, "lms_logins_total");
     assert_eq!(stored.len(), 2);
-    let sso = stored.iter().find(|(l, _)| l.get("method") == Some("sso")).unwrap();
+    let sso = stored
+        .iter()
+        .find(|(l, _)| l.get("method") == Some("sso"))
+        .unwrap();
     assert_eq!(sso.0.get("job"), Some("lms"));
     assert_eq!(sso.1, vec![(t, 17.0)]);
 
@@ -192,11 +207,21 @@ fn import_backfills_a_large_openmetrics_file_in_batches() {
 
     let stored = read_all(&storage, "old_requests_total");
     assert_eq!(stored.len(), 40);
-    let r7 = stored.iter().find(|(l, _)| l.get("route") == Some("/r7")).unwrap();
+    let r7 = stored
+        .iter()
+        .find(|(l, _)| l.get("route") == Some("/r7"))
+        .unwrap();
     assert_eq!(r7.1.len(), 250);
     assert_eq!(r7.1[10], ((start_s + 300) * 1000, 70.0));
 
     // A second import of the same file changes nothing.
-    let again = import_file(file.path(), Some(Format::OpenMetrics), &storage, &options, &metrics).unwrap();
+    let again = import_file(
+        file.path(),
+        Some(Format::OpenMetrics),
+        &storage,
+        &options,
+        &metrics,
+    )
+    .unwrap();
     assert_eq!((again.samples_written, again.samples_skipped), (0, 10_000));
 }
