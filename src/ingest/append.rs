@@ -1,11 +1,14 @@
 //! Appends validated series through one appender and commits once, so a
 //! request is one WAL batch. Refused samples are tallied, not fatal, as in
-//! Prometheus's appender contract.
+//! Prometheus's appender contract; `finish` records the outcome and turns
+//! refusals into `IngestError::Rejected`.
 
 use crate::model::Labels;
 use crate::tsdb::{AppendError, Storage, StorageError};
 
-use super::outcome::{RejectReason, Rejections};
+use super::error::IngestError;
+use super::metrics::{IngestMetrics, Source};
+use super::outcome::{RejectReason, Rejections, WriteOutcome};
 
 /// What one batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,21 @@ pub(crate) fn append_batch<'a>(
         accepted,
         series_created: report.series_created,
     })
+}
+
+/// Records the outcome and turns refusals into [`IngestError::Rejected`].
+pub(crate) fn finish(
+    source: Source,
+    outcome: WriteOutcome,
+    metrics: &IngestMetrics,
+) -> Result<WriteOutcome, IngestError> {
+    metrics.record_outcome(source, &outcome);
+    if outcome.rejections.is_empty() {
+        return Ok(outcome);
+    }
+    let err = IngestError::Rejected(Box::new(outcome));
+    metrics.record_error(source, &err);
+    Err(err)
 }
 
 fn describe_refusal(reason: RejectReason, labels: &Labels, t: i64) -> String {

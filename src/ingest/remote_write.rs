@@ -26,10 +26,10 @@ use bytes::Buf;
 use prost::Message;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 
-use crate::model::{Labels, now_millis};
+use crate::model::{Labels, METRIC_NAME, now_millis};
 use crate::tsdb::Storage;
 
-use super::append::append_batch;
+use super::append::{append_batch, finish};
 use super::error::IngestError;
 use super::limits::IngestLimits;
 use super::metrics::{IngestMetrics, Source};
@@ -213,9 +213,9 @@ fn decode_series(
                 let label =
                     prompb::Label::decode(take_delimited(&mut buf, "label")?).map_err(proto_err("label"))?;
                 label_entries += 1;
-                // Keep one over the limit so validation reports it; the
-                // rest are parsed (to check the encoding) and dropped.
-                if labels.len() <= limits.max_labels_per_series {
+                // Past the limit the series is refused anyway: labels are
+                // still parsed (to check the encoding) but only counted.
+                if labels.len() < limits.max_labels_per_series {
                     labels.push((label.name, label.value));
                 }
             }
@@ -249,9 +249,13 @@ fn decode_series(
         return Ok(());
     }
     if label_entries > limits.max_labels_per_series {
+        let name = labels
+            .iter()
+            .find(|(n, _)| n.as_slice() == METRIC_NAME.as_bytes());
+        let name = name.map_or("(no name)".into(), |(_, v)| String::from_utf8_lossy(v));
         let detail = || {
             format!(
-                "{label_entries} labels (limit {}) in series with {} samples",
+                "{label_entries} labels (limit {}) in series {name} with {} samples",
                 limits.max_labels_per_series,
                 samples.len()
             )
@@ -356,21 +360,6 @@ pub fn apply(
         metadata,
     };
     finish(Source::RemoteWrite, outcome, metrics)
-}
-
-/// Records the outcome and turns refusals into [`IngestError::Rejected`].
-pub(crate) fn finish(
-    source: Source,
-    outcome: WriteOutcome,
-    metrics: &IngestMetrics,
-) -> Result<WriteOutcome, IngestError> {
-    metrics.record_outcome(source, &outcome);
-    if outcome.rejections.is_empty() {
-        return Ok(outcome);
-    }
-    let err = IngestError::Rejected(Box::new(outcome));
-    metrics.record_error(source, &err);
-    Err(err)
 }
 
 /// The whole receiver: headers, decode, append. The web handler calls this

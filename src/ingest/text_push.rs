@@ -16,12 +16,11 @@ use crate::model::{Label, Labels, METRIC_NAME, now_millis};
 use crate::scrape::parse::{Entry, Format, Parser};
 use crate::tsdb::Storage;
 
-use super::append::append_batch;
+use super::append::{append_batch, finish};
 use super::error::IngestError;
 use super::limits::IngestLimits;
 use super::metrics::{IngestMetrics, Source};
 use super::outcome::{FamilyMetadata, MAX_METADATA_PER_REQUEST, PushOutcome, RejectReason, Rejections};
-use super::remote_write::finish;
 use super::series_labels::series_labels;
 
 /// Parses one `extra_label` query value, `name=value`.
