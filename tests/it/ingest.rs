@@ -1,4 +1,4 @@
-//! The ingest paths end to end through their public API, into `MemStorage`
+//! The ingest paths end to end through their public API, into a `Storage`
 //! and back out through its `Querier`.
 
 use std::fmt::Write as _;
@@ -12,7 +12,11 @@ use belfry::ingest::{
 use belfry::model::{Labels, Matcher, now_millis};
 use belfry::scrape::parse::Format;
 use belfry::selfmetrics::Registry;
-use belfry::tsdb::{MemStorage, Storage};
+use belfry::tsdb::Storage;
+
+fn new_storage() -> stand_in::TestStorage {
+    stand_in::TestStorage::default()
+}
 
 fn read_all(storage: &dyn Storage, metric: &str) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let querier = storage.querier();
@@ -40,7 +44,7 @@ fn v1_headers() -> RemoteWriteHeaders<'static> {
 
 #[test]
 fn remote_write_round_trips_through_storage() {
-    let storage = MemStorage::new();
+    let storage = new_storage();
     let registry = Registry::new();
     let metrics = IngestMetrics::new(&registry);
     let now = now_millis();
@@ -88,7 +92,7 @@ fn remote_write_round_trips_through_storage() {
 
 #[test]
 fn remote_write_refusals_keep_good_samples_and_map_to_statuses() {
-    let storage = MemStorage::new();
+    let storage = new_storage();
     let metrics = IngestMetrics::new(&Registry::new());
     let now = now_millis();
     let series = |name: &str, t: i64| TimeSeries {
@@ -134,7 +138,7 @@ fn remote_write_refusals_keep_good_samples_and_map_to_statuses() {
 
 #[test]
 fn text_push_round_trips_with_extra_labels() {
-    let storage = MemStorage::new();
+    let storage = new_storage();
     let metrics = IngestMetrics::new(&Registry::new());
     let t = now_millis() - 5000;
     let body = format!(
@@ -176,7 +180,7 @@ fn text_push_round_trips_with_extra_labels() {
 
 #[test]
 fn import_backfills_a_large_openmetrics_file_in_batches() {
-    let storage = MemStorage::new();
+    let storage = new_storage();
     let metrics = IngestMetrics::new(&Registry::new());
     // 40 series x 250 points, two hours of 30 s data a day ago.
     let start_s = now_millis() / 1000 - 86_400;
@@ -224,4 +228,184 @@ fn import_backfills_a_large_openmetrics_file_in_batches() {
     )
     .unwrap();
     assert_eq!((again.samples_written, again.samples_skipped), (0, 10_000));
+}
+
+/// A stand-in for `tsdb::MemStorage` until the engine lands on main, with
+/// the engine's order rules (same time and value: accepted silently; same
+/// time, other value: duplicate; earlier: out of order) and a backfill that
+/// skips collisions. Swap `new_storage` to `MemStorage::new()` then.
+mod stand_in {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+
+    use belfry::model::{Labels, Matcher};
+    use belfry::tsdb::{
+        AppendError, Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage,
+        StorageError, TsdbStats,
+    };
+
+    type Series = BTreeMap<Labels, Vec<(i64, f64)>>;
+
+    #[derive(Default, Clone)]
+    pub struct TestStorage {
+        series: Arc<Mutex<Series>>,
+    }
+
+    struct TestAppender {
+        storage: TestStorage,
+        pending: Vec<(Labels, i64, f64)>,
+    }
+
+    impl Appender for TestAppender {
+        fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+            let stored = self.storage.series.lock();
+            let last_stored = stored.get(labels).and_then(|s| s.last().copied());
+            let last_pending = self
+                .pending
+                .iter()
+                .rev()
+                .find(|(l, _, _)| l == labels)
+                .map(|(_, t, v)| (*t, *v));
+            if let Some((lt, lv)) = last_pending.or(last_stored) {
+                if t < lt {
+                    return Err(AppendError::OutOfOrder);
+                }
+                if t == lt {
+                    return if v.to_bits() == lv.to_bits() {
+                        Ok(())
+                    } else {
+                        Err(AppendError::Duplicate)
+                    };
+                }
+            }
+            drop(stored);
+            self.pending.push((labels.clone(), t, v));
+            Ok(())
+        }
+
+        fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {
+            let mut series = self.storage.series.lock();
+            let mut report = CommitReport::default();
+            for (labels, t, v) in self.pending {
+                let s = series.entry(labels).or_insert_with(|| {
+                    report.series_created += 1;
+                    Vec::new()
+                });
+                s.push((t, v));
+                report.samples_appended += 1;
+            }
+            Ok(report)
+        }
+
+        fn rollback(self: Box<Self>) {}
+    }
+
+    struct TestQuerier(Series);
+
+    struct VecIter(std::vec::IntoIter<(i64, f64)>);
+
+    impl SampleIter for VecIter {
+        fn next(&mut self) -> Option<(i64, f64)> {
+            self.0.next()
+        }
+    }
+
+    impl Querier for TestQuerier {
+        fn select(
+            &self,
+            matchers: &[Matcher],
+            mint: i64,
+            maxt: i64,
+        ) -> Result<Vec<SelectedSeries>, StorageError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|(l, _)| matchers.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
+                .map(|(l, s)| {
+                    let in_range: Vec<_> = s
+                        .iter()
+                        .copied()
+                        .filter(|(t, _)| (mint..=maxt).contains(t))
+                        .collect();
+                    (l, in_range)
+                })
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(l, s)| SelectedSeries {
+                    labels: l.clone(),
+                    samples: Box::new(VecIter(s.into_iter())),
+                })
+                .collect())
+        }
+
+        fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, StorageError> {
+            let mut names: Vec<String> = self
+                .0
+                .keys()
+                .flat_map(|l| l.iter().map(|l| l.name.clone()))
+                .collect();
+            names.sort();
+            names.dedup();
+            Ok(names)
+        }
+
+        fn label_values(
+            &self,
+            name: &str,
+            _: &[Matcher],
+            _: i64,
+            _: i64,
+        ) -> Result<Vec<String>, StorageError> {
+            let mut values: Vec<String> = self
+                .0
+                .keys()
+                .filter_map(|l| l.get(name).map(str::to_string))
+                .collect();
+            values.sort();
+            values.dedup();
+            Ok(values)
+        }
+    }
+
+    impl Storage for TestStorage {
+        fn appender(&self) -> Box<dyn Appender> {
+            Box::new(TestAppender {
+                storage: self.clone(),
+                pending: Vec::new(),
+            })
+        }
+
+        fn querier(&self) -> Box<dyn Querier> {
+            Box::new(TestQuerier(self.series.lock().clone()))
+        }
+
+        fn stats(&self, _top_n: usize) -> TsdbStats {
+            TsdbStats {
+                num_series: self.series.lock().len() as u64,
+                ..TsdbStats::default()
+            }
+        }
+
+        fn backfill(&self, batch: Vec<(Labels, Vec<(i64, f64)>)>) -> Result<BackfillReport, StorageError> {
+            let mut report = BackfillReport::default();
+            let mut series = self.series.lock();
+            for (labels, samples) in batch {
+                let s = series.entry(labels).or_insert_with(|| {
+                    report.series_created += 1;
+                    Vec::new()
+                });
+                for (t, v) in samples {
+                    match s.binary_search_by_key(&t, |(st, _)| *st) {
+                        Ok(_) => report.samples_skipped += 1,
+                        Err(i) => {
+                            s.insert(i, (t, v));
+                            report.samples_written += 1;
+                        }
+                    }
+                }
+            }
+            Ok(report)
+        }
+    }
 }

@@ -58,7 +58,9 @@ fn label_name() -> impl Strategy<Value = String> {
     ]
     // `le`/`quantile` get normalised (tested separately); `__name__` is the
     // metric name.
-    .prop_filter("plain label name", |s| !s.is_empty() && s != "le" && s != "quantile" && s != "__name__")
+    .prop_filter("plain label name", |s| {
+        !s.is_empty() && s != "le" && s != "quantile" && s != "__name__"
+    })
 }
 
 fn value() -> impl Strategy<Value = f64> {
@@ -83,7 +85,10 @@ fn value() -> impl Strategy<Value = f64> {
 fn labels() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::collection::vec((label_name(), tricky_string(12)), 0..6).prop_map(|pairs| {
         let mut seen = std::collections::HashSet::new();
-        pairs.into_iter().filter(|(n, _)| seen.insert(n.clone())).collect()
+        pairs
+            .into_iter()
+            .filter(|(n, _)| seen.insert(n.clone()))
+            .collect()
     })
 }
 
@@ -112,24 +117,30 @@ fn family(format: Format) -> impl Strategy<Value = GenFamily> {
         Format::PrometheusText => prop::option::of(0i64..=i64::MAX).boxed(),
         Format::OpenMetrics => prop::option::of(-(1i64 << 52)..(1i64 << 52)).boxed(),
     };
-    (metric_name(), prop::sample::select(kinds), tricky_string(20)).prop_flat_map(move |(name, kind, help)| {
-        let mut suffixes: Vec<&'static str> = vec![""];
-        suffixes.extend(kind.sample_suffixes());
-        let sample = (prop::sample::select(suffixes), labels(), value(), timestamp.clone()).prop_map(
-            |(suffix, labels, value, timestamp_ms)| GenSample {
-                suffix,
-                labels,
-                value,
-                timestamp_ms,
-            },
-        );
-        prop::collection::vec(sample, 0..5).prop_map(move |samples| GenFamily {
-            name: name.clone(),
-            kind,
-            help: help.clone(),
-            samples,
-        })
-    })
+    (metric_name(), prop::sample::select(kinds), tricky_string(20)).prop_flat_map(
+        move |(name, kind, help)| {
+            let mut suffixes: Vec<&'static str> = vec![""];
+            suffixes.extend(kind.sample_suffixes());
+            let sample = (
+                prop::sample::select(suffixes),
+                labels(),
+                value(),
+                timestamp.clone(),
+            )
+                .prop_map(|(suffix, labels, value, timestamp_ms)| GenSample {
+                    suffix,
+                    labels,
+                    value,
+                    timestamp_ms,
+                });
+            prop::collection::vec(sample, 0..5).prop_map(move |samples| GenFamily {
+                name: name.clone(),
+                kind,
+                help: help.clone(),
+                samples,
+            })
+        },
+    )
 }
 
 fn escape(s: &str, quote: bool) -> String {
