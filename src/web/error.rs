@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::tsdb::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -37,6 +40,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Ingest(e) => match e.kind() {
+                IngestErrorKind::BadRequest => (StatusCode::BAD_REQUEST, "bad_data"),
+                IngestErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+                IngestErrorKind::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
+                IngestErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

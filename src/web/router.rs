@@ -8,7 +8,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::api::{federate, lifecycle, series, status, targets};
+use super::api::{federate, lifecycle, series, status, targets, write};
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -24,6 +24,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(series::label_names).post(series::label_names),
         )
         .route("/api/v1/label/{name}/values", get(series::label_values))
+        .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/import/prometheus", post(write::import_prometheus))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::ingest::{IngestLimits, IngestMetrics};
 use crate::model::Labels;
 use crate::scrape::ScrapeManager;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
@@ -81,5 +82,7 @@ pub struct AppState {
     /// `global.external_labels`, added to federated series.
     pub external_labels: RwLock<Labels>,
     pub max_request_body_bytes: usize,
+    pub ingest_limits: IngestLimits,
+    pub ingest_metrics: IngestMetrics,
     pub metrics: WebMetrics,
 }

@@ -5,6 +5,7 @@ pub mod lifecycle;
 pub mod series;
 pub mod status;
 pub mod targets;
+pub mod write;
 
 use serde::Serialize;
 use serde_json::json;
