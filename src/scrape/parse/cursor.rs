@@ -158,8 +158,7 @@ impl<'a> Cursor<'a> {
         }
         let raw = &self.input[start..self.pos];
         self.pos += 1;
-        decode(raw, escaped, Escapes::Quoted)
-            .map_err(|_| self.error_at(start, format!("{what} is not valid UTF-8")))
+        decode(raw, escaped, Escapes::Quoted).map_err(|_| self.error_at(start, format!("{what} is not valid UTF-8")))
     }
 
     /// A token of bytes up to (not including) any of `stops` or the end.
@@ -187,16 +186,8 @@ impl<'a> Cursor<'a> {
             (self.line - breaks, start)
         };
         // Count characters, not bytes: UTF-8 continuation bytes don't start one.
-        let column = self.input[line_start..at]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count()
-            + 1;
-        ParseError {
-            line,
-            column,
-            message,
-        }
+        let column = self.input[line_start..at].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
+        ParseError { line, column, message }
     }
 
     /// `expected {what}, found {what is at pos}` at `pos`.
@@ -287,10 +278,7 @@ mod tests {
         // Unknown escapes stay as written.
         assert_eq!(unescape(r"tab\there", Escapes::Quoted), "tab\\there");
         assert_eq!(unescape(r"\\n", Escapes::Quoted), "\\n");
-        assert!(matches!(
-            unescape("plain", Escapes::Quoted),
-            Cow::Borrowed("plain")
-        ));
+        assert!(matches!(unescape("plain", Escapes::Quoted), Cow::Borrowed("plain")));
     }
 
     #[test]
