@@ -18,6 +18,10 @@ pub enum Escapes {
 
 pub struct Cursor<'a> {
     pub input: &'a [u8],
+    /// The whole input as `str` when it is valid UTF-8 (nearly always):
+    /// then slicing it is an O(1) boundary check instead of validating each
+    /// name and value separately.
+    text: Option<&'a str>,
     pub pos: usize,
     /// 1-based line of `pos`.
     pub line: usize,
@@ -25,26 +29,60 @@ pub struct Cursor<'a> {
     pub line_start: usize,
 }
 
+/// Byte classes for the hot scanning loops.
+const METRIC_NAME_CHAR: u8 = 1;
+const LABEL_NAME_CHAR: u8 = 2;
+const NAME_START_DIGIT: u8 = 4;
+/// Bytes that end the plain run inside a quoted string.
+const QUOTED_SPECIAL: u8 = 8;
+
+static CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            t[i] |= METRIC_NAME_CHAR | LABEL_NAME_CHAR;
+        }
+        if b == b':' {
+            t[i] |= METRIC_NAME_CHAR;
+        }
+        if b.is_ascii_digit() {
+            t[i] |= NAME_START_DIGIT;
+        }
+        if b == b'"' || b == b'\\' || b == b'\n' {
+            t[i] |= QUOTED_SPECIAL;
+        }
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 pub fn is_metric_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b == b':'
+    CLASSES[b as usize] & (METRIC_NAME_CHAR | NAME_START_DIGIT) == METRIC_NAME_CHAR
 }
 
+#[inline]
 pub fn is_metric_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+    CLASSES[b as usize] & METRIC_NAME_CHAR != 0
 }
 
+#[inline]
 pub fn is_label_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
+    CLASSES[b as usize] & (LABEL_NAME_CHAR | NAME_START_DIGIT) == LABEL_NAME_CHAR
 }
 
+#[inline]
 pub fn is_label_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    CLASSES[b as usize] & LABEL_NAME_CHAR != 0
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(input: &'a [u8]) -> Self {
         Cursor {
             input,
+            text: std::str::from_utf8(input).ok(),
             pos: 0,
             line: 1,
             line_start: 0,
@@ -104,22 +142,41 @@ impl<'a> Cursor<'a> {
         &rest[..len]
     }
 
-    /// A metric name `[a-zA-Z_:][a-zA-Z0-9_:]*` (ASCII, so always UTF-8).
+    /// `input[start..end]` as `str`, or `None` when it is not UTF-8.
+    #[inline]
+    pub fn str_between(&self, start: usize, end: usize) -> Option<&'a str> {
+        match self.text {
+            Some(text) => text.get(start..end),
+            None => std::str::from_utf8(self.input.get(start..end)?).ok(),
+        }
+    }
+
+    /// A metric name `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    #[inline]
     pub fn metric_name(&mut self) -> Option<&'a str> {
         if !self.peek().is_some_and(is_metric_name_start) {
             return None;
         }
-        let name = self.take_while(is_metric_name_char);
-        std::str::from_utf8(name).ok()
+        let start = self.pos;
+        self.pos += 1;
+        while self.peek().is_some_and(is_metric_name_char) {
+            self.pos += 1;
+        }
+        self.str_between(start, self.pos)
     }
 
     /// A label name `[a-zA-Z_][a-zA-Z0-9_]*`.
+    #[inline]
     pub fn label_name(&mut self) -> Option<&'a str> {
         if !self.peek().is_some_and(is_label_name_start) {
             return None;
         }
-        let name = self.take_while(is_label_name_char);
-        std::str::from_utf8(name).ok()
+        let start = self.pos;
+        self.pos += 1;
+        while self.peek().is_some_and(is_label_name_char) {
+            self.pos += 1;
+        }
+        self.str_between(start, self.pos)
     }
 
     /// A double-quoted string starting at `pos` (which must be `"`), decoded.
@@ -131,6 +188,14 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
+            // Skip the plain run; only quotes, backslashes and line breaks
+            // need a decision.
+            while let Some(&b) = self.input.get(self.pos) {
+                if CLASSES[b as usize] & QUOTED_SPECIAL != 0 {
+                    break;
+                }
+                self.pos += 1;
+            }
             let Some(b) = self.peek() else {
                 return Err(self.error_at(open, format!("{what} has no closing '\"'")));
             };
@@ -147,18 +212,24 @@ impl<'a> Cursor<'a> {
                     escaped = true;
                     self.pos += 2;
                 }
-                b'\n' if !allow_newline => {
+                _ if !allow_newline => {
                     return Err(self.error(format!(
                         "{what} contains a raw line break (write it as \\n) or has no closing '\"'"
                     )));
                 }
-                b'\n' => self.consume_newline(),
-                _ => self.pos += 1,
+                _ => self.consume_newline(),
             }
         }
-        let raw = &self.input[start..self.pos];
+        let end = self.pos;
         self.pos += 1;
-        decode(raw, escaped, Escapes::Quoted).map_err(|_| self.error_at(start, format!("{what} is not valid UTF-8")))
+        let Some(text) = self.str_between(start, end) else {
+            return Err(self.error_at(start, format!("{what} is not valid UTF-8")));
+        };
+        Ok(if escaped {
+            unescape(text, Escapes::Quoted)
+        } else {
+            Cow::Borrowed(text)
+        })
     }
 
     /// A token of bytes up to (not including) any of `stops` or the end.
@@ -306,12 +377,10 @@ mod tests {
 
     #[test]
     fn columns_count_characters() {
-        let c = Cursor {
-            input: "x\néé!".as_bytes(),
-            pos: 6,
-            line: 2,
-            line_start: 2,
-        };
+        let mut c = Cursor::new("x\néé!".as_bytes());
+        c.pos = 1;
+        c.consume_newline();
+        c.pos = 6;
         assert_eq!(c.error("boom".into()).to_string(), "line 2, column 3: boom");
         assert_eq!(c.found(), "'!'");
     }

@@ -22,6 +22,9 @@ pub struct Parser<'a> {
     pub(super) label_capacity: usize,
     /// Reused buffer for `le`/`quantile` normalisation.
     pub(super) scratch: String,
+    /// `le`/`quantile` spellings seen so far and their normal form (`None`:
+    /// already normal).
+    pub(super) float_label_cache: Vec<(&'a str, Option<String>)>,
 }
 
 /// What a comment line turned out to be.
@@ -43,6 +46,7 @@ impl<'a> Parser<'a> {
             finished: false,
             label_capacity: 4,
             scratch: String::new(),
+            float_label_cache: Vec::new(),
         }
     }
 

@@ -24,6 +24,9 @@ type LabelPair<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// scan, so a hostile line of 100k labels stays linear.
 const LINEAR_DUPLICATE_SCAN_MAX: usize = 16;
 
+/// Distinct `le`/`quantile` spellings remembered per body.
+const FLOAT_LABEL_CACHE_MAX: usize = 64;
+
 fn number_problem(e: NumberError) -> &'static str {
     match e {
         NumberError::Syntax => "not a number",
@@ -367,7 +370,31 @@ impl<'a> Parser<'a> {
     /// Prometheus 3 rewrites histogram `le` and summary `quantile` values
     /// into one spelling (`"1"` → `"1.0"`), so series from the text format,
     /// OpenMetrics and protobuf agree. Borrowed when already canonical.
+    ///
+    /// Bucket bounds repeat for every series of a histogram, so results are
+    /// remembered (a few dozen distinct spellings at most).
     fn normalize_float_label(&mut self, value: Cow<'a, str>) -> Cow<'a, str> {
+        let Cow::Borrowed(raw) = value else {
+            return self.normalize_float_text(value);
+        };
+        if let Some((_, normalized)) = self.float_label_cache.iter().find(|(k, _)| *k == raw) {
+            return match normalized {
+                None => Cow::Borrowed(raw),
+                Some(s) => Cow::Owned(s.clone()),
+            };
+        }
+        let out = self.normalize_float_text(Cow::Borrowed(raw));
+        if self.float_label_cache.len() < FLOAT_LABEL_CACHE_MAX {
+            let remembered = match &out {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(s) => Some(s.clone()),
+            };
+            self.float_label_cache.push((raw, remembered));
+        }
+        out
+    }
+
+    fn normalize_float_text(&mut self, value: Cow<'a, str>) -> Cow<'a, str> {
         let Ok(v) = float::parse_value(value.as_bytes()) else {
             return value;
         };
