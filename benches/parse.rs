@@ -25,8 +25,14 @@ fn node_exporter_body(format: Format) -> (String, usize) {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} gauge");
     };
-    let modes = ["guest", "idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"];
-    counter(&mut out, "node_cpu_seconds_total", "Seconds the CPUs spent in each mode.");
+    let modes = [
+        "guest", "idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user",
+    ];
+    counter(
+        &mut out,
+        "node_cpu_seconds_total",
+        "Seconds the CPUs spent in each mode.",
+    );
     for cpu in 0..128 {
         for (i, mode) in modes.iter().enumerate() {
             let v = 12345.67 * (cpu as f64 + 1.0) + i as f64 * 0.01;
@@ -35,11 +41,26 @@ fn node_exporter_body(format: Format) -> (String, usize) {
         }
     }
     let net = [
-        ("node_network_receive_bytes_total", "Network device statistic receive_bytes."),
-        ("node_network_receive_packets_total", "Network device statistic receive_packets."),
-        ("node_network_transmit_bytes_total", "Network device statistic transmit_bytes."),
-        ("node_network_transmit_packets_total", "Network device statistic transmit_packets."),
-        ("node_network_receive_drop_total", "Network device statistic receive_drop."),
+        (
+            "node_network_receive_bytes_total",
+            "Network device statistic receive_bytes.",
+        ),
+        (
+            "node_network_receive_packets_total",
+            "Network device statistic receive_packets.",
+        ),
+        (
+            "node_network_transmit_bytes_total",
+            "Network device statistic transmit_bytes.",
+        ),
+        (
+            "node_network_transmit_packets_total",
+            "Network device statistic transmit_packets.",
+        ),
+        (
+            "node_network_receive_drop_total",
+            "Network device statistic receive_drop.",
+        ),
     ];
     for (name, help) in net {
         counter(&mut out, name, help);
@@ -50,7 +71,10 @@ fn node_exporter_body(format: Format) -> (String, usize) {
         }
     }
     let fs = [
-        ("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes."),
+        (
+            "node_filesystem_avail_bytes",
+            "Filesystem space available to non-root users in bytes.",
+        ),
         ("node_filesystem_size_bytes", "Filesystem size in bytes."),
         ("node_filesystem_files_free", "Filesystem total free file nodes."),
     ];
@@ -65,7 +89,11 @@ fn node_exporter_body(format: Format) -> (String, usize) {
             samples += 1;
         }
     }
-    gauge(&mut out, "node_hwmon_temp_celsius", "Hardware monitor for temperature (input)");
+    gauge(
+        &mut out,
+        "node_hwmon_temp_celsius",
+        "Hardware monitor for temperature (input)",
+    );
     for chip in 0..40 {
         for sensor in 0..25 {
             let _ = writeln!(
@@ -76,7 +104,9 @@ fn node_exporter_body(format: Format) -> (String, usize) {
             samples += 1;
         }
     }
-    let les = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+    let les = [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+    ];
     let _ = writeln!(out, "# HELP http_request_duration_seconds Request latency.");
     let _ = writeln!(out, "# TYPE http_request_duration_seconds histogram");
     for handler in 0..300 {
@@ -107,7 +137,10 @@ fn node_exporter_body(format: Format) -> (String, usize) {
 
 fn bench_parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse");
-    for (label, format) in [("text", Format::PrometheusText), ("openmetrics", Format::OpenMetrics)] {
+    for (label, format) in [
+        ("text", Format::PrometheusText),
+        ("openmetrics", Format::OpenMetrics),
+    ] {
         let (body, samples) = node_exporter_body(format);
         // Guard the benchmark itself: it must parse completely.
         let parsed = Parser::new(body.as_bytes(), format)

@@ -74,10 +74,18 @@ fn every_corpus_file_parses_completely() {
             }
         }
         let skipped_created = format == Format::OpenMetrics;
-        assert_eq!(samples, independent_count(&body, !skipped_created), "{name}: sample count");
+        assert_eq!(
+            samples,
+            independent_count(&body, !skipped_created),
+            "{name}: sample count"
+        );
         if format == Format::OpenMetrics {
             let all = parse_all(&body, format, true).len();
-            assert_eq!(all, independent_count(&body, true), "{name}: count with _created kept");
+            assert_eq!(
+                all,
+                independent_count(&body, true),
+                "{name}: count with _created kept"
+            );
         }
         let meta_lines = String::from_utf8_lossy(&body)
             .lines()
@@ -101,19 +109,30 @@ fn text_corpus_spot_checks() {
     assert_eq!(s[0].metric_type, MetricType::Summary);
     let bucket = s
         .iter()
-        .find(|s| s.name == "prometheus_tsdb_compaction_chunk_size_bytes_bucket" && label(s, "le") == Some("32.0"))
+        .find(|s| {
+            s.name == "prometheus_tsdb_compaction_chunk_size_bytes_bucket" && label(s, "le") == Some("32.0")
+        })
         .expect("le=\"32\" normalised to 32.0");
     assert_eq!(bucket.value, 662.0);
-    let inf = s.iter().find(|s| label(s, "le") == Some("+Inf")).expect("+Inf bucket");
+    let inf = s
+        .iter()
+        .find(|s| label(s, "le") == Some("+Inf"))
+        .expect("+Inf bucket");
     assert_eq!(inf.value, 13867.0);
-    let sum = s.iter().find(|s| s.name == "prometheus_tsdb_compaction_chunk_size_bytes_sum").expect("sum");
+    let sum = s
+        .iter()
+        .find(|s| s.name == "prometheus_tsdb_compaction_chunk_size_bytes_sum")
+        .expect("sum");
     assert_eq!(sum.value, 3.886707e6);
 
     // Commas inside a label value stay inside it.
     let body = read(&dir, "alltypes.237mfs.prom.txt");
     let s = parse_all(&body, Format::PrometheusText, false);
     assert!(
-        s.iter().any(|s| s.labels.iter().any(|(_, v)| v == "netgo,builtinassets,stringlabels")),
+        s.iter().any(|s| s
+            .labels
+            .iter()
+            .any(|(_, v)| v == "netgo,builtinassets,stringlabels")),
         "comma-containing label value"
     );
 }
@@ -137,7 +156,11 @@ fn text_corpus_with_and_without_metadata_agree() {
             assert_eq!(xn, yn);
             if xv != yv {
                 // Only le/quantile may differ, by spelling, not by value.
-                assert!(xn == "le" || xn == "quantile", "{}: {xn}={xv:?} vs {yv:?}", x.name);
+                assert!(
+                    xn == "le" || xn == "quantile",
+                    "{}: {xn}={xv:?} vs {yv:?}",
+                    x.name
+                );
                 assert_eq!(xv.parse::<f64>().ok(), yv.parse::<f64>().ok());
             }
         }
@@ -146,8 +169,16 @@ fn text_corpus_with_and_without_metadata_agree() {
         *m.entry(s.metric_type).or_default() += 1;
         m
     });
-    for kind in [MetricType::Counter, MetricType::Gauge, MetricType::Histogram, MetricType::Summary] {
-        assert!(types.get(&kind).copied().unwrap_or(0) > 0, "no {kind} samples: {types:?}");
+    for kind in [
+        MetricType::Counter,
+        MetricType::Gauge,
+        MetricType::Histogram,
+        MetricType::Summary,
+    ] {
+        assert!(
+            types.get(&kind).copied().unwrap_or(0) > 0,
+            "no {kind} samples: {types:?}"
+        );
     }
 }
 
@@ -167,7 +198,10 @@ fn openmetrics_corpus_spot_checks() {
     assert_eq!(b.value, 3.0);
     assert_eq!(b.timestamp_ms, None);
     assert_eq!(b.metric_type, MetricType::Histogram);
-    let c = s.iter().find(|s| s.name == "rpc_requests_total").expect("counter");
+    let c = s
+        .iter()
+        .find(|s| s.name == "rpc_requests_total")
+        .expect("counter");
     assert_eq!(c.metric_type, MetricType::Counter);
     assert_eq!(c.value, 22.0);
 

@@ -257,8 +257,16 @@ impl<'a> Cursor<'a> {
             (self.line - breaks, start)
         };
         // Count characters, not bytes: UTF-8 continuation bytes don't start one.
-        let column = self.input[line_start..at].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
-        ParseError { line, column, message }
+        let column = self.input[line_start..at]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        ParseError {
+            line,
+            column,
+            message,
+        }
     }
 
     /// `expected {what}, found {what is at pos}` at `pos`.
@@ -349,7 +357,10 @@ mod tests {
         // Unknown escapes stay as written.
         assert_eq!(unescape(r"tab\there", Escapes::Quoted), "tab\\there");
         assert_eq!(unescape(r"\\n", Escapes::Quoted), "\\n");
-        assert!(matches!(unescape("plain", Escapes::Quoted), Cow::Borrowed("plain")));
+        assert!(matches!(
+            unescape("plain", Escapes::Quoted),
+            Cow::Borrowed("plain")
+        ));
     }
 
     #[test]

@@ -7,10 +7,19 @@ use std::fmt;
 /// One item of an exposition body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry<'a> {
-    Help { family: Cow<'a, str>, text: Cow<'a, str> },
-    Type { family: Cow<'a, str>, kind: MetricType },
+    Help {
+        family: Cow<'a, str>,
+        text: Cow<'a, str>,
+    },
+    Type {
+        family: Cow<'a, str>,
+        kind: MetricType,
+    },
     /// OpenMetrics only.
-    Unit { family: Cow<'a, str>, unit: Cow<'a, str> },
+    Unit {
+        family: Cow<'a, str>,
+        unit: Cow<'a, str>,
+    },
     Sample(ParsedSample<'a>),
 }
 
@@ -60,7 +69,10 @@ impl MetricType {
     /// Whether the type has `_created` series (OpenMetrics: counters,
     /// histograms and summaries).
     pub fn has_created_series(self) -> bool {
-        matches!(self, MetricType::Counter | MetricType::Histogram | MetricType::Summary)
+        matches!(
+            self,
+            MetricType::Counter | MetricType::Histogram | MetricType::Summary
+        )
     }
 }
 

@@ -52,13 +52,19 @@ mod tests {
     fn content_types() {
         let f = |ct| Format::from_content_type(ct);
         assert_eq!(f(None), Format::PrometheusText);
-        assert_eq!(f(Some("text/plain; version=0.0.4; charset=utf-8")), Format::PrometheusText);
+        assert_eq!(
+            f(Some("text/plain; version=0.0.4; charset=utf-8")),
+            Format::PrometheusText
+        );
         assert_eq!(
             f(Some("application/openmetrics-text; version=1.0.0; charset=utf-8")),
             Format::OpenMetrics
         );
         assert_eq!(f(Some("Application/OpenMetrics-Text")), Format::OpenMetrics);
-        assert_eq!(f(Some("  application/openmetrics-text;version=0.0.1")), Format::OpenMetrics);
+        assert_eq!(
+            f(Some("  application/openmetrics-text;version=0.0.1")),
+            Format::OpenMetrics
+        );
         assert_eq!(f(Some("application/json")), Format::PrometheusText);
         assert_eq!(f(Some("")), Format::PrometheusText);
     }
@@ -70,7 +76,10 @@ mod tests {
         assert!(parts[0].starts_with("application/openmetrics-text;version=1.0.0;"));
         assert!(parts[3].starts_with("text/plain;version=0.0.4;"));
         assert_eq!(parts[4], "*/*;q=0.2");
-        let q: Vec<&str> = parts.iter().map(|p| p.rsplit_once("q=").map(|(_, q)| q).unwrap_or("")).collect();
+        let q: Vec<&str> = parts
+            .iter()
+            .map(|p| p.rsplit_once("q=").map(|(_, q)| q).unwrap_or(""))
+            .collect();
         assert_eq!(q, ["0.6", "0.5", "0.4", "0.3", "0.2"]);
     }
 }

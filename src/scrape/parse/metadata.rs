@@ -144,7 +144,9 @@ impl<'a> Parser<'a> {
         self.cur.pos += 7;
         let family = self.metadata_name(keyword)?;
         if self.cur.peek() != Some(b' ') {
-            return Err(self.cur.expected(&format!("' ' after the metric name in # {}", keyword.as_str())));
+            return Err(self
+                .cur
+                .expected(&format!("' ' after the metric name in # {}", keyword.as_str())));
         }
         self.cur.pos += 1;
         let text_start = self.cur.pos;
@@ -207,7 +209,9 @@ impl<'a> Parser<'a> {
         }
         match self.cur.metric_name() {
             Some(name) => Ok(Cow::Borrowed(name)),
-            None => Err(self.cur.expected(&format!("a metric name after # {}", keyword.as_str()))),
+            None => Err(self
+                .cur
+                .expected(&format!("a metric name after # {}", keyword.as_str()))),
         }
     }
 
@@ -236,7 +240,10 @@ mod tests {
         assert_eq!(text_type("info"), None);
         assert_eq!(openmetrics_type("info"), Some(MetricType::Info));
         assert_eq!(openmetrics_type("stateset"), Some(MetricType::StateSet));
-        assert_eq!(openmetrics_type("gaugehistogram"), Some(MetricType::GaugeHistogram));
+        assert_eq!(
+            openmetrics_type("gaugehistogram"),
+            Some(MetricType::GaugeHistogram)
+        );
         assert_eq!(openmetrics_type("untyped"), None);
         assert_eq!(openmetrics_type("Counter"), None);
     }

@@ -125,7 +125,9 @@ impl<'a> Parser<'a> {
             match self.cur.peek() {
                 None => return Err(self.missing_eof()),
                 Some(b'\n') => {
-                    return Err(self.cur.error("blank lines are not allowed in OpenMetrics".to_string()));
+                    return Err(self
+                        .cur
+                        .error("blank lines are not allowed in OpenMetrics".to_string()));
                 }
                 Some(b'#') => match self.openmetrics_comment()? {
                     Comment::Entry(entry) => return Ok(Some(entry)),
@@ -143,7 +145,8 @@ impl<'a> Parser<'a> {
 
     /// The error for an OpenMetrics body that stops before `# EOF`.
     pub(super) fn missing_eof(&self) -> ParseError {
-        self.cur.error("unexpected end of input: an OpenMetrics body must end with \"# EOF\"".to_string())
+        self.cur
+            .error("unexpected end of input: an OpenMetrics body must end with \"# EOF\"".to_string())
     }
 }
 

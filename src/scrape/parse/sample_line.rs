@@ -55,7 +55,9 @@ impl<'a> Parser<'a> {
         let mut name: Option<Cow<'a, str>> = None;
         if self.cur.peek() != Some(b'{') {
             let Some(n) = self.cur.metric_name() else {
-                return Err(self.cur.expected("a metric name, '{' or '#' at the start of a line"));
+                return Err(self
+                    .cur
+                    .expected("a metric name, '{' or '#' at the start of a line"));
             };
             name = Some(Cow::Borrowed(n));
             if !om {
@@ -175,7 +177,9 @@ impl<'a> Parser<'a> {
                 },
                 Some(_) => return Err(self.cur.expected("a label name or '}'")),
                 None => {
-                    return Err(self.cur.error_at(open, "label list has no closing '}'".to_string()));
+                    return Err(self
+                        .cur
+                        .error_at(open, "label list has no closing '}'".to_string()));
                 }
             };
             if !om {
@@ -189,7 +193,9 @@ impl<'a> Parser<'a> {
                 self.cur.skip_blanks();
             }
             if self.cur.peek() != Some(b'"') {
-                return Err(self.cur.expected(&format!("'\"' to start the value of label {label:?}")));
+                return Err(self
+                    .cur
+                    .expected(&format!("'\"' to start the value of label {label:?}")));
             }
             let value = self.cur.quoted(!om, "label value")?;
             if name.is_some() && label == "__name__" {
@@ -212,7 +218,9 @@ impl<'a> Parser<'a> {
                 !hashes.insert(h) && labels.iter().any(|(l, _)| *l == label)
             };
             if repeated {
-                return Err(self.cur.error_at(item_start, format!("duplicate label name {label:?}")));
+                return Err(self
+                    .cur
+                    .error_at(item_start, format!("duplicate label name {label:?}")));
             }
             labels.push((label, value));
             if om {
@@ -249,10 +257,7 @@ impl<'a> Parser<'a> {
         if token.is_empty() {
             return Err(self.cur.expected("a value"));
         }
-        float::parse_value(token).map_err(|e| {
-            self.cur
-                .error_at(start, invalid("value", token, e))
-        })
+        float::parse_value(token).map_err(|e| self.cur.error_at(start, invalid("value", token, e)))
     }
 
     /// After a text-format value: an optional integer millisecond timestamp,
@@ -264,17 +269,15 @@ impl<'a> Parser<'a> {
             Some(b) if b.is_ascii_digit() => {
                 let start = self.cur.pos;
                 let token = self.cur.take_while(|b| b.is_ascii_digit());
-                let ts = float::parse_text_timestamp(token).map_err(|e| {
-                    self.cur
-                        .error_at(start, invalid("timestamp", token, e))
-                })?;
+                let ts = float::parse_text_timestamp(token)
+                    .map_err(|e| self.cur.error_at(start, invalid("timestamp", token, e)))?;
                 self.cur.skip_blanks();
                 Some(ts)
             }
             Some(_) => {
-                return Err(self.cur.expected(
-                    "a timestamp (integer milliseconds) or the end of the line after the value",
-                ));
+                return Err(self
+                    .cur
+                    .expected("a timestamp (integer milliseconds) or the end of the line after the value"));
             }
         };
         match self.cur.peek() {
@@ -296,10 +299,8 @@ impl<'a> Parser<'a> {
             if token.is_empty() {
                 return Err(self.cur.expected("a timestamp"));
             }
-            let ts = float::parse_openmetrics_timestamp(token).map_err(|e| {
-                self.cur
-                    .error_at(start, invalid("timestamp", token, e))
-            })?;
+            let ts = float::parse_openmetrics_timestamp(token)
+                .map_err(|e| self.cur.error_at(start, invalid("timestamp", token, e)))?;
             timestamp = Some(ts);
         }
         if self.cur.peek() == Some(b' ') {
@@ -341,12 +342,8 @@ impl<'a> Parser<'a> {
         if token.is_empty() {
             return Err(self.cur.expected("an exemplar value"));
         }
-        float::parse_value(token).map_err(|e| {
-            self.cur.error_at(
-                start,
-                invalid("exemplar value", token, e),
-            )
-        })?;
+        float::parse_value(token)
+            .map_err(|e| self.cur.error_at(start, invalid("exemplar value", token, e)))?;
         if self.cur.peek() == Some(b' ') {
             self.cur.pos += 1;
             let start = self.cur.pos;
@@ -354,12 +351,8 @@ impl<'a> Parser<'a> {
             if token.is_empty() {
                 return Err(self.cur.expected("an exemplar timestamp"));
             }
-            float::parse_openmetrics_timestamp(token).map_err(|e| {
-                self.cur.error_at(
-                    start,
-                    invalid("exemplar timestamp", token, e),
-                )
-            })?;
+            float::parse_openmetrics_timestamp(token)
+                .map_err(|e| self.cur.error_at(start, invalid("exemplar timestamp", token, e)))?;
         }
         match self.cur.peek() {
             Some(b'\n') | None => Ok(()),

@@ -96,7 +96,11 @@ fn text_comments_help_and_type() {
 
 #[test]
 fn text_help_keeps_text_after_one_separator() {
-    let e = entries("# HELP m  two leading spaces \n# HELP\tn\ttab\n# HELP o\n", Format::PrometheusText).unwrap();
+    let e = entries(
+        "# HELP m  two leading spaces \n# HELP\tn\ttab\n# HELP o\n",
+        Format::PrometheusText,
+    )
+    .unwrap();
     assert_eq!(
         e[0],
         Entry::Help {
@@ -123,7 +127,11 @@ fn text_help_keeps_text_after_one_separator() {
 #[test]
 fn text_keyword_without_blank_is_a_comment() {
     // "# HELPER" and "#HELP" are comments, not metadata.
-    assert!(entries("# HELPER x\n#HELP x y\n# TYPEx\n", Format::PrometheusText).unwrap().is_empty());
+    assert!(
+        entries("# HELPER x\n#HELP x y\n# TYPEx\n", Format::PrometheusText)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -179,7 +187,8 @@ fn text_raw_line_break_inside_label_value() {
 
 #[test]
 fn text_trailing_comma_empty_braces_and_whitespace() {
-    let s = text("a{x=\"1\",} 1\nb{} 2\n \t c { x = \"1\" , y = \"2\" , } \t 3 \t 42 \t \n\n\t\nd{x=\"1\"}4\n");
+    let s =
+        text("a{x=\"1\",} 1\nb{} 2\n \t c { x = \"1\" , y = \"2\" , } \t 3 \t 42 \t \n\n\t\nd{x=\"1\"}4\n");
     assert_eq!(s.len(), 4);
     assert_eq!(labels(&s[0]), [("x", "1")]);
     assert!(s[1].labels.is_empty());
@@ -217,10 +226,22 @@ fn text_special_values() {
 
 #[test]
 fn text_bad_values_and_timestamps() {
-    assert_eq!(text_error("m abc\n"), "line 1, column 3: invalid value \"abc\": not a number");
-    assert_eq!(text_error("m 0x1p3\n"), "line 1, column 3: invalid value \"0x1p3\": not a number");
-    assert_eq!(text_error("m 1_000\n"), "line 1, column 3: invalid value \"1_000\": not a number");
-    assert_eq!(text_error("m 1e999\n"), "line 1, column 3: invalid value \"1e999\": out of range");
+    assert_eq!(
+        text_error("m abc\n"),
+        "line 1, column 3: invalid value \"abc\": not a number"
+    );
+    assert_eq!(
+        text_error("m 0x1p3\n"),
+        "line 1, column 3: invalid value \"0x1p3\": not a number"
+    );
+    assert_eq!(
+        text_error("m 1_000\n"),
+        "line 1, column 3: invalid value \"1_000\": not a number"
+    );
+    assert_eq!(
+        text_error("m 1e999\n"),
+        "line 1, column 3: invalid value \"1e999\": out of range"
+    );
     assert_eq!(
         text_error("m 1\r\n"),
         "line 1, column 3: invalid value \"1\\r\": not a number (lines must end with \\n, not \\r\\n)"
@@ -237,8 +258,14 @@ fn text_bad_values_and_timestamps() {
         text_error("m 1 99999999999999999999\n"),
         "line 1, column 5: invalid timestamp \"99999999999999999999\": out of range"
     );
-    assert_eq!(text_error("m\n"), "line 1, column 2: expected a value, found end of line");
-    assert_eq!(text_error("m{a=\"1\"}"), "line 1, column 9: expected a value, found end of input");
+    assert_eq!(
+        text_error("m\n"),
+        "line 1, column 2: expected a value, found end of line"
+    );
+    assert_eq!(
+        text_error("m{a=\"1\"}"),
+        "line 1, column 9: expected a value, found end of input"
+    );
 }
 
 #[test]
@@ -255,13 +282,34 @@ fn text_label_errors_name_line_column_and_cause() {
         text_error("up{job=\"a\",job=\"b\"} 1\n"),
         "line 1, column 12: duplicate label name \"job\""
     );
-    assert_eq!(text_error("up{1a=\"b\"} 1\n"), "line 1, column 4: expected a label name or '}', found '1'");
-    assert_eq!(text_error("up{a:b=\"c\"} 1\n"), "line 1, column 5: expected '=' after label name \"a\", found ':'");
-    assert_eq!(text_error("up{,} 1\n"), "line 1, column 4: expected a label name or '}', found ','");
-    assert_eq!(text_error("up{a=\"1\",,b=\"2\"} 1\n"), "line 1, column 10: expected a label name or '}', found ','");
-    assert_eq!(text_error("up{a=\"1\"\n"), "line 1, column 9: expected a label name or '}', found end of line");
-    assert_eq!(text_error("up{a=\"1\""), "line 1, column 3: label list has no closing '}'");
-    assert_eq!(text_error("up{a=\"1"), "line 1, column 6: label value has no closing '\"'");
+    assert_eq!(
+        text_error("up{1a=\"b\"} 1\n"),
+        "line 1, column 4: expected a label name or '}', found '1'"
+    );
+    assert_eq!(
+        text_error("up{a:b=\"c\"} 1\n"),
+        "line 1, column 5: expected '=' after label name \"a\", found ':'"
+    );
+    assert_eq!(
+        text_error("up{,} 1\n"),
+        "line 1, column 4: expected a label name or '}', found ','"
+    );
+    assert_eq!(
+        text_error("up{a=\"1\",,b=\"2\"} 1\n"),
+        "line 1, column 10: expected a label name or '}', found ','"
+    );
+    assert_eq!(
+        text_error("up{a=\"1\"\n"),
+        "line 1, column 9: expected a label name or '}', found end of line"
+    );
+    assert_eq!(
+        text_error("up{a=\"1\""),
+        "line 1, column 3: label list has no closing '}'"
+    );
+    assert_eq!(
+        text_error("up{a=\"1"),
+        "line 1, column 6: label value has no closing '\"'"
+    );
     assert_eq!(
         text_error("up{__name__=\"x\"} 1\n"),
         "line 1, column 4: label \"__name__\" is not allowed: give the metric name before '{' or as a quoted string"
@@ -298,14 +346,19 @@ fn text_invalid_names() {
 
 #[test]
 fn text_quoted_utf8_names() {
-    let s = text("{\"my.metric\", \"label.x\"=\"v\", plain=\"w\"} 1\n{a=\"1\", \"other.metric\"} 2\n{\"esc\\\"aped\"} 3\n");
+    let s = text(
+        "{\"my.metric\", \"label.x\"=\"v\", plain=\"w\"} 1\n{a=\"1\", \"other.metric\"} 2\n{\"esc\\\"aped\"} 3\n",
+    );
     assert_eq!(s[0].name, "my.metric");
     assert_eq!(labels(&s[0]), [("label.x", "v"), ("plain", "w")]);
     assert_eq!(s[1].name, "other.metric");
     assert_eq!(labels(&s[1]), [("a", "1")]);
     assert_eq!(s[2].name, "esc\"aped");
-    let e = entries("# HELP \"my.metric\" dotted\n# TYPE \"my.metric\" gauge\n{\"my.metric\"} 1\n", Format::PrometheusText)
-        .unwrap();
+    let e = entries(
+        "# HELP \"my.metric\" dotted\n# TYPE \"my.metric\" gauge\n{\"my.metric\"} 1\n",
+        Format::PrometheusText,
+    )
+    .unwrap();
     assert_eq!(
         e[1],
         Entry::Type {
@@ -328,7 +381,10 @@ fn text_quoted_name_errors() {
         "line 1, column 1: metric name missing: put it before '{' or as a quoted string inside the braces"
     );
     assert_eq!(text_error("{\"\"} 1\n"), "line 1, column 2: metric name is empty");
-    assert_eq!(text_error("{\"m\", \"\"=\"x\"} 1\n"), "line 1, column 7: label name is empty");
+    assert_eq!(
+        text_error("{\"m\", \"\"=\"x\"} 1\n"),
+        "line 1, column 7: label name is empty"
+    );
 }
 
 #[test]
@@ -354,18 +410,30 @@ fn text_sample_types_follow_family_membership() {
     let mut seen = Vec::new();
     while let Some(e) = p.next() {
         if let Entry::Sample(s) = e.unwrap() {
-            seen.push((s.name.into_owned(), s.metric_type, p.current_family().map(|(n, _)| n.to_string())));
+            seen.push((
+                s.name.into_owned(),
+                s.metric_type,
+                p.current_family().map(|(n, _)| n.to_string()),
+            ));
         }
     }
     let types: Vec<MetricType> = seen.iter().map(|s| s.1).collect();
     use MetricType::*;
-    assert_eq!(types, [Histogram, Histogram, Histogram, Unknown, Counter, Summary, Summary, Summary]);
+    assert_eq!(
+        types,
+        [
+            Histogram, Histogram, Histogram, Unknown, Counter, Summary, Summary, Summary
+        ]
+    );
     assert_eq!(seen[3].2.as_deref(), Some("h"));
 }
 
 #[test]
 fn text_help_then_type_is_one_family() {
-    let mut p = Parser::new(b"# HELP x h\n# TYPE x gauge\n# HELP y h\n", Format::PrometheusText);
+    let mut p = Parser::new(
+        b"# HELP x h\n# TYPE x gauge\n# HELP y h\n",
+        Format::PrometheusText,
+    );
     p.next();
     assert_eq!(p.current_family(), Some(("x", MetricType::Unknown)));
     p.next();
@@ -412,9 +480,18 @@ fn om_requires_eof() {
         om_error("a 1"),
         "line 1, column 4: unexpected end of input: an OpenMetrics body must end with \"# EOF\""
     );
-    assert_eq!(om_error("# EOF\n\n"), "line 2, column 1: unexpected data after \"# EOF\"");
-    assert_eq!(om_error("# EOF\na 1\n"), "line 2, column 1: unexpected data after \"# EOF\"");
-    assert_eq!(om_error("# EOF \n"), "line 1, column 6: unexpected data after \"# EOF\"");
+    assert_eq!(
+        om_error("# EOF\n\n"),
+        "line 2, column 1: unexpected data after \"# EOF\""
+    );
+    assert_eq!(
+        om_error("# EOF\na 1\n"),
+        "line 2, column 1: unexpected data after \"# EOF\""
+    );
+    assert_eq!(
+        om_error("# EOF \n"),
+        "line 1, column 6: unexpected data after \"# EOF\""
+    );
 }
 
 #[test]
@@ -445,7 +522,19 @@ fn om_metadata_and_types() {
         })
         .collect();
     use MetricType::*;
-    assert_eq!(kinds, [Counter, GaugeHistogram, Info, StateSet, Unknown, Summary, Histogram, Gauge]);
+    assert_eq!(
+        kinds,
+        [
+            Counter,
+            GaugeHistogram,
+            Info,
+            StateSet,
+            Unknown,
+            Summary,
+            Histogram,
+            Gauge
+        ]
+    );
 }
 
 #[test]
@@ -559,14 +648,38 @@ fn om_exemplars_are_parsed_and_dropped() {
 #[test]
 fn om_malformed_exemplars_are_errors() {
     let cases = [
-        ("a 1 # {x=\"y\"}\n# EOF\n", "line 1, column 14: expected ' ' before the exemplar value, found end of line"),
-        ("a 1 # {x=\"y\"} abc\n# EOF\n", "line 1, column 15: invalid exemplar value \"abc\": not a number"),
-        ("a 1 # {x=\"y\"} 1 NaN\n# EOF\n", "line 1, column 17: invalid exemplar timestamp \"NaN\": not finite"),
-        ("a 1 # {x=\"y\"} 1 2 3\n# EOF\n", "line 1, column 18: expected the end of the line after the exemplar, found ' '"),
-        ("a 1 # x\n# EOF\n", "line 1, column 4: expected \" # {\" to start an exemplar, found '#'"),
-        ("a 1 # {\"m\"} 1\n# EOF\n", "line 1, column 8: an exemplar's labels cannot include a metric name"),
-        ("a 1 # {x=y} 1\n# EOF\n", "line 1, column 10: expected '\"' to start the value of label \"x\", found 'y'"),
-        ("a 1 # {x=\"y\"} 1", "line 1, column 16: unexpected end of input: an OpenMetrics body must end with \"# EOF\""),
+        (
+            "a 1 # {x=\"y\"}\n# EOF\n",
+            "line 1, column 14: expected ' ' before the exemplar value, found end of line",
+        ),
+        (
+            "a 1 # {x=\"y\"} abc\n# EOF\n",
+            "line 1, column 15: invalid exemplar value \"abc\": not a number",
+        ),
+        (
+            "a 1 # {x=\"y\"} 1 NaN\n# EOF\n",
+            "line 1, column 17: invalid exemplar timestamp \"NaN\": not finite",
+        ),
+        (
+            "a 1 # {x=\"y\"} 1 2 3\n# EOF\n",
+            "line 1, column 18: expected the end of the line after the exemplar, found ' '",
+        ),
+        (
+            "a 1 # x\n# EOF\n",
+            "line 1, column 4: expected \" # {\" to start an exemplar, found '#'",
+        ),
+        (
+            "a 1 # {\"m\"} 1\n# EOF\n",
+            "line 1, column 8: an exemplar's labels cannot include a metric name",
+        ),
+        (
+            "a 1 # {x=y} 1\n# EOF\n",
+            "line 1, column 10: expected '\"' to start the value of label \"x\", found 'y'",
+        ),
+        (
+            "a 1 # {x=\"y\"} 1",
+            "line 1, column 16: unexpected end of input: an OpenMetrics body must end with \"# EOF\"",
+        ),
     ];
     for (input, want) in cases {
         assert_eq!(om_error(input), want, "{input:?}");
@@ -580,7 +693,18 @@ fn om_created_series_are_skipped_for_counters_histograms_summaries() {
                  # TYPE s summary\ns_count 1\ns_sum 2\ns_created 1520430000\n\
                  # TYPE g gauge\ng_created 5\n# EOF\n";
     let names: Vec<String> = om(input).iter().map(|s| s.name.to_string()).collect();
-    assert_eq!(names, ["c_total", "h_bucket", "h_count", "h_sum", "s_count", "s_sum", "g_created"]);
+    assert_eq!(
+        names,
+        [
+            "c_total",
+            "h_bucket",
+            "h_count",
+            "h_sum",
+            "s_count",
+            "s_sum",
+            "g_created"
+        ]
+    );
 
     let kept: Vec<String> = Parser::new(input.as_bytes(), Format::OpenMetrics)
         .keep_created_series(true)
@@ -602,15 +726,32 @@ fn om_suffix_rules_give_types() {
     let s = om(input);
     use MetricType::*;
     let types: Vec<MetricType> = s.iter().map(|s| s.metric_type).collect();
-    assert_eq!(types, [GaugeHistogram, GaugeHistogram, GaugeHistogram, Info, StateSet, Unknown, Unknown]);
+    assert_eq!(
+        types,
+        [
+            GaugeHistogram,
+            GaugeHistogram,
+            GaugeHistogram,
+            Info,
+            StateSet,
+            Unknown,
+            Unknown
+        ]
+    );
     // Gauge histograms' le is not normalised (Prometheus only does histograms).
     assert_eq!(labels(&s[0]), [("le", "1")]);
 }
 
 #[test]
 fn om_value_errors() {
-    assert_eq!(om_error("a x\n# EOF\n"), "line 1, column 3: invalid value \"x\": not a number");
-    assert_eq!(om_error("a{} \n# EOF\n"), "line 1, column 5: expected a value, found end of line");
+    assert_eq!(
+        om_error("a x\n# EOF\n"),
+        "line 1, column 3: invalid value \"x\": not a number"
+    );
+    assert_eq!(
+        om_error("a{} \n# EOF\n"),
+        "line 1, column 5: expected a value, found end of line"
+    );
     assert_eq!(
         om_error("a {x=\"1\"} 1\n# EOF\n"),
         "line 1, column 3: invalid value \"{x=\\\"1\\\"}\": not a number"
@@ -626,9 +767,37 @@ fn errors_after_multibyte_characters_count_columns_in_characters() {
 #[test]
 fn never_panics_on_tricky_fragments() {
     let fragments: &[&[u8]] = &[
-        b"{", b"}", b"\"", b"\\", b"#", b"# ", b"# HELP", b"# HELP ", b"# TYPE x", b"# UNIT", b"# EOF", b"a{",
-        b"a{b", b"a{b=", b"a{b=\"", b"a{b=\"\\", b"a 1 #", b"a 1 # {", b"a 1 # {a", b"\xff", b"\xc3", b"{\"",
-        b"{\"a\"", b"{\"a\",", b"a 1 ", b"a 1 1 ", b"\0", b"\r\n", b"a 1e", b"a 1 # {} ", b"a 1 # {} 1 ",
+        b"{",
+        b"}",
+        b"\"",
+        b"\\",
+        b"#",
+        b"# ",
+        b"# HELP",
+        b"# HELP ",
+        b"# TYPE x",
+        b"# UNIT",
+        b"# EOF",
+        b"a{",
+        b"a{b",
+        b"a{b=",
+        b"a{b=\"",
+        b"a{b=\"\\",
+        b"a 1 #",
+        b"a 1 # {",
+        b"a 1 # {a",
+        b"\xff",
+        b"\xc3",
+        b"{\"",
+        b"{\"a\"",
+        b"{\"a\",",
+        b"a 1 ",
+        b"a 1 1 ",
+        b"\0",
+        b"\r\n",
+        b"a 1e",
+        b"a 1 # {} ",
+        b"a 1 # {} 1 ",
     ];
     for format in [Format::PrometheusText, Format::OpenMetrics] {
         for a in fragments {
