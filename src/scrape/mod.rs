@@ -1,3 +1,26 @@
-//! Scraping: fetching targets and turning their exposition bodies into samples.
+//! Scraping: service discovery and relabeling of targets, the per-target
+//! scrape loop with staleness, and the exposition-format parser.
 
+mod append;
+mod client;
+pub mod discovery;
+mod error;
+mod manager;
+mod metadata;
+mod metrics;
 pub mod parse;
+mod pool;
+pub mod relabel;
+mod scrape_loop;
+mod status;
+pub mod target;
+#[cfg(test)]
+mod test_storage;
+
+pub use append::{REPORT_SERIES, ScrapeOptions};
+pub use client::USER_AGENT_VALUE;
+pub use error::{ScrapeError, ScrapeFailure};
+pub use manager::ScrapeManager;
+pub use metadata::MetricMetadata;
+pub use relabel::relabel;
+pub use status::{ActiveTarget, DroppedTarget, Health, TargetStatus};
