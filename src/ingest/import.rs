@@ -147,7 +147,9 @@ fn for_each_sample(
     let mut blocks = FileBlocks::open(path, format, options.block_bytes, limits.max_line_bytes)?;
     let mut count = 0usize;
     while let Some(block) = blocks.next_block()? {
-        for entry in Parser::new(&block.text, format) {
+        // `_created` lines carry a creation time and usually no timestamp of
+        // their own, so they cannot be backfilled as samples.
+        for entry in Parser::new(&block.text, format).keep_created_series(false) {
             let entry = entry.map_err(|e| IngestError::Parse {
                 path: Some(path.to_path_buf()),
                 line: block.file_line(e.line),

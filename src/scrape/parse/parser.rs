@@ -42,7 +42,7 @@ impl<'a> Parser<'a> {
             cur: Cursor::new(input),
             format,
             family: None,
-            skip_created: true,
+            skip_created: false,
             finished: false,
             label_capacity: 4,
             scratch: String::new(),
@@ -51,14 +51,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Whether OpenMetrics `_created` samples of counters, histograms and
-    /// summaries are yielded as ordinary samples (default: skipped).
+    /// summaries are yielded as ordinary samples (default: kept).
     ///
-    /// They carry a creation time, not a measurement. Belfry skips them by
-    /// default: they would double the series count of every counter for a
-    /// value nothing queries. Upstream Prometheus differs: it skips them only
-    /// when created-timestamp ingestion is on (and then uses them as start
-    /// timestamps); otherwise it stores them as plain series, which this
-    /// option restores.
+    /// Prometheus stores them as plain series unless created-timestamp
+    /// ingestion is on, so users' queries over `x_created` work the same
+    /// here by default. Skipping them (`false`) halves the series of every
+    /// OpenMetrics counter for a value few dashboards use.
     pub fn keep_created_series(mut self, keep: bool) -> Parser<'a> {
         self.skip_created = !keep;
         self

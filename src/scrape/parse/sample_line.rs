@@ -92,8 +92,8 @@ impl<'a> Parser<'a> {
             None => (MetricType::Unknown, ""),
         };
         // OpenMetrics `_created` series carry a creation time, not a
-        // measurement; see `Parser::keep_created_series` for why they are
-        // skipped by default and how that differs from upstream.
+        // measurement; see `Parser::keep_created_series` for when they are
+        // skipped.
         if om && self.skip_created && suffix == "_created" && metric_type.has_created_series() {
             return Ok(None);
         }

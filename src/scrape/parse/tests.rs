@@ -687,12 +687,18 @@ fn om_malformed_exemplars_are_errors() {
 }
 
 #[test]
-fn om_created_series_are_skipped_for_counters_histograms_summaries() {
+fn om_created_series_are_kept_by_default_and_skippable() {
     let input = "# TYPE c counter\nc_total 1\nc_created 1520430000.123\n\
                  # TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 2\nh_created 1520430000\n\
                  # TYPE s summary\ns_count 1\ns_sum 2\ns_created 1520430000\n\
                  # TYPE g gauge\ng_created 5\n# EOF\n";
-    let names: Vec<String> = om(input).iter().map(|s| s.name.to_string()).collect();
+    let names: Vec<String> = Parser::new(input.as_bytes(), Format::OpenMetrics)
+        .keep_created_series(false)
+        .filter_map(|e| match e.unwrap() {
+            Entry::Sample(s) => Some(s.name.to_string()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
         names,
         [
@@ -706,13 +712,8 @@ fn om_created_series_are_skipped_for_counters_histograms_summaries() {
         ]
     );
 
-    let kept: Vec<String> = Parser::new(input.as_bytes(), Format::OpenMetrics)
-        .keep_created_series(true)
-        .filter_map(|e| match e.unwrap() {
-            Entry::Sample(s) => Some(s.name.to_string()),
-            _ => None,
-        })
-        .collect();
+    // By default they are kept, as Prometheus stores them.
+    let kept: Vec<String> = om(input).iter().map(|s| s.name.to_string()).collect();
     assert_eq!(kept.len(), 10);
     // A malformed _created line is still an error even though it is skipped.
     assert!(om_error("# TYPE c counter\nc_created x\n# EOF\n").contains("invalid value \"x\""));
