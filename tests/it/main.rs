@@ -2,6 +2,7 @@
 
 mod config;
 mod ingest;
+mod promql_conformance;
 mod scrape;
 mod support;
 mod textparse;

@@ -1,0 +1,392 @@
+//! Aggregation operators (`sum`, `avg`, `min`, `max`, `count`, `group`,
+//! `stddev`, `stdvar`, `quantile`, `topk`, `bottomk`, `count_values`,
+//! `limitk`, `limit_ratio`) with `by`/`without` grouping, computed as
+//! Prometheus does (Kahan sums, incremental mean on overflow).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use promql_parser::parser::token::*;
+use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+
+use crate::model::{Label, Labels};
+
+use super::error::PromqlError;
+use super::eval::Evaluator;
+use super::format::format_float;
+use super::value::{Elem, Val};
+
+/// Neumaier-compensated addition, as Prometheus's `kahansum.Inc`.
+pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// Prometheus's `quantile` over plain values (sorted in place).
+pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    values.sort_by(|a, b| nan_first_cmp(*a, *b));
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (n - 1.0).min(lower + 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+/// Ascending order with NaN first, as Go's `vectorByValueHeap.Less`.
+fn nan_first_cmp(a: f64, b: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Less,
+        (false, true) => Greater,
+        _ => a.partial_cmp(&b).unwrap_or(Equal),
+    }
+}
+
+/// Go's `%g` for the numbers annotations print.
+pub(crate) fn go_g(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let abs = v.abs();
+    if abs != 0.0 && !(1e-4..1e21).contains(&abs) {
+        let s = format!("{v:e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    format_float(v)
+}
+
+fn grouping(a: &AggregateExpr) -> (bool, Vec<String>) {
+    match &a.modifier {
+        Some(LabelModifier::Include(l)) => (false, l.labels.clone()),
+        Some(LabelModifier::Exclude(l)) => (true, l.labels.clone()),
+        None => (false, Vec::new()),
+    }
+}
+
+fn group_labels(m: &Labels, without: bool, names: &[String]) -> Labels {
+    let kept: Vec<Label> = m
+        .iter()
+        .filter(|l| {
+            if without {
+                l.name != "__name__" && !names.contains(&l.name)
+            } else {
+                names.contains(&l.name)
+            }
+        })
+        .cloned()
+        .collect();
+    Labels::from_sorted_unchecked(kept)
+}
+
+#[derive(Default)]
+struct Group {
+    labels: Labels,
+    value: f64,
+    kahan_c: f64,
+    mean: f64,
+    count: f64,
+    incremental_mean: bool,
+    values: Vec<f64>,
+    drop_name: bool,
+}
+
+pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val, PromqlError> {
+    let op = a.op.id();
+    let (without, names) = grouping(a);
+    let param = match (&a.param, op) {
+        (Some(p), T_COUNT_VALUES) => match ev.eval(p, ts)? {
+            Val::Str(s) => Some(Val::Str(s)),
+            other => return Err(PromqlError::Execution(format!("expected a string, got {}", other.type_name()))),
+        },
+        (Some(p), _) => Some(Val::Scalar(ev.eval_scalar(p, ts)?)),
+        (None, _) => None,
+    };
+    let input = ev.eval_vector(&a.expr, ts)?;
+    let param_pos = || match &a.param {
+        Some(p) => param_text(p),
+        None => String::new(),
+    };
+    let fparam = match &param {
+        Some(Val::Scalar(v)) => *v,
+        _ => f64::NAN,
+    };
+    match op {
+        T_COUNT_VALUES => {
+            let Some(Val::Str(label)) = param else {
+                return Err(PromqlError::Execution("count_values needs a label name".into()));
+            };
+            return count_values(&label, input, without, &names, ts);
+        }
+        T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
+            return k_aggregation(ev, op, fparam, input, without, &names, &param_pos());
+        }
+        T_QUANTILE => {
+            if fparam.is_nan() || !(0.0..=1.0).contains(&fparam) {
+                let pos = ev.position(&param_pos());
+                ev.annotations.warn(
+                    format!("quantile value should be between 0 and 1, got {}", go_g(fparam)),
+                    pos,
+                );
+            }
+        }
+        _ => {}
+    }
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for el in input {
+        let key = group_labels(&el.metric, without, &names);
+        let f = el.v;
+        let gi = match index.get(&key) {
+            Some(i) => *i,
+            None => {
+                index.insert(key.clone(), groups.len());
+                let mut g = Group {
+                    labels: key,
+                    value: f,
+                    mean: f,
+                    count: 1.0,
+                    drop_name: el.drop_name,
+                    ..Default::default()
+                };
+                match op {
+                    T_STDDEV | T_STDVAR => g.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 },
+                    T_QUANTILE => g.values.push(f),
+                    T_GROUP => g.value = 1.0,
+                    _ => {}
+                }
+                groups.push(g);
+                continue;
+            }
+        };
+        let g = &mut groups[gi];
+        g.drop_name |= el.drop_name;
+        match op {
+            T_SUM => (g.value, g.kahan_c) = kahan_inc(f, g.value, g.kahan_c),
+            T_AVG => {
+                g.count += 1.0;
+                if !g.incremental_mean {
+                    let (nv, nc) = kahan_inc(f, g.value, g.kahan_c);
+                    if !nv.is_infinite() {
+                        g.value = nv;
+                        g.kahan_c = nc;
+                        continue;
+                    }
+                    g.incremental_mean = true;
+                    g.mean = g.value / (g.count - 1.0);
+                    g.kahan_c /= g.count - 1.0;
+                }
+                let q = (g.count - 1.0) / g.count;
+                (g.mean, g.kahan_c) = kahan_inc(f / g.count, q * g.mean, q * g.kahan_c);
+            }
+            T_GROUP => {}
+            T_MAX => {
+                if g.value < f || g.value.is_nan() {
+                    g.value = f;
+                }
+            }
+            T_MIN => {
+                if g.value > f || g.value.is_nan() {
+                    g.value = f;
+                }
+            }
+            T_COUNT => g.count += 1.0,
+            T_STDDEV | T_STDVAR => {
+                g.count += 1.0;
+                let delta = f - g.mean;
+                g.mean += delta / g.count;
+                g.value += delta * (f - g.mean);
+            }
+            T_QUANTILE => g.values.push(f),
+            _ => {
+                return Err(PromqlError::Execution(format!("unknown aggregation {}", a.op)));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for mut g in groups {
+        let v = match op {
+            T_SUM => g.value + g.kahan_c,
+            T_AVG => {
+                if g.incremental_mean {
+                    g.mean + g.kahan_c
+                } else {
+                    g.value / g.count + g.kahan_c / g.count
+                }
+            }
+            T_COUNT => g.count,
+            T_STDVAR => g.value / g.count,
+            T_STDDEV => (g.value / g.count).sqrt(),
+            T_QUANTILE => quantile(fparam, &mut g.values),
+            _ => g.value,
+        };
+        out.push(Elem {
+            metric: Arc::new(g.labels),
+            t: ts,
+            v,
+            drop_name: g.drop_name,
+        });
+    }
+    ev.account(out.len())?;
+    Ok(Val::Vector(out))
+}
+
+/// The text of a parameter expression, to locate it in the query.
+fn param_text(p: &Expr) -> String {
+    p.to_string()
+}
+
+fn count_values(
+    label: &str,
+    input: Vec<Elem>,
+    without: bool,
+    names: &[String],
+    ts: i64,
+) -> Result<Val, PromqlError> {
+    if !is_valid_label_name(label) {
+        return Err(PromqlError::Execution(format!("invalid label name {label:?}")));
+    }
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<(Labels, f64)> = Vec::new();
+    for el in input {
+        let mut b = el.metric.builder();
+        b.set(label, &format_float(el.v));
+        let metric = b.build();
+        let key = group_labels(&metric, without, names);
+        match index.get(&key) {
+            Some(i) => out[*i].1 += 1.0,
+            None => {
+                index.insert(key.clone(), out.len());
+                out.push((key, 1.0));
+            }
+        }
+    }
+    Ok(Val::Vector(
+        out.into_iter()
+            .map(|(l, v)| Elem {
+                metric: Arc::new(l),
+                t: ts,
+                v,
+                drop_name: false,
+            })
+            .collect(),
+    ))
+}
+
+pub(crate) fn is_valid_label_name(s: &str) -> bool {
+    // UTF-8 names are valid in Prometheus 3; the only invalid ones are
+    // empty or not valid UTF-8 (which a Rust `str` cannot be).
+    !s.is_empty() && !s.contains('\u{fffd}')
+}
+
+fn k_aggregation(
+    ev: &mut Evaluator,
+    op: u16,
+    fparam: f64,
+    input: Vec<Elem>,
+    without: bool,
+    names: &[String],
+    param_text: &str,
+) -> Result<Val, PromqlError> {
+    let mut ratio = 0.0;
+    let mut k = 0usize;
+    if op == T_LIMIT_RATIO {
+        if fparam == 0.0 {
+            return Ok(Val::Vector(Vec::new()));
+        }
+        if fparam.is_nan() {
+            return Err(PromqlError::Execution("Ratio value is NaN".into()));
+        }
+        if !(-1.0..=1.0).contains(&fparam) {
+            let to = fparam.clamp(-1.0, 1.0);
+            let pos = ev.position(param_text);
+            ev.annotations.warn(
+                format!(
+                    "ratio value should be between -1 and 1, got {}, capping to {}",
+                    go_g(fparam),
+                    go_g(to)
+                ),
+                pos,
+            );
+        }
+        ratio = fparam.clamp(-1.0, 1.0);
+    } else {
+        if fparam < 1.0 {
+            return Ok(Val::Vector(Vec::new()));
+        }
+        if fparam.is_nan() {
+            return Err(PromqlError::Execution("Parameter value is NaN".into()));
+        }
+        if fparam >= 9.223372036854776e18 {
+            return Err(PromqlError::Execution(format!("Scalar value {} overflows int64", go_g(fparam))));
+        }
+        k = (fparam as i64).min(input.len() as i64) as usize;
+        if k < 1 {
+            return Ok(Val::Vector(Vec::new()));
+        }
+    }
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut groups: Vec<Vec<Elem>> = Vec::new();
+    for el in input {
+        let key = group_labels(&el.metric, without, names);
+        let gi = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[gi].push(el);
+    }
+    let mut out = Vec::new();
+    for mut g in groups {
+        match op {
+            T_TOPK => {
+                // Descending, NaN last; stable among equals.
+                g.sort_by(|a, b| nan_first_cmp(b.v, a.v).then(std::cmp::Ordering::Equal));
+                g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ => b.v.partial_cmp(&a.v).unwrap_or(std::cmp::Ordering::Equal),
+                });
+                g.truncate(k);
+            }
+            T_BOTTOMK => {
+                g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ => a.v.partial_cmp(&b.v).unwrap_or(std::cmp::Ordering::Equal),
+                });
+                g.truncate(k);
+            }
+            T_LIMITK => g.truncate(k),
+            _ => {
+                g.retain(|el| {
+                    let offset = el.metric.stable_hash() as f64 / u64::MAX as f64;
+                    (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
+                });
+            }
+        }
+        out.extend(g);
+    }
+    Ok(Val::Vector(out))
+}

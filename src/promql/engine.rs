@@ -1,0 +1,417 @@
+//! The query engine: parses, plans selector spans, evaluates instant and
+//! range queries under limits (timeout, max samples, cancellation), and
+//! finishes results as Prometheus 3 does (delayed `__name__` removal,
+//! duplicate-labelset checks, matrices sorted by labels).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use promql_parser::parser::{Expr, value::ValueType};
+
+use crate::model::Labels;
+use crate::selfmetrics::{Counter, Registry};
+use crate::tsdb::Querier;
+
+use super::annotations::Annotations;
+use super::error::PromqlError;
+use super::eval::{Evaluator, SpanCtx, plan_spans};
+use super::value::{Sample, Series, Val, Value, drop_reserved};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub lookback_delta: Duration,
+    /// Most samples one query may hold in memory at once.
+    pub max_samples: usize,
+    pub timeout: Duration,
+    /// Most points per series a range query may return (Prometheus: 11,000).
+    pub max_points_per_series: i64,
+    /// Step of a subquery written without one (`[5m:]`).
+    pub default_subquery_step: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: Duration::from_secs(300),
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            max_points_per_series: 11_000,
+            default_subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+impl EngineOptions {
+    /// The settings Prometheus's own PromQL tests run with.
+    pub fn for_tests() -> Self {
+        EngineOptions {
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(100),
+            ..Default::default()
+        }
+    }
+}
+
+/// Cancels a running query from another thread (e.g. when the HTTP client
+/// goes away).
+#[derive(Debug, Clone, Default)]
+pub struct QueryControl {
+    canceled: Arc<AtomicBool>,
+    timeout: Option<Duration>,
+}
+
+impl QueryControl {
+    pub fn with_timeout(timeout: Duration) -> Self {
+        QueryControl {
+            canceled: Arc::default(),
+            timeout: Some(timeout),
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.canceled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_canceled(&self) -> bool {
+        self.canceled.load(Ordering::Relaxed)
+    }
+}
+
+/// What a query cost, for the API's `stats` parameter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryStats {
+    pub total_samples_loaded: usize,
+    pub peak_samples: usize,
+    pub eval_time: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueryOutput {
+    pub value: Value,
+    pub annotations: Annotations,
+    pub stats: QueryStats,
+}
+
+struct EngineMetrics {
+    queries: Arc<Counter>,
+    failed: Arc<Counter>,
+    timeouts: Arc<Counter>,
+    too_many_samples: Arc<Counter>,
+    canceled: Arc<Counter>,
+}
+
+pub struct Engine {
+    opts: EngineOptions,
+    metrics: EngineMetrics,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions, registry: &Registry) -> Self {
+        let metrics = EngineMetrics {
+            queries: registry.counter("belfry_promql_queries_total", "PromQL queries evaluated."),
+            failed: registry.counter("belfry_promql_queries_failed_total", "PromQL queries that ended in an error."),
+            timeouts: registry.counter(
+                "belfry_promql_query_timeouts_total",
+                "PromQL queries stopped by the per-query timeout.",
+            ),
+            too_many_samples: registry.counter(
+                "belfry_promql_max_samples_exceeded_total",
+                "PromQL queries refused for holding more than max_samples samples.",
+            ),
+            canceled: registry.counter(
+                "belfry_promql_queries_canceled_total",
+                "PromQL queries canceled, e.g. because the client went away.",
+            ),
+        };
+        Engine { opts, metrics }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Parses a query, with Prometheus's error text on failure.
+    pub fn parse(query: &str) -> Result<Expr, PromqlError> {
+        promql_parser::parser::parse(query).map_err(PromqlError::Parse)
+    }
+
+    pub fn instant_query(
+        &self,
+        querier: &dyn Querier,
+        query: &str,
+        t: i64,
+        ctl: &QueryControl,
+    ) -> Result<QueryOutput, PromqlError> {
+        self.run(querier, query, t, t, 0, ctl)
+    }
+
+    pub fn range_query(
+        &self,
+        querier: &dyn Querier,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        ctl: &QueryControl,
+    ) -> Result<QueryOutput, PromqlError> {
+        if step <= 0 {
+            return Err(PromqlError::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return Err(PromqlError::BadData("end timestamp must not be before start time".into()));
+        }
+        if (end - start) / step + 1 > self.opts.max_points_per_series {
+            return Err(PromqlError::BadData(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+                    .into(),
+            ));
+        }
+        self.run(querier, query, start, end, step, ctl)
+    }
+
+    fn run(
+        &self,
+        querier: &dyn Querier,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        ctl: &QueryControl,
+    ) -> Result<QueryOutput, PromqlError> {
+        self.metrics.queries.inc();
+        let result = self.run_inner(querier, query, start, end, step, ctl);
+        if let Err(e) = &result {
+            self.metrics.failed.inc();
+            match e {
+                PromqlError::Timeout(_) => self.metrics.timeouts.inc(),
+                PromqlError::TooManySamples => self.metrics.too_many_samples.inc(),
+                PromqlError::Canceled(_) => self.metrics.canceled.inc(),
+                _ => {}
+            }
+        }
+        result
+    }
+
+    fn run_inner(
+        &self,
+        querier: &dyn Querier,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        ctl: &QueryControl,
+    ) -> Result<QueryOutput, PromqlError> {
+        let began = Instant::now();
+        let expr = Self::parse(query)?;
+        let is_range = step > 0;
+        if is_range && !matches!(expr.value_type(), ValueType::Vector | ValueType::Scalar) {
+            return Err(PromqlError::BadData(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                type_label(expr.value_type())
+            )));
+        }
+        let lookback = self.opts.lookback_delta.as_millis() as i64;
+        let mut spans = HashMap::new();
+        plan_spans(&expr, start, end, &SpanCtx { start, end, lookback }, &mut spans);
+        let timeout = ctl.timeout.unwrap_or(self.opts.timeout).min(self.opts.timeout);
+        let mut ev = Evaluator {
+            querier,
+            query,
+            start,
+            end,
+            is_range,
+            lookback,
+            default_subquery_step: self.opts.default_subquery_step.as_millis() as i64,
+            spans,
+            cache: HashMap::new(),
+            annotations: Annotations::default(),
+            max_samples: self.opts.max_samples,
+            loaded_samples: 0,
+            peak_samples: 0,
+            ctl,
+            deadline: began + timeout,
+        };
+        let value = if is_range {
+            range_eval(&mut ev, &expr, start, end, step)?
+        } else {
+            instant_eval(&mut ev, &expr, start)?
+        };
+        let stats = QueryStats {
+            total_samples_loaded: ev
+                .cache
+                .values()
+                .map(|l| l.series.iter().map(|s| s.samples.len()).sum::<usize>())
+                .sum(),
+            peak_samples: ev.peak_samples,
+            eval_time: began.elapsed(),
+        };
+        Ok(QueryOutput {
+            value,
+            annotations: ev.annotations,
+            stats,
+        })
+    }
+}
+
+fn type_label(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Vector => "instant vector",
+        ValueType::Scalar => "scalar",
+        ValueType::Matrix => "range vector",
+        ValueType::String => "string",
+    }
+}
+
+fn final_labels(l: &Labels, drop_name: bool) -> Labels {
+    if drop_name { drop_reserved(l) } else { l.clone() }
+}
+
+fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, PromqlError> {
+    ev.check_limits()?;
+    Ok(match ev.eval(expr, t)? {
+        Val::Scalar(v) => Value::Scalar(v),
+        Val::Str(s) => Value::String(s),
+        Val::Vector(v) => {
+            let out: Vec<Sample> = v
+                .into_iter()
+                .map(|e| Sample {
+                    labels: final_labels(&e.metric, e.drop_name),
+                    t,
+                    v: e.v,
+                })
+                .collect();
+            let mut seen = std::collections::HashSet::with_capacity(out.len());
+            for s in &out {
+                if !seen.insert(&s.labels) {
+                    return Err(PromqlError::Execution(
+                        "vector cannot contain metrics with the same labelset".into(),
+                    ));
+                }
+            }
+            Value::Vector(out)
+        }
+        Val::Matrix(m) => {
+            let series = m
+                .into_iter()
+                .map(|s| Series {
+                    labels: final_labels(&s.metric, s.drop_name),
+                    points: s.points,
+                })
+                .collect();
+            Value::Matrix(merge_same_labels(series)?)
+        }
+    })
+}
+
+fn range_eval(ev: &mut Evaluator, expr: &Expr, start: i64, end: i64, step: i64) -> Result<Value, PromqlError> {
+    let mut index: HashMap<(Arc<Labels>, bool), usize> = HashMap::new();
+    let mut series: Vec<(Arc<Labels>, bool, Vec<(i64, f64)>)> = Vec::new();
+    let mut points = 0usize;
+    let mut t = start;
+    while t <= end {
+        ev.check_limits()?;
+        match ev.eval(expr, t)? {
+            Val::Scalar(v) => {
+                let key = (Arc::new(Labels::default()), false);
+                let i = *index.entry(key.clone()).or_insert_with(|| {
+                    series.push((key.0, false, Vec::new()));
+                    series.len() - 1
+                });
+                series[i].2.push((t, v));
+                points += 1;
+            }
+            Val::Vector(v) => {
+                for e in v {
+                    let key = (e.metric.clone(), e.drop_name);
+                    let i = match index.get(&key) {
+                        Some(i) => *i,
+                        None => {
+                            index.insert(key, series.len());
+                            series.push((e.metric.clone(), e.drop_name, Vec::new()));
+                            series.len() - 1
+                        }
+                    };
+                    if series[i].2.last().is_some_and(|p| p.0 == t) {
+                        return Err(PromqlError::Execution(
+                            "vector cannot contain metrics with the same labelset".into(),
+                        ));
+                    }
+                    series[i].2.push((t, e.v));
+                    points += 1;
+                }
+            }
+            other => {
+                return Err(PromqlError::BadData(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    other.type_name()
+                )));
+            }
+        }
+        ev.account(points)?;
+        t += step;
+    }
+    let out: Vec<Series> = series
+        .into_iter()
+        .map(|(metric, drop, points)| Series {
+            labels: final_labels(&metric, drop),
+            points,
+        })
+        .collect();
+    let mut out = merge_same_labels(out)?;
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Value::Matrix(out))
+}
+
+/// Series that end up with the same labels after name removal are merged;
+/// overlapping points mean the result is ambiguous, which Prometheus
+/// reports as an error.
+fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, PromqlError> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<Series> = Vec::with_capacity(series.len());
+    for s in series {
+        match index.get(&s.labels) {
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+            Some(&i) => {
+                let target = &mut out[i];
+                let mut merged = Vec::with_capacity(target.points.len() + s.points.len());
+                let (mut a, mut b) = (target.points.iter().peekable(), s.points.iter().peekable());
+                loop {
+                    match (a.peek(), b.peek()) {
+                        (Some(x), Some(y)) if x.0 == y.0 => {
+                            return Err(PromqlError::Execution(
+                                "vector cannot contain metrics with the same labelset".into(),
+                            ));
+                        }
+                        (Some(x), Some(y)) => {
+                            if x.0 < y.0 {
+                                merged.push(**x);
+                                a.next();
+                            } else {
+                                merged.push(**y);
+                                b.next();
+                            }
+                        }
+                        (Some(x), None) => {
+                            merged.push(**x);
+                            a.next();
+                        }
+                        (None, Some(y)) => {
+                            merged.push(**y);
+                            b.next();
+                        }
+                        (None, None) => break,
+                    }
+                }
+                target.points = merged;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,400 @@
+//! The evaluator: one query's state (selector cache, limits, annotations)
+//! and the evaluation of an expression at one step time. Range queries call
+//! it once per step; selectors are loaded once for all steps.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use promql_parser::parser::{AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
+
+use crate::model::Labels;
+use crate::tsdb::Querier;
+
+use super::annotations::Annotations;
+use super::engine::QueryControl;
+use super::error::PromqlError;
+use super::selector::{Loaded, LoadedSeries, selector_matcher_sets};
+use super::value::{Elem, RangeElem, Val};
+use super::{aggregate, binary, functions};
+
+pub(crate) struct Evaluator<'a> {
+    pub querier: &'a dyn Querier,
+    pub query: &'a str,
+    /// The top-level query's bounds, for `@ start()` / `@ end()`.
+    pub start: i64,
+    pub end: i64,
+    /// Whether this is a range query (for the `sort` warning).
+    pub is_range: bool,
+    pub lookback: i64,
+    pub default_subquery_step: i64,
+    /// Time span each selector node is read over, keyed by node address.
+    pub spans: HashMap<usize, (i64, i64)>,
+    pub cache: HashMap<usize, Loaded>,
+    pub annotations: Annotations,
+    pub max_samples: usize,
+    pub loaded_samples: usize,
+    pub peak_samples: usize,
+    pub ctl: &'a QueryControl,
+    pub deadline: Instant,
+}
+
+pub(crate) fn duration_ms(d: &std::time::Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => duration_ms(d),
+        Some(Offset::Neg(d)) => -duration_ms(d),
+    }
+}
+
+pub(crate) fn system_time_ms(t: &SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    /// The time a node with this `@` modifier is evaluated at.
+    pub fn at_time(&self, at: &Option<AtModifier>, ts: i64) -> i64 {
+        match at {
+            None => ts,
+            Some(AtModifier::Start) => self.start,
+            Some(AtModifier::End) => self.end,
+            Some(AtModifier::At(t)) => system_time_ms(t),
+        }
+    }
+
+    pub fn check_limits(&self) -> Result<(), PromqlError> {
+        if self.ctl.is_canceled() {
+            return Err(PromqlError::Canceled("query execution"));
+        }
+        if Instant::now() > self.deadline {
+            return Err(PromqlError::Timeout("query execution"));
+        }
+        Ok(())
+    }
+
+    /// Counts samples held by an intermediate result against `max_samples`.
+    pub fn account(&mut self, n: usize) -> Result<(), PromqlError> {
+        let held = self.loaded_samples + n;
+        self.peak_samples = self.peak_samples.max(held);
+        if held > self.max_samples {
+            return Err(PromqlError::TooManySamples);
+        }
+        Ok(())
+    }
+
+    pub fn position(&self, needle: &str) -> (usize, usize) {
+        Annotations::position(self.query, needle)
+    }
+
+    pub fn eval(&mut self, e: &Expr, ts: i64) -> Result<Val, PromqlError> {
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
+            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, ts),
+            Expr::Unary(u) => match self.eval(&u.expr, ts)? {
+                Val::Scalar(v) => Ok(Val::Scalar(-v)),
+                Val::Vector(mut v) => {
+                    for el in &mut v {
+                        el.v = -el.v;
+                        el.t = ts;
+                        el.drop_name = true;
+                    }
+                    Ok(Val::Vector(v))
+                }
+                other => Err(PromqlError::Execution(format!(
+                    "unary expression only allowed on expressions of type scalar or vector, got: {}",
+                    other.type_name()
+                ))),
+            },
+            Expr::VectorSelector(vs) => self.vector_selector(vs, ts).map(Val::Vector),
+            Expr::MatrixSelector(ms) => self.matrix_selector(ms, ts).map(Val::Matrix),
+            Expr::Subquery(sq) => self.subquery(sq, ts).map(Val::Matrix),
+            Expr::Binary(b) => binary::eval(self, b, ts),
+            Expr::Aggregate(a) => aggregate::eval(self, a, ts),
+            Expr::Call(c) => functions::call(self, c, ts),
+            Expr::Extension(_) => Err(PromqlError::Execution("extension expressions are not supported".into())),
+        }
+    }
+
+    pub fn eval_vector(&mut self, e: &Expr, ts: i64) -> Result<Vec<Elem>, PromqlError> {
+        match self.eval(e, ts)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(PromqlError::Execution(format!("expected an instant vector, got {}", other.type_name()))),
+        }
+    }
+
+    pub fn eval_scalar(&mut self, e: &Expr, ts: i64) -> Result<f64, PromqlError> {
+        match self.eval(e, ts)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(PromqlError::Execution(format!("expected a scalar, got {}", other.type_name()))),
+        }
+    }
+
+    pub fn eval_matrix(&mut self, e: &Expr, ts: i64) -> Result<Vec<RangeElem>, PromqlError> {
+        match self.eval(e, ts)? {
+            Val::Matrix(m) => Ok(m),
+            other => Err(PromqlError::Execution(format!("expected a range vector, got {}", other.type_name()))),
+        }
+    }
+
+    /// The selected series of a selector node, loaded on first use over the
+    /// whole span the query reads it at.
+    fn loaded(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<&Loaded, PromqlError> {
+        let key = vs as *const VectorSelector as usize;
+        let fits = self.cache.get(&key).is_some_and(|l| l.mint <= mint && l.maxt >= maxt);
+        if !fits {
+            let (mut lo, mut hi) = self.spans.get(&key).copied().unwrap_or((mint, maxt));
+            if let Some(old) = self.cache.get(&key) {
+                lo = lo.min(old.mint);
+                hi = hi.max(old.maxt);
+                self.loaded_samples -= old.series.iter().map(|s| s.samples.len()).sum::<usize>();
+            }
+            lo = lo.min(mint);
+            hi = hi.max(maxt);
+            let series = self.select(vs, lo, hi)?;
+            let n: usize = series.iter().map(|s| s.samples.len()).sum();
+            self.account(n)?;
+            self.loaded_samples += n;
+            self.cache.insert(key, Loaded { mint: lo, maxt: hi, series });
+        }
+        Ok(&self.cache[&key])
+    }
+
+    fn select(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<LoadedSeries>, PromqlError> {
+        let sets = selector_matcher_sets(vs)?;
+        let mut by_labels: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
+        let mut held = 0usize;
+        for set in &sets {
+            for mut s in self.querier.select(set, mint, maxt)? {
+                if by_labels.contains_key(&s.labels) {
+                    continue;
+                }
+                let mut samples = Vec::new();
+                while let Some(p) = s.samples.next() {
+                    if p.0 > maxt {
+                        break;
+                    }
+                    if p.0 >= mint {
+                        samples.push(p);
+                    }
+                }
+                held += samples.len();
+                if self.loaded_samples + held > self.max_samples {
+                    return Err(PromqlError::TooManySamples);
+                }
+                by_labels.insert(s.labels, samples);
+            }
+            self.check_limits()?;
+        }
+        Ok(by_labels
+            .into_iter()
+            .map(|(l, samples)| LoadedSeries {
+                metric: Arc::new(l),
+                samples,
+            })
+            .collect())
+    }
+
+    pub fn vector_selector(&mut self, vs: &VectorSelector, ts: i64) -> Result<Vec<Elem>, PromqlError> {
+        let ref_t = self.at_time(&vs.at, ts) - offset_ms(&vs.offset);
+        let lookback = self.lookback;
+        let loaded = self.loaded(vs, ref_t - lookback, ref_t)?;
+        let out: Vec<Elem> = loaded
+            .series
+            .iter()
+            .filter_map(|s| {
+                s.at(ref_t, lookback).map(|(t, v)| Elem {
+                    metric: s.metric.clone(),
+                    t,
+                    v,
+                    drop_name: false,
+                })
+            })
+            .collect();
+        Ok(out)
+    }
+
+    pub fn matrix_selector(&mut self, ms: &MatrixSelector, ts: i64) -> Result<Vec<RangeElem>, PromqlError> {
+        let vs = &ms.vs;
+        let ref_t = self.at_time(&vs.at, ts) - offset_ms(&vs.offset);
+        let range = duration_ms(&ms.range);
+        let loaded = self.loaded(vs, ref_t - range, ref_t)?;
+        let out: Vec<RangeElem> = loaded
+            .series
+            .iter()
+            .filter_map(|s| {
+                let points = s.window(ref_t, range);
+                if points.is_empty() {
+                    return None;
+                }
+                Some(RangeElem {
+                    metric: s.metric.clone(),
+                    points,
+                    drop_name: false,
+                })
+            })
+            .collect();
+        let n: usize = out.iter().map(|s| s.points.len()).sum();
+        self.account(n)?;
+        Ok(out)
+    }
+
+    /// The step times of a subquery evaluated at `ts`: aligned to multiples
+    /// of its step, after `base - offset - range`, up to `base - offset`.
+    pub fn subquery_steps(&self, sq: &SubqueryExpr, ts: i64) -> (i64, i64, i64) {
+        let base = self.at_time(&sq.at, ts);
+        let step = sq.step.as_ref().map(duration_ms).filter(|s| *s > 0).unwrap_or(self.default_subquery_step);
+        let range = duration_ms(&sq.range);
+        let off = offset_ms(&sq.offset);
+        let from = base - off - range;
+        let mut first = step * (from / step);
+        if first <= from {
+            first += step;
+        }
+        (first, base - off, step)
+    }
+
+    pub fn subquery(&mut self, sq: &SubqueryExpr, ts: i64) -> Result<Vec<RangeElem>, PromqlError> {
+        let (first, last, step) = self.subquery_steps(sq, ts);
+        let mut order: Vec<(Arc<Labels>, bool)> = Vec::new();
+        let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
+        let mut points: Vec<Vec<(i64, f64)>> = Vec::new();
+        let mut held = 0usize;
+        let mut t = first;
+        while t <= last {
+            self.check_limits()?;
+            match self.eval(&sq.expr, t)? {
+                Val::Scalar(v) => {
+                    let key = Arc::new(Labels::default());
+                    let i = *index.entry(key.clone()).or_insert_with(|| {
+                        order.push((key, false));
+                        points.push(Vec::new());
+                        points.len() - 1
+                    });
+                    points[i].push((t, v));
+                    held += 1;
+                }
+                Val::Vector(v) => {
+                    for el in v {
+                        let i = match index.get(&el.metric) {
+                            Some(i) => *i,
+                            None => {
+                                index.insert(el.metric.clone(), points.len());
+                                order.push((el.metric.clone(), el.drop_name));
+                                points.push(Vec::new());
+                                points.len() - 1
+                            }
+                        };
+                        order[i].1 |= el.drop_name;
+                        points[i].push((t, el.v));
+                        held += 1;
+                    }
+                }
+                other => {
+                    return Err(PromqlError::Execution(format!(
+                        "subquery is only allowed on instant vector or scalar, got {}",
+                        other.type_name()
+                    )));
+                }
+            }
+            self.account(held)?;
+            t += step;
+        }
+        Ok(order
+            .into_iter()
+            .zip(points)
+            .map(|((metric, drop_name), points)| RangeElem {
+                metric,
+                points,
+                drop_name,
+            })
+            .collect())
+    }
+}
+
+/// Records, for each selector node, the time span it will be read over when
+/// the expression is evaluated at every time in `[mint, maxt]`, so each is
+/// selected from storage once.
+pub(crate) fn plan_spans(
+    e: &Expr,
+    mint: i64,
+    maxt: i64,
+    ctx: &SpanCtx,
+    out: &mut HashMap<usize, (i64, i64)>,
+) {
+    let mut add = |vs: &VectorSelector, back: i64| {
+        let (lo, hi) = match &vs.at {
+            Some(at) => {
+                let t = ctx.at(at);
+                (t, t)
+            }
+            None => (mint, maxt),
+        };
+        let off = offset_ms(&vs.offset);
+        let span = (lo - off - back, hi - off);
+        let key = vs as *const VectorSelector as usize;
+        out.entry(key)
+            .and_modify(|s| {
+                s.0 = s.0.min(span.0);
+                s.1 = s.1.max(span.1);
+            })
+            .or_insert(span);
+    };
+    match e {
+        Expr::VectorSelector(vs) => add(vs, ctx.lookback),
+        Expr::MatrixSelector(ms) => add(&ms.vs, duration_ms(&ms.range)),
+        Expr::Subquery(sq) => {
+            let (lo, hi) = match &sq.at {
+                Some(at) => {
+                    let t = ctx.at(at);
+                    (t, t)
+                }
+                None => (mint, maxt),
+            };
+            let off = offset_ms(&sq.offset);
+            let range = duration_ms(&sq.range);
+            plan_spans(&sq.expr, lo - off - range, hi - off, ctx, out);
+        }
+        Expr::Paren(p) => plan_spans(&p.expr, mint, maxt, ctx, out),
+        Expr::Unary(u) => plan_spans(&u.expr, mint, maxt, ctx, out),
+        Expr::Binary(b) => {
+            plan_spans(&b.lhs, mint, maxt, ctx, out);
+            plan_spans(&b.rhs, mint, maxt, ctx, out);
+        }
+        Expr::Aggregate(a) => {
+            plan_spans(&a.expr, mint, maxt, ctx, out);
+            if let Some(p) = &a.param {
+                plan_spans(p, mint, maxt, ctx, out);
+            }
+        }
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                plan_spans(a, mint, maxt, ctx, out);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+pub(crate) struct SpanCtx {
+    pub start: i64,
+    pub end: i64,
+    pub lookback: i64,
+}
+
+impl SpanCtx {
+    fn at(&self, at: &AtModifier) -> i64 {
+        match at {
+            AtModifier::Start => self.start,
+            AtModifier::End => self.end,
+            AtModifier::At(t) => system_time_ms(t),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The `*_over_time` family over a range vector: avg, sum, count, min, max,
+//! last, first, quantile, stddev, stdvar, present and mad.
+
+use promql_parser::parser::Expr;
+
+use crate::promql::aggregate::{go_g, kahan_inc, quantile};
+use crate::promql::error::PromqlError;
+use crate::promql::eval::Evaluator;
+use crate::promql::value::{Elem, Val};
+
+use super::eval_window;
+
+pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+    let known = matches!(
+        name,
+        "avg_over_time"
+            | "sum_over_time"
+            | "count_over_time"
+            | "min_over_time"
+            | "max_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "quantile_over_time"
+            | "stddev_over_time"
+            | "stdvar_over_time"
+            | "present_over_time"
+            | "mad_over_time"
+    );
+    if !known {
+        return Ok(None);
+    }
+    let mut q = f64::NAN;
+    let matrix_arg = if name == "quantile_over_time" {
+        q = ev.eval_scalar(args[0], ts)?;
+        args[1]
+    } else {
+        args[0]
+    };
+    let w = eval_window(ev, matrix_arg, ts)?;
+    if name == "quantile_over_time" && (q.is_nan() || !(0.0..=1.0).contains(&q)) && !w.series.is_empty() {
+        let pos = ev.position(&args[0].to_string());
+        ev.annotations
+            .warn(format!("quantile value should be between 0 and 1, got {}", go_g(q)), pos);
+    }
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let mut out = Vec::with_capacity(w.series.len());
+    for s in w.series {
+        let p = &s.points;
+        if p.is_empty() {
+            continue;
+        }
+        let v = match name {
+            "avg_over_time" => avg(p),
+            "sum_over_time" => {
+                let (mut sum, mut c) = (0.0, 0.0);
+                for &(_, v) in p {
+                    (sum, c) = kahan_inc(v, sum, c);
+                }
+                if sum.is_infinite() { sum } else { sum + c }
+            }
+            "count_over_time" => p.len() as f64,
+            "min_over_time" => {
+                let mut m = p[0].1;
+                for &(_, v) in p {
+                    if v < m || m.is_nan() {
+                        m = v;
+                    }
+                }
+                m
+            }
+            "max_over_time" => {
+                let mut m = p[0].1;
+                for &(_, v) in p {
+                    if v > m || m.is_nan() {
+                        m = v;
+                    }
+                }
+                m
+            }
+            "last_over_time" => p[p.len() - 1].1,
+            "first_over_time" => p[0].1,
+            "quantile_over_time" => {
+                let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+                quantile(q, &mut vals)
+            }
+            "stddev_over_time" => variance(p).sqrt(),
+            "stdvar_over_time" => variance(p),
+            "present_over_time" => 1.0,
+            _ => {
+                let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+                let median = quantile(0.5, &mut vals);
+                let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
+                quantile(0.5, &mut dev)
+            }
+        };
+        out.push(Elem {
+            metric: s.metric,
+            t: ts,
+            v,
+            drop_name: s.drop_name || !keep_name,
+        });
+    }
+    Ok(Some(Val::Vector(out)))
+}
+
+fn avg(p: &[(i64, f64)]) -> f64 {
+    let (mut sum, mut count) = (p[0].1, 1.0);
+    let (mut mean, mut c) = (0.0, 0.0);
+    let mut incremental = false;
+    for (i, &(_, v)) in p[1..].iter().enumerate() {
+        count = (i + 2) as f64;
+        if !incremental {
+            let (ns, nc) = kahan_inc(v, sum, c);
+            if !ns.is_infinite() {
+                sum = ns;
+                c = nc;
+                continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(v / count, q * mean, q * c);
+    }
+    if incremental { mean + c } else { sum / count + c / count }
+}
+
+fn variance(p: &[(i64, f64)]) -> f64 {
+    let mut count = 0.0;
+    let (mut mean, mut c_mean) = (0.0, 0.0);
+    let (mut aux, mut c_aux) = (0.0, 0.0);
+    for &(_, v) in p {
+        count += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}

@@ -1,0 +1,144 @@
+//! `rate`, `increase`, `delta` (extrapolated exactly as Prometheus does),
+//! `irate` and `idelta`.
+
+use promql_parser::parser::Expr;
+
+use crate::promql::error::PromqlError;
+use crate::promql::eval::Evaluator;
+use crate::promql::value::{Elem, Val};
+
+use super::{Window, eval_window, unwrap_parens};
+
+pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+    let (counter, is_rate) = match name {
+        "rate" => (true, true),
+        "increase" => (true, false),
+        "delta" => (false, false),
+        "irate" | "idelta" => {
+            let w = eval_window(ev, args[0], ts)?;
+            let out = w
+                .series
+                .into_iter()
+                .filter_map(|s| {
+                    let v = instant_value(&s.points, name == "irate")?;
+                    Some(Elem {
+                        metric: s.metric,
+                        t: ts,
+                        v,
+                        drop_name: true,
+                    })
+                })
+                .collect();
+            return Ok(Some(Val::Vector(out)));
+        }
+        _ => return Ok(None),
+    };
+    let w = eval_window(ev, args[0], ts)?;
+    if counter {
+        non_counter_infos(ev, &w, args[0], name);
+    }
+    let out = w
+        .series
+        .iter()
+        .filter_map(|s| {
+            let v = extrapolated_rate(&s.points, &w, counter, is_rate)?;
+            Some(Elem {
+                metric: s.metric.clone(),
+                t: ts,
+                v,
+                drop_name: true,
+            })
+        })
+        .collect();
+    Ok(Some(Val::Vector(out)))
+}
+
+/// "metric might not be a counter" for inputs whose name does not say so.
+fn non_counter_infos(ev: &mut Evaluator, w: &Window, arg: &Expr, _func: &str) {
+    let is_selector = matches!(unwrap_parens(arg), Expr::MatrixSelector(_));
+    if !is_selector {
+        return;
+    }
+    for s in &w.series {
+        let Some(name) = s.metric.metric_name() else {
+            continue;
+        };
+        let counter_like = ["_total", "_sum", "_count", "_bucket"].iter().any(|suf| name.ends_with(suf));
+        if counter_like {
+            continue;
+        }
+        if let Some(t) = s.metric.get("__type__") {
+            if t == "counter" || t == "histogram" {
+                continue;
+            }
+        }
+        let pos = ev.position(&arg.to_string());
+        ev.annotations.info(
+            format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
+            pos,
+        );
+    }
+}
+
+pub(crate) fn extrapolated_rate(points: &[(i64, f64)], w: &Window, counter: bool, is_rate: bool) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let (first_t, first_v) = points[0];
+    let (last_t, last_v) = points[points.len() - 1];
+    let mut result = last_v - first_v;
+    if counter {
+        for pair in points.windows(2) {
+            if pair[1].1 < pair[0].1 {
+                result += pair[0].1;
+            }
+        }
+    }
+    let n_minus_one = (points.len() - 1) as f64;
+    let mut to_start = (first_t - w.start) as f64 / 1000.0;
+    let mut to_end = (w.end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg = sampled / n_minus_one;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if counter {
+        let mut to_zero = to_start;
+        if result > 0.0 && first_v >= 0.0 {
+            to_zero = sampled * (first_v / result);
+        }
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
+    if is_rate {
+        factor /= w.range_ms as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+fn instant_value(points: &[(i64, f64)], is_rate: bool) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let (pt, pv) = points[points.len() - 2];
+    let (lt, lv) = points[points.len() - 1];
+    let mut result = if is_rate && lv < pv { lv } else { lv - pv };
+    let interval = lt - pt;
+    if interval == 0 {
+        return None;
+    }
+    if is_rate {
+        result /= interval as f64 / 1000.0;
+    }
+    Some(result)
+}

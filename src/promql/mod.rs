@@ -1,0 +1,23 @@
+//! PromQL: evaluation of parsed queries (parsed by `promql-parser`) over the
+//! storage engine, seen only through [`crate::tsdb::Querier`], with
+//! Prometheus 3.x semantics: lookback and staleness, `offset`/`@`,
+//! subqueries, binary operators with vector matching, aggregations, the
+//! float functions and delayed `__name__` removal.
+
+mod aggregate;
+mod annotations;
+mod binary;
+mod engine;
+mod error;
+mod eval;
+mod format;
+mod functions;
+mod selector;
+mod value;
+
+pub use annotations::Annotations;
+pub use engine::{Engine, EngineOptions, QueryControl, QueryOutput, QueryStats};
+pub use error::PromqlError;
+pub use format::format_float;
+pub use selector::selector_matcher_sets;
+pub use value::{Sample, Series, Value};

@@ -1,0 +1,83 @@
+//! Series selection: turning a parsed selector into matcher sets, and the
+//! per-query cache of selected series, loaded once over the whole time span
+//! a selector is evaluated at and then read by binary search at each step.
+
+use std::sync::Arc;
+
+use promql_parser::label::MatchOp as PMatchOp;
+use promql_parser::parser::VectorSelector;
+
+use crate::model::{METRIC_NAME, MatchOp, Matcher, Labels, is_stale_nan};
+
+use super::error::PromqlError;
+
+/// The matcher sets a selector means: one set, or one per `or` alternative.
+/// Regexes are compiled (anchored) here, once per query.
+pub fn selector_matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, PromqlError> {
+    let convert = |m: &promql_parser::label::Matcher| -> Result<Matcher, PromqlError> {
+        let op = match m.op {
+            PMatchOp::Equal => MatchOp::Equal,
+            PMatchOp::NotEqual => MatchOp::NotEqual,
+            PMatchOp::Re(_) => MatchOp::Regex,
+            PMatchOp::NotRe(_) => MatchOp::NotRegex,
+        };
+        Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| PromqlError::BadData(e.to_string()))
+    };
+    let mut base = Vec::new();
+    if let Some(name) = &vs.name {
+        base.push(Matcher::equal(METRIC_NAME, name.clone()));
+    }
+    let groups: Vec<&Vec<promql_parser::label::Matcher>> = if vs.matchers.or_matchers.is_empty() {
+        vec![&vs.matchers.matchers]
+    } else {
+        vs.matchers.or_matchers.iter().collect()
+    };
+    let mut sets = Vec::with_capacity(groups.len());
+    for g in groups {
+        let mut set = base.clone();
+        for m in g {
+            set.push(convert(m)?);
+        }
+        sets.push(set);
+    }
+    Ok(sets)
+}
+
+/// One selected series with its samples (stale markers kept: they end the
+/// series for lookback).
+pub(crate) struct LoadedSeries {
+    pub metric: Arc<Labels>,
+    pub samples: Vec<(i64, f64)>,
+}
+
+pub(crate) struct Loaded {
+    pub mint: i64,
+    pub maxt: i64,
+    pub series: Vec<LoadedSeries>,
+}
+
+impl LoadedSeries {
+    /// The newest non-stale sample in `(ref_t - lookback, ref_t]`; a stale
+    /// marker as the newest sample means the series has ended.
+    pub fn at(&self, ref_t: i64, lookback: i64) -> Option<(i64, f64)> {
+        let idx = self.samples.partition_point(|s| s.0 <= ref_t);
+        if idx == 0 {
+            return None;
+        }
+        let (t, v) = self.samples[idx - 1];
+        if t <= ref_t - lookback || is_stale_nan(v) {
+            return None;
+        }
+        Some((t, v))
+    }
+
+    /// Samples in `(ref_t - range, ref_t]` without stale markers.
+    pub fn window(&self, ref_t: i64, range: i64) -> Vec<(i64, f64)> {
+        let lo = self.samples.partition_point(|s| s.0 <= ref_t - range);
+        let hi = self.samples.partition_point(|s| s.0 <= ref_t);
+        if lo >= hi {
+            return Vec::new();
+        }
+        self.samples[lo..hi].iter().copied().filter(|s| !is_stale_nan(s.1)).collect()
+    }
+}
