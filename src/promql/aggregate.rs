@@ -138,6 +138,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             let Some(Val::Str(label)) = param else {
                 return Err(PromqlError::Execution("count_values needs a label name".into()));
             };
+            ev.check_label_name(&label, "invalid label name ")?;
             return count_values(&label, input, without, &names, ts);
         }
         T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
@@ -265,9 +266,6 @@ fn count_values(
     names: &[String],
     ts: i64,
 ) -> Result<Val, PromqlError> {
-    if !is_valid_label_name(label) {
-        return Err(PromqlError::Execution(format!("invalid label name {label:?}")));
-    }
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<(Labels, f64)> = Vec::new();
     for el in input {

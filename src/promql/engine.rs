@@ -224,6 +224,7 @@ impl Engine {
             start,
             end,
             is_range,
+            invalid_literals: super::literals::invalid_utf8_literals(query),
             lookback,
             default_subquery_step: self.opts.default_subquery_step.as_millis() as i64,
             spans,

@@ -26,6 +26,8 @@ pub(crate) struct Evaluator<'a> {
     pub end: i64,
     /// Whether this is a range query (for the `sort` warning).
     pub is_range: bool,
+    /// String literals that are invalid UTF-8 in Go terms, with their `%q`.
+    pub invalid_literals: Vec<(String, String)>,
     pub lookback: i64,
     pub default_subquery_step: i64,
     /// Time span each selector node is read over, keyed by node address.
@@ -85,6 +87,18 @@ impl<'a> Evaluator<'a> {
         self.peak_samples = self.peak_samples.max(held);
         if held > self.max_samples {
             return Err(PromqlError::TooManySamples);
+        }
+        Ok(())
+    }
+
+    /// Prometheus accepts any valid UTF-8 label name; a literal written
+    /// with raw bytes that are not UTF-8 is refused with its Go quoting.
+    pub fn check_label_name(&self, name: &str, what: &str) -> Result<(), PromqlError> {
+        if let Some((_, quoted)) = self.invalid_literals.iter().find(|(p, _)| p == name) {
+            return Err(PromqlError::Execution(format!("{what}{quoted}")));
+        }
+        if name.is_empty() {
+            return Err(PromqlError::Execution(format!("{what}\"\"")));
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ mod error;
 mod eval;
 mod format;
 mod functions;
+mod literals;
 mod selector;
 mod value;
 

@@ -715,7 +715,8 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
         let header_no = i + 1;
         let mut body = Vec::new();
         i += 1;
-        while i < lines.len() && !lines[i].is_empty() {
+        // `clear` has no body: the next line is a command of its own.
+        while first != "clear" && i < lines.len() && !lines[i].is_empty() {
             body.push(lines[i].clone());
             i += 1;
         }

@@ -29,6 +29,7 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
                     "invalid destination label name in label_replace(): {dst}"
                 )));
             }
+            ev.check_label_name(&dst, "invalid destination label name in label_replace(): ")?;
             let v = ev.eval_vector(args[0], ts)?;
             let mut out = Vec::with_capacity(v.len());
             for mut e in v {
@@ -57,6 +58,7 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
                 if !is_valid_label_name(&s) {
                     return Err(PromqlError::BadData(format!("invalid source label name in label_join(): {s}")));
                 }
+                ev.check_label_name(&s, "invalid source label name in label_join(): ")?;
                 srcs.push(s);
             }
             if !is_valid_label_name(&dst) {
@@ -64,6 +66,7 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
                     "invalid destination label name in label_join(): {dst}"
                 )));
             }
+            ev.check_label_name(&dst, "invalid destination label name in label_join(): ")?;
             let v = ev.eval_vector(args[0], ts)?;
             let mut out = Vec::with_capacity(v.len());
             for mut e in v {
