@@ -119,7 +119,12 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
     let param = match (&a.param, op) {
         (Some(p), T_COUNT_VALUES) => match ev.eval(p, ts)? {
             Val::Str(s) => Some(Val::Str(s)),
-            other => return Err(PromqlError::Execution(format!("expected a string, got {}", other.type_name()))),
+            other => {
+                return Err(PromqlError::Execution(format!(
+                    "expected a string, got {}",
+                    other.type_name()
+                )));
+            }
         },
         (Some(p), _) => Some(Val::Scalar(ev.eval_scalar(p, ts)?)),
         (None, _) => None,
@@ -144,14 +149,12 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
         T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
             return k_aggregation(ev, op, fparam, input, without, &names, &param_pos());
         }
-        T_QUANTILE => {
-            if fparam.is_nan() || !(0.0..=1.0).contains(&fparam) {
-                let pos = ev.position(&param_pos());
-                ev.annotations.warn(
-                    format!("quantile value should be between 0 and 1, got {}", go_g(fparam)),
-                    pos,
-                );
-            }
+        T_QUANTILE if fparam.is_nan() || !(0.0..=1.0).contains(&fparam) => {
+            let pos = ev.position(&param_pos());
+            ev.annotations.warn(
+                format!("quantile value should be between 0 and 1, got {}", go_g(fparam)),
+                pos,
+            );
         }
         _ => {}
     }
@@ -173,7 +176,13 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
                     ..Default::default()
                 };
                 match op {
-                    T_STDDEV | T_STDVAR => g.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 },
+                    T_STDDEV | T_STDVAR => {
+                        g.value = if f.is_nan() || f.is_infinite() {
+                            f64::NAN
+                        } else {
+                            0.0
+                        }
+                    }
                     T_QUANTILE => g.values.push(f),
                     T_GROUP => g.value = 1.0,
                     _ => {}
@@ -338,7 +347,10 @@ fn k_aggregation(
             return Err(PromqlError::Execution("Parameter value is NaN".into()));
         }
         if fparam >= 9.223372036854776e18 {
-            return Err(PromqlError::Execution(format!("Scalar value {} overflows int64", go_g(fparam))));
+            return Err(PromqlError::Execution(format!(
+                "Scalar value {} overflows int64",
+                go_g(fparam)
+            )));
         }
         k = (fparam as i64).min(input.len() as i64) as usize;
         if k < 1 {
@@ -360,7 +372,6 @@ fn k_aggregation(
         match op {
             T_TOPK => {
                 // Descending, NaN last; stable among equals.
-                g.sort_by(|a, b| nan_first_cmp(b.v, a.v).then(std::cmp::Ordering::Equal));
                 g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
                     (true, false) => std::cmp::Ordering::Greater,
                     (false, true) => std::cmp::Ordering::Less,

@@ -35,7 +35,9 @@ pub(crate) fn eval(ev: &mut Evaluator, b: &BinaryExpr, ts: i64) -> Result<Val, P
                 T_LAND => Ok(Val::Vector(and(l, r, &sig))),
                 T_LOR => Ok(Val::Vector(or(l, r, &sig))),
                 T_LUNLESS => Ok(Val::Vector(unless(l, r, &sig))),
-                _ => vector_vector(op, l, r, &sig, matching.as_ref(), &card, return_bool, ts).map(Val::Vector),
+                _ => {
+                    vector_vector(op, l, r, &sig, matching.as_ref(), &card, return_bool, ts).map(Val::Vector)
+                }
             }
         }
         (l, r) => Err(PromqlError::Execution(format!(
@@ -172,7 +174,7 @@ impl Signature {
     pub fn key(&self, l: &Labels) -> Vec<u8> {
         let mut k = Vec::new();
         for lab in l.iter() {
-            let listed = self.names.iter().any(|n| *n == lab.name);
+            let listed = self.names.contains(&lab.name);
             let take = if self.on {
                 listed
             } else {
@@ -193,7 +195,7 @@ impl Signature {
         Labels::from_sorted_unchecked(
             l.iter()
                 .filter(|lab| {
-                    let listed = self.names.iter().any(|n| *n == lab.name);
+                    let listed = self.names.contains(&lab.name);
                     if self.on {
                         listed
                     } else {
@@ -218,7 +220,9 @@ fn and(l: Vec<Elem>, r: Vec<Elem>, sig: &Signature) -> Vec<Elem> {
         return Vec::new();
     }
     let right: HashSet<Vec<u8>> = r.iter().map(|e| sig.key(&e.metric)).collect();
-    l.into_iter().filter(|e| right.contains(&sig.key(&e.metric))).collect()
+    l.into_iter()
+        .filter(|e| right.contains(&sig.key(&e.metric)))
+        .collect()
 }
 
 fn or(l: Vec<Elem>, r: Vec<Elem>, sig: &Signature) -> Vec<Elem> {
@@ -239,7 +243,9 @@ fn unless(l: Vec<Elem>, r: Vec<Elem>, sig: &Signature) -> Vec<Elem> {
         return l;
     }
     let right: HashSet<Vec<u8>> = r.iter().map(|e| sig.key(&e.metric)).collect();
-    l.into_iter().filter(|e| !right.contains(&sig.key(&e.metric))).collect()
+    l.into_iter()
+        .filter(|e| !right.contains(&sig.key(&e.metric)))
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -111,7 +111,10 @@ impl Engine {
     pub fn new(opts: EngineOptions, registry: &Registry) -> Self {
         let metrics = EngineMetrics {
             queries: registry.counter("belfry_promql_queries_total", "PromQL queries evaluated."),
-            failed: registry.counter("belfry_promql_queries_failed_total", "PromQL queries that ended in an error."),
+            failed: registry.counter(
+                "belfry_promql_queries_failed_total",
+                "PromQL queries that ended in an error.",
+            ),
             timeouts: registry.counter(
                 "belfry_promql_query_timeouts_total",
                 "PromQL queries stopped by the per-query timeout.",
@@ -158,11 +161,14 @@ impl Engine {
     ) -> Result<QueryOutput, PromqlError> {
         if step <= 0 {
             return Err(PromqlError::BadData(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+                "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                    .into(),
             ));
         }
         if end < start {
-            return Err(PromqlError::BadData("end timestamp must not be before start time".into()));
+            return Err(PromqlError::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         if (end - start) / step + 1 > self.opts.max_points_per_series {
             return Err(PromqlError::BadData(
@@ -308,9 +314,18 @@ fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, Promql
     })
 }
 
-fn range_eval(ev: &mut Evaluator, expr: &Expr, start: i64, end: i64, step: i64) -> Result<Value, PromqlError> {
+/// A range-query output series being built: labels, drop-name flag, points.
+type OutSeries = (Arc<Labels>, bool, Vec<(i64, f64)>);
+
+fn range_eval(
+    ev: &mut Evaluator,
+    expr: &Expr,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> Result<Value, PromqlError> {
     let mut index: HashMap<(Arc<Labels>, bool), usize> = HashMap::new();
-    let mut series: Vec<(Arc<Labels>, bool, Vec<(i64, f64)>)> = Vec::new();
+    let mut series: Vec<OutSeries> = Vec::new();
     let mut points = 0usize;
     let mut t = start;
     while t <= end {

@@ -133,28 +133,39 @@ impl<'a> Evaluator<'a> {
             Expr::Binary(b) => binary::eval(self, b, ts),
             Expr::Aggregate(a) => aggregate::eval(self, a, ts),
             Expr::Call(c) => functions::call(self, c, ts),
-            Expr::Extension(_) => Err(PromqlError::Execution("extension expressions are not supported".into())),
+            Expr::Extension(_) => Err(PromqlError::Execution(
+                "extension expressions are not supported".into(),
+            )),
         }
     }
 
     pub fn eval_vector(&mut self, e: &Expr, ts: i64) -> Result<Vec<Elem>, PromqlError> {
         match self.eval(e, ts)? {
             Val::Vector(v) => Ok(v),
-            other => Err(PromqlError::Execution(format!("expected an instant vector, got {}", other.type_name()))),
+            other => Err(PromqlError::Execution(format!(
+                "expected an instant vector, got {}",
+                other.type_name()
+            ))),
         }
     }
 
     pub fn eval_scalar(&mut self, e: &Expr, ts: i64) -> Result<f64, PromqlError> {
         match self.eval(e, ts)? {
             Val::Scalar(v) => Ok(v),
-            other => Err(PromqlError::Execution(format!("expected a scalar, got {}", other.type_name()))),
+            other => Err(PromqlError::Execution(format!(
+                "expected a scalar, got {}",
+                other.type_name()
+            ))),
         }
     }
 
     pub fn eval_matrix(&mut self, e: &Expr, ts: i64) -> Result<Vec<RangeElem>, PromqlError> {
         match self.eval(e, ts)? {
             Val::Matrix(m) => Ok(m),
-            other => Err(PromqlError::Execution(format!("expected a range vector, got {}", other.type_name()))),
+            other => Err(PromqlError::Execution(format!(
+                "expected a range vector, got {}",
+                other.type_name()
+            ))),
         }
     }
 
@@ -162,7 +173,10 @@ impl<'a> Evaluator<'a> {
     /// whole span the query reads it at.
     fn loaded(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<&Loaded, PromqlError> {
         let key = vs as *const VectorSelector as usize;
-        let fits = self.cache.get(&key).is_some_and(|l| l.mint <= mint && l.maxt >= maxt);
+        let fits = self
+            .cache
+            .get(&key)
+            .is_some_and(|l| l.mint <= mint && l.maxt >= maxt);
         if !fits {
             let (mut lo, mut hi) = self.spans.get(&key).copied().unwrap_or((mint, maxt));
             if let Some(old) = self.cache.get(&key) {
@@ -176,12 +190,24 @@ impl<'a> Evaluator<'a> {
             let n: usize = series.iter().map(|s| s.samples.len()).sum();
             self.account(n)?;
             self.loaded_samples += n;
-            self.cache.insert(key, Loaded { mint: lo, maxt: hi, series });
+            self.cache.insert(
+                key,
+                Loaded {
+                    mint: lo,
+                    maxt: hi,
+                    series,
+                },
+            );
         }
         Ok(&self.cache[&key])
     }
 
-    fn select(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<LoadedSeries>, PromqlError> {
+    fn select(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<LoadedSeries>, PromqlError> {
         let sets = selector_matcher_sets(vs)?;
         let mut by_labels: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
         let mut held = 0usize;
@@ -264,7 +290,12 @@ impl<'a> Evaluator<'a> {
     /// of its step, after `base - offset - range`, up to `base - offset`.
     pub fn subquery_steps(&self, sq: &SubqueryExpr, ts: i64) -> (i64, i64, i64) {
         let base = self.at_time(&sq.at, ts);
-        let step = sq.step.as_ref().map(duration_ms).filter(|s| *s > 0).unwrap_or(self.default_subquery_step);
+        let step = sq
+            .step
+            .as_ref()
+            .map(duration_ms)
+            .filter(|s| *s > 0)
+            .unwrap_or(self.default_subquery_step);
         let range = duration_ms(&sq.range);
         let off = offset_ms(&sq.offset);
         let from = base - off - range;

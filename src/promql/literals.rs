@@ -22,8 +22,11 @@ pub(crate) fn invalid_utf8_literals(query: &str) -> Vec<(String, String)> {
         while i < b.len() && b[i] != q {
             if b[i] == b'\\' && i + 1 < b.len() {
                 let c = b[i + 1];
-                if c == b'x' && i + 3 < b.len() {
-                    if let Ok(v) = u8::from_str_radix(&query[i + 2..i + 4], 16) {
+                if c == b'x'
+                    && i + 3 < b.len()
+                    && let Ok(v) = u8::from_str_radix(&query[i + 2..i + 4], 16)
+                {
+                    {
                         bytes.push(v);
                         parsed.push(v as char);
                         has_raw |= v >= 0x80;

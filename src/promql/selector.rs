@@ -7,7 +7,7 @@ use std::sync::Arc;
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::VectorSelector;
 
-use crate::model::{METRIC_NAME, MatchOp, Matcher, Labels, is_stale_nan};
+use crate::model::{Labels, METRIC_NAME, MatchOp, Matcher, is_stale_nan};
 
 use super::error::PromqlError;
 
@@ -78,6 +78,10 @@ impl LoadedSeries {
         if lo >= hi {
             return Vec::new();
         }
-        self.samples[lo..hi].iter().copied().filter(|s| !is_stale_nan(s.1)).collect()
+        self.samples[lo..hi]
+            .iter()
+            .copied()
+            .filter(|s| !is_stale_nan(s.1))
+            .collect()
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
+use crate::promql::PromqlError;
 use crate::tsdb::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,10 @@ pub enum ApiError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// A query that failed to parse or evaluate; its kind picks the
+    /// `errorType` (bad_data, execution, timeout, canceled, internal).
+    #[error(transparent)]
+    Promql(#[from] PromqlError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -45,6 +50,17 @@ impl ApiError {
                 IngestErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
                 IngestErrorKind::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
                 IngestErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ApiError::Promql(e) => match e.error_type() {
+                "bad_data" => (StatusCode::BAD_REQUEST, "bad_data"),
+                "execution" => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
+                "timeout" => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+                // 499 is the de-facto "client closed request" status.
+                "canceled" => (
+                    StatusCode::from_u16(499).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                    "canceled",
+                ),
+                _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
 use chrono::DateTime;
 
-use crate::model::{METRIC_NAME, MatchOp, Matcher};
+use crate::model::Matcher;
 
 use super::error::ApiError;
 
@@ -134,7 +134,6 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Parses a series selector such as `up{job=~"api.*"}` into matcher sets.
 pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
-    use promql_parser::label::MatchOp as PMatchOp;
     use promql_parser::parser::Expr;
 
     let bad = |msg: String| ApiError::BadData(format!("invalid parameter \"match[]\": {msg}"));
@@ -142,35 +141,7 @@ pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let Expr::VectorSelector(vs) = expr else {
         return Err(bad(format!("{selector:?} is not a series selector")));
     };
-    let convert = |m: &promql_parser::label::Matcher| -> Result<Matcher, ApiError> {
-        let op = match m.op {
-            PMatchOp::Equal => MatchOp::Equal,
-            PMatchOp::NotEqual => MatchOp::NotEqual,
-            PMatchOp::Re(_) => MatchOp::Regex,
-            PMatchOp::NotRe(_) => MatchOp::NotRegex,
-        };
-        Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| bad(e.to_string()))
-    };
-    let mut base = Vec::new();
-    if let Some(name) = &vs.name {
-        base.push(Matcher::equal(METRIC_NAME, name.clone()));
-    }
-    let mut sets = Vec::new();
-    if vs.matchers.or_matchers.is_empty() {
-        let mut set = base;
-        for m in &vs.matchers.matchers {
-            set.push(convert(m)?);
-        }
-        sets.push(set);
-    } else {
-        for group in &vs.matchers.or_matchers {
-            let mut set = base.clone();
-            for m in group {
-                set.push(convert(m)?);
-            }
-            sets.push(set);
-        }
-    }
+    let sets = crate::promql::selector_matcher_sets(&vs).map_err(|e| bad(e.to_string()))?;
     for set in &sets {
         if set.iter().all(|m| m.matches_empty()) {
             return Err(bad("match[] must contain at least one non-empty matcher".into()));

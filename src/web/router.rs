@@ -8,7 +8,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::api::{federate, lifecycle, series, status, targets, write};
+use super::api::{federate, lifecycle, query, series, status, targets, write};
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -18,6 +18,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
+        .route("/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
+        )
         .route("/api/v1/series", get(series::series).post(series::series))
         .route(
             "/api/v1/labels",

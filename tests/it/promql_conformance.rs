@@ -37,13 +37,25 @@ impl SampleIter for VecIter {
 }
 
 impl Querier for TestQuerier<'_> {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SelectedSeries>, StorageError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SelectedSeries>, StorageError> {
         let mut out = Vec::new();
         for (labels, samples) in &self.0.series {
-            if !matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or(""))) {
+            if !matchers
+                .iter()
+                .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+            {
                 continue;
             }
-            let sel: Vec<(i64, f64)> = samples.iter().copied().filter(|(t, _)| *t >= mint && *t <= maxt).collect();
+            let sel: Vec<(i64, f64)> = samples
+                .iter()
+                .copied()
+                .filter(|(t, _)| *t >= mint && *t <= maxt)
+                .collect();
             if sel.is_empty() {
                 continue;
             }
@@ -59,7 +71,13 @@ impl Querier for TestQuerier<'_> {
         Ok(Vec::new())
     }
 
-    fn label_values(&self, _n: &str, _m: &[Matcher], _mint: i64, _maxt: i64) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        _n: &str,
+        _m: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
         Ok(Vec::new())
     }
 }
@@ -93,7 +111,9 @@ fn parse_duration(s: &str) -> Result<i64, String> {
         if digits == 0 {
             return Err(format!("bad duration {s:?}"));
         }
-        let n: i64 = rest[..digits].parse().map_err(|_| format!("bad duration {s:?}"))?;
+        let n: i64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("bad duration {s:?}"))?;
         rest = &rest[digits..];
         let ulen = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let unit = &rest[..ulen];
@@ -245,7 +265,12 @@ fn parse_values(s: &str) -> Result<Vec<Item>, String> {
     for tok in value_tokens(s) {
         if tok.starts_with("{{") {
             let times = match tok.rfind("}}x") {
-                Some(p) => tok[p + 3..].parse::<usize>().map_err(|_| format!("bad repeat {tok}"))? + 1,
+                Some(p) => {
+                    tok[p + 3..]
+                        .parse::<usize>()
+                        .map_err(|_| format!("bad repeat {tok}"))?
+                        + 1
+                }
                 None => 1,
             };
             out.extend(std::iter::repeat_n(Item::Histogram, times));
@@ -296,7 +321,9 @@ fn parse_values(s: &str) -> Result<Vec<Item>, String> {
             }
             continue;
         }
-        out.push(Item::Float(parse_float(&tok).ok_or_else(|| format!("bad value {tok:?}"))?));
+        out.push(Item::Float(
+            parse_float(&tok).ok_or_else(|| format!("bad value {tok:?}"))?,
+        ));
     }
     Ok(out)
 }
@@ -352,7 +379,9 @@ fn parse_match(rest: &str) -> Result<Option<Matcher2>, String> {
         return Ok(Some(Matcher2::Msg(m.trim().to_string())));
     }
     if let Some(r) = rest.strip_prefix("regex:") {
-        return Ok(Some(Matcher2::Re(Regex::new(r.trim()).map_err(|e| e.to_string())?)));
+        return Ok(Some(Matcher2::Re(
+            Regex::new(r.trim()).map_err(|e| e.to_string())?,
+        )));
     }
     Err(format!("bad expect tail {rest:?}"))
 }
@@ -378,7 +407,9 @@ fn parse_expect(line: &str) -> Result<Expect, String> {
         }
         "range" => {
             let re = Regex::new(r"^vector\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$").unwrap();
-            let c = re.captures(tail.trim()).ok_or_else(|| format!("bad range vector line {line}"))?;
+            let c = re
+                .captures(tail.trim())
+                .ok_or_else(|| format!("bad range vector line {line}"))?;
             Expect::RangeVector {
                 from: parse_duration(&c[1])?,
                 step: parse_duration(&c[3])?,
@@ -476,7 +507,10 @@ fn expected_points(e: &Eval, items: &[Item], from: i64, step: i64) -> Result<Vec
 fn compare_matrix(e: &Eval, got: &[belfry::promql::Series], from: i64, step: i64) -> Result<(), String> {
     for w in got.windows(2) {
         if w[0].labels >= w[1].labels {
-            return Err(format!("matrix not sorted by labels: {} before {}", w[0].labels, w[1].labels));
+            return Err(format!(
+                "matrix not sorted by labels: {} before {}",
+                w[0].labels, w[1].labels
+            ));
         }
     }
     let mut want: HashMap<&Labels, Vec<(i64, f64)>> = HashMap::new();
@@ -534,7 +568,13 @@ fn check_result(e: &Eval, out: &QueryOutput) -> Result<(), String> {
     if let Some(want) = e.scalar {
         return match &out.value {
             Value::Scalar(v) if almost_equal(want, *v) => Ok(()),
-            Value::Matrix(m) if e.range.is_some() && m.len() == 1 && m[0].points.iter().all(|p| almost_equal(want, p.1)) => Ok(()),
+            Value::Matrix(m)
+                if e.range.is_some()
+                    && m.len() == 1
+                    && m[0].points.iter().all(|p| almost_equal(want, p.1)) =>
+            {
+                Ok(())
+            }
             other => Err(format!("want scalar {want}, got {other:?}")),
         };
     }
@@ -554,12 +594,8 @@ fn check_result(e: &Eval, out: &QueryOutput) -> Result<(), String> {
         };
     }
     let Value::Vector(got) = &out.value else {
-        if e.series.is_empty() {
-            if let Value::Matrix(m) = &out.value {
-                if m.is_empty() {
-                    return Ok(());
-                }
-            }
+        if e.series.is_empty() && matches!(&out.value, Value::Matrix(m) if m.is_empty()) {
+            return Ok(());
         }
         return Err(format!("want a vector, got {:?}", out.value));
     };
@@ -579,7 +615,10 @@ fn check_result(e: &Eval, out: &QueryOutput) -> Result<(), String> {
             "want {} series, got {}: {}",
             want.len(),
             got.len(),
-            got.iter().map(|s| format!("{} {}", s.labels, s.v)).collect::<Vec<_>>().join("; ")
+            got.iter()
+                .map(|s| format!("{} {}", s.labels, s.v))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
     let seen: HashSet<&Labels> = got.iter().map(|s| &s.labels).collect();
@@ -590,7 +629,10 @@ fn check_result(e: &Eval, out: &QueryOutput) -> Result<(), String> {
         let Some(pos) = got.iter().position(|s| &s.labels == *l) else {
             return Err(format!(
                 "missing {l}; got {}",
-                got.iter().map(|s| format!("{} {}", s.labels, s.v)).collect::<Vec<_>>().join("; ")
+                got.iter()
+                    .map(|s| format!("{} {}", s.labels, s.v))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ));
         };
         if ordered && pos != i {
@@ -625,7 +667,9 @@ fn run_eval(engine: &Engine, store: &TestStore, e: &Eval) -> Outcome {
     });
     let verdict = match (result, fail) {
         (Err(err), Some(m)) => match m {
-            Some(m) if !m.matches(&err.to_string()) => Err(format!("error {:?} does not match {m:?}", err.to_string())),
+            Some(m) if !m.matches(&err.to_string()) => {
+                Err(format!("error {:?} does not match {m:?}", err.to_string()))
+            }
             _ => Ok(()),
         },
         (Ok(out), Some(_)) => Err(format!("expected failure, got {:?}", out.value)),
@@ -637,13 +681,19 @@ fn run_eval(engine: &Engine, store: &TestStore, e: &Eval) -> Outcome {
             passed: true,
             message: String::new(),
         },
-        Err(message) => Outcome { passed: false, message },
+        Err(message) => Outcome {
+            passed: false,
+            message,
+        },
     }
 }
 
 fn parse_eval_header(line: &str, lineno: usize) -> Result<Eval, String> {
-    let instant = Regex::new(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$").unwrap();
-    let range = Regex::new(r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$").unwrap();
+    let instant =
+        Regex::new(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$").unwrap();
+    let range =
+        Regex::new(r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
+            .unwrap();
     let mut e = Eval {
         line: lineno,
         range: None,
@@ -699,9 +749,14 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
         .split('\n')
         .map(|l| {
             let t = l.trim();
-            if t.starts_with('#') { String::new() } else { t.to_string() }
+            if t.starts_with('#') {
+                String::new()
+            } else {
+                t.to_string()
+            }
         })
         .collect();
+    let load_re = Regex::new(r"^load(?:_(with_nhcb))?\s+(.+?)$").unwrap();
     let mut cmds = Vec::new();
     let mut i = 0;
     while i < lines.len() {
@@ -723,8 +778,9 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
         if first == "clear" {
             cmds.push(Cmd::Clear);
         } else if first.starts_with("load") {
-            let re = Regex::new(r"^load(?:_(with_nhcb))?\s+(.+?)$").unwrap();
-            let c = re.captures(line).ok_or_else(|| format!("line {header_no}: bad load"))?;
+            let c = load_re
+                .captures(line)
+                .ok_or_else(|| format!("line {header_no}: bad load"))?;
             let gap = parse_duration(&c[2])?;
             let mut series = Vec::new();
             for b in &body {
@@ -732,7 +788,10 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
                     continue;
                 }
                 let (l, rest) = parse_series_desc(b).map_err(|e| format!("line {header_no}: {e}"))?;
-                series.push((l, parse_values(rest).map_err(|e| format!("line {header_no}: {e}"))?));
+                series.push((
+                    l,
+                    parse_values(rest).map_err(|e| format!("line {header_no}: {e}"))?,
+                ));
             }
             cmds.push(Cmd::Load(gap, series));
         } else if first.starts_with("eval") {
@@ -740,16 +799,19 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
             for b in &body {
                 let word = b.split_whitespace().next().unwrap_or("");
                 if word == "expect" {
-                    e.expects.push(parse_expect(b).map_err(|x| format!("line {header_no}: {x}"))?);
+                    e.expects
+                        .push(parse_expect(b).map_err(|x| format!("line {header_no}: {x}"))?);
                     continue;
                 }
                 if let Some(rest) = b.strip_prefix("expected_fail_message") {
-                    e.expects.push(Expect::Fail(Some(Matcher2::Msg(rest.trim().into()))));
+                    e.expects
+                        .push(Expect::Fail(Some(Matcher2::Msg(rest.trim().into()))));
                     continue;
                 }
                 if let Some(rest) = b.strip_prefix("expected_fail_regexp") {
-                    e.expects
-                        .push(Expect::Fail(Some(Matcher2::Re(Regex::new(rest.trim()).map_err(|x| x.to_string())?))));
+                    e.expects.push(Expect::Fail(Some(Matcher2::Re(
+                        Regex::new(rest.trim()).map_err(|x| x.to_string())?,
+                    ))));
                     continue;
                 }
                 if let Some(v) = parse_go_number(b) {
@@ -857,11 +919,13 @@ fn promqltest_corpus() {
                     all += 1;
                     let why = flags.get(&(name.clone(), e.line)).cloned().unwrap_or_default();
                     let is_core = why.is_empty();
-                    let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_eval(&engine, &store, &e)))
-                        .unwrap_or_else(|_| Outcome {
-                            passed: false,
-                            message: "panicked".into(),
-                        });
+                    let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_eval(&engine, &store, &e)
+                    }))
+                    .unwrap_or_else(|_| Outcome {
+                        passed: false,
+                        message: "panicked".into(),
+                    });
                     if o.passed {
                         pass += 1;
                     }
@@ -882,7 +946,9 @@ fn promqltest_corpus() {
                 }
             }
         }
-        println!("{name}: {pass}/{all} pass; core {cpass}/{core}; {skipped} non-core (native histograms, experimental functions, duration expressions, anchored/smoothed, fill modifiers, start timestamps)");
+        println!(
+            "{name}: {pass}/{all} pass; core {cpass}/{core}; {skipped} non-core (native histograms, experimental functions, duration expressions, anchored/smoothed, fill modifiers, start timestamps)"
+        );
         core_total += core;
         core_pass += cpass;
     }
@@ -890,5 +956,9 @@ fn promqltest_corpus() {
     for u in &unexpected {
         println!("FAIL {u}");
     }
-    assert!(unexpected.is_empty(), "{} core evals failed (see FAIL lines above)", unexpected.len());
+    assert!(
+        unexpected.is_empty(),
+        "{} core evals failed (see FAIL lines above)",
+        unexpected.len()
+    );
 }

@@ -9,7 +9,12 @@ use crate::promql::value::{Elem, Val};
 
 use super::eval_window;
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     if !matches!(name, "changes" | "resets" | "deriv" | "predict_linear") {
         return Ok(None);
     }

@@ -8,7 +8,12 @@ use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::value::{Elem, Val};
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     let f: fn(&DateTime<Utc>) -> f64 = match name {
         "year" => |t| t.year() as f64,
         "month" => |t| t.month() as f64,
@@ -18,7 +23,11 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
         "hour" => |t| t.hour() as f64,
         "minute" => |t| t.minute() as f64,
         "days_in_month" => |t| {
-            let (y, m) = if t.month() == 12 { (t.year() + 1, 1) } else { (t.year(), t.month() + 1) };
+            let (y, m) = if t.month() == 12 {
+                (t.year() + 1, 1)
+            } else {
+                (t.year(), t.month() + 1)
+            };
             let first_next = NaiveDate::from_ymd_opt(y, m, 1);
             let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1);
             match (first_next, first) {
@@ -44,7 +53,11 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
     let out = v
         .into_iter()
         .map(|mut e| {
-            e.v = if e.v.is_finite() { to_time(e.v).map(|t| f(&t)).unwrap_or(f64::NAN) } else { f64::NAN };
+            e.v = if e.v.is_finite() {
+                to_time(e.v).map(|t| f(&t)).unwrap_or(f64::NAN)
+            } else {
+                f64::NAN
+            };
             e.t = ts;
             e.drop_name = true;
             e

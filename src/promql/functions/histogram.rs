@@ -14,15 +14,22 @@ use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::value::{Elem, Val};
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     match name {
         "histogram_quantile" => {
             let q = ev.eval_scalar(args[0], ts)?;
             let v = ev.eval_vector(args[1], ts)?;
             if q.is_nan() || !(0.0..=1.0).contains(&q) {
                 let pos = ev.position(&args[0].to_string());
-                ev.annotations
-                    .warn(format!("quantile value should be between 0 and 1, got {}", go_g(q)), pos);
+                ev.annotations.warn(
+                    format!("quantile value should be between 0 and 1, got {}", go_g(q)),
+                    pos,
+                );
             }
             let groups = bucket_groups(ev, v, args[1]);
             let mut out = Vec::new();
@@ -210,7 +217,11 @@ fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) -> f64
     }
     let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
     let (mut lower_set, mut upper_set) = (false, false);
-    let mut lower_bound = if buckets[0].0 <= 0.0 { f64::NEG_INFINITY } else { 0.0 };
+    let mut lower_bound = if buckets[0].0 <= 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        0.0
+    };
     for (i, &(ub, c)) in buckets.iter().enumerate() {
         if i > 0 {
             lower_bound = buckets[i - 1].0;

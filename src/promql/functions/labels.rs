@@ -14,7 +14,12 @@ use crate::promql::value::{Elem, Val};
 
 use super::string_arg;
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     match name {
         "label_replace" => {
             let dst = string_arg(args[1])?;
@@ -56,7 +61,9 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
             for a in &args[3..] {
                 let s = string_arg(a)?;
                 if !is_valid_label_name(&s) {
-                    return Err(PromqlError::BadData(format!("invalid source label name in label_join(): {s}")));
+                    return Err(PromqlError::BadData(format!(
+                        "invalid source label name in label_join(): {s}"
+                    )));
                 }
                 ev.check_label_name(&s, "invalid source label name in label_join(): ")?;
                 srcs.push(s);
@@ -105,7 +112,9 @@ fn check_unique(v: &[Elem]) -> Result<(), PromqlError> {
             (*e.metric).clone()
         };
         if !seen.insert(key) {
-            return Err(PromqlError::Execution("vector cannot contain metrics with the same labelset".into()));
+            return Err(PromqlError::Execution(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
         }
     }
     Ok(())

@@ -8,7 +8,12 @@ use crate::promql::value::Val;
 
 use super::map_values;
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     let f: fn(f64) -> f64 = match name {
         "abs" => f64::abs,
         "ceil" => f64::ceil,
@@ -71,9 +76,17 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
 }
 
 fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }

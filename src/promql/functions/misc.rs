@@ -13,7 +13,12 @@ use crate::promql::value::{Elem, Val};
 
 use super::{string_arg, unwrap_parens};
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     let v = match name {
         "time" => Val::Scalar(ts as f64 / 1000.0),
         "vector" => {

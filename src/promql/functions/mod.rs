@@ -73,7 +73,9 @@ pub(crate) fn map_values(v: Vec<Elem>, ts: i64, f: impl Fn(f64) -> f64) -> Val {
 pub(crate) fn string_arg(e: &Expr) -> Result<String, PromqlError> {
     match unwrap_parens(e) {
         Expr::StringLiteral(s) => Ok(s.val.clone()),
-        other => Err(PromqlError::Execution(format!("expected a string literal, got {other}"))),
+        other => Err(PromqlError::Execution(format!(
+            "expected a string literal, got {other}"
+        ))),
     }
 }
 
@@ -111,5 +113,7 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, ts: i64) -> Result<Val, PromqlE
     if let Some(v) = misc::call(ev, name, &args, ts)? {
         return Ok(v);
     }
-    Err(PromqlError::BadData(format!("function {name:?} is not supported")))
+    Err(PromqlError::BadData(format!(
+        "function {name:?} is not supported"
+    )))
 }

@@ -10,7 +10,12 @@ use crate::promql::value::{Elem, Val};
 
 use super::eval_window;
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     let known = matches!(
         name,
         "avg_over_time"
@@ -39,8 +44,10 @@ pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> R
     let w = eval_window(ev, matrix_arg, ts)?;
     if name == "quantile_over_time" && (q.is_nan() || !(0.0..=1.0).contains(&q)) && !w.series.is_empty() {
         let pos = ev.position(&args[0].to_string());
-        ev.annotations
-            .warn(format!("quantile value should be between 0 and 1, got {}", go_g(q)), pos);
+        ev.annotations.warn(
+            format!("quantile value should be between 0 and 1, got {}", go_g(q)),
+            pos,
+        );
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let mut out = Vec::with_capacity(w.series.len());
@@ -123,7 +130,11 @@ fn avg(p: &[(i64, f64)]) -> f64 {
         let q = (count - 1.0) / count;
         (mean, c) = kahan_inc(v / count, q * mean, q * c);
     }
-    if incremental { mean + c } else { sum / count + c / count }
+    if incremental {
+        mean + c
+    } else {
+        sum / count + c / count
+    }
 }
 
 fn variance(p: &[(i64, f64)]) -> f64 {

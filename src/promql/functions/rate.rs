@@ -9,7 +9,12 @@ use crate::promql::value::{Elem, Val};
 
 use super::{Window, eval_window, unwrap_parens};
 
-pub(super) fn call(ev: &mut Evaluator, name: &str, args: &[&Expr], ts: i64) -> Result<Option<Val>, PromqlError> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: i64,
+) -> Result<Option<Val>, PromqlError> {
     let (counter, is_rate) = match name {
         "rate" => (true, true),
         "increase" => (true, false),
@@ -63,24 +68,31 @@ fn non_counter_infos(ev: &mut Evaluator, w: &Window, arg: &Expr, _func: &str) {
         let Some(name) = s.metric.metric_name() else {
             continue;
         };
-        let counter_like = ["_total", "_sum", "_count", "_bucket"].iter().any(|suf| name.ends_with(suf));
+        let counter_like = ["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|suf| name.ends_with(suf));
         if counter_like {
             continue;
         }
-        if let Some(t) = s.metric.get("__type__") {
-            if t == "counter" || t == "histogram" {
-                continue;
-            }
+        if matches!(s.metric.get("__type__"), Some("counter" | "histogram")) {
+            continue;
         }
         let pos = ev.position(&arg.to_string());
         ev.annotations.info(
-            format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
+            format!(
+                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+            ),
             pos,
         );
     }
 }
 
-pub(crate) fn extrapolated_rate(points: &[(i64, f64)], w: &Window, counter: bool, is_rate: bool) -> Option<f64> {
+pub(crate) fn extrapolated_rate(
+    points: &[(i64, f64)],
+    w: &Window,
+    counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
     if points.len() < 2 {
         return None;
     }

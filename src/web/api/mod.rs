@@ -2,6 +2,7 @@
 
 pub mod federate;
 pub mod lifecycle;
+pub mod query;
 pub mod series;
 pub mod status;
 pub mod targets;
