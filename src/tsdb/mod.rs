@@ -4,9 +4,16 @@
 //! [`Appender`] and [`Querier`].
 
 mod error;
+mod index;
+mod mem;
 mod storage;
+#[cfg(test)]
+pub(crate) mod suite;
+mod validate;
 
 pub use error::{AppendError, StorageError};
+pub use mem::MemStorage;
 pub use storage::{
     Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage, TsdbStats,
 };
+pub use validate::DEFAULT_HEAD_WINDOW_MS;
