@@ -5,10 +5,19 @@
 
 pub mod chunk;
 mod error;
+// The engine that uses the index lands in the next step.
+#[allow(dead_code)]
+mod index;
+mod mem;
 mod storage;
+#[cfg(test)]
+pub(crate) mod suite;
+mod validate;
 pub mod wal;
 
 pub use error::{AppendError, StorageError};
+pub use mem::MemStorage;
 pub use storage::{
     Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage, TsdbStats,
 };
+pub use validate::DEFAULT_HEAD_WINDOW_MS;

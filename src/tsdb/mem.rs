@@ -1,0 +1,328 @@
+//! `MemStorage`: an in-memory [`Storage`] with the real engine's append rules
+//! and no persistence, for testing the layers above storage (PromQL, rules,
+//! APIs) without a data directory.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::model::{Labels, Matcher};
+
+use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
+use super::{
+    AppendError, Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage,
+    StorageError, TsdbStats,
+};
+
+#[derive(Default)]
+struct MemInner {
+    series: BTreeMap<Labels, Vec<(i64, f64)>>,
+    /// Newest timestamp committed through an appender (the head window).
+    max_t: Option<i64>,
+}
+
+impl MemInner {
+    fn last(&self, labels: &Labels) -> Option<LastSample> {
+        let &(t, v) = self.series.get(labels)?.last()?;
+        Some(LastSample {
+            t,
+            value: Some(v.to_bits()),
+        })
+    }
+
+    fn min_valid_time(&self, window_ms: i64) -> i64 {
+        validate::min_valid_time(self.max_t.unwrap_or(i64::MIN), window_ms)
+    }
+}
+
+/// In-memory storage; cheap to clone handles via `Arc`.
+pub struct MemStorage {
+    inner: Arc<RwLock<MemInner>>,
+    window_ms: i64,
+}
+
+impl Default for MemStorage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemStorage {
+    pub fn new() -> Self {
+        MemStorage {
+            inner: Arc::default(),
+            window_ms: DEFAULT_HEAD_WINDOW_MS,
+        }
+    }
+}
+
+impl Storage for MemStorage {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(MemAppender {
+            inner: self.inner.clone(),
+            window_ms: self.window_ms,
+            batch: Vec::new(),
+            pending_last: HashMap::new(),
+        })
+    }
+
+    fn querier(&self) -> Box<dyn Querier> {
+        Box::new(MemQuerier {
+            inner: self.inner.clone(),
+        })
+    }
+
+    fn stats(&self, top_n: usize) -> TsdbStats {
+        let inner = self.inner.read();
+        let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+        let mut values_by_label: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut bytes_by_label: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_pair: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut min_time, mut max_time) = (i64::MAX, i64::MIN);
+        for (labels, samples) in &inner.series {
+            if let Some(n) = labels.metric_name() {
+                *by_name.entry(n.to_string()).or_default() += 1;
+            }
+            for l in labels {
+                values_by_label
+                    .entry(l.name.clone())
+                    .or_default()
+                    .insert(l.value.clone());
+                *bytes_by_label.entry(l.name.clone()).or_default() += l.value.len() as u64;
+                *by_pair.entry(format!("{}={}", l.name, l.value)).or_default() += 1;
+            }
+            if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+                min_time = min_time.min(first.0);
+                max_time = max_time.max(last.0);
+            }
+        }
+        let num_label_pairs = values_by_label.values().map(|v| v.len() as u64).sum();
+        TsdbStats {
+            num_series: inner.series.len() as u64,
+            num_label_pairs,
+            chunk_count: 0,
+            min_time: if min_time == i64::MAX { 0 } else { min_time },
+            max_time: if max_time == i64::MIN { 0 } else { max_time },
+            series_count_by_metric_name: top(by_name, top_n),
+            label_value_count_by_label_name: top(
+                values_by_label
+                    .into_iter()
+                    .map(|(k, v)| (k, v.len() as u64))
+                    .collect(),
+                top_n,
+            ),
+            memory_in_bytes_by_label_name: top(bytes_by_label, top_n),
+            series_count_by_label_value_pair: top(by_pair, top_n),
+        }
+    }
+
+    fn backfill(&self, series: Vec<(Labels, Vec<(i64, f64)>)>) -> Result<BackfillReport, StorageError> {
+        let mut report = BackfillReport::default();
+        let mut inner = self.inner.write();
+        for (labels, mut samples) in series {
+            if validate::check_labels(&labels).is_err() {
+                report.samples_skipped += samples.len();
+                continue;
+            }
+            samples.sort_by_key(|s| s.0);
+            let existing = inner.series.entry(labels).or_insert_with(|| {
+                report.series_created += 1;
+                Vec::new()
+            });
+            let mut merged = BTreeMap::new();
+            for &(t, v) in existing.iter() {
+                merged.insert(t, v);
+            }
+            for (t, v) in samples {
+                if merged.contains_key(&t) {
+                    report.samples_skipped += 1;
+                } else {
+                    merged.insert(t, v);
+                    report.samples_written += 1;
+                }
+            }
+            *existing = merged.into_iter().collect();
+        }
+        Ok(report)
+    }
+}
+
+/// The newest-first top `n` of a count map, ties by name.
+pub(crate) fn top(map: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+struct MemAppender {
+    inner: Arc<RwLock<MemInner>>,
+    window_ms: i64,
+    batch: Vec<(Labels, i64, f64)>,
+    pending_last: HashMap<Labels, LastSample>,
+}
+
+impl Appender for MemAppender {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        validate::check_labels(labels)?;
+        let (last, min_valid) = {
+            let inner = self.inner.read();
+            let last = self
+                .pending_last
+                .get(labels)
+                .copied()
+                .or_else(|| inner.last(labels));
+            (last, inner.min_valid_time(self.window_ms))
+        };
+        if validate::check_sample(last, t, v, min_valid)? == Verdict::AlreadyStored {
+            return Ok(());
+        }
+        self.pending_last.insert(
+            labels.clone(),
+            LastSample {
+                t,
+                value: Some(v.to_bits()),
+            },
+        );
+        self.batch.push((labels.clone(), t, v));
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {
+        let mut report = CommitReport::default();
+        let mut inner = self.inner.write();
+        let min_valid = inner.min_valid_time(self.window_ms);
+        let mut batch_max = None;
+        for (labels, t, v) in self.batch {
+            // Another appender may have committed newer samples since append().
+            match validate::check_sample(inner.last(&labels), t, v, min_valid) {
+                Ok(Verdict::Append) => {}
+                Ok(Verdict::AlreadyStored) | Err(_) => continue,
+            }
+            let samples = inner.series.entry(labels).or_insert_with(|| {
+                report.series_created += 1;
+                Vec::new()
+            });
+            samples.push((t, v));
+            report.samples_appended += 1;
+            batch_max = batch_max.max(Some(t));
+        }
+        inner.max_t = inner.max_t.max(batch_max);
+        Ok(report)
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+struct MemQuerier {
+    inner: Arc<RwLock<MemInner>>,
+}
+
+impl MemQuerier {
+    /// Series matching all matchers with samples in `[mint, maxt]`.
+    fn matching<T>(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        mut each: impl FnMut(&Labels, &[(i64, f64)]) -> Option<T>,
+    ) -> Vec<T> {
+        let inner = self.inner.read();
+        let mut out = Vec::new();
+        for (labels, samples) in &inner.series {
+            if !matchers
+                .iter()
+                .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+            {
+                continue;
+            }
+            let lo = samples.partition_point(|s| s.0 < mint);
+            let hi = samples.partition_point(|s| s.0 <= maxt);
+            if lo >= hi {
+                continue;
+            }
+            if let Some(x) = each(labels, &samples[lo..hi]) {
+                out.push(x);
+            }
+        }
+        out
+    }
+}
+
+impl Querier for MemQuerier {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SelectedSeries>, StorageError> {
+        Ok(self.matching(matchers, mint, maxt, |labels, samples| {
+            Some(SelectedSeries {
+                labels: labels.clone(),
+                samples: Box::new(VecSampleIter {
+                    samples: samples.to_vec(),
+                    pos: 0,
+                }),
+            })
+        }))
+    }
+
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
+        let mut names = BTreeSet::new();
+        self.matching(matchers, mint, maxt, |labels, _| {
+            names.extend(labels.iter().map(|l| l.name.clone()));
+            None::<()>
+        });
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut values = BTreeSet::new();
+        self.matching(matchers, mint, maxt, |labels, _| {
+            if let Some(v) = labels.get(name) {
+                values.insert(v.to_string());
+            }
+            None::<()>
+        });
+        Ok(values.into_iter().collect())
+    }
+}
+
+struct VecSampleIter {
+    samples: Vec<(i64, f64)>,
+    pos: usize,
+}
+
+impl SampleIter for VecSampleIter {
+    fn next(&mut self) -> Option<(i64, f64)> {
+        let s = self.samples.get(self.pos).copied()?;
+        self.pos += 1;
+        Some(s)
+    }
+
+    fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
+        self.pos += self.samples[self.pos..].partition_point(|s| s.0 < t);
+        self.next()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::MemStorage;
+    use crate::tsdb::suite::Harness;
+
+    fn harness() -> Harness {
+        Harness::new(Arc::new(MemStorage::new()))
+    }
+
+    crate::storage_suite!(harness);
+}
