@@ -135,11 +135,12 @@ impl Storage for MemStorage {
                 merged.insert(t, v);
             }
             for (t, v) in samples {
-                if merged.contains_key(&t) {
-                    report.samples_skipped += 1;
-                } else {
-                    merged.insert(t, v);
-                    report.samples_written += 1;
+                match merged.entry(t) {
+                    std::collections::btree_map::Entry::Occupied(_) => report.samples_skipped += 1,
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(v);
+                        report.samples_written += 1;
+                    }
                 }
             }
             *existing = merged.into_iter().collect();

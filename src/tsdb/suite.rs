@@ -19,6 +19,7 @@ impl Harness {
         Harness { storage, _keep: None }
     }
 
+    #[allow(dead_code)] // used by the real engine's suite run
     pub(crate) fn with_guard(storage: Arc<dyn Storage>, guard: Box<dyn Any>) -> Self {
         Harness {
             storage,

@@ -89,7 +89,7 @@ mod tests {
     fn every_matcher_kind() {
         let idx = index();
         let up = m(MatchOp::Equal, "__name__", "up");
-        assert_eq!(refs(&idx, &[up.clone()]), vec![1, 2, 3]);
+        assert_eq!(refs(&idx, std::slice::from_ref(&up)), vec![1, 2, 3]);
         assert_eq!(
             refs(&idx, &[up.clone(), m(MatchOp::Equal, "job", "api")]),
             vec![1]
