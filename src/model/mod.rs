@@ -1,10 +1,12 @@
 //! The shared vocabulary every subsystem speaks: label sets, label matchers,
 //! samples and timestamps. Nothing here knows about storage, HTTP or PromQL.
 
+mod alert;
 mod labels;
 mod matcher;
 mod sample;
 
+pub use alert::{Alert, AlertSink};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan, now_millis};
