@@ -258,7 +258,7 @@ impl BatchWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::test_storage::TestStorage;
+    use crate::ingest::spy_storage::SpyStorage;
     use crate::selfmetrics::Registry;
     use std::fmt::Write as _;
     use std::io::Write as _;
@@ -272,7 +272,7 @@ mod tests {
     fn import(
         f: &tempfile::NamedTempFile,
         format: Option<Format>,
-        storage: &TestStorage,
+        storage: &SpyStorage,
         options: &ImportOptions,
     ) -> Result<ImportReport, IngestError> {
         import_file(
@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn imports_text_with_timestamps() {
         let f = file("# TYPE a gauge\na{x=\"1\"} 1 1000\na{x=\"1\"} 2 2000\nb 5 1000\na{x=\"1\"} 9 1000\n");
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let report = import(&f, None, &storage, &ImportOptions::default()).unwrap();
         assert_eq!(report.format, Format::PrometheusText);
         assert_eq!(report.samples_read, 4);
@@ -334,7 +334,7 @@ mod tests {
     fn guesses_openmetrics_from_eof_and_converts_seconds() {
         let f = file("# TYPE t gauge\nt 1 1700000000.25\n# EOF\n");
         assert_eq!(guess_format(f.path()).unwrap(), Format::OpenMetrics);
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let report = import(&f, None, &storage, &ImportOptions::default()).unwrap();
         assert_eq!(report.format, Format::OpenMetrics);
         assert_eq!(
@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn missing_timestamp_names_the_line_and_writes_nothing() {
         let f = file("a 1 1000\nb 2 1000\nc{job=\"x\"} 3\nd 4 1000\n");
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let err = import(&f, None, &storage, &ImportOptions::default()).unwrap_err();
         let msg = err.to_string();
         assert!(
@@ -365,7 +365,7 @@ mod tests {
         }
         body.push_str("m{i=\"bad\" 1 1000\n");
         let f = file(&body);
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         // Small blocks and batches: the error is past many block boundaries.
         let options = ImportOptions {
             batch_samples: 10,
@@ -387,7 +387,7 @@ mod tests {
             }
         }
         let f = file(&body);
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let options = ImportOptions {
             batch_samples: 4,
             ..ImportOptions::default()
@@ -405,11 +405,11 @@ mod tests {
     fn block_size_does_not_change_the_result() {
         let body = openmetrics_body(7, 5);
         let f = file(&body);
-        let whole = TestStorage::default();
+        let whole = SpyStorage::default();
         let big = import(&f, Some(Format::OpenMetrics), &whole, &ImportOptions::default()).unwrap();
         assert_eq!(big.samples_read, 3 * 7 * 5, "_created lines are not samples");
         for block_bytes in [1, 40, 97, 300, 1024] {
-            let storage = TestStorage::default();
+            let storage = SpyStorage::default();
             let options = ImportOptions {
                 block_bytes,
                 ..ImportOptions::default()
@@ -434,7 +434,7 @@ mod tests {
                 block_bytes,
                 ..ImportOptions::default()
             };
-            let err = import(&f, Some(Format::OpenMetrics), &TestStorage::default(), &options).unwrap_err();
+            let err = import(&f, Some(Format::OpenMetrics), &SpyStorage::default(), &options).unwrap_err();
             assert!(
                 matches!(err, IngestError::Parse { line: 20, .. }),
                 "block_bytes {block_bytes}: {err}"
@@ -449,7 +449,7 @@ mod tests {
             block_bytes: 8,
             ..ImportOptions::default()
         };
-        let err = import(&f, Some(Format::OpenMetrics), &TestStorage::default(), &options).unwrap_err();
+        let err = import(&f, Some(Format::OpenMetrics), &SpyStorage::default(), &options).unwrap_err();
         assert!(matches!(err, IngestError::Parse { .. }), "{err}");
         assert!(err.to_string().contains("EOF"), "{err}");
     }
@@ -462,7 +462,7 @@ mod tests {
                 block_bytes,
                 ..ImportOptions::default()
             };
-            let err = import(&f, Some(Format::OpenMetrics), &TestStorage::default(), &options).unwrap_err();
+            let err = import(&f, Some(Format::OpenMetrics), &SpyStorage::default(), &options).unwrap_err();
             assert!(
                 matches!(err, IngestError::Parse { line: 3, .. }),
                 "block_bytes {block_bytes}: {err}"
@@ -481,7 +481,7 @@ mod tests {
             },
             ..ImportOptions::default()
         };
-        let err = import(&f, None, &TestStorage::default(), &options).unwrap_err();
+        let err = import(&f, None, &SpyStorage::default(), &options).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -505,7 +505,7 @@ mod tests {
             },
             ..ImportOptions::default()
         };
-        let err = import(&f, None, &TestStorage::default(), &options).unwrap_err();
+        let err = import(&f, None, &SpyStorage::default(), &options).unwrap_err();
         assert!(
             matches!(err, IngestError::InvalidSeries { line: Some(2), .. }),
             "{err}"
@@ -515,7 +515,7 @@ mod tests {
 
     #[test]
     fn missing_file_and_storage_failure() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let metrics = IngestMetrics::new(&Registry::new());
         let err = import_file(
             Path::new("/nonexistent/x.prom"),
@@ -539,7 +539,7 @@ mod tests {
     #[test]
     fn empty_text_file_imports_nothing() {
         let f = file("");
-        let report = import(&f, None, &TestStorage::default(), &ImportOptions::default()).unwrap();
+        let report = import(&f, None, &SpyStorage::default(), &ImportOptions::default()).unwrap();
         assert_eq!((report.samples_read, report.batches), (0, 0));
     }
 }

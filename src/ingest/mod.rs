@@ -14,7 +14,7 @@ pub mod prompb;
 pub mod remote_write;
 mod series_labels;
 #[cfg(test)]
-mod test_storage;
+mod spy_storage;
 pub mod text_push;
 
 pub use error::{ErrorKind, IngestError};

@@ -387,7 +387,7 @@ pub fn receive(
 mod tests {
     use super::*;
     use crate::ingest::error::ErrorKind;
-    use crate::ingest::test_storage::TestStorage;
+    use crate::ingest::spy_storage::SpyStorage;
     use crate::selfmetrics::Registry;
     use prompb::{Exemplar, Histogram, Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
     use proptest::prelude::*;
@@ -520,7 +520,7 @@ mod tests {
         assert_eq!(d.series.len(), 1, "a histogram-only series has nothing to store");
         let reg = Registry::new();
         let metrics = IngestMetrics::new(&reg);
-        let outcome = apply(&TestStorage::default(), d, &metrics).unwrap();
+        let outcome = apply(&SpyStorage::default(), d, &metrics).unwrap();
         assert_eq!(outcome.samples_appended, 1);
         let text = reg.render();
         assert!(
@@ -667,7 +667,7 @@ mod tests {
 
     #[test]
     fn apply_commits_good_samples_and_reports_refused_ones() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let reg = Registry::new();
         let metrics = IngestMetrics::new(&reg);
         let up = [("__name__", "up"), ("job", "a")];
@@ -711,7 +711,7 @@ mod tests {
 
     #[test]
     fn a_resent_batch_changes_nothing() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let metrics = IngestMetrics::new(&Registry::new());
         // One sample per series, the usual shape: a re-send is accepted.
         let req = request(vec![
@@ -739,7 +739,7 @@ mod tests {
 
     #[test]
     fn storage_failure_is_a_500_and_acknowledges_nothing() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         storage
             .fail_commits
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -758,7 +758,7 @@ mod tests {
 
     #[test]
     fn receive_counts_limit_hits() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let reg = Registry::new();
         let metrics = IngestMetrics::new(&reg);
         let limits = IngestLimits {

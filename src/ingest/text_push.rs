@@ -242,12 +242,12 @@ fn metadata_entry<'m>(
 mod tests {
     use super::*;
     use crate::ingest::error::ErrorKind;
-    use crate::ingest::test_storage::TestStorage;
+    use crate::ingest::spy_storage::SpyStorage;
     use crate::selfmetrics::Registry;
     use std::io::Write;
 
     fn push(
-        storage: &TestStorage,
+        storage: &SpyStorage,
         body: &[u8],
         ct: Option<&str>,
         extra: &[Label],
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn stores_samples_with_and_without_timestamps() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let before = now_millis();
         let body = b"# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total{queue=\"a\"} 3\nlast_run 42 1700000000000\n";
         let outcome = push(&storage, body, Some("text/plain; version=0.0.4"), &[]).unwrap();
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn reads_openmetrics_by_content_type() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let body = b"# TYPE t gauge\nt 1 1700000000.5\n# EOF\n";
         push(
             &storage,
@@ -302,13 +302,13 @@ mod tests {
         );
         // The same body as the text format is malformed ("# EOF" is a comment
         // there, but the float timestamp is not an integer).
-        let err = push(&TestStorage::default(), body, None, &[]).unwrap_err();
+        let err = push(&SpyStorage::default(), body, None, &[]).unwrap_err();
         assert!(matches!(err, IngestError::Parse { line: 2, .. }), "{err}");
     }
 
     #[test]
     fn malformed_body_names_line_and_column_and_stores_nothing() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let body = b"good 1\nalso_good{a=\"b\"} 2\nbad{a=\"b\" 3\n";
         let err = push(&storage, body, None, &[]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadRequest);
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn extra_labels_are_added_and_override() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let extra = [
             parse_extra_label("job=push").unwrap(),
             parse_extra_label("env=prod").unwrap(),
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn gzip_bodies_are_decompressed_under_the_limit() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let metrics = IngestMetrics::new(&Registry::new());
         let body = gzip(b"g 1 1000\n");
         push_text(
@@ -392,7 +392,7 @@ mod tests {
 
     #[test]
     fn refused_samples_keep_the_rest() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         push(&storage, b"m 1 2000\n", None, &[]).unwrap();
         let reg = Registry::new();
         let metrics = IngestMetrics::new(&reg);
@@ -426,7 +426,7 @@ mod tests {
             max_samples_per_request: 2,
             ..IngestLimits::default()
         };
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         let err = push_text(&storage, b"a 1\nb 1\nc 1\n", None, None, &[], &limits, &metrics).unwrap_err();
         assert!(matches!(err, IngestError::TooManySamples { limit: 2 }), "{err}");
         assert_eq!(storage.total_samples(), 0);
@@ -434,7 +434,7 @@ mod tests {
 
     #[test]
     fn storage_failure_is_internal() {
-        let storage = TestStorage::default();
+        let storage = SpyStorage::default();
         storage
             .fail_commits
             .store(true, std::sync::atomic::Ordering::SeqCst);

@@ -435,42 +435,19 @@ fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, PromqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Matcher;
-    use crate::tsdb::{SampleIter, SelectedSeries, StorageError};
+    use crate::tsdb::{MemStorage, Storage};
 
-    /// One series `up{job="a"}` with a sample every 15 s for an hour.
-    struct OneSeries;
-
-    struct Iter(i64);
-
-    impl SampleIter for Iter {
-        fn next(&mut self) -> Option<(i64, f64)> {
-            if self.0 > 3_600_000 {
-                return None;
-            }
-            let s = (self.0, self.0 as f64 / 1000.0);
-            self.0 += 15_000;
-            Some(s)
+    /// One series `up{job="a"}` with a sample every 15 s for an hour, its
+    /// value the time in seconds.
+    fn one_series() -> Box<dyn Querier> {
+        let storage = MemStorage::new();
+        let labels = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]);
+        let mut app = storage.appender();
+        for t in (0..=3_600_000).step_by(15_000) {
+            app.append(&labels, t, t as f64 / 1000.0).unwrap();
         }
-    }
-
-    impl Querier for OneSeries {
-        fn select(&self, m: &[Matcher], _mint: i64, _maxt: i64) -> Result<Vec<SelectedSeries>, StorageError> {
-            let labels = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]);
-            if !m.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or(""))) {
-                return Ok(vec![]);
-            }
-            Ok(vec![SelectedSeries {
-                labels,
-                samples: Box::new(Iter(0)),
-            }])
-        }
-        fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, StorageError> {
-            Ok(vec![])
-        }
-        fn label_values(&self, _: &str, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, StorageError> {
-            Ok(vec![])
-        }
+        app.commit().unwrap();
+        storage.querier()
     }
 
     fn engine(max_samples: usize) -> Engine {
@@ -484,7 +461,7 @@ mod tests {
     #[test]
     fn rate_over_a_steady_counter() {
         let out = engine(1000)
-            .instant_query(&OneSeries, "rate(up[5m])", 600_000, &QueryControl::default())
+            .instant_query(&*one_series(), "rate(up[5m])", 600_000, &QueryControl::default())
             .unwrap();
         let Value::Vector(v) = out.value else {
             panic!("{:?}", out.value)
@@ -497,7 +474,7 @@ mod tests {
     #[test]
     fn max_samples_fails_cleanly() {
         let err = engine(10)
-            .instant_query(&OneSeries, "up[1h]", 3_600_000, &QueryControl::default())
+            .instant_query(&*one_series(), "up[1h]", 3_600_000, &QueryControl::default())
             .unwrap_err();
         assert!(matches!(err, PromqlError::TooManySamples));
         assert_eq!(
@@ -509,7 +486,14 @@ mod tests {
     #[test]
     fn too_many_points_is_bad_data() {
         let err = engine(1000)
-            .range_query(&OneSeries, "up", 0, 11_000_000, 1000, &QueryControl::default())
+            .range_query(
+                &*one_series(),
+                "up",
+                0,
+                11_000_000,
+                1000,
+                &QueryControl::default(),
+            )
             .unwrap_err();
         assert_eq!(err.error_type(), "bad_data");
         assert!(err.to_string().contains("11,000 points"));
@@ -519,18 +503,25 @@ mod tests {
     fn canceled_query_stops() {
         let ctl = QueryControl::default();
         ctl.cancel();
-        let err = engine(1000).instant_query(&OneSeries, "up", 0, &ctl).unwrap_err();
+        let err = engine(1000)
+            .instant_query(&*one_series(), "up", 0, &ctl)
+            .unwrap_err();
         assert_eq!(err.error_type(), "canceled");
     }
 
     #[test]
     fn parse_errors_are_bad_data() {
         let err = engine(1000)
-            .instant_query(&OneSeries, "sum(", 0, &QueryControl::default())
+            .instant_query(&*one_series(), "sum(", 0, &QueryControl::default())
             .unwrap_err();
         assert_eq!(err.error_type(), "bad_data");
         let err = engine(1000)
-            .instant_query(&OneSeries, "no_such_function(up)", 0, &QueryControl::default())
+            .instant_query(
+                &*one_series(),
+                "no_such_function(up)",
+                0,
+                &QueryControl::default(),
+            )
             .unwrap_err();
         assert_eq!(err.error_type(), "bad_data");
     }

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use super::*;
-use crate::model::is_stale_nan;
-use crate::scrape::test_storage::RecordingStorage;
+use crate::model::{Matcher, is_stale_nan};
 use crate::selfmetrics::Registry;
+use crate::tsdb::MemStorage;
+use crate::tsdb::suite::select_all;
 
 fn target() -> Labels {
     Labels::from_pairs(&[("instance", "h:9100"), ("job", "node")])
@@ -17,7 +18,7 @@ fn ok(body: &str) -> Result<Fetched, ScrapeFailure> {
 }
 
 struct Harness {
-    storage: std::sync::Arc<RecordingStorage>,
+    storage: MemStorage,
     metrics: ScrapeMetrics,
     opts: ScrapeOptions,
     cache: SeriesCache,
@@ -26,7 +27,7 @@ struct Harness {
 impl Harness {
     fn new(opts: ScrapeOptions) -> Self {
         Harness {
-            storage: RecordingStorage::new(),
+            storage: MemStorage::new(),
             metrics: ScrapeMetrics::new(&Registry::new()),
             opts,
             cache: SeriesCache::default(),
@@ -36,7 +37,7 @@ impl Harness {
     fn scrape(&mut self, fetched: Result<Fetched, ScrapeFailure>, ts: i64) -> ScrapeResult {
         let target = target();
         let sink = Sink {
-            storage: self.storage.as_ref(),
+            storage: &self.storage,
             target: &target,
             opts: &self.opts,
             metrics: &self.metrics,
@@ -44,9 +45,21 @@ impl Harness {
         store_scrape(&sink, fetched, ts, Duration::from_millis(5), &mut self.cache)
     }
 
+    /// Every stored sample of the series named `name`.
+    fn series(&self, name: &str) -> Vec<(Labels, i64, f64)> {
+        select_all(
+            &self.storage,
+            &[Matcher::equal("__name__", name)],
+            i64::MIN,
+            i64::MAX,
+        )
+        .into_iter()
+        .flat_map(|(l, samples)| samples.into_iter().map(move |(t, v)| (l.clone(), t, v)))
+        .collect()
+    }
+
     fn value(&self, name: &str, ts: i64) -> Vec<(Labels, f64)> {
-        self.storage
-            .series(name)
+        self.series(name)
             .into_iter()
             .filter(|(_, t, _)| *t == ts)
             .map(|(l, _, v)| (l, v))
@@ -222,7 +235,7 @@ fn vanished_series_and_failures_get_staleness_markers() {
     assert!(h.value("a", 4000).is_empty());
 
     h.scrape(ok("a 7\n"), 5000);
-    store_end_of_run(h.storage.as_ref(), &target(), &h.cache, 6000, &h.metrics);
+    store_end_of_run(&h.storage, &target(), &h.cache, 6000, &h.metrics);
     assert!(is_stale_nan(h.value("a", 6000)[0].1));
     assert!(is_stale_nan(h.value("up", 6000)[0].1));
 }
@@ -231,13 +244,13 @@ fn vanished_series_and_failures_get_staleness_markers() {
 fn timestamps_honored_or_not() {
     let mut h = Harness::new(default_opts());
     h.scrape(ok("a 1 500\n"), 1000);
-    assert_eq!(h.storage.series("a")[0].1, 500);
+    assert_eq!(h.series("a")[0].1, 500);
     let mut h = Harness::new(ScrapeOptions {
         honor_timestamps: false,
         ..default_opts()
     });
     h.scrape(ok("a 1 500\n"), 1000);
-    assert_eq!(h.storage.series("a")[0].1, 1000);
+    assert_eq!(h.series("a")[0].1, 1000);
 }
 
 #[test]

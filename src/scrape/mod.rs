@@ -14,8 +14,6 @@ pub mod relabel;
 mod scrape_loop;
 mod status;
 pub mod target;
-#[cfg(test)]
-mod test_storage;
 
 pub use append::{REPORT_SERIES, ScrapeOptions};
 pub use client::USER_AGENT_VALUE;

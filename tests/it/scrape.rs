@@ -1,5 +1,5 @@
 //! The scrape manager end to end: a local HTTP server serves bodies the test
-//! controls, and a recording storage shows what was appended.
+//! controls, and a `MemStorage` shows what was appended.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -13,93 +13,25 @@ use axum::routing::get;
 use parking_lot::Mutex;
 
 use belfry::config::Config;
-use belfry::model::{Labels, Matcher, is_stale_nan};
+use belfry::model::{Labels, is_stale_nan};
 use belfry::scrape::{Health, ScrapeManager, TargetStatus};
 use belfry::selfmetrics::Registry;
-use belfry::tsdb::{
-    AppendError, Appender, BackfillReport, CommitReport, Querier, SelectedSeries, Storage, StorageError,
-    TsdbStats,
-};
+use belfry::tsdb::MemStorage;
 
-/// Keeps every committed sample; refuses out-of-order ones like the engine.
-#[derive(Default)]
-struct Recorder {
-    committed: Mutex<Vec<(Labels, i64, f64)>>,
-}
+use crate::support::read_all;
 
-struct RecorderAppender {
-    owner: Arc<Recorder>,
-    batch: Vec<(Labels, i64, f64)>,
-}
+/// What the scrape manager stored, read back through the querier.
+struct Stored(Arc<MemStorage>);
 
-struct SharedRecorder(Arc<Recorder>);
-
-impl Storage for SharedRecorder {
-    fn appender(&self) -> Box<dyn Appender> {
-        Box::new(RecorderAppender {
-            owner: self.0.clone(),
-            batch: Vec::new(),
-        })
-    }
-    fn querier(&self) -> Box<dyn Querier> {
-        Box::new(NoQuerier)
-    }
-    fn stats(&self, _: usize) -> TsdbStats {
-        TsdbStats::default()
-    }
-    fn backfill(&self, _: Vec<(Labels, Vec<(i64, f64)>)>) -> Result<BackfillReport, StorageError> {
-        Err(StorageError::Closed)
-    }
-}
-
-impl Appender for RecorderAppender {
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
-        let last = self
-            .batch
-            .iter()
-            .chain(self.owner.committed.lock().iter())
-            .filter(|(l, _, _)| l == labels)
-            .map(|(_, t, _)| *t)
-            .max();
-        if last.is_some_and(|lt| t <= lt) {
-            return Err(AppendError::OutOfOrder);
-        }
-        self.batch.push((labels.clone(), t, v));
-        Ok(())
-    }
-    fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {
-        let n = self.batch.len();
-        self.owner.committed.lock().extend(self.batch);
-        Ok(CommitReport {
-            samples_appended: n,
-            series_created: 0,
-        })
-    }
-    fn rollback(self: Box<Self>) {}
-}
-
-struct NoQuerier;
-
-impl Querier for NoQuerier {
-    fn select(&self, _: &[Matcher], _: i64, _: i64) -> Result<Vec<SelectedSeries>, StorageError> {
-        Err(StorageError::Closed)
-    }
-    fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, StorageError> {
-        Err(StorageError::Closed)
-    }
-    fn label_values(&self, _: &str, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, StorageError> {
-        Err(StorageError::Closed)
-    }
-}
-
-impl Recorder {
+impl Stored {
+    /// Every stored sample of the series named `name`, oldest first.
     fn series(&self, name: &str) -> Vec<(Labels, i64, f64)> {
-        self.committed
-            .lock()
-            .iter()
-            .filter(|(l, _, _)| l.metric_name() == Some(name))
-            .cloned()
-            .collect()
+        let mut samples: Vec<(Labels, i64, f64)> = read_all(self.0.as_ref(), name)
+            .into_iter()
+            .flat_map(|(l, s)| s.into_iter().map(move |(t, v)| (l.clone(), t, v)))
+            .collect();
+        samples.sort_by_key(|s| s.1);
+        samples
     }
 
     fn has(&self, name: &str, pred: impl Fn(&Labels, f64) -> bool) -> bool {
@@ -185,11 +117,11 @@ fn answer(reply: &Reply, headers: HeaderMap, seen: &Mutex<Vec<HeaderMap>>) -> Re
     resp.body(Body::from(body)).unwrap()
 }
 
-fn setup() -> (Arc<Recorder>, Arc<ScrapeManager>, Arc<Registry>) {
-    let recorder = Arc::new(Recorder::default());
+fn setup() -> (Stored, Arc<ScrapeManager>, Arc<Registry>) {
+    let storage = Arc::new(MemStorage::new());
     let registry = Registry::new();
-    let manager = ScrapeManager::new(Arc::new(SharedRecorder(recorder.clone())), &registry);
-    (recorder, manager, registry)
+    let manager = ScrapeManager::new(storage.clone(), &registry);
+    (Stored(storage), manager, registry)
 }
 
 /// The value of a self-metric without labels.
@@ -232,13 +164,13 @@ async fn samples_report_series_status_and_metadata() {
          lms_requests_total{path=\"/a\"} 7\n",
     ))
     .await;
-    let (rec, manager, registry) = setup();
+    let (stored, manager, registry) = setup();
     let cfg = config(&format!(
         "scrape_configs:\n  - job_name: lms\n    scrape_interval: 200ms\n    static_configs:\n      - targets: ['{}']\n        labels: {{env: test}}\n",
         server.addr
     ));
     manager.apply_config(&cfg).unwrap();
-    wait_until("a first scrape", || !rec.series("up").is_empty()).await;
+    wait_until("a first scrape", || !stored.series("up").is_empty()).await;
 
     let instance = server.addr.to_string();
     let want = Labels::from_pairs(&[
@@ -248,16 +180,16 @@ async fn samples_report_series_status_and_metadata() {
         ("job", "lms"),
         ("path", "/a"),
     ]);
-    assert!(rec.has("lms_requests_total", |l, v| *l == want && v == 7.0));
+    assert!(stored.has("lms_requests_total", |l, v| *l == want && v == 7.0));
     for name in belfry::scrape::REPORT_SERIES {
         assert!(
-            rec.has(name, |l, _| l.get("job") == Some("lms")
+            stored.has(name, |l, _| l.get("job") == Some("lms")
                 && l.get("env") == Some("test")),
             "{name}"
         );
     }
-    assert!(rec.has("up", |_, v| v == 1.0));
-    assert!(rec.has("scrape_samples_scraped", |_, v| v == 1.0));
+    assert!(stored.has("up", |_, v| v == 1.0));
+    assert!(stored.has("scrape_samples_scraped", |_, v| v == 1.0));
 
     let t = &active(&manager, "lms")[0];
     assert_eq!(t.health, Health::Up);
@@ -311,7 +243,7 @@ async fn samples_report_series_status_and_metadata() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honor_labels_both_ways_and_metric_relabel_drop() {
     let server = Server::start(Reply::text("m{job=\"inner\"} 1\ngo_gc_seconds 2\n")).await;
-    let (rec, manager, _) = setup();
+    let (stored, manager, _) = setup();
     let cfg = config(&format!(
         "scrape_configs:\n\
          \x20 - job_name: honored\n    honor_labels: true\n    scrape_interval: 200ms\n    static_configs: [{{targets: ['{a}']}}]\n\
@@ -321,7 +253,8 @@ async fn honor_labels_both_ways_and_metric_relabel_drop() {
     ));
     manager.apply_config(&cfg).unwrap();
     wait_until("both jobs", || {
-        rec.series("up")
+        stored
+            .series("up")
             .iter()
             .map(|s| s.0.get("job").map(str::to_string))
             .collect::<std::collections::HashSet<_>>()
@@ -330,18 +263,18 @@ async fn honor_labels_both_ways_and_metric_relabel_drop() {
     })
     .await;
     // honor_labels: the scraped job wins.
-    assert!(rec.has("m", |l, _| l.get("job") == Some("inner")
+    assert!(stored.has("m", |l, _| l.get("job") == Some("inner")
         && l.get("exported_job").is_none()));
     // Default: the target's job wins and the scraped one is kept as exported_job.
-    assert!(rec.has("m", |l, _| l.get("job") == Some("exported")
+    assert!(stored.has("m", |l, _| l.get("job") == Some("exported")
         && l.get("exported_job") == Some("inner")));
-    assert!(rec.has("go_gc_seconds", |l, _| l.get("job") == Some("honored")));
+    assert!(stored.has("go_gc_seconds", |l, _| l.get("job") == Some("honored")));
     assert!(
-        !rec.has("go_gc_seconds", |l, _| l.get("job") == Some("exported")),
+        !stored.has("go_gc_seconds", |l, _| l.get("job") == Some("exported")),
         "dropped by metric_relabel_configs"
     );
     assert!(
-        rec.has("scrape_samples_post_metric_relabeling", |l, v| l.get("job")
+        stored.has("scrape_samples_post_metric_relabeling", |l, v| l.get("job")
             == Some("exported")
             && v == 1.0)
     );
@@ -351,7 +284,7 @@ async fn honor_labels_both_ways_and_metric_relabel_drop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_limit_and_malformed_body_fail_the_scrape() {
     let server = Server::start(Reply::text("a 1\nb 2\nc 3\n")).await;
-    let (rec, manager, registry) = setup();
+    let (stored, manager, registry) = setup();
     let cfg = config(&format!(
         "scrape_configs:\n  - job_name: limited\n    scrape_interval: 200ms\n    sample_limit: 2\n    static_configs: [{{targets: ['{}']}}]\n",
         server.addr
@@ -363,9 +296,9 @@ async fn sample_limit_and_malformed_body_fail_the_scrape() {
     .await;
     let t = &active(&manager, "limited")[0];
     assert!(t.last_error.contains("sample limit exceeded"), "{}", t.last_error);
-    assert!(rec.has("up", |_, v| v == 0.0));
+    assert!(stored.has("up", |_, v| v == 0.0));
     assert!(
-        rec.series("a").is_empty(),
+        stored.series("a").is_empty(),
         "nothing of an over-limit scrape is stored"
     );
     assert!(counter(&registry, "belfry_scrape_sample_limit_exceeded_total") >= 1.0);
@@ -374,8 +307,8 @@ async fn sample_limit_and_malformed_body_fail_the_scrape() {
     // Under the limit it recovers; then a malformed body fails again.
     server.set(|r| r.body = "a 1\nb 2\n".into());
     wait_until("recovery", || active(&manager, "limited")[0].health == Health::Up).await;
-    assert!(!rec.series("a").is_empty());
-    let stored_before = rec.series("b").len();
+    assert!(!stored.series("a").is_empty());
+    let stored_before = stored.series("b").len();
     server.set(|r| r.body = "b 5\na{x=\"1\" 2\n".into());
     wait_until("a parse failure", || {
         active(&manager, "limited")[0].last_error.contains("parse error")
@@ -385,42 +318,42 @@ async fn sample_limit_and_malformed_body_fail_the_scrape() {
     assert!(t.last_error.contains("line 2"), "{}", t.last_error);
     assert_eq!(t.health, Health::Down);
     assert!(
-        !rec.has("b", |_, v| v == 5.0),
+        !stored.has("b", |_, v| v == 5.0),
         "the line before the error is not stored either"
     );
-    assert!(rec.series("b").len() >= stored_before);
+    assert!(stored.series("b").len() >= stored_before);
     // The failure marked the last series stale.
-    assert!(rec.has("a", |_, v| is_stale_nan(v)));
+    assert!(stored.has("a", |_, v| is_stale_nan(v)));
     manager.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staleness_on_disappearance_failure_and_removal() {
     let server = Server::start(Reply::text("keep 1\ngoes 2\n")).await;
-    let (rec, manager, _) = setup();
+    let (stored, manager, _) = setup();
     let yaml = format!(
         "scrape_configs:\n  - job_name: s\n    scrape_interval: 200ms\n    static_configs: [{{targets: ['{}']}}]\n",
         server.addr
     );
     manager.apply_config(&config(&yaml)).unwrap();
-    wait_until("first scrape", || !rec.series("goes").is_empty()).await;
+    wait_until("first scrape", || !stored.series("goes").is_empty()).await;
     server.set(|r| r.body = "keep 1\n".into());
     wait_until("stale marker for the vanished series", || {
-        rec.has("goes", |_, v| is_stale_nan(v))
+        stored.has("goes", |_, v| is_stale_nan(v))
     })
     .await;
-    assert!(!rec.has("keep", |_, v| is_stale_nan(v)));
+    assert!(!stored.has("keep", |_, v| is_stale_nan(v)));
 
     server.set(|r| r.status = StatusCode::INTERNAL_SERVER_ERROR);
     wait_until("stale marker after a failed scrape", || {
-        rec.has("keep", |_, v| is_stale_nan(v))
+        stored.has("keep", |_, v| is_stale_nan(v))
     })
     .await;
     let t = &active(&manager, "s")[0];
     assert!(t.last_error.contains("500"), "{}", t.last_error);
 
     server.set(|r| r.status = StatusCode::OK);
-    let stale_count = || rec.series("up").iter().filter(|s| is_stale_nan(s.2)).count();
+    let stale_count = || stored.series("up").iter().filter(|s| is_stale_nan(s.2)).count();
     wait_until("recovery", || active(&manager, "s")[0].health == Health::Up).await;
     assert_eq!(stale_count(), 0);
     // The job disappears from the config: its target's series go stale.
@@ -428,7 +361,7 @@ async fn staleness_on_disappearance_failure_and_removal() {
     assert!(manager.targets().is_empty());
     wait_until("end-of-run staleness", || stale_count() == 1).await;
     wait_until("end-of-run staleness of series", || {
-        rec.series("keep").last().is_some_and(|s| is_stale_nan(s.2))
+        stored.series("keep").last().is_some_and(|s| is_stale_nan(s.2))
     })
     .await;
     manager.stop().await;
@@ -437,13 +370,13 @@ async fn staleness_on_disappearance_failure_and_removal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_jobs_keep_running_across_reloads_and_stop_marks_stale() {
     let server = Server::start(Reply::text("x 1\n")).await;
-    let (rec, manager, _) = setup();
+    let (stored, manager, _) = setup();
     let yaml = format!(
         "scrape_configs:\n  - job_name: r\n    scrape_interval: 200ms\n    static_configs: [{{targets: ['{}']}}]\n",
         server.addr
     );
     manager.apply_config(&config(&yaml)).unwrap();
-    wait_until("first scrape", || !rec.series("x").is_empty()).await;
+    wait_until("first scrape", || !stored.series("x").is_empty()).await;
     manager.apply_config(&config(&yaml)).unwrap();
     // A changed job (new label) hands its series over: no stale marker for
     // a target that is still there under the same labels.
@@ -451,13 +384,13 @@ async fn unchanged_jobs_keep_running_across_reloads_and_stop_marks_stale() {
     manager.apply_config(&config(&changed)).unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
-        !rec.has("x", |_, v| is_stale_nan(v)),
+        !stored.has("x", |_, v| is_stale_nan(v)),
         "reload must not mark a kept target stale"
     );
     assert_eq!(active(&manager, "r")[0].scrape_interval, "300ms");
     manager.stop().await;
     assert!(
-        rec.series("x").last().is_some_and(|s| is_stale_nan(s.2)),
+        stored.series("x").last().is_some_and(|s| is_stale_nan(s.2)),
         "stop marks series stale"
     );
     assert!(
@@ -477,7 +410,7 @@ async fn gzip_basic_auth_and_body_limit() {
     let dir = tempfile::tempdir().unwrap();
     let pw = dir.path().join("pw");
     std::fs::write(&pw, "wrong\n").unwrap();
-    let (rec, manager, _) = setup();
+    let (stored, manager, _) = setup();
     let cfg = config(&format!(
         "scrape_configs:\n  - job_name: z\n    scrape_interval: 200ms\n    basic_auth: {{username: user, password_file: '{}'}}\n    static_configs: [{{targets: ['{}']}}]\n",
         pw.display(),
@@ -487,7 +420,7 @@ async fn gzip_basic_auth_and_body_limit() {
     wait_until("a 401", || active(&manager, "z")[0].last_error.contains("401")).await;
     // The password file is read on every scrape.
     std::fs::write(&pw, "s3cr3t\n").unwrap();
-    wait_until("the gzipped sample", || rec.has("zipped", |_, v| v == 42.0)).await;
+    wait_until("the gzipped sample", || stored.has("zipped", |_, v| v == 42.0)).await;
 
     let limited = config(&format!(
         "scrape_configs:\n  - job_name: z\n    scrape_interval: 200ms\n    body_size_limit: 5B\n    basic_auth: {{username: user, password: s3cr3t}}\n    static_configs: [{{targets: ['{}']}}]\n",
@@ -514,14 +447,14 @@ async fn file_sd_picks_up_new_targets_and_survives_broken_files() {
         format!(r#"[{{"targets": ["{}"], "labels": {{"team": "x"}}}}]"#, a.addr),
     )
     .unwrap();
-    let (rec, manager, registry) = setup();
+    let (stored, manager, registry) = setup();
     let cfg = config(&format!(
         "scrape_configs:\n  - job_name: f\n    scrape_interval: 200ms\n    file_sd_configs:\n      - files: ['{}/*.json']\n        refresh_interval: 1s\n    relabel_configs:\n      - {{source_labels: [__meta_filepath], regex: '.*', action: keep}}\n",
         dir.path().display()
     ));
     manager.apply_config(&cfg).unwrap();
     wait_until("target a", || {
-        rec.has("from_a", |l, _| l.get("team") == Some("x"))
+        stored.has("from_a", |l, _| l.get("team") == Some("x"))
     })
     .await;
     let t = &active(&manager, "f")[0];
@@ -539,7 +472,7 @@ async fn file_sd_picks_up_new_targets_and_survives_broken_files() {
     );
 
     std::fs::write(&file, format!(r#"[{{"targets": ["{}", "{}"]}}]"#, a.addr, b.addr)).unwrap();
-    wait_until("target b", || !rec.series("from_b").is_empty()).await;
+    wait_until("target b", || !stored.series("from_b").is_empty()).await;
     assert_eq!(active(&manager, "f").len(), 2);
     let jobs: HashMap<String, usize> = manager.targets().iter().fold(HashMap::new(), |mut m, t| {
         if let TargetStatus::Active(a) = t {

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: the conformance corpus, real
-//! peer binaries, and a `belfry` server process per test.
+//! peer binaries, a `belfry` server process per test, and reading back what
+//! a `Storage` holds.
 
 #![allow(dead_code)]
 
@@ -7,6 +8,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use belfry::model::{Labels, Matcher};
+use belfry::tsdb::Storage;
 
 /// The conformance corpus beside the checkout (`../shared/conformance`).
 ///
@@ -181,4 +185,21 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Every series named `metric` with all its samples, sorted by labels.
+pub fn read_all(storage: &dyn Storage, metric: &str) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    let querier = storage.querier();
+    let mut out = Vec::new();
+    for mut s in querier
+        .select(&[Matcher::equal("__name__", metric)], i64::MIN, i64::MAX)
+        .unwrap()
+    {
+        let mut samples = Vec::new();
+        while let Some(p) = s.samples.next() {
+            samples.push(p);
+        }
+        out.push((s.labels, samples));
+    }
+    out
 }
