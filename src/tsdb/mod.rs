@@ -3,6 +3,7 @@
 //! retention and a `pco` compactor. Callers see only [`Storage`],
 //! [`Appender`] and [`Querier`].
 
+pub mod chunk;
 mod error;
 mod index;
 mod mem;
