@@ -6,6 +6,7 @@
 pub mod chunk;
 mod error;
 mod storage;
+pub mod wal;
 
 pub use error::{AppendError, StorageError};
 pub use storage::{
