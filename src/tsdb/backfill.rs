@@ -12,7 +12,7 @@ use crate::model::Labels;
 
 use super::chunk::{OwnedChunkIter, XorChunk};
 use super::db::Inner;
-use super::head::{CHUNK_MAX_SAMPLES, MemSeries, SeriesState};
+use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SeriesState};
 use super::store::StoreWriter;
 use super::store::layout::ChunkHeader;
 use super::validate::{self, LastSample};
@@ -29,7 +29,10 @@ struct Applied {
 }
 
 impl Inner {
-    pub(crate) fn backfill(&self, input: Vec<(Labels, Vec<(i64, f64)>)>) -> Result<BackfillReport, StorageError> {
+    pub(crate) fn backfill(
+        &self,
+        input: Vec<(Labels, Vec<(i64, f64)>)>,
+    ) -> Result<BackfillReport, StorageError> {
         self.check_open()?;
         let _commit = self.commit_lock.lock();
         let _maint = self.maintenance_lock.lock();
@@ -125,7 +128,8 @@ impl Inner {
             match a.series {
                 Some(s) => {
                     let mut st = s.state.lock();
-                    st.sealed.drain(..a.flushed.min(st.sealed.len()));
+                    let n = a.flushed.min(st.sealed.len());
+                    st.sealed.drain(..n);
                     flushed_total += a.flushed;
                     st.persisted = a.range;
                     st.row_persisted = true;
@@ -151,10 +155,13 @@ impl Inner {
         self.persisted_chunks
             .fetch_add(chunks_added.max(0) as u64, Ordering::Relaxed);
         if chunks_added < 0 {
-            self.persisted_chunks.fetch_sub((-chunks_added) as u64, Ordering::Relaxed);
+            self.persisted_chunks
+                .fetch_sub((-chunks_added) as u64, Ordering::Relaxed);
         }
         self.metrics.backfill_samples.add(report.samples_written as u64);
-        self.metrics.backfill_skipped_samples.add(report.samples_skipped as u64);
+        self.metrics
+            .backfill_skipped_samples
+            .add(report.samples_skipped as u64);
         Ok(report)
     }
 }
@@ -199,7 +206,7 @@ fn merge_into(
     }
     let mut created = 0i64;
     let all: Vec<(i64, f64)> = merged.into_iter().collect();
-    for part in all.chunks(CHUNK_MAX_SAMPLES) {
+    for part in cut_like_the_head(&all) {
         let mut chunk = XorChunk::new();
         for &(t, v) in part {
             chunk.append(t, v);
@@ -212,6 +219,23 @@ fn merge_into(
         created += 1;
     }
     Ok((written, skipped, created - overlapping.len() as i64))
+}
+
+/// Splits samples into chunk-sized runs by the head's rule (120 samples or
+/// a 2 h span), so retention can drop backfilled data at the same grain.
+fn cut_like_the_head(samples: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..samples.len() {
+        if i - start >= CHUNK_MAX_SAMPLES || samples[i].0 - samples[start].0 > CHUNK_MAX_SPAN_MS {
+            parts.push(&samples[start..i]);
+            start = i;
+        }
+    }
+    if start < samples.len() {
+        parts.push(&samples[start..]);
+    }
+    parts
 }
 
 /// The newest stored sample of a series (for append validation).

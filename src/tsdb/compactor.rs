@@ -78,7 +78,8 @@ impl Inner {
             txn.commit()?;
             self.persisted_chunks.fetch_sub(replaced_total, Ordering::Relaxed);
         }
-        self.persisted_chunks.fetch_add(report.chunks_written, Ordering::Relaxed);
+        self.persisted_chunks
+            .fetch_add(report.chunks_written, Ordering::Relaxed);
         self.metrics.compactions.add(report.chunks_written);
         if report.chunks_written > 0 {
             tracing::info!(
@@ -97,7 +98,13 @@ impl Inner {
 /// Splits a series' runs of old XOR chunks into groups of about `target`
 /// samples. A trailing group shorter than the target waits for more chunks
 /// unless it is settled.
-fn plan(w: &StoreWriter, r: u64, horizon: i64, settled: i64, target: usize) -> Result<Vec<Group>, StorageError> {
+fn plan(
+    w: &StoreWriter,
+    r: u64,
+    horizon: i64,
+    settled: i64,
+    target: usize,
+) -> Result<Vec<Group>, StorageError> {
     let mut groups = Vec::new();
     let mut cur = Group {
         starts: Vec::new(),

@@ -159,9 +159,12 @@ impl Tsdb {
     pub fn close(&self) -> Result<(), StorageError> {
         self.stop_worker();
         let inner = &self.inner;
-        let _commit = inner.commit_lock.lock();
-        if inner.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
+        {
+            // After this no commit can start, and none is in flight.
+            let _commit = inner.commit_lock.lock();
+            if inner.closed.swap(true, Ordering::AcqRel) {
+                return Ok(());
+            }
         }
         inner.persist_head(true)?;
         if let Some(wal) = inner.wal.write().take() {
@@ -178,7 +181,10 @@ impl Tsdb {
     }
 
     /// Applies time and size retention now, relative to `now_ms`.
-    pub fn enforce_retention_now(&self, now_ms: i64) -> Result<super::retention::RetentionReport, StorageError> {
+    pub fn enforce_retention_now(
+        &self,
+        now_ms: i64,
+    ) -> Result<super::retention::RetentionReport, StorageError> {
         self.inner.enforce_retention(now_ms)
     }
 
@@ -190,6 +196,16 @@ impl Tsdb {
     /// Bytes on disk: the redb file plus the WAL directory.
     pub fn disk_bytes(&self) -> u64 {
         self.inner.disk_bytes()
+    }
+
+    /// Bytes counted against `retention_size`: live redb data plus the WAL.
+    pub fn stored_bytes(&self) -> Result<u64, StorageError> {
+        self.inner.stored_bytes()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inner_stored_bytes(&self) -> u64 {
+        self.inner.stored_bytes().unwrap()
     }
 
     pub fn dir(&self) -> &Path {
@@ -227,7 +243,10 @@ impl Storage for Tsdb {
         self.inner.stats(top_n)
     }
 
-    fn backfill(&self, series: Vec<(crate::model::Labels, Vec<(i64, f64)>)>) -> Result<BackfillReport, StorageError> {
+    fn backfill(
+        &self,
+        series: Vec<(crate::model::Labels, Vec<(i64, f64)>)>,
+    ) -> Result<BackfillReport, StorageError> {
         self.inner.backfill(series)
     }
 }

@@ -41,6 +41,8 @@ pub enum StorageError {
     },
     #[error("chunk codec error: {0}")]
     Chunk(#[from] ChunkError),
+    #[error("write-ahead log error: {0}")]
+    Wal(#[from] super::wal::WalError),
 }
 
 macro_rules! from_redb {

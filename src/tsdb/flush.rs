@@ -7,11 +7,11 @@ use std::sync::atomic::Ordering;
 
 use crate::model::Labels;
 
+use super::StorageError;
 use super::db::Inner;
 use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk};
 use super::store::StoreWriter;
 use super::store::layout::ChunkHeader;
-use super::StorageError;
 
 /// Open chunks whose first sample is this far behind the newest sample in
 /// the head are sealed even if not full, so idle series do not pin the WAL.

@@ -29,7 +29,10 @@ pub(crate) struct TsdbMetrics {
 impl TsdbMetrics {
     pub(crate) fn new(r: &Registry) -> Self {
         TsdbMetrics {
-            appended_samples: r.counter("belfry_tsdb_appended_samples_total", "Samples appended to the head."),
+            appended_samples: r.counter(
+                "belfry_tsdb_appended_samples_total",
+                "Samples appended to the head.",
+            ),
             out_of_order_samples: r.counter(
                 "belfry_tsdb_out_of_order_samples_total",
                 "Samples refused because they were older than the series' last sample.",
@@ -47,10 +50,16 @@ impl TsdbMetrics {
                 "Samples refused because their label set was invalid.",
             ),
             head_series: r.gauge("belfry_tsdb_head_series", "Series known to the head."),
-            head_chunks: r.gauge("belfry_tsdb_head_chunks", "Chunks held in memory (open and awaiting persistence)."),
+            head_chunks: r.gauge(
+                "belfry_tsdb_head_chunks",
+                "Chunks held in memory (open and awaiting persistence).",
+            ),
             series_created: r.counter("belfry_tsdb_series_created_total", "Series created."),
             series_removed: r.counter("belfry_tsdb_series_removed_total", "Series removed by retention."),
-            chunks_persisted: r.counter("belfry_tsdb_chunks_persisted_total", "Head chunks written to redb."),
+            chunks_persisted: r.counter(
+                "belfry_tsdb_chunks_persisted_total",
+                "Head chunks written to redb.",
+            ),
             persist_failures: r.counter(
                 "belfry_tsdb_persist_failures_total",
                 "Failed attempts to write head chunks to redb.",
@@ -59,18 +68,27 @@ impl TsdbMetrics {
                 "belfry_tsdb_compactions_total",
                 "Runs of XOR chunks re-encoded into pco chunks.",
             ),
-            compaction_failures: r.counter("belfry_tsdb_compaction_failures_total", "Failed compaction passes."),
+            compaction_failures: r.counter(
+                "belfry_tsdb_compaction_failures_total",
+                "Failed compaction passes.",
+            ),
             retention_deleted_chunks: r.counter(
                 "belfry_tsdb_retention_deleted_chunks_total",
                 "Persisted chunks deleted by time or size retention.",
             ),
             retention_failures: r.counter("belfry_tsdb_retention_failures_total", "Failed retention passes."),
-            storage_bytes: r.gauge("belfry_tsdb_storage_bytes", "Bytes on disk used by chunks.redb and the WAL."),
+            storage_bytes: r.gauge(
+                "belfry_tsdb_storage_bytes",
+                "Bytes on disk used by chunks.redb and the WAL.",
+            ),
             wal_replay_unknown_series: r.counter(
                 "belfry_tsdb_wal_replay_unknown_series_samples_total",
                 "WAL samples skipped at replay because their series record was missing.",
             ),
-            backfill_samples: r.counter("belfry_tsdb_backfill_samples_total", "Samples written by backfill."),
+            backfill_samples: r.counter(
+                "belfry_tsdb_backfill_samples_total",
+                "Samples written by backfill.",
+            ),
             backfill_skipped_samples: r.counter(
                 "belfry_tsdb_backfill_skipped_samples_total",
                 "Backfill samples skipped because a sample with the same timestamp was stored.",

@@ -58,7 +58,12 @@ impl TsdbQuerier {
 }
 
 impl Querier for TsdbQuerier {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SelectedSeries>, StorageError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SelectedSeries>, StorageError> {
         if mint > maxt {
             return Ok(Vec::new());
         }
@@ -150,7 +155,12 @@ impl Querier for TsdbQuerier {
     ) -> Result<Vec<String>, StorageError> {
         if matchers.is_empty() && self.covers_everything(mint, maxt) {
             let idx = self.db.head.index.read();
-            let mut values: Vec<String> = idx.labels.label_values(name).into_iter().map(|(v, _)| v.to_string()).collect();
+            let mut values: Vec<String> = idx
+                .labels
+                .label_values(name)
+                .into_iter()
+                .map(|(v, _)| v.to_string())
+                .collect();
             values.sort();
             return Ok(values);
         }
@@ -186,14 +196,14 @@ fn persisted_chunks(
     // The last chunk starting at or before `mint` may reach into the range.
     let lo = layout::chunk_key(series_ref, i64::MIN);
     let at = layout::chunk_key(series_ref, mint);
-    if let Some(entry) = table.range(&lo..=&at)?.next_back() {
+    if let Some(entry) = table.range::<&ChunkKey>(&lo..=&at)?.next_back() {
         let (k, v) = entry?;
         push(k.value(), v.value())?;
     }
     if mint < maxt {
         let from = layout::chunk_key(series_ref, mint + 1);
         let to = layout::chunk_key(series_ref, maxt);
-        for entry in table.range(&from..=&to)? {
+        for entry in table.range::<&ChunkKey>(&from..=&to)? {
             let (k, v) = entry?;
             push(k.value(), v.value())?;
         }

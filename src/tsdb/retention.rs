@@ -139,12 +139,12 @@ impl Inner {
                 w.remove_chunk(c.1, c.2)?;
             }
             for &r in &touched {
-                let range = w
-                    .chunk_headers(r)?
-                    .iter()
-                    .fold(None, |acc: Option<(i64, i64)>, (min_t, h, _)| {
-                        Some(acc.map_or((*min_t, h.max_t), |(lo, hi)| (lo.min(*min_t), hi.max(h.max_t))))
-                    });
+                let range =
+                    w.chunk_headers(r)?
+                        .iter()
+                        .fold(None, |acc: Option<(i64, i64)>, (min_t, h, _)| {
+                            Some(acc.map_or((*min_t, h.max_t), |(lo, hi)| (lo.min(*min_t), hi.max(h.max_t))))
+                        });
                 w.put_range(r, range)?;
                 new_ranges.push((r, range));
             }

@@ -140,7 +140,10 @@ impl Appender for HeadAppender {
         }
 
         // Refs for new series that kept at least one sample.
-        let mut refs: Vec<u64> = series.iter().map(|s| s.as_ref().map_or(u64::MAX, |s| s.series_ref)).collect();
+        let mut refs: Vec<u64> = series
+            .iter()
+            .map(|s| s.as_ref().map_or(u64::MAX, |s| s.series_ref))
+            .collect();
         let mut new_series: Vec<(u64, Labels)> = Vec::new();
         let mut new_targets: Vec<usize> = Vec::new();
         {
@@ -161,7 +164,10 @@ impl Appender for HeadAppender {
             records.push(WalRecord::Series(new_series));
         }
         records.push(WalRecord::Samples(
-            accepted.iter().map(|&(i, t, v)| (refs[i as usize], t, v)).collect(),
+            accepted
+                .iter()
+                .map(|&(i, t, v)| (refs[i as usize], t, v))
+                .collect(),
         ));
         {
             let wal = db.wal.read();

@@ -71,7 +71,9 @@ impl SeriesState {
             t,
             value: Some(v.to_bits()),
         });
-        AppendEffect { chunks_opened: opened }
+        AppendEffect {
+            chunks_opened: opened,
+        }
     }
 
     /// Moves the open chunk (if any) to the sealed list.

@@ -7,7 +7,7 @@ use redb::TableDefinition;
 use crate::model::{Label, Labels};
 
 /// The on-disk format this build writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 1;
 
 /// `series`: series ref → encoded labels.
 pub(crate) const SERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("series");
@@ -61,7 +61,10 @@ pub(crate) fn encode_chunk_value(h: ChunkHeader, chunk: &[u8]) -> Vec<u8> {
 
 pub(crate) fn decode_chunk_value(v: &[u8]) -> Result<(ChunkHeader, &[u8]), String> {
     if v.len() <= CHUNK_HEADER_LEN {
-        return Err(format!("chunk value of {} bytes is shorter than its header", v.len()));
+        return Err(format!(
+            "chunk value of {} bytes is shorter than its header",
+            v.len()
+        ));
     }
     let max_t = i64::from_le_bytes(v[..8].try_into().expect("8 bytes"));
     let num_samples = u32::from_le_bytes(v[8..12].try_into().expect("4 bytes"));
@@ -125,9 +128,12 @@ pub(crate) fn decode_labels(b: &[u8]) -> Result<Labels, String> {
     let mut pos = 0;
     let count = get_uvarint(b, &mut pos)?;
     let mut labels = Vec::with_capacity(count.min(256) as usize);
-    let mut string = |pos: &mut usize| -> Result<String, String> {
+    let string = |pos: &mut usize| -> Result<String, String> {
         let len = get_uvarint(b, pos)? as usize;
-        let end = pos.checked_add(len).filter(|&e| e <= b.len()).ok_or("labels truncated inside a string")?;
+        let end = pos
+            .checked_add(len)
+            .filter(|&e| e <= b.len())
+            .ok_or("labels truncated inside a string")?;
         let s = std::str::from_utf8(&b[*pos..end]).map_err(|e| format!("label string is not utf-8: {e}"))?;
         *pos = end;
         Ok(s.to_string())
@@ -170,8 +176,23 @@ mod tests {
         assert_eq!(decode_labels(&encode_labels(&l)).unwrap(), l);
         assert!(decode_labels(&[5, 1]).is_err());
         assert!(decode_labels(&[1, 1, b'a', 1, 0xff]).is_err());
-        let v = encode_chunk_value(ChunkHeader { max_t: 9, num_samples: 3 }, &[1, 2]);
-        assert_eq!(decode_chunk_value(&v).unwrap(), (ChunkHeader { max_t: 9, num_samples: 3 }, &[1u8, 2][..]));
+        let v = encode_chunk_value(
+            ChunkHeader {
+                max_t: 9,
+                num_samples: 3,
+            },
+            &[1, 2],
+        );
+        assert_eq!(
+            decode_chunk_value(&v).unwrap(),
+            (
+                ChunkHeader {
+                    max_t: 9,
+                    num_samples: 3
+                },
+                &[1u8, 2][..]
+            )
+        );
         assert!(decode_chunk_value(&v[..5]).is_err());
     }
 }

@@ -2,11 +2,13 @@
 //! format), opening it with a format-version guard, loading the series at
 //! startup, and a typed writer used inside one write transaction.
 
-pub(crate) mod layout;
+pub mod layout;
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction,
+};
 
 use crate::model::Labels;
 
@@ -96,7 +98,10 @@ impl ChunkStore {
         {
             let series = txn.open_table(SERIES)?;
             if !series.is_empty()? {
-                return Err(corrupt("meta table", "series exist but format_version is missing"));
+                return Err(corrupt(
+                    "meta table",
+                    "series exist but format_version is missing",
+                ));
             }
             txn.open_table(SERIES_RANGE)?;
             txn.open_table(CHUNKS)?;
@@ -153,10 +158,6 @@ impl ChunkStore {
         Ok(self.db.begin_read()?)
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub(crate) fn file_size(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
     }
@@ -188,7 +189,8 @@ impl<'t> StoreWriter<'t> {
     }
 
     pub(crate) fn put_series(&mut self, series_ref: u64, labels: &Labels) -> Result<(), StorageError> {
-        self.series.insert(series_ref, layout::encode_labels(labels).as_slice())?;
+        self.series
+            .insert(series_ref, layout::encode_labels(labels).as_slice())?;
         Ok(())
     }
 
@@ -198,10 +200,15 @@ impl<'t> StoreWriter<'t> {
         Ok(())
     }
 
-    pub(crate) fn put_range(&mut self, series_ref: u64, range: Option<(i64, i64)>) -> Result<(), StorageError> {
+    pub(crate) fn put_range(
+        &mut self,
+        series_ref: u64,
+        range: Option<(i64, i64)>,
+    ) -> Result<(), StorageError> {
         match range {
             Some((lo, hi)) => {
-                self.ranges.insert(series_ref, &layout::encode_range(lo, hi)[..])?;
+                self.ranges
+                    .insert(series_ref, &layout::encode_range(lo, hi)[..])?;
             }
             None => {
                 self.ranges.remove(series_ref)?;
@@ -211,7 +218,8 @@ impl<'t> StoreWriter<'t> {
     }
 
     pub(crate) fn set_next_ref(&mut self, next_ref: u64) -> Result<(), StorageError> {
-        self.meta.insert(META_NEXT_SERIES_REF, &next_ref.to_le_bytes()[..])?;
+        self.meta
+            .insert(META_NEXT_SERIES_REF, &next_ref.to_le_bytes()[..])?;
         Ok(())
     }
 
@@ -223,7 +231,8 @@ impl<'t> StoreWriter<'t> {
         chunk: &[u8],
     ) -> Result<(), StorageError> {
         let key = layout::chunk_key(series_ref, min_t);
-        self.chunks.insert(&key, layout::encode_chunk_value(header, chunk).as_slice())?;
+        self.chunks
+            .insert(&key, layout::encode_chunk_value(header, chunk).as_slice())?;
         Ok(())
     }
 
@@ -242,7 +251,7 @@ impl<'t> StoreWriter<'t> {
         let lo = layout::chunk_key(series_ref, from);
         let hi = layout::chunk_key(series_ref, to);
         let mut out = Vec::new();
-        for entry in self.chunks.range(&lo..=&hi)? {
+        for entry in self.chunks.range::<&ChunkKey>(&lo..=&hi)? {
             let (k, v) = entry?;
             let (_, min_t) = layout::decode_chunk_key(k.value());
             let (header, bytes) = layout::decode_chunk_value(v.value())
@@ -264,7 +273,7 @@ impl<'t> StoreWriter<'t> {
         let lo = layout::chunk_key(series_ref, i64::MIN);
         let hi = layout::chunk_key(series_ref, i64::MAX);
         let mut out = Vec::new();
-        for entry in self.chunks.range(&lo..=&hi)? {
+        for entry in self.chunks.range::<&ChunkKey>(&lo..=&hi)? {
             let (k, v) = entry?;
             let (_, min_t) = layout::decode_chunk_key(k.value());
             let (header, bytes) = layout::decode_chunk_value(v.value())
@@ -275,11 +284,14 @@ impl<'t> StoreWriter<'t> {
     }
 
     /// Chunk headers of a series (no chunk bytes copied), oldest first.
-    pub(crate) fn chunk_headers(&self, series_ref: u64) -> Result<Vec<(i64, ChunkHeader, usize)>, StorageError> {
+    pub(crate) fn chunk_headers(
+        &self,
+        series_ref: u64,
+    ) -> Result<Vec<(i64, ChunkHeader, usize)>, StorageError> {
         let lo = layout::chunk_key(series_ref, i64::MIN);
         let hi = layout::chunk_key(series_ref, i64::MAX);
         let mut out = Vec::new();
-        for entry in self.chunks.range(&lo..=&hi)? {
+        for entry in self.chunks.range::<&ChunkKey>(&lo..=&hi)? {
             let (k, v) = entry?;
             let (_, min_t) = layout::decode_chunk_key(k.value());
             let value = v.value();

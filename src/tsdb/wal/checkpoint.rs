@@ -1,0 +1,135 @@
+//! Checkpoints: the records of all closed segments that still matter
+//! (live series, samples at or after a time) compacted into
+//! `checkpoint.NNNNNNNN/`, so replay stays short and old segments go.
+//! Written under a `.tmp` name, fsynced, then renamed, so a crash leaves
+//! either the old state or the new one.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::segment::{
+    Frame, FrameReader, TEMP_SUFFIX, checkpoint_name, frame_into, list_dir, segment_name, sync_dir,
+};
+use super::writer::Wal;
+use super::{WalError, WalRecord};
+
+impl Wal {
+    /// Compacts all segments before the current one into
+    /// `checkpoint.NNNNNNNN` (live series only, samples with
+    /// `t >= min_time`), then removes them.
+    pub fn checkpoint(&self, keep_series: &dyn Fn(u64) -> bool, min_time: i64) -> Result<(), WalError> {
+        let shared = &self.shared;
+        let _one_at_a_time = shared.checkpoint_lock.lock();
+        let current = shared.writer.lock().segment;
+        let listing = list_dir(&shared.dir)?;
+        let previous = listing.checkpoints.last().cloned();
+        let segments: Vec<(u32, PathBuf)> = listing
+            .segments
+            .into_iter()
+            .filter(|(n, _)| *n < current && previous.as_ref().is_none_or(|(cp, _)| n > cp))
+            .collect();
+        let Some(&(last, _)) = segments.last() else {
+            return Ok(());
+        };
+
+        let mut sources: Vec<PathBuf> = Vec::new();
+        if let Some((_, dir)) = &previous {
+            sources.extend(list_dir(dir)?.segments.into_iter().map(|s| s.1));
+        }
+        sources.extend(segments.iter().map(|s| s.1.clone()));
+
+        let tmp = shared.dir.join(format!("{}{TEMP_SUFFIX}", checkpoint_name(last)));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| WalError::io(&tmp, e))?;
+        }
+        std::fs::create_dir(&tmp).map_err(|e| WalError::io(&tmp, e))?;
+        if let Err(e) = write_checkpoint(&tmp, &sources, keep_series, min_time) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        let done = shared.dir.join(checkpoint_name(last));
+        std::fs::rename(&tmp, &done).map_err(|e| WalError::io(&tmp, e))?;
+        sync_dir(&shared.dir)?;
+
+        // The checkpoint is durable; what it replaces can go. A crash from
+        // here on leaves leftovers that the next open removes.
+        for (_, path) in &segments {
+            std::fs::remove_file(path).map_err(|e| WalError::io(path, e))?;
+        }
+        if let Some((_, dir)) = &previous {
+            std::fs::remove_dir_all(dir).map_err(|e| WalError::io(dir, e))?;
+        }
+        sync_dir(&shared.dir)?;
+        shared.metrics.checkpoints.inc();
+        shared.refresh_segment_gauge()?;
+        tracing::info!(
+            checkpoint = %done.display(),
+            segments = segments.len(),
+            "wal checkpoint written"
+        );
+        Ok(())
+    }
+}
+
+fn write_checkpoint(
+    tmp: &Path,
+    sources: &[PathBuf],
+    keep_series: &dyn Fn(u64) -> bool,
+    min_time: i64,
+) -> Result<(), WalError> {
+    let path = tmp.join(segment_name(0));
+    let file = File::create(&path).map_err(|e| WalError::io(&path, e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut frame = Vec::new();
+    let mut payload = Vec::new();
+    for source in sources {
+        let mut reader = FrameReader::open(source)?;
+        loop {
+            let at = reader.offset;
+            let record = match reader.next_frame()? {
+                Frame::Record(p) => WalRecord::decode(&p).map_err(|e| WalError::Corrupt {
+                    path: source.clone(),
+                    offset: at,
+                    detail: e.to_string(),
+                })?,
+                Frame::End => break,
+                Frame::Torn => {
+                    return Err(WalError::Corrupt {
+                        path: source.clone(),
+                        offset: at,
+                        detail: "file ends inside a record".into(),
+                    });
+                }
+                Frame::Corrupt(detail) => {
+                    return Err(WalError::Corrupt {
+                        path: source.clone(),
+                        offset: at,
+                        detail,
+                    });
+                }
+            };
+            let kept = match record {
+                WalRecord::Series(mut s) => {
+                    s.retain(|(r, _)| keep_series(*r));
+                    (!s.is_empty()).then_some(WalRecord::Series(s))
+                }
+                WalRecord::Samples(mut s) => {
+                    s.retain(|(r, t, _)| *t >= min_time && keep_series(*r));
+                    (!s.is_empty()).then_some(WalRecord::Samples(s))
+                }
+            };
+            let Some(kept) = kept else { continue };
+            payload.clear();
+            kept.encode_into(&mut payload);
+            frame.clear();
+            frame_into(&mut frame, &payload)?;
+            out.write_all(&frame).map_err(|e| WalError::io(&path, e))?;
+        }
+    }
+    let file = out
+        .into_inner()
+        .map_err(|e| WalError::io(&path, e.into_error()))?;
+    file.sync_all().map_err(|e| WalError::io(&path, e))?;
+    sync_dir(tmp)
+}

@@ -1,0 +1,22 @@
+//! The metrics write-ahead log: every append batch is framed, CRC-checked
+//! and written to numbered segment files before the head applies it, so a
+//! restart (even after `kill -9`) replays to the last synced record.
+//! Checkpoints compact closed segments; open repairs torn tails.
+
+mod checkpoint;
+mod error;
+mod metrics;
+mod record;
+mod recovery;
+mod replay;
+mod segment;
+mod writer;
+
+pub use error::{DecodeError, WalError};
+pub use record::WalRecord;
+pub use replay::ReplayReport;
+pub use segment::MAX_RECORD_BYTES;
+pub use writer::{DEFAULT_SEGMENT_SIZE, SyncPolicy, Wal, WalOptions};
+
+#[cfg(test)]
+mod tests;
