@@ -1,3 +1,93 @@
-fn main() {
-    println!("belfry");
+//! The `belfry` command line: parse arguments, then hand over to `app`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod app;
+
+#[derive(Parser)]
+#[command(
+    name = "belfry",
+    version,
+    about = "Metrics, alerts, logs and errors for a small LMS, in one binary."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Configuration file; without one Belfry runs on its embedded default.
+    #[arg(long, env = "BELFRY_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Where metrics and state are stored.
+    #[arg(long, env = "BELFRY_DATA_DIR", default_value = "./data", global = true)]
+    data_dir: PathBuf,
+    /// Address to listen on (default 127.0.0.1:9900, or server.listen from the config).
+    #[arg(long, env = "BELFRY_LISTEN", global = true)]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Validate configuration.
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+    /// Backfill samples with timestamps from a text-format or OpenMetrics file.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Validate a configuration file; errors name file:line:column.
+    Config { file: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFormat {
+    Prometheus,
+    Openmetrics,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    app::init_logging();
+    let result = match cli.command {
+        None | Some(Command::Serve) => app::serve(app::ServeOptions {
+            config_path: cli.serve.config,
+            data_dir: cli.serve.data_dir,
+            listen: cli.serve.listen,
+        }),
+        Some(Command::Check {
+            what: CheckCommand::Config { file },
+        }) => app::check_config(&file),
+        Some(Command::Import { file, format }) => {
+            let format = format.map(|f| match f {
+                ImportFormat::Prometheus => belfry::scrape::parse::Format::PrometheusText,
+                ImportFormat::Openmetrics => belfry::scrape::parse::Format::OpenMetrics,
+            });
+            app::import(&cli.serve.data_dir, &file, format)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("belfry: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Errors of the storage engine.
 
+use super::chunk::ChunkError;
+
 /// Why one sample was refused. The caller counts these; the rest of the
 /// batch still goes in, as in Prometheus.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -28,4 +30,36 @@ pub enum StorageError {
     Corrupt { what: String, detail: String },
     #[error("storage is closed")]
     Closed,
+    #[error(
+        "{path} has storage format version {found}, but this build reads only up to version {supported}: \
+         run a newer belfry on this data directory, or move it aside to start empty"
+    )]
+    UnsupportedFormat {
+        path: std::path::PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("chunk codec error: {0}")]
+    Chunk(#[from] ChunkError),
+    #[error("write-ahead log error: {0}")]
+    Wal(#[from] super::wal::WalError),
 }
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {
+        $(impl From<$t> for StorageError {
+            fn from(e: $t) -> Self {
+                StorageError::Database(e.to_string())
+            }
+        })*
+    };
+}
+
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);

@@ -1,23 +1,38 @@
 //! The metrics storage engine: an in-memory head of Gorilla chunks behind a
 //! write-ahead log, sealed chunks persisted in redb, postings for selection,
 //! retention and a `pco` compactor. Callers see only [`Storage`],
-//! [`Appender`] and [`Querier`].
+//! [`Appender`] and [`Querier`]; [`Tsdb`] is the real engine and
+//! [`MemStorage`] the in-memory one for tests of the layers above.
 
+mod backfill;
 pub mod chunk;
+mod compactor;
+mod db;
+#[cfg(test)]
+mod engine_tests;
 mod error;
-// The engine that uses the index lands in the next step.
-#[allow(dead_code)]
+mod flush;
+mod head;
 mod index;
 mod mem;
+mod metrics;
+mod querier;
+mod retention;
+mod stats;
 mod storage;
+mod store;
 #[cfg(test)]
 pub(crate) mod suite;
 mod validate;
 pub mod wal;
 
+pub use compactor::{CompactionReport, DEFAULT_TARGET_SAMPLES};
+pub use db::{Tsdb, TsdbOptions};
 pub use error::{AppendError, StorageError};
 pub use mem::MemStorage;
+pub use retention::RetentionReport;
 pub use storage::{
     Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage, TsdbStats,
 };
+pub use store::layout::FORMAT_VERSION;
 pub use validate::DEFAULT_HEAD_WINDOW_MS;

@@ -1,6 +1,9 @@
 //! Belfry's integration tests: one binary, one module per area.
 
+mod cli;
 mod config;
+mod e2e_node_exporter;
+mod e2e_remote_write;
 mod ingest;
 mod promql_conformance;
 mod scrape;

@@ -147,6 +147,13 @@ impl BelfryServer {
     }
 }
 
+/// An HTTP client for tests. reqwest is built without a TLS crypto
+/// provider of its own, so the process-wide one is installed first.
+pub fn http_client() -> reqwest::Client {
+    belfry::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// A blocking GET: (status, body).
 pub fn http_get(url: &str) -> Result<(u16, String), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -154,7 +161,7 @@ pub fn http_get(url: &str) -> Result<(u16, String), String> {
         .build()
         .unwrap();
     rt.block_on(async {
-        let resp = reqwest::Client::new()
+        let resp = http_client()
             .get(url)
             .timeout(Duration::from_secs(10))
             .send()

@@ -56,18 +56,6 @@ impl LabelIndex {
                 .all(|(&(n, v), l)| self.symbols.resolve(n) == l.name && self.symbols.resolve(v) == l.value)
     }
 
-    pub(crate) fn all_series(&self) -> &RoaringTreemap {
-        self.postings.all()
-    }
-
-    pub(crate) fn symbol(&self, id: u32) -> &str {
-        self.symbols.resolve(id)
-    }
-
-    pub(crate) fn symbol_id(&self, s: &str) -> Option<u32> {
-        self.symbols.get(s)
-    }
-
     /// Label names that have at least one series, sorted.
     pub(crate) fn all_label_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -92,9 +80,5 @@ impl LabelIndex {
 
     pub(crate) fn num_label_pairs(&self) -> usize {
         self.postings.num_pairs()
-    }
-
-    pub(crate) fn num_symbols(&self) -> usize {
-        self.symbols.len()
     }
 }

@@ -30,10 +30,6 @@ impl Symbols {
     pub(crate) fn resolve(&self, id: u32) -> &str {
         &self.strings[id as usize]
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.strings.len()
-    }
 }
 
 #[cfg(test)]
@@ -49,6 +45,5 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(s.resolve(b), "api");
         assert_eq!(s.get("nope"), None);
-        assert_eq!(s.len(), 2);
     }
 }

@@ -1,0 +1,314 @@
+//! Builds the subsystems from the configuration, runs their loops, reloads
+//! on SIGHUP or `POST /-/reload`, and shuts everything down in order.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use parking_lot::RwLock;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use belfry::config::{Config, StorageConfig, WalSync};
+use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
+use belfry::model::{Label, Labels};
+use belfry::scrape::ScrapeManager;
+use belfry::scrape::parse::Format;
+use belfry::selfmetrics::Registry;
+use belfry::tsdb::wal::{SyncPolicy, WalOptions};
+use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
+use belfry::web::{self, AppState, Lifecycle, ReloadHandle, ReloadRequest};
+
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9900);
+
+pub struct ServeOptions {
+    pub config_path: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub listen: Option<SocketAddr>,
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BELFRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub fn serve(opts: ServeOptions) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("belfry")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve_async(opts))
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("{e}")),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+/// Until accounts and tokens exist, everything Belfry serves is open, so it
+/// only listens where nobody else can reach it.
+fn refuse_public_listen(addr: SocketAddr) -> Result<()> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    bail!(
+        "refusing to listen on {addr}: no account or token is configured, so anyone who can reach \
+         that address could read and write all data; listen on a loopback address (e.g. \
+         --listen 127.0.0.1:9900) and put an authenticating reverse proxy in front"
+    )
+}
+
+async fn serve_async(opts: ServeOptions) -> Result<()> {
+    belfry::install_crypto_provider();
+    let mut config = load_config(opts.config_path.as_deref())?;
+    let listen = opts
+        .listen
+        .or(config.server.listen_address)
+        .unwrap_or(DEFAULT_LISTEN);
+    refuse_public_listen(listen)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local_addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    if opts.config_path.is_none() {
+        config = config.with_self_target(local_addr);
+    }
+
+    let registry = Registry::new();
+    let metrics_dir = opts.data_dir.join("metrics");
+    std::fs::create_dir_all(&metrics_dir)
+        .with_context(|| format!("cannot create the data directory {}", metrics_dir.display()))?;
+    let tsdb_options = tsdb_options(&config.storage);
+    let tsdb = {
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || Tsdb::open(&metrics_dir, tsdb_options, &registry))
+            .await
+            .context("the storage open task failed")?
+            .context("cannot open the metrics store")?
+    };
+    let storage: Arc<dyn Storage> = tsdb.clone();
+
+    let scrape = ScrapeManager::new(storage.clone(), &registry);
+    scrape.apply_config(&config).context("cannot start scraping")?;
+
+    let shutdown = CancellationToken::new();
+    let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let lifecycle = Arc::new(Lifecycle::default());
+    let state = Arc::new(AppState {
+        storage: storage.clone(),
+        scrape: scrape.clone(),
+        registry: registry.clone(),
+        lifecycle: lifecycle.clone(),
+        reload: ReloadHandle::new(reload_tx.clone()),
+        external_labels: RwLock::new(external_labels(&config)),
+        max_request_body_bytes: usize::try_from(config.server.request_body_limit.0).unwrap_or(usize::MAX),
+        ingest_limits: ingest_limits(&config),
+        ingest_metrics: IngestMetrics::new(&registry),
+        metrics: web::WebMetrics::new(&registry),
+    });
+
+    let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
+    tokio::spawn(reload_loop(
+        reload_rx,
+        opts.config_path.clone(),
+        local_addr,
+        scrape.clone(),
+        state.clone(),
+    ));
+    tokio::spawn(forward_sighup(reload_tx));
+
+    lifecycle.set_ready();
+    tracing::info!(address = %local_addr, data_dir = %opts.data_dir.display(), "belfry is listening");
+    let app = web::router(state);
+    let stop = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            wait_for_stop_signal().await;
+            stop.cancel();
+        })
+        .await
+        .context("the http server failed")?;
+
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let _ = scrape_task.await;
+    tokio::task::spawn_blocking(move || tsdb.close())
+        .await
+        .context("the storage close task failed")?
+        .context("cannot close the metrics store cleanly")?;
+    Ok(())
+}
+
+/// Applies new configurations one at a time; a bad one is reported to the
+/// requester and the running configuration stays.
+async fn reload_loop(
+    mut requests: mpsc::Receiver<ReloadRequest>,
+    config_path: Option<PathBuf>,
+    local_addr: SocketAddr,
+    scrape: Arc<ScrapeManager>,
+    state: Arc<AppState>,
+) {
+    while let Some(reply) = requests.recv().await {
+        let outcome = reload_once(config_path.as_deref(), local_addr, &scrape, &state);
+        match &outcome {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "configuration reload failed; keeping the running configuration")
+            }
+        }
+        let _ = reply.send(outcome);
+    }
+}
+
+fn reload_once(
+    config_path: Option<&Path>,
+    local_addr: SocketAddr,
+    scrape: &ScrapeManager,
+    state: &AppState,
+) -> Result<(), String> {
+    let config = match config_path {
+        Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+        None => Config::embedded_default().with_self_target(local_addr),
+    };
+    scrape.apply_config(&config).map_err(|e| e.to_string())?;
+    *state.external_labels.write() = external_labels(&config);
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn forward_sighup(reload: mpsc::Sender<ReloadRequest>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload with POST /-/reload instead");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        if reload.send(tx).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn forward_sighup(_reload: mpsc::Sender<ReloadRequest>) {}
+
+async fn wait_for_stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn tsdb_options(storage: &StorageConfig) -> TsdbOptions {
+    let sync = match storage.wal.sync {
+        WalSync::Always => SyncPolicy::Always,
+        WalSync::Interval(d) => SyncPolicy::Interval(d),
+    };
+    TsdbOptions {
+        retention_time: storage.retention_time.0,
+        retention_size: (storage.retention_size.0 > 0).then_some(storage.retention_size.0),
+        wal: WalOptions {
+            segment_size: storage.wal.segment_size.0,
+            sync,
+        },
+        ..TsdbOptions::default()
+    }
+}
+
+fn external_labels(config: &Config) -> Labels {
+    Labels::new(
+        config
+            .global
+            .external_labels
+            .iter()
+            .map(|(k, v)| Label::new(k, v))
+            .collect(),
+    )
+}
+
+/// Remote write and push share the server's label limits; the decompressed
+/// body may be as large as the request body limit.
+fn ingest_limits(config: &Config) -> IngestLimits {
+    let server = &config.server;
+    let as_usize = |n: u64| {
+        if n == 0 {
+            usize::MAX
+        } else {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
+    };
+    IngestLimits {
+        max_decompressed_bytes: as_usize(server.request_body_limit.0),
+        max_labels_per_series: as_usize(server.label_limit),
+        max_label_name_bytes: as_usize(server.label_name_length_limit),
+        max_label_value_bytes: as_usize(server.label_value_length_limit),
+        ..IngestLimits::default()
+    }
+}
+
+pub fn check_config(file: &Path) -> Result<()> {
+    let config = Config::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}: ok ({} scrape configs, {} rule file patterns)",
+        file.display(),
+        config.scrape_configs.len(),
+        config.rule_files.len()
+    );
+    Ok(())
+}
+
+pub fn import(data_dir: &Path, file: &Path, format: Option<Format>) -> Result<()> {
+    let registry = Registry::new();
+    let metrics_dir = data_dir.join("metrics");
+    std::fs::create_dir_all(&metrics_dir)
+        .with_context(|| format!("cannot create the data directory {}", metrics_dir.display()))?;
+    let tsdb = Tsdb::open(&metrics_dir, TsdbOptions::default(), &registry)
+        .context("cannot open the metrics store (is a server running on this data dir?)")?;
+    let options = ImportOptions::default();
+    let metrics = IngestMetrics::new(&registry);
+    let report = belfry::ingest::import_file(file, format, tsdb.as_ref() as &dyn Storage, &options, &metrics)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Backfilled data is old by nature; compact it now rather than on the
+    // server's next compaction pass.
+    tsdb.compact_now(belfry::model::now_millis())
+        .context("cannot compact the imported data")?;
+    tsdb.close().context("cannot close the metrics store cleanly")?;
+    println!(
+        "{}: imported {} samples of {} series ({} new); {} samples skipped as already stored",
+        file.display(),
+        report.samples_written,
+        report.series,
+        report.series_created,
+        report.samples_skipped
+    );
+    Ok(())
+}

@@ -1,0 +1,388 @@
+//! Tests of the real engine: the shared suite (quiet and with a busy
+//! background thread), restarts after close and after a crash, persistence,
+//! retention, compaction and backfill across restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::model::{Labels, MatchOp, Matcher, now_millis};
+use crate::selfmetrics::Registry;
+
+use super::suite::{Harness, base_time, select_all};
+use super::{AppendError, Storage, Tsdb, TsdbOptions};
+
+fn quiet() -> TsdbOptions {
+    TsdbOptions {
+        background: false,
+        ..TsdbOptions::default()
+    }
+}
+
+fn open(dir: &std::path::Path, opts: TsdbOptions) -> Arc<Tsdb> {
+    Tsdb::open(dir, opts, &Registry::new()).unwrap()
+}
+
+mod quiet_suite {
+    use super::*;
+
+    fn harness() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path(), quiet());
+        Harness::with_guard(db, Box::new(dir))
+    }
+
+    crate::storage_suite!(harness);
+}
+
+/// The suite again with the persister running every few milliseconds, so
+/// queries and appends race chunks moving from the head to redb.
+mod busy_suite {
+    use super::*;
+
+    fn harness() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = TsdbOptions {
+            persist_interval: Duration::from_millis(3),
+            ..TsdbOptions::default()
+        };
+        let db = open(dir.path(), opts);
+        Harness::with_guard(db, Box::new(dir))
+    }
+
+    crate::storage_suite!(harness);
+}
+
+fn name_is(v: &str) -> Matcher {
+    Matcher::new(MatchOp::Equal, "__name__", v).unwrap()
+}
+
+fn series(i: usize) -> Labels {
+    Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())])
+}
+
+/// Writes `steps` samples to each of `n` series in batches of 50 steps.
+fn write(db: &dyn Storage, n: usize, from: i64, steps: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    let mut expected: Vec<(Labels, Vec<(i64, f64)>)> = (0..n).map(|i| (series(i), Vec::new())).collect();
+    let mut step = 0;
+    while step < steps {
+        let mut app = db.appender();
+        for s in step..(step + 50).min(steps) {
+            let t = from + s * 15_000;
+            for (i, (lbl, exp)) in expected.iter_mut().enumerate() {
+                let v = (s as f64) * 1.5 + i as f64;
+                app.append(lbl, t, v).unwrap();
+                exp.push((t, v));
+            }
+        }
+        app.commit().unwrap();
+        step += 50;
+    }
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    expected
+}
+
+#[test]
+fn reopen_after_close_sees_every_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = base_time() - 20 * 60 * 1000;
+    let expected = {
+        let db = open(dir.path(), quiet());
+        let e = write(&*db, 10, b, 300);
+        db.close().unwrap();
+        assert!(matches!(db.appender().commit(), Err(super::StorageError::Closed)));
+        let mut app = db.appender();
+        app.append(&series(0), b + 300 * 15_000, 1.0).unwrap();
+        assert!(matches!(app.commit(), Err(super::StorageError::Closed)));
+        e
+    };
+    let db = open(dir.path(), quiet());
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), expected);
+    // Everything was persisted on close: nothing is left in the head.
+    let stats = db.stats(5);
+    assert_eq!(stats.num_series, 10);
+    assert_eq!(stats.min_time, b);
+    // Appends continue after the last persisted sample and not before it.
+    let mut app = db.appender();
+    assert_eq!(
+        app.append(&series(1), b + 299 * 15_000, 0.0),
+        Err(AppendError::TooOld)
+    );
+    app.append(&series(1), b + 300 * 15_000, 1.0).unwrap();
+    assert_eq!(app.commit().unwrap().samples_appended, 1);
+}
+
+#[test]
+fn reopen_after_crash_sees_every_committed_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = base_time() - 20 * 60 * 1000;
+    let expected = {
+        let db = open(dir.path(), quiet());
+        let mut e = write(&*db, 8, b, 200);
+        // Part of it reaches redb, the rest only the WAL.
+        assert!(db.persist_now().unwrap() > 0);
+        let more = write(&*db, 12, b + 200 * 15_000, 30);
+        for (lbl, samples) in more {
+            match e.iter_mut().find(|x| x.0 == lbl) {
+                Some(x) => x.1.extend(samples),
+                None => e.push((lbl, samples)),
+            }
+        }
+        e.sort_by(|a, b| a.0.cmp(&b.0));
+        // Dropped without close: what a kill -9 leaves behind.
+        drop(db);
+        e
+    };
+    let db = open(dir.path(), quiet());
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), expected);
+    // The replayed head still validates: same timestamp, other value.
+    let mut app = db.appender();
+    assert_eq!(
+        app.append(&series(9), b + 229 * 15_000, -1.0),
+        Err(AppendError::Duplicate)
+    );
+    app.rollback();
+    // And a second crash after persisting the replayed data loses nothing.
+    db.persist_now().unwrap();
+    drop(db);
+    let db = open(dir.path(), quiet());
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), expected);
+}
+
+#[test]
+fn persisted_and_head_chunks_read_as_one_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), quiet());
+    let b = base_time() - 20 * 60 * 1000;
+    let expected = write(&*db, 3, b, 400);
+    let written = db.persist_now().unwrap();
+    // 400 samples: three full chunks sealed, the fourth still open.
+    assert_eq!(written, 3 * 3);
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), expected);
+    let (mint, maxt) = (b + 100 * 15_000, b + 250 * 15_000);
+    let got = select_all(&*db, &[name_is("m")], mint, maxt);
+    for ((_, g), (_, e)) in got.iter().zip(&expected) {
+        let want: Vec<_> = e.iter().copied().filter(|s| s.0 >= mint && s.0 <= maxt).collect();
+        assert_eq!(g, &want);
+    }
+    let q = db.querier();
+    assert_eq!(q.label_values("i", &[], b, b).unwrap(), vec!["0", "1", "2"]);
+    assert_eq!(db.stats(10).chunk_count, 12);
+}
+
+#[test]
+fn retention_drops_old_chunks_and_empty_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_millis();
+    let day = 24 * 3600 * 1000;
+    let old = Labels::from_pairs(&[("__name__", "old")]);
+    let mixed = Labels::from_pairs(&[("__name__", "mixed")]);
+    {
+        let db = open(dir.path(), quiet());
+        db.backfill(vec![
+            (
+                old.clone(),
+                (0..300).map(|i| (now - 20 * day + i * 15_000, 1.0)).collect(),
+            ),
+            (
+                mixed.clone(),
+                (0..300)
+                    .map(|i| (now - 20 * day + i * 15_000, 1.0))
+                    .chain((0..10).map(|i| (now - day + i * 15_000, 2.0)))
+                    .collect(),
+            ),
+        ])
+        .unwrap();
+        let report = db.enforce_retention_now(now).unwrap();
+        assert_eq!(report.series_removed, 1);
+        assert_eq!(report.chunks_deleted, 3 + 3);
+        let q = db.querier();
+        assert_eq!(
+            q.label_values("__name__", &[], i64::MIN, i64::MAX).unwrap(),
+            vec!["mixed"]
+        );
+        let got = select_all(&*db, &[name_is("mixed")], i64::MIN, i64::MAX);
+        assert_eq!(got[0].1.len(), 10);
+        drop(db);
+    }
+    let db = open(dir.path(), quiet());
+    assert_eq!(db.stats(5).num_series, 1);
+    assert!(select_all(&*db, &[name_is("old")], i64::MIN, i64::MAX).is_empty());
+    // The dropped series can come back as a new one.
+    let r = db.backfill(vec![(old.clone(), vec![(now - day, 3.0)])]).unwrap();
+    assert_eq!(r.series_created, 1);
+}
+
+#[test]
+fn size_retention_deletes_oldest_chunks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_millis();
+    let hour = 3600 * 1000;
+    let db = open(dir.path(), quiet());
+    let input: Vec<(Labels, Vec<(i64, f64)>)> = (0..20)
+        .map(|i| {
+            (
+                series(i),
+                (0..1200)
+                    .map(|k| (now - 48 * hour + k * 60_000, (k * i as i64) as f64))
+                    .collect(),
+            )
+        })
+        .collect();
+    db.backfill(input).unwrap();
+    let before = select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX);
+    let used = db.inner_stored_bytes();
+    let limit = used / 2;
+    let opts = TsdbOptions {
+        retention_size: Some(limit),
+        ..quiet()
+    };
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path(), opts);
+    let report = db.enforce_retention_now(now).unwrap();
+    assert!(report.chunks_deleted > 0);
+    assert!(
+        db.inner_stored_bytes() <= limit,
+        "{} > {limit}",
+        db.inner_stored_bytes()
+    );
+    let after = select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX);
+    // What is left is the newest part of each series.
+    for ((_, a), (_, b)) in after.iter().zip(&before) {
+        assert!(a.len() < b.len());
+        assert_eq!(a.last(), b.last());
+        assert_eq!(&b[b.len() - a.len()..], &a[..]);
+    }
+}
+
+#[test]
+fn compaction_rewrites_old_chunks_as_pco_losslessly() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_millis();
+    let db = open(dir.path(), quiet());
+    let input = realistic_series(50, 4000, now - 3 * 24 * 3600 * 1000);
+    db.backfill(input.clone()).unwrap();
+    let before = select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX);
+    let report = db.compact_now(now).unwrap();
+    assert!(report.chunks_written > 0);
+    assert!(report.bytes_after < report.bytes_before);
+    let after = select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX);
+    assert_eq!(after, before);
+    // A second pass finds nothing left to do.
+    assert_eq!(db.compact_now(now).unwrap().chunks_written, 0);
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path(), quiet());
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), before);
+    let q = db.querier();
+    // A range starting inside a long pco chunk.
+    let from = before[0].1[1000].0;
+    let mut sel = q.select(&[name_is("m")], from - 1, i64::MAX).unwrap();
+    assert_eq!(sel[0].samples.next(), Some(before[0].1[1000]));
+    assert_eq!(sel[0].samples.seek(before[0].1[3000].0), Some(before[0].1[3000]));
+    let bytes_per_sample = report.bytes_after as f64 / report.samples as f64;
+    println!(
+        "compaction: {} samples, xor {:.3} B/sample -> pco {bytes_per_sample:.3} B/sample",
+        report.samples,
+        report.bytes_before as f64 / report.samples as f64
+    );
+}
+
+/// Scrape-like data: 15 s interval with a few ms of jitter, a mix of
+/// counters, gauges and constants (as a node exporter exposes).
+pub(crate) fn realistic_series(n: usize, samples: usize, from: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    (0..n)
+        .map(|i| {
+            let mut v = 0.0f64;
+            let mut out = Vec::with_capacity(samples);
+            for k in 0..samples {
+                let jitter = (next() % 7) as i64 - 3;
+                let t = from + k as i64 * 15_000 + jitter;
+                v = match i % 3 {
+                    0 => v + (next() % 5000) as f64,
+                    1 => ((next() % 1000) as f64) / 10.0,
+                    _ => 1.0,
+                };
+                out.push((t, v));
+            }
+            (series(i), out)
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_appenders_queries_and_persister() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TsdbOptions {
+        persist_interval: Duration::from_millis(2),
+        ..TsdbOptions::default()
+    };
+    let db = open(dir.path(), opts);
+    let b = base_time() - 20 * 60 * 1000;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for step in 0..300i64 {
+                    let mut app = db.appender();
+                    for i in 0..5 {
+                        app.append(&series(w * 5 + i), b + step * 1000, step as f64)
+                            .unwrap();
+                    }
+                    app.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                for (_, samples) in select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX) {
+                    // Prefixes only, in order, no gaps, never duplicated.
+                    for (k, s) in samples.iter().enumerate() {
+                        assert_eq!(*s, (b + k as i64 * 1000, k as f64));
+                    }
+                }
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    reader.join().unwrap();
+    let all = select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX);
+    assert_eq!(all.len(), 20);
+    assert!(all.iter().all(|(_, s)| s.len() == 300));
+}
+
+#[test]
+fn refusals_are_counted_in_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::new();
+    let db = Tsdb::open(dir.path(), quiet(), &registry).unwrap();
+    let b = base_time();
+    let mut app = db.appender();
+    app.append(&series(0), b, 1.0).unwrap();
+    app.commit().unwrap();
+    let mut app = db.appender();
+    let _ = app.append(&series(0), b - 1, 1.0);
+    let _ = app.append(&series(0), b, 2.0);
+    app.rollback();
+    let text = registry.render();
+    assert!(
+        text.contains("belfry_tsdb_out_of_order_samples_total 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("belfry_tsdb_duplicate_samples_total 1\n"));
+    assert!(text.contains("belfry_tsdb_appended_samples_total 1\n"));
+    assert!(text.contains("belfry_tsdb_series_created_total 1\n"));
+    assert!(text.contains("belfry_tsdb_head_series 1\n"));
+}

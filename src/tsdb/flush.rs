@@ -1,0 +1,143 @@
+//! Persisting the head: sealed chunks (and idle open ones) are written to
+//! redb in one transaction with any new series rows; once committed they
+//! leave memory and the WAL is checkpointed to what is still unpersisted.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::model::Labels;
+
+use super::StorageError;
+use super::db::Inner;
+use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk};
+use super::store::StoreWriter;
+use super::store::layout::ChunkHeader;
+
+/// Open chunks whose first sample is this far behind the newest sample in
+/// the head are sealed even if not full, so idle series do not pin the WAL.
+const IDLE_SEAL_MS: i64 = CHUNK_MAX_SPAN_MS;
+
+struct Work {
+    series: Arc<MemSeries>,
+    chunks: Vec<SealedChunk>,
+    new_row: Option<Labels>,
+}
+
+impl Inner {
+    /// Writes sealed head chunks to redb; with `seal_all`, open chunks too
+    /// (used by `close`). Returns the number of chunks written.
+    pub(crate) fn persist_head(&self, seal_all: bool) -> Result<usize, StorageError> {
+        let _maint = self.maintenance_lock.lock();
+        let idle_before = self.head.max_t().saturating_sub(IDLE_SEAL_MS);
+        let (work, next_ref) = {
+            let idx = self.head.index.read();
+            let mut work = Vec::new();
+            for s in idx.series() {
+                let mut st = s.state.lock();
+                // Idle, or full and only waiting for the next sample to cut it.
+                let idle = st.open.as_ref().is_some_and(|c| {
+                    c.first_time().is_some_and(|f| f < idle_before) || c.num_samples() >= CHUNK_MAX_SAMPLES
+                });
+                if seal_all || idle {
+                    st.seal_open();
+                }
+                if st.sealed.is_empty() && st.row_persisted {
+                    continue;
+                }
+                work.push(Work {
+                    series: s.clone(),
+                    chunks: st.sealed.clone(),
+                    new_row: (!st.row_persisted).then(|| idx.labels_of(s)),
+                });
+            }
+            (work, idx.next_ref)
+        };
+
+        let mut written = 0;
+        if !work.is_empty() {
+            let txn = self.store.begin_write()?;
+            {
+                let mut w = StoreWriter::new(&txn)?;
+                for item in &work {
+                    let r = item.series.series_ref;
+                    if let Some(labels) = &item.new_row {
+                        w.put_series(r, labels)?;
+                    }
+                    for c in &item.chunks {
+                        let header = ChunkHeader {
+                            max_t: c.max_t,
+                            num_samples: c.num_samples,
+                        };
+                        w.put_chunk(r, c.min_t, header, &c.bytes)?;
+                        written += 1;
+                    }
+                    if !item.chunks.is_empty() {
+                        let old = item.series.state.lock().persisted;
+                        w.put_range(r, merged_range(old, &item.chunks))?;
+                    }
+                }
+                w.set_next_ref(next_ref)?;
+            }
+            txn.commit()?;
+
+            // Committed: drop the chunks from memory. Only this (maintenance-
+            // locked) code and backfill remove sealed chunks, and appends only
+            // add at the back, so they are still at the front.
+            for item in &work {
+                let mut st = item.series.state.lock();
+                let n = item.chunks.len().min(st.sealed.len());
+                st.sealed.drain(..n);
+                if !item.chunks.is_empty() {
+                    st.persisted = merged_range(st.persisted, &item.chunks);
+                }
+                st.row_persisted = true;
+            }
+            self.persisted_chunks.fetch_add(written as u64, Ordering::Relaxed);
+            self.metrics.chunks_persisted.add(written as u64);
+            self.metrics.head_chunks.add(-(written as f64));
+        }
+        self.checkpoint_wal()?;
+        Ok(written)
+    }
+
+    /// Trims the WAL to samples not yet persisted and series rows not yet
+    /// written.
+    fn checkpoint_wal(&self) -> Result<(), StorageError> {
+        // Under the commit lock every commit so far is applied and every
+        // later one appends at or after `min_valid`; refs from `floor` on
+        // may not be in the index yet.
+        let (min_valid, floor) = {
+            let _commit = self.commit_lock.lock();
+            (self.head.min_valid_time(), self.head.index.read().next_ref)
+        };
+        let oldest_unpersisted = {
+            let idx = self.head.index.read();
+            idx.series()
+                .filter_map(|s| s.state.lock().first_unpersisted_t())
+                .min()
+                .unwrap_or(i64::MAX)
+        };
+        let min_time = oldest_unpersisted.min(min_valid);
+        let keep = |r: u64| -> bool {
+            if r >= floor {
+                return true;
+            }
+            let idx = self.head.index.read();
+            idx.get(r).is_some_and(|s| !s.state.lock().row_persisted)
+        };
+        let wal = self.wal.read();
+        if let Some(wal) = wal.as_ref() {
+            wal.checkpoint(&keep, min_time)?;
+        }
+        Ok(())
+    }
+}
+
+fn merged_range(old: Option<(i64, i64)>, chunks: &[SealedChunk]) -> Option<(i64, i64)> {
+    let lo = chunks.iter().map(|c| c.min_t).min()?;
+    let hi = chunks.iter().map(|c| c.max_t).max()?;
+    Some(match old {
+        Some((a, b)) => (a.min(lo), b.max(hi)),
+        None => (lo, hi),
+    })
+}

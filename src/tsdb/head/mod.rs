@@ -1,0 +1,133 @@
+//! The head: every known series (by label hash, collisions resolved by
+//! comparing labels, and by ref), the label index over them, and the newest
+//! timestamp seen, which bounds how old an append may be.
+
+mod appender;
+mod series;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use smallvec::SmallVec;
+
+use crate::model::Labels;
+
+use super::index::LabelIndex;
+use super::validate;
+
+pub(crate) use appender::HeadAppender;
+pub(crate) use series::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk, SeriesState};
+
+/// Mixes a `u64` key (refs are sequential, label hashes already random).
+#[derive(Default)]
+pub(crate) struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+
+#[derive(Default)]
+pub(crate) struct HeadIndex {
+    pub labels: LabelIndex,
+    by_hash: U64Map<SmallVec<[Arc<MemSeries>; 1]>>,
+    by_ref: U64Map<Arc<MemSeries>>,
+    /// The next series ref to hand out; refs are never reused.
+    pub next_ref: u64,
+}
+
+impl HeadIndex {
+    pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .find(|s| self.labels.same_labels(&s.pairs, labels))
+    }
+
+    pub(crate) fn get(&self, series_ref: u64) -> Option<&Arc<MemSeries>> {
+        self.by_ref.get(&series_ref)
+    }
+
+    /// Adds a series under a ref the caller allocated (or read from disk).
+    pub(crate) fn insert(&mut self, series_ref: u64, labels: &Labels, state: SeriesState) -> Arc<MemSeries> {
+        let hash = labels.stable_hash();
+        let pairs = self.labels.add_series(series_ref, labels);
+        let series = Arc::new(MemSeries {
+            series_ref,
+            hash,
+            pairs,
+            state: Mutex::new(state),
+        });
+        self.by_hash.entry(hash).or_default().push(series.clone());
+        self.by_ref.insert(series_ref, series.clone());
+        self.next_ref = self.next_ref.max(series_ref + 1);
+        series
+    }
+
+    pub(crate) fn remove(&mut self, series_ref: u64) -> Option<Arc<MemSeries>> {
+        let series = self.by_ref.remove(&series_ref)?;
+        if let Some(list) = self.by_hash.get_mut(&series.hash) {
+            list.retain(|s| s.series_ref != series_ref);
+            if list.is_empty() {
+                self.by_hash.remove(&series.hash);
+            }
+        }
+        self.labels.remove_series(series_ref, &series.pairs);
+        Some(series)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_ref.len()
+    }
+
+    pub(crate) fn series(&self) -> impl Iterator<Item = &Arc<MemSeries>> {
+        self.by_ref.values()
+    }
+
+    pub(crate) fn labels_of(&self, series: &MemSeries) -> Labels {
+        self.labels.labels(&series.pairs)
+    }
+}
+
+pub(crate) struct Head {
+    pub index: RwLock<HeadIndex>,
+    max_t: AtomicI64,
+    window_ms: i64,
+}
+
+impl Head {
+    pub(crate) fn new(window_ms: i64) -> Self {
+        Head {
+            index: RwLock::new(HeadIndex::default()),
+            max_t: AtomicI64::new(i64::MIN),
+            window_ms,
+        }
+    }
+
+    /// The newest timestamp appended (or found at startup); `i64::MIN` if none.
+    pub(crate) fn max_t(&self) -> i64 {
+        self.max_t.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn observe_t(&self, t: i64) {
+        self.max_t.fetch_max(t, Ordering::AcqRel);
+    }
+
+    pub(crate) fn min_valid_time(&self) -> i64 {
+        validate::min_valid_time(self.max_t(), self.window_ms)
+    }
+}

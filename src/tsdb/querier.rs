@@ -1,0 +1,382 @@
+//! Reading: select series through the postings, then per series a lazy
+//! iterator that decodes persisted chunks one at a time from a redb read
+//! transaction, merged with copies of its head chunks, within `[mint, maxt]`.
+//!
+//! Head chunks are copied *before* the read transaction starts: a chunk the
+//! persister moves in between is then seen twice (and deduplicated by
+//! timestamp), never zero times.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use redb::ReadOnlyTable;
+
+use crate::model::{Labels, Matcher};
+
+use super::chunk::OwnedChunkIter;
+use super::db::Inner;
+use super::head::SealedChunk;
+use super::store::layout::{self, CHUNKS, ChunkKey};
+use super::{Querier, SampleIter, SelectedSeries, StorageError};
+
+type ChunkTable = ReadOnlyTable<&'static ChunkKey, &'static [u8]>;
+
+pub(crate) struct TsdbQuerier {
+    db: Arc<Inner>,
+}
+
+/// A selected series before its persisted chunks are listed.
+struct Picked {
+    labels: Labels,
+    series_ref: u64,
+    head: Vec<SealedChunk>,
+    persisted: bool,
+}
+
+impl TsdbQuerier {
+    pub(crate) fn new(db: Arc<Inner>) -> Self {
+        TsdbQuerier { db }
+    }
+
+    /// Labels of the series matching `matchers` (all series when empty)
+    /// with data in `[mint, maxt]`.
+    fn matching_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let idx = self.db.head.index.read();
+        idx.labels
+            .select(matchers)
+            .iter()
+            .filter_map(|r| idx.get(r))
+            .filter(|s| s.state.lock().overlaps(mint, maxt))
+            .map(|s| idx.labels_of(s))
+            .collect()
+    }
+
+    /// Whether the time range covers all data (so postings alone answer).
+    fn covers_everything(&self, mint: i64, maxt: i64) -> bool {
+        mint == i64::MIN && maxt == i64::MAX
+    }
+}
+
+impl Querier for TsdbQuerier {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SelectedSeries>, StorageError> {
+        if mint > maxt {
+            return Ok(Vec::new());
+        }
+        let mut picked: Vec<Picked> = {
+            let idx = self.db.head.index.read();
+            let mut out = Vec::new();
+            for r in idx.labels.select(matchers).iter() {
+                let Some(s) = idx.get(r) else { continue };
+                let st = s.state.lock();
+                if !st.overlaps(mint, maxt) {
+                    continue;
+                }
+                let persisted = st.persisted.is_some_and(|(lo, hi)| lo <= maxt && hi >= mint);
+                let head = st.head_chunks_in(mint, maxt);
+                drop(st);
+                out.push(Picked {
+                    labels: idx.labels_of(s),
+                    series_ref: r,
+                    head,
+                    persisted,
+                });
+            }
+            out
+        };
+        picked.sort_by(|a, b| a.labels.cmp(&b.labels));
+
+        let table = if picked.iter().any(|p| p.persisted) {
+            let txn = self.db.store.begin_read()?;
+            Some(Arc::new(txn.open_table(CHUNKS)?))
+        } else {
+            None
+        };
+        let mut out = Vec::with_capacity(picked.len());
+        for p in picked {
+            let persisted = match (&table, p.persisted) {
+                (Some(table), true) => persisted_chunks(table, p.series_ref, mint, maxt)?,
+                _ => VecDeque::new(),
+            };
+            if persisted.is_empty() && p.head.is_empty() {
+                continue;
+            }
+            let persisted = PersistedStream {
+                table: table.clone(),
+                series_ref: p.series_ref,
+                chunks: persisted,
+                cur: None,
+                lower: mint,
+                maxt,
+            };
+            let head = HeadStream {
+                chunks: p.head.into(),
+                cur: None,
+                lower: mint,
+                maxt,
+            };
+            out.push(SelectedSeries {
+                labels: p.labels,
+                samples: Box::new(MergedIter {
+                    persisted,
+                    head,
+                    peek_p: None,
+                    peek_h: None,
+                    started: false,
+                }),
+            });
+        }
+        Ok(out)
+    }
+
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() && self.covers_everything(mint, maxt) {
+            return Ok(self.db.head.index.read().labels.all_label_names());
+        }
+        let mut names = BTreeSet::new();
+        for labels in self.matching_labels(matchers, mint, maxt) {
+            for l in labels.into_vec() {
+                names.insert(l.name);
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() && self.covers_everything(mint, maxt) {
+            let idx = self.db.head.index.read();
+            let mut values: Vec<String> = idx
+                .labels
+                .label_values(name)
+                .into_iter()
+                .map(|(v, _)| v.to_string())
+                .collect();
+            values.sort();
+            return Ok(values);
+        }
+        let mut values = BTreeSet::new();
+        for labels in self.matching_labels(matchers, mint, maxt) {
+            if let Some(v) = labels.get(name) {
+                values.insert(v.to_string());
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+}
+
+/// `(min_t, max_t)` of the persisted chunks of a series overlapping the range.
+fn persisted_chunks(
+    table: &ChunkTable,
+    series_ref: u64,
+    mint: i64,
+    maxt: i64,
+) -> Result<VecDeque<(i64, i64)>, StorageError> {
+    let mut out = VecDeque::new();
+    let mut push = |k: &ChunkKey, v: &[u8]| -> Result<(), StorageError> {
+        let (_, min_t) = layout::decode_chunk_key(k);
+        let (h, _) = layout::decode_chunk_value(v).map_err(|detail| StorageError::Corrupt {
+            what: "chunks table".to_string(),
+            detail: format!("series {series_ref} at {min_t}: {detail}"),
+        })?;
+        if h.max_t >= mint && min_t <= maxt {
+            out.push_back((min_t, h.max_t));
+        }
+        Ok(())
+    };
+    // The last chunk starting at or before `mint` may reach into the range.
+    let lo = layout::chunk_key(series_ref, i64::MIN);
+    let at = layout::chunk_key(series_ref, mint);
+    if let Some(entry) = table.range::<&ChunkKey>(&lo..=&at)?.next_back() {
+        let (k, v) = entry?;
+        push(k.value(), v.value())?;
+    }
+    if mint < maxt {
+        let from = layout::chunk_key(series_ref, mint + 1);
+        let to = layout::chunk_key(series_ref, maxt);
+        for entry in table.range::<&ChunkKey>(&from..=&to)? {
+            let (k, v) = entry?;
+            push(k.value(), v.value())?;
+        }
+    }
+    Ok(out)
+}
+
+/// Persisted chunks of one series, read and decoded one at a time.
+struct PersistedStream {
+    table: Option<Arc<ChunkTable>>,
+    series_ref: u64,
+    chunks: VecDeque<(i64, i64)>,
+    cur: Option<OwnedChunkIter>,
+    lower: i64,
+    maxt: i64,
+}
+
+impl PersistedStream {
+    fn load(&mut self, min_t: i64) -> Option<OwnedChunkIter> {
+        let table = self.table.as_ref()?;
+        let key = layout::chunk_key(self.series_ref, min_t);
+        let loaded = table
+            .get(&key)
+            .map_err(|e| e.to_string())
+            .and_then(|v| v.ok_or_else(|| "chunk vanished".to_string()))
+            .and_then(|v| {
+                let (_, bytes) = layout::decode_chunk_value(v.value())?;
+                OwnedChunkIter::new(Arc::from(bytes)).map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(it) => Some(it),
+            Err(e) => {
+                // A query cannot fail half way through its samples: skip the
+                // chunk loudly rather than panic or return wrong data silently.
+                tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunk");
+                None
+            }
+        }
+    }
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        loop {
+            if self.cur.is_none() {
+                let (min_t, max_t) = self.chunks.pop_front()?;
+                if max_t < self.lower {
+                    continue;
+                }
+                if min_t > self.maxt {
+                    self.chunks.clear();
+                    return None;
+                }
+                self.cur = self.load(min_t);
+                continue;
+            }
+            let it = self.cur.as_mut()?;
+            match it.next() {
+                None => self.cur = None,
+                Some((t, _)) if t < self.lower => {}
+                Some((t, _)) if t > self.maxt => {
+                    self.cur = None;
+                    self.chunks.clear();
+                    return None;
+                }
+                Some(s) => return Some(s),
+            }
+        }
+    }
+}
+
+/// Copies of head chunks, decoded one at a time.
+struct HeadStream {
+    chunks: VecDeque<SealedChunk>,
+    cur: Option<OwnedChunkIter>,
+    lower: i64,
+    maxt: i64,
+}
+
+impl HeadStream {
+    fn next(&mut self) -> Option<(i64, f64)> {
+        loop {
+            if self.cur.is_none() {
+                let c = self.chunks.pop_front()?;
+                if c.max_t < self.lower {
+                    continue;
+                }
+                match OwnedChunkIter::new(c.bytes) {
+                    Ok(it) => self.cur = Some(it),
+                    Err(e) => {
+                        tracing::error!(error = %e, "skipping unreadable head chunk");
+                        continue;
+                    }
+                }
+            }
+            let it = self.cur.as_mut()?;
+            match it.next() {
+                None => self.cur = None,
+                Some((t, _)) if t < self.lower => {}
+                Some((t, _)) if t > self.maxt => {
+                    self.cur = None;
+                    self.chunks.clear();
+                    return None;
+                }
+                Some(s) => return Some(s),
+            }
+        }
+    }
+}
+
+/// Persisted then head samples in time order; a timestamp present in both
+/// (a chunk persisted while the query started) is yielded once.
+struct MergedIter {
+    persisted: PersistedStream,
+    head: HeadStream,
+    peek_p: Option<(i64, f64)>,
+    peek_h: Option<(i64, f64)>,
+    started: bool,
+}
+
+impl MergedIter {
+    fn fill(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.peek_p = self.persisted.next();
+            self.peek_h = self.head.next();
+        }
+    }
+}
+
+impl SampleIter for MergedIter {
+    fn next(&mut self) -> Option<(i64, f64)> {
+        self.fill();
+        match (self.peek_p, self.peek_h) {
+            (None, None) => None,
+            (Some(p), None) => {
+                self.peek_p = self.persisted.next();
+                Some(p)
+            }
+            (None, Some(h)) => {
+                self.peek_h = self.head.next();
+                Some(h)
+            }
+            (Some(p), Some(h)) => {
+                if p.0 <= h.0 {
+                    if p.0 == h.0 {
+                        self.peek_h = self.head.next();
+                    }
+                    self.peek_p = self.persisted.next();
+                    Some(p)
+                } else {
+                    self.peek_h = self.head.next();
+                    Some(h)
+                }
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
+        // Skip whole chunks that end before `t` without decoding them.
+        self.persisted.lower = self.persisted.lower.max(t);
+        self.head.lower = self.head.lower.max(t);
+        if self.started {
+            if self.peek_p.is_some_and(|s| s.0 < t) {
+                self.peek_p = self.persisted.next();
+            }
+            if self.peek_h.is_some_and(|s| s.0 < t) {
+                self.peek_h = self.head.next();
+            }
+        }
+        loop {
+            let s = self.next()?;
+            if s.0 >= t {
+                return Some(s);
+            }
+        }
+    }
+}

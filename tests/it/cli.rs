@@ -1,0 +1,177 @@
+//! The `belfry` command line and server lifecycle: `check config`, reload on
+//! `POST /-/reload` and `SIGHUP`, `import`, and the loopback-only rule.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::{BelfryServer, get_json, wait_for};
+
+fn belfry() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
+    cmd.env_remove("BELFRY_CONFIG")
+        .env_remove("BELFRY_LISTEN")
+        .env_remove("BELFRY_DATA_DIR");
+    cmd
+}
+
+#[test]
+fn check_config_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: a\n    scrape_intervall: 5s\n",
+    )
+    .unwrap();
+    let out = belfry().args(["check", "config"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:5:5", bad.display())), "{err}");
+    assert!(err.contains("scrape_intervall"), "{err}");
+
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/belfry.yml");
+    let out = belfry().args(["check", "config", example]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn refuses_to_listen_beyond_loopback_without_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = belfry()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
+}
+
+fn job_names(server: &BelfryServer) -> Vec<String> {
+    let v = get_json(&server.url("/api/v1/targets"));
+    let mut jobs: Vec<String> = v["data"]["activeTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["labels"]["job"].as_str().unwrap().to_string())
+        .collect();
+    jobs.sort();
+    jobs
+}
+
+fn post(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = crate::support::http_client().post(url).send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
+}
+
+#[test]
+fn reload_applies_good_configs_and_keeps_running_on_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("belfry.yml");
+    let job = |name: &str| {
+        format!(
+            "scrape_configs:\n  - job_name: {name}\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
+        )
+    };
+    std::fs::write(&config, job("first")).unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
+    assert_eq!(job_names(&server), ["first"]);
+
+    // A bad file is refused with its reason; the running config stays.
+    std::fs::write(&config, "scrape_configs:\n  - job_name: second\n    bogus: 1\n").unwrap();
+    let (status, body) = post(&server.url("/-/reload"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("bogus") && body.contains(":3:5"), "{body}");
+    assert_eq!(job_names(&server), ["first"]);
+
+    // A good one applies through the HTTP endpoint…
+    std::fs::write(&config, job("second")).unwrap();
+    let (status, body) = post(&server.url("/-/reload"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(job_names(&server), ["second"]);
+
+    // …and through SIGHUP.
+    std::fs::write(&config, job("third")).unwrap();
+    let ok = Command::new("kill")
+        .arg("-HUP")
+        .arg(server.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    wait_for(Duration::from_secs(10), "the SIGHUP reload", || {
+        (job_names(&server) == ["third"]).then_some(())
+    });
+    server.stop();
+}
+
+#[test]
+fn import_backfills_a_file_that_the_server_then_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("backfill.om");
+    // Two days ago, so the whole range is well before anything the server
+    // scrapes of itself.
+    let t0 = (belfry::model::now_millis() / 1000 - 2 * 86_400) as f64;
+    let mut body = String::from("# TYPE lms_enrollments gauge\n");
+    for i in 0..240 {
+        body.push_str(&format!(
+            "lms_enrollments{{course=\"math\"}} {} {}\n",
+            100 + i,
+            t0 + i as f64 * 15.0
+        ));
+        body.push_str(&format!(
+            "lms_enrollments{{course=\"art\"}} {} {}\n",
+            7,
+            t0 + i as f64 * 15.0
+        ));
+    }
+    body.push_str("# EOF\n");
+    std::fs::write(&file, &body).unwrap();
+
+    let out = belfry()
+        .arg("import")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("imported 480 samples of 2 series"), "{said}");
+
+    // A malformed file is refused with its line, and adds nothing.
+    let bad = dir.path().join("bad.prom");
+    std::fs::write(&bad, "ok_metric 1 1000\nbroken{ 2 2000\n").unwrap();
+    let out = belfry()
+        .arg("import")
+        .arg(&bad)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2"), "{err}");
+
+    let server = BelfryServer::start(&data, None);
+    let start = t0 as i64;
+    let end = start + 240 * 15;
+    let v = get_json(&server.url(&format!(
+        "/api/v1/series?match[]=lms_enrollments&start={start}&end={end}"
+    )));
+    assert_eq!(v["data"].as_array().unwrap().len(), 2, "{v}");
+    let v = get_json(&server.url("/api/v1/series?match[]=ok_metric"));
+    assert_eq!(v["data"].as_array().unwrap().len(), 0, "{v}");
+    let at = start + 100 * 15;
+    let v = get_json(&server.url(&format!(
+        "/api/v1/query?query=lms_enrollments{{course=\"math\"}}&time={at}"
+    )));
+    assert_eq!(v["data"]["result"][0]["value"][1], "200", "{v}");
+    server.stop();
+}
