@@ -324,11 +324,11 @@ fi
 row() { # name unit prom belfry target-op target
     local name="$1" p="${3:-}" b="${4:-}" r="n/a"
     if [ -n "$p" ] && [ -n "$b" ]; then r="$(ratio "$b" "$p")"; fi
-    printf '| %-34s | %14s | %14s | %6s | %-8s |\n' "$name ($2)" "${p:--}" "${b:--}" "$r" "$5"
+    printf '| %-38s | %14s | %14s | %6s | %-8s |\n' "$name ($2)" "${p:--}" "${b:--}" "$r" "$5"
 }
 table() {
-    printf '| %-34s | %14s | %14s | %6s | %-8s |\n' "measure" "prometheus" "belfry" "ratio" "target"
-    printf '|%s|%s|%s|%s|%s|\n' "------------------------------------" "---------------:" "---------------:" "-------:" "----------"
+    printf '| %-38s | %14s | %14s | %6s | %-8s |\n' "measure" "prometheus" "belfry" "ratio" "target"
+    printf '|%s|%s|%s|%s|%s|\n' "----------------------------------------" "---------------:" "---------------:" "-------:" "----------"
     if has_phase write; then row "append with WAL" "samples/s" "${R[write_prom]:-}" "${R[write_belfry]:-}" ">= 2.00"; fi
     if has_phase disk; then row "disk after compaction" "bytes/sample" "${R[disk_prom]:-}" "${R[disk_belfry]:-}" "<= 0.50"; fi
     if has_phase rss; then row "RSS per active series" "bytes" "${R[rss_prometheus]:-}" "${R[rss_belfry]:-}" "<= 0.50"; fi
