@@ -218,8 +218,11 @@ print(sum(json.load(open(p))["stats"]["numSamples"] for p in sys.argv[1:]))' "$W
         R[disk_belfry_samples]="$(echo "$out" | field 'samples written')"
         R[disk_belfry_bytes]="$(du -sb "$WORK/belfry-disk" | cut -f1)"
         R[disk_belfry_wal]="$(du -sb "$WORK/belfry-disk/wal" 2>/dev/null | cut -f1 || echo 0)"
+        # redb files can be sparse: also say what the blocks take.
+        R[disk_belfry_alloc]="$(du -s --block-size=1 "$WORK/belfry-disk" | cut -f1)"
         R[disk_belfry]="$(python3 -c "print(f'{${R[disk_belfry_bytes]}/${R[disk_belfry_samples]}:.3f}')")"
-        log "belfry: ${R[disk_belfry_bytes]} bytes (WAL ${R[disk_belfry_wal]}), ${R[disk_belfry_samples]} samples"
+        log "belfry: ${R[disk_belfry_bytes]} bytes (WAL ${R[disk_belfry_wal]}, allocated ${R[disk_belfry_alloc]})," \
+            "${R[disk_belfry_samples]} samples"
         rm -rf "$WORK/belfry-disk"
     fi
     rm -f "$WORK/samples.om"
@@ -341,7 +344,8 @@ details() {
     if has_phase disk; then
         echo "- disk: $disk_series series x ${disk_hours}h at 15s; prometheus ${R[disk_prom_bytes]:--} bytes" \
             "in ${R[disk_prom_blocks]:--} blocks (index ${R[disk_prom_index]:--}) for ${R[disk_prom_samples]:--} samples;" \
-            "belfry ${R[disk_belfry_bytes]:--} bytes (WAL ${R[disk_belfry_wal]:--}) for ${R[disk_belfry_samples]:--} samples"
+            "belfry ${R[disk_belfry_bytes]:--} bytes (WAL ${R[disk_belfry_wal]:--}; allocated ${R[disk_belfry_alloc]:--})" \
+            "for ${R[disk_belfry_samples]:--} samples"
     fi
     if has_phase rss; then
         echo "- rss: $rss_series series, ${rss_interval}s interval, after $rss_scrapes scrapes;" \

@@ -236,16 +236,16 @@ fn disk(file: &Path, dir: &Path) -> Result<(), String> {
     let compaction = stage("compact", || {
         tsdb.compact_now(now).map_err(|e| format!("compaction failed: {e}"))
     })?;
-    stage("close", || tsdb.close().map_err(|e| format!("cannot close the store: {e}")))?;
     println!("samples read: {}", report.samples_read);
     println!("samples written: {}", report.samples_written);
     println!("series: {}", report.series);
-    println!("bytes before compaction: {before}");
+    println!("bytes on disk after import: {before}");
     println!(
-        "compaction: {} chunks -> {}, {} -> {} bytes",
+        "compaction: {} chunks -> {}, chunk bytes {} -> {}",
         compaction.chunks_replaced, compaction.chunks_written, compaction.bytes_before, compaction.bytes_after
     );
-    println!("bytes on disk: {}", dir_bytes(dir)?);
+    stage("close", || tsdb.close().map_err(|e| format!("cannot close the store: {e}")))?;
+    println!("bytes on disk after close: {}", dir_bytes(dir)?);
     Ok(())
 }
 
