@@ -158,7 +158,9 @@ fn write(series: &Path, metrics: usize, scrapes: usize, dir: Option<PathBuf>) ->
     println!("total samples: {total}");
     println!("samples/sec: {:.0}", total as f64 / elapsed.as_secs_f64());
     println!("workers: {workers}");
-    stage("stopStorage", || tsdb.close().map_err(|e| format!("cannot close the store: {e}")))?;
+    stage("stopStorage", || {
+        tsdb.close().map_err(|e| format!("cannot close the store: {e}"))
+    })?;
     Ok(())
 }
 
@@ -200,7 +202,11 @@ fn read_label_sets(path: &Path, limit: usize) -> Result<Vec<Labels>, String> {
         let mut labels = Vec::with_capacity(map.len());
         for (name, value) in map {
             let serde_json::Value::String(value) = value else {
-                return Err(format!("{}:{}: label {name} is not a string", path.display(), n + 1));
+                return Err(format!(
+                    "{}:{}: label {name} is not a string",
+                    path.display(),
+                    n + 1
+                ));
             };
             labels.push(Label::new(name, value));
         }
@@ -221,8 +227,8 @@ fn disk(file: &Path, dir: &Path) -> Result<(), String> {
         ..TsdbOptions::default()
     };
     let horizon_ms = i64::try_from(opts.compaction_horizon.as_millis()).unwrap_or(i64::MAX);
-    let tsdb =
-        Tsdb::open(dir, opts, &registry).map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))?;
+    let tsdb = Tsdb::open(dir, opts, &registry)
+        .map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))?;
     let metrics = IngestMetrics::new(&registry);
     let report = stage("import", || {
         import_file(file, None, tsdb.as_ref(), &ImportOptions::default(), &metrics)
@@ -232,9 +238,13 @@ fn disk(file: &Path, dir: &Path) -> Result<(), String> {
     let stats = tsdb.stats(0);
     // "Now" far enough past the newest sample that every chunk is due
     // (the state the data reaches on its own two horizons later).
-    let now = stats.max_time.saturating_add(horizon_ms.saturating_mul(2)).saturating_add(1);
+    let now = stats
+        .max_time
+        .saturating_add(horizon_ms.saturating_mul(2))
+        .saturating_add(1);
     let compaction = stage("compact", || {
-        tsdb.compact_now(now).map_err(|e| format!("compaction failed: {e}"))
+        tsdb.compact_now(now)
+            .map_err(|e| format!("compaction failed: {e}"))
     })?;
     println!("samples read: {}", report.samples_read);
     println!("samples written: {}", report.samples_written);
@@ -242,9 +252,14 @@ fn disk(file: &Path, dir: &Path) -> Result<(), String> {
     println!("bytes on disk after import: {before}");
     println!(
         "compaction: {} chunks -> {}, chunk bytes {} -> {}",
-        compaction.chunks_replaced, compaction.chunks_written, compaction.bytes_before, compaction.bytes_after
+        compaction.chunks_replaced,
+        compaction.chunks_written,
+        compaction.bytes_before,
+        compaction.bytes_after
     );
-    stage("close", || tsdb.close().map_err(|e| format!("cannot close the store: {e}")))?;
+    stage("close", || {
+        tsdb.close().map_err(|e| format!("cannot close the store: {e}"))
+    })?;
     println!("bytes on disk after close: {}", dir_bytes(dir)?);
     Ok(())
 }
@@ -262,8 +277,14 @@ fn dir_bytes(dir: &Path) -> Result<u64, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        let meta = entry.metadata().map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
-        total += if meta.is_dir() { dir_bytes(&entry.path())? } else { meta.len() };
+        let meta = entry
+            .metadata()
+            .map_err(|e| format!("cannot stat {}: {e}", entry.path().display()))?;
+        total += if meta.is_dir() {
+            dir_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
     }
     Ok(total)
 }
