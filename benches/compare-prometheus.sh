@@ -36,6 +36,7 @@ keep=0
 record=""
 write_series=100000
 write_scrapes=300
+write_repeat=3
 disk_series=2000
 disk_hours=24
 rss_series=120000
@@ -53,6 +54,7 @@ usage: benches/compare-prometheus.sh [options]
   --write-series N     series for the append benchmark (default: $write_series)
   --write-scrapes M    scrapes for the append benchmark (default: $write_scrapes;
                        promtool runs them in rounds of 100, so use a multiple)
+  --write-repeat R     runs of each side, median reported (default: $write_repeat)
   --disk-series N      series in the OpenMetrics file (default: $disk_series)
   --disk-hours H       hours of 15 s samples per series (default: $disk_hours)
   --rss-series N       series in the scraped body (default: $rss_series)
@@ -71,6 +73,7 @@ while [ $# -gt 0 ]; do
     --record) record="$2"; shift 2 ;;
     --write-series) write_series="$2"; shift 2 ;;
     --write-scrapes) write_scrapes="$2"; shift 2 ;;
+    --write-repeat) write_repeat="$2"; shift 2 ;;
     --disk-series) disk_series="$2"; shift 2 ;;
     --disk-hours) disk_hours="$2"; shift 2 ;;
     --rss-series) rss_series="$2"; shift 2 ;;
@@ -164,6 +167,11 @@ within() {
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+median() {
+    [ $# -gt 0 ] || return 0
+    python3 -c 'import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:]))))' "$@"
+}
+
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
 declare -A R
@@ -173,23 +181,32 @@ declare -A R
 if has_phase write; then
     log "write: $write_series series x $write_scrapes scrapes"
     python3 "$GEN" series-json --count "$write_series" >"$WORK/series.json"
-    if run_prom; then
-        out="$("$PROM_BIN/promtool" tsdb bench write --out "$WORK/promtool-bench" \
-            --metrics "$write_series" --scrapes "$write_scrapes" "$WORK/series.json" 2>&1)" ||
-            die "promtool tsdb bench write failed: $out"
-        R[write_prom]="$(echo "$out" | field 'samples\/sec' | python3 -c 'import sys; print(round(float(sys.stdin.read())))')"
-        R[write_prom_total]="$(echo "$out" | field 'total samples')"
-        rm -rf "$WORK/promtool-bench"
-        log "promtool: ${R[write_prom]} samples/s (${R[write_prom_total]} samples)"
-    fi
-    if run_belfry; then
-        out="$(tsdb_compare write --series "$WORK/series.json" --metrics "$write_series" \
-            --scrapes "$write_scrapes" --dir "$WORK/belfry-write")" || die "tsdb_compare write failed"
-        echo "$out" >&2
-        R[write_belfry]="$(echo "$out" | field 'samples\/sec')"
-        R[write_belfry_total]="$(echo "$out" | field 'total samples')"
-        rm -rf "$WORK/belfry-write"
-    fi
+    # Alternate the two, $write_repeat runs each, and keep the medians: the
+    # machine is shared, and one run can land on a busy moment.
+    prom_rates=() belfry_rates=()
+    for run in $(seq "$write_repeat"); do
+        if run_prom; then
+            out="$("$PROM_BIN/promtool" tsdb bench write --out "$WORK/promtool-bench" \
+                --metrics "$write_series" --scrapes "$write_scrapes" "$WORK/series.json" 2>&1)" ||
+                die "promtool tsdb bench write failed: $out"
+            prom_rates+=("$(echo "$out" | field 'samples\/sec' | python3 -c 'import sys; print(round(float(sys.stdin.read())))')")
+            R[write_prom_total]="$(echo "$out" | field 'total samples')"
+            rm -rf "$WORK/promtool-bench"
+            log "promtool run $run: ${prom_rates[-1]} samples/s (${R[write_prom_total]} samples)"
+        fi
+        if run_belfry; then
+            out="$(tsdb_compare write --series "$WORK/series.json" --metrics "$write_series" \
+                --scrapes "$write_scrapes" --dir "$WORK/belfry-write")" || die "tsdb_compare write failed"
+            belfry_rates+=("$(echo "$out" | field 'samples\/sec')")
+            R[write_belfry_total]="$(echo "$out" | field 'total samples')"
+            rm -rf "$WORK/belfry-write"
+            log "belfry run $run: ${belfry_rates[-1]} samples/s (${R[write_belfry_total]} samples)"
+        fi
+    done
+    R[write_prom]="$(median "${prom_rates[@]}")"
+    R[write_belfry]="$(median "${belfry_rates[@]}")"
+    R[write_prom_runs]="${prom_rates[*]}"
+    R[write_belfry_runs]="${belfry_rates[*]}"
 fi
 
 # --- 2. bytes per sample after compaction -------------------------------------
@@ -338,8 +355,9 @@ table() {
 }
 details() {
     if has_phase write; then
-        echo "- append: $write_series series x $write_scrapes scrapes;" \
-            "samples: promtool ${R[write_prom_total]:--}, belfry ${R[write_belfry_total]:--}"
+        echo "- append: $write_series series x $write_scrapes scrapes, median of $write_repeat runs;" \
+            "samples per run: promtool ${R[write_prom_total]:--}, belfry ${R[write_belfry_total]:--};" \
+            "runs: promtool ${R[write_prom_runs]:--}, belfry ${R[write_belfry_runs]:--}"
     fi
     if has_phase disk; then
         echo "- disk: $disk_series series x ${disk_hours}h at 15s; prometheus ${R[disk_prom_bytes]:--} bytes" \
