@@ -5,6 +5,7 @@
 //! skipped and counted; nothing stored is overwritten.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -50,8 +51,8 @@ impl Inner {
             let entry = per_series.entry(labels).or_default();
             for (t, v) in samples {
                 match entry.entry(t) {
-                    std::collections::btree_map::Entry::Occupied(_) => report.samples_skipped += 1,
-                    std::collections::btree_map::Entry::Vacant(slot) => {
+                    Entry::Occupied(_) => report.samples_skipped += 1,
+                    Entry::Vacant(slot) => {
                         slot.insert(v);
                     }
                 }
@@ -193,8 +194,8 @@ fn merge_into(
     let (mut written, mut skipped) = (0, 0);
     for (&t, &v) in samples {
         match merged.entry(t) {
-            std::collections::btree_map::Entry::Occupied(_) => skipped += 1,
-            std::collections::btree_map::Entry::Vacant(slot) => {
+            Entry::Occupied(_) => skipped += 1,
+            Entry::Vacant(slot) => {
                 slot.insert(v);
                 written += 1;
             }

@@ -386,3 +386,96 @@ fn refusals_are_counted_in_metrics() {
     assert!(text.contains("belfry_tsdb_series_created_total 1\n"));
     assert!(text.contains("belfry_tsdb_head_series 1\n"));
 }
+
+/// Bytes per sample on disk after compaction, by pco chunk length, on the
+/// codec's reference shapes. Prints the table in `docs/storage-format.md`:
+/// `cargo test --release --lib compaction_bytes_per_sample -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn compaction_bytes_per_sample() {
+    use super::chunk::testdata::{SHAPES, series as shape_series};
+    const PER_SERIES: usize = 5760; // one day at 15 s
+    const N: usize = 40;
+    for target in [120usize, 360, 720, 1440, 2880] {
+        let mut line = format!("target {target:>5}:");
+        let mut total = (0u64, 0u64);
+        for (k, shape) in SHAPES.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = TsdbOptions {
+                compaction_target_samples: target,
+                ..quiet()
+            };
+            let db = open(dir.path(), opts);
+            let input: Vec<(Labels, Vec<(i64, f64)>)> = (0..N)
+                .map(|i| {
+                    let (ts, vs) = shape_series(*shape, PER_SERIES, (k * 1000 + i) as u64 + 1);
+                    (series(i), ts.into_iter().zip(vs).collect())
+                })
+                .collect();
+            db.backfill(input).unwrap();
+            let samples = (N * PER_SERIES) as u64;
+            // "now" well past the data, so every chunk is old enough.
+            let r = db.compact_now(1_800_000_000_000).unwrap();
+            let chunk_bytes = if target == 120 { 0 } else { r.bytes_after };
+            let stored = db.inner_stored_bytes();
+            line += &format!(
+                "  {shape:?} chunks {:.2} / stored {:.2} B/sample",
+                chunk_bytes as f64 / samples as f64,
+                stored as f64 / samples as f64
+            );
+            total.0 += samples;
+            total.1 += stored;
+        }
+        println!("{line}  | all stored {:.3}", total.1 as f64 / total.0 as f64);
+    }
+}
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Resident memory per active series in the head (100k series, 60 samples
+/// each, node-exporter-like labels):
+/// `cargo test --release --lib head_rss_per_series -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn head_rss_per_series() {
+    const SERIES: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let labels: Vec<Labels> = (0..SERIES)
+        .map(|i| {
+            Labels::from_pairs(&[
+                ("__name__", &format!("node_metric_{}", i % 200)),
+                ("instance", &format!("host-{}:9100", i / 500)),
+                ("job", "node"),
+                ("cpu", &(i % 16).to_string()),
+                ("mode", ["idle", "user", "system", "iowait"][i % 4]),
+                ("series", &i.to_string()),
+            ])
+        })
+        .collect();
+    let before = rss_bytes();
+    let db = open(dir.path(), quiet());
+    let b = base_time() - 20 * 60 * 1000;
+    for step in 0..60i64 {
+        for part in labels.chunks(10_000) {
+            let mut app = db.appender();
+            for (i, l) in part.iter().enumerate() {
+                app.append(l, b + step * 15_000, (step * i as i64) as f64)
+                    .unwrap();
+            }
+            app.commit().unwrap();
+        }
+    }
+    let after = rss_bytes();
+    println!(
+        "head RSS: {:.0} bytes per active series ({} series, 60 samples each)",
+        (after - before) as f64 / SERIES as f64,
+        SERIES
+    );
+}

@@ -19,7 +19,6 @@ impl Harness {
         Harness { storage, _keep: None }
     }
 
-    #[allow(dead_code)] // used by the real engine's suite run
     pub(crate) fn with_guard(storage: Arc<dyn Storage>, guard: Box<dyn Any>) -> Self {
         Harness {
             storage,

@@ -9,3 +9,4 @@ mod promql_conformance;
 mod scrape;
 mod support;
 mod textparse;
+mod tsdb_compat;
