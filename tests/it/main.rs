@@ -6,6 +6,7 @@ mod e2e_node_exporter;
 mod e2e_remote_write;
 mod ingest;
 mod promql_conformance;
+mod read_api;
 mod scrape;
 mod support;
 mod textparse;
