@@ -3,12 +3,14 @@
 //!
 //! `ARCHITECTURE.md` at the repository root is the map of these modules.
 
+pub mod alerting;
 pub mod config;
 pub mod ingest;
 pub mod model;
 pub mod promql;
 pub mod scrape;
 pub mod selfmetrics;
+pub mod state;
 pub mod tsdb;
 pub mod web;
 

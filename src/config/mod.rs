@@ -47,6 +47,9 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default, deserialize_with = "null_as_default")]
     pub server: ServerConfig,
+    /// Alertmanager's `alertmanager.yml` format.
+    #[serde(default)]
+    pub alerting: Option<crate::alerting::AlertingConfig>,
 }
 
 const EMBEDDED_DEFAULT: &str = include_str!("default.yaml");
@@ -170,6 +173,9 @@ impl Config {
             job.resolve(&self.global)
                 .map_err(|m| located(format!("scrape config for job {name:?}: {m}")))?;
         }
+        if let Some(a) = &mut self.alerting {
+            a.resolve(text, origin)?;
+        }
         for pattern in &self.rule_files {
             glob::Pattern::new(pattern)
                 .map_err(|e| invalid(format!("rule_files: invalid file pattern {pattern:?}: {e}")))?;
@@ -223,6 +229,9 @@ impl Config {
         }
         for f in &mut self.rule_files {
             *f = join_relative(dir, f);
+        }
+        if let Some(a) = &mut self.alerting {
+            a.resolve_paths(dir);
         }
     }
 

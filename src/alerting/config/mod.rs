@@ -1,0 +1,174 @@
+//! The `alerting:` section: Alertmanager's `alertmanager.yml` format, so an
+//! existing file pastes in unchanged. Serde shapes, Alertmanager's
+//! defaults, and validation whose errors name the file and line.
+
+mod global;
+mod inhibit;
+mod locate;
+mod receiver;
+mod route;
+mod time_interval;
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub use global::AlertingGlobal;
+pub use inhibit::InhibitRuleConfig;
+pub use receiver::{EmailConfig, EmailTlsConfig, HttpClientConfig, ReceiverConfig, WebhookConfig};
+pub use route::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, RouteConfig};
+pub use time_interval::{TimeIntervalConfig, TimeIntervalSpec, TimeRangeConfig};
+
+use crate::config::ConfigError;
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingConfig {
+    #[serde(default)]
+    pub global: AlertingGlobal,
+    /// Required: the root of the routing tree.
+    #[serde(default)]
+    pub route: Option<RouteConfig>,
+    #[serde(default)]
+    pub receivers: Vec<ReceiverConfig>,
+    #[serde(default)]
+    pub inhibit_rules: Vec<InhibitRuleConfig>,
+    #[serde(default)]
+    pub time_intervals: Vec<TimeIntervalConfig>,
+    /// The older name of `time_intervals`; both are accepted.
+    #[serde(default)]
+    pub mute_time_intervals: Vec<TimeIntervalConfig>,
+    /// Go template files. Belfry renders its notifications with built-in
+    /// templates in Alertmanager's default style, so only an empty list is
+    /// accepted.
+    #[serde(default)]
+    pub templates: Vec<String>,
+}
+
+impl AlertingConfig {
+    /// Fills Alertmanager's defaults into the route tree and receivers and
+    /// checks every cross-reference (receivers, time intervals, matchers).
+    /// `text` is the whole file, used to locate errors.
+    pub fn resolve(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
+        self.validate().map_err(|e| {
+            let message = format!("alerting: {}", e.message);
+            match e.near.as_deref().and_then(|n| locate::locate(text, n)) {
+                Some((line, column)) => ConfigError::At {
+                    origin: origin.to_string(),
+                    line,
+                    column,
+                    message,
+                },
+                None => ConfigError::Invalid {
+                    origin: origin.to_string(),
+                    message,
+                },
+            }
+        })
+    }
+
+    fn validate(&mut self) -> Result<(), Invalid> {
+        if let Some(t) = self.templates.first() {
+            return Err(Invalid::near(
+                format!(
+                    "templates: Go template files are not supported ({t:?}); notifications use the \
+                     built-in Alertmanager-style templates, customise with email headers/html/text"
+                ),
+                "templates:",
+            ));
+        }
+        self.global.validate()?;
+        let mut interval_names = std::collections::HashSet::new();
+        for ti in self.time_intervals.iter().chain(&self.mute_time_intervals) {
+            if !interval_names.insert(ti.name.clone()) {
+                return Err(Invalid::near(
+                    format!("time interval {:?} is defined more than once", ti.name),
+                    &ti.name,
+                ));
+            }
+            ti.validate()?;
+        }
+        let mut receiver_names = std::collections::HashSet::new();
+        for r in &mut self.receivers {
+            if !receiver_names.insert(r.name.clone()) {
+                return Err(Invalid::near(
+                    format!("receiver {:?} is defined more than once", r.name),
+                    &r.name,
+                ));
+            }
+            r.resolve(&self.global)?;
+        }
+        let Some(route) = &mut self.route else {
+            return Err(Invalid::near(
+                "no route provided in config (a root `route:` with a `receiver` is required)".into(),
+                "alerting:",
+            ));
+        };
+        route.validate_root(&receiver_names, &interval_names)?;
+        for rule in &self.inhibit_rules {
+            rule.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Makes credential and URL files relative to the config file's directory.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let join = |p: &mut Option<std::path::PathBuf>| {
+            if let Some(path) = p
+                && path.is_relative()
+            {
+                *path = dir.join(&*path);
+            }
+        };
+        join(&mut self.global.smtp_auth_password_file);
+        for r in &mut self.receivers {
+            for e in &mut r.email_configs {
+                join(&mut e.auth_password_file);
+                if let Some(t) = &mut e.tls_config {
+                    join(&mut t.ca_file);
+                }
+            }
+            for w in &mut r.webhook_configs {
+                join(&mut w.url_file);
+                let h = &mut w.http_config;
+                join(&mut h.bearer_token_file);
+                if let Some(b) = &mut h.basic_auth {
+                    join(&mut b.password_file);
+                }
+                if let Some(a) = &mut h.authorization {
+                    join(&mut a.credentials_file);
+                }
+                if let Some(t) = &mut h.tls_config {
+                    join(&mut t.ca_file);
+                    join(&mut t.cert_file);
+                    join(&mut t.key_file);
+                }
+            }
+        }
+    }
+
+    /// All named time intervals (`time_intervals` and the legacy
+    /// `mute_time_intervals`).
+    pub fn all_time_intervals(&self) -> impl Iterator<Item = &TimeIntervalConfig> {
+        self.time_intervals.iter().chain(&self.mute_time_intervals)
+    }
+}
+
+/// A validation failure and a snippet of the file near where it is.
+#[derive(Debug)]
+pub(crate) struct Invalid {
+    pub message: String,
+    pub near: Option<String>,
+}
+
+impl Invalid {
+    pub fn near(message: String, near: &str) -> Self {
+        Invalid {
+            message,
+            near: Some(near.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

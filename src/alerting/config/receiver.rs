@@ -1,0 +1,263 @@
+//! `receivers:`: a name and its integrations (`email_configs`,
+//! `webhook_configs`), with the `smtp_*` globals filled in.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::Invalid;
+use super::global::{AlertingGlobal, default_true};
+use crate::alerting::notify::template::Template;
+use crate::config::{Authorization, BasicAuth, PromDuration, Secret, TlsConfig};
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverConfig {
+    pub name: String,
+    #[serde(default)]
+    pub email_configs: Vec<EmailConfig>,
+    #[serde(default)]
+    pub webhook_configs: Vec<WebhookConfig>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    #[serde(default)]
+    pub send_resolved: bool,
+    /// Comma-separated recipients.
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub hello: Option<String>,
+    #[serde(default)]
+    pub smarthost: Option<String>,
+    #[serde(default)]
+    pub auth_username: Option<String>,
+    #[serde(default)]
+    pub auth_password: Secret,
+    #[serde(default)]
+    pub auth_password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub auth_secret: Secret,
+    #[serde(default)]
+    pub auth_identity: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Body templates; the built-in ones when unset.
+    #[serde(default)]
+    pub html: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub require_tls: Option<bool>,
+    #[serde(default)]
+    pub tls_config: Option<EmailTlsConfig>,
+}
+
+/// TLS settings for SMTP.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTlsConfig {
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    #[serde(default = "default_true")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub url_file: Option<PathBuf>,
+    #[serde(default)]
+    pub http_config: HttpClientConfig,
+    /// At most this many alerts per message (0 = all); the rest are counted
+    /// in `truncatedAlerts`.
+    #[serde(default)]
+    pub max_alerts: u64,
+    /// Per-request timeout; 10s when unset.
+    #[serde(default)]
+    pub timeout: Option<PromDuration>,
+}
+
+/// Prometheus's `http_config` subset for webhooks.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClientConfig {
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    #[serde(default)]
+    pub bearer_token: Secret,
+    #[serde(default)]
+    pub bearer_token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_config: Option<TlsConfig>,
+    #[serde(default = "default_true")]
+    pub follow_redirects: bool,
+}
+
+impl Default for HttpClientConfig {
+    fn default() -> Self {
+        HttpClientConfig {
+            authorization: None,
+            basic_auth: None,
+            bearer_token: Secret::default(),
+            bearer_token_file: None,
+            tls_config: None,
+            follow_redirects: true,
+        }
+    }
+}
+
+impl ReceiverConfig {
+    pub(super) fn resolve(&mut self, global: &AlertingGlobal) -> Result<(), Invalid> {
+        if self.name.is_empty() {
+            return Err(Invalid::near("receiver with empty name".into(), "name:"));
+        }
+        let name = self.name.clone();
+        for e in &mut self.email_configs {
+            e.resolve(global).map_err(|m| {
+                Invalid::near(format!("receiver {name:?}: email_configs: {m}"), &name)
+            })?;
+        }
+        for w in &mut self.webhook_configs {
+            if w.http_config == HttpClientConfig::default()
+                && let Some(h) = &global.http_config
+            {
+                w.http_config = h.clone();
+            }
+            w.validate().map_err(|m| {
+                Invalid::near(format!("receiver {name:?}: webhook_configs: {m}"), &name)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl EmailConfig {
+    fn resolve(&mut self, g: &AlertingGlobal) -> Result<(), String> {
+        if self.to.trim().is_empty() {
+            return Err("missing to address".into());
+        }
+        fill(&mut self.from, &g.smtp_from);
+        fill(&mut self.smarthost, &g.smtp_smarthost);
+        if self.hello.is_none() {
+            self.hello = Some(g.smtp_hello.clone());
+        }
+        if self.auth_username.is_none() {
+            self.auth_username = g.smtp_auth_username.clone();
+            if self.auth_password.is_empty() && self.auth_password_file.is_none() {
+                self.auth_password = g.smtp_auth_password.clone();
+                self.auth_password_file = g.smtp_auth_password_file.clone();
+            }
+            if self.auth_secret.is_empty() {
+                self.auth_secret = g.smtp_auth_secret.clone();
+            }
+            fill(&mut self.auth_identity, &g.smtp_auth_identity);
+        }
+        if self.require_tls.is_none() {
+            self.require_tls = Some(g.smtp_require_tls);
+        }
+        let Some(from) = &self.from else {
+            return Err("no global smtp_from set and no from in the email config".into());
+        };
+        let Some(host) = &self.smarthost else {
+            return Err("no global smtp_smarthost set and no smarthost in the email config".into());
+        };
+        validate_smarthost(host).map_err(|e| e.message)?;
+        from.parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("invalid from address {from:?}: {e}"))?;
+        for to in self.to.split(',') {
+            to.trim()
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| format!("invalid to address {:?}: {e}", to.trim()))?;
+        }
+        if !self.auth_password.is_empty() && self.auth_password_file.is_some() {
+            return Err("at most one of auth_password and auth_password_file must be configured".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (name, value) in &self.headers {
+            if !seen.insert(name.to_ascii_lowercase()) {
+                return Err(format!("duplicate header {name:?}"));
+            }
+            Template::parse(value).map_err(|e| format!("header {name}: {e}"))?;
+        }
+        for (what, t) in [("html", &self.html), ("text", &self.text)] {
+            if let Some(t) = t {
+                Template::parse(t).map_err(|e| format!("{what}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fill(dst: &mut Option<String>, global: &Option<String>) {
+    if dst.as_deref().is_none_or(str::is_empty) {
+        *dst = global.clone();
+    }
+}
+
+pub(super) fn validate_smarthost(h: &str) -> Result<(), Invalid> {
+    let bad = || {
+        Invalid::near(
+            format!("smarthost {h:?} must be host:port, e.g. smtp.example.org:587"),
+            h,
+        )
+    };
+    let (host, port) = h.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+impl WebhookConfig {
+    fn validate(&self) -> Result<(), String> {
+        match (&self.url, &self.url_file) {
+            (Some(_), Some(_)) => return Err("at most one of url and url_file must be configured".into()),
+            (None, None) => return Err("one of url or url_file must be configured".into()),
+            (Some(u), None) => {
+                let parsed = reqwest::Url::parse(u).map_err(|e| format!("invalid url {u:?}: {e}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(format!("url {u:?} must be http or https"));
+                }
+            }
+            (None, Some(_)) => {}
+        }
+        let h = &self.http_config;
+        let mut auths = 0;
+        auths += usize::from(h.authorization.is_some());
+        auths += usize::from(h.basic_auth.is_some());
+        auths += usize::from(!h.bearer_token.is_empty() || h.bearer_token_file.is_some());
+        if auths > 1 {
+            return Err(
+                "http_config: at most one of basic_auth, authorization and bearer_token(_file) must be configured"
+                    .into(),
+            );
+        }
+        if let Some(a) = &h.authorization
+            && a.kind.eq_ignore_ascii_case("basic")
+        {
+            return Err(r#"http_config: authorization type cannot be "basic", use basic_auth"#.into());
+        }
+        if let Some(b) = &h.basic_auth
+            && !b.password.is_empty()
+            && b.password_file.is_some()
+        {
+            return Err("http_config: at most one of basic_auth password and password_file".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,506 @@
+//! The dispatcher: takes alerts from any source (it implements
+//! `AlertSink`), keeps them, routes them into aggregation groups, and owns
+//! silences, inhibition and the notification log. `run` is its background
+//! loop (queued alerts, garbage collection, gauges).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::config::AlertingConfig;
+use super::error::AlertingError;
+use super::fingerprint::fingerprint;
+use super::group::Group;
+use super::inhibit::InhibitRule;
+use super::metrics::AlertingMetrics;
+use super::nflog::NotificationLog;
+use super::notify::Notifier;
+use super::notify::email::EmailNotifier;
+use super::notify::webhook::WebhookNotifier;
+use super::route::Route;
+use super::silence::Silences;
+use super::store::{AlertEntry, AlertStore, StoredAlert};
+use super::time_interval::TimeInterval;
+use crate::config::is_valid_label_name;
+use crate::model::{Alert, AlertSink, Labels};
+use crate::selfmetrics::Registry;
+use crate::state::{StateStore, StateWriter, WriteOp, tables};
+
+/// At most this many alerts are held; new ones beyond are refused.
+pub const DEFAULT_MAX_ALERTS: usize = 50_000;
+/// Batches of alerts queued from `AlertSink::send` before drops start.
+const QUEUE_BATCHES: usize = 4096;
+/// Resolved alerts stay visible this long before they are forgotten.
+const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A receiver and its integrations.
+pub struct Receiver {
+    pub name: String,
+    pub integrations: Vec<Arc<dyn Notifier>>,
+}
+
+/// Everything derived from the configuration; swapped whole on reload.
+pub struct Runtime {
+    pub route: Route,
+    pub receivers: HashMap<String, Arc<Receiver>>,
+    pub inhibit_rules: Vec<InhibitRule>,
+    pub time_intervals: HashMap<String, TimeInterval>,
+    pub resolve_timeout: Duration,
+    /// A readable dump of the configuration (secrets hidden) for
+    /// `/api/v2/status`.
+    pub original: String,
+}
+
+/// Construction options.
+pub struct DispatcherOptions {
+    /// The URL users reach Belfry at, put in notifications.
+    pub external_url: String,
+    /// `state.redb`; without it nothing survives a restart (tests, benches).
+    pub state: Option<Arc<StateStore>>,
+    pub max_alerts: usize,
+}
+
+impl Default for DispatcherOptions {
+    fn default() -> Self {
+        DispatcherOptions {
+            external_url: String::new(),
+            state: None,
+            max_alerts: DEFAULT_MAX_ALERTS,
+        }
+    }
+}
+
+/// An alert with its computed status, as the API shows it.
+#[derive(Clone, Debug)]
+pub struct AlertView {
+    pub alert: Alert,
+    pub fingerprint: u64,
+    pub updated_at: SystemTime,
+    pub silenced_by: Vec<String>,
+    pub inhibited_by: Vec<String>,
+    pub receivers: Vec<String>,
+}
+
+pub struct Dispatcher {
+    runtime: RwLock<Arc<Runtime>>,
+    alerts: Mutex<AlertStore>,
+    groups: Mutex<HashMap<String, Arc<Group>>>,
+    groups_cancel: Mutex<CancellationToken>,
+    pub(super) silences: Silences,
+    pub(super) nflog: NotificationLog,
+    pub(super) metrics: AlertingMetrics,
+    writer: Option<StateWriter>,
+    queue: mpsc::Sender<Vec<Alert>>,
+    queue_rx: Mutex<Option<mpsc::Receiver<Vec<Alert>>>>,
+    restored: Mutex<Vec<AlertEntry>>,
+    pub(super) external_url: String,
+    started: SystemTime,
+}
+
+impl Dispatcher {
+    /// Builds the dispatcher from a validated config (`None`: no routing
+    /// configured; alerts are kept and listed but go nowhere). Reads the
+    /// state store, so call it from blocking context or at start-up.
+    pub fn new(
+        config: Option<&AlertingConfig>,
+        options: DispatcherOptions,
+        registry: &Registry,
+    ) -> Result<Arc<Dispatcher>, AlertingError> {
+        let runtime = build_runtime(config)?;
+        let (writer, stored_silences, stored_nflog, stored_alerts) = match &options.state {
+            Some(s) => (
+                Some(StateWriter::start(s.clone())),
+                s.scan(tables::SILENCES)?,
+                s.scan(tables::NFLOG)?,
+                s.scan(tables::ALERTS)?,
+            ),
+            None => (None, Vec::new(), Vec::new(), Vec::new()),
+        };
+        let restored = stored_alerts
+            .into_iter()
+            .filter_map(|(fp, bytes)| match serde_json::from_slice::<StoredAlert>(&bytes) {
+                Ok(a) => Some(AlertEntry::from(a)),
+                Err(e) => {
+                    tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert");
+                    None
+                }
+            })
+            .collect();
+        let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
+        Ok(Arc::new(Dispatcher {
+            runtime: RwLock::new(Arc::new(runtime)),
+            alerts: Mutex::new(AlertStore::new(options.max_alerts)),
+            groups: Mutex::new(HashMap::new()),
+            groups_cancel: Mutex::new(CancellationToken::new()),
+            silences: Silences::new(stored_silences, writer.clone()),
+            nflog: NotificationLog::new(stored_nflog, writer.clone()),
+            metrics: AlertingMetrics::new(registry),
+            writer,
+            queue,
+            queue_rx: Mutex::new(Some(rx)),
+            restored: Mutex::new(restored),
+            external_url: options.external_url,
+            started: SystemTime::now(),
+        }))
+    }
+
+    /// Applies a new (validated) configuration: receivers are rebuilt, the
+    /// aggregation groups are rebuilt from the held alerts, and the
+    /// notification log prevents repeats. On error the old one stays.
+    pub fn reload(self: &Arc<Self>, config: Option<&AlertingConfig>) -> Result<(), AlertingError> {
+        let runtime = build_runtime(config)?;
+        *self.runtime.write() = Arc::new(runtime);
+        {
+            let mut groups = self.groups.lock();
+            let mut cancel = self.groups_cancel.lock();
+            cancel.cancel();
+            *cancel = CancellationToken::new();
+            groups.clear();
+        }
+        let now = SystemTime::now();
+        let held: Vec<(u64, Alert)> = self.alerts.lock().iter().map(|(fp, e)| (*fp, e.alert.clone())).collect();
+        for (fp, alert) in held {
+            self.route_alert(fp, alert, now);
+        }
+        Ok(())
+    }
+
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.read().clone()
+    }
+
+    pub fn silences(&self) -> &Silences {
+        &self.silences
+    }
+
+    pub fn external_url(&self) -> &str {
+        &self.external_url
+    }
+
+    pub fn started(&self) -> SystemTime {
+        self.started
+    }
+
+    /// Takes alerts from the API (or any async caller inside the runtime):
+    /// validates, merges, routes. Returns the first validation error, after
+    /// accepting the valid alerts, as Alertmanager does.
+    pub fn ingest(self: &Arc<Self>, alerts: Vec<Alert>) -> Result<(), AlertingError> {
+        let now = SystemTime::now();
+        let resolve_timeout = self.runtime.read().resolve_timeout;
+        let mut first_error = None;
+        let mut ops = Vec::new();
+        for mut alert in alerts {
+            self.metrics.alerts_received.inc();
+            if let Err(e) = validate(&alert) {
+                self.metrics.alerts_invalid.inc();
+                first_error.get_or_insert(e);
+                continue;
+            }
+            let mut timeout = false;
+            if alert.starts_at == SystemTime::UNIX_EPOCH {
+                alert.starts_at = if alert.ends_at != SystemTime::UNIX_EPOCH && alert.ends_at < now {
+                    alert.ends_at
+                } else {
+                    now
+                };
+            }
+            if alert.ends_at == SystemTime::UNIX_EPOCH {
+                alert.ends_at = now + resolve_timeout;
+                timeout = true;
+            }
+            let fp = fingerprint(&alert.labels);
+            let entry = AlertEntry {
+                alert,
+                updated_at: now,
+                timeout,
+            };
+            let merged = match self.alerts.lock().upsert(fp, entry) {
+                Ok(m) => m,
+                Err(_) => {
+                    self.metrics.alerts_limited.inc();
+                    first_error.get_or_insert(AlertingError::BadAlert(
+                        "the dispatcher holds its maximum number of alerts; new alerts are refused".into(),
+                    ));
+                    continue;
+                }
+            };
+            if self.writer.is_some()
+                && let Ok(bytes) = serde_json::to_vec(&StoredAlert::from(&merged))
+            {
+                ops.push(WriteOp::put(tables::ALERTS, format!("{fp:016x}"), bytes));
+            }
+            self.route_alert(fp, merged.alert, now);
+        }
+        if let Some(w) = &self.writer
+            && !ops.is_empty()
+        {
+            w.write_detached(ops);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn route_alert(self: &Arc<Self>, fp: u64, alert: Alert, now: SystemTime) {
+        let rt = self.runtime.read().clone();
+        let mut groups = self.groups.lock();
+        for route in rt.route.matching(&alert.labels) {
+            let labels = route.group_labels(&alert.labels);
+            let key = format!("{}:{}", route.key, labels);
+            let group = match groups.get(&key) {
+                Some(g) => g.clone(),
+                None => {
+                    let g = Group::new(key.clone(), labels, route);
+                    groups.insert(key, g.clone());
+                    let cancel = self.groups_cancel.lock().child_token();
+                    tokio::spawn(g.clone().run(self.clone(), cancel));
+                    g
+                }
+            };
+            group.insert(fp, alert.clone(), now);
+        }
+    }
+
+    /// Called by a group after a flush: forgets it when it holds no alerts.
+    pub(super) fn remove_group_if_empty(&self, group: &Arc<Group>) -> bool {
+        let mut groups = self.groups.lock();
+        if !group.is_empty() {
+            return false;
+        }
+        if groups.get(&group.key).is_some_and(|g| Arc::ptr_eq(g, group)) {
+            groups.remove(&group.key);
+        }
+        true
+    }
+
+    /// Ids of active silences muting `labels`.
+    pub fn silenced_by(&self, labels: &Labels, now: SystemTime) -> Vec<String> {
+        self.silences.mutes(labels, now)
+    }
+
+    /// Fingerprints of firing alerts that inhibit `labels`.
+    pub fn inhibited_by(&self, rt: &Runtime, labels: &Labels, now: SystemTime) -> Vec<u64> {
+        let rules: Vec<&InhibitRule> = rt.inhibit_rules.iter().filter(|r| r.is_target(labels)).collect();
+        if rules.is_empty() {
+            return Vec::new();
+        }
+        let own = fingerprint(labels);
+        let store = self.alerts.lock();
+        let mut out: Vec<u64> = store
+            .iter()
+            .filter(|(fp, e)| **fp != own && !e.alert.is_resolved_at(now))
+            .filter(|(_, e)| rules.iter().any(|r| r.inhibits(&e.alert.labels, labels)))
+            .map(|(fp, _)| *fp)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The alerts that are not resolved, with their status.
+    pub fn alerts(&self) -> Vec<AlertView> {
+        let now = SystemTime::now();
+        let rt = self.runtime();
+        let held: Vec<(u64, AlertEntry)> = self
+            .alerts
+            .lock()
+            .iter()
+            .filter(|(_, e)| !e.alert.is_resolved_at(now))
+            .map(|(fp, e)| (*fp, e.clone()))
+            .collect();
+        let mut out: Vec<AlertView> = held
+            .into_iter()
+            .map(|(fp, e)| {
+                let mut receivers: Vec<String> =
+                    rt.route.matching(&e.alert.labels).iter().map(|r| r.receiver.clone()).collect();
+                receivers.dedup();
+                AlertView {
+                    silenced_by: self.silenced_by(&e.alert.labels, now),
+                    inhibited_by: self
+                        .inhibited_by(&rt, &e.alert.labels, now)
+                        .into_iter()
+                        .map(|fp| format!("{fp:016x}"))
+                        .collect(),
+                    receivers,
+                    fingerprint: fp,
+                    updated_at: e.updated_at,
+                    alert: e.alert,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.alert.labels.cmp(&b.alert.labels));
+        out
+    }
+
+    /// The background loop: queued alerts from `AlertSink::send`, restored
+    /// alerts at start, and periodic garbage collection.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let Some(mut rx) = self.queue_rx.lock().take() else {
+            tracing::error!("alert dispatcher run() called twice; the second call does nothing");
+            return;
+        };
+        let restored: Vec<Alert> = std::mem::take(&mut *self.restored.lock())
+            .into_iter()
+            .map(|e| e.alert)
+            .collect();
+        if !restored.is_empty() {
+            tracing::info!(alerts = restored.len(), "restored alerts from the state store");
+            let _ = self.ingest(restored);
+        }
+        let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                batch = rx.recv() => match batch {
+                    Some(alerts) => {
+                        if let Err(e) = self.ingest(alerts) {
+                            tracing::warn!(error = %e, "alert source sent an invalid alert");
+                        }
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.maintain().await,
+            }
+        }
+        self.groups_cancel.lock().cancel();
+    }
+
+    async fn maintain(&self) {
+        let now = SystemTime::now();
+        let gone = self.alerts.lock().remove_resolved_before(now - RESOLVED_RETENTION);
+        if let Some(w) = &self.writer
+            && !gone.is_empty()
+        {
+            w.write_detached(
+                gone.iter()
+                    .map(|fp| WriteOp::delete(tables::ALERTS, format!("{fp:016x}")))
+                    .collect(),
+            );
+        }
+        if let Err(e) = self.silences.gc(now).await {
+            tracing::warn!(error = %e, "silence garbage collection failed");
+        }
+        if let Err(e) = self.nflog.gc(now).await {
+            tracing::warn!(error = %e, "notification log garbage collection failed");
+        }
+        let active = self.alerts.lock().iter().filter(|(_, e)| !e.alert.is_resolved_at(now)).count();
+        self.metrics.alerts_active.set(active as f64);
+        self.metrics.aggregation_groups.set(self.groups.lock().len() as f64);
+        self.metrics.silences_active.set(self.silences.active_count(now) as f64);
+        self.metrics.nflog_entries.set(self.nflog.len() as f64);
+    }
+
+    pub fn silences_limited(&self) {
+        self.metrics.silences_limited.inc();
+    }
+}
+
+impl AlertSink for Dispatcher {
+    fn send(&self, alerts: Vec<Alert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        let n = alerts.len() as u64;
+        if self.queue.try_send(alerts).is_err() {
+            self.metrics.alerts_dropped.add(n);
+            tracing::warn!(alerts = n, "alert dispatcher queue is full; alerts dropped");
+        }
+    }
+}
+
+fn validate(a: &Alert) -> Result<(), AlertingError> {
+    if a.labels.is_empty() {
+        return Err(AlertingError::BadAlert("at least one label pair required".into()));
+    }
+    if let Some(l) = a.labels.iter().find(|l| !is_valid_label_name(&l.name)) {
+        return Err(AlertingError::BadAlert(format!("invalid label name {:?}", l.name)));
+    }
+    if a.ends_at != SystemTime::UNIX_EPOCH && a.starts_at != SystemTime::UNIX_EPOCH && a.ends_at < a.starts_at {
+        return Err(AlertingError::BadAlert(format!(
+            "alert {} ends before it starts",
+            a.labels
+        )));
+    }
+    Ok(())
+}
+
+/// Compiles the routing tree, receivers, inhibit rules and intervals.
+fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingError> {
+    let Some(cfg) = config else {
+        return Ok(Runtime {
+            route: Route::build(&super::config::RouteConfig {
+                receiver: Some("null".into()),
+                ..Default::default()
+            })
+            .map_err(AlertingError::Config)?,
+            receivers: HashMap::from([(
+                "null".to_string(),
+                Arc::new(Receiver {
+                    name: "null".into(),
+                    integrations: Vec::new(),
+                }),
+            )]),
+            inhibit_rules: Vec::new(),
+            time_intervals: HashMap::new(),
+            resolve_timeout: Duration::from_secs(300),
+            original: "# no alerting section configured\n".into(),
+        });
+    };
+    let route_cfg = cfg
+        .route
+        .as_ref()
+        .ok_or_else(|| AlertingError::Config("no route provided".into()))?;
+    let route = Route::build(route_cfg).map_err(AlertingError::Config)?;
+    let mut receivers = HashMap::new();
+    for r in &cfg.receivers {
+        let mut integrations: Vec<Arc<dyn Notifier>> = Vec::new();
+        for e in &r.email_configs {
+            let n = EmailNotifier::new(e).map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
+            integrations.push(Arc::new(n));
+        }
+        for w in &r.webhook_configs {
+            let n = WebhookNotifier::new(w).map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
+            integrations.push(Arc::new(n));
+        }
+        receivers.insert(
+            r.name.clone(),
+            Arc::new(Receiver {
+                name: r.name.clone(),
+                integrations,
+            }),
+        );
+    }
+    let mut missing = None;
+    route.walk(&mut |r| {
+        if !receivers.contains_key(&r.receiver) {
+            missing.get_or_insert(r.receiver.clone());
+        }
+    });
+    if let Some(m) = missing {
+        return Err(AlertingError::Config(format!("route uses undefined receiver {m:?}")));
+    }
+    let inhibit_rules = cfg
+        .inhibit_rules
+        .iter()
+        .map(InhibitRule::build)
+        .collect::<Result<_, _>>()
+        .map_err(AlertingError::Config)?;
+    let time_intervals = cfg
+        .all_time_intervals()
+        .map(|t| TimeInterval::compile(t).map(|c| (t.name.clone(), c)))
+        .collect::<Result<_, _>>()
+        .map_err(AlertingError::Config)?;
+    Ok(Runtime {
+        route,
+        receivers,
+        inhibit_rules,
+        time_intervals,
+        resolve_timeout: cfg.global.resolve_timeout.as_duration(),
+        original: format!("{cfg:#?}"),
+    })
+}

@@ -1,0 +1,109 @@
+//! An aggregation group: the alerts of one route that share group labels,
+//! and the timers of that group (`group_wait` before the first
+//! notification, then one flush every `group_interval`). Each group runs as
+//! its own task, so a slow receiver only delays its own groups.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::dispatcher::Dispatcher;
+use super::route::Route;
+use crate::model::{Alert, Labels};
+
+pub struct Group {
+    pub key: String,
+    pub labels: Labels,
+    /// The route's settings (its children are not kept).
+    pub route: Route,
+    state: Mutex<GroupState>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct GroupState {
+    alerts: HashMap<u64, Alert>,
+    flushed: bool,
+}
+
+impl Group {
+    pub fn new(key: String, labels: Labels, route: &Route) -> Arc<Group> {
+        let mut route = route.clone();
+        route.routes.clear();
+        Arc::new(Group {
+            key,
+            labels,
+            route,
+            state: Mutex::new(GroupState::default()),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Adds or updates an alert. An alert that started longer than
+    /// `group_wait` ago is notified at once in a group that has not
+    /// notified yet (as Alertmanager does, e.g. after a restart).
+    pub fn insert(&self, fp: u64, alert: Alert, now: SystemTime) {
+        let mut st = self.state.lock();
+        let overdue = !st.flushed && alert.starts_at + self.route.group_wait <= now;
+        st.alerts.insert(fp, alert);
+        if overdue {
+            self.wake.notify_one();
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<(u64, Alert)> {
+        let mut v: Vec<(u64, Alert)> = self.state.lock().alerts.iter().map(|(fp, a)| (*fp, a.clone())).collect();
+        v.sort_by(|a, b| a.1.labels.cmp(&b.1.labels));
+        v
+    }
+
+    /// Drops resolved alerts that did not change since `snapshot` was
+    /// taken (a re-fired alert stays).
+    pub fn remove_unchanged(&self, resolved: &[(u64, Alert)]) {
+        let mut st = self.state.lock();
+        for (fp, a) in resolved {
+            if st.alerts.get(fp) == Some(a) {
+                st.alerts.remove(fp);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.state.lock().alerts.is_empty()
+    }
+
+    fn mark_flushed(&self) {
+        self.state.lock().flushed = true;
+    }
+
+    /// The group's timer loop: waits `group_wait`, flushes, then flushes
+    /// every `group_interval` until the group is empty or cancelled.
+    pub async fn run(self: Arc<Self>, dispatcher: Arc<Dispatcher>, cancel: CancellationToken) {
+        let mut next = Instant::now() + self.route.group_wait;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep_until(next) => {}
+                _ = self.wake.notified() => {
+                    if self.state.lock().flushed {
+                        continue;
+                    }
+                }
+            }
+            next = Instant::now() + self.route.group_interval;
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = dispatcher.flush(&self) => {}
+            }
+            self.mark_flushed();
+            if dispatcher.remove_group_if_empty(&self) {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Self-metrics of alert dispatch and notification.
+
+use std::sync::Arc;
+
+use crate::selfmetrics::{Counter, CounterVec, Gauge, Registry};
+
+pub struct AlertingMetrics {
+    /// Delivery attempts per receiver and integration.
+    pub notifications: Arc<CounterVec>,
+    /// Failed delivery attempts per receiver and integration.
+    pub notifications_failed: Arc<CounterVec>,
+    pub alerts_received: Arc<Counter>,
+    pub alerts_invalid: Arc<Counter>,
+    /// Alerts refused because the dispatcher queue was full.
+    pub alerts_dropped: Arc<Counter>,
+    /// New alerts refused because the store held its maximum.
+    pub alerts_limited: Arc<Counter>,
+    pub silences_limited: Arc<Counter>,
+    pub alerts_active: Arc<Gauge>,
+    pub aggregation_groups: Arc<Gauge>,
+    pub silences_active: Arc<Gauge>,
+    pub nflog_entries: Arc<Gauge>,
+}
+
+impl AlertingMetrics {
+    pub fn new(r: &Registry) -> Self {
+        AlertingMetrics {
+            notifications: r.counter_vec(
+                "belfry_notifications_total",
+                "Notification delivery attempts, by receiver and integration.",
+                &["receiver", "integration"],
+            ),
+            notifications_failed: r.counter_vec(
+                "belfry_notifications_failed_total",
+                "Failed notification delivery attempts, by receiver and integration.",
+                &["receiver", "integration"],
+            ),
+            alerts_received: r.counter("belfry_alerts_received_total", "Alerts received by the dispatcher."),
+            alerts_invalid: r.counter("belfry_alerts_invalid_total", "Alerts refused as invalid."),
+            alerts_dropped: r.counter(
+                "belfry_alerts_dropped_total",
+                "Alerts dropped because the dispatcher queue was full.",
+            ),
+            alerts_limited: r.counter(
+                "belfry_alerts_limit_reached_total",
+                "New alerts refused because the dispatcher already holds its maximum number of alerts.",
+            ),
+            silences_limited: r.counter(
+                "belfry_silences_limit_reached_total",
+                "Silences refused because the maximum number of silences exists.",
+            ),
+            alerts_active: r.gauge("belfry_alerts", "Alerts held by the dispatcher that are not resolved."),
+            aggregation_groups: r.gauge("belfry_alert_aggregation_groups", "Active aggregation groups."),
+            silences_active: r.gauge("belfry_silences_active", "Silences in force now."),
+            nflog_entries: r.gauge("belfry_notification_log_entries", "Entries in the notification log."),
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The e-mail integration: SMTP through `lettre` (rustls with `ring`),
+//! implicit TLS on port 465, otherwise STARTTLS — required unless
+//! `require_tls: false`, then used when offered. Multipart text + HTML from
+//! the built-in or configured templates; the subject is Alertmanager's
+//! default unless a `Subject` header is configured.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::template::{Template, default_html, default_subject, default_text};
+use super::{Notification, Notifier, NotifyError, NotifyFuture};
+use crate::alerting::config::EmailConfig;
+use crate::config::Secret;
+
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+const IMPLICIT_TLS_PORT: u16 = 465;
+
+pub struct EmailNotifier {
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    host: String,
+    port: u16,
+    hello: String,
+    tls: Tls,
+    username: Option<String>,
+    password: Secret,
+    password_file: Option<PathBuf>,
+    subject: Option<Template>,
+    headers: Vec<(String, Template)>,
+    html: Option<Template>,
+    text: Option<Template>,
+    send_resolved: bool,
+}
+
+impl EmailNotifier {
+    /// `cfg` has had the `smtp_*` globals filled in by config validation.
+    pub fn new(cfg: &EmailConfig) -> Result<EmailNotifier, String> {
+        crate::install_crypto_provider();
+        let from: Mailbox = cfg
+            .from
+            .as_deref()
+            .ok_or("email: no from address (set global smtp_from)")?
+            .parse()
+            .map_err(|e| format!("email: invalid from address: {e}"))?;
+        let to = cfg
+            .to
+            .split(',')
+            .map(|t| t.trim().parse::<Mailbox>().map_err(|e| format!("email: invalid to address {t:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let smarthost = cfg.smarthost.as_deref().ok_or("email: no smarthost (set global smtp_smarthost)")?;
+        let (host, port) = smarthost
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.trim_matches(|c| c == '[' || c == ']'), p.parse::<u16>().ok()?)))
+            .ok_or_else(|| format!("email: smarthost {smarthost:?} must be host:port"))?;
+        let tls_cfg = cfg.tls_config.clone().unwrap_or_default();
+        let server_name = tls_cfg.server_name.clone().unwrap_or_else(|| host.to_string());
+        let mut params = TlsParameters::builder(server_name)
+            .dangerous_accept_invalid_certs(tls_cfg.insecure_skip_verify)
+            .dangerous_accept_invalid_hostnames(tls_cfg.insecure_skip_verify);
+        if let Some(ca) = &tls_cfg.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| format!("email tls_config: cannot read {}: {e}", ca.display()))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| format!("email tls_config: bad CA certificate in {}: {e}", ca.display()))?;
+            params = params.add_root_certificate(cert);
+        }
+        let params = params.build_rustls().map_err(|e| format!("email tls_config: {e}"))?;
+        let tls = if port == IMPLICIT_TLS_PORT {
+            Tls::Wrapper(params)
+        } else if cfg.require_tls.unwrap_or(true) {
+            Tls::Required(params)
+        } else {
+            Tls::Opportunistic(params)
+        };
+        let mut subject = None;
+        let mut headers = Vec::new();
+        for (name, value) in &cfg.headers {
+            let t = Template::parse(value).map_err(|e| format!("email header {name}: {e}"))?;
+            match name.to_ascii_lowercase().as_str() {
+                "subject" => subject = Some(t),
+                "from" | "to" => {
+                    return Err(format!("email header {name}: set the from/to fields of the email config instead"));
+                }
+                _ => {
+                    HeaderName::new_from_ascii(name.clone()).map_err(|_| format!("email: invalid header name {name:?}"))?;
+                    headers.push((name.clone(), t));
+                }
+            }
+        }
+        let parse = |t: &Option<String>| t.as_deref().map(Template::parse).transpose();
+        Ok(EmailNotifier {
+            from,
+            to,
+            host: host.to_string(),
+            port,
+            hello: cfg.hello.clone().unwrap_or_else(|| "localhost".into()),
+            tls,
+            username: cfg.auth_username.clone().filter(|u| !u.is_empty()),
+            password: cfg.auth_password.clone(),
+            password_file: cfg.auth_password_file.clone(),
+            subject,
+            headers,
+            html: parse(&cfg.html).map_err(|e| format!("email html: {e}"))?,
+            text: parse(&cfg.text).map_err(|e| format!("email text: {e}"))?,
+            send_resolved: cfg.send_resolved,
+        })
+    }
+
+    /// The message as it will be sent (also used by tests).
+    pub fn message(&self, n: &Notification) -> Result<Message, NotifyError> {
+        let subject = match &self.subject {
+            Some(t) => t.render(n),
+            None => default_subject(n),
+        };
+        let text = self.text.as_ref().map_or_else(|| default_text(n), |t| t.render(n));
+        let html = self.html.as_ref().map_or_else(|| default_html(n), |t| t.render(n));
+        let mut b = Message::builder().from(self.from.clone()).subject(subject);
+        for to in &self.to {
+            b = b.to(to.clone());
+        }
+        for (name, t) in &self.headers {
+            let name = HeaderName::new_from_ascii(name.clone())
+                .map_err(|_| NotifyError::permanent(format!("email: invalid header name {name:?}")))?;
+            b = b.raw_header(HeaderValue::new(name, t.render(n)));
+        }
+        b.multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )
+        .map_err(|e| NotifyError::permanent(format!("email: cannot build message: {e}")))
+    }
+
+    async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        let message = self.message(n)?;
+        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(self.host.clone())
+            .port(self.port)
+            .hello_name(ClientId::Domain(self.hello.clone()))
+            .tls(self.tls.clone())
+            .timeout(Some(SMTP_TIMEOUT));
+        if let Some(user) = &self.username {
+            let password = match &self.password_file {
+                Some(f) => tokio::fs::read_to_string(f)
+                    .await
+                    .map(|s| s.trim().to_string())
+                    .map_err(|e| NotifyError::retryable(format!("email: cannot read {}: {e}", f.display())))?,
+                None => self.password.expose().to_string(),
+            };
+            transport = transport.credentials(Credentials::new(user.clone(), password));
+        }
+        let transport = transport.build();
+        match transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let message = format!("email via {}:{}: {}", self.host, self.port, error_chain(&e));
+                if e.is_permanent() {
+                    Err(NotifyError::permanent(message))
+                } else {
+                    Err(NotifyError::retryable(message))
+                }
+            }
+        }
+    }
+}
+
+impl Notifier for EmailNotifier {
+    fn integration(&self) -> &'static str {
+        "email"
+    }
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    fn notify<'a>(&'a self, n: &'a Notification) -> NotifyFuture<'a> {
+        Box::pin(self.send(n))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::notify::tests::notification;
+
+    fn config() -> EmailConfig {
+        EmailConfig {
+            to: "oncall@example.org, it@example.org".into(),
+            from: Some("belfry@example.org".into()),
+            smarthost: Some("127.0.0.1:2525".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn message_has_default_subject_and_both_bodies() {
+        let e = EmailNotifier::new(&config()).unwrap();
+        let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Subject: [FIRING:1] HighLatency (api page)"), "{raw}");
+        assert!(raw.contains("text/plain"));
+        assert!(raw.contains("text/html"));
+        assert!(raw.contains("it@example.org"));
+    }
+
+    #[test]
+    fn subject_header_template_overrides() {
+        let mut cfg = config();
+        cfg.headers.insert("Subject".into(), "LMS {{ .Status }}: {{ .CommonLabels.job }}".into());
+        cfg.headers.insert("X-Team".into(), "{{ .Receiver }}".into());
+        let e = EmailNotifier::new(&cfg).unwrap();
+        let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Subject: LMS firing: api"), "{raw}");
+        assert!(raw.contains("X-Team: team"), "{raw}");
+    }
+
+    #[test]
+    fn bad_smarthost_is_refused() {
+        let mut cfg = config();
+        cfg.smarthost = Some("no-port".into());
+        assert!(EmailNotifier::new(&cfg).is_err());
+    }
+}
