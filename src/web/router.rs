@@ -8,6 +8,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use super::api::alertmanager as am;
+
 use super::api::{federate, lifecycle, query, series, status, targets, write};
 use super::state::AppState;
 
@@ -43,6 +45,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v2/alerts", get(am::get_alerts).post(am::post_alerts))
+        .route("/api/v2/silences", get(am::get_silences).post(am::post_silences))
+        .route("/api/v2/silence/{id}", get(am::get_silence).delete(am::delete_silence))
+        .route("/api/v2/receivers", get(am::receivers))
+        .route("/api/v2/status", get(am::status))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }

@@ -85,4 +85,6 @@ pub struct AppState {
     pub ingest_limits: IngestLimits,
     pub ingest_metrics: IngestMetrics,
     pub metrics: WebMetrics,
+    /// Alert routing and the Alertmanager API.
+    pub alerting: Arc<crate::alerting::Dispatcher>,
 }

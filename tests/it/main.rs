@@ -1,5 +1,6 @@
 //! Belfry's integration tests: one binary, one module per area.
 
+mod alerting;
 mod cli;
 mod config;
 mod e2e_node_exporter;

@@ -1,5 +1,6 @@
 //! Handlers, one file per API family.
 
+pub mod alertmanager;
 pub mod federate;
 pub mod lifecycle;
 pub mod query;

@@ -1,0 +1,321 @@
+//! Alertmanager API v2 subset: `/api/v2/alerts`, `/api/v2/silences`,
+//! `/api/v2/silence/{id}`, `/api/v2/receivers`, `/api/v2/status`, in the
+//! shapes of Alertmanager's OpenAPI spec, so an external Prometheus can send
+//! alerts here and `amtool` works. Errors are a JSON string, as
+//! Alertmanager answers them.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::alerting::fingerprint::fingerprint_hex;
+use crate::alerting::matchers::{matches_all, parse_matchers};
+use crate::alerting::notify::webhook::object;
+use crate::alerting::timefmt::{parse_rfc3339, rfc3339};
+use crate::alerting::{AlertingError, Silence, SilenceMatcher};
+use crate::model::{Alert, Label, Labels, Matcher};
+use crate::web::state::AppState;
+
+/// An Alertmanager-style error: status and a JSON string body.
+pub struct AmError(StatusCode, String);
+
+impl IntoResponse for AmError {
+    fn into_response(self) -> Response {
+        (self.0, Json(Value::String(self.1))).into_response()
+    }
+}
+
+impl From<AlertingError> for AmError {
+    fn from(e: AlertingError) -> Self {
+        let status = match &e {
+            AlertingError::BadAlert(_) | AlertingError::BadSilence(_) | AlertingError::SilenceExpired(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AlertingError::SilenceNotFound(_) => StatusCode::NOT_FOUND,
+            AlertingError::TooManySilences(_) => StatusCode::TOO_MANY_REQUESTS,
+            AlertingError::Config(_) | AlertingError::State(_) | AlertingError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        AmError(status, e.to_string())
+    }
+}
+
+fn bad(message: impl Into<String>) -> AmError {
+    AmError(StatusCode::BAD_REQUEST, message.into())
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(state: &AppState, body: Body) -> Result<T, AmError> {
+    let limit = state.max_request_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        state.metrics.body_limit_exceeded.inc();
+        AmError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds the limit of {limit} bytes (server.max_request_body_bytes)"),
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON body: {e}")))
+}
+
+/// Query parameters as (name, value) pairs; `filter` may repeat.
+fn params(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn bool_param(params: &[(String, String)], name: &str, default: bool) -> Result<bool, AmError> {
+    match params.iter().rev().find(|(k, _)| k == name) {
+        None => Ok(default),
+        Some((_, v)) => v
+            .parse()
+            .map_err(|_| bad(format!("parameter {name} must be true or false, got {v:?}"))),
+    }
+}
+
+fn filters(params: &[(String, String)]) -> Result<Vec<Matcher>, AmError> {
+    let mut out = Vec::new();
+    for (_, v) in params.iter().filter(|(k, _)| k == "filter") {
+        out.extend(parse_matchers(v).map_err(|e| bad(format!("bad matcher format: {e}")))?);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostableAlert {
+    labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    starts_at: Option<String>,
+    #[serde(default)]
+    ends_at: Option<String>,
+    #[serde(rename = "generatorURL", default)]
+    generator_url: String,
+}
+
+fn labels(map: std::collections::BTreeMap<String, String>) -> Labels {
+    Labels::new(map.into_iter().map(|(n, v)| Label::new(n, v)).collect())
+}
+
+fn time_field(v: Option<String>, what: &str) -> Result<SystemTime, AmError> {
+    match v.as_deref() {
+        None | Some("") | Some("0001-01-01T00:00:00Z") => Ok(SystemTime::UNIX_EPOCH),
+        Some(s) => parse_rfc3339(s).map_err(|e| bad(format!("{what}: {e}"))),
+    }
+}
+
+/// `POST /api/v2/alerts`.
+pub async fn post_alerts(State(state): State<Arc<AppState>>, body: Body) -> Result<StatusCode, AmError> {
+    let posted: Vec<PostableAlert> = read_json(&state, body).await?;
+    let mut alerts = Vec::with_capacity(posted.len());
+    for p in posted {
+        alerts.push(Alert {
+            labels: labels(p.labels),
+            annotations: labels(p.annotations),
+            starts_at: time_field(p.starts_at, "startsAt")?,
+            ends_at: time_field(p.ends_at, "endsAt")?,
+            generator_url: p.generator_url,
+        });
+    }
+    state.alerting.ingest(alerts)?;
+    Ok(StatusCode::OK)
+}
+
+/// `GET /api/v2/alerts` with `filter`, `active`, `silenced`, `inhibited`,
+/// `unprocessed` and `receiver`.
+pub async fn get_alerts(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, AmError> {
+    let params = params(query);
+    let active = bool_param(&params, "active", true)?;
+    let silenced = bool_param(&params, "silenced", true)?;
+    let inhibited = bool_param(&params, "inhibited", true)?;
+    let filter = filters(&params)?;
+    let receiver = match params.iter().find(|(k, _)| k == "receiver") {
+        Some((_, r)) => Some(
+            Matcher::new(crate::model::MatchOp::Regex, "receiver", r)
+                .map_err(|e| bad(format!("failed to parse receiver param: {e}")))?,
+        ),
+        None => None,
+    };
+    let out: Vec<Value> = state
+        .alerting
+        .alerts()
+        .into_iter()
+        .filter(|a| matches_all(&filter, &a.alert.labels))
+        .filter(|a| receiver.as_ref().is_none_or(|m| a.receivers.iter().any(|r| m.matches(r))))
+        .filter(|a| {
+            let is_silenced = !a.silenced_by.is_empty();
+            let is_inhibited = !a.inhibited_by.is_empty();
+            let is_active = !is_silenced && !is_inhibited;
+            (active || !is_active) && (silenced || !is_silenced) && (inhibited || !is_inhibited)
+        })
+        .map(|a| {
+            let suppressed = !a.silenced_by.is_empty() || !a.inhibited_by.is_empty();
+            json!({
+                "labels": object(&a.alert.labels),
+                "annotations": object(&a.alert.annotations),
+                "startsAt": rfc3339(a.alert.starts_at),
+                "endsAt": rfc3339(a.alert.ends_at),
+                "updatedAt": rfc3339(a.updated_at),
+                "generatorURL": a.alert.generator_url,
+                "fingerprint": fingerprint_hex(a.fingerprint),
+                "receivers": a.receivers.iter().map(|r| json!({"name": r})).collect::<Vec<_>>(),
+                "status": {
+                    "state": if suppressed { "suppressed" } else { "active" },
+                    "silencedBy": a.silenced_by,
+                    "inhibitedBy": a.inhibited_by,
+                    "mutedBy": [],
+                },
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiMatcher {
+    name: String,
+    value: String,
+    is_regex: bool,
+    #[serde(default = "yes")]
+    is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostableSilence {
+    #[serde(default)]
+    id: Option<String>,
+    matchers: Vec<ApiMatcher>,
+    starts_at: String,
+    ends_at: String,
+    created_by: String,
+    comment: String,
+}
+
+fn silence_json(s: &Silence, now: SystemTime) -> Value {
+    json!({
+        "id": s.id,
+        "status": {"state": s.state(now).as_str()},
+        "updatedAt": rfc3339(s.updated_at),
+        "matchers": s.matchers.iter().map(|m| json!({
+            "name": m.name, "value": m.value, "isRegex": m.is_regex, "isEqual": m.is_equal,
+        })).collect::<Vec<_>>(),
+        "startsAt": rfc3339(s.starts_at),
+        "endsAt": rfc3339(s.ends_at),
+        "createdBy": s.created_by,
+        "comment": s.comment,
+    })
+}
+
+/// `POST /api/v2/silences`: create, or update when `id` is given.
+pub async fn post_silences(State(state): State<Arc<AppState>>, body: Body) -> Result<Json<Value>, AmError> {
+    let p: PostableSilence = read_json(&state, body).await?;
+    let silence = Silence {
+        id: p.id.unwrap_or_default(),
+        matchers: p
+            .matchers
+            .into_iter()
+            .map(|m| SilenceMatcher {
+                name: m.name,
+                value: m.value,
+                is_regex: m.is_regex,
+                is_equal: m.is_equal,
+            })
+            .collect(),
+        starts_at: parse_rfc3339(&p.starts_at).map_err(|e| bad(format!("startsAt: {e}")))?,
+        ends_at: parse_rfc3339(&p.ends_at).map_err(|e| bad(format!("endsAt: {e}")))?,
+        updated_at: SystemTime::now(),
+        created_by: p.created_by,
+        comment: p.comment,
+    };
+    let result = state.alerting.silences().set(silence, SystemTime::now()).await;
+    if matches!(result, Err(AlertingError::TooManySilences(_))) {
+        state.alerting.silences_limited();
+    }
+    Ok(Json(json!({"silenceID": result?})))
+}
+
+/// `GET /api/v2/silences` with `filter` (matched against each silence's
+/// equality matchers, as Alertmanager does).
+pub async fn get_silences(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, AmError> {
+    let filter = filters(&params(query))?;
+    let now = SystemTime::now();
+    let mut silences = state.alerting.silences().list();
+    silences.retain(|s| {
+        let eq = Labels::new(
+            s.matchers
+                .iter()
+                .filter(|m| m.is_equal && !m.is_regex)
+                .map(|m| Label::new(m.name.clone(), m.value.clone()))
+                .collect(),
+        );
+        matches_all(&filter, &eq)
+    });
+    // Active first, then pending, then expired; newest end first within.
+    silences.sort_by_key(|s| {
+        let rank = match s.state(now) {
+            crate::alerting::SilenceState::Active => 0,
+            crate::alerting::SilenceState::Pending => 1,
+            crate::alerting::SilenceState::Expired => 2,
+        };
+        (rank, std::cmp::Reverse(s.ends_at))
+    });
+    Ok(Json(Value::Array(silences.iter().map(|s| silence_json(s, now)).collect())))
+}
+
+/// `GET /api/v2/silence/{id}`.
+pub async fn get_silence(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<Value>, AmError> {
+    let s = state
+        .alerting
+        .silences()
+        .get(&id)
+        .ok_or(AlertingError::SilenceNotFound(id))?;
+    Ok(Json(silence_json(&s, SystemTime::now())))
+}
+
+/// `DELETE /api/v2/silence/{id}`: expires it.
+pub async fn delete_silence(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<StatusCode, AmError> {
+    state.alerting.silences().expire(&id, SystemTime::now()).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `GET /api/v2/receivers`.
+pub async fn receivers(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let rt = state.alerting.runtime();
+    let mut names: Vec<&String> = rt.receivers.keys().collect();
+    names.sort();
+    Json(Value::Array(names.into_iter().map(|n| json!({"name": n})).collect()))
+}
+
+/// `GET /api/v2/status`. Belfry runs no cluster, so `cluster.status` is
+/// `disabled`, as for a single Alertmanager started without peers.
+pub async fn status(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let rt = state.alerting.runtime();
+    Json(json!({
+        "cluster": {"name": "", "status": "disabled", "peers": []},
+        "config": {"original": rt.original},
+        "uptime": rfc3339(state.alerting.started()),
+        "versionInfo": {
+            "branch": "",
+            "buildDate": "",
+            "buildUser": "",
+            "goVersion": "",
+            "revision": "",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+    }))
+}

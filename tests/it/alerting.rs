@@ -1,0 +1,511 @@
+//! Alert routing end to end with real components: the dispatcher and the
+//! Alertmanager API served in-process on loopback, a webhook receiver,
+//! Python's aiosmtpd as the SMTP server, Debian's amtool and prometheus.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use belfry::alerting::{Dispatcher, DispatcherOptions};
+use belfry::config::Config;
+use belfry::ingest::{IngestLimits, IngestMetrics};
+use belfry::model::{Alert, AlertSink, Labels};
+use belfry::scrape::ScrapeManager;
+use belfry::selfmetrics::Registry;
+use belfry::state::StateStore;
+use belfry::tsdb::MemStorage;
+use belfry::web::{self, AppState, Lifecycle, ReloadHandle, WebMetrics};
+use parking_lot::{Mutex, RwLock};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{ChildGuard, free_port, peer_binary};
+
+/// Belfry's HTTP API and dispatcher, in-process on a loopback port.
+struct Belfry {
+    addr: SocketAddr,
+    dispatcher: Arc<Dispatcher>,
+    registry: Arc<Registry>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Belfry {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn get_json(url: &str) -> Value {
+    let text = reqwest::Client::new().get(url).send().await.unwrap().text().await.unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn start_belfry(yaml: &str, data_dir: Option<&Path>) -> Belfry {
+    belfry::install_crypto_provider();
+    let config = Config::from_yaml_with_env(yaml, "test.yml", |_| None).expect("test config is valid");
+    let registry = Registry::new();
+    let state_store = data_dir.map(|d| StateStore::open(d).unwrap());
+    let dispatcher = Dispatcher::new(
+        config.alerting.as_ref(),
+        DispatcherOptions {
+            external_url: "http://belfry.test".into(),
+            state: state_store,
+            ..Default::default()
+        },
+        &registry,
+    )
+    .unwrap();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(dispatcher.clone().run(shutdown.clone()));
+    let storage: Arc<dyn belfry::tsdb::Storage> = Arc::new(MemStorage::new());
+    let (reload_tx, _reload_rx) = tokio::sync::mpsc::channel(1);
+    let state = Arc::new(AppState {
+        storage: storage.clone(),
+        scrape: ScrapeManager::new(storage, &registry),
+        registry: registry.clone(),
+        lifecycle: Arc::new(Lifecycle::default()),
+        reload: ReloadHandle::new(reload_tx),
+        external_labels: RwLock::new(Labels::default()),
+        max_request_body_bytes: 1 << 20,
+        ingest_limits: IngestLimits::default(),
+        ingest_metrics: IngestMetrics::new(&registry),
+        metrics: WebMetrics::new(&registry),
+        alerting: dispatcher.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = web::router(state);
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .unwrap();
+    });
+    Belfry {
+        addr,
+        dispatcher,
+        registry,
+        shutdown,
+    }
+}
+
+/// A webhook receiver that answers 500 to the first `fail_first` requests.
+#[derive(Clone)]
+struct Hook {
+    received: Arc<Mutex<Vec<Value>>>,
+    attempts: Arc<AtomicUsize>,
+    fail_first: usize,
+}
+
+async fn start_hook(fail_first: usize) -> (Hook, String) {
+    let hook = Hook {
+        received: Arc::default(),
+        attempts: Arc::default(),
+        fail_first,
+    };
+    async fn handle(State(h): State<Hook>, Json(body): Json<Value>) -> StatusCode {
+        let n = h.attempts.fetch_add(1, Ordering::SeqCst);
+        if n < h.fail_first {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        h.received.lock().push(body);
+        StatusCode::OK
+    }
+    let app = axum::Router::new().route("/hook", post(handle)).with_state(hook.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (hook, url)
+}
+
+async fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn webhook_config(url: &str, extra_route: &str) -> String {
+    format!(
+        r#"
+alerting:
+  route:
+    receiver: hook
+    group_by: [alertname]
+    group_wait: 200ms
+    group_interval: 1s
+    repeat_interval: 1h
+{extra_route}
+  receivers:
+    - name: hook
+      webhook_configs:
+        - url: '{url}'
+          http_config:
+            authorization: {{credentials: s3cret}}
+"#
+    )
+}
+
+fn alert(name: &str, extra: &[(&str, &str)]) -> Alert {
+    let mut pairs = vec![("alertname", name)];
+    pairs.extend_from_slice(extra);
+    Alert {
+        labels: Labels::from_pairs(&pairs),
+        annotations: Labels::from_pairs(&[("summary", "something broke")]),
+        starts_at: std::time::SystemTime::now(),
+        ends_at: std::time::SystemTime::now() + Duration::from_secs(600),
+        generator_url: "http://belfry.test/graph".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_gets_alertmanager_json_and_resolved() {
+    let (hook, url) = start_hook(0).await;
+    let belfry = start_belfry(&webhook_config(&url, ""), None).await;
+    belfry
+        .dispatcher
+        .send(vec![alert("LmsDown", &[("service", "api")]), alert("LmsDown", &[("service", "web")])]);
+    let first = wait_until("firing webhook", Duration::from_secs(10), || hook.received.lock().first().cloned()).await;
+    assert_eq!(first["version"], "4");
+    assert_eq!(first["status"], "firing");
+    assert_eq!(first["receiver"], "hook");
+    assert_eq!(first["groupLabels"]["alertname"], "LmsDown");
+    assert_eq!(first["commonLabels"]["alertname"], "LmsDown");
+    assert!(first["commonLabels"].get("service").is_none());
+    assert_eq!(first["externalURL"], "http://belfry.test");
+    assert_eq!(first["alerts"].as_array().unwrap().len(), 2);
+    assert!(first["groupKey"].as_str().unwrap().contains("alertname=\"LmsDown\""));
+    assert_eq!(first["alerts"][0]["fingerprint"].as_str().unwrap().len(), 16);
+
+    // Resolve one: send_resolved (default true for webhooks) reports it.
+    let mut resolved = alert("LmsDown", &[("service", "api")]);
+    resolved.ends_at = std::time::SystemTime::now();
+    belfry.dispatcher.send(vec![resolved]);
+    let second = wait_until("resolved webhook", Duration::from_secs(10), || hook.received.lock().get(1).cloned()).await;
+    let statuses: Vec<&str> = second["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.contains(&"resolved") && statuses.contains(&"firing"), "{second}");
+    // Nothing new: no third message within a few group intervals.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(hook.received.lock().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_receiver_is_retried_and_delivers_once_without_stalling_others() {
+    let (flaky, flaky_url) = start_hook(2).await;
+    let (dead_url, healthy) = ("http://127.0.0.1:9/hook".to_string(), start_hook(0).await);
+    let (healthy, healthy_url) = healthy;
+    let yaml = format!(
+        r#"
+alerting:
+  route:
+    receiver: flaky
+    group_by: [alertname]
+    group_wait: 100ms
+    group_interval: 1s
+    routes:
+      - matchers: ['team="dead"']
+        receiver: dead
+      - matchers: ['team="ok"']
+        receiver: healthy
+  receivers:
+    - name: flaky
+      webhook_configs: [{{url: '{flaky_url}'}}]
+    - name: dead
+      webhook_configs: [{{url: '{dead_url}', timeout: 30s}}]
+    - name: healthy
+      webhook_configs: [{{url: '{healthy_url}'}}]
+"#
+    );
+    let belfry = start_belfry(&yaml, None).await;
+    belfry.dispatcher.send(vec![
+        alert("Flaky", &[]),
+        alert("Dead", &[("team", "dead")]),
+        alert("Healthy", &[("team", "ok")]),
+    ]);
+    wait_until("healthy delivery", Duration::from_secs(5), || {
+        (!healthy.received.lock().is_empty()).then_some(())
+    })
+    .await;
+    wait_until("flaky delivery", Duration::from_secs(10), || {
+        (!flaky.received.lock().is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(flaky.received.lock().len(), 1, "exactly one delivery after two failures");
+    assert_eq!(flaky.attempts.load(Ordering::SeqCst), 3);
+    let metrics = belfry.registry.render();
+    assert!(
+        metrics.contains(r#"belfry_notifications_total{receiver="flaky",integration="webhook"} 3"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"belfry_notifications_failed_total{receiver="flaky",integration="webhook"} 2"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"belfry_notifications_failed_total{receiver="dead",integration="webhook"}"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, url) = start_hook(0).await;
+    let inhibit = "  inhibit_rules:\n    - source_matchers: ['severity=\"critical\"']\n      target_matchers: ['severity=\"warning\"']\n      equal: [service]\n";
+    let yaml = webhook_config(&url, "") + inhibit;
+    let yaml = yaml.replace("group_by: [alertname]", "group_by: ['...']");
+    {
+        let belfry = start_belfry(&yaml, Some(dir.path())).await;
+        let client = reqwest::Client::new();
+        let silence = serde_json::json!({
+            "matchers": [{"name": "alertname", "value": "Silenced", "isRegex": false, "isEqual": true}],
+            "startsAt": belfry::alerting::timefmt::rfc3339(std::time::SystemTime::now()),
+            "endsAt": belfry::alerting::timefmt::rfc3339(std::time::SystemTime::now() + Duration::from_secs(3600)),
+            "createdBy": "test", "comment": "maintenance",
+        });
+        let resp = client
+            .post(format!("http://{}/api/v2/silences", belfry.addr))
+            .body(silence.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        belfry.dispatcher.send(vec![
+            alert("Silenced", &[]),
+            alert("Crit", &[("severity", "critical"), ("service", "db")]),
+            alert("Warn", &[("severity", "warning"), ("service", "db")]),
+        ]);
+        wait_until("critical delivery", Duration::from_secs(5), || {
+            (!hook.received.lock().is_empty()).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let names: Vec<String> = hook
+            .received
+            .lock()
+            .iter()
+            .map(|m| m["commonLabels"]["alertname"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["Crit"]);
+        let alerts = get_json(&format!("http://{}/api/v2/alerts", belfry.addr)).await;
+        let state_of = |name: &str| {
+            alerts
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["labels"]["alertname"] == name)
+                .map(|a| a["status"].clone())
+                .unwrap()
+        };
+        assert_eq!(state_of("Silenced")["state"], "suppressed");
+        assert_eq!(state_of("Silenced")["silencedBy"].as_array().unwrap().len(), 1);
+        assert_eq!(state_of("Warn")["inhibitedBy"].as_array().unwrap().len(), 1);
+        assert_eq!(state_of("Crit")["state"], "active");
+    }
+    // Restart on the same state: the alerts come back from state.redb, the
+    // silence still holds, and the notification log stops a repeat.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let belfry = start_belfry(&yaml, Some(dir.path())).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(hook.received.lock().len(), 1, "no repeated notification after restart");
+    assert_eq!(belfry.dispatcher.silences().list().len(), 1);
+    assert_eq!(belfry.dispatcher.alerts().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_reaches_a_real_smtp_server() {
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| Command::new(p).args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success()));
+    let Some(python) = python else {
+        if std::env::var_os("BELFRY_REQUIRE_PEERS").is_some() {
+            panic!("BELFRY_REQUIRE_PEERS is set but python3 with aiosmtpd is missing (scripts/install-test-deps)");
+        }
+        eprintln!("skipping: python3 with aiosmtpd is not installed (scripts/install-test-deps installs it)");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/py/smtp_sink.py");
+    let mut child = Command::new(python)
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(out.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let _smtp = ChildGuard(child);
+    let yaml = format!(
+        r#"
+alerting:
+  global:
+    smtp_smarthost: '127.0.0.1:{port}'
+    smtp_from: 'Belfry <belfry@lms.example>'
+    smtp_require_tls: false
+  route:
+    receiver: staff
+    group_by: [alertname]
+    group_wait: 100ms
+  receivers:
+    - name: staff
+      email_configs:
+        - to: 'it@lms.example, tl@lms.example'
+"#
+    );
+    let belfry = start_belfry(&yaml, None).await;
+    belfry.dispatcher.send(vec![alert("ApiAvailabilityLow", &[("severity", "page")])]);
+    let path = out.path().join("1.eml");
+    let message = wait_until("delivered e-mail", Duration::from_secs(15), || std::fs::read_to_string(&path).ok()).await;
+    assert!(message.contains("Subject: [FIRING:1] ApiAvailabilityLow (page)"), "{message}");
+    assert!(message.contains("X-Envelope-To: it@lms.example,tl@lms.example"), "{message}");
+    assert!(message.contains("text/plain") && message.contains("text/html"), "{message}");
+    assert!(message.contains("something broke"), "{message}");
+}
+
+fn amtool(url: &str, args: &[&str]) -> String {
+    let bin = peer_binary("amtool").unwrap();
+    let out = Command::new(bin)
+        .arg(format!("--alertmanager.url={url}"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "amtool {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amtool_lists_alerts_and_manages_silences() {
+    if peer_binary("amtool").is_none() {
+        return;
+    }
+    let (_hook, url) = start_hook(0).await;
+    let belfry = start_belfry(&webhook_config(&url, ""), None).await;
+    belfry.dispatcher.send(vec![alert("DiskFull", &[("instance", "db-1")])]);
+    let base = format!("http://{}", belfry.addr);
+    let b = base.clone();
+    let listed = wait_until("alert listed by amtool", Duration::from_secs(10), || {
+        let out = amtool(&b, &["alert", "query", "-o", "json"]);
+        out.contains("DiskFull").then_some(out)
+    })
+    .await;
+    let parsed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(parsed[0]["labels"]["instance"], "db-1");
+
+    let b = base.clone();
+    let id = tokio::task::spawn_blocking(move || {
+        amtool(&b, &["silence", "add", "alertname=DiskFull", "--comment=disk swap", "--duration=1h", "--author=ops"])
+    })
+    .await
+    .unwrap();
+    let id = id.trim().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    let q = amtool(&base, &["silence", "query", "-q"]);
+    assert_eq!(q.trim(), id);
+    let silenced = amtool(&base, &["alert", "query", "--silenced", "-o", "json"]);
+    assert!(silenced.contains(&id), "{silenced}");
+    amtool(&base, &["silence", "expire", &id]);
+    assert_eq!(amtool(&base, &["silence", "query", "-q"]).trim(), "");
+    let expired = amtool(&base, &["silence", "query", "--expired", "-q"]);
+    assert_eq!(expired.trim(), id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_sends_alerts_that_are_routed() {
+    let Some(prometheus) = peer_binary("prometheus") else {
+        return;
+    };
+    let (hook, url) = start_hook(0).await;
+    let belfry = start_belfry(&webhook_config(&url, ""), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: always\n    interval: 1s\n    rules:\n      - alert: AlwaysFiring\n        expr: vector(1) > 0\n        labels: {severity: page}\n        annotations: {summary: from prometheus}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global: {{evaluation_interval: 1s}}\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs: [{{targets: ['{}']}}]\n",
+            belfry.addr
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new(prometheus)
+        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _prom = ChildGuard(child);
+    let msg = wait_until("prometheus alert routed to the webhook", Duration::from_secs(60), || {
+        hook.received.lock().first().cloned()
+    })
+    .await;
+    assert_eq!(msg["commonLabels"]["alertname"], "AlwaysFiring");
+    assert_eq!(msg["commonLabels"]["severity"], "page");
+    assert_eq!(msg["commonAnnotations"]["summary"], "from prometheus");
+    assert!(msg["alerts"][0]["generatorURL"].as_str().unwrap().contains("vector"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_refuses_bad_alerts_and_silences() {
+    let belfry = start_belfry("", None).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", belfry.addr);
+    let r = client.post(format!("{base}/api/v2/alerts")).body("[{\"labels\": {}}]").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("label"));
+    let r = client.post(format!("{base}/api/v2/alerts")).body("not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = client
+        .post(format!("{base}/api/v2/silences"))
+        .body(r#"{"matchers":[{"name":"a","value":".*","isRegex":true}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2999-01-01T00:00:00Z","createdBy":"x","comment":"y"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = client.delete(format!("{base}/api/v2/silence/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let status = get_json(&format!("{base}/api/v2/status")).await;
+    assert_eq!(status["cluster"]["status"], "disabled");
+    // Posted without endsAt, the alert is held until resolve_timeout.
+    let r = client
+        .post(format!("{base}/api/v2/alerts"))
+        .body(r#"[{"labels": {"alertname": "Posted"}}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let alerts = get_json(&format!("{base}/api/v2/alerts")).await;
+    assert_eq!(alerts[0]["labels"]["alertname"], "Posted");
+}
