@@ -384,6 +384,17 @@ alerting:
     assert!(message.contains("something broke"), "{message}");
 }
 
+/// Prints a peer's log when the test fails, to say why.
+struct PrintOnPanic(std::path::PathBuf);
+
+impl Drop for PrintOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- {} ---\n{}", self.0.display(), std::fs::read_to_string(&self.0).unwrap_or_default());
+        }
+    }
+}
+
 fn amtool(url: &str, args: &[&str]) -> String {
     let bin = peer_binary("amtool").unwrap();
     let out = Command::new(bin)
@@ -462,11 +473,16 @@ async fn prometheus_sends_alerts_that_are_routed() {
         .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
         .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        // Alertmanagers are discovered ~5s after start; the first alert
+        // is sent before that, so let Prometheus resend every second.
+        .arg("--rules.alert.resend-delay=1s")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
         .spawn()
         .unwrap();
     let _prom = ChildGuard(child);
+    let log = dir.path().join("prometheus.log");
+    let _print_log = PrintOnPanic(log);
     let msg = wait_until("prometheus alert routed to the webhook", Duration::from_secs(60), || {
         hook.received.lock().first().cloned()
     })
