@@ -123,13 +123,15 @@ impl Dispatcher {
         };
         let restored = stored_alerts
             .into_iter()
-            .filter_map(|(fp, bytes)| match serde_json::from_slice::<StoredAlert>(&bytes) {
-                Ok(a) => Some(AlertEntry::from(a)),
-                Err(e) => {
-                    tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert");
-                    None
-                }
-            })
+            .filter_map(
+                |(fp, bytes)| match serde_json::from_slice::<StoredAlert>(&bytes) {
+                    Ok(a) => Some(AlertEntry::from(a)),
+                    Err(e) => {
+                        tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert");
+                        None
+                    }
+                },
+            )
             .collect();
         let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
         Ok(Arc::new(Dispatcher {
@@ -163,7 +165,12 @@ impl Dispatcher {
             groups.clear();
         }
         let now = SystemTime::now();
-        let held: Vec<(u64, Alert)> = self.alerts.lock().iter().map(|(fp, e)| (*fp, e.alert.clone())).collect();
+        let held: Vec<(u64, Alert)> = self
+            .alerts
+            .lock()
+            .iter()
+            .map(|(fp, e)| (*fp, e.alert.clone()))
+            .collect();
         for (fp, alert) in held {
             self.route_alert(fp, alert, now);
         }
@@ -316,8 +323,12 @@ impl Dispatcher {
         let mut out: Vec<AlertView> = held
             .into_iter()
             .map(|(fp, e)| {
-                let mut receivers: Vec<String> =
-                    rt.route.matching(&e.alert.labels).iter().map(|r| r.receiver.clone()).collect();
+                let mut receivers: Vec<String> = rt
+                    .route
+                    .matching(&e.alert.labels)
+                    .iter()
+                    .map(|r| r.receiver.clone())
+                    .collect();
                 receivers.dedup();
                 AlertView {
                     silenced_by: self.silenced_by(&e.alert.labels, now),
@@ -372,7 +383,10 @@ impl Dispatcher {
 
     async fn maintain(&self) {
         let now = SystemTime::now();
-        let gone = self.alerts.lock().remove_resolved_before(now - RESOLVED_RETENTION);
+        let gone = self
+            .alerts
+            .lock()
+            .remove_resolved_before(now - RESOLVED_RETENTION);
         if let Some(w) = &self.writer
             && !gone.is_empty()
         {
@@ -388,10 +402,19 @@ impl Dispatcher {
         if let Err(e) = self.nflog.gc(now).await {
             tracing::warn!(error = %e, "notification log garbage collection failed");
         }
-        let active = self.alerts.lock().iter().filter(|(_, e)| !e.alert.is_resolved_at(now)).count();
+        let active = self
+            .alerts
+            .lock()
+            .iter()
+            .filter(|(_, e)| !e.alert.is_resolved_at(now))
+            .count();
         self.metrics.alerts_active.set(active as f64);
-        self.metrics.aggregation_groups.set(self.groups.lock().len() as f64);
-        self.metrics.silences_active.set(self.silences.active_count(now) as f64);
+        self.metrics
+            .aggregation_groups
+            .set(self.groups.lock().len() as f64);
+        self.metrics
+            .silences_active
+            .set(self.silences.active_count(now) as f64);
         self.metrics.nflog_entries.set(self.nflog.len() as f64);
     }
 
@@ -418,9 +441,13 @@ fn validate(a: &Alert) -> Result<(), AlertingError> {
         return Err(AlertingError::BadAlert("at least one label pair required".into()));
     }
     if let Some(l) = a.labels.iter().find(|l| !is_valid_label_name(&l.name)) {
-        return Err(AlertingError::BadAlert(format!("invalid label name {:?}", l.name)));
+        return Err(AlertingError::BadAlert(format!(
+            "invalid label name {:?}",
+            l.name
+        )));
     }
-    if a.ends_at != SystemTime::UNIX_EPOCH && a.starts_at != SystemTime::UNIX_EPOCH && a.ends_at < a.starts_at {
+    if a.ends_at != SystemTime::UNIX_EPOCH && a.starts_at != SystemTime::UNIX_EPOCH && a.ends_at < a.starts_at
+    {
         return Err(AlertingError::BadAlert(format!(
             "alert {} ends before it starts",
             a.labels
@@ -460,11 +487,13 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
     for r in &cfg.receivers {
         let mut integrations: Vec<Arc<dyn Notifier>> = Vec::new();
         for e in &r.email_configs {
-            let n = EmailNotifier::new(e).map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
+            let n = EmailNotifier::new(e)
+                .map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
             integrations.push(Arc::new(n));
         }
         for w in &r.webhook_configs {
-            let n = WebhookNotifier::new(w).map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
+            let n = WebhookNotifier::new(w)
+                .map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
             integrations.push(Arc::new(n));
         }
         receivers.insert(
@@ -482,7 +511,9 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         }
     });
     if let Some(m) = missing {
-        return Err(AlertingError::Config(format!("route uses undefined receiver {m:?}")));
+        return Err(AlertingError::Config(format!(
+            "route uses undefined receiver {m:?}"
+        )));
     }
     let inhibit_rules = cfg
         .inhibit_rules

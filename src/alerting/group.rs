@@ -57,7 +57,13 @@ impl Group {
     }
 
     pub fn snapshot(&self) -> Vec<(u64, Alert)> {
-        let mut v: Vec<(u64, Alert)> = self.state.lock().alerts.iter().map(|(fp, a)| (*fp, a.clone())).collect();
+        let mut v: Vec<(u64, Alert)> = self
+            .state
+            .lock()
+            .alerts
+            .iter()
+            .map(|(fp, a)| (*fp, a.clone()))
+            .collect();
         v.sort_by(|a, b| a.1.labels.cmp(&b.1.labels));
         v
     }

@@ -90,7 +90,9 @@ fn unquote(s: &str) -> Result<(String, &str), String> {
 
 /// True when every matcher matches (an absent label is the empty string).
 pub fn matches_all(matchers: &[Matcher], labels: &Labels) -> bool {
-    matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }
 
 #[cfg(test)]
@@ -101,7 +103,15 @@ mod tests {
     fn parses_all_four_operators_and_braces() {
         let ms = parse_matchers(r#"{a="1", b!="2",c=~"x|y" , d!~ z.*}"#).unwrap();
         let ops: Vec<_> = ms.iter().map(|m| m.op).collect();
-        assert_eq!(ops, [MatchOp::Equal, MatchOp::NotEqual, MatchOp::Regex, MatchOp::NotRegex]);
+        assert_eq!(
+            ops,
+            [
+                MatchOp::Equal,
+                MatchOp::NotEqual,
+                MatchOp::Regex,
+                MatchOp::NotRegex
+            ]
+        );
         assert_eq!(ms[3].value, "z.*");
         let ms = parse_matchers(r#"severity = "crit\"ical""#).unwrap();
         assert_eq!(ms[0].value, "crit\"ical");

@@ -35,7 +35,10 @@ impl AlertingMetrics {
                 "Failed notification delivery attempts, by receiver and integration.",
                 &["receiver", "integration"],
             ),
-            alerts_received: r.counter("belfry_alerts_received_total", "Alerts received by the dispatcher."),
+            alerts_received: r.counter(
+                "belfry_alerts_received_total",
+                "Alerts received by the dispatcher.",
+            ),
             alerts_invalid: r.counter("belfry_alerts_invalid_total", "Alerts refused as invalid."),
             alerts_dropped: r.counter(
                 "belfry_alerts_dropped_total",
@@ -49,10 +52,16 @@ impl AlertingMetrics {
                 "belfry_silences_limit_reached_total",
                 "Silences refused because the maximum number of silences exists.",
             ),
-            alerts_active: r.gauge("belfry_alerts", "Alerts held by the dispatcher that are not resolved."),
+            alerts_active: r.gauge(
+                "belfry_alerts",
+                "Alerts held by the dispatcher that are not resolved.",
+            ),
             aggregation_groups: r.gauge("belfry_alert_aggregation_groups", "Active aggregation groups."),
             silences_active: r.gauge("belfry_silences_active", "Silences in force now."),
-            nflog_entries: r.gauge("belfry_notification_log_entries", "Entries in the notification log."),
+            nflog_entries: r.gauge(
+                "belfry_notification_log_entries",
+                "Entries in the notification log.",
+            ),
         }
     }
 }

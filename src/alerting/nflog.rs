@@ -70,8 +70,8 @@ impl NotificationLog {
 
     /// Records a notification and waits until it is durable.
     pub async fn log(&self, key: String, entry: LogEntry) -> Result<(), AlertingError> {
-        let bytes =
-            serde_json::to_vec(&entry).map_err(|e| AlertingError::Internal(format!("encoding nflog entry: {e}")))?;
+        let bytes = serde_json::to_vec(&entry)
+            .map_err(|e| AlertingError::Internal(format!("encoding nflog entry: {e}")))?;
         self.entries.lock().insert(key.clone(), entry);
         match &self.writer {
             Some(w) => w
@@ -108,9 +108,13 @@ impl NotificationLog {
         if n > 0
             && let Some(w) = &self.writer
         {
-            w.write(old.into_iter().map(|k| WriteOp::delete(tables::NFLOG, k)).collect())
-                .await
-                .map_err(AlertingError::State)?;
+            w.write(
+                old.into_iter()
+                    .map(|k| WriteOp::delete(tables::NFLOG, k))
+                    .collect(),
+            )
+            .await
+            .map_err(AlertingError::State)?;
         }
         Ok(n)
     }
@@ -180,7 +184,9 @@ mod tests {
         let now = SystemTime::now();
         {
             let log = NotificationLog::new(Vec::new(), Some(StateWriter::start(store.clone())));
-            log.log(key("g", "r", "webhook", 0), entry(&[7], &[], now)).await.unwrap();
+            log.log(key("g", "r", "webhook", 0), entry(&[7], &[], now))
+                .await
+                .unwrap();
         }
         let log = NotificationLog::new(store.scan(tables::NFLOG).unwrap(), None);
         assert_eq!(log.get(&key("g", "r", "webhook", 0)).unwrap().firing, vec![7]);

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::dispatcher::{Dispatcher, Receiver, Runtime};
 use super::group::Group;
 use super::nflog::{self, LogEntry};
-use super::notify::{NotifiedAlert, Notification, Notifier};
+use super::notify::{Notification, NotifiedAlert, Notifier};
 use crate::model::Alert;
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -38,7 +38,8 @@ impl Dispatcher {
             let alerts: Vec<NotifiedAlert> = snapshot
                 .into_iter()
                 .filter(|(_, a)| {
-                    self.inhibited_by(&rt, &a.labels, now).is_empty() && self.silenced_by(&a.labels, now).is_empty()
+                    self.inhibited_by(&rt, &a.labels, now).is_empty()
+                        && self.silenced_by(&a.labels, now).is_empty()
                 })
                 .map(|(fp, a)| NotifiedAlert {
                     resolved: a.is_resolved_at(now),
@@ -49,14 +50,15 @@ impl Dispatcher {
             match rt.receivers.get(&group.route.receiver) {
                 Some(receiver) => {
                     let deadline = Instant::now() + group.route.group_interval.max(MIN_FLUSH_DEADLINE);
-                    let sends = receiver
-                        .integrations
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| self.notify_integration(group, receiver, i, n.clone(), &alerts, deadline, now));
+                    let sends = receiver.integrations.iter().enumerate().map(|(i, n)| {
+                        self.notify_integration(group, receiver, i, n.clone(), &alerts, deadline, now)
+                    });
                     join_all(sends).await;
                 }
-                None => tracing::error!(receiver = group.route.receiver, "route points at an unknown receiver"),
+                None => tracing::error!(
+                    receiver = group.route.receiver,
+                    "route points at an unknown receiver"
+                ),
             }
         }
         group.remove_unchanged(&resolved);
@@ -75,8 +77,16 @@ impl Dispatcher {
     ) {
         let integration = notifier.integration();
         let key = nflog::key(&group.key, &receiver.name, integration, index);
-        let mut firing: Vec<u64> = alerts.iter().filter(|a| !a.resolved).map(|a| a.fingerprint).collect();
-        let mut resolved: Vec<u64> = alerts.iter().filter(|a| a.resolved).map(|a| a.fingerprint).collect();
+        let mut firing: Vec<u64> = alerts
+            .iter()
+            .filter(|a| !a.resolved)
+            .map(|a| a.fingerprint)
+            .collect();
+        let mut resolved: Vec<u64> = alerts
+            .iter()
+            .filter(|a| a.resolved)
+            .map(|a| a.fingerprint)
+            .collect();
         firing.sort_unstable();
         resolved.sort_unstable();
         let entry = self.nflog.get(&key);
@@ -103,18 +113,38 @@ impl Dispatcher {
                 &self.external_url,
                 to_send,
             );
-            if !self.send_with_retries(&receiver.name, notifier.as_ref(), &n, deadline).await {
+            if !self
+                .send_with_retries(&receiver.name, notifier.as_ref(), &n, deadline)
+                .await
+            {
                 return;
             }
         }
-        if let Err(e) = self.nflog.log(key, LogEntry { firing, resolved, timestamp: now }).await {
+        if let Err(e) = self
+            .nflog
+            .log(
+                key,
+                LogEntry {
+                    firing,
+                    resolved,
+                    timestamp: now,
+                },
+            )
+            .await
+        {
             tracing::error!(error = %e, receiver = receiver.name, "cannot record notification; it may repeat after a restart");
         }
     }
 
     /// True once delivered; false when the error is permanent or the
     /// deadline passed.
-    async fn send_with_retries(&self, receiver: &str, notifier: &dyn Notifier, n: &Notification, deadline: Instant) -> bool {
+    async fn send_with_retries(
+        &self,
+        receiver: &str,
+        notifier: &dyn Notifier,
+        n: &Notification,
+        deadline: Instant,
+    ) -> bool {
         let integration = notifier.integration();
         let total = self.metrics.notifications.with(&[receiver, integration]);
         let failed = self.metrics.notifications_failed.with(&[receiver, integration]);

@@ -51,7 +51,12 @@ impl Route {
         Route::child(cfg, &root, None, 0)
     }
 
-    fn child(cfg: &RouteConfig, parent: &Route, parent_key: Option<&str>, index: usize) -> Result<Route, String> {
+    fn child(
+        cfg: &RouteConfig,
+        parent: &Route,
+        parent_key: Option<&str>,
+        index: usize,
+    ) -> Result<Route, String> {
         let mut matchers = Vec::new();
         for m in &cfg.matchers {
             matchers.extend(parse_matchers(m)?);
@@ -64,7 +69,11 @@ impl Route {
         }
         let matcher_text = format!(
             "{{{}}}",
-            matchers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+            matchers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         );
         let key = match parent_key {
             None => matcher_text,
@@ -86,8 +95,12 @@ impl Route {
             matchers,
             continue_matching: cfg.continue_matching,
             group_wait: cfg.group_wait.map_or(parent.group_wait, |d| d.as_duration()),
-            group_interval: cfg.group_interval.map_or(parent.group_interval, |d| d.as_duration()),
-            repeat_interval: cfg.repeat_interval.map_or(parent.repeat_interval, |d| d.as_duration()),
+            group_interval: cfg
+                .group_interval
+                .map_or(parent.group_interval, |d| d.as_duration()),
+            repeat_interval: cfg
+                .repeat_interval
+                .map_or(parent.repeat_interval, |d| d.as_duration()),
             mute_time_intervals: cfg.mute_time_intervals.clone(),
             active_time_intervals: cfg.active_time_intervals.clone(),
             routes: Vec::new(),
@@ -186,7 +199,10 @@ routes:
     fn first_match_wins_unless_continue() {
         let t = tree(TREE);
         assert_eq!(receivers(&t, &[("severity", "page")]), ["pager", "email"]);
-        assert_eq!(receivers(&t, &[("severity", "page"), ("team", "db")]), ["db-pager", "email"]);
+        assert_eq!(
+            receivers(&t, &[("severity", "page"), ("team", "db")]),
+            ["db-pager", "email"]
+        );
         assert_eq!(receivers(&t, &[("service", "lms-api")]), ["lms"]);
         assert_eq!(receivers(&t, &[("service", "other")]), ["default"]);
     }
@@ -197,7 +213,10 @@ routes:
         let labels = Labels::from_pairs(&[("alertname", "A"), ("severity", "page"), ("x", "1")]);
         let routes = t.matching(&labels);
         assert_eq!(routes[0].group_wait, Duration::from_secs(10));
-        assert_eq!(routes[0].group_labels(&labels), Labels::from_pairs(&[("alertname", "A")]));
+        assert_eq!(
+            routes[0].group_labels(&labels),
+            Labels::from_pairs(&[("alertname", "A")])
+        );
         assert_eq!(routes[1].group_labels(&labels), labels);
         assert_eq!(routes[1].repeat_interval, Duration::from_secs(3600));
         assert_eq!(routes[0].group_interval, Duration::from_secs(300));

@@ -127,7 +127,11 @@ impl Silences {
     /// expires it and creates a new one; the returned id is the one in force.
     pub async fn set(&self, mut s: Silence, now: SystemTime) -> Result<String, AlertingError> {
         validate(&s, now)?;
-        let matchers: Vec<Matcher> = s.matchers.iter().map(SilenceMatcher::compile).collect::<Result<_, _>>()?;
+        let matchers: Vec<Matcher> = s
+            .matchers
+            .iter()
+            .map(SilenceMatcher::compile)
+            .collect::<Result<_, _>>()?;
         let mut ops = Vec::new();
         {
             let mut entries = self.entries.lock();
@@ -139,7 +143,9 @@ impl Silences {
                 let in_place = match state {
                     SilenceState::Expired => false,
                     SilenceState::Pending => true,
-                    SilenceState::Active => old.silence.matchers == s.matchers && old.silence.starts_at == s.starts_at,
+                    SilenceState::Active => {
+                        old.silence.matchers == s.matchers && old.silence.starts_at == s.starts_at
+                    }
                 };
                 if !in_place {
                     if state != SilenceState::Expired {
@@ -237,8 +243,13 @@ impl Silences {
         };
         let n = removed.len();
         if n > 0 {
-            self.persist(removed.into_iter().map(|id| WriteOp::delete(tables::SILENCES, id)).collect())
-                .await?;
+            self.persist(
+                removed
+                    .into_iter()
+                    .map(|id| WriteOp::delete(tables::SILENCES, id))
+                    .collect(),
+            )
+            .await?;
         }
         Ok(n)
     }
@@ -252,7 +263,8 @@ impl Silences {
 }
 
 fn put(s: &Silence) -> Result<WriteOp, AlertingError> {
-    let bytes = serde_json::to_vec(s).map_err(|e| AlertingError::Internal(format!("encoding silence: {e}")))?;
+    let bytes =
+        serde_json::to_vec(s).map_err(|e| AlertingError::Internal(format!("encoding silence: {e}")))?;
     Ok(WriteOp::put(tables::SILENCES, s.id.clone(), bytes))
 }
 
@@ -261,12 +273,19 @@ fn validate(s: &Silence, now: SystemTime) -> Result<(), AlertingError> {
     if s.matchers.is_empty() {
         return bad("at least one matcher is required");
     }
-    let compiled: Vec<Matcher> = s.matchers.iter().map(SilenceMatcher::compile).collect::<Result<_, _>>()?;
+    let compiled: Vec<Matcher> = s
+        .matchers
+        .iter()
+        .map(SilenceMatcher::compile)
+        .collect::<Result<_, _>>()?;
     if compiled.iter().all(Matcher::matches_empty) {
         return bad("at least one matcher must not match the empty string (it would silence every alert)");
     }
     if let Some(m) = s.matchers.iter().find(|m| m.name.is_empty()) {
-        return Err(AlertingError::BadSilence(format!("matcher with empty label name (value {:?})", m.value)));
+        return Err(AlertingError::BadSilence(format!(
+            "matcher with empty label name (value {:?})",
+            m.value
+        )));
     }
     if s.ends_at <= s.starts_at {
         return bad("end time must be after start time");
@@ -286,7 +305,14 @@ fn new_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -333,14 +359,27 @@ mod tests {
             )
             .await
             .unwrap();
-        let hit = Labels::from_pairs(&[("alertname", "Disk"), ("env", "prod"), ("instance", "db-1"), ("team", "dba")]);
+        let hit = Labels::from_pairs(&[
+            ("alertname", "Disk"),
+            ("env", "prod"),
+            ("instance", "db-1"),
+            ("team", "dba"),
+        ]);
         assert_eq!(s.mutes(&hit, now), vec![id.clone()]);
-        let miss = Labels::from_pairs(&[("alertname", "Disk"), ("env", "prod"), ("instance", "db-1"), ("team", "sre")]);
+        let miss = Labels::from_pairs(&[
+            ("alertname", "Disk"),
+            ("env", "prod"),
+            ("instance", "db-1"),
+            ("team", "sre"),
+        ]);
         assert!(s.mutes(&miss, now).is_empty());
         let later = now + Duration::from_secs(1);
         s.expire(&id, later).await.unwrap();
         assert!(s.mutes(&hit, later).is_empty());
-        assert!(matches!(s.expire(&id, later).await, Err(AlertingError::SilenceExpired(_))));
+        assert!(matches!(
+            s.expire(&id, later).await,
+            Err(AlertingError::SilenceExpired(_))
+        ));
         assert_eq!(s.gc(later + DEFAULT_RETENTION).await.unwrap(), 1);
         assert!(s.get(&id).is_none());
     }
@@ -349,7 +388,11 @@ mod tests {
     async fn refuses_silences_that_match_everything_or_ended() {
         let s = Silences::new(Vec::new(), None);
         let now = SystemTime::now();
-        assert!(s.set(silence(vec![matcher("a", ".*", true, true)], now), now).await.is_err());
+        assert!(
+            s.set(silence(vec![matcher("a", ".*", true, true)], now), now)
+                .await
+                .is_err()
+        );
         assert!(s.set(silence(vec![], now), now).await.is_err());
         let mut ended = silence(vec![matcher("a", "b", false, true)], now);
         ended.ends_at = now - Duration::from_secs(1);
@@ -357,14 +400,20 @@ mod tests {
         assert!(s.set(ended, now).await.is_err());
         let mut unknown = silence(vec![matcher("a", "b", false, true)], now);
         unknown.id = "nope".into();
-        assert!(matches!(s.set(unknown, now).await, Err(AlertingError::SilenceNotFound(_))));
+        assert!(matches!(
+            s.set(unknown, now).await,
+            Err(AlertingError::SilenceNotFound(_))
+        ));
     }
 
     #[tokio::test]
     async fn changing_matchers_of_an_active_silence_replaces_it() {
         let s = Silences::new(Vec::new(), None);
         let now = SystemTime::now();
-        let id = s.set(silence(vec![matcher("a", "b", false, true)], now), now).await.unwrap();
+        let id = s
+            .set(silence(vec![matcher("a", "b", false, true)], now), now)
+            .await
+            .unwrap();
         let mut update = s.get(&id).unwrap();
         update.comment = "longer".into();
         assert_eq!(s.set(update.clone(), now).await.unwrap(), id);
@@ -381,7 +430,9 @@ mod tests {
         let now = SystemTime::now();
         let id = {
             let s = Silences::new(Vec::new(), Some(StateWriter::start(store.clone())));
-            s.set(silence(vec![matcher("a", "b", false, true)], now), now).await.unwrap()
+            s.set(silence(vec![matcher("a", "b", false, true)], now), now)
+                .await
+                .unwrap()
         };
         let s = Silences::new(store.scan(tables::SILENCES).unwrap(), None);
         assert_eq!(s.get(&id).unwrap().comment, "maintenance");

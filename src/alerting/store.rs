@@ -20,7 +20,11 @@ pub struct AlertEntry {
 impl AlertEntry {
     /// Alertmanager's `Alert.Merge`, `self` being the one already held.
     fn merge(&self, newer: &AlertEntry) -> AlertEntry {
-        let (old, new) = if newer.updated_at < self.updated_at { (newer, self) } else { (self, newer) };
+        let (old, new) = if newer.updated_at < self.updated_at {
+            (newer, self)
+        } else {
+            (self, newer)
+        };
         let mut res = new.clone();
         if old.alert.starts_at < new.alert.starts_at {
             res.alert.starts_at = old.alert.starts_at;
@@ -60,7 +64,10 @@ impl AlertStore {
         let merged = match self.alerts.get(&fp) {
             // Overlapping lifetimes are the same incident; otherwise the
             // new alert replaces a finished one.
-            Some(old) if old.alert.ends_at >= entry.alert.starts_at && entry.alert.ends_at >= old.alert.starts_at => {
+            Some(old)
+                if old.alert.ends_at >= entry.alert.starts_at
+                    && entry.alert.ends_at >= old.alert.starts_at =>
+            {
                 old.merge(&entry)
             }
             Some(_) => entry,
@@ -131,7 +138,8 @@ impl From<&AlertEntry> for StoredAlert {
 
 impl From<StoredAlert> for AlertEntry {
     fn from(s: StoredAlert) -> Self {
-        let labels = |p: Vec<(String, String)>| Labels::new(p.into_iter().map(|(n, v)| Label::new(n, v)).collect());
+        let labels =
+            |p: Vec<(String, String)>| Labels::new(p.into_iter().map(|(n, v)| Label::new(n, v)).collect());
         AlertEntry {
             alert: Alert {
                 labels: labels(s.labels),
@@ -172,11 +180,17 @@ mod tests {
         let mut s = AlertStore::new(10);
         s.upsert(1, entry(100, 400, 100, false)).unwrap();
         let m = s.upsert(1, entry(150, 300, 150, true)).unwrap();
-        assert_eq!(m.alert.starts_at, SystemTime::UNIX_EPOCH + Duration::from_secs(100));
+        assert_eq!(
+            m.alert.starts_at,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(100)
+        );
         assert_eq!(m.alert.ends_at, SystemTime::UNIX_EPOCH + Duration::from_secs(400));
         // A later, non-overlapping alert replaces the finished one.
         let m = s.upsert(1, entry(1000, 2000, 1000, false)).unwrap();
-        assert_eq!(m.alert.starts_at, SystemTime::UNIX_EPOCH + Duration::from_secs(1000));
+        assert_eq!(
+            m.alert.starts_at,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1000)
+        );
     }
 
     #[test]
@@ -185,7 +199,10 @@ mod tests {
         s.upsert(1, entry(1, 2, 1, false)).unwrap();
         assert!(s.upsert(2, entry(1, 2, 1, false)).is_err());
         assert!(s.upsert(1, entry(1, 3, 2, false)).is_ok());
-        assert_eq!(s.remove_resolved_before(SystemTime::UNIX_EPOCH + Duration::from_secs(10)), vec![1]);
+        assert_eq!(
+            s.remove_resolved_before(SystemTime::UNIX_EPOCH + Duration::from_secs(10)),
+            vec![1]
+        );
         assert!(s.is_empty());
     }
 }

@@ -36,10 +36,28 @@ struct Period {
     zone: Zone,
 }
 
-const WEEKDAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+const WEEKDAYS: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 impl TimeInterval {
@@ -98,10 +116,9 @@ impl Period {
         let zone = match spec.location.as_deref() {
             None | Some("") | Some("UTC") => Zone::Utc,
             Some("Local") => Zone::Local,
-            Some(name) => Zone::Named(
-                name.parse::<Tz>()
-                    .map_err(|_| format!("unknown location {name:?} (expected an IANA name like Europe/Berlin)"))?,
-            ),
+            Some(name) => Zone::Named(name.parse::<Tz>().map_err(|_| {
+                format!("unknown location {name:?} (expected an IANA name like Europe/Berlin)")
+            })?),
         };
         Ok(Period {
             times,
@@ -130,7 +147,12 @@ impl Period {
         if !self.weekdays.is_empty() && !self.weekdays.iter().any(|(a, b)| wd >= *a && wd <= *b) {
             return false;
         }
-        if !self.months.is_empty() && !self.months.iter().any(|(a, b)| t.month() >= *a && t.month() <= *b) {
+        if !self.months.is_empty()
+            && !self
+                .months
+                .iter()
+                .any(|(a, b)| t.month() >= *a && t.month() <= *b)
+        {
             return false;
         }
         if !self.years.is_empty() && !self.years.iter().any(|(a, b)| t.year() >= *a && t.year() <= *b) {
@@ -140,7 +162,11 @@ impl Period {
             let len = days_in_month(t.year(), t.month()) as i32;
             let day = t.day() as i32;
             let abs = |d: i32| if d < 0 { len + d + 1 } else { d.min(len) };
-            if !self.days_of_month.iter().any(|(a, b)| day >= abs(*a) && day <= abs(*b)) {
+            if !self
+                .days_of_month
+                .iter()
+                .any(|(a, b)| day >= abs(*a) && day <= abs(*b))
+            {
                 return false;
             }
         }
@@ -149,7 +175,11 @@ impl Period {
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     chrono::NaiveDate::from_ymd_opt(ny, nm, 1)
         .and_then(|d| d.pred_opt())
         .map_or(31, |d| d.day())

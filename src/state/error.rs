@@ -16,9 +16,17 @@ pub enum StateError {
         "state store {path} has schema version {found}, newer than this build supports ({supported}); \
          run a newer belfry or restore a backup"
     )]
-    TooNew { path: String, found: u64, supported: u64 },
+    TooNew {
+        path: String,
+        found: u64,
+        supported: u64,
+    },
     #[error("state store {path}: migration from version {from} failed: {message}")]
-    Migration { path: String, from: u64, message: String },
+    Migration {
+        path: String,
+        from: u64,
+        message: String,
+    },
     #[error("state store writer has stopped")]
     WriterStopped,
 }

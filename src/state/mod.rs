@@ -72,7 +72,10 @@ impl StateStore {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(self.err(e)),
         };
-        Ok(table.get(VERSION_KEY).map_err(|e| self.err(e))?.map(|v| v.value()))
+        Ok(table
+            .get(VERSION_KEY)
+            .map_err(|e| self.err(e))?
+            .map(|v| v.value()))
     }
 
     fn set_version(&self, v: u64) -> Result<(), StateError> {
@@ -87,7 +90,8 @@ impl StateStore {
     fn create_tables(&self) -> Result<(), StateError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         for name in tables::ALL {
-            txn.open_table(tables::bytes_table(name)).map_err(|e| self.err(e))?;
+            txn.open_table(tables::bytes_table(name))
+                .map_err(|e| self.err(e))?;
         }
         txn.commit().map_err(|e| self.err(e))
     }
@@ -95,7 +99,9 @@ impl StateStore {
     /// Every (key, value) of a table. Blocking.
     pub fn scan(&self, table: &'static str) -> Result<Vec<(String, Vec<u8>)>, StateError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let t = txn.open_table(tables::bytes_table(table)).map_err(|e| self.err(e))?;
+        let t = txn
+            .open_table(tables::bytes_table(table))
+            .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;
@@ -108,7 +114,9 @@ impl StateStore {
     pub fn write(&self, ops: &[WriteOp]) -> Result<(), StateError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         for op in ops {
-            let mut t = txn.open_table(tables::bytes_table(op.table)).map_err(|e| self.err(e))?;
+            let mut t = txn
+                .open_table(tables::bytes_table(op.table))
+                .map_err(|e| self.err(e))?;
             match &op.value {
                 Some(v) => {
                     t.insert(op.key.as_str(), v.as_slice()).map_err(|e| self.err(e))?;
@@ -135,7 +143,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::open(dir.path()).unwrap();
         assert_eq!(s.version().unwrap(), Some(SCHEMA_VERSION));
-        s.write(&[WriteOp::put(tables::SILENCES, "a", b"1".to_vec())]).unwrap();
+        s.write(&[WriteOp::put(tables::SILENCES, "a", b"1".to_vec())])
+            .unwrap();
         s.write(&[
             WriteOp::put(tables::SILENCES, "b", b"2".to_vec()),
             WriteOp::delete(tables::SILENCES, "a"),
@@ -143,7 +152,10 @@ mod tests {
         .unwrap();
         drop(s);
         let s = StateStore::open(dir.path()).unwrap();
-        assert_eq!(s.scan(tables::SILENCES).unwrap(), vec![("b".to_string(), b"2".to_vec())]);
+        assert_eq!(
+            s.scan(tables::SILENCES).unwrap(),
+            vec![("b".to_string(), b"2".to_vec())]
+        );
     }
 
     #[test]

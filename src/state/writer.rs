@@ -71,7 +71,9 @@ impl StateWriter {
     /// Writes and waits until the transaction is durable.
     pub async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StateError> {
         let (done, wait) = oneshot::channel();
-        self.tx.send((ops, Some(done))).map_err(|_| StateError::WriterStopped)?;
+        self.tx
+            .send((ops, Some(done)))
+            .map_err(|_| StateError::WriterStopped)?;
         wait.await
             .map_err(|_| StateError::WriterStopped)?
             .map_err(|message| StateError::Db {
@@ -91,7 +93,9 @@ impl StateWriter {
     /// on the async executor.
     pub fn write_blocking(&self, ops: Vec<WriteOp>) -> Result<(), StateError> {
         let (done, wait) = oneshot::channel();
-        self.tx.send((ops, Some(done))).map_err(|_| StateError::WriterStopped)?;
+        self.tx
+            .send((ops, Some(done)))
+            .map_err(|_| StateError::WriterStopped)?;
         wait.blocking_recv()
             .map_err(|_| StateError::WriterStopped)?
             .map_err(|message| StateError::Db {

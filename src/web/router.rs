@@ -47,7 +47,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v2/alerts", get(am::get_alerts).post(am::post_alerts))
         .route("/api/v2/silences", get(am::get_silences).post(am::post_silences))
-        .route("/api/v2/silence/{id}", get(am::get_silence).delete(am::delete_silence))
+        .route(
+            "/api/v2/silence/{id}",
+            get(am::get_silence).delete(am::delete_silence),
+        )
         .route("/api/v2/receivers", get(am::receivers))
         .route("/api/v2/status", get(am::status))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))

@@ -44,7 +44,14 @@ impl Drop for Belfry {
 }
 
 async fn get_json(url: &str) -> Value {
-    let text = reqwest::Client::new().get(url).send().await.unwrap().text().await.unwrap();
+    let text = reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -120,7 +127,9 @@ async fn start_hook(fail_first: usize) -> (Hook, String) {
         h.received.lock().push(body);
         StatusCode::OK
     }
-    let app = axum::Router::new().route("/hook", post(handle)).with_state(hook.clone());
+    let app = axum::Router::new()
+        .route("/hook", post(handle))
+        .with_state(hook.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -177,10 +186,14 @@ fn alert(name: &str, extra: &[(&str, &str)]) -> Alert {
 async fn webhook_gets_alertmanager_json_and_resolved() {
     let (hook, url) = start_hook(0).await;
     let belfry = start_belfry(&webhook_config(&url, ""), None).await;
-    belfry
-        .dispatcher
-        .send(vec![alert("LmsDown", &[("service", "api")]), alert("LmsDown", &[("service", "web")])]);
-    let first = wait_until("firing webhook", Duration::from_secs(10), || hook.received.lock().first().cloned()).await;
+    belfry.dispatcher.send(vec![
+        alert("LmsDown", &[("service", "api")]),
+        alert("LmsDown", &[("service", "web")]),
+    ]);
+    let first = wait_until("firing webhook", Duration::from_secs(10), || {
+        hook.received.lock().first().cloned()
+    })
+    .await;
     assert_eq!(first["version"], "4");
     assert_eq!(first["status"], "firing");
     assert_eq!(first["receiver"], "hook");
@@ -189,21 +202,32 @@ async fn webhook_gets_alertmanager_json_and_resolved() {
     assert!(first["commonLabels"].get("service").is_none());
     assert_eq!(first["externalURL"], "http://belfry.test");
     assert_eq!(first["alerts"].as_array().unwrap().len(), 2);
-    assert!(first["groupKey"].as_str().unwrap().contains("alertname=\"LmsDown\""));
+    assert!(
+        first["groupKey"]
+            .as_str()
+            .unwrap()
+            .contains("alertname=\"LmsDown\"")
+    );
     assert_eq!(first["alerts"][0]["fingerprint"].as_str().unwrap().len(), 16);
 
     // Resolve one: send_resolved (default true for webhooks) reports it.
     let mut resolved = alert("LmsDown", &[("service", "api")]);
     resolved.ends_at = std::time::SystemTime::now();
     belfry.dispatcher.send(vec![resolved]);
-    let second = wait_until("resolved webhook", Duration::from_secs(10), || hook.received.lock().get(1).cloned()).await;
+    let second = wait_until("resolved webhook", Duration::from_secs(10), || {
+        hook.received.lock().get(1).cloned()
+    })
+    .await;
     let statuses: Vec<&str> = second["alerts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["status"].as_str().unwrap())
         .collect();
-    assert!(statuses.contains(&"resolved") && statuses.contains(&"firing"), "{second}");
+    assert!(
+        statuses.contains(&"resolved") && statuses.contains(&"firing"),
+        "{second}"
+    );
     // Nothing new: no third message within a few group intervals.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(hook.received.lock().len(), 2);
@@ -251,7 +275,11 @@ alerting:
     })
     .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(flaky.received.lock().len(), 1, "exactly one delivery after two failures");
+    assert_eq!(
+        flaky.received.lock().len(),
+        1,
+        "exactly one delivery after two failures"
+    );
     assert_eq!(flaky.attempts.load(Ordering::SeqCst), 3);
     let metrics = belfry.registry.render();
     assert!(
@@ -325,19 +353,28 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let belfry = start_belfry(&yaml, Some(dir.path())).await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    assert_eq!(hook.received.lock().len(), 1, "no repeated notification after restart");
+    assert_eq!(
+        hook.received.lock().len(),
+        1,
+        "no repeated notification after restart"
+    );
     assert_eq!(belfry.dispatcher.silences().list().len(), 1);
     assert_eq!(belfry.dispatcher.alerts().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_reaches_a_real_smtp_server() {
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| Command::new(p).args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success()));
+    let python = ["python3", "python"].into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
     let Some(python) = python else {
         if std::env::var_os("BELFRY_REQUIRE_PEERS").is_some() {
-            panic!("BELFRY_REQUIRE_PEERS is set but python3 with aiosmtpd is missing (scripts/install-test-deps)");
+            panic!(
+                "BELFRY_REQUIRE_PEERS is set but python3 with aiosmtpd is missing (scripts/install-test-deps)"
+            );
         }
         eprintln!("skipping: python3 with aiosmtpd is not installed (scripts/install-test-deps installs it)");
         return;
@@ -354,7 +391,9 @@ async fn email_reaches_a_real_smtp_server() {
         .spawn()
         .unwrap();
     let mut ready = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
     assert_eq!(ready.trim(), "ready");
     let _smtp = ChildGuard(child);
     let yaml = format!(
@@ -375,12 +414,26 @@ alerting:
 "#
     );
     let belfry = start_belfry(&yaml, None).await;
-    belfry.dispatcher.send(vec![alert("ApiAvailabilityLow", &[("severity", "page")])]);
+    belfry
+        .dispatcher
+        .send(vec![alert("ApiAvailabilityLow", &[("severity", "page")])]);
     let path = out.path().join("1.eml");
-    let message = wait_until("delivered e-mail", Duration::from_secs(15), || std::fs::read_to_string(&path).ok()).await;
-    assert!(message.contains("Subject: [FIRING:1] ApiAvailabilityLow (page)"), "{message}");
-    assert!(message.contains("X-Envelope-To: it@lms.example,tl@lms.example"), "{message}");
-    assert!(message.contains("text/plain") && message.contains("text/html"), "{message}");
+    let message = wait_until("delivered e-mail", Duration::from_secs(15), || {
+        std::fs::read_to_string(&path).ok()
+    })
+    .await;
+    assert!(
+        message.contains("Subject: [FIRING:1] ApiAvailabilityLow (page)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("X-Envelope-To: it@lms.example,tl@lms.example"),
+        "{message}"
+    );
+    assert!(
+        message.contains("text/plain") && message.contains("text/html"),
+        "{message}"
+    );
     assert!(message.contains("something broke"), "{message}");
 }
 
@@ -390,7 +443,11 @@ struct PrintOnPanic(std::path::PathBuf);
 impl Drop for PrintOnPanic {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- {} ---\n{}", self.0.display(), std::fs::read_to_string(&self.0).unwrap_or_default());
+            eprintln!(
+                "--- {} ---\n{}",
+                self.0.display(),
+                std::fs::read_to_string(&self.0).unwrap_or_default()
+            );
         }
     }
 }
@@ -418,7 +475,9 @@ async fn amtool_lists_alerts_and_manages_silences() {
     }
     let (_hook, url) = start_hook(0).await;
     let belfry = start_belfry(&webhook_config(&url, ""), None).await;
-    belfry.dispatcher.send(vec![alert("DiskFull", &[("instance", "db-1")])]);
+    belfry
+        .dispatcher
+        .send(vec![alert("DiskFull", &[("instance", "db-1")])]);
     let base = format!("http://{}", belfry.addr);
     let b = base.clone();
     let listed = wait_until("alert listed by amtool", Duration::from_secs(10), || {
@@ -431,7 +490,17 @@ async fn amtool_lists_alerts_and_manages_silences() {
 
     let b = base.clone();
     let id = tokio::task::spawn_blocking(move || {
-        amtool(&b, &["silence", "add", "alertname=DiskFull", "--comment=disk swap", "--duration=1h", "--author=ops"])
+        amtool(
+            &b,
+            &[
+                "silence",
+                "add",
+                "alertname=DiskFull",
+                "--comment=disk swap",
+                "--duration=1h",
+                "--author=ops",
+            ],
+        )
     })
     .await
     .unwrap();
@@ -470,8 +539,14 @@ async fn prometheus_sends_alerts_that_are_routed() {
     .unwrap();
     let port = free_port();
     let child = Command::new(prometheus)
-        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         // Alertmanagers are discovered ~5s after start; the first alert
         // is sent before that, so let Prometheus resend every second.
@@ -483,14 +558,21 @@ async fn prometheus_sends_alerts_that_are_routed() {
     let _prom = ChildGuard(child);
     let log = dir.path().join("prometheus.log");
     let _print_log = PrintOnPanic(log);
-    let msg = wait_until("prometheus alert routed to the webhook", Duration::from_secs(60), || {
-        hook.received.lock().first().cloned()
-    })
+    let msg = wait_until(
+        "prometheus alert routed to the webhook",
+        Duration::from_secs(60),
+        || hook.received.lock().first().cloned(),
+    )
     .await;
     assert_eq!(msg["commonLabels"]["alertname"], "AlwaysFiring");
     assert_eq!(msg["commonLabels"]["severity"], "page");
     assert_eq!(msg["commonAnnotations"]["summary"], "from prometheus");
-    assert!(msg["alerts"][0]["generatorURL"].as_str().unwrap().contains("vector"));
+    assert!(
+        msg["alerts"][0]["generatorURL"]
+            .as_str()
+            .unwrap()
+            .contains("vector")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -498,10 +580,20 @@ async fn api_refuses_bad_alerts_and_silences() {
     let belfry = start_belfry("", None).await;
     let client = reqwest::Client::new();
     let base = format!("http://{}", belfry.addr);
-    let r = client.post(format!("{base}/api/v2/alerts")).body("[{\"labels\": {}}]").send().await.unwrap();
+    let r = client
+        .post(format!("{base}/api/v2/alerts"))
+        .body("[{\"labels\": {}}]")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("label"));
-    let r = client.post(format!("{base}/api/v2/alerts")).body("not json").send().await.unwrap();
+    let r = client
+        .post(format!("{base}/api/v2/alerts"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let r = client
         .post(format!("{base}/api/v2/silences"))
@@ -510,7 +602,11 @@ async fn api_refuses_bad_alerts_and_silences() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let r = client.delete(format!("{base}/api/v2/silence/nope")).send().await.unwrap();
+    let r = client
+        .delete(format!("{base}/api/v2/silence/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     let status = get_json(&format!("{base}/api/v2/status")).await;
     assert_eq!(status["cluster"]["status"], "disabled");

@@ -51,7 +51,10 @@ impl InhibitRuleConfig {
         self.target()
             .map_err(|e| Invalid::near(format!("inhibit rule target: {e}"), &first))?;
         if let Some(bad) = self.equal.iter().find(|n| !is_valid_label_name(n)) {
-            return Err(Invalid::near(format!("inhibit rule equal: {bad:?} is not a valid label name"), bad));
+            return Err(Invalid::near(
+                format!("inhibit rule equal: {bad:?} is not a valid label name"),
+                bad,
+            ));
         }
         Ok(())
     }

@@ -3,10 +3,7 @@
 //! at or after the `alerting:` section that contains the snippet.
 
 pub(crate) fn locate(text: &str, snippet: &str) -> Option<(usize, usize)> {
-    let start = text
-        .lines()
-        .position(|l| l.starts_with("alerting:"))
-        .unwrap_or(0);
+    let start = text.lines().position(|l| l.starts_with("alerting:")).unwrap_or(0);
     text.lines()
         .enumerate()
         .skip(start)

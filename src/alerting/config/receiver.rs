@@ -128,9 +128,8 @@ impl ReceiverConfig {
         }
         let name = self.name.clone();
         for e in &mut self.email_configs {
-            e.resolve(global).map_err(|m| {
-                Invalid::near(format!("receiver {name:?}: email_configs: {m}"), &name)
-            })?;
+            e.resolve(global)
+                .map_err(|m| Invalid::near(format!("receiver {name:?}: email_configs: {m}"), &name))?;
         }
         for w in &mut self.webhook_configs {
             if w.http_config == HttpClientConfig::default()
@@ -138,9 +137,8 @@ impl ReceiverConfig {
             {
                 w.http_config = h.clone();
             }
-            w.validate().map_err(|m| {
-                Invalid::near(format!("receiver {name:?}: webhook_configs: {m}"), &name)
-            })?;
+            w.validate()
+                .map_err(|m| Invalid::near(format!("receiver {name:?}: webhook_configs: {m}"), &name))?;
         }
         Ok(())
     }

@@ -54,10 +54,16 @@ impl RouteConfig {
         intervals: &HashSet<String>,
     ) -> Result<(), Invalid> {
         if self.receiver.as_deref().is_none_or(str::is_empty) {
-            return Err(Invalid::near("root route must specify a default receiver".into(), "route:"));
+            return Err(Invalid::near(
+                "root route must specify a default receiver".into(),
+                "route:",
+            ));
         }
         if !self.matchers.is_empty() || !self.match_eq.is_empty() || !self.match_re.is_empty() {
-            return Err(Invalid::near("root route must not have any matchers".into(), "route:"));
+            return Err(Invalid::near(
+                "root route must not have any matchers".into(),
+                "route:",
+            ));
         }
         if !self.mute_time_intervals.is_empty() || !self.active_time_intervals.is_empty() {
             return Err(Invalid::near(
@@ -91,7 +97,10 @@ impl RouteConfig {
             let mut seen = HashSet::new();
             for n in g.iter().filter(|n| *n != "...") {
                 if !is_valid_label_name(n) {
-                    return Err(Invalid::near(format!("group_by: {n:?} is not a valid label name"), n));
+                    return Err(Invalid::near(
+                        format!("group_by: {n:?} is not a valid label name"),
+                        n,
+                    ));
                 }
                 if !seen.insert(n) {
                     return Err(Invalid::near(format!("group_by: duplicated label {n:?}"), n));
@@ -105,7 +114,10 @@ impl RouteConfig {
             crate::model::Matcher::new(crate::model::MatchOp::Regex, name, value)
                 .map_err(|e| Invalid::near(format!("route match_re: {e}"), value))?;
         }
-        for (what, d) in [("group_interval", self.group_interval), ("repeat_interval", self.repeat_interval)] {
+        for (what, d) in [
+            ("group_interval", self.group_interval),
+            ("repeat_interval", self.repeat_interval),
+        ] {
             if d.is_some_and(|d| d.is_zero()) {
                 return Err(Invalid::near(format!("{what} cannot be zero"), what));
             }
@@ -113,7 +125,9 @@ impl RouteConfig {
         for name in self.mute_time_intervals.iter().chain(&self.active_time_intervals) {
             if !intervals.contains(name) {
                 return Err(Invalid::near(
-                    format!("route references time interval {name:?}, which is not defined in time_intervals"),
+                    format!(
+                        "route references time interval {name:?}, which is not defined in time_intervals"
+                    ),
                     name,
                 ));
             }

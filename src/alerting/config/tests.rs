@@ -81,16 +81,22 @@ fn error_of(text: &str) -> String {
 
 #[test]
 fn bad_routing_configs_are_refused_with_file_and_line() {
-    let unknown_receiver = FULL.replace("receiver: pager\n        continue", "receiver: nobody\n        continue");
+    let unknown_receiver = FULL.replace(
+        "receiver: pager\n        continue",
+        "receiver: nobody\n        continue",
+    );
     let e = error_of(&unknown_receiver);
     assert!(e.starts_with("belfry.yml:"), "{e}");
     assert!(e.contains("nobody"), "{e}");
     let line: usize = e.split(':').nth(1).unwrap().parse().unwrap();
     assert_eq!(FULL.lines().nth(line - 1).unwrap().trim(), "receiver: pager");
 
-    let bad_matcher = FULL.replace(r#"'severity="critical"']
-        receiver"#, r#"'severity=~"("']
-        receiver"#);
+    let bad_matcher = FULL.replace(
+        r#"'severity="critical"']
+        receiver"#,
+        r#"'severity=~"("']
+        receiver"#,
+    );
     let e = error_of(&bad_matcher);
     assert!(e.contains("severity"), "{e}");
     assert!(e.starts_with("belfry.yml:"), "{e}");
@@ -99,10 +105,16 @@ fn bad_routing_configs_are_refused_with_file_and_line() {
     let e = error_of(&unknown_key);
     assert!(e.contains("group_wiat") && e.starts_with("belfry.yml:"), "{e}");
 
-    let bad_interval = FULL.replace("receiver: ops\n        group_by: ['...']", "receiver: ops\n        group_by: ['...', 'x']");
+    let bad_interval = FULL.replace(
+        "receiver: ops\n        group_by: ['...']",
+        "receiver: ops\n        group_by: ['...', 'x']",
+    );
     assert!(error_of(&bad_interval).contains("wildcard"));
 
-    let undefined_interval = FULL.replace("mute_time_intervals: [exam-weeks]", "mute_time_intervals: [holidays]");
+    let undefined_interval = FULL.replace(
+        "mute_time_intervals: [exam-weeks]",
+        "mute_time_intervals: [holidays]",
+    );
     assert!(error_of(&undefined_interval).contains("holidays"));
 
     let bad_location = FULL.replace("Europe/London", "Mars/Base");

@@ -48,7 +48,10 @@ pub struct TimeRangeConfig {
 impl TimeIntervalConfig {
     pub(super) fn validate(&self) -> Result<(), Invalid> {
         if self.name.is_empty() {
-            return Err(Invalid::near("time interval with empty name".into(), "time_intervals"));
+            return Err(Invalid::near(
+                "time interval with empty name".into(),
+                "time_intervals",
+            ));
         }
         TimeInterval::compile(self)
             .map(|_| ())

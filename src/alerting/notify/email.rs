@@ -52,9 +52,16 @@ impl EmailNotifier {
         let to = cfg
             .to
             .split(',')
-            .map(|t| t.trim().parse::<Mailbox>().map_err(|e| format!("email: invalid to address {t:?}: {e}")))
+            .map(|t| {
+                t.trim()
+                    .parse::<Mailbox>()
+                    .map_err(|e| format!("email: invalid to address {t:?}: {e}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let smarthost = cfg.smarthost.as_deref().ok_or("email: no smarthost (set global smtp_smarthost)")?;
+        let smarthost = cfg
+            .smarthost
+            .as_deref()
+            .ok_or("email: no smarthost (set global smtp_smarthost)")?;
         let (host, port) = smarthost
             .rsplit_once(':')
             .and_then(|(h, p)| Some((h.trim_matches(|c| c == '[' || c == ']'), p.parse::<u16>().ok()?)))
@@ -65,12 +72,15 @@ impl EmailNotifier {
             .dangerous_accept_invalid_certs(tls_cfg.insecure_skip_verify)
             .dangerous_accept_invalid_hostnames(tls_cfg.insecure_skip_verify);
         if let Some(ca) = &tls_cfg.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| format!("email tls_config: cannot read {}: {e}", ca.display()))?;
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("email tls_config: cannot read {}: {e}", ca.display()))?;
             let cert = Certificate::from_pem(&pem)
                 .map_err(|e| format!("email tls_config: bad CA certificate in {}: {e}", ca.display()))?;
             params = params.add_root_certificate(cert);
         }
-        let params = params.build_rustls().map_err(|e| format!("email tls_config: {e}"))?;
+        let params = params
+            .build_rustls()
+            .map_err(|e| format!("email tls_config: {e}"))?;
         let tls = if port == IMPLICIT_TLS_PORT {
             Tls::Wrapper(params)
         } else if cfg.require_tls.unwrap_or(true) {
@@ -85,10 +95,13 @@ impl EmailNotifier {
             match name.to_ascii_lowercase().as_str() {
                 "subject" => subject = Some(t),
                 "from" | "to" => {
-                    return Err(format!("email header {name}: set the from/to fields of the email config instead"));
+                    return Err(format!(
+                        "email header {name}: set the from/to fields of the email config instead"
+                    ));
                 }
                 _ => {
-                    HeaderName::new_from_ascii(name.clone()).map_err(|_| format!("email: invalid header name {name:?}"))?;
+                    HeaderName::new_from_ascii(name.clone())
+                        .map_err(|_| format!("email: invalid header name {name:?}"))?;
                     headers.push((name.clone(), t));
                 }
             }
@@ -118,8 +131,14 @@ impl EmailNotifier {
             Some(t) => t.render(n),
             None => default_subject(n),
         };
-        let text = self.text.as_ref().map_or_else(|| default_text(n), |t| t.render(n));
-        let html = self.html.as_ref().map_or_else(|| default_html(n), |t| t.render(n));
+        let text = self
+            .text
+            .as_ref()
+            .map_or_else(|| default_text(n), |t| t.render(n));
+        let html = self
+            .html
+            .as_ref()
+            .map_or_else(|| default_html(n), |t| t.render(n));
         let mut b = Message::builder().from(self.from.clone()).subject(subject);
         for to in &self.to {
             b = b.to(to.clone());
@@ -149,7 +168,9 @@ impl EmailNotifier {
                 Some(f) => tokio::fs::read_to_string(f)
                     .await
                     .map(|s| s.trim().to_string())
-                    .map_err(|e| NotifyError::retryable(format!("email: cannot read {}: {e}", f.display())))?,
+                    .map_err(|e| {
+                        NotifyError::retryable(format!("email: cannot read {}: {e}", f.display()))
+                    })?,
                 None => self.password.expose().to_string(),
             };
             transport = transport.credentials(Credentials::new(user.clone(), password));
@@ -212,7 +233,10 @@ mod tests {
     fn message_has_default_subject_and_both_bodies() {
         let e = EmailNotifier::new(&config()).unwrap();
         let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();
-        assert!(raw.contains("Subject: [FIRING:1] HighLatency (api page)"), "{raw}");
+        assert!(
+            raw.contains("Subject: [FIRING:1] HighLatency (api page)"),
+            "{raw}"
+        );
         assert!(raw.contains("text/plain"));
         assert!(raw.contains("text/html"));
         assert!(raw.contains("it@example.org"));
@@ -221,7 +245,10 @@ mod tests {
     #[test]
     fn subject_header_template_overrides() {
         let mut cfg = config();
-        cfg.headers.insert("Subject".into(), "LMS {{ .Status }}: {{ .CommonLabels.job }}".into());
+        cfg.headers.insert(
+            "Subject".into(),
+            "LMS {{ .Status }}: {{ .CommonLabels.job }}".into(),
+        );
         cfg.headers.insert("X-Team".into(), "{{ .Receiver }}".into());
         let e = EmailNotifier::new(&cfg).unwrap();
         let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();

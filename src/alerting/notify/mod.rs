@@ -75,7 +75,11 @@ impl Notification {
 
     /// `firing` while any alert fires, else `resolved`.
     pub fn status(&self) -> &'static str {
-        if self.firing_count() > 0 { "firing" } else { "resolved" }
+        if self.firing_count() > 0 {
+            "firing"
+        } else {
+            "resolved"
+        }
     }
 }
 
@@ -148,8 +152,17 @@ pub(crate) mod tests {
         let mut second = n.alerts[0].clone();
         second.alert.labels = Labels::from_pairs(&[("alertname", "HighLatency"), ("job", "web")]);
         second.resolved = true;
-        n = Notification::new("r", "k", n.group_labels.clone(), "", vec![n.alerts[0].clone(), second]);
-        assert_eq!(n.common_labels, Labels::from_pairs(&[("alertname", "HighLatency")]));
+        n = Notification::new(
+            "r",
+            "k",
+            n.group_labels.clone(),
+            "",
+            vec![n.alerts[0].clone(), second],
+        );
+        assert_eq!(
+            n.common_labels,
+            Labels::from_pairs(&[("alertname", "HighLatency")])
+        );
         assert_eq!(n.status(), "firing");
         assert_eq!(n.firing_count(), 1);
     }

@@ -98,7 +98,12 @@ fn parse_action(action: &str) -> Result<Part, String> {
         _ => {}
     }
     if let Some(rest) = action.strip_prefix("template ") {
-        let name = rest.trim().strip_suffix('.').unwrap_or(rest).trim().trim_matches('"');
+        let name = rest
+            .trim()
+            .strip_suffix('.')
+            .unwrap_or(rest)
+            .trim()
+            .trim_matches('"');
         return match name {
             "__subject" | "email.default.subject" => Ok(Part::Subject),
             "email.default.text" | "__text_alert_list" => Ok(Part::DefaultText),
@@ -181,7 +186,11 @@ pub fn default_text(n: &Notification) -> String {
 
 pub fn default_html(n: &Notification) -> String {
     let mut s = String::new();
-    let colour = if n.firing_count() > 0 { "#e45959" } else { "#68b90f" };
+    let colour = if n.firing_count() > 0 {
+        "#e45959"
+    } else {
+        "#68b90f"
+    };
     let _ = write!(
         s,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\
@@ -192,7 +201,11 @@ pub fn default_html(n: &Notification) -> String {
         escape(&pairs(&n.group_labels)),
     );
     if !n.external_url.is_empty() {
-        let _ = writeln!(s, "<p><a href=\"{0}\">View in Belfry</a></p>", escape(&n.external_url));
+        let _ = writeln!(
+            s,
+            "<p><a href=\"{0}\">View in Belfry</a></p>",
+            escape(&n.external_url)
+        );
     }
     for (title, resolved) in [("Firing", false), ("Resolved", true)] {
         let alerts: Vec<_> = n.alerts.iter().filter(|a| a.resolved == resolved).collect();
@@ -250,7 +263,8 @@ mod tests {
     #[test]
     fn custom_templates_render_and_bad_ones_are_refused() {
         let n = notification();
-        let t = Template::parse("{{ .Status }}: {{ .CommonLabels.job }} — {{ template \"__subject\" . }}").unwrap();
+        let t = Template::parse("{{ .Status }}: {{ .CommonLabels.job }} — {{ template \"__subject\" . }}")
+            .unwrap();
         assert_eq!(t.render(&n), "firing: api — [FIRING:1] HighLatency (api page)");
         assert!(Template::parse("{{ range .Alerts }}").is_err());
         assert!(Template::parse("{{ .Status ").is_err());

@@ -58,9 +58,12 @@ impl WebhookNotifier {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let http = client(h)?.redirect(redirect).timeout(timeout).no_proxy().build().map_err(|e| {
-            format!("webhook: cannot build http client: {e}")
-        })?;
+        let http = client(h)?
+            .redirect(redirect)
+            .timeout(timeout)
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("webhook: cannot build http client: {e}"))?;
         let target = match (&cfg.url, &cfg.url_file) {
             (Some(u), _) => Target::Url(u.clone()),
             (None, Some(f)) => Target::File(f.clone()),
@@ -141,7 +144,11 @@ impl WebhookNotifier {
         }
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
-                NotifyError::retryable(format!("webhook {}: timed out after {:?}", redact(&url), self.timeout))
+                NotifyError::retryable(format!(
+                    "webhook {}: timed out after {:?}",
+                    redact(&url),
+                    self.timeout
+                ))
             } else {
                 NotifyError::retryable(format!("webhook {}: {}", redact(&url), chain(&e)))
             }
@@ -222,7 +229,8 @@ fn client(h: &HttpClientConfig) -> Result<reqwest::ClientBuilder, String> {
         return Ok(b);
     };
     if let Some(ca) = &tls.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| format!("webhook tls_config: cannot read {}: {e}", ca.display()))?;
+        let pem = std::fs::read(ca)
+            .map_err(|e| format!("webhook tls_config: cannot read {}: {e}", ca.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| format!("webhook tls_config: bad CA certificate in {}: {e}", ca.display()))?;
         for c in certs {
@@ -230,10 +238,14 @@ fn client(h: &HttpClientConfig) -> Result<reqwest::ClientBuilder, String> {
         }
     }
     if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem =
-            std::fs::read(cert).map_err(|e| format!("webhook tls_config: cannot read {}: {e}", cert.display()))?;
-        pem.extend(std::fs::read(key).map_err(|e| format!("webhook tls_config: cannot read {}: {e}", key.display()))?);
-        let id = reqwest::Identity::from_pem(&pem).map_err(|e| format!("webhook tls_config: client certificate: {e}"))?;
+        let mut pem = std::fs::read(cert)
+            .map_err(|e| format!("webhook tls_config: cannot read {}: {e}", cert.display()))?;
+        pem.extend(
+            std::fs::read(key)
+                .map_err(|e| format!("webhook tls_config: cannot read {}: {e}", key.display()))?,
+        );
+        let id = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("webhook tls_config: client certificate: {e}"))?;
         b = b.identity(id);
     }
     if tls.insecure_skip_verify {

@@ -132,7 +132,10 @@ pub async fn post_alerts(State(state): State<Arc<AppState>>, body: Body) -> Resu
 
 /// `GET /api/v2/alerts` with `filter`, `active`, `silenced`, `inhibited`,
 /// `unprocessed` and `receiver`.
-pub async fn get_alerts(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, AmError> {
+pub async fn get_alerts(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, AmError> {
     let params = params(query);
     let active = bool_param(&params, "active", true)?;
     let silenced = bool_param(&params, "silenced", true)?;
@@ -150,7 +153,11 @@ pub async fn get_alerts(State(state): State<Arc<AppState>>, RawQuery(query): Raw
         .alerts()
         .into_iter()
         .filter(|a| matches_all(&filter, &a.alert.labels))
-        .filter(|a| receiver.as_ref().is_none_or(|m| a.receivers.iter().any(|r| m.matches(r))))
+        .filter(|a| {
+            receiver
+                .as_ref()
+                .is_none_or(|m| a.receivers.iter().any(|r| m.matches(r)))
+        })
         .filter(|a| {
             let is_silenced = !a.silenced_by.is_empty();
             let is_inhibited = !a.inhibited_by.is_empty();
@@ -251,7 +258,10 @@ pub async fn post_silences(State(state): State<Arc<AppState>>, body: Body) -> Re
 
 /// `GET /api/v2/silences` with `filter` (matched against each silence's
 /// equality matchers, as Alertmanager does).
-pub async fn get_silences(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Result<Json<Value>, AmError> {
+pub async fn get_silences(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, AmError> {
     let filter = filters(&params(query))?;
     let now = SystemTime::now();
     let mut silences = state.alerting.silences().list();
@@ -274,11 +284,16 @@ pub async fn get_silences(State(state): State<Arc<AppState>>, RawQuery(query): R
         };
         (rank, std::cmp::Reverse(s.ends_at))
     });
-    Ok(Json(Value::Array(silences.iter().map(|s| silence_json(s, now)).collect())))
+    Ok(Json(Value::Array(
+        silences.iter().map(|s| silence_json(s, now)).collect(),
+    )))
 }
 
 /// `GET /api/v2/silence/{id}`.
-pub async fn get_silence(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<Value>, AmError> {
+pub async fn get_silence(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AmError> {
     let s = state
         .alerting
         .silences()
@@ -288,7 +303,10 @@ pub async fn get_silence(State(state): State<Arc<AppState>>, Path(id): Path<Stri
 }
 
 /// `DELETE /api/v2/silence/{id}`: expires it.
-pub async fn delete_silence(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<StatusCode, AmError> {
+pub async fn delete_silence(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AmError> {
     state.alerting.silences().expire(&id, SystemTime::now()).await?;
     Ok(StatusCode::OK)
 }
@@ -298,7 +316,9 @@ pub async fn receivers(State(state): State<Arc<AppState>>) -> Json<Value> {
     let rt = state.alerting.runtime();
     let mut names: Vec<&String> = rt.receivers.keys().collect();
     names.sort();
-    Json(Value::Array(names.into_iter().map(|n| json!({"name": n})).collect()))
+    Json(Value::Array(
+        names.into_iter().map(|n| json!({"name": n})).collect(),
+    ))
 }
 
 /// `GET /api/v2/status`. Belfry runs no cluster, so `cluster.status` is
