@@ -10,12 +10,14 @@ use parking_lot::RwLock;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::{Config, StorageConfig, WalSync};
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
 use belfry::model::{Label, Labels};
 use belfry::scrape::ScrapeManager;
 use belfry::scrape::parse::Format;
 use belfry::selfmetrics::Registry;
+use belfry::state::StateStore;
 use belfry::tsdb::wal::{SyncPolicy, WalOptions};
 use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
 use belfry::web::{self, AppState, Lifecycle, ReloadHandle, ReloadRequest};
@@ -104,6 +106,25 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     scrape.apply_config(&config).context("cannot start scraping")?;
 
     let shutdown = CancellationToken::new();
+    let alerting = {
+        let registry = registry.clone();
+        let data_dir = opts.data_dir.clone();
+        let alerting_config = config.alerting.clone();
+        let external_url = format!("http://{local_addr}");
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let state_store = StateStore::open(&data_dir).context("cannot open the state store")?;
+            let options = DispatcherOptions {
+                external_url,
+                state: Some(state_store),
+                ..Default::default()
+            };
+            Dispatcher::new(alerting_config.as_ref(), options, &registry)
+                .context("cannot start alert dispatch")
+        })
+        .await
+        .context("the state store open task failed")??
+    };
+    tokio::spawn(alerting.clone().run(shutdown.clone()));
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
@@ -117,6 +138,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ingest_limits: ingest_limits(&config),
         ingest_metrics: IngestMetrics::new(&registry),
         metrics: web::WebMetrics::new(&registry),
+        alerting,
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
@@ -182,6 +204,10 @@ fn reload_once(
         Some(p) => Config::load(p).map_err(|e| e.to_string())?,
         None => Config::embedded_default().with_self_target(local_addr),
     };
+    state
+        .alerting
+        .reload(config.alerting.as_ref())
+        .map_err(|e| e.to_string())?;
     scrape.apply_config(&config).map_err(|e| e.to_string())?;
     *state.external_labels.write() = external_labels(&config);
     Ok(())
