@@ -1,0 +1,4 @@
+//! Prometheus rules: rule files, groups, recording and alerting rules,
+//! templates, the rule manager, `check rules` and `test rules`.
+
+pub mod template;
