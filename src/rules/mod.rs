@@ -1,9 +1,22 @@
 //! Prometheus rules: rule files, groups, recording and alerting rules,
 //! templates, the rule manager, `check rules` and `test rules`.
 
+mod alerting;
 mod error;
 mod file;
+mod group;
+mod health;
+mod manager;
+mod metrics;
+mod query;
+mod recording;
 pub mod template;
 
+pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS, value_string};
 pub use error::{EvalError, RuleError};
 pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
+pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE, Rule};
+pub use health::{Health, RuleHealth};
+pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
+pub use query::EvalEnv;
+pub use recording::RecordingRule;

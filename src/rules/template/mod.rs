@@ -17,7 +17,7 @@ mod value;
 
 use std::collections::HashMap;
 
-pub use funcs::{humanize, humanize_duration, humanize1024};
+pub use funcs::{humanize, humanize_duration, humanize1024, query_escape};
 pub use gofmt::{float_v as go_float, sprintf};
 pub use value::{QuerySample, TValue};
 
