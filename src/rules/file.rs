@@ -137,7 +137,13 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
     } else if opts.ignore_unknown_fields {
         let mut v: serde_norway::Value = serde_norway::from_str(text).map_err(|e| yaml_error(origin, &e))?;
         strip_unknown(&mut v);
-        serde_norway::from_value(v).map_err(|e| RuleError::Invalid {
+        // Round-trip through text so scalars read as strings (`expr: 1`) as
+        // they do when parsing the file directly.
+        let cleaned = serde_norway::to_string(&v).map_err(|e| RuleError::Invalid {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        serde_norway::from_str(&cleaned).map_err(|e| RuleError::Invalid {
             origin: origin.to_string(),
             message: e.to_string(),
         })?

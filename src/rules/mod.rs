@@ -11,6 +11,7 @@ mod metrics;
 mod query;
 mod recording;
 pub mod template;
+mod unittest;
 
 pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS, value_string};
 pub use error::{EvalError, RuleError};
@@ -20,3 +21,5 @@ pub use health::{Health, RuleHealth};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;
 pub use recording::RecordingRule;
+pub use unittest::{FileReport, TestOptions, TestReport, test_rules};
+pub use unittest::series::{parse_metric, parse_values};
