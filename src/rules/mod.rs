@@ -2,6 +2,8 @@
 //! templates, the rule manager, `check rules` and `test rules`.
 
 mod alerting;
+mod ast;
+mod check;
 mod error;
 mod file;
 mod group;
@@ -23,3 +25,4 @@ pub use query::EvalEnv;
 pub use recording::RecordingRule;
 pub use unittest::{FileReport, TestOptions, TestReport, test_rules};
 pub use unittest::series::{parse_metric, parse_values};
+pub use check::{CheckReport, FileCheck, check_rules, lint_rule};

@@ -28,33 +28,33 @@ fn promtool_manifest_outcomes() {
     let Some(conf) = shared_conformance_dir() else { return };
     let dir = conf.join("promtool");
     let none = opts(false, false, &[], false);
-    let cases: Vec<(&str, TestOptions, i32)> = vec![
-        ("long-period.yml", none.clone(), 0),
-        ("no-test-group-interval.yml", opts(false, true, &[], false), 0),
-        ("start-time-test.yml", opts(true, false, &[], false), 0),
-        ("at-modifier-test.yml", none.clone(), 1),
-        ("at-modifier-test.yml", opts(true, false, &[], false), 0),
-        ("negative-offset-test.yml", none.clone(), 1),
-        ("negative-offset-test.yml", opts(false, true, &[], false), 0),
-        ("failing.yml", none.clone(), 1),
-        ("bad-input-series.yml", none.clone(), 1),
-        ("bad-promql.yml", none.clone(), 1),
-        ("bad-rules-syntax-test.yml", none.clone(), 1),
-        ("bad-rules-error-test.yml", none.clone(), 1),
-        ("rules_run.yml", none.clone(), 1),
-        ("rules_run.yml", opts(false, false, &["correct"], false), 0),
-        ("rules_run.yml", opts(false, false, &["wrong"], false), 1),
-        ("rules_run_extrafields.yml", none.clone(), 1),
-        ("rules_run_extrafields.yml", opts(false, false, &[], true), 0),
-        ("rules_run_no_fuzzy.yml", none.clone(), 1),
-        ("rules_run_fuzzy.yml", opts(false, false, &["correct"], false), 0),
-        ("rules_run_fuzzy.yml", opts(false, false, &["wrong"], false), 1),
+    let cases: Vec<(&str, TestOptions, i32, &str)> = vec![
+        ("long-period.yml", none.clone(), 0, ""),
+        ("no-test-group-interval.yml", opts(false, true, &[], false), 0, ""),
+        ("start-time-test.yml", opts(true, false, &[], false), 0, ""),
+        ("at-modifier-test.yml", none.clone(), 1, "@ modifier is disabled"),
+        ("at-modifier-test.yml", opts(true, false, &[], false), 0, ""),
+        ("negative-offset-test.yml", none.clone(), 1, "negative offset is disabled"),
+        ("negative-offset-test.yml", opts(false, true, &[], false), 0, ""),
+        ("failing.yml", none.clone(), 1, "alertname: InstanceDown, time: 5m"),
+        ("bad-input-series.yml", none.clone(), 1, "unclosed label set"),
+        ("bad-promql.yml", none.clone(), 1, "many-to-many matching not allowed"),
+        ("bad-rules-syntax-test.yml", none.clone(), 1, "bad-rules-syntax.yml:6:1: group \"bad-syntax\", rule 1, \"x\": could not parse expression"),
+        ("bad-rules-error-test.yml", none.clone(), 1, "rule: joined, time: 0s"),
+        ("rules_run.yml", none.clone(), 1, "name: wrong test"),
+        ("rules_run.yml", opts(false, false, &["correct"], false), 0, ""),
+        ("rules_run.yml", opts(false, false, &["wrong"], false), 1, "name: wrong test"),
+        ("rules_run_extrafields.yml", none.clone(), 1, "unknown field `namespace`"),
+        ("rules_run_extrafields.yml", opts(false, false, &[], true), 0, ""),
+        ("rules_run_no_fuzzy.yml", none.clone(), 1, "Value:2.9999999999999996"),
+        ("rules_run_fuzzy.yml", opts(false, false, &["correct"], false), 0, ""),
+        ("rules_run_fuzzy.yml", opts(false, false, &["wrong"], false), 1, "Value:3.0000000000000013"),
     ];
     let mut wrong = Vec::new();
-    for (file, o, want) in &cases {
+    for (file, o, want, reason) in &cases {
         let (got, out) = outcome(&dir, file, o);
-        if got != *want {
-            wrong.push(format!("{file} {o:?}: want {want}, got {got}\n{out}"));
+        if got != *want || !out.contains(reason) {
+            wrong.push(format!("{file} {o:?}: want {want} ({reason:?}), got {got}\n{out}"));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -15,6 +15,7 @@ use crate::selfmetrics::Registry;
 use crate::tsdb::{MemStorage, Storage};
 
 use super::super::alerting::AlertState;
+use super::super::ast::walk;
 use super::super::file::{GroupSpec, ParseOptions, load_file};
 use super::super::group::{Group, Rule};
 use super::super::query::EvalEnv;
@@ -146,31 +147,6 @@ fn check_features(expr: &str, opts: &TestOptions) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Aggregate(a) => {
-            walk(&a.expr, f);
-            if let Some(p) = &a.param {
-                walk(p, f);
-            }
-        }
-        Expr::Unary(u) => walk(&u.expr, f),
-        Expr::Binary(b) => {
-            walk(&b.lhs, f);
-            walk(&b.rhs, f);
-        }
-        Expr::Paren(p) => walk(&p.expr, f),
-        Expr::Subquery(s) => walk(&s.expr, f),
-        Expr::Call(c) => {
-            for a in &c.args.args {
-                walk(a, f);
-            }
-        }
-        _ => {}
-    }
 }
 
 fn dur_string(ms: i64) -> String {
