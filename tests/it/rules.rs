@@ -93,3 +93,80 @@ fn promtool_main_example_without_native_histograms() {
 fn lms_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules/lms")
 }
+
+/// The LMS pack's unit tests: every alert of the guide fires and resolves.
+#[test]
+fn lms_pack_unit_tests_pass() {
+    let tests = lms_dir().join("tests/lms_test.yml");
+    let report = test_rules(&[tests], &TestOptions::prometheus3());
+    assert_eq!(report.exit_code(), 0, "{}", report.render());
+    // Every alert of the pack is exercised by the tests.
+    let pack = std::fs::read_to_string(lms_dir().join("lms.yml")).unwrap();
+    let tests = std::fs::read_to_string(lms_dir().join("tests/lms_test.yml")).unwrap();
+    for line in pack.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")) {
+        assert!(tests.contains(&format!("alertname: {line}")), "alert {line} has no unit test");
+    }
+}
+
+/// Debian's promtool agrees: the same pack tests pass there too.
+#[test]
+fn lms_pack_unit_tests_pass_under_promtool() {
+    let Some(promtool) = crate::support::peer_binary("promtool") else { return };
+    let out = std::process::Command::new(promtool)
+        .arg("test")
+        .arg("rules")
+        .arg(lms_dir().join("tests/lms_test.yml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// A broken expectation in a pack test is caught (the tests can fail).
+#[test]
+fn lms_pack_tests_catch_a_wrong_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = std::fs::read_to_string(lms_dir().join("lms.yml")).unwrap();
+    let broken = pack.replace("max by (job, queue_name) (celery_queue_length) > 1000", "max by (job, queue_name) (celery_queue_length) > 5000");
+    assert_ne!(pack, broken);
+    std::fs::write(tmp.path().join("lms.yml"), broken).unwrap();
+    std::fs::create_dir(tmp.path().join("tests")).unwrap();
+    std::fs::copy(lms_dir().join("tests/lms_test.yml"), tmp.path().join("tests/lms_test.yml")).unwrap();
+    let report = test_rules(&[tmp.path().join("tests/lms_test.yml")], &TestOptions::prometheus3());
+    assert_eq!(report.exit_code(), 1);
+    assert!(report.render().contains("alertname: LMSCeleryQueueHigh"), "{}", report.render());
+}
+
+#[test]
+fn lms_pack_checks_clean() {
+    let report = belfry::rules::check_rules(&[lms_dir().join("lms.yml")]);
+    assert_eq!(report.exit_code(), 0, "{}", report.render());
+    assert_eq!(report.warnings().count(), 0, "{}", report.render());
+    assert_eq!(report.files[0].rules, 15);
+}
+
+/// `check rules` on the guide's sample alerts.yml (§5.1), extracted from
+/// the guide as written, reports each of its defects.
+#[test]
+fn guide_sample_defects_are_reported() {
+    let Some(conf) = shared_conformance_dir() else { return };
+    let guide = std::fs::read_to_string(conf.parent().unwrap().join("lms-observability-guide.md")).unwrap();
+    let section = &guide[guide.find("### 5.1").expect("guide has §5.1")..];
+    let start = section.find("```yaml").expect("§5.1 has a yaml block") + "```yaml".len();
+    let end = start + section[start..].find("```").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("alerts.yml");
+    std::fs::write(&path, &section[start..end]).unwrap();
+    let report = belfry::rules::check_rules(&[path]);
+    let text = report.render();
+    assert_eq!(report.exit_code(), 0, "the sample parses; its defects are warnings\n{text}");
+    let warnings: Vec<&str> = report.warnings().collect();
+    let has = |alert: &str, what: &str| warnings.iter().any(|w| w.contains(&format!("alert \"{alert}\"")) && w.contains(what));
+    assert!(has("LMSAPILatencyHigh", "no comparison or filter"), "{text}");
+    assert!(has("LMSAPIHighErrorRate", "humanizePercentage"), "{text}");
+    assert!(has("LMSDBConnectionHigh", "humanizePercentage"), "{text}");
+    assert!(has("LMSDBConnectionHigh", "postgresql_connections is not emitted"), "{text}");
+    assert!(has("LMSDBConnectionHigh", "pg_settings_max_connections"), "{text}");
+    assert!(has("LMSAPIHighErrorRate", "status=~\"5..\""), "{text}");
+    // The well-formed alert in the sample draws no warning.
+    assert!(!warnings.iter().any(|w| w.contains("LMSCeleryQueueHigh")), "{text}");
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::config::PromDuration;
 
@@ -47,7 +47,7 @@ pub struct TestGroup {
 #[serde(deny_unknown_fields)]
 pub struct InputSeries {
     pub series: String,
-    #[serde(deserialize_with = "scalar_string")]
+    /// Kept as written: `0x10` is "0 ten times", not hexadecimal 16.
     pub values: String,
 }
 
@@ -91,22 +91,7 @@ pub struct ExpSample {
     pub histogram: Option<String>,
 }
 
-/// A YAML scalar kept as text (numbers and strings alike).
-#[derive(Debug, Clone)]
+/// A YAML scalar kept as written (numbers and strings alike).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
 pub struct Scalar(pub String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar_string(d).map(Scalar)
-    }
-}
-
-fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = serde_norway::Value::deserialize(d)?;
-    match v {
-        serde_norway::Value::String(s) => Ok(s),
-        serde_norway::Value::Number(n) => Ok(n.to_string()),
-        serde_norway::Value::Bool(b) => Ok(b.to_string()),
-        other => Err(serde::de::Error::custom(format!("expected a string or number, got {other:?}"))),
-    }
-}
