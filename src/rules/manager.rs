@@ -144,6 +144,22 @@ impl RuleManager {
         self.groups.read().clone()
     }
 
+    /// `/api/v1/rules`: the groups' status under the API's filters.
+    pub fn rules_status(&self, filter: &super::status::RuleFilter) -> Vec<super::status::GroupStatus> {
+        self.groups()
+            .iter()
+            .filter_map(|g| super::status::group_status(&g.lock(), filter))
+            .collect()
+    }
+
+    /// `/api/v1/alerts`: every pending and firing alert.
+    pub fn alerts_status(&self) -> Vec<super::status::AlertStatus> {
+        let groups = self.groups();
+        let locked: Vec<_> = groups.iter().map(|g| g.lock()).collect();
+        let refs: Vec<&Group> = locked.iter().map(|g| &**g).collect();
+        super::status::alerts_of(&refs)
+    }
+
     pub fn external_labels(&self) -> Labels {
         self.external_labels.read().clone()
     }

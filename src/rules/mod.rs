@@ -12,6 +12,7 @@ mod manager;
 mod metrics;
 mod query;
 mod recording;
+mod status;
 pub mod template;
 mod unittest;
 
@@ -26,3 +27,4 @@ pub use recording::RecordingRule;
 pub use unittest::{FileReport, TestOptions, TestReport, test_rules};
 pub use unittest::series::{parse_metric, parse_values};
 pub use check::{CheckReport, FileCheck, check_rules, lint_rule};
+pub use status::{AlertStatus, GroupStatus, RuleFilter, alerts_of, group_status, rfc3339};

@@ -170,3 +170,177 @@ fn guide_sample_defects_are_reported() {
     // The well-formed alert in the sample draws no warning.
     assert!(!warnings.iter().any(|w| w.contains("LMSCeleryQueueHigh")), "{text}");
 }
+
+mod manager {
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use belfry::config::Config;
+    use belfry::model::{Alert, AlertSink, Labels};
+    use belfry::rules::{RuleFilter, RuleManager, RuleManagerOptions};
+    use belfry::selfmetrics::Registry;
+    use belfry::tsdb::{MemStorage, Storage};
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Alert>>);
+
+    impl AlertSink for Recorder {
+        fn send(&self, alerts: Vec<Alert>) {
+            self.0.lock().extend(alerts);
+        }
+    }
+
+    const RULES: &str = r#"
+groups:
+  - name: g
+    interval: 1m
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: Down
+        expr: up == 0
+        for: 15m
+        labels: {severity: page}
+        annotations:
+          summary: "{{ $labels.job }} down ({{ $value }})"
+"#;
+
+    const MIN: i64 = 60_000;
+
+    fn config(dir: &std::path::Path) -> Config {
+        let yaml = format!(
+            "global:\n  evaluation_interval: 1m\n  external_labels: {{site: campus}}\nrule_files: ['{}/*.yml']\n",
+            dir.display()
+        );
+        Config::from_yaml(&yaml, "belfry.yml").unwrap()
+    }
+
+    fn write_up(storage: &MemStorage, t: i64, v: f64) {
+        let mut app = storage.appender();
+        app.append(&Labels::from_pairs(&[("__name__", "up"), ("job", "lms")]), t, v).unwrap();
+        app.commit().unwrap();
+    }
+
+    fn manager(storage: &Arc<MemStorage>, sink: &Arc<Recorder>) -> Arc<RuleManager> {
+        RuleManager::new(
+            storage.clone(),
+            Some(sink.clone() as Arc<dyn AlertSink>),
+            &Registry::new(),
+            RuleManagerOptions::default(),
+        )
+    }
+
+    #[test]
+    fn records_alerts_restores_and_resolves() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("r.yml"), RULES).unwrap();
+        let cfg = config(tmp.path());
+        let storage = Arc::new(MemStorage::new());
+        let sink = Arc::new(Recorder::default());
+
+        let first = manager(&storage, &sink);
+        first.apply_config(&cfg).unwrap();
+        for m in 0..=3 {
+            write_up(&storage, m * MIN, 0.0);
+            first.eval_all(m * MIN);
+        }
+        let status = serde_json::to_value(first.rules_status(&RuleFilter::default())).unwrap();
+        let rules = &status[0]["rules"];
+        assert_eq!(rules[0]["type"], "recording");
+        assert_eq!(rules[0]["health"], "ok");
+        assert_eq!(rules[1]["state"], "pending");
+        assert_eq!(rules[1]["alerts"][0]["annotations"]["summary"], "lms down (0)");
+        assert_eq!(rules[1]["alerts"][0]["value"], "0e+00");
+        assert_eq!(rules[1]["duration"], 900.0);
+        drop(first);
+
+        // A restart 5 minutes later: the alert keeps its 3 minutes of
+        // pending progress, so it fires at 20m rather than at 23m.
+        let second = manager(&storage, &sink);
+        second.apply_config(&cfg).unwrap();
+        for m in 4..=19 {
+            write_up(&storage, m * MIN, 0.0);
+            if m >= 8 {
+                second.eval_all(m * MIN);
+            }
+        }
+        assert!(sink.0.lock().is_empty(), "nothing fires before 20m");
+        assert_eq!(second.alerts_status()[0].state, "pending");
+        write_up(&storage, 20 * MIN, 0.0);
+        second.eval_all(20 * MIN);
+        let fired = sink.0.lock().clone();
+        assert_eq!(fired.len(), 1, "{fired:?}");
+        let a = &fired[0];
+        assert_eq!(a.labels.get("alertname"), Some("Down"));
+        assert_eq!(a.labels.get("site"), Some("campus"), "external labels are added");
+        assert_eq!(a.starts_at, UNIX_EPOCH + Duration::from_secs(20 * 60));
+        assert_eq!(a.ends_at, UNIX_EPOCH + Duration::from_secs(24 * 60), "valid for 4 × max(resend delay, interval)");
+        assert!(a.generator_url.contains("/graph?g0.expr=up+%3D%3D+0"), "{}", a.generator_url);
+
+        // Recovery: the resolved alert is sent with ends_at = resolve time.
+        write_up(&storage, 21 * MIN, 1.0);
+        second.eval_all(21 * MIN);
+        let sent = sink.0.lock().clone();
+        let resolved = sent.last().unwrap();
+        assert_eq!(resolved.ends_at, UNIX_EPOCH + Duration::from_secs(21 * 60));
+        assert!(second.alerts_status().is_empty());
+
+        // Recording rule output and ALERTS series are in storage.
+        let engine = belfry::promql::Engine::new(Default::default(), &Registry::new());
+        let q = storage.querier();
+        let ctl = belfry::promql::QueryControl::default();
+        let out = engine.instant_query(q.as_ref(), "job:up:sum", 21 * MIN, &ctl).unwrap();
+        assert!(matches!(out.value, belfry::promql::Value::Vector(ref v) if v.len() == 1 && v[0].v == 1.0), "{:?}", out.value);
+        let out = engine
+            .instant_query(q.as_ref(), r#"ALERTS{alertstate="firing"}"#, 20 * MIN, &ctl)
+            .unwrap();
+        assert!(matches!(out.value, belfry::promql::Value::Vector(ref v) if v.len() == 1), "{:?}", out.value);
+        let out = engine.instant_query(q.as_ref(), "ALERTS", 21 * MIN, &ctl).unwrap();
+        assert!(matches!(out.value, belfry::promql::Value::Vector(ref v) if v.is_empty()), "ALERTS is stale after resolution: {:?}", out.value);
+    }
+
+    #[test]
+    fn bad_reload_is_refused_and_old_rules_keep_running() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("r.yml"), RULES).unwrap();
+        let cfg = config(tmp.path());
+        let storage = Arc::new(MemStorage::new());
+        let sink = Arc::new(Recorder::default());
+        let m = manager(&storage, &sink);
+        m.apply_config(&cfg).unwrap();
+        std::fs::write(
+            tmp.path().join("r.yml"),
+            "groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: 'rate(up[5m]'\n",
+        )
+        .unwrap();
+        let err = m.apply_config(&cfg).unwrap_err().to_string();
+        assert!(err.contains("r.yml:4:1:") && err.contains("could not parse expression"), "{err}");
+        let names: Vec<String> = m.groups()[0].lock().rules.iter().map(|r| r.name().to_string()).collect();
+        assert_eq!(names, ["job:up:sum", "Down"]);
+        write_up(&storage, 0, 0.0);
+        m.eval_all(0);
+        assert_eq!(m.alerts_status().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn run_evaluates_on_schedule_until_shutdown() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("r.yml"),
+            "groups:\n  - name: fast\n    interval: 50ms\n    rules:\n      - record: one\n        expr: vector(1)\n",
+        )
+        .unwrap();
+        let storage = Arc::new(MemStorage::new());
+        let sink = Arc::new(Recorder::default());
+        let m = manager(&storage, &sink);
+        m.apply_config(&config(tmp.path())).unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(m.clone().run(stop.clone()));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        let status = serde_json::to_value(m.rules_status(&RuleFilter::default())).unwrap();
+        assert_eq!(status[0]["rules"][0]["health"], "ok", "{status}");
+    }
+}
