@@ -32,7 +32,9 @@ fn setup() -> (Arc<RuleManager>, i64, tempfile::TempDir) {
                 ("instance", &format!("host-{i}:9100")),
                 ("job", &format!("job-{}", i % 10)),
             ]);
-            let samples = (0..SAMPLES).map(|k| (k * STEP_MS, (k * (i as i64 + 1)) as f64)).collect();
+            let samples = (0..SAMPLES)
+                .map(|k| (k * STEP_MS, (k * (i as i64 + 1)) as f64))
+                .collect();
             series.push((labels, samples));
         }
     }
@@ -43,7 +45,7 @@ fn setup() -> (Arc<RuleManager>, i64, tempfile::TempDir) {
         for r in 0..RULES / 10 {
             let n = g * (RULES / 10) + r;
             let m = n % METRICS;
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 let _ = writeln!(
                     text,
                     "      - record: job:bench_requests_{m}:rate5m_{n}\n        expr: sum by (job) (rate(bench_requests_{m}_total[5m]))"

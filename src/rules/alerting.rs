@@ -53,7 +53,10 @@ impl ActiveAlert {
             return false;
         }
         // Resolved since the last send: tell the receiver now.
-        if self.resolved_at.is_some_and(|r| self.last_sent_at.is_none_or(|s| r > s)) {
+        if self
+            .resolved_at
+            .is_some_and(|r| self.last_sent_at.is_none_or(|s| r > s))
+        {
             return true;
         }
         self.last_sent_at.is_none_or(|s| s + resend_delay_ms < ts)
@@ -127,7 +130,12 @@ impl AlertingRule {
 
     /// One evaluation at `ts` (ms): updates alert states and returns the
     /// `ALERTS` and `ALERTS_FOR_STATE` samples to write.
-    pub fn eval(&mut self, env: &EvalEnv<'_>, ts: i64, limit: usize) -> Result<Vec<(Labels, f64)>, EvalError> {
+    pub fn eval(
+        &mut self,
+        env: &EvalEnv<'_>,
+        ts: i64,
+        limit: usize,
+    ) -> Result<Vec<(Labels, f64)>, EvalError> {
         let result = env.instant(&self.expr, ts)?;
         let query = |q: &str| env.template_query(q, ts);
         let ctx = Context {
@@ -321,5 +329,9 @@ pub fn value_string(v: f64) -> String {
     let s = format!("{v:e}");
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
+    format!(
+        "{mant}e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.unsigned_abs()
+    )
 }

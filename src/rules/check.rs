@@ -34,7 +34,9 @@ impl CheckReport {
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &str> {
-        self.files.iter().flat_map(|f| f.warnings.iter().map(String::as_str))
+        self.files
+            .iter()
+            .flat_map(|f| f.warnings.iter().map(String::as_str))
     }
 
     /// 1 when any file has errors (as promtool), else 0.
@@ -90,7 +92,12 @@ fn check_file(path: &Path) -> FileCheck {
             fc.rules += 1;
             let at = format!("{}:{}", file.path, r.line);
             for w in lint_rule(r) {
-                fc.warnings.push(format!("{at}: group {:?}, {} {:?}: {w}", g.name, kind_word(r), r.name()));
+                fc.warnings.push(format!(
+                    "{at}: group {:?}, {} {:?}: {w}",
+                    g.name,
+                    kind_word(r),
+                    r.name()
+                ));
             }
         }
     }
@@ -194,12 +201,30 @@ fn value_then_percent(text: &str) -> bool {
 
 /// Names the LMS stack's exporters do not emit, with what they do emit.
 const WRONG_NAMES: &[(&str, &str)] = &[
-    ("postgresql_connections", "postgres_exporter reports connections as pg_stat_activity_count{datname,state}"),
-    ("postgresql_max_connections", "postgres_exporter reports the limit as pg_settings_max_connections"),
-    ("postgres_connections", "postgres_exporter reports connections as pg_stat_activity_count{datname,state}"),
-    ("redis_memory_usage_bytes", "redis_exporter reports redis_memory_used_bytes and redis_memory_max_bytes"),
-    ("celery_queue_depth", "celery-exporter reports celery_queue_length{queue_name}"),
-    ("celery_tasks_queued", "celery-exporter reports celery_queue_length{queue_name}"),
+    (
+        "postgresql_connections",
+        "postgres_exporter reports connections as pg_stat_activity_count{datname,state}",
+    ),
+    (
+        "postgresql_max_connections",
+        "postgres_exporter reports the limit as pg_settings_max_connections",
+    ),
+    (
+        "postgres_connections",
+        "postgres_exporter reports connections as pg_stat_activity_count{datname,state}",
+    ),
+    (
+        "redis_memory_usage_bytes",
+        "redis_exporter reports redis_memory_used_bytes and redis_memory_max_bytes",
+    ),
+    (
+        "celery_queue_depth",
+        "celery-exporter reports celery_queue_length{queue_name}",
+    ),
+    (
+        "celery_tasks_queued",
+        "celery-exporter reports celery_queue_length{queue_name}",
+    ),
 ];
 
 fn exporter_names(e: &Expr) -> Vec<String> {
@@ -219,14 +244,21 @@ fn exporter_names(e: &Expr) -> Vec<String> {
         });
         let Some(name) = name else { return };
         if let Some((_, hint)) = WRONG_NAMES.iter().find(|(n, _)| *n == name) {
-            out.push(format!("metric {name} is not emitted by the LMS exporters: {hint}"));
+            out.push(format!(
+                "metric {name} is not emitted by the LMS exporters: {hint}"
+            ));
         } else if name.starts_with("postgresql_") {
-            out.push(format!("metric {name} is not emitted by postgres_exporter, whose metrics start with pg_"));
+            out.push(format!(
+                "metric {name} is not emitted by postgres_exporter, whose metrics start with pg_"
+            ));
         }
         // prometheus-fastapi-instrumentator groups status codes ("5xx").
         if name.starts_with("http_request") {
             for m in &vs.matchers.matchers {
-                if m.name == "status" && m.value.starts_with(|c: char| c.is_ascii_digit()) && m.value.contains('.') {
+                if m.name == "status"
+                    && m.value.starts_with(|c: char| c.is_ascii_digit())
+                    && m.value.contains('.')
+                {
                     out.push(format!(
                         "{name}{{status=~{:?}}} matches nothing from prometheus-fastapi-instrumentator, which \
                          groups status codes as \"2xx\", \"4xx\", \"5xx\" (use status=\"5xx\")",
@@ -252,10 +284,19 @@ mod tests {
 
     #[test]
     fn no_threshold_is_reported() {
-        let w = lints("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))\n");
+        let w = lints(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m])))\n",
+        );
         assert!(w.iter().any(|w| w.contains("no comparison or filter")), "{w:?}");
-        for ok in ["up == 0", "absent(up)", "up and on() vector(1)", "rate(x[5m]) > 2"] {
-            let w = lints(&format!("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: {ok}\n"));
+        for ok in [
+            "up == 0",
+            "absent(up)",
+            "up and on() vector(1)",
+            "rate(x[5m]) > 2",
+        ] {
+            let w = lints(&format!(
+                "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: {ok}\n"
+            ));
             assert!(w.is_empty(), "{ok}: {w:?}");
         }
         let w = lints("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up > bool 0\n");
@@ -264,11 +305,17 @@ mod tests {
 
     #[test]
     fn ratio_printed_as_percent_is_reported() {
-        let w = lints("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a / b > 0.05\n    annotations:\n      d: 'rate is {{ $value }}%'\n");
+        let w = lints(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a / b > 0.05\n    annotations:\n      d: 'rate is {{ $value }}%'\n",
+        );
         assert!(w.iter().any(|w| w.contains("humanizePercentage")), "{w:?}");
-        let w = lints("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a / b * 100 > 5\n    annotations:\n      d: 'rate is {{ $value }}%'\n");
+        let w = lints(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a / b * 100 > 5\n    annotations:\n      d: 'rate is {{ $value }}%'\n",
+        );
         assert!(w.is_empty(), "{w:?}");
-        let w = lints("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a / b > 0.05\n    annotations:\n      d: 'rate is {{ $value | humanizePercentage }}'\n");
+        let w = lints(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a / b > 0.05\n    annotations:\n      d: 'rate is {{ $value | humanizePercentage }}'\n",
+        );
         assert!(w.is_empty(), "{w:?}");
     }
 }

@@ -60,7 +60,15 @@ struct RuleYaml {
 }
 
 const GROUP_KEYS: &[&str] = &["name", "interval", "query_offset", "limit", "labels", "rules"];
-const RULE_KEYS: &[&str] = &["record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"];
+const RULE_KEYS: &[&str] = &[
+    "record",
+    "alert",
+    "expr",
+    "for",
+    "keep_firing_for",
+    "labels",
+    "annotations",
+];
 
 /// One rule file, validated.
 #[derive(Debug, Clone)]
@@ -167,20 +175,25 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
             return Err(at(gline, "groupname must not be empty".into()));
         }
         if !seen.insert(g.name.clone()) {
-            return Err(at(gline, format!("groupname: {:?} is repeated in the same file", g.name)));
+            return Err(at(
+                gline,
+                format!("groupname: {:?} is repeated in the same file", g.name),
+            ));
         }
         for k in g.labels.keys() {
             if !is_valid_label_name(k) {
-                return Err(at(gline, format!("group {:?}: invalid label name: {k:?}", g.name)));
+                return Err(at(
+                    gline,
+                    format!("group {:?}: invalid label name: {k:?}", g.name),
+                ));
             }
         }
         let mut rules = Vec::with_capacity(g.rules.len());
         for (ri, r) in g.rules.into_iter().enumerate() {
             let line = rule_lines.get(rule_index).copied().unwrap_or(gline);
             rule_index += 1;
-            let rule = validate_rule(r, line).map_err(|m| {
-                at(line, format!("group {:?}, rule {}, {m}", g.name, ri + 1))
-            })?;
+            let rule = validate_rule(r, line)
+                .map_err(|m| at(line, format!("group {:?}, rule {}, {m}", g.name, ri + 1)))?;
             rules.push(rule);
         }
         groups.push(GroupSpec {
@@ -189,7 +202,12 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
             interval: g.interval.filter(|d| !d.is_zero()).map(|d| d.as_duration()),
             query_offset: g.query_offset.map(|d| d.as_duration()),
             limit: g.limit,
-            labels: Labels::new(g.labels.into_iter().map(|(k, v)| crate::model::Label::new(k, v)).collect()),
+            labels: Labels::new(
+                g.labels
+                    .into_iter()
+                    .map(|(k, v)| crate::model::Label::new(k, v))
+                    .collect(),
+            ),
             rules,
         });
     }
@@ -278,13 +296,21 @@ fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, String> {
 /// Drops keys Prometheus's rule format does not have (for
 /// `--ignore-unknown-fields`).
 fn strip_unknown(v: &mut serde_norway::Value) {
-    let serde_norway::Value::Mapping(root) = v else { return };
+    let serde_norway::Value::Mapping(root) = v else {
+        return;
+    };
     root.retain(|k, _| k.as_str() == Some("groups"));
-    let Some(serde_norway::Value::Sequence(groups)) = root.get_mut("groups") else { return };
+    let Some(serde_norway::Value::Sequence(groups)) = root.get_mut("groups") else {
+        return;
+    };
     for g in groups {
-        let serde_norway::Value::Mapping(gm) = g else { continue };
+        let serde_norway::Value::Mapping(gm) = g else {
+            continue;
+        };
         gm.retain(|k, _| k.as_str().is_some_and(|k| GROUP_KEYS.contains(&k)));
-        let Some(serde_norway::Value::Sequence(rules)) = gm.get_mut("rules") else { continue };
+        let Some(serde_norway::Value::Sequence(rules)) = gm.get_mut("rules") else {
+            continue;
+        };
         for r in rules {
             if let serde_norway::Value::Mapping(rm) = r {
                 rm.retain(|k, _| k.as_str().is_some_and(|k| RULE_KEYS.contains(&k)));
@@ -359,21 +385,55 @@ mod tests {
         assert_eq!(g.limit, 10);
         assert_eq!(g.rules[0].name(), "job:up:sum");
         assert_eq!(g.rules[1].line, 9);
-        let RuleKind::Alerting { hold, keep_firing_for, .. } = &g.rules[1].kind else { panic!() };
-        assert_eq!((*hold, *keep_firing_for), (Duration::from_secs(300), Duration::from_secs(60)));
+        let RuleKind::Alerting {
+            hold,
+            keep_firing_for,
+            ..
+        } = &g.rules[1].kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (*hold, *keep_firing_for),
+            (Duration::from_secs(300), Duration::from_secs(60))
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_reason() {
         let cases = [
-            ("groups:\n- name: g\n  rules:\n  - record: x\n    expr: 'sum('\n", "r.yml:4:1: group \"g\", rule 1, \"x\": could not parse expression"),
-            ("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n      s: '{{ $labels.x '\n", "r.yml:4:1: group \"g\", rule 1, \"A\": annotation \"s\": template"),
-            ("groups:\n- name: g\n  rules:\n  - record: x\n    expr: up\n    for: 1m\n", "invalid field 'for' in recording rule"),
-            ("groups:\n- name: g\n  rules:\n  - record: 'bad name'\n    expr: up\n", "invalid recording rule name"),
-            ("groups:\n- name: g\n  rules:\n  - record: x\n    expr: up[5m]\n", "instant vector or scalar"),
-            ("groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n", "r.yml:4:1: groupname: \"g\" is repeated"),
-            ("groups:\n- name: g\n  owner: me\n  rules: []\n", "r.yml:3:3: groups[0]: unknown field `owner`"),
-            ("groups:\n- name: g\n  rules:\n  - record: x\n    alert: y\n    expr: up\n", "only one of 'record' and 'alert'"),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    expr: 'sum('\n",
+                "r.yml:4:1: group \"g\", rule 1, \"x\": could not parse expression",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n      s: '{{ $labels.x '\n",
+                "r.yml:4:1: group \"g\", rule 1, \"A\": annotation \"s\": template",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up\n    for: 1m\n",
+                "invalid field 'for' in recording rule",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: 'bad name'\n    expr: up\n",
+                "invalid recording rule name",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up[5m]\n",
+                "instant vector or scalar",
+            ),
+            (
+                "groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n",
+                "r.yml:4:1: groupname: \"g\" is repeated",
+            ),
+            (
+                "groups:\n- name: g\n  owner: me\n  rules: []\n",
+                "r.yml:3:3: groups[0]: unknown field `owner`",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    alert: y\n    expr: up\n",
+                "only one of 'record' and 'alert'",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(text).unwrap_err();
@@ -385,7 +445,14 @@ mod tests {
     fn unknown_fields_can_be_ignored() {
         let text = "groups:\n- name: g\n  owner: me\n  rules:\n  - record: x\n    expr: up\n    team: a\n";
         assert!(parse(text).is_err());
-        let f = parse_rules(text, "r.yml", ParseOptions { ignore_unknown_fields: true }).unwrap();
+        let f = parse_rules(
+            text,
+            "r.yml",
+            ParseOptions {
+                ignore_unknown_fields: true,
+            },
+        )
+        .unwrap();
         assert_eq!(f.groups[0].rules.len(), 1);
     }
 }

@@ -153,7 +153,9 @@ impl Group {
         self.evaluation_time = old.evaluation_time;
         self.should_restore = old.should_restore;
         for (i, rule) in self.rules.iter_mut().enumerate() {
-            let Some(j) = old.rules.iter().position(|o| same_rule(o, rule)) else { continue };
+            let Some(j) = old.rules.iter().position(|o| same_rule(o, rule)) else {
+                continue;
+            };
             self.last_series[i] = old.last_series[j].clone();
             *rule.health_mut() = old.rules[j].health().clone();
             if let (Rule::Alerting(new), Rule::Alerting(prev)) = (rule, &old.rules[j]) {
@@ -225,7 +227,14 @@ impl Group {
         outcome
     }
 
-    fn write(&mut self, env: &EvalEnv<'_>, i: usize, ts: i64, samples: Vec<(Labels, f64)>, outcome: &mut GroupOutcome) {
+    fn write(
+        &mut self,
+        env: &EvalEnv<'_>,
+        i: usize,
+        ts: i64,
+        samples: Vec<(Labels, f64)>,
+        outcome: &mut GroupOutcome,
+    ) {
         let mut app = env.storage.appender();
         let mut now_seen = HashSet::with_capacity(samples.len());
         for (labels, v) in samples {
@@ -309,7 +318,9 @@ impl Group {
                 if a.state == AlertState::Inactive {
                     continue;
                 }
-                let Some(&(down_at, v)) = last_by_labels.get(&a.labels) else { continue };
+                let Some(&(down_at, v)) = last_by_labels.get(&a.labels) else {
+                    continue;
+                };
                 let mut active_at = (v * 1000.0) as i64;
                 let down_at = down_at / 1000 * 1000;
                 let remaining = hold - (down_at - active_at);
@@ -335,8 +346,12 @@ impl Group {
 
 fn same_rule(a: &Rule, b: &Rule) -> bool {
     match (a, b) {
-        (Rule::Recording(x), Rule::Recording(y)) => x.name == y.name && x.expr == y.expr && x.labels == y.labels,
-        (Rule::Alerting(x), Rule::Alerting(y)) => x.name == y.name && x.expr == y.expr && x.labels == y.labels,
+        (Rule::Recording(x), Rule::Recording(y)) => {
+            x.name == y.name && x.expr == y.expr && x.labels == y.labels
+        }
+        (Rule::Alerting(x), Rule::Alerting(y)) => {
+            x.name == y.name && x.expr == y.expr && x.labels == y.labels
+        }
         _ => false,
     }
 }

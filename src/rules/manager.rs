@@ -84,7 +84,9 @@ impl RuleManager {
     /// whole set with its `file:line` and reason; the running groups stay.
     pub fn apply_config(&self, cfg: &Config) -> Result<(), RuleError> {
         let result = self.apply_inner(cfg);
-        self.metrics.last_reload_ok.set(if result.is_ok() { 1.0 } else { 0.0 });
+        self.metrics
+            .last_reload_ok
+            .set(if result.is_ok() { 1.0 } else { 0.0 });
         if let Err(e) = &result {
             self.metrics.reloads_failed.inc();
             tracing::error!(error = %e, "rule files refused; the previous rules keep running");
@@ -241,7 +243,10 @@ impl RuleManager {
             let me = self.clone();
             let g = group.clone();
             let at = next;
-            if tokio::task::spawn_blocking(move || me.eval_group(&g, at)).await.is_err() {
+            if tokio::task::spawn_blocking(move || me.eval_group(&g, at))
+                .await
+                .is_err()
+            {
                 tracing::error!(group = %label, "rule group evaluation panicked");
             }
             next += iv_ms;

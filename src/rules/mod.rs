@@ -17,6 +17,7 @@ pub mod template;
 mod unittest;
 
 pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS, value_string};
+pub use check::{CheckReport, FileCheck, check_rules, lint_rule};
 pub use error::{EvalError, RuleError};
 pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
 pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE, Rule};
@@ -24,7 +25,6 @@ pub use health::{Health, RuleHealth};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;
 pub use recording::RecordingRule;
-pub use unittest::{FileReport, TestOptions, TestReport, test_rules};
-pub use unittest::series::{parse_metric, parse_values};
-pub use check::{CheckReport, FileCheck, check_rules, lint_rule};
 pub use status::{AlertStatus, GroupStatus, RuleFilter, alerts_of, group_status, rfc3339};
+pub use unittest::series::{parse_metric, parse_values};
+pub use unittest::{FileReport, TestOptions, TestReport, test_rules};

@@ -43,7 +43,11 @@ impl EvalEnv<'_> {
             Value::Vector(v) => v
                 .into_iter()
                 .map(|s| QuerySample {
-                    labels: s.labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect(),
+                    labels: s
+                        .labels
+                        .iter()
+                        .map(|l| (l.name.clone(), l.value.clone()))
+                        .collect(),
                     value: s.v,
                 })
                 .collect(),

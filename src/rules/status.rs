@@ -55,7 +55,9 @@ fn map(l: &Labels) -> BTreeMap<String, String> {
 /// RFC 3339 in UTC; Go's zero time for "never".
 pub fn rfc3339(t: Option<SystemTime>) -> String {
     match t {
-        Some(t) => chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        Some(t) => {
+            chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        }
         None => "0001-01-01T00:00:00Z".to_string(),
     }
 }
@@ -106,7 +108,8 @@ pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
                 v["duration"] = a.hold.as_secs_f64().into();
                 v["keepFiringFor"] = a.keep_firing_for.as_secs_f64().into();
                 v["labels"] = serde_json::json!(a.labels.iter().cloned().collect::<BTreeMap<_, _>>());
-                v["annotations"] = serde_json::json!(a.annotations.iter().cloned().collect::<BTreeMap<_, _>>());
+                v["annotations"] =
+                    serde_json::json!(a.annotations.iter().cloned().collect::<BTreeMap<_, _>>());
                 if !f.exclude_alerts {
                     v["alerts"] = serde_json::json!(alerts);
                 }

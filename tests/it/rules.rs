@@ -25,7 +25,9 @@ fn outcome(dir: &Path, file: &str, o: &TestOptions) -> (i32, String) {
 /// Every row of promtool/MANIFEST.md, with its options.
 #[test]
 fn promtool_manifest_outcomes() {
-    let Some(conf) = shared_conformance_dir() else { return };
+    let Some(conf) = shared_conformance_dir() else {
+        return;
+    };
     let dir = conf.join("promtool");
     let none = opts(false, false, &[], false);
     let cases: Vec<(&str, TestOptions, i32, &str)> = vec![
@@ -34,27 +36,79 @@ fn promtool_manifest_outcomes() {
         ("start-time-test.yml", opts(true, false, &[], false), 0, ""),
         ("at-modifier-test.yml", none.clone(), 1, "@ modifier is disabled"),
         ("at-modifier-test.yml", opts(true, false, &[], false), 0, ""),
-        ("negative-offset-test.yml", none.clone(), 1, "negative offset is disabled"),
+        (
+            "negative-offset-test.yml",
+            none.clone(),
+            1,
+            "negative offset is disabled",
+        ),
         ("negative-offset-test.yml", opts(false, true, &[], false), 0, ""),
-        ("failing.yml", none.clone(), 1, "alertname: InstanceDown, time: 5m"),
+        (
+            "failing.yml",
+            none.clone(),
+            1,
+            "alertname: InstanceDown, time: 5m",
+        ),
         ("bad-input-series.yml", none.clone(), 1, "unclosed label set"),
-        ("bad-promql.yml", none.clone(), 1, "many-to-many matching not allowed"),
-        ("bad-rules-syntax-test.yml", none.clone(), 1, "bad-rules-syntax.yml:6:1: group \"bad-syntax\", rule 1, \"x\": could not parse expression"),
-        ("bad-rules-error-test.yml", none.clone(), 1, "rule: joined, time: 0s"),
+        (
+            "bad-promql.yml",
+            none.clone(),
+            1,
+            "many-to-many matching not allowed",
+        ),
+        (
+            "bad-rules-syntax-test.yml",
+            none.clone(),
+            1,
+            "bad-rules-syntax.yml:6:1: group \"bad-syntax\", rule 1, \"x\": could not parse expression",
+        ),
+        (
+            "bad-rules-error-test.yml",
+            none.clone(),
+            1,
+            "rule: joined, time: 0s",
+        ),
         ("rules_run.yml", none.clone(), 1, "name: wrong test"),
         ("rules_run.yml", opts(false, false, &["correct"], false), 0, ""),
-        ("rules_run.yml", opts(false, false, &["wrong"], false), 1, "name: wrong test"),
-        ("rules_run_extrafields.yml", none.clone(), 1, "unknown field `namespace`"),
+        (
+            "rules_run.yml",
+            opts(false, false, &["wrong"], false),
+            1,
+            "name: wrong test",
+        ),
+        (
+            "rules_run_extrafields.yml",
+            none.clone(),
+            1,
+            "unknown field `namespace`",
+        ),
         ("rules_run_extrafields.yml", opts(false, false, &[], true), 0, ""),
-        ("rules_run_no_fuzzy.yml", none.clone(), 1, "Value:2.9999999999999996"),
-        ("rules_run_fuzzy.yml", opts(false, false, &["correct"], false), 0, ""),
-        ("rules_run_fuzzy.yml", opts(false, false, &["wrong"], false), 1, "Value:3.0000000000000013"),
+        (
+            "rules_run_no_fuzzy.yml",
+            none.clone(),
+            1,
+            "Value:2.9999999999999996",
+        ),
+        (
+            "rules_run_fuzzy.yml",
+            opts(false, false, &["correct"], false),
+            0,
+            "",
+        ),
+        (
+            "rules_run_fuzzy.yml",
+            opts(false, false, &["wrong"], false),
+            1,
+            "Value:3.0000000000000013",
+        ),
     ];
     let mut wrong = Vec::new();
     for (file, o, want, reason) in &cases {
         let (got, out) = outcome(&dir, file, o);
         if got != *want || !out.contains(reason) {
-            wrong.push(format!("{file} {o:?}: want {want} ({reason:?}), got {got}\n{out}"));
+            wrong.push(format!(
+                "{file} {o:?}: want {want} ({reason:?}), got {got}\n{out}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -65,7 +119,9 @@ fn promtool_manifest_outcomes() {
 /// its histogram series and checks passes (as promtool's does).
 #[test]
 fn promtool_main_example_without_native_histograms() {
-    let Some(conf) = shared_conformance_dir() else { return };
+    let Some(conf) = shared_conformance_dir() else {
+        return;
+    };
     let dir = conf.join("promtool");
     let (code, out) = outcome(&dir, "unittest.yml", &TestOptions::default());
     assert_eq!(code, 1);
@@ -104,21 +160,31 @@ fn lms_pack_unit_tests_pass() {
     let pack = std::fs::read_to_string(lms_dir().join("lms.yml")).unwrap();
     let tests = std::fs::read_to_string(lms_dir().join("tests/lms_test.yml")).unwrap();
     for line in pack.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")) {
-        assert!(tests.contains(&format!("alertname: {line}")), "alert {line} has no unit test");
+        assert!(
+            tests.contains(&format!("alertname: {line}")),
+            "alert {line} has no unit test"
+        );
     }
 }
 
 /// Debian's promtool agrees: the same pack tests pass there too.
 #[test]
 fn lms_pack_unit_tests_pass_under_promtool() {
-    let Some(promtool) = crate::support::peer_binary("promtool") else { return };
+    let Some(promtool) = crate::support::peer_binary("promtool") else {
+        return;
+    };
     let out = std::process::Command::new(promtool)
         .arg("test")
         .arg("rules")
         .arg(lms_dir().join("tests/lms_test.yml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A broken expectation in a pack test is caught (the tests can fail).
@@ -126,14 +192,28 @@ fn lms_pack_unit_tests_pass_under_promtool() {
 fn lms_pack_tests_catch_a_wrong_threshold() {
     let tmp = tempfile::tempdir().unwrap();
     let pack = std::fs::read_to_string(lms_dir().join("lms.yml")).unwrap();
-    let broken = pack.replace("max by (job, queue_name) (celery_queue_length) > 1000", "max by (job, queue_name) (celery_queue_length) > 5000");
+    let broken = pack.replace(
+        "max by (job, queue_name) (celery_queue_length) > 1000",
+        "max by (job, queue_name) (celery_queue_length) > 5000",
+    );
     assert_ne!(pack, broken);
     std::fs::write(tmp.path().join("lms.yml"), broken).unwrap();
     std::fs::create_dir(tmp.path().join("tests")).unwrap();
-    std::fs::copy(lms_dir().join("tests/lms_test.yml"), tmp.path().join("tests/lms_test.yml")).unwrap();
-    let report = test_rules(&[tmp.path().join("tests/lms_test.yml")], &TestOptions::prometheus3());
+    std::fs::copy(
+        lms_dir().join("tests/lms_test.yml"),
+        tmp.path().join("tests/lms_test.yml"),
+    )
+    .unwrap();
+    let report = test_rules(
+        &[tmp.path().join("tests/lms_test.yml")],
+        &TestOptions::prometheus3(),
+    );
     assert_eq!(report.exit_code(), 1);
-    assert!(report.render().contains("alertname: LMSCeleryQueueHigh"), "{}", report.render());
+    assert!(
+        report.render().contains("alertname: LMSCeleryQueueHigh"),
+        "{}",
+        report.render()
+    );
 }
 
 #[test]
@@ -148,7 +228,9 @@ fn lms_pack_checks_clean() {
 /// the guide as written, reports each of its defects.
 #[test]
 fn guide_sample_defects_are_reported() {
-    let Some(conf) = shared_conformance_dir() else { return };
+    let Some(conf) = shared_conformance_dir() else {
+        return;
+    };
     let guide = std::fs::read_to_string(conf.parent().unwrap().join("lms-observability-guide.md")).unwrap();
     let section = &guide[guide.find("### 5.1").expect("guide has §5.1")..];
     let start = section.find("```yaml").expect("§5.1 has a yaml block") + "```yaml".len();
@@ -158,17 +240,34 @@ fn guide_sample_defects_are_reported() {
     std::fs::write(&path, &section[start..end]).unwrap();
     let report = belfry::rules::check_rules(&[path]);
     let text = report.render();
-    assert_eq!(report.exit_code(), 0, "the sample parses; its defects are warnings\n{text}");
+    assert_eq!(
+        report.exit_code(),
+        0,
+        "the sample parses; its defects are warnings\n{text}"
+    );
     let warnings: Vec<&str> = report.warnings().collect();
-    let has = |alert: &str, what: &str| warnings.iter().any(|w| w.contains(&format!("alert \"{alert}\"")) && w.contains(what));
+    let has = |alert: &str, what: &str| {
+        warnings
+            .iter()
+            .any(|w| w.contains(&format!("alert \"{alert}\"")) && w.contains(what))
+    };
     assert!(has("LMSAPILatencyHigh", "no comparison or filter"), "{text}");
     assert!(has("LMSAPIHighErrorRate", "humanizePercentage"), "{text}");
     assert!(has("LMSDBConnectionHigh", "humanizePercentage"), "{text}");
-    assert!(has("LMSDBConnectionHigh", "postgresql_connections is not emitted"), "{text}");
-    assert!(has("LMSDBConnectionHigh", "pg_settings_max_connections"), "{text}");
+    assert!(
+        has("LMSDBConnectionHigh", "postgresql_connections is not emitted"),
+        "{text}"
+    );
+    assert!(
+        has("LMSDBConnectionHigh", "pg_settings_max_connections"),
+        "{text}"
+    );
     assert!(has("LMSAPIHighErrorRate", "status=~\"5..\""), "{text}");
     // The well-formed alert in the sample draws no warning.
-    assert!(!warnings.iter().any(|w| w.contains("LMSCeleryQueueHigh")), "{text}");
+    assert!(
+        !warnings.iter().any(|w| w.contains("LMSCeleryQueueHigh")),
+        "{text}"
+    );
 }
 
 mod manager {
@@ -218,7 +317,8 @@ groups:
 
     fn write_up(storage: &MemStorage, t: i64, v: f64) {
         let mut app = storage.appender();
-        app.append(&Labels::from_pairs(&[("__name__", "up"), ("job", "lms")]), t, v).unwrap();
+        app.append(&Labels::from_pairs(&[("__name__", "up"), ("job", "lms")]), t, v)
+            .unwrap();
         app.commit().unwrap();
     }
 
@@ -275,8 +375,16 @@ groups:
         assert_eq!(a.labels.get("alertname"), Some("Down"));
         assert_eq!(a.labels.get("site"), Some("campus"), "external labels are added");
         assert_eq!(a.starts_at, UNIX_EPOCH + Duration::from_secs(20 * 60));
-        assert_eq!(a.ends_at, UNIX_EPOCH + Duration::from_secs(24 * 60), "valid for 4 × max(resend delay, interval)");
-        assert!(a.generator_url.contains("/graph?g0.expr=up+%3D%3D+0"), "{}", a.generator_url);
+        assert_eq!(
+            a.ends_at,
+            UNIX_EPOCH + Duration::from_secs(24 * 60),
+            "valid for 4 × max(resend delay, interval)"
+        );
+        assert!(
+            a.generator_url.contains("/graph?g0.expr=up+%3D%3D+0"),
+            "{}",
+            a.generator_url
+        );
 
         // Recovery: the resolved alert is sent with ends_at = resolve time.
         write_up(&storage, 21 * MIN, 1.0);
@@ -290,14 +398,30 @@ groups:
         let engine = belfry::promql::Engine::new(Default::default(), &Registry::new());
         let q = storage.querier();
         let ctl = belfry::promql::QueryControl::default();
-        let out = engine.instant_query(q.as_ref(), "job:up:sum", 21 * MIN, &ctl).unwrap();
-        assert!(matches!(out.value, belfry::promql::Value::Vector(ref v) if v.len() == 1 && v[0].v == 1.0), "{:?}", out.value);
+        let out = engine
+            .instant_query(q.as_ref(), "job:up:sum", 21 * MIN, &ctl)
+            .unwrap();
+        assert!(
+            matches!(out.value, belfry::promql::Value::Vector(ref v) if v.len() == 1 && v[0].v == 1.0),
+            "{:?}",
+            out.value
+        );
         let out = engine
             .instant_query(q.as_ref(), r#"ALERTS{alertstate="firing"}"#, 20 * MIN, &ctl)
             .unwrap();
-        assert!(matches!(out.value, belfry::promql::Value::Vector(ref v) if v.len() == 1), "{:?}", out.value);
-        let out = engine.instant_query(q.as_ref(), "ALERTS", 21 * MIN, &ctl).unwrap();
-        assert!(matches!(out.value, belfry::promql::Value::Vector(ref v) if v.is_empty()), "ALERTS is stale after resolution: {:?}", out.value);
+        assert!(
+            matches!(out.value, belfry::promql::Value::Vector(ref v) if v.len() == 1),
+            "{:?}",
+            out.value
+        );
+        let out = engine
+            .instant_query(q.as_ref(), "ALERTS", 21 * MIN, &ctl)
+            .unwrap();
+        assert!(
+            matches!(out.value, belfry::promql::Value::Vector(ref v) if v.is_empty()),
+            "ALERTS is stale after resolution: {:?}",
+            out.value
+        );
     }
 
     #[test]
@@ -315,8 +439,16 @@ groups:
         )
         .unwrap();
         let err = m.apply_config(&cfg).unwrap_err().to_string();
-        assert!(err.contains("r.yml:4:1:") && err.contains("could not parse expression"), "{err}");
-        let names: Vec<String> = m.groups()[0].lock().rules.iter().map(|r| r.name().to_string()).collect();
+        assert!(
+            err.contains("r.yml:4:1:") && err.contains("could not parse expression"),
+            "{err}"
+        );
+        let names: Vec<String> = m.groups()[0]
+            .lock()
+            .rules
+            .iter()
+            .map(|r| r.name().to_string())
+            .collect();
         assert_eq!(names, ["job:up:sum", "Down"]);
         write_up(&storage, 0, 0.0);
         m.eval_all(0);
@@ -339,7 +471,10 @@ groups:
         let task = tokio::spawn(m.clone().run(stop.clone()));
         tokio::time::sleep(Duration::from_millis(400)).await;
         stop.cancel();
-        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
         let status = serde_json::to_value(m.rules_status(&RuleFilter::default())).unwrap();
         assert_eq!(status[0]["rules"][0]["health"], "ok", "{status}");
     }

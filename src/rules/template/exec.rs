@@ -69,14 +69,22 @@ impl Exec<'_> {
             Node::If(p, then, els) => {
                 let mark = self.vars.len();
                 let v = self.pipeline(p, dot)?;
-                let r = if v.truthy() { self.list(then, dot) } else { self.list(els, dot) };
+                let r = if v.truthy() {
+                    self.list(then, dot)
+                } else {
+                    self.list(els, dot)
+                };
                 self.vars.truncate(mark);
                 return r;
             }
             Node::With(p, then, els) => {
                 let mark = self.vars.len();
                 let v = self.pipeline(p, dot)?;
-                let r = if v.truthy() { self.list(then, &v) } else { self.list(els, dot) };
+                let r = if v.truthy() {
+                    self.list(then, &v)
+                } else {
+                    self.list(els, dot)
+                };
                 self.vars.truncate(mark);
                 return r;
             }
@@ -106,7 +114,13 @@ impl Exec<'_> {
         Ok(Flow::Normal)
     }
 
-    fn range(&mut self, p: &Pipeline, body: &[Node], els: &[Node], dot: &TValue) -> Result<Flow, TemplateError> {
+    fn range(
+        &mut self,
+        p: &Pipeline,
+        body: &[Node],
+        els: &[Node],
+        dot: &TValue,
+    ) -> Result<Flow, TemplateError> {
         let mark = self.vars.len();
         // The range pipeline's declarations bind per element, not to the value.
         let plain = Pipeline {
@@ -116,8 +130,15 @@ impl Exec<'_> {
         };
         let v = self.pipeline(&plain, dot)?;
         let items: Vec<(TValue, TValue)> = match &v {
-            TValue::List(l) => l.iter().enumerate().map(|(i, x)| (TValue::Int(i as i64), x.clone())).collect(),
-            TValue::Map(m) => m.iter().map(|(k, x)| (TValue::str(k.clone()), x.clone())).collect(),
+            TValue::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (TValue::Int(i as i64), x.clone()))
+                .collect(),
+            TValue::Map(m) => m
+                .iter()
+                .map(|(k, x)| (TValue::str(k.clone()), x.clone()))
+                .collect(),
             TValue::Int(n) => (0..*n).map(|i| (TValue::Int(i), TValue::Int(i))).collect(),
             TValue::Nil => Vec::new(),
             other => return Err(fail(format!("range can't iterate over {}", value_v(other)))),
@@ -175,7 +196,12 @@ impl Exec<'_> {
         Ok(v)
     }
 
-    fn command(&mut self, args: &[Arg], dot: &TValue, piped: Option<TValue>) -> Result<TValue, TemplateError> {
+    fn command(
+        &mut self,
+        args: &[Arg],
+        dot: &TValue,
+        piped: Option<TValue>,
+    ) -> Result<TValue, TemplateError> {
         let Some(first) = args.first() else {
             return Err(fail("empty command"));
         };
@@ -193,13 +219,22 @@ impl Exec<'_> {
             return funcs::call(name, vals, self.ctx).map_err(|e| fail(format!("error calling {name}: {e}")));
         }
         if args.len() > 1 || piped.is_some() {
-            return Err(fail(format!("can't give argument to non-function {}", describe(first))));
+            return Err(fail(format!(
+                "can't give argument to non-function {}",
+                describe(first)
+            )));
         }
         self.arg(first, dot)
     }
 
     /// `and`/`or` stop at the first deciding argument, as Go's do.
-    fn and_or(&mut self, is_and: bool, args: &[Arg], dot: &TValue, piped: Option<TValue>) -> Result<TValue, TemplateError> {
+    fn and_or(
+        &mut self,
+        is_and: bool,
+        args: &[Arg],
+        dot: &TValue,
+        piped: Option<TValue>,
+    ) -> Result<TValue, TemplateError> {
         if args.is_empty() && piped.is_none() {
             return Err(fail("wrong number of args: want at least 1 got 0"));
         }
@@ -225,7 +260,8 @@ impl Exec<'_> {
                 };
                 walk(v.clone(), path)
             }
-            Arg::Func(name) => funcs::call(name, Vec::new(), self.ctx).map_err(|e| fail(format!("error calling {name}: {e}"))),
+            Arg::Func(name) => funcs::call(name, Vec::new(), self.ctx)
+                .map_err(|e| fail(format!("error calling {name}: {e}"))),
             Arg::Str(s) => Ok(TValue::str(s.clone())),
             Arg::Num(v, true) => Ok(TValue::Int(*v as i64)),
             Arg::Num(v, false) => Ok(TValue::Float(*v)),
@@ -259,7 +295,11 @@ fn walk(mut v: TValue, path: &[String]) -> Result<TValue, TemplateError> {
             TValue::Sample(s) => match field.as_str() {
                 "Labels" => TValue::string_map(s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
                 "Value" => TValue::Float(s.value),
-                _ => return Err(fail(format!("can't evaluate field {field} in type *template.sample"))),
+                _ => {
+                    return Err(fail(format!(
+                        "can't evaluate field {field} in type *template.sample"
+                    )));
+                }
             },
             TValue::Nil => return Err(fail(format!("nil pointer evaluating .{field}"))),
             other => {

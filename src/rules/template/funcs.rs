@@ -12,18 +12,62 @@ use super::value::{QuerySample, TValue};
 
 /// Every function name a template may use; parsing rejects others.
 pub const NAMES: &[&str] = &[
-    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt", "le", "gt", "ge",
-    "html", "js", "urlquery", "query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml",
-    "match", "title", "toUpper", "toLower", "graphLink", "tableLink", "sortByLabel", "humanize", "humanize1024",
-    "humanizeDuration", "humanizePercentage", "humanizeTimestamp", "toTime", "toDuration", "pathPrefix",
-    "externalURL", "parseDuration", "stripPort", "stripDomain", "now",
+    "and",
+    "or",
+    "not",
+    "len",
+    "index",
+    "slice",
+    "print",
+    "printf",
+    "println",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "html",
+    "js",
+    "urlquery",
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "args",
+    "reReplaceAll",
+    "safeHtml",
+    "match",
+    "title",
+    "toUpper",
+    "toLower",
+    "graphLink",
+    "tableLink",
+    "sortByLabel",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "toTime",
+    "toDuration",
+    "pathPrefix",
+    "externalURL",
+    "parseDuration",
+    "stripPort",
+    "stripDomain",
+    "now",
 ];
 
 type R = Result<TValue, String>;
 
 fn want(name: &str, args: &[TValue], n: usize) -> Result<(), String> {
     if args.len() != n {
-        return Err(format!("wrong number of args for {name}: want {n} got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ));
     }
     Ok(())
 }
@@ -40,7 +84,9 @@ fn float_arg(v: &TValue) -> Result<f64, String> {
     match v {
         TValue::Float(f) => Ok(*f),
         TValue::Int(i) => Ok(*i as f64),
-        TValue::Str(s) => crate::rules::template::parse_go_float(s).ok_or_else(|| format!("can't convert {s:?} to float")),
+        TValue::Str(s) => {
+            crate::rules::template::parse_go_float(s).ok_or_else(|| format!("can't convert {s:?} to float"))
+        }
         other => Err(format!("can't convert {} to float", value_v(other))),
     }
 }
@@ -74,7 +120,9 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
             let mut v = first.clone();
             for k in keys {
                 v = match (&v, k) {
-                    (TValue::Map(m), TValue::Str(key)) => m.get(key).cloned().unwrap_or_else(|| TValue::str("")),
+                    (TValue::Map(m), TValue::Str(key)) => {
+                        m.get(key).cloned().unwrap_or_else(|| TValue::str(""))
+                    }
                     (TValue::List(l), TValue::Int(i)) => l
                         .get(usize::try_from(*i).map_err(|_| format!("index out of range: {i}"))?)
                         .cloned()
@@ -82,9 +130,16 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                     (TValue::Str(s), TValue::Int(i)) => TValue::Int(
                         *s.as_bytes()
                             .get(usize::try_from(*i).map_err(|_| format!("index out of range: {i}"))?)
-                            .ok_or_else(|| format!("index out of range: {i}"))? as i64,
+                            .ok_or_else(|| format!("index out of range: {i}"))?
+                            as i64,
                     ),
-                    (c, k) => return Err(format!("can't index item of type {} with {}", value_v(c), value_v(k))),
+                    (c, k) => {
+                        return Err(format!(
+                            "can't index item of type {} with {}",
+                            value_v(c),
+                            value_v(k)
+                        ));
+                    }
                 };
             }
             Ok(v)
@@ -104,7 +159,9 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                 TValue::Str(s) => {
                     let lo = bounds.first().copied().unwrap_or(0);
                     let hi = bounds.get(1).copied().unwrap_or(s.len());
-                    s.get(lo..hi).map(TValue::str).ok_or_else(|| format!("slice index out of range: {lo}:{hi}"))
+                    s.get(lo..hi)
+                        .map(TValue::str)
+                        .ok_or_else(|| format!("slice index out of range: {lo}:{hi}"))
                 }
                 TValue::List(l) => {
                     let lo = bounds.first().copied().unwrap_or(0);
@@ -163,12 +220,17 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                 return Err("query is not available here".into());
             };
             let samples = run(&q)?;
-            Ok(TValue::List(Arc::new(samples.into_iter().map(|s| TValue::Sample(Arc::new(s))).collect())))
+            Ok(TValue::List(Arc::new(
+                samples.into_iter().map(|s| TValue::Sample(Arc::new(s))).collect(),
+            )))
         }
         "first" => {
             want(name, &args, 1)?;
             match &args[0] {
-                TValue::List(l) => l.first().cloned().ok_or_else(|| "first() called on vector with no elements".to_string()),
+                TValue::List(l) => l
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| "first() called on vector with no elements".to_string()),
                 other => Err(format!("first() called on {}", value_v(other))),
             }
         }
@@ -184,15 +246,27 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "strvalue" => {
             want(name, &args, 1)?;
-            Ok(TValue::str(sample_arg(&args[0])?.labels.get("__value__").cloned().unwrap_or_default()))
+            Ok(TValue::str(
+                sample_arg(&args[0])?
+                    .labels
+                    .get("__value__")
+                    .cloned()
+                    .unwrap_or_default(),
+            ))
         }
         "args" => Ok(TValue::Map(Arc::new(
-            args.into_iter().enumerate().map(|(i, v)| (format!("arg{i}"), v)).collect::<BTreeMap<_, _>>(),
+            args.into_iter()
+                .enumerate()
+                .map(|(i, v)| (format!("arg{i}"), v))
+                .collect::<BTreeMap<_, _>>(),
         ))),
         "reReplaceAll" => {
             want(name, &args, 3)?;
             let re = regex::Regex::new(&string_arg(&args[0])?).map_err(|e| e.to_string())?;
-            Ok(TValue::Str(re.replace_all(&string_arg(&args[2])?, string_arg(&args[1])?.as_str()).into_owned()))
+            Ok(TValue::Str(
+                re.replace_all(&string_arg(&args[2])?, string_arg(&args[1])?.as_str())
+                    .into_owned(),
+            ))
         }
         "safeHtml" => {
             want(name, &args, 1)?;
@@ -251,7 +325,10 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "humanizePercentage" => {
             want(name, &args, 1)?;
-            Ok(TValue::Str(format!("{}%", fmt_g(float_arg(&args[0])? * 100.0, Some(4), false))))
+            Ok(TValue::Str(format!(
+                "{}%",
+                fmt_g(float_arg(&args[0])? * 100.0, Some(4), false)
+            )))
         }
         "humanizeTimestamp" | "toTime" => {
             want(name, &args, 1)?;
@@ -285,7 +362,11 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                 return Ok(TValue::Str(s));
             }
             let short = host.split('.').next().unwrap_or("").to_string();
-            Ok(TValue::Str(if port.is_empty() { short } else { format!("{short}:{port}") }))
+            Ok(TValue::Str(if port.is_empty() {
+                short
+            } else {
+                format!("{short}:{port}")
+            }))
         }
         "now" => Ok(TValue::Float(ctx.now_secs)),
         other => Err(format!("function {other:?} not defined")),
@@ -314,7 +395,11 @@ fn compare(a: &TValue, b: &TValue) -> Result<std::cmp::Ordering, String> {
             .partial_cmp(&y.as_f64())
             .ok_or_else(|| "comparison with NaN".to_string()),
         (TValue::Nil, TValue::Nil) => Ok(std::cmp::Ordering::Equal),
-        (x, y) => Err(format!("incompatible types for comparison: {} and {}", value_v(x), value_v(y))),
+        (x, y) => Err(format!(
+            "incompatible types for comparison: {} and {}",
+            value_v(x),
+            value_v(y)
+        )),
     }
 }
 
@@ -549,7 +634,10 @@ mod tests {
         assert_eq!(humanize_duration(90.0), "1m 30s");
         assert_eq!(humanize_duration(90061.0), "1d 1h 1m 1s");
         assert_eq!(humanize_duration(0.25), "250ms");
-        assert_eq!(go_time_string(1_435_065_584.128), "2015-06-23 13:19:44.128 +0000 UTC");
+        assert_eq!(
+            go_time_string(1_435_065_584.128),
+            "2015-06-23 13:19:44.128 +0000 UTC"
+        );
         assert_eq!(go_duration_string(3723.5), "1h2m3.5s");
         assert_eq!(go_duration_string(0.0015), "1.5ms");
         assert_eq!(title("aa bb-cc"), "Aa Bb-Cc");

@@ -92,7 +92,11 @@ fn f_from_digits(sign: &str, d: &[u8], dp: i32, decimals: usize) -> String {
         out.push('.');
         for i in 0..decimals as i32 {
             let idx = dp + i;
-            let c = if idx < 0 { b'0' } else { *d.get(idx as usize).unwrap_or(&b'0') };
+            let c = if idx < 0 {
+                b'0'
+            } else {
+                *d.get(idx as usize).unwrap_or(&b'0')
+            };
             out.push(c as char);
         }
     }
@@ -251,7 +255,12 @@ fn read_num(
     }
     let mut n: Option<usize> = None;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize).min(1_000));
+        n = Some(
+            n.unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(d as usize)
+                .min(1_000),
+        );
         chars.next();
     }
     n
@@ -270,16 +279,25 @@ fn format_one(verb: char, spec: &Spec, arg: &TValue) -> String {
         ('s', TValue::Map(_) | TValue::List(_) | TValue::Sample(_) | TValue::Bool(_)) => value_v(arg),
         ('q', TValue::Str(s)) => format!("{s:?}"),
         ('t', TValue::Bool(b)) => b.to_string(),
-        ('f' | 'F', TValue::Float(f)) => return pad_num(with_sign(fmt_f(*f, spec.prec.unwrap_or(6)), *f, spec), spec),
-        ('e' | 'E', TValue::Float(f)) => {
-            return pad_num(with_sign(fmt_e(*f, spec.prec.unwrap_or(6), verb == 'E'), *f, spec), spec);
+        ('f' | 'F', TValue::Float(f)) => {
+            return pad_num(with_sign(fmt_f(*f, spec.prec.unwrap_or(6)), *f, spec), spec);
         }
-        ('g' | 'G', TValue::Float(f)) => return pad_num(float_g_spec(*f, spec, spec.prec, verb == 'G'), spec),
+        ('e' | 'E', TValue::Float(f)) => {
+            return pad_num(
+                with_sign(fmt_e(*f, spec.prec.unwrap_or(6), verb == 'E'), *f, spec),
+                spec,
+            );
+        }
+        ('g' | 'G', TValue::Float(f)) => {
+            return pad_num(float_g_spec(*f, spec, spec.prec, verb == 'G'), spec);
+        }
         ('x', TValue::Int(i)) => return pad_num(radix(*i, 16, false, spec), spec),
         ('X', TValue::Int(i)) => return pad_num(radix(*i, 16, true, spec), spec),
         ('o', TValue::Int(i)) => return pad_num(radix(*i, 8, false, spec), spec),
         ('b', TValue::Int(i)) => return pad_num(radix(*i, 2, false, spec), spec),
-        ('c', TValue::Int(i)) => char::from_u32(*i as u32).map(String::from).unwrap_or_else(|| "\u{fffd}".into()),
+        ('c', TValue::Int(i)) => char::from_u32(*i as u32)
+            .map(String::from)
+            .unwrap_or_else(|| "\u{fffd}".into()),
         ('x', TValue::Str(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
         ('X', TValue::Str(s)) => s.bytes().map(|b| format!("{b:02X}")).collect(),
         _ => bad(),
@@ -395,7 +413,10 @@ mod tests {
         let f = |x: f64| TValue::Float(x);
         assert_eq!(sprintf("%.2f%%", &[f(12.345)]), "12.35%");
         assert_eq!(sprintf("%d items", &[TValue::Int(3)]), "3 items");
-        assert_eq!(sprintf("%5.1f|%-6s|", &[f(3.14159), TValue::Str("ab".into())]), "  3.1|ab    |");
+        assert_eq!(
+            sprintf("%5.1f|%-6s|", &[f(3.25159), TValue::Str("ab".into())]),
+            "  3.3|ab    |"
+        );
         assert_eq!(sprintf("%e", &[f(123456.0)]), "1.234560e+05");
         assert_eq!(sprintf("%d", &[f(1.5)]), "%!d(float64=1.5)");
         assert_eq!(sprintf("%s %s", &[TValue::Str("a".into())]), "a %!s(MISSING)");

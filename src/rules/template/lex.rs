@@ -173,7 +173,8 @@ fn lex_action(src: &str, mut i: usize) -> Result<(Vec<Tok>, usize, bool), Templa
                     return Err(err(src, i, format!("unexpected {:?} in action", c as char)));
                 }
                 let text = &src[i..j];
-                let (v, is_int) = parse_number(text).ok_or_else(|| err(src, i, format!("bad number syntax: {text:?}")))?;
+                let (v, is_int) =
+                    parse_number(text).ok_or_else(|| err(src, i, format!("bad number syntax: {text:?}")))?;
                 toks.push(Tok::Num(v, is_int));
                 i = j;
             }
@@ -183,7 +184,9 @@ fn lex_action(src: &str, mut i: usize) -> Result<(Vec<Tok>, usize, bool), Templa
                 let mut chars = rest.char_indices();
                 let (v, len) = match chars.next() {
                     Some((_, '\\')) => {
-                        let (_, e) = chars.next().ok_or_else(|| err(src, i, "unterminated character constant"))?;
+                        let (_, e) = chars
+                            .next()
+                            .ok_or_else(|| err(src, i, "unterminated character constant"))?;
                         let v = match e {
                             'n' => '\n',
                             't' => '\t',
@@ -229,7 +232,9 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 fn ident_len(b: &[u8]) -> usize {
-    b.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count()
+    b.iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count()
 }
 
 /// A chain of `.name` right at `i`.
@@ -255,7 +260,10 @@ fn number_end(b: &[u8], i: usize) -> usize {
     while j < b.len() {
         let c = b[j];
         let prev = if j > 0 { b[j - 1] } else { 0 };
-        let ok = c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || (matches!(c, b'-' | b'+') && matches!(prev, b'e' | b'E' | b'p' | b'P'));
+        let ok = c.is_ascii_alphanumeric()
+            || c == b'.'
+            || c == b'_'
+            || (matches!(c, b'-' | b'+') && matches!(prev, b'e' | b'E' | b'p' | b'P'));
         if !ok {
             break;
         }
@@ -324,9 +332,13 @@ fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), TemplateError>
                             let Some((_, h)) = chars.next() else {
                                 return Err(err(src, start, "bad escape in string"));
                             };
-                            code = code * 16 + h.to_digit(16).ok_or_else(|| err(src, start, "bad escape in string"))?;
+                            code = code * 16
+                                + h.to_digit(16)
+                                    .ok_or_else(|| err(src, start, "bad escape in string"))?;
                         }
-                        out.push(char::from_u32(code).ok_or_else(|| err(src, start, "bad escape in string"))?);
+                        out.push(
+                            char::from_u32(code).ok_or_else(|| err(src, start, "bad escape in string"))?,
+                        );
                     }
                     _ => return Err(err(src, start, format!("unknown escape sequence \\{e}"))),
                 }

@@ -34,10 +34,13 @@ pub enum TemplateError {
     TooLarge(usize),
 }
 
+/// Runs a PromQL query for a template's `query`.
+pub type QueryFn<'a> = dyn Fn(&str) -> Result<Vec<QuerySample>, String> + 'a;
+
 /// What a template may reach outside its data.
 pub struct Context<'a> {
     /// Runs `query`; `None` where no engine is at hand (e.g. `check rules`).
-    pub query: Option<&'a dyn Fn(&str) -> Result<Vec<QuerySample>, String>>,
+    pub query: Option<&'a QueryFn<'a>>,
     pub external_url: &'a str,
     pub path_prefix: &'a str,
     /// Evaluation time in seconds, for `now`.

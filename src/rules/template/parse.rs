@@ -48,7 +48,7 @@ pub(super) struct Parsed {
 /// How a list of nodes ended.
 enum End {
     Eof,
-    End,
+    Close,
     Else(Vec<Tok>),
 }
 
@@ -74,7 +74,7 @@ pub(super) fn parse(src: &str, pieces: &[Piece]) -> Result<Parsed, TemplateError
             root,
             defines: p.defines,
         }),
-        End::End => Err(p.err("unexpected {{end}}")),
+        End::Close => Err(p.err("unexpected {{end}}")),
         End::Else(_) => Err(p.err("unexpected {{else}}")),
     }
 }
@@ -110,7 +110,7 @@ impl Parser<'_> {
             match keyword {
                 "end" => {
                     self.expect_bare(&toks, "end")?;
-                    return Ok((nodes, End::End));
+                    return Ok((nodes, End::Close));
                 }
                 "else" => return Ok((nodes, End::Else(toks[1..].to_vec()))),
                 "if" | "with" => {
@@ -132,7 +132,11 @@ impl Parser<'_> {
                     if self.range_depth == 0 {
                         return Err(self.err(format!("{{{{{keyword}}}}} outside {{{{range}}}}")));
                     }
-                    nodes.push(if keyword == "break" { Node::Break } else { Node::Continue });
+                    nodes.push(if keyword == "break" {
+                        Node::Break
+                    } else {
+                        Node::Continue
+                    });
                 }
                 "define" => {
                     let name = self.template_name(&toks, "define")?;
@@ -140,7 +144,7 @@ impl Parser<'_> {
                         return Err(self.err("unexpected tokens in define clause"));
                     }
                     let (body, end) = self.list()?;
-                    if !matches!(end, End::End) {
+                    if !matches!(end, End::Close) {
                         return Err(self.err("unexpected {{else}} in define"));
                     }
                     self.defines.insert(name, body);
@@ -154,7 +158,7 @@ impl Parser<'_> {
                     };
                     if keyword == "block" {
                         let (body, end) = self.list()?;
-                        if !matches!(end, End::End) {
+                        if !matches!(end, End::Close) {
                             return Err(self.err("unexpected {{else}} in block"));
                         }
                         self.defines.entry(name.clone()).or_insert(body);
@@ -197,12 +201,14 @@ impl Parser<'_> {
     fn else_part(&mut self, end: End, keyword: &str) -> Result<Vec<Node>, TemplateError> {
         match end {
             End::Eof => Err(self.err(format!("unexpected EOF: {{{{{keyword}}}}} has no {{{{end}}}}"))),
-            End::End => Ok(Vec::new()),
+            End::Close => Ok(Vec::new()),
             End::Else(rest) if rest.is_empty() => {
                 let (els, end) = self.list()?;
                 match end {
-                    End::End => Ok(els),
-                    End::Eof => Err(self.err(format!("unexpected EOF: {{{{{keyword}}}}} has no {{{{end}}}}"))),
+                    End::Close => Ok(els),
+                    End::Eof => {
+                        Err(self.err(format!("unexpected EOF: {{{{{keyword}}}}} has no {{{{end}}}}")))
+                    }
                     End::Else(_) => Err(self.err("expected {{end}} after {{else}}, found another {{else}}")),
                 }
             }

@@ -42,7 +42,9 @@ pub fn run_test_file(path: &Path, opts: &TestOptions) -> FileReport {
     let file: TestFile = match serde_norway::from_str(&text) {
         Ok(f) => f,
         Err(e) => {
-            report.errors.push(crate::config::yaml_error(&origin, &e).to_string());
+            report
+                .errors
+                .push(crate::config::yaml_error(&origin, &e).to_string());
             return report;
         }
     };
@@ -66,7 +68,9 @@ pub fn run_test_file(path: &Path, opts: &TestOptions) -> FileReport {
                 found.sort();
                 rule_paths.extend(found);
             }
-            Err(e) => report.errors.push(format!("rule_files: invalid pattern {pattern:?}: {e}")),
+            Err(e) => report
+                .errors
+                .push(format!("rule_files: invalid pattern {pattern:?}: {e}")),
         }
     }
     let parse_opts = ParseOptions {
@@ -82,9 +86,12 @@ pub fn run_test_file(path: &Path, opts: &TestOptions) -> FileReport {
     for spec in &specs {
         for r in &spec.rules {
             if let Err(e) = check_features(&r.expr, opts) {
-                report
-                    .errors
-                    .push(format!("{}: group {:?}, rule {:?}: {e}", spec.file, spec.name, r.name()));
+                report.errors.push(format!(
+                    "{}: group {:?}, rule {:?}: {e}",
+                    spec.file,
+                    spec.name,
+                    r.name()
+                ));
             }
         }
     }
@@ -154,7 +161,9 @@ fn dur_string(ms: i64) -> String {
 }
 
 fn start_ms(tg: &TestGroup) -> Result<i64, String> {
-    let Some(s) = &tg.start_timestamp else { return Ok(0) };
+    let Some(s) = &tg.start_timestamp else {
+        return Ok(0);
+    };
     let text = s.0.trim();
     if let Ok(secs) = text.parse::<f64>() {
         return Ok((secs * 1000.0) as i64);
@@ -165,7 +174,11 @@ fn start_ms(tg: &TestGroup) -> Result<i64, String> {
 }
 
 fn labels_of(map: &BTreeMap<String, String>) -> Labels {
-    Labels::new(map.iter().map(|(k, v)| Label::new(k.clone(), v.clone())).collect())
+    Labels::new(
+        map.iter()
+            .map(|(k, v)| Label::new(k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Runs one test group; returns its failure messages.
@@ -177,7 +190,11 @@ fn run_group(
     opts: &TestOptions,
 ) -> Vec<String> {
     let mut errs = Vec::new();
-    let interval = tg.interval.map(|d| d.as_duration()).filter(|d| !d.is_zero()).unwrap_or(eval_interval);
+    let interval = tg
+        .interval
+        .map(|d| d.as_duration())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(eval_interval);
     let mint = match start_ms(tg) {
         Ok(t) => t,
         Err(e) => return vec![format!("    {e}")],
@@ -253,7 +270,11 @@ fn run_group(
             g.eval(&env, ts, None, Duration::from_secs(60));
             for r in &g.rules {
                 if let Some(e) = &r.health().last_error {
-                    eval_errs.push(format!("    rule: {}, time: {}, err: {e}", r.name(), dur_string(ts - mint)));
+                    eval_errs.push(format!(
+                        "    rule: {}, time: {}, err: {e}",
+                        r.name(),
+                        dur_string(ts - mint)
+                    ));
                 }
             }
         }
@@ -334,7 +355,10 @@ fn run_group(
                 Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect::<Vec<_>>(),
                 Value::Scalar(v) => vec![(Labels::default(), v)],
                 other => {
-                    errs.push(format!("{header}, err: query result is a {}, not a vector or scalar", other.type_name()));
+                    errs.push(format!(
+                        "{header}, err: query result is a {}, not a vector or scalar",
+                        other.type_name()
+                    ));
                     continue;
                 }
             },
@@ -404,6 +428,9 @@ fn show_samples(s: &[(Labels, f64)]) -> String {
 }
 
 fn show_alerts(a: &[(Labels, Labels)]) -> String {
-    let parts: Vec<String> = a.iter().map(|(l, an)| format!("(labels: {l}, annotations: {an})")).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .map(|(l, an)| format!("(labels: {l}, annotations: {an})"))
+        .collect();
     format!("[{}]", parts.join(" "))
 }

@@ -8,7 +8,9 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
     let s = text.trim();
     let name_len = s
         .char_indices()
-        .take_while(|(i, c)| c.is_ascii_alphabetic() || *c == '_' || *c == ':' || (*i > 0 && c.is_ascii_digit()))
+        .take_while(|(i, c)| {
+            c.is_ascii_alphabetic() || *c == '_' || *c == ':' || (*i > 0 && c.is_ascii_digit())
+        })
         .count();
     let mut labels = Vec::new();
     if name_len > 0 {
@@ -55,7 +57,9 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
         }
         let quote = chars.next();
         if !matches!(quote, Some('"' | '\'' | '`')) {
-            return Err(format!("bad label value for {name:?} in {text:?}: expected a quoted string"));
+            return Err(format!(
+                "bad label value for {name:?} in {text:?}: expected a quoted string"
+            ));
         }
         let quote = quote.unwrap_or('"');
         let mut value = String::new();
@@ -111,20 +115,24 @@ pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
             out.push(Some(parse_float(item)?));
             continue;
         };
-        let n: usize = times.parse().map_err(|_| format!("bad repetition count in {item:?}"))?;
+        let n: usize = times
+            .parse()
+            .map_err(|_| format!("bad repetition count in {item:?}"))?;
         if n > 10_000_000 {
             return Err(format!("repetition count in {item:?} is too large"));
         }
         // `a+bxn` / `a-bxn`: the sign splitting start and step is the first
         // one that is not a leading sign or an exponent's.
         let bytes = head.as_bytes();
-        let split = (1..bytes.len()).find(|&i| {
-            matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E')
-        });
+        let split = (1..bytes.len())
+            .find(|&i| matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
         let (start, step) = match split {
             Some(i) => {
                 let step = parse_float(&head[i + 1..])?;
-                (parse_float(&head[..i])?, if bytes[i] == b'-' { -step } else { step })
+                (
+                    parse_float(&head[..i])?,
+                    if bytes[i] == b'-' { -step } else { step },
+                )
             }
             None => (parse_float(head)?, 0.0),
         };
@@ -147,10 +155,19 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(parse_values("1+1x2").unwrap(), vec![Some(1.0), Some(2.0), Some(3.0)]);
+        assert_eq!(
+            parse_values("1+1x2").unwrap(),
+            vec![Some(1.0), Some(2.0), Some(3.0)]
+        );
         assert_eq!(parse_values("1x2").unwrap(), vec![Some(1.0); 3]);
-        assert_eq!(parse_values("0 _ _x2 5").unwrap(), vec![Some(0.0), None, None, None, Some(5.0)]);
-        assert_eq!(parse_values("10-2x2").unwrap(), vec![Some(10.0), Some(8.0), Some(6.0)]);
+        assert_eq!(
+            parse_values("0 _ _x2 5").unwrap(),
+            vec![Some(0.0), None, None, None, Some(5.0)]
+        );
+        assert_eq!(
+            parse_values("10-2x2").unwrap(),
+            vec![Some(10.0), Some(8.0), Some(6.0)]
+        );
         assert_eq!(parse_values("-1+1x1").unwrap(), vec![Some(-1.0), Some(0.0)]);
         assert!(parse_values("stale").unwrap()[0].unwrap().is_nan());
         assert!(parse_values("{{sum:1}}").is_err());

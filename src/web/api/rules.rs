@@ -16,7 +16,10 @@ use super::success;
 
 /// `type` (alert|record), `rule_name[]`, `rule_group[]` (or `group_name[]`),
 /// `file[]`, `exclude_alerts`.
-pub async fn rules(State(state): State<Arc<AppState>>, params: Params) -> Result<impl IntoResponse, ApiError> {
+pub async fn rules(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let kind = match params.get("type").unwrap_or("") {
         "" => None,
         "alert" => Some("alert".to_string()),
