@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use belfry::config::{Config, StorageConfig, WalSync};
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
 use belfry::model::{Label, Labels};
+use belfry::rules::{RuleManager, RuleManagerOptions};
 use belfry::scrape::ScrapeManager;
 use belfry::scrape::parse::Format;
 use belfry::selfmetrics::Registry;
@@ -103,12 +104,27 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let scrape = ScrapeManager::new(storage.clone(), &registry);
     scrape.apply_config(&config).context("cannot start scraping")?;
 
+    // No alert sink yet: the dispatcher (src/alerting) plugs in here.
+    let rules = RuleManager::new(
+        storage.clone(),
+        None,
+        &registry,
+        RuleManagerOptions {
+            external_url: format!("http://{local_addr}"),
+            ..Default::default()
+        },
+    );
+    rules
+        .apply_config(&config)
+        .context("cannot load the rule files")?;
+
     let shutdown = CancellationToken::new();
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
         storage: storage.clone(),
         scrape: scrape.clone(),
+        rules: rules.clone(),
         registry: registry.clone(),
         lifecycle: lifecycle.clone(),
         reload: ReloadHandle::new(reload_tx.clone()),
@@ -120,6 +136,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
+    let rules_task = tokio::spawn(rules.clone().run(shutdown.clone()));
     tokio::spawn(reload_loop(
         reload_rx,
         opts.config_path.clone(),
@@ -144,6 +161,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     tracing::info!("shutting down");
     shutdown.cancel();
     let _ = scrape_task.await;
+    let _ = rules_task.await;
     tokio::task::spawn_blocking(move || tsdb.close())
         .await
         .context("the storage close task failed")?
@@ -182,6 +200,8 @@ fn reload_once(
         Some(p) => Config::load(p).map_err(|e| e.to_string())?,
         None => Config::embedded_default().with_self_target(local_addr),
     };
+    // Rules first: a bad rule file refuses the reload before anything changes.
+    state.rules.apply_config(&config).map_err(|e| e.to_string())?;
     scrape.apply_config(&config).map_err(|e| e.to_string())?;
     *state.external_labels.write() = external_labels(&config);
     Ok(())

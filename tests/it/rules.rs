@@ -479,3 +479,68 @@ groups:
         assert_eq!(status[0]["rules"][0]["health"], "ok", "{status}");
     }
 }
+
+/// A real server loads the LMS pack: `/api/v1/rules` lists its groups in
+/// Prometheus's shape, filters work, `/api/v1/alerts` answers, and a bad
+/// rule file on reload is refused while the pack keeps running.
+#[test]
+fn server_serves_rules_and_alerts_api() {
+    use crate::support::{BelfryServer, get_json, wait_for};
+    let tmp = tempfile::tempdir().unwrap();
+    let rules_dir = tmp.path().join("rules");
+    std::fs::create_dir(&rules_dir).unwrap();
+    std::fs::copy(lms_dir().join("lms.yml"), rules_dir.join("lms.yml")).unwrap();
+    let cfg = tmp.path().join("belfry.yml");
+    std::fs::write(
+        &cfg,
+        "global:\n  evaluation_interval: 1s\nrule_files: ['rules/*.yml']\n",
+    )
+    .unwrap();
+    let server = BelfryServer::start(&tmp.path().join("data"), Some(&cfg));
+    let body = get_json(&server.url("/api/v1/rules"));
+    assert_eq!(body["status"], "success");
+    let groups = body["data"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 4, "{body}");
+    assert_eq!(groups[0]["name"], "lms-api-recording");
+    assert_eq!(groups[0]["interval"], 1.0);
+    let body = get_json(&server.url("/api/v1/rules?type=alert&rule_name[]=LMSCeleryQueueHigh"));
+    let groups = body["data"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{body}");
+    let rule = &groups[0]["rules"][0];
+    assert_eq!(rule["type"], "alerting");
+    assert_eq!(rule["duration"], 300.0);
+    assert_eq!(rule["labels"]["severity"], "critical");
+    // Rules get evaluated on their own.
+    wait_for(std::time::Duration::from_secs(10), "a rule evaluation", || {
+        let body = get_json(&server.url("/api/v1/rules?rule_name[]=job:lms_http_requests:rate5m"));
+        (body["data"]["groups"][0]["rules"][0]["health"] == "ok").then_some(())
+    });
+    let body = get_json(&server.url("/api/v1/alerts"));
+    assert_eq!(body["data"]["alerts"], serde_json::json!([]));
+    let (code, text) = crate::support::http_get(&server.url("/api/v1/rules?type=bogus")).unwrap();
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("bad_data"), "{text}");
+
+    std::fs::write(
+        rules_dir.join("bad.yml"),
+        "groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: 'up =='\n",
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (code, text) = rt.block_on(async {
+        let r = crate::support::http_client()
+            .post(server.url("/-/reload"))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    assert_ne!(code, 200, "{text}");
+    assert!(text.contains("bad.yml:4:1"), "{text}");
+    let body = get_json(&server.url("/api/v1/rules"));
+    assert_eq!(body["data"]["groups"].as_array().unwrap().len(), 4);
+    server.stop();
+}
