@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::{Config, StorageConfig, WalSync};
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
-use belfry::model::{Label, Labels};
+use belfry::model::{AlertSink, Label, Labels};
+use belfry::rules::{RuleManager, RuleManagerOptions};
 use belfry::scrape::ScrapeManager;
 use belfry::scrape::parse::Format;
 use belfry::selfmetrics::Registry;
@@ -85,7 +87,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .local_addr()
         .context("cannot read the listening address")?;
     if opts.config_path.is_none() {
-        config = config.with_self_target(local_addr);
+        config = embedded_default(&opts.data_dir, local_addr)?;
     }
 
     let registry = Registry::new();
@@ -125,11 +127,27 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .context("the state store open task failed")??
     };
     tokio::spawn(alerting.clone().run(shutdown.clone()));
+    // Alerting rules deliver their alerts to the dispatcher, as a
+    // Prometheus would to its Alertmanager.
+    let alert_sink: Arc<dyn AlertSink> = alerting.clone();
+    let rules = RuleManager::new(
+        storage.clone(),
+        Some(alert_sink),
+        &registry,
+        RuleManagerOptions {
+            external_url: format!("http://{local_addr}"),
+            ..Default::default()
+        },
+    );
+    rules
+        .apply_config(&config)
+        .context("cannot load the rule files")?;
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
         storage: storage.clone(),
         scrape: scrape.clone(),
+        rules: rules.clone(),
         registry: registry.clone(),
         lifecycle: lifecycle.clone(),
         reload: ReloadHandle::new(reload_tx.clone()),
@@ -142,13 +160,15 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
-    tokio::spawn(reload_loop(
-        reload_rx,
-        opts.config_path.clone(),
+    let rules_task = tokio::spawn(rules.clone().run(shutdown.clone()));
+    let reloader = Arc::new(Reloader {
+        config_path: opts.config_path.clone(),
+        data_dir: opts.data_dir.clone(),
         local_addr,
-        scrape.clone(),
-        state.clone(),
-    ));
+        scrape: scrape.clone(),
+        state: state.clone(),
+    });
+    tokio::spawn(reloader.run(reload_rx));
     tokio::spawn(forward_sighup(reload_tx));
 
     lifecycle.set_ready();
@@ -166,6 +186,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     tracing::info!("shutting down");
     shutdown.cancel();
     let _ = scrape_task.await;
+    let _ = rules_task.await;
     tokio::task::spawn_blocking(move || tsdb.close())
         .await
         .context("the storage close task failed")?
@@ -173,44 +194,53 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     Ok(())
 }
 
-/// Applies new configurations one at a time; a bad one is reported to the
-/// requester and the running configuration stays.
-async fn reload_loop(
-    mut requests: mpsc::Receiver<ReloadRequest>,
+/// Everything a reload needs; shared with the blocking task that does it.
+struct Reloader {
     config_path: Option<PathBuf>,
+    data_dir: PathBuf,
     local_addr: SocketAddr,
     scrape: Arc<ScrapeManager>,
     state: Arc<AppState>,
-) {
-    while let Some(reply) = requests.recv().await {
-        let outcome = reload_once(config_path.as_deref(), local_addr, &scrape, &state);
-        match &outcome {
-            Ok(()) => tracing::info!("configuration reloaded"),
-            Err(e) => {
-                tracing::error!(error = %e, "configuration reload failed; keeping the running configuration")
-            }
-        }
-        let _ = reply.send(outcome);
-    }
 }
 
-fn reload_once(
-    config_path: Option<&Path>,
-    local_addr: SocketAddr,
-    scrape: &ScrapeManager,
-    state: &AppState,
-) -> Result<(), String> {
-    let config = match config_path {
-        Some(p) => Config::load(p).map_err(|e| e.to_string())?,
-        None => Config::embedded_default().with_self_target(local_addr),
-    };
-    state
-        .alerting
-        .reload(config.alerting.as_ref())
-        .map_err(|e| e.to_string())?;
-    scrape.apply_config(&config).map_err(|e| e.to_string())?;
-    *state.external_labels.write() = external_labels(&config);
-    Ok(())
+impl Reloader {
+    /// Applies new configurations one at a time; a bad one is reported to
+    /// the requester and the running configuration stays. Reading and
+    /// checking files blocks, so each reload runs on the blocking pool.
+    async fn run(self: Arc<Self>, mut requests: mpsc::Receiver<ReloadRequest>) {
+        while let Some(reply) = requests.recv().await {
+            let this = self.clone();
+            let outcome = tokio::task::spawn_blocking(move || this.reload_once())
+                .await
+                .unwrap_or_else(|e| Err(format!("the reload task failed: {e}")));
+            match &outcome {
+                Ok(()) => tracing::info!("configuration reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "configuration reload failed; keeping the running configuration")
+                }
+            }
+            let _ = reply.send(outcome);
+        }
+    }
+
+    fn reload_once(&self) -> Result<(), String> {
+        let config = match &self.config_path {
+            Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+            None => embedded_default(&self.data_dir, self.local_addr).map_err(|e| format!("{e:#}"))?,
+        };
+        // Rules first: a bad rule file refuses the reload before anything changes.
+        self.state
+            .rules
+            .apply_config(&config)
+            .map_err(|e| e.to_string())?;
+        self.state
+            .alerting
+            .reload(config.alerting.as_ref())
+            .map_err(|e| e.to_string())?;
+        self.scrape.apply_config(&config).map_err(|e| e.to_string())?;
+        *self.state.external_labels.write() = external_labels(&config);
+        Ok(())
+    }
 }
 
 #[cfg(unix)]
@@ -252,6 +282,16 @@ async fn wait_for_stop_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// The embedded default: scrape ourselves at the address we listen on, and
+/// evaluate the LMS rule pack (written into the data dir).
+fn embedded_default(data_dir: &Path, local_addr: SocketAddr) -> Result<Config> {
+    let mut config = Config::embedded_default().with_self_target(local_addr);
+    let pack = belfry::rules::install_lms_pack(data_dir)
+        .with_context(|| format!("cannot write the LMS rule pack into {}", data_dir.display()))?;
+    config.rule_files = vec![pack.display().to_string()];
+    Ok(config)
 }
 
 fn tsdb_options(storage: &StorageConfig) -> TsdbOptions {
@@ -310,6 +350,28 @@ pub fn check_config(file: &Path) -> Result<()> {
         config.rule_files.len()
     );
     Ok(())
+}
+
+/// Prints the report; the exit status says whether any file had errors.
+pub fn check_rules(files: &[PathBuf]) -> ExitCode {
+    let report = belfry::rules::check_rules(files);
+    print!("{}", report.render());
+    exit_code(report.exit_code())
+}
+
+pub fn test_rules(files: &[PathBuf], run: Vec<String>, ignore_unknown_fields: bool) -> ExitCode {
+    let opts = belfry::rules::TestOptions {
+        run,
+        ignore_unknown_fields,
+        ..belfry::rules::TestOptions::prometheus3()
+    };
+    let report = belfry::rules::test_rules(files, &opts);
+    print!("{}", report.render());
+    exit_code(report.exit_code())
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 pub fn import(data_dir: &Path, file: &Path, format: Option<Format>) -> Result<()> {

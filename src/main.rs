@@ -38,10 +38,15 @@ struct ServeArgs {
 enum Command {
     /// Run the server (the default).
     Serve,
-    /// Validate configuration.
+    /// Validate configuration or rule files.
     Check {
         #[command(subcommand)]
         what: CheckCommand,
+    },
+    /// Run rule unit tests (the `promtool test rules` format).
+    Test {
+        #[command(subcommand)]
+        what: TestCommand,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -55,6 +60,26 @@ enum Command {
 enum CheckCommand {
     /// Validate a configuration file; errors name file:line:column.
     Config { file: PathBuf },
+    /// Parse and type-check rule files, with lint warnings.
+    Rules {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestCommand {
+    /// Run rule unit-test files.
+    Rules {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only run test groups whose name matches this regex (repeatable).
+        #[arg(long)]
+        run: Vec<String>,
+        /// Ignore unknown keys in the rule files the tests load.
+        #[arg(long)]
+        ignore_unknown_fields: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +100,17 @@ fn main() -> ExitCode {
         Some(Command::Check {
             what: CheckCommand::Config { file },
         }) => app::check_config(&file),
+        Some(Command::Check {
+            what: CheckCommand::Rules { files },
+        }) => return app::check_rules(&files),
+        Some(Command::Test {
+            what:
+                TestCommand::Rules {
+                    files,
+                    run,
+                    ignore_unknown_fields,
+                },
+        }) => return app::test_rules(&files, run, ignore_unknown_fields),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::scrape::parse::Format::PrometheusText,

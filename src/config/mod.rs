@@ -259,14 +259,14 @@ where
 }
 
 /// True for text with nothing but comments and whitespace.
-fn is_blank_yaml(text: &str) -> bool {
+pub(crate) fn is_blank_yaml(text: &str) -> bool {
     text.lines().all(|l| {
         let t = l.trim();
         t.is_empty() || t.starts_with('#') || t == "---"
     })
 }
 
-fn yaml_error(origin: &str, e: &serde_norway::Error) -> ConfigError {
+pub(crate) fn yaml_error(origin: &str, e: &serde_norway::Error) -> ConfigError {
     let full = e.to_string();
     let Some(loc) = e.location() else {
         return ConfigError::Invalid {

@@ -9,8 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::api::alertmanager as am;
-
-use super::api::{federate, lifecycle, query, series, status, targets, write};
+use super::api::{federate, lifecycle, query, rules, series, status, targets, write};
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -42,6 +41,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/import/prometheus", post(write::import_prometheus))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::ingest::{IngestLimits, IngestMetrics};
 use crate::model::Labels;
+use crate::rules::RuleManager;
 use crate::scrape::ScrapeManager;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
 use crate::tsdb::Storage;
@@ -76,6 +77,7 @@ impl WebMetrics {
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub scrape: Arc<ScrapeManager>,
+    pub rules: Arc<RuleManager>,
     pub registry: Arc<Registry>,
     pub lifecycle: Arc<Lifecycle>,
     pub reload: ReloadHandle,

@@ -74,6 +74,7 @@ async fn start_belfry(yaml: &str, data_dir: Option<&Path>) -> Belfry {
     tokio::spawn(dispatcher.clone().run(shutdown.clone()));
     let storage: Arc<dyn belfry::tsdb::Storage> = Arc::new(MemStorage::new());
     let (reload_tx, _reload_rx) = tokio::sync::mpsc::channel(1);
+    let storage_for_rules = storage.clone();
     let state = Arc::new(AppState {
         storage: storage.clone(),
         scrape: ScrapeManager::new(storage, &registry),
@@ -86,6 +87,12 @@ async fn start_belfry(yaml: &str, data_dir: Option<&Path>) -> Belfry {
         ingest_metrics: IngestMetrics::new(&registry),
         metrics: WebMetrics::new(&registry),
         alerting: dispatcher.clone(),
+        rules: belfry::rules::RuleManager::new(
+            storage_for_rules,
+            None,
+            &registry,
+            belfry::rules::RuleManagerOptions::default(),
+        ),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

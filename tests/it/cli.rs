@@ -175,3 +175,48 @@ fn import_backfills_a_file_that_the_server_then_serves() {
     assert_eq!(v["data"]["result"][0]["value"][1], "200", "{v}");
     server.stop();
 }
+
+#[test]
+fn check_and_test_rules_commands() {
+    let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/lms/lms.yml");
+    let out = belfry().args(["check", "rules", pack]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS"));
+
+    let tests = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/lms/tests/lms_test.yml");
+    let out = belfry().args(["test", "rules", tests]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m] > 1\n",
+    )
+    .unwrap();
+    let out = belfry().args(["check", "rules"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    // The error names the rule where it starts, and the parser's reason.
+    assert!(
+        said.contains("bad.yml:4:1") && said.contains("unclosed left parenthesis"),
+        "{said}"
+    );
+}
+
+#[test]
+fn the_embedded_default_evaluates_the_lms_rule_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), None);
+    let v = get_json(&server.url("/api/v1/rules?type=alert"));
+    let names: Vec<String> = v["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap().iter())
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.len() >= 9, "{v}");
+    assert!(names.iter().any(|n| n.contains("Celery")), "{names:?}");
+    server.stop();
+}

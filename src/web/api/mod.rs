@@ -4,6 +4,7 @@ pub mod alertmanager;
 pub mod federate;
 pub mod lifecycle;
 pub mod query;
+pub mod rules;
 pub mod series;
 pub mod status;
 pub mod targets;

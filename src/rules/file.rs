@@ -1,0 +1,458 @@
+//! Rule files in Prometheus's format: their serde shape, validation as
+//! Prometheus's `rulefmt` does it (plus type-checking expressions and
+//! parsing templates), and errors located as `FILE:LINE:COLUMN`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use promql_parser::parser::value::ValueType;
+use serde::Deserialize;
+
+use crate::config::{PromDuration, is_blank_yaml, is_valid_label_name, is_valid_metric_name, yaml_error};
+use crate::model::Labels;
+use crate::promql::Engine;
+
+use super::error::RuleError;
+use super::template::Template;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileYaml {
+    #[serde(default)]
+    groups: Vec<GroupYaml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupYaml {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    interval: Option<PromDuration>,
+    #[serde(default)]
+    query_offset: Option<PromDuration>,
+    #[serde(default)]
+    limit: usize,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    rules: Vec<RuleYaml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleYaml {
+    #[serde(default)]
+    record: Option<String>,
+    #[serde(default)]
+    alert: Option<String>,
+    #[serde(default)]
+    expr: String,
+    #[serde(default, rename = "for")]
+    for_: Option<PromDuration>,
+    #[serde(default)]
+    keep_firing_for: Option<PromDuration>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+const GROUP_KEYS: &[&str] = &["name", "interval", "query_offset", "limit", "labels", "rules"];
+const RULE_KEYS: &[&str] = &[
+    "record",
+    "alert",
+    "expr",
+    "for",
+    "keep_firing_for",
+    "labels",
+    "annotations",
+];
+
+/// One rule file, validated.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    pub path: String,
+    pub groups: Vec<GroupSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupSpec {
+    pub name: String,
+    pub file: String,
+    pub interval: Option<Duration>,
+    pub query_offset: Option<Duration>,
+    /// Most series (recording) or alerts (alerting) one rule may produce; 0 = none.
+    pub limit: usize,
+    pub labels: Labels,
+    pub rules: Vec<RuleSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleSpec {
+    pub kind: RuleKind,
+    pub expr: String,
+    /// Label name → template source (recording rules use them verbatim).
+    pub labels: Vec<(String, String)>,
+    /// Where the rule starts in its file (1-based), for messages.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum RuleKind {
+    Recording {
+        record: String,
+    },
+    Alerting {
+        alert: String,
+        hold: Duration,
+        keep_firing_for: Duration,
+        annotations: Vec<(String, String)>,
+    },
+}
+
+impl RuleSpec {
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            RuleKind::Recording { record } => record,
+            RuleKind::Alerting { alert, .. } => alert,
+        }
+    }
+}
+
+/// How strictly to read rule files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseOptions {
+    /// Skip keys Prometheus does not know instead of refusing the file
+    /// (promtool's `--ignore-unknown-fields`).
+    pub ignore_unknown_fields: bool,
+}
+
+/// Reads and validates one rule file.
+pub fn load_file(path: &Path, opts: ParseOptions) -> Result<RuleFile, RuleError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse_rules(&text, &path.display().to_string(), opts)
+}
+
+/// Parses and validates rule-file text; `origin` names it in errors.
+pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleFile, RuleError> {
+    let raw: FileYaml = if is_blank_yaml(text) {
+        FileYaml { groups: Vec::new() }
+    } else if opts.ignore_unknown_fields {
+        let mut v: serde_norway::Value = serde_norway::from_str(text).map_err(|e| yaml_error(origin, &e))?;
+        strip_unknown(&mut v);
+        // Round-trip through text so scalars read as strings (`expr: 1`) as
+        // they do when parsing the file directly.
+        let cleaned = serde_norway::to_string(&v).map_err(|e| RuleError::Invalid {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        serde_norway::from_str(&cleaned).map_err(|e| RuleError::Invalid {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?
+    } else {
+        serde_norway::from_str(text).map_err(|e| yaml_error(origin, &e))?
+    };
+    let rule_lines = rule_lines(text);
+    let group_lines = group_lines(text);
+    let mut groups = Vec::with_capacity(raw.groups.len());
+    let mut seen = HashSet::new();
+    let mut rule_index = 0usize;
+    for (gi, g) in raw.groups.into_iter().enumerate() {
+        let gline = group_lines.get(gi).copied().unwrap_or(1);
+        let at = |line: usize, message: String| RuleError::At {
+            origin: origin.to_string(),
+            line,
+            column: 1,
+            message,
+        };
+        if g.name.is_empty() {
+            return Err(at(gline, "groupname must not be empty".into()));
+        }
+        if !seen.insert(g.name.clone()) {
+            return Err(at(
+                gline,
+                format!("groupname: {:?} is repeated in the same file", g.name),
+            ));
+        }
+        for k in g.labels.keys() {
+            if !is_valid_label_name(k) {
+                return Err(at(
+                    gline,
+                    format!("group {:?}: invalid label name: {k:?}", g.name),
+                ));
+            }
+        }
+        let mut rules = Vec::with_capacity(g.rules.len());
+        for (ri, r) in g.rules.into_iter().enumerate() {
+            let line = rule_lines.get(rule_index).copied().unwrap_or(gline);
+            rule_index += 1;
+            let rule = validate_rule(r, line)
+                .map_err(|m| at(line, format!("group {:?}, rule {}, {m}", g.name, ri + 1)))?;
+            rules.push(rule);
+        }
+        groups.push(GroupSpec {
+            name: g.name,
+            file: origin.to_string(),
+            interval: g.interval.filter(|d| !d.is_zero()).map(|d| d.as_duration()),
+            query_offset: g.query_offset.map(|d| d.as_duration()),
+            limit: g.limit,
+            labels: Labels::new(
+                g.labels
+                    .into_iter()
+                    .map(|(k, v)| crate::model::Label::new(k, v))
+                    .collect(),
+            ),
+            rules,
+        });
+    }
+    Ok(RuleFile {
+        path: origin.to_string(),
+        groups,
+    })
+}
+
+fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, String> {
+    let name = match (&r.record, &r.alert) {
+        (Some(_), Some(_)) => return Err("only one of 'record' and 'alert' must be set".into()),
+        (None, None) => return Err("one of 'record' or 'alert' must be set".into()),
+        (Some(n), None) | (None, Some(n)) => n.clone(),
+    };
+    let quoted = format!("{name:?}");
+    let err = |m: String| format!("{quoted}: {m}");
+    if name.is_empty() {
+        return Err(if r.record.is_some() {
+            "field 'record' must be set in rule".into()
+        } else {
+            "field 'alert' must be set in rule".into()
+        });
+    }
+    if r.expr.trim().is_empty() {
+        return Err(err("field 'expr' must be set in rule".into()));
+    }
+    let expr = Engine::parse(&r.expr).map_err(|e| err(format!("could not parse expression: {e}")))?;
+    match expr.value_type() {
+        ValueType::Vector | ValueType::Scalar => {}
+        other => {
+            return Err(err(format!(
+                "expression must evaluate to an instant vector or scalar, not a {}",
+                match other {
+                    ValueType::Matrix => "range vector",
+                    _ => "string",
+                }
+            )));
+        }
+    }
+    for (k, v) in &r.labels {
+        if !is_valid_label_name(k) || k == "__name__" {
+            return Err(err(format!("invalid label name: {k:?}")));
+        }
+        if r.alert.is_some() {
+            Template::parse(v).map_err(|e| err(format!("label {k:?}: {e}")))?;
+        }
+    }
+    let labels: Vec<(String, String)> = r.labels.into_iter().collect();
+    let kind = if let Some(record) = r.record {
+        if !r.annotations.is_empty() {
+            return Err(err("invalid field 'annotations' in recording rule".into()));
+        }
+        if r.for_.is_some() {
+            return Err(err("invalid field 'for' in recording rule".into()));
+        }
+        if r.keep_firing_for.is_some() {
+            return Err(err("invalid field 'keep_firing_for' in recording rule".into()));
+        }
+        if !is_valid_metric_name(&record) {
+            return Err(err(format!("invalid recording rule name: {record}")));
+        }
+        RuleKind::Recording { record }
+    } else {
+        for (k, v) in &r.annotations {
+            if !is_valid_label_name(k) {
+                return Err(err(format!("invalid annotation name: {k:?}")));
+            }
+            Template::parse(v).map_err(|e| err(format!("annotation {k:?}: {e}")))?;
+        }
+        RuleKind::Alerting {
+            alert: name,
+            hold: r.for_.map(|d| d.as_duration()).unwrap_or_default(),
+            keep_firing_for: r.keep_firing_for.map(|d| d.as_duration()).unwrap_or_default(),
+            annotations: r.annotations.into_iter().collect(),
+        }
+    };
+    Ok(RuleSpec {
+        kind,
+        expr: r.expr,
+        labels,
+        line,
+    })
+}
+
+/// Drops keys Prometheus's rule format does not have (for
+/// `--ignore-unknown-fields`).
+fn strip_unknown(v: &mut serde_norway::Value) {
+    let serde_norway::Value::Mapping(root) = v else {
+        return;
+    };
+    root.retain(|k, _| k.as_str() == Some("groups"));
+    let Some(serde_norway::Value::Sequence(groups)) = root.get_mut("groups") else {
+        return;
+    };
+    for g in groups {
+        let serde_norway::Value::Mapping(gm) = g else {
+            continue;
+        };
+        gm.retain(|k, _| k.as_str().is_some_and(|k| GROUP_KEYS.contains(&k)));
+        let Some(serde_norway::Value::Sequence(rules)) = gm.get_mut("rules") else {
+            continue;
+        };
+        for r in rules {
+            if let serde_norway::Value::Mapping(rm) = r {
+                rm.retain(|k, _| k.as_str().is_some_and(|k| RULE_KEYS.contains(&k)));
+            }
+        }
+    }
+}
+
+/// The key of a YAML line: `- record: x` → `record`.
+fn line_key(line: &str) -> Option<&str> {
+    let t = line.trim_start().trim_start_matches("- ").trim_start();
+    let (k, _) = t.split_once(':')?;
+    Some(k.trim().trim_matches(|c| c == '"' || c == '\''))
+}
+
+/// 1-based lines of each rule's `record:`/`alert:` key, in file order (a
+/// best effort for errors found after deserialising, which carry no place).
+fn rule_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with('#'))
+        .filter(|(_, l)| matches!(line_key(l), Some("record" | "alert")))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// 1-based lines of each group's `name:` key.
+fn group_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("- name:") || l.trim_start().starts_with("name:"))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// Expands `rule_files` globs (sorted, deduplicated). A pattern that
+/// matches nothing is not an error, as in Prometheus.
+pub fn expand_globs(patterns: &[String]) -> Result<Vec<PathBuf>, RuleError> {
+    let mut out = Vec::new();
+    for p in patterns {
+        let paths = glob::glob(p).map_err(|e| RuleError::Glob {
+            pattern: p.clone(),
+            message: e.to_string(),
+        })?;
+        for entry in paths.flatten() {
+            if entry.is_file() && !out.contains(&entry) {
+                out.push(entry);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RuleFile, String> {
+        parse_rules(text, "r.yml", ParseOptions::default()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_groups_and_rules() {
+        let f = parse(
+            "groups:\n- name: g\n  interval: 30s\n  limit: 10\n  query_offset: 1m\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n  - alert: Down\n    expr: up == 0\n    for: 5m\n    keep_firing_for: 1m\n    labels: {severity: page}\n    annotations: {summary: '{{ $labels.job }} down'}\n",
+        )
+        .unwrap();
+        let g = &f.groups[0];
+        assert_eq!(g.interval, Some(Duration::from_secs(30)));
+        assert_eq!(g.query_offset, Some(Duration::from_secs(60)));
+        assert_eq!(g.limit, 10);
+        assert_eq!(g.rules[0].name(), "job:up:sum");
+        assert_eq!(g.rules[1].line, 9);
+        let RuleKind::Alerting {
+            hold,
+            keep_firing_for,
+            ..
+        } = &g.rules[1].kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (*hold, *keep_firing_for),
+            (Duration::from_secs(300), Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_reason() {
+        let cases = [
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    expr: 'sum('\n",
+                "r.yml:4:1: group \"g\", rule 1, \"x\": could not parse expression",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n      s: '{{ $labels.x '\n",
+                "r.yml:4:1: group \"g\", rule 1, \"A\": annotation \"s\": template",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up\n    for: 1m\n",
+                "invalid field 'for' in recording rule",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: 'bad name'\n    expr: up\n",
+                "invalid recording rule name",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up[5m]\n",
+                "instant vector or scalar",
+            ),
+            (
+                "groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n",
+                "r.yml:4:1: groupname: \"g\" is repeated",
+            ),
+            (
+                "groups:\n- name: g\n  owner: me\n  rules: []\n",
+                "r.yml:3:3: groups[0]: unknown field `owner`",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - record: x\n    alert: y\n    expr: up\n",
+                "only one of 'record' and 'alert'",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "want {want:?} in {err:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_can_be_ignored() {
+        let text = "groups:\n- name: g\n  owner: me\n  rules:\n  - record: x\n    expr: up\n    team: a\n";
+        assert!(parse(text).is_err());
+        let f = parse_rules(
+            text,
+            "r.yml",
+            ParseOptions {
+                ignore_unknown_fields: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(f.groups[0].rules.len(), 1);
+    }
+}

@@ -1,0 +1,32 @@
+//! Prometheus rules: rule files, groups, recording and alerting rules,
+//! templates, the rule manager, `check rules` and `test rules`.
+
+mod alerting;
+mod ast;
+mod check;
+mod error;
+mod file;
+mod group;
+mod health;
+mod lms_pack;
+mod manager;
+mod metrics;
+mod query;
+mod recording;
+mod status;
+pub mod template;
+mod unittest;
+
+pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS, value_string};
+pub use check::{CheckReport, FileCheck, check_rules, lint_rule};
+pub use error::{EvalError, RuleError};
+pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
+pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE, Rule};
+pub use health::{Health, RuleHealth};
+pub use lms_pack::{LMS_RULES_YAML, install_lms_pack};
+pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
+pub use query::EvalEnv;
+pub use recording::RecordingRule;
+pub use status::{AlertStatus, GroupStatus, RuleFilter, alerts_of, group_status, rfc3339};
+pub use unittest::series::{parse_metric, parse_values};
+pub use unittest::{FileReport, TestOptions, TestReport, test_rules};

@@ -1,0 +1,153 @@
+//! The state of the rules as `/api/v1/rules` and `/api/v1/alerts` show it,
+//! in Prometheus's JSON shapes, with the API's filters.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::model::Labels;
+
+use super::alerting::{ActiveAlert, ms_to_time, value_string};
+use super::group::{Group, Rule};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupStatus {
+    pub name: String,
+    pub file: String,
+    pub rules: Vec<serde_json::Value>,
+    /// Seconds.
+    pub interval: f64,
+    pub limit: usize,
+    #[serde(rename = "evaluationTime")]
+    pub evaluation_time: f64,
+    #[serde(rename = "lastEvaluation")]
+    pub last_evaluation: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertStatus {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub state: String,
+    #[serde(rename = "activeAt")]
+    pub active_at: String,
+    pub value: String,
+    #[serde(rename = "keepFiringSince", skip_serializing_if = "Option::is_none")]
+    pub keep_firing_since: Option<String>,
+}
+
+/// Filters of `/api/v1/rules`.
+#[derive(Debug, Clone, Default)]
+pub struct RuleFilter {
+    /// `alert` or `record`; `None` for both.
+    pub kind: Option<String>,
+    pub rule_names: Vec<String>,
+    pub group_names: Vec<String>,
+    pub files: Vec<String>,
+    pub exclude_alerts: bool,
+}
+
+fn map(l: &Labels) -> BTreeMap<String, String> {
+    l.iter().map(|x| (x.name.clone(), x.value.clone())).collect()
+}
+
+/// RFC 3339 in UTC; Go's zero time for "never".
+pub fn rfc3339(t: Option<SystemTime>) -> String {
+    match t {
+        Some(t) => {
+            chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        }
+        None => "0001-01-01T00:00:00Z".to_string(),
+    }
+}
+
+pub fn alert_status(a: &ActiveAlert) -> AlertStatus {
+    AlertStatus {
+        labels: map(&a.labels),
+        annotations: map(&a.annotations),
+        state: a.state.as_str().to_string(),
+        active_at: rfc3339(Some(ms_to_time(a.active_at))),
+        value: value_string(a.value),
+        keep_firing_since: a.keep_firing_since.map(|t| rfc3339(Some(ms_to_time(t)))),
+    }
+}
+
+/// One group's status, or `None` when the filters leave nothing of it.
+pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
+    if !f.group_names.is_empty() && !f.group_names.contains(&g.name) {
+        return None;
+    }
+    if !f.files.is_empty() && !f.files.contains(&g.file) {
+        return None;
+    }
+    let mut rules = Vec::new();
+    for r in &g.rules {
+        if !f.rule_names.is_empty() && !f.rule_names.iter().any(|n| n == r.name()) {
+            continue;
+        }
+        let h = r.health();
+        let common = serde_json::json!({
+            "name": r.name(),
+            "query": r.expr(),
+            "health": h.health.as_str(),
+            "lastError": h.last_error.clone().unwrap_or_default(),
+            "evaluationTime": h.evaluation_time.as_secs_f64(),
+            "lastEvaluation": rfc3339(h.last_evaluation),
+        });
+        let mut v = common;
+        match r {
+            Rule::Alerting(a) => {
+                if f.kind.as_deref() == Some("record") {
+                    continue;
+                }
+                let mut alerts: Vec<AlertStatus> = a.shown_alerts().map(alert_status).collect();
+                alerts.sort_by(|x, y| x.labels.cmp(&y.labels));
+                v["type"] = "alerting".into();
+                v["state"] = a.state().as_str().into();
+                v["duration"] = a.hold.as_secs_f64().into();
+                v["keepFiringFor"] = a.keep_firing_for.as_secs_f64().into();
+                v["labels"] = serde_json::json!(a.labels.iter().cloned().collect::<BTreeMap<_, _>>());
+                v["annotations"] =
+                    serde_json::json!(a.annotations.iter().cloned().collect::<BTreeMap<_, _>>());
+                if !f.exclude_alerts {
+                    v["alerts"] = serde_json::json!(alerts);
+                }
+            }
+            Rule::Recording(rr) => {
+                if f.kind.as_deref() == Some("alert") {
+                    continue;
+                }
+                v["type"] = "recording".into();
+                v["labels"] = serde_json::json!(map(&rr.labels));
+            }
+        }
+        rules.push(v);
+    }
+    let filtered = !f.rule_names.is_empty() || f.kind.is_some();
+    if rules.is_empty() && filtered {
+        return None;
+    }
+    Some(GroupStatus {
+        name: g.name.clone(),
+        file: g.file.clone(),
+        rules,
+        interval: g.interval.as_secs_f64(),
+        limit: g.limit,
+        evaluation_time: g.evaluation_time.as_secs_f64(),
+        last_evaluation: rfc3339(g.last_evaluation),
+    })
+}
+
+/// Every pending or firing alert of every group.
+pub fn alerts_of(groups: &[&Group]) -> Vec<AlertStatus> {
+    let mut out = Vec::new();
+    for g in groups {
+        for r in &g.rules {
+            if let Rule::Alerting(a) = r {
+                out.extend(a.shown_alerts().map(alert_status));
+            }
+        }
+    }
+    out
+}
