@@ -1,11 +1,13 @@
 //! The configuration file: its serde shape (Prometheus-compatible `global`,
-//! `scrape_configs` and `rule_files`, plus Belfry's `storage` and `server`),
+//! `scrape_configs` and `rule_files`, Alertmanager's `alerting`, plus
+//! Belfry's `storage` and `server`),
 //! `${VAR}` expansion, Prometheus's defaults and validation, and errors
 //! located as `FILE:LINE:COLUMN`.
 
 mod duration;
 mod envsubst;
 mod error;
+mod file;
 mod http;
 mod names;
 mod relabel;
@@ -15,14 +17,12 @@ mod secret;
 mod server;
 mod size;
 
-use std::collections::{BTreeMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::Path;
-
-use serde::{Deserialize, Deserializer};
-
 pub use duration::PromDuration;
 pub use error::ConfigError;
+#[cfg(test)]
+use file::locate_job;
+pub use file::{Config, SELF_JOB};
+pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use http::{Authorization, BasicAuth, TlsConfig};
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
@@ -31,279 +31,6 @@ pub use sd::{FileSdConfig, StaticConfig, validate_group};
 pub use secret::Secret;
 pub use server::{DEFAULT_LISTEN, ServerConfig, StorageConfig, WalConfig, WalSync};
 pub use size::ByteSize;
-
-/// The whole configuration, validated, with defaults applied.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub global: GlobalConfig,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub scrape_configs: Vec<ScrapeConfig>,
-    /// Globs of Prometheus rule files.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub rule_files: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub storage: StorageConfig,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub server: ServerConfig,
-    /// Alertmanager's `alertmanager.yml` format.
-    #[serde(default)]
-    pub alerting: Option<crate::alerting::AlertingConfig>,
-}
-
-const EMBEDDED_DEFAULT: &str = include_str!("default.yaml");
-/// The job of the embedded default that scrapes Belfry itself.
-pub const SELF_JOB: &str = "belfry";
-
-impl Config {
-    /// Reads, expands and validates a file; relative paths inside it
-    /// (credential files, TLS files, file_sd globs, rule files) are taken
-    /// relative to the file's directory.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let mut cfg = Config::from_yaml(&text, &path.display().to_string())?;
-        if let Some(dir) = path.parent() {
-            cfg.resolve_paths(dir);
-        }
-        Ok(cfg)
-    }
-
-    /// Parses YAML text, expanding `${VAR}` from the process environment.
-    /// `origin` names the text in errors (usually the file path).
-    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        Config::from_yaml_with_env(text, origin, |name| std::env::var(name).ok())
-    }
-
-    /// As [`Config::from_yaml`], with variables looked up by `env`.
-    pub fn from_yaml_with_env(
-        text: &str,
-        origin: &str,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let expanded = envsubst::expand(text, env).map_err(|u| ConfigError::UnsetVariable {
-            origin: origin.to_string(),
-            line: u.line,
-            column: u.column,
-            name: u.name,
-        })?;
-        let mut cfg = if is_blank_yaml(&expanded) {
-            Config::default()
-        } else {
-            serde_norway::from_str::<Config>(&expanded).map_err(|e| yaml_error(origin, &e))?
-        };
-        cfg.resolve(&expanded, origin)?;
-        Ok(cfg)
-    }
-
-    /// The configuration used when none is given: Belfry scrapes itself.
-    pub fn embedded_default() -> Config {
-        Config::from_yaml_with_env(EMBEDDED_DEFAULT, "<embedded default>", |_| None)
-            .expect("the embedded default config is valid (checked by a unit test)")
-    }
-
-    /// Points the self-scrape job at the address the server really listens
-    /// on (an unspecified address like `0.0.0.0` is reached via loopback).
-    pub fn with_self_target(mut self, listen: SocketAddr) -> Config {
-        let reach = match listen.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => {
-                SocketAddr::new(Ipv4Addr::LOCALHOST.into(), listen.port())
-            }
-            IpAddr::V6(ip) if ip.is_unspecified() => {
-                SocketAddr::new(Ipv6Addr::LOCALHOST.into(), listen.port())
-            }
-            _ => listen,
-        };
-        let default_targets = [DEFAULT_LISTEN, "localhost:9900"];
-        for job in self.scrape_configs.iter_mut().filter(|j| j.job_name == SELF_JOB) {
-            for group in &mut job.static_configs {
-                for t in &mut group.targets {
-                    if default_targets.contains(&t.as_str()) {
-                        *t = reach.to_string();
-                    }
-                }
-            }
-        }
-        self
-    }
-
-    /// The job named `name`.
-    pub fn scrape_config(&self, name: &str) -> Option<&ScrapeConfig> {
-        self.scrape_configs.iter().find(|j| j.job_name == name)
-    }
-
-    fn resolve(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            origin: origin.to_string(),
-            message,
-        };
-        self.resolve_global()
-            .map_err(|m| match locate_key(text, "global") {
-                Some((line, column)) => ConfigError::At {
-                    origin: origin.to_string(),
-                    line,
-                    column,
-                    message: format!("global: {m}"),
-                },
-                None => invalid(format!("global: {m}")),
-            })?;
-        let mut seen = HashSet::new();
-        for job in &mut self.scrape_configs {
-            let name = job.job_name.clone();
-            let located = |message: String| match locate_job(text, &name) {
-                Some((line, column)) => ConfigError::At {
-                    origin: origin.to_string(),
-                    line,
-                    column,
-                    message,
-                },
-                None => ConfigError::Invalid {
-                    origin: origin.to_string(),
-                    message,
-                },
-            };
-            if !seen.insert(name.clone()) {
-                return Err(located(format!(
-                    "found multiple scrape configs with job name {name:?}"
-                )));
-            }
-            job.resolve(&self.global)
-                .map_err(|m| located(format!("scrape config for job {name:?}: {m}")))?;
-        }
-        if let Some(a) = &mut self.alerting {
-            a.resolve(text, origin)?;
-        }
-        for pattern in &self.rule_files {
-            glob::Pattern::new(pattern)
-                .map_err(|e| invalid(format!("rule_files: invalid file pattern {pattern:?}: {e}")))?;
-        }
-        Ok(())
-    }
-
-    fn resolve_global(&mut self) -> Result<(), String> {
-        let g = &mut self.global;
-        if g.scrape_interval.is_zero() {
-            g.scrape_interval = scrape::DEFAULT_SCRAPE_INTERVAL;
-        }
-        if g.scrape_timeout.is_zero() {
-            g.scrape_timeout = scrape::DEFAULT_SCRAPE_TIMEOUT.min(g.scrape_interval);
-        }
-        if g.scrape_timeout > g.scrape_interval {
-            return Err(format!(
-                "scrape_timeout ({}) greater than scrape_interval ({})",
-                g.scrape_timeout, g.scrape_interval
-            ));
-        }
-        if g.evaluation_interval.is_zero() {
-            g.evaluation_interval = scrape::DEFAULT_EVALUATION_INTERVAL;
-        }
-        if let Some(bad) = g.external_labels.keys().find(|n| !is_valid_label_name(n)) {
-            return Err(format!("external_labels: {bad:?} is not a valid label name"));
-        }
-        if let Some(p) = &g.scrape_protocols {
-            scrape::validate_protocols(p)?;
-        }
-        Ok(())
-    }
-
-    fn resolve_paths(&mut self, dir: &Path) {
-        for job in &mut self.scrape_configs {
-            if let Some(b) = &mut job.basic_auth {
-                http::resolve(dir, &mut b.password_file);
-            }
-            if let Some(a) = &mut job.authorization {
-                http::resolve(dir, &mut a.credentials_file);
-            }
-            let tls = &mut job.tls_config;
-            http::resolve(dir, &mut tls.ca_file);
-            http::resolve(dir, &mut tls.cert_file);
-            http::resolve(dir, &mut tls.key_file);
-            for sd in &mut job.file_sd_configs {
-                for f in &mut sd.files {
-                    *f = join_relative(dir, f);
-                }
-            }
-        }
-        for f in &mut self.rule_files {
-            *f = join_relative(dir, f);
-        }
-        if let Some(a) = &mut self.alerting {
-            a.resolve_paths(dir);
-        }
-    }
-
-    /// External labels as (name, value) pairs, for rules and federation.
-    pub fn external_labels(&self) -> &BTreeMap<String, String> {
-        &self.global.external_labels
-    }
-}
-
-fn join_relative(dir: &Path, p: &str) -> String {
-    if Path::new(p).is_relative() && !dir.as_os_str().is_empty() {
-        dir.join(p).display().to_string()
-    } else {
-        p.to_string()
-    }
-}
-
-/// Missing or `null` means the default (an empty list, a default section).
-pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// True for text with nothing but comments and whitespace.
-pub(crate) fn is_blank_yaml(text: &str) -> bool {
-    text.lines().all(|l| {
-        let t = l.trim();
-        t.is_empty() || t.starts_with('#') || t == "---"
-    })
-}
-
-pub(crate) fn yaml_error(origin: &str, e: &serde_norway::Error) -> ConfigError {
-    let full = e.to_string();
-    let Some(loc) = e.location() else {
-        return ConfigError::Invalid {
-            origin: origin.to_string(),
-            message: full,
-        };
-    };
-    // The library appends " at line L column C"; we put the place in front.
-    let suffix = format!(" at line {} column {}", loc.line(), loc.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    ConfigError::At {
-        origin: origin.to_string(),
-        line: loc.line(),
-        column: loc.column(),
-        message,
-    }
-}
-
-/// Line and column of the `job_name:` key of job `job` (a best effort for
-/// errors found after deserialising, which carry no position).
-fn locate_job(text: &str, job: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let col = line.find("job_name:")?;
-        let value = line[col + "job_name:".len()..].trim();
-        let value = value.split(" #").next().unwrap_or(value).trim();
-        let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
-        (unquoted == job).then_some((i + 1, col + 1))
-    })
-}
-
-/// Line and column of a top-level key.
-fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
-    let prefix = format!("{key}:");
-    text.lines()
-        .enumerate()
-        .find_map(|(i, line)| line.starts_with(&prefix).then_some((i + 1, 1)))
-}
 
 #[cfg(test)]
 mod tests;
