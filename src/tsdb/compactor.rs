@@ -82,6 +82,7 @@ impl Inner {
             .fetch_add(report.chunks_written, Ordering::Relaxed);
         self.metrics.compactions.add(report.chunks_written);
         if report.chunks_written > 0 {
+            self.reclaim_store_space();
             tracing::info!(
                 pco_chunks = report.chunks_written,
                 xor_chunks = report.chunks_replaced,

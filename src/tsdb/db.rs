@@ -20,7 +20,7 @@ use crate::selfmetrics::Registry;
 
 use super::head::{Head, HeadAppender, SeriesState};
 use super::metrics::TsdbMetrics;
-use super::store::ChunkStore;
+use super::store::{ChunkStore, Reclaim};
 use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
 use super::wal::{Wal, WalOptions, WalRecord};
 use super::{Appender, BackfillReport, Querier, Storage, StorageError, TsdbStats};
@@ -371,6 +371,27 @@ impl Inner {
         self.metrics.head_chunks.set(chunks as f64);
         drop(idx);
         self.metrics.storage_bytes.set(self.disk_bytes() as f64);
+    }
+
+    /// Gives pages freed by compaction or retention back to the file
+    /// system. Called with the maintenance lock held. A failure is logged
+    /// and retried on the next pass: the data itself is untouched.
+    pub(crate) fn reclaim_store_space(&self) {
+        match self.store.reclaim_space() {
+            Ok(Reclaim::NotNeeded) => {}
+            Ok(Reclaim::Busy) => {
+                self.metrics.store_reclaims_deferred.inc();
+                tracing::debug!("chunks.redb has free pages but a query is reading it; will retry");
+            }
+            Ok(Reclaim::Done { before, after }) => {
+                self.metrics
+                    .store_reclaimed_bytes
+                    .add(before.saturating_sub(after));
+                self.metrics.storage_bytes.set(self.disk_bytes() as f64);
+                tracing::info!(before, after, "shrank chunks.redb");
+            }
+            Err(e) => tracing::warn!(error = %e, "could not shrink chunks.redb; will retry"),
+        }
     }
 
     pub(crate) fn disk_bytes(&self) -> u64 {

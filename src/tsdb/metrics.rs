@@ -21,6 +21,8 @@ pub(crate) struct TsdbMetrics {
     pub retention_deleted_chunks: Arc<Counter>,
     pub retention_failures: Arc<Counter>,
     pub storage_bytes: Arc<Gauge>,
+    pub store_reclaimed_bytes: Arc<Counter>,
+    pub store_reclaims_deferred: Arc<Counter>,
     pub wal_replay_unknown_series: Arc<Counter>,
     pub backfill_samples: Arc<Counter>,
     pub backfill_skipped_samples: Arc<Counter>,
@@ -80,6 +82,14 @@ impl TsdbMetrics {
             storage_bytes: r.gauge(
                 "belfry_tsdb_storage_bytes",
                 "Bytes on disk used by chunks.redb and the WAL.",
+            ),
+            store_reclaimed_bytes: r.counter(
+                "belfry_tsdb_store_reclaimed_bytes_total",
+                "Bytes chunks.redb shrank by when freed pages were given back after compaction or retention.",
+            ),
+            store_reclaims_deferred: r.counter(
+                "belfry_tsdb_store_reclaims_deferred_total",
+                "Attempts to shrink chunks.redb put off because a query was reading it.",
             ),
             wal_replay_unknown_series: r.counter(
                 "belfry_tsdb_wal_replay_unknown_series_samples_total",

@@ -33,6 +33,7 @@ impl Inner {
         report.series_removed = self.remove_empty_series()?;
         self.metrics.retention_deleted_chunks.add(report.chunks_deleted);
         if report.chunks_deleted > 0 || report.series_removed > 0 {
+            self.reclaim_store_space();
             tracing::info!(
                 chunks = report.chunks_deleted,
                 series = report.series_removed,

@@ -1,13 +1,17 @@
 //! Persisted chunks: the redb file `chunks.redb` ([`layout`] has its byte
 //! format), opening it with a format-version guard, loading the series at
-//! startup, and a typed writer used inside one write transaction.
+//! startup, a typed writer used inside one write transaction, and giving
+//! freed pages back to the file system once enough of the file is free.
 
 pub mod layout;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use parking_lot::RwLock;
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction,
+    CompactionError, Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    WriteTransaction,
 };
 
 use crate::model::Labels;
@@ -19,9 +23,31 @@ use layout::{
     SERIES_RANGE,
 };
 
+/// Reclaim space only when at least this share of the file is free pages:
+/// rewriting the file for a few freed pages costs more than it saves.
+const RECLAIM_MIN_FREE_FRACTION: f64 = 0.25;
+/// ... and at least this many bytes (small files are not worth it).
+const RECLAIM_MIN_FREE_BYTES: u64 = 4 << 20;
+
 pub(crate) struct ChunkStore {
-    db: Database,
+    /// Transactions are not bound to the `Database`, so every user takes
+    /// this shared only to begin one; [`ChunkStore::reclaim_space`] takes
+    /// it exclusively, because redb's `compact` needs `&mut Database`.
+    db: RwLock<Database>,
     path: PathBuf,
+    /// [`Self::unused_bytes`] right after the last reclaim (0 before one).
+    unused_after_reclaim: AtomicU64,
+}
+
+/// What [`ChunkStore::reclaim_space`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reclaim {
+    /// Too little free space to be worth rewriting the file.
+    NotNeeded,
+    /// A reader or writer was active; try again on the next pass.
+    Busy,
+    /// The file shrank from `before` to `after` bytes.
+    Done { before: u64, after: u64 },
 }
 
 /// A series row read at startup.
@@ -56,7 +82,8 @@ impl ChunkStore {
             other => StorageError::Database(format!("opening {}: {other}", path.display())),
         })?;
         let store = ChunkStore {
-            db,
+            db: RwLock::new(db),
+            unused_after_reclaim: AtomicU64::new(0),
             path: path.to_path_buf(),
         };
         store.check_format()?;
@@ -65,7 +92,7 @@ impl ChunkStore {
     }
 
     fn check_format(&self) -> Result<(), StorageError> {
-        let read = self.db.begin_read()?;
+        let read = self.db.read().begin_read()?;
         let found = match read.open_table(META) {
             Ok(meta) => match meta.get(META_FORMAT_VERSION)? {
                 Some(v) => Some(
@@ -94,7 +121,7 @@ impl ChunkStore {
     /// A new file: create the tables and stamp the format version. A file
     /// that has series but no version is not ours to guess about.
     fn initialize(&self) -> Result<(), StorageError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.db.read().begin_write()?;
         {
             let series = txn.open_table(SERIES)?;
             if !series.is_empty()? {
@@ -114,7 +141,7 @@ impl ChunkStore {
     }
 
     fn load(&self) -> Result<Loaded, StorageError> {
-        let read = self.db.begin_read()?;
+        let read = self.db.read().begin_read()?;
         let meta = read.open_table(META)?;
         let next_ref = match meta.get(META_NEXT_SERIES_REF)? {
             Some(v) => <[u8; 8]>::try_from(v.value())
@@ -151,15 +178,59 @@ impl ChunkStore {
     }
 
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StorageError> {
-        Ok(self.db.begin_write()?)
+        Ok(self.db.read().begin_write()?)
     }
 
     pub(crate) fn begin_read(&self) -> Result<ReadTransaction, StorageError> {
-        Ok(self.db.begin_read()?)
+        Ok(self.db.read().begin_read()?)
+    }
+
+    /// Bytes of the file holding no live data (free and partly filled pages).
+    fn unused_bytes(&self) -> Result<u64, StorageError> {
+        let txn = self.begin_write()?;
+        let stats = txn.stats()?;
+        txn.abort()?;
+        Ok(stats.fragmented_bytes())
     }
 
     pub(crate) fn file_size(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Moves live pages to the front of the file and truncates it, when
+    /// deletions (compaction, retention) left enough of it free. redb keeps
+    /// freed pages for reuse otherwise, so the file never shrinks. Callers
+    /// hold the maintenance lock, so no write of ours is in flight; a query
+    /// still reading makes this return [`Reclaim::Busy`].
+    pub(crate) fn reclaim_space(&self) -> Result<Reclaim, StorageError> {
+        let before = self.file_size();
+        // redb counts free pages and half-filled pages alike as
+        // "fragmented"; the part a rewrite cannot remove is what was left
+        // right after the previous one.
+        let unused = self.unused_bytes()?;
+        let floor = self.unused_after_reclaim.load(Ordering::Relaxed);
+        let free = unused.saturating_sub(floor);
+        if free < RECLAIM_MIN_FREE_BYTES || (free as f64) < before as f64 * RECLAIM_MIN_FREE_FRACTION {
+            return Ok(Reclaim::NotNeeded);
+        }
+        let mut db = self.db.write();
+        match db.compact() {
+            Ok(_) => {}
+            Err(CompactionError::TransactionInProgress) => return Ok(Reclaim::Busy),
+            Err(e) => {
+                return Err(StorageError::Database(format!(
+                    "compacting {}: {e}",
+                    self.path.display()
+                )));
+            }
+        }
+        drop(db);
+        self.unused_after_reclaim
+            .store(self.unused_bytes()?, Ordering::Relaxed);
+        Ok(Reclaim::Done {
+            before,
+            after: self.file_size(),
+        })
     }
 }
 
