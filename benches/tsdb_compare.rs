@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use belfry::ingest::{ImportOptions, IngestMetrics, import_file};
 use belfry::model::{Label, Labels, now_millis};
 use belfry::selfmetrics::Registry;
+use belfry::tsdb::wal::{SyncPolicy, WalOptions};
 use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
 use clap::{Parser, Subcommand};
 
@@ -115,7 +116,18 @@ fn write(series: &Path, metrics: usize, scrapes: usize, dir: Option<PathBuf>) ->
     };
     fresh_dir(&dir)?;
     let registry = Registry::new();
-    let tsdb = Tsdb::open(&dir, TsdbOptions::default(), &registry)
+    // The WAL as `belfry serve` runs it by default (`storage.wal.sync: 1s`):
+    // every commit is written to the OS before it returns, so a process
+    // crash loses nothing, and fsynced once a second. promtool's WAL, like
+    // Prometheus's, fsyncs only when a segment is full.
+    let opts = TsdbOptions {
+        wal: WalOptions {
+            sync: SyncPolicy::Interval(Duration::from_secs(1)),
+            ..WalOptions::default()
+        },
+        ..TsdbOptions::default()
+    };
+    let tsdb = Tsdb::open(&dir, opts, &registry)
         .map_err(|e| format!("cannot open the store in {}: {e}", dir.display()))?;
 
     let rounds = scrapes.div_ceil(ROUND_SCRAPES);

@@ -88,14 +88,31 @@ impl Labels {
 
     /// A stable 64-bit hash of the set (xxh3 over `name 0xff value 0xff`).
     pub fn stable_hash(&self) -> u64 {
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in &self.0 {
-            h.update(l.name.as_bytes());
-            h.update(&[0xff]);
-            h.update(l.value.as_bytes());
-            h.update(&[0xff]);
+        // One-shot xxh3 over `name 0xff value 0xff ...`, in a stack buffer
+        // when it fits: the streaming hasher's state is large to set up, and
+        // this runs once per appended sample.
+        const STACK: usize = 512;
+        let len: usize = self.0.iter().map(|l| l.name.len() + l.value.len() + 2).sum();
+        if len > STACK {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for l in &self.0 {
+                h.update(l.name.as_bytes());
+                h.update(&[0xff]);
+                h.update(l.value.as_bytes());
+                h.update(&[0xff]);
+            }
+            return h.digest();
         }
-        h.digest()
+        let mut buf = [0u8; STACK];
+        let mut at = 0;
+        for l in &self.0 {
+            for part in [l.name.as_bytes(), l.value.as_bytes()] {
+                buf[at..at + part.len()].copy_from_slice(part);
+                buf[at + part.len()] = 0xff;
+                at += part.len() + 1;
+            }
+        }
+        xxhash_rust::xxh3::xxh3_64(&buf[..at])
     }
 
     pub fn builder(&self) -> LabelsBuilder {
@@ -182,6 +199,29 @@ impl LabelsBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stack-buffer path and the streaming path must agree: the hash
+    /// names series in the head and scrape target identities.
+    #[test]
+    fn stable_hash_is_the_same_for_short_and_long_label_sets() {
+        let streaming = |ls: &Labels| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for l in ls.iter() {
+                h.update(l.name.as_bytes());
+                h.update(&[0xff]);
+                h.update(l.value.as_bytes());
+                h.update(&[0xff]);
+            }
+            h.digest()
+        };
+        let short = Labels::from_pairs(&[("__name__", "up"), ("job", "lms")]);
+        let long_value = "x".repeat(600);
+        let long = Labels::from_pairs(&[("__name__", "up"), ("job", &long_value)]);
+        assert_eq!(short.stable_hash(), streaming(&short));
+        assert_eq!(long.stable_hash(), streaming(&long));
+        assert_ne!(short.stable_hash(), long.stable_hash());
+        assert_eq!(Labels::default().stable_hash(), streaming(&Labels::default()));
+    }
 
     #[test]
     fn sorts_dedups_and_drops_empty_values() {

@@ -1,10 +1,15 @@
 //! The head's appender: validates each sample as it is buffered (against
 //! the head and earlier samples of the batch), and on commit, under the
-//! commit lock, re-validates, logs new series and the samples to the WAL,
-//! then applies them to the head.
+//! commit lock, re-validates, writes new series and the samples to the WAL,
+//! and applies them to the head; the fsync that makes the batch durable is
+//! waited for after the lock is released, so concurrent commits share it.
+//!
+//! The hot path is a series the head already has: it is found by label hash
+//! and its labels are never copied; only a new series' labels are cloned.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use smallvec::SmallVec;
 
 use crate::model::Labels;
 use crate::tsdb::db::Inner;
@@ -12,12 +17,14 @@ use crate::tsdb::validate::{self, LastSample, Verdict};
 use crate::tsdb::wal::WalRecord;
 use crate::tsdb::{AppendError, Appender, CommitReport, StorageError};
 
-use super::{MemSeries, SeriesState};
+use super::{MemSeries, SeriesState, U64Map};
 
 /// A series this batch writes to: known to the head, or to be created.
 struct Target {
+    /// `None` for a series the head did not have at append time.
     series: Option<Arc<MemSeries>>,
-    labels: Labels,
+    /// Only for new series: the head has the labels of known ones.
+    labels: Option<Labels>,
     /// The newest sample buffered for it (or its head state).
     last: Option<LastSample>,
 }
@@ -25,8 +32,9 @@ struct Target {
 pub(crate) struct HeadAppender {
     db: Arc<Inner>,
     targets: Vec<Target>,
-    by_ref: HashMap<u64, usize>,
-    new_by_labels: HashMap<Labels, usize>,
+    by_ref: U64Map<u32>,
+    /// New series by label hash (collisions resolved by comparing labels).
+    new_by_hash: U64Map<SmallVec<[u32; 1]>>,
     samples: Vec<(u32, i64, f64)>,
 }
 
@@ -35,8 +43,8 @@ impl HeadAppender {
         HeadAppender {
             db,
             targets: Vec::new(),
-            by_ref: HashMap::new(),
-            new_by_labels: HashMap::new(),
+            by_ref: U64Map::default(),
+            new_by_hash: U64Map::default(),
             samples: Vec::new(),
         }
     }
@@ -44,25 +52,34 @@ impl HeadAppender {
     fn target(&mut self, labels: &Labels) -> usize {
         let hash = labels.stable_hash();
         let found = self.db.head.index.read().get_by_labels(hash, labels).cloned();
-        match found {
-            Some(series) => *self.by_ref.entry(series.series_ref).or_insert_with(|| {
+        if let Some(series) = found {
+            let next = self.targets.len() as u32;
+            let i = *self.by_ref.entry(series.series_ref).or_insert(next);
+            if i == next {
                 let last = series.state.lock().last;
                 self.targets.push(Target {
                     series: Some(series),
-                    labels: labels.clone(),
+                    labels: None,
                     last,
                 });
-                self.targets.len() - 1
-            }),
-            None => *self.new_by_labels.entry(labels.clone()).or_insert_with(|| {
-                self.targets.push(Target {
-                    series: None,
-                    labels: labels.clone(),
-                    last: None,
-                });
-                self.targets.len() - 1
-            }),
+            }
+            return i as usize;
         }
+        let same = self.new_by_hash.entry(hash).or_default();
+        if let Some(&i) = same
+            .iter()
+            .find(|&&i| self.targets[i as usize].labels.as_ref() == Some(labels))
+        {
+            return i as usize;
+        }
+        let i = self.targets.len();
+        same.push(i as u32);
+        self.targets.push(Target {
+            series: None,
+            labels: Some(labels.clone()),
+            last: None,
+        });
+        i
     }
 
     fn check(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
@@ -79,6 +96,58 @@ impl HeadAppender {
         });
         self.samples.push((i as u32, t, v));
         Ok(())
+    }
+}
+
+/// A target resolved under the commit lock.
+struct Resolved {
+    series: Option<Arc<MemSeries>>,
+    /// Labels to create the series with, when `series` is `None`.
+    labels: Option<Labels>,
+    last: Option<LastSample>,
+}
+
+/// Finds each target's live series (retention may have dropped one since
+/// append, and another commit may have created a new one) and its last
+/// sample. Called under the commit lock: only commits create series.
+fn resolve(db: &Inner, targets: Vec<Target>) -> Vec<Resolved> {
+    let idx = db.head.index.read();
+    targets
+        .into_iter()
+        .map(|t| {
+            if let Some(s) = t.series {
+                let st = s.state.lock();
+                if !st.removed {
+                    let last = st.last;
+                    drop(st);
+                    return Resolved {
+                        series: Some(s),
+                        labels: None,
+                        last,
+                    };
+                }
+                drop(st);
+                let labels = idx.labels_of(&s);
+                return lookup(&idx, labels);
+            }
+            let labels = t.labels.expect("a target without a series has labels");
+            lookup(&idx, labels)
+        })
+        .collect()
+}
+
+fn lookup(idx: &super::HeadIndex, labels: Labels) -> Resolved {
+    match idx.get_by_labels(labels.stable_hash(), &labels) {
+        Some(s) => Resolved {
+            last: s.state.lock().last,
+            series: Some(s.clone()),
+            labels: None,
+        },
+        None => Resolved {
+            series: None,
+            labels: Some(labels),
+            last: None,
+        },
     }
 }
 
@@ -99,33 +168,23 @@ impl Appender for HeadAppender {
         if samples.is_empty() {
             return Ok(CommitReport::default());
         }
-        let _commit = db.commit_lock.lock();
+        let commit = db.commit_lock.lock();
         db.check_open()?;
+        // Held past the commit lock, until the fsync: `close` takes it
+        // exclusively only after the commit lock.
+        let wal_guard = db.wal.read();
+        let wal = wal_guard.as_ref().ok_or(StorageError::Closed)?;
 
-        // Resolve every target to a live series; `None` means "create it".
-        // Only this (commit-locked) code creates series, so nothing races us.
-        let mut series: Vec<Option<Arc<MemSeries>>> = {
-            let idx = db.head.index.read();
-            targets
-                .iter()
-                .map(|t| {
-                    let live = t.series.as_ref().filter(|s| !s.state.lock().removed).cloned();
-                    live.or_else(|| idx.get_by_labels(t.labels.stable_hash(), &t.labels).cloned())
-                })
-                .collect()
-        };
+        let mut resolved = resolve(&db, targets);
 
         // Re-validate: other commits may have landed since append().
         let min_valid = db.head.min_valid_time();
-        let mut last: Vec<Option<LastSample>> = series
-            .iter()
-            .map(|s| s.as_ref().and_then(|s| s.state.lock().last))
-            .collect();
         let mut accepted: Vec<(u32, i64, f64)> = Vec::with_capacity(samples.len());
         for (i, t, v) in samples {
-            match validate::check_sample(last[i as usize], t, v, min_valid) {
+            let r = &mut resolved[i as usize];
+            match validate::check_sample(r.last, t, v, min_valid) {
                 Ok(Verdict::Append) => {
-                    last[i as usize] = Some(LastSample {
+                    r.last = Some(LastSample {
                         t,
                         value: Some(v.to_bits()),
                     });
@@ -140,9 +199,9 @@ impl Appender for HeadAppender {
         }
 
         // Refs for new series that kept at least one sample.
-        let mut refs: Vec<u64> = series
+        let mut refs: Vec<u64> = resolved
             .iter()
-            .map(|s| s.as_ref().map_or(u64::MAX, |s| s.series_ref))
+            .map(|r| r.series.as_ref().map_or(u64::MAX, |s| s.series_ref))
             .collect();
         let mut new_series: Vec<(u64, Labels)> = Vec::new();
         let mut new_targets: Vec<usize> = Vec::new();
@@ -150,12 +209,14 @@ impl Appender for HeadAppender {
             let mut idx = db.head.index.write();
             for &(i, _, _) in &accepted {
                 let i = i as usize;
-                if refs[i] == u64::MAX {
-                    refs[i] = idx.next_ref;
-                    idx.next_ref += 1;
-                    new_series.push((refs[i], targets[i].labels.clone()));
-                    new_targets.push(i);
+                if refs[i] != u64::MAX {
+                    continue;
                 }
+                refs[i] = idx.next_ref;
+                idx.next_ref += 1;
+                let labels = resolved[i].labels.take().expect("a new series has labels");
+                new_series.push((refs[i], labels));
+                new_targets.push(i);
             }
         }
 
@@ -169,31 +230,34 @@ impl Appender for HeadAppender {
                 .map(|&(i, t, v)| (refs[i as usize], t, v))
                 .collect(),
         ));
-        {
-            let wal = db.wal.read();
-            let wal = wal.as_ref().ok_or(StorageError::Closed)?;
-            wal.log(&records)?;
-        }
+        // In the OS (so a process crash keeps it) before the head sees it;
+        // on disk before commit returns, below.
+        let seq = wal.write(&records)?;
 
-        // Durable: now make it visible.
         let mut created = 0;
         if let Some(WalRecord::Series(new_series)) = records.first() {
             let mut idx = db.head.index.write();
             for ((r, labels), &i) in new_series.iter().zip(&new_targets) {
-                series[i] = Some(idx.insert(*r, labels, SeriesState::default()));
+                resolved[i].series = Some(idx.insert(*r, labels, SeriesState::default()));
                 created += 1;
             }
         }
         let mut chunks_opened = 0;
         let mut max_t = i64::MIN;
         for &(i, t, v) in &accepted {
-            let Some(s) = &series[i as usize] else {
+            let Some(s) = &resolved[i as usize].series else {
                 continue;
             };
             chunks_opened += s.state.lock().append(t, v).chunks_opened;
             max_t = max_t.max(t);
         }
         db.head.observe_t(max_t);
+        drop(commit);
+
+        // Concurrent commits that wrote meanwhile share this fsync.
+        wal.make_durable(seq)?;
+        drop(wal_guard);
+
         let report = CommitReport {
             samples_appended: accepted.len(),
             series_created: created,

@@ -152,8 +152,18 @@ impl Wal {
     /// Appends the records as one write and makes them durable per the
     /// sync policy before returning.
     pub fn log(&self, records: &[WalRecord]) -> Result<(), WalError> {
+        let seq = self.write(records)?;
+        self.make_durable(seq)
+    }
+
+    /// Appends the records as one write (it reaches the OS, so it survives
+    /// a process crash) and returns its sequence number for
+    /// [`Wal::make_durable`]. Splitting the two lets a caller release its
+    /// own locks before waiting for the fsync, which concurrent callers
+    /// then share.
+    pub fn write(&self, records: &[WalRecord]) -> Result<u64, WalError> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let mut buf = Vec::with_capacity(256);
         let mut payload = Vec::with_capacity(256);
@@ -165,10 +175,15 @@ impl Wal {
                 return Err(e);
             }
         }
-        let seq = self.shared.write(&buf, records.len())?;
+        self.shared.write(&buf, records.len())
+    }
+
+    /// Waits until the write numbered `seq` is on disk, per the sync
+    /// policy (with `Interval`, the background syncer does it).
+    pub fn make_durable(&self, seq: u64) -> Result<(), WalError> {
         match self.shared.opts.sync {
-            SyncPolicy::Always => self.shared.sync_to(seq),
-            SyncPolicy::Interval(_) => Ok(()),
+            SyncPolicy::Always if seq > 0 => self.shared.sync_to(seq),
+            SyncPolicy::Always | SyncPolicy::Interval(_) => Ok(()),
         }
     }
 
