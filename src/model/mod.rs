@@ -4,9 +4,11 @@
 mod alert;
 mod labels;
 mod matcher;
+mod packed_labels;
 mod sample;
 
 pub use alert::{Alert, AlertSink};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use packed_labels::PackedLabels;
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan, now_millis};

@@ -4,7 +4,6 @@
 //! series (`up`, `scrape_duration_seconds`, …). Nothing of a failed scrape
 //! is committed except its report and staleness markers.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::config::RelabelConfig;
@@ -17,6 +16,7 @@ use super::metadata::{MetadataBuilder, MetricMetadata};
 use super::metrics::ScrapeMetrics;
 use super::parse::{Entry, Format, ParsedSample, Parser};
 use super::relabel::relabel;
+use super::series_cache::{ScrapedSeries, SeriesCache};
 
 /// The per-job settings that shape how samples are stored.
 #[derive(Clone, Debug, Default)]
@@ -53,14 +53,6 @@ pub const REPORT_SERIES: [&str; 5] = [
     "scrape_series_added",
 ];
 
-/// What one target's loop remembers between scrapes.
-#[derive(Clone, Debug, Default)]
-pub struct SeriesCache {
-    /// Series of the last successful scrape that carried no explicit
-    /// timestamp: the ones to mark stale when they vanish.
-    pub prev: HashSet<Labels>,
-}
-
 /// Where one target's samples go and how they are shaped.
 #[derive(Clone, Copy)]
 pub struct Sink<'a> {
@@ -81,7 +73,7 @@ pub struct ScrapeResult {
 struct BodyOutcome {
     scraped: usize,
     post_relabel: usize,
-    current: HashSet<Labels>,
+    current: ScrapedSeries,
     metadata: Vec<MetricMetadata>,
 }
 
@@ -98,19 +90,19 @@ pub fn store_scrape(
     let Sink {
         storage,
         target,
-        opts,
         metrics,
+        ..
     } = *sink;
     metrics.scrapes.inc();
     let (failure, scraped) = match fetched {
         Ok(f) => {
             let format = Format::from_content_type(f.content_type.as_deref());
             let mut app = storage.appender();
-            match append_body(app.as_mut(), &f.body, format, ts, target, opts, metrics) {
+            match append_body(app.as_mut(), &f.body, format, ts, sink, cache) {
                 Ok(body) => {
-                    let series_added = body.current.difference(&cache.prev).count();
-                    for gone in cache.prev.difference(&body.current) {
-                        append_counted(app.as_mut(), gone, ts, STALE_NAN, metrics);
+                    let series_added = body.current.num_added();
+                    for gone in cache.gone(&body.current) {
+                        append_counted(app.as_mut(), &gone, ts, STALE_NAN, metrics);
                     }
                     let report = [
                         1.0,
@@ -121,7 +113,7 @@ pub fn store_scrape(
                     append_report(app.as_mut(), target, &report, series_added as f64, ts, metrics);
                     match app.commit() {
                         Ok(_) => {
-                            cache.prev = body.current;
+                            cache.replace(body.current);
                             return ScrapeResult {
                                 error: None,
                                 metadata: Some(body.metadata),
@@ -148,8 +140,8 @@ pub fn store_scrape(
     // As Prometheus: a failed scrape makes every series of the last good
     // one stale, and the report says up=0.
     let mut app = storage.appender();
-    for series in &cache.prev {
-        append_counted(app.as_mut(), series, ts, STALE_NAN, metrics);
+    for series in cache.all() {
+        append_counted(app.as_mut(), &series, ts, STALE_NAN, metrics);
     }
     append_report(
         app.as_mut(),
@@ -162,7 +154,7 @@ pub fn store_scrape(
     if let Err(e) = app.commit() {
         tracing::warn!(target = %target, "cannot store the report of a failed scrape: {e}");
     }
-    cache.prev.clear();
+    cache.clear();
     ScrapeResult {
         error: Some(failure),
         metadata: None,
@@ -179,8 +171,8 @@ pub fn store_end_of_run(
     metrics: &ScrapeMetrics,
 ) {
     let mut app = storage.appender();
-    for series in &cache.prev {
-        append_counted(app.as_mut(), series, ts, STALE_NAN, metrics);
+    for series in cache.all() {
+        append_counted(app.as_mut(), &series, ts, STALE_NAN, metrics);
     }
     for name in REPORT_SERIES {
         append_counted(app.as_mut(), &report_labels(target, name), ts, STALE_NAN, metrics);
@@ -227,13 +219,18 @@ fn append_body(
     body: &[u8],
     format: Format,
     ts: i64,
-    target: &Labels,
-    opts: &ScrapeOptions,
-    metrics: &ScrapeMetrics,
+    sink: &Sink<'_>,
+    cache: &SeriesCache,
 ) -> Result<BodyOutcome, (ScrapeFailure, usize)> {
+    let Sink {
+        target,
+        opts,
+        metrics,
+        ..
+    } = *sink;
     let mut scraped = 0usize;
     let mut post_relabel = 0usize;
-    let mut current = HashSet::new();
+    let mut current = ScrapedSeries::default();
     let mut metadata = MetadataBuilder::default();
     for entry in Parser::new(body, format) {
         let sample = match entry {
@@ -273,7 +270,7 @@ fn append_body(
         let explicit_ts = sample.timestamp_ms.filter(|_| opts.honor_timestamps);
         let t = explicit_ts.unwrap_or(ts);
         if append_counted(app, &labels, t, sample.value, metrics) && explicit_ts.is_none() {
-            current.insert(labels);
+            current.record(cache, &labels);
         }
     }
     Ok(BodyOutcome {

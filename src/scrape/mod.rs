@@ -12,6 +12,7 @@ pub mod parse;
 mod pool;
 pub mod relabel;
 mod scrape_loop;
+mod series_cache;
 mod status;
 pub mod target;
 

@@ -12,10 +12,11 @@ use tokio_util::sync::CancellationToken;
 use crate::model::now_millis;
 use crate::tsdb::Storage;
 
-use super::append::{ScrapeOptions, SeriesCache, Sink, store_end_of_run, store_scrape};
+use super::append::{ScrapeOptions, Sink, store_end_of_run, store_scrape};
 use super::client::ScrapeClient;
 use super::metadata::MetricMetadata;
 use super::metrics::ScrapeMetrics;
+use super::series_cache::SeriesCache;
 use super::status::{Health, TargetHealth};
 use super::target::Target;
 

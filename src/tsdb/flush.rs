@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::model::Labels;
-
 use super::StorageError;
 use super::db::Inner;
 use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk};
@@ -20,7 +18,11 @@ const IDLE_SEAL_MS: i64 = CHUNK_MAX_SPAN_MS;
 struct Work {
     series: Arc<MemSeries>,
     chunks: Vec<SealedChunk>,
-    new_row: Option<Labels>,
+    /// Whether its `series` row is still to be written. The labels are
+    /// spelled out one series at a time while writing: materialising them
+    /// all first (100k+ series after a start) took as much memory again
+    /// as the head itself, and the allocator kept it.
+    new_row: bool,
 }
 
 impl Inner {
@@ -47,7 +49,7 @@ impl Inner {
                 work.push(Work {
                     series: s.clone(),
                     chunks: st.sealed.clone(),
-                    new_row: (!st.row_persisted).then(|| idx.labels_of(s)),
+                    new_row: !st.row_persisted,
                 });
             }
             (work, idx.next_ref)
@@ -60,8 +62,9 @@ impl Inner {
                 let mut w = StoreWriter::new(&txn)?;
                 for item in &work {
                     let r = item.series.series_ref;
-                    if let Some(labels) = &item.new_row {
-                        w.put_series(r, labels)?;
+                    if item.new_row {
+                        let labels = self.head.index.read().labels_of(&item.series);
+                        w.put_series(r, &labels)?;
                     }
                     for c in &item.chunks {
                         let header = ChunkHeader {

@@ -65,7 +65,10 @@ impl Default for XorChunk {
 
 impl XorChunk {
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(128);
+        // Small: most series compress well, and every head series holds
+        // one open chunk (doubling growth reaches a full chunk's size in
+        // a few steps).
+        let mut buf = Vec::with_capacity(32);
         buf.extend_from_slice(&[TAG_XOR, 0, 0]);
         XorChunk {
             buf,

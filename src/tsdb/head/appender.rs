@@ -5,26 +5,28 @@
 //! waited for after the lock is released, so concurrent commits share it.
 //!
 //! The hot path is a series the head already has: it is found by label hash
-//! and its labels are never copied; only a new series' labels are cloned.
+//! and its labels are never copied; only a new series' labels are kept,
+//! packed into one allocation (a first scrape of 100k+ series holds them
+//! all until commit, and the allocator keeps what that peak took).
 
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use crate::model::Labels;
+use crate::model::{Labels, PackedLabels};
 use crate::tsdb::db::Inner;
 use crate::tsdb::validate::{self, LastSample, Verdict};
 use crate::tsdb::wal::WalRecord;
 use crate::tsdb::{AppendError, Appender, CommitReport, StorageError};
 
-use super::{MemSeries, SeriesState, U64Map};
+use super::{MemSeries, U64Map};
 
 /// A series this batch writes to: known to the head, or to be created.
 struct Target {
     /// `None` for a series the head did not have at append time.
     series: Option<Arc<MemSeries>>,
     /// Only for new series: the head has the labels of known ones.
-    labels: Option<Labels>,
+    labels: Option<PackedLabels>,
     /// The newest sample buffered for it (or its head state).
     last: Option<LastSample>,
 }
@@ -66,17 +68,19 @@ impl HeadAppender {
             return i as usize;
         }
         let same = self.new_by_hash.entry(hash).or_default();
-        if let Some(&i) = same
-            .iter()
-            .find(|&&i| self.targets[i as usize].labels.as_ref() == Some(labels))
-        {
+        if let Some(&i) = same.iter().find(|&&i| {
+            self.targets[i as usize]
+                .labels
+                .as_ref()
+                .is_some_and(|p| p.matches(labels))
+        }) {
             return i as usize;
         }
         let i = self.targets.len();
         same.push(i as u32);
         self.targets.push(Target {
             series: None,
-            labels: Some(labels.clone()),
+            labels: Some(PackedLabels::new(labels)),
             last: None,
         });
         i
@@ -103,7 +107,7 @@ impl HeadAppender {
 struct Resolved {
     series: Option<Arc<MemSeries>>,
     /// Labels to create the series with, when `series` is `None`.
-    labels: Option<Labels>,
+    labels: Option<PackedLabels>,
     last: Option<LastSample>,
 }
 
@@ -127,7 +131,7 @@ fn resolve(db: &Inner, targets: Vec<Target>) -> Vec<Resolved> {
                     };
                 }
                 drop(st);
-                let labels = idx.labels_of(&s);
+                let labels = PackedLabels::new(&idx.labels_of(&s));
                 return lookup(&idx, labels);
             }
             let labels = t.labels.expect("a target without a series has labels");
@@ -136,8 +140,8 @@ fn resolve(db: &Inner, targets: Vec<Target>) -> Vec<Resolved> {
         .collect()
 }
 
-fn lookup(idx: &super::HeadIndex, labels: Labels) -> Resolved {
-    match idx.get_by_labels(labels.stable_hash(), &labels) {
+fn lookup(idx: &super::HeadIndex, labels: PackedLabels) -> Resolved {
+    match idx.get_by_packed(labels.stable_hash(), &labels) {
         Some(s) => Resolved {
             last: s.state.lock().last,
             series: Some(s.clone()),
@@ -203,7 +207,7 @@ impl Appender for HeadAppender {
             .iter()
             .map(|r| r.series.as_ref().map_or(u64::MAX, |s| s.series_ref))
             .collect();
-        let mut new_series: Vec<(u64, Labels)> = Vec::new();
+        let mut new_series: Vec<(u64, PackedLabels)> = Vec::new();
         let mut new_targets: Vec<usize> = Vec::new();
         {
             let mut idx = db.head.index.write();
@@ -220,28 +224,34 @@ impl Appender for HeadAppender {
             }
         }
 
-        let mut records = Vec::with_capacity(2);
-        if !new_series.is_empty() {
-            records.push(WalRecord::Series(new_series));
-        }
-        records.push(WalRecord::Samples(
-            accepted
-                .iter()
-                .map(|&(i, t, v)| (refs[i as usize], t, v))
-                .collect(),
-        ));
         // In the OS (so a process crash keeps it) before the head sees it;
         // on disk before commit returns, below.
-        let seq = wal.write(&records)?;
+        let mut series_payload = Vec::new();
+        if !new_series.is_empty() {
+            WalRecord::encode_packed_series(&mut series_payload, &new_series);
+        }
+        let mut samples_payload = Vec::with_capacity(16 + accepted.len() * 12);
+        WalRecord::encode_samples(
+            &mut samples_payload,
+            accepted.len(),
+            accepted.iter().map(|&(i, t, v)| (refs[i as usize], t, v)),
+        );
+        let payloads: &[&[u8]] = if series_payload.is_empty() {
+            &[&samples_payload]
+        } else {
+            &[&series_payload, &samples_payload]
+        };
+        let seq = wal.write_payloads(payloads)?;
+        drop((series_payload, samples_payload));
 
-        let mut created = 0;
-        if let Some(WalRecord::Series(new_series)) = records.first() {
+        let created = new_series.len();
+        if !new_series.is_empty() {
             let mut idx = db.head.index.write();
             for ((r, labels), &i) in new_series.iter().zip(&new_targets) {
-                resolved[i].series = Some(idx.insert(*r, labels, SeriesState::default()));
-                created += 1;
+                resolved[i].series = Some(idx.insert_packed(*r, labels));
             }
         }
+        drop(new_series);
         let mut chunks_opened = 0;
         let mut max_t = i64::MIN;
         for &(i, t, v) in &accepted {

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use parking_lot::{Mutex, RwLock};
 use smallvec::SmallVec;
 
-use crate::model::Labels;
+use crate::model::{Labels, PackedLabels};
 
-use super::index::LabelIndex;
+use super::index::{LabelIndex, LabelPairs};
 use super::validate;
 
 pub(crate) use appender::HeadAppender;
@@ -58,6 +58,13 @@ impl HeadIndex {
             .find(|s| self.labels.same_labels(&s.pairs, labels))
     }
 
+    pub(crate) fn get_by_packed(&self, hash: u64, labels: &PackedLabels) -> Option<&Arc<MemSeries>> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .find(|s| self.labels.same_packed_labels(&s.pairs, labels))
+    }
+
     pub(crate) fn get(&self, series_ref: u64) -> Option<&Arc<MemSeries>> {
         self.by_ref.get(&series_ref)
     }
@@ -66,6 +73,17 @@ impl HeadIndex {
     pub(crate) fn insert(&mut self, series_ref: u64, labels: &Labels, state: SeriesState) -> Arc<MemSeries> {
         let hash = labels.stable_hash();
         let pairs = self.labels.add_series(series_ref, labels);
+        self.add(series_ref, hash, pairs, state)
+    }
+
+    /// [`Self::insert`] for packed labels (what a commit creates series from).
+    pub(crate) fn insert_packed(&mut self, series_ref: u64, labels: &PackedLabels) -> Arc<MemSeries> {
+        let hash = labels.stable_hash();
+        let pairs = self.labels.add_packed_series(series_ref, labels);
+        self.add(series_ref, hash, pairs, SeriesState::default())
+    }
+
+    fn add(&mut self, series_ref: u64, hash: u64, pairs: LabelPairs, state: SeriesState) -> Arc<MemSeries> {
         let series = Arc::new(MemSeries {
             series_ref,
             hash,

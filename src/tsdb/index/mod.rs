@@ -8,7 +8,7 @@ mod symbols;
 
 use roaring::RoaringTreemap;
 
-use crate::model::{Label, Labels};
+use crate::model::{Label, Labels, PackedLabels};
 
 use postings::Postings;
 use symbols::Symbols;
@@ -31,6 +31,25 @@ impl LabelIndex {
             .collect();
         self.postings.add(series_ref, &pairs);
         pairs
+    }
+
+    /// [`Self::add_series`] for packed labels.
+    pub(crate) fn add_packed_series(&mut self, series_ref: u64, labels: &PackedLabels) -> LabelPairs {
+        let pairs: LabelPairs = labels
+            .pairs()
+            .map(|(n, v)| (self.symbols.intern(n), self.symbols.intern(v)))
+            .collect();
+        self.postings.add(series_ref, &pairs);
+        pairs
+    }
+
+    /// Whether interned pairs spell exactly `labels`.
+    pub(crate) fn same_packed_labels(&self, pairs: &[(u32, u32)], labels: &PackedLabels) -> bool {
+        let mut it = labels.pairs();
+        pairs
+            .iter()
+            .all(|&(n, v)| it.next() == Some((self.symbols.resolve(n), self.symbols.resolve(v))))
+            && it.next().is_none()
     }
 
     pub(crate) fn remove_series(&mut self, series_ref: u64, pairs: &[(u32, u32)]) {

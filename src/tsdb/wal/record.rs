@@ -2,7 +2,7 @@
 //! delta-coded sample references and timestamps, raw value bits).
 //! `docs/storage-format.md` describes every byte.
 
-use crate::model::{Label, Labels};
+use crate::model::{Label, Labels, PackedLabels};
 
 use super::error::DecodeError;
 
@@ -34,16 +34,41 @@ impl WalRecord {
                 }
             }
             WalRecord::Samples(samples) => {
-                out.push(TYPE_SAMPLES);
-                put_uvarint(out, samples.len() as u64);
-                let (mut prev_ref, mut prev_t) = (0u64, 0i64);
-                for &(r, t, v) in samples {
-                    put_varint(out, r.wrapping_sub(prev_ref) as i64);
-                    put_varint(out, t.wrapping_sub(prev_t));
-                    out.extend_from_slice(&v.to_bits().to_le_bytes());
-                    (prev_ref, prev_t) = (r, t);
-                }
+                WalRecord::encode_samples(out, samples.len(), samples.iter().copied());
             }
+        }
+    }
+
+    /// The payload of a `Series` record for packed label sets, byte for
+    /// byte what `WalRecord::Series` of the same labels encodes to.
+    pub(crate) fn encode_packed_series(out: &mut Vec<u8>, series: &[(u64, PackedLabels)]) {
+        out.push(TYPE_SERIES);
+        put_uvarint(out, series.len() as u64);
+        for (r, labels) in series {
+            put_uvarint(out, *r);
+            put_uvarint(out, labels.len() as u64);
+            for (name, value) in labels.pairs() {
+                put_bytes(out, name.as_bytes());
+                put_bytes(out, value.as_bytes());
+            }
+        }
+    }
+
+    /// The payload of a `Samples` record, encoded from any source of
+    /// `(ref, t, v)` without collecting it first.
+    pub(crate) fn encode_samples(
+        out: &mut Vec<u8>,
+        count: usize,
+        samples: impl Iterator<Item = (u64, i64, f64)>,
+    ) {
+        out.push(TYPE_SAMPLES);
+        put_uvarint(out, count as u64);
+        let (mut prev_ref, mut prev_t) = (0u64, 0i64);
+        for (r, t, v) in samples {
+            put_varint(out, r.wrapping_sub(prev_ref) as i64);
+            put_varint(out, t.wrapping_sub(prev_t));
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+            (prev_ref, prev_t) = (r, t);
         }
     }
 
@@ -186,6 +211,14 @@ mod tests {
             }
             _ => a == b,
         }
+    }
+
+    #[test]
+    fn packed_series_encode_like_series_records() {
+        let labels = Labels::from_pairs(&[("__name__", "up"), ("job", "lms")]);
+        let mut packed = Vec::new();
+        WalRecord::encode_packed_series(&mut packed, &[(7, PackedLabels::new(&labels))]);
+        assert_eq!(packed, WalRecord::Series(vec![(7, labels)]).encode());
     }
 
     #[test]

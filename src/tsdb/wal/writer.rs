@@ -162,20 +162,26 @@ impl Wal {
     /// own locks before waiting for the fsync, which concurrent callers
     /// then share.
     pub fn write(&self, records: &[WalRecord]) -> Result<u64, WalError> {
-        if records.is_empty() {
+        let payloads: Vec<Vec<u8>> = records.iter().map(WalRecord::encode).collect();
+        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        self.write_payloads(&refs)
+    }
+
+    /// Like [`Wal::write`], for record payloads the caller encoded (see
+    /// `WalRecord::encode_packed_series` / `encode_samples`).
+    pub(crate) fn write_payloads(&self, payloads: &[&[u8]]) -> Result<u64, WalError> {
+        if payloads.is_empty() {
             return Ok(0);
         }
-        let mut buf = Vec::with_capacity(256);
-        let mut payload = Vec::with_capacity(256);
-        for r in records {
-            payload.clear();
-            r.encode_into(&mut payload);
-            if let Err(e) = frame_into(&mut buf, &payload) {
+        let len = payloads.iter().map(|p| p.len() + 8).sum();
+        let mut buf = Vec::with_capacity(len);
+        for p in payloads {
+            if let Err(e) = frame_into(&mut buf, p) {
                 self.shared.metrics.oversized_records.inc();
                 return Err(e);
             }
         }
-        self.shared.write(&buf, records.len())
+        self.shared.write(&buf, payloads.len())
     }
 
     /// Waits until the write numbered `seq` is on disk, per the sync
