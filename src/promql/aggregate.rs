@@ -62,20 +62,7 @@ fn nan_first_cmp(a: f64, b: f64) -> std::cmp::Ordering {
 
 /// Go's `%g` for the numbers annotations print.
 pub(crate) fn go_g(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    let abs = v.abs();
-    if abs != 0.0 && !(1e-4..1e21).contains(&abs) {
-        let s = format!("{v:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let e: i32 = e.parse().unwrap_or(0);
-        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
-    }
-    format_float(v)
+    super::format::format_go_g(v)
 }
 
 fn grouping(a: &AggregateExpr) -> (bool, Vec<String>) {
@@ -144,6 +131,11 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
                 return Err(PromqlError::Execution("count_values needs a label name".into()));
             };
             ev.check_label_name(&label, "invalid label name ")?;
+            // Under `by`, the value label is part of the grouping.
+            let mut names = names;
+            if !without && !names.contains(&label) {
+                names.push(label.clone());
+            }
             return count_values(&label, input, without, &names, ts);
         }
         T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {

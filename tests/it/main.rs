@@ -7,6 +7,7 @@ mod e2e_node_exporter;
 mod e2e_remote_write;
 mod ingest;
 mod promql_conformance;
+mod promql_differential;
 mod read_api;
 mod rules;
 mod scrape;

@@ -27,10 +27,10 @@ pub(super) fn call(
             let src = string_arg(args[3])?;
             let re_str = string_arg(args[4])?;
             let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
-                PromqlError::BadData(format!("invalid regular expression in label_replace(): {re_str}"))
+                PromqlError::Execution(format!("invalid regular expression in label_replace(): {re_str}"))
             })?;
             if !is_valid_label_name(&dst) {
-                return Err(PromqlError::BadData(format!(
+                return Err(PromqlError::Execution(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
             }
@@ -61,7 +61,7 @@ pub(super) fn call(
             for a in &args[3..] {
                 let s = string_arg(a)?;
                 if !is_valid_label_name(&s) {
-                    return Err(PromqlError::BadData(format!(
+                    return Err(PromqlError::Execution(format!(
                         "invalid source label name in label_join(): {s}"
                     )));
                 }
@@ -69,7 +69,7 @@ pub(super) fn call(
                 srcs.push(s);
             }
             if !is_valid_label_name(&dst) {
-                return Err(PromqlError::BadData(format!(
+                return Err(PromqlError::Execution(format!(
                     "invalid destination label name in label_join(): {dst}"
                 )));
             }

@@ -11,7 +11,9 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::model::Labels;
 use crate::model::now_millis;
-use crate::promql::{Engine, EngineOptions, QueryControl, QueryOutput, Value, format_float};
+use crate::promql::{
+    Engine, EngineOptions, QueryControl, QueryOutput, Value, format_float, format_sample_value,
+};
 use crate::web::error::ApiError;
 use crate::web::params::Params;
 use crate::web::state::AppState;
@@ -89,14 +91,19 @@ fn labels_json(l: &Labels) -> Json {
 }
 
 fn point(t: i64, v: f64) -> Json {
-    json!([t as f64 / 1000.0, format_float(v)])
+    json!([t as f64 / 1000.0, format_sample_value(v)])
 }
 
 /// `data` of a query response; `limit` caps the number of series.
 fn result_json(value: &Value, t: i64, limit: Option<usize>) -> (Json, bool) {
     let cap = limit.unwrap_or(usize::MAX);
     match value {
-        Value::Scalar(v) => (json!({"resultType": "scalar", "result": point(t, *v)}), false),
+        // Prometheus marshals a scalar with plain 'f' formatting, vector and
+        // matrix samples with the exponent form for tiny and huge values.
+        Value::Scalar(v) => (
+            json!({"resultType": "scalar", "result": [t as f64 / 1000.0, format_float(*v)]}),
+            false,
+        ),
         Value::String(s) => (
             json!({"resultType": "string", "result": [t as f64 / 1000.0, s]}),
             false,
