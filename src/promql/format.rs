@@ -122,6 +122,8 @@ mod tests {
     }
 
     #[test]
+    // The literals are the exact binary values, which is the point.
+    #[allow(clippy::excessive_precision)]
     fn exact_ties_go_to_the_even_digit_as_in_go() {
         // Both ...62 and ...63 round-trip; the exact value ends in ...625,
         // and Go (like Prometheus's output) picks the even digit.
