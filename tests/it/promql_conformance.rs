@@ -20,50 +20,10 @@ const SKIP: &[(&str, usize, &str)] = &[];
 // ---------------------------------------------------------------------------
 // The `.test` notation.
 
-/// Prometheus `model.ParseDuration` (non-negative), in ms.
+/// A Prometheus duration (`1m30s`) in milliseconds, via the crate's one
+/// duration parser.
 fn parse_duration(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(0);
-    }
-    let units: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let mut rest = s;
-    let mut total = 0i64;
-    let mut last_unit = 0usize;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(format!("bad duration {s:?}"));
-        }
-        let n: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("bad duration {s:?}"))?;
-        rest = &rest[digits..];
-        let ulen = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
-        let unit = &rest[..ulen];
-        rest = &rest[ulen..];
-        let idx = units
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(|| format!("bad unit in duration {s:?}"))?;
-        if idx < last_unit || (total > 0 && idx == last_unit) {
-            return Err(format!("bad unit order in duration {s:?}"));
-        }
-        last_unit = idx;
-        total += n * units[idx].1;
-    }
-    Ok(total)
+    belfry::config::PromDuration::parse(s.trim()).map(|d| d.as_duration().as_millis() as i64)
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde_json::{Map, Value as Json, json};
 
+use crate::config::PromDuration;
 use crate::model::Labels;
 use crate::model::now_millis;
 use crate::promql::{
@@ -50,36 +51,8 @@ fn parse_duration_param(key: &str, s: &str) -> Result<i64, ApiError> {
         }
         return Ok(ms.round() as i64);
     }
-    let units: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let mut rest = s;
-    let mut total: i64 = 0;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let ulen = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
-        let (_, mult) = units.iter().find(|(u, _)| *u == &rest[..ulen]).ok_or_else(bad)?;
-        rest = &rest[ulen..];
-        total = n
-            .checked_mul(*mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-    }
-    Ok(total)
+    let ms = PromDuration::parse(s).map_err(|_| bad())?.as_duration().as_millis();
+    i64::try_from(ms).map_err(|_| bad())
 }
 
 fn labels_json(l: &Labels) -> Json {
