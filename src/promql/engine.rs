@@ -135,9 +135,10 @@ impl Engine {
         &self.opts
     }
 
-    /// Parses a query, with Prometheus's error text on failure.
+    /// Parses a query, with Prometheus's error text (`1:7: parse error:
+    /// ...`) on failure.
     pub fn parse(query: &str) -> Result<Expr, PromqlError> {
-        promql_parser::parser::parse(query).map_err(PromqlError::Parse)
+        super::parse::parse(query)
     }
 
     pub fn instant_query(

@@ -13,6 +13,7 @@ mod eval;
 mod format;
 mod functions;
 mod literals;
+mod parse;
 mod selector;
 mod value;
 

@@ -115,6 +115,26 @@ const OWN_QUERIES: &[&str] = &[
     r#"sum(demo_num_cpus"#,
     r#"demo_num_cpus[5m] + 1"#,
     r#"rate(demo_cpu_usage_seconds_total[5x])"#,
+    // Bad input: both must refuse with `bad_data` at the same position.
+    r#"sum(rate(demo_num_cpus[5m]"#,
+    r#"demo_num_cpus{instance"#,
+    r#"demo_num_cpus +"#,
+    r#"abs("x")"#,
+    r#"topk(demo_num_cpus, demo_num_cpus)"#,
+    r#"label_replace(demo_num_cpus, 1, "", "", "")"#,
+    r#"rate(demo_num_cpus[5m:1m] [1m])"#,
+    r#"demo_num_cpus[0s]"#,
+    r#"demo_num_cpus[5m:0s]"#,
+    r#"{}"#,
+    r#"demo_num_cpus @ bar"#,
+    r#"sum by (job) (demo_num_cpus) without (job)"#,
+    r#"demo_num_cpus[9999999999999y]"#,
+    r#"demo_num_cpus offset 99999999999999999y"#,
+    r#"demo_num_cpus @ 1e300"#,
+    r#"demo_num_cpus{instance="x"#,
+    r#"demo_num_cpus offset 1m offset 2m"#,
+    r#"1 + "a""#,
+    "sum(\n  rate(demo_num_cpus)\n)",
 ];
 
 /// 1e-6 relative; values within 1e-12 of zero (cancellation leftovers
@@ -500,6 +520,18 @@ fn compare(query: &str, belfry: &Json, prom: &Json) -> Result<(), String> {
             return Err(format!(
                 "errorType differs: belfry {} ({}), prometheus {} ({})",
                 belfry["errorType"], belfry["error"], prom["errorType"], prom["error"]
+            ));
+        }
+        // Parse errors must point at the same place (`1:7: parse error`).
+        let position = |j: &Json| {
+            let msg = j["error"].as_str().unwrap_or("").to_string();
+            msg.split_once(": parse error:")
+                .map(|(p, _)| p.rsplit(' ').next().unwrap_or("").to_string())
+        };
+        if position(belfry) != position(prom) {
+            return Err(format!(
+                "parse error positions differ: belfry {}, prometheus {}",
+                belfry["error"], prom["error"]
             ));
         }
         return Ok(());

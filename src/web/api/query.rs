@@ -13,7 +13,7 @@ use crate::config::PromDuration;
 use crate::model::Labels;
 use crate::model::now_millis;
 use crate::promql::{
-    Engine, EngineOptions, QueryControl, QueryOutput, Value, format_float, format_sample_value,
+    Engine, EngineOptions, PromqlError, QueryControl, QueryOutput, Value, format_float, format_sample_value,
 };
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -51,7 +51,10 @@ fn parse_duration_param(key: &str, s: &str) -> Result<i64, ApiError> {
         }
         return Ok(ms.round() as i64);
     }
-    let ms = PromDuration::parse(s).map_err(|_| bad())?.as_duration().as_millis();
+    let ms = PromDuration::parse(s)
+        .map_err(|_| bad())?
+        .as_duration()
+        .as_millis();
     i64::try_from(ms).map_err(|_| bad())
 }
 
@@ -154,6 +157,15 @@ fn control(params: &Params, engine: &Engine) -> Result<QueryControl, ApiError> {
     Ok(QueryControl::with_timeout(timeout))
 }
 
+/// Prometheus names the parameter in parse errors of `/query` and
+/// `/query_range` (`invalid parameter "query": 1:5: parse error: ...`).
+fn query_error(e: PromqlError) -> ApiError {
+    match e {
+        PromqlError::Parse(_) => ApiError::BadData(format!("invalid parameter \"query\": {e}")),
+        e => ApiError::Promql(e),
+    }
+}
+
 pub async fn query(
     State(state): State<Arc<AppState>>,
     params: Params,
@@ -171,7 +183,8 @@ pub async fn query(
         engine.instant_query(querier.as_ref(), &q, t, &ctl)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))??;
+    .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
+    .map_err(query_error)?;
     drop(guard);
     Ok(respond(out, t, limit, stats))
 }
@@ -214,7 +227,8 @@ pub async fn query_range(
         engine.range_query(querier.as_ref(), &q, start, end, step, &ctl)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))??;
+    .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
+    .map_err(query_error)?;
     drop(guard);
     Ok(respond(out, start, limit, stats))
 }
