@@ -157,6 +157,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ingest_metrics: IngestMetrics::new(&registry),
         metrics: web::WebMetrics::new(&registry),
         alerting,
+        query_options: belfry::promql::EngineOptions::default(),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));

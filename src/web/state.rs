@@ -89,4 +89,6 @@ pub struct AppState {
     pub metrics: WebMetrics,
     /// Alert routing and the Alertmanager API.
     pub alerting: Arc<crate::alerting::Dispatcher>,
+    /// PromQL limits (timeout, max samples, max points per series).
+    pub query_options: crate::promql::EngineOptions,
 }

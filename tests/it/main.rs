@@ -8,6 +8,7 @@ mod e2e_remote_write;
 mod ingest;
 mod promql_conformance;
 mod promql_differential;
+mod query_api;
 mod read_api;
 mod rules;
 mod scrape;

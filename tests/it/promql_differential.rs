@@ -1,7 +1,7 @@
 //! Differential test against Debian's `prometheus` (2.42): both servers get
 //! the same generated data (an OpenMetrics file loaded into Prometheus with
-//! `promtool tsdb create-blocks-from openmetrics` and into Belfry with the
-//! import path), then the compliance queries of
+//! `promtool tsdb create-blocks-from openmetrics` and into Belfry with
+//! `belfry import`, then served by `belfry serve`), then the compliance queries of
 //! `../shared/conformance/compliance/expanded-queries.jsonl` and our own go
 //! to both HTTP APIs (`/api/v1/query` and `/api/v1/query_range`) and the
 //! answers must agree within 1e-6 relative, except for the entries of
@@ -19,12 +19,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::support::{self, ChildGuard};
+use crate::support::{self, BelfryServer, ChildGuard};
 
 /// Queries whose answers legitimately differ between Prometheus 2.42 and
 /// Prometheus 3 (whose semantics Belfry implements), each with the reason.
@@ -362,48 +361,26 @@ fn start_prometheus(prometheus: &Path, dir: &Path, openmetrics: &Path) -> Promet
     server
 }
 
-/// Belfry's HTTP API in this process, over `MemStorage` loaded through the
-/// import path. (Once `belfry serve` and the on-disk engine are on main this
-/// becomes `support::BelfryServer` after `belfry import`.)
-fn start_belfry(rt: &tokio::runtime::Runtime, openmetrics: &Path) -> String {
-    use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics, import_file};
-    use belfry::selfmetrics::Registry;
-    use belfry::tsdb::{MemStorage, Storage};
-    use belfry::web::{AppState, Lifecycle, ReloadHandle, WebMetrics};
-
-    let registry = Registry::new();
-    let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
-    let metrics = IngestMetrics::new(&registry);
-    let report = import_file(
-        openmetrics,
-        None,
-        storage.as_ref(),
-        &ImportOptions::default(),
-        &metrics,
-    )
-    .expect("import the generated OpenMetrics file");
-    assert!(report.samples_written > 0, "{report:?}");
-    let _guard = rt.enter();
-    let (reload_tx, _reload_rx) = tokio::sync::mpsc::channel(1);
-    let lifecycle = Arc::new(Lifecycle::default());
-    lifecycle.set_ready();
-    let state = Arc::new(AppState {
-        storage: storage.clone(),
-        scrape: belfry::scrape::ScrapeManager::new(storage, &registry),
-        registry: registry.clone(),
-        lifecycle,
-        reload: ReloadHandle::new(reload_tx),
-        external_labels: Default::default(),
-        max_request_body_bytes: 16 << 20,
-        ingest_limits: IngestLimits::default(),
-        ingest_metrics: metrics,
-        metrics: WebMetrics::new(&registry),
-    });
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = belfry::web::router(state);
-    rt.spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
+/// `belfry serve` on a data dir that `belfry import` filled from the same
+/// OpenMetrics file, scraping nothing (so only the imported series exist).
+fn start_belfry(dir: &Path, openmetrics: &Path) -> BelfryServer {
+    let data = dir.join("belfry-data");
+    let out = Command::new(env!("CARGO_BIN_EXE_belfry"))
+        .arg("import")
+        .arg(openmetrics)
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("BELFRY_CONFIG")
+        .output()
+        .expect("run belfry import");
+    assert!(
+        out.status.success(),
+        "belfry import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.join("belfry.yml");
+    std::fs::write(&config, "scrape_configs: []\n").unwrap();
+    BelfryServer::start(&data, Some(&config))
 }
 
 // ---------------------------------------------------------------- queries
@@ -625,12 +602,12 @@ fn promql_matches_prometheus_2() {
     let openmetrics: PathBuf = dir.path().join("demo.om.txt");
     write_demo_openmetrics(&openmetrics, start, 3);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let belfry = start_belfry(&rt, &openmetrics);
+    let belfry_server = start_belfry(dir.path(), &openmetrics);
+    let belfry = belfry_server.url("");
     let prom = start_prometheus(&prometheus, dir.path(), &openmetrics);
 
     let mut queries = load_queries(&conformance);

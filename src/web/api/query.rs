@@ -13,7 +13,7 @@ use crate::config::PromDuration;
 use crate::model::Labels;
 use crate::model::now_millis;
 use crate::promql::{
-    Engine, EngineOptions, PromqlError, QueryControl, QueryOutput, Value, format_float, format_sample_value,
+    Engine, PromqlError, QueryControl, QueryOutput, Value, format_float, format_sample_value,
 };
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -32,7 +32,7 @@ impl Drop for CancelOnDrop {
 fn engine(state: &AppState) -> Engine {
     // Counters are registered once by name, so building the engine per
     // request shares them.
-    Engine::new(EngineOptions::default(), &state.registry)
+    Engine::new(state.query_options.clone(), &state.registry)
 }
 
 /// A duration parameter: float seconds or a Prometheus duration (`5m`).
