@@ -73,19 +73,30 @@ fn grouping(a: &AggregateExpr) -> (bool, Vec<String>) {
     }
 }
 
+/// The labels of `m` that its group keeps.
+fn grouped<'a>(m: &'a Labels, without: bool, names: &'a [String]) -> impl Iterator<Item = &'a Label> + 'a {
+    m.iter().filter(move |l| {
+        if without {
+            l.name != "__name__" && !names.contains(&l.name)
+        } else {
+            names.contains(&l.name)
+        }
+    })
+}
+
 fn group_labels(m: &Labels, without: bool, names: &[String]) -> Labels {
-    let kept: Vec<Label> = m
-        .iter()
-        .filter(|l| {
-            if without {
-                l.name != "__name__" && !names.contains(&l.name)
-            } else {
-                names.contains(&l.name)
-            }
-        })
-        .cloned()
-        .collect();
-    Labels::from_sorted_unchecked(kept)
+    Labels::from_sorted_unchecked(grouped(m, without, names).cloned().collect())
+}
+
+fn group_hash(m: &Labels, without: bool, names: &[String]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for l in grouped(m, without, names) {
+        h.update(l.name.as_bytes());
+        h.update(&[0xff]);
+        h.update(l.value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
 }
 
 #[derive(Default)]
@@ -150,17 +161,25 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
         }
         _ => {}
     }
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    // Groups are found by a hash of the grouping labels, so an element
+    // costs no allocation unless it starts a new group.
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for el in input {
-        let key = group_labels(&el.metric, without, &names);
+        let hash = group_hash(&el.metric, without, &names);
         let f = el.v;
-        let gi = match index.get(&key) {
-            Some(i) => *i,
+        let found = index.get(&hash).and_then(|candidates| {
+            candidates
+                .iter()
+                .copied()
+                .find(|&i| grouped(&el.metric, without, &names).eq(groups[i].labels.iter()))
+        });
+        let gi = match found {
+            Some(i) => i,
             None => {
-                index.insert(key.clone(), groups.len());
+                index.entry(hash).or_default().push(groups.len());
                 let mut g = Group {
-                    labels: key,
+                    labels: group_labels(&el.metric, without, &names),
                     value: f,
                     mean: f,
                     count: 1.0,

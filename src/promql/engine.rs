@@ -307,7 +307,7 @@ fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, Promql
                 .into_iter()
                 .map(|s| Series {
                     labels: final_labels(&s.metric, s.drop_name),
-                    points: s.points,
+                    points: s.points.to_vec(),
                 })
                 .collect();
             Value::Matrix(merge_same_labels(series)?)

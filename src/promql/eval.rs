@@ -8,14 +8,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use promql_parser::parser::{AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
 
-use crate::model::Labels;
+use crate::model::{Labels, is_stale_nan};
 use crate::tsdb::Querier;
 
 use super::annotations::Annotations;
 use super::engine::QueryControl;
 use super::error::PromqlError;
 use super::selector::{Loaded, LoadedSeries, selector_matcher_sets};
-use super::value::{Elem, RangeElem, Val};
+use super::value::{Elem, Points, RangeElem, Val};
 use super::{aggregate, binary, functions};
 
 pub(crate) struct Evaluator<'a> {
@@ -237,7 +237,8 @@ impl<'a> Evaluator<'a> {
             .into_iter()
             .map(|(l, samples)| LoadedSeries {
                 metric: Arc::new(l),
-                samples,
+                has_stale: samples.iter().any(|s| is_stale_nan(s.1)),
+                samples: samples.into(),
             })
             .collect())
     }
@@ -357,7 +358,7 @@ impl<'a> Evaluator<'a> {
             .zip(points)
             .map(|((metric, drop_name), points)| RangeElem {
                 metric,
-                points,
+                points: Points::Owned(points),
                 drop_name,
             })
             .collect())

@@ -10,6 +10,7 @@ use promql_parser::parser::VectorSelector;
 use crate::model::{Labels, METRIC_NAME, MatchOp, Matcher, is_stale_nan};
 
 use super::error::PromqlError;
+use super::value::Points;
 
 /// The matcher sets a selector means: one set, or one per `or` alternative.
 /// Regexes are compiled (anchored) here, once per query.
@@ -47,7 +48,9 @@ pub fn selector_matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, P
 /// series for lookback).
 pub(crate) struct LoadedSeries {
     pub metric: Arc<Labels>,
-    pub samples: Vec<(i64, f64)>,
+    pub samples: Arc<[(i64, f64)]>,
+    /// Whether any sample is a stale marker (windows must then skip them).
+    pub has_stale: bool,
 }
 
 pub(crate) struct Loaded {
@@ -71,17 +74,20 @@ impl LoadedSeries {
         Some((t, v))
     }
 
-    /// Samples in `(ref_t - range, ref_t]` without stale markers.
-    pub fn window(&self, ref_t: i64, range: i64) -> Vec<(i64, f64)> {
+    /// Samples in `(ref_t - range, ref_t]` without stale markers: a shared
+    /// window when the series has none, else a filtered copy.
+    pub fn window(&self, ref_t: i64, range: i64) -> Points {
         let lo = self.samples.partition_point(|s| s.0 <= ref_t - range);
-        let hi = self.samples.partition_point(|s| s.0 <= ref_t);
-        if lo >= hi {
-            return Vec::new();
+        let hi = self.samples.partition_point(|s| s.0 <= ref_t).max(lo);
+        if !self.has_stale {
+            return Points::Window(self.samples.clone(), lo..hi);
         }
-        self.samples[lo..hi]
-            .iter()
-            .copied()
-            .filter(|s| !is_stale_nan(s.1))
-            .collect()
+        Points::Owned(
+            self.samples[lo..hi]
+                .iter()
+                .copied()
+                .filter(|s| !is_stale_nan(s.1))
+                .collect(),
+        )
     }
 }

@@ -58,8 +58,28 @@ pub(crate) struct Elem {
 #[derive(Debug, Clone)]
 pub(crate) struct RangeElem {
     pub metric: Arc<Labels>,
-    pub points: Vec<(i64, f64)>,
+    pub points: Points,
     pub drop_name: bool,
+}
+
+/// The samples of a range-vector element: a window onto a selected series'
+/// samples, shared rather than copied at every step, or points a subquery
+/// computed.
+#[derive(Debug, Clone)]
+pub(crate) enum Points {
+    Window(Arc<[(i64, f64)]>, std::ops::Range<usize>),
+    Owned(Vec<(i64, f64)>),
+}
+
+impl std::ops::Deref for Points {
+    type Target = [(i64, f64)];
+
+    fn deref(&self) -> &[(i64, f64)] {
+        match self {
+            Points::Window(all, range) => &all[range.clone()],
+            Points::Owned(v) => v,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ pub(super) fn call(
     let w = eval_window(ev, args[0], ts)?;
     let mut out = Vec::with_capacity(w.series.len());
     for s in w.series {
-        let p = &s.points;
+        let p: &[(i64, f64)] = &s.points;
         let v = match name {
             "changes" | "resets" => {
                 if p.is_empty() {

@@ -52,7 +52,7 @@ pub(super) fn call(
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let mut out = Vec::with_capacity(w.series.len());
     for s in w.series {
-        let p = &s.points;
+        let p: &[(i64, f64)] = &s.points;
         if p.is_empty() {
             continue;
         }
