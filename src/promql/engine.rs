@@ -16,7 +16,7 @@ use crate::tsdb::Querier;
 
 use super::annotations::Annotations;
 use super::error::PromqlError;
-use super::eval::{Evaluator, SpanCtx, plan_spans};
+use super::eval::{Evaluator, SpanCtx, mark_replayed, plan_spans};
 use super::value::{Sample, Series, Val, Value, drop_reserved};
 
 #[derive(Debug, Clone)]
@@ -224,6 +224,8 @@ impl Engine {
         let lookback = self.opts.lookback_delta.as_millis() as i64;
         let mut spans = HashMap::new();
         plan_spans(&expr, start, end, &SpanCtx { start, end, lookback }, &mut spans);
+        let mut replayed = std::collections::HashSet::new();
+        mark_replayed(&expr, false, &mut replayed);
         let timeout = ctl.timeout.unwrap_or(self.opts.timeout).min(self.opts.timeout);
         let mut ev = Evaluator {
             querier,
@@ -236,6 +238,9 @@ impl Engine {
             default_subquery_step: self.opts.default_subquery_step.as_millis() as i64,
             spans,
             cache: HashMap::new(),
+            streams: HashMap::new(),
+            replayed,
+            streamed_samples: 0,
             annotations: Annotations::default(),
             max_samples: self.opts.max_samples,
             loaded_samples: 0,
@@ -253,7 +258,8 @@ impl Engine {
                 .cache
                 .values()
                 .map(|l| l.series.iter().map(|s| s.samples.len()).sum::<usize>())
-                .sum(),
+                .sum::<usize>()
+                + ev.streamed_samples,
             peak_samples: ev.peak_samples,
             eval_time: began.elapsed(),
         };

@@ -2,7 +2,7 @@
 //! and the evaluation of an expression at one step time. Range queries call
 //! it once per step; selectors are loaded once for all steps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +14,7 @@ use crate::tsdb::Querier;
 use super::annotations::Annotations;
 use super::engine::QueryControl;
 use super::error::PromqlError;
-use super::selector::{Loaded, LoadedSeries, selector_matcher_sets};
+use super::selector::{Loaded, LoadedSeries, Streamed, StreamedSeries, selector_matcher_sets};
 use super::value::{Elem, Points, RangeElem, Val};
 use super::{aggregate, binary, functions};
 
@@ -33,6 +33,14 @@ pub(crate) struct Evaluator<'a> {
     /// Time span each selector node is read over, keyed by node address.
     pub spans: HashMap<usize, (i64, i64)>,
     pub cache: HashMap<usize, Loaded>,
+    /// Instant selectors read forward (those outside subqueries, whose
+    /// evaluation times only grow), keyed by node address.
+    pub streams: HashMap<usize, Streamed>,
+    /// Selector nodes under a subquery: evaluated at times that go back,
+    /// so they are loaded whole instead of streamed.
+    pub replayed: HashSet<usize>,
+    /// Samples read through streams (for `stats`).
+    pub streamed_samples: usize,
     pub annotations: Annotations,
     pub max_samples: usize,
     pub loaded_samples: usize,
@@ -246,6 +254,12 @@ impl<'a> Evaluator<'a> {
     pub fn vector_selector(&mut self, vs: &VectorSelector, ts: i64) -> Result<Vec<Elem>, PromqlError> {
         let ref_t = self.at_time(&vs.at, ts) - offset_ms(&vs.offset);
         let lookback = self.lookback;
+        let key = vs as *const VectorSelector as usize;
+        let streamable =
+            !self.replayed.contains(&key) && self.streams.get(&key).is_none_or(|s| s.last_ref <= ref_t);
+        if streamable {
+            return self.streamed_selector(vs, key, ref_t);
+        }
         let loaded = self.loaded(vs, ref_t - lookback, ref_t)?;
         let out: Vec<Elem> = loaded
             .series
@@ -260,6 +274,69 @@ impl<'a> Evaluator<'a> {
             })
             .collect();
         Ok(out)
+    }
+
+    fn streamed_selector(
+        &mut self,
+        vs: &VectorSelector,
+        key: usize,
+        ref_t: i64,
+    ) -> Result<Vec<Elem>, PromqlError> {
+        let lookback = self.lookback;
+        if !self.streams.contains_key(&key) {
+            let (lo, hi) = self.spans.get(&key).copied().unwrap_or((ref_t - lookback, ref_t));
+            let series = self.open_streams(vs, lo, hi)?;
+            self.streams.insert(
+                key,
+                Streamed {
+                    last_ref: i64::MIN,
+                    series,
+                },
+            );
+        }
+        let Some(stream) = self.streams.get_mut(&key) else {
+            return Ok(Vec::new());
+        };
+        stream.last_ref = ref_t;
+        let mut read = 0;
+        let mut out = Vec::new();
+        for s in &mut stream.series {
+            let (found, n) = s.at(ref_t, lookback);
+            read += n;
+            if let Some((t, v)) = found {
+                out.push(Elem {
+                    metric: s.metric.clone(),
+                    t,
+                    v,
+                    drop_name: false,
+                });
+            }
+        }
+        self.streamed_samples += read;
+        Ok(out)
+    }
+
+    /// Opens the selected series as forward streams over `[mint, maxt]`
+    /// (one per label set, the first matcher set winning for `or`).
+    fn open_streams(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<StreamedSeries>, PromqlError> {
+        let sets = selector_matcher_sets(vs)?;
+        let mut by_labels: std::collections::BTreeMap<Labels, Box<dyn crate::tsdb::SampleIter>> =
+            Default::default();
+        for set in &sets {
+            for s in self.querier.select(set, mint, maxt)? {
+                by_labels.entry(s.labels).or_insert(s.samples);
+            }
+            self.check_limits()?;
+        }
+        Ok(by_labels
+            .into_iter()
+            .map(|(l, iter)| StreamedSeries::new(Arc::new(l), iter, mint, maxt))
+            .collect())
     }
 
     pub fn matrix_selector(&mut self, ms: &MatrixSelector, ts: i64) -> Result<Vec<RangeElem>, PromqlError> {
@@ -442,5 +519,41 @@ impl SpanCtx {
             AtModifier::End => self.end,
             AtModifier::At(t) => system_time_ms(t),
         }
+    }
+}
+
+/// Records the selector nodes that sit under a subquery.
+pub(crate) fn mark_replayed(e: &Expr, under_subquery: bool, out: &mut HashSet<usize>) {
+    let mut walk = |child: &Expr| mark_replayed(child, under_subquery, out);
+    match e {
+        Expr::VectorSelector(vs) => {
+            if under_subquery {
+                out.insert(vs as *const VectorSelector as usize);
+            }
+        }
+        Expr::MatrixSelector(ms) => {
+            if under_subquery {
+                out.insert(&ms.vs as *const VectorSelector as usize);
+            }
+        }
+        Expr::Subquery(sq) => mark_replayed(&sq.expr, true, out),
+        Expr::Paren(p) => walk(&p.expr),
+        Expr::Unary(u) => walk(&u.expr),
+        Expr::Binary(b) => {
+            walk(&b.lhs);
+            walk(&b.rhs);
+        }
+        Expr::Aggregate(a) => {
+            walk(&a.expr);
+            if let Some(p) = &a.param {
+                walk(p);
+            }
+        }
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                walk(a);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
     }
 }

@@ -8,6 +8,7 @@ use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::VectorSelector;
 
 use crate::model::{Labels, METRIC_NAME, MatchOp, Matcher, is_stale_nan};
+use crate::tsdb::SampleIter;
 
 use super::error::PromqlError;
 use super::value::Points;
@@ -89,5 +90,55 @@ impl LoadedSeries {
                 .filter(|s| !is_stale_nan(s.1))
                 .collect(),
         )
+    }
+}
+
+/// One selected series read forward as evaluation times advance: only the
+/// newest sample at or before the last time asked and the one after it are
+/// held, so an instant selector over a long range query never holds the
+/// whole range (storage decodes chunk by chunk behind the iterator).
+pub(crate) struct StreamedSeries {
+    pub metric: Arc<Labels>,
+    iter: Box<dyn SampleIter>,
+    maxt: i64,
+    prev: Option<(i64, f64)>,
+    next: Option<(i64, f64)>,
+}
+
+/// An instant selector's series, streamed; `last_ref` is the newest
+/// reference time read so far (times must not go back).
+pub(crate) struct Streamed {
+    pub last_ref: i64,
+    pub series: Vec<StreamedSeries>,
+}
+
+impl StreamedSeries {
+    pub fn new(metric: Arc<Labels>, mut iter: Box<dyn SampleIter>, mint: i64, maxt: i64) -> Self {
+        let next = iter.seek(mint).filter(|s| s.0 <= maxt);
+        StreamedSeries {
+            metric,
+            iter,
+            maxt,
+            prev: None,
+            next,
+        }
+    }
+
+    /// The newest non-stale sample in `(ref_t - lookback, ref_t]`, reading
+    /// forward to `ref_t`; returns it and how many samples were read.
+    pub fn at(&mut self, ref_t: i64, lookback: i64) -> (Option<(i64, f64)>, usize) {
+        let mut read = 0;
+        while let Some(n) = self.next {
+            if n.0 > ref_t {
+                break;
+            }
+            self.prev = Some(n);
+            self.next = self.iter.next().filter(|s| s.0 <= self.maxt);
+            read += 1;
+        }
+        let found = self
+            .prev
+            .filter(|(t, v)| *t > ref_t - lookback && !is_stale_nan(*v));
+        (found, read)
     }
 }
