@@ -16,7 +16,7 @@ use crate::tsdb::Querier;
 
 use super::annotations::Annotations;
 use super::error::PromqlError;
-use super::eval::{Evaluator, SpanCtx, mark_replayed, plan_spans};
+use super::eval::{Evaluator, SpanCtx, mark_replayed, plan_spans, shared_subexpressions};
 use super::value::{Sample, Series, Val, Value, drop_reserved};
 
 #[derive(Debug, Clone)]
@@ -241,6 +241,8 @@ impl Engine {
             streams: HashMap::new(),
             replayed,
             streamed_samples: 0,
+            shared: shared_subexpressions(&expr),
+            step_cache: HashMap::new(),
             annotations: Annotations::default(),
             max_samples: self.opts.max_samples,
             loaded_samples: 0,
@@ -337,6 +339,8 @@ fn range_eval(
     let mut t = start;
     while t <= end {
         ev.check_limits()?;
+        // Shared results are only reused within one step.
+        ev.step_cache.clear();
         match ev.eval(expr, t)? {
             Val::Scalar(v) => {
                 let key = (Arc::new(Labels::default()), false);
@@ -504,6 +508,50 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error_type(), "bad_data");
         assert!(err.to_string().contains("11,000 points"));
+    }
+
+    #[test]
+    fn repeated_subexpressions_are_shared() {
+        let expr = Engine::parse("rate(up[5m]) / rate(up[5m]) + sum(up) - 1").unwrap();
+        let shared = super::super::eval::shared_subexpressions(&expr);
+        // The two `rate(up[5m])` calls share an id; their selectors are
+        // repeated too (`up[5m]`); `sum(up)` and its `up` occur once each.
+        let ids: std::collections::HashSet<usize> = shared.values().copied().collect();
+        assert_eq!(shared.len(), 4, "{shared:?}");
+        assert_eq!(ids.len(), 2);
+        let out = engine(10_000)
+            .range_query(
+                &*one_series(),
+                "rate(up[5m]) / rate(up[5m])",
+                600_000,
+                1_200_000,
+                60_000,
+                &QueryControl::default(),
+            )
+            .unwrap();
+        let Value::Matrix(m) = out.value else { panic!() };
+        assert_eq!(m[0].points.len(), 11);
+        assert!(m[0].points.iter().all(|p| p.1 == 1.0));
+    }
+
+    #[test]
+    fn instant_selectors_stream_over_range_queries() {
+        // 241 samples; a range query over all of them with a max of 100
+        // held at once still works, because the selector streams.
+        let out = engine(100)
+            .range_query(
+                &*one_series(),
+                "up",
+                0,
+                3_600_000,
+                60_000,
+                &QueryControl::default(),
+            )
+            .unwrap();
+        let Value::Matrix(m) = out.value else { panic!() };
+        assert_eq!(m[0].points.len(), 61);
+        assert_eq!(m[0].points[60], (3_600_000, 3600.0));
+        assert_eq!(out.stats.total_samples_loaded, 241);
     }
 
     #[test]

@@ -41,6 +41,12 @@ pub(crate) struct Evaluator<'a> {
     pub replayed: HashSet<usize>,
     /// Samples read through streams (for `stats`).
     pub streamed_samples: usize,
+    /// Nodes whose expression occurs more than once in the query, keyed by
+    /// node address, with one id per distinct expression.
+    pub shared: HashMap<usize, usize>,
+    /// Results of shared expressions by (id, time): a repeated
+    /// subexpression is computed once per evaluation time.
+    pub step_cache: HashMap<(usize, i64), Val>,
     pub annotations: Annotations,
     pub max_samples: usize,
     pub loaded_samples: usize,
@@ -116,6 +122,18 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn eval(&mut self, e: &Expr, ts: i64) -> Result<Val, PromqlError> {
+        let Some(&id) = self.shared.get(&(e as *const Expr as usize)) else {
+            return self.eval_node(e, ts);
+        };
+        if let Some(v) = self.step_cache.get(&(id, ts)) {
+            return Ok(v.clone());
+        }
+        let v = self.eval_node(e, ts)?;
+        self.step_cache.insert((id, ts), v.clone());
+        Ok(v)
+    }
+
+    fn eval_node(&mut self, e: &Expr, ts: i64) -> Result<Val, PromqlError> {
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
@@ -556,4 +574,53 @@ pub(crate) fn mark_replayed(e: &Expr, under_subquery: bool, out: &mut HashSet<us
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
     }
+}
+
+/// Gives every expression that occurs more than once in the query (by its
+/// printed form) an id, keyed by the address of each of its nodes.
+pub(crate) fn shared_subexpressions(root: &Expr) -> HashMap<usize, usize> {
+    fn walk<'e>(e: &'e Expr, out: &mut Vec<(&'e Expr, String)>) {
+        match e {
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => return,
+            Expr::Paren(p) => walk(&p.expr, out),
+            Expr::Unary(u) => walk(&u.expr, out),
+            Expr::Binary(b) => {
+                walk(&b.lhs, out);
+                walk(&b.rhs, out);
+            }
+            Expr::Aggregate(a) => {
+                walk(&a.expr, out);
+                if let Some(p) = &a.param {
+                    walk(p, out);
+                }
+            }
+            Expr::Call(c) => {
+                for a in &c.args.args {
+                    walk(a, out);
+                }
+            }
+            Expr::Subquery(sq) => walk(&sq.expr, out),
+            Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {}
+        }
+        if !matches!(e, Expr::Paren(_)) {
+            out.push((e, e.to_string()));
+        }
+    }
+    let mut nodes = Vec::new();
+    walk(root, &mut nodes);
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, text) in &nodes {
+        *count.entry(text.as_str()).or_default() += 1;
+    }
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut out = HashMap::new();
+    for (e, text) in &nodes {
+        if count[text.as_str()] < 2 {
+            continue;
+        }
+        let next = ids.len();
+        let id = *ids.entry(text.as_str()).or_insert(next);
+        out.insert(*e as *const Expr as usize, id);
+    }
+    out
 }
