@@ -165,8 +165,14 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
     // costs no allocation unless it starts a new group.
     let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
+    // `sum(x)`: one group, nothing to hash.
+    let single_group = !without && names.is_empty();
     for el in input {
-        let hash = group_hash(&el.metric, without, &names);
+        let hash = if single_group {
+            0
+        } else {
+            group_hash(&el.metric, without, &names)
+        };
         let f = el.v;
         let found = index.get(&hash).and_then(|candidates| {
             candidates
