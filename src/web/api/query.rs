@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use crate::config::PromDuration;
 use crate::model::Labels;
@@ -58,77 +58,140 @@ fn parse_duration_param(key: &str, s: &str) -> Result<i64, ApiError> {
     i64::try_from(ms).map_err(|_| bad())
 }
 
-fn labels_json(l: &Labels) -> Json {
-    let mut m = Map::new();
-    for lab in l.iter() {
-        m.insert(lab.name.clone(), Json::String(lab.value.clone()));
+/// A JSON string literal.
+fn push_str(out: &mut String, s: &str) {
+    // Writing a `str` as JSON cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+}
+
+fn push_labels(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, lab) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, &lab.name);
+        out.push(':');
+        push_str(out, &lab.value);
     }
-    Json::Object(m)
+    out.push('}');
 }
 
-fn point(t: i64, v: f64) -> Json {
-    json!([t as f64 / 1000.0, format_sample_value(v)])
+/// A timestamp in seconds as Prometheus writes it: integer seconds, then
+/// `.` and three digits when there are milliseconds.
+fn push_time(out: &mut String, t: i64) {
+    use std::fmt::Write;
+    let sign = if t < 0 { "-" } else { "" };
+    let abs = t.unsigned_abs();
+    let _ = write!(out, "{sign}{}", abs / 1000);
+    if !abs.is_multiple_of(1000) {
+        let _ = write!(out, ".{:03}", abs % 1000);
+    }
 }
 
-/// `data` of a query response; `limit` caps the number of series.
-fn result_json(value: &Value, t: i64, limit: Option<usize>) -> (Json, bool) {
+fn push_point(out: &mut String, t: i64, value: &str) {
+    out.push('[');
+    push_time(out, t);
+    out.push_str(",\"");
+    out.push_str(value);
+    out.push_str("\"]");
+}
+
+/// `{"resultType":...,"result":...` of a query response, written straight
+/// into a string (a matrix can hold millions of points); `limit` caps the
+/// number of series. Returns whether the result was truncated.
+fn push_result(out: &mut String, value: &Value, t: i64, limit: Option<usize>) -> bool {
     let cap = limit.unwrap_or(usize::MAX);
     match value {
         // Prometheus marshals a scalar with plain 'f' formatting, vector and
         // matrix samples with the exponent form for tiny and huge values.
-        Value::Scalar(v) => (
-            json!({"resultType": "scalar", "result": [t as f64 / 1000.0, format_float(*v)]}),
-            false,
-        ),
-        Value::String(s) => (
-            json!({"resultType": "string", "result": [t as f64 / 1000.0, s]}),
-            false,
-        ),
+        Value::Scalar(v) => {
+            out.push_str("{\"resultType\":\"scalar\",\"result\":");
+            push_point(out, t, &format_float(*v));
+            false
+        }
+        Value::String(s) => {
+            out.push_str("{\"resultType\":\"string\",\"result\":[");
+            push_time(out, t);
+            out.push(',');
+            push_str(out, s);
+            out.push(']');
+            false
+        }
         Value::Vector(v) => {
-            let out: Vec<Json> = v
-                .iter()
-                .take(cap)
-                .map(|s| json!({"metric": labels_json(&s.labels), "value": point(t, s.v)}))
-                .collect();
-            (json!({"resultType": "vector", "result": out}), v.len() > cap)
+            out.push_str("{\"resultType\":\"vector\",\"result\":[");
+            for (i, s) in v.iter().take(cap).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(out, &s.labels);
+                out.push_str(",\"value\":");
+                push_point(out, t, &format_sample_value(s.v));
+                out.push('}');
+            }
+            out.push(']');
+            v.len() > cap
         }
         Value::Matrix(m) => {
-            let out: Vec<Json> = m
-                .iter()
-                .take(cap)
-                .map(|s| {
-                    let values: Vec<Json> = s.points.iter().map(|p| point(p.0, p.1)).collect();
-                    json!({"metric": labels_json(&s.labels), "values": values})
-                })
-                .collect();
-            (json!({"resultType": "matrix", "result": out}), m.len() > cap)
+            out.push_str("{\"resultType\":\"matrix\",\"result\":[");
+            for (i, s) in m.iter().take(cap).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(out, &s.labels);
+                out.push_str(",\"values\":[");
+                for (j, p) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_point(out, p.0, &format_sample_value(p.1));
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+            m.len() > cap
         }
     }
 }
 
-fn respond(out: QueryOutput, t: i64, limit: Option<usize>, stats: bool) -> axum::Json<Json> {
-    let (mut data, truncated) = result_json(&out.value, t, limit);
+/// The whole success body: `data` (with `stats` when asked), `warnings`
+/// and `infos`.
+fn render(out: QueryOutput, t: i64, limit: Option<usize>, stats: bool) -> String {
+    let mut body = String::with_capacity(4096);
+    body.push_str("{\"status\":\"success\",\"data\":");
+    let truncated = push_result(&mut body, &out.value, t, limit);
     if stats {
-        data["stats"] = json!({
+        let stats = json!({
             "timings": {"evalTotalTime": out.stats.eval_time.as_secs_f64()},
             "samples": {
                 "totalQueryableSamples": out.stats.total_samples_loaded,
                 "peakSamples": out.stats.peak_samples,
             },
         });
+        body.push_str(",\"stats\":");
+        body.push_str(&stats.to_string());
     }
+    body.push('}');
     let mut warnings = out.annotations.warnings;
     if truncated {
         warnings.push("results truncated due to limit".into());
     }
-    let mut body = json!({"status": "success", "data": data});
     if !warnings.is_empty() {
-        body["warnings"] = json!(warnings);
+        body.push_str(",\"warnings\":");
+        body.push_str(&Json::from(warnings).to_string());
     }
     if !out.annotations.infos.is_empty() {
-        body["infos"] = json!(out.annotations.infos);
+        body.push_str(",\"infos\":");
+        body.push_str(&Json::from(out.annotations.infos).to_string());
     }
-    axum::Json(body)
+    body.push('}');
+    body
+}
+
+fn json_response(body: String) -> axum::response::Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn query_param(params: &Params) -> Result<String, ApiError> {
@@ -180,13 +243,15 @@ pub async fn query(
     let storage = state.storage.clone();
     let out = tokio::task::spawn_blocking(move || {
         let querier = storage.querier();
-        engine.instant_query(querier.as_ref(), &q, t, &ctl)
+        engine
+            .instant_query(querier.as_ref(), &q, t, &ctl)
+            .map(|out| render(out, t, limit, stats))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
     .map_err(query_error)?;
     drop(guard);
-    Ok(respond(out, t, limit, stats))
+    Ok(json_response(out))
 }
 
 pub async fn query_range(
@@ -224,13 +289,15 @@ pub async fn query_range(
     let storage = state.storage.clone();
     let out = tokio::task::spawn_blocking(move || {
         let querier = storage.querier();
-        engine.range_query(querier.as_ref(), &q, start, end, step, &ctl)
+        engine
+            .range_query(querier.as_ref(), &q, start, end, step, &ctl)
+            .map(|out| render(out, start, limit, stats))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
     .map_err(query_error)?;
     drop(guard);
-    Ok(respond(out, start, limit, stats))
+    Ok(json_response(out))
 }
 
 pub async fn format_query(params: Params) -> Result<impl IntoResponse, ApiError> {
@@ -262,18 +329,43 @@ mod tests {
 
     #[test]
     fn results_have_prometheus_shapes() {
+        let shape = |v: &Value, t: i64| {
+            let mut s = String::new();
+            let truncated = push_result(&mut s, v, t, None);
+            s.push('}');
+            (serde_json::from_str::<Json>(&s).unwrap(), truncated)
+        };
         let v = Value::Vector(vec![crate::promql::Sample {
-            labels: Labels::from_pairs(&[("__name__", "up")]),
+            labels: Labels::from_pairs(&[("__name__", "up"), ("a\"b", "c\\d")]),
             t: 1500,
             v: 1.0,
         }]);
-        let (j, truncated) = result_json(&v, 1500, None);
+        let (j, truncated) = shape(&v, 1500);
         assert!(!truncated);
         assert_eq!(
             j,
-            json!({"resultType": "vector", "result": [{"metric": {"__name__": "up"}, "value": [1.5, "1"]}]})
+            json!({"resultType": "vector", "result": [{"metric": {"__name__": "up", "a\"b": "c\\d"}, "value": [1.5, "1"]}]})
         );
-        let (j, _) = result_json(&Value::Scalar(f64::INFINITY), 0, None);
+        let (j, _) = shape(&Value::Scalar(f64::INFINITY), 0);
         assert_eq!(j["result"][1], "+Inf");
+        let m = Value::Matrix(vec![crate::promql::Series {
+            labels: Labels::default(),
+            points: vec![(-1050, 1e-7), (2000, 2.5)],
+        }]);
+        let (j, _) = shape(&m, 0);
+        assert_eq!(j["result"][0]["values"], json!([[-1.05, "1e-07"], [2, "2.5"]]));
+    }
+
+    #[test]
+    fn times_are_written_as_prometheus_writes_them() {
+        let t = |ms: i64| {
+            let mut s = String::new();
+            push_time(&mut s, ms);
+            s
+        };
+        assert_eq!(t(1_700_000_600_000), "1700000600");
+        assert_eq!(t(1_700_000_600_050), "1700000600.050");
+        assert_eq!(t(-1500), "-1.500");
+        assert_eq!(t(0), "0");
     }
 }
