@@ -101,7 +101,7 @@ fn group_hash(m: &Labels, without: bool, names: &[String]) -> u64 {
 
 #[derive(Default)]
 struct Group {
-    labels: Labels,
+    labels: Arc<Labels>,
     value: f64,
     kahan_c: f64,
     mean: f64,
@@ -161,31 +161,41 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
         }
         _ => {}
     }
-    // Groups are found by a hash of the grouping labels, so an element
-    // costs no allocation unless it starts a new group.
+    // Each input series' group key (hash and labels) is kept across steps,
+    // keyed by the series' label set (held, so its address stays unique);
+    // per step, groups are then found by hash and pointer comparison.
+    let node = a as *const AggregateExpr as usize;
+    let mut keys = std::mem::take(ev.group_keys.entry(node).or_default());
+    if keys.len() > 4 * input.len() + 1024 {
+        // Inputs that are new label sets every step: do not hoard them.
+        keys.clear();
+    }
     let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
-    // `sum(x)`: one group, nothing to hash.
-    let single_group = !without && names.is_empty();
     for el in input {
-        let hash = if single_group {
-            0
-        } else {
-            group_hash(&el.metric, without, &names)
+        let ptr = Arc::as_ptr(&el.metric) as usize;
+        let (hash, key) = match keys.get(&ptr) {
+            Some((_, hash, key)) => (*hash, key.clone()),
+            None => {
+                let hash = group_hash(&el.metric, without, &names);
+                let key = Arc::new(group_labels(&el.metric, without, &names));
+                keys.insert(ptr, (el.metric.clone(), hash, key.clone()));
+                (hash, key)
+            }
         };
         let f = el.v;
         let found = index.get(&hash).and_then(|candidates| {
             candidates
                 .iter()
                 .copied()
-                .find(|&i| grouped(&el.metric, without, &names).eq(groups[i].labels.iter()))
+                .find(|&i| Arc::ptr_eq(&groups[i].labels, &key) || groups[i].labels == key)
         });
         let gi = match found {
             Some(i) => i,
             None => {
                 index.entry(hash).or_default().push(groups.len());
                 let mut g = Group {
-                    labels: group_labels(&el.metric, without, &names),
+                    labels: key,
                     value: f,
                     mean: f,
                     count: 1.0,
@@ -252,6 +262,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             }
         }
     }
+    ev.group_keys.insert(node, keys);
     let mut out = Vec::with_capacity(groups.len());
     for mut g in groups {
         let v = match op {
@@ -270,7 +281,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             _ => g.value,
         };
         out.push(Elem {
-            metric: Arc::new(g.labels),
+            metric: g.labels,
             t: ts,
             v,
             drop_name: g.drop_name,

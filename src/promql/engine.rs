@@ -243,6 +243,7 @@ impl Engine {
             streamed_samples: 0,
             shared: shared_subexpressions(&expr),
             step_cache: HashMap::new(),
+            group_keys: HashMap::new(),
             annotations: Annotations::default(),
             max_samples: self.opts.max_samples,
             loaded_samples: 0,

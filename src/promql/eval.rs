@@ -18,6 +18,10 @@ use super::selector::{Loaded, LoadedSeries, Streamed, StreamedSeries, selector_m
 use super::value::{Elem, Points, RangeElem, Val};
 use super::{aggregate, binary, functions};
 
+/// Input label set address → (the label set, its group hash, its group's
+/// labels).
+pub(crate) type GroupKeys = HashMap<usize, (Arc<Labels>, u64, Arc<Labels>)>;
+
 pub(crate) struct Evaluator<'a> {
     pub querier: &'a dyn Querier,
     pub query: &'a str,
@@ -47,6 +51,9 @@ pub(crate) struct Evaluator<'a> {
     /// Results of shared expressions by (id, time): a repeated
     /// subexpression is computed once per evaluation time.
     pub step_cache: HashMap<(usize, i64), Val>,
+    /// Per aggregation node: each input label set's group hash and group
+    /// labels, kept across steps.
+    pub group_keys: HashMap<usize, GroupKeys>,
     pub annotations: Annotations,
     pub max_samples: usize,
     pub loaded_samples: usize,
@@ -265,6 +272,7 @@ impl<'a> Evaluator<'a> {
                 metric: Arc::new(l),
                 has_stale: samples.iter().any(|s| is_stale_nan(s.1)),
                 samples: samples.into(),
+                cursor: Default::default(),
             })
             .collect())
     }

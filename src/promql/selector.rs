@@ -52,6 +52,9 @@ pub(crate) struct LoadedSeries {
     pub samples: Arc<[(i64, f64)]>,
     /// Whether any sample is a stale marker (windows must then skip them).
     pub has_stale: bool,
+    /// Where the last window started and ended: the next one, a step
+    /// later, is found by walking on from there instead of searching.
+    pub cursor: std::cell::Cell<(usize, usize)>,
 }
 
 pub(crate) struct Loaded {
@@ -61,6 +64,24 @@ pub(crate) struct Loaded {
 }
 
 impl LoadedSeries {
+    /// The index of the first sample after `t`, walking forward from
+    /// `hint` when that is at most a few samples behind, else searching.
+    fn first_after(&self, hint: usize, t: i64) -> usize {
+        let s = &self.samples;
+        let hint_ok = hint <= s.len() && (hint == 0 || s[hint - 1].0 <= t);
+        if hint_ok {
+            let mut i = hint;
+            for _ in 0..16 {
+                if i == s.len() || s[i].0 > t {
+                    return i;
+                }
+                i += 1;
+            }
+            return i + s[i..].partition_point(|x| x.0 <= t);
+        }
+        s.partition_point(|x| x.0 <= t)
+    }
+
     /// The newest non-stale sample in `(ref_t - lookback, ref_t]`; a stale
     /// marker as the newest sample means the series has ended.
     pub fn at(&self, ref_t: i64, lookback: i64) -> Option<(i64, f64)> {
@@ -78,8 +99,9 @@ impl LoadedSeries {
     /// Samples in `(ref_t - range, ref_t]` without stale markers: a shared
     /// window when the series has none, else a filtered copy.
     pub fn window(&self, ref_t: i64, range: i64) -> Points {
-        let lo = self.samples.partition_point(|s| s.0 <= ref_t - range);
-        let hi = self.samples.partition_point(|s| s.0 <= ref_t).max(lo);
+        let lo = self.first_after(self.cursor.get().0, ref_t - range);
+        let hi = self.first_after(self.cursor.get().1, ref_t).max(lo);
+        self.cursor.set((lo, hi));
         if !self.has_stale {
             return Points::Window(self.samples.clone(), lo..hi);
         }
