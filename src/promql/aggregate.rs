@@ -172,10 +172,16 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
     }
     let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
+    // `sum(x)`: one group, nothing to look up.
+    let single_group = (!without && names.is_empty()).then(|| Arc::new(Labels::default()));
     for el in input {
         let ptr = Arc::as_ptr(&el.metric) as usize;
-        let (hash, key) = match keys.get(&ptr) {
-            Some((_, hash, key)) => (*hash, key.clone()),
+        let known = match &single_group {
+            Some(all) => Some((0, all.clone())),
+            None => keys.get(&ptr).map(|(_, hash, key)| (*hash, key.clone())),
+        };
+        let (hash, key) = match known {
+            Some(k) => k,
             None => {
                 let hash = group_hash(&el.metric, without, &names);
                 let key = Arc::new(group_labels(&el.metric, without, &names));

@@ -244,6 +244,7 @@ impl Engine {
             shared: shared_subexpressions(&expr),
             step_cache: HashMap::new(),
             group_keys: HashMap::new(),
+            window_extremes: HashMap::new(),
             annotations: Annotations::default(),
             max_samples: self.opts.max_samples,
             loaded_samples: 0,

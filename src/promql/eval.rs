@@ -22,6 +22,10 @@ use super::{aggregate, binary, functions};
 /// labels).
 pub(crate) type GroupKeys = HashMap<usize, (Arc<Labels>, u64, Arc<Labels>)>;
 
+/// (series samples address, is max) → (window start, window end, index of
+/// the extreme, its value).
+pub(crate) type WindowExtremes = HashMap<(usize, bool), (usize, usize, usize, f64)>;
+
 pub(crate) struct Evaluator<'a> {
     pub querier: &'a dyn Querier,
     pub query: &'a str,
@@ -54,6 +58,8 @@ pub(crate) struct Evaluator<'a> {
     /// Per aggregation node: each input label set's group hash and group
     /// labels, kept across steps.
     pub group_keys: HashMap<usize, GroupKeys>,
+    /// `max_over_time`/`min_over_time` answers of the previous step.
+    pub window_extremes: WindowExtremes,
     pub annotations: Annotations,
     pub max_samples: usize,
     pub loaded_samples: usize,
@@ -220,6 +226,9 @@ impl<'a> Evaluator<'a> {
             lo = lo.min(mint);
             hi = hi.max(maxt);
             let series = self.select(vs, lo, hi)?;
+            // Sliding-window answers are keyed by sample addresses, which a
+            // reload frees.
+            self.window_extremes.clear();
             let n: usize = series.iter().map(|s| s.samples.len()).sum();
             self.account(n)?;
             self.loaded_samples += n;

@@ -6,7 +6,7 @@ use promql_parser::parser::Expr;
 use crate::promql::aggregate::{go_g, kahan_inc, quantile};
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
-use crate::promql::value::{Elem, Val};
+use crate::promql::value::{Elem, Points, Val};
 
 use super::eval_window;
 
@@ -66,23 +66,14 @@ pub(super) fn call(
                 if sum.is_infinite() { sum } else { sum + c }
             }
             "count_over_time" => p.len() as f64,
-            "min_over_time" => {
-                let mut m = p[0].1;
-                for &(_, v) in p {
-                    if v < m || m.is_nan() {
-                        m = v;
+            "min_over_time" | "max_over_time" => {
+                let is_max = name == "max_over_time";
+                match &s.points {
+                    Points::Window(all, range) => {
+                        sliding_extreme(&mut ev.window_extremes, all, range.clone(), is_max)
                     }
+                    Points::Owned(_) => extreme(p, is_max),
                 }
-                m
-            }
-            "max_over_time" => {
-                let mut m = p[0].1;
-                for &(_, v) in p {
-                    if v > m || m.is_nan() {
-                        m = v;
-                    }
-                }
-                m
             }
             "last_over_time" => p[p.len() - 1].1,
             "first_over_time" => p[0].1,
@@ -148,4 +139,98 @@ fn variance(p: &[(i64, f64)]) -> f64 {
         (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
     }
     (aux + c_aux) / count
+}
+
+/// `max_over_time`/`min_over_time` of points: NaNs only win when nothing
+/// else is there, as in Prometheus.
+fn extreme(p: &[(i64, f64)], is_max: bool) -> f64 {
+    let mut m = p[0].1;
+    for &(_, v) in p {
+        if better(v, m, is_max) {
+            m = v;
+        }
+    }
+    m
+}
+
+fn better(v: f64, m: f64, is_max: bool) -> bool {
+    (if is_max { v > m } else { v < m }) || m.is_nan()
+}
+
+/// The extreme of a window onto a series' samples, reusing the previous
+/// step's answer when the window only slid forward and that answer is still
+/// inside it: then only the newly covered samples are read.
+fn sliding_extreme(
+    state: &mut crate::promql::eval::WindowExtremes,
+    all: &std::sync::Arc<[(i64, f64)]>,
+    range: std::ops::Range<usize>,
+    is_max: bool,
+) -> f64 {
+    let key = (std::sync::Arc::as_ptr(all) as *const () as usize, is_max);
+    let (lo, hi) = (range.start, range.end);
+    let (mut m, mut at, from) = match state.get(&key) {
+        Some(&(prev_lo, prev_hi, at, m)) if prev_lo <= lo && prev_hi <= hi && at >= lo && at < prev_hi => {
+            (m, at, prev_hi)
+        }
+        _ => (all[lo].1, lo, lo),
+    };
+    for (i, &(_, v)) in all[from..hi].iter().enumerate() {
+        if better(v, m, is_max) {
+            m = v;
+            at = from + i;
+        }
+    }
+    state.insert(key, (lo, hi, at, m));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Windows sliding forward by varying amounts (and sometimes jumping
+    /// back) give the same extreme as scanning each window whole.
+    #[test]
+    fn sliding_extreme_matches_a_full_scan() {
+        let mut x: u64 = 12345;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let values: Vec<(i64, f64)> = (0..500)
+            .map(|i| {
+                let r = next();
+                let v = if r % 17 == 0 { f64::NAN } else { (r % 1000) as f64 };
+                (i, v)
+            })
+            .collect();
+        let all: std::sync::Arc<[(i64, f64)]> = values.into();
+        let mut state = Default::default();
+        let (mut lo, mut hi) = (0usize, 1usize);
+        for _ in 0..2000 {
+            let r = next();
+            if r % 50 == 0 {
+                lo = (r as usize / 7) % 400;
+            } else {
+                lo += (r % 3) as usize;
+            }
+            hi = (hi.max(lo + 1) + (r % 4) as usize).min(500);
+            if lo >= hi {
+                lo = hi - 1;
+            }
+            for is_max in [true, false] {
+                let want = extreme(&all[lo..hi], is_max);
+                let got = sliding_extreme(&mut state, &all, lo..hi, is_max);
+                assert!(
+                    want == got || (want.is_nan() && got.is_nan()),
+                    "{lo}..{hi}: {want} vs {got}"
+                );
+            }
+            if hi == 500 {
+                (lo, hi) = (0, 1);
+            }
+        }
+    }
 }
