@@ -93,6 +93,7 @@ async fn start_belfry(yaml: &str, data_dir: Option<&Path>) -> Belfry {
             &registry,
             belfry::rules::RuleManagerOptions::default(),
         ),
+        query_options: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

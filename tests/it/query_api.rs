@@ -40,9 +40,14 @@ impl Api {
         let (reload_tx, _reload_rx) = tokio::sync::mpsc::channel(1);
         let lifecycle = Arc::new(Lifecycle::default());
         lifecycle.set_ready();
+        let alerting =
+            belfry::alerting::Dispatcher::new(None, Default::default(), &registry).expect("dispatcher");
+        let rules = belfry::rules::RuleManager::new(storage.clone(), None, &registry, Default::default());
         let state = Arc::new(AppState {
             storage: storage.clone(),
             scrape: belfry::scrape::ScrapeManager::new(storage, &registry),
+            rules,
+            alerting,
             registry: registry.clone(),
             lifecycle,
             reload: ReloadHandle::new(reload_tx),
