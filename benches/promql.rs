@@ -209,7 +209,14 @@ fn main() {
     let hours: i64 = arg_value(&args, "--hours")
         .or_else(|| std::env::var("BELFRY_PROMQL_BENCH_HOURS").ok())
         .and_then(|h| h.parse().ok())
-        .unwrap_or(24);
+        // `cargo test` runs bench targets once as a smoke test (without
+        // `--bench`): two hours (one of warm-up for the 1 h windows, one
+        // queried) exercise every query.
+        .unwrap_or(if args.iter().any(|a| a == "--bench") {
+            24
+        } else {
+            2
+        });
     if let Some(path) = arg_value(&args, "--write-openmetrics") {
         let start = arg_value(&args, "--start-ms")
             .and_then(|s| s.parse().ok())
