@@ -5,6 +5,7 @@
 
 pub mod alerting;
 pub mod config;
+pub mod http_auth;
 pub mod ingest;
 pub mod model;
 pub mod promql;

@@ -3,36 +3,23 @@
 //! rotated tokens take effect), content negotiation and a body size limit
 //! enforced while the body streams in.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, USER_AGENT};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::config::{ScrapeConfig, Secret};
+use crate::config::ScrapeConfig;
+use crate::http_auth::{HttpAuth, HttpAuthError};
 
 use super::error::ScrapeFailure;
 use super::parse::SCRAPE_ACCEPT_HEADER;
 
 pub const USER_AGENT_VALUE: &str = concat!("Belfry/", env!("CARGO_PKG_VERSION"));
-
-enum Auth {
-    None,
-    Basic {
-        username: String,
-        password: Secret,
-        password_file: Option<PathBuf>,
-    },
-    Header {
-        kind: String,
-        credentials: Secret,
-        credentials_file: Option<PathBuf>,
-    },
-}
 
 /// A fetched body and its declared type.
 pub struct Fetched {
@@ -42,7 +29,7 @@ pub struct Fetched {
 
 pub struct ScrapeClient {
     http: reqwest::Client,
-    auth: Auth,
+    auth: HttpAuth,
     accept: String,
     compression: bool,
     body_limit: u64,
@@ -66,17 +53,17 @@ impl ScrapeClient {
             .build()
             .map_err(|e| format!("cannot build http client: {e}"))?;
         let auth = match (&job.basic_auth, &job.authorization) {
-            (Some(b), _) => Auth::Basic {
+            (Some(b), _) => HttpAuth::Basic {
                 username: b.username.clone(),
                 password: b.password.clone(),
                 password_file: b.password_file.clone(),
             },
-            (None, Some(a)) => Auth::Header {
+            (None, Some(a)) => HttpAuth::Header {
                 kind: a.kind.clone(),
                 credentials: a.credentials.clone(),
                 credentials_file: a.credentials_file.clone(),
             },
-            (None, None) => Auth::None,
+            (None, None) => HttpAuth::None,
         };
         Ok(ScrapeClient {
             http,
@@ -109,35 +96,12 @@ impl ScrapeClient {
         if !self.compression {
             req = req.header(ACCEPT_ENCODING, "identity");
         }
-        match &self.auth {
-            Auth::None => {}
-            Auth::Basic {
-                username,
-                password,
-                password_file,
-            } => {
-                let password = match password_file {
-                    Some(f) => read_secret(f).await?,
-                    None => password.expose().to_string(),
-                };
-                req = req.basic_auth(username, Some(password));
+        let req = self.auth.apply(req).await.map_err(|e| match e {
+            HttpAuthError::ReadFile { path, source } => {
+                ScrapeFailure::Credentials(format!("{}: {source}", path.display()))
             }
-            Auth::Header {
-                kind,
-                credentials,
-                credentials_file,
-            } => {
-                let token = match credentials_file {
-                    Some(f) => read_secret(f).await?,
-                    None => credentials.expose().to_string(),
-                };
-                let mut value = HeaderValue::from_str(&format!("{kind} {token}")).map_err(|_| {
-                    ScrapeFailure::Credentials("credentials contain invalid header characters".into())
-                })?;
-                value.set_sensitive(true);
-                req = req.header(AUTHORIZATION, value);
-            }
-        }
+            HttpAuthError::InvalidHeader => ScrapeFailure::Credentials(e.to_string()),
+        })?;
         let mut resp = req.send().await.map_err(|e| request_failure(e, timeout))?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
@@ -181,13 +145,6 @@ fn request_failure(e: reqwest::Error, timeout: Duration) -> ScrapeFailure {
         source = s.source();
     }
     ScrapeFailure::Request(message)
-}
-
-async fn read_secret(path: &Path) -> Result<String, ScrapeFailure> {
-    tokio::fs::read_to_string(path)
-        .await
-        .map(|s| s.trim().to_string())
-        .map_err(|e| ScrapeFailure::Credentials(format!("{}: {e}", path.display())))
 }
 
 /// The `Accept` header: the parser's default, or the job's `scrape_protocols`

@@ -5,14 +5,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use serde_json::{Map, Value, json};
 
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::config::{HttpClientConfig, WebhookConfig};
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::alerting::timefmt::rfc3339;
-use crate::config::Secret;
+use crate::http_auth::{HttpAuth, HttpAuthError};
 use crate::model::Labels;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,24 +23,10 @@ enum Target {
     File(PathBuf),
 }
 
-enum Auth {
-    None,
-    Basic {
-        username: String,
-        password: Secret,
-        password_file: Option<PathBuf>,
-    },
-    Header {
-        kind: String,
-        credentials: Secret,
-        credentials_file: Option<PathBuf>,
-    },
-}
-
 pub struct WebhookNotifier {
     http: reqwest::Client,
     target: Target,
-    auth: Auth,
+    auth: HttpAuth,
     send_resolved: bool,
     max_alerts: usize,
     timeout: Duration,
@@ -70,25 +56,25 @@ impl WebhookNotifier {
             (None, None) => return Err("webhook: one of url or url_file must be configured".into()),
         };
         let auth = if let Some(b) = &h.basic_auth {
-            Auth::Basic {
+            HttpAuth::Basic {
                 username: b.username.clone(),
                 password: b.password.clone(),
                 password_file: b.password_file.clone(),
             }
         } else if let Some(a) = &h.authorization {
-            Auth::Header {
+            HttpAuth::Header {
                 kind: a.kind.clone(),
                 credentials: a.credentials.clone(),
                 credentials_file: a.credentials_file.clone(),
             }
         } else if !h.bearer_token.is_empty() || h.bearer_token_file.is_some() {
-            Auth::Header {
+            HttpAuth::Header {
                 kind: "Bearer".into(),
                 credentials: h.bearer_token.clone(),
                 credentials_file: h.bearer_token_file.clone(),
             }
         } else {
-            Auth::None
+            HttpAuth::None
         };
         Ok(WebhookNotifier {
             http,
@@ -107,41 +93,16 @@ impl WebhookNotifier {
         };
         let body = serde_json::to_vec(&payload(n, self.max_alerts))
             .map_err(|e| NotifyError::permanent(format!("webhook: cannot encode payload: {e}")))?;
-        let mut req = self
+        let req = self
             .http
             .post(&url)
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, USER_AGENT_VALUE)
             .body(body);
-        match &self.auth {
-            Auth::None => {}
-            Auth::Basic {
-                username,
-                password,
-                password_file,
-            } => {
-                let password = match password_file {
-                    Some(f) => read_secret(f).await?,
-                    None => password.expose().to_string(),
-                };
-                req = req.basic_auth(username, Some(password));
-            }
-            Auth::Header {
-                kind,
-                credentials,
-                credentials_file,
-            } => {
-                let token = match credentials_file {
-                    Some(f) => read_secret(f).await?,
-                    None => credentials.expose().to_string(),
-                };
-                let mut value = HeaderValue::from_str(&format!("{kind} {token}")).map_err(|_| {
-                    NotifyError::permanent("webhook: credentials contain invalid header characters")
-                })?;
-                value.set_sensitive(true);
-                req = req.header(AUTHORIZATION, value);
-            }
-        }
+        let req = self.auth.apply(req).await.map_err(|e| match e {
+            HttpAuthError::ReadFile { .. } => NotifyError::retryable(format!("webhook: {e}")),
+            HttpAuthError::InvalidHeader => NotifyError::permanent(format!("webhook: {e}")),
+        })?;
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
                 NotifyError::retryable(format!(
@@ -255,10 +216,9 @@ fn client(h: &HttpClientConfig) -> Result<reqwest::ClientBuilder, String> {
 }
 
 async fn read_secret(path: &std::path::Path) -> Result<String, NotifyError> {
-    tokio::fs::read_to_string(path)
+    crate::http_auth::read_secret(path)
         .await
-        .map(|s| s.trim().to_string())
-        .map_err(|e| NotifyError::retryable(format!("webhook: cannot read {}: {e}", path.display())))
+        .map_err(|e| NotifyError::retryable(format!("webhook: {e}")))
 }
 
 /// The URL without user info or query, which may carry secrets.
