@@ -7,17 +7,20 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::model::{Labels, Matcher};
+use crate::model::{FloatHistogram, Labels, Matcher};
 
+use super::mem_histograms::MemHistograms;
 use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
 use super::{
-    AppendError, Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage,
+    AppendError, Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter, SelectedSeries, Storage,
     StorageError, TsdbStats,
 };
 
 #[derive(Default)]
 struct MemInner {
     series: BTreeMap<Labels, Vec<(i64, f64)>>,
+    /// Native-histogram samples, kept apart from the floats.
+    histograms: MemHistograms,
     /// Newest timestamp committed through an appender (the head window).
     max_t: Option<i64>,
 }
@@ -54,6 +57,27 @@ impl MemStorage {
             inner: Arc::default(),
             window_ms: DEFAULT_HEAD_WINDOW_MS,
         }
+    }
+
+    /// Writes native-histogram samples (what rule unit tests load), merging
+    /// with what the series has: a timestamp the series already has is
+    /// skipped and counted, as `backfill` does for floats.
+    pub fn backfill_histograms(
+        &self,
+        series: Vec<(Labels, Vec<(i64, FloatHistogram)>)>,
+    ) -> Result<BackfillReport, StorageError> {
+        let mut report = BackfillReport::default();
+        let mut inner = self.inner.write();
+        for (labels, samples) in series {
+            if validate::check_labels(&labels).is_err() {
+                report.samples_skipped += samples.len();
+                continue;
+            }
+            let (written, skipped) = inner.histograms.insert(labels, samples);
+            report.samples_written += written;
+            report.samples_skipped += skipped;
+        }
+        Ok(report)
     }
 }
 
@@ -220,7 +244,27 @@ struct MemQuerier {
     inner: Arc<RwLock<MemInner>>,
 }
 
+fn matches_all(matchers: &[Matcher], labels: &Labels) -> bool {
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+}
+
 impl MemQuerier {
+    /// Label sets of histogram series matching all matchers with samples
+    /// in `[mint, maxt]`.
+    fn histogram_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let inner = self.inner.read();
+        inner
+            .histograms
+            .series()
+            .filter(|(labels, samples)| {
+                matches_all(matchers, labels) && samples.iter().any(|(t, _)| (mint..=maxt).contains(t))
+            })
+            .map(|(labels, _)| labels.clone())
+            .collect()
+    }
+
     /// Series matching all matchers with samples in `[mint, maxt]`.
     fn matching<T>(
         &self,
@@ -232,10 +276,7 @@ impl MemQuerier {
         let inner = self.inner.read();
         let mut out = Vec::new();
         for (labels, samples) in &inner.series {
-            if !matchers
-                .iter()
-                .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
-            {
+            if !matches_all(matchers, labels) {
                 continue;
             }
             let lo = samples.partition_point(|s| s.0 < mint);
@@ -269,12 +310,27 @@ impl Querier for MemQuerier {
         }))
     }
 
+    fn select_histograms(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<HistogramSeries>, StorageError> {
+        let inner = self.inner.read();
+        Ok(inner
+            .histograms
+            .select(&inner.series, |labels| matches_all(matchers, labels), mint, maxt))
+    }
+
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError> {
         let mut names = BTreeSet::new();
         self.matching(matchers, mint, maxt, |labels, _| {
             names.extend(labels.iter().map(|l| l.name.clone()));
             None::<()>
         });
+        for labels in self.histogram_series(matchers, mint, maxt) {
+            names.extend(labels.iter().map(|l| l.name.clone()));
+        }
         Ok(names.into_iter().collect())
     }
 
@@ -292,6 +348,11 @@ impl Querier for MemQuerier {
             }
             None::<()>
         });
+        for labels in self.histogram_series(matchers, mint, maxt) {
+            if let Some(v) = labels.get(name) {
+                values.insert(v.to_string());
+            }
+        }
         Ok(values.into_iter().collect())
     }
 }

@@ -15,6 +15,7 @@ mod flush;
 mod head;
 mod index;
 mod mem;
+mod mem_histograms;
 mod metrics;
 mod querier;
 mod retention;
@@ -32,7 +33,7 @@ pub use error::{AppendError, StorageError};
 pub use mem::MemStorage;
 pub use retention::RetentionReport;
 pub use storage::{
-    Appender, BackfillReport, CommitReport, Querier, SampleIter, SelectedSeries, Storage, TsdbStats,
+    Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter, SelectedSeries, Storage, TsdbStats,
 };
 pub use store::layout::FORMAT_VERSION;
 pub use validate::DEFAULT_HEAD_WINDOW_MS;

@@ -5,7 +5,9 @@
 //! [`Querier`], select series by matchers and stream samples lazily, chunk by
 //! chunk, through [`SampleIter`].
 
-use crate::model::{Labels, Matcher};
+use std::sync::Arc;
+
+use crate::model::{FloatHistogram, Labels, Matcher};
 
 use super::{AppendError, StorageError};
 
@@ -58,6 +60,20 @@ pub trait Querier: Send {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64)
     -> Result<Vec<SelectedSeries>, StorageError>;
 
+    /// Native-histogram samples of the series matching every matcher, in
+    /// `[mint, maxt]`, sorted by labels. A series may hold floats and
+    /// histograms at different times; its floats come from `select`. Only
+    /// `MemStorage` holds histograms (rule unit tests load them); the
+    /// persistent engine stores floats only, hence the empty default.
+    fn select_histograms(
+        &self,
+        _matchers: &[Matcher],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<HistogramSeries>, StorageError> {
+        Ok(Vec::new())
+    }
+
     /// Label names, sorted, of series matching all matchers (all series when
     /// `matchers` is empty) with samples in `[mint, maxt]`.
     fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>, StorageError>;
@@ -76,6 +92,12 @@ pub trait Querier: Send {
 pub struct SelectedSeries {
     pub labels: Labels,
     pub samples: Box<dyn SampleIter>,
+}
+
+/// One series' native-histogram samples, in ascending time order.
+pub struct HistogramSeries {
+    pub labels: Labels,
+    pub samples: Vec<(i64, Arc<FloatHistogram>)>,
 }
 
 /// Samples in ascending time order, decoded one chunk at a time.

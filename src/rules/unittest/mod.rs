@@ -3,6 +3,7 @@
 //! alerts and expected PromQL results — with promtool's outcomes.
 
 mod format;
+pub mod histogram_notation;
 mod run;
 pub mod series;
 

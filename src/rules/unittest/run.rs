@@ -20,7 +20,7 @@ use super::super::file::{GroupSpec, ParseOptions, load_file};
 use super::super::group::{Group, Rule};
 use super::super::query::EvalEnv;
 use super::format::{TestFile, TestGroup};
-use super::series::{parse_metric, parse_values};
+use super::series::{SeriesValue, parse_metric, parse_values};
 use super::{FileReport, TestOptions};
 
 const DEFAULT_EVAL_INTERVAL: Duration = Duration::from_secs(60);
@@ -200,7 +200,8 @@ fn run_group(
         Err(e) => return vec![format!("    {e}")],
     };
     let storage = MemStorage::new();
-    let mut input = Vec::new();
+    let mut floats = Vec::new();
+    let mut histograms = Vec::new();
     for s in &tg.input_series {
         let labels = match parse_metric(&s.series) {
             Ok(l) => l,
@@ -211,14 +212,24 @@ fn run_group(
             Err(e) => return vec![format!("    series {:?}: {e}", s.series)],
         };
         let step = interval.as_millis() as i64;
-        let samples: Vec<(i64, f64)> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (mint + i as i64 * step, v)))
-            .collect();
-        input.push((labels, samples));
+        let (mut f, mut h) = (Vec::new(), Vec::new());
+        for (i, v) in values.into_iter().enumerate() {
+            let t = mint + i as i64 * step;
+            match v {
+                SeriesValue::Gap => {}
+                SeriesValue::Float(v) => f.push((t, v)),
+                SeriesValue::Histogram(v) => h.push((t, v)),
+            }
+        }
+        if !h.is_empty() {
+            histograms.push((labels.clone(), h));
+        }
+        floats.push((labels, f));
     }
-    if let Err(e) = storage.backfill(input) {
+    if let Err(e) = storage.backfill(floats) {
+        return vec![format!("    loading input series: {e}")];
+    }
+    if let Err(e) = storage.backfill_histograms(histograms) {
         return vec![format!("    loading input series: {e}")];
     }
     for t in &tg.promql_expr_test {

@@ -1,7 +1,10 @@
 //! The series notation of rule unit tests: `metric{label="value"}` and
-//! value sequences such as `0+10x5`, `1x3`, `_`, `_x4`, `stale`, `-1-1x2`.
+//! value sequences such as `0+10x5`, `1x3`, `_`, `_x4`, `stale`, `-1-1x2`
+//! and native histograms `{{…}}+{{…}}x2`.
 
-use crate::model::{Label, Labels, STALE_NAN};
+use crate::model::{FloatHistogram, Label, Labels, STALE_NAN};
+
+use super::histogram_notation::parse_histogram;
 
 /// Parses `name{a="b",…}`, `{__name__="x"}` or `name` into labels.
 pub fn parse_metric(text: &str) -> Result<Labels, String> {
@@ -88,39 +91,47 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
     Ok(Labels::new(labels))
 }
 
-/// One expanded value: `None` is a gap (`_`).
-pub type SeriesValue = Option<f64>;
+/// One expanded value of an input series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeriesValue {
+    /// `_`: no sample at this step.
+    Gap,
+    Float(f64),
+    Histogram(FloatHistogram),
+}
 
-/// Expands a value sequence.
+/// Expands a value sequence: floats (`0+10x5`, `1x3`, `-1-1x2`), gaps
+/// (`_`, `_x4`), `stale`, and native histograms (`{{…}}`, `{{…}}x3`,
+/// `{{…}}+{{…}}x3`, `{{…}}-{{…}}x3`).
 pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
     let mut out = Vec::new();
-    for item in text.split_whitespace() {
-        if item.contains("{{") {
-            return Err(format!("native histogram samples ({item:?}) are not supported"));
+    for item in value_tokens(text)? {
+        if item.starts_with("{{") {
+            expand_histograms(item, &mut out)?;
+            continue;
         }
         if item == "_" {
-            out.push(None);
+            out.push(SeriesValue::Gap);
             continue;
         }
         if item == "stale" {
-            out.push(Some(STALE_NAN));
+            out.push(SeriesValue::Float(STALE_NAN));
             continue;
         }
         if let Some(n) = item.strip_prefix("_x") {
             let n: usize = n.parse().map_err(|_| format!("bad repetition in {item:?}"))?;
-            out.extend(std::iter::repeat_n(None, n));
+            check_repetitions(n, item)?;
+            out.extend(std::iter::repeat_n(SeriesValue::Gap, n));
             continue;
         }
         let Some((head, times)) = item.rsplit_once('x') else {
-            out.push(Some(parse_float(item)?));
+            out.push(SeriesValue::Float(parse_float(item)?));
             continue;
         };
         let n: usize = times
             .parse()
             .map_err(|_| format!("bad repetition count in {item:?}"))?;
-        if n > 10_000_000 {
-            return Err(format!("repetition count in {item:?} is too large"));
-        }
+        check_repetitions(n, item)?;
         // `a+bxn` / `a-bxn`: the sign splitting start and step is the first
         // one that is not a leading sign or an exponent's.
         let bytes = head.as_bytes();
@@ -138,11 +149,93 @@ pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
         };
         let mut v = start;
         for _ in 0..=n {
-            out.push(Some(v));
+            out.push(SeriesValue::Float(v));
             v += step;
         }
     }
     Ok(out)
+}
+
+fn check_repetitions(n: usize, item: &str) -> Result<(), String> {
+    if n > 10_000_000 {
+        return Err(format!("repetition count in {item:?} is too large"));
+    }
+    Ok(())
+}
+
+/// Splits at whitespace outside `{{…}}`, since histogram descriptors hold
+/// spaces of their own.
+fn value_tokens(text: &str) -> Result<Vec<&str>, String> {
+    let mut tokens = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            if text[i..].starts_with("{{") {
+                let close = text[i..]
+                    .find("}}")
+                    .ok_or_else(|| format!("unclosed histogram in {:?}: missing '}}}}'", &text[i..]))?;
+                i += close + 2;
+            } else {
+                i += 1;
+            }
+        }
+        tokens.push(&text[start..i]);
+    }
+    Ok(tokens)
+}
+
+/// `{{A}}` once; `{{A}}xN` as A N+1 times; `{{A}}+{{B}}xN` as A, A+B, …,
+/// A+N·B (and `-` likewise), each step combined from the previous one as
+/// Prometheus builds these sequences.
+fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), String> {
+    let first_end = item.find("}}").map(|i| i + 2).unwrap_or(item.len());
+    let base = parse_histogram(&item[..first_end])?;
+    let rest = &item[first_end..];
+    if rest.is_empty() {
+        out.push(SeriesValue::Histogram(base));
+        return Ok(());
+    }
+    let (step, times) = match rest.strip_prefix('x') {
+        Some(times) => (None, times),
+        None => {
+            let sign = rest.as_bytes()[0];
+            if !matches!(sign, b'+' | b'-') || !rest[1..].starts_with("{{") {
+                return Err(format!("expected x<count>, +{{{{…}}}}x<count> or -{{{{…}}}}x<count> after a histogram in {item:?}"));
+            }
+            let step_end = rest.find("}}").map(|i| i + 2).unwrap_or(rest.len());
+            let step = parse_histogram(&rest[1..step_end])?;
+            let times = rest[step_end..]
+                .strip_prefix('x')
+                .ok_or_else(|| format!("missing x<count> after the increment in {item:?}"))?;
+            (Some((sign, step)), times)
+        }
+    };
+    let n: usize = times
+        .parse()
+        .map_err(|_| format!("bad repetition count in {item:?}"))?;
+    check_repetitions(n, item)?;
+    let mut current = base;
+    out.push(SeriesValue::Histogram(current.clone()));
+    for _ in 0..n {
+        if let Some((sign, step)) = &step {
+            if current.schema > step.schema {
+                return Err(format!(
+                    "cannot combine histograms in {item:?}: the increment's schema {} is coarser than {}",
+                    step.schema, current.schema
+                ));
+            }
+            current = if *sign == b'+' { current.add(step) } else { current.sub(step) }
+                .map_err(|e| format!("cannot combine histograms in {item:?}: {e}"))?;
+        }
+        out.push(SeriesValue::Histogram(current.clone()));
+    }
+    Ok(())
 }
 
 fn parse_float(s: &str) -> Result<f64, String> {
@@ -153,25 +246,41 @@ fn parse_float(s: &str) -> Result<f64, String> {
 mod tests {
     use super::*;
 
+    use SeriesValue::{Float, Gap};
+
     #[test]
     fn values() {
-        assert_eq!(
-            parse_values("1+1x2").unwrap(),
-            vec![Some(1.0), Some(2.0), Some(3.0)]
-        );
-        assert_eq!(parse_values("1x2").unwrap(), vec![Some(1.0); 3]);
+        assert_eq!(parse_values("1+1x2").unwrap(), vec![Float(1.0), Float(2.0), Float(3.0)]);
+        assert_eq!(parse_values("1x2").unwrap(), vec![Float(1.0); 3]);
         assert_eq!(
             parse_values("0 _ _x2 5").unwrap(),
-            vec![Some(0.0), None, None, None, Some(5.0)]
+            vec![Float(0.0), Gap, Gap, Gap, Float(5.0)]
         );
-        assert_eq!(
-            parse_values("10-2x2").unwrap(),
-            vec![Some(10.0), Some(8.0), Some(6.0)]
-        );
-        assert_eq!(parse_values("-1+1x1").unwrap(), vec![Some(-1.0), Some(0.0)]);
-        assert!(parse_values("stale").unwrap()[0].unwrap().is_nan());
-        assert!(parse_values("{{sum:1}}").is_err());
+        assert_eq!(parse_values("10-2x2").unwrap(), vec![Float(10.0), Float(8.0), Float(6.0)]);
+        assert_eq!(parse_values("-1+1x1").unwrap(), vec![Float(-1.0), Float(0.0)]);
+        assert!(matches!(parse_values("stale").unwrap()[0], Float(v) if v.is_nan()));
         assert!(parse_values("abc").is_err());
+    }
+
+    #[test]
+    fn histogram_values() {
+        let v = parse_values("{{sum:3 count:2 buckets:[2]}}+{{sum:1.3 count:1 buckets:[1]}}x2 _ 7").unwrap();
+        assert_eq!(v.len(), 5);
+        let SeriesValue::Histogram(last) = &v[2] else {
+            panic!("{v:?}")
+        };
+        assert_eq!((last.count, last.sum, last.positive_buckets.clone()), (4.0, 5.6, vec![4.0]));
+        assert_eq!(v[3], Gap);
+        assert_eq!(v[4], Float(7.0));
+        let v = parse_values("{{sum:3 count:2 buckets:[2]}}x2").unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0], v[2]);
+        let v = parse_values("{{count:5}}-{{count:1}}x1").unwrap();
+        assert!(matches!(&v[1], SeriesValue::Histogram(h) if h.count == 4.0));
+        assert!(parse_values("{{sum:1").unwrap_err().contains("unclosed"));
+        assert!(parse_values("{{sum:1}}+x2").is_err());
+        assert!(parse_values("{{sum:1}}+{{sum:1}}").unwrap_err().contains("missing x"));
+        assert!(parse_values("{{schema:1}}+{{schema:0}}x1").unwrap_err().contains("coarser"));
     }
 
     #[test]
