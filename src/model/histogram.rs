@@ -227,7 +227,9 @@ impl FloatHistogram {
             }
             return out;
         }
-        let negative: Vec<(i32, f64)> = self.indexed(&self.negative_spans, &self.negative_buckets).collect();
+        let negative: Vec<(i32, f64)> = self
+            .indexed(&self.negative_spans, &self.negative_buckets)
+            .collect();
         for (index, count) in negative.into_iter().rev() {
             out.push(Bucket {
                 lower: -upper_bound(index, self.schema),
@@ -264,7 +266,11 @@ impl FloatHistogram {
 pub fn upper_bound(index: i32, schema: i32) -> f64 {
     if schema <= 0 {
         let exp = (index as i64) << (-schema);
-        return if exp >= 1024 { f64::MAX } else { 2f64.powi(exp as i32) };
+        return if exp >= 1024 {
+            f64::MAX
+        } else {
+            2f64.powi(exp as i32)
+        };
     }
     let per_octave = 1i32 << schema;
     let octave = index.div_euclid(per_octave);
@@ -337,7 +343,16 @@ mod tests {
         let a = simple(1.0, 1.0, &[1.0], -2);
         let b = simple(1.0, 2.0, &[2.0], 3);
         let c = a.add(&b).unwrap();
-        assert_eq!(c.positive_spans, vec![Span { offset: -2, length: 1 }, Span { offset: 4, length: 1 }]);
+        assert_eq!(
+            c.positive_spans,
+            vec![
+                Span {
+                    offset: -2,
+                    length: 1
+                },
+                Span { offset: 4, length: 1 }
+            ]
+        );
         assert_eq!(c.positive_buckets, vec![1.0, 2.0]);
         assert_eq!(c.count, 3.0);
     }
@@ -394,7 +409,10 @@ mod tests {
     fn validate_names_the_problem() {
         let mut h = simple(1.0, 1.0, &[1.0, 2.0], 0);
         h.positive_spans[0].length = 3;
-        assert_eq!(h.validate(), Err(HistogramError::SpanMismatch { spans: 3, buckets: 2 }));
+        assert_eq!(
+            h.validate(),
+            Err(HistogramError::SpanMismatch { spans: 3, buckets: 2 })
+        );
         h.schema = 9;
         assert_eq!(h.validate(), Err(HistogramError::BadSchema(9)));
     }
@@ -407,7 +425,10 @@ mod tests {
         let mut b = a.clone();
         b.custom_values = vec![1.0];
         assert_eq!(a.add(&b), Err(HistogramError::CustomBoundsDiffer));
-        assert_eq!(a.add(&simple(1.0, 1.0, &[1.0], 0)), Err(HistogramError::MixedSchemas));
+        assert_eq!(
+            a.add(&simple(1.0, 1.0, &[1.0], 0)),
+            Err(HistogramError::MixedSchemas)
+        );
         let bk = a.buckets();
         assert_eq!((bk[0].lower, bk[0].upper), (f64::NEG_INFINITY, 1.0));
     }

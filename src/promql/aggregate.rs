@@ -290,6 +290,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             metric: g.labels,
             t: ts,
             v,
+            h: None,
             drop_name: g.drop_name,
         });
     }
@@ -330,6 +331,7 @@ fn count_values(
                 metric: Arc::new(l),
                 t: ts,
                 v,
+                h: None,
                 drop_name: false,
             })
             .collect(),

@@ -17,8 +17,18 @@ use super::value::{Elem, Val, is_reserved};
 pub(crate) fn eval(ev: &mut Evaluator, b: &BinaryExpr, ts: i64) -> Result<Val, PromqlError> {
     let op = b.op.id();
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
-    let lhs = ev.eval(&b.lhs, ts)?;
-    let rhs = ev.eval(&b.rhs, ts)?;
+    let mut lhs = ev.eval(&b.lhs, ts)?;
+    let mut rhs = ev.eval(&b.rhs, ts)?;
+    // Set operators pass samples on as they are; arithmetic and
+    // comparisons read floats only.
+    if !matches!(op, T_LAND | T_LOR | T_LUNLESS) {
+        if let Val::Vector(v) = lhs {
+            lhs = Val::Vector(ev.floats_only(v, &b.lhs));
+        }
+        if let Val::Vector(v) = rhs {
+            rhs = Val::Vector(ev.floats_only(v, &b.rhs));
+        }
+    }
     match (lhs, rhs) {
         (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(scalar_op(op, l, r)?)),
         (Val::Vector(l), Val::Scalar(r)) => Ok(Val::Vector(vector_scalar(op, l, r, false, return_bool, ts)?)),
@@ -316,6 +326,7 @@ fn vector_vector(
             metric: Arc::new(metric),
             t: ts,
             v: value,
+            h: None,
             drop_name: return_bool,
         });
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use promql_parser::parser::{Expr, value::ValueType};
 
-use crate::model::Labels;
+use crate::model::{FloatHistogram, Labels};
 use crate::selfmetrics::{Counter, Registry};
 use crate::tsdb::Querier;
 
@@ -246,6 +246,7 @@ impl Engine {
             group_keys: HashMap::new(),
             window_extremes: HashMap::new(),
             annotations: Annotations::default(),
+            histograms: Default::default(),
             max_samples: self.opts.max_samples,
             loaded_samples: 0,
             peak_samples: 0,
@@ -300,6 +301,7 @@ fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, Promql
                     labels: final_labels(&e.metric, e.drop_name),
                     t,
                     v: e.v,
+                    h: e.h,
                 })
                 .collect();
             let mut seen = std::collections::HashSet::with_capacity(out.len());
@@ -318,6 +320,7 @@ fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, Promql
                 .map(|s| Series {
                     labels: final_labels(&s.metric, s.drop_name),
                     points: s.points.to_vec(),
+                    histograms: Vec::new(),
                 })
                 .collect();
             Value::Matrix(merge_same_labels(series)?)
@@ -325,8 +328,14 @@ fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, Promql
     })
 }
 
-/// A range-query output series being built: labels, drop-name flag, points.
-type OutSeries = (Arc<Labels>, bool, Vec<(i64, f64)>);
+/// A range-query output series being built: labels, drop-name flag, float
+/// points, histogram points.
+type OutSeries = (
+    Arc<Labels>,
+    bool,
+    Vec<(i64, f64)>,
+    Vec<(i64, Arc<FloatHistogram>)>,
+);
 
 fn range_eval(
     ev: &mut Evaluator,
@@ -347,7 +356,7 @@ fn range_eval(
             Val::Scalar(v) => {
                 let key = (Arc::new(Labels::default()), false);
                 let i = *index.entry(key.clone()).or_insert_with(|| {
-                    series.push((key.0, false, Vec::new()));
+                    series.push((key.0, false, Vec::new(), Vec::new()));
                     series.len() - 1
                 });
                 series[i].2.push((t, v));
@@ -360,16 +369,20 @@ fn range_eval(
                         Some(i) => *i,
                         None => {
                             index.insert(key, series.len());
-                            series.push((e.metric.clone(), e.drop_name, Vec::new()));
+                            series.push((e.metric.clone(), e.drop_name, Vec::new(), Vec::new()));
                             series.len() - 1
                         }
                     };
-                    if series[i].2.last().is_some_and(|p| p.0 == t) {
+                    let out = &mut series[i];
+                    if out.2.last().is_some_and(|p| p.0 == t) || out.3.last().is_some_and(|p| p.0 == t) {
                         return Err(PromqlError::Execution(
                             "vector cannot contain metrics with the same labelset".into(),
                         ));
                     }
-                    series[i].2.push((t, e.v));
+                    match e.h {
+                        Some(h) => out.3.push((t, h)),
+                        None => out.2.push((t, e.v)),
+                    }
                     points += 1;
                 }
             }
@@ -385,9 +398,10 @@ fn range_eval(
     }
     let out: Vec<Series> = series
         .into_iter()
-        .map(|(metric, drop, points)| Series {
+        .map(|(metric, drop, points, histograms)| Series {
             labels: final_labels(&metric, drop),
             points,
+            histograms,
         })
         .collect();
     let mut out = merge_same_labels(out)?;
@@ -409,36 +423,27 @@ fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, PromqlError> {
             }
             Some(&i) => {
                 let target = &mut out[i];
-                let mut merged = Vec::with_capacity(target.points.len() + s.points.len());
-                let (mut a, mut b) = (target.points.iter().peekable(), s.points.iter().peekable());
-                loop {
-                    match (a.peek(), b.peek()) {
-                        (Some(x), Some(y)) if x.0 == y.0 => {
-                            return Err(PromqlError::Execution(
-                                "vector cannot contain metrics with the same labelset".into(),
-                            ));
-                        }
-                        (Some(x), Some(y)) => {
-                            if x.0 < y.0 {
-                                merged.push(**x);
-                                a.next();
-                            } else {
-                                merged.push(**y);
-                                b.next();
-                            }
-                        }
-                        (Some(x), None) => {
-                            merged.push(**x);
-                            a.next();
-                        }
-                        (None, Some(y)) => {
-                            merged.push(**y);
-                            b.next();
-                        }
-                        (None, None) => break,
-                    }
+                let taken: std::collections::HashSet<i64> = target
+                    .points
+                    .iter()
+                    .map(|p| p.0)
+                    .chain(target.histograms.iter().map(|p| p.0))
+                    .collect();
+                let clash = s
+                    .points
+                    .iter()
+                    .map(|p| p.0)
+                    .chain(s.histograms.iter().map(|p| p.0))
+                    .any(|t| taken.contains(&t));
+                if clash {
+                    return Err(PromqlError::Execution(
+                        "vector cannot contain metrics with the same labelset".into(),
+                    ));
                 }
-                target.points = merged;
+                target.points.extend(s.points);
+                target.points.sort_by_key(|p| p.0);
+                target.histograms.extend(s.histograms);
+                target.histograms.sort_by_key(|p| p.0);
             }
         }
     }

@@ -14,6 +14,7 @@ use crate::tsdb::Querier;
 use super::annotations::Annotations;
 use super::engine::QueryControl;
 use super::error::PromqlError;
+use super::histogram_selector::SelectorHistograms;
 use super::selector::{Loaded, LoadedSeries, Streamed, StreamedSeries, selector_matcher_sets};
 use super::value::{Elem, Points, RangeElem, Val};
 use super::{aggregate, binary, functions};
@@ -61,6 +62,8 @@ pub(crate) struct Evaluator<'a> {
     /// `max_over_time`/`min_over_time` answers of the previous step.
     pub window_extremes: WindowExtremes,
     pub annotations: Annotations,
+    /// Native-histogram samples of instant selectors.
+    pub histograms: SelectorHistograms,
     pub max_samples: usize,
     pub loaded_samples: usize,
     pub peak_samples: usize,
@@ -153,7 +156,8 @@ impl<'a> Evaluator<'a> {
             Expr::Paren(p) => self.eval(&p.expr, ts),
             Expr::Unary(u) => match self.eval(&u.expr, ts)? {
                 Val::Scalar(v) => Ok(Val::Scalar(-v)),
-                Val::Vector(mut v) => {
+                Val::Vector(v) => {
+                    let mut v = self.floats_only(v, &u.expr);
                     for el in &mut v {
                         el.v = -el.v;
                         el.t = ts;
@@ -178,7 +182,17 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// An instant vector of float samples: operations read floats only, so
+    /// native-histogram samples are dropped here, with an info annotation.
     pub fn eval_vector(&mut self, e: &Expr, ts: i64) -> Result<Vec<Elem>, PromqlError> {
+        let v = self.eval_vector_with_histograms(e, ts)?;
+        Ok(self.floats_only(v, e))
+    }
+
+    /// An instant vector as evaluated, native histograms included, for the
+    /// operations that pass samples on unchanged (label functions, set
+    /// operators).
+    pub fn eval_vector_with_histograms(&mut self, e: &Expr, ts: i64) -> Result<Vec<Elem>, PromqlError> {
         match self.eval(e, ts)? {
             Val::Vector(v) => Ok(v),
             other => Err(PromqlError::Execution(format!(
@@ -186,6 +200,23 @@ impl<'a> Evaluator<'a> {
                 other.type_name()
             ))),
         }
+    }
+
+    /// Drops native-histogram samples, saying so once per expression.
+    pub fn floats_only(&mut self, mut v: Vec<Elem>, e: &Expr) -> Vec<Elem> {
+        let before = v.len();
+        v.retain(|el| el.h.is_none());
+        if v.len() < before {
+            let text = e.to_string();
+            let pos = self.position(&text);
+            self.annotations.info(
+                format!(
+                    "ignored native histogram samples of {text:?}: this operation reads float samples only"
+                ),
+                pos,
+            );
+        }
+        v
     }
 
     pub fn eval_scalar(&mut self, e: &Expr, ts: i64) -> Result<f64, PromqlError> {
@@ -292,9 +323,19 @@ impl<'a> Evaluator<'a> {
         let key = vs as *const VectorSelector as usize;
         let streamable =
             !self.replayed.contains(&key) && self.streams.get(&key).is_none_or(|s| s.last_ref <= ref_t);
-        if streamable {
-            return self.streamed_selector(vs, key, ref_t);
-        }
+        let mut out = if streamable {
+            self.streamed_selector(vs, key, ref_t)?
+        } else {
+            self.loaded_selector(vs, ref_t)?
+        };
+        let span = self.spans.get(&key).copied().unwrap_or((ref_t - lookback, ref_t));
+        self.histograms
+            .merge_into(self.querier, vs, span, ref_t, lookback, &mut out)?;
+        Ok(out)
+    }
+
+    fn loaded_selector(&mut self, vs: &VectorSelector, ref_t: i64) -> Result<Vec<Elem>, PromqlError> {
+        let lookback = self.lookback;
         let loaded = self.loaded(vs, ref_t - lookback, ref_t)?;
         let out: Vec<Elem> = loaded
             .series
@@ -304,6 +345,7 @@ impl<'a> Evaluator<'a> {
                     metric: s.metric.clone(),
                     t,
                     v,
+                    h: None,
                     drop_name: false,
                 })
             })
@@ -343,6 +385,7 @@ impl<'a> Evaluator<'a> {
                     metric: s.metric.clone(),
                     t,
                     v,
+                    h: None,
                     drop_name: false,
                 });
             }
@@ -440,7 +483,7 @@ impl<'a> Evaluator<'a> {
                     held += 1;
                 }
                 Val::Vector(v) => {
-                    for el in v {
+                    for el in self.floats_only(v, &sq.expr) {
                         let i = match index.get(&el.metric) {
                             Some(i) => *i,
                             None => {

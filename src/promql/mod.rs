@@ -2,7 +2,9 @@
 //! storage engine, seen only through [`crate::tsdb::Querier`], with
 //! Prometheus 3.x semantics: lookback and staleness, `offset`/`@`,
 //! subqueries, binary operators with vector matching, aggregations, the
-//! float functions and delayed `__name__` removal.
+//! float functions and delayed `__name__` removal. Native-histogram samples
+//! pass through selectors, label functions and set operators; other
+//! operations read floats only.
 
 mod aggregate;
 mod annotations;
@@ -12,6 +14,7 @@ mod error;
 mod eval;
 mod format;
 mod functions;
+mod histogram_selector;
 mod literals;
 mod parse;
 mod selector;

@@ -4,14 +4,17 @@
 
 use std::sync::Arc;
 
-use crate::model::Labels;
+use crate::model::{FloatHistogram, Labels};
 
 /// One element of an instant vector result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub labels: Labels,
     pub t: i64,
+    /// The float value; 0 for a native-histogram sample.
     pub v: f64,
+    /// Set for a native-histogram sample.
+    pub h: Option<Arc<FloatHistogram>>,
 }
 
 /// One series of a range (matrix) result.
@@ -19,6 +22,8 @@ pub struct Sample {
 pub struct Series {
     pub labels: Labels,
     pub points: Vec<(i64, f64)>,
+    /// Native-histogram points, in time order (Prometheus's `histograms`).
+    pub histograms: Vec<(i64, Arc<FloatHistogram>)>,
 }
 
 /// A query result.
@@ -49,6 +54,13 @@ pub(crate) struct Elem {
     pub metric: Arc<Labels>,
     pub t: i64,
     pub v: f64,
+    /// A native-histogram sample (then `v` is 0). Only selectors produce
+    /// them, and only label functions, set operators and the query result
+    /// pass them on: every other operation reads floats only and drops
+    /// them with an info annotation ([`Evaluator::eval_vector`]).
+    ///
+    /// [`Evaluator::eval_vector`]: super::eval::Evaluator::eval_vector
+    pub h: Option<Arc<FloatHistogram>>,
     /// Set where Prometheus 3 removes `__name__` lazily: at the end of
     /// evaluation the name (and `__type__`/`__unit__`) is dropped.
     pub drop_name: bool,

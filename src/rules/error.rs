@@ -62,4 +62,6 @@ pub enum EvalError {
     AlertLimit { limit: usize, count: usize },
     #[error("rule result is not a vector or scalar: {0}")]
     BadResultType(&'static str),
+    #[error("cannot record native histogram sample of {0}: the storage holds float samples only")]
+    HistogramRecording(String),
 }

@@ -3,7 +3,7 @@
 //! labels, as in Prometheus), and the `query` function of templates.
 
 use crate::model::Labels;
-use crate::promql::{Engine, QueryControl, Value};
+use crate::promql::{Engine, QueryControl, Sample, Value};
 use crate::tsdb::Storage;
 
 use super::error::EvalError;
@@ -18,16 +18,32 @@ pub struct EvalEnv<'a> {
 }
 
 impl EvalEnv<'_> {
-    /// The expression's result at `t_ms` as (labels, value) pairs.
+    /// The expression's result at `t_ms` as (labels, value) pairs; a
+    /// native-histogram sample's value is 0, as Prometheus gives alerting
+    /// rules.
     pub fn instant(&self, expr: &str, t_ms: i64) -> Result<Vec<(Labels, f64)>, EvalError> {
+        Ok(self
+            .instant_samples(expr, t_ms)?
+            .into_iter()
+            .map(|s| (s.labels, s.v))
+            .collect())
+    }
+
+    /// The expression's result at `t_ms`, native histograms included.
+    pub fn instant_samples(&self, expr: &str, t_ms: i64) -> Result<Vec<Sample>, EvalError> {
         let querier = self.storage.querier();
         let out = self
             .engine
             .instant_query(querier.as_ref(), expr, t_ms, &QueryControl::default())
             .map_err(|e| EvalError::Query(e.to_string()))?;
         match out.value {
-            Value::Vector(v) => Ok(v.into_iter().map(|s| (s.labels, s.v)).collect()),
-            Value::Scalar(v) => Ok(vec![(Labels::default(), v)]),
+            Value::Vector(v) => Ok(v),
+            Value::Scalar(v) => Ok(vec![Sample {
+                labels: Labels::default(),
+                t: t_ms,
+                v,
+                h: None,
+            }]),
             other => Err(EvalError::BadResultType(other.type_name())),
         }
     }

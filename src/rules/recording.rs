@@ -17,10 +17,14 @@ pub struct RecordingRule {
 impl RecordingRule {
     /// The series this rule writes at `t_ms`.
     pub fn eval(&self, env: &EvalEnv<'_>, t_ms: i64, limit: usize) -> Result<Vec<(Labels, f64)>, EvalError> {
-        let result = env.instant(&self.expr, t_ms)?;
+        let result = env.instant_samples(&self.expr, t_ms)?;
         let mut out = Vec::with_capacity(result.len());
         let mut seen = std::collections::HashSet::with_capacity(result.len());
-        for (labels, v) in result {
+        for sample in result {
+            if sample.h.is_some() {
+                return Err(EvalError::HistogramRecording(sample.labels.to_string()));
+            }
+            let (labels, v) = (sample.labels, sample.v);
             let mut b = labels.builder();
             b.set(METRIC_NAME, &self.name);
             for l in &self.labels {

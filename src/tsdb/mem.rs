@@ -12,8 +12,8 @@ use crate::model::{FloatHistogram, Labels, Matcher};
 use super::mem_histograms::MemHistograms;
 use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
 use super::{
-    AppendError, Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter, SelectedSeries, Storage,
-    StorageError, TsdbStats,
+    AppendError, Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter,
+    SelectedSeries, Storage, StorageError, TsdbStats,
 };
 
 #[derive(Default)]

@@ -145,15 +145,19 @@ mod tests {
 
     #[test]
     fn hints_as_head_chunks_report_them() {
-        let samples: Vec<(i64, Arc<FloatHistogram>)> = [(0, h(2.0)), (1, h(3.0)), (2, h(1.0)), (3, h(1.0)), (5, h(2.0))]
-            .into_iter()
-            .map(|(t, h)| (t, Arc::new(h)))
-            .collect();
+        let samples: Vec<(i64, Arc<FloatHistogram>)> =
+            [(0, h(2.0)), (1, h(3.0)), (2, h(1.0)), (3, h(1.0)), (5, h(2.0))]
+                .into_iter()
+                .map(|(t, h)| (t, Arc::new(h)))
+                .collect();
         let floats = [(4, 7.0)];
         let read = MemHistograms::read(&samples, &floats, 0, 10);
         let hints: Vec<_> = read.iter().map(|(_, h)| h.counter_reset_hint).collect();
         use CounterResetHint::*;
-        assert_eq!(hints, vec![Unknown, NotCounterReset, CounterReset, NotCounterReset, Unknown]);
+        assert_eq!(
+            hints,
+            vec![Unknown, NotCounterReset, CounterReset, NotCounterReset, Unknown]
+        );
         let window = MemHistograms::read(&samples, &floats, 1, 2);
         assert_eq!(window.len(), 2);
         assert_eq!(window[0].1.counter_reset_hint, NotCounterReset);
@@ -165,7 +169,10 @@ mod tests {
         let mut g = h(5.0);
         g.counter_reset_hint = CounterResetHint::Gauge;
         let labels = Labels::from_pairs(&[("__name__", "x")]);
-        assert_eq!(m.insert(labels.clone(), vec![(0, g.clone()), (1, h(1.0))]), (2, 0));
+        assert_eq!(
+            m.insert(labels.clone(), vec![(0, g.clone()), (1, h(1.0))]),
+            (2, 0)
+        );
         assert_eq!(m.insert(labels, vec![(1, h(9.0))]), (0, 1));
         let got = m.select(&BTreeMap::new(), |_| true, 0, 10);
         assert_eq!(got[0].samples[0].1.counter_reset_hint, CounterResetHint::Gauge);

@@ -31,6 +31,7 @@ fn promtool_manifest_outcomes() {
     let dir = conf.join("promtool");
     let none = opts(false, false, &[], false);
     let cases: Vec<(&str, TestOptions, i32, &str)> = vec![
+        ("unittest.yml", none.clone(), 0, ""),
         ("long-period.yml", none.clone(), 0, ""),
         ("no-test-group-interval.yml", opts(false, true, &[], false), 0, ""),
         ("start-time-test.yml", opts(true, false, &[], false), 0, ""),
@@ -114,36 +115,39 @@ fn promtool_manifest_outcomes() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// unittest.yml needs native histograms, which Belfry's storage does not
-/// hold: the file as written fails naming that, and the same file without
-/// its histogram series and checks passes (as promtool's does).
+/// unittest.yml's native-histogram checks can fail: a wrong bucket count
+/// or a missing counter-reset hint in an expectation is reported, naming
+/// the expression and both histograms.
 #[test]
-fn promtool_main_example_without_native_histograms() {
+fn promtool_main_example_histogram_checks_can_fail() {
     let Some(conf) = shared_conformance_dir() else {
         return;
     };
     let dir = conf.join("promtool");
-    let (code, out) = outcome(&dir, "unittest.yml", &TestOptions::default());
-    assert_eq!(code, 1);
-    assert!(out.contains("native histogram"), "{out}");
-
     let text = std::fs::read_to_string(dir.join("unittest.yml")).unwrap();
-    let mut doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
-    let is_hist = |name: &str| name.starts_with("test_histogram");
-    for tg in doc["tests"].as_sequence_mut().unwrap() {
-        if let Some(series) = tg.get_mut("input_series").and_then(|s| s.as_sequence_mut()) {
-            series.retain(|s| !is_hist(s["series"].as_str().unwrap_or("")));
-        }
-        if let Some(tests) = tg.get_mut("promql_expr_test").and_then(|s| s.as_sequence_mut()) {
-            tests.retain(|t| !is_hist(t["expr"].as_str().unwrap_or("")));
-        }
-    }
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(dir.join("rules.yml"), tmp.path().join("rules.yml")).unwrap();
-    let stripped = tmp.path().join("unittest.yml");
-    std::fs::write(&stripped, serde_norway::to_string(&doc).unwrap()).unwrap();
-    let report = test_rules(&[stripped], &TestOptions::default());
-    assert_eq!(report.exit_code(), 0, "{}", report.render());
+    for (from, to, expr) in [
+        (
+            "{{count:4 sum:5.6 counter_reset_hint:not_reset buckets:[4]}}",
+            "{{count:4 sum:5.6 counter_reset_hint:not_reset buckets:[5]}}",
+            "test_histogram_increase",
+        ),
+        (
+            "{{count:2 sum:3 counter_reset_hint:not_reset buckets:[2]}}",
+            "{{count:2 sum:3 buckets:[2]}}",
+            "test_histogram_repeat",
+        ),
+    ] {
+        assert!(text.contains(from), "unittest.yml no longer has {from}");
+        let changed = tmp.path().join("unittest.yml");
+        std::fs::write(&changed, text.replace(from, to)).unwrap();
+        let report = test_rules(&[changed], &TestOptions::default());
+        let out = report.render();
+        assert_eq!(report.exit_code(), 1, "{out}");
+        assert!(out.contains(&format!("expr: \"{expr}\"")), "{out}");
+        assert!(out.contains("Histogram:{{schema:0"), "{out}");
+    }
 }
 
 fn lms_dir() -> PathBuf {

@@ -64,6 +64,7 @@ pub(super) fn call(
             metric: s.metric,
             t: ts,
             v,
+            h: None,
             drop_name: true,
         });
     }

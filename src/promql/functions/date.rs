@@ -46,6 +46,7 @@ pub(super) fn call(
             metric: Default::default(),
             t: ts,
             v: f(&t),
+            h: None,
             drop_name: false,
         }])));
     }

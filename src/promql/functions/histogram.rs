@@ -48,6 +48,7 @@ pub(super) fn call(
                     metric: Arc::new(metric),
                     t: ts,
                     v: value,
+                    h: None,
                     drop_name: true,
                 });
             }
@@ -64,6 +65,7 @@ pub(super) fn call(
                     metric: Arc::new(metric),
                     t: ts,
                     v: bucket_fraction(lower, upper, &mut buckets),
+                    h: None,
                     drop_name: true,
                 })
                 .collect();

@@ -35,7 +35,7 @@ pub(super) fn call(
                 )));
             }
             ev.check_label_name(&dst, "invalid destination label name in label_replace(): ")?;
-            let v = ev.eval_vector(args[0], ts)?;
+            let v = ev.eval_vector_with_histograms(args[0], ts)?;
             let mut out = Vec::with_capacity(v.len());
             for mut e in v {
                 let src_val = e.metric.get(&src).unwrap_or("").to_string();
@@ -74,7 +74,7 @@ pub(super) fn call(
                 )));
             }
             ev.check_label_name(&dst, "invalid destination label name in label_join(): ")?;
-            let v = ev.eval_vector(args[0], ts)?;
+            let v = ev.eval_vector_with_histograms(args[0], ts)?;
             let mut out = Vec::with_capacity(v.len());
             for mut e in v {
                 let joined: Vec<&str> = srcs.iter().map(|s| e.metric.get(s).unwrap_or("")).collect();

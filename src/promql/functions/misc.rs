@@ -27,6 +27,7 @@ pub(super) fn call(
                 metric: Arc::new(Labels::default()),
                 t: ts,
                 v: s,
+                h: None,
                 drop_name: false,
             }])
         }
@@ -36,10 +37,12 @@ pub(super) fn call(
         }
         "timestamp" => {
             let direct = matches!(unwrap_parens(args[0]), Expr::VectorSelector(_));
-            let v = ev.eval_vector(args[0], ts)?;
+            // A histogram sample has a timestamp like any other.
+            let v = ev.eval_vector_with_histograms(args[0], ts)?;
             Val::Vector(
                 v.into_iter()
                     .map(|mut e| {
+                        e.h = None;
                         e.v = if direct { e.t } else { ts } as f64 / 1000.0;
                         e.t = ts;
                         e.drop_name = true;
@@ -49,7 +52,8 @@ pub(super) fn call(
             )
         }
         "absent" => {
-            let v = ev.eval_vector(args[0], ts)?;
+            // Present histogram samples count as present.
+            let v = ev.eval_vector_with_histograms(args[0], ts)?;
             if !v.is_empty() {
                 return Ok(Some(Val::Vector(Vec::new())));
             }
@@ -126,6 +130,7 @@ fn absent_elem(arg: &Expr, ts: i64) -> Elem {
         metric: Arc::new(Labels::new(labels)),
         t: ts,
         v: 1.0,
+        h: None,
         drop_name: false,
     }
 }

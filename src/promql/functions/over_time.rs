@@ -95,6 +95,7 @@ pub(super) fn call(
             metric: s.metric,
             t: ts,
             v,
+            h: None,
             drop_name: s.drop_name || !keep_name,
         });
     }

@@ -30,6 +30,7 @@ pub(super) fn call(
                         metric: s.metric,
                         t: ts,
                         v,
+                        h: None,
                         drop_name: true,
                     })
                 })
@@ -51,6 +52,7 @@ pub(super) fn call(
                 metric: s.metric.clone(),
                 t: ts,
                 v,
+                h: None,
                 drop_name: true,
             })
         })

@@ -74,6 +74,47 @@ pub fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
     Ok(h)
 }
 
+/// Writes a histogram in the notation, e.g. for failure messages (each
+/// span's buckets as a `buckets`/`offset` pair when there is one span).
+pub fn histogram_notation(h: &FloatHistogram) -> String {
+    let g = crate::rules::template::go_float;
+    let mut parts = vec![
+        format!("schema:{}", h.schema),
+        format!("count:{}", g(h.count)),
+        format!("sum:{}", g(h.sum)),
+    ];
+    if h.zero_count != 0.0 || h.zero_threshold != 0.0 {
+        parts.push(format!("z_bucket:{}", g(h.zero_count)));
+        parts.push(format!("z_bucket_w:{}", g(h.zero_threshold)));
+    }
+    if !h.custom_values.is_empty() {
+        let v: Vec<String> = h.custom_values.iter().map(|v| g(*v)).collect();
+        parts.push(format!("custom_values:[{}]", v.join(" ")));
+    }
+    for (name, offset_name, spans, buckets) in [
+        ("buckets", "offset", &h.positive_spans, &h.positive_buckets),
+        ("n_buckets", "n_offset", &h.negative_spans, &h.negative_buckets),
+    ] {
+        if buckets.is_empty() {
+            continue;
+        }
+        let v: Vec<String> = buckets.iter().map(|v| g(*v)).collect();
+        parts.push(format!("{name}:[{}]", v.join(" ")));
+        let offsets: Vec<String> = spans
+            .iter()
+            .map(|s| format!("{}+{}", s.offset, s.length))
+            .collect();
+        match spans.as_slice() {
+            [one] => parts.push(format!("{offset_name}:{}", one.offset)),
+            _ => parts.push(format!("{offset_name}_spans:[{}]", offsets.join(" "))),
+        }
+    }
+    if h.counter_reset_hint != crate::model::CounterResetHint::Unknown {
+        parts.push(format!("counter_reset_hint:{}", h.counter_reset_hint.notation()));
+    }
+    format!("{{{{{}}}}}", parts.join(" "))
+}
+
 fn one_span((buckets, offset): (Vec<f64>, i32)) -> (Vec<Span>, Vec<f64>) {
     if buckets.is_empty() {
         return (Vec::new(), Vec::new());
@@ -87,7 +128,8 @@ fn number(s: &str) -> Result<f64, String> {
 }
 
 fn integer(s: &str) -> Result<i32, String> {
-    s.parse().map_err(|_| format!("expected a whole number, got {s:?}"))
+    s.parse()
+        .map_err(|_| format!("expected a whole number, got {s:?}"))
 }
 
 fn list(s: &str) -> Result<Vec<f64>, String> {
@@ -110,10 +152,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.schema, 1);
-        assert_eq!((h.sum, h.count, h.zero_count, h.zero_threshold), (-0.3, 32.1, 7.1, 0.05));
-        assert_eq!(h.positive_spans, vec![Span { offset: -3, length: 3 }]);
+        assert_eq!(
+            (h.sum, h.count, h.zero_count, h.zero_threshold),
+            (-0.3, 32.1, 7.1, 0.05)
+        );
+        assert_eq!(
+            h.positive_spans,
+            vec![Span {
+                offset: -3,
+                length: 3
+            }]
+        );
         assert_eq!(h.positive_buckets, vec![5.1, 10.0, 7.0]);
-        assert_eq!(h.negative_spans, vec![Span { offset: -5, length: 2 }]);
+        assert_eq!(
+            h.negative_spans,
+            vec![Span {
+                offset: -5,
+                length: 2
+            }]
+        );
         assert_eq!(h.negative_buckets, vec![4.1, 5.0]);
         assert_eq!(h.counter_reset_hint, CounterResetHint::Gauge);
     }

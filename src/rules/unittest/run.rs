@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 
-use crate::model::{Label, Labels, is_stale_nan};
+use crate::model::{FloatHistogram, Label, Labels, is_stale_nan};
 use crate::promql::{Engine, EngineOptions, QueryControl, Value};
 use crate::selfmetrics::Registry;
 use crate::tsdb::{MemStorage, Storage};
@@ -20,6 +21,7 @@ use super::super::file::{GroupSpec, ParseOptions, load_file};
 use super::super::group::{Group, Rule};
 use super::super::query::EvalEnv;
 use super::format::{TestFile, TestGroup};
+use super::histogram_notation::{histogram_notation, parse_histogram};
 use super::series::{SeriesValue, parse_metric, parse_values};
 use super::{FileReport, TestOptions};
 
@@ -363,8 +365,14 @@ fn run_group(
         let querier = storage.querier();
         let got = match engine.instant_query(querier.as_ref(), &t.expr, at, &QueryControl::default()) {
             Ok(out) => match out.value {
-                Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect::<Vec<_>>(),
-                Value::Scalar(v) => vec![(Labels::default(), v)],
+                Value::Vector(v) => v
+                    .into_iter()
+                    .map(|s| match s.h {
+                        Some(h) => (s.labels, Got::Histogram(h)),
+                        None => (s.labels, Got::Float(s.v)),
+                    })
+                    .collect::<Vec<_>>(),
+                Value::Scalar(v) => vec![(Labels::default(), Got::Float(v))],
                 other => {
                     errs.push(format!(
                         "{header}, err: query result is a {}, not a vector or scalar",
@@ -381,12 +389,18 @@ fn run_group(
         let mut exp = Vec::with_capacity(t.exp_samples.len());
         let mut bad = None;
         for s in &t.exp_samples {
-            if s.histogram.is_some() {
-                bad = Some("expected native histogram samples are not supported".to_string());
-                break;
-            }
+            let value = match &s.histogram {
+                None => Got::Float(s.value),
+                Some(text) => match parse_histogram(text) {
+                    Ok(h) => Got::Histogram(Arc::new(h)),
+                    Err(e) => {
+                        bad = Some(e);
+                        break;
+                    }
+                },
+            };
             match parse_metric(&s.labels) {
-                Ok(l) => exp.push((l, s.value)),
+                Ok(l) => exp.push((l, value)),
                 Err(e) => {
                     bad = Some(format!("labels {:?}: {e}", s.labels));
                     break;
@@ -404,7 +418,7 @@ fn run_group(
             && got
                 .iter()
                 .zip(&exp)
-                .all(|(g, e)| g.0 == e.0 && floats_equal(g.1, e.1, fuzzy));
+                .all(|(g, e)| g.0 == e.0 && g.1.same_as(&e.1, fuzzy));
         if !same {
             errs.push(format!(
                 "{header}, \n        exp: {}\n        got: {}",
@@ -430,10 +444,30 @@ fn floats_equal(a: f64, b: f64, fuzzy: bool) -> bool {
     (a.to_bits() as i64 - b.to_bits() as i64).abs() <= 1
 }
 
-fn show_samples(s: &[(Labels, f64)]) -> String {
+/// A result sample's value: promtool compares floats (optionally within
+/// one ULP) and native histograms field by field.
+enum Got {
+    Float(f64),
+    Histogram(Arc<FloatHistogram>),
+}
+
+impl Got {
+    fn same_as(&self, other: &Got, fuzzy: bool) -> bool {
+        match (self, other) {
+            (Got::Float(a), Got::Float(b)) => floats_equal(*a, *b, fuzzy),
+            (Got::Histogram(a), Got::Histogram(b)) => a.same_as(b),
+            _ => false,
+        }
+    }
+}
+
+fn show_samples(s: &[(Labels, Got)]) -> String {
     let parts: Vec<String> = s
         .iter()
-        .map(|(l, v)| format!("{{Labels:{l} Value:{}}}", crate::rules::template::go_float(*v)))
+        .map(|(l, v)| match v {
+            Got::Float(v) => format!("{{Labels:{l} Value:{}}}", crate::rules::template::go_float(*v)),
+            Got::Histogram(h) => format!("{{Labels:{l} Histogram:{}}}", histogram_notation(h)),
+        })
         .collect();
     format!("[{}]", parts.join(" "))
 }

@@ -206,7 +206,9 @@ fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), Strin
         None => {
             let sign = rest.as_bytes()[0];
             if !matches!(sign, b'+' | b'-') || !rest[1..].starts_with("{{") {
-                return Err(format!("expected x<count>, +{{{{…}}}}x<count> or -{{{{…}}}}x<count> after a histogram in {item:?}"));
+                return Err(format!(
+                    "expected x<count>, +{{{{…}}}}x<count> or -{{{{…}}}}x<count> after a histogram in {item:?}"
+                ));
             }
             let step_end = rest.find("}}").map(|i| i + 2).unwrap_or(rest.len());
             let step = parse_histogram(&rest[1..step_end])?;
@@ -230,8 +232,12 @@ fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), Strin
                     step.schema, current.schema
                 ));
             }
-            current = if *sign == b'+' { current.add(step) } else { current.sub(step) }
-                .map_err(|e| format!("cannot combine histograms in {item:?}: {e}"))?;
+            current = if *sign == b'+' {
+                current.add(step)
+            } else {
+                current.sub(step)
+            }
+            .map_err(|e| format!("cannot combine histograms in {item:?}: {e}"))?;
         }
         out.push(SeriesValue::Histogram(current.clone()));
     }
@@ -250,13 +256,19 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(parse_values("1+1x2").unwrap(), vec![Float(1.0), Float(2.0), Float(3.0)]);
+        assert_eq!(
+            parse_values("1+1x2").unwrap(),
+            vec![Float(1.0), Float(2.0), Float(3.0)]
+        );
         assert_eq!(parse_values("1x2").unwrap(), vec![Float(1.0); 3]);
         assert_eq!(
             parse_values("0 _ _x2 5").unwrap(),
             vec![Float(0.0), Gap, Gap, Gap, Float(5.0)]
         );
-        assert_eq!(parse_values("10-2x2").unwrap(), vec![Float(10.0), Float(8.0), Float(6.0)]);
+        assert_eq!(
+            parse_values("10-2x2").unwrap(),
+            vec![Float(10.0), Float(8.0), Float(6.0)]
+        );
         assert_eq!(parse_values("-1+1x1").unwrap(), vec![Float(-1.0), Float(0.0)]);
         assert!(matches!(parse_values("stale").unwrap()[0], Float(v) if v.is_nan()));
         assert!(parse_values("abc").is_err());
@@ -269,7 +281,10 @@ mod tests {
         let SeriesValue::Histogram(last) = &v[2] else {
             panic!("{v:?}")
         };
-        assert_eq!((last.count, last.sum, last.positive_buckets.clone()), (4.0, 5.6, vec![4.0]));
+        assert_eq!(
+            (last.count, last.sum, last.positive_buckets.clone()),
+            (4.0, 5.6, vec![4.0])
+        );
         assert_eq!(v[3], Gap);
         assert_eq!(v[4], Float(7.0));
         let v = parse_values("{{sum:3 count:2 buckets:[2]}}x2").unwrap();
@@ -279,8 +294,16 @@ mod tests {
         assert!(matches!(&v[1], SeriesValue::Histogram(h) if h.count == 4.0));
         assert!(parse_values("{{sum:1").unwrap_err().contains("unclosed"));
         assert!(parse_values("{{sum:1}}+x2").is_err());
-        assert!(parse_values("{{sum:1}}+{{sum:1}}").unwrap_err().contains("missing x"));
-        assert!(parse_values("{{schema:1}}+{{schema:0}}x1").unwrap_err().contains("coarser"));
+        assert!(
+            parse_values("{{sum:1}}+{{sum:1}}")
+                .unwrap_err()
+                .contains("missing x")
+        );
+        assert!(
+            parse_values("{{schema:1}}+{{schema:0}}x1")
+                .unwrap_err()
+                .contains("coarser")
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use axum::response::IntoResponse;
 use serde_json::{Value as Json, json};
 
 use crate::config::PromDuration;
-use crate::model::Labels;
 use crate::model::now_millis;
+use crate::model::{FloatHistogram, Labels};
 use crate::promql::{
     Engine, PromqlError, QueryControl, QueryOutput, Value, format_float, format_sample_value,
 };
@@ -97,6 +97,42 @@ fn push_point(out: &mut String, t: i64, value: &str) {
     out.push_str("\"]");
 }
 
+/// `[t, {"count":…,"sum":…,"buckets":[[rule,"lower","upper","count"],…]}]`
+/// as Prometheus writes a native-histogram point: empty buckets left out,
+/// `rule` 0 for `(a,b]`, 1 for `[a,b)`, 2 for `(a,b)`, 3 for `[a,b]`.
+fn push_histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    push_time(out, t);
+    out.push_str(",{\"count\":\"");
+    out.push_str(&format_sample_value(h.count));
+    out.push_str("\",\"sum\":\"");
+    out.push_str(&format_sample_value(h.sum));
+    out.push('"');
+    let mut first = true;
+    for b in h.buckets().into_iter().filter(|b| b.count != 0.0) {
+        out.push_str(if first { ",\"buckets\":[" } else { "," });
+        first = false;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (false, true) => 0,
+            (true, false) => 1,
+            (false, false) => 2,
+            (true, true) => 3,
+        };
+        out.push('[');
+        out.push_str(&rule.to_string());
+        for v in [b.lower, b.upper, b.count] {
+            out.push_str(",\"");
+            out.push_str(&format_sample_value(v));
+            out.push('"');
+        }
+        out.push(']');
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push_str("}]");
+}
+
 /// `{"resultType":...,"result":...` of a query response, written straight
 /// into a string (a matrix can hold millions of points); `limit` caps the
 /// number of series. Returns whether the result was truncated.
@@ -126,8 +162,16 @@ fn push_result(out: &mut String, value: &Value, t: i64, limit: Option<usize>) ->
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &s.labels);
-                out.push_str(",\"value\":");
-                push_point(out, t, &format_sample_value(s.v));
+                match &s.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":");
+                        push_histogram_point(out, t, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":");
+                        push_point(out, t, &format_sample_value(s.v));
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -141,14 +185,28 @@ fn push_result(out: &mut String, value: &Value, t: i64, limit: Option<usize>) ->
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, p) in s.points.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
+                // As Prometheus: each list only when it has points.
+                if !s.points.is_empty() || s.histograms.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (j, p) in s.points.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        push_point(out, p.0, &format_sample_value(p.1));
                     }
-                    push_point(out, p.0, &format_sample_value(p.1));
+                    out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (j, (t, h)) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        push_histogram_point(out, *t, h);
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push(']');
             m.len() > cap
@@ -339,6 +397,7 @@ mod tests {
             labels: Labels::from_pairs(&[("__name__", "up"), ("a\"b", "c\\d")]),
             t: 1500,
             v: 1.0,
+            h: None,
         }]);
         let (j, truncated) = shape(&v, 1500);
         assert!(!truncated);
@@ -351,9 +410,65 @@ mod tests {
         let m = Value::Matrix(vec![crate::promql::Series {
             labels: Labels::default(),
             points: vec![(-1050, 1e-7), (2000, 2.5)],
+            histograms: Vec::new(),
         }]);
         let (j, _) = shape(&m, 0);
         assert_eq!(j["result"][0]["values"], json!([[-1.05, "1e-07"], [2, "2.5"]]));
+    }
+
+    #[test]
+    fn native_histograms_have_prometheus_shapes() {
+        use crate::model::Span;
+        let h = Arc::new(FloatHistogram {
+            count: 5.0,
+            sum: 7.5,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            positive_spans: vec![Span { offset: 0, length: 2 }],
+            positive_buckets: vec![3.0, 0.0],
+            negative_spans: vec![Span { offset: 1, length: 1 }],
+            negative_buckets: vec![1.0],
+            ..FloatHistogram::default()
+        });
+        let mut out = String::new();
+        push_result(
+            &mut out,
+            &Value::Vector(vec![crate::promql::Sample {
+                labels: Labels::default(),
+                t: 1000,
+                v: 0.0,
+                h: Some(h.clone()),
+            }]),
+            1000,
+            None,
+        );
+        out.push('}');
+        let j: Json = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            j["result"][0]["histogram"],
+            json!([1, {"count": "5", "sum": "7.5", "buckets": [
+                [1, "-2", "-1", "1"],
+                [3, "-0.001", "0.001", "1"],
+                [0, "0.5", "1", "3"]
+            ]}])
+        );
+        assert!(j["result"][0].get("value").is_none());
+
+        let mut out = String::new();
+        push_result(
+            &mut out,
+            &Value::Matrix(vec![crate::promql::Series {
+                labels: Labels::default(),
+                points: Vec::new(),
+                histograms: vec![(2000, h)],
+            }]),
+            0,
+            None,
+        );
+        out.push('}');
+        let j: Json = serde_json::from_str(&out).unwrap();
+        assert!(j["result"][0].get("values").is_none());
+        assert_eq!(j["result"][0]["histograms"][0][0], json!(2));
     }
 
     #[test]
