@@ -65,7 +65,7 @@ pub(crate) fn go_g(v: f64) -> String {
     super::format::format_go_g(v)
 }
 
-fn grouping(a: &AggregateExpr) -> (bool, Vec<String>) {
+pub(crate) fn grouping(a: &AggregateExpr) -> (bool, Vec<String>) {
     match &a.modifier {
         Some(LabelModifier::Include(l)) => (false, l.labels.clone()),
         Some(LabelModifier::Exclude(l)) => (true, l.labels.clone()),
@@ -84,11 +84,11 @@ fn grouped<'a>(m: &'a Labels, without: bool, names: &'a [String]) -> impl Iterat
     })
 }
 
-fn group_labels(m: &Labels, without: bool, names: &[String]) -> Labels {
+pub(crate) fn group_labels(m: &Labels, without: bool, names: &[String]) -> Labels {
     Labels::from_sorted_unchecked(grouped(m, without, names).cloned().collect())
 }
 
-fn group_hash(m: &Labels, without: bool, names: &[String]) -> u64 {
+pub(crate) fn group_hash(m: &Labels, without: bool, names: &[String]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for l in grouped(m, without, names) {
         h.update(l.name.as_bytes());

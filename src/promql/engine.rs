@@ -15,6 +15,7 @@ use crate::selfmetrics::{Counter, Registry};
 use crate::tsdb::Querier;
 
 use super::annotations::Annotations;
+use super::batch::{Precomputed, Steps, precompute};
 use super::error::PromqlError;
 use super::eval::{Evaluator, SpanCtx, mark_replayed, plan_spans, shared_subexpressions};
 use super::value::{Sample, Series, Val, Value, drop_reserved};
@@ -239,6 +240,7 @@ impl Engine {
             spans,
             cache: HashMap::new(),
             streams: HashMap::new(),
+            precomputed: HashMap::new(),
             replayed,
             streamed_samples: 0,
             shared: shared_subexpressions(&expr),
@@ -253,7 +255,19 @@ impl Engine {
             ctl,
             deadline: began + timeout,
         };
-        let value = if is_range {
+        let steps = Steps {
+            start,
+            step: step.max(1),
+            count: if is_range {
+                ((end - start) / step + 1) as usize
+            } else {
+                1
+            },
+        };
+        precompute(&mut ev, &expr, &steps)?;
+        let value = if is_range && let Some(p) = ev.precomputed.remove(&(&expr as *const Expr as usize)) {
+            precomputed_range(p)?
+        } else if is_range {
             range_eval(&mut ev, &expr, start, end, step)?
         } else {
             instant_eval(&mut ev, &expr, start)?
@@ -402,6 +416,23 @@ fn range_eval(
             labels: final_labels(&metric, drop),
             points,
             histograms,
+        })
+        .collect();
+    let mut out = merge_same_labels(out)?;
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Value::Matrix(out))
+}
+
+/// A range query's result when the whole expression was evaluated over
+/// all steps at once.
+fn precomputed_range(p: Precomputed) -> Result<Value, PromqlError> {
+    let out: Vec<Series> = p
+        .series
+        .into_iter()
+        .map(|s| Series {
+            labels: final_labels(&s.metric, s.drop_name),
+            points: s.points,
+            histograms: Vec::new(),
         })
         .collect();
     let mut out = merge_same_labels(out)?;

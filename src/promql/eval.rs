@@ -12,6 +12,7 @@ use crate::model::{Labels, is_stale_nan};
 use crate::tsdb::Querier;
 
 use super::annotations::Annotations;
+use super::batch::Precomputed;
 use super::engine::QueryControl;
 use super::error::PromqlError;
 use super::histogram_selector::SelectorHistograms;
@@ -48,6 +49,9 @@ pub(crate) struct Evaluator<'a> {
     /// Selector nodes under a subquery: evaluated at times that go back,
     /// so they are loaded whole instead of streamed.
     pub replayed: HashSet<usize>,
+    /// Results of subtrees evaluated over all steps at once (`batch.rs`),
+    /// keyed by node address.
+    pub precomputed: HashMap<usize, Precomputed>,
     /// Samples read through streams (for `stats`).
     pub streamed_samples: usize,
     /// Nodes whose expression occurs more than once in the query, keyed by
@@ -121,6 +125,22 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
+    /// Counts `n` more samples held (by a window or a result being built);
+    /// fails when that makes more than `max_samples` held at once.
+    pub fn hold(&mut self, n: usize) -> Result<(), PromqlError> {
+        self.loaded_samples += n;
+        self.peak_samples = self.peak_samples.max(self.loaded_samples);
+        if self.loaded_samples > self.max_samples {
+            return Err(PromqlError::TooManySamples);
+        }
+        Ok(())
+    }
+
+    /// Counts `n` held samples as freed.
+    pub fn release(&mut self, n: usize) {
+        self.loaded_samples = self.loaded_samples.saturating_sub(n);
+    }
+
     /// Prometheus accepts any valid UTF-8 label name; a literal written
     /// with raw bytes that are not UTF-8 is refused with its Go quoting.
     pub fn check_label_name(&self, name: &str, what: &str) -> Result<(), PromqlError> {
@@ -150,6 +170,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn eval_node(&mut self, e: &Expr, ts: i64) -> Result<Val, PromqlError> {
+        if let Some(p) = self.precomputed.get_mut(&(e as *const Expr as usize)) {
+            return Ok(Val::Vector(p.at(ts)));
+        }
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
@@ -402,7 +425,31 @@ impl<'a> Evaluator<'a> {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<StreamedSeries>, PromqlError> {
+        Ok(self
+            .select_iters(vs, mint, maxt)?
+            .into_iter()
+            .map(|(l, iter)| StreamedSeries::new(l, iter, mint, maxt))
+            .collect())
+    }
+
+    /// The selected series' sample iterators over `[mint, maxt]`, sorted by
+    /// labels (one per label set, the first matcher set winning for `or`).
+    pub fn select_iters(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(Arc<Labels>, Box<dyn crate::tsdb::SampleIter>)>, PromqlError> {
         let sets = selector_matcher_sets(vs)?;
+        if sets.len() == 1 {
+            // Storage returns one matcher set's series sorted and unique.
+            let selected = self.querier.select(&sets[0], mint, maxt)?;
+            self.check_limits()?;
+            return Ok(selected
+                .into_iter()
+                .map(|s| (Arc::new(s.labels), s.samples))
+                .collect());
+        }
         let mut by_labels: std::collections::BTreeMap<Labels, Box<dyn crate::tsdb::SampleIter>> =
             Default::default();
         for set in &sets {
@@ -413,7 +460,7 @@ impl<'a> Evaluator<'a> {
         }
         Ok(by_labels
             .into_iter()
-            .map(|(l, iter)| StreamedSeries::new(Arc::new(l), iter, mint, maxt))
+            .map(|(l, iter)| (Arc::new(l), iter))
             .collect())
     }
 

@@ -8,6 +8,7 @@
 
 mod aggregate;
 mod annotations;
+mod batch;
 mod binary;
 mod engine;
 mod error;

@@ -369,6 +369,15 @@ impl SampleIter for VecSampleIter {
         Some(s)
     }
 
+    fn next_batch(&mut self, out: &mut Vec<(i64, f64)>) -> bool {
+        // Chunk-sized pieces, as the real store hands them out.
+        let end = self.samples.len().min(self.pos + 120);
+        out.extend_from_slice(&self.samples[self.pos..end]);
+        let any = end > self.pos;
+        self.pos = end;
+        any
+    }
+
     fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
         self.pos += self.samples[self.pos..].partition_point(|s| s.0 < t);
         self.next()

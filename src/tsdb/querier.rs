@@ -13,7 +13,6 @@ use redb::ReadOnlyTable;
 
 use crate::model::{Labels, Matcher};
 
-use super::chunk::OwnedChunkIter;
 use super::db::Inner;
 use super::head::SealedChunk;
 use super::store::layout::{self, CHUNKS, ChunkKey};
@@ -109,13 +108,13 @@ impl Querier for TsdbQuerier {
                 table: table.clone(),
                 series_ref: p.series_ref,
                 chunks: persisted,
-                cur: None,
+                cur: Decoded::default(),
                 lower: mint,
                 maxt,
             };
             let head = HeadStream {
                 chunks: p.head.into(),
-                cur: None,
+                cur: Decoded::default(),
                 lower: mint,
                 maxt,
             };
@@ -211,104 +210,159 @@ fn persisted_chunks(
     Ok(out)
 }
 
+/// The current chunk of a stream, decoded whole into a buffer reused from
+/// chunk to chunk, and the read position in it.
+#[derive(Default)]
+struct Decoded {
+    samples: Vec<(i64, f64)>,
+    pos: usize,
+}
+
+impl Decoded {
+    /// Decodes `bytes`, keeping only samples up to `maxt`; returns whether
+    /// the chunk reached past `maxt` (so no later chunk is needed).
+    fn fill(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
+        self.samples.clear();
+        self.pos = 0;
+        super::chunk::decode_chunk_into(bytes, &mut self.samples).map_err(|e| e.to_string())?;
+        let end = self.samples.partition_point(|s| s.0 <= maxt);
+        let past = end < self.samples.len();
+        self.samples.truncate(end);
+        Ok(past)
+    }
+
+    fn skip_before(&mut self, lower: i64) {
+        while self.samples.get(self.pos).is_some_and(|s| s.0 < lower) {
+            self.pos += 1;
+        }
+    }
+
+    fn next(&mut self, lower: i64) -> Option<(i64, f64)> {
+        self.skip_before(lower);
+        let s = self.samples.get(self.pos).copied()?;
+        self.pos += 1;
+        Some(s)
+    }
+
+    /// Appends what is left of the chunk to `out`.
+    fn drain_into(&mut self, lower: i64, out: &mut Vec<(i64, f64)>) {
+        self.skip_before(lower);
+        out.extend_from_slice(&self.samples[self.pos..]);
+        self.pos = self.samples.len();
+    }
+}
+
 /// Persisted chunks of one series, read and decoded one at a time.
 struct PersistedStream {
     table: Option<Arc<ChunkTable>>,
     series_ref: u64,
     chunks: VecDeque<(i64, i64)>,
-    cur: Option<OwnedChunkIter>,
+    cur: Decoded,
     lower: i64,
     maxt: i64,
 }
 
 impl PersistedStream {
-    fn load(&mut self, min_t: i64) -> Option<OwnedChunkIter> {
-        let table = self.table.as_ref()?;
+    /// Reads and decodes the chunk starting at `min_t` into `cur`.
+    fn load(&mut self, min_t: i64) {
+        let Some(table) = self.table.as_ref() else {
+            self.chunks.clear();
+            return;
+        };
         let key = layout::chunk_key(self.series_ref, min_t);
+        let maxt = self.maxt;
+        let cur = &mut self.cur;
         let loaded = table
             .get(&key)
             .map_err(|e| e.to_string())
             .and_then(|v| v.ok_or_else(|| "chunk vanished".to_string()))
             .and_then(|v| {
                 let (_, bytes) = layout::decode_chunk_value(v.value())?;
-                OwnedChunkIter::new(Arc::from(bytes)).map_err(|e| e.to_string())
+                cur.fill(bytes, maxt)
             });
         match loaded {
-            Ok(it) => Some(it),
+            Ok(true) => self.chunks.clear(),
+            Ok(false) => {}
             Err(e) => {
                 // A query cannot fail half way through its samples: skip the
                 // chunk loudly rather than panic or return wrong data silently.
                 tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunk");
-                None
             }
         }
     }
 
-    fn next(&mut self) -> Option<(i64, f64)> {
+    /// Makes `cur` hold an unread sample at or after `lower`, loading
+    /// chunks as needed; false when the stream is exhausted.
+    fn ready(&mut self) -> bool {
         loop {
-            if self.cur.is_none() {
-                let (min_t, max_t) = self.chunks.pop_front()?;
-                if max_t < self.lower {
-                    continue;
-                }
-                if min_t > self.maxt {
-                    self.chunks.clear();
-                    return None;
-                }
-                self.cur = self.load(min_t);
+            self.cur.skip_before(self.lower);
+            if self.cur.pos < self.cur.samples.len() {
+                return true;
+            }
+            let Some((min_t, max_t)) = self.chunks.pop_front() else {
+                return false;
+            };
+            if max_t < self.lower {
                 continue;
             }
-            let it = self.cur.as_mut()?;
-            match it.next() {
-                None => self.cur = None,
-                Some((t, _)) if t < self.lower => {}
-                Some((t, _)) if t > self.maxt => {
-                    self.cur = None;
-                    self.chunks.clear();
-                    return None;
-                }
-                Some(s) => return Some(s),
+            if min_t > self.maxt {
+                self.chunks.clear();
+                return false;
             }
+            self.load(min_t);
         }
+    }
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        if !self.ready() {
+            return None;
+        }
+        self.cur.next(self.lower)
+    }
+
+    fn drain_into(&mut self, out: &mut Vec<(i64, f64)>) {
+        self.cur.drain_into(self.lower, out);
     }
 }
 
 /// Copies of head chunks, decoded one at a time.
 struct HeadStream {
     chunks: VecDeque<SealedChunk>,
-    cur: Option<OwnedChunkIter>,
+    cur: Decoded,
     lower: i64,
     maxt: i64,
 }
 
 impl HeadStream {
-    fn next(&mut self) -> Option<(i64, f64)> {
+    fn ready(&mut self) -> bool {
         loop {
-            if self.cur.is_none() {
-                let c = self.chunks.pop_front()?;
-                if c.max_t < self.lower {
-                    continue;
-                }
-                match OwnedChunkIter::new(c.bytes) {
-                    Ok(it) => self.cur = Some(it),
-                    Err(e) => {
-                        tracing::error!(error = %e, "skipping unreadable head chunk");
-                        continue;
-                    }
-                }
+            self.cur.skip_before(self.lower);
+            if self.cur.pos < self.cur.samples.len() {
+                return true;
             }
-            let it = self.cur.as_mut()?;
-            match it.next() {
-                None => self.cur = None,
-                Some((t, _)) if t < self.lower => {}
-                Some((t, _)) if t > self.maxt => {
-                    self.cur = None;
-                    self.chunks.clear();
-                    return None;
-                }
-                Some(s) => return Some(s),
+            let Some(c) = self.chunks.pop_front() else {
+                return false;
+            };
+            if c.max_t < self.lower {
+                continue;
+            }
+            match self.cur.fill(&c.bytes, self.maxt) {
+                Ok(true) => self.chunks.clear(),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "skipping unreadable head chunk"),
             }
         }
+    }
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        if !self.ready() {
+            return None;
+        }
+        self.cur.next(self.lower)
+    }
+
+    fn drain_into(&mut self, out: &mut Vec<(i64, f64)>) {
+        self.cur.drain_into(self.lower, out);
     }
 }
 
@@ -357,6 +411,33 @@ impl SampleIter for MergedIter {
                     Some(h)
                 }
             }
+        }
+    }
+
+    fn next_batch(&mut self, out: &mut Vec<(i64, f64)>) -> bool {
+        self.fill();
+        // While only one side has samples left, its decoded chunk is copied
+        // out whole; where both do, samples are merged one by one.
+        match (self.peek_p, self.peek_h) {
+            (Some(p), None) => {
+                out.push(p);
+                self.persisted.drain_into(out);
+                self.peek_p = self.persisted.next();
+                true
+            }
+            (None, Some(h)) => {
+                out.push(h);
+                self.head.drain_into(out);
+                self.peek_h = self.head.next();
+                true
+            }
+            _ => match self.next() {
+                Some(s) => {
+                    out.push(s);
+                    true
+                }
+                None => false,
+            },
         }
     }
 

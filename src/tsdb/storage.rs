@@ -103,6 +103,19 @@ pub struct HistogramSeries {
 /// Samples in ascending time order, decoded one chunk at a time.
 pub trait SampleIter: Send {
     fn next(&mut self) -> Option<(i64, f64)>;
+    /// Appends the next samples (at least one, unless the iterator is
+    /// exhausted) to `out` and says whether it appended any. Readers that
+    /// walk a whole series use it to take a decoded chunk at a time instead
+    /// of making a call per sample.
+    fn next_batch(&mut self, out: &mut Vec<(i64, f64)>) -> bool {
+        match self.next() {
+            Some(s) => {
+                out.push(s);
+                true
+            }
+            None => false,
+        }
+    }
     /// Advances to the first sample with timestamp `>= t` and returns it.
     fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
         loop {

@@ -49,47 +49,21 @@ pub(super) fn call(
             pos,
         );
     }
-    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let keep_name = keeps_name(name);
     let mut out = Vec::with_capacity(w.series.len());
     for s in w.series {
         let p: &[(i64, f64)] = &s.points;
         if p.is_empty() {
             continue;
         }
-        let v = match name {
-            "avg_over_time" => avg(p),
-            "sum_over_time" => {
-                let (mut sum, mut c) = (0.0, 0.0);
-                for &(_, v) in p {
-                    (sum, c) = kahan_inc(v, sum, c);
-                }
-                if sum.is_infinite() { sum } else { sum + c }
-            }
-            "count_over_time" => p.len() as f64,
-            "min_over_time" | "max_over_time" => {
-                let is_max = name == "max_over_time";
-                match &s.points {
-                    Points::Window(all, range) => {
-                        sliding_extreme(&mut ev.window_extremes, all, range.clone(), is_max)
-                    }
-                    Points::Owned(_) => extreme(p, is_max),
-                }
-            }
-            "last_over_time" => p[p.len() - 1].1,
-            "first_over_time" => p[0].1,
-            "quantile_over_time" => {
-                let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
-                quantile(q, &mut vals)
-            }
-            "stddev_over_time" => variance(p).sqrt(),
-            "stdvar_over_time" => variance(p),
-            "present_over_time" => 1.0,
-            _ => {
-                let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
-                let median = quantile(0.5, &mut vals);
-                let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
-                quantile(0.5, &mut dev)
-            }
+        let v = match (name, &s.points) {
+            ("min_over_time" | "max_over_time", Points::Window(all, range)) => sliding_extreme(
+                &mut ev.window_extremes,
+                all,
+                range.clone(),
+                name == "max_over_time",
+            ),
+            _ => value_over(name, p, q),
         };
         out.push(Elem {
             metric: s.metric,
@@ -100,6 +74,44 @@ pub(super) fn call(
         });
     }
     Ok(Some(Val::Vector(out)))
+}
+
+/// Whether a `*_over_time` function keeps the metric name.
+pub(crate) fn keeps_name(name: &str) -> bool {
+    matches!(name, "last_over_time" | "first_over_time")
+}
+
+/// The value of the `*_over_time` function `name` over the non-empty
+/// points `p` of one window (`q` is `quantile_over_time`'s parameter).
+pub(crate) fn value_over(name: &str, p: &[(i64, f64)], q: f64) -> f64 {
+    match name {
+        "avg_over_time" => avg(p),
+        "sum_over_time" => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for &(_, v) in p {
+                (sum, c) = kahan_inc(v, sum, c);
+            }
+            if sum.is_infinite() { sum } else { sum + c }
+        }
+        "count_over_time" => p.len() as f64,
+        "min_over_time" => extreme(p, false),
+        "max_over_time" => extreme(p, true),
+        "last_over_time" => p[p.len() - 1].1,
+        "first_over_time" => p[0].1,
+        "quantile_over_time" => {
+            let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+            quantile(q, &mut vals)
+        }
+        "stddev_over_time" => variance(p).sqrt(),
+        "stdvar_over_time" => variance(p),
+        "present_over_time" => 1.0,
+        _ => {
+            let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+            let median = quantile(0.5, &mut vals);
+            let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
+            quantile(0.5, &mut dev)
+        }
+    }
 }
 
 fn avg(p: &[(i64, f64)]) -> f64 {
@@ -154,7 +166,7 @@ fn extreme(p: &[(i64, f64)], is_max: bool) -> f64 {
     m
 }
 
-fn better(v: f64, m: f64, is_max: bool) -> bool {
+pub(crate) fn better(v: f64, m: f64, is_max: bool) -> bool {
     (if is_max { v > m } else { v < m }) || m.is_nan()
 }
 

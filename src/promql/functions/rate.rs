@@ -3,6 +3,7 @@
 
 use promql_parser::parser::Expr;
 
+use crate::model::Labels;
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::value::{Elem, Val};
@@ -47,7 +48,7 @@ pub(super) fn call(
         .series
         .iter()
         .filter_map(|s| {
-            let v = extrapolated_rate(&s.points, &w, counter, is_rate)?;
+            let v = extrapolated_rate(&s.points, (w.start, w.end, w.range_ms), counter, is_rate)?;
             Some(Elem {
                 metric: s.metric.clone(),
                 t: ts,
@@ -67,31 +68,37 @@ fn non_counter_infos(ev: &mut Evaluator, w: &Window, arg: &Expr, _func: &str) {
         return;
     }
     for s in &w.series {
-        let Some(name) = s.metric.metric_name() else {
-            continue;
-        };
-        let counter_like = ["_total", "_sum", "_count", "_bucket"]
-            .iter()
-            .any(|suf| name.ends_with(suf));
-        if counter_like {
-            continue;
-        }
-        if matches!(s.metric.get("__type__"), Some("counter" | "histogram")) {
-            continue;
-        }
-        let pos = ev.position(&arg.to_string());
-        ev.annotations.info(
-            format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
-            ),
-            pos,
-        );
+        non_counter_info(ev, &s.metric, arg);
     }
 }
 
+/// The "might not be a counter" info for one series a counter function
+/// reads straight from a matrix selector (`arg`).
+pub(crate) fn non_counter_info(ev: &mut Evaluator, metric: &Labels, arg: &Expr) {
+    let Some(name) = metric.metric_name() else {
+        return;
+    };
+    let counter_like = ["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suf| name.ends_with(suf));
+    if counter_like {
+        return;
+    }
+    if matches!(metric.get("__type__"), Some("counter" | "histogram")) {
+        return;
+    }
+    let pos = ev.position(&arg.to_string());
+    ev.annotations.info(
+        format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
+        pos,
+    );
+}
+
+/// `rate`/`increase`/`delta` of the points of a window `(start, end]` of
+/// `range_ms` (given as `(start, end, range_ms)`).
 pub(crate) fn extrapolated_rate(
     points: &[(i64, f64)],
-    w: &Window,
+    (w_start, w_end, range_ms): (i64, i64, i64),
     counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
@@ -109,8 +116,8 @@ pub(crate) fn extrapolated_rate(
         }
     }
     let n_minus_one = (points.len() - 1) as f64;
-    let mut to_start = (first_t - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last_t) as f64 / 1000.0;
+    let mut to_start = (first_t - w_start) as f64 / 1000.0;
+    let mut to_end = (w_end - last_t) as f64 / 1000.0;
     let sampled = (last_t - first_t) as f64 / 1000.0;
     let avg = sampled / n_minus_one;
     let threshold = avg * 1.1;
@@ -135,12 +142,12 @@ pub(crate) fn extrapolated_rate(
         1.0
     };
     if is_rate {
-        factor /= w.range_ms as f64 / 1000.0;
+        factor /= range_ms as f64 / 1000.0;
     }
     Some(result * factor)
 }
 
-fn instant_value(points: &[(i64, f64)], is_rate: bool) -> Option<f64> {
+pub(crate) fn instant_value(points: &[(i64, f64)], is_rate: bool) -> Option<f64> {
     if points.len() < 2 {
         return None;
     }

@@ -12,7 +12,7 @@ mod xor;
 mod size_tests;
 
 pub use error::ChunkError;
-pub use owned_iter::OwnedChunkIter;
+pub use owned_iter::{OwnedChunkIter, decode_chunk_into};
 pub use pco::{PCO_MAX_SAMPLES, decode_pco, encode_pco};
 pub use xor::{XOR_MAX_SAMPLES, XorChunk, XorIter};
 

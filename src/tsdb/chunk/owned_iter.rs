@@ -1,45 +1,57 @@
-//! An owning, `'static + Send` sample iterator over encoded chunk bytes of
-//! either kind, for query results that outlive the head's locks.
+//! Decoding a chunk of either kind in one validating pass: into a caller's
+//! reusable buffer (the querier) or into an owning, `'static + Send`
+//! iterator (backfill, compaction).
 
 use std::sync::Arc;
 
 use super::xor::{XorDecoder, check_header};
 use super::{ChunkError, ChunkKind, chunk_kind, decode_pco};
 
-pub struct OwnedChunkIter {
-    inner: Inner,
+/// Appends every sample of encoded chunk bytes (either kind) to `out`,
+/// validating the whole chunk in the same pass; on error `out` is left as
+/// it was. Readers decode into a buffer they reuse from chunk to chunk, so
+/// a chunk is decoded once and its samples are then read from a slice.
+pub fn decode_chunk_into(bytes: &[u8], out: &mut Vec<(i64, f64)>) -> Result<(), ChunkError> {
+    let before = out.len();
+    let result = match chunk_kind(bytes)? {
+        ChunkKind::Xor => {
+            let count = check_header(bytes)?;
+            out.reserve(count);
+            let mut dec = XorDecoder::new(bytes, count);
+            loop {
+                match dec.next_sample() {
+                    Ok(Some(s)) => out.push(s),
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            }
+        }
+        ChunkKind::Pco => decode_pco(bytes).map(|(ts, vs)| out.extend(ts.into_iter().zip(vs))),
+    };
+    if result.is_err() {
+        out.truncate(before);
+    }
+    result
 }
 
-enum Inner {
-    /// Decodes lazily from the shared bytes, validated at construction.
-    Xor(XorDecoder<Arc<[u8]>>),
-    /// pco decodes whole columns at once.
-    Pco {
-        ts: std::vec::IntoIter<i64>,
-        vs: std::vec::IntoIter<f64>,
-    },
+/// An owning, `'static + Send` iterator over the samples of one chunk,
+/// decoded (and so validated) whole at construction.
+pub struct OwnedChunkIter {
+    samples: Vec<(i64, f64)>,
+    pos: usize,
 }
 
 impl OwnedChunkIter {
     /// Validates the whole chunk up front, so iteration never meets corrupt
     /// data half way through a query.
     pub fn new(bytes: Arc<[u8]>) -> Result<Self, ChunkError> {
-        let inner = match chunk_kind(&bytes)? {
-            ChunkKind::Xor => {
-                let count = check_header(&bytes)?;
-                let mut check = XorDecoder::new(&bytes[..], count);
-                while check.next_sample()?.is_some() {}
-                Inner::Xor(XorDecoder::new(bytes, count))
-            }
-            ChunkKind::Pco => {
-                let (ts, vs) = decode_pco(&bytes)?;
-                Inner::Pco {
-                    ts: ts.into_iter(),
-                    vs: vs.into_iter(),
-                }
-            }
-        };
-        Ok(OwnedChunkIter { inner })
+        Self::decode(&bytes)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ChunkError> {
+        let mut samples = Vec::new();
+        decode_chunk_into(bytes, &mut samples)?;
+        Ok(OwnedChunkIter { samples, pos: 0 })
     }
 }
 
@@ -47,18 +59,13 @@ impl Iterator for OwnedChunkIter {
     type Item = (i64, f64);
 
     fn next(&mut self) -> Option<(i64, f64)> {
-        match &mut self.inner {
-            // Validated in `new`, so an error cannot occur here.
-            Inner::Xor(dec) => dec.next_sample().ok().flatten(),
-            Inner::Pco { ts, vs } => Some((ts.next()?, vs.next()?)),
-        }
+        let s = self.samples.get(self.pos).copied()?;
+        self.pos += 1;
+        Some(s)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = match &self.inner {
-            Inner::Xor(dec) => dec.remaining(),
-            Inner::Pco { ts, .. } => ts.len(),
-        };
+        let n = self.samples.len() - self.pos;
         (n, Some(n))
     }
 }
