@@ -89,6 +89,21 @@ pub fn format_sample_value(v: f64) -> String {
     format_float(v)
 }
 
+/// Appends [`format_sample_value`]'s text to `out`. Most values take a
+/// fast path: where ryu's shortest form has no exponent it is Go's `'f'`
+/// form once a trailing `.0` goes (ryu breaks ties to even as Go does).
+pub fn write_sample_value(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        if !s.contains('e') {
+            out.push_str(s.strip_suffix(".0").unwrap_or(s));
+            return;
+        }
+    }
+    out.push_str(&format_sample_value(v));
+}
+
 /// Go's `%g` (shortest), as annotations print numbers: exponent form
 /// below 1e-4 and from 1e21 up.
 pub fn format_go_g(v: f64) -> String {
@@ -154,6 +169,38 @@ mod tests {
         assert_eq!(format_sample_value(123.0), "123");
         assert_eq!(format_sample_value(f64::NAN), "NaN");
         assert_eq!(format_sample_value(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn the_fast_writer_agrees_with_the_full_formatter() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1e-6,
+            9.99e-7,
+            1e21,
+            9.9e20,
+            1e16,
+            123456789.125,
+            5e-324,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(f64::from_bits(x));
+            values.push((x % 1_000_000) as f64 / 1000.0);
+            values.push((x >> 11) as f64 * 1e-9);
+        }
+        for v in values {
+            let mut out = String::new();
+            write_sample_value(&mut out, v);
+            assert_eq!(out, format_sample_value(v), "{v:e}");
+        }
     }
 
     #[test]

@@ -111,6 +111,7 @@ impl Querier for TsdbQuerier {
                 cur: Decoded::default(),
                 lower: mint,
                 maxt,
+                runs: false,
             };
             let head = HeadStream {
                 chunks: p.head.into(),
@@ -219,16 +220,22 @@ struct Decoded {
 }
 
 impl Decoded {
-    /// Decodes `bytes`, keeping only samples up to `maxt`; returns whether
-    /// the chunk reached past `maxt` (so no later chunk is needed).
-    fn fill(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
-        self.samples.clear();
-        self.pos = 0;
+    /// Decodes `bytes` after what is held, keeping only samples up to
+    /// `maxt`; returns whether the chunk reached past `maxt` (so no later
+    /// chunk is needed).
+    fn append(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
+        let from = self.samples.len();
         super::chunk::decode_chunk_into(bytes, &mut self.samples).map_err(|e| e.to_string())?;
-        let end = self.samples.partition_point(|s| s.0 <= maxt);
+        let end = from + self.samples[from..].partition_point(|s| s.0 <= maxt);
         let past = end < self.samples.len();
         self.samples.truncate(end);
         Ok(past)
+    }
+
+    fn fill(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
+        self.samples.clear();
+        self.pos = 0;
+        self.append(bytes, maxt)
     }
 
     fn skip_before(&mut self, lower: i64) {
@@ -252,7 +259,13 @@ impl Decoded {
     }
 }
 
-/// Persisted chunks of one series, read and decoded one at a time.
+/// Samples a batch reader takes per read of the persisted table: a run
+/// of consecutive chunks is read with one range scan instead of a B-tree
+/// lookup per chunk.
+const RUN_SAMPLES: usize = 2048;
+
+/// Persisted chunks of one series, read and decoded one at a time (or a
+/// run of them at a time once the reader asks for batches).
 struct PersistedStream {
     table: Option<Arc<ChunkTable>>,
     series_ref: u64,
@@ -260,34 +273,84 @@ struct PersistedStream {
     cur: Decoded,
     lower: i64,
     maxt: i64,
+    /// Set once the reader takes batches: then runs of chunks are read.
+    runs: bool,
 }
 
 impl PersistedStream {
-    /// Reads and decodes the chunk starting at `min_t` into `cur`.
+    /// Reads and decodes the chunk starting at `min_t` into `cur`, and in
+    /// run mode the chunks after it up to [`RUN_SAMPLES`].
     fn load(&mut self, min_t: i64) {
-        let Some(table) = self.table.as_ref() else {
+        let Some(table) = self.table.clone() else {
             self.chunks.clear();
             return;
         };
-        let key = layout::chunk_key(self.series_ref, min_t);
-        let maxt = self.maxt;
-        let cur = &mut self.cur;
-        let loaded = table
-            .get(&key)
-            .map_err(|e| e.to_string())
-            .and_then(|v| v.ok_or_else(|| "chunk vanished".to_string()))
-            .and_then(|v| {
-                let (_, bytes) = layout::decode_chunk_value(v.value())?;
-                cur.fill(bytes, maxt)
-            });
-        match loaded {
-            Ok(true) => self.chunks.clear(),
-            Ok(false) => {}
+        self.cur.samples.clear();
+        self.cur.pos = 0;
+        let from = layout::chunk_key(self.series_ref, min_t);
+        let to = layout::chunk_key(self.series_ref, self.maxt.max(min_t));
+        let range = match table.range::<&ChunkKey>(&from..=&to) {
+            Ok(r) => r,
             Err(e) => {
+                tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunks");
+                return;
+            }
+        };
+        let mut first = true;
+        for entry in range {
+            let (k, v) = match entry {
+                Ok(kv) => kv,
+                Err(e) => {
+                    tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunks");
+                    return;
+                }
+            };
+            let (_, start) = layout::decode_chunk_key(k.value());
+            if first {
+                if start != min_t {
+                    tracing::error!(
+                        series_ref = self.series_ref,
+                        min_t,
+                        "skipping vanished persisted chunk"
+                    );
+                    return;
+                }
+                first = false;
+            } else {
+                // Only chunks listed at selection, in order, join the run.
+                match self.chunks.front() {
+                    Some(&(next, _)) if next == start => {}
+                    _ => return,
+                }
+                let (_, max_t) = self.chunks.pop_front().unwrap_or_default();
+                if max_t < self.lower {
+                    continue;
+                }
+            }
+            let loaded = layout::decode_chunk_value(v.value())
+                .and_then(|(_, bytes)| self.cur.append(bytes, self.maxt));
+            match loaded {
+                Ok(true) => {
+                    self.chunks.clear();
+                    return;
+                }
+                Ok(false) => {}
                 // A query cannot fail half way through its samples: skip the
                 // chunk loudly rather than panic or return wrong data silently.
-                tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunk");
+                Err(e) => {
+                    tracing::error!(series_ref = self.series_ref, min_t = start, error = %e, "skipping unreadable persisted chunk")
+                }
             }
+            if !self.runs || self.cur.samples.len() >= RUN_SAMPLES {
+                return;
+            }
+        }
+        if first {
+            tracing::error!(
+                series_ref = self.series_ref,
+                min_t,
+                "skipping vanished persisted chunk"
+            );
         }
     }
 
@@ -415,6 +478,7 @@ impl SampleIter for MergedIter {
     }
 
     fn next_batch(&mut self, out: &mut Vec<(i64, f64)>) -> bool {
+        self.persisted.runs = true;
         self.fill();
         // While only one side has samples left, its decoded chunk is copied
         // out whole; where both do, samples are merged one by one.

@@ -36,7 +36,8 @@ macro_rules! storage_suite {
             append_commit_select, every_matcher_kind, time_range_filtering, seek_skips_ahead,
             out_of_order_and_duplicates, concurrent_appenders_revalidate, too_old_is_refused,
             stale_nan_round_trips, label_names_and_values, rollback_drops_batch,
-            many_samples_cross_chunks, backfill_merges_and_counts_collisions, invalid_labels_refused);
+            many_samples_cross_chunks, backfill_merges_and_counts_collisions, invalid_labels_refused,
+            batches_match_single_samples);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -443,4 +444,47 @@ pub(crate) fn invalid_labels_refused(h: Harness) {
         Err(AppendError::InvalidLabels(_))
     ));
     assert_eq!(app.commit().unwrap().samples_appended, 0);
+}
+
+/// `next_batch` hands out the same samples as `next`, over persisted
+/// (backfilled, many chunks) and head data, also after a `seek`.
+pub(crate) fn batches_match_single_samples(h: Harness) {
+    let s = &*h.storage;
+    let b = base_time();
+    let x = l(&[("__name__", "x")]);
+    let old = b - 13 * 3600 * 1000;
+    let backfilled: Vec<(i64, f64)> = (0..3000).map(|k| (old + k * 15_000, k as f64)).collect();
+    s.backfill(vec![(x.clone(), backfilled)]).unwrap();
+    add(
+        s,
+        &(0..300)
+            .map(|k| (x.clone(), b + k * 1000, -(k as f64)))
+            .collect::<Vec<_>>(),
+    );
+    let matchers = [m(MatchOp::Equal, "__name__", "x")];
+    for (mint, maxt, seek) in [
+        (i64::MIN, i64::MAX, None),
+        (old + 100_000, b + 150_000, None),
+        (old, i64::MAX, Some(old + 20_000_000)),
+        (old + 7_000, b + 299_000, Some(b + 5_000)),
+    ] {
+        let one_by_one: Vec<(i64, f64)> = {
+            let mut sel = s.querier().select(&matchers, mint, maxt).unwrap();
+            let it = &mut sel[0].samples;
+            let mut out: Vec<(i64, f64)> = seek.and_then(|t| it.seek(t)).into_iter().collect();
+            while let Some(p) = it.next() {
+                out.push(p);
+            }
+            out
+        };
+        let batched: Vec<(i64, f64)> = {
+            let mut sel = s.querier().select(&matchers, mint, maxt).unwrap();
+            let it = &mut sel[0].samples;
+            let mut out: Vec<(i64, f64)> = seek.and_then(|t| it.seek(t)).into_iter().collect();
+            while it.next_batch(&mut out) {}
+            out
+        };
+        assert!(!one_by_one.is_empty());
+        assert_eq!(batched, one_by_one, "[{mint}, {maxt}] seek {seek:?}");
+    }
 }

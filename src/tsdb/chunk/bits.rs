@@ -67,6 +67,7 @@ impl<B: AsRef<[u8]>> BitReader<B> {
         self.pos
     }
 
+    #[cfg(test)]
     pub fn read_bit(&mut self, what: &'static str) -> Result<bool, ChunkError> {
         let byte = *self
             .buf
@@ -76,6 +77,48 @@ impl<B: AsRef<[u8]>> BitReader<B> {
         let bit = (byte >> (7 - (self.pos % 8))) & 1;
         self.pos += 1;
         Ok(bit == 1)
+    }
+
+    /// Bits left to read.
+    pub fn remaining(&self) -> usize {
+        self.buf.as_ref().len() * 8 - self.pos
+    }
+
+    /// The next 64 bits without consuming them, zeros past the end: the
+    /// decoder reads a sample's control prefixes from one word instead of
+    /// bit by bit, then [`consume`](Self::consume)s what it used.
+    #[inline]
+    pub fn peek64(&self) -> u64 {
+        let buf = self.buf.as_ref();
+        let at = self.pos / 8;
+        let off = (self.pos % 8) as u32;
+        let (word, next) = match buf.get(at..at + 9) {
+            Some(b) => (u64::from_be_bytes(b[..8].try_into().expect("8 bytes")), b[8]),
+            None => {
+                let mut padded = [0u8; 9];
+                let tail = buf.get(at..).unwrap_or(&[]);
+                padded[..tail.len()].copy_from_slice(tail);
+                (
+                    u64::from_be_bytes(padded[..8].try_into().expect("8 bytes")),
+                    padded[8],
+                )
+            }
+        };
+        if off == 0 {
+            word
+        } else {
+            (word << off) | (next as u64 >> (8 - off))
+        }
+    }
+
+    /// Consumes `n` peeked bits; an error when fewer are left.
+    #[inline]
+    pub fn consume(&mut self, n: usize, what: &'static str) -> Result<(), ChunkError> {
+        if n > self.remaining() {
+            return Err(ChunkError::Truncated(what));
+        }
+        self.pos += n;
+        Ok(())
     }
 
     /// Reads `n` bits (n <= 64) as the low bits of the result.

@@ -306,40 +306,52 @@ impl<B: AsRef<[u8]>> XorDecoder<B> {
 }
 
 fn read_dod<B: AsRef<[u8]>>(r: &mut BitReader<B>) -> Result<i64, ChunkError> {
-    let mut bucket = None;
-    for i in 0..=DOD_BITS.len() {
-        if i == DOD_BITS.len() {
-            bucket = Some(i - 1);
-            break;
-        }
-        if !r.read_bit("timestamp bucket")? {
-            if i == 0 {
-                return Ok(0);
-            }
-            bucket = Some(i - 1);
-            break;
-        }
+    // The bucket prefix: `0`, `10`, `110`, `1110` or `1111`.
+    let w = r.peek64();
+    let ones = w.leading_ones() as usize;
+    if ones == 0 {
+        r.consume(1, "timestamp bucket")?;
+        return Ok(0);
     }
-    let n = DOD_BITS[bucket.unwrap_or(DOD_BITS.len() - 1)];
-    let raw = r.read_bits(n, "timestamp delta-of-delta")?;
+    let bucket = ones.min(DOD_BITS.len()) - 1;
+    let prefix = if ones >= DOD_BITS.len() {
+        DOD_BITS.len()
+    } else {
+        ones + 1
+    };
+    r.consume(prefix, "timestamp bucket")?;
+    let n = DOD_BITS[bucket];
+    let raw = if prefix as u32 + n <= 64 {
+        r.consume(n as usize, "timestamp delta-of-delta")?;
+        (w << prefix) >> (64 - n)
+    } else {
+        r.read_bits(n, "timestamp delta-of-delta")?
+    };
     // Sign-extend the n-bit two's complement value.
     let shift = 64 - n;
     Ok(((raw << shift) as i64) >> shift)
 }
 
 fn read_value<B: AsRef<[u8]>>(r: &mut BitReader<B>, s: &mut DecodeState) -> Result<(), ChunkError> {
-    if !r.read_bit("value control bit")? {
-        return Ok(());
+    // Control bits: `0` same value, `10` reuse the window, `11` new window
+    // (5 bits of leading zeros, 6 of significant bits).
+    let w = r.peek64();
+    if w >> 63 == 0 {
+        return r.consume(1, "value control bit");
     }
-    if !r.read_bit("value control bit")? {
+    if (w >> 62) & 1 == 0 {
+        r.consume(2, "value control bit")?;
         if s.leading == NO_WINDOW {
             return Err(ChunkError::Corrupt(
                 "value reuses a leading/trailing window before one was set".into(),
             ));
         }
     } else {
-        let leading = r.read_bits(5, "value leading zeros")? as u32;
-        let mut sig = r.read_bits(6, "value significant bits")? as u32;
+        r.consume(2, "value control bit")?;
+        r.consume(5, "value leading zeros")?;
+        r.consume(6, "value significant bits")?;
+        let leading = ((w >> 57) & 0x1f) as u32;
+        let mut sig = ((w >> 51) & 0x3f) as u32;
         if sig == 0 {
             sig = 64;
         }

@@ -14,6 +14,7 @@ use crate::model::now_millis;
 use crate::model::{FloatHistogram, Labels};
 use crate::promql::{
     Engine, PromqlError, QueryControl, QueryOutput, Value, format_float, format_sample_value,
+    write_sample_value,
 };
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -80,12 +81,29 @@ fn push_labels(out: &mut String, l: &Labels) {
 /// A timestamp in seconds as Prometheus writes it: integer seconds, then
 /// `.` and three digits when there are milliseconds.
 fn push_time(out: &mut String, t: i64) {
-    use std::fmt::Write;
-    let sign = if t < 0 { "-" } else { "" };
+    if t < 0 {
+        out.push('-');
+    }
     let abs = t.unsigned_abs();
-    let _ = write!(out, "{sign}{}", abs / 1000);
+    push_decimal(out, abs / 1000, 1);
     if !abs.is_multiple_of(1000) {
-        let _ = write!(out, ".{:03}", abs % 1000);
+        out.push('.');
+        push_decimal(out, abs % 1000, 3);
+    }
+}
+
+/// `n` in decimal with at least `width` digits (zero-padded), without the
+/// formatting machinery: a range query's answer writes a time per point.
+fn push_decimal(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    while n > 0 || digits.len() - i < width {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
     }
 }
 
@@ -133,6 +151,15 @@ fn push_histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
     out.push_str("}]");
 }
 
+/// A point of a vector or matrix sample, its value in the API's form.
+fn push_sample_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    push_time(out, t);
+    out.push_str(",\"");
+    write_sample_value(out, v);
+    out.push_str("\"]");
+}
+
 /// `{"resultType":...,"result":...` of a query response, written straight
 /// into a string (a matrix can hold millions of points); `limit` caps the
 /// number of series. Returns whether the result was truncated.
@@ -169,7 +196,7 @@ fn push_result(out: &mut String, value: &Value, t: i64, limit: Option<usize>) ->
                     }
                     None => {
                         out.push_str(",\"value\":");
-                        push_point(out, t, &format_sample_value(s.v));
+                        push_sample_point(out, t, s.v);
                     }
                 }
                 out.push('}');
@@ -192,7 +219,7 @@ fn push_result(out: &mut String, value: &Value, t: i64, limit: Option<usize>) ->
                         if j > 0 {
                             out.push(',');
                         }
-                        push_point(out, p.0, &format_sample_value(p.1));
+                        push_sample_point(out, p.0, p.1);
                     }
                     out.push(']');
                 }
