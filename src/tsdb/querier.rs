@@ -97,17 +97,17 @@ impl Querier for TsdbQuerier {
         };
         let mut out = Vec::with_capacity(picked.len());
         for p in picked {
-            let persisted = match (&table, p.persisted) {
-                (Some(table), true) => persisted_chunks(table, p.series_ref, mint, maxt)?,
-                _ => VecDeque::new(),
+            let first = match (&table, p.persisted) {
+                (Some(table), true) => first_persisted_chunk(table, p.series_ref, mint, maxt)?,
+                _ => None,
             };
-            if persisted.is_empty() && p.head.is_empty() {
+            if first.is_none() && p.head.is_empty() {
                 continue;
             }
             let persisted = PersistedStream {
                 table: table.clone(),
                 series_ref: p.series_ref,
-                chunks: persisted,
+                from: first,
                 cur: Decoded::default(),
                 lower: mint,
                 maxt,
@@ -174,41 +174,42 @@ impl Querier for TsdbQuerier {
     }
 }
 
-/// `(min_t, max_t)` of the persisted chunks of a series overlapping the range.
-fn persisted_chunks(
+/// The start time of the first persisted chunk of a series that overlaps
+/// `[mint, maxt]`, if any: the chunks themselves are listed as they are
+/// read, so selection costs at most two lookups per series.
+fn first_persisted_chunk(
     table: &ChunkTable,
     series_ref: u64,
     mint: i64,
     maxt: i64,
-) -> Result<VecDeque<(i64, i64)>, StorageError> {
-    let mut out = VecDeque::new();
-    let mut push = |k: &ChunkKey, v: &[u8]| -> Result<(), StorageError> {
+) -> Result<Option<i64>, StorageError> {
+    let header = |k: &ChunkKey, v: &[u8]| -> Result<(i64, i64), StorageError> {
         let (_, min_t) = layout::decode_chunk_key(k);
         let (h, _) = layout::decode_chunk_value(v).map_err(|detail| StorageError::Corrupt {
             what: "chunks table".to_string(),
             detail: format!("series {series_ref} at {min_t}: {detail}"),
         })?;
-        if h.max_t >= mint && min_t <= maxt {
-            out.push_back((min_t, h.max_t));
-        }
-        Ok(())
+        Ok((min_t, h.max_t))
     };
     // The last chunk starting at or before `mint` may reach into the range.
     let lo = layout::chunk_key(series_ref, i64::MIN);
     let at = layout::chunk_key(series_ref, mint);
     if let Some(entry) = table.range::<&ChunkKey>(&lo..=&at)?.next_back() {
         let (k, v) = entry?;
-        push(k.value(), v.value())?;
+        let (min_t, max_t) = header(k.value(), v.value())?;
+        if max_t >= mint && min_t <= maxt {
+            return Ok(Some(min_t));
+        }
     }
     if mint < maxt {
         let from = layout::chunk_key(series_ref, mint + 1);
         let to = layout::chunk_key(series_ref, maxt);
-        for entry in table.range::<&ChunkKey>(&from..=&to)? {
+        if let Some(entry) = table.range::<&ChunkKey>(&from..=&to)?.next() {
             let (k, v) = entry?;
-            push(k.value(), v.value())?;
+            return Ok(Some(header(k.value(), v.value())?.0));
         }
     }
-    Ok(out)
+    Ok(None)
 }
 
 /// The current chunk of a stream, decoded whole into a buffer reused from
@@ -265,11 +266,13 @@ impl Decoded {
 const RUN_SAMPLES: usize = 2048;
 
 /// Persisted chunks of one series, read and decoded one at a time (or a
-/// run of them at a time once the reader asks for batches).
+/// run of them at a time once the reader asks for batches), listed from
+/// the table as they are read.
 struct PersistedStream {
     table: Option<Arc<ChunkTable>>,
     series_ref: u64,
-    chunks: VecDeque<(i64, i64)>,
+    /// Start time of the next chunk to read; `None` once past the range.
+    from: Option<i64>,
     cur: Decoded,
     lower: i64,
     maxt: i64,
@@ -278,79 +281,58 @@ struct PersistedStream {
 }
 
 impl PersistedStream {
-    /// Reads and decodes the chunk starting at `min_t` into `cur`, and in
-    /// run mode the chunks after it up to [`RUN_SAMPLES`].
-    fn load(&mut self, min_t: i64) {
-        let Some(table) = self.table.clone() else {
-            self.chunks.clear();
+    /// Reads and decodes the chunks from `from` on into `cur`: one chunk,
+    /// or in run mode as many as make [`RUN_SAMPLES`]; chunks ending before
+    /// `lower` are skipped undecoded.
+    fn load(&mut self) {
+        let (Some(table), Some(from)) = (self.table.clone(), self.from.take()) else {
             return;
         };
         self.cur.samples.clear();
         self.cur.pos = 0;
-        let from = layout::chunk_key(self.series_ref, min_t);
-        let to = layout::chunk_key(self.series_ref, self.maxt.max(min_t));
-        let range = match table.range::<&ChunkKey>(&from..=&to) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunks");
-                return;
-            }
+        if from > self.maxt {
+            return;
+        }
+        let series_ref = self.series_ref;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            // A query cannot fail half way through its samples: skip the
+            // rest of the series loudly rather than panic or return wrong
+            // data silently.
+            tracing::error!(series_ref, min_t = from, error = %e, "skipping unreadable persisted chunks");
         };
-        let mut first = true;
+        let start = layout::chunk_key(series_ref, from);
+        let end = layout::chunk_key(series_ref, self.maxt);
+        let range = match table.range::<&ChunkKey>(&start..=&end) {
+            Ok(r) => r,
+            Err(e) => return unreadable(&e),
+        };
+        let mut full = false;
         for entry in range {
             let (k, v) = match entry {
                 Ok(kv) => kv,
-                Err(e) => {
-                    tracing::error!(series_ref = self.series_ref, min_t, error = %e, "skipping unreadable persisted chunks");
-                    return;
-                }
+                Err(e) => return unreadable(&e),
             };
-            let (_, start) = layout::decode_chunk_key(k.value());
-            if first {
-                if start != min_t {
-                    tracing::error!(
-                        series_ref = self.series_ref,
-                        min_t,
-                        "skipping vanished persisted chunk"
-                    );
-                    return;
-                }
-                first = false;
-            } else {
-                // Only chunks listed at selection, in order, join the run.
-                match self.chunks.front() {
-                    Some(&(next, _)) if next == start => {}
-                    _ => return,
-                }
-                let (_, max_t) = self.chunks.pop_front().unwrap_or_default();
-                if max_t < self.lower {
-                    continue;
-                }
-            }
-            let loaded = layout::decode_chunk_value(v.value())
-                .and_then(|(_, bytes)| self.cur.append(bytes, self.maxt));
-            match loaded {
-                Ok(true) => {
-                    self.chunks.clear();
-                    return;
-                }
-                Ok(false) => {}
-                // A query cannot fail half way through its samples: skip the
-                // chunk loudly rather than panic or return wrong data silently.
-                Err(e) => {
-                    tracing::error!(series_ref = self.series_ref, min_t = start, error = %e, "skipping unreadable persisted chunk")
-                }
-            }
-            if !self.runs || self.cur.samples.len() >= RUN_SAMPLES {
+            let (_, min_t) = layout::decode_chunk_key(k.value());
+            if full {
+                // The run is complete: the next read starts here.
+                self.from = Some(min_t);
                 return;
             }
-        }
-        if first {
-            tracing::error!(
-                series_ref = self.series_ref,
-                min_t,
-                "skipping vanished persisted chunk"
-            );
+            let (header, bytes) = match layout::decode_chunk_value(v.value()) {
+                Ok(hb) => hb,
+                Err(e) => return unreadable(&e),
+            };
+            if header.max_t < self.lower {
+                continue;
+            }
+            match self.cur.append(bytes, self.maxt) {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(series_ref, min_t, error = %e, "skipping unreadable persisted chunk")
+                }
+            }
+            full = !self.runs || self.cur.samples.len() >= RUN_SAMPLES;
         }
     }
 
@@ -362,17 +344,10 @@ impl PersistedStream {
             if self.cur.pos < self.cur.samples.len() {
                 return true;
             }
-            let Some((min_t, max_t)) = self.chunks.pop_front() else {
-                return false;
-            };
-            if max_t < self.lower {
-                continue;
-            }
-            if min_t > self.maxt {
-                self.chunks.clear();
+            if self.from.is_none() {
                 return false;
             }
-            self.load(min_t);
+            self.load();
         }
     }
 
