@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::xor::{XorDecoder, check_header};
+use super::xor::{check_header, decode_all};
 use super::{ChunkError, ChunkKind, chunk_kind, decode_pco};
 
 /// Appends every sample of encoded chunk bytes (either kind) to `out`,
@@ -16,15 +16,7 @@ pub fn decode_chunk_into(bytes: &[u8], out: &mut Vec<(i64, f64)>) -> Result<(), 
     let result = match chunk_kind(bytes)? {
         ChunkKind::Xor => {
             let count = check_header(bytes)?;
-            out.reserve(count);
-            let mut dec = XorDecoder::new(bytes, count);
-            loop {
-                match dec.next_sample() {
-                    Ok(Some(s)) => out.push(s),
-                    Ok(None) => break Ok(()),
-                    Err(e) => break Err(e),
-                }
-            }
+            decode_all(bytes, count, out)
         }
         ChunkKind::Pco => decode_pco(bytes).map(|(ts, vs)| out.extend(ts.into_iter().zip(vs))),
     };

@@ -369,6 +369,118 @@ fn read_value<B: AsRef<[u8]>>(r: &mut BitReader<B>, s: &mut DecodeState) -> Resu
     Ok(())
 }
 
+/// Decodes all `count` samples of chunk bytes whose header was checked
+/// onto `out`: the query path's decoder. Same format and checks as
+/// [`XorDecoder`], but the loop keeps its state in locals and reads each
+/// sample's prefixes and bits from one 64-bit window (two for the rare
+/// wide ones), checking the end once per field.
+pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) -> Result<(), ChunkError> {
+    let mut dec = XorDecoder::new(bytes, count);
+    // The first two samples have encodings of their own.
+    for _ in 0..count.min(2) {
+        if let Some(s) = dec.next_sample()? {
+            out.push(s);
+        }
+    }
+    if count <= 2 {
+        return Ok(());
+    }
+    let mut st = dec.state;
+    let mut pos = dec.reader.position();
+    let total = bytes.len() * 8;
+    out.reserve(count - 2);
+    for _ in 2..count {
+        let w = peek(bytes, pos);
+        let dod = if w >> 63 == 0 {
+            pos += 1;
+            0
+        } else {
+            // `10`, `110`, `1110`: a terminated prefix; `1111`: the last bucket.
+            let ones = w.leading_ones() as usize;
+            let last = DOD_BITS.len();
+            let (bucket, prefix) = if ones >= last {
+                (last - 1, last)
+            } else {
+                (ones - 1, ones + 1)
+            };
+            let n = DOD_BITS[bucket];
+            let raw = if prefix as u32 + n <= 64 {
+                (w << prefix) >> (64 - n)
+            } else {
+                peek(bytes, pos + prefix) >> (64 - n)
+            };
+            pos += prefix + n as usize;
+            let shift = 64 - n;
+            ((raw << shift) as i64) >> shift
+        };
+        if pos > total {
+            return Err(ChunkError::Truncated("timestamp delta-of-delta"));
+        }
+        st.delta = st.delta.wrapping_add(dod);
+        st.t = st.t.wrapping_add(st.delta);
+        let w = peek(bytes, pos);
+        if w >> 63 == 0 {
+            pos += 1;
+        } else {
+            let head = if (w >> 62) & 1 == 0 {
+                if st.leading == NO_WINDOW {
+                    return Err(ChunkError::Corrupt(
+                        "value reuses a leading/trailing window before one was set".into(),
+                    ));
+                }
+                2
+            } else {
+                let leading = ((w >> 57) & 0x1f) as u32;
+                let mut sig = ((w >> 51) & 0x3f) as u32;
+                if sig == 0 {
+                    sig = 64;
+                }
+                if leading + sig > 64 {
+                    return Err(ChunkError::Corrupt(format!(
+                        "value window of {leading} leading and {sig} significant bits exceeds 64"
+                    )));
+                }
+                st.leading = leading as u8;
+                st.trailing = (64 - leading - sig) as u8;
+                13
+            };
+            let sig = 64 - st.leading as u32 - st.trailing as u32;
+            let bits = if head + sig <= 64 {
+                (w << head) >> (64 - sig)
+            } else {
+                peek(bytes, pos + head as usize) >> (64 - sig)
+            };
+            pos += (head + sig) as usize;
+            st.v ^= bits << st.trailing;
+        }
+        if pos > total {
+            return Err(ChunkError::Truncated("value bits"));
+        }
+        out.push((st.t, f64::from_bits(st.v)));
+    }
+    Ok(())
+}
+
+/// The 64 bits from bit `pos` on, zeros past the end.
+#[inline(always)]
+fn peek(b: &[u8], pos: usize) -> u64 {
+    let at = pos / 8;
+    let off = (pos % 8) as u32;
+    let (word, next) = match b.get(at..at + 9) {
+        Some(w) => (u64::from_be_bytes(w[..8].try_into().expect("8 bytes")), w[8]),
+        None => {
+            let mut padded = [0u8; 9];
+            let tail = b.get(at..).unwrap_or(&[]);
+            padded[..tail.len()].copy_from_slice(tail);
+            (
+                u64::from_be_bytes(padded[..8].try_into().expect("8 bytes")),
+                padded[8],
+            )
+        }
+    };
+    (word << off) | ((next as u64) >> (8 - off))
+}
+
 /// Iterates the samples of an [`XorChunk`]; the chunk was validated when
 /// built, so decoding cannot fail here.
 pub struct XorIter<'a> {
@@ -534,7 +646,61 @@ mod tests {
             if !b.is_empty() && b.len() % 3 == 0 {
                 b[0] = TAG_XOR;
             }
+            let mut out = Vec::new();
+            if let Ok(count) = check_header(&b) {
+                let _ = decode_all(&b, count, &mut out);
+            }
             let _ = XorChunk::from_bytes(b);
+        }
+
+        /// The query path's decoder agrees with the sample-by-sample one on
+        /// valid chunks and on chunks with a flipped bit or cut short:
+        /// the same samples, or an error for both.
+        #[test]
+        fn decode_all_agrees_with_the_decoder(
+            steps in proptest::collection::vec((0i64..100_000, any::<u64>(), 0u8..4), 0..300),
+            damage in proptest::option::of((any::<usize>(), any::<bool>())),
+        ) {
+            let mut c = XorChunk::new();
+            let mut t = 1_700_000_000_000i64;
+            let mut v = 1.0f64;
+            for (step, bits, kind) in steps {
+                t += step;
+                v = match kind {
+                    0 => v,
+                    1 => v + 1.0,
+                    2 => f64::from_bits(bits),
+                    _ => (bits % 1000) as f64 / 8.0,
+                };
+                c.append(t, v);
+            }
+            let mut b = c.bytes().to_vec();
+            if let Some((at, cut)) = damage && b.len() > HEADER_LEN {
+                let body = b.len() - HEADER_LEN;
+                if cut {
+                    b.truncate(HEADER_LEN + at % body);
+                } else {
+                    let bit = at % (body * 8);
+                    b[HEADER_LEN + bit / 8] ^= 1 << (bit % 8);
+                }
+            }
+            let count = check_header(&b).unwrap();
+            let mut want = Vec::new();
+            let mut dec = XorDecoder::new(&b[..], count);
+            let want_ok = loop {
+                match dec.next_sample() {
+                    Ok(Some(s)) => want.push((s.0, s.1.to_bits())),
+                    Ok(None) => break true,
+                    Err(_) => break false,
+                }
+            };
+            let mut got = Vec::new();
+            let got_ok = decode_all(&b, count, &mut got).is_ok();
+            prop_assert_eq!(got_ok, want_ok);
+            if want_ok {
+                let got: Vec<(i64, u64)> = got.iter().map(|s| (s.0, s.1.to_bits())).collect();
+                prop_assert_eq!(got, want);
+            }
         }
 
         #[test]
