@@ -29,8 +29,8 @@ use super::aggregate::{group_hash, group_labels, grouping, kahan_inc};
 use super::error::PromqlError;
 use super::eval::{Evaluator, duration_ms, offset_ms};
 use super::functions::{
-    better_extreme, extrapolated_rate, instant_value, non_counter_info, over_time_keeps_name, unwrap_parens,
-    value_over,
+    better_extreme, extrapolated_rate_with_resets, instant_value, non_counter_info, over_time_keeps_name,
+    unwrap_parens, value_over,
 };
 use super::value::Elem;
 
@@ -221,7 +221,9 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn new(iter: Box<dyn SampleIter>, buf: Vec<(i64, f64)>) -> Self {
+    /// Reads `iter`, reusing an earlier cursor's buffer.
+    fn new(iter: Box<dyn SampleIter>, mut buf: Vec<(i64, f64)>) -> Self {
+        buf.clear();
         Cursor {
             iter,
             buf,
@@ -405,6 +407,8 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
         window.clear();
         extremes.candidates.clear();
         let (mut head, mut shift, mut held) = (0usize, 0usize, 0usize);
+        // Adjacent pairs in the window whose value drops (counter resets).
+        let mut resets = 0usize;
         let mut any_window = false;
         for k in 0..steps.count {
             let ts = steps.time(k);
@@ -421,9 +425,15 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
                 if let RangeFn::Extreme(is_max) = kind {
                     extremes.push(window.len() + shift, s.1, is_max);
                 }
+                if window.len() > head && s.1 < window[window.len() - 1].1 {
+                    resets += 1;
+                }
                 window.push(s);
             }
             while head < window.len() && window[head].0 <= start {
+                if head + 1 < window.len() && window[head + 1].1 < window[head].1 {
+                    resets -= 1;
+                }
                 head += 1;
             }
             if head >= 1024 && head * 2 >= window.len() {
@@ -444,7 +454,7 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
             any_window = true;
             let v = match kind {
                 RangeFn::Extrapolated(counter, is_rate) => {
-                    extrapolated_rate(w, (start, end, range), counter, is_rate)
+                    extrapolated_rate_with_resets(w, (start, end, range), counter, is_rate, resets > 0)
                 }
                 RangeFn::Instant(is_rate) => instant_value(w, is_rate),
                 RangeFn::Extreme(_) => Some(extremes.extreme(head + shift, w)),

@@ -106,6 +106,9 @@ struct EngineMetrics {
 pub struct Engine {
     opts: EngineOptions,
     metrics: EngineMetrics,
+    /// Whether subtrees are evaluated over all steps at once (off only in
+    /// tests that compare against step-by-step evaluation).
+    batch: bool,
 }
 
 impl Engine {
@@ -129,7 +132,18 @@ impl Engine {
                 "PromQL queries canceled, e.g. because the client went away.",
             ),
         };
-        Engine { opts, metrics }
+        Engine {
+            opts,
+            metrics,
+            batch: true,
+        }
+    }
+
+    /// Evaluates step by step only, to check the batch evaluation against.
+    #[cfg(test)]
+    fn step_by_step(mut self) -> Self {
+        self.batch = false;
+        self
     }
 
     pub fn options(&self) -> &EngineOptions {
@@ -264,7 +278,9 @@ impl Engine {
                 1
             },
         };
-        precompute(&mut ev, &expr, &steps)?;
+        if self.batch {
+            precompute(&mut ev, &expr, &steps)?;
+        }
         let value = if is_range && let Some(p) = ev.precomputed.remove(&(&expr as *const Expr as usize)) {
             precomputed_range(p)?
         } else if is_range {
@@ -590,6 +606,143 @@ mod tests {
         assert_eq!(m[0].points.len(), 61);
         assert_eq!(m[0].points[60], (3_600_000, 3600.0));
         assert_eq!(out.stats.total_samples_loaded, 241);
+    }
+
+    /// Bit-identical values, or a panic naming the first difference.
+    fn same_value(a: &Value, b: &Value, what: &str) {
+        let flat = |v: &Value| -> Vec<(Labels, i64, u64)> {
+            match v {
+                Value::Matrix(m) => m
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| (s.labels.clone(), p.0, p.1.to_bits())))
+                    .collect(),
+                Value::Vector(v) => v.iter().map(|s| (s.labels.clone(), s.t, s.v.to_bits())).collect(),
+                Value::Scalar(x) => vec![(Labels::default(), 0, x.to_bits())],
+                Value::String(_) => vec![],
+            }
+        };
+        let (fa, fb) = (flat(a), flat(b));
+        if let (Value::Matrix(ma), Value::Matrix(mb)) = (a, b) {
+            for (x, y) in ma.iter().zip(mb) {
+                if x.points.len() != y.points.len() {
+                    let dx: Vec<_> = x
+                        .points
+                        .iter()
+                        .filter(|p| !y.points.iter().any(|q| q.0 == p.0))
+                        .take(5)
+                        .collect();
+                    let dy: Vec<_> = y
+                        .points
+                        .iter()
+                        .filter(|p| !x.points.iter().any(|q| q.0 == p.0))
+                        .take(5)
+                        .collect();
+                    panic!(
+                        "{what} {:?}: {} vs {} points; only batch {dx:?}; only stepwise {dy:?}",
+                        x.labels,
+                        x.points.len(),
+                        y.points.len()
+                    );
+                }
+            }
+        }
+        for (x, y) in fa.iter().zip(&fb) {
+            assert_eq!(
+                x,
+                y,
+                "{what}: batch {} vs step by step {}",
+                f64::from_bits(x.2),
+                f64::from_bits(y.2)
+            );
+        }
+        assert_eq!(fa.len(), fb.len(), "{what}: point counts");
+    }
+
+    /// Batch evaluation (whole steps at once) gives bit-identical results to
+    /// step-by-step evaluation, over counters with resets, NaNs, stale
+    /// markers and gaps, for range and instant queries.
+    #[test]
+    fn batch_evaluation_matches_step_by_step() {
+        let storage = MemStorage::new();
+        let mut app = storage.appender();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for s in 0..12 {
+            let labels = Labels::from_pairs(&[
+                ("__name__", if s % 3 == 0 { "c_total" } else { "g" }),
+                ("i", &s.to_string()),
+                ("grp", if s % 2 == 0 { "a" } else { "b" }),
+            ]);
+            let mut v = 0.0;
+            let mut t = 0;
+            while t < 4 * 3_600_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t += 10_000 + (x % 20_000) as i64;
+                if x % 97 == 0 {
+                    t += 20 * 60_000; // a gap past the lookback
+                }
+                let sample = match x % 41 {
+                    1 => f64::NAN,
+                    2 => f64::from_bits(crate::model::STALE_NAN_BITS),
+                    r => {
+                        // r == 0: a counter reset.
+                        v = if r == 0 { 0.0 } else { v + (x % 1000) as f64 / 7.0 };
+                        v
+                    }
+                };
+                app.append(&labels, t, sample).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        let q = storage.querier();
+        let batch = engine(50_000_000);
+        let stepwise = engine(50_000_000).step_by_step();
+        let queries = [
+            "rate(c_total[5m])",
+            "increase(c_total[3m])",
+            "delta(g[10m])",
+            "irate(c_total[2m])",
+            "idelta(g[1m])",
+            "max_over_time(g[17m])",
+            "min_over_time(c_total[1h])",
+            "avg_over_time(g[9m])",
+            "sum_over_time(g[4m])",
+            "count_over_time({grp=\"a\"}[5m])",
+            "last_over_time(g[5m])",
+            "first_over_time(g[5m] offset 3m)",
+            "stddev_over_time(g[30m])",
+            "stdvar_over_time(g[30m])",
+            "present_over_time(g[1m])",
+            "mad_over_time(g[20m])",
+            "sum by (grp) (rate(c_total[5m]))",
+            "avg without (i) (g)",
+            "count({__name__=~\".+\"})",
+            "max by (grp) (g offset 10m)",
+            "min(g @ 3600)",
+            "group by (grp) (g)",
+            "stddev by (grp) (g)",
+            "stdvar(max_over_time(g[10m]))",
+            "sum(sum by (grp) (rate(c_total[5m])))",
+            "rate(c_total[5m]) / on(i) group_left sum by (i) (g)",
+            "histogram_quantile(0.9, sum by (le) (rate(c_total[5m])))",
+        ];
+        let ctl = QueryControl::default();
+        for query in queries {
+            for (start, end, step) in [
+                (0, 4 * 3_600_000, 60_000),
+                (1_000_000, 9_000_000, 7_000),
+                (3_600_000, 3_600_000, 1),
+            ] {
+                let a = batch.range_query(&*q, query, start, end, step, &ctl).unwrap();
+                let b = stepwise.range_query(&*q, query, start, end, step, &ctl).unwrap();
+                same_value(&a.value, &b.value, &format!("{query} {start}..{end}/{step}"));
+                assert_eq!(a.annotations, b.annotations, "{query}");
+            }
+            let a = batch.instant_query(&*q, query, 5_000_000, &ctl).unwrap();
+            let b = stepwise.instant_query(&*q, query, 5_000_000, &ctl).unwrap();
+            same_value(&a.value, &b.value, &format!("{query} instant"));
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod over_time;
 mod rate;
 
 pub(crate) use over_time::{better as better_extreme, keeps_name as over_time_keeps_name, value_over};
-pub(crate) use rate::{extrapolated_rate, instant_value, non_counter_info};
+pub(crate) use rate::{extrapolated_rate_with_resets, instant_value, non_counter_info};
 
 use promql_parser::parser::{Call, Expr};
 

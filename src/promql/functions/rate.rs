@@ -98,9 +98,22 @@ pub(crate) fn non_counter_info(ev: &mut Evaluator, metric: &Labels, arg: &Expr) 
 /// `range_ms` (given as `(start, end, range_ms)`).
 pub(crate) fn extrapolated_rate(
     points: &[(i64, f64)],
+    window: (i64, i64, i64),
+    counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    extrapolated_rate_with_resets(points, window, counter, is_rate, true)
+}
+
+/// [`extrapolated_rate`] for a caller that knows whether any value in
+/// `points` drops below the one before (`may_reset`): without one, the
+/// counter-reset pass over the points is skipped.
+pub(crate) fn extrapolated_rate_with_resets(
+    points: &[(i64, f64)],
     (w_start, w_end, range_ms): (i64, i64, i64),
     counter: bool,
     is_rate: bool,
+    may_reset: bool,
 ) -> Option<f64> {
     if points.len() < 2 {
         return None;
@@ -108,7 +121,7 @@ pub(crate) fn extrapolated_rate(
     let (first_t, first_v) = points[0];
     let (last_t, last_v) = points[points.len() - 1];
     let mut result = last_v - first_v;
-    if counter {
+    if counter && may_reset {
         for pair in points.windows(2) {
             if pair[1].1 < pair[0].1 {
                 result += pair[0].1;
