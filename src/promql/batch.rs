@@ -213,16 +213,16 @@ fn produce(ev: &mut Evaluator, e: &Expr, steps: &Steps, sink: &mut Sink) -> Resu
 
 /// Reads one series' samples forward a decoded chunk at a time, so the
 /// loops over samples make no call per sample.
-struct Cursor {
+struct Cursor<'b> {
     iter: Box<dyn SampleIter>,
-    buf: Vec<(i64, f64)>,
+    /// A buffer reused from series to series.
+    buf: &'b mut Vec<(i64, f64)>,
     pos: usize,
     read: usize,
 }
 
-impl Cursor {
-    /// Reads `iter`, reusing an earlier cursor's buffer.
-    fn new(iter: Box<dyn SampleIter>, mut buf: Vec<(i64, f64)>) -> Self {
+impl<'b> Cursor<'b> {
+    fn new(iter: Box<dyn SampleIter>, buf: &'b mut Vec<(i64, f64)>) -> Self {
         buf.clear();
         Cursor {
             iter,
@@ -237,7 +237,7 @@ impl Cursor {
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
-            if !self.iter.next_batch(&mut self.buf) {
+            if !self.iter.next_batch(self.buf) {
                 return None;
             }
             self.read += self.buf.len();
@@ -249,11 +249,115 @@ impl Cursor {
     fn advance(&mut self) {
         self.pos += 1;
     }
+}
 
-    /// Gives back the buffer for the next series.
-    fn into_buffer(self) -> Vec<(i64, f64)> {
-        self.buf
+/// What one series' pass over its samples produced.
+struct SeriesPass {
+    points: Vec<(i64, f64)>,
+    /// Samples read from storage.
+    read: usize,
+    /// Whether any step's window held a sample (range functions).
+    any_window: bool,
+    /// The most samples its window held at once.
+    peak_window: usize,
+}
+
+/// Threads that run series passes: a pass is pure (a series' samples in,
+/// its points out), so the series of a block are split between threads;
+/// their results are then handed on in series order, so results and float
+/// summation orders do not depend on the split.
+fn pass_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+}
+
+/// Series per thread in a block: bounds the points held between the
+/// passes and the sink.
+const SERIES_PER_THREAD: usize = 256;
+
+/// Runs `pass` over every selected series, a block at a time (in parallel
+/// where there are enough), then `emit`s each result in series order.
+fn each_series<P>(
+    ev: &mut Evaluator,
+    series: Vec<(Arc<Labels>, Box<dyn SampleIter>)>,
+    pass: P,
+    emit: &mut dyn FnMut(&mut Evaluator, &Arc<Labels>, SeriesPass) -> Result<(), PromqlError>,
+) -> Result<(), PromqlError>
+where
+    P: Fn(Box<dyn SampleIter>, &mut Vec<(i64, f64)>) -> SeriesPass + Sync,
+{
+    let threads = pass_threads();
+    let mut rest = series.into_iter();
+    loop {
+        ev.check_limits()?;
+        let block: Vec<_> = rest.by_ref().take(SERIES_PER_THREAD * threads).collect();
+        if block.is_empty() {
+            return Ok(());
+        }
+        let results = run_block(block, threads, &pass)?;
+        // Held at once: the block's points, and a window per thread.
+        let points: usize = results.iter().map(|r| r.1.points.len()).sum();
+        let windows = results.iter().map(|r| r.1.peak_window).max().unwrap_or(0) * threads.min(results.len());
+        ev.hold(points + windows)?;
+        ev.release(windows);
+        for (metric, r) in results {
+            let n = r.points.len();
+            ev.streamed_samples += r.read;
+            emit(ev, &metric, r)?;
+            ev.release(n);
+        }
     }
+}
+
+type Block = Vec<(Arc<Labels>, Box<dyn SampleIter>)>;
+
+fn run_block<P>(block: Block, threads: usize, pass: &P) -> Result<Vec<(Arc<Labels>, SeriesPass)>, PromqlError>
+where
+    P: Fn(Box<dyn SampleIter>, &mut Vec<(i64, f64)>) -> SeriesPass + Sync,
+{
+    let run = |part: Block| -> Vec<(Arc<Labels>, SeriesPass)> {
+        let mut buf = Vec::new();
+        part.into_iter()
+            .map(|(m, iter)| (m, pass(iter, &mut buf)))
+            .collect()
+    };
+    if threads < 2 || block.len() < 16 {
+        return Ok(run(block));
+    }
+    let per = block.len().div_ceil(threads);
+    let mut parts: Vec<Block> = Vec::with_capacity(threads);
+    let mut block = block;
+    while block.len() > per {
+        let tail = block.split_off(per);
+        parts.push(block);
+        block = tail;
+    }
+    parts.push(block);
+    let mut parts = parts.into_iter();
+    let first = parts.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts.map(|part| scope.spawn(move || run(part))).collect();
+        let mut out = run(first);
+        for h in handles {
+            match h.join() {
+                Ok(more) => out.extend(more),
+                Err(_) => {
+                    return Err(PromqlError::Execution(
+                        "internal error: a series evaluation thread panicked".into(),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// The reference time of each step for a selector with this `@` and
+/// offset.
+fn reference_times(ev: &Evaluator, vs: &VectorSelector, steps: &Steps) -> Vec<i64> {
+    let off = offset_ms(&vs.offset);
+    (0..steps.count)
+        .map(|k| ev.at_time(&vs.at, steps.time(k)) - off)
+        .collect()
 }
 
 /// An instant vector selector: per series, the newest non-stale sample
@@ -272,44 +376,49 @@ fn selector(
         .copied()
         .unwrap_or((steps.start - ev.lookback, last));
     let series = ev.select_iters(vs, lo, hi)?;
-    let off = offset_ms(&vs.offset);
+    let refs = reference_times(ev, vs, steps);
     let lookback = ev.lookback;
-    let mut points = Vec::with_capacity(steps.count);
-    let mut buf = Vec::new();
-    for (i, (metric, iter)) in series.into_iter().enumerate() {
-        if i % 64 == 0 {
-            ev.check_limits()?;
+    let steps = *steps;
+    let pass = |iter, buf: &mut Vec<(i64, f64)>| selector_pass(iter, buf, &refs, &steps, lookback);
+    each_series(ev, series, pass, &mut |ev, metric, r| {
+        if r.points.is_empty() {
+            return Ok(());
         }
-        let mut cur = Cursor::new(iter, buf);
-        points.clear();
-        let mut prev: Option<(i64, f64)> = None;
-        for k in 0..steps.count {
-            let ts = steps.time(k);
-            let ref_t = ev.at_time(&vs.at, ts) - off;
-            while let Some(s) = cur.peek() {
-                if s.0 > ref_t {
-                    break;
-                }
-                prev = Some(s);
-                cur.advance();
+        sink(ev, metric, false, &r.points)
+    })
+}
+
+fn selector_pass(
+    iter: Box<dyn SampleIter>,
+    buf: &mut Vec<(i64, f64)>,
+    refs: &[i64],
+    steps: &Steps,
+    lookback: i64,
+) -> SeriesPass {
+    let mut cur = Cursor::new(iter, buf);
+    let mut points = Vec::with_capacity(refs.len());
+    let mut prev: Option<(i64, f64)> = None;
+    for (k, &ref_t) in refs.iter().enumerate() {
+        while let Some(s) = cur.peek() {
+            if s.0 > ref_t {
+                break;
             }
-            if let Some((t, v)) = prev
-                && t > ref_t - lookback
-                && !is_stale_nan(v)
-            {
-                points.push((ts, v));
-            }
+            prev = Some(s);
+            cur.advance();
         }
-        ev.streamed_samples += cur.read;
-        buf = cur.into_buffer();
-        if points.is_empty() {
-            continue;
+        if let Some((t, v)) = prev
+            && t > ref_t - lookback
+            && !is_stale_nan(v)
+        {
+            points.push((steps.time(k), v));
         }
-        ev.hold(points.len())?;
-        sink(ev, &metric, false, &points)?;
-        ev.release(points.len());
     }
-    Ok(())
+    SeriesPass {
+        points,
+        read: cur.read,
+        any_window: false,
+        peak_window: 1,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -386,98 +495,97 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
     let counter_infos = matches!(kind, RangeFn::Extrapolated(true, _));
     let vs = &ms.vs;
     let range = duration_ms(&ms.range);
-    let off = offset_ms(&vs.offset);
     let key = vs as *const VectorSelector as usize;
     let last = steps.time(steps.count.saturating_sub(1));
     let (lo, hi) = ev.spans.get(&key).copied().unwrap_or((steps.start - range, last));
     let series = ev.select_iters(vs, lo, hi)?;
+    let ends = reference_times(ev, vs, steps);
+    let steps = *steps;
+    let pass = |iter, buf: &mut Vec<(i64, f64)>| range_pass(iter, buf, &ends, &steps, range, kind, name);
+    each_series(ev, series, pass, &mut |ev, metric, r| {
+        if r.any_window && counter_infos {
+            non_counter_info(ev, metric, arg);
+        }
+        if r.points.is_empty() {
+            return Ok(());
+        }
+        sink(ev, metric, drop_name, &r.points)
+    })
+}
 
-    let mut points = Vec::with_capacity(steps.count);
-    let mut buf = Vec::new();
+/// One series' windows `(end - range, end]` at each step's `end`.
+fn range_pass(
+    iter: Box<dyn SampleIter>,
+    buf: &mut Vec<(i64, f64)>,
+    ends: &[i64],
+    steps: &Steps,
+    range: i64,
+    kind: RangeFn,
+    name: &str,
+) -> SeriesPass {
+    let mut cur = Cursor::new(iter, buf);
+    let mut points = Vec::with_capacity(ends.len());
     // The window's samples are `window[head..]`; `shift` is how many were
     // dropped from the vector's front, so `head + shift` numbers samples.
     let mut window: Vec<(i64, f64)> = Vec::new();
     let mut extremes = SlidingExtreme::default();
-    for (i, (metric, iter)) in series.into_iter().enumerate() {
-        if i % 64 == 0 {
-            ev.check_limits()?;
-        }
-        let mut cur = Cursor::new(iter, buf);
-        points.clear();
-        window.clear();
-        extremes.candidates.clear();
-        let (mut head, mut shift, mut held) = (0usize, 0usize, 0usize);
-        // Adjacent pairs in the window whose value drops (counter resets).
-        let mut resets = 0usize;
-        let mut any_window = false;
-        for k in 0..steps.count {
-            let ts = steps.time(k);
-            let end = ev.at_time(&vs.at, ts) - off;
-            let start = end - range;
-            while let Some(s) = cur.peek() {
-                if s.0 > end {
-                    break;
-                }
-                cur.advance();
-                if is_stale_nan(s.1) {
-                    continue;
-                }
-                if let RangeFn::Extreme(is_max) = kind {
-                    extremes.push(window.len() + shift, s.1, is_max);
-                }
-                if window.len() > head && s.1 < window[window.len() - 1].1 {
-                    resets += 1;
-                }
-                window.push(s);
+    let (mut head, mut shift, mut peak_window) = (0usize, 0usize, 0usize);
+    // Adjacent pairs in the window whose value drops (counter resets).
+    let mut resets = 0usize;
+    let mut any_window = false;
+    for (k, &end) in ends.iter().enumerate() {
+        let start = end - range;
+        while let Some(s) = cur.peek() {
+            if s.0 > end {
+                break;
             }
-            while head < window.len() && window[head].0 <= start {
-                if head + 1 < window.len() && window[head + 1].1 < window[head].1 {
-                    resets -= 1;
-                }
-                head += 1;
-            }
-            if head >= 1024 && head * 2 >= window.len() {
-                window.drain(..head);
-                shift += head;
-                head = 0;
-            }
-            let w = &window[head..];
-            if w.len() > held {
-                ev.hold(w.len() - held)?;
-            } else {
-                ev.release(held - w.len());
-            }
-            held = w.len();
-            if w.is_empty() {
+            cur.advance();
+            if is_stale_nan(s.1) {
                 continue;
             }
-            any_window = true;
-            let v = match kind {
-                RangeFn::Extrapolated(counter, is_rate) => {
-                    extrapolated_rate_with_resets(w, (start, end, range), counter, is_rate, resets > 0)
-                }
-                RangeFn::Instant(is_rate) => instant_value(w, is_rate),
-                RangeFn::Extreme(_) => Some(extremes.extreme(head + shift, w)),
-                RangeFn::OverTime => Some(value_over(name, w, f64::NAN)),
-            };
-            if let Some(v) = v {
-                points.push((ts, v));
+            if let RangeFn::Extreme(is_max) = kind {
+                extremes.push(window.len() + shift, s.1, is_max);
             }
+            if window.len() > head && s.1 < window[window.len() - 1].1 {
+                resets += 1;
+            }
+            window.push(s);
         }
-        ev.release(held);
-        ev.streamed_samples += cur.read;
-        buf = cur.into_buffer();
-        if any_window && counter_infos {
-            non_counter_info(ev, &metric, arg);
+        while head < window.len() && window[head].0 <= start {
+            if head + 1 < window.len() && window[head + 1].1 < window[head].1 {
+                resets -= 1;
+            }
+            head += 1;
         }
-        if points.is_empty() {
+        if head >= 1024 && head * 2 >= window.len() {
+            window.drain(..head);
+            shift += head;
+            head = 0;
+        }
+        let w = &window[head..];
+        peak_window = peak_window.max(w.len());
+        if w.is_empty() {
             continue;
         }
-        ev.hold(points.len())?;
-        sink(ev, &metric, drop_name, &points)?;
-        ev.release(points.len());
+        any_window = true;
+        let v = match kind {
+            RangeFn::Extrapolated(counter, is_rate) => {
+                extrapolated_rate_with_resets(w, (start, end, range), counter, is_rate, resets > 0)
+            }
+            RangeFn::Instant(is_rate) => instant_value(w, is_rate),
+            RangeFn::Extreme(_) => Some(extremes.extreme(head + shift, w)),
+            RangeFn::OverTime => Some(value_over(name, w, f64::NAN)),
+        };
+        if let Some(v) = v {
+            points.push((steps.time(k), v));
+        }
     }
-    Ok(())
+    SeriesPass {
+        points,
+        read: cur.read,
+        any_window,
+        peak_window,
+    }
 }
 
 /// One group's state at one step; `count == 0` means no input yet.

@@ -666,7 +666,7 @@ mod tests {
         let storage = MemStorage::new();
         let mut app = storage.appender();
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        for s in 0..12 {
+        for s in 0..60 {
             let labels = Labels::from_pairs(&[
                 ("__name__", if s % 3 == 0 { "c_total" } else { "g" }),
                 ("i", &s.to_string()),

@@ -290,6 +290,10 @@ impl PersistedStream {
         };
         self.cur.samples.clear();
         self.cur.pos = 0;
+        if self.runs {
+            // One allocation for the runs of the whole series.
+            self.cur.samples.reserve(RUN_SAMPLES + 256);
+        }
         if from > self.maxt {
             return;
         }
