@@ -25,12 +25,12 @@ use promql_parser::parser::{AggregateExpr, Call, Expr, VectorSelector};
 use crate::model::{Labels, is_stale_nan};
 use crate::tsdb::SampleIter;
 
-use super::aggregate::{group_hash, group_labels, grouping, kahan_inc};
+use super::aggregate::{go_g, group_hash, group_labels, grouping, kahan_inc};
 use super::error::PromqlError;
 use super::eval::{Evaluator, duration_ms, offset_ms};
 use super::functions::{
-    better_extreme, extrapolated_rate_with_resets, instant_value, non_counter_info, over_time_keeps_name,
-    unwrap_parens, value_over,
+    better_extreme, counter_window_value, extrapolated_rate_with_resets, instant_value, non_counter_info,
+    over_time_keeps_name, unwrap_parens, value_over,
 };
 use super::value::Elem;
 
@@ -97,7 +97,10 @@ impl Precomputed {
     }
 }
 
-const RANGE_FUNCTIONS: [&str; 16] = [
+const RANGE_FUNCTIONS: [&str; 19] = [
+    "changes",
+    "resets",
+    "deriv",
     "rate",
     "increase",
     "delta",
@@ -123,15 +126,38 @@ fn is_folding_aggregation(op: TokenId) -> bool {
     )
 }
 
+/// Range functions taking a matrix selector and a number literal (the
+/// position of the matrix argument): per step, the number would be the
+/// same.
+const RANGE_FUNCTIONS_WITH_PARAM: [(&str, usize); 2] = [("predict_linear", 0), ("quantile_over_time", 1)];
+
+fn is_number(e: &Expr) -> bool {
+    matches!(unwrap_parens(e), Expr::NumberLiteral(_))
+}
+
+/// The matrix selector argument of a batchable range function call.
+fn range_call_matrix(c: &Call) -> Option<&Expr> {
+    let args = &c.args.args;
+    let (at, param) = if RANGE_FUNCTIONS.contains(&c.func.name) {
+        (0, None)
+    } else {
+        let &(_, at) = RANGE_FUNCTIONS_WITH_PARAM
+            .iter()
+            .find(|(n, _)| *n == c.func.name)?;
+        (at, Some(1 - at))
+    };
+    if args.len() != 1 + param.is_some() as usize || param.is_some_and(|i| !is_number(&args[i])) {
+        return None;
+    }
+    let m: &Expr = &args[at];
+    matches!(unwrap_parens(m), Expr::MatrixSelector(_)).then_some(m)
+}
+
 /// Whether `e` is a shape evaluated over all steps at once.
 pub(crate) fn batchable(e: &Expr) -> bool {
     match e {
         Expr::Paren(p) => batchable(&p.expr),
-        Expr::Call(c) => {
-            RANGE_FUNCTIONS.contains(&c.func.name)
-                && c.args.args.len() == 1
-                && matches!(unwrap_parens(&c.args.args[0]), Expr::MatrixSelector(_))
-        }
+        Expr::Call(c) => range_call_matrix(c).is_some(),
         Expr::Aggregate(a) => {
             a.param.is_none()
                 && is_folding_aggregation(a.op.id())
@@ -429,6 +455,8 @@ enum RangeFn {
     Instant(bool),
     /// `min_over_time`, `max_over_time`: is max.
     Extreme(bool),
+    /// `changes`, `resets`, `deriv`, `predict_linear`.
+    Regression,
     OverTime,
 }
 
@@ -472,7 +500,21 @@ impl SlidingExtreme {
 /// forward across the steps over the samples read once.
 fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) -> Result<(), PromqlError> {
     let name = c.func.name;
-    let arg: &Expr = &c.args.args[0];
+    let Some(arg) = range_call_matrix(c) else {
+        return Err(PromqlError::Execution(format!(
+            "internal error: {name} cannot be evaluated over all steps at once"
+        )));
+    };
+    // The number argument, if any (a literal: the same at every step).
+    let param = c
+        .args
+        .args
+        .iter()
+        .find_map(|a| match unwrap_parens(a) {
+            Expr::NumberLiteral(n) => Some(n.val),
+            _ => None,
+        })
+        .unwrap_or(f64::NAN);
     let Expr::MatrixSelector(ms) = unwrap_parens(arg) else {
         return Err(PromqlError::Execution(format!(
             "internal error: {name} over all steps needs a matrix selector"
@@ -486,12 +528,14 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
         "idelta" => RangeFn::Instant(false),
         "max_over_time" => RangeFn::Extreme(true),
         "min_over_time" => RangeFn::Extreme(false),
+        "changes" | "resets" | "deriv" | "predict_linear" => RangeFn::Regression,
         _ => RangeFn::OverTime,
     };
     let drop_name = match kind {
-        RangeFn::Extrapolated(..) | RangeFn::Instant(_) => true,
+        RangeFn::Extrapolated(..) | RangeFn::Instant(_) | RangeFn::Regression => true,
         RangeFn::Extreme(_) | RangeFn::OverTime => !over_time_keeps_name(name),
     };
+    let mut any_window = false;
     let counter_infos = matches!(kind, RangeFn::Extrapolated(true, _));
     let vs = &ms.vs;
     let range = duration_ms(&ms.range);
@@ -501,8 +545,10 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
     let series = ev.select_iters(vs, lo, hi)?;
     let ends = reference_times(ev, vs, steps);
     let steps = *steps;
-    let pass = |iter, buf: &mut Vec<(i64, f64)>| range_pass(iter, buf, &ends, &steps, range, kind, name);
+    let pass =
+        |iter, buf: &mut Vec<(i64, f64)>| range_pass(iter, buf, &ends, &steps, range, (kind, name, param));
     each_series(ev, series, pass, &mut |ev, metric, r| {
+        any_window |= r.any_window;
         if r.any_window && counter_infos {
             non_counter_info(ev, metric, arg);
         }
@@ -510,7 +556,15 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
             return Ok(());
         }
         sink(ev, metric, drop_name, &r.points)
-    })
+    })?;
+    if name == "quantile_over_time" && any_window && !(0.0..=1.0).contains(&param) {
+        let pos = ev.position(&c.args.args[0].to_string());
+        ev.annotations.warn(
+            format!("quantile value should be between 0 and 1, got {}", go_g(param)),
+            pos,
+        );
+    }
+    Ok(())
 }
 
 /// One series' windows `(end - range, end]` at each step's `end`.
@@ -520,8 +574,7 @@ fn range_pass(
     ends: &[i64],
     steps: &Steps,
     range: i64,
-    kind: RangeFn,
-    name: &str,
+    (kind, name, param): (RangeFn, &str, f64),
 ) -> SeriesPass {
     let mut cur = Cursor::new(iter, buf);
     let mut points = Vec::with_capacity(ends.len());
@@ -574,7 +627,8 @@ fn range_pass(
             }
             RangeFn::Instant(is_rate) => instant_value(w, is_rate),
             RangeFn::Extreme(_) => Some(extremes.extreme(head + shift, w)),
-            RangeFn::OverTime => Some(value_over(name, w, f64::NAN)),
+            RangeFn::OverTime => Some(value_over(name, w, param)),
+            RangeFn::Regression => counter_window_value(name, w, steps.time(k), param),
         };
         if let Some(v) = v {
             points.push((steps.time(k), v));
@@ -750,6 +804,41 @@ fn aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batchable_shapes() {
+        let yes = [
+            "rate(x[5m])",
+            "(max_over_time(x[1h] offset 5m))",
+            "sum by (a) (rate(x[5m]))",
+            "count({job=\"node\"})",
+            "avg without (b) (x @ 100)",
+            "predict_linear(x[1h], 600)",
+            "quantile_over_time(0.9, (x[10m]))",
+            "stddev(sum by (a) (deriv(x[5m])))",
+        ];
+        let no = [
+            "x",
+            "rate(x[5m:1m])",
+            "topk(3, x)",
+            "sum(x) + 1",
+            "quantile_over_time(scalar(y), x[10m])",
+            "predict_linear(x[1h], time())",
+            "holt_winters(x[1h], 0.5, 0.5)",
+            "sum(x > 1)",
+            "absent_over_time(x[5m])",
+        ];
+        for q in yes {
+            let e = promql_parser::parser::parse(q).unwrap();
+            assert!(batchable(&e), "{q}");
+        }
+        for q in no {
+            let Ok(e) = promql_parser::parser::parse(q) else {
+                continue;
+            };
+            assert!(!batchable(&e), "{q}");
+        }
+    }
 
     /// The sliding extreme agrees with a scan of each window, NaNs and
     /// signed zeros included.

@@ -26,39 +26,8 @@ pub(super) fn call(
     let w = eval_window(ev, args[0], ts)?;
     let mut out = Vec::with_capacity(w.series.len());
     for s in w.series {
-        let p: &[(i64, f64)] = &s.points;
-        let v = match name {
-            "changes" | "resets" => {
-                if p.is_empty() {
-                    continue;
-                }
-                let mut n = 0;
-                for pair in p.windows(2) {
-                    let (a, b) = (pair[0].1, pair[1].1);
-                    let hit = if name == "changes" {
-                        a != b && !(a.is_nan() && b.is_nan())
-                    } else {
-                        b < a
-                    };
-                    if hit {
-                        n += 1;
-                    }
-                }
-                n as f64
-            }
-            "deriv" => {
-                if p.len() < 2 {
-                    continue;
-                }
-                linear_regression(p, p[0].0).0
-            }
-            _ => {
-                if p.len() < 2 {
-                    continue;
-                }
-                let (slope, intercept) = linear_regression(p, ts);
-                slope * duration + intercept
-            }
+        let Some(v) = window_value(name, &s.points, ts, duration) else {
+            continue;
         };
         out.push(Elem {
             metric: s.metric,
@@ -69,6 +38,44 @@ pub(super) fn call(
         });
     }
     Ok(Some(Val::Vector(out)))
+}
+
+/// `changes`, `resets`, `deriv` or `predict_linear` (by `duration`
+/// seconds, evaluated at `ts`) of one window's points.
+pub(crate) fn window_value(name: &str, p: &[(i64, f64)], ts: i64, duration: f64) -> Option<f64> {
+    match name {
+        "changes" | "resets" => {
+            if p.is_empty() {
+                return None;
+            }
+            let mut n = 0;
+            for pair in p.windows(2) {
+                let (a, b) = (pair[0].1, pair[1].1);
+                let hit = if name == "changes" {
+                    a != b && !(a.is_nan() && b.is_nan())
+                } else {
+                    b < a
+                };
+                if hit {
+                    n += 1;
+                }
+            }
+            Some(n as f64)
+        }
+        "deriv" => {
+            if p.len() < 2 {
+                return None;
+            }
+            Some(linear_regression(p, p[0].0).0)
+        }
+        _ => {
+            if p.len() < 2 {
+                return None;
+            }
+            let (slope, intercept) = linear_regression(p, ts);
+            Some(slope * duration + intercept)
+        }
+    }
 }
 
 /// Least-squares fit with x in seconds relative to `intercept_time`, with

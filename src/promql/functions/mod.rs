@@ -9,6 +9,7 @@ mod misc;
 mod over_time;
 mod rate;
 
+pub(crate) use counters::window_value as counter_window_value;
 pub(crate) use over_time::{better as better_extreme, keeps_name as over_time_keeps_name, value_over};
 pub(crate) use rate::{extrapolated_rate_with_resets, instant_value, non_counter_info};
 
