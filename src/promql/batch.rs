@@ -326,10 +326,10 @@ where
         ev.hold(points + windows)?;
         ev.release(windows);
         for (metric, r) in results {
-            let n = r.points.len();
+            // The sink counts what it keeps of these points.
+            ev.release(r.points.len());
             ev.streamed_samples += r.read;
             emit(ev, &metric, r)?;
-            ev.release(n);
         }
     }
 }

@@ -753,6 +753,32 @@ mod tests {
     }
 
     #[test]
+    fn max_samples_counts_windows_held_at_once() {
+        // 241 samples in all; `rate(up[5m])` holds a 20-sample window and
+        // its 61 output points at once, so it fits in 100 ...
+        let ctl = QueryControl::default();
+        let out = engine(100)
+            .range_query(&*one_series(), "rate(up[5m])", 0, 3_600_000, 60_000, &ctl)
+            .unwrap();
+        let Value::Matrix(m) = out.value else { panic!() };
+        assert_eq!(m[0].points.len(), 60);
+        assert!(out.stats.peak_samples <= 100, "{:?}", out.stats);
+        assert_eq!(out.stats.total_samples_loaded, 241);
+        // ... while an hour-long window of 240 samples does not.
+        let err = engine(100)
+            .range_query(
+                &*one_series(),
+                "max_over_time(up[1h])",
+                0,
+                3_600_000,
+                60_000,
+                &ctl,
+            )
+            .unwrap_err();
+        assert!(matches!(err, PromqlError::TooManySamples), "{err}");
+    }
+
+    #[test]
     fn canceled_query_stops() {
         let ctl = QueryControl::default();
         ctl.cancel();
