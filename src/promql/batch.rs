@@ -27,7 +27,7 @@ use crate::tsdb::SampleIter;
 
 use super::aggregate::{go_g, group_hash, group_labels, grouping, kahan_inc};
 use super::error::PromqlError;
-use super::eval::{Evaluator, duration_ms, offset_ms};
+use super::eval::{Evaluator, SelectedIters, duration_ms, offset_ms};
 use super::functions::{
     better_extreme, counter_window_value, extrapolated_rate_with_resets, instant_value, non_counter_info,
     over_time_keeps_name, unwrap_parens, value_over,
@@ -300,13 +300,16 @@ fn pass_threads() -> usize {
 /// passes and the sink.
 const SERIES_PER_THREAD: usize = 256;
 
+/// Takes each series' pass result, in series order.
+type Emit<'e> = dyn FnMut(&mut Evaluator, &Arc<Labels>, SeriesPass) -> Result<(), PromqlError> + 'e;
+
 /// Runs `pass` over every selected series, a block at a time (in parallel
 /// where there are enough), then `emit`s each result in series order.
 fn each_series<P>(
     ev: &mut Evaluator,
-    series: Vec<(Arc<Labels>, Box<dyn SampleIter>)>,
+    series: SelectedIters,
     pass: P,
-    emit: &mut dyn FnMut(&mut Evaluator, &Arc<Labels>, SeriesPass) -> Result<(), PromqlError>,
+    emit: &mut Emit,
 ) -> Result<(), PromqlError>
 where
     P: Fn(Box<dyn SampleIter>, &mut Vec<(i64, f64)>) -> SeriesPass + Sync,
@@ -334,7 +337,7 @@ where
     }
 }
 
-type Block = Vec<(Arc<Labels>, Box<dyn SampleIter>)>;
+type Block = SelectedIters;
 
 fn run_block<P>(block: Block, threads: usize, pass: &P) -> Result<Vec<(Arc<Labels>, SeriesPass)>, PromqlError>
 where
@@ -692,16 +695,8 @@ impl Acc {
                 let q = (self.count - 1.0) / self.count;
                 (self.mean, self.kahan_c) = kahan_inc(f / self.count, q * self.mean, q * self.kahan_c);
             }
-            T_MAX => {
-                if self.value < f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
-            T_MIN => {
-                if self.value > f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
+            T_MAX if self.value < f || self.value.is_nan() => self.value = f,
+            T_MIN if self.value > f || self.value.is_nan() => self.value = f,
             T_COUNT => self.count += 1.0,
             T_STDDEV | T_STDVAR => {
                 self.count += 1.0;

@@ -679,7 +679,7 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 t += 10_000 + (x % 20_000) as i64;
-                if x % 97 == 0 {
+                if x.is_multiple_of(97) {
                     t += 20 * 60_000; // a gap past the lookback
                 }
                 let sample = match x % 41 {

@@ -28,6 +28,9 @@ pub(crate) type GroupKeys = HashMap<usize, (Arc<Labels>, u64, Arc<Labels>)>;
 /// the extreme, its value).
 pub(crate) type WindowExtremes = HashMap<(usize, bool), (usize, usize, usize, f64)>;
 
+/// Selected series with their sample iterators, sorted by labels.
+pub(crate) type SelectedIters = Vec<(Arc<Labels>, Box<dyn crate::tsdb::SampleIter>)>;
+
 pub(crate) struct Evaluator<'a> {
     pub querier: &'a dyn Querier,
     pub query: &'a str,
@@ -439,7 +442,7 @@ impl<'a> Evaluator<'a> {
         vs: &VectorSelector,
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<(Arc<Labels>, Box<dyn crate::tsdb::SampleIter>)>, PromqlError> {
+    ) -> Result<SelectedIters, PromqlError> {
         let sets = selector_matcher_sets(vs)?;
         if sets.len() == 1 {
             // Storage returns one matcher set's series sorted and unique.
