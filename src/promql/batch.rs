@@ -293,7 +293,8 @@ struct SeriesPass {
 /// their results are then handed on in series order, so results and float
 /// summation orders do not depend on the split.
 fn pass_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
 }
 
 /// Series per thread in a block: bounds the points held between the

@@ -220,11 +220,45 @@ struct Decoded {
     pos: usize,
 }
 
+thread_local! {
+    /// Decode buffers of finished streams, for the next streams this thread
+    /// reads: a query reads thousands of series one after another, and
+    /// fresh buffers each time cost page faults and allocator work.
+    static SPARE_BUFFERS: std::cell::RefCell<Vec<Vec<(i64, f64)>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread, and the largest kept (in samples).
+const SPARE_KEPT: usize = 8;
+const SPARE_MAX_CAPACITY: usize = 1 << 16;
+
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        let mut samples = std::mem::take(&mut self.samples);
+        if samples.capacity() == 0 || samples.capacity() > SPARE_MAX_CAPACITY {
+            return;
+        }
+        samples.clear();
+        let _ = SPARE_BUFFERS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_KEPT {
+                spare.push(samples);
+            }
+        });
+    }
+}
+
 impl Decoded {
     /// Decodes `bytes` after what is held, keeping only samples up to
     /// `maxt`; returns whether the chunk reached past `maxt` (so no later
     /// chunk is needed).
     fn append(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
+        if self.samples.capacity() == 0 {
+            self.samples = SPARE_BUFFERS
+                .try_with(|spare| spare.borrow_mut().pop())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+        }
         let from = self.samples.len();
         super::chunk::decode_chunk_into(bytes, &mut self.samples).map_err(|e| e.to_string())?;
         let end = from + self.samples[from..].partition_point(|s| s.0 <= maxt);
@@ -290,10 +324,6 @@ impl PersistedStream {
         };
         self.cur.samples.clear();
         self.cur.pos = 0;
-        if self.runs {
-            // One allocation for the runs of the whole series.
-            self.cur.samples.reserve(RUN_SAMPLES + 256);
-        }
         if from > self.maxt {
             return;
         }
