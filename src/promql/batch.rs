@@ -301,6 +301,9 @@ fn pass_threads() -> usize {
 /// passes and the sink.
 const SERIES_PER_THREAD: usize = 256;
 
+/// Series × steps below which a query's series passes stay on one thread.
+const PARALLEL_WORK: usize = 4096;
+
 /// Takes each series' pass result, in series order.
 type Emit<'e> = dyn FnMut(&mut Evaluator, &Arc<Labels>, SeriesPass) -> Result<(), PromqlError> + 'e;
 
@@ -309,13 +312,17 @@ type Emit<'e> = dyn FnMut(&mut Evaluator, &Arc<Labels>, SeriesPass) -> Result<()
 fn each_series<P>(
     ev: &mut Evaluator,
     series: SelectedIters,
+    steps: &Steps,
     pass: P,
     emit: &mut Emit,
 ) -> Result<(), PromqlError>
 where
     P: Fn(Box<dyn SampleIter>, &mut Vec<(i64, f64)>) -> SeriesPass + Sync,
 {
-    let threads = pass_threads();
+    // Threads pay off from a few thousand series-steps (an instant query
+    // reads about 16 steps' worth of samples per series).
+    let work = series.len().saturating_mul(steps.count.max(16));
+    let threads = if work >= PARALLEL_WORK { pass_threads() } else { 1 };
     let mut rest = series.into_iter();
     loop {
         ev.check_limits()?;
@@ -410,7 +417,7 @@ fn selector(
     let lookback = ev.lookback;
     let steps = *steps;
     let pass = |iter, buf: &mut Vec<(i64, f64)>| selector_pass(iter, buf, &refs, &steps, lookback);
-    each_series(ev, series, pass, &mut |ev, metric, r| {
+    each_series(ev, series, &steps, pass, &mut |ev, metric, r| {
         if r.points.is_empty() {
             return Ok(());
         }
@@ -551,7 +558,7 @@ fn range_function(ev: &mut Evaluator, c: &Call, steps: &Steps, sink: &mut Sink) 
     let steps = *steps;
     let pass =
         |iter, buf: &mut Vec<(i64, f64)>| range_pass(iter, buf, &ends, &steps, range, (kind, name, param));
-    each_series(ev, series, pass, &mut |ev, metric, r| {
+    each_series(ev, series, &steps, pass, &mut |ev, metric, r| {
         any_window |= r.any_window;
         if r.any_window && counter_infos {
             non_counter_info(ev, metric, arg);
