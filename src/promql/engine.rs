@@ -1,5 +1,7 @@
-//! The query engine: parses, plans selector spans, evaluates instant and
-//! range queries under limits (timeout, max samples, cancellation), and
+//! The query engine: parses, plans selector spans, evaluates the batchable
+//! subtrees over all steps at once (`batch.rs`) and the rest step by step,
+//! for instant and range queries under limits (timeout, max samples,
+//! cancellation), and
 //! finishes results as Prometheus 3 does (delayed `__name__` removal,
 //! duplicate-labelset checks, matrices sorted by labels).
 

@@ -1,6 +1,8 @@
 //! The evaluator: one query's state (selector cache, limits, annotations)
 //! and the evaluation of an expression at one step time. Range queries call
-//! it once per step; selectors are loaded once for all steps.
+//! it once per step for what `batch.rs` did not already evaluate over all
+//! steps (those nodes' results are read here step by step); selectors it
+//! reads itself are streamed or loaded once for all steps.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
