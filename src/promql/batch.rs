@@ -20,12 +20,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use promql_parser::parser::token::*;
-use promql_parser::parser::{AggregateExpr, Call, Expr, VectorSelector};
+use promql_parser::parser::{AggregateExpr, BinaryExpr, Call, Expr, VectorSelector};
 
 use crate::model::{Labels, is_stale_nan};
 use crate::tsdb::SampleIter;
 
 use super::aggregate::{go_g, group_hash, group_labels, grouping, kahan_inc};
+use super::binary::{is_arithmetic_or_comparison, vector_scalar_drops_name, vector_scalar_value};
 use super::error::PromqlError;
 use super::eval::{Evaluator, SelectedIters, duration_ms, offset_ms};
 use super::functions::{
@@ -159,11 +160,39 @@ pub(crate) fn batchable(e: &Expr) -> bool {
         Expr::Paren(p) => batchable(&p.expr),
         Expr::Call(c) => range_call_matrix(c).is_some(),
         Expr::Aggregate(a) => {
-            a.param.is_none()
-                && is_folding_aggregation(a.op.id())
-                && (batchable(&a.expr) || matches!(unwrap_parens(&a.expr), Expr::VectorSelector(_)))
+            a.param.is_none() && is_folding_aggregation(a.op.id()) && vector_operand(&a.expr)
         }
+        Expr::Binary(b) => vector_with_number(b).is_some(),
         _ => false,
+    }
+}
+
+/// A batchable subtree or a vector selector.
+fn vector_operand(e: &Expr) -> bool {
+    batchable(e) || matches!(unwrap_parens(e), Expr::VectorSelector(_))
+}
+
+/// The value of a number literal (possibly negated or in parentheses).
+fn number_literal(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::NumberLiteral(n) => Some(n.val),
+        Expr::Paren(p) => number_literal(&p.expr),
+        Expr::Unary(u) => number_literal(&u.expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// An arithmetic or comparison operation between a batchable vector
+/// operand and a number literal: (the vector operand, the number, whether
+/// the number is on the left).
+fn vector_with_number(b: &BinaryExpr) -> Option<(&Expr, f64, bool)> {
+    if !is_arithmetic_or_comparison(b.op.id()) || b.modifier.as_ref().is_some_and(|m| m.matching.is_some()) {
+        return None;
+    }
+    match (number_literal(&b.lhs), number_literal(&b.rhs)) {
+        (None, Some(s)) if vector_operand(&b.lhs) => Some((&b.lhs, s, false)),
+        (Some(s), None) if vector_operand(&b.rhs) => Some((&b.rhs, s, true)),
+        _ => None,
     }
 }
 
@@ -231,6 +260,7 @@ fn produce(ev: &mut Evaluator, e: &Expr, steps: &Steps, sink: &mut Sink) -> Resu
         Expr::VectorSelector(vs) => selector(ev, vs, steps, sink),
         Expr::Call(c) => range_function(ev, c, steps, sink),
         Expr::Aggregate(a) => aggregate(ev, a, steps, sink),
+        Expr::Binary(b) => with_number(ev, b, steps, sink),
         _ => Err(PromqlError::Execution(format!(
             "internal error: {e} cannot be evaluated over all steps at once"
         ))),
@@ -653,6 +683,40 @@ fn range_pass(
     }
 }
 
+/// A vector operand and a number literal: each series' points mapped (or
+/// filtered, for comparisons) as the step-by-step operation does.
+fn with_number(
+    ev: &mut Evaluator,
+    b: &BinaryExpr,
+    steps: &Steps,
+    sink: &mut Sink,
+) -> Result<(), PromqlError> {
+    let Some((operand, number, swap)) = vector_with_number(b) else {
+        return Err(PromqlError::Execution(format!(
+            "internal error: {b} cannot be evaluated over all steps at once"
+        )));
+    };
+    let op = b.op.id();
+    let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+    let drops_name = vector_scalar_drops_name(op, return_bool);
+    let mut out = Vec::with_capacity(steps.count);
+    produce(ev, operand, steps, &mut |ev, metric, drop_name, points| {
+        out.clear();
+        for &(t, v) in points {
+            if let Some(value) = vector_scalar_value(op, v, number, swap, return_bool)? {
+                out.push((t, value));
+            }
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        ev.hold(out.len())?;
+        let sent = sink(ev, metric, drop_name || drops_name, &out);
+        ev.release(out.len());
+        sent
+    })
+}
+
 /// One group's state at one step; `count == 0` means no input yet.
 #[derive(Clone, Copy, Default)]
 struct Acc {
@@ -819,16 +883,21 @@ mod tests {
             "predict_linear(x[1h], 600)",
             "quantile_over_time(0.9, (x[10m]))",
             "stddev(sum by (a) (deriv(x[5m])))",
+            "x * 2",
+            "2 > bool rate(x[5m])",
+            "sum(x > 1) / -(1024)",
+            "sum(x) + 1",
         ];
         let no = [
             "x",
             "rate(x[5m:1m])",
             "topk(3, x)",
-            "sum(x) + 1",
             "quantile_over_time(scalar(y), x[10m])",
             "predict_linear(x[1h], time())",
             "holt_winters(x[1h], 0.5, 0.5)",
-            "sum(x > 1)",
+            "sum(x > y)",
+            "x * time()",
+            "x and y",
             "absent_over_time(x[5m])",
         ];
         for q in yes {

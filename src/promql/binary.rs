@@ -134,26 +134,47 @@ fn vector_scalar(
 ) -> Result<Vec<Elem>, PromqlError> {
     let mut out = Vec::with_capacity(v.len());
     for mut el in v {
-        let (l, r) = if swap { (s, el.v) } else { (el.v, s) };
-        let (mut value, mut keep) = elem_op(op, l, r)?;
-        if is_comparison(op) && swap {
-            value = r;
-        }
-        if return_bool {
-            value = btos(keep);
-            keep = true;
-        }
-        if !keep {
+        let Some(value) = vector_scalar_value(op, el.v, s, swap, return_bool)? else {
             continue;
-        }
+        };
         el.v = value;
         el.t = ts;
-        if !is_comparison(op) || return_bool {
-            el.drop_name = true;
-        }
+        el.drop_name |= vector_scalar_drops_name(op, return_bool);
         out.push(el);
     }
     Ok(out)
+}
+
+/// One element `v` of a vector-scalar operation with scalar `s` (on the
+/// left when `swap`): its value, or `None` when a comparison filters it out.
+pub(crate) fn vector_scalar_value(
+    op: u16,
+    v: f64,
+    s: f64,
+    swap: bool,
+    return_bool: bool,
+) -> Result<Option<f64>, PromqlError> {
+    let (l, r) = if swap { (s, v) } else { (v, s) };
+    let (mut value, mut keep) = elem_op(op, l, r)?;
+    if is_comparison(op) && swap {
+        value = r;
+    }
+    if return_bool {
+        value = btos(keep);
+        keep = true;
+    }
+    Ok(keep.then_some(value))
+}
+
+/// Whether a vector-scalar operation drops the metric name: all but
+/// filtering comparisons do.
+pub(crate) fn vector_scalar_drops_name(op: u16, return_bool: bool) -> bool {
+    !is_comparison(op) || return_bool
+}
+
+/// Whether `op` is an arithmetic or comparison operator (not a set one).
+pub(crate) fn is_arithmetic_or_comparison(op: u16) -> bool {
+    is_comparison(op) || matches!(op, T_ADD | T_SUB | T_MUL | T_DIV | T_POW | T_MOD | T_ATAN2)
 }
 
 /// The join key of a series: its values of the `on` labels, or of all
