@@ -33,6 +33,7 @@ use super::functions::{
     better_extreme, counter_window_value, extrapolated_rate_with_resets, instant_value, non_counter_info,
     over_time_keeps_name, unwrap_parens, value_over,
 };
+use super::selector::selector_matcher_sets;
 use super::value::Elem;
 
 /// The evaluation times of a query: `count` steps from `start`.
@@ -200,7 +201,7 @@ fn vector_with_number(b: &BinaryExpr) -> Option<(&Expr, f64, bool)> {
 /// whose evaluation times differ) over all `steps`, keeping their results
 /// in `ev.precomputed` by node address.
 pub(crate) fn precompute(ev: &mut Evaluator, e: &Expr, steps: &Steps) -> Result<(), PromqlError> {
-    if batchable(e) {
+    if batchable(e) && !reads_histograms(ev, e)? {
         let series = collect(ev, e, steps)?;
         ev.precomputed
             .insert(e as *const Expr as usize, Precomputed::new(series));
@@ -233,6 +234,30 @@ pub(crate) fn precompute(ev: &mut Evaluator, e: &Expr, steps: &Steps) -> Result<
         | Expr::StringLiteral(_)
         | Expr::Extension(_) => Ok(()),
     }
+}
+
+/// Whether an instant selector in `e` selects native-histogram samples
+/// (only `MemStorage` holds any): those subtrees go step by step, where
+/// selectors merge histograms in and operations drop them with an info.
+fn reads_histograms(ev: &mut Evaluator, e: &Expr) -> Result<bool, PromqlError> {
+    Ok(match e {
+        Expr::VectorSelector(vs) => {
+            let key = vs as *const VectorSelector as usize;
+            let Some(&(lo, hi)) = ev.spans.get(&key) else {
+                return Ok(false);
+            };
+            for set in selector_matcher_sets(vs)? {
+                if !ev.querier.select_histograms(&set, lo, hi)?.is_empty() {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        Expr::Paren(p) => reads_histograms(ev, &p.expr)?,
+        Expr::Aggregate(a) => reads_histograms(ev, &a.expr)?,
+        Expr::Binary(b) => reads_histograms(ev, &b.lhs)? || reads_histograms(ev, &b.rhs)?,
+        _ => false,
+    })
 }
 
 /// Receives a subtree's result one series at a time: labels, whether the

@@ -764,6 +764,40 @@ mod tests {
         }
     }
 
+    /// Subtrees whose selectors find native histograms go step by step, so
+    /// the histograms are dropped with the same info annotation.
+    #[test]
+    fn histogram_selectors_are_not_batched() {
+        let storage = MemStorage::new();
+        let l = Labels::from_pairs(&[("__name__", "h"), ("job", "a")]);
+        let f = Labels::from_pairs(&[("__name__", "h"), ("job", "b")]);
+        storage
+            .backfill(vec![(f, vec![(0, 1.0), (60_000, 2.0)])])
+            .unwrap();
+        let hist = crate::model::FloatHistogram {
+            count: 3.0,
+            sum: 6.0,
+            ..Default::default()
+        };
+        storage
+            .backfill_histograms(vec![(l, vec![(0, hist.clone()), (60_000, hist)])])
+            .unwrap();
+        let q = storage.querier();
+        let ctl = QueryControl::default();
+        for query in ["sum(h)", "h * 2", "count(h > 1)"] {
+            let a = engine(1000)
+                .range_query(&*q, query, 0, 120_000, 30_000, &ctl)
+                .unwrap();
+            let b = engine(1000)
+                .step_by_step()
+                .range_query(&*q, query, 0, 120_000, 30_000, &ctl)
+                .unwrap();
+            same_value(&a.value, &b.value, query);
+            assert_eq!(a.annotations, b.annotations, "{query}");
+            assert!(!a.annotations.infos.is_empty(), "{query}: {:?}", a.annotations);
+        }
+    }
+
     #[test]
     fn max_samples_counts_windows_held_at_once() {
         // 241 samples in all; `rate(up[5m])` holds a 20-sample window and
