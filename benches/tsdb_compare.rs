@@ -8,7 +8,9 @@
 //!   `Tsdb`'s `Appender` with the WAL on, batched as promtool batches: shards
 //!   of 1000 series, each committing once per scrape, shards spread over one
 //!   thread per core, scrapes in rounds of 100 (every shard restarts its
-//!   counter value each round, as promtool's do). Prints `samples/sec`.
+//!   counter value each round, as promtool's do; the first scrape of a round
+//!   appends by labels and keeps the series refs, the others append by ref,
+//!   as promtool's do). Prints `samples/sec`.
 //!
 //! `disk --openmetrics FILE --dir D`
 //!   Backfills FILE into a fresh data dir as `belfry import` does, runs the
@@ -30,7 +32,7 @@ use belfry::ingest::{ImportOptions, IngestMetrics, import_file};
 use belfry::model::{Label, Labels, now_millis};
 use belfry::selfmetrics::Registry;
 use belfry::tsdb::wal::{SyncPolicy, WalOptions};
-use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
+use belfry::tsdb::{AppendError, SeriesRef, Storage, Tsdb, TsdbOptions};
 use clap::{Parser, Subcommand};
 
 /// promtool's scrape interval in its write benchmark.
@@ -182,18 +184,34 @@ fn write(series: &Path, metrics: usize, scrapes: usize, dir: Option<PathBuf>) ->
     Ok(())
 }
 
-/// One shard's round: `ROUND_SCRAPES` scrapes, one commit each.
+/// One shard's round: `ROUND_SCRAPES` scrapes, one commit each. As
+/// promtool's shard does: the first scrape appends by labels and keeps each
+/// series' ref, later ones append by ref (by labels again if a ref is
+/// refused, which only retention could cause here).
 fn ingest_shard(storage: &dyn Storage, shard: &[Labels], round_base: i64) -> Result<u64, String> {
     let mut value = FIRST_VALUE;
     let mut t = round_base;
     let mut appended = 0u64;
+    let mut refs: Vec<Option<SeriesRef>> = vec![None; shard.len()];
     for _ in 0..ROUND_SCRAPES {
         t += SCRAPE_INTERVAL_MS;
         value += VALUE_STEP;
         let mut app = storage.appender();
-        for labels in shard {
-            app.append(labels, t, value)
-                .map_err(|e| format!("append of {labels:?} at {t} refused: {e}"))?;
+        for (labels, r) in shard.iter().zip(refs.iter_mut()) {
+            let by_ref = match *r {
+                Some(known) => app.append_ref(known, t, value),
+                None => Err(AppendError::UnknownSeriesRef),
+            };
+            match by_ref {
+                Ok(()) => {}
+                Err(AppendError::UnknownSeriesRef) => {
+                    let fresh = app
+                        .append(labels, t, value)
+                        .map_err(|e| format!("append of {labels:?} at {t} refused: {e}"))?;
+                    *r = Some(fresh);
+                }
+                Err(e) => return Err(format!("append of {labels:?} at {t} refused: {e}")),
+            }
         }
         let report = app.commit().map_err(|e| format!("commit failed: {e}"))?;
         appended += report.samples_appended as u64;

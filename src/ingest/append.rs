@@ -38,6 +38,8 @@ pub(crate) fn append_batch<'a>(
                 AppendError::OutOfOrder => RejectReason::OutOfOrder,
                 AppendError::Duplicate => RejectReason::Duplicate,
                 AppendError::TooOld => RejectReason::TooOld,
+                // Only `append_ref` reports this; appends by labels never do.
+                AppendError::UnknownSeriesRef => RejectReason::InvalidLabels,
                 AppendError::InvalidLabels(msg) => {
                     // The store refuses the series as a whole: the rest of
                     // its samples would fail the same way.

@@ -10,8 +10,8 @@ use parking_lot::Mutex;
 use crate::model::{Labels, MatchOp, Matcher};
 use crate::tsdb::suite::select_all;
 use crate::tsdb::{
-    AppendError, Appender, BackfillReport, CommitReport, MemStorage, Querier, Storage, StorageError,
-    TsdbStats,
+    AppendError, Appender, BackfillReport, CommitReport, MemStorage, Querier, SeriesRef, Storage,
+    StorageError, TsdbStats,
 };
 
 #[derive(Default, Clone)]
@@ -57,8 +57,12 @@ struct SpyAppender {
 }
 
 impl Appender for SpyAppender {
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         self.inner.append(labels, t, v)
+    }
+
+    fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
+        self.inner.append_ref(r, t, v)
     }
 
     fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {

@@ -239,7 +239,7 @@ impl Group {
         let mut now_seen = HashSet::with_capacity(samples.len());
         for (labels, v) in samples {
             match app.append(&labels, ts, v) {
-                Ok(()) => outcome.samples_written += 1,
+                Ok(_) => outcome.samples_written += 1,
                 Err(e) => {
                     outcome.samples_refused += 1;
                     tracing::debug!(series = %labels, error = %e, "rule output refused by storage");

@@ -204,7 +204,7 @@ fn report_labels(target: &Labels, name: &str) -> Labels {
 
 fn append_counted(app: &mut dyn Appender, labels: &Labels, ts: i64, v: f64, metrics: &ScrapeMetrics) -> bool {
     match app.append(labels, ts, v) {
-        Ok(()) => true,
+        Ok(_) => true,
         Err(e) => {
             metrics.count_append_error(&e);
             false

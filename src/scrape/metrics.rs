@@ -68,6 +68,8 @@ impl ScrapeMetrics {
             AppendError::Duplicate => self.duplicate.inc(),
             AppendError::TooOld => self.out_of_bounds.inc(),
             AppendError::InvalidLabels(_) => self.invalid_labels.inc(),
+            // Not a refused sample: the loop appends it by labels instead.
+            AppendError::UnknownSeriesRef => {}
         }
     }
 }

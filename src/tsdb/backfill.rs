@@ -35,7 +35,7 @@ impl Inner {
         input: Vec<(Labels, Vec<(i64, f64)>)>,
     ) -> Result<BackfillReport, StorageError> {
         self.check_open()?;
-        let _commit = self.commit_lock.lock();
+        let _commit = self.commit_lock.write();
         let _maint = self.maintenance_lock.lock();
         let mut report = BackfillReport::default();
 
@@ -67,7 +67,7 @@ impl Inner {
         let txn = self.store.begin_write()?;
         {
             let mut w = StoreWriter::new(&txn)?;
-            let mut idx = self.head.index.write();
+            let idx = self.head.index.write();
             for (labels, samples) in per_series {
                 let existing = idx.get_by_labels(labels.stable_hash(), &labels).cloned();
                 let (series_ref, flushed) = match &existing {
@@ -88,8 +88,7 @@ impl Inner {
                         (s.series_ref, st.sealed.len())
                     }
                     None => {
-                        let r = idx.next_ref;
-                        idx.next_ref += 1;
+                        let r = idx.reserve_ref();
                         w.put_series(r, &labels)?;
                         report.series_created += 1;
                         (r, 0)
@@ -116,7 +115,7 @@ impl Inner {
                     newest,
                 });
             }
-            w.set_next_ref(idx.next_ref)?;
+            w.set_next_ref(idx.next_ref())?;
         }
         txn.commit()?;
 

@@ -77,8 +77,10 @@ pub(crate) struct Inner {
     /// `None` once closed.
     pub wal: RwLock<Option<Wal>>,
     pub store: ChunkStore,
-    /// Serialises commits, so WAL order is head order.
-    pub commit_lock: Mutex<()>,
+    /// Held shared by commits (which order themselves per series, see
+    /// `head::appender`) and exclusively by what must see no commit in
+    /// flight: retention's series removal, checkpoints, backfill, close.
+    pub commit_lock: RwLock<()>,
     /// Serialises writers of redb (persist, retention, compaction, backfill).
     pub maintenance_lock: Mutex<()>,
     pub metrics: TsdbMetrics,
@@ -118,7 +120,7 @@ impl Tsdb {
                     head.observe_t(max);
                 }
             }
-            idx.next_ref = idx.next_ref.max(loaded.next_ref);
+            idx.raise_next_ref(loaded.next_ref);
         }
         let wal = Wal::open(&dir.join("wal"), opts.wal.clone(), registry)?;
         let inner = Arc::new(Inner {
@@ -127,7 +129,7 @@ impl Tsdb {
             head,
             wal: RwLock::new(None),
             store,
-            commit_lock: Mutex::new(()),
+            commit_lock: RwLock::new(()),
             maintenance_lock: Mutex::new(()),
             metrics,
             closed: AtomicBool::new(false),
@@ -161,7 +163,7 @@ impl Tsdb {
         let inner = &self.inner;
         {
             // After this no commit can start, and none is in flight.
-            let _commit = inner.commit_lock.lock();
+            let _commit = inner.commit_lock.write();
             if inner.closed.swap(true, Ordering::AcqRel) {
                 return Ok(());
             }

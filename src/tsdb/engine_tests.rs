@@ -169,6 +169,48 @@ fn persisted_and_head_chunks_read_as_one_series() {
     assert_eq!(db.stats(10).chunk_count, 12);
 }
 
+/// A ref to a series retention removed is refused (never taken for another
+/// series), and a batch that found the series before the removal creates
+/// it again on commit.
+#[test]
+fn refs_of_removed_series_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_millis();
+    let day = 24 * 3600 * 1000;
+    let old = Labels::from_pairs(&[("__name__", "old")]);
+    let first = now - 20 * day;
+    let db = open(dir.path(), quiet());
+    db.backfill(vec![(
+        old.clone(),
+        (0..300).map(|i| (first + i * 15_000, 1.0)).collect(),
+    )])
+    .unwrap();
+    let t = first + 300 * 15_000;
+    let mut pending = db.appender();
+    let r = pending.append(&old, t, 2.0).unwrap();
+    assert_eq!(db.enforce_retention_now(now).unwrap().series_removed, 1);
+
+    let mut app = db.appender();
+    assert_eq!(app.append_ref(r, t, 2.0), Err(AppendError::UnknownSeriesRef));
+    app.rollback();
+    let report = pending.commit().unwrap();
+    assert_eq!((report.samples_appended, report.series_created), (1, 1));
+    let mut app = db.appender();
+    assert_eq!(
+        app.append_ref(r, t + 15_000, 3.0),
+        Err(AppendError::UnknownSeriesRef)
+    );
+    let again = app.append(&old, t + 15_000, 3.0).unwrap();
+    assert_ne!(again, r);
+    app.commit().unwrap();
+    let want = vec![(old.clone(), vec![(t, 2.0), (t + 15_000, 3.0)])];
+    assert_eq!(select_all(&*db, &[name_is("old")], i64::MIN, i64::MAX), want);
+    drop(db);
+    // The WAL replays to the same.
+    let db = open(dir.path(), quiet());
+    assert_eq!(select_all(&*db, &[name_is("old")], i64::MIN, i64::MAX), want);
+}
+
 #[test]
 fn retention_drops_old_chunks_and_empty_series() {
     let dir = tempfile::tempdir().unwrap();

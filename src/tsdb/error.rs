@@ -14,6 +14,10 @@ pub enum AppendError {
     TooOld,
     #[error("invalid labels: {0}")]
     InvalidLabels(String),
+    /// Only from `append_ref`: the series ref is not (or no longer) valid;
+    /// append by labels instead.
+    #[error("unknown series ref: the series was removed, or never committed")]
+    UnknownSeriesRef,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -52,7 +52,7 @@ impl Inner {
                     new_row: !st.row_persisted,
                 });
             }
-            (work, idx.next_ref)
+            (work, idx.next_ref())
         };
 
         let mut written = 0;
@@ -110,8 +110,8 @@ impl Inner {
         // later one appends at or after `min_valid`; refs from `floor` on
         // may not be in the index yet.
         let (min_valid, floor) = {
-            let _commit = self.commit_lock.lock();
-            (self.head.min_valid_time(), self.head.index.read().next_ref)
+            let _commit = self.commit_lock.write();
+            (self.head.min_valid_time(), self.head.index.read().next_ref())
         };
         let oldest_unpersisted = {
             let idx = self.head.index.read();

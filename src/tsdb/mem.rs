@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
@@ -13,7 +14,7 @@ use super::mem_histograms::MemHistograms;
 use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
 use super::{
     AppendError, Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter,
-    SelectedSeries, Storage, StorageError, TsdbStats,
+    SelectedSeries, SeriesRef, Storage, StorageError, TsdbStats,
 };
 
 #[derive(Default)]
@@ -21,6 +22,9 @@ struct MemInner {
     series: BTreeMap<Labels, Vec<(i64, f64)>>,
     /// Native-histogram samples, kept apart from the floats.
     histograms: MemHistograms,
+    /// Each series' ref, and back.
+    refs: HashMap<Labels, u64>,
+    by_ref: HashMap<u64, Labels>,
     /// Newest timestamp committed through an appender (the head window).
     max_t: Option<i64>,
 }
@@ -42,6 +46,8 @@ impl MemInner {
 /// In-memory storage; cheap to clone handles via `Arc`.
 pub struct MemStorage {
     inner: Arc<RwLock<MemInner>>,
+    /// The next ref to hand out; refs are never reused.
+    next_ref: Arc<AtomicU64>,
     window_ms: i64,
 }
 
@@ -55,6 +61,7 @@ impl MemStorage {
     pub fn new() -> Self {
         MemStorage {
             inner: Arc::default(),
+            next_ref: Arc::default(),
             window_ms: DEFAULT_HEAD_WINDOW_MS,
         }
     }
@@ -85,9 +92,12 @@ impl Storage for MemStorage {
     fn appender(&self) -> Box<dyn Appender> {
         Box::new(MemAppender {
             inner: self.inner.clone(),
+            next_ref: self.next_ref.clone(),
             window_ms: self.window_ms,
             batch: Vec::new(),
             pending_last: HashMap::new(),
+            reserved: HashMap::new(),
+            reserved_by_ref: HashMap::new(),
         })
     }
 
@@ -150,6 +160,11 @@ impl Storage for MemStorage {
                 continue;
             }
             samples.sort_by_key(|s| s.0);
+            if !inner.refs.contains_key(&labels) {
+                let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
+                inner.refs.insert(labels.clone(), r);
+                inner.by_ref.insert(r, labels.clone());
+            }
             let existing = inner.series.entry(labels).or_insert_with(|| {
                 report.series_created += 1;
                 Vec::new()
@@ -183,25 +198,42 @@ pub(crate) fn top(map: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
 
 struct MemAppender {
     inner: Arc<RwLock<MemInner>>,
+    next_ref: Arc<AtomicU64>,
     window_ms: i64,
     batch: Vec<(Labels, i64, f64)>,
     pending_last: HashMap<Labels, LastSample>,
+    /// Refs handed out for series this batch would create, and back.
+    reserved: HashMap<Labels, u64>,
+    reserved_by_ref: HashMap<u64, Labels>,
 }
 
 impl Appender for MemAppender {
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         validate::check_labels(labels)?;
-        let (last, min_valid) = {
+        let (last, min_valid, known) = {
             let inner = self.inner.read();
             let last = self
                 .pending_last
                 .get(labels)
                 .copied()
                 .or_else(|| inner.last(labels));
-            (last, inner.min_valid_time(self.window_ms))
+            (
+                last,
+                inner.min_valid_time(self.window_ms),
+                inner.refs.get(labels).copied(),
+            )
+        };
+        let r = match known.or_else(|| self.reserved.get(labels).copied()) {
+            Some(r) => r,
+            None => {
+                let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
+                self.reserved.insert(labels.clone(), r);
+                self.reserved_by_ref.insert(r, labels.clone());
+                r
+            }
         };
         if validate::check_sample(last, t, v, min_valid)? == Verdict::AlreadyStored {
-            return Ok(());
+            return Ok(SeriesRef(r));
         }
         self.pending_last.insert(
             labels.clone(),
@@ -211,7 +243,21 @@ impl Appender for MemAppender {
             },
         );
         self.batch.push((labels.clone(), t, v));
-        Ok(())
+        Ok(SeriesRef(r))
+    }
+
+    fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
+        let labels = match self.reserved_by_ref.get(&r.0) {
+            Some(labels) => labels.clone(),
+            None => self
+                .inner
+                .read()
+                .by_ref
+                .get(&r.0)
+                .cloned()
+                .ok_or(AppendError::UnknownSeriesRef)?,
+        };
+        self.append(&labels, t, v).map(|_| ())
     }
 
     fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {
@@ -224,6 +270,15 @@ impl Appender for MemAppender {
             match validate::check_sample(inner.last(&labels), t, v, min_valid) {
                 Ok(Verdict::Append) => {}
                 Ok(Verdict::AlreadyStored) | Err(_) => continue,
+            }
+            if !inner.refs.contains_key(&labels) {
+                // Only the ref this batch handed out names the new series.
+                let r = match self.reserved.get(&labels) {
+                    Some(&r) => r,
+                    None => self.next_ref.fetch_add(1, Ordering::Relaxed),
+                };
+                inner.refs.insert(labels.clone(), r);
+                inner.by_ref.insert(r, labels.clone());
             }
             let samples = inner.series.entry(labels).or_insert_with(|| {
                 report.series_created += 1;

@@ -113,6 +113,8 @@ impl TsdbMetrics {
             Duplicate => self.duplicate_samples.inc(),
             TooOld => self.too_old_samples.inc(),
             InvalidLabels(_) => self.invalid_label_samples.inc(),
+            // Not a refused sample: the caller appends it by labels instead.
+            UnknownSeriesRef => {}
         }
     }
 }

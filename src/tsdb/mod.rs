@@ -33,8 +33,8 @@ pub use error::{AppendError, StorageError};
 pub use mem::MemStorage;
 pub use retention::RetentionReport;
 pub use storage::{
-    Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter, SelectedSeries, Storage,
-    TsdbStats,
+    Appender, BackfillReport, CommitReport, HistogramSeries, Querier, SampleIter, SelectedSeries, SeriesRef,
+    Storage, TsdbStats,
 };
 pub use store::layout::FORMAT_VERSION;
 pub use validate::DEFAULT_HEAD_WINDOW_MS;

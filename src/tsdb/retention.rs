@@ -167,7 +167,7 @@ impl Inner {
     /// appender can add a sample to a series as it disappears.
     fn remove_empty_series(&self) -> Result<u64, StorageError> {
         let removed: Vec<u64> = {
-            let _commit = self.commit_lock.lock();
+            let _commit = self.commit_lock.write();
             let mut idx = self.head.index.write();
             let empty: Vec<u64> = idx
                 .series()
@@ -178,6 +178,9 @@ impl Inner {
                 if let Some(s) = idx.remove(r) {
                     s.state.lock().removed = true;
                 }
+            }
+            if !empty.is_empty() {
+                self.head.note_removal();
             }
             empty
         };

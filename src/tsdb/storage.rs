@@ -34,11 +34,36 @@ pub struct BackfillReport {
     pub series_created: usize,
 }
 
+/// A handle on one stored series, handed out by [`Appender::append`] so the
+/// next scrape can append to the series without finding it by its labels
+/// again (what Prometheus's appenders return as a `SeriesRef`).
+///
+/// Valid for the life of the series in the store that returned it, in
+/// every later appender of that store:
+/// - for a series the batch creates, from the moment the batch commits
+///   (and within the batch itself); if the batch is rolled back, or another
+///   writer created the same series first, it never becomes valid;
+/// - until retention removes the series (only series that hold no data
+///   anywhere are removed).
+///
+/// A ref that is not valid is never taken for another series (refs are
+/// never reused): [`Appender::append_ref`] refuses it with
+/// [`AppendError::UnknownSeriesRef`], and the caller appends by labels
+/// instead, which returns the current ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesRef(pub(crate) u64);
+
 pub trait Appender: Send {
     /// Buffers one sample. Order and duplicate checks happen here, against
     /// the head and earlier samples of this batch, so the caller can count
-    /// each refusal; a refused sample does not spoil the batch.
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError>;
+    /// each refusal; a refused sample does not spoil the batch. Returns the
+    /// series' ref for [`Appender::append_ref`].
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError>;
+
+    /// [`Appender::append`] for the series `r` names, under the same
+    /// checks. Fails with [`AppendError::UnknownSeriesRef`] (nothing
+    /// buffered) when `r` is not valid (see [`SeriesRef`]).
+    fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<(), AppendError>;
 
     /// Writes the batch to the WAL, then makes it visible to queriers.
     fn commit(self: Box<Self>) -> Result<CommitReport, StorageError>;

@@ -1,25 +1,35 @@
 //! The head's appender: validates each sample as it is buffered (against
-//! the head and earlier samples of the batch), and on commit, under the
-//! commit lock, re-validates, writes new series and the samples to the WAL,
-//! and applies them to the head; the fsync that makes the batch durable is
-//! waited for after the lock is released, so concurrent commits share it.
+//! the head and earlier samples of the batch), and on commit re-validates,
+//! writes new series and the samples to the WAL, and applies them to the
+//! head; the fsync that makes the batch durable is waited for after every
+//! lock is released, so concurrent commits share it.
 //!
-//! The hot path is a series the head already has: it is found by label hash
-//! and its labels are never copied; only a new series' labels are kept,
-//! packed into one allocation (a first scrape of 100k+ series holds them
-//! all until commit, and the allocator keeps what that peak took).
+//! Commits run side by side: each holds the commit lock shared and locks
+//! the series it writes (in ref order, so two commits never deadlock) from
+//! validation until the samples are in the head. A series' samples thus
+//! reach the WAL in the order the head takes them, and the WAL replays to
+//! the same head. New series are logged and added to the index under the
+//! index's write lock, so no commit can log a sample for a series before
+//! the series itself.
+//!
+//! The hot path is a series the caller names by [`SeriesRef`]; by labels,
+//! a known series is found by label hash and its labels are never copied;
+//! only a new series' labels are kept, packed into one allocation (a first
+//! scrape of 100k+ series holds them all until commit, and the allocator
+//! keeps what that peak took).
 
 use std::sync::Arc;
 
+use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 
 use crate::model::{Labels, PackedLabels};
 use crate::tsdb::db::Inner;
 use crate::tsdb::validate::{self, LastSample, Verdict};
-use crate::tsdb::wal::WalRecord;
-use crate::tsdb::{AppendError, Appender, CommitReport, StorageError};
+use crate::tsdb::wal::{Wal, WalRecord};
+use crate::tsdb::{AppendError, Appender, CommitReport, SeriesRef, StorageError};
 
-use super::{MemSeries, U64Map};
+use super::{MemSeries, SeriesState, U64Map};
 
 /// A series this batch writes to: known to the head, or to be created.
 struct Target {
@@ -27,45 +37,64 @@ struct Target {
     series: Option<Arc<MemSeries>>,
     /// Only for new series: the head has the labels of known ones.
     labels: Option<PackedLabels>,
+    /// The ref the caller got: the series' own, or one reserved for it.
+    sref: u64,
     /// The newest sample buffered for it (or its head state).
     last: Option<LastSample>,
+    /// Whether any sample for it is buffered: only such series are created.
+    has_samples: bool,
 }
 
 pub(crate) struct HeadAppender {
     db: Arc<Inner>,
     targets: Vec<Target>,
+    /// Targets by the ref handed out for them.
     by_ref: U64Map<u32>,
     /// New series by label hash (collisions resolved by comparing labels).
     new_by_hash: U64Map<SmallVec<[u32; 1]>>,
     samples: Vec<(u32, i64, f64)>,
+    /// `Head::removals` when the batch began: while it is unchanged, no
+    /// series this batch found can have been removed.
+    removals_seen: u64,
 }
 
 impl HeadAppender {
     pub(crate) fn new(db: Arc<Inner>) -> Self {
         HeadAppender {
-            db,
             targets: Vec::new(),
             by_ref: U64Map::default(),
             new_by_hash: U64Map::default(),
             samples: Vec::new(),
+            removals_seen: db.head.removals(),
+            db,
         }
+    }
+
+    fn push_known(&mut self, series: Arc<MemSeries>, last: Option<LastSample>) -> usize {
+        let i = self.targets.len();
+        self.by_ref.insert(series.series_ref, i as u32);
+        self.targets.push(Target {
+            sref: series.series_ref,
+            series: Some(series),
+            labels: None,
+            last,
+            has_samples: false,
+        });
+        i
     }
 
     fn target(&mut self, labels: &Labels) -> usize {
         let hash = labels.stable_hash();
-        let found = self.db.head.index.read().get_by_labels(hash, labels).cloned();
-        if let Some(series) = found {
-            let next = self.targets.len() as u32;
-            let i = *self.by_ref.entry(series.series_ref).or_insert(next);
-            if i == next {
-                let last = series.state.lock().last;
-                self.targets.push(Target {
-                    series: Some(series),
-                    labels: None,
-                    last,
-                });
+        let idx = self.db.head.index.read();
+        if let Some(series) = idx.get_by_labels(hash, labels) {
+            if let Some(&i) = self.by_ref.get(&series.series_ref) {
+                return i as usize;
             }
-            return i as usize;
+            // Under the index lock: retention cannot remove it meanwhile.
+            let last = series.state.lock().last;
+            let series = series.clone();
+            drop(idx);
+            return self.push_known(series, last);
         }
         let same = self.new_by_hash.entry(hash).or_default();
         if let Some(&i) = same.iter().find(|&&i| {
@@ -76,19 +105,34 @@ impl HeadAppender {
         }) {
             return i as usize;
         }
+        let sref = idx.reserve_ref();
+        drop(idx);
         let i = self.targets.len();
         same.push(i as u32);
+        self.by_ref.insert(sref, i as u32);
         self.targets.push(Target {
             series: None,
             labels: Some(PackedLabels::new(labels)),
+            sref,
             last: None,
+            has_samples: false,
         });
         i
     }
 
-    fn check(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
-        validate::check_labels(labels)?;
-        let i = self.target(labels);
+    fn target_by_ref(&mut self, r: SeriesRef) -> Result<usize, AppendError> {
+        if let Some(&i) = self.by_ref.get(&r.0) {
+            return Ok(i as usize);
+        }
+        let idx = self.db.head.index.read();
+        let series = idx.get(r.0).ok_or(AppendError::UnknownSeriesRef)?;
+        let last = series.state.lock().last;
+        let series = series.clone();
+        drop(idx);
+        Ok(self.push_known(series, last))
+    }
+
+    fn check(&mut self, i: usize, t: i64, v: f64) -> Result<(), AppendError> {
         let min_valid = self.db.head.min_valid_time();
         let target = &mut self.targets[i];
         if validate::check_sample(target.last, t, v, min_valid)? == Verdict::AlreadyStored {
@@ -98,97 +142,74 @@ impl HeadAppender {
             t,
             value: Some(v.to_bits()),
         });
+        target.has_samples = true;
         self.samples.push((i as u32, t, v));
         Ok(())
     }
-}
 
-/// A target resolved under the commit lock.
-struct Resolved {
-    series: Option<Arc<MemSeries>>,
-    /// Labels to create the series with, when `series` is `None`.
-    labels: Option<PackedLabels>,
-    last: Option<LastSample>,
-}
-
-/// Finds each target's live series (retention may have dropped one since
-/// append, and another commit may have created a new one) and its last
-/// sample. Called under the commit lock: only commits create series.
-fn resolve(db: &Inner, targets: Vec<Target>) -> Vec<Resolved> {
-    let idx = db.head.index.read();
-    targets
-        .into_iter()
-        .map(|t| {
-            if let Some(s) = t.series {
-                let st = s.state.lock();
-                if !st.removed {
-                    let last = st.last;
-                    drop(st);
-                    return Resolved {
-                        series: Some(s),
-                        labels: None,
-                        last,
-                    };
-                }
-                drop(st);
-                let labels = PackedLabels::new(&idx.labels_of(&s));
-                return lookup(&idx, labels);
-            }
-            let labels = t.labels.expect("a target without a series has labels");
-            lookup(&idx, labels)
-        })
-        .collect()
-}
-
-fn lookup(idx: &super::HeadIndex, labels: PackedLabels) -> Resolved {
-    match idx.get_by_packed(labels.stable_hash(), &labels) {
-        Some(s) => Resolved {
-            last: s.state.lock().last,
-            series: Some(s.clone()),
-            labels: None,
-        },
-        None => Resolved {
-            series: None,
-            labels: Some(labels),
-            last: None,
-        },
-    }
-}
-
-impl Appender for HeadAppender {
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
-        let r = self.check(labels, t, v);
+    fn counted<T>(&self, r: Result<T, AppendError>) -> Result<T, AppendError> {
         if let Err(e) = &r {
             self.db.metrics.count_refusal(e);
         }
         r
     }
+}
+
+impl Appender for HeadAppender {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let r = validate::check_labels(labels).and_then(|()| {
+            let i = self.target(labels);
+            self.check(i, t, v)?;
+            Ok(SeriesRef(self.targets[i].sref))
+        });
+        self.counted(r)
+    }
+
+    fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<(), AppendError> {
+        let r = self.target_by_ref(r).and_then(|i| self.check(i, t, v));
+        self.counted(r)
+    }
 
     fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {
         let HeadAppender {
-            db, targets, samples, ..
+            db,
+            targets,
+            samples,
+            removals_seen,
+            ..
         } = *self;
         db.check_open()?;
         if samples.is_empty() {
             return Ok(CommitReport::default());
         }
-        let commit = db.commit_lock.lock();
+        // Shared with other commits; retention, checkpoints, backfill and
+        // close take it exclusively, so none of them runs meanwhile.
+        let commit = db.commit_lock.read();
         db.check_open()?;
         // Held past the commit lock, until the fsync: `close` takes it
         // exclusively only after the commit lock.
         let wal_guard = db.wal.read();
         let wal = wal_guard.as_ref().ok_or(StorageError::Closed)?;
 
-        let mut resolved = resolve(&db, targets);
+        let mut resolved = Resolved::new(targets);
+        if db.head.removals() != removals_seen {
+            // Retention dropped series since this batch began: find or
+            // create those it holds again, by labels.
+            resolved.mark_removed(&db);
+        }
+        let created = resolved.create_missing(&db, wal)?;
+        let mut guards = resolved.lock_all();
 
         // Re-validate: other commits may have landed since append().
         let min_valid = db.head.min_valid_time();
+        let mut last: Vec<Option<LastSample>> =
+            guards.iter().map(|g| g.as_ref().and_then(|g| g.last)).collect();
         let mut accepted: Vec<(u32, i64, f64)> = Vec::with_capacity(samples.len());
         for (i, t, v) in samples {
-            let r = &mut resolved[i as usize];
-            match validate::check_sample(r.last, t, v, min_valid) {
+            let l = &mut last[i as usize];
+            match validate::check_sample(*l, t, v, min_valid) {
                 Ok(Verdict::Append) => {
-                    r.last = Some(LastSample {
+                    *l = Some(LastSample {
                         t,
                         value: Some(v.to_bits()),
                     });
@@ -198,70 +219,38 @@ impl Appender for HeadAppender {
                 Err(e) => db.metrics.count_refusal(&e),
             }
         }
+        drop(last);
         if accepted.is_empty() {
-            return Ok(CommitReport::default());
-        }
-
-        // Refs for new series that kept at least one sample.
-        let mut refs: Vec<u64> = resolved
-            .iter()
-            .map(|r| r.series.as_ref().map_or(u64::MAX, |s| s.series_ref))
-            .collect();
-        let mut new_series: Vec<(u64, PackedLabels)> = Vec::new();
-        let mut new_targets: Vec<usize> = Vec::new();
-        {
-            let mut idx = db.head.index.write();
-            for &(i, _, _) in &accepted {
-                let i = i as usize;
-                if refs[i] != u64::MAX {
-                    continue;
-                }
-                refs[i] = idx.next_ref;
-                idx.next_ref += 1;
-                let labels = resolved[i].labels.take().expect("a new series has labels");
-                new_series.push((refs[i], labels));
-                new_targets.push(i);
-            }
+            return Ok(CommitReport {
+                samples_appended: 0,
+                series_created: created,
+            });
         }
 
         // In the OS (so a process crash keeps it) before the head sees it;
         // on disk before commit returns, below.
-        let mut series_payload = Vec::new();
-        if !new_series.is_empty() {
-            WalRecord::encode_packed_series(&mut series_payload, &new_series);
-        }
-        let mut samples_payload = Vec::with_capacity(16 + accepted.len() * 12);
+        let mut payload = Vec::with_capacity(16 + accepted.len() * 12);
         WalRecord::encode_samples(
-            &mut samples_payload,
+            &mut payload,
             accepted.len(),
-            accepted.iter().map(|&(i, t, v)| (refs[i as usize], t, v)),
+            accepted
+                .iter()
+                .map(|&(i, t, v)| (resolved.series_ref(i as usize), t, v)),
         );
-        let payloads: &[&[u8]] = if series_payload.is_empty() {
-            &[&samples_payload]
-        } else {
-            &[&series_payload, &samples_payload]
-        };
-        let seq = wal.write_payloads(payloads)?;
-        drop((series_payload, samples_payload));
+        let seq = wal.write_payloads(&[&payload])?;
+        drop(payload);
 
-        let created = new_series.len();
-        if !new_series.is_empty() {
-            let mut idx = db.head.index.write();
-            for ((r, labels), &i) in new_series.iter().zip(&new_targets) {
-                resolved[i].series = Some(idx.insert_packed(*r, labels));
-            }
-        }
-        drop(new_series);
         let mut chunks_opened = 0;
         let mut max_t = i64::MIN;
         for &(i, t, v) in &accepted {
-            let Some(s) = &resolved[i as usize].series else {
+            let Some(st) = guards[i as usize].as_mut() else {
                 continue;
             };
-            chunks_opened += s.state.lock().append(t, v).chunks_opened;
+            chunks_opened += st.append(t, v).chunks_opened;
             max_t = max_t.max(t);
         }
         db.head.observe_t(max_t);
+        drop(guards);
         drop(commit);
 
         // Concurrent commits that wrote meanwhile share this fsync.
@@ -280,4 +269,125 @@ impl Appender for HeadAppender {
     }
 
     fn rollback(self: Box<Self>) {}
+}
+
+/// The batch's targets on their way to live series, under the commit lock.
+struct Resolved {
+    targets: Vec<Target>,
+    /// Targets with samples whose series must be found or created by labels.
+    missing: Vec<usize>,
+}
+
+type Guards<'a> = Vec<Option<MutexGuard<'a, SeriesState>>>;
+
+impl Resolved {
+    fn new(targets: Vec<Target>) -> Self {
+        let missing = targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.has_samples && t.series.is_none())
+            .map(|(i, _)| i)
+            .collect();
+        Resolved { targets, missing }
+    }
+
+    fn series_ref(&self, i: usize) -> u64 {
+        self.targets[i].series.as_ref().map_or(u64::MAX, |s| s.series_ref)
+    }
+
+    /// Finds or creates the series of every missing target. New ones are
+    /// logged before they enter the index, under its write lock: a commit
+    /// can only log samples for a series it found there. Returns how many
+    /// series were created.
+    fn create_missing(&mut self, db: &Inner, wal: &Wal) -> Result<usize, StorageError> {
+        if self.missing.is_empty() {
+            return Ok(0);
+        }
+        let mut idx = db.head.index.write();
+        let mut new_series: Vec<(u64, PackedLabels)> = Vec::new();
+        // Target → entry of `new_series`; the same labels may be missing
+        // twice (a removed series and a new target that names it again).
+        let mut placed: Vec<(usize, usize)> = Vec::new();
+        let mut new_by_hash: U64Map<SmallVec<[usize; 1]>> = U64Map::default();
+        for i in std::mem::take(&mut self.missing) {
+            let t = &mut self.targets[i];
+            let Some(labels) = t.labels.take() else {
+                continue;
+            };
+            let hash = labels.stable_hash();
+            if let Some(s) = idx.get_by_packed(hash, &labels) {
+                t.series = Some(s.clone());
+                continue;
+            }
+            let same = new_by_hash.entry(hash).or_default();
+            if let Some(&n) = same.iter().find(|&&n| new_series[n].1 == labels) {
+                placed.push((i, n));
+                continue;
+            }
+            // The ref reserved at append, which only this appender can
+            // use; a removed series' ref is never used again.
+            let r = if t.sref == u64::MAX {
+                idx.reserve_ref()
+            } else {
+                t.sref
+            };
+            same.push(new_series.len());
+            placed.push((i, new_series.len()));
+            new_series.push((r, labels));
+        }
+        if new_series.is_empty() {
+            return Ok(0);
+        }
+        let mut payload = Vec::new();
+        WalRecord::encode_packed_series(&mut payload, &new_series);
+        wal.write_payloads(&[&payload])?;
+        let series: Vec<Arc<MemSeries>> = new_series
+            .iter()
+            .map(|(r, labels)| idx.insert_packed(*r, labels))
+            .collect();
+        for (i, n) in placed {
+            self.targets[i].series = Some(series[n].clone());
+        }
+        Ok(series.len())
+    }
+
+    /// Locks every target's series, in ref order. Removal happens only
+    /// under the exclusive commit lock, and removed ones were replaced
+    /// before this, so none is removed until the commit is done.
+    fn lock_all(&self) -> Guards<'_> {
+        let mut order: Vec<u32> = (0..self.targets.len() as u32)
+            .filter(|&i| self.targets[i as usize].has_samples)
+            .collect();
+        let key = |i: &u32| self.series_ref(*i as usize);
+        if !order.is_sorted_by_key(key) {
+            order.sort_unstable_by_key(key);
+        }
+        let mut guards: Guards<'_> = Vec::with_capacity(self.targets.len());
+        guards.resize_with(self.targets.len(), || None);
+        for &i in &order {
+            if let Some(s) = &self.targets[i as usize].series {
+                let st = s.state.lock();
+                debug_assert!(!st.removed, "a commit locked a removed series");
+                guards[i as usize] = Some(st);
+            }
+        }
+        guards
+    }
+
+    /// Makes targets whose series retention removed missing, to be found
+    /// or created again by their labels (symbols are never dropped, so
+    /// those still resolve).
+    fn mark_removed(&mut self, db: &Inner) {
+        let idx = db.head.index.read();
+        for (i, t) in self.targets.iter_mut().enumerate() {
+            let Some(old) = t.series.take_if(|s| s.state.lock().removed) else {
+                continue;
+            };
+            t.labels = Some(PackedLabels::new(&idx.labels_of(&old)));
+            t.sref = u64::MAX;
+            if t.has_samples {
+                self.missing.push(i);
+            }
+        }
+    }
 }

@@ -8,7 +8,7 @@ mod series;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use smallvec::SmallVec;
@@ -46,8 +46,9 @@ pub(crate) struct HeadIndex {
     pub labels: LabelIndex,
     by_hash: U64Map<SmallVec<[Arc<MemSeries>; 1]>>,
     by_ref: U64Map<Arc<MemSeries>>,
-    /// The next series ref to hand out; refs are never reused.
-    pub next_ref: u64,
+    /// The next series ref to hand out; refs are never reused. Atomic so an
+    /// appender can reserve one for a new series under the read lock.
+    next_ref: AtomicU64,
 }
 
 impl HeadIndex {
@@ -67,6 +68,22 @@ impl HeadIndex {
 
     pub(crate) fn get(&self, series_ref: u64) -> Option<&Arc<MemSeries>> {
         self.by_ref.get(&series_ref)
+    }
+
+    /// The lowest ref not handed out yet.
+    pub(crate) fn next_ref(&self) -> u64 {
+        self.next_ref.load(Ordering::Acquire)
+    }
+
+    /// Hands out a fresh ref. It may never name a series (the batch that
+    /// reserved it is rolled back): refs are cheap, and never reused.
+    pub(crate) fn reserve_ref(&self) -> u64 {
+        self.next_ref.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// Makes sure refs below `n` are never handed out (they are on disk).
+    pub(crate) fn raise_next_ref(&self, n: u64) {
+        self.next_ref.fetch_max(n, Ordering::AcqRel);
     }
 
     /// Adds a series under a ref the caller allocated (or read from disk).
@@ -92,7 +109,7 @@ impl HeadIndex {
         });
         self.by_hash.entry(hash).or_default().push(series.clone());
         self.by_ref.insert(series_ref, series.clone());
-        self.next_ref = self.next_ref.max(series_ref + 1);
+        self.raise_next_ref(series_ref + 1);
         series
     }
 
@@ -124,6 +141,8 @@ impl HeadIndex {
 pub(crate) struct Head {
     pub index: RwLock<HeadIndex>,
     max_t: AtomicI64,
+    /// Counts retention passes that removed series.
+    removals: AtomicU64,
     window_ms: i64,
 }
 
@@ -132,6 +151,7 @@ impl Head {
         Head {
             index: RwLock::new(HeadIndex::default()),
             max_t: AtomicI64::new(i64::MIN),
+            removals: AtomicU64::new(0),
             window_ms,
         }
     }
@@ -143,6 +163,17 @@ impl Head {
 
     pub(crate) fn observe_t(&self, t: i64) {
         self.max_t.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Changes whenever series are removed (an appender compares it at
+    /// commit with what it was when the batch began).
+    pub(crate) fn removals(&self) -> u64 {
+        self.removals.load(Ordering::Acquire)
+    }
+
+    /// Called, under the exclusive commit lock, by whoever removes series.
+    pub(crate) fn note_removal(&self) {
+        self.removals.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn min_valid_time(&self) -> i64 {
