@@ -174,10 +174,8 @@ impl Inner {
                 .filter(|s| s.state.lock().is_empty())
                 .map(|s| s.series_ref)
                 .collect();
-            for &r in &empty {
-                if let Some(s) = idx.remove(r) {
-                    s.state.lock().removed = true;
-                }
+            for s in idx.remove(&empty) {
+                s.state.lock().removed = true;
             }
             if !empty.is_empty() {
                 self.head.note_removal();

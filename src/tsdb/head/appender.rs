@@ -29,12 +29,20 @@ use crate::tsdb::validate::{self, LastSample, Verdict};
 use crate::tsdb::wal::{Wal, WalRecord};
 use crate::tsdb::{AppendError, Appender, CommitReport, SeriesRef, StorageError};
 
-use super::{MemSeries, SeriesState, U64Map};
+use super::{MemSeries, RefTable, SeriesState, U64Map};
+
+/// How a target holds its series.
+enum Handle {
+    /// By ref, in the appender's snapshot of the ref table (which keeps it
+    /// alive): no reference count to touch per sample.
+    InSnapshot(u64),
+    Owned(Arc<MemSeries>),
+}
 
 /// A series this batch writes to: known to the head, or to be created.
 struct Target {
     /// `None` for a series the head did not have at append time.
-    series: Option<Arc<MemSeries>>,
+    series: Option<Handle>,
     /// Only for new series: the head has the labels of known ones.
     labels: Option<PackedLabels>,
     /// The ref the caller got: the series' own, or one reserved for it.
@@ -47,6 +55,8 @@ struct Target {
 
 pub(crate) struct HeadAppender {
     db: Arc<Inner>,
+    /// Series by ref as of the batch's start (refreshed if a ref is newer).
+    snapshot: Arc<RefTable>,
     targets: Vec<Target>,
     /// Targets by the ref handed out for them.
     by_ref: U64Map<u32>,
@@ -60,21 +70,26 @@ pub(crate) struct HeadAppender {
 
 impl HeadAppender {
     pub(crate) fn new(db: Arc<Inner>) -> Self {
+        // Sized like recent batches (up to a bound), so a scrape's batch
+        // does not grow its tables step by step.
+        let hint = db.head.batch_hint();
+        let snapshot = db.head.index.read().ref_snapshot();
         HeadAppender {
-            targets: Vec::new(),
-            by_ref: U64Map::default(),
+            snapshot,
+            targets: Vec::with_capacity(hint),
+            by_ref: U64Map::with_capacity_and_hasher(hint, Default::default()),
             new_by_hash: U64Map::default(),
-            samples: Vec::new(),
+            samples: Vec::with_capacity(hint),
             removals_seen: db.head.removals(),
             db,
         }
     }
 
-    fn push_known(&mut self, series: Arc<MemSeries>, last: Option<LastSample>) -> usize {
+    fn push_known(&mut self, sref: u64, series: Handle, last: Option<LastSample>) -> usize {
         let i = self.targets.len();
-        self.by_ref.insert(series.series_ref, i as u32);
+        self.by_ref.insert(sref, i as u32);
         self.targets.push(Target {
-            sref: series.series_ref,
+            sref,
             series: Some(series),
             labels: None,
             last,
@@ -92,9 +107,9 @@ impl HeadAppender {
             }
             // Under the index lock: retention cannot remove it meanwhile.
             let last = series.state.lock().last;
-            let series = series.clone();
+            let (sref, series) = (series.series_ref, Handle::Owned(series.clone()));
             drop(idx);
-            return self.push_known(series, last);
+            return self.push_known(sref, series, last);
         }
         let same = self.new_by_hash.entry(hash).or_default();
         if let Some(&i) = same.iter().find(|&&i| {
@@ -124,12 +139,32 @@ impl HeadAppender {
         if let Some(&i) = self.by_ref.get(&r.0) {
             return Ok(i as usize);
         }
-        let idx = self.db.head.index.read();
-        let series = idx.get(r.0).ok_or(AppendError::UnknownSeriesRef)?;
-        let last = series.state.lock().last;
-        let series = series.clone();
-        drop(idx);
-        Ok(self.push_known(series, last))
+        if self.snapshot.get(r.0).is_none() {
+            self.refresh_snapshot();
+        }
+        let series = self.snapshot.get(r.0).ok_or(AppendError::UnknownSeriesRef)?;
+        let st = series.state.lock();
+        // A snapshot may still hold a series retention removed since.
+        if st.removed {
+            return Err(AppendError::UnknownSeriesRef);
+        }
+        let last = st.last;
+        drop(st);
+        Ok(self.push_known(r.0, Handle::InSnapshot(r.0), last))
+    }
+
+    /// Takes a newer snapshot (the ref may name a series created since the
+    /// batch began). Targets held through the old one now own their series.
+    fn refresh_snapshot(&mut self) {
+        let fresh = self.db.head.index.read().ref_snapshot();
+        let old = std::mem::replace(&mut self.snapshot, fresh);
+        for t in &mut self.targets {
+            if let Some(Handle::InSnapshot(r)) = t.series
+                && let Some(s) = old.get(r)
+            {
+                t.series = Some(Handle::Owned(s.clone()));
+            }
+        }
     }
 
     fn check(&mut self, i: usize, t: i64, v: f64) -> Result<(), AppendError> {
@@ -173,11 +208,13 @@ impl Appender for HeadAppender {
     fn commit(self: Box<Self>) -> Result<CommitReport, StorageError> {
         let HeadAppender {
             db,
+            snapshot,
             targets,
             samples,
             removals_seen,
             ..
         } = *self;
+        db.head.note_batch(targets.len());
         db.check_open()?;
         if samples.is_empty() {
             return Ok(CommitReport::default());
@@ -191,7 +228,7 @@ impl Appender for HeadAppender {
         let wal_guard = db.wal.read();
         let wal = wal_guard.as_ref().ok_or(StorageError::Closed)?;
 
-        let mut resolved = Resolved::new(targets);
+        let mut resolved = Resolved::new(snapshot, targets);
         if db.head.removals() != removals_seen {
             // Retention dropped series since this batch began: find or
             // create those it holds again, by labels.
@@ -273,6 +310,7 @@ impl Appender for HeadAppender {
 
 /// The batch's targets on their way to live series, under the commit lock.
 struct Resolved {
+    snapshot: Arc<RefTable>,
     targets: Vec<Target>,
     /// Targets with samples whose series must be found or created by labels.
     missing: Vec<usize>,
@@ -281,18 +319,29 @@ struct Resolved {
 type Guards<'a> = Vec<Option<MutexGuard<'a, SeriesState>>>;
 
 impl Resolved {
-    fn new(targets: Vec<Target>) -> Self {
+    fn new(snapshot: Arc<RefTable>, targets: Vec<Target>) -> Self {
         let missing = targets
             .iter()
             .enumerate()
             .filter(|(_, t)| t.has_samples && t.series.is_none())
             .map(|(i, _)| i)
             .collect();
-        Resolved { targets, missing }
+        Resolved {
+            snapshot,
+            targets,
+            missing,
+        }
+    }
+
+    fn series(&self, i: usize) -> Option<&MemSeries> {
+        match self.targets[i].series.as_ref()? {
+            Handle::InSnapshot(r) => self.snapshot.get(*r).map(|s| &**s),
+            Handle::Owned(s) => Some(s),
+        }
     }
 
     fn series_ref(&self, i: usize) -> u64 {
-        self.targets[i].series.as_ref().map_or(u64::MAX, |s| s.series_ref)
+        self.series(i).map_or(u64::MAX, |s| s.series_ref)
     }
 
     /// Finds or creates the series of every missing target. New ones are
@@ -316,7 +365,7 @@ impl Resolved {
             };
             let hash = labels.stable_hash();
             if let Some(s) = idx.get_by_packed(hash, &labels) {
-                t.series = Some(s.clone());
+                t.series = Some(Handle::Owned(s.clone()));
                 continue;
             }
             let same = new_by_hash.entry(hash).or_default();
@@ -346,7 +395,7 @@ impl Resolved {
             .map(|(r, labels)| idx.insert_packed(*r, labels))
             .collect();
         for (i, n) in placed {
-            self.targets[i].series = Some(series[n].clone());
+            self.targets[i].series = Some(Handle::Owned(series[n].clone()));
         }
         Ok(series.len())
     }
@@ -365,7 +414,7 @@ impl Resolved {
         let mut guards: Guards<'_> = Vec::with_capacity(self.targets.len());
         guards.resize_with(self.targets.len(), || None);
         for &i in &order {
-            if let Some(s) = &self.targets[i as usize].series {
+            if let Some(s) = self.series(i as usize) {
                 let st = s.state.lock();
                 debug_assert!(!st.removed, "a commit locked a removed series");
                 guards[i as usize] = Some(st);
@@ -379,11 +428,14 @@ impl Resolved {
     /// those still resolve).
     fn mark_removed(&mut self, db: &Inner) {
         let idx = db.head.index.read();
-        for (i, t) in self.targets.iter_mut().enumerate() {
-            let Some(old) = t.series.take_if(|s| s.state.lock().removed) else {
+        for i in 0..self.targets.len() {
+            let Some(old) = self.series(i).filter(|s| s.state.lock().removed) else {
                 continue;
             };
-            t.labels = Some(PackedLabels::new(&idx.labels_of(&old)));
+            let labels = PackedLabels::new(&idx.labels_of(old));
+            let t = &mut self.targets[i];
+            t.series = None;
+            t.labels = Some(labels);
             t.sref = u64::MAX;
             if t.has_samples {
                 self.missing.push(i);

@@ -3,12 +3,13 @@
 //! timestamp seen, which bounds how old an append may be.
 
 mod appender;
+mod ref_table;
 mod series;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use smallvec::SmallVec;
@@ -19,6 +20,7 @@ use super::index::{LabelIndex, LabelPairs};
 use super::validate;
 
 pub(crate) use appender::HeadAppender;
+use ref_table::{RefTable, RefTables};
 pub(crate) use series::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk, SeriesState};
 
 /// Mixes a `u64` key (refs are sequential, label hashes already random).
@@ -39,13 +41,18 @@ impl Hasher for U64Hasher {
     }
 }
 
+/// Bounds the room an appender makes up front: a large batch after small
+/// ones grows as before, and many small batches never hold much.
+const MAX_BATCH_HINT: usize = 1024;
+
 pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
 #[derive(Default)]
 pub(crate) struct HeadIndex {
     pub labels: LabelIndex,
     by_hash: U64Map<SmallVec<[Arc<MemSeries>; 1]>>,
-    by_ref: U64Map<Arc<MemSeries>>,
+    by_ref: RefTables,
+    len: usize,
     /// The next series ref to hand out; refs are never reused. Atomic so an
     /// appender can reserve one for a new series under the read lock.
     next_ref: AtomicU64,
@@ -67,7 +74,13 @@ impl HeadIndex {
     }
 
     pub(crate) fn get(&self, series_ref: u64) -> Option<&Arc<MemSeries>> {
-        self.by_ref.get(&series_ref)
+        self.by_ref.current().get(series_ref)
+    }
+
+    /// The series by ref as they are now, for an appender to look refs up
+    /// in without taking the index lock for each.
+    pub(crate) fn ref_snapshot(&self) -> Arc<RefTable> {
+        self.by_ref.snapshot()
     }
 
     /// The lowest ref not handed out yet.
@@ -108,29 +121,36 @@ impl HeadIndex {
             state: Mutex::new(state),
         });
         self.by_hash.entry(hash).or_default().push(series.clone());
-        self.by_ref.insert(series_ref, series.clone());
+        self.by_ref.insert(series.clone());
+        self.len += 1;
         self.raise_next_ref(series_ref + 1);
         series
     }
 
-    pub(crate) fn remove(&mut self, series_ref: u64) -> Option<Arc<MemSeries>> {
-        let series = self.by_ref.remove(&series_ref)?;
-        if let Some(list) = self.by_hash.get_mut(&series.hash) {
-            list.retain(|s| s.series_ref != series_ref);
-            if list.is_empty() {
-                self.by_hash.remove(&series.hash);
+    /// Drops these series (retention); returns the ones that were here.
+    pub(crate) fn remove(&mut self, refs: &[u64]) -> Vec<Arc<MemSeries>> {
+        let gone: Vec<Arc<MemSeries>> = refs.iter().filter_map(|&r| self.get(r).cloned()).collect();
+        for series in &gone {
+            if let Some(list) = self.by_hash.get_mut(&series.hash) {
+                list.retain(|s| s.series_ref != series.series_ref);
+                if list.is_empty() {
+                    self.by_hash.remove(&series.hash);
+                }
             }
+            self.labels.remove_series(series.series_ref, &series.pairs);
         }
-        self.labels.remove_series(series_ref, &series.pairs);
-        Some(series)
+        let found: Vec<u64> = gone.iter().map(|s| s.series_ref).collect();
+        self.by_ref.remove(&found);
+        self.len -= gone.len();
+        gone
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.by_ref.len()
+        self.len
     }
 
     pub(crate) fn series(&self) -> impl Iterator<Item = &Arc<MemSeries>> {
-        self.by_ref.values()
+        self.by_ref.current().iter()
     }
 
     pub(crate) fn labels_of(&self, series: &MemSeries) -> Labels {
@@ -143,6 +163,8 @@ pub(crate) struct Head {
     max_t: AtomicI64,
     /// Counts retention passes that removed series.
     removals: AtomicU64,
+    /// Targets in a recent batch, to size the next appender's tables.
+    batch_hint: AtomicUsize,
     window_ms: i64,
 }
 
@@ -152,6 +174,7 @@ impl Head {
             index: RwLock::new(HeadIndex::default()),
             max_t: AtomicI64::new(i64::MIN),
             removals: AtomicU64::new(0),
+            batch_hint: AtomicUsize::new(0),
             window_ms,
         }
     }
@@ -174,6 +197,15 @@ impl Head {
     /// Called, under the exclusive commit lock, by whoever removes series.
     pub(crate) fn note_removal(&self) {
         self.removals.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many targets a new appender should make room for.
+    pub(crate) fn batch_hint(&self) -> usize {
+        self.batch_hint.load(Ordering::Relaxed).min(MAX_BATCH_HINT)
+    }
+
+    pub(crate) fn note_batch(&self, targets: usize) {
+        self.batch_hint.store(targets, Ordering::Relaxed);
     }
 
     pub(crate) fn min_valid_time(&self) -> i64 {
