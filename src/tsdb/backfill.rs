@@ -134,18 +134,19 @@ impl Inner {
                     flushed_total += a.flushed;
                     st.persisted = a.range;
                     st.row_persisted = true;
-                    if last.is_some_and(|l| st.last.is_none_or(|cur| l.t > cur.t)) {
-                        st.last = last;
+                    if last.is_some_and(|l| s.published.last().is_none_or(|cur| l.t > cur.t)) {
+                        s.published.set_last(last);
                     }
                 }
                 None => {
                     let state = SeriesState {
                         persisted: a.range,
                         row_persisted: true,
-                        last,
                         ..SeriesState::default()
                     };
-                    idx.insert(a.series_ref, &a.labels, state);
+                    let s = idx.insert(a.series_ref, &a.labels, state);
+                    let _st = s.state.lock();
+                    s.published.set_last(last);
                     self.metrics.series_created.inc();
                     self.metrics.head_series.add(1.0);
                 }

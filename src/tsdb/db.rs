@@ -112,10 +112,13 @@ impl Tsdb {
                 let state = SeriesState {
                     persisted: s.range,
                     row_persisted: true,
-                    last: s.range.map(|(_, max)| LastSample { t: max, value: None }),
                     ..SeriesState::default()
                 };
-                idx.insert(s.series_ref, &s.labels, state);
+                let series = idx.insert(s.series_ref, &s.labels, state);
+                let _st = series.state.lock();
+                series
+                    .published
+                    .set_last(s.range.map(|(_, max)| LastSample { t: max, value: None }));
                 if let Some((_, max)) = s.range {
                     head.observe_t(max);
                 }
@@ -342,9 +345,13 @@ impl Inner {
                         skipped += 1;
                         continue;
                     }
-                    match validate::check_sample(st.last, t, v, i64::MIN) {
+                    match validate::check_sample(series.published.last(), t, v, i64::MIN) {
                         Ok(Verdict::Append) => {
                             st.append(t, v);
+                            series.published.set_last(Some(LastSample {
+                                t,
+                                value: Some(v.to_bits()),
+                            }));
                             self.head.observe_t(t);
                             samples += 1;
                         }

@@ -29,7 +29,7 @@ impl Inner {
     /// Writes sealed head chunks to redb; with `seal_all`, open chunks too
     /// (used by `close`). Returns the number of chunks written.
     pub(crate) fn persist_head(&self, seal_all: bool) -> Result<usize, StorageError> {
-        let _maint = self.maintenance_lock.lock();
+        let maint = self.maintenance_lock.lock();
         let idle_before = self.head.max_t().saturating_sub(IDLE_SEAL_MS);
         let (work, next_ref) = {
             let idx = self.head.index.read();
@@ -99,6 +99,10 @@ impl Inner {
             self.metrics.chunks_persisted.add(written as u64);
             self.metrics.head_chunks.add(-(written as f64));
         }
+        // The checkpoint takes the commit lock, which comes before the
+        // maintenance lock (backfill holds both): holding this one across
+        // it deadlocked against a backfill.
+        drop(maint);
         self.checkpoint_wal()?;
         Ok(written)
     }

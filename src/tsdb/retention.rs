@@ -175,7 +175,8 @@ impl Inner {
                 .map(|s| s.series_ref)
                 .collect();
             for s in idx.remove(&empty) {
-                s.state.lock().removed = true;
+                let _st = s.state.lock();
+                s.published.mark_removed();
             }
             if !empty.is_empty() {
                 self.head.note_removal();

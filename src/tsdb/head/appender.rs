@@ -106,7 +106,7 @@ impl HeadAppender {
                 return i as usize;
             }
             // Under the index lock: retention cannot remove it meanwhile.
-            let last = series.state.lock().last;
+            let last = series.published.last();
             let (sref, series) = (series.series_ref, Handle::Owned(series.clone()));
             drop(idx);
             return self.push_known(sref, series, last);
@@ -143,13 +143,11 @@ impl HeadAppender {
             self.refresh_snapshot();
         }
         let series = self.snapshot.get(r.0).ok_or(AppendError::UnknownSeriesRef)?;
-        let st = series.state.lock();
         // A snapshot may still hold a series retention removed since.
-        if st.removed {
+        if series.published.is_removed() {
             return Err(AppendError::UnknownSeriesRef);
         }
-        let last = st.last;
-        drop(st);
+        let last = series.published.last();
         Ok(self.push_known(r.0, Handle::InSnapshot(r.0), last))
     }
 
@@ -239,8 +237,10 @@ impl Appender for HeadAppender {
 
         // Re-validate: other commits may have landed since append().
         let min_valid = db.head.min_valid_time();
-        let mut last: Vec<Option<LastSample>> =
-            guards.iter().map(|g| g.as_ref().and_then(|g| g.last)).collect();
+        // Exact: every writer of a series' last sample holds its lock.
+        let mut last: Vec<Option<LastSample>> = (0..guards.len())
+            .map(|i| resolved.series(i).and_then(|s| s.published.last()))
+            .collect();
         let mut accepted: Vec<(u32, i64, f64)> = Vec::with_capacity(samples.len());
         for (i, t, v) in samples {
             let l = &mut last[i as usize];
@@ -280,10 +280,14 @@ impl Appender for HeadAppender {
         let mut chunks_opened = 0;
         let mut max_t = i64::MIN;
         for &(i, t, v) in &accepted {
-            let Some(st) = guards[i as usize].as_mut() else {
+            let (Some(st), Some(series)) = (guards[i as usize].as_mut(), resolved.series(i as usize)) else {
                 continue;
             };
             chunks_opened += st.append(t, v).chunks_opened;
+            series.published.set_last(Some(LastSample {
+                t,
+                value: Some(v.to_bits()),
+            }));
             max_t = max_t.max(t);
         }
         db.head.observe_t(max_t);
@@ -415,9 +419,8 @@ impl Resolved {
         guards.resize_with(self.targets.len(), || None);
         for &i in &order {
             if let Some(s) = self.series(i as usize) {
-                let st = s.state.lock();
-                debug_assert!(!st.removed, "a commit locked a removed series");
-                guards[i as usize] = Some(st);
+                debug_assert!(!s.published.is_removed(), "a commit locked a removed series");
+                guards[i as usize] = Some(s.state.lock());
             }
         }
         guards
@@ -429,7 +432,7 @@ impl Resolved {
     fn mark_removed(&mut self, db: &Inner) {
         let idx = db.head.index.read();
         for i in 0..self.targets.len() {
-            let Some(old) = self.series(i).filter(|s| s.state.lock().removed) else {
+            let Some(old) = self.series(i).filter(|s| s.published.is_removed()) else {
                 continue;
             };
             let labels = PackedLabels::new(&idx.labels_of(old));

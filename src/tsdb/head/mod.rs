@@ -21,7 +21,9 @@ use super::validate;
 
 pub(crate) use appender::HeadAppender;
 use ref_table::{RefTable, RefTables};
-pub(crate) use series::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk, SeriesState};
+pub(crate) use series::{
+    CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, Published, SealedChunk, SeriesState,
+};
 
 /// Mixes a `u64` key (refs are sequential, label hashes already random).
 #[derive(Default)]
@@ -118,6 +120,7 @@ impl HeadIndex {
             series_ref,
             hash,
             pairs,
+            published: Published::default(),
             state: Mutex::new(state),
         });
         self.by_hash.entry(hash).or_default().push(series.clone());

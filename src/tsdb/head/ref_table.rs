@@ -129,6 +129,7 @@ mod tests {
             series_ref: r,
             hash: 0,
             pairs: Box::new([]),
+            published: super::super::Published::default(),
             state: Mutex::default(),
         })
     }

@@ -3,6 +3,7 @@
 //! append validation) and the time range already persisted in redb.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -19,7 +20,62 @@ pub(crate) struct MemSeries {
     pub series_ref: u64,
     pub hash: u64,
     pub pairs: LabelPairs,
+    pub published: Published,
     pub state: Mutex<SeriesState>,
+}
+
+/// What appenders read without taking the series lock: the last sample
+/// (what a new one is checked against) and whether retention removed the
+/// series. Written only with `state` locked, so a reader holding the lock
+/// sees it exactly; a reader without it may see the last sample of one
+/// commit with the value of the next, which only affects an early check
+/// that the commit repeats under the lock.
+#[derive(Default)]
+pub(crate) struct Published {
+    t: AtomicI64,
+    value: AtomicU64,
+    flags: AtomicU8,
+}
+
+const HAS_LAST: u8 = 1;
+const HAS_VALUE: u8 = 2;
+const REMOVED: u8 = 4;
+
+impl Published {
+    pub(crate) fn last(&self) -> Option<LastSample> {
+        let flags = self.flags.load(Ordering::Acquire);
+        if flags & HAS_LAST == 0 {
+            return None;
+        }
+        Some(LastSample {
+            t: self.t.load(Ordering::Relaxed),
+            value: (flags & HAS_VALUE != 0).then(|| self.value.load(Ordering::Relaxed)),
+        })
+    }
+
+    /// The caller holds the series lock.
+    pub(crate) fn set_last(&self, last: Option<LastSample>) {
+        let mut flags = self.flags.load(Ordering::Relaxed) & REMOVED;
+        if let Some(l) = last {
+            self.t.store(l.t, Ordering::Relaxed);
+            flags |= HAS_LAST;
+            if let Some(v) = l.value {
+                self.value.store(v, Ordering::Relaxed);
+                flags |= HAS_VALUE;
+            }
+        }
+        self.flags.store(flags, Ordering::Release);
+    }
+
+    pub(crate) fn is_removed(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & REMOVED != 0
+    }
+
+    /// The caller holds the series lock (and the exclusive commit lock).
+    pub(crate) fn mark_removed(&self) {
+        let flags = self.flags.load(Ordering::Relaxed);
+        self.flags.store(flags | REMOVED, Ordering::Release);
+    }
 }
 
 /// An immutable chunk cut from the head, shared with queries by `Arc`.
@@ -36,14 +92,10 @@ pub(crate) struct SeriesState {
     pub open: Option<XorChunk>,
     /// Oldest first; removed once persisted.
     pub sealed: Vec<SealedChunk>,
-    pub last: Option<LastSample>,
     /// `(min, max)` of the samples persisted in redb.
     pub persisted: Option<(i64, i64)>,
     /// Whether the `series` row is in redb (then the WAL need not keep it).
     pub row_persisted: bool,
-    /// Set (under the commit lock) when retention dropped the series;
-    /// appenders holding it must look it up again.
-    pub removed: bool,
 }
 
 /// What an append did to the head's chunk count.
@@ -53,7 +105,7 @@ pub(crate) struct AppendEffect {
 
 impl SeriesState {
     /// Appends a validated sample, cutting the open chunk when it is full
-    /// or would span too long.
+    /// or would span too long. The caller publishes the new last sample.
     pub(crate) fn append(&mut self, t: i64, v: f64) -> AppendEffect {
         let mut opened = 0;
         let must_cut = self.open.as_ref().is_some_and(|c| {
@@ -67,10 +119,6 @@ impl SeriesState {
             XorChunk::new()
         });
         chunk.append(t, v);
-        self.last = Some(LastSample {
-            t,
-            value: Some(v.to_bits()),
-        });
         AppendEffect {
             chunks_opened: opened,
         }
