@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use crate::config::RelabelConfig;
-use crate::model::{Labels, LabelsBuilder, METRIC_NAME, STALE_NAN};
-use crate::tsdb::{Appender, Storage};
+use crate::model::{Labels, LabelsBuilder, METRIC_NAME, PackedLabels, STALE_NAN};
+use crate::tsdb::{AppendError, Appender, SeriesRef, Storage};
 
 use super::client::Fetched;
 use super::error::ScrapeFailure;
@@ -101,8 +101,8 @@ pub fn store_scrape(
             match append_body(app.as_mut(), &f.body, format, ts, sink, cache) {
                 Ok(body) => {
                     let series_added = body.current.num_added();
-                    for gone in cache.gone(&body.current) {
-                        append_counted(app.as_mut(), &gone, ts, STALE_NAN, metrics);
+                    for (labels, r) in cache.gone(&body.current) {
+                        append_known(app.as_mut(), labels, r, ts, STALE_NAN, metrics);
                     }
                     let report = [
                         1.0,
@@ -140,8 +140,8 @@ pub fn store_scrape(
     // As Prometheus: a failed scrape makes every series of the last good
     // one stale, and the report says up=0.
     let mut app = storage.appender();
-    for series in cache.all() {
-        append_counted(app.as_mut(), &series, ts, STALE_NAN, metrics);
+    for (labels, r) in cache.all() {
+        append_known(app.as_mut(), labels, r, ts, STALE_NAN, metrics);
     }
     append_report(
         app.as_mut(),
@@ -171,8 +171,8 @@ pub fn store_end_of_run(
     metrics: &ScrapeMetrics,
 ) {
     let mut app = storage.appender();
-    for series in cache.all() {
-        append_counted(app.as_mut(), &series, ts, STALE_NAN, metrics);
+    for (labels, r) in cache.all() {
+        append_known(app.as_mut(), labels, r, ts, STALE_NAN, metrics);
     }
     for name in REPORT_SERIES {
         append_counted(app.as_mut(), &report_labels(target, name), ts, STALE_NAN, metrics);
@@ -203,12 +203,55 @@ fn report_labels(target: &Labels, name: &str) -> Labels {
 }
 
 fn append_counted(app: &mut dyn Appender, labels: &Labels, ts: i64, v: f64, metrics: &ScrapeMetrics) -> bool {
+    append_cached(app, None, labels, ts, v, metrics).is_some()
+}
+
+/// Appends by `cached` when given, by labels when not or when the store no
+/// longer knows that ref; returns the series' ref, or `None` if the sample
+/// was refused (and counted).
+fn append_cached(
+    app: &mut dyn Appender,
+    cached: Option<SeriesRef>,
+    labels: &Labels,
+    ts: i64,
+    v: f64,
+    metrics: &ScrapeMetrics,
+) -> Option<SeriesRef> {
+    if let Some(r) = cached {
+        match app.append_ref(r, ts, v) {
+            Ok(()) => return Some(r),
+            Err(AppendError::UnknownSeriesRef) => {}
+            Err(e) => {
+                metrics.count_append_error(&e);
+                return None;
+            }
+        }
+    }
     match app.append(labels, ts, v) {
-        Ok(_) => true,
+        Ok(r) => Some(r),
         Err(e) => {
             metrics.count_append_error(&e);
-            false
+            None
         }
+    }
+}
+
+/// [`append_cached`] for a series of the cache (staleness markers): its
+/// labels are spelled out only if the store no longer knows the ref.
+fn append_known(
+    app: &mut dyn Appender,
+    labels: &PackedLabels,
+    r: SeriesRef,
+    ts: i64,
+    v: f64,
+    metrics: &ScrapeMetrics,
+) {
+    match app.append_ref(r, ts, v) {
+        Ok(()) => {}
+        Err(AppendError::UnknownSeriesRef) => {
+            append_counted(app, &labels.to_labels(), ts, v, metrics);
+        }
+        Err(e) => metrics.count_append_error(&e),
     }
 }
 
@@ -268,9 +311,15 @@ fn append_body(
         }
         check_label_limits(&labels, opts).map_err(|m| (ScrapeFailure::LabelLimit(m), scraped))?;
         let explicit_ts = sample.timestamp_ms.filter(|_| opts.honor_timestamps);
-        let t = explicit_ts.unwrap_or(ts);
-        if append_counted(app, &labels, t, sample.value, metrics) && explicit_ts.is_none() {
-            current.record(cache, &labels);
+        if let Some(t) = explicit_ts {
+            // Not cached (never marked stale), as in Prometheus.
+            append_counted(app, &labels, t, sample.value, metrics);
+            continue;
+        }
+        let hash = labels.stable_hash();
+        let cached = cache.get(hash, &labels);
+        if let Some(r) = append_cached(app, cached, &labels, ts, sample.value, metrics) {
+            current.record(cache, hash, &labels, r);
         }
     }
     Ok(BodyOutcome {
