@@ -1,6 +1,7 @@
 //! Head append throughput with the WAL: batches of 1000 samples committed
 //! (and fsynced) at a time, spread over 100k active series, as a scrape of
-//! many targets would write them. Run with
+//! many targets would write them, by labels and by the refs the first
+//! appends returned (as a scrape loop does). Run with
 //! `cargo bench --bench head_append -- --quick`.
 
 use std::hint::black_box;
@@ -32,10 +33,11 @@ fn head_append(c: &mut Criterion) {
     let labels = series_labels();
     let base = now_millis() - 30 * 60 * 1000;
     // Create every series first, so the benchmark measures steady-state appends.
+    let mut refs = Vec::with_capacity(SERIES);
     for chunk in labels.chunks(BATCH) {
         let mut app = db.appender();
         for l in chunk {
-            app.append(l, base, 0.0).expect("append");
+            refs.push(app.append(l, base, 0.0).expect("append"));
         }
         app.commit().expect("commit");
     }
@@ -49,6 +51,18 @@ fn head_append(c: &mut Criterion) {
                 let (i, round) = (next % SERIES, next / SERIES);
                 let t = base + round as i64 * 15_000;
                 app.append(&labels[i], t, round as f64).expect("append");
+                next += 1;
+            }
+            black_box(app.commit().expect("commit"));
+        })
+    });
+    group.bench_function("commit_1000_samples_100k_series_wal_fsync_by_ref", |b| {
+        b.iter(|| {
+            let mut app = db.appender();
+            for _ in 0..BATCH {
+                let (i, round) = (next % SERIES, next / SERIES);
+                let t = base + round as i64 * 15_000;
+                app.append_ref(refs[i], t, round as f64).expect("append");
                 next += 1;
             }
             black_box(app.commit().expect("commit"));
