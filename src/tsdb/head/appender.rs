@@ -47,8 +47,6 @@ struct Target {
     labels: Option<PackedLabels>,
     /// The ref the caller got: the series' own, or one reserved for it.
     sref: u64,
-    /// The newest sample buffered for it (or its head state).
-    last: Option<LastSample>,
     /// Whether any sample for it is buffered: only such series are created.
     has_samples: bool,
 }
@@ -58,6 +56,9 @@ pub(crate) struct HeadAppender {
     /// Series by ref as of the batch's start (refreshed if a ref is newer).
     snapshot: Arc<RefTable>,
     targets: Vec<Target>,
+    /// Per target: the newest sample buffered for it (or its head state).
+    /// Apart from `targets`, so the commit can reuse it.
+    lasts: Vec<Option<LastSample>>,
     /// Targets by the ref handed out for them.
     by_ref: U64Map<u32>,
     /// New series by label hash (collisions resolved by comparing labels).
@@ -77,6 +78,7 @@ impl HeadAppender {
         HeadAppender {
             snapshot,
             targets: Vec::with_capacity(hint),
+            lasts: Vec::with_capacity(hint),
             by_ref: U64Map::with_capacity_and_hasher(hint, Default::default()),
             new_by_hash: U64Map::default(),
             samples: Vec::with_capacity(hint),
@@ -92,9 +94,9 @@ impl HeadAppender {
             sref,
             series: Some(series),
             labels: None,
-            last,
             has_samples: false,
         });
+        self.lasts.push(last);
         i
     }
 
@@ -129,9 +131,9 @@ impl HeadAppender {
             series: None,
             labels: Some(PackedLabels::new(labels)),
             sref,
-            last: None,
             has_samples: false,
         });
+        self.lasts.push(None);
         i
     }
 
@@ -167,15 +169,15 @@ impl HeadAppender {
 
     fn check(&mut self, i: usize, t: i64, v: f64) -> Result<(), AppendError> {
         let min_valid = self.db.head.min_valid_time();
-        let target = &mut self.targets[i];
-        if validate::check_sample(target.last, t, v, min_valid)? == Verdict::AlreadyStored {
+        let last = &mut self.lasts[i];
+        if validate::check_sample(*last, t, v, min_valid)? == Verdict::AlreadyStored {
             return Ok(());
         }
-        target.last = Some(LastSample {
+        *last = Some(LastSample {
             t,
             value: Some(v.to_bits()),
         });
-        target.has_samples = true;
+        self.targets[i].has_samples = true;
         self.samples.push((i as u32, t, v));
         Ok(())
     }
@@ -208,6 +210,7 @@ impl Appender for HeadAppender {
             db,
             snapshot,
             targets,
+            mut lasts,
             samples,
             removals_seen,
             ..
@@ -238,12 +241,12 @@ impl Appender for HeadAppender {
         // Re-validate: other commits may have landed since append().
         let min_valid = db.head.min_valid_time();
         // Exact: every writer of a series' last sample holds its lock.
-        let mut last: Vec<Option<LastSample>> = (0..guards.len())
-            .map(|i| resolved.series(i).and_then(|s| s.published.last()))
-            .collect();
+        for (i, last) in lasts.iter_mut().enumerate() {
+            *last = resolved.series(i).and_then(|s| s.published.last());
+        }
         let mut accepted: Vec<(u32, i64, f64)> = Vec::with_capacity(samples.len());
         for (i, t, v) in samples {
-            let l = &mut last[i as usize];
+            let l = &mut lasts[i as usize];
             match validate::check_sample(*l, t, v, min_valid) {
                 Ok(Verdict::Append) => {
                     *l = Some(LastSample {
@@ -256,7 +259,7 @@ impl Appender for HeadAppender {
                 Err(e) => db.metrics.count_refusal(&e),
             }
         }
-        drop(last);
+        drop(lasts);
         if accepted.is_empty() {
             return Ok(CommitReport {
                 samples_appended: 0,
@@ -361,6 +364,9 @@ impl Resolved {
         // Target → entry of `new_series`; the same labels may be missing
         // twice (a removed series and a new target that names it again).
         let mut placed: Vec<(usize, usize)> = Vec::new();
+        // Only removed series' targets can repeat labels: the appender
+        // merged its new series by labels already.
+        let any_removed = self.missing.iter().any(|&i| self.targets[i].sref == u64::MAX);
         let mut new_by_hash: U64Map<SmallVec<[usize; 1]>> = U64Map::default();
         for i in std::mem::take(&mut self.missing) {
             let t = &mut self.targets[i];
@@ -372,10 +378,13 @@ impl Resolved {
                 t.series = Some(Handle::Owned(s.clone()));
                 continue;
             }
-            let same = new_by_hash.entry(hash).or_default();
-            if let Some(&n) = same.iter().find(|&&n| new_series[n].1 == labels) {
-                placed.push((i, n));
-                continue;
+            if any_removed {
+                let same = new_by_hash.entry(hash).or_default();
+                if let Some(&n) = same.iter().find(|&&n| new_series[n].1 == labels) {
+                    placed.push((i, n));
+                    continue;
+                }
+                same.push(new_series.len());
             }
             // The ref reserved at append, which only this appender can
             // use; a removed series' ref is never used again.
@@ -384,7 +393,6 @@ impl Resolved {
             } else {
                 t.sref
             };
-            same.push(new_series.len());
             placed.push((i, new_series.len()));
             new_series.push((r, labels));
         }
