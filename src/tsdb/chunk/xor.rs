@@ -332,6 +332,23 @@ fn read_dod<B: AsRef<[u8]>>(r: &mut BitReader<B>) -> Result<i64, ChunkError> {
     Ok(((raw << shift) as i64) >> shift)
 }
 
+/// The (leading, trailing) zero counts of a new value window, from the 64
+/// bits that start at its `11` control bits: 5 bits of leading zeros, then
+/// 6 of significant bits (0 meaning 64).
+fn new_value_window(w: u64) -> Result<(u8, u8), ChunkError> {
+    let leading = ((w >> 57) & 0x1f) as u32;
+    let mut sig = ((w >> 51) & 0x3f) as u32;
+    if sig == 0 {
+        sig = 64;
+    }
+    if leading + sig > 64 {
+        return Err(ChunkError::Corrupt(format!(
+            "value window of {leading} leading and {sig} significant bits exceeds 64"
+        )));
+    }
+    Ok((leading as u8, (64 - leading - sig) as u8))
+}
+
 fn read_value<B: AsRef<[u8]>>(r: &mut BitReader<B>, s: &mut DecodeState) -> Result<(), ChunkError> {
     // Control bits: `0` same value, `10` reuse the window, `11` new window
     // (5 bits of leading zeros, 6 of significant bits).
@@ -350,18 +367,7 @@ fn read_value<B: AsRef<[u8]>>(r: &mut BitReader<B>, s: &mut DecodeState) -> Resu
         r.consume(2, "value control bit")?;
         r.consume(5, "value leading zeros")?;
         r.consume(6, "value significant bits")?;
-        let leading = ((w >> 57) & 0x1f) as u32;
-        let mut sig = ((w >> 51) & 0x3f) as u32;
-        if sig == 0 {
-            sig = 64;
-        }
-        if leading + sig > 64 {
-            return Err(ChunkError::Corrupt(format!(
-                "value window of {leading} leading and {sig} significant bits exceeds 64"
-            )));
-        }
-        s.leading = leading as u8;
-        s.trailing = (64 - leading - sig) as u8;
+        (s.leading, s.trailing) = new_value_window(w)?;
     }
     let sig = 64 - s.leading as u32 - s.trailing as u32;
     let bits = r.read_bits(sig, "value bits")?;
@@ -430,18 +436,7 @@ pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) 
                 }
                 2
             } else {
-                let leading = ((w >> 57) & 0x1f) as u32;
-                let mut sig = ((w >> 51) & 0x3f) as u32;
-                if sig == 0 {
-                    sig = 64;
-                }
-                if leading + sig > 64 {
-                    return Err(ChunkError::Corrupt(format!(
-                        "value window of {leading} leading and {sig} significant bits exceeds 64"
-                    )));
-                }
-                st.leading = leading as u8;
-                st.trailing = (64 - leading - sig) as u8;
+                (st.leading, st.trailing) = new_value_window(w)?;
                 13
             };
             let sig = 64 - st.leading as u32 - st.trailing as u32;
