@@ -236,16 +236,16 @@ impl Appender for HeadAppender {
             resolved.mark_removed(&db);
         }
         let created = resolved.create_missing(&db, wal)?;
-        let mut guards = resolved.lock_all();
+        // Each target's series, found once: every pass below reads it.
+        let series = resolved.all_series();
+        let mut guards = lock_all(&series, &mut lasts);
 
-        // Re-validate: other commits may have landed since append().
+        // Re-validate against what the locks show (exact: every writer of
+        // a series' last sample holds its lock): other commits may have
+        // landed since append().
         let min_valid = db.head.min_valid_time();
-        // Exact: every writer of a series' last sample holds its lock.
-        for (i, last) in lasts.iter_mut().enumerate() {
-            *last = resolved.series(i).and_then(|s| s.published.last());
-        }
-        let mut accepted: Vec<(u32, i64, f64)> = Vec::with_capacity(samples.len());
-        for (i, t, v) in samples {
+        let mut accepted = samples;
+        accepted.retain(|&(i, t, v)| {
             let l = &mut lasts[i as usize];
             match validate::check_sample(*l, t, v, min_valid) {
                 Ok(Verdict::Append) => {
@@ -253,12 +253,15 @@ impl Appender for HeadAppender {
                         t,
                         value: Some(v.to_bits()),
                     });
-                    accepted.push((i, t, v));
+                    true
                 }
-                Ok(Verdict::AlreadyStored) => {}
-                Err(e) => db.metrics.count_refusal(&e),
+                Ok(Verdict::AlreadyStored) => false,
+                Err(e) => {
+                    db.metrics.count_refusal(&e);
+                    false
+                }
             }
-        }
+        });
         drop(lasts);
         if accepted.is_empty() {
             return Ok(CommitReport {
@@ -275,7 +278,7 @@ impl Appender for HeadAppender {
             accepted.len(),
             accepted
                 .iter()
-                .map(|&(i, t, v)| (resolved.series_ref(i as usize), t, v)),
+                .map(|&(i, t, v)| (series[i as usize].map_or(u64::MAX, |s| s.series_ref), t, v)),
         );
         let seq = wal.write_payloads(&[&payload])?;
         drop(payload);
@@ -283,7 +286,7 @@ impl Appender for HeadAppender {
         let mut chunks_opened = 0;
         let mut max_t = i64::MIN;
         for &(i, t, v) in &accepted {
-            let (Some(st), Some(series)) = (guards[i as usize].as_mut(), resolved.series(i as usize)) else {
+            let (Some(st), Some(series)) = (guards[i as usize].as_mut(), series[i as usize]) else {
                 continue;
             };
             chunks_opened += st.append(t, v).chunks_opened;
@@ -347,10 +350,6 @@ impl Resolved {
         }
     }
 
-    fn series_ref(&self, i: usize) -> u64 {
-        self.series(i).map_or(u64::MAX, |s| s.series_ref)
-    }
-
     /// Finds or creates the series of every missing target. New ones are
     /// logged before they enter the index, under its write lock: a commit
     /// can only log samples for a series it found there. Returns how many
@@ -412,26 +411,17 @@ impl Resolved {
         Ok(series.len())
     }
 
-    /// Locks every target's series, in ref order. Removal happens only
-    /// under the exclusive commit lock, and removed ones were replaced
-    /// before this, so none is removed until the commit is done.
-    fn lock_all(&self) -> Guards<'_> {
-        let mut order: Vec<u32> = (0..self.targets.len() as u32)
-            .filter(|&i| self.targets[i as usize].has_samples)
-            .collect();
-        let key = |i: &u32| self.series_ref(*i as usize);
-        if !order.is_sorted_by_key(key) {
-            order.sort_unstable_by_key(key);
-        }
-        let mut guards: Guards<'_> = Vec::with_capacity(self.targets.len());
-        guards.resize_with(self.targets.len(), || None);
-        for &i in &order {
-            if let Some(s) = self.series(i as usize) {
-                debug_assert!(!s.published.is_removed(), "a commit locked a removed series");
-                guards[i as usize] = Some(s.state.lock());
-            }
-        }
-        guards
+    /// Every target's series, for targets with samples.
+    fn all_series(&self) -> Vec<Option<&MemSeries>> {
+        (0..self.targets.len())
+            .map(|i| {
+                if self.targets[i].has_samples {
+                    self.series(i)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     /// Makes targets whose series retention removed missing, to be found
@@ -453,4 +443,30 @@ impl Resolved {
             }
         }
     }
+}
+
+/// Locks every series given, in ref order, and reads each one's last
+/// sample under its lock into `lasts`. Removal happens only under the
+/// exclusive commit lock, and removed series were replaced before this, so
+/// none is removed until the commit is done.
+fn lock_all<'a>(series: &[Option<&'a MemSeries>], lasts: &mut [Option<LastSample>]) -> Guards<'a> {
+    let mut order: Vec<(u64, u32)> = series
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (s.series_ref, i as u32)))
+        .collect();
+    if !order.is_sorted() {
+        order.sort_unstable();
+    }
+    let mut guards: Guards<'a> = Vec::with_capacity(series.len());
+    guards.resize_with(series.len(), || None);
+    for (_, i) in order {
+        let Some(s) = series[i as usize] else {
+            continue;
+        };
+        debug_assert!(!s.published.is_removed(), "a commit locked a removed series");
+        guards[i as usize] = Some(s.state.lock());
+        lasts[i as usize] = s.published.last();
+    }
+    guards
 }
