@@ -14,6 +14,7 @@ use crate::model::Labels;
 use crate::promql::Engine;
 
 use super::error::RuleError;
+use super::locate::{self, Fault, Place, parse_error_position};
 use super::template::Template;
 
 #[derive(Debug, Deserialize)]
@@ -158,7 +159,7 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
     } else {
         serde_norway::from_str(text).map_err(|e| yaml_error(origin, &e))?
     };
-    let rule_lines = rule_lines(text);
+    let rule_sites = locate::rule_sites(text);
     let group_lines = group_lines(text);
     let mut groups = Vec::with_capacity(raw.groups.len());
     let mut seen = HashSet::new();
@@ -190,10 +191,18 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
         }
         let mut rules = Vec::with_capacity(g.rules.len());
         for (ri, r) in g.rules.into_iter().enumerate() {
-            let line = rule_lines.get(rule_index).copied().unwrap_or(gline);
+            let site = rule_sites.get(rule_index);
             rule_index += 1;
-            let rule = validate_rule(r, line)
-                .map_err(|m| at(line, format!("group {:?}, rule {}, {m}", g.name, ri + 1)))?;
+            let line = site.map_or(gline, |s| s.line);
+            let rule = validate_rule(r, line).map_err(|fault| {
+                let (line, column) = fault.place(site).unwrap_or((line, 1));
+                RuleError::At {
+                    origin: origin.to_string(),
+                    line,
+                    column,
+                    message: format!("group {:?}, rule {}, {}", g.name, ri + 1, fault.message),
+                }
+            })?;
             rules.push(rule);
         }
         groups.push(GroupSpec {
@@ -217,43 +226,65 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
     })
 }
 
-fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, String> {
+fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, Fault> {
     let name = match (&r.record, &r.alert) {
-        (Some(_), Some(_)) => return Err("only one of 'record' and 'alert' must be set".into()),
-        (None, None) => return Err("one of 'record' or 'alert' must be set".into()),
+        (Some(_), Some(_)) => return Err(Fault::rule("only one of 'record' and 'alert' must be set")),
+        (None, None) => return Err(Fault::rule("one of 'record' or 'alert' must be set")),
         (Some(n), None) | (None, Some(n)) => n.clone(),
     };
     let quoted = format!("{name:?}");
-    let err = |m: String| format!("{quoted}: {m}");
+    let err = |m: String| Fault::rule(format!("{quoted}: {m}"));
+    let at_expr = |m: String, line: usize, column: usize| Fault {
+        message: format!("{quoted}: {m}"),
+        place: Place::Expr { line, column },
+    };
+    let at_key = |m: String, section: &'static str, key: &str| Fault {
+        message: format!("{quoted}: {m}"),
+        place: Place::Key {
+            section,
+            key: key.to_string(),
+        },
+    };
     if name.is_empty() {
-        return Err(if r.record.is_some() {
-            "field 'record' must be set in rule".into()
+        return Err(Fault::rule(if r.record.is_some() {
+            "field 'record' must be set in rule"
         } else {
-            "field 'alert' must be set in rule".into()
-        });
+            "field 'alert' must be set in rule"
+        }));
     }
     if r.expr.trim().is_empty() {
         return Err(err("field 'expr' must be set in rule".into()));
     }
-    let expr = Engine::parse(&r.expr).map_err(|e| err(format!("could not parse expression: {e}")))?;
+    let expr = Engine::parse(&r.expr).map_err(|e| {
+        let message = format!("could not parse expression: {e}");
+        // The parser's `LINE:COL: parse error: ...` is inside the expression.
+        match parse_error_position(&e.to_string()) {
+            Some((line, column)) => at_expr(message, line, column),
+            None => at_expr(message, 1, 1),
+        }
+    })?;
     match expr.value_type() {
         ValueType::Vector | ValueType::Scalar => {}
         other => {
-            return Err(err(format!(
-                "expression must evaluate to an instant vector or scalar, not a {}",
-                match other {
-                    ValueType::Matrix => "range vector",
-                    _ => "string",
-                }
-            )));
+            return Err(at_expr(
+                format!(
+                    "expression must evaluate to an instant vector or scalar, not a {}",
+                    match other {
+                        ValueType::Matrix => "range vector",
+                        _ => "string",
+                    }
+                ),
+                1,
+                1,
+            ));
         }
     }
     for (k, v) in &r.labels {
         if !is_valid_label_name(k) || k == "__name__" {
-            return Err(err(format!("invalid label name: {k:?}")));
+            return Err(at_key(format!("invalid label name: {k:?}"), "labels", k));
         }
         if r.alert.is_some() {
-            Template::parse(v).map_err(|e| err(format!("label {k:?}: {e}")))?;
+            Template::parse(v).map_err(|e| at_key(format!("label {k:?}: {e}"), "labels", k))?;
         }
     }
     let labels: Vec<(String, String)> = r.labels.into_iter().collect();
@@ -274,9 +305,13 @@ fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, String> {
     } else {
         for (k, v) in &r.annotations {
             if !is_valid_label_name(k) {
-                return Err(err(format!("invalid annotation name: {k:?}")));
+                return Err(at_key(
+                    format!("invalid annotation name: {k:?}"),
+                    "annotations",
+                    k,
+                ));
             }
-            Template::parse(v).map_err(|e| err(format!("annotation {k:?}: {e}")))?;
+            Template::parse(v).map_err(|e| at_key(format!("annotation {k:?}: {e}"), "annotations", k))?;
         }
         RuleKind::Alerting {
             alert: name,
@@ -317,24 +352,6 @@ fn strip_unknown(v: &mut serde_norway::Value) {
             }
         }
     }
-}
-
-/// The key of a YAML line: `- record: x` → `record`.
-fn line_key(line: &str) -> Option<&str> {
-    let t = line.trim_start().trim_start_matches("- ").trim_start();
-    let (k, _) = t.split_once(':')?;
-    Some(k.trim().trim_matches(|c| c == '"' || c == '\''))
-}
-
-/// 1-based lines of each rule's `record:`/`alert:` key, in file order (a
-/// best effort for errors found after deserialising, which carry no place).
-fn rule_lines(text: &str) -> Vec<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim_start().starts_with('#'))
-        .filter(|(_, l)| matches!(line_key(l), Some("record" | "alert")))
-        .map(|(i, _)| i + 1)
-        .collect()
 }
 
 /// 1-based lines of each group's `name:` key.
@@ -404,11 +421,11 @@ mod tests {
         let cases = [
             (
                 "groups:\n- name: g\n  rules:\n  - record: x\n    expr: 'sum('\n",
-                "r.yml:4:1: group \"g\", rule 1, \"x\": could not parse expression",
+                "r.yml:5:16: group \"g\", rule 1, \"x\": could not parse expression: 1:5: parse error",
             ),
             (
                 "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n      s: '{{ $labels.x '\n",
-                "r.yml:4:1: group \"g\", rule 1, \"A\": annotation \"s\": template",
+                "r.yml:7:7: group \"g\", rule 1, \"A\": annotation \"s\": template",
             ),
             (
                 "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up\n    for: 1m\n",
@@ -420,7 +437,11 @@ mod tests {
             ),
             (
                 "groups:\n- name: g\n  rules:\n  - record: x\n    expr: up[5m]\n",
-                "instant vector or scalar",
+                "r.yml:5:11: group \"g\", rule 1, \"x\": expression must evaluate to an instant vector or scalar",
+            ),
+            (
+                "groups:\n- name: g\n  rules:\n  - alert: A\n    labels: {team: a}\n    expr: |\n      sum by (job) (\n        rate(x[5m]\n      > 1\n    for: 5m\n",
+                "r.yml:9:10: group \"g\", rule 1, \"A\": could not parse expression: 4:1: parse error: unclosed left parenthesis",
             ),
             (
                 "groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n",

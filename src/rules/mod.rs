@@ -9,6 +9,7 @@ mod file;
 mod group;
 mod health;
 mod lms_pack;
+mod locate;
 mod manager;
 mod metrics;
 mod query;

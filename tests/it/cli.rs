@@ -197,9 +197,9 @@ fn check_and_test_rules_commands() {
     let out = belfry().args(["check", "rules"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let said = String::from_utf8_lossy(&out.stdout);
-    // The error names the rule where it starts, and the parser's reason.
+    // The error names the place in the expression, and the parser's reason.
     assert!(
-        said.contains("bad.yml:4:1") && said.contains("unclosed left parenthesis"),
+        said.contains("bad.yml:5:29:") && said.contains("1:15: parse error: unclosed left parenthesis"),
         "{said}"
     );
 }

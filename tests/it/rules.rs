@@ -61,7 +61,7 @@ fn promtool_manifest_outcomes() {
             "bad-rules-syntax-test.yml",
             none.clone(),
             1,
-            "bad-rules-syntax.yml:6:1: group \"bad-syntax\", rule 1, \"x\": could not parse expression",
+            "bad-rules-syntax.yml:7:22: group \"bad-syntax\", rule 1, \"x\": could not parse expression: 1:7: parse error",
         ),
         (
             "bad-rules-error-test.yml",
@@ -444,7 +444,7 @@ groups:
         .unwrap();
         let err = m.apply_config(&cfg).unwrap_err().to_string();
         assert!(
-            err.contains("r.yml:4:1:") && err.contains("could not parse expression"),
+            err.contains("r.yml:5:27:") && err.contains("could not parse expression: 1:12: parse error"),
             "{err}"
         );
         let names: Vec<String> = m.groups()[0]
@@ -543,7 +543,8 @@ fn server_serves_rules_and_alerts_api() {
         (r.status().as_u16(), r.text().await.unwrap())
     });
     assert_ne!(code, 200, "{text}");
-    assert!(text.contains("bad.yml:4:1"), "{text}");
+    // The `expr:` line and the column inside the quoted expression.
+    assert!(text.contains("bad.yml:5:21:"), "{text}");
     let body = get_json(&server.url("/api/v1/rules"));
     assert_eq!(body["data"]["groups"].as_array().unwrap().len(), 4);
     server.stop();
