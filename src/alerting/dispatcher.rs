@@ -20,6 +20,7 @@ use super::metrics::AlertingMetrics;
 use super::nflog::NotificationLog;
 use super::notify::Notifier;
 use super::notify::email::EmailNotifier;
+use super::notify::template::Templates;
 use super::notify::webhook::WebhookNotifier;
 use super::route::Route;
 use super::silence::Silences;
@@ -483,11 +484,13 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         .as_ref()
         .ok_or_else(|| AlertingError::Config("no route provided".into()))?;
     let route = Route::build(route_cfg).map_err(AlertingError::Config)?;
+    // Template files are read now, so a bad one refuses this configuration.
+    let templates = Templates::load(&cfg.templates).map_err(AlertingError::Config)?;
     let mut receivers = HashMap::new();
     for r in &cfg.receivers {
         let mut integrations: Vec<Arc<dyn Notifier>> = Vec::new();
         for e in &r.email_configs {
-            let n = EmailNotifier::new(e)
+            let n = EmailNotifier::new(e, &templates)
                 .map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
             integrations.push(Arc::new(n));
         }

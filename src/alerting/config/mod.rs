@@ -38,9 +38,8 @@ pub struct AlertingConfig {
     /// The older name of `time_intervals`; both are accepted.
     #[serde(default)]
     pub mute_time_intervals: Vec<TimeIntervalConfig>,
-    /// Go template files. Belfry renders its notifications with built-in
-    /// templates in Alertmanager's default style, so only an empty list is
-    /// accepted.
+    /// Globs of Go template files whose `{{ define }}`s notifications may
+    /// call (relative to the config file), read at load and reload.
     #[serde(default)]
     pub templates: Vec<String>,
 }
@@ -68,14 +67,9 @@ impl AlertingConfig {
     }
 
     fn validate(&mut self) -> Result<(), Invalid> {
-        if let Some(t) = self.templates.first() {
-            return Err(Invalid::near(
-                format!(
-                    "templates: Go template files are not supported ({t:?}); notifications use the \
-                     built-in Alertmanager-style templates, customise with email headers/html/text"
-                ),
-                "templates:",
-            ));
+        for t in &self.templates {
+            glob::Pattern::new(t)
+                .map_err(|e| Invalid::near(format!("templates: invalid pattern {t:?}: {e}"), t))?;
         }
         self.global.validate()?;
         let mut interval_names = std::collections::HashSet::new();
@@ -121,6 +115,11 @@ impl AlertingConfig {
             }
         };
         join(&mut self.global.smtp_auth_password_file);
+        for t in &mut self.templates {
+            if Path::new(t.as_str()).is_relative() && !dir.as_os_str().is_empty() {
+                *t = dir.join(&*t).display().to_string();
+            }
+        }
         for r in &mut self.receivers {
             for e in &mut r.email_configs {
                 join(&mut e.auth_password_file);

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::Invalid;
 use super::global::{AlertingGlobal, default_true};
-use crate::alerting::notify::template::Template;
+use crate::rules::template::Template;
 use crate::config::{Authorization, BasicAuth, PromDuration, Secret, TlsConfig};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -190,11 +190,11 @@ impl EmailConfig {
             if !seen.insert(name.to_ascii_lowercase()) {
                 return Err(format!("duplicate header {name:?}"));
             }
-            Template::parse(value).map_err(|e| format!("header {name}: {e}"))?;
+            Template::parse_notification(value).map_err(|e| format!("header {name}: {e}"))?;
         }
         for (what, t) in [("html", &self.html), ("text", &self.text)] {
             if let Some(t) = t {
-                Template::parse(t).map_err(|e| format!("{what}: {e}"))?;
+                Template::parse_notification(t).map_err(|e| format!("{what}: {e}"))?;
             }
         }
         Ok(())

@@ -14,7 +14,8 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::template::{Template, default_html, default_subject, default_text};
+use super::template::Templates;
+use crate::rules::template::Template;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::config::EmailConfig;
 use crate::config::Secret;
@@ -32,16 +33,18 @@ pub struct EmailNotifier {
     username: Option<String>,
     password: Secret,
     password_file: Option<PathBuf>,
-    subject: Option<Template>,
+    templates: Templates,
+    subject: Template,
     headers: Vec<(String, Template)>,
-    html: Option<Template>,
-    text: Option<Template>,
+    html: Template,
+    text: Template,
     send_resolved: bool,
 }
 
 impl EmailNotifier {
-    /// `cfg` has had the `smtp_*` globals filled in by config validation.
-    pub fn new(cfg: &EmailConfig) -> Result<EmailNotifier, String> {
+    /// `cfg` has had the `smtp_*` globals filled in by config validation;
+    /// `templates` are the named templates its texts may call.
+    pub fn new(cfg: &EmailConfig, templates: &Templates) -> Result<EmailNotifier, String> {
         crate::install_crypto_provider();
         let from: Mailbox = cfg
             .from
@@ -91,7 +94,9 @@ impl EmailNotifier {
         let mut subject = None;
         let mut headers = Vec::new();
         for (name, value) in &cfg.headers {
-            let t = Template::parse(value).map_err(|e| format!("email header {name}: {e}"))?;
+            let t = templates
+                .compile(value)
+                .map_err(|e| format!("email header {name}: {e}"))?;
             match name.to_ascii_lowercase().as_str() {
                 "subject" => subject = Some(t),
                 "from" | "to" => {
@@ -106,7 +111,17 @@ impl EmailNotifier {
                 }
             }
         }
-        let parse = |t: &Option<String>| t.as_deref().map(Template::parse).transpose();
+        // Alertmanager's defaults: the subject and HTML body from its named
+        // templates; Belfry also sends a plain-text part.
+        let compile = |what: &str, t: &Option<String>, default: &str| {
+            templates
+                .compile(t.as_deref().unwrap_or(default))
+                .map_err(|e| format!("email {what}: {e}"))
+        };
+        let subject = match subject {
+            Some(s) => s,
+            None => compile("subject", &None, r#"{{ template "email.default.subject" . }}"#)?,
+        };
         Ok(EmailNotifier {
             from,
             to,
@@ -119,26 +134,19 @@ impl EmailNotifier {
             password_file: cfg.auth_password_file.clone(),
             subject,
             headers,
-            html: parse(&cfg.html).map_err(|e| format!("email html: {e}"))?,
-            text: parse(&cfg.text).map_err(|e| format!("email text: {e}"))?,
+            html: compile("html", &cfg.html, r#"{{ template "email.default.html" . }}"#)?,
+            text: compile("text", &cfg.text, r#"{{ template "email.default.text" . }}"#)?,
+            templates: templates.clone(),
             send_resolved: cfg.send_resolved,
         })
     }
 
     /// The message as it will be sent (also used by tests).
     pub fn message(&self, n: &Notification) -> Result<Message, NotifyError> {
-        let subject = match &self.subject {
-            Some(t) => t.render(n),
-            None => default_subject(n),
-        };
-        let text = self
-            .text
-            .as_ref()
-            .map_or_else(|| default_text(n), |t| t.render(n));
-        let html = self
-            .html
-            .as_ref()
-            .map_or_else(|| default_html(n), |t| t.render(n));
+        let t = &self.templates;
+        let subject = t.render_for("email subject", &self.subject, n, false)?;
+        let text = t.render_for("email text", &self.text, n, false)?;
+        let html = t.render_for("email html", &self.html, n, true)?;
         let mut b = Message::builder().from(self.from.clone()).subject(subject);
         for to in &self.to {
             b = b.to(to.clone());
@@ -146,7 +154,8 @@ impl EmailNotifier {
         for (name, t) in &self.headers {
             let name = HeaderName::new_from_ascii(name.clone())
                 .map_err(|_| NotifyError::permanent(format!("email: invalid header name {name:?}")))?;
-            b = b.raw_header(HeaderValue::new(name, t.render(n)));
+            let value = self.templates.render_for("email header", t, n, false)?;
+            b = b.raw_header(HeaderValue::new(name, value));
         }
         b.multipart(
             MultiPart::alternative()
@@ -231,7 +240,7 @@ mod tests {
 
     #[test]
     fn message_has_default_subject_and_both_bodies() {
-        let e = EmailNotifier::new(&config()).unwrap();
+        let e = EmailNotifier::new(&config(), &Templates::builtin()).unwrap();
         let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();
         assert!(
             raw.contains("Subject: [FIRING:1] HighLatency (api page)"),
@@ -250,7 +259,7 @@ mod tests {
             "LMS {{ .Status }}: {{ .CommonLabels.job }}".into(),
         );
         cfg.headers.insert("X-Team".into(), "{{ .Receiver }}".into());
-        let e = EmailNotifier::new(&cfg).unwrap();
+        let e = EmailNotifier::new(&cfg, &Templates::builtin()).unwrap();
         let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();
         assert!(raw.contains("Subject: LMS firing: api"), "{raw}");
         assert!(raw.contains("X-Team: team"), "{raw}");
@@ -260,6 +269,6 @@ mod tests {
     fn bad_smarthost_is_refused() {
         let mut cfg = config();
         cfg.smarthost = Some("no-port".into());
-        assert!(EmailNotifier::new(&cfg).is_err());
+        assert!(EmailNotifier::new(&cfg, &Templates::builtin()).is_err());
     }
 }

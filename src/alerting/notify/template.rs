@@ -1,252 +1,179 @@
-//! Notification text: Alertmanager's default subject
-//! (`[FIRING:2] HighLatency api (page)`), built-in text and HTML e-mail
-//! bodies, and a small template language for custom subjects and bodies.
+//! Notification text: Go templates over Alertmanager's notification data
+//! (`.Status`, `.Receiver`, `.Alerts` with `.Firing`/`.Resolved`,
+//! `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`, `.ExternalURL`),
+//! run by our template engine (`crate::rules::template`).
 //!
-//! Custom templates take `{{ .Status }}`, `{{ .Receiver }}`,
-//! `{{ .ExternalURL }}`, `{{ .GroupLabels.NAME }}`, `{{ .CommonLabels.NAME }}`,
-//! `{{ .CommonAnnotations.NAME }}` and `{{ template "NAME" . }}` for the
-//! built-in `__subject`, `email.default.subject`, `email.default.text` and
-//! `email.default.html`. Anything else is refused when the config loads,
-//! so a template never fails at send time.
+//! The set of named templates is the built-in defaults (`default.tmpl`:
+//! `__subject`, `email.default.subject`, `email.default.html`, …) plus the
+//! files of the `templates:` globs, read at load and reload; a bad file
+//! refuses the configuration with its `file:line` and reason.
 
-use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use super::Notification;
+use chrono::{DateTime, Utc};
+
+use super::{Notification, NotifyError};
 use crate::model::Labels;
+use crate::rules::template::{Context, TValue, Template, TemplateError, TemplateSet};
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Template {
-    parts: Vec<Part>,
+/// The built-in definitions, under Alertmanager's names.
+const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");
+const DEFAULT_ORIGIN: &str = "<built-in default.tmpl>";
+/// Template files larger than this are refused (they are read at every reload).
+const MAX_TEMPLATE_FILE: u64 = 4 << 20;
+
+/// The named templates notifications may call, shared by all receivers.
+#[derive(Clone, Debug)]
+pub struct Templates {
+    set: Arc<TemplateSet>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-enum Part {
-    Text(String),
-    Status,
-    Receiver,
-    ExternalUrl,
-    GroupLabel(String),
-    CommonLabel(String),
-    CommonAnnotation(String),
-    Subject,
-    DefaultText,
-    DefaultHtml,
-}
-
-impl Template {
-    pub fn parse(text: &str) -> Result<Template, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_string()));
-            }
-            let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed action in template {text:?}"))?;
-            let action = after[..close].trim().trim_matches('-').trim();
-            parts.push(parse_action(action)?);
-            rest = &after[close + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
-        }
-        Ok(Template { parts })
+impl Templates {
+    /// Only the built-in defaults.
+    pub fn builtin() -> Templates {
+        let mut set = TemplateSet::new();
+        set.add(DEFAULT_TEMPLATES, "default.tmpl")
+            .expect("the built-in notification templates parse (checked by a unit test)");
+        Templates { set: Arc::new(set) }
     }
 
-    pub fn render(&self, n: &Notification) -> String {
-        let mut out = String::new();
-        for p in &self.parts {
-            match p {
-                Part::Text(t) => out.push_str(t),
-                Part::Status => out.push_str(n.status()),
-                Part::Receiver => out.push_str(&n.receiver),
-                Part::ExternalUrl => out.push_str(&n.external_url),
-                Part::GroupLabel(l) => out.push_str(n.group_labels.get(l).unwrap_or("")),
-                Part::CommonLabel(l) => out.push_str(n.common_labels.get(l).unwrap_or("")),
-                Part::CommonAnnotation(l) => out.push_str(n.common_annotations.get(l).unwrap_or("")),
-                Part::Subject => out.push_str(&default_subject(n)),
-                Part::DefaultText => out.push_str(&default_text(n)),
-                Part::DefaultHtml => out.push_str(&default_html(n)),
+    /// The defaults plus every file the glob patterns match (sorted per
+    /// pattern; a pattern matching nothing is not an error, as in
+    /// Alertmanager). Errors read `FILE:LINE: reason`.
+    pub fn load(patterns: &[String]) -> Result<Templates, String> {
+        let mut set = TemplateSet::new();
+        set.add(DEFAULT_TEMPLATES, "default.tmpl")
+            .map_err(|e| format!("{DEFAULT_ORIGIN}: {e}"))?;
+        for pattern in patterns {
+            let paths = glob::glob(pattern).map_err(|e| format!("templates: invalid pattern {pattern:?}: {e}"))?;
+            let mut files: Vec<_> = paths.flatten().filter(|p| p.is_file()).collect();
+            files.sort();
+            for path in files {
+                add_file(&mut set, &path)?;
             }
         }
-        out
+        if let Some(name) = set.missing_templates().first() {
+            return Err(format!(
+                "templates: template {name:?} is called but defined nowhere"
+            ));
+        }
+        Ok(Templates { set: Arc::new(set) })
     }
-}
 
-fn parse_action(action: &str) -> Result<Part, String> {
-    let field = |prefix: &str| {
-        action
-            .strip_prefix(prefix)
-            .filter(|n| crate::config::is_valid_label_name(n))
-            .map(str::to_string)
-    };
-    if let Some(l) = field(".GroupLabels.") {
-        return Ok(Part::GroupLabel(l));
+    /// Parses one configured text (a subject, `html`, `text`, a header)
+    /// and checks every template it calls is defined.
+    pub fn compile(&self, src: &str) -> Result<Template, String> {
+        let t = Template::parse_notification(src).map_err(|e| e.to_string())?;
+        if let Some(name) = t.missing_templates(&self.set).first() {
+            return Err(format!(
+                "template: no such template {name:?} (defined: {})",
+                self.set
+                    .names()
+                    .into_iter()
+                    .filter(|n| !n.starts_with("__"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(t)
     }
-    if let Some(l) = field(".CommonLabels.") {
-        return Ok(Part::CommonLabel(l));
-    }
-    if let Some(l) = field(".CommonAnnotations.") {
-        return Ok(Part::CommonAnnotation(l));
-    }
-    match action {
-        ".Status" => return Ok(Part::Status),
-        ".Receiver" => return Ok(Part::Receiver),
-        ".ExternalURL" => return Ok(Part::ExternalUrl),
-        _ => {}
-    }
-    if let Some(rest) = action.strip_prefix("template ") {
-        let name = rest
-            .trim()
-            .strip_suffix('.')
-            .unwrap_or(rest)
-            .trim()
-            .trim_matches('"');
-        return match name {
-            "__subject" | "email.default.subject" => Ok(Part::Subject),
-            "email.default.text" | "__text_alert_list" => Ok(Part::DefaultText),
-            "email.default.html" => Ok(Part::DefaultHtml),
-            _ => Err(format!("unknown template {name:?}")),
+
+    /// Renders a compiled text for one notification; `html` escapes what
+    /// actions print, as Alertmanager's html/template does for e-mail HTML.
+    pub fn render(&self, t: &Template, n: &Notification, html: bool) -> Result<String, TemplateError> {
+        let ctx = Context {
+            query: None,
+            external_url: &n.external_url,
+            path_prefix: "",
+            now_secs: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
         };
+        t.execute(&data(n), Some(&self.set), &ctx, html)
     }
-    Err(format!(
-        "unsupported template action {{{{ {action} }}}} (supported: .Status, .Receiver, .ExternalURL, \
-         .GroupLabels.NAME, .CommonLabels.NAME, .CommonAnnotations.NAME, template \"__subject\" .)"
-    ))
+
+    /// Renders, naming what failed in the error.
+    pub fn render_for(
+        &self,
+        what: &str,
+        t: &Template,
+        n: &Notification,
+        html: bool,
+    ) -> Result<String, NotifyError> {
+        self.render(t, n, html)
+            .map_err(|e| NotifyError::permanent(format!("rendering {what}: {e}")))
+    }
 }
 
-/// Alertmanager's `__subject`: status and firing count, the group label
-/// values, then the values of common labels that are not group labels.
-pub fn default_subject(n: &Notification) -> String {
-    let mut s = String::new();
-    let firing = n.firing_count();
-    if firing > 0 {
-        let _ = write!(s, "[FIRING:{firing}]");
-    } else {
-        s.push_str("[RESOLVED]");
+fn add_file(set: &mut TemplateSet, path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("templates: cannot read {shown}: {e}"))?
+        .len();
+    if size > MAX_TEMPLATE_FILE {
+        return Err(format!(
+            "templates: {shown} is {size} bytes, more than the {MAX_TEMPLATE_FILE} allowed"
+        ));
     }
-    for l in n.group_labels.iter() {
-        s.push(' ');
-        s.push_str(&l.value);
-    }
-    let extra: Vec<&str> = n
-        .common_labels
+    let text = std::fs::read_to_string(path).map_err(|e| format!("templates: cannot read {shown}: {e}"))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    set.add(&text, &name).map_err(|e| match e {
+        TemplateError::Parse { line, message } => format!("{shown}:{line}: template: {message}"),
+        other => format!("{shown}: {other}"),
+    })
+}
+
+fn kv(l: &Labels) -> TValue {
+    TValue::kv(l.iter().map(|x| (x.name.as_str(), x.value.as_str())))
+}
+
+fn time(t: SystemTime) -> TValue {
+    let utc: DateTime<Utc> = t.into();
+    TValue::Time(utc.with_timezone(&chrono_tz::UTC))
+}
+
+/// Alertmanager's template data for one notification.
+pub fn data(n: &Notification) -> TValue {
+    let alerts: Vec<TValue> = n
+        .alerts
         .iter()
-        .filter(|l| n.group_labels.get(&l.name).is_none())
-        .map(|l| l.value.as_str())
+        .map(|a| {
+            let status = if a.resolved { "resolved" } else { "firing" };
+            TValue::Map(Arc::new(
+                [
+                    ("Status", TValue::str(status)),
+                    ("Labels", kv(&a.alert.labels)),
+                    ("Annotations", kv(&a.alert.annotations)),
+                    ("StartsAt", time(a.alert.starts_at)),
+                    ("EndsAt", time(a.alert.ends_at)),
+                    ("GeneratorURL", TValue::str(a.alert.generator_url.clone())),
+                    ("Fingerprint", TValue::str(format!("{:016x}", a.fingerprint))),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            ))
+        })
         .collect();
-    if !extra.is_empty() {
-        let _ = write!(s, " ({})", extra.join(" "));
-    }
-    s
-}
-
-fn pairs(labels: &Labels) -> String {
-    labels
-        .iter()
-        .map(|l| format!("{}={}", l.name, l.value))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-pub fn default_text(n: &Notification) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{}", default_subject(n));
-    let _ = writeln!(s);
-    let _ = writeln!(s, "{} alert(s) for {}", n.alerts.len(), pairs(&n.group_labels));
-    if !n.external_url.is_empty() {
-        let _ = writeln!(s, "View in Belfry: {}", n.external_url);
-    }
-    for (title, resolved) in [("Firing", false), ("Resolved", true)] {
-        let alerts: Vec<_> = n.alerts.iter().filter(|a| a.resolved == resolved).collect();
-        if alerts.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "\n[{}] {title}", alerts.len());
-        for a in alerts {
-            let _ = writeln!(s, "\nLabels:");
-            for l in a.alert.labels.iter() {
-                let _ = writeln!(s, " - {} = {}", l.name, l.value);
-            }
-            if !a.alert.annotations.is_empty() {
-                let _ = writeln!(s, "Annotations:");
-                for l in a.alert.annotations.iter() {
-                    let _ = writeln!(s, " - {} = {}", l.name, l.value);
-                }
-            }
-            if !a.alert.generator_url.is_empty() {
-                let _ = writeln!(s, "Source: {}", a.alert.generator_url);
-            }
-        }
-    }
-    s
-}
-
-pub fn default_html(n: &Notification) -> String {
-    let mut s = String::new();
-    let colour = if n.firing_count() > 0 {
-        "#e45959"
-    } else {
-        "#68b90f"
-    };
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\
-         <body style=\"font-family:sans-serif\">\n<h2 style=\"color:{colour}\">{}</h2>\n<p>{} alert(s) for {}</p>\n",
-        escape(&default_subject(n)),
-        escape(&default_subject(n)),
-        n.alerts.len(),
-        escape(&pairs(&n.group_labels)),
-    );
-    if !n.external_url.is_empty() {
-        let _ = writeln!(
-            s,
-            "<p><a href=\"{0}\">View in Belfry</a></p>",
-            escape(&n.external_url)
-        );
-    }
-    for (title, resolved) in [("Firing", false), ("Resolved", true)] {
-        let alerts: Vec<_> = n.alerts.iter().filter(|a| a.resolved == resolved).collect();
-        if alerts.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "<h3>[{}] {title}</h3>", alerts.len());
-        for a in alerts {
-            s.push_str("<p><strong>Labels</strong><br>\n");
-            for l in a.alert.labels.iter() {
-                let _ = writeln!(s, "{} = {}<br>", escape(&l.name), escape(&l.value));
-            }
-            if !a.alert.annotations.is_empty() {
-                s.push_str("<strong>Annotations</strong><br>\n");
-                for l in a.alert.annotations.iter() {
-                    let _ = writeln!(s, "{} = {}<br>", escape(&l.name), escape(&l.value));
-                }
-            }
-            if !a.alert.generator_url.is_empty() {
-                let _ = writeln!(s, "<a href=\"{0}\">Source</a>", escape(&a.alert.generator_url));
-            }
-            s.push_str("</p>\n");
-        }
-    }
-    s.push_str("</body></html>\n");
-    s
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    TValue::Map(Arc::new(
+        [
+            ("Receiver", TValue::str(n.receiver.clone())),
+            ("Status", TValue::str(n.status())),
+            ("Alerts", TValue::Alerts(Arc::new(alerts))),
+            ("GroupLabels", kv(&n.group_labels)),
+            ("CommonLabels", kv(&n.common_labels)),
+            ("CommonAnnotations", kv(&n.common_annotations)),
+            ("ExternalURL", TValue::str(n.external_url.clone())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -254,28 +181,112 @@ mod tests {
     use super::*;
     use crate::alerting::notify::tests::notification;
 
+    fn render(src: &str, n: &Notification, html: bool) -> String {
+        let t = Templates::builtin();
+        let c = t.compile(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        t.render(&c, n, html).unwrap()
+    }
+
     #[test]
     fn subject_matches_alertmanager_default() {
         let n = notification();
-        assert_eq!(default_subject(&n), "[FIRING:1] HighLatency (api page)");
+        assert_eq!(
+            render("{{ template \"email.default.subject\" . }}", &n, false),
+            "[FIRING:1] HighLatency (api page)"
+        );
     }
 
     #[test]
-    fn custom_templates_render_and_bad_ones_are_refused() {
+    fn notification_data_as_alertmanager_has_it() {
         let n = notification();
-        let t = Template::parse("{{ .Status }}: {{ .CommonLabels.job }} — {{ template \"__subject\" . }}")
-            .unwrap();
-        assert_eq!(t.render(&n), "firing: api — [FIRING:1] HighLatency (api page)");
-        assert!(Template::parse("{{ range .Alerts }}").is_err());
-        assert!(Template::parse("{{ .Status ").is_err());
+        let cases = [
+            ("{{ .Status }} {{ .Receiver }} {{ .ExternalURL }}", "firing team http://belfry.example"),
+            ("{{ .CommonLabels.job }}/{{ .GroupLabels.alertname }}", "api/HighLatency"),
+            ("{{ .CommonAnnotations.summary }}", "p99 above 2s"),
+            ("{{ len .Alerts.Firing }}:{{ len .Alerts.Resolved }}", "1:0"),
+            (
+                "{{ range .Alerts }}{{ .Labels.SortedPairs }}{{ end }}",
+                "alertname=HighLatency, job=api, severity=page",
+            ),
+            ("{{ .CommonLabels.Names | join \",\" }}", "alertname,job,severity"),
+            (
+                "{{ with .CommonLabels.Remove .GroupLabels.Names }}{{ .Values | join \" \" }}{{ end }}",
+                "api page",
+            ),
+            (
+                "{{ range .Alerts }}{{ .StartsAt.Format \"2006-01-02 15:04 MST\" }}{{ end }}",
+                "2023-11-14 22:13 UTC",
+            ),
+            (
+                "{{ range .Alerts }}{{ .StartsAt | tz \"Europe/Berlin\" | date \"15:04 MST\" }}{{ end }}",
+                "23:13 CET",
+            ),
+            ("{{ stringSlice \"a\" \"b\" | join \"-\" }}", "a-b"),
+            ("{{ toUpper \"x\" }}{{ toLower \"Y\" }}{{ title \"ab cd\" }}", "XyAb Cd"),
+            ("{{ trimSpace \"  x \" }}", "x"),
+            ("{{ reReplaceAll \"(a+)\" \"<$1>\" \"baac\" }}", "b<aa>c"),
+            ("{{ range .Alerts }}{{ .Fingerprint | len }}{{ end }}", "16"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(render(src, &n, false), want, "{src}");
+        }
     }
 
     #[test]
-    fn html_escapes_values() {
+    fn html_escapes_except_safe_html() {
         let mut n = notification();
+        n.common_annotations = Labels::from_pairs(&[("summary", "<b>x</b>")]);
+        assert_eq!(
+            render("{{ .CommonAnnotations.summary }}", &n, true),
+            "&lt;b&gt;x&lt;/b&gt;"
+        );
+        assert_eq!(
+            render("{{ .CommonAnnotations.summary | safeHtml }}", &n, true),
+            "<b>x</b>"
+        );
         n.alerts[0].alert.annotations = Labels::from_pairs(&[("summary", "<script>")]);
-        let html = default_html(&n);
-        assert!(html.contains("&lt;script&gt;"));
+        let html = render("{{ template \"email.default.html\" . }}", &n, true);
+        assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn default_text_lists_alerts() {
+        let n = notification();
+        let text = render("{{ template \"email.default.text\" . }}", &n, false);
+        assert!(text.starts_with("[FIRING:1] HighLatency (api page)\n"), "{text}");
+        assert!(text.contains("[1] Firing"), "{text}");
+        assert!(text.contains(" - job = api"), "{text}");
+        assert!(text.contains("Source: http://belfry/graph"), "{text}");
+    }
+
+    #[test]
+    fn user_files_define_and_override_and_bad_ones_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.tmpl"),
+            "{{ define \"email.lms.html\" }}<h1>{{ .CommonLabels.job }}</h1>{{ template \"__subject\" . }}{{ end }}\n\
+             {{ define \"__alertmanager\" }}LMS alerts{{ end }}\n",
+        )
+        .unwrap();
+        let t = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap();
+        let n = notification();
+        let c = t.compile("{{ template \"email.lms.html\" . }} via {{ template \"__alertmanager\" . }}").unwrap();
+        assert_eq!(
+            t.render(&c, &n, true).unwrap(),
+            "<h1>api</h1>[FIRING:1] HighLatency (api page) via LMS alerts"
+        );
+        assert!(t.compile("{{ template \"nope\" . }}").unwrap_err().contains("no such template \"nope\""));
+
+        std::fs::write(
+            dir.path().join("b.tmpl"),
+            "{{ define \"x\" }}\nline two\n{{ if .Status }}\n{{ end }}{{ end }}{{ end }}\n",
+        )
+        .unwrap();
+        let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap_err();
+        assert!(err.contains("b.tmpl:4: template:") && err.contains("unexpected {{end}}"), "{err}");
+        std::fs::write(dir.path().join("b.tmpl"), "{{ define \"x\" }}\n{{ nosuchfunc . }}{{ end }}\n").unwrap();
+        let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap_err();
+        assert!(err.contains("b.tmpl:2: template: function \"nosuchfunc\" not defined"), "{err}");
     }
 }

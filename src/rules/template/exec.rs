@@ -24,6 +24,12 @@ enum Flow {
 
 pub(super) struct Exec<'a> {
     pub defines: &'a HashMap<String, Vec<Node>>,
+    /// Definitions shared by a template set (notification template files
+    /// and the built-in defaults), looked up after the template's own.
+    pub shared: Option<&'a HashMap<String, Vec<Node>>>,
+    /// HTML-escape what actions print (Go's html/template, simplified to
+    /// one context), except `safeHtml` values.
+    pub html: bool,
     pub ctx: &'a Context<'a>,
     pub vars: Vec<(String, TValue)>,
     pub out: String,
@@ -63,7 +69,12 @@ impl Exec<'_> {
                 let v = self.pipeline(p, dot)?;
                 if p.decl.is_empty() {
                     let s = print_value(&v);
-                    self.write(&s)?;
+                    if self.html && !matches!(v, TValue::Html(_)) {
+                        let escaped = funcs::html_escape(&s);
+                        self.write(&escaped)?;
+                    } else {
+                        self.write(&s)?;
+                    }
                 }
             }
             Node::If(p, then, els) => {
@@ -90,7 +101,11 @@ impl Exec<'_> {
             }
             Node::Range(p, body, els) => return self.range(p, body, els, dot),
             Node::Template(name, p) => {
-                let Some(body) = self.defines.get(name) else {
+                let Some(body) = self
+                    .defines
+                    .get(name)
+                    .or_else(|| self.shared.and_then(|s| s.get(name)))
+                else {
                     return Err(fail(format!("no such template {name:?}")));
                 };
                 if self.depth >= MAX_DEPTH {
@@ -130,10 +145,26 @@ impl Exec<'_> {
         };
         let v = self.pipeline(&plain, dot)?;
         let items: Vec<(TValue, TValue)> = match &v {
-            TValue::List(l) => l
+            TValue::List(l) | TValue::Alerts(l) => l
                 .iter()
                 .enumerate()
                 .map(|(i, x)| (TValue::Int(i as i64), x.clone()))
+                .collect(),
+            TValue::Kv(m) => m
+                .iter()
+                .map(|(k, x)| (TValue::str(k.clone()), TValue::str(x.clone())))
+                .collect(),
+            TValue::Pairs(p) => p
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    let pair = TValue::Map(std::sync::Arc::new(
+                        [("Name".to_string(), TValue::str(k.clone())), ("Value".to_string(), TValue::str(v.clone()))]
+                            .into_iter()
+                            .collect(),
+                    ));
+                    (TValue::Int(i as i64), pair)
+                })
                 .collect(),
             TValue::Map(m) => m
                 .iter()
@@ -219,12 +250,54 @@ impl Exec<'_> {
             return funcs::call(name, vals, self.ctx).map_err(|e| fail(format!("error calling {name}: {e}")));
         }
         if args.len() > 1 || piped.is_some() {
+            // `.CommonLabels.Remove .GroupLabels.Names`: a method with arguments.
+            if let Some(r) = self.method_call(first, &args[1..], dot, piped.clone())? {
+                return Ok(r);
+            }
             return Err(fail(format!(
                 "can't give argument to non-function {}",
                 describe(first)
             )));
         }
         self.arg(first, dot)
+    }
+
+    /// Calls the method a field chain ends in, with arguments; None when
+    /// the chain's last element is not a method of its receiver.
+    fn method_call(
+        &mut self,
+        first: &Arg,
+        args: &[Arg],
+        dot: &TValue,
+        piped: Option<TValue>,
+    ) -> Result<Option<TValue>, TemplateError> {
+        let (base, path) = match first {
+            Arg::Field(path) => (dot.clone(), path.as_slice()),
+            Arg::Var(name, path) => {
+                let Some((_, v)) = self.vars.iter().rev().find(|(n, _)| n == name) else {
+                    return Err(fail(format!("undefined variable: {name}")));
+                };
+                (v.clone(), path.as_slice())
+            }
+            _ => return Ok(None),
+        };
+        let Some((method, receiver_path)) = path.split_last() else {
+            return Ok(None);
+        };
+        let receiver = walk(base, receiver_path)?;
+        let mut vals = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            vals.push(self.arg(a, dot)?);
+        }
+        if let Some(p) = piped {
+            vals.push(p);
+        }
+        match super::alertmanager::call_method(&receiver, method, &vals) {
+            None => Ok(None),
+            Some(r) => r
+                .map(Some)
+                .map_err(|e| fail(format!("error calling {method}: {e}"))),
+        }
     }
 
     /// `and`/`or` stop at the first deciding argument, as Go's do.
@@ -290,8 +363,14 @@ fn describe(a: &Arg) -> String {
 
 fn walk(mut v: TValue, path: &[String]) -> Result<TValue, TemplateError> {
     for field in path {
+        // Methods come before data, as in Go.
+        if let Some(r) = super::alertmanager::method(&v, field) {
+            v = r.map_err(fail)?;
+            continue;
+        }
         v = match &v {
             TValue::Map(m) => m.get(field).cloned().unwrap_or_else(|| TValue::str("")),
+            TValue::Kv(m) => TValue::str(m.get(field).cloned().unwrap_or_default()),
             TValue::Sample(s) => match field.as_str() {
                 "Labels" => TValue::string_map(s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
                 "Value" => TValue::Float(s.value),

@@ -74,7 +74,7 @@ fn want(name: &str, args: &[TValue], n: usize) -> Result<(), String> {
 
 fn string_arg(v: &TValue) -> Result<String, String> {
     match v {
-        TValue::Str(s) => Ok(s.clone()),
+        TValue::Str(s) | TValue::Html(s) => Ok(s.clone()),
         other => Err(format!("expected string; found {}", value_v(other))),
     }
 }
@@ -109,7 +109,10 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
             Ok(TValue::Int(match &args[0] {
                 TValue::Str(s) => s.len(),
                 TValue::Map(m) => m.len(),
-                TValue::List(l) => l.len(),
+                TValue::List(l) | TValue::Alerts(l) => l.len(),
+                TValue::Kv(m) => m.len(),
+                TValue::Pairs(p) => p.len(),
+                TValue::Html(s) => s.len(),
                 other => return Err(format!("len of type {}", value_v(other))),
             } as i64))
         }
@@ -123,7 +126,8 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                     (TValue::Map(m), TValue::Str(key)) => {
                         m.get(key).cloned().unwrap_or_else(|| TValue::str(""))
                     }
-                    (TValue::List(l), TValue::Int(i)) => l
+                    (TValue::Kv(m), TValue::Str(key)) => TValue::str(m.get(key).cloned().unwrap_or_default()),
+                    (TValue::List(l) | TValue::Alerts(l), TValue::Int(i)) => l
                         .get(usize::try_from(*i).map_err(|_| format!("index out of range: {i}"))?)
                         .cloned()
                         .ok_or_else(|| format!("index out of range: {i}"))?,
@@ -270,7 +274,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "safeHtml" => {
             want(name, &args, 1)?;
-            Ok(TValue::Str(string_arg(&args[0])?))
+            Ok(TValue::Html(string_arg(&args[0])?))
         }
         "match" => {
             want(name, &args, 2)?;
@@ -369,7 +373,8 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
             }))
         }
         "now" => Ok(TValue::Float(ctx.now_secs)),
-        other => Err(format!("function {other:?} not defined")),
+        other => super::alertmanager::call(other, &args, ctx.now_secs)
+            .unwrap_or_else(|| Err(format!("function {other:?} not defined"))),
     }
 }
 
@@ -495,7 +500,7 @@ fn go_time_string(secs: f64) -> String {
 }
 
 /// Go's `time.Duration.String()` of a number of seconds.
-fn go_duration_string(secs: f64) -> String {
+pub(super) fn go_duration_string(secs: f64) -> String {
     let ns = (secs * 1e9).round();
     if ns.abs() >= 9.2e18 || !ns.is_finite() {
         return "2562047h47m16.854775807s".to_string();
@@ -567,7 +572,7 @@ fn title(s: &str) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
+pub(super) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

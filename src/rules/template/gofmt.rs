@@ -159,7 +159,22 @@ pub fn value_v(v: &TValue) -> String {
             let parts: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
             format!("{{map[{}] {}}}", parts.join(" "), float_v(s.value))
         }
+        // KV and Pairs print through their String methods.
+        TValue::Kv(m) => pairs_string(&super::alertmanager::sorted_pairs(m)),
+        TValue::Pairs(p) => pairs_string(p),
+        TValue::Alerts(l) => {
+            let parts: Vec<String> = l.iter().map(value_v).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        TValue::Time(t) => super::gotime::format(super::gotime::GO_DEFAULT_LAYOUT, t),
+        TValue::Html(s) => s.clone(),
     }
+}
+
+/// Alertmanager's `Pairs.String()`: `a=b, c=d`.
+fn pairs_string(p: &[(String, String)]) -> String {
+    let parts: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(", ")
 }
 
 /// Go's type name of a value, for `%!verb(type=value)`.
@@ -173,6 +188,11 @@ fn go_type(v: &TValue) -> &'static str {
         TValue::Map(_) => "map[string]string",
         TValue::List(_) => "template.queryResult",
         TValue::Sample(_) => "*template.sample",
+        TValue::Kv(_) => "template.KV",
+        TValue::Pairs(_) => "template.Pairs",
+        TValue::Alerts(_) => "template.Alerts",
+        TValue::Time(_) => "time.Time",
+        TValue::Html(_) => "template.HTML",
     }
 }
 
@@ -276,7 +296,18 @@ fn format_one(verb: char, spec: &Spec, arg: &TValue) -> String {
             Some(p) => s.chars().take(p).collect(),
             None => s.clone(),
         },
-        ('s', TValue::Map(_) | TValue::List(_) | TValue::Sample(_) | TValue::Bool(_)) => value_v(arg),
+        ('s', TValue::Html(s)) => s.clone(),
+        (
+            's',
+            TValue::Map(_)
+            | TValue::List(_)
+            | TValue::Sample(_)
+            | TValue::Bool(_)
+            | TValue::Kv(_)
+            | TValue::Pairs(_)
+            | TValue::Alerts(_)
+            | TValue::Time(_),
+        ) => value_v(arg),
         ('q', TValue::Str(s)) => format!("{s:?}"),
         ('t', TValue::Bool(b)) => b.to_string(),
         ('f' | 'F', TValue::Float(f)) => {

@@ -8,17 +8,22 @@
 //! functions and not its `missingkey=zero` behaviour, and we need `query`
 //! to run on our engine and Go's exact float printing.
 
+mod alertmanager;
 mod exec;
 mod funcs;
 mod gofmt;
+mod gotime;
 mod lex;
 mod parse;
+mod set;
 mod value;
 
 use std::collections::HashMap;
 
 pub use funcs::{humanize, humanize_duration, humanize1024, query_escape};
 pub use gofmt::{float_v as go_float, sprintf};
+pub use gotime::format as go_time_format;
+pub use set::TemplateSet;
 pub use value::{QuerySample, TValue};
 
 use crate::model::Labels;
@@ -65,8 +70,19 @@ pub struct Template {
 }
 
 impl Template {
-    /// Parses a template and checks that every function it calls exists.
+    /// Parses a template and checks that every function it calls exists
+    /// (Prometheus's functions, as alert labels and annotations have them).
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
+        Template::parse_with(src, &[funcs::NAMES])
+    }
+
+    /// Parses a notification template: Prometheus's functions plus
+    /// Alertmanager's (`join`, `trimSpace`, `stringSlice`, `date`, `tz`, …).
+    pub fn parse_notification(src: &str) -> Result<Template, TemplateError> {
+        Template::parse_with(src, &[funcs::NAMES, alertmanager::NAMES])
+    }
+
+    fn parse_with(src: &str, names: &[&[&str]]) -> Result<Template, TemplateError> {
         if !src.contains("{{") {
             return Ok(Template {
                 root: Vec::new(),
@@ -78,11 +94,11 @@ impl Template {
         let parsed = parse::parse(src, &pieces)?;
         let mut unknown = None;
         for nodes in std::iter::once(&parsed.root).chain(parsed.defines.values()) {
-            check_funcs(nodes, &mut unknown);
+            check_funcs(nodes, names, &mut unknown);
         }
         if let Some(name) = unknown {
             return Err(TemplateError::Parse {
-                line: 1,
+                line: line_of_call(src, &name),
                 message: format!("function {name:?} not defined"),
             });
         }
@@ -91,6 +107,45 @@ impl Template {
             defines: parsed.defines,
             literal: None,
         })
+    }
+
+    /// Runs the template with `dot` as data (notification templates);
+    /// `set` supplies the definitions it calls that it does not define
+    /// itself; `html` escapes what actions print.
+    pub fn execute(
+        &self,
+        dot: &TValue,
+        set: Option<&TemplateSet>,
+        ctx: &Context<'_>,
+        html: bool,
+    ) -> Result<String, TemplateError> {
+        if let Some(l) = &self.literal {
+            return Ok(l.clone());
+        }
+        let mut ex = exec::Exec {
+            defines: &self.defines,
+            shared: set.map(TemplateSet::definitions),
+            html,
+            ctx,
+            vars: vec![("$".to_string(), dot.clone())],
+            out: String::new(),
+            depth: 0,
+        };
+        ex.run(&self.root, dot)?;
+        Ok(ex.out)
+    }
+
+    /// Names this template calls with `{{ template }}` that neither it nor
+    /// `set` defines (so a notification never fails on them at send time).
+    pub fn missing_templates(&self, set: &TemplateSet) -> Vec<String> {
+        let mut called = Vec::new();
+        for nodes in std::iter::once(&self.root).chain(self.defines.values()) {
+            set::called_templates(nodes, &mut called);
+        }
+        called.retain(|n| !self.defines.contains_key(n) && !set.contains(n));
+        called.sort();
+        called.dedup();
+        called
     }
 
     /// Expands with Prometheus's alert data and variables.
@@ -112,6 +167,8 @@ impl Template {
         ));
         let mut ex = exec::Exec {
             defines: &self.defines,
+            shared: None,
+            html: false,
             ctx,
             vars: vec![
                 ("$".to_string(), dot.clone()),
@@ -143,29 +200,46 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     }
 }
 
-fn check_funcs(nodes: &[Node], unknown: &mut Option<String>) {
+/// The 1-based line of the first action that mentions `name`.
+fn line_of_call(src: &str, name: &str) -> usize {
+    let mut at = 0;
+    while let Some(open) = src[at..].find("{{") {
+        let start = at + open;
+        let end = src[start..].find("}}").map_or(src.len(), |e| start + e);
+        if src[start..end].contains(name) {
+            return src[..start].matches('\n').count() + 1;
+        }
+        at = end.min(src.len());
+        if at >= src.len() {
+            break;
+        }
+    }
+    1
+}
+
+fn check_funcs(nodes: &[Node], names: &[&[&str]], unknown: &mut Option<String>) {
     for n in nodes {
         match n {
-            Node::Action(p) => check_pipe(p, unknown),
+            Node::Action(p) => check_pipe(p, names, unknown),
             Node::If(p, a, b) | Node::Range(p, a, b) | Node::With(p, a, b) => {
-                check_pipe(p, unknown);
-                check_funcs(a, unknown);
-                check_funcs(b, unknown);
+                check_pipe(p, names, unknown);
+                check_funcs(a, names, unknown);
+                check_funcs(b, names, unknown);
             }
-            Node::Template(_, Some(p)) => check_pipe(p, unknown),
+            Node::Template(_, Some(p)) => check_pipe(p, names, unknown),
             _ => {}
         }
     }
 }
 
-fn check_pipe(p: &Pipeline, unknown: &mut Option<String>) {
+fn check_pipe(p: &Pipeline, names: &[&[&str]], unknown: &mut Option<String>) {
     for cmd in &p.cmds {
         for a in cmd {
             match a {
-                Arg::Func(name) if !funcs::NAMES.contains(&name.as_str()) => {
+                Arg::Func(name) if !names.iter().any(|set| set.contains(&name.as_str())) => {
                     unknown.get_or_insert_with(|| name.clone());
                 }
-                Arg::Sub(inner, _) => check_pipe(inner, unknown),
+                Arg::Sub(inner, _) => check_pipe(inner, names, unknown),
                 _ => {}
             }
         }

@@ -24,6 +24,18 @@ pub enum TValue {
     /// A query result.
     List(Arc<Vec<TValue>>),
     Sample(Arc<QuerySample>),
+    /// Alertmanager's `KV` (labels, annotations): a map with the methods
+    /// `SortedPairs`, `Names`, `Values` and `Remove`.
+    Kv(Arc<BTreeMap<String, String>>),
+    /// `KV.SortedPairs`: name/value pairs, `alertname` first, with `Names`
+    /// and `Values`.
+    Pairs(Arc<Vec<(String, String)>>),
+    /// Alertmanager's `Alerts`: a list with `Firing` and `Resolved`.
+    Alerts(Arc<Vec<TValue>>),
+    /// An instant in a time zone (`StartsAt`, `tz`'s result).
+    Time(chrono::DateTime<chrono_tz::Tz>),
+    /// `safeHtml`'s result: printed unescaped in HTML templates.
+    Html(String),
 }
 
 impl TValue {
@@ -50,8 +62,21 @@ impl TValue {
             TValue::Str(s) => !s.is_empty(),
             TValue::Map(m) => !m.is_empty(),
             TValue::List(l) => !l.is_empty(),
-            TValue::Sample(_) => true,
+            TValue::Sample(_) | TValue::Time(_) => true,
+            TValue::Kv(m) => !m.is_empty(),
+            TValue::Pairs(p) => !p.is_empty(),
+            TValue::Alerts(l) => !l.is_empty(),
+            TValue::Html(s) => !s.is_empty(),
         }
+    }
+
+    pub fn kv<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TValue {
+        TValue::Kv(Arc::new(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
     }
 
     pub fn as_f64(&self) -> Option<f64> {
