@@ -56,8 +56,12 @@ async fn get_json(url: &str) -> Value {
 }
 
 async fn start_belfry(yaml: &str, data_dir: Option<&Path>) -> Belfry {
-    belfry::install_crypto_provider();
     let config = Config::from_yaml_with_env(yaml, "test.yml", |_| None).expect("test config is valid");
+    start_belfry_with(config, data_dir).await
+}
+
+async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
+    belfry::install_crypto_provider();
     let registry = Registry::new();
     let state_store = data_dir.map(|d| StateStore::open(d).unwrap());
     let dispatcher = Dispatcher::new(
@@ -370,8 +374,9 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
     assert_eq!(belfry.dispatcher.alerts().len(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn email_reaches_a_real_smtp_server() {
+/// Python's aiosmtpd on a free loopback port, writing each message to
+/// `out/<n>.eml`; None (the test skips) where it is not installed.
+fn start_smtp_sink(out: &Path) -> Option<(ChildGuard, u16)> {
     let python = ["python3", "python"].into_iter().find(|p| {
         Command::new(p)
             .args(["-c", "import aiosmtpd"])
@@ -385,15 +390,14 @@ async fn email_reaches_a_real_smtp_server() {
             );
         }
         eprintln!("skipping: python3 with aiosmtpd is not installed (scripts/install-test-deps installs it)");
-        return;
+        return None;
     };
-    let out = tempfile::tempdir().unwrap();
     let port = free_port();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/py/smtp_sink.py");
     let mut child = Command::new(python)
         .arg(&script)
         .arg(port.to_string())
-        .arg(out.path())
+        .arg(out)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -403,7 +407,15 @@ async fn email_reaches_a_real_smtp_server() {
         .read_line(&mut ready)
         .unwrap();
     assert_eq!(ready.trim(), "ready");
-    let _smtp = ChildGuard(child);
+    Some((ChildGuard(child), port))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_reaches_a_real_smtp_server() {
+    let out = tempfile::tempdir().unwrap();
+    let Some((_smtp, port)) = start_smtp_sink(out.path()) else {
+        return;
+    };
     let yaml = format!(
         r#"
 alerting:
@@ -443,6 +455,120 @@ alerting:
         "{message}"
     );
     assert!(message.contains("something broke"), "{message}");
+}
+
+/// A user's Alertmanager template files (`templates:` relative to the
+/// config file, `define` blocks calling the built-in `__subject`) render
+/// into the mail the SMTP server receives; a bad template file on reload is
+/// refused with file:line and the running templates stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_templates_render_into_delivered_email() {
+    let out = tempfile::tempdir().unwrap();
+    let Some((_smtp, port)) = start_smtp_sink(out.path()) else {
+        return;
+    };
+    let conf_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(conf_dir.path().join("templates")).unwrap();
+    std::fs::write(
+        conf_dir.path().join("templates/lms.tmpl"),
+        r#"{{/* LMS e-mail, as an Alertmanager user writes it */}}
+{{ define "email.lms.subject" }}[LMS {{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ template "__subject" . }}){{ end }}
+{{ define "email.lms.html" }}<h1>{{ len .Alerts.Firing }} firing for {{ .Receiver }}</h1>
+{{ range .Alerts.Firing }}<p class="alert">{{ .Labels.alertname }}/{{ .Labels.service }}: {{ .Annotations.summary | title }} since {{ .StartsAt | tz "UTC" | date "2006" }}</p>
+{{ end }}<p>{{ "<b>safe</b>" | safeHtml }} {{ "<i>escaped</i>" }}</p><a href="{{ .ExternalURL }}">Belfry</a>{{ end }}
+{{ define "email.lms.text" }}{{ range .Alerts.Firing }}* {{ .Labels.SortedPairs }}
+{{ end }}group: {{ .GroupLabels.SortedPairs.Values | join "," }}{{ end }}
+"#,
+    )
+    .unwrap();
+    let config_path = conf_dir.path().join("belfry.yml");
+    let config_yaml = |html_template: &str| {
+        format!(
+            r#"
+alerting:
+  templates: ['templates/*.tmpl']
+  global:
+    smtp_smarthost: '127.0.0.1:{port}'
+    smtp_from: 'Belfry <belfry@lms.example>'
+    smtp_require_tls: false
+  route:
+    receiver: lms-oncall
+    group_by: [alertname]
+    group_wait: 100ms
+  receivers:
+    - name: lms-oncall
+      email_configs:
+        - to: 'it@lms.example'
+          html: '{{{{ template "{html_template}" . }}}}'
+          text: '{{{{ template "email.lms.text" . }}}}'
+          headers:
+            Subject: '{{{{ template "email.lms.subject" . }}}}'
+"#
+        )
+    };
+    std::fs::write(&config_path, config_yaml("email.lms.html")).unwrap();
+    let config = Config::load(&config_path).expect("config with templates loads");
+    let belfry = start_belfry_with(config, None).await;
+    belfry.dispatcher.send(vec![alert(
+        "CeleryQueueBacklog",
+        &[("service", "celery"), ("severity", "page")],
+    )]);
+    let path = out.path().join("1.eml");
+    let message = wait_until("delivered e-mail", Duration::from_secs(15), || {
+        std::fs::read_to_string(&path).ok()
+    })
+    .await;
+    // Unfold long header lines (RFC 5322) before looking for the subject.
+    let message = message.replace("\r\n ", " ").replace("\n ", " ");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    for want in [
+        "Subject: [LMS FIRING] CeleryQueueBacklog ([FIRING:1] CeleryQueueBacklog (celery page))",
+        "<h1>1 firing for lms-oncall</h1>",
+        &format!("<p class=3D\"alert\">CeleryQueueBacklog/celery: Something Broke since {year}</p>"),
+        "<b>safe</b> &lt;i&gt;escaped&lt;/i&gt;",
+        "* alertname=3DCeleryQueueBacklog, service=3Dcelery, severity=3Dpage",
+        "group: CeleryQueueBacklog",
+    ] {
+        let found = message.contains(want) || message.contains(&want.replace("=3D", "="));
+        assert!(found, "want {want:?} in\n{message}");
+    }
+
+    // A broken template file is refused at reload, naming file and line;
+    // the running configuration keeps delivering with the old templates.
+    std::fs::write(
+        conf_dir.path().join("templates/broken.tmpl"),
+        "{{ define \"x\" }}\nok\n{{ range .Alerts }}\n{{ end }}{{ end }}{{ end }}\n",
+    )
+    .unwrap();
+    let reloaded = Config::load(&config_path).expect("the YAML itself is fine");
+    let err = belfry
+        .dispatcher
+        .reload(reloaded.alerting.as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("broken.tmpl:4: template:") && err.contains("unexpected {{end}}"),
+        "{err}"
+    );
+    std::fs::remove_file(conf_dir.path().join("templates/broken.tmpl")).unwrap();
+    // A text calling a template no file defines is refused too.
+    std::fs::write(&config_path, config_yaml("email.nosuch.html")).unwrap();
+    let reloaded = Config::load(&config_path).unwrap();
+    let err = belfry
+        .dispatcher
+        .reload(reloaded.alerting.as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no such template \"email.nosuch.html\""), "{err}");
+    belfry
+        .dispatcher
+        .send(vec![alert("SecondAlert", &[("service", "redis")])]);
+    let path = out.path().join("2.eml");
+    let message = wait_until("second e-mail", Duration::from_secs(15), || {
+        std::fs::read_to_string(&path).ok()
+    })
+    .await;
+    assert!(message.contains("[LMS FIRING] SecondAlert"), "{message}");
 }
 
 /// Prints a peer's log when the test fails, to say why.

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::Invalid;
 use super::global::{AlertingGlobal, default_true};
-use crate::rules::template::Template;
 use crate::config::{Authorization, BasicAuth, PromDuration, Secret, TlsConfig};
+use crate::rules::template::Template;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

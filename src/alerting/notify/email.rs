@@ -15,10 +15,10 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::template::Templates;
-use crate::rules::template::Template;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::config::EmailConfig;
 use crate::config::Secret;
+use crate::rules::template::Template;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 const IMPLICIT_TLS_PORT: u16 = 465;

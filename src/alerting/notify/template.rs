@@ -47,7 +47,8 @@ impl Templates {
         set.add(DEFAULT_TEMPLATES, "default.tmpl")
             .map_err(|e| format!("{DEFAULT_ORIGIN}: {e}"))?;
         for pattern in patterns {
-            let paths = glob::glob(pattern).map_err(|e| format!("templates: invalid pattern {pattern:?}: {e}"))?;
+            let paths =
+                glob::glob(pattern).map_err(|e| format!("templates: invalid pattern {pattern:?}: {e}"))?;
             let mut files: Vec<_> = paths.flatten().filter(|p| p.is_file()).collect();
             files.sort();
             for path in files {
@@ -200,8 +201,14 @@ mod tests {
     fn notification_data_as_alertmanager_has_it() {
         let n = notification();
         let cases = [
-            ("{{ .Status }} {{ .Receiver }} {{ .ExternalURL }}", "firing team http://belfry.example"),
-            ("{{ .CommonLabels.job }}/{{ .GroupLabels.alertname }}", "api/HighLatency"),
+            (
+                "{{ .Status }} {{ .Receiver }} {{ .ExternalURL }}",
+                "firing team http://belfry.example",
+            ),
+            (
+                "{{ .CommonLabels.job }}/{{ .GroupLabels.alertname }}",
+                "api/HighLatency",
+            ),
             ("{{ .CommonAnnotations.summary }}", "p99 above 2s"),
             ("{{ len .Alerts.Firing }}:{{ len .Alerts.Resolved }}", "1:0"),
             (
@@ -222,7 +229,10 @@ mod tests {
                 "23:13 CET",
             ),
             ("{{ stringSlice \"a\" \"b\" | join \"-\" }}", "a-b"),
-            ("{{ toUpper \"x\" }}{{ toLower \"Y\" }}{{ title \"ab cd\" }}", "XyAb Cd"),
+            (
+                "{{ toUpper \"x\" }}{{ toLower \"Y\" }}{{ title \"ab cd\" }}",
+                "XyAb Cd",
+            ),
             ("{{ trimSpace \"  x \" }}", "x"),
             ("{{ reReplaceAll \"(a+)\" \"<$1>\" \"baac\" }}", "b<aa>c"),
             ("{{ range .Alerts }}{{ .Fingerprint | len }}{{ end }}", "16"),
@@ -271,12 +281,18 @@ mod tests {
         .unwrap();
         let t = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap();
         let n = notification();
-        let c = t.compile("{{ template \"email.lms.html\" . }} via {{ template \"__alertmanager\" . }}").unwrap();
+        let c = t
+            .compile("{{ template \"email.lms.html\" . }} via {{ template \"__alertmanager\" . }}")
+            .unwrap();
         assert_eq!(
             t.render(&c, &n, true).unwrap(),
             "<h1>api</h1>[FIRING:1] HighLatency (api page) via LMS alerts"
         );
-        assert!(t.compile("{{ template \"nope\" . }}").unwrap_err().contains("no such template \"nope\""));
+        assert!(
+            t.compile("{{ template \"nope\" . }}")
+                .unwrap_err()
+                .contains("no such template \"nope\"")
+        );
 
         std::fs::write(
             dir.path().join("b.tmpl"),
@@ -284,9 +300,19 @@ mod tests {
         )
         .unwrap();
         let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap_err();
-        assert!(err.contains("b.tmpl:4: template:") && err.contains("unexpected {{end}}"), "{err}");
-        std::fs::write(dir.path().join("b.tmpl"), "{{ define \"x\" }}\n{{ nosuchfunc . }}{{ end }}\n").unwrap();
+        assert!(
+            err.contains("b.tmpl:4: template:") && err.contains("unexpected {{end}}"),
+            "{err}"
+        );
+        std::fs::write(
+            dir.path().join("b.tmpl"),
+            "{{ define \"x\" }}\n{{ nosuchfunc . }}{{ end }}\n",
+        )
+        .unwrap();
         let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap_err();
-        assert!(err.contains("b.tmpl:2: template: function \"nosuchfunc\" not defined"), "{err}");
+        assert!(
+            err.contains("b.tmpl:2: template: function \"nosuchfunc\" not defined"),
+            "{err}"
+        );
     }
 }

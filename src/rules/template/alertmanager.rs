@@ -67,7 +67,10 @@ pub(super) fn call_method(v: &TValue, name: &str, args: &[TValue]) -> Option<Res
     let r = match (v, name) {
         (TValue::Kv(kv), "Remove") => (|| {
             let [keys] = args else {
-                return Err(format!("wrong number of args for Remove: want 1 got {}", args.len()));
+                return Err(format!(
+                    "wrong number of args for Remove: want 1 got {}",
+                    args.len()
+                ));
             };
             let keys = string_list(keys)?;
             Ok(TValue::Kv(Arc::new(
@@ -147,7 +150,10 @@ pub(super) fn call(name: &str, args: &[TValue], now_secs: f64) -> Option<Result<
             .collect::<Result<Vec<_>, _>>()
             .map(|v| TValue::List(Arc::new(v))),
         "date" => arity(2).and_then(|_| {
-            Ok(TValue::Str(gotime::format(str_arg(&args[0])?, &time_arg(&args[1])?)))
+            Ok(TValue::Str(gotime::format(
+                str_arg(&args[0])?,
+                &time_arg(&args[1])?,
+            )))
         }),
         "tz" => arity(2).and_then(|_| {
             let zone = str_arg(&args[0])?;

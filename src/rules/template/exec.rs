@@ -159,9 +159,12 @@ impl Exec<'_> {
                 .enumerate()
                 .map(|(i, (k, v))| {
                     let pair = TValue::Map(std::sync::Arc::new(
-                        [("Name".to_string(), TValue::str(k.clone())), ("Value".to_string(), TValue::str(v.clone()))]
-                            .into_iter()
-                            .collect(),
+                        [
+                            ("Name".to_string(), TValue::str(k.clone())),
+                            ("Value".to_string(), TValue::str(v.clone())),
+                        ]
+                        .into_iter()
+                        .collect(),
                     ));
                     (TValue::Int(i as i64), pair)
                 })

@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(format(GO_DEFAULT_LAYOUT, &t), "2023-11-14 22:13:20.25 +0000 UTC");
         assert_eq!(format("2006-01-02T15:04:05Z07:00", &t), "2023-11-14T22:13:20Z");
         assert_eq!(format("Mon Jan _2 3:04PM", &t), "Tue Nov 14 10:13PM");
-        assert_eq!(format("Monday, 02 January 2006 .000", &t), "Tuesday, 14 November 2023 .250");
+        assert_eq!(
+            format("Monday, 02 January 2006 .000", &t),
+            "Tuesday, 14 November 2023 .250"
+        );
         assert_eq!(format("15:04:05.999", &at(chrono_tz::UTC)), "22:13:20.25");
         let berlin = at(chrono_tz::Europe::Berlin);
         assert_eq!(format("15:04 MST -07:00", &berlin), "23:13 CET +01:00");
