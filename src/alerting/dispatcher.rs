@@ -87,6 +87,15 @@ pub struct AlertView {
     pub receivers: Vec<String>,
 }
 
+/// One aggregation group as `/api/v2/alerts/groups` shows it: the route's
+/// receiver, the group labels and the group's alerts.
+#[derive(Clone, Debug)]
+pub struct AlertGroupView {
+    pub labels: Labels,
+    pub receiver: String,
+    pub alerts: Vec<AlertView>,
+}
+
 pub struct Dispatcher {
     runtime: RwLock<Arc<Runtime>>,
     alerts: Mutex<AlertStore>,
@@ -346,6 +355,33 @@ impl Dispatcher {
             })
             .collect();
         out.sort_by(|a, b| a.alert.labels.cmp(&b.alert.labels));
+        out
+    }
+
+    /// The alerts that are not resolved, grouped as routing groups them
+    /// (one group per matching route and group-label values), after
+    /// `keep` has filtered them. Groups left empty are not listed; groups
+    /// are ordered by labels, then receiver, as Alertmanager orders them.
+    pub fn alert_groups(&self, keep: impl Fn(&AlertView) -> bool) -> Vec<AlertGroupView> {
+        let rt = self.runtime();
+        let mut groups: HashMap<String, AlertGroupView> = HashMap::new();
+        for a in self.alerts().into_iter().filter(|a| keep(a)) {
+            for route in rt.route.matching(&a.alert.labels) {
+                let labels = route.group_labels(&a.alert.labels);
+                let key = format!("{}:{}", route.key, labels);
+                groups
+                    .entry(key)
+                    .or_insert_with(|| AlertGroupView {
+                        labels,
+                        receiver: route.receiver.clone(),
+                        alerts: Vec::new(),
+                    })
+                    .alerts
+                    .push(a.clone());
+            }
+        }
+        let mut out: Vec<AlertGroupView> = groups.into_values().collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels).then_with(|| a.receiver.cmp(&b.receiver)));
         out
     }
 

@@ -23,6 +23,6 @@ pub mod time_interval;
 pub mod timefmt;
 
 pub use config::AlertingConfig;
-pub use dispatcher::{AlertView, Dispatcher, DispatcherOptions};
+pub use dispatcher::{AlertGroupView, AlertView, Dispatcher, DispatcherOptions};
 pub use error::AlertingError;
 pub use silence::{Silence, SilenceMatcher, SilenceState};

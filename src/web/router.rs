@@ -47,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v2/alerts", get(am::get_alerts).post(am::post_alerts))
+        .route("/api/v2/alerts/groups", get(am::get_alert_groups))
         .route("/api/v2/silences", get(am::get_silences).post(am::post_silences))
         .route(
             "/api/v2/silence/{id}",

@@ -755,3 +755,137 @@ async fn api_refuses_bad_alerts_and_silences() {
     let alerts = get_json(&format!("{base}/api/v2/alerts")).await;
     assert_eq!(alerts[0]["labels"]["alertname"], "Posted");
 }
+
+/// `GET /api/v2/alerts/groups` in Alertmanager's `alertGroups` shape
+/// (`labels`, `receiver.name`, `alerts` as in `/api/v2/alerts`) with its
+/// `filter`, `receiver`, `active`, `silenced` and `inhibited` parameters.
+/// Debian's amtool has no command that reads groups, so the HTTP client
+/// checks the documented shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_groups_api_in_alertmanager_shape() {
+    let yaml = r#"
+alerting:
+  route:
+    receiver: staff
+    group_by: [alertname]
+    group_wait: 1h
+    routes:
+      - matchers: ['severity="page"']
+        receiver: pager
+        continue: true
+      - matchers: ['severity="page"']
+        receiver: staff
+  receivers:
+    - name: staff
+    - name: pager
+"#;
+    let belfry = start_belfry(yaml, None).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", belfry.addr);
+    let r = client
+        .post(format!("{base}/api/v2/alerts"))
+        .body(
+            r#"[{"labels": {"alertname": "ApiDown", "severity": "page", "instance": "web-1"}},
+                {"labels": {"alertname": "ApiDown", "severity": "page", "instance": "web-2"}},
+                {"labels": {"alertname": "CacheCold", "severity": "info"}}]"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let groups = |query: &'static str| {
+        let url = format!("{base}/api/v2/alerts/groups{query}");
+        async move { get_json(&url).await }
+    };
+    let all = wait_until_async(|| groups("")).await;
+    let summary: Vec<(String, String, usize)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["labels"]["alertname"].as_str().unwrap().to_string(),
+                g["receiver"]["name"].as_str().unwrap().to_string(),
+                g["alerts"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("ApiDown".to_string(), "pager".to_string(), 2),
+            ("ApiDown".to_string(), "staff".to_string(), 2),
+            ("CacheCold".to_string(), "staff".to_string(), 1),
+        ]
+    );
+    let first = &all[0];
+    assert_eq!(first["labels"], serde_json::json!({"alertname": "ApiDown"}));
+    let alert = &first["alerts"][0];
+    for field in [
+        "annotations",
+        "startsAt",
+        "endsAt",
+        "updatedAt",
+        "fingerprint",
+        "receivers",
+        "status",
+    ] {
+        assert!(alert.get(field).is_some(), "alert lacks {field}: {alert}");
+    }
+    assert_eq!(alert["labels"]["instance"], "web-1");
+    assert_eq!(alert["status"]["state"], "active");
+
+    let by_receiver = groups("?receiver=pag.*").await;
+    assert_eq!(by_receiver.as_array().unwrap().len(), 1);
+    assert_eq!(by_receiver[0]["receiver"]["name"], "pager");
+    let filtered = groups("?filter=instance%3D%22web-2%22&receiver=pager").await;
+    assert_eq!(filtered[0]["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered[0]["alerts"][0]["labels"]["instance"], "web-2");
+
+    // Silence CacheCold: it leaves the groups when silenced alerts are excluded.
+    let r = client
+        .post(format!("{base}/api/v2/silences"))
+        .body(r#"{"matchers":[{"name":"alertname","value":"CacheCold","isRegex":false}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2999-01-01T00:00:00Z","createdBy":"test","comment":"known"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let unsilenced = groups("?silenced=false").await;
+    assert!(
+        unsilenced
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["labels"]["alertname"] == "ApiDown"),
+        "{unsilenced}"
+    );
+    let silenced_only = groups("?active=false").await;
+    assert_eq!(silenced_only.as_array().unwrap().len(), 1, "{silenced_only}");
+    assert_eq!(silenced_only[0]["alerts"][0]["status"]["state"], "suppressed");
+    let r = client
+        .get(format!("{base}/api/v2/alerts/groups?active=maybe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+/// Polls until the groups list is non-empty (alerts are ingested through a queue).
+async fn wait_until_async<F, Fut>(mut f: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = f().await;
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for alert groups"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

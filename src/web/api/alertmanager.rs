@@ -19,7 +19,7 @@ use crate::alerting::fingerprint::fingerprint_hex;
 use crate::alerting::matchers::{matches_all, parse_matchers};
 use crate::alerting::notify::webhook::object;
 use crate::alerting::timefmt::{parse_rfc3339, rfc3339};
-use crate::alerting::{AlertingError, Silence, SilenceMatcher};
+use crate::alerting::{AlertView, AlertingError, Silence, SilenceMatcher};
 use crate::model::{Alert, Label, Labels, Matcher};
 use crate::web::state::AppState;
 
@@ -130,57 +130,107 @@ pub async fn post_alerts(State(state): State<Arc<AppState>>, body: Body) -> Resu
     Ok(StatusCode::OK)
 }
 
+/// The filters `GET /api/v2/alerts` and `/api/v2/alerts/groups` share:
+/// `filter` matchers, `active`, `silenced`, `inhibited` and `receiver`.
+struct AlertQuery {
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
+    filter: Vec<Matcher>,
+    receiver: Option<Matcher>,
+}
+
+impl AlertQuery {
+    fn parse(query: Option<String>) -> Result<AlertQuery, AmError> {
+        let params = params(query);
+        let receiver = match params.iter().find(|(k, _)| k == "receiver") {
+            Some((_, r)) => Some(
+                Matcher::new(crate::model::MatchOp::Regex, "receiver", r)
+                    .map_err(|e| bad(format!("failed to parse receiver param: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(AlertQuery {
+            active: bool_param(&params, "active", true)?,
+            silenced: bool_param(&params, "silenced", true)?,
+            inhibited: bool_param(&params, "inhibited", true)?,
+            filter: filters(&params)?,
+            receiver,
+        })
+    }
+
+    /// The matchers and the state flags (not the receiver).
+    fn keeps(&self, a: &AlertView) -> bool {
+        let is_silenced = !a.silenced_by.is_empty();
+        let is_inhibited = !a.inhibited_by.is_empty();
+        let is_active = !is_silenced && !is_inhibited;
+        matches_all(&self.filter, &a.alert.labels)
+            && (self.active || !is_active)
+            && (self.silenced || !is_silenced)
+            && (self.inhibited || !is_inhibited)
+    }
+
+    fn receiver_matches(&self, name: &str) -> bool {
+        self.receiver.as_ref().is_none_or(|m| m.matches(name))
+    }
+}
+
+/// One alert in the API's `gettableAlert` shape.
+fn alert_json(a: &AlertView) -> Value {
+    let suppressed = !a.silenced_by.is_empty() || !a.inhibited_by.is_empty();
+    json!({
+        "labels": object(&a.alert.labels),
+        "annotations": object(&a.alert.annotations),
+        "startsAt": rfc3339(a.alert.starts_at),
+        "endsAt": rfc3339(a.alert.ends_at),
+        "updatedAt": rfc3339(a.updated_at),
+        "generatorURL": a.alert.generator_url,
+        "fingerprint": fingerprint_hex(a.fingerprint),
+        "receivers": a.receivers.iter().map(|r| json!({"name": r})).collect::<Vec<_>>(),
+        "status": {
+            "state": if suppressed { "suppressed" } else { "active" },
+            "silencedBy": a.silenced_by,
+            "inhibitedBy": a.inhibited_by,
+            "mutedBy": [],
+        },
+    })
+}
+
 /// `GET /api/v2/alerts` with `filter`, `active`, `silenced`, `inhibited`,
 /// `unprocessed` and `receiver`.
 pub async fn get_alerts(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, AmError> {
-    let params = params(query);
-    let active = bool_param(&params, "active", true)?;
-    let silenced = bool_param(&params, "silenced", true)?;
-    let inhibited = bool_param(&params, "inhibited", true)?;
-    let filter = filters(&params)?;
-    let receiver = match params.iter().find(|(k, _)| k == "receiver") {
-        Some((_, r)) => Some(
-            Matcher::new(crate::model::MatchOp::Regex, "receiver", r)
-                .map_err(|e| bad(format!("failed to parse receiver param: {e}")))?,
-        ),
-        None => None,
-    };
+    let q = AlertQuery::parse(query)?;
     let out: Vec<Value> = state
         .alerting
         .alerts()
         .into_iter()
-        .filter(|a| matches_all(&filter, &a.alert.labels))
-        .filter(|a| {
-            receiver
-                .as_ref()
-                .is_none_or(|m| a.receivers.iter().any(|r| m.matches(r)))
-        })
-        .filter(|a| {
-            let is_silenced = !a.silenced_by.is_empty();
-            let is_inhibited = !a.inhibited_by.is_empty();
-            let is_active = !is_silenced && !is_inhibited;
-            (active || !is_active) && (silenced || !is_silenced) && (inhibited || !is_inhibited)
-        })
-        .map(|a| {
-            let suppressed = !a.silenced_by.is_empty() || !a.inhibited_by.is_empty();
+        .filter(|a| q.keeps(a) && a.receivers.iter().any(|r| q.receiver_matches(r)))
+        .map(|a| alert_json(&a))
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+/// `GET /api/v2/alerts/groups`: the aggregation groups (`labels`,
+/// `receiver`, `alerts`) with the same filters; `receiver` picks groups by
+/// their route's receiver, as in Alertmanager.
+pub async fn get_alert_groups(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, AmError> {
+    let q = AlertQuery::parse(query)?;
+    let out: Vec<Value> = state
+        .alerting
+        .alert_groups(|a| q.keeps(a))
+        .into_iter()
+        .filter(|g| q.receiver_matches(&g.receiver))
+        .map(|g| {
             json!({
-                "labels": object(&a.alert.labels),
-                "annotations": object(&a.alert.annotations),
-                "startsAt": rfc3339(a.alert.starts_at),
-                "endsAt": rfc3339(a.alert.ends_at),
-                "updatedAt": rfc3339(a.updated_at),
-                "generatorURL": a.alert.generator_url,
-                "fingerprint": fingerprint_hex(a.fingerprint),
-                "receivers": a.receivers.iter().map(|r| json!({"name": r})).collect::<Vec<_>>(),
-                "status": {
-                    "state": if suppressed { "suppressed" } else { "active" },
-                    "silencedBy": a.silenced_by,
-                    "inhibitedBy": a.inhibited_by,
-                    "mutedBy": [],
-                },
+                "labels": object(&g.labels),
+                "receiver": {"name": g.receiver},
+                "alerts": g.alerts.iter().map(alert_json).collect::<Vec<_>>(),
             })
         })
         .collect();
