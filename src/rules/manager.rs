@@ -125,6 +125,18 @@ impl RuleManager {
         for (_, gone) in old {
             gone.lock().mark_all_stale(&env, now_millis());
         }
+        // Per-group gauges: the new groups', and none for groups that went away.
+        let labels: std::collections::HashSet<String> =
+            specs.iter().map(|s| format!("{};{}", s.file, s.name)).collect();
+        for spec in &specs {
+            let label = format!("{};{}", spec.file, spec.name);
+            self.metrics
+                .group_rules
+                .with(&[&label])
+                .set(spec.rules.len() as f64);
+        }
+        self.metrics.group_rules.retain(|v| labels.contains(&v[0]));
+        self.metrics.last_duration.retain(|v| labels.contains(&v[0]));
         *self.external_labels.write() = ext;
         *self.groups.write() = new_groups;
         tracing::info!(groups = specs.len(), files = paths.len(), "rule files loaded");
@@ -184,7 +196,9 @@ impl RuleManager {
         m.group_duration_micros
             .with(&[&label])
             .add(g.evaluation_time.as_micros() as u64);
-        m.last_duration.set(g.evaluation_time.as_secs_f64());
+        m.last_duration
+            .with(&[&label])
+            .set(g.evaluation_time.as_secs_f64());
     }
 
     /// Evaluates every group once at `now_ms` (blocking; for tests and

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::selfmetrics::{Counter, CounterVec, Gauge, Registry};
+use crate::selfmetrics::{Counter, CounterVec, Gauge, GaugeVec, Registry};
 
 pub struct RuleMetrics {
     pub evaluations: Arc<CounterVec>,
@@ -13,7 +13,8 @@ pub struct RuleMetrics {
     pub limit_exceeded: Arc<Counter>,
     pub samples_refused: Arc<Counter>,
     pub group_duration_micros: Arc<CounterVec>,
-    pub last_duration: Arc<Gauge>,
+    pub last_duration: Arc<GaugeVec>,
+    pub group_rules: Arc<GaugeVec>,
     pub reloads_failed: Arc<Counter>,
     pub last_reload_ok: Arc<Gauge>,
     pub alerts_sent: Arc<Counter>,
@@ -56,9 +57,17 @@ impl RuleMetrics {
                 "Total time spent evaluating each rule group, in microseconds.",
                 group,
             ),
-            last_duration: registry.gauge(
+            // Named and labelled as Prometheus's prometheus_rule_group_last_duration_seconds
+            // and prometheus_rule_group_rules, so the two compare directly.
+            last_duration: registry.gauge_vec(
                 "belfry_rule_group_last_duration_seconds",
-                "Duration of the most recent rule group evaluation (any group), in seconds; per group in /api/v1/rules.",
+                "Duration of the most recent evaluation of each rule group (file;group), in seconds.",
+                group,
+            ),
+            group_rules: registry.gauge_vec(
+                "belfry_rule_group_rules",
+                "Rules in each rule group (file;group).",
+                group,
             ),
             reloads_failed: registry.counter(
                 "belfry_rule_config_reloads_failed_total",

@@ -7,5 +7,5 @@
 
 mod registry;
 
-pub use registry::{Counter, CounterVec, Gauge, Registry};
+pub use registry::{Counter, CounterVec, Gauge, GaugeVec, Registry};
 pub(crate) use registry::{escape_label_value, write_float};

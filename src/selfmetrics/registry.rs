@@ -66,12 +66,35 @@ impl CounterVec {
     }
 }
 
+/// Gauges that share a name and differ by label values (e.g. one per rule
+/// group); children of things that went away are removed with `retain`.
+#[derive(Debug)]
+pub struct GaugeVec {
+    label_names: Vec<String>,
+    children: Mutex<BTreeMap<Vec<String>, Arc<Gauge>>>,
+}
+
+impl GaugeVec {
+    /// The gauge for these label values (in the order of the label names).
+    pub fn with(&self, values: &[&str]) -> Arc<Gauge> {
+        assert_eq!(values.len(), self.label_names.len(), "label value count mismatch");
+        let key: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        self.children.lock().entry(key).or_default().clone()
+    }
+
+    /// Keeps only the children whose label values `keep` accepts.
+    pub fn retain(&self, keep: impl Fn(&[String]) -> bool) {
+        self.children.lock().retain(|values, _| keep(values));
+    }
+}
+
 type GaugeFn = Box<dyn Fn() -> f64 + Send + Sync>;
 
 enum Metric {
     Counter(Arc<Counter>),
     CounterVec(Arc<CounterVec>),
     Gauge(Arc<Gauge>),
+    GaugeVec(Arc<GaugeVec>),
     GaugeFn(GaugeFn),
 }
 
@@ -131,6 +154,21 @@ impl Registry {
         }
     }
 
+    pub fn gauge_vec(&self, name: &str, help: &str, label_names: &[&str]) -> Arc<GaugeVec> {
+        let mut fams = self.families.lock();
+        let fam = fams.entry(name.to_string()).or_insert_with(|| Family {
+            help: help.to_string(),
+            metric: Metric::GaugeVec(Arc::new(GaugeVec {
+                label_names: label_names.iter().map(|s| s.to_string()).collect(),
+                children: Mutex::new(BTreeMap::new()),
+            })),
+        });
+        match &fam.metric {
+            Metric::GaugeVec(g) => g.clone(),
+            _ => panic!("metric {name} registered twice with different types"),
+        }
+    }
+
     /// A gauge computed when scraped; replaces an earlier one of the same name.
     pub fn gauge_fn(&self, name: &str, help: &str, f: impl Fn() -> f64 + Send + Sync + 'static) {
         self.families.lock().insert(
@@ -149,7 +187,7 @@ impl Registry {
         for (name, fam) in fams.iter() {
             let kind = match fam.metric {
                 Metric::Counter(_) | Metric::CounterVec(_) => "counter",
-                Metric::Gauge(_) | Metric::GaugeFn(_) => "gauge",
+                Metric::Gauge(_) | Metric::GaugeVec(_) | Metric::GaugeFn(_) => "gauge",
             };
             let _ = writeln!(out, "# HELP {name} {}", escape_help(&fam.help));
             let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -160,6 +198,11 @@ impl Registry {
                 Metric::CounterVec(v) => {
                     for (values, c) in v.children.lock().iter() {
                         write_sample(&mut out, name, &v.label_names, values, c.get() as f64);
+                    }
+                }
+                Metric::GaugeVec(v) => {
+                    for (values, g) in v.children.lock().iter() {
+                        write_sample(&mut out, name, &v.label_names, values, g.get());
                     }
                 }
             }
@@ -219,7 +262,16 @@ mod tests {
             .with(&["x\"y"])
             .inc();
         r.gauge_fn("belfry_d", "D computed.", || 7.0);
+        let v = r.gauge_vec("belfry_e", "E by group.", &["group"]);
+        v.with(&["a"]).set(0.25);
+        v.with(&["b"]).set(2.0);
+        v.retain(|values| values[0] != "b");
         let text = r.render();
+        assert!(
+            text.contains("# TYPE belfry_e gauge\nbelfry_e{group=\"a\"} 0.25\n# HELP"),
+            "{text}"
+        );
+        assert!(!text.contains("group=\"b\""));
         assert!(text.contains("# TYPE belfry_a_total counter\nbelfry_a_total 3\n"));
         assert!(text.contains("belfry_b 1.5\n"));
         assert!(text.contains("belfry_c_total{reason=\"x\\\"y\"} 1\n"));
