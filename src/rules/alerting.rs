@@ -79,6 +79,9 @@ pub struct AlertingRule {
     /// until then `ALERTS` series are not written (they would overwrite it).
     pub restored: bool,
     pub health: RuleHealth,
+    /// `generatorURL` of this rule's alerts (base URL and escaped
+    /// expression), built at the first evaluation instead of at every one.
+    pub(super) generator_url: Option<(String, String)>,
 }
 
 pub fn ms_to_time(ms: i64) -> SystemTime {
@@ -125,6 +128,22 @@ impl AlertingRule {
             active: HashMap::new(),
             restored,
             health: RuleHealth::default(),
+            generator_url: None,
+        }
+    }
+
+    /// The link back to this rule's expression under `base` (the external URL).
+    pub(super) fn generator_url(&mut self, base: &str) -> String {
+        match &self.generator_url {
+            Some((b, url)) if b == base => url.clone(),
+            _ => {
+                let url = format!(
+                    "{base}/graph?g0.expr={}&g0.tab=1",
+                    super::template::query_escape(&self.expr)
+                );
+                self.generator_url = Some((base.to_string(), url.clone()));
+                url
+            }
         }
     }
 

@@ -181,7 +181,7 @@ impl Group {
     ) -> GroupOutcome {
         let started = Instant::now();
         let mut outcome = GroupOutcome::default();
-        let generator_base = env.external_url.trim_end_matches('/').to_string();
+        let generator_base = env.external_url.trim_end_matches('/');
         for i in 0..self.rules.len() {
             let rule_started = Instant::now();
             let result = match &mut self.rules[i] {
@@ -204,10 +204,7 @@ impl Group {
                 }
             };
             if let Rule::Alerting(r) = &mut self.rules[i] {
-                let url = format!(
-                    "{generator_base}/graph?g0.expr={}&g0.tab=1",
-                    super::template::query_escape(&r.expr)
-                );
+                let url = r.generator_url(&generator_base);
                 let alerts = r.due_alerts(ts, resend_delay, self.interval, env.external_labels, &url);
                 if let (Some(sink), false) = (sink, alerts.is_empty()) {
                     outcome.alerts_sent += alerts.len();

@@ -428,6 +428,54 @@ groups:
         );
     }
 
+    /// Per-group duration and rule-count gauges, labelled as Prometheus's
+    /// `prometheus_rule_group_last_duration_seconds` (`rule_group="FILE;GROUP"`);
+    /// a group that goes away on reload loses its series.
+    #[test]
+    fn group_gauges_are_per_group_and_follow_reloads() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("r.yml"), RULES).unwrap();
+        let cfg = config(tmp.path());
+        let storage = Arc::new(MemStorage::new());
+        let registry = Registry::new();
+        let m = RuleManager::new(storage.clone(), None, &registry, RuleManagerOptions::default());
+        m.apply_config(&cfg).unwrap();
+        write_up(&storage, 0, 1.0);
+        m.eval_all(0);
+        let group = format!("{};g", tmp.path().join("r.yml").display());
+        let text = registry.render();
+        assert!(
+            text.contains(&format!("belfry_rule_group_rules{{rule_group=\"{group}\"}} 2\n")),
+            "{text}"
+        );
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "belfry_rule_group_last_duration_seconds{{rule_group=\"{group}\"}}"
+                ))
+            })
+            .unwrap_or_else(|| panic!("no per-group duration in\n{text}"));
+        let secs: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(secs > 0.0 && secs < 10.0, "{line}");
+
+        std::fs::write(
+            tmp.path().join("r.yml"),
+            "groups:\n  - name: other\n    rules:\n      - record: one\n        expr: vector(1)\n",
+        )
+        .unwrap();
+        m.apply_config(&cfg).unwrap();
+        let text = registry.render();
+        for gauge in [
+            "belfry_rule_group_rules",
+            "belfry_rule_group_last_duration_seconds",
+        ] {
+            let stale = format!("{gauge}{{rule_group=\"{group}\"}}");
+            assert!(!text.contains(&stale), "{stale} after reload:\n{text}");
+        }
+        assert!(text.contains(";other\"} 1\n"), "{text}");
+    }
+
     #[test]
     fn bad_reload_is_refused_and_old_rules_keep_running() {
         let tmp = tempfile::tempdir().unwrap();
