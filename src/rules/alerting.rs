@@ -81,7 +81,7 @@ pub struct AlertingRule {
     pub health: RuleHealth,
     /// `generatorURL` of this rule's alerts (base URL and escaped
     /// expression), built at the first evaluation instead of at every one.
-    pub(super) generator_url: Option<(String, String)>,
+    pub(super) generator_url: Option<Box<(String, String)>>,
 }
 
 pub fn ms_to_time(ms: i64) -> SystemTime {
@@ -134,14 +134,14 @@ impl AlertingRule {
 
     /// The link back to this rule's expression under `base` (the external URL).
     pub(super) fn generator_url(&mut self, base: &str) -> String {
-        match &self.generator_url {
+        match self.generator_url.as_deref() {
             Some((b, url)) if b == base => url.clone(),
             _ => {
                 let url = format!(
                     "{base}/graph?g0.expr={}&g0.tab=1",
                     super::template::query_escape(&self.expr)
                 );
-                self.generator_url = Some((base.to_string(), url.clone()));
+                self.generator_url = Some(Box::new((base.to_string(), url.clone())));
                 url
             }
         }

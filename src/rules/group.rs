@@ -204,7 +204,7 @@ impl Group {
                 }
             };
             if let Rule::Alerting(r) = &mut self.rules[i] {
-                let url = r.generator_url(&generator_base);
+                let url = r.generator_url(generator_base);
                 let alerts = r.due_alerts(ts, resend_delay, self.interval, env.external_labels, &url);
                 if let (Some(sink), false) = (sink, alerts.is_empty()) {
                     outcome.alerts_sent += alerts.len();

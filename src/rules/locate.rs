@@ -241,8 +241,7 @@ fn expr_site(lines: &[String], k: usize, key_indent: usize, end: usize) -> ExprS
         column: start + 1,
         len: first_len,
     }];
-    for j in k + 1..cont_end {
-        let x = &lines[j];
+    for (j, x) in lines.iter().enumerate().take(cont_end).skip(k + 1) {
         if x.trim().is_empty() {
             continue;
         }
