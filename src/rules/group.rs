@@ -80,6 +80,10 @@ pub struct Group {
     pub evaluation_time: Duration,
     /// Restore `for` state at the first evaluation (set at start-up).
     pub should_restore: bool,
+    /// Most rules evaluated at once; 1 evaluates strictly in order.
+    pub concurrency: usize,
+    /// Per rule: whether it may run alongside the others (`deps.rs`).
+    independent: Vec<bool>,
 }
 
 impl Group {
@@ -134,10 +138,12 @@ impl Group {
             query_offset: spec.query_offset.unwrap_or_default(),
             limit: spec.limit,
             last_series: vec![HashSet::new(); rules.len()],
+            independent: super::deps::independent_rules(&rules),
             rules,
             last_evaluation: None,
             evaluation_time: Duration::ZERO,
             should_restore: !restored,
+            concurrency: 1,
         }
     }
 
@@ -182,38 +188,37 @@ impl Group {
         let started = Instant::now();
         let mut outcome = GroupOutcome::default();
         let generator_base = env.external_url.trim_end_matches('/');
-        for i in 0..self.rules.len() {
-            let rule_started = Instant::now();
-            let result = match &mut self.rules[i] {
-                Rule::Recording(r) => r.eval(env, ts, self.limit),
-                Rule::Alerting(r) => r.eval(env, ts, self.limit),
+        let mut i = 0;
+        while i < self.rules.len() {
+            // A run of independent rules is evaluated concurrently; results
+            // are still written and alerts sent in rule order.
+            let end = if self.concurrency > 1 && self.independent[i] {
+                (i..self.rules.len())
+                    .find(|&k| !self.independent[k])
+                    .unwrap_or(self.rules.len())
+            } else {
+                i + 1
             };
-            outcome.rules_evaluated += 1;
-            let health_result = match result {
-                Ok(samples) => {
-                    self.write(env, i, ts, samples, &mut outcome);
-                    Ok(())
-                }
-                Err(e) => {
-                    outcome.rules_failed += 1;
-                    if matches!(e, EvalError::SeriesLimit { .. } | EvalError::AlertLimit { .. }) {
-                        outcome.limit_hits += 1;
-                    }
-                    tracing::warn!(group = %self.name, rule = %self.rules[i].name(), error = %e, "rule evaluation failed");
-                    Err(e.to_string())
-                }
+            let results = if end - i > 1 {
+                self.eval_concurrently(i, end, env, ts)
+            } else {
+                let limit = self.limit;
+                vec![eval_rule(&mut self.rules[i], env, ts, limit)]
             };
-            if let Rule::Alerting(r) = &mut self.rules[i] {
-                let url = r.generator_url(generator_base);
-                let alerts = r.due_alerts(ts, resend_delay, self.interval, env.external_labels, &url);
-                if let (Some(sink), false) = (sink, alerts.is_empty()) {
-                    outcome.alerts_sent += alerts.len();
-                    sink.send(alerts);
-                }
+            for (k, (result, elapsed)) in (i..end).zip(results) {
+                self.finish_rule(
+                    k,
+                    result,
+                    elapsed,
+                    env,
+                    ts,
+                    sink,
+                    resend_delay,
+                    generator_base,
+                    &mut outcome,
+                );
             }
-            self.rules[i]
-                .health_mut()
-                .record(SystemTime::now(), rule_started.elapsed(), health_result);
+            i = end;
         }
         if self.should_restore {
             self.restore_for_state(env, ts);
@@ -222,6 +227,87 @@ impl Group {
         self.last_evaluation = Some(SystemTime::now());
         self.evaluation_time = started.elapsed();
         outcome
+    }
+
+    /// Evaluates rules `start..end` on up to `concurrency` threads;
+    /// results come back in rule order.
+    fn eval_concurrently(&mut self, start: usize, end: usize, env: &EvalEnv<'_>, ts: i64) -> Vec<RuleResult> {
+        let limit = self.limit;
+        let rules = &mut self.rules[start..end];
+        let workers = self.concurrency.min(rules.len()).max(1);
+        let chunk = rules.len().div_ceil(workers);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = rules
+                .chunks_mut(chunk)
+                .map(|part| {
+                    let len = part.len();
+                    let handle = scope.spawn(move || {
+                        part.iter_mut()
+                            .map(|r| eval_rule(r, env, ts, limit))
+                            .collect::<Vec<_>>()
+                    });
+                    (len, handle)
+                })
+                .collect();
+            let mut out = Vec::with_capacity(end - start);
+            for (len, handle) in handles {
+                match handle.join() {
+                    Ok(results) => out.extend(results),
+                    Err(_) => {
+                        tracing::error!(group = %self.name, "rule evaluation panicked");
+                        out.extend((0..len).map(|_| {
+                            (
+                                Err(EvalError::Query("rule evaluation panicked".into())),
+                                Duration::ZERO,
+                            )
+                        }));
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// Writes one rule's result, records its health and sends its due alerts.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_rule(
+        &mut self,
+        i: usize,
+        result: Result<Vec<(Labels, f64)>, EvalError>,
+        elapsed: Duration,
+        env: &EvalEnv<'_>,
+        ts: i64,
+        sink: Option<&dyn AlertSink>,
+        resend_delay: Duration,
+        generator_base: &str,
+        outcome: &mut GroupOutcome,
+    ) {
+        outcome.rules_evaluated += 1;
+        let health_result = match result {
+            Ok(samples) => {
+                self.write(env, i, ts, samples, outcome);
+                Ok(())
+            }
+            Err(e) => {
+                outcome.rules_failed += 1;
+                if matches!(e, EvalError::SeriesLimit { .. } | EvalError::AlertLimit { .. }) {
+                    outcome.limit_hits += 1;
+                }
+                tracing::warn!(group = %self.name, rule = %self.rules[i].name(), error = %e, "rule evaluation failed");
+                Err(e.to_string())
+            }
+        };
+        if let Rule::Alerting(r) = &mut self.rules[i] {
+            let url = r.generator_url(generator_base);
+            let alerts = r.due_alerts(ts, resend_delay, self.interval, env.external_labels, &url);
+            if let (Some(sink), false) = (sink, alerts.is_empty()) {
+                outcome.alerts_sent += alerts.len();
+                sink.send(alerts);
+            }
+        }
+        self.rules[i]
+            .health_mut()
+            .record(SystemTime::now(), elapsed, health_result);
     }
 
     fn write(
@@ -339,6 +425,18 @@ impl Group {
     pub fn time_of(ms: i64) -> SystemTime {
         ms_to_time(ms)
     }
+}
+
+/// A rule's evaluation result and how long it took.
+type RuleResult = (Result<Vec<(Labels, f64)>, EvalError>, Duration);
+
+fn eval_rule(rule: &mut Rule, env: &EvalEnv<'_>, ts: i64, limit: usize) -> RuleResult {
+    let started = Instant::now();
+    let result = match rule {
+        Rule::Recording(r) => r.eval(env, ts, limit),
+        Rule::Alerting(r) => r.eval(env, ts, limit),
+    };
+    (result, started.elapsed())
 }
 
 fn same_rule(a: &Rule, b: &Rule) -> bool {

@@ -32,6 +32,9 @@ pub struct RuleManagerOptions {
     /// How often a still-firing alert is re-sent (Prometheus: 1 m).
     pub resend_delay: Duration,
     pub engine: EngineOptions,
+    /// Most rules of one group evaluated at the same time (independent
+    /// rules only, see `deps.rs`); 1 evaluates every group strictly in order.
+    pub max_concurrent_evals: usize,
 }
 
 impl Default for RuleManagerOptions {
@@ -40,8 +43,23 @@ impl Default for RuleManagerOptions {
             external_url: "http://localhost:9900".to_string(),
             resend_delay: Duration::from_secs(60),
             engine: EngineOptions::default(),
+            max_concurrent_evals: default_concurrency(),
         }
     }
+}
+
+/// `BELFRY_RULES_MAX_CONCURRENT_EVALS` where set (1 evaluates each group
+/// strictly in order), else one per core, at most 4 (Prometheus's
+/// `rules.max-concurrent-evals` default).
+fn default_concurrency() -> usize {
+    const VAR: &str = "BELFRY_RULES_MAX_CONCURRENT_EVALS";
+    if let Ok(v) = std::env::var(VAR) {
+        match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => return n,
+            _ => tracing::warn!(value = %v, "{VAR} must be a positive integer; using the default"),
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
 }
 
 pub type SharedGroup = Arc<Mutex<Group>>;
@@ -115,6 +133,7 @@ impl RuleManager {
         let mut new_groups = Vec::with_capacity(specs.len());
         for spec in &specs {
             let mut g = Group::new(spec, default_interval, restored);
+            g.concurrency = self.opts.max_concurrent_evals.max(1);
             if let Some(prev) = old.remove(&g.key()) {
                 g.copy_state_from(&prev.lock());
             }

@@ -4,6 +4,7 @@
 mod alerting;
 mod ast;
 mod check;
+mod deps;
 mod error;
 mod file;
 mod group;

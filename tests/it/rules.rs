@@ -428,6 +428,84 @@ groups:
         );
     }
 
+    /// Independent rules evaluated concurrently give exactly what strict
+    /// in-order evaluation gives, and a rule reading an earlier rule's
+    /// output still sees it (it is not run concurrently).
+    #[test]
+    fn concurrent_evaluation_matches_sequential() {
+        let mut yaml = String::from(
+            "groups:\n  - name: g\n    rules:\n      - record: x:sum\n        expr: sum(x)\n      - alert: XHigh\n        expr: x:sum > 5\n",
+        );
+        for i in 0..20 {
+            yaml.push_str(&format!(
+                "      - record: x:scaled_{i}\n        expr: x * {i}\n      - alert: XAbove{i}\n        expr: x > {i}\n        annotations: {{v: '{{{{ $value }}}}'}}\n"
+            ));
+        }
+        let run = |concurrency: usize| {
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::write(tmp.path().join("r.yml"), &yaml).unwrap();
+            let storage = Arc::new(MemStorage::new());
+            let mut app = storage.appender();
+            for k in 0..5 {
+                let l = Labels::from_pairs(&[("__name__", "x"), ("k", &k.to_string())]);
+                app.append(&l, 0, k as f64 * 3.0).unwrap();
+            }
+            app.commit().unwrap();
+            let m = RuleManager::new(
+                storage.clone(),
+                None,
+                &Registry::new(),
+                RuleManagerOptions {
+                    max_concurrent_evals: concurrency,
+                    ..Default::default()
+                },
+            );
+            m.apply_config(&config(tmp.path())).unwrap();
+            // ALERTS are written from the evaluation after start-up's restore.
+            m.eval_all(MIN);
+            m.eval_all(2 * MIN);
+            let engine = belfry::promql::Engine::new(Default::default(), &Registry::new());
+            let q = storage.querier();
+            let out = engine
+                .instant_query(
+                    q.as_ref(),
+                    "{__name__=~\"x:.*|ALERTS\"}",
+                    2 * MIN,
+                    &belfry::promql::QueryControl::default(),
+                )
+                .unwrap();
+            let mut rows: Vec<String> = match out.value {
+                belfry::promql::Value::Vector(v) => {
+                    v.iter().map(|s| format!("{} {}", s.labels, s.v)).collect()
+                }
+                other => panic!("{other:?}"),
+            };
+            rows.sort();
+            let status = serde_json::to_value(m.rules_status(&RuleFilter::default())).unwrap();
+            let health: Vec<String> = status[0]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}", r["name"], r["health"]))
+                .collect();
+            (rows, health)
+        };
+        let (sequential, seq_health) = run(1);
+        let (concurrent, conc_health) = run(4);
+        assert_eq!(sequential, concurrent);
+        assert_eq!(seq_health, conc_health);
+        assert!(seq_health.iter().all(|h| h.ends_with("\"ok\"")), "{seq_health:?}");
+        // x:sum = 30 was visible to XHigh, which is pending.
+        assert!(
+            concurrent.iter().any(|r| r.contains("alertname=\"XHigh\"")),
+            "{concurrent:?}"
+        );
+        assert_eq!(
+            concurrent.iter().filter(|r| r.starts_with("x:scaled_")).count(),
+            100
+        );
+    }
+
     /// Per-group duration and rule-count gauges, labelled as Prometheus's
     /// `prometheus_rule_group_last_duration_seconds` (`rule_group="FILE;GROUP"`);
     /// a group that goes away on reload loses its series.
