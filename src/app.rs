@@ -229,15 +229,15 @@ impl Reloader {
             Some(p) => Config::load(p).map_err(|e| e.to_string())?,
             None => embedded_default(&self.data_dir, self.local_addr).map_err(|e| format!("{e:#}"))?,
         };
-        // Rules first: a bad rule file refuses the reload before anything changes.
+        // Everything that can fail is checked before anything changes: the
+        // alerting configuration (receivers, template files) is built first,
+        // then the rule files are applied (all or none), then both go live.
+        let alerting = Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| e.to_string())?;
         self.state
             .rules
             .apply_config(&config)
             .map_err(|e| e.to_string())?;
-        self.state
-            .alerting
-            .reload(config.alerting.as_ref())
-            .map_err(|e| e.to_string())?;
+        self.state.alerting.install(alerting);
         self.scrape.apply_config(&config).map_err(|e| e.to_string())?;
         *self.state.external_labels.write() = external_labels(&config);
         Ok(())

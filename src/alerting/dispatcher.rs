@@ -165,7 +165,20 @@ impl Dispatcher {
     /// aggregation groups are rebuilt from the held alerts, and the
     /// notification log prevents repeats. On error the old one stays.
     pub fn reload(self: &Arc<Self>, config: Option<&AlertingConfig>) -> Result<(), AlertingError> {
-        let runtime = build_runtime(config)?;
+        let runtime = Self::prepare(config)?;
+        self.install(runtime);
+        Ok(())
+    }
+
+    /// Builds (and so validates: receivers, template files) what
+    /// [`install`](Self::install) applies, touching nothing that runs, so a
+    /// reload can check every part of a configuration before applying any.
+    pub fn prepare(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingError> {
+        build_runtime(config)
+    }
+
+    /// Applies a prepared configuration; see [`reload`](Self::reload).
+    pub fn install(self: &Arc<Self>, runtime: Runtime) {
         *self.runtime.write() = Arc::new(runtime);
         {
             let mut groups = self.groups.lock();
@@ -184,7 +197,6 @@ impl Dispatcher {
         for (fp, alert) in held {
             self.route_alert(fp, alert, now);
         }
-        Ok(())
     }
 
     pub fn runtime(&self) -> Arc<Runtime> {

@@ -110,6 +110,60 @@ fn reload_applies_good_configs_and_keeps_running_on_bad_ones() {
     server.stop();
 }
 
+/// A reload checks every part before applying any: a broken alerting
+/// template file refuses the whole reload, so the new rule files it came
+/// with do not go live either.
+#[test]
+fn a_bad_template_refuses_the_whole_reload_rules_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("belfry.yml");
+    std::fs::write(
+        dir.path().join("first.yml"),
+        "groups:\n  - name: first\n    rules:\n      - record: a\n        expr: vector(1)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("second.yml"),
+        "groups:\n  - name: second\n    rules:\n      - record: b\n        expr: vector(2)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("ok.tmpl"), "{{ define \"x\" }}ok{{ end }}\n").unwrap();
+    let with = |rules: &str| {
+        format!(
+            "rule_files: ['{rules}']\nscrape_configs: []\nalerting:\n  templates: ['*.tmpl']\n  route:\n    receiver: none\n  receivers:\n    - name: none\n"
+        )
+    };
+    std::fs::write(&config, with("first.yml")).unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
+    let groups = || -> Vec<String> {
+        let v = get_json(&server.url("/api/v1/rules"));
+        v["data"]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(groups(), ["first"]);
+
+    std::fs::write(
+        dir.path().join("broken.tmpl"),
+        "{{ define \"y\" }}\n{{ end }}{{ end }}\n",
+    )
+    .unwrap();
+    std::fs::write(&config, with("second.yml")).unwrap();
+    let (status, body) = post(&server.url("/-/reload"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("broken.tmpl:2"), "{body}");
+    assert_eq!(groups(), ["first"], "rules of a refused reload went live");
+
+    std::fs::remove_file(dir.path().join("broken.tmpl")).unwrap();
+    let (status, body) = post(&server.url("/-/reload"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(groups(), ["second"]);
+    server.stop();
+}
+
 #[test]
 fn import_backfills_a_file_that_the_server_then_serves() {
     let dir = tempfile::tempdir().unwrap();
