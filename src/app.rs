@@ -344,6 +344,8 @@ fn ingest_limits(config: &Config) -> IngestLimits {
 
 pub fn check_config(file: &Path) -> Result<()> {
     let config = Config::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Receivers and template files are checked as a reload would check them.
+    Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| anyhow::anyhow!("alerting config: {e}"))?;
     println!(
         "{}: ok ({} scrape configs, {} rule file patterns)",
         file.display(),

@@ -152,6 +152,11 @@ fn a_bad_template_refuses_the_whole_reload_rules_included() {
     )
     .unwrap();
     std::fs::write(&config, with("second.yml")).unwrap();
+    // `check config` finds the broken template as a reload would.
+    let out = belfry().arg("check").arg("config").arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.tmpl:2"), "{err}");
     let (status, body) = post(&server.url("/-/reload"));
     assert_eq!(status, 500, "{body}");
     assert!(body.contains("broken.tmpl:2"), "{body}");
