@@ -31,3 +31,20 @@ pub enum ConfigError {
         name: String,
     },
 }
+
+impl ConfigError {
+    /// A semantic error at `position` (line, column) when its place in the
+    /// file could be found, else without one.
+    pub fn located(origin: &str, position: Option<(usize, usize)>, message: String) -> ConfigError {
+        let origin = origin.to_string();
+        match position {
+            Some((line, column)) => ConfigError::At {
+                origin,
+                line,
+                column,
+                message,
+            },
+            None => ConfigError::Invalid { origin, message },
+        }
+    }
+}

@@ -118,30 +118,11 @@ impl Config {
             message,
         };
         self.resolve_global()
-            .map_err(|m| match locate_key(text, "global") {
-                Some((line, column)) => ConfigError::At {
-                    origin: origin.to_string(),
-                    line,
-                    column,
-                    message: format!("global: {m}"),
-                },
-                None => invalid(format!("global: {m}")),
-            })?;
+            .map_err(|m| ConfigError::located(origin, locate_key(text, "global"), format!("global: {m}")))?;
         let mut seen = HashSet::new();
         for job in &mut self.scrape_configs {
             let name = job.job_name.clone();
-            let located = |message: String| match locate_job(text, &name) {
-                Some((line, column)) => ConfigError::At {
-                    origin: origin.to_string(),
-                    line,
-                    column,
-                    message,
-                },
-                None => ConfigError::Invalid {
-                    origin: origin.to_string(),
-                    message,
-                },
-            };
+            let located = |message: String| ConfigError::located(origin, locate_job(text, &name), message);
             if !seen.insert(name.clone()) {
                 return Err(located(format!(
                     "found multiple scrape configs with job name {name:?}"

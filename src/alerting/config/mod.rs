@@ -50,19 +50,8 @@ impl AlertingConfig {
     /// `text` is the whole file, used to locate errors.
     pub fn resolve(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
         self.validate().map_err(|e| {
-            let message = format!("alerting: {}", e.message);
-            match e.near.as_deref().and_then(|n| locate::locate(text, n)) {
-                Some((line, column)) => ConfigError::At {
-                    origin: origin.to_string(),
-                    line,
-                    column,
-                    message,
-                },
-                None => ConfigError::Invalid {
-                    origin: origin.to_string(),
-                    message,
-                },
-            }
+            let position = e.near.as_deref().and_then(|n| locate::locate(text, n));
+            ConfigError::located(origin, position, format!("alerting: {}", e.message))
         })
     }
 
