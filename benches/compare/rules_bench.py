@@ -21,10 +21,11 @@ Each GET answers the whole body (text format 0.0.4) and prints
 `scrape N` to stdout, flushed.
 """
 
-import http.server
 import sys
-import threading
 import time
+
+# A sibling file; Python puts the script's folder on the import path.
+import serve_static
 
 INSTANCES_HTTP = 20
 HANDLERS = 25
@@ -169,8 +170,6 @@ def write_rules(path, groups, rules):
 def serve(port):
     all_series = series()
     start = time.time()
-    count = 0
-    lock = threading.Lock()
     help_lines = {}
     for name, _, kind, _ in all_series:
         help_lines.setdefault(name, f"# TYPE {name} {kind}\n")
@@ -187,28 +186,7 @@ def serve(port):
             parts.append(f"{name}{{{labels}}} {value:.6g}\n")
         return "".join(parts).encode()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            nonlocal count
-            data = body()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            with lock:
-                count += 1
-                print(f"scrape {count}", flush=True)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    print(f"serving {len(all_series)} series", flush=True)
-    server.serve_forever()
+    serve_static.serve(port, body, banner=f"serving {len(all_series)} series")
 
 
 def main():

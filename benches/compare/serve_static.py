@@ -14,10 +14,9 @@ import sys
 import threading
 
 
-def main():
-    path, port = sys.argv[1], int(sys.argv[2])
-    with open(path, "rb") as f:
-        body = f.read()
+def serve(port, body, banner=None):
+    """Answers every GET on 127.0.0.1:PORT with `body()` until killed,
+    printing `scrape N` after each answer."""
     count = 0
     lock = threading.Lock()
 
@@ -26,11 +25,12 @@ def main():
 
         def do_GET(self):
             nonlocal count
+            data = body()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(data)
             with lock:
                 count += 1
                 print(f"scrape {count}", flush=True)
@@ -40,7 +40,16 @@ def main():
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
+    if banner:
+        print(banner, flush=True)
     server.serve_forever()
+
+
+def main():
+    path, port = sys.argv[1], int(sys.argv[2])
+    with open(path, "rb") as f:
+        data = f.read()
+    serve(port, lambda: data)
 
 
 if __name__ == "__main__":
