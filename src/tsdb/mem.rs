@@ -169,23 +169,31 @@ impl Storage for MemStorage {
                 report.series_created += 1;
                 Vec::new()
             });
-            let mut merged = BTreeMap::new();
-            for &(t, v) in existing.iter() {
-                merged.insert(t, v);
-            }
-            for (t, v) in samples {
-                match merged.entry(t) {
-                    std::collections::btree_map::Entry::Occupied(_) => report.samples_skipped += 1,
-                    std::collections::btree_map::Entry::Vacant(slot) => {
-                        slot.insert(v);
-                        report.samples_written += 1;
-                    }
-                }
-            }
-            *existing = merged.into_iter().collect();
+            let (written, skipped) = merge_samples(existing, samples);
+            report.samples_written += written;
+            report.samples_skipped += skipped;
         }
         Ok(report)
     }
+}
+
+/// Merges `samples` into a series' time-ordered samples; one at a
+/// timestamp the series already has is skipped, never overwritten.
+/// Returns (written, skipped).
+pub(super) fn merge_samples<T>(existing: &mut Vec<(i64, T)>, samples: Vec<(i64, T)>) -> (usize, usize) {
+    let mut merged: BTreeMap<i64, T> = existing.drain(..).collect();
+    let (mut written, mut skipped) = (0, 0);
+    for (t, v) in samples {
+        match merged.entry(t) {
+            std::collections::btree_map::Entry::Occupied(_) => skipped += 1,
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(v);
+                written += 1;
+            }
+        }
+    }
+    *existing = merged.into_iter().collect();
+    (written, skipped)
 }
 
 /// The newest-first top `n` of a count map, ties by name.

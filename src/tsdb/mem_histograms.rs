@@ -27,19 +27,8 @@ impl MemHistograms {
     /// already has is skipped, never overwritten. Returns (written, skipped).
     pub(super) fn insert(&mut self, labels: Labels, samples: Vec<(i64, FloatHistogram)>) -> (usize, usize) {
         let existing = self.series.entry(labels).or_default();
-        let mut merged: BTreeMap<i64, Arc<FloatHistogram>> = existing.drain(..).collect();
-        let (mut written, mut skipped) = (0, 0);
-        for (t, h) in samples {
-            match merged.entry(t) {
-                std::collections::btree_map::Entry::Occupied(_) => skipped += 1,
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(Arc::new(h));
-                    written += 1;
-                }
-            }
-        }
-        *existing = merged.into_iter().collect();
-        (written, skipped)
+        let samples = samples.into_iter().map(|(t, h)| (t, Arc::new(h))).collect();
+        super::mem::merge_samples(existing, samples)
     }
 
     pub(super) fn series(&self) -> impl Iterator<Item = (&Labels, &[(i64, Arc<FloatHistogram>)])> {
