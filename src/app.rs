@@ -168,6 +168,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         local_addr,
         scrape: scrape.clone(),
         state: state.clone(),
+        running: parking_lot::Mutex::new(config),
     });
     tokio::spawn(reloader.run(reload_rx));
     tokio::spawn(forward_sighup(reload_tx));
@@ -202,6 +203,8 @@ struct Reloader {
     local_addr: SocketAddr,
     scrape: Arc<ScrapeManager>,
     state: Arc<AppState>,
+    /// The configuration in effect, to name the keys a reload cannot apply.
+    running: parking_lot::Mutex<Config>,
 }
 
 impl Reloader {
@@ -229,19 +232,43 @@ impl Reloader {
             Some(p) => Config::load(p).map_err(|e| e.to_string())?,
             None => embedded_default(&self.data_dir, self.local_addr).map_err(|e| format!("{e:#}"))?,
         };
-        // Everything that can fail is checked before anything changes: the
-        // alerting configuration (receivers, template files) is built first,
-        // then the rule files are applied (all or none), then both go live.
+        // All or nothing: every part that can fail is built first without
+        // touching what runs — the alerting configuration (receivers,
+        // template files), every changed scrape job (HTTP client, TLS
+        // files) — then the rule files are applied (themselves all or
+        // none, and the last step that can fail), then the rest goes live.
         let alerting = Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| e.to_string())?;
+        let scrape = self.scrape.prepare(&config).map_err(|e| e.to_string())?;
         self.state
             .rules
             .apply_config(&config)
             .map_err(|e| e.to_string())?;
         self.state.alerting.install(alerting);
-        self.scrape.apply_config(&config).map_err(|e| e.to_string())?;
+        if let Err(e) = self.scrape.install(scrape) {
+            // Only when shutting down: scraping has stopped already.
+            tracing::warn!(error = %e, "scrape configuration not installed");
+        }
         *self.state.external_labels.write() = external_labels(&config);
+        let mut running = self.running.lock();
+        warn_restart_only_changes(&running, &config);
+        *running = config;
         Ok(())
     }
+}
+
+/// `server.*` and `storage.*` are read once at start (the listener, the
+/// request limits, the store's options): a reload keeps the running values
+/// and says which changed keys wait for a restart.
+fn warn_restart_only_changes(running: &Config, new: &Config) {
+    let mut keys = running.server.changed_keys(&new.server);
+    keys.extend(running.storage.changed_keys(&new.storage));
+    if keys.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        keys = %keys.join(", "),
+        "configuration reloaded, but these keys only take effect after a restart"
+    );
 }
 
 #[cfg(unix)]
@@ -342,15 +369,21 @@ fn ingest_limits(config: &Config) -> IngestLimits {
     }
 }
 
+/// Checks a configuration as a reload would prepare it — scrape jobs'
+/// HTTP clients (TLS and credential files), rule files, alerting receivers
+/// and template files — without starting anything.
 pub fn check_config(file: &Path) -> Result<()> {
     let config = Config::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
-    // Receivers and template files are checked as a reload would check them.
+    ScrapeManager::check_config(&config).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let rule_files = belfry::rules::expand_globs(&config.rule_files)
+        .and_then(|paths| belfry::rules::load_specs(&paths).map(|_| paths))
+        .map_err(|e| anyhow::anyhow!("rule files: {e}"))?;
     Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| anyhow::anyhow!("alerting config: {e}"))?;
     println!(
-        "{}: ok ({} scrape configs, {} rule file patterns)",
+        "{}: ok ({} scrape configs, {} rule files)",
         file.display(),
         config.scrape_configs.len(),
-        config.rule_files.len()
+        rule_files.len()
     );
     Ok(())
 }

@@ -23,7 +23,7 @@ pub use error::ConfigError;
 use file::locate_job;
 pub use file::{Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
-pub use http::{Authorization, BasicAuth, TlsConfig};
+pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
 pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};

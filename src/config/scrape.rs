@@ -35,6 +35,10 @@ pub struct GlobalConfig {
     #[serde(default)]
     pub body_size_limit: ByteSize,
     #[serde(default)]
+    pub target_limit: u64,
+    #[serde(default)]
+    pub keep_dropped_targets: u64,
+    #[serde(default)]
     pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
 }
 
@@ -50,6 +54,8 @@ impl Default for GlobalConfig {
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             body_size_limit: ByteSize(0),
+            target_limit: 0,
+            keep_dropped_targets: 0,
             scrape_protocols: None,
         }
     }
@@ -198,6 +204,14 @@ pub struct ScrapeConfig {
     pub label_value_length_limit: u64,
     #[serde(default)]
     pub body_size_limit: ByteSize,
+    /// More targets than this after relabeling fail every target of the
+    /// job (`up` = 0); 0 means no limit.
+    #[serde(default)]
+    pub target_limit: u64,
+    /// At most this many dropped targets are listed on the targets API;
+    /// 0 means all.
+    #[serde(default)]
+    pub keep_dropped_targets: u64,
     #[serde(default)]
     pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
 }
@@ -239,6 +253,8 @@ impl ScrapeConfig {
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             body_size_limit: ByteSize(0),
+            target_limit: 0,
+            keep_dropped_targets: 0,
             scrape_protocols: None,
         }
     }
@@ -282,6 +298,8 @@ impl ScrapeConfig {
             &mut self.label_value_length_limit,
             global.label_value_length_limit,
         );
+        inherit(&mut self.target_limit, global.target_limit);
+        inherit(&mut self.keep_dropped_targets, global.keep_dropped_targets);
         if self.body_size_limit.0 == 0 {
             self.body_size_limit = global.body_size_limit;
         }

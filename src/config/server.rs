@@ -132,3 +132,84 @@ fn default_label_name_length_limit() -> u64 {
 fn default_label_value_length_limit() -> u64 {
     16 * 1024
 }
+
+impl StorageConfig {
+    /// The `storage.*` keys whose values differ in `new`. The store is
+    /// opened with them once, so a reload cannot apply them.
+    pub fn changed_keys(&self, new: &StorageConfig) -> Vec<&'static str> {
+        // Destructured so that a new field cannot be forgotten here.
+        let StorageConfig {
+            retention_time,
+            retention_size,
+            wal: WalConfig { sync, segment_size },
+        } = self;
+        let mut keys = Vec::new();
+        push_if(&mut keys, *retention_time != new.retention_time, "storage.retention_time");
+        push_if(&mut keys, *retention_size != new.retention_size, "storage.retention_size");
+        push_if(&mut keys, *sync != new.wal.sync, "storage.wal.sync");
+        push_if(&mut keys, *segment_size != new.wal.segment_size, "storage.wal.segment_size");
+        keys
+    }
+}
+
+impl ServerConfig {
+    /// The `server.*` keys whose values differ in `new`; the listener and
+    /// the request limits are set up once at start.
+    pub fn changed_keys(&self, new: &ServerConfig) -> Vec<&'static str> {
+        let ServerConfig {
+            listen_address,
+            request_body_limit,
+            label_limit,
+            label_name_length_limit,
+            label_value_length_limit,
+        } = self;
+        let mut keys = Vec::new();
+        push_if(&mut keys, *listen_address != new.listen_address, "server.listen_address");
+        push_if(
+            &mut keys,
+            *request_body_limit != new.request_body_limit,
+            "server.request_body_limit",
+        );
+        push_if(&mut keys, *label_limit != new.label_limit, "server.label_limit");
+        push_if(
+            &mut keys,
+            *label_name_length_limit != new.label_name_length_limit,
+            "server.label_name_length_limit",
+        );
+        push_if(
+            &mut keys,
+            *label_value_length_limit != new.label_value_length_limit,
+            "server.label_value_length_limit",
+        );
+        keys
+    }
+}
+
+fn push_if(keys: &mut Vec<&'static str>, changed: bool, key: &'static str) {
+    if changed {
+        keys.push(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_keys_name_each_differing_key() {
+        let old = ServerConfig::default();
+        let mut new = old.clone();
+        assert!(old.changed_keys(&new).is_empty());
+        new.label_limit = 5;
+        new.listen_address = Some("127.0.0.1:1".parse().unwrap());
+        assert_eq!(
+            old.changed_keys(&new),
+            ["server.listen_address", "server.label_limit"]
+        );
+        let s = StorageConfig::default();
+        let mut t = s.clone();
+        t.wal.sync = WalSync::Always;
+        t.retention_size = ByteSize(1);
+        assert_eq!(s.changed_keys(&t), ["storage.retention_size", "storage.wal.sync"]);
+    }
+}

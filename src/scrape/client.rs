@@ -197,7 +197,7 @@ fn tls_config(job: &ScrapeConfig) -> Result<rustls::ClientConfig, String> {
         Arc::new(NamedVerifier { inner, server_name })
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&protocol_versions(tls))
         .map_err(|e| format!("tls_config: {e}"))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
@@ -213,6 +213,22 @@ fn tls_config(job: &ScrapeConfig) -> Result<rustls::ClientConfig, String> {
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The versions between `min_version` and `max_version` (1.2 and 1.3 by
+/// default, as Prometheus).
+fn protocol_versions(tls: &crate::config::TlsConfig) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    use crate::config::TlsVersion;
+    let min = tls.min_version.unwrap_or(TlsVersion::Tls12);
+    let max = tls.max_version.unwrap_or(TlsVersion::Tls13);
+    [
+        (TlsVersion::Tls12, &rustls::version::TLS12),
+        (TlsVersion::Tls13, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter(|(v, _)| (min..=max).contains(v))
+    .map(|(_, p)| p)
+    .collect()
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

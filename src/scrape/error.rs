@@ -34,6 +34,9 @@ pub enum ScrapeFailure {
     SampleLimit { limit: u64 },
     #[error("{0}")]
     LabelLimit(String),
+    /// The job has more targets than its `target_limit`; none is scraped.
+    #[error("{0}")]
+    TargetLimit(String),
     #[error("storage error: {0}")]
     Storage(#[from] StorageError),
     #[error("internal error: {0}")]

@@ -1,7 +1,10 @@
-//! The scrape manager: owns one pool per scrape job, applies new
-//! configurations (unchanged jobs keep running, changed ones take over
-//! their targets' series, removed ones go stale) and stops everything on
-//! shutdown, writing staleness markers for every target's last series.
+//! The scrape manager: owns one pool per scrape job and applies new
+//! configurations in two steps — [`ScrapeManager::prepare`] builds every
+//! changed job (HTTP client, TLS files, target files) without touching
+//! what runs, [`ScrapeManager::install`] swaps them in and cannot fail on
+//! a bad config. Unchanged jobs keep running, changed ones take over their
+//! targets' series, removed targets go stale about two intervals later.
+//! On shutdown every loop ends without staleness markers, as Prometheus's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,23 +13,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::selfmetrics::Registry;
+use crate::config::{Config, ScrapeConfig};
+use crate::selfmetrics::{Counter, Registry};
 use crate::tsdb::Storage;
 
+use super::client::ScrapeClient;
 use super::error::ScrapeError;
 use super::metadata::MetricMetadata;
 use super::metrics::ScrapeMetrics;
-use super::pool::{PreparedPool, ScrapePool, Stopping};
-use super::scrape_loop::StopMode;
+use super::pool::{PreparedPool, ScrapePool, Stopping, TargetKey};
+use super::scrape_loop::{LoopHandle, StopMode};
 use super::status::TargetStatus;
 
 pub struct ScrapeManager {
     storage: Arc<dyn Storage>,
     metrics: Arc<ScrapeMetrics>,
+    target_limit_exceeded: Arc<Counter>,
     pools: Mutex<HashMap<String, Arc<ScrapePool>>>,
     stopping: Stopping,
     stopped: AtomicBool,
+}
+
+/// A scrape configuration whose changed jobs are built, not yet running.
+pub struct PreparedScrape {
+    jobs: Vec<ScrapeConfig>,
+    pools: HashMap<String, PreparedPool>,
 }
 
 impl ScrapeManager {
@@ -34,6 +45,10 @@ impl ScrapeManager {
         let manager = Arc::new(ScrapeManager {
             storage,
             metrics: Arc::new(ScrapeMetrics::new(registry)),
+            target_limit_exceeded: registry.counter(
+                "belfry_scrape_target_limit_exceeded_total",
+                "Target syncs of a job that found more targets than its target_limit (none of them is scraped).",
+            ),
             pools: Mutex::new(HashMap::new()),
             stopping: Arc::default(),
             stopped: AtomicBool::new(false),
@@ -47,9 +62,62 @@ impl ScrapeManager {
         manager
     }
 
+    /// Builds every job's HTTP client (reading its TLS and credential
+    /// settings) without starting anything: what `belfry check config`
+    /// and a reload refuse a configuration for.
+    pub fn check_config(cfg: &Config) -> Result<(), ScrapeError> {
+        for job in &cfg.scrape_configs {
+            ScrapeClient::new(job).map_err(|message| ScrapeError::Job {
+                job: job.job_name.clone(),
+                message,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Applies the `scrape_configs` of `cfg`. Must run inside a tokio
     /// runtime. Either every job is applied or, on error, nothing changes.
     pub fn apply_config(&self, cfg: &Config) -> Result<(), ScrapeError> {
+        let prepared = self.prepare(cfg)?;
+        self.install(prepared)
+    }
+
+    /// Does everything of applying `cfg` that can fail, changing nothing.
+    /// Install the result before any other configuration is prepared.
+    pub fn prepare(&self, cfg: &Config) -> Result<PreparedScrape, ScrapeError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(ScrapeError::Stopped);
+        }
+        let pools = self.pools.lock();
+        let mut prepared = HashMap::new();
+        for job in &cfg.scrape_configs {
+            if pools.get(&job.job_name).is_some_and(|p| p.job == *job) {
+                continue;
+            }
+            prepared.insert(job.job_name.clone(), self.prepare_job(job)?);
+        }
+        Ok(PreparedScrape {
+            jobs: cfg.scrape_configs.clone(),
+            pools: prepared,
+        })
+    }
+
+    fn prepare_job(&self, job: &ScrapeConfig) -> Result<PreparedPool, ScrapeError> {
+        PreparedPool::new(
+            job,
+            self.storage.clone(),
+            self.metrics.clone(),
+            self.target_limit_exceeded.clone(),
+        )
+        .map_err(|message| ScrapeError::Job {
+            job: job.job_name.clone(),
+            message,
+        })
+    }
+
+    /// Swaps a prepared configuration in. Fails only outside a runtime or
+    /// after [`ScrapeManager::stop`].
+    pub fn install(&self, mut prepared: PreparedScrape) -> Result<(), ScrapeError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(ScrapeError::NoRuntime);
         }
@@ -57,66 +125,82 @@ impl ScrapeManager {
             return Err(ScrapeError::Stopped);
         }
         let mut pools = self.pools.lock();
-        // First everything that can fail, before touching what runs.
-        let mut prepared = Vec::new();
-        for job in &cfg.scrape_configs {
-            if pools.get(&job.job_name).is_some_and(|p| p.job == *job) {
-                continue;
-            }
-            let pool =
-                PreparedPool::new(job, self.storage.clone(), self.metrics.clone()).map_err(|message| {
-                    ScrapeError::Job {
-                        job: job.job_name.clone(),
-                        message,
-                    }
-                })?;
-            prepared.push((job.job_name.clone(), pool));
-        }
         let mut old_pools = std::mem::take(&mut *pools);
-        for job in &cfg.scrape_configs {
-            if let Some(p) = old_pools.remove(&job.job_name)
-                && p.job == *job
-            {
-                pools.insert(job.job_name.clone(), p);
+        // Loops that may hand their series to a new pool: those of changed
+        // and removed jobs, and those still waiting to write markers.
+        let mut spare: HashMap<TargetKey, LoopHandle> = HashMap::new();
+        {
+            let mut stopping = self.stopping.lock();
+            for h in std::mem::take(&mut *stopping) {
+                if h.is_finished() {
+                    continue;
+                }
+                if let Some(other) = spare.insert(h.shared.target.key(), h) {
+                    stopping.push(other);
+                }
             }
         }
-        for (name, prep) in prepared {
-            let inherited = match old_pools.remove(&name) {
-                Some(old) => old.take_loops(),
-                None => HashMap::new(),
+        let mut started = Vec::new();
+        for job in &prepared.jobs {
+            if let Some(p) = old_pools.remove(&job.job_name) {
+                if p.job == *job {
+                    pools.insert(job.job_name.clone(), p);
+                    continue;
+                }
+                spare.extend(p.take_loops());
+            }
+            let prep = match prepared.pools.remove(&job.job_name) {
+                Some(prep) => prep,
+                // Only when another configuration was installed since this
+                // one was prepared; build it now rather than lose the job.
+                None => match self.prepare_job(job) {
+                    Ok(prep) => prep,
+                    Err(e) => {
+                        tracing::error!("cannot start a scrape job: {e}");
+                        continue;
+                    }
+                },
             };
-            let (pool, leftover) = prep.start(inherited, self.stopping.clone());
-            self.stop_loops(leftover.into_values());
+            started.push((job.job_name.clone(), prep));
+        }
+        for (name, old) in old_pools {
+            spare.extend(old.take_loops());
+            tracing::info!(job = %name, "scrape pool removed");
+        }
+        for (name, prep) in started {
+            let pool = prep.start(&mut spare, self.stopping.clone());
             tracing::info!(job = %name, targets = pool.active_count(), "scrape pool started");
             pools.insert(name, pool);
         }
-        for (name, old) in old_pools {
-            self.stop_loops(old.take_loops().into_values());
-            tracing::info!(job = %name, "scrape pool removed");
-        }
+        self.stop_loops(spare.into_values(), StopMode::Stale);
         Ok(())
     }
 
-    /// Waits for `shutdown`, then stops every loop (each writes staleness
-    /// markers for its series) and waits until they are done.
+    /// Waits for `shutdown`, then stops every loop and waits until they
+    /// are done.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         shutdown.cancelled().await;
         self.stop().await;
     }
 
-    /// Stops scraping now: all loops end and mark their series stale.
+    /// Stops scraping now. No staleness markers are written (also none
+    /// still pending for removed targets): the series simply continue
+    /// when the server starts again, as with Prometheus.
     pub async fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
         let pools: Vec<_> = self.pools.lock().drain().map(|(_, p)| p).collect();
         let mut sd_tasks = Vec::new();
         for pool in pools {
             sd_tasks.extend(pool.take_sd_task());
-            self.stop_loops(pool.take_loops().into_values());
+            self.stop_loops(pool.take_loops().into_values(), StopMode::Shutdown);
         }
         for t in sd_tasks {
             let _ = t.await;
         }
         let stopping: Vec<_> = std::mem::take(&mut *self.stopping.lock());
+        for h in &stopping {
+            h.stop(StopMode::Shutdown);
+        }
         for h in stopping {
             h.finished().await;
         }
@@ -143,11 +227,11 @@ impl ScrapeManager {
         self.pools.lock().values().map(|p| p.active_count()).sum()
     }
 
-    fn stop_loops(&self, loops: impl Iterator<Item = super::scrape_loop::LoopHandle>) {
+    fn stop_loops(&self, loops: impl Iterator<Item = LoopHandle>, mode: StopMode) {
         let mut stopping = self.stopping.lock();
         stopping.retain(|h| !h.is_finished());
         for h in loops {
-            h.stop(StopMode::Stale);
+            h.stop(mode);
             stopping.push(h);
         }
     }

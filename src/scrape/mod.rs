@@ -19,7 +19,7 @@ pub mod target;
 pub use append::{REPORT_SERIES, ScrapeOptions};
 pub use client::USER_AGENT_VALUE;
 pub use error::{ScrapeError, ScrapeFailure};
-pub use manager::ScrapeManager;
+pub use manager::{PreparedScrape, ScrapeManager};
 pub use metadata::MetricMetadata;
 pub use relabel::relabel;
 pub use status::{ActiveTarget, DroppedTarget, Health, TargetStatus};

@@ -1,6 +1,7 @@
 //! A scrape pool: one job's targets. It turns discovered groups into
-//! targets, starts a loop per new target, keeps unchanged ones running and
-//! stops vanished ones (which then write staleness markers).
+//! targets, starts a loop per new target, keeps unchanged ones running,
+//! stops vanished ones (which write staleness markers about two intervals
+//! later unless the target comes back first) and enforces `target_limit`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ScrapeConfig;
 use crate::model::Labels;
+use crate::selfmetrics::Counter;
 use crate::tsdb::Storage;
 
 use super::append::ScrapeOptions;
@@ -37,12 +39,16 @@ pub struct ScrapePool {
     stopping: Stopping,
     sd_cancel: CancellationToken,
     sd_task: Mutex<Option<JoinHandle<()>>>,
+    target_limit_exceeded: Arc<Counter>,
 }
 
 struct PoolState {
     static_groups: Vec<TargetGroup>,
     file_groups: Vec<TargetGroup>,
     loops: HashMap<TargetKey, LoopHandle>,
+    /// Loops of vanished targets waiting to write their staleness markers;
+    /// a target that comes back meanwhile takes its loop's series over.
+    fading: HashMap<TargetKey, LoopHandle>,
     dropped: Vec<Labels>,
     /// Set once the loops were taken away: a late discovery update must
     /// not start loops nobody would stop.
@@ -55,6 +61,7 @@ pub struct PreparedPool {
     ctx: Arc<JobContext>,
     file_sd: Vec<FileDiscovery>,
     file_groups: Vec<TargetGroup>,
+    target_limit_exceeded: Arc<Counter>,
 }
 
 impl PreparedPool {
@@ -64,6 +71,7 @@ impl PreparedPool {
         job: &ScrapeConfig,
         storage: Arc<dyn Storage>,
         metrics: Arc<ScrapeMetrics>,
+        target_limit_exceeded: Arc<Counter>,
     ) -> Result<Self, String> {
         let client = ScrapeClient::new(job)?;
         let mut file_sd: Vec<FileDiscovery> = job
@@ -85,16 +93,19 @@ impl PreparedPool {
             }),
             file_sd,
             file_groups,
+            target_limit_exceeded,
         })
     }
 
-    /// Starts the pool. Loops of `inherited` whose target is still present
-    /// hand their series over; the rest are returned for the caller to stop.
+    /// Starts the pool. Loops of `spare` (the previous pool's, and loops
+    /// still waiting to write markers) whose target is present hand their
+    /// series over; of the rest, this job's own wait in the new pool for
+    /// their target to come back. What is left stays in `spare`.
     pub fn start(
         self,
-        mut inherited: HashMap<TargetKey, LoopHandle>,
+        spare: &mut HashMap<TargetKey, LoopHandle>,
         stopping: Stopping,
-    ) -> (Arc<ScrapePool>, HashMap<TargetKey, LoopHandle>) {
+    ) -> Arc<ScrapePool> {
         let poll = self
             .job
             .file_sd_configs
@@ -108,6 +119,7 @@ impl PreparedPool {
                 static_groups: static_groups(&self.job),
                 file_groups: self.file_groups,
                 loops: HashMap::new(),
+                fading: HashMap::new(),
                 dropped: Vec::new(),
                 closed: false,
             }),
@@ -115,19 +127,23 @@ impl PreparedPool {
             stopping,
             sd_cancel: CancellationToken::new(),
             sd_task: Mutex::new(None),
+            target_limit_exceeded: self.target_limit_exceeded,
         });
-        pool.sync(&mut inherited);
+        pool.sync(spare);
+        pool.adopt_fading(spare);
         if !self.file_sd.is_empty() {
             let task = tokio::spawn(watch_files(pool.clone(), self.file_sd, poll));
             *pool.sd_task.lock() = Some(task);
         }
-        (pool, inherited)
+        pool
     }
 }
 
 impl ScrapePool {
     /// Recomputes targets from the current groups and starts/stops loops.
-    fn sync(&self, inherited: &mut HashMap<TargetKey, LoopHandle>) {
+    /// A new target takes over the series of a loop of `spare` or of a
+    /// fading loop with the same identity.
+    fn sync(&self, spare: &mut HashMap<TargetKey, LoopHandle>) {
         let mut state = self.state.lock();
         if state.closed {
             return;
@@ -153,31 +169,85 @@ impl ScrapePool {
                 }
             }
         }
+        let forced = self.target_limit_error(wanted.len());
+        state.fading.retain(|_, h| !h.is_finished());
         let mut old = std::mem::take(&mut state.loops);
-        let mut stopped = Vec::new();
         for (key, target) in wanted {
             let handle = match old.remove(&key) {
-                Some(running) if running.shared.target == target => running,
+                Some(running) if running.shared.target == target => {
+                    *running.shared.forced_error.lock() = forced.clone();
+                    running
+                }
                 // Same series, new settings (interval, discovered labels).
-                Some(running) => LoopHandle::spawn(self.ctx.clone(), target, Some(running)),
+                Some(running) => LoopHandle::spawn(self.ctx.clone(), target, Some(running), forced.clone()),
                 None => {
-                    let previous = inherited.remove(&key);
-                    LoopHandle::spawn(self.ctx.clone(), target, previous)
+                    let previous = state.fading.remove(&key).or_else(|| spare.remove(&key));
+                    LoopHandle::spawn(self.ctx.clone(), target, previous, forced.clone())
                 }
             };
             state.loops.insert(key, handle);
         }
-        for (_, gone) in old {
+        let mut evicted = Vec::new();
+        for (key, gone) in old {
             gone.stop(StopMode::Stale);
-            stopped.push(gone);
+            if let Some(replaced) = state.fading.insert(key, gone) {
+                evicted.push(replaced);
+            }
+        }
+        // As Prometheus's keep_dropped_targets: the API lists the first ones.
+        if self.job.keep_dropped_targets > 0 {
+            dropped.truncate(usize::try_from(self.job.keep_dropped_targets).unwrap_or(usize::MAX));
         }
         state.dropped = dropped;
         drop(state);
-        if !stopped.is_empty() {
-            let mut stopping = self.stopping.lock();
-            stopping.retain(|h| !h.is_finished());
-            stopping.extend(stopped);
+        self.keep_stopping(evicted);
+    }
+
+    /// Prometheus's `target_limit`: with more targets than the limit, every
+    /// target of the job fails with this error until there are fewer.
+    fn target_limit_error(&self, targets: usize) -> Option<String> {
+        let limit = self.job.target_limit;
+        if limit == 0 || targets as u64 <= limit {
+            return None;
         }
+        self.target_limit_exceeded.inc();
+        tracing::warn!(job = %self.job.job_name, targets, limit, "target_limit exceeded; no target of the job is scraped");
+        Some(format!(
+            "target_limit exceeded (number of targets: {targets}, limit: {limit})"
+        ))
+    }
+
+    /// Takes the loops of `spare` that belong to this job and are not
+    /// running here: they wait in this pool for their target to come back.
+    fn adopt_fading(&self, spare: &mut HashMap<TargetKey, LoopHandle>) {
+        let mut state = self.state.lock();
+        if state.closed {
+            return;
+        }
+        let mine: Vec<TargetKey> = spare
+            .iter()
+            .filter(|(_, h)| h.shared.target.job == self.job.job_name)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut evicted = Vec::new();
+        for key in mine {
+            let Some(h) = spare.remove(&key) else { continue };
+            h.stop(StopMode::Stale);
+            if let Some(replaced) = state.fading.insert(key, h) {
+                evicted.push(replaced);
+            }
+        }
+        drop(state);
+        self.keep_stopping(evicted);
+    }
+
+    fn keep_stopping(&self, loops: Vec<LoopHandle>) {
+        if loops.is_empty() {
+            return;
+        }
+        let mut stopping = self.stopping.lock();
+        stopping.retain(|h| !h.is_finished());
+        stopping.extend(loops);
     }
 
     fn set_file_groups(&self, groups: Vec<TargetGroup>) {
@@ -185,13 +255,17 @@ impl ScrapePool {
         self.sync(&mut HashMap::new());
     }
 
-    /// Stops discovery and hands back the running loops, still running.
+    /// Stops discovery and hands back the loops, still running, and those
+    /// waiting to write their markers.
     pub fn take_loops(&self) -> HashMap<TargetKey, LoopHandle> {
         self.sd_cancel.cancel();
         let mut state = self.state.lock();
         state.closed = true;
         state.dropped.clear();
-        std::mem::take(&mut state.loops)
+        let mut loops = std::mem::take(&mut state.fading);
+        loops.retain(|_, h| !h.is_finished());
+        loops.extend(std::mem::take(&mut state.loops));
+        loops
     }
 
     /// The discovery task, to await at shutdown.

@@ -1,19 +1,22 @@
 //! One target's loop: wait for its (deterministically jittered) slot,
-//! scrape every interval, store, and on stop write staleness markers —
-//! unless its state is handed over to a replacement loop on reload.
+//! scrape every interval, store, and when its target goes away write
+//! staleness markers as Prometheus's end-of-run staleness does — unless
+//! its state is handed over to a replacement loop (reload, or the target
+//! came back) or the server shuts down.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::model::now_millis;
 use crate::tsdb::Storage;
 
 use super::append::{ScrapeOptions, Sink, store_end_of_run, store_scrape};
 use super::client::ScrapeClient;
+use super::error::ScrapeFailure;
 use super::metadata::MetricMetadata;
 use super::metrics::ScrapeMetrics;
 use super::series_cache::SeriesCache;
@@ -33,59 +36,74 @@ pub struct TargetShared {
     pub target: Target,
     pub health: Mutex<TargetHealth>,
     pub metadata: Mutex<Vec<MetricMetadata>>,
+    /// Set while the job has more targets than its `target_limit`: the
+    /// loop then fails every scrape with this error instead of fetching.
+    pub forced_error: Mutex<Option<String>>,
 }
 
 /// How a loop should end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopMode {
-    /// The target is gone: mark its series stale.
+    /// The target is gone: after about two intervals (time for it to come
+    /// back) its series are marked stale at the time of the scrape that
+    /// did not happen.
     Stale,
-    /// A replacement loop takes over its series (config reload).
+    /// A replacement loop takes over its series (config reload, or the
+    /// target came back before its markers were written).
     HandOver,
+    /// The server stops: no markers, so a restart continues the series
+    /// without a gap, as Prometheus does.
+    Shutdown,
 }
 
-/// A running loop.
+/// A running loop, or one waiting to write its end-of-run markers.
 pub struct LoopHandle {
     pub shared: Arc<TargetShared>,
-    cancel: CancellationToken,
-    stop_mode: Arc<Mutex<StopMode>>,
+    /// `None` while running; the requested end once stopped.
+    control: watch::Sender<Option<StopMode>>,
     join: JoinHandle<SeriesCache>,
 }
 
 impl LoopHandle {
     /// Starts a loop; `inherited` is the loop it replaces, whose series
-    /// state it takes over once that loop has finished.
-    pub fn spawn(ctx: Arc<JobContext>, target: Target, inherited: Option<LoopHandle>) -> LoopHandle {
+    /// state it takes over once that loop has finished. `forced_error`
+    /// fails every scrape (see [`TargetShared::forced_error`]).
+    pub fn spawn(
+        ctx: Arc<JobContext>,
+        target: Target,
+        inherited: Option<LoopHandle>,
+        forced_error: Option<String>,
+    ) -> LoopHandle {
         let shared = Arc::new(TargetShared {
             target,
             health: Mutex::new(TargetHealth::default()),
             metadata: Mutex::new(Vec::new()),
+            forced_error: Mutex::new(forced_error),
         });
         if let Some(old) = &inherited {
             *shared.health.lock() = old.shared.health.lock().clone();
             *shared.metadata.lock() = old.shared.metadata.lock().clone();
         }
-        let cancel = CancellationToken::new();
-        let stop_mode = Arc::new(Mutex::new(StopMode::Stale));
-        let join = tokio::spawn(run(
-            ctx,
-            shared.clone(),
-            cancel.clone(),
-            stop_mode.clone(),
-            inherited,
-        ));
+        let (control, control_rx) = watch::channel(None);
+        let join = tokio::spawn(run(ctx, shared.clone(), control_rx, inherited));
         LoopHandle {
             shared,
-            cancel,
-            stop_mode,
+            control,
             join,
         }
     }
 
     /// Asks the loop to end; await [`LoopHandle::finished`] for completion.
+    /// `Stale` can still turn into a hand-over or a shutdown while the loop
+    /// waits to write its markers; those two are final.
     pub fn stop(&self, mode: StopMode) {
-        *self.stop_mode.lock() = mode;
-        self.cancel.cancel();
+        self.control.send_if_modified(|current| {
+            if matches!(current, Some(StopMode::HandOver | StopMode::Shutdown)) || *current == Some(mode) {
+                return false;
+            }
+            *current = Some(mode);
+            true
+        });
     }
 
     pub fn is_finished(&self) -> bool {
@@ -104,8 +122,7 @@ impl LoopHandle {
 async fn run(
     ctx: Arc<JobContext>,
     shared: Arc<TargetShared>,
-    cancel: CancellationToken,
-    stop_mode: Arc<Mutex<StopMode>>,
+    mut control: watch::Receiver<Option<StopMode>>,
     inherited: Option<LoopHandle>,
 ) -> SeriesCache {
     let mut cache = match inherited {
@@ -119,9 +136,9 @@ async fn run(
     let interval = target.interval;
     let mut next =
         tokio::time::Instant::now() + first_delay(target.offset_seed(), interval, SystemTime::now());
-    loop {
+    let mode = loop {
         tokio::select! {
-            _ = cancel.cancelled() => break,
+            mode = stop_requested(&mut control) => break mode,
             _ = tokio::time::sleep_until(next) => {}
         }
         cache = scrape_once(&ctx, &shared, cache).await;
@@ -131,18 +148,57 @@ async fn run(
         while next <= now {
             next += interval;
         }
+    };
+    let scraped = shared.health.lock().last_scrape.is_some();
+    if mode != StopMode::Stale || !scraped {
+        return cache;
     }
-    if *stop_mode.lock() == StopMode::Stale {
-        let ctx = ctx.clone();
-        let labels = target.labels.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            store_end_of_run(ctx.storage.as_ref(), &labels, &cache, now_millis(), &ctx.metrics);
-            cache
-        })
-        .await;
-        return result.unwrap_or_default();
+    let Some(stale_at) = end_of_run_wait(&mut control, next, interval).await else {
+        return cache;
+    };
+    let labels = target.labels.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        store_end_of_run(ctx.storage.as_ref(), &labels, &cache, stale_at, &ctx.metrics);
+        cache
+    })
+    .await;
+    result.unwrap_or_default()
+}
+
+/// The mode a stop asks for; a dropped handle counts as a shutdown.
+async fn stop_requested(control: &mut watch::Receiver<Option<StopMode>>) -> StopMode {
+    match control.wait_for(Option::is_some).await {
+        Ok(mode) => mode.unwrap_or(StopMode::Shutdown),
+        Err(_) => StopMode::Shutdown,
     }
-    cache
+}
+
+/// Prometheus's end-of-run staleness timing: the markers carry the time of
+/// the next scrape that would have happened (`next`), and are written one
+/// more interval plus 10% later, so a target that comes back has been
+/// scraped again first. `None` when, meanwhile, the loop was handed over
+/// (the target came back) or the server is stopping.
+async fn end_of_run_wait(
+    control: &mut watch::Receiver<Option<StopMode>>,
+    next: tokio::time::Instant,
+    interval: Duration,
+) -> Option<i64> {
+    let cancelled = async {
+        let _ = control
+            .wait_for(|m| !matches!(m, Some(StopMode::Stale)))
+            .await;
+    };
+    tokio::pin!(cancelled);
+    tokio::select! {
+        _ = &mut cancelled => return None,
+        _ = tokio::time::sleep_until(next) => {}
+    }
+    let stale_at = now_millis();
+    tokio::select! {
+        _ = &mut cancelled => return None,
+        _ = tokio::time::sleep_until(next + interval + interval / 10) => {}
+    }
+    Some(stale_at)
 }
 
 async fn scrape_once(
@@ -157,7 +213,12 @@ async fn scrape_once(
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let clock = std::time::Instant::now();
-    let fetched = ctx.client.fetch(&target.url, target.timeout).await;
+    let forced = shared.forced_error.lock().clone();
+    let fetched = match forced {
+        // As Prometheus: no request; the scrape fails with the pool's error.
+        Some(message) => Err(ScrapeFailure::TargetLimit(message)),
+        None => ctx.client.fetch(&target.url, target.timeout).await,
+    };
     let duration = clock.elapsed();
 
     let job_ctx = ctx.clone();
