@@ -61,18 +61,25 @@ impl Config {
         origin: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let expanded = envsubst::expand(text, env).map_err(|u| ConfigError::UnsetVariable {
-            origin: origin.to_string(),
-            line: u.line,
-            column: u.column,
-            name: u.name,
-        })?;
-        let mut cfg = if is_blank_yaml(&expanded) {
+        let mut cfg = if is_blank_yaml(text) {
             Config::default()
         } else {
-            serde_norway::from_str::<Config>(&expanded).map_err(|e| yaml_error(origin, &e))?
+            let expander = envsubst::Expander::new(&env);
+            let de = envsubst::Expand::new(serde_norway::Deserializer::from_str(text), &expander);
+            Config::deserialize(de).map_err(|e| match (expander.unset_variable(), e.location()) {
+                (Some(name), Some(at)) if e.to_string().contains("is not set") => {
+                    let (line, column) = envsubst::locate_reference(text, &name, at.line(), at.column());
+                    ConfigError::UnsetVariable {
+                        origin: origin.to_string(),
+                        line,
+                        column,
+                        name,
+                    }
+                }
+                _ => yaml_error(origin, &e),
+            })?
         };
-        cfg.resolve(&expanded, origin)?;
+        cfg.resolve(text, origin)?;
         Ok(cfg)
     }
 
@@ -122,11 +129,14 @@ impl Config {
         let mut seen = HashSet::new();
         for job in &mut self.scrape_configs {
             let name = job.job_name.clone();
-            let located = |message: String| ConfigError::located(origin, locate_job(text, &name), message);
+            let located = |message: String| ConfigError::located(origin, locate_job(text, &name, 0), message);
             if !seen.insert(name.clone()) {
-                return Err(located(format!(
-                    "found multiple scrape configs with job name {name:?}"
-                )));
+                // Reported where the name is used the second time.
+                return Err(ConfigError::located(
+                    origin,
+                    locate_job(text, &name, 1),
+                    format!("found multiple scrape configs with job name {name:?}"),
+                ));
             }
             job.resolve(&self.global)
                 .map_err(|m| located(format!("scrape config for job {name:?}: {m}")))?;
@@ -243,16 +253,39 @@ pub(crate) fn yaml_error(origin: &str, e: &serde_norway::Error) -> ConfigError {
     }
 }
 
-/// Line and column of the `job_name:` key of job `job` (a best effort for
-/// errors found after deserialising, which carry no position).
-pub(super) fn locate_job(text: &str, job: &str) -> Option<(usize, usize)> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let col = line.find("job_name:")?;
-        let value = line[col + "job_name:".len()..].trim();
-        let value = value.split(" #").next().unwrap_or(value).trim();
-        let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
-        (unquoted == job).then_some((i + 1, col + 1))
-    })
+/// Line and column of the `occurrence`-th (0-based) `job_name:` key naming
+/// job `job`, skipping comments (a best effort for errors found after
+/// deserialising, which carry no position).
+pub(super) fn locate_job(text: &str, job: &str, occurrence: usize) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let code = strip_comment(line);
+            let col = code.find("job_name:")?;
+            let value = code[col + "job_name:".len()..].trim();
+            // In flow style (`{job_name: a, ...}`) the value ends at `,`/`}`.
+            let value = value.split([',', '}']).next().unwrap_or(value).trim();
+            let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
+            (unquoted == job).then_some((i + 1, code[..col].chars().count() + 1))
+        })
+        .nth(occurrence)
+}
+
+/// `line` without its comment: from a `#` at the start or after a blank,
+/// outside quotes.
+fn strip_comment(line: &str) -> &str {
+    let mut quote = None;
+    let mut prev_blank = true;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') if prev_blank => return &line[..i],
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            _ => {}
+        }
+        prev_blank = c == ' ' || c == '\t';
+    }
+    line
 }
 
 /// Line and column of a top-level key.

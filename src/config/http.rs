@@ -85,16 +85,39 @@ impl TlsVersion {
     }
 }
 
-fn tls_version<'de, D: serde::Deserializer<'de>>(d: D, key: &str) -> Result<Option<TlsVersion>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
-        return Ok(None);
-    };
-    if text.is_empty() {
-        return Ok(None);
+/// Reads an optional TLS version; the error is raised while the value is
+/// read, so it is reported at the value's line and column.
+fn tls_version<'de, D: serde::Deserializer<'de>>(d: D, key: &'static str) -> Result<Option<TlsVersion>, D::Error> {
+    struct VersionVisitor(&'static str);
+
+    impl<'de> serde::de::Visitor<'de> for VersionVisitor {
+        type Value = Option<TlsVersion>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a TLS version (TLS12 or TLS13)")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_str(self)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            TlsVersion::parse(self.0, text).map(Some).map_err(E::custom)
+        }
     }
-    TlsVersion::parse(key, &text)
-        .map(Some)
-        .map_err(serde::de::Error::custom)
+
+    d.deserialize_option(VersionVisitor(key))
 }
 
 fn min_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TlsVersion>, D::Error> {

@@ -256,6 +256,100 @@ fn environment_variables_expand_and_unset_ones_are_named() {
     assert_eq!(cfg.global.external_labels["x"], "a${B}");
 }
 
+/// Values are expanded after parsing: what a variable holds can never
+/// change the document's structure, and positions stay the file's own.
+#[test]
+fn environment_values_are_taken_literally_and_comments_are_not_expanded() {
+    let env = |name: &str| {
+        Some(
+            match name {
+                "PW" => "abc #def",
+                "COLON" => "a: b",
+                "STAR" => "*star",
+                "NL" => "line1\nline2",
+                "PORT" => "9100",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    };
+    let text = "\
+# ${UNSET_IN_COMMENT} is only a comment
+scrape_configs:
+  - job_name: a   # ${ALSO_UNSET}
+    basic_auth:
+      username: ${COLON}
+      password: ${PW}
+    static_configs:
+      - targets: ['h:${PORT}']
+        labels:
+          star: ${STAR}
+          nl: \"${NL}\"
+";
+    let cfg = Config::from_yaml_with_env(text, "belfry.yml", env).unwrap();
+    let job = &cfg.scrape_configs[0];
+    let auth = job.basic_auth.as_ref().unwrap();
+    assert_eq!(auth.password.expose(), "abc #def");
+    assert_eq!(auth.username, "a: b");
+    assert_eq!(job.static_configs[0].targets, ["h:9100"]);
+    assert_eq!(job.static_configs[0].labels["star"], "*star");
+    assert_eq!(job.static_configs[0].labels["nl"], "line1\nline2");
+
+    // A multi-line value does not move the place of a later error.
+    let bad = "\
+global:
+  external_labels:
+    nl: ${NL}
+scrape_configs:
+  - job_name: a
+    scrape_interval: 5x
+";
+    let e = Config::from_yaml_with_env(bad, "belfry.yml", env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("belfry.yml:5:5: ") && e.contains("\"5x\""), "{e}");
+
+    // An unset variable in a value is still an error, at its place.
+    let e = Config::from_yaml_with_env(
+        "# ${FINE}\nscrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password: 'x${GONE}'}\n",
+        "belfry.yml",
+        env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("belfry.yml:4:43: "), "{e}");
+    assert!(e.contains("GONE is not set"), "{e}");
+    // Keys are not expanded.
+    let e = err("global:\n  ${KEY}: 1\n");
+    assert!(e.contains("${KEY}"), "{e}");
+}
+
+#[test]
+fn prometheus_limits_and_tls_versions_are_accepted() {
+    let cfg = parse(
+        "global:\n  target_limit: 3\n  keep_dropped_targets: 10\n  label_name_length_limit: 100\n\
+         scrape_configs:\n  - job_name: a\n    target_limit: 2\n    body_size_limit: 10MB\n\
+         \x20   label_value_length_limit: 200\n    enable_compression: false\n\
+         \x20   tls_config: {min_version: TLS12, max_version: TLS13}\n  - job_name: b\n",
+    )
+    .unwrap();
+    let (a, b) = (&cfg.scrape_configs[0], &cfg.scrape_configs[1]);
+    assert_eq!((a.target_limit, b.target_limit), (2, 3));
+    assert_eq!((a.keep_dropped_targets, b.label_name_length_limit), (10, 100));
+    assert_eq!(a.label_value_length_limit, 200);
+    assert_eq!(a.body_size_limit, ByteSize(10 << 20));
+    assert!(!a.enable_compression && b.enable_compression);
+    assert_eq!(a.tls_config.min_version, Some(belfry::config::TlsVersion::Tls12));
+
+    let e = err("scrape_configs:\n  - job_name: a\n    tls_config:\n      min_version: TLS10\n");
+    assert!(e.starts_with("belfry.yml:4:20: "), "{e}");
+    assert!(e.contains("tls_config.min_version: TLS10 is not supported"), "{e}");
+    let e = err("scrape_configs:\n  - job_name: a\n    tls_config: {max_version: TLS14}\n");
+    assert!(e.contains("tls_config.max_version: unknown TLS version \"TLS14\""), "{e}");
+    let e = err("scrape_configs:\n  - job_name: a\n    tls_config: {min_version: TLS13, max_version: TLS12}\n");
+    assert!(e.contains("max_version TLS12 is lower than min_version TLS13"), "{e}");
+}
+
 #[test]
 fn belfry_sections_have_defaults_and_parse() {
     let cfg = parse("").unwrap();
