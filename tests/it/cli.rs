@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{BelfryServer, get_json, wait_for};
+use crate::support::{BelfryServer, ChildGuard, free_port, get_json, http_get, wait_for};
 
 fn belfry() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
@@ -167,6 +167,163 @@ fn a_bad_template_refuses_the_whole_reload_rules_included() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(groups(), ["second"]);
     server.stop();
+}
+
+fn rule_groups(server: &BelfryServer) -> Vec<String> {
+    let v = get_json(&server.url("/api/v1/rules"));
+    v["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A scrape job that cannot be built (its CA file is missing) refuses the
+/// whole reload: the rule files that came with it do not go live, and the
+/// running targets stay.
+#[test]
+fn a_bad_scrape_job_refuses_the_whole_reload_rules_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("belfry.yml");
+    let rule = |group: &str| format!("groups:\n  - name: {group}\n    rules:\n      - record: r\n        expr: vector(1)\n");
+    std::fs::write(dir.path().join("r1.yml"), rule("one")).unwrap();
+    std::fs::write(dir.path().join("r2.yml"), rule("two")).unwrap();
+    std::fs::write(
+        &config,
+        "rule_files: [r1.yml]\nscrape_configs:\n  - job_name: first\n    static_configs: [{targets: ['127.0.0.1:1']}]\n",
+    )
+    .unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
+    assert_eq!(rule_groups(&server), ["one"]);
+    assert_eq!(job_names(&server), ["first"]);
+
+    std::fs::write(
+        &config,
+        "rule_files: [r2.yml]\nscrape_configs:\n  - job_name: second\n    scheme: https\n\
+         \x20   tls_config: {ca_file: missing-ca.pem}\n    static_configs: [{targets: ['127.0.0.1:1']}]\n",
+    )
+    .unwrap();
+    let (status, body) = post(&server.url("/-/reload"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("missing-ca.pem") && body.contains("\"second\""), "{body}");
+    assert_eq!(rule_groups(&server), ["one"], "rules of a refused reload went live");
+    assert_eq!(job_names(&server), ["first"], "targets of a refused reload changed");
+
+    // `check config` refuses it for the same reason, before any server sees it.
+    let out = belfry().args(["check", "config"]).arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing-ca.pem"));
+
+    // Without the broken TLS settings, the same change applies as a whole.
+    std::fs::write(
+        &config,
+        "rule_files: [r2.yml]\nscrape_configs:\n  - job_name: second\n    static_configs: [{targets: ['127.0.0.1:1']}]\n",
+    )
+    .unwrap();
+    let (status, body) = post(&server.url("/-/reload"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(rule_groups(&server), ["two"]);
+    assert_eq!(job_names(&server), ["second"]);
+    server.stop();
+}
+
+/// `check config` prepares what serve and reload prepare: scrape clients
+/// (TLS files) and rule files, not only the YAML.
+#[test]
+fn check_config_refuses_what_serve_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("belfry.yml");
+    let check = || {
+        let out = belfry().args(["check", "config"]).arg(&config).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    std::fs::write(
+        dir.path().join("bad.rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: \"sum(\"\n",
+    )
+    .unwrap();
+    std::fs::write(&config, "rule_files: ['*.rules.yml']\n").unwrap();
+    let (ok, out) = check();
+    assert!(!ok, "{out}");
+    assert!(out.contains("bad.rules.yml:5:"), "{out}");
+
+    std::fs::write(
+        &config,
+        "scrape_configs:\n  - job_name: tls\n    tls_config: {ca_file: /nonexistent/ca.pem}\n",
+    )
+    .unwrap();
+    let (ok, out) = check();
+    assert!(!ok, "{out}");
+    assert!(out.contains("/nonexistent/ca.pem") && out.contains("\"tls\""), "{out}");
+
+    std::fs::write(
+        dir.path().join("bad.rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum(up)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        "rule_files: ['*.rules.yml']\nscrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['h:1']}]\n",
+    )
+    .unwrap();
+    let (ok, out) = check();
+    assert!(ok, "{out}");
+    assert!(out.contains("ok (1 scrape configs, 1 rule files)"), "{out}");
+}
+
+/// `server.*` and `storage.*` cannot change while running: a reload that
+/// changes them still applies the rest, and the log names what waits for
+/// a restart.
+#[test]
+fn a_reload_names_the_keys_that_need_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("belfry.yml");
+    let log = dir.path().join("belfry.log");
+    let job = |name: &str| format!("scrape_configs:\n  - job_name: {name}\n    static_configs: [{{targets: ['127.0.0.1:1']}}]\n");
+    std::fs::write(&config, job("first")).unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _child = ChildGuard(
+        belfry()
+            .args(["serve", "--listen", &addr, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&config)
+            .env("BELFRY_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(Duration::from_secs(60), "the server to be ready", || {
+        matches!(http_get(&format!("http://{addr}/-/ready")), Ok((200, _))).then_some(())
+    });
+    std::fs::write(
+        &config,
+        format!(
+            "{}storage:\n  retention_time: 30d\nserver:\n  label_limit: 64\n",
+            job("second")
+        ),
+    )
+    .unwrap();
+    let (status, body) = post(&format!("http://{addr}/-/reload"));
+    assert_eq!(status, 200, "{body}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("only take effect after a restart"))
+        .unwrap_or_else(|| panic!("no restart warning in:\n{logged}"));
+    assert!(
+        line.contains("storage.retention_time") && line.contains("server.label_limit"),
+        "{line}"
+    );
+    assert!(!line.contains("server.listen_address"), "{line}");
+    let targets = get_json(&format!("http://{addr}/api/v1/targets"));
+    assert_eq!(targets["data"]["activeTargets"][0]["labels"]["job"], "second");
 }
 
 #[test]
