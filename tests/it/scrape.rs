@@ -368,7 +368,7 @@ async fn staleness_on_disappearance_failure_and_removal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unchanged_jobs_keep_running_across_reloads_and_stop_marks_stale() {
+async fn unchanged_jobs_keep_running_across_reloads_and_stop_writes_no_markers() {
     let server = Server::start(Reply::text("x 1\n")).await;
     let (stored, manager, _) = setup();
     let yaml = format!(
@@ -388,15 +388,154 @@ async fn unchanged_jobs_keep_running_across_reloads_and_stop_marks_stale() {
         "reload must not mark a kept target stale"
     );
     assert_eq!(active(&manager, "r")[0].scrape_interval, "300ms");
+    // As Prometheus: a shutdown writes no staleness markers, so a restart
+    // continues the series without a gap.
     manager.stop().await;
-    assert!(
-        stored.series("x").last().is_some_and(|s| is_stale_nan(s.2)),
-        "stop marks series stale"
-    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!stored.has("x", |_, v| is_stale_nan(v)), "stop marked series stale");
+    assert!(!stored.has("up", |_, v| is_stale_nan(v)), "stop marked up stale");
     assert!(
         manager.apply_config(&config(&yaml)).is_err(),
         "a stopped manager refuses configs"
     );
+}
+
+/// A job scraping the servers at `addrs` every 200ms.
+fn two_target_job(addrs: &[SocketAddr]) -> Config {
+    let targets: Vec<String> = addrs.iter().map(|a| format!("'{a}'")).collect();
+    config(&format!(
+        "scrape_configs:\n  - job_name: d\n    scrape_interval: 200ms\n    static_configs: [{{targets: [{}]}}]\n",
+        targets.join(", ")
+    ))
+}
+
+/// Samples of `name` from the target at `addr`.
+fn of_target(stored: &Stored, name: &str, addr: SocketAddr) -> Vec<(i64, f64)> {
+    let instance = addr.to_string();
+    stored
+        .series(name)
+        .into_iter()
+        .filter(|(l, _, _)| l.get("instance") == Some(instance.as_str()))
+        .map(|(_, t, v)| (t, v))
+        .collect()
+}
+
+/// Prometheus's end-of-run staleness: a removed target's series are marked
+/// stale only after the next scrape would have happened plus one more
+/// interval and 10%, at the time of that missed scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_target_goes_stale_about_two_intervals_later() {
+    let a = Server::start(Reply::text("m 1\n")).await;
+    let b = Server::start(Reply::text("m 2\n")).await;
+    let (stored, manager, _) = setup();
+    manager.apply_config(&two_target_job(&[a.addr, b.addr])).unwrap();
+    wait_until("both targets scraped", || {
+        !of_target(&stored, "m", a.addr).is_empty() && !of_target(&stored, "m", b.addr).is_empty()
+    })
+    .await;
+    manager.apply_config(&two_target_job(&[a.addr])).unwrap();
+    let removed_at = Instant::now();
+    let removed_ms = belfry::model::now_millis();
+    let stale_b = || of_target(&stored, "m", b.addr).iter().any(|s| is_stale_nan(s.1));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(!stale_b(), "markers written before the next scrape was due");
+    wait_until("delayed staleness markers", stale_b).await;
+    let waited = removed_at.elapsed();
+    // The next slot (0..200ms away), then 200ms + 20ms more.
+    assert!(waited >= Duration::from_millis(220), "markers after only {waited:?}");
+    let samples = of_target(&stored, "m", b.addr);
+    let (marker_ts, _) = *samples.last().unwrap();
+    assert!(is_stale_nan(samples.last().unwrap().1));
+    let (last_ts, _) = samples[samples.len() - 2];
+    // Stamped with the time of the scrape that did not happen.
+    assert!(marker_ts > last_ts && marker_ts >= removed_ms, "{last_ts} {marker_ts}");
+    assert!(marker_ts - removed_ms <= 200 + 100, "marker at {marker_ts}, removed at {removed_ms}");
+    assert!(of_target(&stored, "up", b.addr).last().is_some_and(|s| is_stale_nan(s.1)));
+    // The remaining target is untouched.
+    assert!(!of_target(&stored, "m", a.addr).iter().any(|s| is_stale_nan(s.1)));
+    manager.stop().await;
+}
+
+/// A target that comes back before its markers are written takes its
+/// series over: no marker, and scraping goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_comes_back_in_time_is_not_marked_stale() {
+    let a = Server::start(Reply::text("m 1\n")).await;
+    let b = Server::start(Reply::text("m 2\n")).await;
+    let (stored, manager, _) = setup();
+    manager.apply_config(&two_target_job(&[a.addr, b.addr])).unwrap();
+    wait_until("both targets scraped", || {
+        !of_target(&stored, "m", b.addr).is_empty()
+    })
+    .await;
+    manager.apply_config(&two_target_job(&[a.addr])).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    manager.apply_config(&two_target_job(&[a.addr, b.addr])).unwrap();
+    let back = of_target(&stored, "m", b.addr).len();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let samples = of_target(&stored, "m", b.addr);
+    assert!(!samples.iter().any(|s| is_stale_nan(s.1)), "{samples:?}");
+    assert!(samples.len() >= back + 3, "scraping did not go on: {samples:?}");
+    assert_eq!(active(&manager, "d").len(), 2);
+    manager.stop().await;
+}
+
+/// Prometheus's `target_limit`: more targets than the limit fail every
+/// target of the job, with the reason on the targets API, and are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_limit_fails_every_target_of_the_job() {
+    let a = Server::start(Reply::text("m 1\n")).await;
+    let b = Server::start(Reply::text("m 2\n")).await;
+    let (stored, manager, registry) = setup();
+    let limited = |limit: u32| {
+        config(&format!(
+            "scrape_configs:\n  - job_name: l\n    scrape_interval: 200ms\n    target_limit: {limit}\n\
+             \x20   static_configs: [{{targets: ['{}', '{}']}}]\n",
+            a.addr, b.addr
+        ))
+    };
+    manager.apply_config(&limited(1)).unwrap();
+    wait_until("both targets report down", || {
+        let t = active(&manager, "l");
+        t.len() == 2 && t.iter().all(|t| t.health == Health::Down)
+    })
+    .await;
+    for t in active(&manager, "l") {
+        assert_eq!(
+            t.last_error, "target_limit exceeded (number of targets: 2, limit: 1)",
+            "{t:?}"
+        );
+    }
+    assert!(stored.series("m").is_empty(), "a target over the limit was scraped");
+    assert!(stored.has("up", |_, v| v == 0.0));
+    assert!(counter(&registry, "belfry_scrape_target_limit_exceeded_total") >= 1.0);
+    assert!(a.seen.lock().is_empty() && b.seen.lock().is_empty(), "no request is sent");
+
+    manager.apply_config(&limited(2)).unwrap();
+    wait_until("both targets up under a higher limit", || {
+        active(&manager, "l").iter().all(|t| t.health == Health::Up)
+    })
+    .await;
+    assert!(!stored.series("m").is_empty());
+    manager.stop().await;
+}
+
+/// `enable_compression: false` asks for an uncompressed body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_compression_asks_for_identity() {
+    let server = Server::start(Reply::text("m 1\n")).await;
+    let (stored, manager, _) = setup();
+    manager
+        .apply_config(&config(&format!(
+            "scrape_configs:\n  - job_name: c\n    scrape_interval: 200ms\n    enable_compression: false\n\
+             \x20   static_configs: [{{targets: ['{}']}}]\n",
+            server.addr
+        )))
+        .unwrap();
+    wait_until("a scrape", || !stored.series("m").is_empty()).await;
+    let seen = server.seen.lock().clone();
+    assert_eq!(seen[0]["accept-encoding"], "identity");
+    manager.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
