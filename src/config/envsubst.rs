@@ -14,7 +14,9 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
 
 /// A `${VAR}` whose variable is not set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +84,6 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
 }
-
 
 /// What expansion needs while a document is deserialized: the variable
 /// lookup, and the first variable found unset (to report it by name).
@@ -158,8 +159,18 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Expand<'_, '_, D> {
         deserialize_identifier deserialize_ignored_any
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, D::Error> {
-        self.de.deserialize_unit_struct(name, Wrap { inner: visitor, x: self.x })
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.de.deserialize_unit_struct(
+            name,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -167,12 +178,23 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Expand<'_, '_, D> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_newtype_struct(name, Wrap { inner: visitor, x: self.x })
+        self.de.deserialize_newtype_struct(
+            name,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, D::Error> {
-        self.de.deserialize_tuple(len, Wrap { inner: visitor, x: self.x })
+        self.de.deserialize_tuple(
+            len,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -181,8 +203,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Expand<'_, '_, D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_tuple_struct(name, len, Wrap { inner: visitor, x: self.x })
+        self.de.deserialize_tuple_struct(
+            name,
+            len,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -191,8 +219,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Expand<'_, '_, D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_struct(name, fields, Wrap { inner: visitor, x: self.x })
+        self.de.deserialize_struct(
+            name,
+            fields,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -201,8 +235,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Expand<'_, '_, D> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.de
-            .deserialize_enum(name, variants, Wrap { inner: visitor, x: self.x })
+        self.de.deserialize_enum(
+            name,
+            variants,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn is_human_readable(&self) -> bool {
@@ -278,15 +318,24 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, '_, V> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_seq(Seq { inner: seq, x: self.x })
+        self.inner.visit_seq(Seq {
+            inner: seq,
+            x: self.x,
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_map(Map { inner: map, x: self.x })
+        self.inner.visit_map(Map {
+            inner: map,
+            x: self.x,
+        })
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_enum(Enum { inner: data, x: self.x })
+        self.inner.visit_enum(Enum {
+            inner: data,
+            x: self.x,
+        })
     }
 }
 
@@ -313,7 +362,10 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<'_, '_, A> {
     type Error = A::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
-        self.inner.next_element_seed(Seed { inner: seed, x: self.x })
+        self.inner.next_element_seed(Seed {
+            inner: seed,
+            x: self.x,
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -335,7 +387,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, '_, A> {
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        self.inner.next_value_seed(Seed { inner: seed, x: self.x })
+        self.inner.next_value_seed(Seed {
+            inner: seed,
+            x: self.x,
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -355,7 +410,13 @@ impl<'x, 'a, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Enum<'x, 'a, A> {
 
     fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self::Variant), A::Error> {
         let (value, variant) = self.inner.variant_seed(seed)?;
-        Ok((value, Variant { inner: variant, x: self.x }))
+        Ok((
+            value,
+            Variant {
+                inner: variant,
+                x: self.x,
+            },
+        ))
     }
 }
 
@@ -372,11 +433,20 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<'_, '_, A> {
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.inner.newtype_variant_seed(Seed { inner: seed, x: self.x })
+        self.inner.newtype_variant_seed(Seed {
+            inner: seed,
+            x: self.x,
+        })
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.inner.tuple_variant(len, Wrap { inner: visitor, x: self.x })
+        self.inner.tuple_variant(
+            len,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -384,7 +454,13 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<'_, '_, A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        self.inner.struct_variant(fields, Wrap { inner: visitor, x: self.x })
+        self.inner.struct_variant(
+            fields,
+            Wrap {
+                inner: visitor,
+                x: self.x,
+            },
+        )
     }
 }
 

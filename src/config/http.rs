@@ -87,7 +87,10 @@ impl TlsVersion {
 
 /// Reads an optional TLS version; the error is raised while the value is
 /// read, so it is reported at the value's line and column.
-fn tls_version<'de, D: serde::Deserializer<'de>>(d: D, key: &'static str) -> Result<Option<TlsVersion>, D::Error> {
+fn tls_version<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    key: &'static str,
+) -> Result<Option<TlsVersion>, D::Error> {
     struct VersionVisitor(&'static str);
 
     impl<'de> serde::de::Visitor<'de> for VersionVisitor {

@@ -144,10 +144,22 @@ impl StorageConfig {
             wal: WalConfig { sync, segment_size },
         } = self;
         let mut keys = Vec::new();
-        push_if(&mut keys, *retention_time != new.retention_time, "storage.retention_time");
-        push_if(&mut keys, *retention_size != new.retention_size, "storage.retention_size");
+        push_if(
+            &mut keys,
+            *retention_time != new.retention_time,
+            "storage.retention_time",
+        );
+        push_if(
+            &mut keys,
+            *retention_size != new.retention_size,
+            "storage.retention_size",
+        );
         push_if(&mut keys, *sync != new.wal.sync, "storage.wal.sync");
-        push_if(&mut keys, *segment_size != new.wal.segment_size, "storage.wal.segment_size");
+        push_if(
+            &mut keys,
+            *segment_size != new.wal.segment_size,
+            "storage.wal.segment_size",
+        );
         keys
     }
 }
@@ -164,7 +176,11 @@ impl ServerConfig {
             label_value_length_limit,
         } = self;
         let mut keys = Vec::new();
-        push_if(&mut keys, *listen_address != new.listen_address, "server.listen_address");
+        push_if(
+            &mut keys,
+            *listen_address != new.listen_address,
+            "server.listen_address",
+        );
         push_if(
             &mut keys,
             *request_body_limit != new.request_body_limit,

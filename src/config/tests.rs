@@ -28,9 +28,12 @@ fn locates_jobs_for_semantic_errors() {
 
 #[test]
 fn a_duplicate_job_is_reported_at_its_second_use_not_in_a_comment() {
-    let text = "scrape_configs:\n  # - job_name: a\n  - job_name: a\n  - {job_name: a, scrape_interval: 5s}\n";
+    let text =
+        "scrape_configs:\n  # - job_name: a\n  - job_name: a\n  - {job_name: a, scrape_interval: 5s}\n";
     assert_eq!(locate_job(text, "a", 0), Some((3, 5)));
-    let err = Config::from_yaml_with_env(text, "d.yml", |_| None).unwrap_err().to_string();
+    let err = Config::from_yaml_with_env(text, "d.yml", |_| None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("d.yml:4:6: found multiple scrape configs with job name \"a\""),
         "{err}"

@@ -101,11 +101,7 @@ impl PreparedPool {
     /// still waiting to write markers) whose target is present hand their
     /// series over; of the rest, this job's own wait in the new pool for
     /// their target to come back. What is left stays in `spare`.
-    pub fn start(
-        self,
-        spare: &mut HashMap<TargetKey, LoopHandle>,
-        stopping: Stopping,
-    ) -> Arc<ScrapePool> {
+    pub fn start(self, spare: &mut HashMap<TargetKey, LoopHandle>, stopping: Stopping) -> Arc<ScrapePool> {
         let poll = self
             .job
             .file_sd_configs

@@ -184,9 +184,7 @@ async fn end_of_run_wait(
     interval: Duration,
 ) -> Option<i64> {
     let cancelled = async {
-        let _ = control
-            .wait_for(|m| !matches!(m, Some(StopMode::Stale)))
-            .await;
+        let _ = control.wait_for(|m| !matches!(m, Some(StopMode::Stale))).await;
     };
     tokio::pin!(cancelled);
     tokio::select! {

@@ -186,7 +186,9 @@ fn rule_groups(server: &BelfryServer) -> Vec<String> {
 fn a_bad_scrape_job_refuses_the_whole_reload_rules_included() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("belfry.yml");
-    let rule = |group: &str| format!("groups:\n  - name: {group}\n    rules:\n      - record: r\n        expr: vector(1)\n");
+    let rule = |group: &str| {
+        format!("groups:\n  - name: {group}\n    rules:\n      - record: r\n        expr: vector(1)\n")
+    };
     std::fs::write(dir.path().join("r1.yml"), rule("one")).unwrap();
     std::fs::write(dir.path().join("r2.yml"), rule("two")).unwrap();
     std::fs::write(
@@ -206,9 +208,20 @@ fn a_bad_scrape_job_refuses_the_whole_reload_rules_included() {
     .unwrap();
     let (status, body) = post(&server.url("/-/reload"));
     assert_eq!(status, 500, "{body}");
-    assert!(body.contains("missing-ca.pem") && body.contains("\"second\""), "{body}");
-    assert_eq!(rule_groups(&server), ["one"], "rules of a refused reload went live");
-    assert_eq!(job_names(&server), ["first"], "targets of a refused reload changed");
+    assert!(
+        body.contains("missing-ca.pem") && body.contains("\"second\""),
+        "{body}"
+    );
+    assert_eq!(
+        rule_groups(&server),
+        ["one"],
+        "rules of a refused reload went live"
+    );
+    assert_eq!(
+        job_names(&server),
+        ["first"],
+        "targets of a refused reload changed"
+    );
 
     // `check config` refuses it for the same reason, before any server sees it.
     let out = belfry().args(["check", "config"]).arg(&config).output().unwrap();
@@ -258,7 +271,10 @@ fn check_config_refuses_what_serve_refuses() {
     .unwrap();
     let (ok, out) = check();
     assert!(!ok, "{out}");
-    assert!(out.contains("/nonexistent/ca.pem") && out.contains("\"tls\""), "{out}");
+    assert!(
+        out.contains("/nonexistent/ca.pem") && out.contains("\"tls\""),
+        "{out}"
+    );
 
     std::fs::write(
         dir.path().join("bad.rules.yml"),
@@ -283,7 +299,9 @@ fn a_reload_names_the_keys_that_need_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("belfry.yml");
     let log = dir.path().join("belfry.log");
-    let job = |name: &str| format!("scrape_configs:\n  - job_name: {name}\n    static_configs: [{{targets: ['127.0.0.1:1']}}]\n");
+    let job = |name: &str| {
+        format!("scrape_configs:\n  - job_name: {name}\n    static_configs: [{{targets: ['127.0.0.1:1']}}]\n")
+    };
     std::fs::write(&config, job("first")).unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let _child = ChildGuard(

@@ -343,11 +343,21 @@ fn prometheus_limits_and_tls_versions_are_accepted() {
 
     let e = err("scrape_configs:\n  - job_name: a\n    tls_config:\n      min_version: TLS10\n");
     assert!(e.starts_with("belfry.yml:4:20: "), "{e}");
-    assert!(e.contains("tls_config.min_version: TLS10 is not supported"), "{e}");
+    assert!(
+        e.contains("tls_config.min_version: TLS10 is not supported"),
+        "{e}"
+    );
     let e = err("scrape_configs:\n  - job_name: a\n    tls_config: {max_version: TLS14}\n");
-    assert!(e.contains("tls_config.max_version: unknown TLS version \"TLS14\""), "{e}");
-    let e = err("scrape_configs:\n  - job_name: a\n    tls_config: {min_version: TLS13, max_version: TLS12}\n");
-    assert!(e.contains("max_version TLS12 is lower than min_version TLS13"), "{e}");
+    assert!(
+        e.contains("tls_config.max_version: unknown TLS version \"TLS14\""),
+        "{e}"
+    );
+    let e =
+        err("scrape_configs:\n  - job_name: a\n    tls_config: {min_version: TLS13, max_version: TLS12}\n");
+    assert!(
+        e.contains("max_version TLS12 is lower than min_version TLS13"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -392,7 +392,10 @@ async fn unchanged_jobs_keep_running_across_reloads_and_stop_writes_no_markers()
     // continues the series without a gap.
     manager.stop().await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(!stored.has("x", |_, v| is_stale_nan(v)), "stop marked series stale");
+    assert!(
+        !stored.has("x", |_, v| is_stale_nan(v)),
+        "stop marked series stale"
+    );
     assert!(!stored.has("up", |_, v| is_stale_nan(v)), "stop marked up stale");
     assert!(
         manager.apply_config(&config(&yaml)).is_err(),
@@ -442,15 +445,28 @@ async fn a_removed_target_goes_stale_about_two_intervals_later() {
     wait_until("delayed staleness markers", stale_b).await;
     let waited = removed_at.elapsed();
     // The next slot (0..200ms away), then 200ms + 20ms more.
-    assert!(waited >= Duration::from_millis(220), "markers after only {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(220),
+        "markers after only {waited:?}"
+    );
     let samples = of_target(&stored, "m", b.addr);
     let (marker_ts, _) = *samples.last().unwrap();
     assert!(is_stale_nan(samples.last().unwrap().1));
     let (last_ts, _) = samples[samples.len() - 2];
     // Stamped with the time of the scrape that did not happen.
-    assert!(marker_ts > last_ts && marker_ts >= removed_ms, "{last_ts} {marker_ts}");
-    assert!(marker_ts - removed_ms <= 200 + 100, "marker at {marker_ts}, removed at {removed_ms}");
-    assert!(of_target(&stored, "up", b.addr).last().is_some_and(|s| is_stale_nan(s.1)));
+    assert!(
+        marker_ts > last_ts && marker_ts >= removed_ms,
+        "{last_ts} {marker_ts}"
+    );
+    assert!(
+        marker_ts - removed_ms <= 200 + 100,
+        "marker at {marker_ts}, removed at {removed_ms}"
+    );
+    assert!(
+        of_target(&stored, "up", b.addr)
+            .last()
+            .is_some_and(|s| is_stale_nan(s.1))
+    );
     // The remaining target is untouched.
     assert!(!of_target(&stored, "m", a.addr).iter().any(|s| is_stale_nan(s.1)));
     manager.stop().await;
@@ -506,10 +522,16 @@ async fn target_limit_fails_every_target_of_the_job() {
             "{t:?}"
         );
     }
-    assert!(stored.series("m").is_empty(), "a target over the limit was scraped");
+    assert!(
+        stored.series("m").is_empty(),
+        "a target over the limit was scraped"
+    );
     assert!(stored.has("up", |_, v| v == 0.0));
     assert!(counter(&registry, "belfry_scrape_target_limit_exceeded_total") >= 1.0);
-    assert!(a.seen.lock().is_empty() && b.seen.lock().is_empty(), "no request is sent");
+    assert!(
+        a.seen.lock().is_empty() && b.seen.lock().is_empty(),
+        "no request is sent"
+    );
 
     manager.apply_config(&limited(2)).unwrap();
     wait_until("both targets up under a higher limit", || {
