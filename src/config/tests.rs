@@ -39,3 +39,36 @@ fn a_duplicate_job_is_reported_at_its_second_use_not_in_a_comment() {
         "{err}"
     );
 }
+
+mod env_values {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn an_unset_reference_is_located_past_literals() {
+        let text = "a:\n  b: '$${X} ${X}'\n";
+        assert_eq!(super::super::envsubst::locate_reference(text, "X", 2, 6), (2, 13));
+        let e = Config::from_yaml_with_env("global:\n  external_labels: {a: '$${X} ${X}'}\n", "f", |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f:2:31: environment variable X is not set"), "{e}");
+    }
+
+    proptest! {
+        /// Whatever a variable holds reaches the value unchanged: YAML
+        /// syntax inside it is never interpreted.
+        #[test]
+        fn any_value_is_taken_literally(value in "[ -~\n\t]{0,40}") {
+            let v = value.clone();
+            let cfg = Config::from_yaml_with_env(
+                "global:\n  external_labels:\n    x: ${V}\n    y: \"pre ${V} post\"\n",
+                "p.yml",
+                move |name| (name == "V").then(|| v.clone()),
+            )
+            .unwrap();
+            prop_assert_eq!(&cfg.global.external_labels["x"], &value);
+            prop_assert_eq!(&cfg.global.external_labels["y"], &format!("pre {value} post"));
+        }
+    }
+}
