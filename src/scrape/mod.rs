@@ -16,7 +16,7 @@ mod series_cache;
 mod status;
 pub mod target;
 
-pub use append::{REPORT_SERIES, ScrapeOptions};
+pub use append::{LabelLimit, REPORT_SERIES, ScrapeOptions};
 pub use client::USER_AGENT_VALUE;
 pub use error::{ScrapeError, ScrapeFailure};
 pub use manager::ScrapeManager;
