@@ -214,12 +214,20 @@ fn each_label_limit_fails_the_scrape_and_counts_under_its_name() {
         // Within every limit first: the same options accept a plain series.
         assert!(h.scrape(ok("a{x=\"1\"} 1\n"), 500).error.is_none(), "{message}");
         let e = h.scrape(ok(body), 1000).error.unwrap();
-        assert!(matches!(e, ScrapeFailure::LabelLimit { limit, .. } if limit == hit), "{e:?}");
+        assert!(
+            matches!(e, ScrapeFailure::LabelLimit { limit, .. } if limit == hit),
+            "{e:?}"
+        );
         assert_eq!(e.to_string(), message);
         assert_eq!(h.value("up", 1000)[0].1, 0.0);
         for limit in LabelLimit::ALL {
             let want = u64::from(limit == hit);
-            assert_eq!(h.metrics.label_limit(limit).get(), want, "{} after {message}", limit.as_str());
+            assert_eq!(
+                h.metrics.label_limit(limit).get(),
+                want,
+                "{} after {message}",
+                limit.as_str()
+            );
         }
     }
 }

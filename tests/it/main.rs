@@ -12,6 +12,7 @@ mod query_api;
 mod read_api;
 mod rules;
 mod scrape;
+mod scrape_client;
 mod support;
 mod textparse;
 mod tsdb_compat;

@@ -255,7 +255,10 @@ fn series_and_labels_honour_start_end_and_limit() {
     // Around an hour ago: only the early series.
     let early = format!("&start={}&end={}", now_s - 3660, now_s - 3540);
     assert_eq!(names_of(&series(&early)), ["early_metric"]);
-    assert_eq!(labels(&early)["data"], serde_json::json!(["__name__", "only_early"]));
+    assert_eq!(
+        labels(&early)["data"],
+        serde_json::json!(["__name__", "only_early"])
+    );
     // The last minute: only the late ones.
     let late = format!("&start={}&end={}", now_s - 60, now_s + 60);
     assert_eq!(names_of(&series(&late)), ["late_metric"; 3]);
@@ -275,7 +278,10 @@ fn series_and_labels_honour_start_end_and_limit() {
     let gap = format!("&start={}&end={}", now_s - 3000, now_s - 600);
     let v = series(&gap);
     assert_eq!(v["data"], serde_json::json!([]), "{v}");
-    assert!(v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()), "{v}");
+    assert!(
+        v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()),
+        "{v}"
+    );
     // Both: everything.
     let both = format!("&start={}&end={}", now_s - 7200, now_s + 60);
     assert_eq!(names_of(&series(&both)).len(), 4);
@@ -283,19 +289,31 @@ fn series_and_labels_honour_start_end_and_limit() {
     // limit below the count truncates and warns as Prometheus does.
     let v = series(&format!("{both}&limit=2"));
     assert_eq!(v["data"].as_array().unwrap().len(), 2, "{v}");
-    assert_eq!(v["warnings"], serde_json::json!(["results truncated due to limit"]));
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
     let v = labels(&format!("{both}&limit=2"));
     assert_eq!(v["data"], serde_json::json!(["__name__", "n"]));
-    assert_eq!(v["warnings"], serde_json::json!(["results truncated due to limit"]));
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
     // limit equal to the count, or 0 (no limit): all of it, no warning.
     for limit in ["4", "0"] {
         let v = series(&format!("{both}&limit={limit}"));
         assert_eq!(v["data"].as_array().unwrap().len(), 4, "limit={limit}: {v}");
-        assert!(v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()), "{v}");
+        assert!(
+            v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()),
+            "{v}"
+        );
     }
     let v = labels(&format!("{both}&limit=4"));
     assert_eq!(v["data"].as_array().unwrap().len(), 4, "{v}");
-    assert!(v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()), "{v}");
+    assert!(
+        v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()),
+        "{v}"
+    );
     // A negative limit is bad data.
     let (status, text) = http_get(&server.url(&format!("/api/v1/series?{sel}&limit=-1"))).unwrap();
     assert_eq!(status, 400, "{text}");
@@ -314,35 +332,44 @@ fn federate_output_with_utf8_names_parses_back() {
         &server,
         "{\"my.metric\",\"label.x\"=\"v\"} 1\n{\"my.metric\",\"label.x\"=\"w \\\"q\\\" \\\\ \\n\"} 2\nplain{a=\"b\"} 3\n",
     );
-    let (status, fed) = http_get(&server.url(
-        "/federate?match[]={__name__=\"my.metric\"}&match[]=plain",
-    ))
-    .unwrap();
+    let (status, fed) =
+        http_get(&server.url("/federate?match[]={__name__=\"my.metric\"}&match[]=plain")).unwrap();
     assert_eq!(status, 200, "{fed}");
     assert!(fed.contains("# TYPE \"my.metric\" untyped\n"), "{fed}");
     assert!(fed.contains("{\"my.metric\",\"label.x\"=\"v\"} 1 "), "{fed}");
     assert!(fed.contains("plain{a=\"b\"} 3 "), "{fed}");
     let mut read: Vec<(Vec<(String, String)>, f64)> = Parser::new(fed.as_bytes(), Format::PrometheusText)
-        .filter_map(|e| match e.unwrap_or_else(|err| panic!("federate output does not parse: {err}\n{fed}")) {
-            Entry::Sample(s) => {
-                let mut labels: Vec<(String, String)> =
-                    s.labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-                labels.push(("__name__".into(), s.name.to_string()));
-                labels.sort();
-                Some((labels, s.value))
+        .filter_map(|e| {
+            match e.unwrap_or_else(|err| panic!("federate output does not parse: {err}\n{fed}")) {
+                Entry::Sample(s) => {
+                    let mut labels: Vec<(String, String)> = s
+                        .labels
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect();
+                    labels.push(("__name__".into(), s.name.to_string()));
+                    labels.sort();
+                    Some((labels, s.value))
+                }
+                _ => None,
             }
-            _ => None,
         })
         .collect();
     read.sort_by(|a, b| a.0.cmp(&b.0));
     let series = |pairs: &[(&str, &str)]| {
-        let mut v: Vec<(String, String)> = pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
         v.sort();
         v
     };
     let mut want = vec![
         (series(&[("__name__", "my.metric"), ("label.x", "v")]), 1.0),
-        (series(&[("__name__", "my.metric"), ("label.x", "w \"q\" \\ \n")]), 2.0),
+        (
+            series(&[("__name__", "my.metric"), ("label.x", "w \"q\" \\ \n")]),
+            2.0,
+        ),
         (series(&[("__name__", "plain"), ("a", "b")]), 3.0),
     ];
     want.sort_by(|a, b| a.0.cmp(&b.0));
