@@ -456,12 +456,19 @@ fn persisting_and_compacting_are_counted_in_metrics() {
 
     // Days-old backfilled chunks are what the compactor re-encodes.
     let now = now_millis();
-    db.backfill(realistic_series(5, 4000, now - 3 * 24 * 3600 * 1000)).unwrap();
+    db.backfill(realistic_series(5, 4000, now - 3 * 24 * 3600 * 1000))
+        .unwrap();
     let report = db.compact_now(now).unwrap();
     assert!(report.chunks_written > 0);
-    assert_eq!(rendered(&registry, "belfry_tsdb_compactions_total"), report.chunks_written);
+    assert_eq!(
+        rendered(&registry, "belfry_tsdb_compactions_total"),
+        report.chunks_written
+    );
     assert_eq!(db.compact_now(now).unwrap().chunks_written, 0);
-    assert_eq!(rendered(&registry, "belfry_tsdb_compactions_total"), report.chunks_written);
+    assert_eq!(
+        rendered(&registry, "belfry_tsdb_compactions_total"),
+        report.chunks_written
+    );
 }
 
 /// Bytes per sample on disk after compaction, by pco chunk length, on the

@@ -2,6 +2,7 @@
 
 mod alerting;
 mod cli;
+mod cli_env;
 mod config;
 mod e2e_node_exporter;
 mod e2e_remote_write;
