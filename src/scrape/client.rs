@@ -66,7 +66,9 @@ impl ScrapeClient {
         };
         let http = build(None)?;
         let sni = match &job.tls_config.server_name {
-            Some(name) if !name.is_empty() => Some(SniClients::new(name.clone(), build)),
+            Some(name) if !name.is_empty() => {
+                Some(SniClients::new(name.clone(), move |n, a| build(Some((n, a)))))
+            }
             _ => None,
         };
         let auth = match (&job.basic_auth, &job.authorization) {

@@ -13,10 +13,13 @@ use parking_lot::Mutex;
 use reqwest::Url;
 use reqwest::header::HOST;
 
+/// Builds the job's client with `name` resolving to `addrs`.
+type BuildPinned = dyn Fn(&str, &[SocketAddr]) -> Result<reqwest::Client, String> + Send + Sync;
+
 /// Clients of one job, one per target authority (`host:port`).
 pub struct SniClients {
     server_name: String,
-    build: Box<dyn Fn(Option<(&str, &[SocketAddr])>) -> Result<reqwest::Client, String> + Send + Sync>,
+    build: Box<BuildPinned>,
     clients: Mutex<HashMap<String, (Vec<SocketAddr>, reqwest::Client)>>,
 }
 
@@ -25,11 +28,11 @@ pub struct SniClients {
 const MAX_CACHED_CLIENTS: usize = 4096;
 
 impl SniClients {
-    /// `build(Some((name, addrs)))` must return a client that resolves
-    /// `name` to `addrs` and is otherwise the job's client.
+    /// `build(name, addrs)` must return a client that resolves `name` to
+    /// `addrs` and is otherwise the job's client.
     pub fn new(
         server_name: String,
-        build: impl Fn(Option<(&str, &[SocketAddr])>) -> Result<reqwest::Client, String> + Send + Sync + 'static,
+        build: impl Fn(&str, &[SocketAddr]) -> Result<reqwest::Client, String> + Send + Sync + 'static,
     ) -> Self {
         SniClients {
             server_name,
@@ -81,11 +84,53 @@ impl SniClients {
         {
             return Ok(client.clone());
         }
-        let client = (self.build)(Some((&self.server_name, &addrs)))?;
+        let client = (self.build)(&self.server_name, &addrs)?;
         if clients.len() >= MAX_CACHED_CLIENTS {
             clients.clear();
         }
         clients.insert(authority.to_string(), (addrs, client.clone()));
         Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clients() -> SniClients {
+        SniClients::new("target.example".into(), |name, addrs| {
+            reqwest::Client::builder()
+                .resolve_to_addrs(name, addrs)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    #[tokio::test]
+    async fn only_https_to_another_host_is_re_addressed() {
+        crate::install_crypto_provider();
+        let c = clients();
+        assert!(
+            c.request("http://127.0.0.1:9100/metrics")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(c.request("https://target.example:443/m").await.unwrap().is_none());
+        let req = c
+            .request("https://[::1]:9443/metrics?x=1")
+            .await
+            .unwrap()
+            .expect("re-addressed")
+            .build()
+            .unwrap();
+        assert_eq!(req.url().as_str(), "https://target.example:9443/metrics?x=1");
+        assert_eq!(req.headers()[HOST], "[::1]:9443");
+        // One client per target address, reused across scrapes.
+        c.request("https://127.0.0.1/metrics").await.unwrap();
+        c.request("https://[::1]:9443/metrics").await.unwrap();
+        assert_eq!(c.clients.lock().len(), 2);
+        let err = c.request("https://exa mple/").await.err().unwrap();
+        assert!(err.contains("invalid scrape url"), "{err}");
     }
 }
