@@ -133,7 +133,7 @@ pub fn store_scrape(
     metrics.failures.inc();
     match &failure {
         ScrapeFailure::SampleLimit { .. } => metrics.sample_limit_exceeded.inc(),
-        ScrapeFailure::LabelLimit(_) => metrics.label_limit_exceeded.inc(),
+        ScrapeFailure::LabelLimit { limit, .. } => metrics.label_limit(*limit).inc(),
         ScrapeFailure::BodySizeLimit { .. } => metrics.body_size_limit_exceeded.inc(),
         _ => {}
     }
@@ -309,7 +309,7 @@ fn append_body(
                 scraped,
             ));
         }
-        check_label_limits(&labels, opts).map_err(|m| (ScrapeFailure::LabelLimit(m), scraped))?;
+        check_label_limits(&labels, opts).map_err(|f| (f, scraped))?;
         let explicit_ts = sample.timestamp_ms.filter(|_| opts.honor_timestamps);
         if let Some(t) = explicit_ts {
             // Not cached (never marked stale), as in Prometheus.
@@ -368,31 +368,62 @@ fn merge_target_labels(sample: &ParsedSample<'_>, target: &Labels, honor_labels:
     b.build()
 }
 
-fn check_label_limits(labels: &Labels, opts: &ScrapeOptions) -> Result<(), String> {
+/// The per-series label limits of a scrape job, named as in the config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelLimit {
+    Count,
+    NameLength,
+    ValueLength,
+}
+
+impl LabelLimit {
+    pub const ALL: [LabelLimit; 3] = [LabelLimit::Count, LabelLimit::NameLength, LabelLimit::ValueLength];
+
+    /// The config key, also the `limit` label of the counter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelLimit::Count => "label_limit",
+            LabelLimit::NameLength => "label_name_length_limit",
+            LabelLimit::ValueLength => "label_value_length_limit",
+        }
+    }
+}
+
+fn check_label_limits(labels: &Labels, opts: &ScrapeOptions) -> Result<(), ScrapeFailure> {
     let metric: String = labels.metric_name().unwrap_or("").chars().take(50).collect();
+    let fail = |limit: LabelLimit, message: String| Err(ScrapeFailure::LabelLimit { limit, message });
     if opts.label_limit > 0 && labels.len() as u64 > opts.label_limit {
-        return Err(format!(
-            "label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})",
-            labels.len(),
-            opts.label_limit
-        ));
+        return fail(
+            LabelLimit::Count,
+            format!(
+                "label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})",
+                labels.len(),
+                opts.label_limit
+            ),
+        );
     }
     for l in labels {
         if opts.label_name_length_limit > 0 && l.name.len() as u64 > opts.label_name_length_limit {
-            return Err(format!(
-                "label_name_length_limit exceeded (metric: {metric}, label name: {:.50}, length: {}, limit: {})",
-                l.name,
-                l.name.len(),
-                opts.label_name_length_limit
-            ));
+            return fail(
+                LabelLimit::NameLength,
+                format!(
+                    "label_name_length_limit exceeded (metric: {metric}, label name: {:.50}, length: {}, limit: {})",
+                    l.name,
+                    l.name.len(),
+                    opts.label_name_length_limit
+                ),
+            );
         }
         if opts.label_value_length_limit > 0 && l.value.len() as u64 > opts.label_value_length_limit {
-            return Err(format!(
-                "label_value_length_limit exceeded (metric: {metric}, label name: {:.50}, length: {}, limit: {})",
-                l.name,
-                l.value.len(),
-                opts.label_value_length_limit
-            ));
+            return fail(
+                LabelLimit::ValueLength,
+                format!(
+                    "label_value_length_limit exceeded (metric: {metric}, label name: {:.50}, length: {}, limit: {})",
+                    l.name,
+                    l.value.len(),
+                    opts.label_value_length_limit
+                ),
+            );
         }
     }
     Ok(())

@@ -175,28 +175,77 @@ fn sample_limit_fails_the_whole_scrape() {
     assert_eq!(h.metrics.failures.get(), 1);
 }
 
+/// Each label limit fails the scrape with its own message and counts under
+/// its own `limit` label; the other two stay at zero.
 #[test]
-fn label_limits_fail_the_scrape() {
-    let mut h = Harness::new(ScrapeOptions {
-        label_limit: 4,
-        ..default_opts()
-    });
-    let e = h
-        .scrape(ok("a{x=\"1\",y=\"2\"} 1\n"), 1000)
-        .error
-        .unwrap()
-        .to_string();
-    assert!(
-        e.contains("label_limit exceeded") && e.contains("number of labels: 5"),
-        "{e}"
-    );
-    let mut h = Harness::new(ScrapeOptions {
-        label_value_length_limit: 3,
-        ..default_opts()
-    });
-    let e = h.scrape(ok("a{x=\"long\"} 1\n"), 1000).error.unwrap().to_string();
-    assert!(e.contains("label_value_length_limit exceeded"), "{e}");
-    assert_eq!(h.metrics.label_limit_exceeded.get(), 1);
+fn each_label_limit_fails_the_scrape_and_counts_under_its_name() {
+    let cases = [
+        (
+            ScrapeOptions {
+                label_limit: 4,
+                ..default_opts()
+            },
+            "a{x=\"1\",y=\"2\"} 1\n",
+            LabelLimit::Count,
+            "label_limit exceeded (metric: a, number of labels: 5, limit: 4)",
+        ),
+        (
+            ScrapeOptions {
+                label_name_length_limit: 8,
+                ..default_opts()
+            },
+            "a{short=\"1\",much_longer=\"2\"} 1\n",
+            LabelLimit::NameLength,
+            "label_name_length_limit exceeded (metric: a, label name: much_longer, length: 11, limit: 8)",
+        ),
+        (
+            ScrapeOptions {
+                // The target's own `instance="h:9100"` is 6 long.
+                label_value_length_limit: 6,
+                ..default_opts()
+            },
+            "a{x=\"longer1\"} 1\n",
+            LabelLimit::ValueLength,
+            "label_value_length_limit exceeded (metric: a, label name: x, length: 7, limit: 6)",
+        ),
+    ];
+    for (opts, body, hit, message) in cases {
+        let mut h = Harness::new(opts);
+        // Within every limit first: the same options accept a plain series.
+        assert!(h.scrape(ok("a{x=\"1\"} 1\n"), 500).error.is_none(), "{message}");
+        let e = h.scrape(ok(body), 1000).error.unwrap();
+        assert!(
+            matches!(e, ScrapeFailure::LabelLimit { limit, .. } if limit == hit),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), message);
+        assert_eq!(h.value("up", 1000)[0].1, 0.0);
+        for limit in LabelLimit::ALL {
+            let want = u64::from(limit == hit);
+            assert_eq!(
+                h.metrics.label_limit(limit).get(),
+                want,
+                "{} after {message}",
+                limit.as_str()
+            );
+        }
+    }
+}
+
+#[test]
+fn label_limit_counter_is_rendered_with_a_limit_label() {
+    let registry = Registry::new();
+    let metrics = ScrapeMetrics::new(&registry);
+    metrics.label_limit(LabelLimit::NameLength).inc();
+    let text = registry.render();
+    for (limit, v) in [
+        ("label_limit", 0),
+        ("label_name_length_limit", 1),
+        ("label_value_length_limit", 0),
+    ] {
+        let line = format!("belfry_scrape_label_limit_exceeded_total{{limit=\"{limit}\"}} {v}");
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! rotated tokens take effect), content negotiation and a body size limit
 //! enforced while the body streams in.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::http_auth::{HttpAuth, HttpAuthError};
 
 use super::error::ScrapeFailure;
 use super::parse::SCRAPE_ACCEPT_HEADER;
+use super::sni::SniClients;
 
 pub const USER_AGENT_VALUE: &str = concat!("Belfry/", env!("CARGO_PKG_VERSION"));
 
@@ -29,6 +31,8 @@ pub struct Fetched {
 
 pub struct ScrapeClient {
     http: reqwest::Client,
+    /// Set when `tls_config.server_name` is: HTTPS scrapes send it as SNI.
+    sni: Option<SniClients>,
     auth: HttpAuth,
     accept: String,
     compression: bool,
@@ -40,18 +44,33 @@ impl ScrapeClient {
     /// CA or key fails the config instead of every scrape.
     pub fn new(job: &ScrapeConfig) -> Result<Self, String> {
         crate::install_crypto_provider();
-        let redirect = if job.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
+        let tls = tls_config(job)?;
+        let (follow_redirects, gzip) = (job.follow_redirects, job.enable_compression);
+        let build = move |pinned: Option<(&str, &[SocketAddr])>| {
+            let redirect = if follow_redirects {
+                reqwest::redirect::Policy::limited(10)
+            } else {
+                reqwest::redirect::Policy::none()
+            };
+            let mut builder = reqwest::Client::builder()
+                .tls_backend_preconfigured(tls.clone())
+                .redirect(redirect)
+                .gzip(gzip)
+                .no_proxy();
+            if let Some((name, addrs)) = pinned {
+                builder = builder.resolve_to_addrs(name, addrs);
+            }
+            builder
+                .build()
+                .map_err(|e| format!("cannot build http client: {e}"))
         };
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config(job)?)
-            .redirect(redirect)
-            .gzip(job.enable_compression)
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build http client: {e}"))?;
+        let http = build(None)?;
+        let sni = match &job.tls_config.server_name {
+            Some(name) if !name.is_empty() => {
+                Some(SniClients::new(name.clone(), move |n, a| build(Some((n, a)))))
+            }
+            _ => None,
+        };
         let auth = match (&job.basic_auth, &job.authorization) {
             (Some(b), _) => HttpAuth::Basic {
                 username: b.username.clone(),
@@ -67,6 +86,7 @@ impl ScrapeClient {
         };
         Ok(ScrapeClient {
             http,
+            sni,
             auth,
             accept: accept_header(job),
             compression: job.enable_compression,
@@ -83,9 +103,12 @@ impl ScrapeClient {
     }
 
     async fn fetch_inner(&self, url: &str, timeout: Duration) -> Result<Fetched, ScrapeFailure> {
-        let mut req = self
-            .http
-            .get(url)
+        let routed = match &self.sni {
+            Some(sni) => sni.request(url).await.map_err(ScrapeFailure::Request)?,
+            None => None,
+        };
+        let mut req = routed
+            .unwrap_or_else(|| self.http.get(url))
             .timeout(timeout)
             .header(ACCEPT, &self.accept)
             .header(USER_AGENT, USER_AGENT_VALUE)
@@ -102,7 +125,16 @@ impl ScrapeClient {
             }
             HttpAuthError::InvalidHeader => ScrapeFailure::Credentials(e.to_string()),
         })?;
-        let mut resp = req.send().await.map_err(|e| request_failure(e, timeout))?;
+        // Errors name the target's URL, not the one re-addressed for SNI.
+        let original = reqwest::Url::parse(url).ok();
+        let failure = |e: reqwest::Error| {
+            let e = match &original {
+                Some(u) => e.with_url(u.clone()),
+                None => e,
+            };
+            request_failure(e, timeout)
+        };
+        let mut resp = req.send().await.map_err(failure)?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             return Err(ScrapeFailure::Status(status.to_string()));
@@ -121,7 +153,7 @@ impl ScrapeClient {
             return Err(ScrapeFailure::BodySizeLimit { limit });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| request_failure(e, timeout))? {
+        while let Some(chunk) = resp.chunk().await.map_err(failure)? {
             if limit > 0 && (body.len() + chunk.len()) as u64 > limit {
                 return Err(ScrapeFailure::BodySizeLimit { limit });
             }

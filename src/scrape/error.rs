@@ -32,8 +32,12 @@ pub enum ScrapeFailure {
     Parse(#[from] ParseError),
     #[error("sample limit exceeded (limit {limit})")]
     SampleLimit { limit: u64 },
-    #[error("{0}")]
-    LabelLimit(String),
+    #[error("{message}")]
+    LabelLimit {
+        /// Which limit was hit, the `limit` label of the counter.
+        limit: super::append::LabelLimit,
+        message: String,
+    },
     /// The job has more targets than its `target_limit`; none is scraped.
     #[error("{0}")]
     TargetLimit(String),

@@ -2,14 +2,18 @@
 
 use std::sync::Arc;
 
-use crate::selfmetrics::{Counter, Registry};
+use crate::selfmetrics::{Counter, CounterVec, Registry};
 use crate::tsdb::AppendError;
+
+use super::append::LabelLimit;
 
 pub struct ScrapeMetrics {
     pub scrapes: Arc<Counter>,
     pub failures: Arc<Counter>,
     pub sample_limit_exceeded: Arc<Counter>,
-    pub label_limit_exceeded: Arc<Counter>,
+    /// By `limit`: `label_limit`, `label_name_length_limit` or
+    /// `label_value_length_limit`.
+    pub label_limit_exceeded: Arc<CounterVec>,
     pub body_size_limit_exceeded: Arc<Counter>,
     pub out_of_order: Arc<Counter>,
     pub duplicate: Arc<Counter>,
@@ -30,10 +34,7 @@ impl ScrapeMetrics {
                 "belfry_scrape_sample_limit_exceeded_total",
                 "Scrapes failed because they had more samples than sample_limit.",
             ),
-            label_limit_exceeded: r.counter(
-                "belfry_scrape_label_limit_exceeded_total",
-                "Scrapes failed because a series broke label_limit or a label length limit.",
-            ),
+            label_limit_exceeded: label_limit_counters(r),
             body_size_limit_exceeded: r.counter(
                 "belfry_scrape_body_size_limit_exceeded_total",
                 "Scrapes failed because the body was larger than body_size_limit.",
@@ -61,6 +62,11 @@ impl ScrapeMetrics {
         }
     }
 
+    /// The counter of scrapes failed by `limit`.
+    pub fn label_limit(&self, limit: LabelLimit) -> Arc<Counter> {
+        self.label_limit_exceeded.with(&[limit.as_str()])
+    }
+
     /// Counts one sample the appender refused.
     pub fn count_append_error(&self, e: &AppendError) {
         match e {
@@ -72,4 +78,18 @@ impl ScrapeMetrics {
             AppendError::UnknownSeriesRef => {}
         }
     }
+}
+
+/// One counter per label limit, all present from the start so a dashboard
+/// sees zeros rather than no series.
+fn label_limit_counters(r: &Registry) -> Arc<CounterVec> {
+    let vec = r.counter_vec(
+        "belfry_scrape_label_limit_exceeded_total",
+        "Scrapes failed because a series broke label_limit or a label length limit, by limit.",
+        &["limit"],
+    );
+    for limit in LabelLimit::ALL {
+        vec.with(&[limit.as_str()]);
+    }
+    vec
 }

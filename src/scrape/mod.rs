@@ -13,10 +13,11 @@ mod pool;
 pub mod relabel;
 mod scrape_loop;
 mod series_cache;
+mod sni;
 mod status;
 pub mod target;
 
-pub use append::{REPORT_SERIES, ScrapeOptions};
+pub use append::{LabelLimit, REPORT_SERIES, ScrapeOptions};
 pub use client::USER_AGENT_VALUE;
 pub use error::{ScrapeError, ScrapeFailure};
 pub use manager::{PreparedScrape, ScrapeManager};

@@ -429,6 +429,48 @@ fn refusals_are_counted_in_metrics() {
     assert!(text.contains("belfry_tsdb_head_series 1\n"));
 }
 
+/// The value of an unlabelled self-metric as `/metrics` renders it.
+fn rendered(registry: &Registry, name: &str) -> u64 {
+    let text = registry.render();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} not rendered in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn persisting_and_compacting_are_counted_in_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::new();
+    let db = Tsdb::open(dir.path(), quiet(), &registry).unwrap();
+    assert_eq!(rendered(&registry, "belfry_tsdb_chunks_persisted_total"), 0);
+    assert_eq!(rendered(&registry, "belfry_tsdb_compactions_total"), 0);
+
+    // Three series of 400 samples: three sealed chunks each reach redb.
+    write(&*db, 3, base_time() - 20 * 60 * 1000, 400);
+    assert_eq!(db.persist_now().unwrap(), 9);
+    assert_eq!(rendered(&registry, "belfry_tsdb_chunks_persisted_total"), 9);
+    assert_eq!(db.persist_now().unwrap(), 0);
+    assert_eq!(rendered(&registry, "belfry_tsdb_chunks_persisted_total"), 9);
+
+    // Days-old backfilled chunks are what the compactor re-encodes.
+    let now = now_millis();
+    db.backfill(realistic_series(5, 4000, now - 3 * 24 * 3600 * 1000))
+        .unwrap();
+    let report = db.compact_now(now).unwrap();
+    assert!(report.chunks_written > 0);
+    assert_eq!(
+        rendered(&registry, "belfry_tsdb_compactions_total"),
+        report.chunks_written
+    );
+    assert_eq!(db.compact_now(now).unwrap().chunks_written, 0);
+    assert_eq!(
+        rendered(&registry, "belfry_tsdb_compactions_total"),
+        report.chunks_written
+    );
+}
+
 /// Bytes per sample on disk after compaction, by pco chunk length, on the
 /// codec's reference shapes. Prints the table in `docs/storage-format.md`:
 /// `cargo test --release --lib compaction_bytes_per_sample -- --ignored --nocapture`.

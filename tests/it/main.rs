@@ -2,6 +2,7 @@
 
 mod alerting;
 mod cli;
+mod cli_env;
 mod config;
 mod e2e_node_exporter;
 mod e2e_remote_write;
@@ -12,6 +13,7 @@ mod query_api;
 mod read_api;
 mod rules;
 mod scrape;
+mod scrape_client;
 mod support;
 mod textparse;
 mod tsdb_compat;

@@ -211,3 +211,168 @@ fn bad_ingest_is_refused_clearly_and_counted_and_stores_nothing() {
     assert_eq!(v["data"].as_array().unwrap().len(), 3);
     server.stop();
 }
+
+/// Imports `body` (text format, may carry timestamps) into `server`.
+fn import(server: &BelfryServer, body: &str) {
+    let (status, text) = post(&server.url("/api/v1/import/prometheus"), body.into(), &[]);
+    assert_eq!(status, 204, "{text}");
+}
+
+fn names_of(v: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> = v["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data in {v}"))
+        .iter()
+        .map(|s| s["__name__"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `start`/`end` pick series by the time of their samples, and `limit`
+/// truncates with Prometheus's warning, on `/api/v1/series` and
+/// `/api/v1/labels` alike.
+#[test]
+fn series_and_labels_honour_start_end_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), None);
+    let now_s = belfry::model::now_millis() / 1000;
+    let hour_ago_ms = (now_s - 3600) * 1000;
+    let now_ms = now_s * 1000;
+    import(
+        &server,
+        &format!(
+            "early_metric{{only_early=\"x\"}} 1 {hour_ago_ms}\n\
+             late_metric{{only_late=\"y\",n=\"1\"}} 2 {now_ms}\n\
+             late_metric{{only_late=\"y\",n=\"2\"}} 3 {now_ms}\n\
+             late_metric{{only_late=\"y\",n=\"3\"}} 4 {now_ms}\n"
+        ),
+    );
+    let sel = "match[]={__name__=~\"early_metric|late_metric\"}";
+    let series = |range: &str| get_json(&server.url(&format!("/api/v1/series?{sel}{range}")));
+    let labels = |range: &str| get_json(&server.url(&format!("/api/v1/labels?{sel}{range}")));
+
+    // Around an hour ago: only the early series.
+    let early = format!("&start={}&end={}", now_s - 3660, now_s - 3540);
+    assert_eq!(names_of(&series(&early)), ["early_metric"]);
+    assert_eq!(
+        labels(&early)["data"],
+        serde_json::json!(["__name__", "only_early"])
+    );
+    // The last minute: only the late ones.
+    let late = format!("&start={}&end={}", now_s - 60, now_s + 60);
+    assert_eq!(names_of(&series(&late)), ["late_metric"; 3]);
+    assert_eq!(
+        labels(&late)["data"],
+        serde_json::json!(["__name__", "n", "only_late"])
+    );
+    // RFC 3339 times work as well as Unix seconds.
+    let rfc = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let late_rfc = format!("&start={}&end={}", rfc(now_s - 60), rfc(now_s + 60));
+    assert_eq!(names_of(&series(&late_rfc)), ["late_metric"; 3]);
+    // Between the two: nothing, and no warning.
+    let gap = format!("&start={}&end={}", now_s - 3000, now_s - 600);
+    let v = series(&gap);
+    assert_eq!(v["data"], serde_json::json!([]), "{v}");
+    assert!(
+        v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()),
+        "{v}"
+    );
+    // Both: everything.
+    let both = format!("&start={}&end={}", now_s - 7200, now_s + 60);
+    assert_eq!(names_of(&series(&both)).len(), 4);
+
+    // limit below the count truncates and warns as Prometheus does.
+    let v = series(&format!("{both}&limit=2"));
+    assert_eq!(v["data"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
+    let v = labels(&format!("{both}&limit=2"));
+    assert_eq!(v["data"], serde_json::json!(["__name__", "n"]));
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
+    // limit equal to the count, or 0 (no limit): all of it, no warning.
+    for limit in ["4", "0"] {
+        let v = series(&format!("{both}&limit={limit}"));
+        assert_eq!(v["data"].as_array().unwrap().len(), 4, "limit={limit}: {v}");
+        assert!(
+            v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()),
+            "{v}"
+        );
+    }
+    let v = labels(&format!("{both}&limit=4"));
+    assert_eq!(v["data"].as_array().unwrap().len(), 4, "{v}");
+    assert!(
+        v.get("warnings").is_none_or(|w| w.as_array().unwrap().is_empty()),
+        "{v}"
+    );
+    // A negative limit is bad data.
+    let (status, text) = http_get(&server.url(&format!("/api/v1/series?{sel}&limit=-1"))).unwrap();
+    assert_eq!(status, 400, "{text}");
+    server.stop();
+}
+
+/// A series pushed with quoted UTF-8 names comes out of `/federate` in a
+/// form Belfry's own text parser reads back to the same series and value.
+#[test]
+fn federate_output_with_utf8_names_parses_back() {
+    use belfry::scrape::parse::{Entry, Format, Parser};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), None);
+    import(
+        &server,
+        "{\"my.metric\",\"label.x\"=\"v\"} 1\n{\"my.metric\",\"label.x\"=\"w \\\"q\\\" \\\\ \\n\"} 2\nplain{a=\"b\"} 3\n",
+    );
+    let (status, fed) =
+        http_get(&server.url("/federate?match[]={__name__=\"my.metric\"}&match[]=plain")).unwrap();
+    assert_eq!(status, 200, "{fed}");
+    assert!(fed.contains("# TYPE \"my.metric\" untyped\n"), "{fed}");
+    assert!(fed.contains("{\"my.metric\",\"label.x\"=\"v\"} 1 "), "{fed}");
+    assert!(fed.contains("plain{a=\"b\"} 3 "), "{fed}");
+    let mut read: Vec<(Vec<(String, String)>, f64)> = Parser::new(fed.as_bytes(), Format::PrometheusText)
+        .filter_map(|e| {
+            match e.unwrap_or_else(|err| panic!("federate output does not parse: {err}\n{fed}")) {
+                Entry::Sample(s) => {
+                    let mut labels: Vec<(String, String)> = s
+                        .labels
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect();
+                    labels.push(("__name__".into(), s.name.to_string()));
+                    labels.sort();
+                    Some((labels, s.value))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    read.sort_by(|a, b| a.0.cmp(&b.0));
+    let series = |pairs: &[(&str, &str)]| {
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut want = vec![
+        (series(&[("__name__", "my.metric"), ("label.x", "v")]), 1.0),
+        (
+            series(&[("__name__", "my.metric"), ("label.x", "w \"q\" \\ \n")]),
+            2.0,
+        ),
+        (series(&[("__name__", "plain"), ("a", "b")]), 3.0),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(read, want, "{fed}");
+    server.stop();
+}
