@@ -215,7 +215,10 @@ if has_phase disk; then
     log "disk: $disk_series series x ${disk_hours}h at 15s"
     python3 "$GEN" openmetrics --count "$disk_series" --hours "$disk_hours" >"$WORK/samples.om"
     if run_prom; then
-        "$PROM_BIN/promtool" tsdb create-blocks-from openmetrics -q "$WORK/samples.om" "$WORK/prom-blocks" >&2 ||
+        # Blocks as long as the data, as Prometheus's compactor would merge
+        # them: the default 2 h blocks would repeat the index twelve times.
+        "$PROM_BIN/promtool" tsdb create-blocks-from openmetrics -q --max-block-duration="${disk_hours}h" \
+            "$WORK/samples.om" "$WORK/prom-blocks" >&2 ||
             die "promtool tsdb create-blocks-from openmetrics failed"
         R[disk_prom_bytes]="$(du -sb --total "$WORK"/prom-blocks/*/ | tail -1 | cut -f1)"
         R[disk_prom_index]="$(du -sb --total "$WORK"/prom-blocks/*/index | tail -1 | cut -f1)"
