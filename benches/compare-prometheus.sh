@@ -7,8 +7,8 @@
 #          label sets, scrapes and batching (one commit per scrape per
 #          shard of 1000 series, shards in parallel).
 #   disk   bytes per sample on disk: one OpenMetrics file with timestamps
-#          imported by `promtool tsdb create-blocks-from openmetrics` (du -sb
-#          of the block dirs) and by `tsdb_compare disk` (what `belfry import`
+#          imported by `promtool tsdb create-blocks-from openmetrics` and
+#          compacted by `prometheus` (du -sb of the block dirs) and by `tsdb_compare disk` (what `belfry import`
 #          does, then the compactor, then close; du -sb of the data dir, WAL
 #          included).
 #   rss    resident memory per active series: `prometheus` and `belfry serve`
@@ -174,6 +174,38 @@ median() {
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 
+# promtool writes 2 h blocks; Prometheus's compactor merges those into
+# longer ones (2 h -> 6 h -> 18 h ...) as soon as it opens them. Runs
+# `prometheus` on the block dir until its compaction count has stood still
+# for 10 s, then stops it; the merged blocks are what Prometheus keeps.
+compact_prom_blocks() {
+    local dir="$1" port pid start last="" still=0 count
+    port="$(free_port)"
+    printf 'global: {}\n' >"$WORK/compact.yml"
+    "$PROM_BIN/prometheus" --config.file="$WORK/compact.yml" --storage.tsdb.path="$dir" \
+        --storage.tsdb.retention.time=3650d --web.listen-address="127.0.0.1:$port" \
+        --log.level=warn >"$WORK/compact.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    start=$(date +%s.%N)
+    while [ "$still" -lt 10 ]; do
+        sleep 1
+        kill -0 "$pid" 2>/dev/null || die "prometheus exited while compacting: $(tail -5 "$WORK/compact.log")"
+        within 300 "$start" || die "prometheus did not finish compacting within 300 s"
+        count="$(curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null |
+            awk '/^prometheus_tsdb_compactions_total /{print $2}')" || count=""
+        if [ -n "$count" ] && [ "$count" != 0 ] && [ "$count" = "$last" ]; then
+            still=$((still + 1))
+        else
+            still=0
+        fi
+        last="$count"
+    done
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    log "prometheus compacted the blocks ($last compactions)"
+}
+
 declare -A R
 
 # --- 1. append throughput with the WAL ----------------------------------------
@@ -217,12 +249,13 @@ if has_phase disk; then
     if run_prom; then
         "$PROM_BIN/promtool" tsdb create-blocks-from openmetrics -q "$WORK/samples.om" "$WORK/prom-blocks" >&2 ||
             die "promtool tsdb create-blocks-from openmetrics failed"
-        R[disk_prom_bytes]="$(du -sb --total "$WORK"/prom-blocks/*/ | tail -1 | cut -f1)"
-        R[disk_prom_index]="$(du -sb --total "$WORK"/prom-blocks/*/index | tail -1 | cut -f1)"
+        compact_prom_blocks "$WORK/prom-blocks"
+        R[disk_prom_bytes]="$(du -sb --total "$WORK"/prom-blocks/01*/ | tail -1 | cut -f1)"
+        R[disk_prom_index]="$(du -sb --total "$WORK"/prom-blocks/01*/index | tail -1 | cut -f1)"
         R[disk_prom_samples]="$(python3 -c '
 import json, sys
-print(sum(json.load(open(p))["stats"]["numSamples"] for p in sys.argv[1:]))' "$WORK"/prom-blocks/*/meta.json)"
-        R[disk_prom_blocks]="$(ls -d "$WORK"/prom-blocks/*/ | wc -l)"
+print(sum(json.load(open(p))["stats"]["numSamples"] for p in sys.argv[1:]))' "$WORK"/prom-blocks/01*/meta.json)"
+        R[disk_prom_blocks]="$(ls -d "$WORK"/prom-blocks/01*/ | wc -l)"
         R[disk_prom]="$(python3 -c "print(f'{${R[disk_prom_bytes]}/${R[disk_prom_samples]}:.3f}')")"
         log "prometheus: ${R[disk_prom_bytes]} bytes in ${R[disk_prom_blocks]} blocks" \
             "(index ${R[disk_prom_index]}), ${R[disk_prom_samples]} samples"

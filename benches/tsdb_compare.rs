@@ -146,6 +146,7 @@ fn write(series: &Path, metrics: usize, scrapes: usize, dir: Option<PathBuf>) ->
     let total = AtomicU64::new(0);
     let failure = std::sync::Mutex::new(None::<String>);
 
+    let cpu_before = process_cpu_seconds();
     let elapsed = stage("ingestScrapes", || {
         let start = Instant::now();
         for round in 0..rounds {
@@ -177,6 +178,10 @@ fn write(series: &Path, metrics: usize, scrapes: usize, dir: Option<PathBuf>) ->
     let total = total.into_inner();
     println!("total samples: {total}");
     println!("samples/sec: {:.0}", total as f64 / elapsed.as_secs_f64());
+    // CPU per sample is steadier than wall-clock rate on a shared machine.
+    if let (Some(before), Some(after)) = (cpu_before, process_cpu_seconds()) {
+        println!("cpu ns/sample: {:.1}", (after - before) * 1e9 / total as f64);
+    }
     println!("workers: {workers}");
     stage("stopStorage", || {
         tsdb.close().map_err(|e| format!("cannot close the store: {e}"))
@@ -326,6 +331,19 @@ fn dir_bytes(dir: &Path) -> Result<u64, String> {
 }
 
 /// Runs one stage, printing its duration as promtool does.
+/// User plus system CPU time of this process so far, from
+/// `/proc/self/stat` (Linux only; `None` elsewhere). Clock ticks are
+/// assumed to be the usual 100 per second.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name, which may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ').skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 fn stage<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let start = Instant::now();
     let out = f()?;

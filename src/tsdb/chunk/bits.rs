@@ -16,20 +16,31 @@ impl BitWriter<'_> {
 
     /// Writes the low `n` bits of `v` (n <= 64), most significant first.
     pub fn write_bits(&mut self, v: u64, n: u32) {
-        let mut remaining = n;
-        while remaining > 0 {
-            if self.free == 0 {
-                self.buf.push(0);
-                self.free = 8;
-            }
-            let take = self.free.min(remaining);
-            let shift = remaining - take;
-            let piece = ((v >> shift) & low_mask(take)) as u8;
-            let last = self.buf.len() - 1;
-            self.buf[last] |= piece << (self.free - take);
-            self.free -= take;
-            remaining -= take;
+        self.write_wide(v as u128, n);
+    }
+
+    /// Writes the low `n` bits of `v` (n <= 120), most significant first,
+    /// so an encoder can join a control prefix and its payload in one call.
+    /// No loop: the partial last byte and the new bits are joined in one
+    /// word, which is stored whole and cut back to the bytes it covers.
+    pub fn write_wide(&mut self, v: u128, n: u32) {
+        debug_assert!(n <= 120, "write_wide takes at most 120 bits, got {n}");
+        if n == 0 {
+            return;
         }
+        let v = v & (u128::MAX >> (128 - n));
+        let (mut word, mut bits) = (v, n);
+        if self.free > 0 {
+            let last = self.buf.pop().expect("free bits imply a last byte");
+            word |= ((last >> self.free) as u128) << n;
+            bits += 8 - self.free;
+        }
+        let bytes = bits.div_ceil(8);
+        let len = self.buf.len();
+        // Top-align the bits so the bytes to keep come first.
+        self.buf.extend_from_slice(&(word << (128 - bits)).to_be_bytes());
+        self.buf.truncate(len + bytes as usize);
+        self.free = bytes * 8 - bits;
     }
 
     /// An unsigned LEB128 varint, bit-aligned (whole bytes are not needed).

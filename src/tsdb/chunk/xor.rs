@@ -68,7 +68,14 @@ impl XorChunk {
         // Small: most series compress well, and every head series holds
         // one open chunk (doubling growth reaches a full chunk's size in
         // a few steps).
-        let mut buf = Vec::with_capacity(32);
+        Self::in_buffer(Vec::with_capacity(32))
+    }
+
+    /// An empty chunk that writes into `buf` (cleared first), keeping its
+    /// capacity: a series cutting its next chunk reuses the last one's
+    /// buffer, already grown to about the size the next will reach.
+    pub fn in_buffer(mut buf: Vec<u8>) -> Self {
+        buf.clear();
         buf.extend_from_slice(&[TAG_XOR, 0, 0]);
         XorChunk {
             buf,
@@ -210,12 +217,13 @@ fn write_dod(w: &mut BitWriter<'_>, dod: i64) {
         if last || fits_signed(dod, n) {
             // Prefix: i+1 ones, then a zero except after the last bucket.
             let ones = (i + 1) as u32;
-            if last {
-                w.write_bits(low_ones(ones), ones);
+            let (prefix, prefix_len) = if last {
+                (low_ones(ones), ones)
             } else {
-                w.write_bits(low_ones(ones) << 1, ones + 1);
-            }
-            w.write_bits(dod as u64, n);
+                (low_ones(ones) << 1, ones + 1)
+            };
+            let value = (dod as u64 as u128) & ((1u128 << n) - 1);
+            w.write_wide(((prefix as u128) << n) | value, prefix_len + n);
             return;
         }
     }
@@ -240,20 +248,19 @@ fn write_value(w: &mut BitWriter<'_>, s: &mut DecodeState, bits: u64) {
     let leading = (xor.leading_zeros() as u8).min(31);
     let trailing = xor.trailing_zeros() as u8;
     if s.leading != NO_WINDOW && leading >= s.leading && trailing >= s.trailing {
-        w.write_bits(0b10, 2);
+        // `10`, then the bits inside the previous window.
         let sig = 64 - s.leading as u32 - s.trailing as u32;
-        w.write_bits(xor >> s.trailing, sig);
+        w.write_wide((0b10 << sig) | (xor >> s.trailing) as u128, 2 + sig);
         return;
     }
     s.leading = leading;
     s.trailing = trailing;
     let sig = 64 - leading as u32 - trailing as u32;
-    w.write_bits(0b11, 2);
-    w.write_bits(leading as u64, 5);
-    // 64 significant bits is written as 0: six bits cannot hold 64 and a
-    // non-zero XOR never has 0 significant bits.
-    w.write_bits((sig & 63) as u64, 6);
-    w.write_bits(xor >> trailing, sig);
+    // `11`, five bits of leading zeros, six of significant-bit count, the
+    // bits. 64 significant bits is written as 0: six bits cannot hold 64
+    // and a non-zero XOR never has 0 significant bits.
+    let header = (0b11 << 11) | ((leading as u128) << 6) | (sig & 63) as u128;
+    w.write_wide((header << sig) | (xor >> trailing) as u128, 13 + sig);
 }
 
 /// Decodes a bit stream of a known sample count; shared by the borrowing

@@ -20,7 +20,6 @@
 
 use std::sync::Arc;
 
-use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 
 use crate::model::{Labels, PackedLabels};
@@ -29,7 +28,7 @@ use crate::tsdb::validate::{self, LastSample, Verdict};
 use crate::tsdb::wal::{Wal, WalRecord};
 use crate::tsdb::{AppendError, Appender, CommitReport, SeriesRef, StorageError};
 
-use super::{MemSeries, RefTable, SeriesState, U64Map};
+use super::{MemSeries, RefTable, SeriesGuard, SeriesState, U64Map};
 
 /// How a target holds its series.
 enum Handle {
@@ -272,16 +271,15 @@ impl Appender for HeadAppender {
 
         // In the OS (so a process crash keeps it) before the head sees it;
         // on disk before commit returns, below.
-        let mut payload = Vec::with_capacity(16 + accepted.len() * 12);
-        WalRecord::encode_samples(
-            &mut payload,
-            accepted.len(),
-            accepted
-                .iter()
-                .map(|&(i, t, v)| (series[i as usize].map_or(u64::MAX, |s| s.series_ref), t, v)),
-        );
-        let seq = wal.write_payloads(&[&payload])?;
-        drop(payload);
+        let seq = wal.write_record(16 + accepted.len() * 12, |out| {
+            WalRecord::encode_samples(
+                out,
+                accepted.len(),
+                accepted
+                    .iter()
+                    .map(|&(i, t, v)| (series[i as usize].map_or(u64::MAX, |s| s.series_ref), t, v)),
+            )
+        })?;
 
         let mut chunks_opened = 0;
         let mut max_t = i64::MIN;
@@ -326,7 +324,7 @@ struct Resolved {
     missing: Vec<usize>,
 }
 
-type Guards<'a> = Vec<Option<MutexGuard<'a, SeriesState>>>;
+type Guards<'a> = Vec<Option<SeriesGuard<'a, SeriesState>>>;
 
 impl Resolved {
     fn new(snapshot: Arc<RefTable>, targets: Vec<Target>) -> Self {
@@ -398,9 +396,9 @@ impl Resolved {
         if new_series.is_empty() {
             return Ok(0);
         }
-        let mut payload = Vec::new();
-        WalRecord::encode_packed_series(&mut payload, &new_series);
-        wal.write_payloads(&[&payload])?;
+        wal.write_record(new_series.len() * 64, |out| {
+            WalRecord::encode_packed_series(out, &new_series)
+        })?;
         let series: Vec<Arc<MemSeries>> = new_series
             .iter()
             .map(|(r, labels)| idx.insert_packed(*r, labels))

@@ -5,13 +5,14 @@
 mod appender;
 mod ref_table;
 mod series;
+mod series_lock;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use smallvec::SmallVec;
 
 use crate::model::{Labels, PackedLabels};
@@ -24,6 +25,7 @@ use ref_table::{RefTable, RefTables};
 pub(crate) use series::{
     CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, Published, SealedChunk, SeriesState,
 };
+pub(crate) use series_lock::{SeriesGuard, SeriesMutex};
 
 /// Mixes a `u64` key (refs are sequential, label hashes already random).
 #[derive(Default)]
@@ -121,7 +123,7 @@ impl HeadIndex {
             hash,
             pairs,
             published: Published::default(),
-            state: Mutex::new(state),
+            state: SeriesMutex::new(state),
         });
         self.by_hash.entry(hash).or_default().push(series.clone());
         self.by_ref.insert(series.clone());

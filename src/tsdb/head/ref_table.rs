@@ -120,8 +120,6 @@ impl RefTables {
 
 #[cfg(test)]
 mod tests {
-    use parking_lot::Mutex;
-
     use super::*;
 
     fn series(r: u64) -> Arc<MemSeries> {
@@ -130,7 +128,7 @@ mod tests {
             hash: 0,
             pairs: Box::new([]),
             published: super::super::Published::default(),
-            state: Mutex::default(),
+            state: Default::default(),
         })
     }
 

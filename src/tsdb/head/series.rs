@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
 
-use parking_lot::Mutex;
-
 use crate::tsdb::chunk::XorChunk;
 use crate::tsdb::index::LabelPairs;
 use crate::tsdb::validate::LastSample;
+
+use super::SeriesMutex;
 
 /// Head chunks are cut at this many samples, as in Prometheus.
 pub(crate) const CHUNK_MAX_SAMPLES: usize = 120;
@@ -21,7 +21,7 @@ pub(crate) struct MemSeries {
     pub hash: u64,
     pub pairs: LabelPairs,
     pub published: Published,
-    pub state: Mutex<SeriesState>,
+    pub state: SeriesMutex<SeriesState>,
 }
 
 /// What appenders read without taking the series lock: the last sample
@@ -111,8 +111,11 @@ impl SeriesState {
         let must_cut = self.open.as_ref().is_some_and(|c| {
             c.num_samples() >= CHUNK_MAX_SAMPLES || c.first_time().is_some_and(|f| t - f > CHUNK_MAX_SPAN_MS)
         });
-        if must_cut {
-            self.seal_open();
+        if must_cut && let Some(buf) = self.seal_open_keeping_buffer() {
+            // Growing a fresh buffer step by step to a full chunk's size
+            // cost more than the rest of the encoding.
+            self.open = Some(XorChunk::in_buffer(buf));
+            opened += 1;
         }
         let chunk = self.open.get_or_insert_with(|| {
             opened += 1;
@@ -126,20 +129,25 @@ impl SeriesState {
 
     /// Moves the open chunk (if any) to the sealed list.
     pub(crate) fn seal_open(&mut self) -> bool {
-        let Some(chunk) = self.open.take() else {
-            return false;
-        };
+        self.seal_open_keeping_buffer().is_some()
+    }
+
+    /// Seals the open chunk (if it holds samples) into an exactly sized
+    /// copy and returns its buffer for the next chunk to reuse.
+    fn seal_open_keeping_buffer(&mut self) -> Option<Vec<u8>> {
+        let chunk = self.open.take()?;
         let (Some(min_t), Some(max_t)) = (chunk.first_time(), chunk.last_time()) else {
-            return false;
+            return None;
         };
         let num_samples = chunk.num_samples() as u32;
+        let buf = chunk.into_bytes();
         self.sealed.push(SealedChunk {
             min_t,
             max_t,
             num_samples,
-            bytes: Arc::from(chunk.into_bytes()),
+            bytes: Arc::from(&buf[..]),
         });
-        true
+        Some(buf)
     }
 
     pub(crate) fn num_head_chunks(&self) -> usize {

@@ -71,9 +71,24 @@ pub(super) fn frame_into(out: &mut Vec<u8>, payload: &[u8]) -> Result<(), WalErr
             limit: MAX_RECORD_BYTES,
         });
     }
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    let start = out.len();
+    out.resize(start + FRAME_HEADER_LEN, 0);
     out.extend_from_slice(payload);
+    fill_frame_header(&mut out[start..])
+}
+
+/// Fills in the header of a frame whose payload follows `FRAME_HEADER_LEN`
+/// reserved bytes at the start of `frame`, checking the size limit.
+pub(super) fn fill_frame_header(frame: &mut [u8]) -> Result<(), WalError> {
+    let (header, payload) = frame.split_at_mut(FRAME_HEADER_LEN);
+    if payload.len() > MAX_RECORD_BYTES {
+        return Err(WalError::RecordTooLarge {
+            size: payload.len(),
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    header[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    header[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::metrics::WalMetrics;
 use super::recovery::{Repair, repair};
-use super::segment::{frame_into, list_dir, segment_name, sync_dir};
+use super::segment::{FRAME_HEADER_LEN, fill_frame_header, list_dir, segment_name, sync_dir};
 use super::{WalError, WalRecord};
 use crate::selfmetrics::Registry;
 
@@ -162,26 +162,37 @@ impl Wal {
     /// own locks before waiting for the fsync, which concurrent callers
     /// then share.
     pub fn write(&self, records: &[WalRecord]) -> Result<u64, WalError> {
-        let payloads: Vec<Vec<u8>> = records.iter().map(WalRecord::encode).collect();
-        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
-        self.write_payloads(&refs)
-    }
-
-    /// Like [`Wal::write`], for record payloads the caller encoded (see
-    /// `WalRecord::encode_packed_series` / `encode_samples`).
-    pub(crate) fn write_payloads(&self, payloads: &[&[u8]]) -> Result<u64, WalError> {
-        if payloads.is_empty() {
+        if records.is_empty() {
             return Ok(0);
         }
-        let len = payloads.iter().map(|p| p.len() + 8).sum();
-        let mut buf = Vec::with_capacity(len);
-        for p in payloads {
-            if let Err(e) = frame_into(&mut buf, p) {
-                self.shared.metrics.oversized_records.inc();
-                return Err(e);
-            }
+        let mut buf = Vec::new();
+        for record in records {
+            self.push_frame(&mut buf, |out| record.encode_into(out))?;
         }
-        self.shared.write(&buf, payloads.len())
+        self.shared.write(&buf, records.len())
+    }
+
+    /// Writes one record that `encode` appends (type byte and body) to the
+    /// buffer it is given, like [`Wal::write`]. The payload is encoded in
+    /// place after room for its frame header, so the hot path copies it
+    /// nowhere before the write call; `size_hint` sizes that buffer.
+    pub(crate) fn write_record(
+        &self,
+        size_hint: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<u64, WalError> {
+        let mut buf = Vec::with_capacity(FRAME_HEADER_LEN + size_hint);
+        self.push_frame(&mut buf, encode)?;
+        self.shared.write(&buf, 1)
+    }
+
+    /// Appends one frame to `buf`: room for the header, the payload
+    /// `encode` appends, then the header filled in.
+    fn push_frame(&self, buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), WalError> {
+        let start = buf.len();
+        buf.resize(start + FRAME_HEADER_LEN, 0);
+        encode(buf);
+        fill_frame_header(&mut buf[start..]).inspect_err(|_| self.shared.metrics.oversized_records.inc())
     }
 
     /// Waits until the write numbered `seq` is on disk, per the sync
@@ -241,14 +252,13 @@ impl Shared {
         if w.size > 0 && w.size + buf.len() as u64 > self.opts.segment_size {
             self.roll(&mut w)?;
         }
-        let path = self.dir.join(segment_name(w.segment));
         if let Err(e) = (&*w.file).write_all(buf) {
             // Cut the partial frame off so later records stay readable;
             // if even that fails, refuse further writes.
             if let Err(e2) = w.file.set_len(w.size) {
                 w.failed = Some(format!("write failed ({e}) and truncating failed ({e2})"));
             }
-            return Err(WalError::io(path, e));
+            return Err(WalError::io(self.dir.join(segment_name(w.segment)), e));
         }
         w.size += buf.len() as u64;
         w.seq += 1;
