@@ -517,6 +517,14 @@ pub(crate) fn append_by_ref(h: Harness) {
     let report = app.commit().unwrap();
     assert_eq!((report.samples_appended, report.series_created), (3, 0));
 
+    // The same ref twice in a row is checked against the first sample.
+    let mut app = s.appender();
+    app.append_ref(rx, b + 6000, 6.0).unwrap();
+    assert_eq!(app.append_ref(rx, b + 6000, 6.0), Ok(()));
+    assert_eq!(app.append_ref(rx, b + 5000, 1.0), Err(AppendError::OutOfOrder));
+    let report = app.commit().unwrap();
+    assert_eq!(report.samples_appended, 1);
+
     let got = select_all(s, &[m(MatchOp::Equal, "__name__", "x")], i64::MIN, i64::MAX);
     let want = vec![
         (b, 1.0),
@@ -524,6 +532,7 @@ pub(crate) fn append_by_ref(h: Harness) {
         (b + 2000, 3.0),
         (b + 3000, 4.0),
         (b + 4000, 5.0),
+        (b + 6000, 6.0),
     ];
     assert_eq!(got, vec![(x, want)]);
     let got = select_all(s, &[m(MatchOp::Equal, "__name__", "y")], i64::MIN, i64::MAX);

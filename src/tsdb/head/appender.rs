@@ -58,8 +58,8 @@ pub(crate) struct HeadAppender {
     /// Per target: the newest sample buffered for it (or its head state).
     /// Apart from `targets`, so the commit can reuse it.
     lasts: Vec<Option<LastSample>>,
-    /// Targets by the ref handed out for them.
-    by_ref: U64Map<u32>,
+    /// How targets are found by the ref handed out for them.
+    by_ref: RefIndex,
     /// New series by label hash (collisions resolved by comparing labels).
     new_by_hash: U64Map<SmallVec<[u32; 1]>>,
     samples: Vec<(u32, i64, f64)>,
@@ -78,7 +78,7 @@ impl HeadAppender {
             snapshot,
             targets: Vec::with_capacity(hint),
             lasts: Vec::with_capacity(hint),
-            by_ref: U64Map::with_capacity_and_hasher(hint, Default::default()),
+            by_ref: RefIndex::Ascending(None),
             new_by_hash: U64Map::default(),
             samples: Vec::with_capacity(hint),
             removals_seen: db.head.removals(),
@@ -88,7 +88,7 @@ impl HeadAppender {
 
     fn push_known(&mut self, sref: u64, series: Handle, last: Option<LastSample>) -> usize {
         let i = self.targets.len();
-        self.by_ref.insert(sref, i as u32);
+        self.by_ref.note(sref, i, &self.targets);
         self.targets.push(Target {
             sref,
             series: Some(series),
@@ -103,8 +103,8 @@ impl HeadAppender {
         let hash = labels.stable_hash();
         let idx = self.db.head.index.read();
         if let Some(series) = idx.get_by_labels(hash, labels) {
-            if let Some(&i) = self.by_ref.get(&series.series_ref) {
-                return i as usize;
+            if let Some(i) = self.by_ref.find(series.series_ref, &self.targets) {
+                return i;
             }
             // Under the index lock: retention cannot remove it meanwhile.
             let last = series.published.last();
@@ -125,7 +125,7 @@ impl HeadAppender {
         drop(idx);
         let i = self.targets.len();
         same.push(i as u32);
-        self.by_ref.insert(sref, i as u32);
+        self.by_ref.note(sref, i, &self.targets);
         self.targets.push(Target {
             series: None,
             labels: Some(PackedLabels::new(labels)),
@@ -137,8 +137,8 @@ impl HeadAppender {
     }
 
     fn target_by_ref(&mut self, r: SeriesRef) -> Result<usize, AppendError> {
-        if let Some(&i) = self.by_ref.get(&r.0) {
-            return Ok(i as usize);
+        if let Some(i) = self.by_ref.find(r.0, &self.targets) {
+            return Ok(i);
         }
         if self.snapshot.get(r.0).is_none() {
             self.refresh_snapshot();
@@ -314,6 +314,54 @@ impl Appender for HeadAppender {
     }
 
     fn rollback(self: Box<Self>) {}
+}
+
+/// Finds a batch's targets by the ref handed out for them. While every
+/// ref is larger than the one before, none can repeat and no lookup is
+/// needed: scrapes append their series in the order they were created, so
+/// most batches never build the map.
+enum RefIndex {
+    /// Refs have ascended so far; the largest one.
+    Ascending(Option<u64>),
+    /// Every target by its ref.
+    Map(U64Map<u32>),
+}
+
+impl RefIndex {
+    /// The target of the series with ref `r`, if the batch has one.
+    fn find(&mut self, r: u64, targets: &[Target]) -> Option<usize> {
+        if let RefIndex::Ascending(last) = *self {
+            if last.is_none_or(|l| r > l) {
+                return None;
+            }
+            self.index(targets);
+        }
+        match self {
+            RefIndex::Map(map) => map.get(&r).map(|&i| i as usize),
+            RefIndex::Ascending(_) => unreachable!("indexed above"),
+        }
+    }
+
+    /// Records that target `i`, about to be pushed, holds ref `r`, which
+    /// no target held before.
+    fn note(&mut self, r: u64, i: usize, targets: &[Target]) {
+        if let RefIndex::Ascending(last) = self {
+            if last.is_none_or(|l| r > l) {
+                *last = Some(r);
+                return;
+            }
+            self.index(targets);
+        }
+        if let RefIndex::Map(map) = self {
+            map.insert(r, i as u32);
+        }
+    }
+
+    fn index(&mut self, targets: &[Target]) {
+        let mut map = U64Map::with_capacity_and_hasher(targets.len() * 2, Default::default());
+        map.extend(targets.iter().enumerate().map(|(i, t)| (t.sref, i as u32)));
+        *self = RefIndex::Map(map);
+    }
 }
 
 /// The batch's targets on their way to live series, under the commit lock.
