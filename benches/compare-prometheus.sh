@@ -217,6 +217,9 @@ if has_phase write; then
     # machine is shared, and one run can land on a busy moment.
     prom_rates=() belfry_rates=()
     for run in $(seq "$write_repeat"); do
+        # Each run writes some 300 MB; flush the previous run's dirty pages
+        # first, so neither side pays for the other's writeback.
+        sync
         if run_prom; then
             out="$("$PROM_BIN/promtool" tsdb bench write --out "$WORK/promtool-bench" \
                 --metrics "$write_series" --scrapes "$write_scrapes" "$WORK/series.json" 2>&1)" ||
@@ -226,6 +229,7 @@ if has_phase write; then
             rm -rf "$WORK/promtool-bench"
             log "promtool run $run: ${prom_rates[-1]} samples/s (${R[write_prom_total]} samples)"
         fi
+        sync
         if run_belfry; then
             out="$(tsdb_compare write --series "$WORK/series.json" --metrics "$write_series" \
                 --scrapes "$write_scrapes" --dir "$WORK/belfry-write")" || die "tsdb_compare write failed"
