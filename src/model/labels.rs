@@ -88,9 +88,21 @@ impl Labels {
 
     /// A stable 64-bit hash of the set (xxh3 over `name 0xff value 0xff`).
     pub fn stable_hash(&self) -> u64 {
-        // One-shot xxh3 over `name 0xff value 0xff ...`, in a stack buffer
-        // when it fits: the streaming hasher's state is large to set up, and
-        // this runs once per appended sample.
+        self.hash_with(xxhash_rust::xxh3::xxh3_64, |h| h.digest())
+    }
+
+    /// A 128-bit xxh3 of the same bytes as [`Labels::stable_hash`]: wide
+    /// enough to stand for the labels themselves where keeping them would
+    /// cost more than the odds of a collision are worth (about 2^-64 for a
+    /// target with 2^32 series).
+    pub fn identity_hash(&self) -> u128 {
+        self.hash_with(xxhash_rust::xxh3::xxh3_128, |h| h.digest128())
+    }
+
+    /// One-shot xxh3 over `name 0xff value 0xff ...`, in a stack buffer
+    /// when it fits: the streaming hasher's state is large to set up, and
+    /// this runs once per appended sample.
+    fn hash_with<H>(&self, one_shot: fn(&[u8]) -> H, streamed: fn(&xxhash_rust::xxh3::Xxh3) -> H) -> H {
         const STACK: usize = 512;
         let len: usize = self.0.iter().map(|l| l.name.len() + l.value.len() + 2).sum();
         if len > STACK {
@@ -101,7 +113,7 @@ impl Labels {
                 h.update(l.value.as_bytes());
                 h.update(&[0xff]);
             }
-            return h.digest();
+            return streamed(&h);
         }
         let mut buf = [0u8; STACK];
         let mut at = 0;
@@ -112,7 +124,7 @@ impl Labels {
                 at += part.len() + 1;
             }
         }
-        xxhash_rust::xxh3::xxh3_64(&buf[..at])
+        one_shot(&buf[..at])
     }
 
     pub fn builder(&self) -> LabelsBuilder {
@@ -221,6 +233,18 @@ mod tests {
         assert_eq!(long.stable_hash(), streaming(&long));
         assert_ne!(short.stable_hash(), long.stable_hash());
         assert_eq!(Labels::default().stable_hash(), streaming(&Labels::default()));
+        let streaming128 = |ls: &Labels| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for l in ls.iter() {
+                h.update(l.name.as_bytes());
+                h.update(&[0xff]);
+                h.update(l.value.as_bytes());
+                h.update(&[0xff]);
+            }
+            h.digest128()
+        };
+        assert_eq!(short.identity_hash(), streaming128(&short));
+        assert_eq!(long.identity_hash(), streaming128(&long));
     }
 
     #[test]

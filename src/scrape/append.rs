@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::config::RelabelConfig;
-use crate::model::{Labels, LabelsBuilder, METRIC_NAME, PackedLabels, STALE_NAN};
+use crate::model::{Labels, LabelsBuilder, METRIC_NAME, STALE_NAN};
 use crate::tsdb::{AppendError, Appender, SeriesRef, Storage};
 
 use super::client::Fetched;
@@ -16,7 +16,7 @@ use super::metadata::{MetadataBuilder, MetricMetadata};
 use super::metrics::ScrapeMetrics;
 use super::parse::{Entry, Format, ParsedSample, Parser};
 use super::relabel::relabel;
-use super::series_cache::{ScrapedSeries, SeriesCache};
+use super::series_cache::{ScrapedSeries, SeriesCache, SeriesKey};
 
 /// The per-job settings that shape how samples are stored.
 #[derive(Clone, Debug, Default)]
@@ -101,8 +101,8 @@ pub fn store_scrape(
             match append_body(app.as_mut(), &f.body, format, ts, sink, cache) {
                 Ok(body) => {
                     let series_added = body.current.num_added();
-                    for (labels, r) in cache.gone(&body.current) {
-                        append_known(app.as_mut(), labels, r, ts, STALE_NAN, metrics);
+                    for r in cache.gone(&body.current) {
+                        append_known(app.as_mut(), r, ts, STALE_NAN, metrics);
                     }
                     let report = [
                         1.0,
@@ -140,8 +140,8 @@ pub fn store_scrape(
     // As Prometheus: a failed scrape makes every series of the last good
     // one stale, and the report says up=0.
     let mut app = storage.appender();
-    for (labels, r) in cache.all() {
-        append_known(app.as_mut(), labels, r, ts, STALE_NAN, metrics);
+    for r in cache.all() {
+        append_known(app.as_mut(), r, ts, STALE_NAN, metrics);
     }
     append_report(
         app.as_mut(),
@@ -171,8 +171,8 @@ pub fn store_end_of_run(
     metrics: &ScrapeMetrics,
 ) {
     let mut app = storage.appender();
-    for (labels, r) in cache.all() {
-        append_known(app.as_mut(), labels, r, ts, STALE_NAN, metrics);
+    for r in cache.all() {
+        append_known(app.as_mut(), r, ts, STALE_NAN, metrics);
     }
     for name in REPORT_SERIES {
         append_counted(app.as_mut(), &report_labels(target, name), ts, STALE_NAN, metrics);
@@ -238,19 +238,12 @@ fn append_cached(
 
 /// [`append_cached`] for a series of the cache (staleness markers): its
 /// labels are spelled out only if the store no longer knows the ref.
-fn append_known(
-    app: &mut dyn Appender,
-    labels: &PackedLabels,
-    r: SeriesRef,
-    ts: i64,
-    v: f64,
-    metrics: &ScrapeMetrics,
-) {
+/// Appends a staleness marker to a cached series by its ref. A ref the
+/// store no longer knows belongs to a series retention dropped, which has
+/// no recent sample to mark stale.
+fn append_known(app: &mut dyn Appender, r: SeriesRef, ts: i64, v: f64, metrics: &ScrapeMetrics) {
     match app.append_ref(r, ts, v) {
-        Ok(()) => {}
-        Err(AppendError::UnknownSeriesRef) => {
-            append_counted(app, &labels.to_labels(), ts, v, metrics);
-        }
+        Ok(()) | Err(AppendError::UnknownSeriesRef) => {}
         Err(e) => metrics.count_append_error(&e),
     }
 }
@@ -316,10 +309,10 @@ fn append_body(
             append_counted(app, &labels, t, sample.value, metrics);
             continue;
         }
-        let hash = labels.stable_hash();
-        let cached = cache.get(hash, &labels);
+        let key = SeriesKey::new(labels.identity_hash());
+        let cached = cache.get(key);
         if let Some(r) = append_cached(app, cached, &labels, ts, sample.value, metrics) {
-            current.record(cache, hash, &labels, r);
+            current.record(cache, key, r);
         }
     }
     Ok(BodyOutcome {
