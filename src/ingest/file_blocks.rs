@@ -9,13 +9,17 @@
 //! Every OpenMetrics block but the last gets a synthetic `# EOF` line; the
 //! last must carry the file's own. Line numbers map back to the file.
 //!
+//! In the text format a quoted label value may hold a raw line break (as
+//! Prometheus allows), so there a line ends only at a `\n` outside quotes;
+//! cutting inside the quotes would make the result depend on the block
+//! size.
+//!
 //! Public (hidden) only so the fuzz crate can check these promises.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use memchr::memmem;
 
 use crate::scrape::parse::Format;
 
@@ -166,7 +170,8 @@ impl<R: Read> FileBlocks<R> {
                 let rest = std::mem::take(&mut self.pending);
                 return Ok(Some(self.make_block(rest, true, false)));
             }
-            let Some(last_nl) = memchr::memrchr(b'\n', &self.pending) else {
+            let (last_nl, family_start) = self.scan_lines();
+            let Some(last_nl) = last_nl else {
                 if self.pending.len() > self.max_line_bytes {
                     return Err(IngestError::LineTooLong {
                         path: Some(self.path.clone()),
@@ -186,28 +191,40 @@ impl<R: Read> FileBlocks<R> {
                     continue;
                 }
             }
-            let (cut, mid_family) = self.choose_cut(last_nl);
+            let (cut, mid_family) = self.choose_cut(last_nl, family_start);
             let rest = self.pending.split_off(cut);
             let taken = std::mem::replace(&mut self.pending, rest);
             return Ok(Some(self.make_block(taken, false, mid_family)));
         }
     }
 
+    /// The last line end in `pending`, and the start of the last complete
+    /// `# HELP`/`# TYPE` line after a line end.
+    fn scan_lines(&self) -> (Option<usize>, Option<usize>) {
+        let mut last_nl = None;
+        let mut family_start = None;
+        // A family line counts once the line end after it is seen.
+        let mut candidate = None;
+        for nl in LineEnds::new(&self.pending, self.format) {
+            if let Some(start) = candidate.take() {
+                family_start = Some(start);
+            }
+            last_nl = Some(nl);
+            let next = &self.pending[nl + 1..];
+            if next.starts_with(b"# HELP ") || next.starts_with(b"# TYPE ") {
+                candidate = Some(nl + 1);
+            }
+        }
+        (last_nl, family_start)
+    }
+
     /// Where to end the block: before the last `# HELP`/`# TYPE` line in the
     /// latter three quarters, else after the last complete line.
-    fn choose_cut(&self, last_nl: usize) -> (usize, bool) {
+    fn choose_cut(&self, last_nl: usize, family_start: Option<usize>) -> (usize, bool) {
         let from = self.pending.len() / 4;
-        if from > last_nl {
-            return (last_nl + 1, true);
-        }
-        let window = &self.pending[from..=last_nl];
-        let boundary = [&b"\n# HELP "[..], b"\n# TYPE "]
-            .iter()
-            .filter_map(|needle| memmem::rfind(window, needle))
-            .max();
-        match boundary {
-            Some(at) => (from + at + 1, false),
-            None => (last_nl + 1, true),
+        match family_start {
+            Some(start) if start > from => (start, false),
+            _ => (last_nl + 1, true),
         }
     }
 
@@ -220,7 +237,7 @@ impl<R: Read> FileBlocks<R> {
             text.extend_from_slice(p);
         }
         text.extend_from_slice(&body);
-        if let Some(line) = last_type_line(&body) {
+        if let Some(line) = last_type_line(&body, self.format) {
             self.type_line = Some(line.to_vec());
         }
         if cut_mid_family {
@@ -244,14 +261,72 @@ impl<R: Read> FileBlocks<R> {
 }
 
 /// The last `# TYPE ...\n` line of `body`.
-fn last_type_line(body: &[u8]) -> Option<&[u8]> {
-    let start = match memmem::rfind(body, b"\n# TYPE ") {
-        Some(at) => at + 1,
-        None if body.starts_with(b"# TYPE ") => 0,
-        None => return None,
-    };
+fn last_type_line(body: &[u8], format: Format) -> Option<&[u8]> {
+    let starts = std::iter::once(0).chain(LineEnds::new(body, format).map(|nl| nl + 1));
+    let start = starts.filter(|&s| body[s..].starts_with(b"# TYPE ")).last()?;
     let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |e| start + e + 1);
     Some(&body[start..end])
+}
+
+/// The positions of the line ends (`\n`) in `buf`, which starts at a line
+/// start. In the text format a `\n` inside a sample line's quotes does not
+/// end the line; comment lines end at their first `\n`. OpenMetrics forbids
+/// line breaks in quotes, so there every `\n` ends a line.
+struct LineEnds<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    quotes_span_lines: bool,
+}
+
+impl<'a> LineEnds<'a> {
+    fn new(buf: &'a [u8], format: Format) -> Self {
+        LineEnds {
+            buf,
+            pos: 0,
+            quotes_span_lines: format == Format::PrometheusText,
+        }
+    }
+
+    fn find_end(&self) -> Option<usize> {
+        let buf = self.buf;
+        let mut i = self.pos;
+        if self.quotes_span_lines {
+            while let Some(b' ' | b'\t') = buf.get(i) {
+                i += 1;
+            }
+        }
+        if !self.quotes_span_lines || buf.get(i) == Some(&b'#') {
+            return memchr::memchr(b'\n', &buf[i..]).map(|e| i + e);
+        }
+        let mut in_quotes = false;
+        loop {
+            let at = i + memchr::memchr3(b'"', b'\\', b'\n', &buf[i..])?;
+            match buf[at] {
+                b'\n' if !in_quotes => return Some(at),
+                b'"' => in_quotes = !in_quotes,
+                // An escape inside quotes: the next byte is taken as is.
+                b'\\' if in_quotes => {
+                    i = (at + 2).min(buf.len());
+                    continue;
+                }
+                _ => {}
+            }
+            i = at + 1;
+        }
+    }
+}
+
+impl Iterator for LineEnds<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let Some(end) = self.find_end() else {
+            self.pos = self.buf.len();
+            return None;
+        };
+        self.pos = end + 1;
+        Some(end)
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +450,53 @@ mod tests {
         assert_eq!(block.line_of(&text[0..1]), Some(1));
         assert_eq!(block.line_of("c"), None, "a copy lies on no line");
         assert_eq!(block.line_of(&text[0..0]), None);
+    }
+
+    /// The samples (name, labels, value) the parser reads from the blocks.
+    fn parse_blocks(got: &[Block], format: Format) -> Vec<String> {
+        let mut out = Vec::new();
+        for block in got {
+            for entry in crate::scrape::parse::Parser::new(&block.text, format) {
+                if let crate::scrape::parse::Entry::Sample(s) = entry.unwrap() {
+                    out.push(format!("{} {:?} {}", s.name, s.labels, s.value));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn text_format_cuts_never_fall_inside_quotes() {
+        // Found by the `import` fuzz target: the text format (as Prometheus)
+        // allows a raw line break in a label value, and a cut there made
+        // the import fail, or a quoted `# TYPE` look like a family.
+        let input = "a{x=\"1\n# TYPE b gauge\n2\",y=\"\\\"\n\"} 1 1000\nb 2 1000\n";
+        let format = Format::PrometheusText;
+        let want = parse_blocks(&blocks(input.as_bytes(), format, 1 << 20, 1 << 20).unwrap(), format);
+        assert_eq!(want.len(), 2, "{want:?}");
+        assert!(want[0].contains("# TYPE b gauge"), "{want:?}");
+        for block_bytes in 1..input.len() {
+            let got = blocks(input.as_bytes(), format, block_bytes, 1 << 20).unwrap();
+            assert_eq!(bodies(&got), input.as_bytes());
+            assert!(got.iter().all(|b| b.prefix().is_empty()), "block_bytes {block_bytes}");
+            assert_eq!(parse_blocks(&got, format), want, "block_bytes {block_bytes}");
+        }
+    }
+
+    #[test]
+    fn openmetrics_cuts_at_every_line_end() {
+        // OpenMetrics forbids line breaks in quotes, so a quote does not
+        // hold a line open (the parser reports the break).
+        let input = b"a{x=\"1\nb 1 1\n";
+        let got = blocks(input, Format::OpenMetrics, 4, 1 << 20).unwrap();
+        assert_eq!(got[0].body(), b"a{x=\"1\n");
+    }
+
+    #[test]
+    fn an_open_quote_holds_the_line_until_the_limit() {
+        let input = b"ok 1\nm{a=\"never closed\nmore\nmore\nmore\n";
+        let err = blocks(input, Format::PrometheusText, 4, 16).unwrap_err();
+        assert!(matches!(err, IngestError::LineTooLong { line: 2, .. }), "{err}");
     }
 
     /// Lines of an exposition-like file: metadata, samples, blanks.
