@@ -72,14 +72,23 @@ fuzz_target!(|data: &[u8]| {
     if let Some(ms) = parse_time(s) {
         assert!((MIN_TIME_MS..=MAX_TIME_MS).contains(&ms), "{s:?} -> {ms}");
         if ms.abs() < 1 << 48 {
-            let secs = format!("{}{}.{:03}", if ms < 0 { "-" } else { "" }, ms.abs() / 1000, ms.abs() % 1000);
+            let secs = format!(
+                "{}{}.{:03}",
+                if ms < 0 { "-" } else { "" },
+                ms.abs() / 1000,
+                ms.abs() % 1000
+            );
             assert_eq!(parse_time(&secs), Some(ms), "{s:?} -> {ms} -> {secs:?}");
         }
     }
 
     match parse_duration_param("step", s) {
         Ok(ms) if ms >= 0 => {
-            assert_eq!(parse_duration_param("step", &format!("{ms}ms")).ok(), Some(ms), "{s:?} -> {ms}");
+            assert_eq!(
+                parse_duration_param("step", &format!("{ms}ms")).ok(),
+                Some(ms),
+                "{s:?} -> {ms}"
+            );
         }
         Ok(_) => {}
         Err(e) => assert!(e.to_string().contains("\"step\""), "{e}"),
@@ -92,7 +101,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(set.iter().any(|m| !m.matches_empty()), "{s:?}: {set:?}");
                 if set.iter().all(|m| is_valid_label_name(&m.name)) {
                     let printed = selector(set);
-                    let again = parse_selector(&printed).unwrap_or_else(|e| panic!("{s:?} -> {printed:?}: {e}"));
+                    let again =
+                        parse_selector(&printed).unwrap_or_else(|e| panic!("{s:?} -> {printed:?}: {e}"));
                     assert_eq!(again, vec![set.clone()], "{s:?} -> {printed:?}");
                 }
             }
@@ -106,6 +116,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(name, s);
         }
         let escaped = escape(&name);
-        assert_eq!(decode_label_name(&escaped).ok().as_deref(), Some(name.as_str()), "{s:?} -> {name:?} -> {escaped:?}");
+        assert_eq!(
+            decode_label_name(&escaped).ok().as_deref(),
+            Some(name.as_str()),
+            "{s:?} -> {name:?} -> {escaped:?}"
+        );
     }
 });

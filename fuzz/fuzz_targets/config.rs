@@ -27,14 +27,20 @@ fn check_error(text: &str, err: &ConfigError) {
     let message = err.to_string();
     assert!(message.starts_with(ORIGIN), "{message}");
     // YAML counts `\r`, `\n` and `\r\n` each as one line break.
-    let lines = 1 + text.replace("\r\n", "\n").bytes().filter(|&b| b == b'\n' || b == b'\r').count();
+    let lines = 1 + text
+        .replace("\r\n", "\n")
+        .bytes()
+        .filter(|&b| b == b'\n' || b == b'\r')
+        .count();
     match err {
         ConfigError::At { line, column, .. } => {
             assert!(*line >= 1 && *column >= 1, "{message}");
             // The end of the text may be reported on the line after it.
             assert!(*line <= lines + 1, "{message} (the text has {lines} lines)");
         }
-        ConfigError::UnsetVariable { line, column, name, .. } => {
+        ConfigError::UnsetVariable {
+            line, column, name, ..
+        } => {
             assert!(*line >= 1 && *column >= 1 && *line <= lines, "{message}");
             assert_eq!(env(name), None, "{message}");
             assert!(text.contains(&format!("${{{name}}}")), "{message}");
@@ -44,7 +50,8 @@ fn check_error(text: &str, err: &ConfigError) {
             // must at least be well-formed YAML. (serde_norway gives no
             // place for a second document.)
             assert!(
-                serde_norway::from_str::<serde_norway::Value>(text).is_ok() || m.contains("more than one document"),
+                serde_norway::from_str::<serde_norway::Value>(text).is_ok()
+                    || m.contains("more than one document"),
                 "a YAML error without a position: {message}"
             );
         }

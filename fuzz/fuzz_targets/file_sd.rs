@@ -20,7 +20,8 @@ fn as_file_value(groups: &[TargetGroup]) -> serde_json::Value {
     groups
         .iter()
         .map(|g| {
-            let labels: BTreeMap<&String, &String> = g.labels.iter().filter(|(k, _)| *k != META_FILEPATH).collect();
+            let labels: BTreeMap<&String, &String> =
+                g.labels.iter().filter(|(k, _)| *k != META_FILEPATH).collect();
             json!({ "targets": g.targets, "labels": labels })
         })
         .collect()
@@ -51,9 +52,11 @@ fuzz_target!(|data: &[u8]| {
 
     let value = as_file_value(&groups);
     let json_text = serde_json::to_string(&value).expect("json");
-    let again = parse_groups(&json_text, FILE, true).unwrap_or_else(|e| panic!("re-reading {json_text}: {e}"));
+    let again =
+        parse_groups(&json_text, FILE, true).unwrap_or_else(|e| panic!("re-reading {json_text}: {e}"));
     assert_eq!(again, groups, "JSON round trip");
     let yaml_text = serde_norway::to_string(&value).expect("yaml");
-    let again = parse_groups(&yaml_text, FILE, false).unwrap_or_else(|e| panic!("re-reading {yaml_text}: {e}"));
+    let again =
+        parse_groups(&yaml_text, FILE, false).unwrap_or_else(|e| panic!("re-reading {yaml_text}: {e}"));
     assert_eq!(again, groups, "YAML round trip");
 });

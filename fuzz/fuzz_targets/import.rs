@@ -54,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
     match (&whole, &split) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a, b, "the block size changed the report");
-            assert_eq!(whole_stored, split_stored, "the block size changed what was stored");
+            assert_eq!(
+                whole_stored, split_stored,
+                "the block size changed what was stored"
+            );
             assert_eq!(a.samples_written + a.samples_skipped, a.samples_read);
             let stored: usize = whole_stored.iter().map(|(_, s)| s.len()).sum();
             assert_eq!(stored, a.samples_written);
@@ -66,13 +69,22 @@ fuzz_target!(|data: &[u8]| {
         (Err(a), Err(b)) => {
             assert_eq!(a.to_string(), b.to_string(), "the block size changed the error");
             assert!(!matches!(a, IngestError::Storage(_)), "{a}");
-            assert!(whole_stored.is_empty() && split_stored.is_empty(), "a refused file stored samples");
+            assert!(
+                whole_stored.is_empty() && split_stored.is_empty(),
+                "a refused file stored samples"
+            );
             assert!(!a.to_string().is_empty());
         }
         _ => panic!(
             "whole file: {:?}; in blocks: {:?}",
-            whole.as_ref().map(|r| r.samples_read).map_err(ToString::to_string),
-            split.as_ref().map(|r| r.samples_read).map_err(ToString::to_string)
+            whole
+                .as_ref()
+                .map(|r| r.samples_read)
+                .map_err(ToString::to_string),
+            split
+                .as_ref()
+                .map(|r| r.samples_read)
+                .map_err(ToString::to_string)
         ),
     }
 });

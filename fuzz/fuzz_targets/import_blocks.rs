@@ -20,11 +20,16 @@ fuzz_target!(|data: &[u8]| {
     let Some((&[flags, block, line], input)) = data.split_first_chunk::<3>() else {
         return;
     };
-    let format = if flags & 1 == 0 { Format::PrometheusText } else { Format::OpenMetrics };
+    let format = if flags & 1 == 0 {
+        Format::PrometheusText
+    } else {
+        Format::OpenMetrics
+    };
     let block_bytes = 1 + usize::from(block % 64);
     let max_line_bytes = 1 + usize::from(line) * 2;
 
-    let mut splitter = FileBlocks::from_reader(input, Path::new("fuzz.prom"), format, block_bytes, max_line_bytes);
+    let mut splitter =
+        FileBlocks::from_reader(input, Path::new("fuzz.prom"), format, block_bytes, max_line_bytes);
     let mut offset = 0usize;
     let mut next_line = 1usize;
     let mut previous_was_last = false;
@@ -35,7 +40,10 @@ fuzz_target!(|data: &[u8]| {
             Err(IngestError::LineTooLong { line, limit, path }) => {
                 assert_eq!(limit, max_line_bytes);
                 assert_eq!(path.as_deref(), Some(Path::new("fuzz.prom")));
-                assert_eq!(line, next_line, "the error names the first line not yet handed out");
+                assert_eq!(
+                    line, next_line,
+                    "the error names the first line not yet handed out"
+                );
                 let rest = &input[offset..];
                 let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
                 // In the text format an open quote carries the line on past
@@ -52,7 +60,11 @@ fuzz_target!(|data: &[u8]| {
         };
         assert!(!previous_was_last, "a block after the last one");
         let body = block.body();
-        assert_eq!(body, &input[offset..offset + body.len()], "the block's bytes are the file's, in order");
+        assert_eq!(
+            body,
+            &input[offset..offset + body.len()],
+            "the block's bytes are the file's, in order"
+        );
         let last = offset + body.len() == input.len();
         if !last {
             assert!(body.ends_with(b"\n"), "a block but the last ends at a line end");
@@ -64,15 +76,23 @@ fuzz_target!(|data: &[u8]| {
             "block of {} bytes (block {block_bytes}, line limit {max_line_bytes})",
             body.len()
         );
-        let want_suffix: &[u8] = if format == Format::OpenMetrics && !last { b"# EOF\n" } else { b"" };
+        let want_suffix: &[u8] = if format == Format::OpenMetrics && !last {
+            b"# EOF\n"
+        } else {
+            b""
+        };
         assert_eq!(block.suffix(), want_suffix);
         let prefix = block.prefix();
         if !prefix.is_empty() {
             assert!(prefix.starts_with(b"# TYPE ") && prefix.ends_with(b"\n"));
             assert_eq!(memchr::memchr_iter(b'\n', prefix).count(), 1);
             let earlier = &input[..offset];
-            let is_earlier_line = memchr::memmem::find_iter(earlier, prefix).any(|at| at == 0 || earlier[at - 1] == b'\n');
-            assert!(is_earlier_line, "the repeated TYPE line is a line from earlier in the file");
+            let is_earlier_line =
+                memchr::memmem::find_iter(earlier, prefix).any(|at| at == 0 || earlier[at - 1] == b'\n');
+            assert!(
+                is_earlier_line,
+                "the repeated TYPE line is a line from earlier in the file"
+            );
         }
 
         assert_eq!(block.first_line(), next_line);

@@ -44,10 +44,16 @@ fuzz_target!(|data: &[u8]| {
             Ok(again) => again,
             // promql-parser reads a zero duration written as a number
             // (`offset 000`) but prints it as `0s`, which it then refuses.
-            Err(e) if e.to_string().contains("duration must be greater than 0") && printed.contains("0s") => continue,
+            Err(e) if e.to_string().contains("duration must be greater than 0") && printed.contains("0s") => {
+                continue;
+            }
             Err(e) => panic!("{query:?} printed as {printed:?} does not parse: {e}"),
         };
         // Debug output compares NaN literals equal, unlike `PartialEq`.
-        assert_eq!(format!("{again:?}"), tree, "{query:?} printed as {printed:?} parses differently");
+        assert_eq!(
+            format!("{again:?}"),
+            tree,
+            "{query:?} printed as {printed:?} parses differently"
+        );
     }
 });

@@ -69,7 +69,15 @@ fuzz_target!(|data: &[u8]| {
     // A random body declared as gzip: refused cleanly or read within limits.
     if flags & 0x10 != 0 {
         let storage = MemStorage::new();
-        let _ = push_text(&storage, body, content_type, Some("gzip"), &extra, &limits, &metrics);
+        let _ = push_text(
+            &storage,
+            body,
+            content_type,
+            Some("gzip"),
+            &extra,
+            &limits,
+            &metrics,
+        );
         return;
     }
 
@@ -88,8 +96,14 @@ fuzz_target!(|data: &[u8]| {
     }
 
     match &plain {
-        Err(IngestError::Parse { line, column, path, .. }) => {
-            assert_eq!(parse_error, Some((*line, *column)), "the push reports the parser's position");
+        Err(IngestError::Parse {
+            line, column, path, ..
+        }) => {
+            assert_eq!(
+                parse_error,
+                Some((*line, *column)),
+                "the push reports the parser's position"
+            );
             assert!(path.is_none());
             assert!(stored.is_empty(), "a malformed body stored samples");
         }
@@ -99,14 +113,25 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) | Err(IngestError::Rejected(_)) => {
             assert_eq!(parse_error, None, "a body the parser refuses was accepted");
             let (appended, _, refused) = summary(&plain).expect("an outcome");
-            assert_eq!(appended + refused, parsed_samples, "every sample is stored or counted as refused");
+            assert_eq!(
+                appended + refused,
+                parsed_samples,
+                "every sample is stored or counted as refused"
+            );
             let stored_samples: usize = stored.iter().map(|(_, s)| s.len()).sum();
             // An exact repeat of a stored sample is accepted without
             // storing anything new (retries are idempotent).
-            assert!(stored_samples <= appended, "{stored_samples} stored, {appended} appended");
+            assert!(
+                stored_samples <= appended,
+                "{stored_samples} stored, {appended} appended"
+            );
             for (labels, _) in &stored {
                 for l in &extra {
-                    assert_eq!(labels.get(&l.name), (!l.value.is_empty()).then_some(l.value.as_str()), "{labels}");
+                    assert_eq!(
+                        labels.get(&l.name),
+                        (!l.value.is_empty()).then_some(l.value.as_str()),
+                        "{labels}"
+                    );
                 }
             }
         }
@@ -114,6 +139,14 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let zipped = gzip(body);
-    let gz = push_text(&MemStorage::new(), &zipped, content_type, Some("gzip"), &extra, &limits, &metrics);
+    let gz = push_text(
+        &MemStorage::new(),
+        &zipped,
+        content_type,
+        Some("gzip"),
+        &extra,
+        &limits,
+        &metrics,
+    );
     assert_eq!(summary(&gz), summary(&plain), "gzip changed the result");
 });

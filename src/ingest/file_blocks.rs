@@ -20,7 +20,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-
 use crate::scrape::parse::Format;
 
 use super::error::IngestError;
@@ -112,7 +111,13 @@ impl FileBlocks {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(FileBlocks::from_reader(file, path, format, block_bytes, max_line_bytes))
+        Ok(FileBlocks::from_reader(
+            file,
+            path,
+            format,
+            block_bytes,
+            max_line_bytes,
+        ))
     }
 }
 
@@ -334,8 +339,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn blocks(input: &[u8], format: Format, block_bytes: usize, max_line: usize) -> Result<Vec<Block>, IngestError> {
-        let mut splitter = FileBlocks::from_reader(input, Path::new("in.prom"), format, block_bytes, max_line);
+    fn blocks(
+        input: &[u8],
+        format: Format,
+        block_bytes: usize,
+        max_line: usize,
+    ) -> Result<Vec<Block>, IngestError> {
+        let mut splitter =
+            FileBlocks::from_reader(input, Path::new("in.prom"), format, block_bytes, max_line);
         let mut out = Vec::new();
         while let Some(block) = splitter.next_block()? {
             out.push(block);
@@ -427,7 +438,14 @@ mod tests {
         let input = b"ok 1\nok 2\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 3\n";
         let err = blocks(input, Format::PrometheusText, 8, 20).unwrap_err();
         assert!(
-            matches!(err, IngestError::LineTooLong { line: 3, limit: 20, .. }),
+            matches!(
+                err,
+                IngestError::LineTooLong {
+                    line: 3,
+                    limit: 20,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("in.prom"), "{err}");
@@ -472,13 +490,19 @@ mod tests {
         // the import fail, or a quoted `# TYPE` look like a family.
         let input = "a{x=\"1\n# TYPE b gauge\n2\",y=\"\\\"\n\"} 1 1000\nb 2 1000\n";
         let format = Format::PrometheusText;
-        let want = parse_blocks(&blocks(input.as_bytes(), format, 1 << 20, 1 << 20).unwrap(), format);
+        let want = parse_blocks(
+            &blocks(input.as_bytes(), format, 1 << 20, 1 << 20).unwrap(),
+            format,
+        );
         assert_eq!(want.len(), 2, "{want:?}");
         assert!(want[0].contains("# TYPE b gauge"), "{want:?}");
         for block_bytes in 1..input.len() {
             let got = blocks(input.as_bytes(), format, block_bytes, 1 << 20).unwrap();
             assert_eq!(bodies(&got), input.as_bytes());
-            assert!(got.iter().all(|b| b.prefix().is_empty()), "block_bytes {block_bytes}");
+            assert!(
+                got.iter().all(|b| b.prefix().is_empty()),
+                "block_bytes {block_bytes}"
+            );
             assert_eq!(parse_blocks(&got, format), want, "block_bytes {block_bytes}");
         }
     }

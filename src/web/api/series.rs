@@ -136,7 +136,9 @@ pub fn decode_label_name(raw: &str) -> Result<String, ApiError> {
         out.push(char::from_u32(code).ok_or_else(bad)?);
     }
     if out.is_empty() {
-        return Err(ApiError::BadData(format!("invalid label name: {raw:?} is empty once decoded")));
+        return Err(ApiError::BadData(format!(
+            "invalid label name: {raw:?} is empty once decoded"
+        )));
     }
     Ok(out)
 }
