@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
                     for (i, (name, _)) in s.labels.iter().enumerate() {
                         assert!(!name.is_empty());
                         assert_ne!(name, "__name__");
-                        assert!(s.labels[..i].iter().all(|(other, _)| other != name), "duplicate label");
+                        assert!(
+                            s.labels[..i].iter().all(|(other, _)| other != name),
+                            "duplicate label"
+                        );
                     }
                 }
                 Ok(_) => {}

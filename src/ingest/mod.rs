@@ -5,7 +5,8 @@
 
 mod append;
 mod error;
-mod file_blocks;
+#[doc(hidden)]
+pub mod file_blocks;
 pub mod import;
 mod limits;
 mod metrics;

@@ -25,5 +25,7 @@ pub use annotations::Annotations;
 pub use engine::{Engine, EngineOptions, QueryControl, QueryOutput, QueryStats};
 pub use error::PromqlError;
 pub use format::{format_float, format_sample_value, write_sample_value};
+#[doc(hidden)]
+pub use parse::parse;
 pub use selector::selector_matcher_sets;
 pub use value::{Sample, Series, Value};

@@ -151,9 +151,15 @@ pub fn read_groups(path: &Path) -> Result<Vec<TargetGroup>, String> {
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    parse_groups(&text, &path.display().to_string(), is_json)
+}
+
+/// Parses the text of target file `file` (named in errors and in
+/// `__meta_filepath`), JSON or YAML.
+pub fn parse_groups(text: &str, file: &str, is_json: bool) -> Result<Vec<TargetGroup>, String> {
     let raw: Vec<(Vec<String>, BTreeMap<String, String>)> = if is_json {
-        serde_json::from_str::<Option<Vec<JsonGroup>>>(&text)
-            .map_err(|e| format!("invalid JSON in {}: {e}", path.display()))?
+        serde_json::from_str::<Option<Vec<JsonGroup>>>(text)
+            .map_err(|e| format!("invalid JSON in {file}: {e}"))?
             .unwrap_or_default()
             .into_iter()
             .map(|g| (g.targets, g.labels))
@@ -161,19 +167,18 @@ pub fn read_groups(path: &Path) -> Result<Vec<TargetGroup>, String> {
     } else if text.trim().is_empty() {
         Vec::new()
     } else {
-        serde_norway::from_str::<Option<Vec<StaticConfig>>>(&text)
-            .map_err(|e| format!("invalid YAML in {}: {e}", path.display()))?
+        serde_norway::from_str::<Option<Vec<StaticConfig>>>(text)
+            .map_err(|e| format!("invalid YAML in {file}: {e}"))?
             .unwrap_or_default()
             .into_iter()
             .map(|g| (g.targets, g.labels))
             .collect()
     };
-    let file = path.display().to_string();
     raw.into_iter()
         .enumerate()
         .map(|(i, (targets, mut labels))| {
             validate_group(&targets, &labels).map_err(|e| format!("{file}: group {i}: {e}"))?;
-            labels.insert(META_FILEPATH.to_string(), file.clone());
+            labels.insert(META_FILEPATH.to_string(), file.to_string());
             Ok(TargetGroup {
                 source: format!("{file}:{i}"),
                 targets,

@@ -9,5 +9,7 @@ mod router;
 mod state;
 
 pub use error::ApiError;
+#[doc(hidden)]
+pub use params::{parse_selector, parse_time};
 pub use router::router;
 pub use state::{AppState, Lifecycle, ReloadHandle, ReloadRequest, WebMetrics};

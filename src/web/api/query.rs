@@ -37,7 +37,8 @@ fn engine(state: &AppState) -> Engine {
 }
 
 /// A duration parameter: float seconds or a Prometheus duration (`5m`).
-fn parse_duration_param(key: &str, s: &str) -> Result<i64, ApiError> {
+#[doc(hidden)]
+pub fn parse_duration_param(key: &str, s: &str) -> Result<i64, ApiError> {
     let bad = || {
         ApiError::BadData(format!(
             "invalid parameter \"{key}\": cannot parse {s:?} to a valid duration"

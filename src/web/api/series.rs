@@ -110,7 +110,8 @@ fn limited(mut items: Vec<String>, limit: Option<usize>) -> axum::Json<Value> {
 
 /// Label names in the path may use Prometheus's `U__` escaping for UTF-8
 /// names (`U__my_2e_label` is `my.label`).
-fn decode_label_name(raw: &str) -> Result<String, ApiError> {
+#[doc(hidden)]
+pub fn decode_label_name(raw: &str) -> Result<String, ApiError> {
     let Some(rest) = raw.strip_prefix("U__") else {
         if raw.is_empty() {
             return Err(ApiError::BadData("invalid label name: empty".into()));
@@ -134,6 +135,11 @@ fn decode_label_name(raw: &str) -> Result<String, ApiError> {
         let code = u32::from_str_radix(&hex, 16).map_err(|_| bad())?;
         out.push(char::from_u32(code).ok_or_else(bad)?);
     }
+    if out.is_empty() {
+        return Err(ApiError::BadData(format!(
+            "invalid label name: {raw:?} is empty once decoded"
+        )));
+    }
     Ok(out)
 }
 
@@ -155,5 +161,13 @@ mod tests {
         assert_eq!(decode_label_name("U__my_2e_label").unwrap(), "my.label");
         assert_eq!(decode_label_name("U__a__b").unwrap(), "a_b");
         assert!(decode_label_name("U__bad_zz_").is_err());
+    }
+
+    #[test]
+    fn escaped_empty_label_name_is_refused() {
+        // Found by the api_params fuzz target: `U__` decoded to "".
+        assert!(decode_label_name("").is_err());
+        let err = decode_label_name("U__").unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
     }
 }
