@@ -216,7 +216,7 @@ mod tests {
     /// names series in the head and scrape target identities.
     #[test]
     fn stable_hash_is_the_same_for_short_and_long_label_sets() {
-        let streaming = |ls: &Labels| {
+        let streamed = |ls: &Labels| {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             for l in ls.iter() {
                 h.update(l.name.as_bytes());
@@ -224,27 +224,20 @@ mod tests {
                 h.update(l.value.as_bytes());
                 h.update(&[0xff]);
             }
-            h.digest()
+            h
         };
         let short = Labels::from_pairs(&[("__name__", "up"), ("job", "lms")]);
         let long_value = "x".repeat(600);
         let long = Labels::from_pairs(&[("__name__", "up"), ("job", &long_value)]);
-        assert_eq!(short.stable_hash(), streaming(&short));
-        assert_eq!(long.stable_hash(), streaming(&long));
+        assert_eq!(short.stable_hash(), streamed(&short).digest());
+        assert_eq!(long.stable_hash(), streamed(&long).digest());
         assert_ne!(short.stable_hash(), long.stable_hash());
-        assert_eq!(Labels::default().stable_hash(), streaming(&Labels::default()));
-        let streaming128 = |ls: &Labels| {
-            let mut h = xxhash_rust::xxh3::Xxh3::new();
-            for l in ls.iter() {
-                h.update(l.name.as_bytes());
-                h.update(&[0xff]);
-                h.update(l.value.as_bytes());
-                h.update(&[0xff]);
-            }
-            h.digest128()
-        };
-        assert_eq!(short.identity_hash(), streaming128(&short));
-        assert_eq!(long.identity_hash(), streaming128(&long));
+        assert_eq!(
+            Labels::default().stable_hash(),
+            streamed(&Labels::default()).digest()
+        );
+        assert_eq!(short.identity_hash(), streamed(&short).digest128());
+        assert_eq!(long.identity_hash(), streamed(&long).digest128());
     }
 
     #[test]

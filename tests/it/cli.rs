@@ -135,15 +135,7 @@ fn a_bad_template_refuses_the_whole_reload_rules_included() {
     };
     std::fs::write(&config, with("first.yml")).unwrap();
     let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
-    let groups = || -> Vec<String> {
-        let v = get_json(&server.url("/api/v1/rules"));
-        v["data"]["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| g["name"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let groups = || rule_groups(&server);
     assert_eq!(groups(), ["first"]);
 
     std::fs::write(
