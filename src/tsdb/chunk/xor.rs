@@ -5,7 +5,7 @@
 //! Layout (documented byte by byte in `docs/storage-format.md`):
 //! `[tag 0x01][u16 LE sample count][bit stream, zero-padded to a byte]`.
 
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, peek_bits};
 use super::{ChunkError, TAG_XOR};
 
 /// Bytes before the bit stream: tag and sample count.
@@ -403,7 +403,7 @@ pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) 
     let total = bytes.len() * 8;
     out.reserve(count - 2);
     for _ in 2..count {
-        let w = peek(bytes, pos);
+        let w = peek_bits(bytes, pos);
         let dod = if w >> 63 == 0 {
             pos += 1;
             0
@@ -420,7 +420,7 @@ pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) 
             let raw = if prefix as u32 + n <= 64 {
                 (w << prefix) >> (64 - n)
             } else {
-                peek(bytes, pos + prefix) >> (64 - n)
+                peek_bits(bytes, pos + prefix) >> (64 - n)
             };
             pos += prefix + n as usize;
             let shift = 64 - n;
@@ -431,7 +431,7 @@ pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) 
         }
         st.delta = st.delta.wrapping_add(dod);
         st.t = st.t.wrapping_add(st.delta);
-        let w = peek(bytes, pos);
+        let w = peek_bits(bytes, pos);
         if w >> 63 == 0 {
             pos += 1;
         } else {
@@ -450,7 +450,7 @@ pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) 
             let bits = if head + sig <= 64 {
                 (w << head) >> (64 - sig)
             } else {
-                peek(bytes, pos + head as usize) >> (64 - sig)
+                peek_bits(bytes, pos + head as usize) >> (64 - sig)
             };
             pos += (head + sig) as usize;
             st.v ^= bits << st.trailing;
@@ -461,26 +461,6 @@ pub(super) fn decode_all(bytes: &[u8], count: usize, out: &mut Vec<(i64, f64)>) 
         out.push((st.t, f64::from_bits(st.v)));
     }
     Ok(())
-}
-
-/// The 64 bits from bit `pos` on, zeros past the end.
-#[inline(always)]
-fn peek(b: &[u8], pos: usize) -> u64 {
-    let at = pos / 8;
-    let off = (pos % 8) as u32;
-    let (word, next) = match b.get(at..at + 9) {
-        Some(w) => (u64::from_be_bytes(w[..8].try_into().expect("8 bytes")), w[8]),
-        None => {
-            let mut padded = [0u8; 9];
-            let tail = b.get(at..).unwrap_or(&[]);
-            padded[..tail.len()].copy_from_slice(tail);
-            (
-                u64::from_be_bytes(padded[..8].try_into().expect("8 bytes")),
-                padded[8],
-            )
-        }
-    };
-    (word << off) | ((next as u64) >> (8 - off))
 }
 
 /// Iterates the samples of an [`XorChunk`]; the chunk was validated when
