@@ -328,39 +328,42 @@ enum RefIndex {
 }
 
 impl RefIndex {
-    /// The target of the series with ref `r`, if the batch has one.
-    fn find(&mut self, r: u64, targets: &[Target]) -> Option<usize> {
+    /// Whether `r` is above every ref so far, so that no target holds it.
+    /// The first time it is not, the targets are put in a map, which
+    /// answers from then on.
+    fn ascends_to(&mut self, r: u64, targets: &[Target]) -> bool {
         if let RefIndex::Ascending(last) = *self {
             if last.is_none_or(|l| r > l) {
-                return None;
+                return true;
             }
-            self.index(targets);
+            let mut map = U64Map::with_capacity_and_hasher(targets.len() * 2, Default::default());
+            map.extend(targets.iter().enumerate().map(|(i, t)| (t.sref, i as u32)));
+            *self = RefIndex::Map(map);
+        }
+        false
+    }
+
+    /// The target of the series with ref `r`, if the batch has one.
+    fn find(&mut self, r: u64, targets: &[Target]) -> Option<usize> {
+        if self.ascends_to(r, targets) {
+            return None;
         }
         match self {
             RefIndex::Map(map) => map.get(&r).map(|&i| i as usize),
-            RefIndex::Ascending(_) => unreachable!("indexed above"),
+            RefIndex::Ascending(_) => None,
         }
     }
 
     /// Records that target `i`, about to be pushed, holds ref `r`, which
     /// no target held before.
     fn note(&mut self, r: u64, i: usize, targets: &[Target]) {
-        if let RefIndex::Ascending(last) = self {
-            if last.is_none_or(|l| r > l) {
-                *last = Some(r);
-                return;
-            }
-            self.index(targets);
+        if self.ascends_to(r, targets) {
+            *self = RefIndex::Ascending(Some(r));
+            return;
         }
         if let RefIndex::Map(map) = self {
             map.insert(r, i as u32);
         }
-    }
-
-    fn index(&mut self, targets: &[Target]) {
-        let mut map = U64Map::with_capacity_and_hasher(targets.len() * 2, Default::default());
-        map.extend(targets.iter().enumerate().map(|(i, t)| (t.sref, i as u32)));
-        *self = RefIndex::Map(map);
     }
 }
 
