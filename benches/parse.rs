@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::hint::black_box;
 
-use belfry::scrape::parse::{Entry, Format, Parser};
+use belfry::exposition::{Entry, Format, Parser};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// A body shaped like a busy host's node_exporter: per-CPU counters,

@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::{Config, StorageConfig, WalSync};
+use belfry::exposition::Format;
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
 use belfry::model::{AlertSink, Label, Labels};
 use belfry::rules::{RuleManager, RuleManagerOptions};
 use belfry::scrape::ScrapeManager;
-use belfry::scrape::parse::Format;
 use belfry::selfmetrics::Registry;
 use belfry::state::StateStore;
 use belfry::tsdb::wal::{SyncPolicy, WalOptions};

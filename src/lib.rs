@@ -5,6 +5,7 @@
 
 pub mod alerting;
 pub mod config;
+pub mod exposition;
 pub mod http_auth;
 pub mod ingest;
 pub mod model;
@@ -13,6 +14,7 @@ pub mod rules;
 pub mod scrape;
 pub mod selfmetrics;
 pub mod state;
+pub mod template;
 pub mod tsdb;
 pub mod web;
 

@@ -113,8 +113,8 @@ fn main() -> ExitCode {
         }) => return app::test_rules(&files, run, ignore_unknown_fields),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
-                ImportFormat::Prometheus => belfry::scrape::parse::Format::PrometheusText,
-                ImportFormat::Openmetrics => belfry::scrape::parse::Format::OpenMetrics,
+                ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,
+                ImportFormat::Openmetrics => belfry::exposition::Format::OpenMetrics,
             });
             app::import(&cli.serve.data_dir, &file, format)
         }

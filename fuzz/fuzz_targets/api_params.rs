@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use belfry::config::is_valid_label_name;
+use belfry::model::is_legacy_label_name;
 use belfry::model::Matcher;
 use belfry::web::api::query::parse_duration_param;
 use belfry::web::api::series::decode_label_name;
@@ -99,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!sets.is_empty(), "{s:?}");
             for set in &sets {
                 assert!(set.iter().any(|m| !m.matches_empty()), "{s:?}: {set:?}");
-                if set.iter().all(|m| is_valid_label_name(&m.name)) {
+                if set.iter().all(|m| is_legacy_label_name(&m.name)) {
                     let printed = selector(set);
                     let again =
                         parse_selector(&printed).unwrap_or_else(|e| panic!("{s:?} -> {printed:?}: {e}"));

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use belfry::scrape::parse::{Entry, Format, Parser};
+use belfry::exposition::{Entry, Format, Parser};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use belfry::ingest::{ImportOptions, IngestError, IngestMetrics, import_file};
-use belfry::scrape::parse::Format;
+use belfry::exposition::Format;
 use belfry::selfmetrics::Registry;
 use belfry::tsdb::MemStorage;
 use libfuzzer_sys::fuzz_target;

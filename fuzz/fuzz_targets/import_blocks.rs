@@ -13,7 +13,7 @@ use std::path::Path;
 
 use belfry::ingest::IngestError;
 use belfry::ingest::file_blocks::FileBlocks;
-use belfry::scrape::parse::Format;
+use belfry::exposition::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -14,7 +14,7 @@ use std::io::Write;
 
 use belfry::ingest::{IngestError, IngestLimits, IngestMetrics, PushOutcome, parse_extra_label, push_text};
 use belfry::model::Label;
-use belfry::scrape::parse::{Entry, Format, Parser};
+use belfry::exposition::{Entry, Format, Parser};
 use belfry::selfmetrics::Registry;
 use belfry::tsdb::MemStorage;
 use libfuzzer_sys::fuzz_target;

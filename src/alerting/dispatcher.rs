@@ -11,7 +11,6 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::config::AlertingConfig;
 use super::error::AlertingError;
 use super::fingerprint::fingerprint;
 use super::group::Group;
@@ -25,8 +24,9 @@ use super::notify::webhook::WebhookNotifier;
 use super::route::Route;
 use super::silence::Silences;
 use super::store::{AlertEntry, AlertStore, StoredAlert};
-use super::time_interval::TimeInterval;
-use crate::config::is_valid_label_name;
+use crate::config::AlertingConfig;
+use crate::config::alerting::TimeInterval;
+use crate::model::is_legacy_label_name;
 use crate::model::{Alert, AlertSink, Labels};
 use crate::selfmetrics::Registry;
 use crate::state::{StateStore, StateWriter, WriteOp, tables};
@@ -489,7 +489,7 @@ fn validate(a: &Alert) -> Result<(), AlertingError> {
     if a.labels.is_empty() {
         return Err(AlertingError::BadAlert("at least one label pair required".into()));
     }
-    if let Some(l) = a.labels.iter().find(|l| !is_valid_label_name(&l.name)) {
+    if let Some(l) = a.labels.iter().find(|l| !is_legacy_label_name(&l.name)) {
         return Err(AlertingError::BadAlert(format!(
             "invalid label name {:?}",
             l.name
@@ -509,7 +509,7 @@ fn validate(a: &Alert) -> Result<(), AlertingError> {
 fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingError> {
     let Some(cfg) = config else {
         return Ok(Runtime {
-            route: Route::build(&super::config::RouteConfig {
+            route: Route::build(&crate::config::alerting::RouteConfig {
                 receiver: Some("null".into()),
                 ..Default::default()
             })

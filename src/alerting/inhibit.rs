@@ -3,8 +3,8 @@
 //! As in Alertmanager, an alert that matches both sides cannot be muted by
 //! another alert that also matches both, so a rule never mutes itself out.
 
-use super::config::InhibitRuleConfig;
-use super::matchers::matches_all;
+use crate::config::alerting::InhibitRuleConfig;
+use crate::model::matches_all;
 use crate::model::{Labels, Matcher};
 
 #[derive(Clone, Debug)]

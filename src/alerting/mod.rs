@@ -5,13 +5,11 @@
 //! intervals), deduplicates against the notification log, and hands them
 //! to the notifiers (`notify/`).
 
-pub mod config;
 pub mod dispatcher;
 pub mod error;
 pub mod fingerprint;
 pub mod group;
 pub mod inhibit;
-pub mod matchers;
 pub mod metrics;
 pub mod nflog;
 pub mod notify;
@@ -19,10 +17,8 @@ mod pipeline;
 pub mod route;
 pub mod silence;
 pub mod store;
-pub mod time_interval;
 pub mod timefmt;
 
-pub use config::AlertingConfig;
 pub use dispatcher::{AlertGroupView, AlertView, Dispatcher, DispatcherOptions};
 pub use error::AlertingError;
 pub use silence::{Silence, SilenceMatcher, SilenceState};

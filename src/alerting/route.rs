@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use super::config::RouteConfig;
-use super::config::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL};
-use super::matchers::{matches_all, parse_matchers};
+use crate::config::alerting::RouteConfig;
+use crate::config::alerting::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL};
 use crate::model::{Label, Labels, MatchOp, Matcher};
+use crate::model::{matches_all, parse_matchers};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum GroupBy {
@@ -59,7 +59,7 @@ impl Route {
     ) -> Result<Route, String> {
         let mut matchers = Vec::new();
         for m in &cfg.matchers {
-            matchers.extend(parse_matchers(m)?);
+            matchers.extend(parse_matchers(m).map_err(|e| e.to_string())?);
         }
         for (n, v) in &cfg.match_eq {
             matchers.push(Matcher::equal(n, v));

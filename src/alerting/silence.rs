@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::error::AlertingError;
-use super::matchers::matches_all;
+use crate::model::matches_all;
 use crate::model::{Labels, MatchOp, Matcher};
 use crate::state::{StateWriter, WriteOp, tables};
 

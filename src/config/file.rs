@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer};
 
 use super::*;
+use crate::model::is_legacy_label_name;
 
 /// The whole configuration, validated, with defaults applied.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -26,7 +27,7 @@ pub struct Config {
     pub server: ServerConfig,
     /// Alertmanager's `alertmanager.yml` format.
     #[serde(default)]
-    pub alerting: Option<crate::alerting::AlertingConfig>,
+    pub alerting: Option<crate::config::AlertingConfig>,
 }
 
 const EMBEDDED_DEFAULT: &str = include_str!("default.yaml");
@@ -168,7 +169,7 @@ impl Config {
         if g.evaluation_interval.is_zero() {
             g.evaluation_interval = scrape::DEFAULT_EVALUATION_INTERVAL;
         }
-        if let Some(bad) = g.external_labels.keys().find(|n| !is_valid_label_name(n)) {
+        if let Some(bad) = g.external_labels.keys().find(|n| !is_legacy_label_name(n)) {
             return Err(format!("external_labels: {bad:?} is not a valid label name"));
         }
         if let Some(p) = &g.scrape_protocols {

@@ -4,12 +4,11 @@
 //! `${VAR}` expansion, Prometheus's defaults and validation, and errors
 //! located as `FILE:LINE:COLUMN`.
 
-mod duration;
+pub mod alerting;
 mod envsubst;
 mod error;
 mod file;
 mod http;
-mod names;
 mod relabel;
 mod scrape;
 mod sd;
@@ -17,14 +16,13 @@ mod secret;
 mod server;
 mod size;
 
-pub use duration::PromDuration;
+pub use alerting::AlertingConfig;
 pub use error::ConfigError;
 #[cfg(test)]
 use file::locate_job;
 pub use file::{Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
-pub use names::{is_valid_label_name, is_valid_metric_name};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};
 pub use sd::{FileSdConfig, StaticConfig, validate_group};

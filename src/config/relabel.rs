@@ -7,7 +7,7 @@ use std::fmt;
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
-use super::names::is_valid_label_name;
+use crate::model::is_legacy_label_name;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -198,7 +198,7 @@ impl RelabelConfig {
     fn validate(&self, source_labels_given: bool) -> Result<(), String> {
         use RelabelAction::*;
         let action = self.action;
-        if let Some(bad) = self.source_labels.iter().find(|l| !is_valid_label_name(l)) {
+        if let Some(bad) = self.source_labels.iter().find(|l| !is_legacy_label_name(l)) {
             return Err(format!("{bad:?} is not a valid label name in 'source_labels'"));
         }
         if action == HashMod && self.modulus == 0 {
@@ -216,7 +216,7 @@ impl RelabelConfig {
         let target_ok = if action == Replace && self.target_label.contains('$') {
             is_label_template(&self.target_label)
         } else {
-            is_valid_label_name(&self.target_label)
+            is_legacy_label_name(&self.target_label)
         };
         if needs_target && !target_ok {
             return Err(format!(

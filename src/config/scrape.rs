@@ -5,12 +5,12 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::duration::PromDuration;
 use super::http::{Authorization, BasicAuth, TlsConfig};
 use super::relabel::RelabelConfig;
 use super::sd::{FileSdConfig, StaticConfig};
 use super::secret::Secret;
 use super::size::ByteSize;
+use crate::model::PromDuration;
 
 /// Defaults every scrape job inherits, plus the rule evaluation interval.
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::duration::PromDuration;
-use super::names::is_valid_label_name;
+use crate::model::PromDuration;
+use crate::model::is_legacy_label_name;
 
 /// A fixed group of targets sharing labels.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -25,7 +25,7 @@ impl StaticConfig {
 
 /// Checks one target group: label names and addresses as Prometheus does.
 pub fn validate_group(targets: &[String], labels: &BTreeMap<String, String>) -> Result<(), String> {
-    if let Some(bad) = labels.keys().find(|n| !is_valid_label_name(n)) {
+    if let Some(bad) = labels.keys().find(|n| !is_legacy_label_name(n)) {
         return Err(format!("{bad:?} is not a valid label name"));
     }
     if let Some(bad) = targets.iter().find(|t| t.is_empty() || t.contains('/')) {

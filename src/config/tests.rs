@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::PromDuration;
 
 #[test]
 fn embedded_default_is_valid_and_scrapes_itself() {

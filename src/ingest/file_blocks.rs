@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::scrape::parse::Format;
+use crate::exposition::Format;
 
 use super::error::IngestError;
 
@@ -474,8 +474,8 @@ mod tests {
     fn parse_blocks(got: &[Block], format: Format) -> Vec<String> {
         let mut out = Vec::new();
         for block in got {
-            for entry in crate::scrape::parse::Parser::new(&block.text, format) {
-                if let crate::scrape::parse::Entry::Sample(s) = entry.unwrap() {
+            for entry in crate::exposition::Parser::new(&block.text, format) {
+                if let crate::exposition::Entry::Sample(s) = entry.unwrap() {
                     out.push(format!("{} {:?} {}", s.name, s.labels, s.value));
                 }
             }

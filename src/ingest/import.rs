@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use crate::exposition::{Entry, Format, ParsedSample, Parser};
 use crate::model::{Labels, METRIC_NAME};
-use crate::scrape::parse::{Entry, Format, ParsedSample, Parser};
 use crate::tsdb::Storage;
 
 use super::error::IngestError;

@@ -139,7 +139,8 @@ pub struct BucketSpan {
 
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct MetricMetadata {
-    #[prost(enumeration = "MetricType", tag = "1")]
+    /// A `crate::model::MetricType` code.
+    #[prost(int32, tag = "1")]
     pub r#type: i32,
     #[prost(bytes = "vec", tag = "2")]
     pub metric_family_name: Vec<u8>,
@@ -147,35 +148,6 @@ pub struct MetricMetadata {
     pub help: Vec<u8>,
     #[prost(bytes = "vec", tag = "5")]
     pub unit: Vec<u8>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
-#[repr(i32)]
-pub enum MetricType {
-    Unknown = 0,
-    Counter = 1,
-    Gauge = 2,
-    Histogram = 3,
-    GaugeHistogram = 4,
-    Summary = 5,
-    Info = 6,
-    StateSet = 7,
-}
-
-impl MetricType {
-    /// The name `/api/v1/metadata` uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricType::Unknown => "unknown",
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            MetricType::GaugeHistogram => "gaugehistogram",
-            MetricType::Summary => "summary",
-            MetricType::Info => "info",
-            MetricType::StateSet => "stateset",
-        }
-    }
 }
 
 /// Encodes a request the way a Prometheus sender does: protobuf, then one

@@ -26,7 +26,7 @@ use bytes::Buf;
 use prost::Message;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 
-use crate::model::{Labels, METRIC_NAME, now_millis};
+use crate::model::{Labels, METRIC_NAME, MetricType, now_millis};
 use crate::tsdb::Storage;
 
 use super::append::{append_batch, finish};
@@ -313,7 +313,7 @@ fn proto_err(what: &str) -> impl Fn(prost::DecodeError) -> IngestError + '_ {
 }
 
 fn family_metadata(meta: prompb::MetricMetadata) -> FamilyMetadata {
-    let kind = prompb::MetricType::try_from(meta.r#type).unwrap_or(prompb::MetricType::Unknown);
+    let kind = MetricType::from_remote_write_code(meta.r#type);
     FamilyMetadata {
         family: String::from_utf8_lossy(&meta.metric_family_name).into_owned(),
         kind: kind.as_str(),
@@ -479,7 +479,7 @@ mod tests {
             series(&[("job", "x"), ("__name__", "other")], &[(NOW, f64::NAN)]),
         ]);
         req.metadata.push(MetricMetadata {
-            r#type: prompb::MetricType::Counter as i32,
+            r#type: MetricType::Counter.remote_write_code(),
             metric_family_name: b"http_requests_total".to_vec(),
             help: b"Requests.".to_vec(),
             unit: vec![],

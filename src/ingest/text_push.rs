@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use crate::exposition::{Entry, Format, Parser};
 use crate::model::{Label, Labels, METRIC_NAME, now_millis};
-use crate::scrape::parse::{Entry, Format, Parser};
 use crate::tsdb::Storage;
 
 use super::append::{append_batch, finish};

@@ -1,18 +1,27 @@
 //! The shared vocabulary every subsystem speaks: label sets, label matchers,
-//! samples (floats and native histograms) and timestamps. Nothing here knows about storage, HTTP or PromQL.
+//! samples (floats and native histograms), timestamps, Prometheus durations
+//! and the rules for label and metric names. Nothing here knows about storage, HTTP or PromQL.
 
 mod alert;
+mod duration;
 mod histogram;
 mod labels;
 mod matcher;
+mod matcher_syntax;
+mod metric_type;
+mod names;
 mod packed_labels;
 mod sample;
 
 pub use alert::{Alert, AlertSink};
+pub use duration::{DurationError, PromDuration};
 pub use histogram::{
     Bucket, CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, HistogramError, Span, upper_bound,
 };
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use matcher_syntax::{MatcherProblem, MatcherSyntaxError, matches_all, parse_matchers};
+pub use metric_type::MetricType;
+pub use names::{is_legacy_label_name, is_legacy_metric_name, is_utf8_label_name};
 pub use packed_labels::PackedLabels;
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan, now_millis};

@@ -338,12 +338,6 @@ fn count_values(
     ))
 }
 
-pub(crate) fn is_valid_label_name(s: &str) -> bool {
-    // UTF-8 names are valid in Prometheus 3; the only invalid ones are
-    // empty or not valid UTF-8 (which a Rust `str` cannot be).
-    !s.is_empty() && !s.contains('\u{fffd}')
-}
-
 fn k_aggregation(
     ev: &mut Evaluator,
     op: u16,

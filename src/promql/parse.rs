@@ -12,7 +12,7 @@ use lrpar::{Lexeme, Lexer};
 use promql_parser::parser::token::*;
 use promql_parser::parser::{Expr, value::ValueType};
 
-use crate::config::PromDuration;
+use crate::model::{DurationError, PromDuration};
 
 use super::error::PromqlError;
 
@@ -102,7 +102,7 @@ fn check_literals(query: &str, toks: &[Tok]) -> Option<(usize, String)> {
             T_DURATION => {
                 let d = match PromDuration::parse(s) {
                     Ok(d) => d,
-                    Err(e) if e.starts_with("duration out of range") => {
+                    Err(DurationError::OutOfRange(_)) => {
                         return Some((t.start, "duration out of range".into()));
                     }
                     Err(_) => return Some((t.start, format!("bad duration syntax: {s:?}"))),

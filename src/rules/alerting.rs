@@ -11,7 +11,7 @@ use crate::model::{Alert, Label, Labels, METRIC_NAME};
 use super::error::EvalError;
 use super::health::RuleHealth;
 use super::query::EvalEnv;
-use super::template::{Context, Template, TemplateData};
+use crate::template::{Context, Template, TemplateData};
 
 /// Resolved alerts are kept, and re-sent, this long (Prometheus: 15 min).
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
@@ -139,7 +139,7 @@ impl AlertingRule {
             _ => {
                 let url = format!(
                     "{base}/graph?g0.expr={}&g0.tab=1",
-                    super::template::query_escape(&self.expr)
+                    crate::template::query_escape(&self.expr)
                 );
                 self.generator_url = Some(Box::new((base.to_string(), url.clone())));
                 url

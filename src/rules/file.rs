@@ -9,13 +9,15 @@ use std::time::Duration;
 use promql_parser::parser::value::ValueType;
 use serde::Deserialize;
 
-use crate::config::{PromDuration, is_blank_yaml, is_valid_label_name, is_valid_metric_name, yaml_error};
+use crate::config::{is_blank_yaml, yaml_error};
+
 use crate::model::Labels;
+use crate::model::{PromDuration, is_legacy_label_name, is_legacy_metric_name};
 use crate::promql::Engine;
 
 use super::error::RuleError;
 use super::locate::{self, Fault, Place, parse_error_position};
-use super::template::Template;
+use crate::template::Template;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,7 +184,7 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
             ));
         }
         for k in g.labels.keys() {
-            if !is_valid_label_name(k) {
+            if !is_legacy_label_name(k) {
                 return Err(at(
                     gline,
                     format!("group {:?}: invalid label name: {k:?}", g.name),
@@ -280,7 +282,7 @@ fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, Fault> {
         }
     }
     for (k, v) in &r.labels {
-        if !is_valid_label_name(k) || k == "__name__" {
+        if !is_legacy_label_name(k) || k == "__name__" {
             return Err(at_key(format!("invalid label name: {k:?}"), "labels", k));
         }
         if r.alert.is_some() {
@@ -298,13 +300,13 @@ fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, Fault> {
         if r.keep_firing_for.is_some() {
             return Err(err("invalid field 'keep_firing_for' in recording rule".into()));
         }
-        if !is_valid_metric_name(&record) {
+        if !is_legacy_metric_name(&record) {
             return Err(err(format!("invalid recording rule name: {record}")));
         }
         RuleKind::Recording { record }
     } else {
         for (k, v) in &r.annotations {
-            if !is_valid_label_name(k) {
+            if !is_legacy_label_name(k) {
                 return Err(at_key(
                     format!("invalid annotation name: {k:?}"),
                     "annotations",

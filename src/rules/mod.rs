@@ -1,5 +1,6 @@
 //! Prometheus rules: rule files, groups, recording and alerting rules,
-//! templates, the rule manager, `check rules` and `test rules`.
+//! the rule manager, `check rules` and `test rules`. Templates in labels
+//! and annotations are expanded by `crate::template`.
 
 mod alerting;
 mod ast;
@@ -16,7 +17,6 @@ mod metrics;
 mod query;
 mod recording;
 mod status;
-pub mod template;
 mod unittest;
 
 pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS, value_string};

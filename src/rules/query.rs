@@ -7,7 +7,7 @@ use crate::promql::{Engine, QueryControl, Sample, Value};
 use crate::tsdb::Storage;
 
 use super::error::EvalError;
-use super::template::QuerySample;
+use crate::template::QuerySample;
 
 /// Everything a rule evaluation needs from the outside.
 pub struct EvalEnv<'a> {

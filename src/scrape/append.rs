@@ -14,9 +14,9 @@ use super::client::Fetched;
 use super::error::ScrapeFailure;
 use super::metadata::{MetadataBuilder, MetricMetadata};
 use super::metrics::ScrapeMetrics;
-use super::parse::{Entry, Format, ParsedSample, Parser};
 use super::relabel::relabel;
 use super::series_cache::{ScrapedSeries, SeriesCache, SeriesKey};
+use crate::exposition::{Entry, Format, ParsedSample, Parser};
 
 /// The per-job settings that shape how samples are stored.
 #[derive(Clone, Debug, Default)]

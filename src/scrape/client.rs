@@ -18,8 +18,8 @@ use crate::config::ScrapeConfig;
 use crate::http_auth::{HttpAuth, HttpAuthError};
 
 use super::error::ScrapeFailure;
-use super::parse::SCRAPE_ACCEPT_HEADER;
 use super::sni::SniClients;
+use crate::exposition::SCRAPE_ACCEPT_HEADER;
 
 pub const USER_AGENT_VALUE: &str = concat!("Belfry/", env!("CARGO_PKG_VERSION"));
 

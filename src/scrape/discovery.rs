@@ -191,7 +191,7 @@ pub fn parse_groups(text: &str, file: &str, is_json: bool) -> Result<Vec<TargetG
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PromDuration;
+    use crate::model::PromDuration;
 
     fn discovery(dir: &Path) -> (FileDiscovery, Arc<Counter>) {
         let errors = Arc::new(Counter::default());

@@ -4,7 +4,7 @@
 
 use crate::tsdb::StorageError;
 
-use super::parse::ParseError;
+use crate::exposition::ParseError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {

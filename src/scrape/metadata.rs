@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::parse::MetricType;
+use crate::model::MetricType;
 
 /// What a target said about one metric family.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

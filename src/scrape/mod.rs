@@ -8,7 +8,6 @@ mod error;
 mod manager;
 mod metadata;
 mod metrics;
-pub mod parse;
 mod pool;
 pub mod relabel;
 mod scrape_loop;

@@ -4,7 +4,9 @@
 
 use md5::{Digest, Md5};
 
-use crate::config::{RelabelAction, RelabelConfig, is_valid_label_name};
+use crate::config::{RelabelAction, RelabelConfig};
+
+use crate::model::is_legacy_label_name;
 use crate::model::{Labels, LabelsBuilder};
 
 /// The relabelled set, or `None` when a rule dropped it.
@@ -42,7 +44,7 @@ fn apply(cfg: &RelabelConfig, b: &mut LabelsBuilder) -> bool {
             };
             let mut target = String::new();
             caps.expand(&cfg.target_label, &mut target);
-            if !is_valid_label_name(&target) {
+            if !is_legacy_label_name(&target) {
                 return true;
             }
             let mut value = String::new();

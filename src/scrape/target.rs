@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::config::{PromDuration, ScrapeConfig};
+use crate::config::ScrapeConfig;
+
+use crate::model::PromDuration;
 use crate::model::{Label, Labels};
 
 use super::discovery::TargetGroup;

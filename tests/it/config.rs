@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use belfry::config::{ByteSize, Config, ConfigError, PromDuration, RelabelAction, Scheme, WalSync};
+use belfry::config::{ByteSize, Config, ConfigError, RelabelAction, Scheme, WalSync};
+
+use belfry::model::PromDuration;
 
 fn no_env(_: &str) -> Option<String> {
     None

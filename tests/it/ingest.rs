@@ -4,13 +4,13 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use belfry::exposition::Format;
 use belfry::ingest::prompb::{self, Label, Sample, TimeSeries, WriteRequest};
 use belfry::ingest::{
     ImportOptions, IngestError, IngestLimits, IngestMetrics, RejectReason, RemoteWriteHeaders, import_file,
     parse_extra_label, push_text, remote_write,
 };
 use belfry::model::now_millis;
-use belfry::scrape::parse::Format;
 use belfry::selfmetrics::Registry;
 use belfry::tsdb::MemStorage;
 

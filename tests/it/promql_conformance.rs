@@ -23,7 +23,9 @@ const SKIP: &[(&str, usize, &str)] = &[];
 /// A Prometheus duration (`1m30s`) in milliseconds, via the crate's one
 /// duration parser.
 fn parse_duration(s: &str) -> Result<i64, String> {
-    belfry::config::PromDuration::parse(s.trim()).map(|d| d.as_duration().as_millis() as i64)
+    belfry::model::PromDuration::parse(s.trim())
+        .map(|d| d.as_duration().as_millis() as i64)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -324,7 +324,7 @@ fn series_and_labels_honour_start_end_and_limit() {
 /// form Belfry's own text parser reads back to the same series and value.
 #[test]
 fn federate_output_with_utf8_names_parses_back() {
-    use belfry::scrape::parse::{Entry, Format, Parser};
+    use belfry::exposition::{Entry, Format, Parser};
 
     let dir = tempfile::tempdir().unwrap();
     let server = BelfryServer::start(&dir.path().join("data"), None);

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use belfry::scrape::parse::{Entry, Format, MetricType, ParsedSample, Parser};
+use belfry::exposition::{Entry, Format, ParsedSample, Parser};
+use belfry::model::MetricType;
 
 use crate::support;
 

@@ -16,9 +16,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::template::Templates;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
-use crate::alerting::config::EmailConfig;
 use crate::config::Secret;
-use crate::rules::template::Template;
+use crate::config::alerting::EmailConfig;
+use crate::template::Template;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 const IMPLICIT_TLS_PORT: u16 = 465;

@@ -1,7 +1,7 @@
 //! Notification text: Go templates over Alertmanager's notification data
 //! (`.Status`, `.Receiver`, `.Alerts` with `.Firing`/`.Resolved`,
 //! `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`, `.ExternalURL`),
-//! run by our template engine (`crate::rules::template`).
+//! run by our template engine (`crate::template`).
 //!
 //! The set of named templates is the built-in defaults (`default.tmpl`:
 //! `__subject`, `email.default.subject`, `email.default.html`, …) plus the
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Notification, NotifyError};
 use crate::model::Labels;
-use crate::rules::template::{Context, TValue, Template, TemplateError, TemplateSet};
+use crate::template::{Context, TValue, Template, TemplateError, TemplateSet};
 
 /// The built-in definitions, under Alertmanager's names.
 const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");

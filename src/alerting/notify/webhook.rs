@@ -9,9 +9,9 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use serde_json::{Map, Value, json};
 
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
-use crate::alerting::config::{HttpClientConfig, WebhookConfig};
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::alerting::timefmt::rfc3339;
+use crate::config::alerting::{HttpClientConfig, WebhookConfig};
 use crate::http_auth::{HttpAuth, HttpAuthError};
 use crate::model::Labels;
 

@@ -7,7 +7,7 @@ use promql_parser::parser::Expr;
 use regex::Regex;
 
 use crate::model::Labels;
-use crate::promql::aggregate::is_valid_label_name;
+use crate::model::is_utf8_label_name;
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::value::{Elem, Val};
@@ -29,7 +29,7 @@ pub(super) fn call(
             let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
                 PromqlError::Execution(format!("invalid regular expression in label_replace(): {re_str}"))
             })?;
-            if !is_valid_label_name(&dst) {
+            if !is_utf8_label_name(&dst) {
                 return Err(PromqlError::Execution(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
@@ -60,7 +60,7 @@ pub(super) fn call(
             let mut srcs = Vec::new();
             for a in &args[3..] {
                 let s = string_arg(a)?;
-                if !is_valid_label_name(&s) {
+                if !is_utf8_label_name(&s) {
                     return Err(PromqlError::Execution(format!(
                         "invalid source label name in label_join(): {s}"
                     )));
@@ -68,7 +68,7 @@ pub(super) fn call(
                 ev.check_label_name(&s, "invalid source label name in label_join(): ")?;
                 srcs.push(s);
             }
-            if !is_valid_label_name(&dst) {
+            if !is_utf8_label_name(&dst) {
                 return Err(PromqlError::Execution(format!(
                     "invalid destination label name in label_join(): {dst}"
                 )));

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::PromDuration;
+use crate::model::PromDuration;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

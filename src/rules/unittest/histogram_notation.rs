@@ -77,7 +77,7 @@ pub fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
 /// Writes a histogram in the notation, e.g. for failure messages (each
 /// span's buckets as a `buckets`/`offset` pair when there is one span).
 pub fn histogram_notation(h: &FloatHistogram) -> String {
-    let g = crate::rules::template::go_float;
+    let g = crate::template::go_float;
     let mut parts = vec![
         format!("schema:{}", h.schema),
         format!("count:{}", g(h.count)),
@@ -124,7 +124,7 @@ fn one_span((buckets, offset): (Vec<f64>, i32)) -> (Vec<Span>, Vec<f64>) {
 }
 
 fn number(s: &str) -> Result<f64, String> {
-    crate::rules::template::parse_go_float(s).ok_or_else(|| format!("invalid number {s:?}"))
+    crate::template::parse_go_float(s).ok_or_else(|| format!("invalid number {s:?}"))
 }
 
 fn integer(s: &str) -> Result<i32, String> {

@@ -159,7 +159,7 @@ fn check_features(expr: &str, opts: &TestOptions) -> Result<(), String> {
 }
 
 fn dur_string(ms: i64) -> String {
-    crate::config::PromDuration(Duration::from_millis(ms.max(0) as u64)).to_string()
+    crate::model::PromDuration(Duration::from_millis(ms.max(0) as u64)).to_string()
 }
 
 fn start_ms(tg: &TestGroup) -> Result<i64, String> {
@@ -465,7 +465,7 @@ fn show_samples(s: &[(Labels, Got)]) -> String {
     let parts: Vec<String> = s
         .iter()
         .map(|(l, v)| match v {
-            Got::Float(v) => format!("{{Labels:{l} Value:{}}}", crate::rules::template::go_float(*v)),
+            Got::Float(v) => format!("{{Labels:{l} Value:{}}}", crate::template::go_float(*v)),
             Got::Histogram(h) => format!("{{Labels:{l} Histogram:{}}}", histogram_notation(h)),
         })
         .collect();

@@ -245,7 +245,7 @@ fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), Strin
 }
 
 fn parse_float(s: &str) -> Result<f64, String> {
-    crate::rules::template::parse_go_float(s).ok_or_else(|| format!("invalid value {s:?}"))
+    crate::template::parse_go_float(s).ok_or_else(|| format!("invalid value {s:?}"))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use crate::config::{is_valid_label_name, is_valid_metric_name};
 use crate::model::{Labels, METRIC_NAME, is_stale_nan, now_millis};
+use crate::model::{is_legacy_label_name, is_legacy_metric_name};
 use crate::selfmetrics::{escape_label_value, write_float};
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -57,7 +57,7 @@ pub async fn federate(
     for ((name, labels), (t, v)) in &latest {
         if current_family != Some(name.as_str()) {
             out.push_str("# TYPE ");
-            push_name(&mut out, name, is_valid_metric_name(name));
+            push_name(&mut out, name, is_legacy_metric_name(name));
             out.push_str(" untyped\n");
             current_family = Some(name.as_str());
         }
@@ -81,7 +81,7 @@ fn write_federated_line(out: &mut String, name: &str, labels: &Labels, external:
     // A name outside the classic charset cannot stand before the braces:
     // it goes inside them, quoted, as the first item.
     let mut first = true;
-    if is_valid_metric_name(name) {
+    if is_legacy_metric_name(name) {
         out.push_str(name);
         out.push('{');
     } else {
@@ -96,7 +96,7 @@ fn write_federated_line(out: &mut String, name: &str, labels: &Labels, external:
         first = false;
         // Label names are checked against the label charset, stricter than
         // the metric one: `a:b` is quoted, as no parser reads it bare there.
-        push_name(out, &l.name, is_valid_label_name(&l.name));
+        push_name(out, &l.name, is_legacy_label_name(&l.name));
         out.push_str("=\"");
         out.push_str(&escape_label_value(&l.value));
         out.push('"');
@@ -125,7 +125,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::scrape::parse::{Entry, Format, Parser};
+    use crate::exposition::{Entry, Format, Parser};
 
     #[test]
     fn adds_missing_external_labels_and_escapes() {
@@ -168,7 +168,7 @@ mod tests {
 
     fn family(name: &str, labels: &Labels, t: i64, v: f64) -> String {
         let mut out = String::from("# TYPE ");
-        push_name(&mut out, name, is_valid_metric_name(name));
+        push_name(&mut out, name, is_legacy_metric_name(name));
         out.push_str(" untyped\n");
         write_federated_line(&mut out, name, labels, &Labels::default(), t, v);
         out

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde_json::{Value as Json, json};
 
-use crate::config::PromDuration;
+use crate::model::PromDuration;
 use crate::model::now_millis;
 use crate::model::{FloatHistogram, Labels};
 use crate::promql::{

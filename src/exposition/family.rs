@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::entry::MetricType;
+use crate::model::MetricType;
 
 /// The family named by the most recent `# HELP`, `# TYPE` or `# UNIT` line.
 #[derive(Debug, Clone)]

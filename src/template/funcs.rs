@@ -85,7 +85,7 @@ fn float_arg(v: &TValue) -> Result<f64, String> {
         TValue::Float(f) => Ok(*f),
         TValue::Int(i) => Ok(*i as f64),
         TValue::Str(s) => {
-            crate::rules::template::parse_go_float(s).ok_or_else(|| format!("can't convert {s:?} to float"))
+            crate::template::parse_go_float(s).ok_or_else(|| format!("can't convert {s:?} to float"))
         }
         other => Err(format!("can't convert {} to float", value_v(other))),
     }
@@ -350,7 +350,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         "externalURL" => Ok(TValue::str(ctx.external_url)),
         "parseDuration" => {
             want(name, &args, 1)?;
-            let d = crate::config::PromDuration::parse(&string_arg(&args[0])?)?;
+            let d = crate::model::PromDuration::parse(&string_arg(&args[0])?).map_err(|e| e.to_string())?;
             Ok(TValue::Float(d.as_duration().as_secs_f64()))
         }
         "stripPort" => {

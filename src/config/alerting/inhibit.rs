@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::Invalid;
-use crate::alerting::matchers::parse_matchers;
-use crate::config::is_valid_label_name;
+use crate::model::is_legacy_label_name;
+use crate::model::parse_matchers;
 use crate::model::{MatchOp, Matcher};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -50,7 +50,7 @@ impl InhibitRuleConfig {
             .map_err(|e| Invalid::near(format!("inhibit rule source: {e}"), &first))?;
         self.target()
             .map_err(|e| Invalid::near(format!("inhibit rule target: {e}"), &first))?;
-        if let Some(bad) = self.equal.iter().find(|n| !is_valid_label_name(n)) {
+        if let Some(bad) = self.equal.iter().find(|n| !is_legacy_label_name(n)) {
             return Err(Invalid::near(
                 format!("inhibit rule equal: {bad:?} is not a valid label name"),
                 bad,
@@ -67,7 +67,7 @@ fn side(
 ) -> Result<Vec<Matcher>, String> {
     let mut out = Vec::new();
     for m in matchers {
-        out.extend(parse_matchers(m)?);
+        out.extend(parse_matchers(m).map_err(|e| e.to_string())?);
     }
     for (n, v) in eq {
         out.push(Matcher::equal(n, v));

@@ -7,7 +7,7 @@
 //! a malformed body as a whole. It never panics on any input.
 //!
 //! ```
-//! use belfry::scrape::parse::{Entry, Format, Parser};
+//! use belfry::exposition::{Entry, Format, Parser};
 //! let body = b"# TYPE up gauge\nup{job=\"node\"} 1\n";
 //! let samples: Vec<_> = Parser::new(body, Format::PrometheusText)
 //!     .filter_map(|e| match e {
@@ -33,7 +33,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Entry, MetricType, ParsedSample};
+pub use entry::{Entry, ParsedSample};
 pub use error::ParseError;
 pub use float::NORMAL_NAN;
 pub use format::{Format, SCRAPE_ACCEPT_HEADER};

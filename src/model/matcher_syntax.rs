@@ -2,42 +2,74 @@
 //! `{a="1", b!~"x.*"}`) parsed into the shared `Matcher`, plus matching a
 //! set of matchers against alert labels.
 
-use crate::model::{Labels, MatchOp, Matcher};
+use crate::model::{Labels, MatchOp, Matcher, MatcherError};
+
+/// Why a matcher string was refused: the whole string, and what is wrong in it.
+#[derive(Debug, thiserror::Error)]
+#[error("matcher {text:?}: {problem}")]
+pub struct MatcherSyntaxError {
+    pub text: String,
+    pub problem: MatcherProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherProblem {
+    #[error("missing closing brace")]
+    MissingBrace,
+    #[error("expected a comma before {0:?}")]
+    MissingComma(String),
+    #[error("holds no matcher")]
+    Empty,
+    #[error("expected an operator (=, !=, =~, !~)")]
+    MissingOperator,
+    #[error("missing label name")]
+    MissingName,
+    #[error("expected an operator (=, !=, =~, !~) after {0:?}")]
+    MissingOperatorAfter(String),
+    #[error("unterminated quoted value")]
+    Unterminated,
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+}
 
 /// Parses one matcher string, which may hold several comma-separated
 /// matchers and may be wrapped in braces.
-pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
+pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, MatcherSyntaxError> {
+    let fail = |problem| MatcherSyntaxError {
+        text: text.to_string(),
+        problem,
+    };
     let mut s = text.trim();
     if let Some(inner) = s.strip_prefix('{') {
         s = inner
             .strip_suffix('}')
-            .ok_or_else(|| format!("matcher {text:?}: missing closing brace"))?;
+            .ok_or_else(|| fail(MatcherProblem::MissingBrace))?;
     }
     let mut out = Vec::new();
     let mut rest = s.trim();
     while !rest.is_empty() {
-        let (m, after) = parse_one(rest).map_err(|e| format!("matcher {text:?}: {e}"))?;
+        let (m, after) = parse_one(rest).map_err(fail)?;
         out.push(m);
         rest = after.trim_start();
         if let Some(r) = rest.strip_prefix(',') {
             rest = r.trim_start();
         } else if !rest.is_empty() {
-            return Err(format!("matcher {text:?}: expected a comma before {rest:?}"));
+            return Err(fail(MatcherProblem::MissingComma(rest.to_string())));
         }
     }
     if out.is_empty() {
-        return Err(format!("matcher {text:?} is empty"));
+        return Err(fail(MatcherProblem::Empty));
     }
     Ok(out)
 }
 
-fn parse_one(s: &str) -> Result<(Matcher, &str), String> {
+fn parse_one(s: &str) -> Result<(Matcher, &str), MatcherProblem> {
     let name_end = s
         .find(|c: char| matches!(c, '=' | '!' | '~') || c.is_whitespace())
-        .ok_or_else(|| "expected an operator (=, !=, =~, !~)".to_string())?;
+        .ok_or(MatcherProblem::MissingOperator)?;
     let name = s[..name_end].trim_matches('"');
     if name.is_empty() {
-        return Err("missing label name".into());
+        return Err(MatcherProblem::MissingName);
     }
     let rest = s[name_end..].trim_start();
     let (op, rest) = if let Some(r) = rest.strip_prefix("=~") {
@@ -49,7 +81,7 @@ fn parse_one(s: &str) -> Result<(Matcher, &str), String> {
     } else if let Some(r) = rest.strip_prefix('=') {
         (MatchOp::Equal, r)
     } else {
-        return Err(format!("expected an operator (=, !=, =~, !~) after {name:?}"));
+        return Err(MatcherProblem::MissingOperatorAfter(name.to_string()));
     };
     let rest = rest.trim_start();
     let (value, after) = if let Some(quoted) = rest.strip_prefix('"') {
@@ -60,12 +92,12 @@ fn parse_one(s: &str) -> Result<(Matcher, &str), String> {
             .unwrap_or(rest.len());
         (rest[..end].to_string(), &rest[end..])
     };
-    let m = Matcher::new(op, name, value).map_err(|e| e.to_string())?;
+    let m = Matcher::new(op, name, value)?;
     Ok((m, after))
 }
 
 /// Reads a double-quoted string body (after the opening quote).
-fn unquote(s: &str) -> Result<(String, &str), String> {
+fn unquote(s: &str) -> Result<(String, &str), MatcherProblem> {
     let mut out = String::new();
     let mut chars = s.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -85,7 +117,7 @@ fn unquote(s: &str) -> Result<(String, &str), String> {
             c => out.push(c),
         }
     }
-    Err("unterminated quoted value".into())
+    Err(MatcherProblem::Unterminated)
 }
 
 /// True when every matcher matches (an absent label is the empty string).

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use super::Invalid;
-use crate::alerting::matchers::parse_matchers;
-use crate::config::{PromDuration, is_valid_label_name};
+use crate::model::parse_matchers;
+use crate::model::{PromDuration, is_legacy_label_name};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +96,7 @@ impl RouteConfig {
             }
             let mut seen = HashSet::new();
             for n in g.iter().filter(|n| *n != "...") {
-                if !is_valid_label_name(n) {
+                if !is_legacy_label_name(n) {
                     return Err(Invalid::near(
                         format!("group_by: {n:?} is not a valid label name"),
                         n,

@@ -6,6 +6,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+/// Why a string is not a Prometheus duration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration string")]
+    Empty,
+    #[error("not a valid duration string: {0:?} (expected e.g. 15s, 1m30s, 100ms, 1d, 2w)")]
+    Invalid(String),
+    #[error("duration out of range: {0:?}")]
+    OutOfRange(String),
+}
+
 /// A duration written the way Prometheus writes them. Zero means "unset"
 /// where a value is inherited (as in Prometheus).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,14 +49,13 @@ impl PromDuration {
 
     /// Parses `"0"` or a sequence of `<integer><unit>` with units in
     /// decreasing order, as Prometheus's `model.ParseDuration` does.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad =
-            || format!("not a valid duration string: {text:?} (expected e.g. 15s, 1m30s, 100ms, 1d, 2w)");
+    pub fn parse(text: &str) -> Result<Self, DurationError> {
+        let bad = || DurationError::Invalid(text.to_string());
         if text == "0" {
             return Ok(PromDuration::ZERO);
         }
         if text.is_empty() {
-            return Err("empty duration string".to_string());
+            return Err(DurationError::Empty);
         }
         let mut rest = text;
         let mut total: u64 = 0;
@@ -69,7 +79,7 @@ impl PromDuration {
                 .checked_mul(millis)
                 .and_then(|ms| total.checked_add(ms))
                 .filter(|ms| *ms <= i64::MAX as u64)
-                .ok_or_else(|| format!("duration out of range: {text:?}"))?;
+                .ok_or_else(|| DurationError::OutOfRange(text.to_string()))?;
         }
         Ok(PromDuration(Duration::from_millis(total)))
     }

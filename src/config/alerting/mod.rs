@@ -8,6 +8,7 @@ mod locate;
 mod receiver;
 mod route;
 mod time_interval;
+mod time_interval_periods;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ pub use inhibit::InhibitRuleConfig;
 pub use receiver::{EmailConfig, EmailTlsConfig, HttpClientConfig, ReceiverConfig, WebhookConfig};
 pub use route::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, RouteConfig};
 pub use time_interval::{TimeIntervalConfig, TimeIntervalSpec, TimeRangeConfig};
+pub use time_interval_periods::TimeInterval;
 
 use crate::config::ConfigError;
 

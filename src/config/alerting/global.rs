@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::Invalid;
 use super::receiver::HttpClientConfig;
-use crate::config::{PromDuration, Secret};
+use crate::config::Secret;
+use crate::model::PromDuration;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-use super::config::{TimeIntervalConfig, TimeIntervalSpec};
+use super::{TimeIntervalConfig, TimeIntervalSpec};
 
 #[derive(Clone, Debug)]
 pub struct TimeInterval {
@@ -224,7 +224,7 @@ fn ranges<T: Copy + PartialOrd + std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::config::TimeRangeConfig;
+    use crate::config::alerting::TimeRangeConfig;
 
     fn at(rfc3339: &str) -> SystemTime {
         DateTime::parse_from_rfc3339(rfc3339).unwrap().into()

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::*;
+use crate::model::MetricType;
 
 fn entries(input: &str, format: Format) -> Result<Vec<Entry<'_>>, ParseError> {
     Parser::new(input.as_bytes(), format).collect()

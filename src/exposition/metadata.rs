@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 
 use super::cursor::{Escapes, decode};
-use super::entry::{Entry, MetricType};
+use super::entry::Entry;
 use super::error::ParseError;
 use super::parser::{Comment, Parser};
+use crate::model::MetricType;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keyword {

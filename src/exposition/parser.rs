@@ -5,10 +5,11 @@
 use std::borrow::Cow;
 
 use super::cursor::Cursor;
-use super::entry::{Entry, MetricType};
+use super::entry::Entry;
 use super::error::ParseError;
 use super::family::Family;
 use super::format::Format;
+use crate::model::MetricType;
 
 /// Parses one exposition body. Iterate it for [`Entry`] values; after an
 /// error it yields nothing more.

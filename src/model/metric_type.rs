@@ -1,44 +1,48 @@
-//! What the parser yields: metadata lines and samples, borrowed from the
-//! input wherever no escape forces a copy.
+//! A metric family's type, as the exposition formats declare it (`# TYPE`),
+//! remote write carries it and `/api/v1/metadata` reports it.
 
-use std::borrow::Cow;
 use std::fmt;
-
-/// One item of an exposition body.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Entry<'a> {
-    Help {
-        family: Cow<'a, str>,
-        text: Cow<'a, str>,
-    },
-    Type {
-        family: Cow<'a, str>,
-        kind: MetricType,
-    },
-    /// OpenMetrics only.
-    Unit {
-        family: Cow<'a, str>,
-        unit: Cow<'a, str>,
-    },
-    Sample(ParsedSample<'a>),
-}
 
 /// A metric family's declared type. The text format's `untyped` is
 /// [`MetricType::Unknown`], as in Prometheus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// The discriminants are remote write's `MetricMetadata.MetricType`
+/// codes, so the wire value converts without a second enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(i32)]
 pub enum MetricType {
-    Counter,
-    Gauge,
-    Histogram,
-    GaugeHistogram,
-    Summary,
-    Info,
-    StateSet,
     #[default]
-    Unknown,
+    Unknown = 0,
+    Counter = 1,
+    Gauge = 2,
+    Histogram = 3,
+    GaugeHistogram = 4,
+    Summary = 5,
+    Info = 6,
+    StateSet = 7,
 }
 
 impl MetricType {
+    /// The type a remote-write `MetricMetadata.type` code stands for; a
+    /// code this version does not know is `Unknown`, as Prometheus reads it.
+    pub fn from_remote_write_code(code: i32) -> MetricType {
+        match code {
+            1 => MetricType::Counter,
+            2 => MetricType::Gauge,
+            3 => MetricType::Histogram,
+            4 => MetricType::GaugeHistogram,
+            5 => MetricType::Summary,
+            6 => MetricType::Info,
+            7 => MetricType::StateSet,
+            _ => MetricType::Unknown,
+        }
+    }
+
+    /// The remote-write code of this type.
+    pub fn remote_write_code(self) -> i32 {
+        self as i32
+    }
+
     /// The name Prometheus's metadata API uses (`/api/v1/metadata`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,22 +86,16 @@ impl fmt::Display for MetricType {
     }
 }
 
-/// One sample line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParsedSample<'a> {
-    /// The metric name (the series' `__name__`).
-    pub name: Cow<'a, str>,
-    /// Labels in input order, without `__name__`. Names are unique (a repeat
-    /// is a parse error). Histogram `le` and summary `quantile` values are
-    /// normalised as Prometheus 3 does (`le="1"` → `"1.0"`).
-    pub labels: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    /// `NaN` in the body comes back as `float::NORMAL_NAN`, never as the
-    /// staleness marker.
-    pub value: f64,
-    /// Milliseconds since the epoch, when the line carries a timestamp.
-    pub timestamp_ms: Option<i64>,
-    /// The type of the family this sample belongs to: the last `# TYPE` when
-    /// the sample's name is that family's name or the name plus one of the
-    /// type's suffixes (`_total`, `_bucket`, …), else `Unknown`.
-    pub metric_type: MetricType,
+#[cfg(test)]
+mod tests {
+    use super::MetricType;
+
+    #[test]
+    fn remote_write_codes_round_trip() {
+        for code in 0..8 {
+            assert_eq!(MetricType::from_remote_write_code(code).remote_write_code(), code);
+        }
+        assert_eq!(MetricType::from_remote_write_code(99), MetricType::Unknown);
+        assert_eq!(MetricType::from_remote_write_code(7).as_str(), "stateset");
+    }
 }

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::MetricType;
 
 #[derive(Debug, Clone)]
 struct GenSample {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::Invalid;
-use crate::alerting::time_interval::TimeInterval;
+use super::time_interval_periods::TimeInterval;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

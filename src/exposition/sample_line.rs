@@ -12,11 +12,12 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
 use super::cursor::{describe, is_label_name_start};
-use super::entry::{MetricType, ParsedSample};
+use super::entry::ParsedSample;
 use super::error::ParseError;
 use super::float::{self, NumberError};
 use super::format::Format;
 use super::parser::Parser;
+use crate::model::MetricType;
 
 type LabelPair<'a> = (Cow<'a, str>, Cow<'a, str>);
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::Invalid;
 use super::global::{AlertingGlobal, default_true};
-use crate::config::{Authorization, BasicAuth, PromDuration, Secret, TlsConfig};
-use crate::rules::template::Template;
+use crate::config::{Authorization, BasicAuth, Secret, TlsConfig};
+use crate::model::PromDuration;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,15 +186,9 @@ impl EmailConfig {
             return Err("at most one of auth_password and auth_password_file must be configured".into());
         }
         let mut seen = std::collections::HashSet::new();
-        for (name, value) in &self.headers {
+        for name in self.headers.keys() {
             if !seen.insert(name.to_ascii_lowercase()) {
                 return Err(format!("duplicate header {name:?}"));
-            }
-            Template::parse_notification(value).map_err(|e| format!("header {name}: {e}"))?;
-        }
-        for (what, t) in [("html", &self.html), ("text", &self.text)] {
-            if let Some(t) = t {
-                Template::parse_notification(t).map_err(|e| format!("{what}: {e}"))?;
             }
         }
         Ok(())
