@@ -17,7 +17,6 @@ mod pipeline;
 pub mod route;
 pub mod silence;
 pub mod store;
-pub mod timefmt;
 
 pub use dispatcher::{AlertGroupView, AlertView, Dispatcher, DispatcherOptions};
 pub use error::AlertingError;

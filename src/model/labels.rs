@@ -1,7 +1,10 @@
 //! A series identity: a set of `name="value"` pairs, kept sorted by name so
 //! that equal sets compare, hash and print identically everywhere.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The reserved label that carries the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -148,6 +151,26 @@ impl<'a> IntoIterator for &'a Labels {
 }
 
 /// Prints as Prometheus does: `name{a="1", b="2"}`.
+impl Labels {
+    /// The labels as a name → value map, the shape the Prometheus and
+    /// Alertmanager APIs give a label set in JSON.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
+    }
+}
+
+/// A JSON object `{"name": "value", …}` in label order, as every API writes
+/// a label set.
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for l in self {
+            map.serialize_entry(&l.name, &l.value)?;
+        }
+        map.end()
+    }
+}
+
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(name) = self.metric_name() {

@@ -12,6 +12,7 @@ mod metric_type;
 mod names;
 mod packed_labels;
 mod sample;
+mod time;
 
 pub use alert::{Alert, AlertSink};
 pub use duration::{DurationError, PromDuration};
@@ -25,3 +26,4 @@ pub use metric_type::MetricType;
 pub use names::{is_legacy_label_name, is_legacy_metric_name, is_utf8_label_name};
 pub use packed_labels::PackedLabels;
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan, now_millis};
+pub use time::{GO_ZERO_TIME, TimeParseError, parse_rfc3339, rfc3339, rfc3339_or_zero};

@@ -29,6 +29,6 @@ pub use lms_pack::{LMS_RULES_YAML, install_lms_pack};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;
 pub use recording::RecordingRule;
-pub use status::{AlertStatus, GroupStatus, RuleFilter, alerts_of, group_status, rfc3339};
+pub use status::{AlertStatus, GroupStatus, RuleFilter, alerts_of, group_status};
 pub use unittest::series::{parse_metric, parse_values};
 pub use unittest::{FileReport, TestOptions, TestReport, test_rules};

@@ -2,11 +2,10 @@
 //! in Prometheus's JSON shapes, with the API's filters.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::model::Labels;
+use crate::model::{rfc3339, rfc3339_or_zero};
 
 use super::alerting::{ActiveAlert, ms_to_time, value_string};
 use super::group::{Group, Rule};
@@ -48,28 +47,14 @@ pub struct RuleFilter {
     pub exclude_alerts: bool,
 }
 
-fn map(l: &Labels) -> BTreeMap<String, String> {
-    l.iter().map(|x| (x.name.clone(), x.value.clone())).collect()
-}
-
-/// RFC 3339 in UTC; Go's zero time for "never".
-pub fn rfc3339(t: Option<SystemTime>) -> String {
-    match t {
-        Some(t) => {
-            chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-        }
-        None => "0001-01-01T00:00:00Z".to_string(),
-    }
-}
-
 pub fn alert_status(a: &ActiveAlert) -> AlertStatus {
     AlertStatus {
-        labels: map(&a.labels),
-        annotations: map(&a.annotations),
+        labels: a.labels.to_map(),
+        annotations: a.annotations.to_map(),
         state: a.state.as_str().to_string(),
-        active_at: rfc3339(Some(ms_to_time(a.active_at))),
+        active_at: rfc3339(ms_to_time(a.active_at)),
         value: value_string(a.value),
-        keep_firing_since: a.keep_firing_since.map(|t| rfc3339(Some(ms_to_time(t)))),
+        keep_firing_since: a.keep_firing_since.map(|t| rfc3339(ms_to_time(t))),
     }
 }
 
@@ -93,7 +78,7 @@ pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
             "health": h.health.as_str(),
             "lastError": h.last_error.clone().unwrap_or_default(),
             "evaluationTime": h.evaluation_time.as_secs_f64(),
-            "lastEvaluation": rfc3339(h.last_evaluation),
+            "lastEvaluation": rfc3339_or_zero(h.last_evaluation),
         });
         let mut v = common;
         match r {
@@ -119,7 +104,7 @@ pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
                     continue;
                 }
                 v["type"] = "recording".into();
-                v["labels"] = serde_json::json!(map(&rr.labels));
+                v["labels"] = serde_json::json!(rr.labels.to_map());
             }
         }
         rules.push(v);
@@ -135,7 +120,7 @@ pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
         interval: g.interval.as_secs_f64(),
         limit: g.limit,
         evaluation_time: g.evaluation_time.as_secs_f64(),
-        last_evaluation: rfc3339(g.last_evaluation),
+        last_evaluation: rfc3339_or_zero(g.last_evaluation),
     })
 }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ScrapeConfig;
 use crate::model::Labels;
+use crate::model::rfc3339_or_zero;
 use crate::selfmetrics::Counter;
 use crate::tsdb::Storage;
 
@@ -22,9 +23,7 @@ use super::discovery::{FILE_POLL_INTERVAL, FileDiscovery, TargetGroup, static_gr
 use super::metadata::MetricMetadata;
 use super::metrics::ScrapeMetrics;
 use super::scrape_loop::{JobContext, LoopHandle, StopMode};
-use super::status::{
-    ActiveTarget, DroppedTarget, TargetStatus, global_url, label_map, prom_duration, rfc3339,
-};
+use super::status::{ActiveTarget, DroppedTarget, TargetStatus, global_url, prom_duration};
 use super::target::{Populated, populate};
 
 pub type TargetKey = (Labels, String);
@@ -280,13 +279,13 @@ impl ScrapePool {
             let t = &handle.shared.target;
             let h = handle.shared.health.lock().clone();
             out.push(TargetStatus::Active(ActiveTarget {
-                discovered_labels: label_map(&t.discovered),
-                labels: label_map(&t.labels),
+                discovered_labels: t.discovered.to_map(),
+                labels: t.labels.to_map(),
                 scrape_pool: self.job.job_name.clone(),
                 scrape_url: t.url.clone(),
                 global_url: global_url(&t.url),
                 last_error: h.last_error,
-                last_scrape: rfc3339(h.last_scrape),
+                last_scrape: rfc3339_or_zero(h.last_scrape),
                 last_scrape_duration: h.last_scrape_duration.as_secs_f64(),
                 health: h.health,
                 scrape_interval: prom_duration(t.interval),
@@ -295,7 +294,7 @@ impl ScrapePool {
         }
         for d in &state.dropped {
             out.push(TargetStatus::Dropped(DroppedTarget {
-                discovered_labels: label_map(d),
+                discovered_labels: d.to_map(),
                 scrape_pool: self.job.job_name.clone(),
             }));
         }

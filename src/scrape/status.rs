@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::model::Labels;
 use crate::model::PromDuration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -68,17 +67,6 @@ pub struct DroppedTarget {
 pub enum TargetStatus {
     Active(ActiveTarget),
     Dropped(DroppedTarget),
-}
-
-pub fn label_map(labels: &Labels) -> BTreeMap<String, String> {
-    labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
-}
-
-pub fn rfc3339(t: Option<SystemTime>) -> String {
-    match t {
-        Some(t) => humantime::format_rfc3339_millis(t).to_string(),
-        None => "0001-01-01T00:00:00Z".to_string(),
-    }
 }
 
 pub fn prom_duration(d: Duration) -> String {

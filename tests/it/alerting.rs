@@ -317,8 +317,8 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
         let client = reqwest::Client::new();
         let silence = serde_json::json!({
             "matchers": [{"name": "alertname", "value": "Silenced", "isRegex": false, "isEqual": true}],
-            "startsAt": belfry::alerting::timefmt::rfc3339(std::time::SystemTime::now()),
-            "endsAt": belfry::alerting::timefmt::rfc3339(std::time::SystemTime::now() + Duration::from_secs(3600)),
+            "startsAt": belfry::model::rfc3339(std::time::SystemTime::now()),
+            "endsAt": belfry::model::rfc3339(std::time::SystemTime::now() + Duration::from_secs(3600)),
             "createdBy": "test", "comment": "maintenance",
         });
         let resp = client

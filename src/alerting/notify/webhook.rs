@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::fingerprint::fingerprint_hex;
-use crate::alerting::timefmt::rfc3339;
 use crate::config::alerting::{HttpClientConfig, WebhookConfig};
 use crate::http_auth::{HttpAuth, HttpAuthError};
 use crate::model::Labels;
+use crate::model::{GO_ZERO_TIME, rfc3339};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const USER_AGENT_VALUE: &str = concat!("Belfry/", env!("CARGO_PKG_VERSION"));
@@ -156,7 +156,7 @@ pub fn payload(n: &Notification, max_alerts: usize) -> Value {
                 "labels": object(&a.alert.labels),
                 "annotations": object(&a.alert.annotations),
                 "startsAt": rfc3339(a.alert.starts_at),
-                "endsAt": if a.resolved { rfc3339(a.alert.ends_at) } else { "0001-01-01T00:00:00Z".to_string() },
+                "endsAt": if a.resolved { rfc3339(a.alert.ends_at) } else { GO_ZERO_TIME.to_string() },
                 "generatorURL": a.alert.generator_url,
                 "fingerprint": fingerprint_hex(a.fingerprint),
             })

@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::alerting::notify::webhook::object;
-use crate::alerting::timefmt::{parse_rfc3339, rfc3339};
 use crate::alerting::{AlertView, AlertingError, Silence, SilenceMatcher};
 use crate::model::{Alert, Label, Labels, Matcher};
 use crate::model::{matches_all, parse_matchers};
+use crate::model::{parse_rfc3339, rfc3339};
 use crate::web::state::AppState;
 
 /// An Alertmanager-style error: status and a JSON string body.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::model::Labels;
 use crate::web::error::ApiError;
@@ -42,7 +42,7 @@ pub async fn series(
         Ok((all, truncated))
     })
     .await?;
-    let data: Vec<Value> = all.iter().map(labels_json).collect();
+    let data: Vec<&Labels> = all.iter().collect();
     let warnings = if truncated {
         vec![truncated_warning()]
     } else {
@@ -141,14 +141,6 @@ pub fn decode_label_name(raw: &str) -> Result<String, ApiError> {
         )));
     }
     Ok(out)
-}
-
-pub fn labels_json(labels: &Labels) -> Value {
-    let mut m = Map::new();
-    for l in labels {
-        m.insert(l.name.clone(), Value::String(l.value.clone()));
-    }
-    Value::Object(m)
 }
 
 #[cfg(test)]
