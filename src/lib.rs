@@ -23,3 +23,6 @@ pub mod web;
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+#[cfg(test)]
+mod dependencies_test;
