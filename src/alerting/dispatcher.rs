@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::AlertingError;
 use super::fingerprint::fingerprint;
-use super::group::Group;
+use super::group::{Group, GroupOwner};
 use super::inhibit::InhibitRule;
 use super::metrics::AlertingMetrics;
 use super::nflog::NotificationLog;
@@ -296,18 +296,6 @@ impl Dispatcher {
         }
     }
 
-    /// Called by a group after a flush: forgets it when it holds no alerts.
-    pub(super) fn remove_group_if_empty(&self, group: &Arc<Group>) -> bool {
-        let mut groups = self.groups.lock();
-        if !group.is_empty() {
-            return false;
-        }
-        if groups.get(&group.key).is_some_and(|g| Arc::ptr_eq(g, group)) {
-            groups.remove(&group.key);
-        }
-        true
-    }
-
     /// Ids of active silences muting `labels`.
     pub fn silenced_by(&self, labels: &Labels, now: SystemTime) -> Vec<String> {
         self.silences.mutes(labels, now)
@@ -512,8 +500,7 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
             route: Route::build(&crate::config::alerting::RouteConfig {
                 receiver: Some("null".into()),
                 ..Default::default()
-            })
-            .map_err(AlertingError::Config)?,
+            })?,
             receivers: HashMap::from([(
                 "null".to_string(),
                 Arc::new(Receiver {
@@ -531,7 +518,7 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         .route
         .as_ref()
         .ok_or_else(|| AlertingError::Config("no route provided".into()))?;
-    let route = Route::build(route_cfg).map_err(AlertingError::Config)?;
+    let route = Route::build(route_cfg)?;
     // Template files are read now, so a bad one refuses this configuration.
     let templates = Templates::load(&cfg.templates).map_err(AlertingError::Config)?;
     let mut receivers = HashMap::new();
@@ -585,4 +572,21 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         resolve_timeout: cfg.global.resolve_timeout.as_duration(),
         original: format!("{cfg:#?}"),
     })
+}
+
+impl GroupOwner for Dispatcher {
+    fn flush_group(&self, group: &Group) -> impl Future<Output = ()> + Send {
+        self.flush(group)
+    }
+
+    fn forget_group_if_empty(&self, group: &Arc<Group>) -> bool {
+        let mut groups = self.groups.lock();
+        if !group.is_empty() {
+            return false;
+        }
+        if groups.get(&group.key).is_some_and(|g| Arc::ptr_eq(g, group)) {
+            groups.remove(&group.key);
+        }
+        true
+    }
 }

@@ -1,5 +1,6 @@
 //! Everything that can go wrong in the alerting subsystem.
 
+use super::route::RouteError;
 use crate::state::StateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -7,6 +8,9 @@ pub enum AlertingError {
     /// The alerting configuration cannot be applied (receiver set-up).
     #[error("alerting config: {0}")]
     Config(String),
+    /// The routing tree does not compile.
+    #[error("alerting config: {0}")]
+    Route(#[from] RouteError),
     /// An alert posted to the API is invalid.
     #[error("invalid alert: {0}")]
     BadAlert(String),

@@ -12,9 +12,20 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::dispatcher::Dispatcher;
 use super::route::Route;
 use crate::model::{Alert, Labels};
+
+/// What a group's timer loop needs from whoever owns the groups (the
+/// dispatcher): notify the group's alerts, and forget the group once it is
+/// empty. A trait here, so a group does not depend on the dispatcher that
+/// holds it.
+pub trait GroupOwner: Send + Sync + 'static {
+    /// Sends the group's alerts through the pipeline (inhibition, silences,
+    /// dedup, receivers).
+    fn flush_group(&self, group: &Group) -> impl Future<Output = ()> + Send;
+    /// Forgets the group when it holds no alerts; true when it did.
+    fn forget_group_if_empty(&self, group: &Arc<Group>) -> bool;
+}
 
 pub struct Group {
     pub key: String,
@@ -89,7 +100,7 @@ impl Group {
 
     /// The group's timer loop: waits `group_wait`, flushes, then flushes
     /// every `group_interval` until the group is empty or cancelled.
-    pub async fn run(self: Arc<Self>, dispatcher: Arc<Dispatcher>, cancel: CancellationToken) {
+    pub async fn run(self: Arc<Self>, owner: Arc<impl GroupOwner>, cancel: CancellationToken) {
         let mut next = Instant::now() + self.route.group_wait;
         loop {
             tokio::select! {
@@ -104,10 +115,10 @@ impl Group {
             next = Instant::now() + self.route.group_interval;
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = dispatcher.flush(&self) => {}
+                _ = owner.flush_group(&self) => {}
             }
             self.mark_flushed();
-            if dispatcher.remove_group_if_empty(&self) {
+            if owner.forget_group_if_empty(&self) {
                 return;
             }
         }

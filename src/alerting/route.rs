@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::alerting::RouteConfig;
 use crate::config::alerting::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL};
-use crate::model::{Label, Labels, MatchOp, Matcher};
+use crate::model::{Label, Labels, MatchOp, Matcher, MatcherError, MatcherSyntaxError};
 use crate::model::{matches_all, parse_matchers};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -32,9 +32,19 @@ pub struct Route {
     pub routes: Vec<Route>,
 }
 
+/// Why a routing tree cannot be built from its (already validated)
+/// configuration: a matcher that does not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error(transparent)]
+    Matchers(#[from] MatcherSyntaxError),
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+}
+
 impl Route {
     /// Compiles a validated root route.
-    pub fn build(cfg: &RouteConfig) -> Result<Route, String> {
+    pub fn build(cfg: &RouteConfig) -> Result<Route, RouteError> {
         let root = Route {
             key: String::new(),
             receiver: cfg.receiver.clone().unwrap_or_default(),
@@ -56,16 +66,16 @@ impl Route {
         parent: &Route,
         parent_key: Option<&str>,
         index: usize,
-    ) -> Result<Route, String> {
+    ) -> Result<Route, RouteError> {
         let mut matchers = Vec::new();
         for m in &cfg.matchers {
-            matchers.extend(parse_matchers(m).map_err(|e| e.to_string())?);
+            matchers.extend(parse_matchers(m)?);
         }
         for (n, v) in &cfg.match_eq {
             matchers.push(Matcher::equal(n, v));
         }
         for (n, v) in &cfg.match_re {
-            matchers.push(Matcher::new(MatchOp::Regex, n, v).map_err(|e| e.to_string())?);
+            matchers.push(Matcher::new(MatchOp::Regex, n, v)?);
         }
         let matcher_text = format!(
             "{{{}}}",

@@ -12,6 +12,7 @@ use crate::tsdb::{AppendError, Appender, SeriesRef, Storage};
 
 use super::client::Fetched;
 use super::error::ScrapeFailure;
+use super::label_limit::LabelLimit;
 use super::metadata::{MetadataBuilder, MetricMetadata};
 use super::metrics::ScrapeMetrics;
 use super::relabel::relabel;
@@ -359,27 +360,6 @@ fn merge_target_labels(sample: &ParsedSample<'_>, target: &Labels, honor_labels:
         }
     }
     b.build()
-}
-
-/// The per-series label limits of a scrape job, named as in the config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LabelLimit {
-    Count,
-    NameLength,
-    ValueLength,
-}
-
-impl LabelLimit {
-    pub const ALL: [LabelLimit; 3] = [LabelLimit::Count, LabelLimit::NameLength, LabelLimit::ValueLength];
-
-    /// The config key, also the `limit` label of the counter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LabelLimit::Count => "label_limit",
-            LabelLimit::NameLength => "label_name_length_limit",
-            LabelLimit::ValueLength => "label_value_length_limit",
-        }
-    }
 }
 
 fn check_label_limits(labels: &Labels, opts: &ScrapeOptions) -> Result<(), ScrapeFailure> {

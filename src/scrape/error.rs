@@ -35,7 +35,7 @@ pub enum ScrapeFailure {
     #[error("{message}")]
     LabelLimit {
         /// Which limit was hit, the `limit` label of the counter.
-        limit: super::append::LabelLimit,
+        limit: super::label_limit::LabelLimit,
         message: String,
     },
     /// The job has more targets than its `target_limit`; none is scraped.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
 use crate::tsdb::AppendError;
 
-use super::append::LabelLimit;
+use super::label_limit::LabelLimit;
 
 pub struct ScrapeMetrics {
     pub scrapes: Arc<Counter>,

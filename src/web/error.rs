@@ -1,11 +1,14 @@
-//! The one place where errors become HTTP responses, in Prometheus's error
-//! shape: `{"status":"error","errorType":"bad_data","error":"..."}`.
+//! The one place where errors become HTTP responses: one mapping from an
+//! error to its status, written in the shape of the API that was called —
+//! Prometheus's `{"status":"error","errorType":"bad_data","error":"..."}`
+//! ([`ApiError`]) or Alertmanager's JSON string ([`AlertmanagerApiError`]).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::alerting::AlertingError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::promql::PromqlError;
 use crate::tsdb::StorageError;
@@ -32,6 +35,9 @@ pub enum ApiError {
     /// `errorType` (bad_data, execution, timeout, canceled, internal).
     #[error(transparent)]
     Promql(#[from] PromqlError),
+    /// Alerts, silences and the alerting configuration.
+    #[error(transparent)]
+    Alerting(#[from] AlertingError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -62,6 +68,17 @@ impl ApiError {
                 ),
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
+            ApiError::Alerting(e) => match e {
+                AlertingError::BadAlert(_)
+                | AlertingError::BadSilence(_)
+                | AlertingError::SilenceExpired(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+                AlertingError::SilenceNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                AlertingError::TooManySilences(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+                AlertingError::Config(_)
+                | AlertingError::Route(_)
+                | AlertingError::State(_)
+                | AlertingError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -70,10 +87,34 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error_type) = self.status_and_type();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
+        log_server_error(status, &self);
         let body = json!({"status": "error", "errorType": error_type, "error": self.to_string()});
         (status, Json(body)).into_response()
+    }
+}
+
+/// An error of the Alertmanager API (`/api/v2/…`): the same statuses as
+/// [`ApiError`], the message as a bare JSON string, which is what
+/// Alertmanager answers and `amtool` prints.
+#[derive(Debug)]
+pub struct AlertmanagerApiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for AlertmanagerApiError {
+    fn from(e: E) -> Self {
+        AlertmanagerApiError(e.into())
+    }
+}
+
+impl IntoResponse for AlertmanagerApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status_and_type();
+        log_server_error(status, &self.0);
+        (status, Json(serde_json::Value::String(self.0.to_string()))).into_response()
+    }
+}
+
+fn log_server_error(status: StatusCode, error: &ApiError) {
+    if status.is_server_error() {
+        tracing::error!(error = %error, "request failed");
     }
 }

@@ -2,7 +2,7 @@
 //! `/api/v2/silence/{id}`, `/api/v2/receivers`, `/api/v2/status`, in the
 //! shapes of Alertmanager's OpenAPI spec, so an external Prometheus can send
 //! alerts here and `amtool` works. Errors are a JSON string, as
-//! Alertmanager answers them.
+//! Alertmanager answers them (`AlertmanagerApiError`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,7 +11,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,45 +21,22 @@ use crate::alerting::{AlertView, AlertingError, Silence, SilenceMatcher};
 use crate::model::{Alert, Label, Labels, Matcher};
 use crate::model::{matches_all, parse_matchers};
 use crate::model::{parse_rfc3339, rfc3339};
+use crate::web::error::{AlertmanagerApiError, ApiError};
 use crate::web::state::AppState;
 
-/// An Alertmanager-style error: status and a JSON string body.
-pub struct AmError(StatusCode, String);
-
-impl IntoResponse for AmError {
-    fn into_response(self) -> Response {
-        (self.0, Json(Value::String(self.1))).into_response()
-    }
-}
-
-impl From<AlertingError> for AmError {
-    fn from(e: AlertingError) -> Self {
-        let status = match &e {
-            AlertingError::BadAlert(_) | AlertingError::BadSilence(_) | AlertingError::SilenceExpired(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            AlertingError::SilenceNotFound(_) => StatusCode::NOT_FOUND,
-            AlertingError::TooManySilences(_) => StatusCode::TOO_MANY_REQUESTS,
-            AlertingError::Config(_) | AlertingError::State(_) | AlertingError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        AmError(status, e.to_string())
-    }
-}
+/// Errors answer in Alertmanager's shape (a JSON string body) with the
+/// statuses of the one mapping in `web/error.rs`.
+type AmError = AlertmanagerApiError;
 
 fn bad(message: impl Into<String>) -> AmError {
-    AmError(StatusCode::BAD_REQUEST, message.into())
+    AlertmanagerApiError(ApiError::BadData(message.into()))
 }
 
 async fn read_json<T: for<'de> Deserialize<'de>>(state: &AppState, body: Body) -> Result<T, AmError> {
     let limit = state.max_request_body_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
         state.metrics.body_limit_exceeded.inc();
-        AmError(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body exceeds the limit of {limit} bytes (server.max_request_body_bytes)"),
-        )
+        AlertmanagerApiError(ApiError::BodyTooLarge { limit })
     })?;
     serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON body: {e}")))
 }
