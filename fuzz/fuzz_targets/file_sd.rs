@@ -37,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
     let is_json = flags & 1 == 1;
     let groups = match parse_groups(text, FILE, is_json) {
         Ok(groups) => groups,
-        Err(message) => {
+        Err(error) => {
+            let message = error.to_string();
             assert!(message.contains(FILE), "the error names the file: {message}");
             return;
         }

@@ -101,9 +101,9 @@ impl FileDiscovery {
                 Ok(groups) => {
                     self.files.insert(path, FileState { stamp, groups });
                 }
-                Err(message) => {
+                Err(error) => {
                     self.read_errors.inc();
-                    tracing::warn!(file = %path.display(), "file discovery: {message}; keeping the last good targets");
+                    tracing::warn!(file = %path.display(), %error, "target file refused; keeping its last good targets");
                     // Remember the stamp so a broken file is not re-read (and
                     // re-reported) every poll until it changes again.
                     let state = self.files.entry(path).or_insert(FileState {
@@ -144,9 +144,43 @@ fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
+/// Why a target file was not taken (its targets stay as they were).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetFileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid JSON in {file}: {source}")]
+    Json {
+        file: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("invalid YAML in {file}: {source}")]
+    Yaml {
+        file: String,
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// A group whose targets or labels are invalid; `problem` is the
+    /// validation's own words.
+    #[error("{file}: group {index}: {problem}")]
+    Group {
+        file: String,
+        index: usize,
+        problem: String,
+    },
+}
+
 /// Reads one target file; JSON or YAML by extension.
-pub fn read_groups(path: &Path) -> Result<Vec<TargetGroup>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_groups(path: &Path) -> Result<Vec<TargetGroup>, TargetFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TargetFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let is_json = path
         .extension()
         .and_then(|e| e.to_str())
@@ -156,10 +190,13 @@ pub fn read_groups(path: &Path) -> Result<Vec<TargetGroup>, String> {
 
 /// Parses the text of target file `file` (named in errors and in
 /// `__meta_filepath`), JSON or YAML.
-pub fn parse_groups(text: &str, file: &str, is_json: bool) -> Result<Vec<TargetGroup>, String> {
+pub fn parse_groups(text: &str, file: &str, is_json: bool) -> Result<Vec<TargetGroup>, TargetFileError> {
     let raw: Vec<(Vec<String>, BTreeMap<String, String>)> = if is_json {
         serde_json::from_str::<Option<Vec<JsonGroup>>>(text)
-            .map_err(|e| format!("invalid JSON in {file}: {e}"))?
+            .map_err(|source| TargetFileError::Json {
+                file: file.to_string(),
+                source,
+            })?
             .unwrap_or_default()
             .into_iter()
             .map(|g| (g.targets, g.labels))
@@ -168,7 +205,10 @@ pub fn parse_groups(text: &str, file: &str, is_json: bool) -> Result<Vec<TargetG
         Vec::new()
     } else {
         serde_norway::from_str::<Option<Vec<StaticConfig>>>(text)
-            .map_err(|e| format!("invalid YAML in {file}: {e}"))?
+            .map_err(|source| TargetFileError::Yaml {
+                file: file.to_string(),
+                source,
+            })?
             .unwrap_or_default()
             .into_iter()
             .map(|g| (g.targets, g.labels))
@@ -177,7 +217,11 @@ pub fn parse_groups(text: &str, file: &str, is_json: bool) -> Result<Vec<TargetG
     raw.into_iter()
         .enumerate()
         .map(|(i, (targets, mut labels))| {
-            validate_group(&targets, &labels).map_err(|e| format!("{file}: group {i}: {e}"))?;
+            validate_group(&targets, &labels).map_err(|e| TargetFileError::Group {
+                file: file.to_string(),
+                index: i,
+                problem: e.to_string(),
+            })?;
             labels.insert(META_FILEPATH.to_string(), file.to_string());
             Ok(TargetGroup {
                 source: format!("{file}:{i}"),
@@ -244,8 +288,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.yml");
         std::fs::write(&path, "- targets: ['h:1']\n  labels: {'bad-name': x}\n").unwrap();
-        assert!(read_groups(&path).unwrap_err().contains("bad-name"));
+        assert!(read_groups(&path).unwrap_err().to_string().contains("bad-name"));
         std::fs::write(&path, "- targets: ['h:1']\n  lables: {}\n").unwrap();
-        assert!(read_groups(&path).unwrap_err().contains("unknown field"));
+        assert!(
+            read_groups(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field")
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::config::ScrapeConfig;
 
-use crate::model::PromDuration;
+use crate::model::{DurationError, PromDuration};
 use crate::model::{Label, Labels};
 
 use super::discovery::TargetGroup;
@@ -59,8 +59,42 @@ pub enum Populated {
     Dropped(Labels),
 }
 
+/// `url::ParseError`, named through reqwest, which does not re-export it.
+type UrlParseError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// Why a discovered address cannot become a target (after relabeling);
+/// Prometheus skips such a target and logs the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{0:?} is not a valid target address (host:port expected)")]
+    AddressWithPath(String),
+    #[error("invalid target address {address:?}: {source}")]
+    Address {
+        address: String,
+        #[source]
+        source: UrlParseError,
+    },
+    #[error("error parsing {label} label: {source}")]
+    Duration {
+        label: &'static str,
+        #[source]
+        source: DurationError,
+    },
+    #[error("scrape interval cannot be 0")]
+    ZeroInterval,
+    #[error("scrape timeout cannot be 0")]
+    ZeroTimeout,
+    #[error("scrape timeout cannot be greater than scrape interval ({timeout} > {interval})")]
+    TimeoutOverInterval {
+        timeout: PromDuration,
+        interval: PromDuration,
+    },
+    #[error("invalid scheme {0:?} (http or https expected)")]
+    Scheme(String),
+}
+
 /// Builds a target from one address of a group.
-pub fn populate(group: &TargetGroup, address: &str, job: &ScrapeConfig) -> Result<Populated, String> {
+pub fn populate(group: &TargetGroup, address: &str, job: &ScrapeConfig) -> Result<Populated, TargetError> {
     let mut base: Vec<Label> = group
         .labels
         .iter()
@@ -99,24 +133,21 @@ pub fn populate(group: &TargetGroup, address: &str, job: &ScrapeConfig) -> Resul
         _ => return Ok(Populated::Dropped(discovered)),
     };
     if address.contains('/') {
-        return Err(format!(
-            "{address:?} is not a valid target address (host:port expected)"
-        ));
+        return Err(TargetError::AddressWithPath(address));
     }
     let interval = parse_duration_label(&relabeled, SCRAPE_INTERVAL)?;
     let timeout = parse_duration_label(&relabeled, SCRAPE_TIMEOUT)?;
     if interval.is_zero() {
-        return Err("scrape interval cannot be 0".into());
+        return Err(TargetError::ZeroInterval);
     }
     if timeout.is_zero() {
-        return Err("scrape timeout cannot be 0".into());
+        return Err(TargetError::ZeroTimeout);
     }
     if timeout > interval {
-        return Err(format!(
-            "scrape timeout cannot be greater than scrape interval ({} > {})",
-            PromDuration(timeout),
-            PromDuration(interval)
-        ));
+        return Err(TargetError::TimeoutOverInterval {
+            timeout: PromDuration(timeout),
+            interval: PromDuration(interval),
+        });
     }
     let url = scrape_url(&relabeled, &address, job)?;
 
@@ -135,19 +166,19 @@ pub fn populate(group: &TargetGroup, address: &str, job: &ScrapeConfig) -> Resul
     }))
 }
 
-fn parse_duration_label(labels: &Labels, name: &str) -> Result<Duration, String> {
+fn parse_duration_label(labels: &Labels, name: &'static str) -> Result<Duration, TargetError> {
     let text = labels.get(name).unwrap_or("");
     PromDuration::parse(text)
         .map(|d| d.0)
-        .map_err(|e| format!("error parsing {name} label: {e}"))
+        .map_err(|source| TargetError::Duration { label: name, source })
 }
 
 /// `scheme://address/path?params`, where `__param_<name>` labels override
 /// the first value of the configured parameter `<name>`.
-fn scrape_url(labels: &Labels, address: &str, job: &ScrapeConfig) -> Result<String, String> {
+fn scrape_url(labels: &Labels, address: &str, job: &ScrapeConfig) -> Result<String, TargetError> {
     let scheme = labels.get(SCHEME).unwrap_or("http");
     if scheme != "http" && scheme != "https" {
-        return Err(format!("invalid scheme {scheme:?} (http or https expected)"));
+        return Err(TargetError::Scheme(scheme.to_string()));
     }
     let path = labels.get(METRICS_PATH).unwrap_or("/metrics");
     let mut params: BTreeMap<String, Vec<String>> = job.params.clone();
@@ -161,8 +192,11 @@ fn scrape_url(labels: &Labels, address: &str, job: &ScrapeConfig) -> Result<Stri
             }
         }
     }
-    let mut url = reqwest::Url::parse(&format!("{scheme}://{address}"))
-        .map_err(|e| format!("invalid target address {address:?}: {e}"))?;
+    let mut url =
+        reqwest::Url::parse(&format!("{scheme}://{address}")).map_err(|source| TargetError::Address {
+            address: address.to_string(),
+            source,
+        })?;
     url.set_path(path);
     if !params.is_empty() {
         let mut q = url.query_pairs_mut();
@@ -254,6 +288,7 @@ mod tests {
         assert!(
             populate(&group(&[]), "h:1", &j)
                 .unwrap_err()
+                .to_string()
                 .contains("greater than scrape interval")
         );
     }
