@@ -22,7 +22,7 @@ use belfry::selfmetrics::Registry;
 use belfry::state::StateStore;
 use belfry::tsdb::wal::{SyncPolicy, WalOptions};
 use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
-use belfry::web::{self, AppState, Lifecycle, ReloadHandle, ReloadRequest};
+use belfry::web::{self, AppState, Lifecycle, ReloadError, ReloadHandle, ReloadRequest};
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9900);
 
@@ -216,7 +216,7 @@ impl Reloader {
             let this = self.clone();
             let outcome = tokio::task::spawn_blocking(move || this.reload_once())
                 .await
-                .unwrap_or_else(|e| Err(format!("the reload task failed: {e}")));
+                .unwrap_or_else(|e| Err(ReloadError::Task(e)));
             match &outcome {
                 Ok(()) => tracing::info!("configuration reloaded"),
                 Err(e) => {
@@ -227,22 +227,19 @@ impl Reloader {
         }
     }
 
-    fn reload_once(&self) -> Result<(), String> {
+    fn reload_once(&self) -> Result<(), ReloadError> {
         let config = match &self.config_path {
-            Some(p) => Config::load(p).map_err(|e| e.to_string())?,
-            None => embedded_default(&self.data_dir, self.local_addr).map_err(|e| format!("{e:#}"))?,
+            Some(p) => Config::load(p)?,
+            None => embedded_default(&self.data_dir, self.local_addr)?,
         };
         // All or nothing: every part that can fail is built first without
         // touching what runs — the alerting configuration (receivers,
         // template files), every changed scrape job (HTTP client, TLS
         // files) — then the rule files are applied (themselves all or
         // none, and the last step that can fail), then the rest goes live.
-        let alerting = Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| e.to_string())?;
-        let scrape = self.scrape.prepare(&config).map_err(|e| e.to_string())?;
-        self.state
-            .rules
-            .apply_config(&config)
-            .map_err(|e| e.to_string())?;
+        let alerting = Dispatcher::prepare(config.alerting.as_ref())?;
+        let scrape = self.scrape.prepare(&config)?;
+        self.state.rules.apply_config(&config)?;
         self.state.alerting.install(alerting);
         if let Err(e) = self.scrape.install(scrape) {
             // Only when shutting down: scraping has stopped already.
@@ -314,10 +311,12 @@ async fn wait_for_stop_signal() {
 
 /// The embedded default: scrape ourselves at the address we listen on, and
 /// evaluate the LMS rule pack (written into the data dir).
-fn embedded_default(data_dir: &Path, local_addr: SocketAddr) -> Result<Config> {
+fn embedded_default(data_dir: &Path, local_addr: SocketAddr) -> Result<Config, ReloadError> {
     let mut config = Config::embedded_default().with_self_target(local_addr);
-    let pack = belfry::rules::install_lms_pack(data_dir)
-        .with_context(|| format!("cannot write the LMS rule pack into {}", data_dir.display()))?;
+    let pack = belfry::rules::install_lms_pack(data_dir).map_err(|source| ReloadError::RulePack {
+        dir: data_dir.to_path_buf(),
+        source,
+    })?;
     config.rule_files = vec![pack.display().to_string()];
     Ok(config)
 }

@@ -5,11 +5,13 @@
 pub mod api;
 mod error;
 mod params;
+mod reload;
 mod router;
 mod state;
 
 pub use error::ApiError;
 #[doc(hidden)]
 pub use params::{parse_selector, parse_time};
+pub use reload::{ReloadError, ReloadHandle, ReloadRequest};
 pub use router::router;
-pub use state::{AppState, Lifecycle, ReloadHandle, ReloadRequest, WebMetrics};
+pub use state::{AppState, Lifecycle, WebMetrics};

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::RwLock;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::ingest::{IngestLimits, IngestMetrics};
 use crate::model::Labels;
@@ -13,29 +12,7 @@ use crate::scrape::ScrapeManager;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
 use crate::tsdb::Storage;
 
-/// A request to reload the configuration; the answer says whether the new
-/// configuration was applied or why it was rejected.
-pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
-
-/// Sends reload requests to the app's reload loop (shared with SIGHUP).
-#[derive(Clone)]
-pub struct ReloadHandle(mpsc::Sender<ReloadRequest>);
-
-impl ReloadHandle {
-    pub fn new(tx: mpsc::Sender<ReloadRequest>) -> Self {
-        ReloadHandle(tx)
-    }
-
-    pub async fn reload(&self) -> Result<(), String> {
-        let (tx, rx) = oneshot::channel();
-        self.0
-            .send(tx)
-            .await
-            .map_err(|_| "the reload loop has stopped".to_string())?;
-        rx.await
-            .map_err(|_| "the reload loop dropped the request".to_string())?
-    }
-}
+use super::reload::ReloadHandle;
 
 /// Start-up state: `/-/ready` answers 503 until the store has replayed its WAL.
 #[derive(Default)]
