@@ -19,8 +19,12 @@ const END: &str = "<!-- layers:end -->";
 /// Module name → layer number, from the Markdown table: each row's first
 /// cell is the layer number, the second lists the modules as `` `name` ``.
 fn layer_table(markdown: &str) -> BTreeMap<String, u32> {
-    let start = markdown.find(BEGIN).expect("ARCHITECTURE.md has no layers:begin marker");
-    let end = markdown.find(END).expect("ARCHITECTURE.md has no layers:end marker");
+    let start = markdown
+        .find(BEGIN)
+        .expect("ARCHITECTURE.md has no layers:begin marker");
+    let end = markdown
+        .find(END)
+        .expect("ARCHITECTURE.md has no layers:end marker");
     let mut layers = BTreeMap::new();
     for row in markdown[start..end].lines().filter(|l| l.starts_with('|')) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
@@ -29,7 +33,10 @@ fn layer_table(markdown: &str) -> BTreeMap<String, u32> {
         };
         for module in cells[2].split('`').skip(1).step_by(2) {
             let previous = layers.insert(module.to_string(), layer);
-            assert!(previous.is_none(), "`{module}` is listed twice in the layer table");
+            assert!(
+                previous.is_none(),
+                "`{module}` is listed twice in the layer table"
+            );
         }
     }
     layers
@@ -184,7 +191,10 @@ fn modules_import_only_from_lower_layers() {
         "modules {unplaced:?} are in src/lib.rs but not in the layer table of ARCHITECTURE.md"
     );
     let stale: Vec<&String> = layers.keys().filter(|m| !modules.contains(*m)).collect();
-    assert!(stale.is_empty(), "the layer table lists {stale:?}, which src/lib.rs does not declare");
+    assert!(
+        stale.is_empty(),
+        "the layer table lists {stale:?}, which src/lib.rs does not declare"
+    );
 
     let mut paths = Vec::new();
     rust_files(&src, &mut paths);
@@ -246,10 +256,22 @@ fn the_reader_sees_paths_the_way_rust_resolves_them() {
     assert_eq!(file, ["tsdb", "head", "appender"]);
     assert_eq!(module_path(Path::new("tsdb/head/mod.rs")), ["tsdb", "head"]);
     assert_eq!(root_items("use crate::model::Labels;", &file), ["model"]);
-    assert_eq!(root_items("use super::super::series::Series;", &file), Vec::<String>::new());
-    assert_eq!(root_items("use super::super::super::promql::Engine;", &file), ["promql"]);
-    assert_eq!(root_items("// see crate::web for the routes", &file), Vec::<String>::new());
-    assert_eq!(root_items("let x = my_crate::thing;", &file), Vec::<String>::new());
+    assert_eq!(
+        root_items("use super::super::series::Series;", &file),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        root_items("use super::super::super::promql::Engine;", &file),
+        ["promql"]
+    );
+    assert_eq!(
+        root_items("// see crate::web for the routes", &file),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        root_items("let x = my_crate::thing;", &file),
+        Vec::<String>::new()
+    );
     assert_eq!(root_items("$crate::storage_suite!(x)", &file), ["storage_suite"]);
     assert_eq!(inline_module_opened("mod tests {").as_deref(), Some("tests"));
     assert_eq!(inline_module_opened("    mod nested {"), None);

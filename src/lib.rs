@@ -6,7 +6,7 @@
 pub mod alerting;
 pub mod config;
 pub mod exposition;
-pub mod http_auth;
+pub mod http_client;
 pub mod ingest;
 pub mod model;
 pub mod promql;
@@ -18,11 +18,10 @@ pub mod template;
 pub mod tsdb;
 pub mod web;
 
-/// Makes `ring` the process-wide rustls crypto provider (reqwest is built
-/// without a provider of its own). Safe to call more than once.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+// The binary, benches and tests install the provider at start-up.
+pub use http_client::install_crypto_provider;
 
 #[cfg(test)]
 mod dependencies_test;
+#[cfg(test)]
+mod layers_test;

@@ -13,7 +13,6 @@ mod pool;
 pub mod relabel;
 mod scrape_loop;
 mod series_cache;
-mod sni;
 mod status;
 pub mod target;
 

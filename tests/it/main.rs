@@ -17,3 +17,4 @@ mod scrape_client;
 mod support;
 mod textparse;
 mod tsdb_compat;
+mod webhook_tls;

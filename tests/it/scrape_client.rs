@@ -133,20 +133,20 @@ fn answer(stream: impl Read + Write, sni: Option<String>, client_cert: bool, log
 }
 
 /// A CA and certificates it signed, written as PEM files.
-struct Pki {
+pub(crate) struct Pki {
     dir: PathBuf,
     ca: CertifiedIssuer<'static, KeyPair>,
 }
 
-struct Issued {
-    cert_file: PathBuf,
-    key_file: PathBuf,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
+pub(crate) struct Issued {
+    pub(crate) cert_file: PathBuf,
+    pub(crate) key_file: PathBuf,
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: PrivateKeyDer<'static>,
 }
 
 impl Pki {
-    fn new(dir: &Path) -> Pki {
+    pub(crate) fn new(dir: &Path) -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
@@ -161,12 +161,12 @@ impl Pki {
         }
     }
 
-    fn ca_file(&self) -> PathBuf {
+    pub(crate) fn ca_file(&self) -> PathBuf {
         self.dir.join("ca.pem")
     }
 
     /// A leaf for `names` (DNS names or IP addresses), for a server or a client.
-    fn issue(&self, stem: &str, names: &[&str], client: bool) -> Issued {
+    pub(crate) fn issue(&self, stem: &str, names: &[&str], client: bool) -> Issued {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         params.extended_key_usages = vec![if client {

@@ -1,6 +1,7 @@
 //! The e-mail integration: SMTP through `lettre` (rustls with `ring`),
 //! implicit TLS on port 465, otherwise STARTTLS — required unless
-//! `require_tls: false`, then used when offered. Multipart text + HTML from
+//! `require_tls: false`, then used when offered; TLS settings as the HTTP
+//! clients read them (`smtp_tls.rs`). Multipart text + HTML from
 //! the built-in or configured templates; the subject is Alertmanager's
 //! default unless a `Subject` header is configured.
 
@@ -10,14 +11,15 @@ use std::time::Duration;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::Tls;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::smtp_tls::tls_parameters;
 use super::template::Templates;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
-use crate::config::Secret;
 use crate::config::alerting::EmailConfig;
+use crate::config::{Secret, TlsConfig};
 use crate::template::Template;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,7 +47,7 @@ impl EmailNotifier {
     /// `cfg` has had the `smtp_*` globals filled in by config validation;
     /// `templates` are the named templates its texts may call.
     pub fn new(cfg: &EmailConfig, templates: &Templates) -> Result<EmailNotifier, String> {
-        crate::install_crypto_provider();
+        crate::http_client::install_crypto_provider();
         let from: Mailbox = cfg
             .from
             .as_deref()
@@ -70,20 +72,13 @@ impl EmailNotifier {
             .and_then(|(h, p)| Some((h.trim_matches(|c| c == '[' || c == ']'), p.parse::<u16>().ok()?)))
             .ok_or_else(|| format!("email: smarthost {smarthost:?} must be host:port"))?;
         let tls_cfg = cfg.tls_config.clone().unwrap_or_default();
-        let server_name = tls_cfg.server_name.clone().unwrap_or_else(|| host.to_string());
-        let mut params = TlsParameters::builder(server_name)
-            .dangerous_accept_invalid_certs(tls_cfg.insecure_skip_verify)
-            .dangerous_accept_invalid_hostnames(tls_cfg.insecure_skip_verify);
-        if let Some(ca) = &tls_cfg.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| format!("email tls_config: cannot read {}: {e}", ca.display()))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| format!("email tls_config: bad CA certificate in {}: {e}", ca.display()))?;
-            params = params.add_root_certificate(cert);
-        }
-        let params = params
-            .build_rustls()
-            .map_err(|e| format!("email tls_config: {e}"))?;
+        let tls_cfg = TlsConfig {
+            ca_file: tls_cfg.ca_file,
+            server_name: tls_cfg.server_name,
+            insecure_skip_verify: tls_cfg.insecure_skip_verify,
+            ..TlsConfig::default()
+        };
+        let params = tls_parameters(&tls_cfg, host).map_err(|e| format!("email {e}"))?;
         let tls = if port == IMPLICIT_TLS_PORT {
             Tls::Wrapper(params)
         } else if cfg.require_tls.unwrap_or(true) {

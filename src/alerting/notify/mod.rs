@@ -3,6 +3,7 @@
 //! `crate::alerting::pipeline` retries and counts, the notifier only sends.
 
 pub mod email;
+mod smtp_tls;
 pub mod template;
 pub mod webhook;
 

@@ -1,17 +1,20 @@
 //! The webhook integration: POSTs Alertmanager's webhook JSON (version 4)
-//! with optional bearer, basic or custom `Authorization`, and TLS settings.
-//! Credential and URL files are re-read on every send so rotation works.
+//! with optional bearer, basic or custom `Authorization`, through the
+//! shared outbound client (`crate::http_client`: CA, client certificate,
+//! `server_name` as SNI, TLS versions). Credential and URL files are
+//! re-read on every send so rotation works.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use serde_json::{Map, Value, json};
 
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::fingerprint::fingerprint_hex;
-use crate::config::alerting::{HttpClientConfig, WebhookConfig};
-use crate::http_auth::{HttpAuth, HttpAuthError};
+use crate::config::alerting::WebhookConfig;
+use crate::http_client::{ClientSettings, HttpAuth, HttpAuthError, HttpClient, error_chain};
 use crate::model::Labels;
 use crate::model::{GO_ZERO_TIME, rfc3339};
 
@@ -24,7 +27,7 @@ enum Target {
 }
 
 pub struct WebhookNotifier {
-    http: reqwest::Client,
+    http: HttpClient,
     target: Target,
     auth: HttpAuth,
     send_resolved: bool,
@@ -36,46 +39,27 @@ impl WebhookNotifier {
     /// Builds the client; TLS files are read here so a bad CA fails the
     /// config load instead of every send.
     pub fn new(cfg: &WebhookConfig) -> Result<WebhookNotifier, String> {
-        crate::install_crypto_provider();
         let h = &cfg.http_config;
         let timeout = cfg.timeout.map_or(DEFAULT_TIMEOUT, |t| t.as_duration());
-        let redirect = if h.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
-        let http = client(h)?
-            .redirect(redirect)
-            .timeout(timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("webhook: cannot build http client: {e}"))?;
+        let http = HttpClient::new(&ClientSettings {
+            tls: &h.tls_config.clone().unwrap_or_default(),
+            follow_redirects: h.follow_redirects,
+            // The answer's body is not read.
+            gzip: false,
+            timeout: Some(timeout),
+        })
+        .map_err(|e| format!("webhook {e}"))?;
         let target = match (&cfg.url, &cfg.url_file) {
             (Some(u), _) => Target::Url(u.clone()),
             (None, Some(f)) => Target::File(f.clone()),
             (None, None) => return Err("webhook: one of url or url_file must be configured".into()),
         };
-        let auth = if let Some(b) = &h.basic_auth {
-            HttpAuth::Basic {
-                username: b.username.clone(),
-                password: b.password.clone(),
-                password_file: b.password_file.clone(),
-            }
-        } else if let Some(a) = &h.authorization {
-            HttpAuth::Header {
-                kind: a.kind.clone(),
-                credentials: a.credentials.clone(),
-                credentials_file: a.credentials_file.clone(),
-            }
-        } else if !h.bearer_token.is_empty() || h.bearer_token_file.is_some() {
-            HttpAuth::Header {
-                kind: "Bearer".into(),
-                credentials: h.bearer_token.clone(),
-                credentials_file: h.bearer_token_file.clone(),
-            }
-        } else {
-            HttpAuth::None
-        };
+        let auth = HttpAuth::from_config(
+            h.basic_auth.as_ref(),
+            h.authorization.as_ref(),
+            &h.bearer_token,
+            h.bearer_token_file.as_deref(),
+        );
         Ok(WebhookNotifier {
             http,
             target,
@@ -95,7 +79,9 @@ impl WebhookNotifier {
             .map_err(|e| NotifyError::permanent(format!("webhook: cannot encode payload: {e}")))?;
         let req = self
             .http
-            .post(&url)
+            .request(Method::POST, &url)
+            .await
+            .map_err(|e| NotifyError::retryable(format!("webhook {}: {e}", redact(&url))))?
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, USER_AGENT_VALUE)
             .body(body);
@@ -103,7 +89,9 @@ impl WebhookNotifier {
             HttpAuthError::ReadFile { .. } => NotifyError::retryable(format!("webhook: {e}")),
             HttpAuthError::InvalidHeader => NotifyError::permanent(format!("webhook: {e}")),
         })?;
-        let resp = req.send().await.map_err(|e| {
+        // The message names the URL redacted; reqwest's would be the full
+        // one, or the one re-addressed for SNI.
+        let resp = req.send().await.map_err(|e| e.without_url()).map_err(|e| {
             if e.is_timeout() {
                 NotifyError::retryable(format!(
                     "webhook {}: timed out after {:?}",
@@ -111,7 +99,7 @@ impl WebhookNotifier {
                     self.timeout
                 ))
             } else {
-                NotifyError::retryable(format!("webhook {}: {}", redact(&url), chain(&e)))
+                NotifyError::retryable(format!("webhook {}: {}", redact(&url), error_chain(&e)))
             }
         })?;
         let status = resp.status();
@@ -184,39 +172,8 @@ pub(crate) fn object(labels: &Labels) -> Value {
     Value::Object(m)
 }
 
-fn client(h: &HttpClientConfig) -> Result<reqwest::ClientBuilder, String> {
-    let mut b = reqwest::Client::builder().tls_backend_rustls();
-    let Some(tls) = &h.tls_config else {
-        return Ok(b);
-    };
-    if let Some(ca) = &tls.ca_file {
-        let pem = std::fs::read(ca)
-            .map_err(|e| format!("webhook tls_config: cannot read {}: {e}", ca.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("webhook tls_config: bad CA certificate in {}: {e}", ca.display()))?;
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem = std::fs::read(cert)
-            .map_err(|e| format!("webhook tls_config: cannot read {}: {e}", cert.display()))?;
-        pem.extend(
-            std::fs::read(key)
-                .map_err(|e| format!("webhook tls_config: cannot read {}: {e}", key.display()))?,
-        );
-        let id = reqwest::Identity::from_pem(&pem)
-            .map_err(|e| format!("webhook tls_config: client certificate: {e}"))?;
-        b = b.identity(id);
-    }
-    if tls.insecure_skip_verify {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    Ok(b)
-}
-
 async fn read_secret(path: &std::path::Path) -> Result<String, NotifyError> {
-    crate::http_auth::read_secret(path)
+    crate::http_client::read_secret(path)
         .await
         .map_err(|e| NotifyError::retryable(format!("webhook: {e}")))
 }
@@ -232,17 +189,6 @@ fn redact(url: &str) -> String {
         }
         Err(_) => "<invalid url>".into(),
     }
-}
-
-fn chain(e: &reqwest::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 #[cfg(test)]

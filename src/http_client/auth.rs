@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use reqwest::RequestBuilder;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use crate::config::Secret;
+use super::error::HttpAuthError;
+use crate::config::{Authorization, BasicAuth, Secret};
 
 pub enum HttpAuth {
     None,
@@ -25,19 +26,38 @@ pub enum HttpAuth {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum HttpAuthError {
-    #[error("cannot read {}: {source}", path.display())]
-    ReadFile {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("credentials contain invalid header characters")]
-    InvalidHeader,
-}
-
 impl HttpAuth {
+    /// The credentials of an HTTP client configuration: `basic_auth`, else
+    /// `authorization`, else the legacy `bearer_token` / `bearer_token_file`.
+    pub fn from_config(
+        basic_auth: Option<&BasicAuth>,
+        authorization: Option<&Authorization>,
+        bearer_token: &Secret,
+        bearer_token_file: Option<&Path>,
+    ) -> HttpAuth {
+        if let Some(b) = basic_auth {
+            HttpAuth::Basic {
+                username: b.username.clone(),
+                password: b.password.clone(),
+                password_file: b.password_file.clone(),
+            }
+        } else if let Some(a) = authorization {
+            HttpAuth::Header {
+                kind: a.kind.clone(),
+                credentials: a.credentials.clone(),
+                credentials_file: a.credentials_file.clone(),
+            }
+        } else if !bearer_token.is_empty() || bearer_token_file.is_some() {
+            HttpAuth::Header {
+                kind: "Bearer".into(),
+                credentials: bearer_token.clone(),
+                credentials_file: bearer_token_file.map(Path::to_path_buf),
+            }
+        } else {
+            HttpAuth::None
+        }
+    }
+
     /// Adds the credentials to `req`.
     pub async fn apply(&self, req: RequestBuilder) -> Result<RequestBuilder, HttpAuthError> {
         match self {
