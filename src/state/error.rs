@@ -1,6 +1,7 @@
 //! Why the state store could not be opened, read or written.
 
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -21,14 +22,20 @@ pub enum StateError {
         found: u64,
         supported: u64,
     },
-    #[error("state store {path}: migration from version {from} failed: {message}")]
+    #[error("state store {path}: migration from version {from} failed: {source}")]
     Migration {
         path: String,
         from: u64,
-        message: String,
+        #[source]
+        source: Box<StateError>,
     },
+    #[error("state store {path}: migration from version {from} failed: no upgrade step from version {from}")]
+    NoMigration { path: String, from: u64 },
     #[error("state store writer has stopped")]
     WriterStopped,
+    /// A group commit failed; every write in the batch gets the same error.
+    #[error(transparent)]
+    BatchFailed(Arc<StateError>),
 }
 
 impl StateError {

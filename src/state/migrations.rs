@@ -5,23 +5,26 @@
 
 use super::{SCHEMA_VERSION, StateError, StateStore};
 
-type Step = fn(&StateStore) -> Result<(), String>;
+type Step = fn(&StateStore) -> Result<(), StateError>;
 
 const STEPS: &[Step] = &[];
 
 /// Brings a store at `from` up to [`SCHEMA_VERSION`].
 pub(super) fn upgrade(store: &StateStore, from: u64) -> Result<(), StateError> {
     for v in from..SCHEMA_VERSION {
-        let failed = |message: String| StateError::Migration {
-            path: store.path().display().to_string(),
-            from: v,
-            message,
-        };
+        let path = || store.path().display().to_string();
         let step = usize::try_from(v)
             .ok()
             .and_then(|v| STEPS.get(v.wrapping_sub(1)))
-            .ok_or_else(|| failed(format!("no upgrade step from version {v}")))?;
-        step(store).map_err(failed)?;
+            .ok_or_else(|| StateError::NoMigration {
+                path: path(),
+                from: v,
+            })?;
+        step(store).map_err(|e| StateError::Migration {
+            path: path(),
+            from: v,
+            source: Box::new(e),
+        })?;
         store.set_version(v + 1)?;
     }
     Ok(())

@@ -35,7 +35,7 @@ impl WriteOp {
     }
 }
 
-type Request = (Vec<WriteOp>, Option<oneshot::Sender<Result<(), String>>>);
+type Request = (Vec<WriteOp>, Option<oneshot::Sender<Result<(), Arc<StateError>>>>);
 
 /// Handle to the writer thread; dropping the last handle stops it.
 #[derive(Clone)]
@@ -53,7 +53,7 @@ impl StateWriter {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
                     let ops: Vec<WriteOp> = batch.iter().flat_map(|(ops, _)| ops.iter().cloned()).collect();
-                    let result = store.write(&ops).map_err(|e| e.to_string());
+                    let result = store.write(&ops).map_err(Arc::new);
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "state write failed");
                     }
@@ -76,10 +76,7 @@ impl StateWriter {
             .map_err(|_| StateError::WriterStopped)?;
         wait.await
             .map_err(|_| StateError::WriterStopped)?
-            .map_err(|message| StateError::Db {
-                path: "state.redb".into(),
-                message,
-            })
+            .map_err(StateError::BatchFailed)
     }
 
     /// Writes without waiting (from blocking or sync code).
@@ -98,9 +95,6 @@ impl StateWriter {
             .map_err(|_| StateError::WriterStopped)?;
         wait.blocking_recv()
             .map_err(|_| StateError::WriterStopped)?
-            .map_err(|message| StateError::Db {
-                path: "state.redb".into(),
-                message,
-            })
+            .map_err(StateError::BatchFailed)
     }
 }

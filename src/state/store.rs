@@ -1,0 +1,159 @@
+//! The store itself: opening `state.redb` with its schema-version guard
+//! and migrations, and reading and writing its string-keyed tables.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::migrations;
+use super::tables;
+use super::{StateError, WriteOp};
+
+/// The schema this build writes. Older files are migrated on open; newer
+/// ones are refused, so an old binary never damages a newer file.
+pub const SCHEMA_VERSION: u64 = 1;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const VERSION_KEY: &str = "schema_version";
+
+pub struct StateStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl StateStore {
+    /// Opens or creates `dir/state.redb`, migrating it to
+    /// [`SCHEMA_VERSION`] and creating any missing tables. Blocking.
+    pub fn open(dir: &Path) -> Result<Arc<StateStore>, StateError> {
+        std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("state.redb");
+        let db = Database::create(&path).map_err(|e| StateError::db(&path, e))?;
+        let store = StateStore { db, path };
+        let found = store.version()?;
+        match found {
+            None => store.set_version(SCHEMA_VERSION)?,
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StateError::TooNew {
+                    path: store.path.display().to_string(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(v) => migrations::upgrade(&store, v)?,
+        }
+        store.create_tables()?;
+        Ok(Arc::new(store))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file (None for a new file).
+    pub fn version(&self) -> Result<Option<u64>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        Ok(table
+            .get(VERSION_KEY)
+            .map_err(|e| self.err(e))?
+            .map(|v| v.value()))
+    }
+
+    pub(super) fn set_version(&self, v: u64) -> Result<(), StateError> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = txn.open_table(META).map_err(|e| self.err(e))?;
+            t.insert(VERSION_KEY, v).map_err(|e| self.err(e))?;
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    fn create_tables(&self) -> Result<(), StateError> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        for name in tables::ALL {
+            txn.open_table(tables::bytes_table(name))
+                .map_err(|e| self.err(e))?;
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every (key, value) of a table. Blocking.
+    pub fn scan(&self, table: &'static str) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = txn
+            .open_table(tables::bytes_table(table))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Applies puts and deletes in one durable transaction. Blocking.
+    pub fn write(&self, ops: &[WriteOp]) -> Result<(), StateError> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        for op in ops {
+            let mut t = txn
+                .open_table(tables::bytes_table(op.table))
+                .map_err(|e| self.err(e))?;
+            match &op.value {
+                Some(v) => {
+                    t.insert(op.key.as_str(), v.as_slice()).map_err(|e| self.err(e))?;
+                }
+                None => {
+                    t.remove(op.key.as_str()).map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    fn err(&self, e: impl Into<redb::Error>) -> StateError {
+        StateError::db(&self.path, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_versioned_file_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        assert_eq!(s.version().unwrap(), Some(SCHEMA_VERSION));
+        s.write(&[WriteOp::put(tables::SILENCES, "a", b"1".to_vec())])
+            .unwrap();
+        s.write(&[
+            WriteOp::put(tables::SILENCES, "b", b"2".to_vec()),
+            WriteOp::delete(tables::SILENCES, "a"),
+        ])
+        .unwrap();
+        drop(s);
+        let s = StateStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.scan(tables::SILENCES).unwrap(),
+            vec![("b".to_string(), b"2".to_vec())]
+        );
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        s.set_version(SCHEMA_VERSION + 1).unwrap();
+        drop(s);
+        let err = StateStore::open(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+}
