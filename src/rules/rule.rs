@@ -5,8 +5,8 @@ use super::alerting::AlertingRule;
 use super::health::RuleHealth;
 use super::recording::RecordingRule;
 
-#[derive(Debug, Clone)]
 /// One rule of a group, recording or alerting.
+#[derive(Debug, Clone)]
 pub enum Rule {
     Recording(RecordingRule),
     Alerting(AlertingRule),
