@@ -7,7 +7,7 @@
 
 #![no_main]
 
-use belfry::config::{Config, ConfigError};
+use belfry::config::{Config, ConfigError, FileError};
 use libfuzzer_sys::fuzz_target;
 
 const ORIGIN: &str = "fuzz.yml";
@@ -33,7 +33,7 @@ fn check_error(text: &str, err: &ConfigError) {
         .filter(|&b| b == b'\n' || b == b'\r')
         .count();
     match err {
-        ConfigError::At { line, column, .. } => {
+        ConfigError::File(FileError::At { line, column, .. }) => {
             assert!(*line >= 1 && *column >= 1, "{message}");
             // The end of the text may be reported on the line after it.
             assert!(*line <= lines + 1, "{message} (the text has {lines} lines)");
@@ -45,7 +45,7 @@ fn check_error(text: &str, err: &ConfigError) {
             assert_eq!(env(name), None, "{message}");
             assert!(text.contains(&format!("${{{name}}}")), "{message}");
         }
-        ConfigError::Invalid { message: m, .. } => {
+        ConfigError::File(FileError::Invalid { message: m, .. }) => {
             // Only errors found after parsing may lack a place, so the text
             // must at least be well-formed YAML. (serde_norway gives no
             // place for a second document.)
@@ -55,7 +55,7 @@ fn check_error(text: &str, err: &ConfigError) {
                 "a YAML error without a position: {message}"
             );
         }
-        ConfigError::Read { .. } => panic!("no file was read: {message}"),
+        ConfigError::File(FileError::Read { .. }) => panic!("no file was read: {message}"),
     }
 }
 

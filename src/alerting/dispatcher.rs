@@ -563,7 +563,7 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         .all_time_intervals()
         .map(|t| TimeInterval::compile(t).map(|c| (t.name.clone(), c)))
         .collect::<Result<_, _>>()
-        .map_err(AlertingError::Config)?;
+        .map_err(|e| AlertingError::Config(e.to_string()))?;
     Ok(Runtime {
         route,
         receivers,

@@ -17,8 +17,8 @@ pub struct InhibitRule {
 impl InhibitRule {
     pub fn build(cfg: &InhibitRuleConfig) -> Result<InhibitRule, String> {
         Ok(InhibitRule {
-            source: cfg.source()?,
-            target: cfg.target()?,
+            source: cfg.source().map_err(|e| e.to_string())?,
+            target: cfg.target().map_err(|e| e.to_string())?,
             equal: cfg.equal.clone(),
         })
     }

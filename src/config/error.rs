@@ -1,25 +1,12 @@
 //! Why a configuration was refused. Every variant names the file (origin)
 //! and, where known, the line and column.
 
+use super::FileError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Bad YAML, an unknown key or a bad value.
-    #[error("{origin}:{line}:{column}: {message}")]
-    At {
-        origin: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    /// A semantic error whose place in the file is not known.
-    #[error("{origin}: {message}")]
-    Invalid { origin: String, message: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error(
         "{origin}:{line}:{column}: environment variable {name} is not set (referenced as ${{{name}}}; \
          write $${{{name}}} for a literal)"
@@ -32,19 +19,23 @@ pub enum ConfigError {
     },
 }
 
-impl ConfigError {
-    /// A semantic error at `position` (line, column) when its place in the
-    /// file could be found, else without one.
-    pub fn located(origin: &str, position: Option<(usize, usize)>, message: String) -> ConfigError {
-        let origin = origin.to_string();
-        match position {
-            Some((line, column)) => ConfigError::At {
-                origin,
-                line,
-                column,
-                message,
-            },
-            None => ConfigError::Invalid { origin, message },
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_variable_names_the_place_and_the_escape() {
+        let e = ConfigError::UnsetVariable {
+            origin: "c.yml".into(),
+            line: 2,
+            column: 5,
+            name: "PORT".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "c.yml:2:5: environment variable PORT is not set (referenced as ${PORT}; write $${PORT} for a literal)"
+        );
+        let file = ConfigError::from(FileError::located("c.yml", Some((1, 1)), "bad".into()));
+        assert_eq!(file.to_string(), "c.yml:1:1: bad");
     }
 }

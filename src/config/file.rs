@@ -39,7 +39,8 @@ impl Config {
     /// (credential files, TLS files, file_sd globs, rule files) are taken
     /// relative to the file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+            kind: FileKind::Config,
             path: path.display().to_string(),
             source,
         })?;
@@ -77,7 +78,7 @@ impl Config {
                         name,
                     }
                 }
-                _ => yaml_error(origin, &e),
+                _ => yaml_error(origin, &e).into(),
             })?
         };
         cfg.resolve(text, origin)?;
@@ -121,23 +122,24 @@ impl Config {
     }
 
     fn resolve(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+        let invalid = |message: String| FileError::Invalid {
             origin: origin.to_string(),
             message,
         };
         self.resolve_global()
-            .map_err(|m| ConfigError::located(origin, locate_key(text, "global"), format!("global: {m}")))?;
+            .map_err(|m| FileError::located(origin, locate_key(text, "global"), format!("global: {m}")))?;
         let mut seen = HashSet::new();
         for job in &mut self.scrape_configs {
             let name = job.job_name.clone();
-            let located = |message: String| ConfigError::located(origin, locate_job(text, &name, 0), message);
+            let located = |message: String| FileError::located(origin, locate_job(text, &name, 0), message);
             if !seen.insert(name.clone()) {
                 // Reported where the name is used the second time.
-                return Err(ConfigError::located(
+                return Err(FileError::located(
                     origin,
                     locate_job(text, &name, 1),
                     format!("found multiple scrape configs with job name {name:?}"),
-                ));
+                )
+                .into());
             }
             job.resolve(&self.global)
                 .map_err(|m| located(format!("scrape config for job {name:?}: {m}")))?;
@@ -152,7 +154,7 @@ impl Config {
         Ok(())
     }
 
-    fn resolve_global(&mut self) -> Result<(), String> {
+    fn resolve_global(&mut self) -> Result<(), ValidationError> {
         let g = &mut self.global;
         if g.scrape_interval.is_zero() {
             g.scrape_interval = scrape::DEFAULT_SCRAPE_INTERVAL;
@@ -161,16 +163,16 @@ impl Config {
             g.scrape_timeout = scrape::DEFAULT_SCRAPE_TIMEOUT.min(g.scrape_interval);
         }
         if g.scrape_timeout > g.scrape_interval {
-            return Err(format!(
-                "scrape_timeout ({}) greater than scrape_interval ({})",
-                g.scrape_timeout, g.scrape_interval
-            ));
+            return Err(ValidationError::TimeoutOverInterval {
+                timeout: g.scrape_timeout,
+                interval: g.scrape_interval,
+            });
         }
         if g.evaluation_interval.is_zero() {
             g.evaluation_interval = scrape::DEFAULT_EVALUATION_INTERVAL;
         }
         if let Some(bad) = g.external_labels.keys().find(|n| !is_legacy_label_name(n)) {
-            return Err(format!("external_labels: {bad:?} is not a valid label name"));
+            return Err(ValidationError::ExternalLabelName(bad.clone()));
         }
         if let Some(p) = &g.scrape_protocols {
             scrape::validate_protocols(p)?;
@@ -235,10 +237,10 @@ pub(crate) fn is_blank_yaml(text: &str) -> bool {
     })
 }
 
-pub(crate) fn yaml_error(origin: &str, e: &serde_norway::Error) -> ConfigError {
+pub(crate) fn yaml_error(origin: &str, e: &serde_norway::Error) -> FileError {
     let full = e.to_string();
     let Some(loc) = e.location() else {
-        return ConfigError::Invalid {
+        return FileError::Invalid {
             origin: origin.to_string(),
             message: full,
         };
@@ -246,7 +248,7 @@ pub(crate) fn yaml_error(origin: &str, e: &serde_norway::Error) -> ConfigError {
     // The library appends " at line L column C"; we put the place in front.
     let suffix = format!(" at line {} column {}", loc.line(), loc.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    ConfigError::At {
+    FileError::At {
         origin: origin.to_string(),
         line: loc.line(),
         column: loc.column(),

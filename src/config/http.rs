@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::secret::Secret;
+use super::validation_error::ValidationError;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,16 +72,18 @@ impl TlsVersion {
         }
     }
 
-    fn parse(key: &str, text: &str) -> Result<TlsVersion, String> {
+    fn parse(key: &'static str, text: &str) -> Result<TlsVersion, ValidationError> {
         match text {
             "TLS12" => Ok(TlsVersion::Tls12),
             "TLS13" => Ok(TlsVersion::Tls13),
-            "TLS10" | "TLS11" => Err(format!(
-                "tls_config.{key}: {text} is not supported (only TLS12 and TLS13 are available)"
-            )),
-            _ => Err(format!(
-                "tls_config.{key}: unknown TLS version {text:?} (expected TLS12 or TLS13)"
-            )),
+            "TLS10" | "TLS11" => Err(ValidationError::UnsupportedTlsVersion {
+                key,
+                version: text.to_string(),
+            }),
+            _ => Err(ValidationError::UnknownTlsVersion {
+                key,
+                version: text.to_string(),
+            }),
         }
     }
 }
@@ -132,48 +135,39 @@ fn max_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TlsVersi
 }
 
 impl BasicAuth {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         if !self.password.is_empty() && self.password_file.is_some() {
-            return Err("at most one of basic_auth password & password_file must be configured".into());
+            return Err(ValidationError::PasswordTwice);
         }
         Ok(())
     }
 }
 
 impl Authorization {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         if self.kind.eq_ignore_ascii_case("basic") {
-            return Err(r#"authorization type cannot be set to "basic", use "basic_auth" instead"#.into());
+            return Err(ValidationError::BasicAuthorizationType);
         }
         if !self.credentials.is_empty() && self.credentials_file.is_some() {
-            return Err(
-                "at most one of authorization credentials & credentials_file must be configured".into(),
-            );
+            return Err(ValidationError::CredentialsTwice);
         }
         Ok(())
     }
 }
 
 impl TlsConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         if let (Some(min), Some(max)) = (self.min_version, self.max_version)
             && min > max
         {
-            return Err(format!(
-                "tls_config: max_version {} is lower than min_version {}",
-                max.name(),
-                min.name()
-            ));
+            return Err(ValidationError::TlsVersionOrder {
+                min: min.name(),
+                max: max.name(),
+            });
         }
         match (&self.cert_file, &self.key_file) {
-            (Some(c), None) => Err(format!(
-                "client cert file {:?} specified without client key file",
-                c.display().to_string()
-            )),
-            (None, Some(k)) => Err(format!(
-                "client key file {:?} specified without client cert file",
-                k.display().to_string()
-            )),
+            (Some(c), None) => Err(ValidationError::CertWithoutKey(c.display().to_string())),
+            (None, Some(k)) => Err(ValidationError::KeyWithoutCert(k.display().to_string())),
             _ => Ok(()),
         }
     }

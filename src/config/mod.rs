@@ -8,6 +8,7 @@ pub mod alerting;
 mod envsubst;
 mod error;
 mod file;
+mod file_error;
 mod http;
 mod relabel;
 mod scrape;
@@ -15,6 +16,7 @@ mod sd;
 mod secret;
 mod server;
 mod size;
+mod validation_error;
 
 pub use alerting::AlertingConfig;
 pub use error::ConfigError;
@@ -22,6 +24,7 @@ pub use error::ConfigError;
 use file::locate_job;
 pub use file::{Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
+pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};
@@ -29,6 +32,7 @@ pub use sd::{FileSdConfig, StaticConfig, validate_group};
 pub use secret::Secret;
 pub use server::{DEFAULT_LISTEN, ServerConfig, StorageConfig, WalConfig, WalSync};
 pub use size::ByteSize;
+pub use validation_error::ValidationError;
 
 #[cfg(test)]
 mod tests;

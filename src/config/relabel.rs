@@ -9,6 +9,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::model::is_legacy_label_name;
 
+use super::validation_error::ValidationError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RelabelAction {
@@ -92,9 +94,11 @@ pub struct RelabelRegex {
 }
 
 impl RelabelRegex {
-    pub fn new(source: &str) -> Result<Self, String> {
-        let anchored = Regex::new(&format!("^(?:{source})$"))
-            .map_err(|e| format!("invalid regular expression {source:?}: {e}"))?;
+    pub fn new(source: &str) -> Result<Self, ValidationError> {
+        let anchored = Regex::new(&format!("^(?:{source})$")).map_err(|e| ValidationError::Regex {
+            regex: source.to_string(),
+            source: e,
+        })?;
         Ok(RelabelRegex {
             source: source.to_string(),
             anchored,
@@ -175,9 +179,9 @@ struct RawRelabelConfig {
 }
 
 impl TryFrom<RawRelabelConfig> for RelabelConfig {
-    type Error = String;
+    type Error = ValidationError;
 
-    fn try_from(raw: RawRelabelConfig) -> Result<Self, String> {
+    fn try_from(raw: RawRelabelConfig) -> Result<Self, ValidationError> {
         let source_labels_given = raw.source_labels.is_some();
         let cfg = RelabelConfig {
             source_labels: raw.source_labels.unwrap_or_default(),
@@ -195,23 +199,21 @@ impl TryFrom<RawRelabelConfig> for RelabelConfig {
 
 impl RelabelConfig {
     /// Prometheus's per-action rules (`model/relabel` `Validate`).
-    fn validate(&self, source_labels_given: bool) -> Result<(), String> {
+    fn validate(&self, source_labels_given: bool) -> Result<(), ValidationError> {
         use RelabelAction::*;
         let action = self.action;
         if let Some(bad) = self.source_labels.iter().find(|l| !is_legacy_label_name(l)) {
-            return Err(format!("{bad:?} is not a valid label name in 'source_labels'"));
+            return Err(ValidationError::SourceLabelName(bad.clone()));
         }
         if action == HashMod && self.modulus == 0 {
-            return Err("relabel configuration for hashmod requires non-zero modulus".to_string());
+            return Err(ValidationError::ZeroModulus);
         }
         let needs_target = matches!(
             action,
             Replace | HashMod | Lowercase | Uppercase | KeepEqual | DropEqual
         );
         if needs_target && self.target_label.is_empty() {
-            return Err(format!(
-                "relabel configuration for {action} action requires 'target_label' value"
-            ));
+            return Err(ValidationError::MissingTargetLabel(action));
         }
         let target_ok = if action == Replace && self.target_label.contains('$') {
             is_label_template(&self.target_label)
@@ -219,20 +221,20 @@ impl RelabelConfig {
             is_legacy_label_name(&self.target_label)
         };
         if needs_target && !target_ok {
-            return Err(format!(
-                "{:?} is invalid 'target_label' for {action} action",
-                self.target_label
-            ));
+            return Err(ValidationError::TargetLabel {
+                label: self.target_label.clone(),
+                action,
+            });
         }
         let template_free = matches!(action, Lowercase | Uppercase | KeepEqual | DropEqual);
         if template_free && self.replacement != DEFAULT_REPLACEMENT {
-            return Err(format!("'replacement' can not be set for {action} action"));
+            return Err(ValidationError::ReplacementNotAllowed(action));
         }
         if action == LabelMap && !is_label_template(&self.replacement) {
-            return Err(format!(
-                "{:?} is invalid 'replacement' for {action} action",
-                self.replacement
-            ));
+            return Err(ValidationError::Replacement {
+                replacement: self.replacement.clone(),
+                action,
+            });
         }
         if matches!(action, KeepEqual | DropEqual)
             && (!self.regex.is_default()
@@ -240,9 +242,7 @@ impl RelabelConfig {
                 || self.separator != DEFAULT_SEPARATOR
                 || self.replacement != DEFAULT_REPLACEMENT)
         {
-            return Err(format!(
-                "{action} action requires only 'source_labels' and 'target_label', and no other fields"
-            ));
+            return Err(ValidationError::EqualActionFields(action));
         }
         if matches!(action, LabelDrop | LabelKeep)
             && (source_labels_given
@@ -251,9 +251,7 @@ impl RelabelConfig {
                 || self.separator != DEFAULT_SEPARATOR
                 || self.replacement != DEFAULT_REPLACEMENT)
         {
-            return Err(format!(
-                "{action} action requires only 'regex', and no other fields"
-            ));
+            return Err(ValidationError::LabelActionFields(action));
         }
         Ok(())
     }
@@ -302,8 +300,8 @@ fn is_label_template(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(yaml: &str) -> Result<RelabelConfig, String> {
-        serde_norway::from_str::<RelabelConfig>(yaml).map_err(|e| e.to_string())
+    fn parse(yaml: &str) -> Result<RelabelConfig, serde_norway::Error> {
+        serde_norway::from_str::<RelabelConfig>(yaml)
     }
 
     #[test]
@@ -324,6 +322,7 @@ mod tests {
         assert!(
             parse("action: explode")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown relabel action")
         );
     }
@@ -362,7 +361,7 @@ mod tests {
             ("action: keep\nfoo: 1", "unknown field `foo`"),
         ];
         for (yaml, want) in cases {
-            let err = parse(yaml).expect_err(yaml);
+            let err = parse(yaml).expect_err(yaml).to_string();
             assert!(err.contains(want), "{yaml:?}: {err}");
         }
         for ok in [

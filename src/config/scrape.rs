@@ -10,6 +10,7 @@ use super::relabel::RelabelConfig;
 use super::sd::{FileSdConfig, StaticConfig};
 use super::secret::Secret;
 use super::size::ByteSize;
+use super::validation_error::ValidationError;
 use crate::model::PromDuration;
 
 /// Defaults every scrape job inherits, plus the rule evaluation interval.
@@ -261,9 +262,9 @@ impl ScrapeConfig {
 
     /// Fills inherited values from `global` and checks the job, as
     /// Prometheus's `ScrapeConfig.Validate`.
-    pub(super) fn resolve(&mut self, global: &GlobalConfig) -> Result<(), String> {
+    pub(super) fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ValidationError> {
         if self.job_name.is_empty() {
-            return Err("job_name is empty".into());
+            return Err(ValidationError::EmptyJobName);
         }
         if self.scrape_interval.is_zero() {
             self.scrape_interval = global.scrape_interval;
@@ -272,19 +273,16 @@ impl ScrapeConfig {
             self.scrape_timeout = global.scrape_timeout.min(self.scrape_interval);
         }
         if self.scrape_timeout > self.scrape_interval {
-            return Err(format!(
-                "scrape_timeout ({}) greater than scrape_interval ({})",
-                self.scrape_timeout, self.scrape_interval
-            ));
+            return Err(ValidationError::TimeoutOverInterval {
+                timeout: self.scrape_timeout,
+                interval: self.scrape_interval,
+            });
         }
         if !self.metrics_path.starts_with('/') {
-            return Err(format!(
-                "metrics_path {:?} must start with '/'",
-                self.metrics_path
-            ));
+            return Err(ValidationError::MetricsPath(self.metrics_path.clone()));
         }
         if let Some(bad) = self.params.keys().find(|k| k.is_empty()) {
-            return Err(format!("params: empty parameter name {bad:?}"));
+            return Err(ValidationError::EmptyParam(bad.clone()));
         }
         let inherit = |value: &mut u64, global_value: u64| {
             if *value == 0 {
@@ -311,27 +309,30 @@ impl ScrapeConfig {
         }
         self.validate_auth()?;
         for (i, sc) in self.static_configs.iter().enumerate() {
-            sc.validate().map_err(|e| format!("static_configs[{i}]: {e}"))?;
+            sc.validate().map_err(|e| ValidationError::StaticConfig {
+                index: i,
+                source: Box::new(e),
+            })?;
         }
         for (i, fc) in self.file_sd_configs.iter().enumerate() {
-            fc.validate().map_err(|e| format!("file_sd_configs[{i}]: {e}"))?;
+            fc.validate().map_err(|e| ValidationError::FileSdConfig {
+                index: i,
+                source: Box::new(e),
+            })?;
         }
         Ok(())
     }
 
-    fn validate_auth(&mut self) -> Result<(), String> {
+    fn validate_auth(&mut self) -> Result<(), ValidationError> {
         let bearer = !self.bearer_token.is_empty() || self.bearer_token_file.is_some();
         if !self.bearer_token.is_empty() && self.bearer_token_file.is_some() {
-            return Err("at most one of bearer_token & bearer_token_file must be configured".into());
+            return Err(ValidationError::BearerTokenTwice);
         }
         if self.basic_auth.is_some() && (bearer || self.authorization.is_some()) {
-            return Err(
-                "at most one of basic_auth, authorization, bearer_token & bearer_token_file must be configured"
-                    .into(),
-            );
+            return Err(ValidationError::AuthMethods);
         }
         if self.authorization.is_some() && bearer {
-            return Err("authorization is not compatible with bearer_token & bearer_token_file".into());
+            return Err(ValidationError::AuthorizationWithBearer);
         }
         if let Some(b) = &self.basic_auth {
             b.validate()?;
@@ -352,19 +353,17 @@ impl ScrapeConfig {
     }
 }
 
-pub(super) fn validate_protocols(protocols: &[ScrapeProtocol]) -> Result<(), String> {
+pub(super) fn validate_protocols(protocols: &[ScrapeProtocol]) -> Result<(), ValidationError> {
     if protocols.is_empty() {
-        return Err("scrape_protocols cannot be empty".into());
+        return Err(ValidationError::NoProtocols);
     }
     for (i, p) in protocols.iter().enumerate() {
         if protocols[..i].contains(p) {
-            return Err(format!("duplicated protocol in scrape_protocols: {}", p.name()));
+            return Err(ValidationError::DuplicateProtocol(p.name()));
         }
     }
     if protocols.iter().all(|p| p.media_type().is_none()) {
-        return Err(
-            "scrape_protocols must include a text format (Belfry does not parse PrometheusProto)".into(),
-        );
+        return Err(ValidationError::NoTextProtocol);
     }
     Ok(())
 }

@@ -7,6 +7,8 @@ use serde::Deserialize;
 use crate::model::PromDuration;
 use crate::model::is_legacy_label_name;
 
+use super::validation_error::ValidationError;
+
 /// A fixed group of targets sharing labels.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,20 +20,18 @@ pub struct StaticConfig {
 }
 
 impl StaticConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         validate_group(&self.targets, &self.labels)
     }
 }
 
 /// Checks one target group: label names and addresses as Prometheus does.
-pub fn validate_group(targets: &[String], labels: &BTreeMap<String, String>) -> Result<(), String> {
+pub fn validate_group(targets: &[String], labels: &BTreeMap<String, String>) -> Result<(), ValidationError> {
     if let Some(bad) = labels.keys().find(|n| !is_legacy_label_name(n)) {
-        return Err(format!("{bad:?} is not a valid label name"));
+        return Err(ValidationError::LabelName(bad.clone()));
     }
     if let Some(bad) = targets.iter().find(|t| t.is_empty() || t.contains('/')) {
-        return Err(format!(
-            "{bad:?} is not a valid target address (expected host:port, without scheme or path)"
-        ));
+        return Err(ValidationError::TargetAddress(bad.clone()));
     }
     Ok(())
 }
@@ -50,20 +50,17 @@ fn default_refresh() -> PromDuration {
 }
 
 impl FileSdConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
         if self.files.is_empty() {
-            return Err("file service discovery config must contain at least one path name".into());
+            return Err(ValidationError::NoSdFiles);
         }
         for f in &self.files {
             if !is_valid_sd_path(f) {
-                return Err(format!(
-                    "path name {f:?} is not valid for file discovery (a '*' is allowed only in the \
-                     last path element, and the file must end in .json, .yml or .yaml)"
-                ));
+                return Err(ValidationError::SdPath(f.clone()));
             }
         }
         if self.refresh_interval.is_zero() {
-            return Err("file_sd_configs refresh_interval must be greater than zero".into());
+            return Err(ValidationError::ZeroRefresh);
         }
         Ok(())
     }

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
+use super::validation_error::ValidationError;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ByteSize(pub u64);
 
@@ -19,8 +21,8 @@ const UNITS: [(&str, u32); 7] = [
 ];
 
 impl ByteSize {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("not a valid byte size: {text:?} (expected e.g. 512KB, 10MB, 1GiB)");
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let bad = || ValidationError::ByteSize(text.to_string());
         let t = text.trim();
         let digits = t.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
@@ -45,7 +47,7 @@ impl ByteSize {
         }
         n.checked_mul(1024u64.pow(*power))
             .map(ByteSize)
-            .ok_or_else(|| format!("byte size out of range: {text:?}"))
+            .ok_or_else(|| ValidationError::ByteSizeRange(text.to_string()))
     }
 }
 

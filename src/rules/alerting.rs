@@ -11,7 +11,7 @@ use crate::model::{Alert, Label, Labels, METRIC_NAME};
 use super::error::EvalError;
 use super::health::RuleHealth;
 use super::query::EvalEnv;
-use crate::template::{Context, Template, TemplateData};
+use crate::template::{Context, QueryError, Template, TemplateData};
 
 /// Resolved alerts are kept, and re-sent, this long (Prometheus: 15 min).
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
@@ -156,7 +156,7 @@ impl AlertingRule {
         limit: usize,
     ) -> Result<Vec<(Labels, f64)>, EvalError> {
         let result = env.instant(&self.expr, ts)?;
-        let query = |q: &str| env.template_query(q, ts);
+        let query = |q: &str| env.template_query(q, ts).map_err(QueryError::from);
         let ctx = Context {
             query: Some(&query),
             external_url: env.external_url,

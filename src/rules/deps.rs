@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use promql_parser::parser::Expr;
 
 use super::ast::walk;
-use super::group::Rule;
+use super::rule::Rule;
 
 /// What one rule reads: a set of metric names, or possibly anything.
 enum Reads {

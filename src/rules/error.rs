@@ -1,50 +1,18 @@
 //! Why rules were refused or failed. Load errors name the file and, where
 //! known, the line and column.
 
-use crate::config::ConfigError;
+use crate::config::FileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("cannot read rule file {path}: {source}")]
-    Read {
-        path: String,
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("rule_files: invalid pattern {pattern:?}: {source}")]
+    Glob {
+        pattern: String,
         #[source]
-        source: std::io::Error,
+        source: glob::PatternError,
     },
-    #[error("{origin}:{line}:{column}: {message}")]
-    At {
-        origin: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{origin}: {message}")]
-    Invalid { origin: String, message: String },
-    #[error("rule_files: invalid pattern {pattern:?}: {message}")]
-    Glob { pattern: String, message: String },
-}
-
-impl From<ConfigError> for RuleError {
-    fn from(e: ConfigError) -> Self {
-        match e {
-            ConfigError::At {
-                origin,
-                line,
-                column,
-                message,
-            } => RuleError::At {
-                origin,
-                line,
-                column,
-                message,
-            },
-            ConfigError::Read { path, source } => RuleError::Read { path, source },
-            other => RuleError::Invalid {
-                origin: String::new(),
-                message: other.to_string(),
-            },
-        }
-    }
 }
 
 /// Why one evaluation of a rule failed (kept as the rule's `lastError`).
@@ -60,8 +28,32 @@ pub enum EvalError {
     SeriesLimit { limit: usize, count: usize },
     #[error("exceeded limit of {limit} with {count} alerts")]
     AlertLimit { limit: usize, count: usize },
+    #[error("query: range vectors are not supported in templates")]
+    RangeInTemplate,
     #[error("rule result is not a vector or scalar: {0}")]
     BadResultType(&'static str),
     #[error("cannot record native histogram sample of {0}: the storage holds float samples only")]
     HistogramRecording(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file_or_pattern() {
+        let file = RuleError::from(FileError::located("r.yml", Some((4, 1)), "bad".into()));
+        assert_eq!(file.to_string(), "r.yml:4:1: bad");
+        let source = glob::Pattern::new("[").unwrap_err();
+        let want = format!("rule_files: invalid pattern \"[\": {source}");
+        let glob = RuleError::Glob {
+            pattern: "[".into(),
+            source,
+        };
+        assert_eq!(glob.to_string(), want);
+        assert_eq!(
+            EvalError::RangeInTemplate.to_string(),
+            "query: range vectors are not supported in templates"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use promql_parser::parser::value::ValueType;
 use serde::Deserialize;
 
-use crate::config::{is_blank_yaml, yaml_error};
+use crate::config::{FileError, FileKind, is_blank_yaml, yaml_error};
 
 use crate::model::Labels;
 use crate::model::{PromDuration, is_legacy_label_name, is_legacy_metric_name};
@@ -134,7 +134,8 @@ pub struct ParseOptions {
 
 /// Reads and validates one rule file.
 pub fn load_file(path: &Path, opts: ParseOptions) -> Result<RuleFile, RuleError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+    let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+        kind: FileKind::Rule,
         path: path.display().to_string(),
         source,
     })?;
@@ -150,11 +151,11 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
         strip_unknown(&mut v);
         // Round-trip through text so scalars read as strings (`expr: 1`) as
         // they do when parsing the file directly.
-        let cleaned = serde_norway::to_string(&v).map_err(|e| RuleError::Invalid {
+        let cleaned = serde_norway::to_string(&v).map_err(|e| FileError::Invalid {
             origin: origin.to_string(),
             message: e.to_string(),
         })?;
-        serde_norway::from_str(&cleaned).map_err(|e| RuleError::Invalid {
+        serde_norway::from_str(&cleaned).map_err(|e| FileError::Invalid {
             origin: origin.to_string(),
             message: e.to_string(),
         })?
@@ -168,11 +169,13 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
     let mut rule_index = 0usize;
     for (gi, g) in raw.groups.into_iter().enumerate() {
         let gline = group_lines.get(gi).copied().unwrap_or(1);
-        let at = |line: usize, message: String| RuleError::At {
-            origin: origin.to_string(),
-            line,
-            column: 1,
-            message,
+        let at = |line: usize, message: String| {
+            RuleError::from(FileError::At {
+                origin: origin.to_string(),
+                line,
+                column: 1,
+                message,
+            })
         };
         if g.name.is_empty() {
             return Err(at(gline, "groupname must not be empty".into()));
@@ -198,7 +201,7 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
             let line = site.map_or(gline, |s| s.line);
             let rule = validate_rule(r, line).map_err(|fault| {
                 let (line, column) = fault.place(site).unwrap_or((line, 1));
-                RuleError::At {
+                FileError::At {
                     origin: origin.to_string(),
                     line,
                     column,
@@ -370,9 +373,9 @@ fn group_lines(text: &str) -> Vec<usize> {
 pub fn expand_globs(patterns: &[String]) -> Result<Vec<PathBuf>, RuleError> {
     let mut out = Vec::new();
     for p in patterns {
-        let paths = glob::glob(p).map_err(|e| RuleError::Glob {
+        let paths = glob::glob(p).map_err(|source| RuleError::Glob {
             pattern: p.clone(),
-            message: e.to_string(),
+            source,
         })?;
         for entry in paths.flatten() {
             if entry.is_file() && !out.contains(&entry) {
@@ -388,8 +391,8 @@ pub fn expand_globs(patterns: &[String]) -> Result<Vec<PathBuf>, RuleError> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<RuleFile, String> {
-        parse_rules(text, "r.yml", ParseOptions::default()).map_err(|e| e.to_string())
+    fn parse(text: &str) -> Result<RuleFile, RuleError> {
+        parse_rules(text, "r.yml", ParseOptions::default())
     }
 
     #[test]
@@ -459,7 +462,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let err = parse(text).unwrap_err();
+            let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "want {want:?} in {err:?}");
         }
     }

@@ -14,6 +14,7 @@ use super::file::{GroupSpec, RuleKind};
 use super::health::RuleHealth;
 use super::query::EvalEnv;
 use super::recording::RecordingRule;
+use super::rule::Rule;
 
 /// How long an outage may last for `for` state to be restored (Prometheus's
 /// `rules.alert.for-outage-tolerance`).
@@ -21,39 +22,6 @@ pub const OUTAGE_TOLERANCE: Duration = Duration::from_secs(3600);
 /// Minimum time an alert waits after a restart before firing again
 /// (Prometheus's `rules.alert.for-grace-period`).
 pub const FOR_GRACE_PERIOD: Duration = Duration::from_secs(600);
-
-#[derive(Debug, Clone)]
-pub enum Rule {
-    Recording(RecordingRule),
-    Alerting(AlertingRule),
-}
-
-impl Rule {
-    pub fn name(&self) -> &str {
-        match self {
-            Rule::Recording(r) => &r.name,
-            Rule::Alerting(r) => &r.name,
-        }
-    }
-    pub fn expr(&self) -> &str {
-        match self {
-            Rule::Recording(r) => &r.expr,
-            Rule::Alerting(r) => &r.expr,
-        }
-    }
-    pub fn health(&self) -> &RuleHealth {
-        match self {
-            Rule::Recording(r) => &r.health,
-            Rule::Alerting(r) => &r.health,
-        }
-    }
-    fn health_mut(&mut self) -> &mut RuleHealth {
-        match self {
-            Rule::Recording(r) => &mut r.health,
-            Rule::Alerting(r) => &mut r.health,
-        }
-    }
-}
 
 /// What one group evaluation did.
 #[derive(Debug, Default, Clone)]
@@ -283,10 +251,10 @@ impl Group {
         outcome: &mut GroupOutcome,
     ) {
         outcome.rules_evaluated += 1;
-        let health_result = match result {
+        let error = match result {
             Ok(samples) => {
                 self.write(env, i, ts, samples, outcome);
-                Ok(())
+                None
             }
             Err(e) => {
                 outcome.rules_failed += 1;
@@ -294,7 +262,7 @@ impl Group {
                     outcome.limit_hits += 1;
                 }
                 tracing::warn!(group = %self.name, rule = %self.rules[i].name(), error = %e, "rule evaluation failed");
-                Err(e.to_string())
+                Some(e)
             }
         };
         if let Rule::Alerting(r) = &mut self.rules[i] {
@@ -307,7 +275,7 @@ impl Group {
         }
         self.rules[i]
             .health_mut()
-            .record(SystemTime::now(), elapsed, health_result);
+            .record(SystemTime::now(), elapsed, error.as_ref());
     }
 
     fn write(

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::error::EvalError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
     Unknown,
@@ -40,17 +42,18 @@ impl Default for RuleHealth {
 }
 
 impl RuleHealth {
-    pub fn record(&mut self, at: SystemTime, took: Duration, result: Result<(), String>) {
+    /// Notes one evaluation; `error` is why it failed, if it did.
+    pub fn record(&mut self, at: SystemTime, took: Duration, error: Option<&EvalError>) {
         self.last_evaluation = Some(at);
         self.evaluation_time = took;
-        match result {
-            Ok(()) => {
+        match error {
+            None => {
                 self.health = Health::Ok;
                 self.last_error = None;
             }
-            Err(e) => {
+            Some(e) => {
                 self.health = Health::Err;
-                self.last_error = Some(e);
+                self.last_error = Some(e.to_string());
             }
         }
     }

@@ -16,6 +16,7 @@ mod manager;
 mod metrics;
 mod query;
 mod recording;
+mod rule;
 mod status;
 mod unittest;
 
@@ -23,12 +24,13 @@ pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS,
 pub use check::{CheckReport, FileCheck, check_rules, lint_rule};
 pub use error::{EvalError, RuleError};
 pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
-pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE, Rule};
+pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE};
 pub use health::{Health, RuleHealth};
 pub use lms_pack::{LMS_RULES_YAML, install_lms_pack};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;
 pub use recording::RecordingRule;
+pub use rule::Rule;
 pub use status::{AlertStatus, GroupStatus, RuleFilter, alerts_of, group_status};
 pub use unittest::series::{parse_metric, parse_values};
-pub use unittest::{FileReport, TestOptions, TestReport, test_rules};
+pub use unittest::{FileReport, TestOptions, TestReport, UnitTestError, test_rules};

@@ -49,12 +49,12 @@ impl EvalEnv<'_> {
     }
 
     /// What a template's `query` returns.
-    pub fn template_query(&self, expr: &str, t_ms: i64) -> Result<Vec<QuerySample>, String> {
+    pub fn template_query(&self, expr: &str, t_ms: i64) -> Result<Vec<QuerySample>, EvalError> {
         let querier = self.storage.querier();
         let out = self
             .engine
             .instant_query(querier.as_ref(), expr, t_ms, &QueryControl::default())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| EvalError::Query(e.to_string()))?;
         Ok(match out.value {
             Value::Vector(v) => v
                 .into_iter()
@@ -75,7 +75,7 @@ impl EvalEnv<'_> {
                 labels: [("__value__".to_string(), s)].into_iter().collect(),
                 value: 0.0,
             }],
-            Value::Matrix(_) => return Err("query: range vectors are not supported in templates".into()),
+            Value::Matrix(_) => return Err(EvalError::RangeInTemplate),
         })
     }
 }

@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::model::{rfc3339, rfc3339_or_zero};
 
 use super::alerting::{ActiveAlert, ms_to_time, value_string};
-use super::group::{Group, Rule};
+use super::group::Group;
+use super::rule::Rule;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupStatus {

@@ -4,29 +4,16 @@
 //! `Format`/`Unix`/`UTC`) and its functions (`join`, `trimSpace`,
 //! `stringSlice`, `date`, `tz`, `since`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::func_error::FuncError;
 use super::gofmt::value_v;
 use super::gotime;
+use super::kv::sorted_pairs;
 use super::value::TValue;
 
 /// Functions notification templates have beyond Prometheus's.
 pub const NAMES: &[&str] = &["join", "trimSpace", "stringSlice", "date", "tz", "since"];
-
-/// `KV.SortedPairs`: `alertname` first, then by name.
-pub fn sorted_pairs(kv: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(kv.len());
-    if let Some(v) = kv.get("alertname") {
-        out.push(("alertname".to_string(), v.clone()));
-    }
-    out.extend(
-        kv.iter()
-            .filter(|(k, _)| *k != "alertname")
-            .map(|(k, v)| (k.clone(), v.clone())),
-    );
-    out
-}
 
 fn strings(items: impl Iterator<Item = String>) -> TValue {
     TValue::List(Arc::new(items.map(TValue::Str).collect()))
@@ -34,7 +21,7 @@ fn strings(items: impl Iterator<Item = String>) -> TValue {
 
 /// A method without arguments reached as a field (`.Labels.SortedPairs`);
 /// None when `v` has no such method (then the field is looked up as data).
-pub(super) fn method(v: &TValue, name: &str) -> Option<Result<TValue, String>> {
+pub(super) fn method(v: &TValue, name: &str) -> Option<Result<TValue, FuncError>> {
     let r = match (v, name) {
         (TValue::Kv(kv), "SortedPairs") => Ok(TValue::Pairs(Arc::new(sorted_pairs(kv)))),
         (TValue::Kv(kv), "Names") => Ok(strings(sorted_pairs(kv).into_iter().map(|p| p.0))),
@@ -42,7 +29,7 @@ pub(super) fn method(v: &TValue, name: &str) -> Option<Result<TValue, String>> {
         (TValue::Kv(_), "String") | (TValue::Pairs(_), "String") | (TValue::Time(_), "String") => {
             Ok(TValue::Str(value_v(v)))
         }
-        (TValue::Kv(_), "Remove") => Err("wrong number of args for Remove: want 1 got 0".into()),
+        (TValue::Kv(_), "Remove") => Err(FuncError::arity("Remove", 1, 0)),
         (TValue::Pairs(p), "Names") => Ok(strings(p.iter().map(|x| x.0.clone()))),
         (TValue::Pairs(p), "Values") => Ok(strings(p.iter().map(|x| x.1.clone()))),
         (TValue::Alerts(l), "Firing") => Ok(by_status(l, "firing")),
@@ -52,7 +39,7 @@ pub(super) fn method(v: &TValue, name: &str) -> Option<Result<TValue, String>> {
         (TValue::Time(t), "UTC") => Ok(TValue::Time(t.with_timezone(&chrono_tz::UTC))),
         (TValue::Time(t), "Local") => Ok(TValue::Time(*t)),
         (TValue::Time(t), "IsZero") => Ok(TValue::Bool(t.timestamp() == ZERO_TIME_UNIX)),
-        (TValue::Time(_), "Format") => Err("wrong number of args for Format: want 1 got 0".into()),
+        (TValue::Time(_), "Format") => Err(FuncError::arity("Format", 1, 0)),
         _ => return None,
     };
     Some(r)
@@ -63,14 +50,11 @@ const ZERO_TIME_UNIX: i64 = -62_135_596_800;
 
 /// A method called with arguments (`.CommonLabels.Remove .GroupLabels.Names`,
 /// `.StartsAt.Format "15:04"`); None when `v` has no such method.
-pub(super) fn call_method(v: &TValue, name: &str, args: &[TValue]) -> Option<Result<TValue, String>> {
+pub(super) fn call_method(v: &TValue, name: &str, args: &[TValue]) -> Option<Result<TValue, FuncError>> {
     let r = match (v, name) {
         (TValue::Kv(kv), "Remove") => (|| {
             let [keys] = args else {
-                return Err(format!(
-                    "wrong number of args for Remove: want 1 got {}",
-                    args.len()
-                ));
+                return Err(FuncError::arity("Remove", 1, args.len()));
             };
             let keys = string_list(keys)?;
             Ok(TValue::Kv(Arc::new(
@@ -82,7 +66,7 @@ pub(super) fn call_method(v: &TValue, name: &str, args: &[TValue]) -> Option<Res
         })(),
         (TValue::Time(t), "Format") => match args {
             [TValue::Str(layout)] => Ok(TValue::Str(gotime::format(layout, t))),
-            _ => Err("Format takes one layout string".into()),
+            _ => Err(FuncError::FormatLayout),
         },
         _ => return None,
     };
@@ -99,42 +83,42 @@ fn by_status(alerts: &[TValue], status: &str) -> TValue {
     ))
 }
 
-fn string_list(v: &TValue) -> Result<Vec<String>, String> {
+fn string_list(v: &TValue) -> Result<Vec<String>, FuncError> {
     match v {
         TValue::List(l) => l
             .iter()
             .map(|x| match x {
                 TValue::Str(s) => Ok(s.clone()),
-                other => Err(format!("expected a list of strings; found {}", value_v(other))),
+                other => Err(FuncError::NotStringList(value_v(other))),
             })
             .collect(),
         TValue::Nil => Ok(Vec::new()),
-        other => Err(format!("expected a list of strings; found {}", value_v(other))),
+        other => Err(FuncError::NotStringList(value_v(other))),
     }
 }
 
-fn time_arg(v: &TValue) -> Result<chrono::DateTime<chrono_tz::Tz>, String> {
+fn time_arg(v: &TValue) -> Result<chrono::DateTime<chrono_tz::Tz>, FuncError> {
     match v {
         TValue::Time(t) => Ok(*t),
-        other => Err(format!("expected a time; found {}", value_v(other))),
+        other => Err(FuncError::NotTime(value_v(other))),
     }
 }
 
-fn str_arg(v: &TValue) -> Result<&str, String> {
+fn str_arg(v: &TValue) -> Result<&str, FuncError> {
     match v {
         TValue::Str(s) => Ok(s),
-        other => Err(format!("expected string; found {}", value_v(other))),
+        other => Err(FuncError::NotString(value_v(other))),
     }
 }
 
 /// Calls one of [`NAMES`]; None for any other name.
-pub(super) fn call(name: &str, args: &[TValue], now_secs: f64) -> Option<Result<TValue, String>> {
+pub(super) fn call(name: &str, args: &[TValue], now_secs: f64) -> Option<Result<TValue, FuncError>> {
     let n = args.len();
     let arity = |want: usize| {
         if n == want {
             Ok(())
         } else {
-            Err(format!("wrong number of args for {name}: want {want} got {n}"))
+            Err(FuncError::arity(name, want, n))
         }
     };
     let r = match name {
@@ -160,7 +144,7 @@ pub(super) fn call(name: &str, args: &[TValue], now_secs: f64) -> Option<Result<
             let tz: chrono_tz::Tz = match zone {
                 // No local zone is configured for the server: Local is UTC.
                 "" | "UTC" | "Local" => chrono_tz::UTC,
-                z => z.parse().map_err(|_| format!("unknown time zone {z}"))?,
+                z => z.parse().map_err(|_| FuncError::UnknownZone(z.to_string()))?,
             };
             Ok(TValue::Time(time_arg(&args[1])?.with_timezone(&tz)))
         }),
@@ -168,7 +152,7 @@ pub(super) fn call(name: &str, args: &[TValue], now_secs: f64) -> Option<Result<
         "since" => arity(1).and_then(|_| {
             let t = time_arg(&args[0])?;
             let secs = now_secs - t.timestamp_millis() as f64 / 1000.0;
-            Ok(TValue::Str(super::funcs::go_duration_string(secs)))
+            Ok(TValue::Str(gotime::duration_string(secs)))
         }),
         _ => return None,
     };

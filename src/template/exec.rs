@@ -4,11 +4,14 @@
 
 use std::collections::HashMap;
 
+use super::alertmanager;
+use super::context::Context;
+use super::error::TemplateError;
+use super::func_error::FuncError;
 use super::funcs;
 use super::gofmt::value_v;
 use super::parse::{Arg, Node, Pipeline};
 use super::value::TValue;
-use super::{Context, TemplateError};
 
 /// Output larger than this is refused (a template that loops over a big
 /// query result must not eat the server's memory).
@@ -38,6 +41,21 @@ pub(super) struct Exec<'a> {
 
 fn fail(msg: impl Into<String>) -> TemplateError {
     TemplateError::Exec(msg.into())
+}
+
+/// Calls a function by name: Prometheus's and Go's first, then
+/// Alertmanager's (whose names the parser allows in notifications only).
+fn call_func(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> Result<TValue, TemplateError> {
+    let result = if funcs::NAMES.contains(&name) {
+        funcs::call(name, args, ctx)
+    } else {
+        alertmanager::call(name, &args, ctx.now_secs)
+            .unwrap_or_else(|| Err(FuncError::NotDefined(name.to_string())))
+    };
+    result.map_err(|source| TemplateError::Call {
+        name: name.to_string(),
+        source,
+    })
 }
 
 impl Exec<'_> {
@@ -250,7 +268,7 @@ impl Exec<'_> {
             if let Some(p) = piped {
                 vals.push(p);
             }
-            return funcs::call(name, vals, self.ctx).map_err(|e| fail(format!("error calling {name}: {e}")));
+            return call_func(name, vals, self.ctx);
         }
         if args.len() > 1 || piped.is_some() {
             // `.CommonLabels.Remove .GroupLabels.Names`: a method with arguments.
@@ -295,11 +313,12 @@ impl Exec<'_> {
         if let Some(p) = piped {
             vals.push(p);
         }
-        match super::alertmanager::call_method(&receiver, method, &vals) {
+        match alertmanager::call_method(&receiver, method, &vals) {
             None => Ok(None),
-            Some(r) => r
-                .map(Some)
-                .map_err(|e| fail(format!("error calling {method}: {e}"))),
+            Some(r) => r.map(Some).map_err(|source| TemplateError::Call {
+                name: method.to_string(),
+                source,
+            }),
         }
     }
 
@@ -336,8 +355,7 @@ impl Exec<'_> {
                 };
                 walk(v.clone(), path)
             }
-            Arg::Func(name) => funcs::call(name, Vec::new(), self.ctx)
-                .map_err(|e| fail(format!("error calling {name}: {e}"))),
+            Arg::Func(name) => call_func(name, Vec::new(), self.ctx),
             Arg::Str(s) => Ok(TValue::str(s.clone())),
             Arg::Num(v, true) => Ok(TValue::Int(*v as i64)),
             Arg::Num(v, false) => Ok(TValue::Float(*v)),
@@ -367,8 +385,8 @@ fn describe(a: &Arg) -> String {
 fn walk(mut v: TValue, path: &[String]) -> Result<TValue, TemplateError> {
     for field in path {
         // Methods come before data, as in Go.
-        if let Some(r) = super::alertmanager::method(&v, field) {
-            v = r.map_err(fail)?;
+        if let Some(r) = alertmanager::method(&v, field) {
+            v = r.map_err(TemplateError::Method)?;
             continue;
         }
         v = match &v {

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::Context;
+use super::context::Context;
+use super::func_error::FuncError;
 use super::gofmt::{fmt_g, sprintf, value_v};
+use super::gotime::duration_string;
 use super::value::{QuerySample, TValue};
 
 /// Every function name a template may use; parsing rejects others.
@@ -60,44 +62,42 @@ pub const NAMES: &[&str] = &[
     "now",
 ];
 
-type R = Result<TValue, String>;
+type R = Result<TValue, FuncError>;
 
-fn want(name: &str, args: &[TValue], n: usize) -> Result<(), String> {
+fn want(name: &str, args: &[TValue], n: usize) -> Result<(), FuncError> {
     if args.len() != n {
-        return Err(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        ));
+        return Err(FuncError::arity(name, n, args.len()));
     }
     Ok(())
 }
 
-fn string_arg(v: &TValue) -> Result<String, String> {
+fn string_arg(v: &TValue) -> Result<String, FuncError> {
     match v {
         TValue::Str(s) | TValue::Html(s) => Ok(s.clone()),
-        other => Err(format!("expected string; found {}", value_v(other))),
+        other => Err(FuncError::NotString(value_v(other))),
     }
 }
 
 /// Prometheus's `convertToFloat`: numbers, and strings that parse as one.
-fn float_arg(v: &TValue) -> Result<f64, String> {
+fn float_arg(v: &TValue) -> Result<f64, FuncError> {
     match v {
         TValue::Float(f) => Ok(*f),
         TValue::Int(i) => Ok(*i as f64),
         TValue::Str(s) => {
-            crate::template::parse_go_float(s).ok_or_else(|| format!("can't convert {s:?} to float"))
+            super::strconv::parse_go_float(s).ok_or_else(|| FuncError::NotFloat(format!("{s:?}")))
         }
-        other => Err(format!("can't convert {} to float", value_v(other))),
+        other => Err(FuncError::NotFloat(value_v(other))),
     }
 }
 
-fn sample_arg(v: &TValue) -> Result<Arc<QuerySample>, String> {
+fn sample_arg(v: &TValue) -> Result<Arc<QuerySample>, FuncError> {
     match v {
         TValue::Sample(s) => Ok(s.clone()),
-        other => Err(format!("expected a query sample; found {}", value_v(other))),
+        other => Err(FuncError::NotSample(value_v(other))),
     }
 }
 
+/// Calls one of [`NAMES`].
 pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
     match name {
         "not" => {
@@ -113,12 +113,12 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                 TValue::Kv(m) => m.len(),
                 TValue::Pairs(p) => p.len(),
                 TValue::Html(s) => s.len(),
-                other => return Err(format!("len of type {}", value_v(other))),
+                other => return Err(FuncError::NoLen(value_v(other))),
             } as i64))
         }
         "index" => {
             let Some((first, keys)) = args.split_first() else {
-                return Err("wrong number of args for index: want at least 1 got 0".into());
+                return Err(FuncError::NoArgs("index"));
             };
             let mut v = first.clone();
             for k in keys {
@@ -128,21 +128,19 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                     }
                     (TValue::Kv(m), TValue::Str(key)) => TValue::str(m.get(key).cloned().unwrap_or_default()),
                     (TValue::List(l) | TValue::Alerts(l), TValue::Int(i)) => l
-                        .get(usize::try_from(*i).map_err(|_| format!("index out of range: {i}"))?)
+                        .get(usize::try_from(*i).map_err(|_| FuncError::IndexOutOfRange(*i))?)
                         .cloned()
-                        .ok_or_else(|| format!("index out of range: {i}"))?,
+                        .ok_or(FuncError::IndexOutOfRange(*i))?,
                     (TValue::Str(s), TValue::Int(i)) => TValue::Int(
                         *s.as_bytes()
-                            .get(usize::try_from(*i).map_err(|_| format!("index out of range: {i}"))?)
-                            .ok_or_else(|| format!("index out of range: {i}"))?
-                            as i64,
+                            .get(usize::try_from(*i).map_err(|_| FuncError::IndexOutOfRange(*i))?)
+                            .ok_or(FuncError::IndexOutOfRange(*i))? as i64,
                     ),
                     (c, k) => {
-                        return Err(format!(
-                            "can't index item of type {} with {}",
-                            value_v(c),
-                            value_v(k)
-                        ));
+                        return Err(FuncError::CannotIndex {
+                            item: value_v(c),
+                            key: value_v(k),
+                        });
                     }
                 };
             }
@@ -150,13 +148,13 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "slice" => {
             let Some((first, idx)) = args.split_first() else {
-                return Err("wrong number of args for slice: want at least 1 got 0".into());
+                return Err(FuncError::NoArgs("slice"));
             };
             let bounds: Vec<usize> = idx
                 .iter()
                 .map(|x| match x {
                     TValue::Int(i) if *i >= 0 => Ok(*i as usize),
-                    other => Err(format!("cannot index slice with {}", value_v(other))),
+                    other => Err(FuncError::BadSliceIndex(value_v(other))),
                 })
                 .collect::<Result<_, _>>()?;
             match first {
@@ -165,16 +163,16 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
                     let hi = bounds.get(1).copied().unwrap_or(s.len());
                     s.get(lo..hi)
                         .map(TValue::str)
-                        .ok_or_else(|| format!("slice index out of range: {lo}:{hi}"))
+                        .ok_or(FuncError::SliceOutOfRange { lo, hi })
                 }
                 TValue::List(l) => {
                     let lo = bounds.first().copied().unwrap_or(0);
                     let hi = bounds.get(1).copied().unwrap_or(l.len());
                     l.get(lo..hi)
                         .map(|x| TValue::List(Arc::new(x.to_vec())))
-                        .ok_or_else(|| format!("slice index out of range: {lo}:{hi}"))
+                        .ok_or(FuncError::SliceOutOfRange { lo, hi })
                 }
-                other => Err(format!("can't slice item of type {}", value_v(other))),
+                other => Err(FuncError::CannotSlice(value_v(other))),
             }
         }
         "print" => Ok(TValue::Str(go_sprint(&args))),
@@ -184,16 +182,16 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "printf" => {
             let Some((f, rest)) = args.split_first() else {
-                return Err("wrong number of args for printf: want at least 1 got 0".into());
+                return Err(FuncError::NoArgs("printf"));
             };
             Ok(TValue::Str(sprintf(&string_arg(f)?, rest)))
         }
         "eq" => {
             let Some((a, rest)) = args.split_first() else {
-                return Err("missing argument for comparison".into());
+                return Err(FuncError::MissingComparand);
             };
             if rest.is_empty() {
-                return Err("missing argument for comparison".into());
+                return Err(FuncError::MissingComparand);
             }
             for b in rest {
                 if compare(a, b)? == std::cmp::Ordering::Equal {
@@ -221,9 +219,9 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
             want(name, &args, 1)?;
             let q = string_arg(&args[0])?;
             let Some(run) = ctx.query else {
-                return Err("query is not available here".into());
+                return Err(FuncError::NoQuery);
             };
-            let samples = run(&q)?;
+            let samples = run(&q).map_err(FuncError::Query)?;
             Ok(TValue::List(Arc::new(
                 samples.into_iter().map(|s| TValue::Sample(Arc::new(s))).collect(),
             )))
@@ -231,11 +229,8 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         "first" => {
             want(name, &args, 1)?;
             match &args[0] {
-                TValue::List(l) => l
-                    .first()
-                    .cloned()
-                    .ok_or_else(|| "first() called on vector with no elements".to_string()),
-                other => Err(format!("first() called on {}", value_v(other))),
+                TValue::List(l) => l.first().cloned().ok_or(FuncError::FirstOfEmpty),
+                other => Err(FuncError::FirstOf(value_v(other))),
             }
         }
         "label" => {
@@ -266,7 +261,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         ))),
         "reReplaceAll" => {
             want(name, &args, 3)?;
-            let re = regex::Regex::new(&string_arg(&args[0])?).map_err(|e| e.to_string())?;
+            let re = regex::Regex::new(&string_arg(&args[0])?)?;
             Ok(TValue::Str(
                 re.replace_all(&string_arg(&args[2])?, string_arg(&args[1])?.as_str())
                     .into_owned(),
@@ -278,7 +273,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "match" => {
             want(name, &args, 2)?;
-            let re = regex::Regex::new(&string_arg(&args[0])?).map_err(|e| e.to_string())?;
+            let re = regex::Regex::new(&string_arg(&args[0])?)?;
             Ok(TValue::Bool(re.is_match(&string_arg(&args[1])?)))
         }
         "title" => {
@@ -305,7 +300,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
             want(name, &args, 2)?;
             let l = string_arg(&args[0])?;
             let TValue::List(list) = &args[1] else {
-                return Err("sortByLabel expects a query result".into());
+                return Err(FuncError::NotQueryResult);
             };
             let mut v: Vec<TValue> = list.as_ref().clone();
             let key = |x: &TValue| match x {
@@ -344,13 +339,13 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "toDuration" => {
             want(name, &args, 1)?;
-            Ok(TValue::Str(go_duration_string(float_arg(&args[0])?)))
+            Ok(TValue::Str(duration_string(float_arg(&args[0])?)))
         }
         "pathPrefix" => Ok(TValue::str(ctx.path_prefix)),
         "externalURL" => Ok(TValue::str(ctx.external_url)),
         "parseDuration" => {
             want(name, &args, 1)?;
-            let d = crate::model::PromDuration::parse(&string_arg(&args[0])?).map_err(|e| e.to_string())?;
+            let d = crate::model::PromDuration::parse(&string_arg(&args[0])?)?;
             Ok(TValue::Float(d.as_duration().as_secs_f64()))
         }
         "stripPort" => {
@@ -373,8 +368,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
             }))
         }
         "now" => Ok(TValue::Float(ctx.now_secs)),
-        other => super::alertmanager::call(other, &args, ctx.now_secs)
-            .unwrap_or_else(|| Err(format!("function {other:?} not defined"))),
+        other => Err(FuncError::NotDefined(other.to_string())),
     }
 }
 
@@ -390,7 +384,7 @@ fn go_sprint(args: &[TValue]) -> String {
     out
 }
 
-fn compare(a: &TValue, b: &TValue) -> Result<std::cmp::Ordering, String> {
+fn compare(a: &TValue, b: &TValue) -> Result<std::cmp::Ordering, FuncError> {
     match (a, b) {
         (TValue::Str(x), TValue::Str(y)) => Ok(x.cmp(y)),
         (TValue::Bool(x), TValue::Bool(y)) => Ok(x.cmp(y)),
@@ -398,13 +392,9 @@ fn compare(a: &TValue, b: &TValue) -> Result<std::cmp::Ordering, String> {
         (x, y) if x.as_f64().is_some() && y.as_f64().is_some() => x
             .as_f64()
             .partial_cmp(&y.as_f64())
-            .ok_or_else(|| "comparison with NaN".to_string()),
+            .ok_or(FuncError::NanComparison),
         (TValue::Nil, TValue::Nil) => Ok(std::cmp::Ordering::Equal),
-        (x, y) => Err(format!(
-            "incompatible types for comparison: {} and {}",
-            value_v(x),
-            value_v(y)
-        )),
+        (x, y) => Err(FuncError::Incomparable(value_v(x), value_v(y))),
     }
 }
 
@@ -497,51 +487,6 @@ fn go_time_string(secs: f64) -> String {
         s.push_str(frac.trim_end_matches('0'));
     }
     s + " +0000 UTC"
-}
-
-/// Go's `time.Duration.String()` of a number of seconds.
-pub(super) fn go_duration_string(secs: f64) -> String {
-    let ns = (secs * 1e9).round();
-    if ns.abs() >= 9.2e18 || !ns.is_finite() {
-        return "2562047h47m16.854775807s".to_string();
-    }
-    let ns = ns as i64;
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    let sign = if ns < 0 { "-" } else { "" };
-    let u = ns.unsigned_abs();
-    if u < 1_000_000_000 {
-        let (unit, div) = if u < 1_000 {
-            ("ns", 1u64)
-        } else if u < 1_000_000 {
-            ("µs", 1_000)
-        } else {
-            ("ms", 1_000_000)
-        };
-        return format!("{sign}{}{unit}", trim_frac(u, div));
-    }
-    let h = u / 3_600_000_000_000;
-    let m = (u / 60_000_000_000) % 60;
-    let s = trim_frac(u % 60_000_000_000, 1_000_000_000);
-    let mut out = sign.to_string();
-    if h > 0 {
-        out += &format!("{h}h{m}m");
-    } else if m > 0 {
-        out += &format!("{m}m");
-    }
-    out + &format!("{s}s")
-}
-
-fn trim_frac(v: u64, div: u64) -> String {
-    let whole = v / div;
-    let frac = v % div;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let digits = (div as f64).log10() as usize;
-    let f = format!("{frac:0digits$}");
-    format!("{whole}.{}", f.trim_end_matches('0'))
 }
 
 fn split_host_port(s: &str) -> Option<(String, String)> {
@@ -643,8 +588,6 @@ mod tests {
             go_time_string(1_435_065_584.128),
             "2015-06-23 13:19:44.128 +0000 UTC"
         );
-        assert_eq!(go_duration_string(3723.5), "1h2m3.5s");
-        assert_eq!(go_duration_string(0.0015), "1.5ms");
         assert_eq!(title("aa bb-cc"), "Aa Bb-Cc");
         assert_eq!(query_escape("up == 0"), "up+%3D%3D+0");
     }

@@ -3,6 +3,8 @@
 //! exponent notation, and `printf`'s verbs, flags, width and precision,
 //! including Go's `%!verb(type=value)` text for mismatched arguments.
 
+use super::gotime;
+use super::kv::sorted_pairs;
 use super::value::TValue;
 
 /// A float as Go's `%v` prints it (`strconv.FormatFloat(v, 'g', -1, 64)`).
@@ -160,13 +162,13 @@ pub fn value_v(v: &TValue) -> String {
             format!("{{map[{}] {}}}", parts.join(" "), float_v(s.value))
         }
         // KV and Pairs print through their String methods.
-        TValue::Kv(m) => pairs_string(&super::alertmanager::sorted_pairs(m)),
+        TValue::Kv(m) => pairs_string(&sorted_pairs(m)),
         TValue::Pairs(p) => pairs_string(p),
         TValue::Alerts(l) => {
             let parts: Vec<String> = l.iter().map(value_v).collect();
             format!("[{}]", parts.join(" "))
         }
-        TValue::Time(t) => super::gotime::format(super::gotime::GO_DEFAULT_LAYOUT, t),
+        TValue::Time(t) => gotime::format(gotime::GO_DEFAULT_LAYOUT, t),
         TValue::Html(s) => s.clone(),
     }
 }

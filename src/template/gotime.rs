@@ -1,6 +1,7 @@
 //! Go's `time.Time.Format`: layouts written as the reference time
 //! `Mon Jan 2 15:04:05 MST 2006` (`2006-01-02`, `15:04`, `.000`, `-07:00`,
-//! …), as Alertmanager templates use them in `date` and `.StartsAt.Format`.
+//! …), as Alertmanager templates use them in `date` and `.StartsAt.Format`;
+//! and `time.Duration.String()`, as `toDuration` and `since` print.
 
 use chrono::{DateTime, Datelike, Offset, Timelike};
 use chrono_tz::Tz;
@@ -149,6 +150,51 @@ fn fraction(s: &str, t: &DateTime<Tz>) -> Option<(usize, String)> {
     Some((1 + n, format!("{}{digits}", b[0] as char)))
 }
 
+/// Go's `time.Duration.String()` of a number of seconds.
+pub fn duration_string(secs: f64) -> String {
+    let ns = (secs * 1e9).round();
+    if ns.abs() >= 9.2e18 || !ns.is_finite() {
+        return "2562047h47m16.854775807s".to_string();
+    }
+    let ns = ns as i64;
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let sign = if ns < 0 { "-" } else { "" };
+    let u = ns.unsigned_abs();
+    if u < 1_000_000_000 {
+        let (unit, div) = if u < 1_000 {
+            ("ns", 1u64)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{sign}{}{unit}", trim_frac(u, div));
+    }
+    let h = u / 3_600_000_000_000;
+    let m = (u / 60_000_000_000) % 60;
+    let s = trim_frac(u % 60_000_000_000, 1_000_000_000);
+    let mut out = sign.to_string();
+    if h > 0 {
+        out += &format!("{h}h{m}m");
+    } else if m > 0 {
+        out += &format!("{m}m");
+    }
+    out + &format!("{s}s")
+}
+
+fn trim_frac(v: u64, div: u64) -> String {
+    let whole = v / div;
+    let frac = v % div;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = (div as f64).log10() as usize;
+    let f = format!("{frac:0digits$}");
+    format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +219,12 @@ mod tests {
         let berlin = at(chrono_tz::Europe::Berlin);
         assert_eq!(format("15:04 MST -07:00", &berlin), "23:13 CET +01:00");
         assert_eq!(format("literal text: 2006", &t), "literal text: 2023");
+    }
+
+    #[test]
+    fn durations_print_as_go_prints_them() {
+        assert_eq!(duration_string(3723.5), "1h2m3.5s");
+        assert_eq!(duration_string(0.0015), "1.5ms");
+        assert_eq!(duration_string(0.0), "0s");
     }
 }

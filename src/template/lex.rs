@@ -2,7 +2,7 @@
 //! delimiters with `{{-`/`-}}` trimming, comments, and the tokens inside an
 //! action (identifiers, fields, variables, literals, `|`, `:=`, `=`, `(`, `)`).
 
-use super::TemplateError;
+use super::error::TemplateError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Tok {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::TemplateError;
+use super::error::TemplateError;
 use super::lex::{Piece, Tok};
 
 #[derive(Debug, Clone)]

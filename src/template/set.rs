@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 
+use super::error::TemplateError;
 use super::parse::Node;
-use super::{Template, TemplateError};
+use super::source::{Funcs, Source, called_templates};
 
 #[derive(Debug, Clone, Default)]
 pub struct TemplateSet {
@@ -23,7 +24,7 @@ impl TemplateSet {
     /// Adds one source's definitions (notification functions allowed);
     /// `name` names its top-level text. Errors carry the source's line.
     pub fn add(&mut self, src: &str, name: &str) -> Result<(), TemplateError> {
-        let t = Template::parse_notification(src)?;
+        let t = Source::parse(src, Funcs::Notification)?;
         if let Some(text) = &t.literal {
             if !text.trim().is_empty() {
                 self.defines
@@ -67,19 +68,5 @@ impl TemplateSet {
 
     pub(super) fn definitions(&self) -> &HashMap<String, Vec<Node>> {
         &self.defines
-    }
-}
-
-/// Collects the names of `{{ template }}` calls below `nodes`.
-pub(super) fn called_templates(nodes: &[Node], out: &mut Vec<String>) {
-    for n in nodes {
-        match n {
-            Node::Template(name, _) => out.push(name.clone()),
-            Node::If(_, a, b) | Node::Range(_, a, b) | Node::With(_, a, b) => {
-                called_templates(a, out);
-                called_templates(b, out);
-            }
-            _ => {}
-        }
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::Labels;
 
 fn expand_with(src: &str, value: f64, query: Option<&QueryFn<'_>>) -> Result<String, TemplateError> {
     let labels = Labels::from_pairs(&[
@@ -91,7 +92,7 @@ fn functions_and_pipelines() {
 
 #[test]
 fn query_first_value_label() {
-    let q = |expr: &str| -> Result<Vec<QuerySample>, String> {
+    let q = |expr: &str| -> Result<Vec<QuerySample>, QueryError> {
         assert_eq!(expr, "up");
         Ok(vec![QuerySample {
             labels: [("instance".to_string(), "a".to_string())].into_iter().collect(),
@@ -107,7 +108,7 @@ fn query_first_value_label() {
     )
     .unwrap();
     assert_eq!(out, "a=0.25");
-    let none = |_: &str| -> Result<Vec<QuerySample>, String> { Ok(vec![]) };
+    let none = |_: &str| -> Result<Vec<QuerySample>, QueryError> { Ok(vec![]) };
     let err = expand_with(r#"{{ query "up" | first | value }}"#, 0.0, Some(&none)).unwrap_err();
     assert!(
         err.to_string()

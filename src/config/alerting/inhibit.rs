@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::Invalid;
+use super::error::AlertingConfigError;
 use crate::model::is_legacy_label_name;
 use crate::model::parse_matchers;
 use crate::model::{MatchOp, Matcher};
@@ -31,11 +32,11 @@ pub struct InhibitRuleConfig {
 
 impl InhibitRuleConfig {
     /// The source side's matchers (new and legacy forms together).
-    pub fn source(&self) -> Result<Vec<Matcher>, String> {
+    pub fn source(&self) -> Result<Vec<Matcher>, AlertingConfigError> {
         side(&self.source_matchers, &self.source_match, &self.source_match_re)
     }
 
-    pub fn target(&self) -> Result<Vec<Matcher>, String> {
+    pub fn target(&self) -> Result<Vec<Matcher>, AlertingConfigError> {
         side(&self.target_matchers, &self.target_match, &self.target_match_re)
     }
 
@@ -64,16 +65,16 @@ fn side(
     matchers: &[String],
     eq: &BTreeMap<String, String>,
     re: &BTreeMap<String, String>,
-) -> Result<Vec<Matcher>, String> {
+) -> Result<Vec<Matcher>, AlertingConfigError> {
     let mut out = Vec::new();
     for m in matchers {
-        out.extend(parse_matchers(m).map_err(|e| e.to_string())?);
+        out.extend(parse_matchers(m)?);
     }
     for (n, v) in eq {
         out.push(Matcher::equal(n, v));
     }
     for (n, v) in re {
-        out.push(Matcher::new(MatchOp::Regex, n, v).map_err(|e| e.to_string())?);
+        out.push(Matcher::new(MatchOp::Regex, n, v)?);
     }
     Ok(out)
 }

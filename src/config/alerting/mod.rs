@@ -2,6 +2,7 @@
 //! existing file pastes in unchanged. Serde shapes, Alertmanager's
 //! defaults, and validation whose errors name the file and line.
 
+mod error;
 mod global;
 mod inhibit;
 mod locate;
@@ -14,6 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use error::AlertingConfigError;
 pub use global::AlertingGlobal;
 pub use inhibit::InhibitRuleConfig;
 pub use receiver::{EmailConfig, EmailTlsConfig, HttpClientConfig, ReceiverConfig, WebhookConfig};
@@ -21,7 +23,7 @@ pub use route::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTER
 pub use time_interval::{TimeIntervalConfig, TimeIntervalSpec, TimeRangeConfig};
 pub use time_interval_periods::TimeInterval;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, FileError};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +55,7 @@ impl AlertingConfig {
     pub fn resolve(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
         self.validate().map_err(|e| {
             let position = e.near.as_deref().and_then(|n| locate::locate(text, n));
-            ConfigError::located(origin, position, format!("alerting: {}", e.message))
+            FileError::located(origin, position, format!("alerting: {}", e.message)).into()
         })
     }
 

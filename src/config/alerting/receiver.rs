@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::Invalid;
+use super::error::AlertingConfigError;
 use super::global::{AlertingGlobal, default_true};
 use crate::config::{Authorization, BasicAuth, Secret, TlsConfig};
 use crate::model::PromDuration;
@@ -145,9 +146,9 @@ impl ReceiverConfig {
 }
 
 impl EmailConfig {
-    fn resolve(&mut self, g: &AlertingGlobal) -> Result<(), String> {
+    fn resolve(&mut self, g: &AlertingGlobal) -> Result<(), AlertingConfigError> {
         if self.to.trim().is_empty() {
-            return Err("missing to address".into());
+            return Err(AlertingConfigError::MissingTo);
         }
         fill(&mut self.from, &g.smtp_from);
         fill(&mut self.smarthost, &g.smtp_smarthost);
@@ -169,26 +170,32 @@ impl EmailConfig {
             self.require_tls = Some(g.smtp_require_tls);
         }
         let Some(from) = &self.from else {
-            return Err("no global smtp_from set and no from in the email config".into());
+            return Err(AlertingConfigError::NoFrom);
         };
         let Some(host) = &self.smarthost else {
-            return Err("no global smtp_smarthost set and no smarthost in the email config".into());
+            return Err(AlertingConfigError::NoSmarthost);
         };
-        validate_smarthost(host).map_err(|e| e.message)?;
+        smarthost(host)?;
         from.parse::<lettre::message::Mailbox>()
-            .map_err(|e| format!("invalid from address {from:?}: {e}"))?;
+            .map_err(|source| AlertingConfigError::From {
+                address: from.clone(),
+                source,
+            })?;
         for to in self.to.split(',') {
             to.trim()
                 .parse::<lettre::message::Mailbox>()
-                .map_err(|e| format!("invalid to address {:?}: {e}", to.trim()))?;
+                .map_err(|source| AlertingConfigError::To {
+                    address: to.trim().to_string(),
+                    source,
+                })?;
         }
         if !self.auth_password.is_empty() && self.auth_password_file.is_some() {
-            return Err("at most one of auth_password and auth_password_file must be configured".into());
+            return Err(AlertingConfigError::PasswordTwice);
         }
         let mut seen = std::collections::HashSet::new();
         for name in self.headers.keys() {
             if !seen.insert(name.to_ascii_lowercase()) {
-                return Err(format!("duplicate header {name:?}"));
+                return Err(AlertingConfigError::DuplicateHeader(name.clone()));
             }
         }
         Ok(())
@@ -202,12 +209,11 @@ fn fill(dst: &mut Option<String>, global: &Option<String>) {
 }
 
 pub(super) fn validate_smarthost(h: &str) -> Result<(), Invalid> {
-    let bad = || {
-        Invalid::near(
-            format!("smarthost {h:?} must be host:port, e.g. smtp.example.org:587"),
-            h,
-        )
-    };
+    smarthost(h).map_err(|e| Invalid::near(e.to_string(), h))
+}
+
+fn smarthost(h: &str) -> Result<(), AlertingConfigError> {
+    let bad = || AlertingConfigError::Smarthost(h.to_string());
     let (host, port) = h.rsplit_once(':').ok_or_else(bad)?;
     if host.is_empty() || port.parse::<u16>().is_err() {
         return Err(bad());
@@ -216,14 +222,17 @@ pub(super) fn validate_smarthost(h: &str) -> Result<(), Invalid> {
 }
 
 impl WebhookConfig {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), AlertingConfigError> {
         match (&self.url, &self.url_file) {
-            (Some(_), Some(_)) => return Err("at most one of url and url_file must be configured".into()),
-            (None, None) => return Err("one of url or url_file must be configured".into()),
+            (Some(_), Some(_)) => return Err(AlertingConfigError::UrlTwice),
+            (None, None) => return Err(AlertingConfigError::NoUrl),
             (Some(u), None) => {
-                let parsed = reqwest::Url::parse(u).map_err(|e| format!("invalid url {u:?}: {e}"))?;
+                let parsed = reqwest::Url::parse(u).map_err(|source| AlertingConfigError::Url {
+                    url: u.clone(),
+                    source,
+                })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(format!("url {u:?} must be http or https"));
+                    return Err(AlertingConfigError::NotHttp(u.clone()));
                 }
             }
             (None, Some(_)) => {}
@@ -234,21 +243,18 @@ impl WebhookConfig {
         auths += usize::from(h.basic_auth.is_some());
         auths += usize::from(!h.bearer_token.is_empty() || h.bearer_token_file.is_some());
         if auths > 1 {
-            return Err(
-                "http_config: at most one of basic_auth, authorization and bearer_token(_file) must be configured"
-                    .into(),
-            );
+            return Err(AlertingConfigError::HttpAuthMethods);
         }
         if let Some(a) = &h.authorization
             && a.kind.eq_ignore_ascii_case("basic")
         {
-            return Err(r#"http_config: authorization type cannot be "basic", use basic_auth"#.into());
+            return Err(AlertingConfigError::HttpBasicAuthorization);
         }
         if let Some(b) = &h.basic_auth
             && !b.password.is_empty()
             && b.password_file.is_some()
         {
-            return Err("http_config: at most one of basic_auth password and password_file".into());
+            return Err(AlertingConfigError::HttpPasswordTwice);
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, FileError};
 
 const FULL: &str = r#"
 alerting:
@@ -131,6 +131,9 @@ fn bad_routing_configs_are_refused_with_file_and_line() {
 fn route_is_required() {
     let text = "alerting:\n  receivers: [{name: x}]\n";
     let e = Config::from_yaml_with_env(text, "b.yml", |_| None).err().unwrap();
-    assert!(matches!(e, ConfigError::At { line: 1, .. }), "{e}");
+    assert!(
+        matches!(e, ConfigError::File(FileError::At { line: 1, .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("no route"), "{e}");
 }

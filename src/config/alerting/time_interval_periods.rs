@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
+use super::error::AlertingConfigError;
 use super::{TimeIntervalConfig, TimeIntervalSpec};
 
 #[derive(Clone, Debug)]
@@ -61,7 +62,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 impl TimeInterval {
-    pub fn compile(cfg: &TimeIntervalConfig) -> Result<TimeInterval, String> {
+    pub fn compile(cfg: &TimeIntervalConfig) -> Result<TimeInterval, AlertingConfigError> {
         let periods = cfg
             .time_intervals
             .iter()
@@ -82,7 +83,7 @@ impl TimeInterval {
 }
 
 impl Period {
-    fn compile(spec: &TimeIntervalSpec) -> Result<Period, String> {
+    fn compile(spec: &TimeIntervalSpec) -> Result<Period, AlertingConfigError> {
         let times = spec
             .times
             .iter()
@@ -90,14 +91,14 @@ impl Period {
                 let start = clock(&t.start_time)?;
                 let end = clock(&t.end_time)?;
                 if start >= end {
-                    return Err(format!(
-                        "start_time {:?} must be before end_time {:?}",
-                        t.start_time, t.end_time
-                    ));
+                    return Err(AlertingConfigError::TimesOutOfOrder {
+                        start: t.start_time.clone(),
+                        end: t.end_time.clone(),
+                    });
                 }
                 Ok((start, end))
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, AlertingConfigError>>()?;
         let weekdays = ranges(&spec.weekdays, "weekday", |s| named(s, &WEEKDAYS, 0))?;
         let months = ranges(&spec.months, "month", |s| {
             named(s, &MONTHS, 1).or_else(|| s.parse().ok().filter(|m| (1..=12).contains(m)))
@@ -110,15 +111,16 @@ impl Period {
         })?;
         for (a, b) in &days_of_month {
             if a.signum() == b.signum() && a > b {
-                return Err(format!("days_of_month range {a}:{b} ends before it starts"));
+                return Err(AlertingConfigError::DaysOutOfOrder { from: *a, to: *b });
             }
         }
         let zone = match spec.location.as_deref() {
             None | Some("") | Some("UTC") => Zone::Utc,
             Some("Local") => Zone::Local,
-            Some(name) => Zone::Named(name.parse::<Tz>().map_err(|_| {
-                format!("unknown location {name:?} (expected an IANA name like Europe/Berlin)")
-            })?),
+            Some(name) => Zone::Named(
+                name.parse::<Tz>()
+                    .map_err(|_| AlertingConfigError::Location(name.to_string()))?,
+            ),
         };
         Ok(Period {
             times,
@@ -185,8 +187,8 @@ fn days_in_month(year: i32, month: u32) -> u32 {
         .map_or(31, |d| d.day())
 }
 
-fn clock(s: &str) -> Result<u32, String> {
-    let bad = || format!("invalid time {s:?} (expected HH:MM between 00:00 and 24:00)");
+fn clock(s: &str) -> Result<u32, AlertingConfigError> {
+    let bad = || AlertingConfigError::Clock(s.to_string());
     let (h, m) = s.split_once(':').ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 {
         return Err(bad());
@@ -206,14 +208,17 @@ fn named(s: &str, names: &[&str], first: u32) -> Option<u32> {
 
 fn ranges<T: Copy + PartialOrd + std::fmt::Display>(
     items: &[String],
-    what: &str,
+    what: &'static str,
     parse: impl Fn(&str) -> Option<T>,
-) -> Result<Vec<(T, T)>, String> {
+) -> Result<Vec<(T, T)>, AlertingConfigError> {
     items
         .iter()
         .map(|item| {
             let (a, b) = item.split_once(':').unwrap_or((item, item));
-            let bad = || format!("invalid {what} {item:?}");
+            let bad = || AlertingConfigError::RangeItem {
+                what,
+                item: item.clone(),
+            };
             let a = parse(a.trim()).ok_or_else(bad)?;
             let b = parse(b.trim()).ok_or_else(bad)?;
             Ok((a, b))

@@ -7,13 +7,15 @@
 
 use crate::model::{CounterResetHint, FloatHistogram, Span};
 
+use super::error::UnitTestError;
+
 /// Parses one `{{…}}` descriptor (braces included).
-pub fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
+pub fn parse_histogram(text: &str) -> Result<FloatHistogram, UnitTestError> {
     let body = text
         .trim()
         .strip_prefix("{{")
         .and_then(|b| b.strip_suffix("}}"))
-        .ok_or_else(|| format!("histogram {text:?} must be written as {{{{key:value ...}}}}"))?;
+        .ok_or_else(|| UnitTestError::NotHistogram(text.to_string()))?;
     let mut h = FloatHistogram::default();
     let mut seen: Vec<&str> = Vec::new();
     let mut positive: (Vec<f64>, i32) = (Vec::new(), 0);
@@ -22,35 +24,46 @@ pub fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
     while !rest.is_empty() {
         let (key, after) = rest
             .split_once(':')
-            .ok_or_else(|| format!("expected key:value in histogram {text:?}, got {rest:?}"))?;
+            .ok_or_else(|| UnitTestError::ExpectedKeyValue {
+                text: text.to_string(),
+                rest: rest.to_string(),
+            })?;
         let key = key.trim();
         if seen.contains(&key) {
-            return Err(format!("duplicate key {key:?} in histogram {text:?}"));
+            return Err(UnitTestError::DuplicateKey {
+                key: key.to_string(),
+                text: text.to_string(),
+            });
         }
         seen.push(key);
         let after = after.trim_start();
         let (value, next) = if let Some(list) = after.strip_prefix('[') {
-            let end = list
-                .find(']')
-                .ok_or_else(|| format!("unclosed '[' after {key:?} in histogram {text:?}"))?;
+            let end = list.find(']').ok_or_else(|| UnitTestError::UnclosedList {
+                key: key.to_string(),
+                text: text.to_string(),
+            })?;
             (&after[..end + 2], &list[end + 1..])
         } else {
             let end = after.find(char::is_whitespace).unwrap_or(after.len());
             (&after[..end], &after[end..])
         };
         rest = next.trim_start();
-        let context = || format!("{key} in histogram {text:?}");
+        let field = |e: UnitTestError| UnitTestError::Field {
+            key: key.to_string(),
+            text: text.to_string(),
+            source: Box::new(e),
+        };
         match key {
-            "schema" => h.schema = integer(value).map_err(|e| format!("{}: {e}", context()))?,
-            "sum" => h.sum = number(value).map_err(|e| format!("{}: {e}", context()))?,
-            "count" => h.count = number(value).map_err(|e| format!("{}: {e}", context()))?,
-            "z_bucket" => h.zero_count = number(value).map_err(|e| format!("{}: {e}", context()))?,
-            "z_bucket_w" => h.zero_threshold = number(value).map_err(|e| format!("{}: {e}", context()))?,
-            "custom_values" => h.custom_values = list(value).map_err(|e| format!("{}: {e}", context()))?,
-            "buckets" => positive.0 = list(value).map_err(|e| format!("{}: {e}", context()))?,
-            "offset" => positive.1 = integer(value).map_err(|e| format!("{}: {e}", context()))?,
-            "n_buckets" => negative.0 = list(value).map_err(|e| format!("{}: {e}", context()))?,
-            "n_offset" => negative.1 = integer(value).map_err(|e| format!("{}: {e}", context()))?,
+            "schema" => h.schema = integer(value).map_err(field)?,
+            "sum" => h.sum = number(value).map_err(field)?,
+            "count" => h.count = number(value).map_err(field)?,
+            "z_bucket" => h.zero_count = number(value).map_err(field)?,
+            "z_bucket_w" => h.zero_threshold = number(value).map_err(field)?,
+            "custom_values" => h.custom_values = list(value).map_err(field)?,
+            "buckets" => positive.0 = list(value).map_err(field)?,
+            "offset" => positive.1 = integer(value).map_err(field)?,
+            "n_buckets" => negative.0 = list(value).map_err(field)?,
+            "n_offset" => negative.1 = integer(value).map_err(field)?,
             "counter_reset_hint" => {
                 h.counter_reset_hint = match value {
                     "unknown" => CounterResetHint::Unknown,
@@ -58,19 +71,27 @@ pub fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
                     "not_reset" => CounterResetHint::NotCounterReset,
                     "gauge" => CounterResetHint::Gauge,
                     other => {
-                        return Err(format!(
-                            "counter_reset_hint {other:?} in histogram {text:?}: \
-                             expected unknown, reset, not_reset or gauge"
-                        ));
+                        return Err(UnitTestError::BadHint {
+                            hint: other.to_string(),
+                            text: text.to_string(),
+                        });
                     }
                 }
             }
-            other => return Err(format!("unknown key {other:?} in histogram {text:?}")),
+            other => {
+                return Err(UnitTestError::UnknownKey {
+                    key: other.to_string(),
+                    text: text.to_string(),
+                });
+            }
         }
     }
     (h.positive_spans, h.positive_buckets) = one_span(positive);
     (h.negative_spans, h.negative_buckets) = one_span(negative);
-    h.validate().map_err(|e| format!("histogram {text:?}: {e}"))?;
+    h.validate().map_err(|source| UnitTestError::InvalidHistogram {
+        text: text.to_string(),
+        source,
+    })?;
     Ok(h)
 }
 
@@ -123,20 +144,19 @@ fn one_span((buckets, offset): (Vec<f64>, i32)) -> (Vec<Span>, Vec<f64>) {
     (vec![Span { offset, length }], buckets)
 }
 
-fn number(s: &str) -> Result<f64, String> {
-    crate::template::parse_go_float(s).ok_or_else(|| format!("invalid number {s:?}"))
+fn number(s: &str) -> Result<f64, UnitTestError> {
+    crate::template::parse_go_float(s).ok_or_else(|| UnitTestError::InvalidNumber(s.to_string()))
 }
 
-fn integer(s: &str) -> Result<i32, String> {
-    s.parse()
-        .map_err(|_| format!("expected a whole number, got {s:?}"))
+fn integer(s: &str) -> Result<i32, UnitTestError> {
+    s.parse().map_err(|_| UnitTestError::NotInteger(s.to_string()))
 }
 
-fn list(s: &str) -> Result<Vec<f64>, String> {
+fn list(s: &str) -> Result<Vec<f64>, UnitTestError> {
     let inner = s
         .strip_prefix('[')
         .and_then(|l| l.strip_suffix(']'))
-        .ok_or_else(|| format!("expected [n n ...], got {s:?}"))?;
+        .ok_or_else(|| UnitTestError::NotList(s.to_string()))?;
     inner.split_whitespace().map(number).collect()
 }
 
@@ -186,17 +206,19 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = parse_histogram("{{sum:1 sum:2}}").unwrap_err();
+        let e = parse_histogram("{{sum:1 sum:2}}").unwrap_err().to_string();
         assert!(e.contains("duplicate key \"sum\""), "{e}");
-        let e = parse_histogram("{{bogus:1}}").unwrap_err();
+        let e = parse_histogram("{{bogus:1}}").unwrap_err().to_string();
         assert!(e.contains("unknown key \"bogus\""), "{e}");
-        let e = parse_histogram("{{schema:1.5}}").unwrap_err();
+        let e = parse_histogram("{{schema:1.5}}").unwrap_err().to_string();
         assert!(e.contains("whole number"), "{e}");
-        let e = parse_histogram("{{buckets:[1 2}}").unwrap_err();
+        let e = parse_histogram("{{buckets:[1 2}}").unwrap_err().to_string();
         assert!(e.contains("unclosed"), "{e}");
-        let e = parse_histogram("{{schema:12}}").unwrap_err();
+        let e = parse_histogram("{{schema:12}}").unwrap_err().to_string();
         assert!(e.contains("schema 12"), "{e}");
-        let e = parse_histogram("{{counter_reset_hint:maybe}}").unwrap_err();
+        let e = parse_histogram("{{counter_reset_hint:maybe}}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("maybe"), "{e}");
         assert!(parse_histogram("{sum:1}").is_err());
     }

@@ -2,6 +2,7 @@
 //! input series, rule evaluation at `evaluation_interval`, expected
 //! alerts and expected PromQL results — with promtool's outcomes.
 
+mod error;
 mod format;
 pub mod histogram_notation;
 mod run;
@@ -10,6 +11,7 @@ pub mod series;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+pub use error::UnitTestError;
 pub use run::run_test_file;
 
 /// Options of `belfry test rules`.

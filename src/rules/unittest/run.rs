@@ -18,8 +18,10 @@ use crate::tsdb::{MemStorage, Storage};
 use super::super::alerting::AlertState;
 use super::super::ast::walk;
 use super::super::file::{GroupSpec, ParseOptions, load_file};
-use super::super::group::{Group, Rule};
+use super::super::group::Group;
 use super::super::query::EvalEnv;
+use super::super::rule::Rule;
+use super::error::UnitTestError;
 use super::format::{TestFile, TestGroup};
 use super::histogram_notation::{histogram_notation, parse_histogram};
 use super::series::{SeriesValue, parse_metric, parse_values};
@@ -134,8 +136,8 @@ pub fn run_test_file(path: &Path, opts: &TestOptions) -> FileReport {
 }
 
 /// Refuses `@` and negative offsets unless enabled, as promtool does.
-fn check_features(expr: &str, opts: &TestOptions) -> Result<(), String> {
-    let parsed = Engine::parse(expr).map_err(|e| e.to_string())?;
+fn check_features(expr: &str, opts: &TestOptions) -> Result<(), UnitTestError> {
+    let parsed = Engine::parse(expr)?;
     let (mut at, mut neg) = (false, false);
     walk(&parsed, &mut |e| {
         let (o, a) = match e {
@@ -148,12 +150,10 @@ fn check_features(expr: &str, opts: &TestOptions) -> Result<(), String> {
         at |= matches!(a, Some(AtModifier::At(_) | AtModifier::Start | AtModifier::End));
     });
     if at && !opts.enable_at_modifier {
-        return Err("@ modifier is disabled, use --enable-feature=promql-at-modifier to enable it".into());
+        return Err(UnitTestError::AtModifierDisabled);
     }
     if neg && !opts.enable_negative_offset {
-        return Err(
-            "negative offset is disabled, use --enable-feature=promql-negative-offset to enable it".into(),
-        );
+        return Err(UnitTestError::NegativeOffsetDisabled);
     }
     Ok(())
 }
@@ -162,7 +162,7 @@ fn dur_string(ms: i64) -> String {
     crate::model::PromDuration(Duration::from_millis(ms.max(0) as u64)).to_string()
 }
 
-fn start_ms(tg: &TestGroup) -> Result<i64, String> {
+fn start_ms(tg: &TestGroup) -> Result<i64, UnitTestError> {
     let Some(s) = &tg.start_timestamp else {
         return Ok(0);
     };
@@ -172,7 +172,10 @@ fn start_ms(tg: &TestGroup) -> Result<i64, String> {
     }
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
-        .map_err(|e| format!("start_timestamp {text:?}: not unix seconds or RFC 3339: {e}"))
+        .map_err(|source| UnitTestError::StartTimestamp {
+            text: text.to_string(),
+            source,
+        })
 }
 
 fn labels_of(map: &BTreeMap<String, String>) -> Labels {
@@ -394,7 +397,7 @@ fn run_group(
                 Some(text) => match parse_histogram(text) {
                     Ok(h) => Got::Histogram(Arc::new(h)),
                     Err(e) => {
-                        bad = Some(e);
+                        bad = Some(e.to_string());
                         break;
                     }
                 },

@@ -4,10 +4,11 @@
 
 use crate::model::{FloatHistogram, Label, Labels, STALE_NAN};
 
+use super::error::UnitTestError;
 use super::histogram_notation::parse_histogram;
 
 /// Parses `name{a="b",…}`, `{__name__="x"}` or `name` into labels.
-pub fn parse_metric(text: &str) -> Result<Labels, String> {
+pub fn parse_metric(text: &str) -> Result<Labels, UnitTestError> {
     let s = text.trim();
     let name_len = s
         .char_indices()
@@ -22,15 +23,18 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
     let rest = s[name_len..].trim();
     if rest.is_empty() {
         if labels.is_empty() && !s.is_empty() {
-            return Err(format!("invalid series {text:?}"));
+            return Err(UnitTestError::InvalidSeries(text.to_string()));
         }
         return Ok(Labels::new(labels));
     }
     let Some(body) = rest.strip_prefix('{') else {
-        return Err(format!("unexpected {rest:?} after metric name in {text:?}"));
+        return Err(UnitTestError::AfterName {
+            rest: rest.to_string(),
+            text: text.to_string(),
+        });
     };
     let Some(body) = body.trim_end().strip_suffix('}') else {
-        return Err(format!("unclosed label set in {text:?}: missing '}}'"));
+        return Err(UnitTestError::UnclosedLabels(text.to_string()));
     };
     let mut chars = body.chars().peekable();
     loop {
@@ -53,16 +57,17 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
             chars.next();
         }
         if name.is_empty() || chars.next() != Some('=') {
-            return Err(format!("bad label matcher in {text:?}: expected name=\"value\""));
+            return Err(UnitTestError::BadMatcher(text.to_string()));
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
         }
         let quote = chars.next();
         if !matches!(quote, Some('"' | '\'' | '`')) {
-            return Err(format!(
-                "bad label value for {name:?} in {text:?}: expected a quoted string"
-            ));
+            return Err(UnitTestError::UnquotedValue {
+                name,
+                text: text.to_string(),
+            });
         }
         let quote = quote.unwrap_or('"');
         let mut value = String::new();
@@ -83,7 +88,10 @@ pub fn parse_metric(text: &str) -> Result<Labels, String> {
             }
         }
         if !closed {
-            return Err(format!("unterminated label value for {name:?} in {text:?}"));
+            return Err(UnitTestError::UnterminatedValue {
+                name,
+                text: text.to_string(),
+            });
         }
         labels.retain(|l: &Label| l.name != name);
         labels.push(Label::new(name, value));
@@ -103,7 +111,7 @@ pub enum SeriesValue {
 /// Expands a value sequence: floats (`0+10x5`, `1x3`, `-1-1x2`), gaps
 /// (`_`, `_x4`), `stale`, and native histograms (`{{…}}`, `{{…}}x3`,
 /// `{{…}}+{{…}}x3`, `{{…}}-{{…}}x3`).
-pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
+pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, UnitTestError> {
     let mut out = Vec::new();
     for item in value_tokens(text)? {
         if item.starts_with("{{") {
@@ -119,7 +127,9 @@ pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
             continue;
         }
         if let Some(n) = item.strip_prefix("_x") {
-            let n: usize = n.parse().map_err(|_| format!("bad repetition in {item:?}"))?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| UnitTestError::BadGapRepetition(item.to_string()))?;
             check_repetitions(n, item)?;
             out.extend(std::iter::repeat_n(SeriesValue::Gap, n));
             continue;
@@ -130,7 +140,7 @@ pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
         };
         let n: usize = times
             .parse()
-            .map_err(|_| format!("bad repetition count in {item:?}"))?;
+            .map_err(|_| UnitTestError::BadRepetitionCount(item.to_string()))?;
         check_repetitions(n, item)?;
         // `a+bxn` / `a-bxn`: the sign splitting start and step is the first
         // one that is not a leading sign or an exponent's.
@@ -156,16 +166,16 @@ pub fn parse_values(text: &str) -> Result<Vec<SeriesValue>, String> {
     Ok(out)
 }
 
-fn check_repetitions(n: usize, item: &str) -> Result<(), String> {
+fn check_repetitions(n: usize, item: &str) -> Result<(), UnitTestError> {
     if n > 10_000_000 {
-        return Err(format!("repetition count in {item:?} is too large"));
+        return Err(UnitTestError::TooManyRepetitions(item.to_string()));
     }
     Ok(())
 }
 
 /// Splits at whitespace outside `{{…}}`, since histogram descriptors hold
 /// spaces of their own.
-fn value_tokens(text: &str) -> Result<Vec<&str>, String> {
+fn value_tokens(text: &str) -> Result<Vec<&str>, UnitTestError> {
     let mut tokens = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -179,7 +189,7 @@ fn value_tokens(text: &str) -> Result<Vec<&str>, String> {
             if text[i..].starts_with("{{") {
                 let close = text[i..]
                     .find("}}")
-                    .ok_or_else(|| format!("unclosed histogram in {:?}: missing '}}}}'", &text[i..]))?;
+                    .ok_or_else(|| UnitTestError::UnclosedHistogram(text[i..].to_string()))?;
                 i += close + 2;
             } else {
                 i += 1;
@@ -193,7 +203,7 @@ fn value_tokens(text: &str) -> Result<Vec<&str>, String> {
 /// `{{A}}` once; `{{A}}xN` as A N+1 times; `{{A}}+{{B}}xN` as A, A+B, …,
 /// A+N·B (and `-` likewise), each step combined from the previous one as
 /// Prometheus builds these sequences.
-fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), String> {
+fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), UnitTestError> {
     let first_end = item.find("}}").map(|i| i + 2).unwrap_or(item.len());
     let base = parse_histogram(&item[..first_end])?;
     let rest = &item[first_end..];
@@ -206,46 +216,48 @@ fn expand_histograms(item: &str, out: &mut Vec<SeriesValue>) -> Result<(), Strin
         None => {
             let sign = rest.as_bytes()[0];
             if !matches!(sign, b'+' | b'-') || !rest[1..].starts_with("{{") {
-                return Err(format!(
-                    "expected x<count>, +{{{{…}}}}x<count> or -{{{{…}}}}x<count> after a histogram in {item:?}"
-                ));
+                return Err(UnitTestError::AfterHistogram(item.to_string()));
             }
             let step_end = rest.find("}}").map(|i| i + 2).unwrap_or(rest.len());
             let step = parse_histogram(&rest[1..step_end])?;
             let times = rest[step_end..]
                 .strip_prefix('x')
-                .ok_or_else(|| format!("missing x<count> after the increment in {item:?}"))?;
+                .ok_or_else(|| UnitTestError::MissingIncrementCount(item.to_string()))?;
             (Some((sign, step)), times)
         }
     };
     let n: usize = times
         .parse()
-        .map_err(|_| format!("bad repetition count in {item:?}"))?;
+        .map_err(|_| UnitTestError::BadRepetitionCount(item.to_string()))?;
     check_repetitions(n, item)?;
     let mut current = base;
     out.push(SeriesValue::Histogram(current.clone()));
     for _ in 0..n {
         if let Some((sign, step)) = &step {
             if current.schema > step.schema {
-                return Err(format!(
-                    "cannot combine histograms in {item:?}: the increment's schema {} is coarser than {}",
-                    step.schema, current.schema
-                ));
+                return Err(UnitTestError::CoarserIncrement {
+                    item: item.to_string(),
+                    step: step.schema,
+                    current: current.schema,
+                });
             }
             current = if *sign == b'+' {
                 current.add(step)
             } else {
                 current.sub(step)
             }
-            .map_err(|e| format!("cannot combine histograms in {item:?}: {e}"))?;
+            .map_err(|source| UnitTestError::Combine {
+                item: item.to_string(),
+                source,
+            })?;
         }
         out.push(SeriesValue::Histogram(current.clone()));
     }
     Ok(())
 }
 
-fn parse_float(s: &str) -> Result<f64, String> {
-    crate::template::parse_go_float(s).ok_or_else(|| format!("invalid value {s:?}"))
+fn parse_float(s: &str) -> Result<f64, UnitTestError> {
+    crate::template::parse_go_float(s).ok_or_else(|| UnitTestError::InvalidValue(s.to_string()))
 }
 
 #[cfg(test)]
@@ -292,16 +304,23 @@ mod tests {
         assert_eq!(v[0], v[2]);
         let v = parse_values("{{count:5}}-{{count:1}}x1").unwrap();
         assert!(matches!(&v[1], SeriesValue::Histogram(h) if h.count == 4.0));
-        assert!(parse_values("{{sum:1").unwrap_err().contains("unclosed"));
+        assert!(
+            parse_values("{{sum:1")
+                .unwrap_err()
+                .to_string()
+                .contains("unclosed")
+        );
         assert!(parse_values("{{sum:1}}+x2").is_err());
         assert!(
             parse_values("{{sum:1}}+{{sum:1}}")
                 .unwrap_err()
+                .to_string()
                 .contains("missing x")
         );
         assert!(
             parse_values("{{schema:1}}+{{schema:0}}x1")
                 .unwrap_err()
+                .to_string()
                 .contains("coarser")
         );
     }

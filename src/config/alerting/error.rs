@@ -1,0 +1,91 @@
+//! Why part of the `alerting:` section is invalid: a receiver's
+//! integration, a time interval or an inhibit rule's matchers. The
+//! receiver, interval or rule is named by the caller.
+
+use crate::model::{MatcherError, MatcherSyntaxError};
+
+type AddressError = <lettre::message::Mailbox as std::str::FromStr>::Err;
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertingConfigError {
+    #[error("missing to address")]
+    MissingTo,
+    #[error("no global smtp_from set and no from in the email config")]
+    NoFrom,
+    #[error("no global smtp_smarthost set and no smarthost in the email config")]
+    NoSmarthost,
+    #[error("smarthost {0:?} must be host:port, e.g. smtp.example.org:587")]
+    Smarthost(String),
+    #[error("invalid from address {address:?}: {source}")]
+    From {
+        address: String,
+        #[source]
+        source: AddressError,
+    },
+    #[error("invalid to address {address:?}: {source}")]
+    To {
+        address: String,
+        #[source]
+        source: AddressError,
+    },
+    #[error("at most one of auth_password and auth_password_file must be configured")]
+    PasswordTwice,
+    #[error("duplicate header {0:?}")]
+    DuplicateHeader(String),
+    #[error("at most one of url and url_file must be configured")]
+    UrlTwice,
+    #[error("one of url or url_file must be configured")]
+    NoUrl,
+    #[error("invalid url {url:?}: {source}")]
+    Url {
+        url: String,
+        #[source]
+        source: UrlError,
+    },
+    #[error("url {0:?} must be http or https")]
+    NotHttp(String),
+    #[error(
+        "http_config: at most one of basic_auth, authorization and bearer_token(_file) must be configured"
+    )]
+    HttpAuthMethods,
+    #[error(r#"http_config: authorization type cannot be "basic", use basic_auth"#)]
+    HttpBasicAuthorization,
+    #[error("http_config: at most one of basic_auth password and password_file")]
+    HttpPasswordTwice,
+    #[error("start_time {start:?} must be before end_time {end:?}")]
+    TimesOutOfOrder { start: String, end: String },
+    #[error("invalid time {0:?} (expected HH:MM between 00:00 and 24:00)")]
+    Clock(String),
+    #[error("invalid {what} {item:?}")]
+    RangeItem { what: &'static str, item: String },
+    #[error("days_of_month range {from}:{to} ends before it starts")]
+    DaysOutOfOrder { from: i32, to: i32 },
+    #[error("unknown location {0:?} (expected an IANA name like Europe/Berlin)")]
+    Location(String),
+    #[error("{0}")]
+    MatcherSyntax(#[from] MatcherSyntaxError),
+    #[error("{0}")]
+    Matcher(#[from] MatcherError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quote_the_bad_value() {
+        assert_eq!(
+            AlertingConfigError::RangeItem {
+                what: "weekday",
+                item: "funday".into()
+            }
+            .to_string(),
+            "invalid weekday \"funday\""
+        );
+        assert_eq!(
+            AlertingConfigError::DaysOutOfOrder { from: 5, to: 3 }.to_string(),
+            "days_of_month range 5:3 ends before it starts"
+        );
+    }
+}
