@@ -102,6 +102,7 @@ static FUNCTIONS: &[(&str, Shape)] = &[
     ("sqrt", E(f64::sqrt)),
     ("stddev_over_time", A(over_time::over_time)),
     ("stdvar_over_time", A(over_time::over_time)),
+    ("sum_over_time", A(over_time::over_time)),
     ("tan", E(f64::tan)),
     ("tanh", E(f64::tanh)),
     ("time", A(misc::time)),
