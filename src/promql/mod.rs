@@ -5,6 +5,10 @@
 //! float functions and delayed `__name__` removal. Native-histogram samples
 //! pass through selectors, label functions and set operators; other
 //! operations read floats only.
+//!
+//! Evaluation runs one way: the engine plans (`plan.rs`), `batch/`
+//! precomputes what pays off over all steps at once, and the per-step
+//! evaluator (`eval.rs`) reads those results and evaluates the rest.
 
 mod aggregate;
 mod annotations;
