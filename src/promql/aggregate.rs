@@ -7,97 +7,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use promql_parser::parser::token::*;
-use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+use promql_parser::parser::{AggregateExpr, Expr};
 
-use crate::model::{Label, Labels};
+use crate::model::Labels;
 
 use super::error::PromqlError;
 use super::eval::Evaluator;
-use super::format::format_float;
+use super::format::{format_float, format_go_g as go_g};
+use super::grouping::{group_hash, group_labels, grouping};
+use super::node::NodeId;
+use super::numeric::{kahan_inc, quantile};
 use super::value::{Elem, Val};
-
-/// Neumaier-compensated addition, as Prometheus's `kahansum.Inc`.
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
-
-/// Prometheus's `quantile` over plain values (sorted in place).
-pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
-    if values.is_empty() || q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
-    values.sort_by(|a, b| nan_first_cmp(*a, *b));
-    let n = values.len() as f64;
-    let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (n - 1.0).min(lower + 1.0);
-    let weight = rank - rank.floor();
-    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
-}
-
-/// Ascending order with NaN first, as Go's `vectorByValueHeap.Less`.
-fn nan_first_cmp(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Less,
-        (false, true) => Greater,
-        _ => a.partial_cmp(&b).unwrap_or(Equal),
-    }
-}
-
-/// Go's `%g` for the numbers annotations print.
-pub(crate) fn go_g(v: f64) -> String {
-    super::format::format_go_g(v)
-}
-
-pub(crate) fn grouping(a: &AggregateExpr) -> (bool, Vec<String>) {
-    match &a.modifier {
-        Some(LabelModifier::Include(l)) => (false, l.labels.clone()),
-        Some(LabelModifier::Exclude(l)) => (true, l.labels.clone()),
-        None => (false, Vec::new()),
-    }
-}
-
-/// The labels of `m` that its group keeps.
-fn grouped<'a>(m: &'a Labels, without: bool, names: &'a [String]) -> impl Iterator<Item = &'a Label> + 'a {
-    m.iter().filter(move |l| {
-        if without {
-            l.name != "__name__" && !names.contains(&l.name)
-        } else {
-            names.contains(&l.name)
-        }
-    })
-}
-
-pub(crate) fn group_labels(m: &Labels, without: bool, names: &[String]) -> Labels {
-    Labels::from_sorted_unchecked(grouped(m, without, names).cloned().collect())
-}
-
-pub(crate) fn group_hash(m: &Labels, without: bool, names: &[String]) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for l in grouped(m, without, names) {
-        h.update(l.name.as_bytes());
-        h.update(&[0xff]);
-        h.update(l.value.as_bytes());
-        h.update(&[0xff]);
-    }
-    h.digest()
-}
 
 #[derive(Default)]
 struct Group {
@@ -141,7 +61,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             let Some(Val::Str(label)) = param else {
                 return Err(PromqlError::Execution("count_values needs a label name".into()));
             };
-            ev.check_label_name(&label, "invalid label name ")?;
+            ev.ctx.check_label_name(&label, "invalid label name ")?;
             // Under `by`, the value label is part of the grouping.
             let mut names = names;
             if !without && !names.contains(&label) {
@@ -153,8 +73,8 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             return k_aggregation(ev, op, fparam, input, without, &names, &param_pos());
         }
         T_QUANTILE if fparam.is_nan() || !(0.0..=1.0).contains(&fparam) => {
-            let pos = ev.position(&param_pos());
-            ev.annotations.warn(
+            let pos = ev.ctx.position(&param_pos());
+            ev.ctx.annotations.warn(
                 format!("quantile value should be between 0 and 1, got {}", go_g(fparam)),
                 pos,
             );
@@ -164,8 +84,8 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
     // Each input series' group key (hash and labels) is kept across steps,
     // keyed by the series' label set (held, so its address stays unique);
     // per step, groups are then found by hash and pointer comparison.
-    let node = a as *const AggregateExpr as usize;
-    let mut keys = std::mem::take(ev.group_keys.entry(node).or_default());
+    let node = NodeId::of_aggregation(a);
+    let mut keys = ev.cache.take_group_keys(node);
     if keys.len() > 4 * input.len() + 1024 {
         // Inputs that are new label sets every step: do not hoard them.
         keys.clear();
@@ -268,7 +188,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             }
         }
     }
-    ev.group_keys.insert(node, keys);
+    ev.cache.put_group_keys(node, keys);
     let mut out = Vec::with_capacity(groups.len());
     for mut g in groups {
         let v = match op {
@@ -294,7 +214,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, ts: i64) -> Result<Val
             drop_name: g.drop_name,
         });
     }
-    ev.account(out.len())?;
+    ev.ctx.account(out.len())?;
     Ok(Val::Vector(out))
 }
 
@@ -358,8 +278,8 @@ fn k_aggregation(
         }
         if !(-1.0..=1.0).contains(&fparam) {
             let to = fparam.clamp(-1.0, 1.0);
-            let pos = ev.position(param_text);
-            ev.annotations.warn(
+            let pos = ev.ctx.position(param_text);
+            ev.ctx.annotations.warn(
                 format!(
                     "ratio value should be between -1 and 1, got {}, capping to {}",
                     go_g(fparam),

@@ -1,26 +1,31 @@
-//! The query engine: parses, plans selector spans, evaluates the batchable
-//! subtrees over all steps at once (`batch.rs`) and the rest step by step,
-//! for instant and range queries under limits (timeout, max samples,
-//! cancellation), and
-//! finishes results as Prometheus 3 does (delayed `__name__` removal,
-//! duplicate-labelset checks, matrices sorted by labels).
+//! The query engine: parses a query, plans it (`plan.rs`), evaluates the
+//! subtrees that pay off over all steps at once (`batch/`) and then the
+//! rest step by step (`eval.rs`, driven by `result.rs`), for instant and
+//! range queries under limits (timeout, max samples, cancellation).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use promql_parser::parser::{Expr, value::ValueType};
 
-use crate::model::{FloatHistogram, Labels};
 use crate::selfmetrics::{Counter, Registry};
 use crate::tsdb::Querier;
 
 use super::annotations::Annotations;
-use super::batch::{Precomputed, Steps, precompute};
+use super::batch::precompute;
+use super::cache::EvalCache;
+use super::context::EvalContext;
+use super::control::QueryControl;
 use super::error::PromqlError;
-use super::eval::{Evaluator, SpanCtx, mark_replayed, plan_spans, shared_subexpressions};
-use super::value::{Sample, Series, Val, Value, drop_reserved};
+use super::eval::Evaluator;
+use super::node::NodeId;
+use super::params::RangeSpec;
+use super::plan::QueryPlan;
+use super::precomputed::Steps;
+use super::result::{instant_eval, precomputed_range, range_eval};
+use super::time::QueryBounds;
+use super::value::Value;
 
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -54,31 +59,6 @@ impl EngineOptions {
             timeout: Duration::from_secs(100),
             ..Default::default()
         }
-    }
-}
-
-/// Cancels a running query from another thread (e.g. when the HTTP client
-/// goes away).
-#[derive(Debug, Clone, Default)]
-pub struct QueryControl {
-    canceled: Arc<AtomicBool>,
-    timeout: Option<Duration>,
-}
-
-impl QueryControl {
-    pub fn with_timeout(timeout: Duration) -> Self {
-        QueryControl {
-            canceled: Arc::default(),
-            timeout: Some(timeout),
-        }
-    }
-
-    pub fn cancel(&self) {
-        self.canceled.store(true, Ordering::Relaxed);
-    }
-
-    pub fn is_canceled(&self) -> bool {
-        self.canceled.load(Ordering::Relaxed)
     }
 }
 
@@ -177,24 +157,19 @@ impl Engine {
         step: i64,
         ctl: &QueryControl,
     ) -> Result<QueryOutput, PromqlError> {
-        if step <= 0 {
-            return Err(PromqlError::BadData(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer"
-                    .into(),
-            ));
-        }
-        if end < start {
-            return Err(PromqlError::BadData(
-                "end timestamp must not be before start time".into(),
-            ));
-        }
-        if (end - start) / step + 1 > self.opts.max_points_per_series {
-            return Err(PromqlError::BadData(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
-                    .into(),
-            ));
-        }
-        self.run(querier, query, start, end, step, ctl)
+        let spec = RangeSpec::new(start, end, step, self.opts.max_points_per_series)?;
+        self.checked_range_query(querier, query, spec, ctl)
+    }
+
+    /// A range query over times already checked (by [`RangeSpec::parse`]).
+    pub fn checked_range_query(
+        &self,
+        querier: &dyn Querier,
+        query: &str,
+        spec: RangeSpec,
+        ctl: &QueryControl,
+    ) -> Result<QueryOutput, PromqlError> {
+        self.run(querier, query, spec.start, spec.end, spec.step, ctl)
     }
 
     fn run(
@@ -239,38 +214,21 @@ impl Engine {
             )));
         }
         let lookback = self.opts.lookback_delta.as_millis() as i64;
-        let mut spans = HashMap::new();
-        plan_spans(&expr, start, end, &SpanCtx { start, end, lookback }, &mut spans);
-        let mut replayed = std::collections::HashSet::new();
-        mark_replayed(&expr, false, &mut replayed);
-        let timeout = ctl.timeout.unwrap_or(self.opts.timeout).min(self.opts.timeout);
-        let mut ev = Evaluator {
+        let bounds = QueryBounds { start, end };
+        let plan = QueryPlan::new(&expr, bounds, lookback);
+        let timeout = ctl.timeout().unwrap_or(self.opts.timeout).min(self.opts.timeout);
+        let mut ctx = EvalContext::new(
             querier,
             query,
-            start,
-            end,
+            &plan,
+            bounds,
             is_range,
-            invalid_literals: super::literals::invalid_utf8_literals(query),
             lookback,
-            default_subquery_step: self.opts.default_subquery_step.as_millis() as i64,
-            spans,
-            cache: HashMap::new(),
-            streams: HashMap::new(),
-            precomputed: HashMap::new(),
-            replayed,
-            streamed_samples: 0,
-            shared: shared_subexpressions(&expr),
-            step_cache: HashMap::new(),
-            group_keys: HashMap::new(),
-            window_extremes: HashMap::new(),
-            annotations: Annotations::default(),
-            histograms: Default::default(),
-            max_samples: self.opts.max_samples,
-            loaded_samples: 0,
-            peak_samples: 0,
+            self.opts.default_subquery_step.as_millis() as i64,
+            self.opts.max_samples,
             ctl,
-            deadline: began + timeout,
-        };
+            began + timeout,
+        );
         let steps = Steps {
             start,
             step: step.max(1),
@@ -280,10 +238,16 @@ impl Engine {
                 1
             },
         };
-        if self.batch {
-            precompute(&mut ev, &expr, &steps)?;
-        }
-        let value = if is_range && let Some(p) = ev.precomputed.remove(&(&expr as *const Expr as usize)) {
+        let precomputed = if self.batch {
+            precompute(&mut ctx, &expr, &steps)?
+        } else {
+            HashMap::new()
+        };
+        let mut ev = Evaluator {
+            ctx,
+            cache: EvalCache::with_precomputed(precomputed),
+        };
+        let value = if is_range && let Some(p) = ev.cache.take_precomputed(NodeId::of_expr(&expr)) {
             precomputed_range(p)?
         } else if is_range {
             range_eval(&mut ev, &expr, start, end, step)?
@@ -291,18 +255,13 @@ impl Engine {
             instant_eval(&mut ev, &expr, start)?
         };
         let stats = QueryStats {
-            total_samples_loaded: ev
-                .cache
-                .values()
-                .map(|l| l.series.iter().map(|s| s.samples.len()).sum::<usize>())
-                .sum::<usize>()
-                + ev.streamed_samples,
-            peak_samples: ev.peak_samples,
+            total_samples_loaded: ev.cache.loaded_samples() + ev.ctx.samples.streamed,
+            peak_samples: ev.ctx.samples.peak,
             eval_time: began.elapsed(),
         };
         Ok(QueryOutput {
             value,
-            annotations: ev.annotations,
+            annotations: ev.ctx.annotations,
             stats,
         })
     }
@@ -317,191 +276,10 @@ fn type_label(t: ValueType) -> &'static str {
     }
 }
 
-fn final_labels(l: &Labels, drop_name: bool) -> Labels {
-    if drop_name { drop_reserved(l) } else { l.clone() }
-}
-
-fn instant_eval(ev: &mut Evaluator, expr: &Expr, t: i64) -> Result<Value, PromqlError> {
-    ev.check_limits()?;
-    Ok(match ev.eval(expr, t)? {
-        Val::Scalar(v) => Value::Scalar(v),
-        Val::Str(s) => Value::String(s),
-        Val::Vector(v) => {
-            let out: Vec<Sample> = v
-                .into_iter()
-                .map(|e| Sample {
-                    labels: final_labels(&e.metric, e.drop_name),
-                    t,
-                    v: e.v,
-                    h: e.h,
-                })
-                .collect();
-            let mut seen = std::collections::HashSet::with_capacity(out.len());
-            for s in &out {
-                if !seen.insert(&s.labels) {
-                    return Err(PromqlError::Execution(
-                        "vector cannot contain metrics with the same labelset".into(),
-                    ));
-                }
-            }
-            Value::Vector(out)
-        }
-        Val::Matrix(m) => {
-            let series = m
-                .into_iter()
-                .map(|s| Series {
-                    labels: final_labels(&s.metric, s.drop_name),
-                    points: s.points.to_vec(),
-                    histograms: Vec::new(),
-                })
-                .collect();
-            Value::Matrix(merge_same_labels(series)?)
-        }
-    })
-}
-
-/// A range-query output series being built: labels, drop-name flag, float
-/// points, histogram points.
-type OutSeries = (
-    Arc<Labels>,
-    bool,
-    Vec<(i64, f64)>,
-    Vec<(i64, Arc<FloatHistogram>)>,
-);
-
-fn range_eval(
-    ev: &mut Evaluator,
-    expr: &Expr,
-    start: i64,
-    end: i64,
-    step: i64,
-) -> Result<Value, PromqlError> {
-    let mut index: HashMap<(Arc<Labels>, bool), usize> = HashMap::new();
-    let mut series: Vec<OutSeries> = Vec::new();
-    let mut points = 0usize;
-    let mut t = start;
-    while t <= end {
-        ev.check_limits()?;
-        // Shared results are only reused within one step.
-        ev.step_cache.clear();
-        match ev.eval(expr, t)? {
-            Val::Scalar(v) => {
-                let key = (Arc::new(Labels::default()), false);
-                let i = *index.entry(key.clone()).or_insert_with(|| {
-                    series.push((key.0, false, Vec::new(), Vec::new()));
-                    series.len() - 1
-                });
-                series[i].2.push((t, v));
-                points += 1;
-            }
-            Val::Vector(v) => {
-                for e in v {
-                    let key = (e.metric.clone(), e.drop_name);
-                    let i = match index.get(&key) {
-                        Some(i) => *i,
-                        None => {
-                            index.insert(key, series.len());
-                            series.push((e.metric.clone(), e.drop_name, Vec::new(), Vec::new()));
-                            series.len() - 1
-                        }
-                    };
-                    let out = &mut series[i];
-                    if out.2.last().is_some_and(|p| p.0 == t) || out.3.last().is_some_and(|p| p.0 == t) {
-                        return Err(PromqlError::Execution(
-                            "vector cannot contain metrics with the same labelset".into(),
-                        ));
-                    }
-                    match e.h {
-                        Some(h) => out.3.push((t, h)),
-                        None => out.2.push((t, e.v)),
-                    }
-                    points += 1;
-                }
-            }
-            other => {
-                return Err(PromqlError::BadData(format!(
-                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                    other.type_name()
-                )));
-            }
-        }
-        ev.account(points)?;
-        t += step;
-    }
-    let out: Vec<Series> = series
-        .into_iter()
-        .map(|(metric, drop, points, histograms)| Series {
-            labels: final_labels(&metric, drop),
-            points,
-            histograms,
-        })
-        .collect();
-    let mut out = merge_same_labels(out)?;
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(Value::Matrix(out))
-}
-
-/// A range query's result when the whole expression was evaluated over
-/// all steps at once.
-fn precomputed_range(p: Precomputed) -> Result<Value, PromqlError> {
-    let out: Vec<Series> = p
-        .series
-        .into_iter()
-        .map(|s| Series {
-            labels: final_labels(&s.metric, s.drop_name),
-            points: s.points,
-            histograms: Vec::new(),
-        })
-        .collect();
-    let mut out = merge_same_labels(out)?;
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(Value::Matrix(out))
-}
-
-/// Series that end up with the same labels after name removal are merged;
-/// overlapping points mean the result is ambiguous, which Prometheus
-/// reports as an error.
-fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, PromqlError> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
-    let mut out: Vec<Series> = Vec::with_capacity(series.len());
-    for s in series {
-        match index.get(&s.labels) {
-            None => {
-                index.insert(s.labels.clone(), out.len());
-                out.push(s);
-            }
-            Some(&i) => {
-                let target = &mut out[i];
-                let taken: std::collections::HashSet<i64> = target
-                    .points
-                    .iter()
-                    .map(|p| p.0)
-                    .chain(target.histograms.iter().map(|p| p.0))
-                    .collect();
-                let clash = s
-                    .points
-                    .iter()
-                    .map(|p| p.0)
-                    .chain(s.histograms.iter().map(|p| p.0))
-                    .any(|t| taken.contains(&t));
-                if clash {
-                    return Err(PromqlError::Execution(
-                        "vector cannot contain metrics with the same labelset".into(),
-                    ));
-                }
-                target.points.extend(s.points);
-                target.points.sort_by_key(|p| p.0);
-                target.histograms.extend(s.histograms);
-                target.histograms.sort_by_key(|p| p.0);
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Labels;
     use crate::tsdb::{MemStorage, Storage};
 
     /// One series `up{job="a"}` with a sample every 15 s for an hour, its
@@ -569,7 +347,7 @@ mod tests {
     #[test]
     fn repeated_subexpressions_are_shared() {
         let expr = Engine::parse("rate(up[5m]) / rate(up[5m]) + sum(up) - 1").unwrap();
-        let shared = super::super::eval::shared_subexpressions(&expr);
+        let shared = super::super::plan::shared_subexpressions(&expr);
         // The two `rate(up[5m])` calls share an id; their selectors are
         // repeated too (`up[5m]`); `sum(up)` and its `up` occur once each.
         let ids: std::collections::HashSet<usize> = shared.values().copied().collect();

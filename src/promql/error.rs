@@ -3,6 +3,8 @@
 
 use crate::tsdb::StorageError;
 
+use super::params::ParamError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PromqlError {
     /// The query text does not parse or type-check (`bad_data`).
@@ -11,6 +13,10 @@ pub enum PromqlError {
     /// A parameter of the request or the query is out of bounds (`bad_data`).
     #[error("{0}")]
     BadData(String),
+    /// A request parameter (time, duration, step, timeout) is missing,
+    /// malformed or out of bounds (`bad_data`).
+    #[error(transparent)]
+    Param(#[from] ParamError),
     /// Evaluation failed for a reason Prometheus reports as `execution`,
     /// e.g. many-to-many matching or duplicate output series.
     #[error("{0}")]
@@ -30,7 +36,7 @@ impl PromqlError {
     /// Prometheus's `errorType` for this error.
     pub fn error_type(&self) -> &'static str {
         match self {
-            PromqlError::Parse(_) | PromqlError::BadData(_) => "bad_data",
+            PromqlError::Parse(_) | PromqlError::BadData(_) | PromqlError::Param(_) => "bad_data",
             PromqlError::Execution(_) | PromqlError::TooManySamples => "execution",
             PromqlError::Timeout(_) => "timeout",
             PromqlError::Canceled(_) => "canceled",

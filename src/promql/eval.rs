@@ -1,182 +1,52 @@
-//! The evaluator: one query's state (selector cache, limits, annotations)
-//! and the evaluation of an expression at one step time. Range queries call
-//! it once per step for what `batch.rs` did not already evaluate over all
-//! steps (those nodes' results are read here step by step); selectors it
-//! reads itself are streamed or loaded once for all steps.
+//! The per-step evaluator: the value of an expression at one step time.
+//! Range queries call it once per step for what the evaluation over all
+//! steps (`batch/`) did not precompute; it reads those results from the
+//! cache step by step. Selectors it reads itself are streamed or loaded
+//! once for all steps.
+//!
+//! Evaluation is recursive here and only here: [`Evaluator::eval`]
+//! dispatches a node to its evaluator (`binary.rs`, `aggregate.rs`, the
+//! function table in `functions/table.rs`), which calls back into
+//! `Evaluator::eval*` for its operands. Those files and this one import
+//! each other for that reason alone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use promql_parser::parser::{AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
+use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 
 use crate::model::{Labels, is_stale_nan};
-use crate::tsdb::Querier;
 
-use super::annotations::Annotations;
-use super::batch::Precomputed;
-use super::engine::QueryControl;
+use super::cache::EvalCache;
+use super::context::EvalContext;
 use super::error::PromqlError;
-use super::histogram_selector::SelectorHistograms;
+use super::node::NodeId;
 use super::selector::{Loaded, LoadedSeries, Streamed, StreamedSeries, selector_matcher_sets};
+use super::time::{duration_ms, offset_ms};
 use super::value::{Elem, Points, RangeElem, Val};
 use super::{aggregate, binary, functions};
 
-/// Input label set address → (the label set, its group hash, its group's
-/// labels).
-pub(crate) type GroupKeys = HashMap<usize, (Arc<Labels>, u64, Arc<Labels>)>;
-
-/// (series samples address, is max) → (window start, window end, index of
-/// the extreme, its value).
-pub(crate) type WindowExtremes = HashMap<(usize, bool), (usize, usize, usize, f64)>;
-
-/// Selected series with their sample iterators, sorted by labels.
-pub(crate) type SelectedIters = Vec<(Arc<Labels>, Box<dyn crate::tsdb::SampleIter>)>;
-
 pub(crate) struct Evaluator<'a> {
-    pub querier: &'a dyn Querier,
-    pub query: &'a str,
-    /// The top-level query's bounds, for `@ start()` / `@ end()`.
-    pub start: i64,
-    pub end: i64,
-    /// Whether this is a range query (for the `sort` warning).
-    pub is_range: bool,
-    /// String literals that are invalid UTF-8 in Go terms, with their `%q`.
-    pub invalid_literals: Vec<(String, String)>,
-    pub lookback: i64,
-    pub default_subquery_step: i64,
-    /// Time span each selector node is read over, keyed by node address.
-    pub spans: HashMap<usize, (i64, i64)>,
-    pub cache: HashMap<usize, Loaded>,
-    /// Instant selectors read forward (those outside subqueries, whose
-    /// evaluation times only grow), keyed by node address.
-    pub streams: HashMap<usize, Streamed>,
-    /// Selector nodes under a subquery: evaluated at times that go back,
-    /// so they are loaded whole instead of streamed.
-    pub replayed: HashSet<usize>,
-    /// Results of subtrees evaluated over all steps at once (`batch.rs`),
-    /// keyed by node address.
-    pub precomputed: HashMap<usize, Precomputed>,
-    /// Samples read through streams (for `stats`).
-    pub streamed_samples: usize,
-    /// Nodes whose expression occurs more than once in the query, keyed by
-    /// node address, with one id per distinct expression.
-    pub shared: HashMap<usize, usize>,
-    /// Results of shared expressions by (id, time): a repeated
-    /// subexpression is computed once per evaluation time.
-    pub step_cache: HashMap<(usize, i64), Val>,
-    /// Per aggregation node: each input label set's group hash and group
-    /// labels, kept across steps.
-    pub group_keys: HashMap<usize, GroupKeys>,
-    /// `max_over_time`/`min_over_time` answers of the previous step.
-    pub window_extremes: WindowExtremes,
-    pub annotations: Annotations,
-    /// Native-histogram samples of instant selectors.
-    pub histograms: SelectorHistograms,
-    pub max_samples: usize,
-    pub loaded_samples: usize,
-    pub peak_samples: usize,
-    pub ctl: &'a QueryControl,
-    pub deadline: Instant,
-}
-
-pub(crate) fn duration_ms(d: &std::time::Duration) -> i64 {
-    d.as_millis() as i64
-}
-
-pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
-    match o {
-        None => 0,
-        Some(Offset::Pos(d)) => duration_ms(d),
-        Some(Offset::Neg(d)) => -duration_ms(d),
-    }
-}
-
-pub(crate) fn system_time_ms(t: &SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    }
+    pub ctx: EvalContext<'a>,
+    pub cache: EvalCache,
 }
 
 impl<'a> Evaluator<'a> {
-    /// The time a node with this `@` modifier is evaluated at.
-    pub fn at_time(&self, at: &Option<AtModifier>, ts: i64) -> i64 {
-        match at {
-            None => ts,
-            Some(AtModifier::Start) => self.start,
-            Some(AtModifier::End) => self.end,
-            Some(AtModifier::At(t)) => system_time_ms(t),
-        }
-    }
-
-    pub fn check_limits(&self) -> Result<(), PromqlError> {
-        if self.ctl.is_canceled() {
-            return Err(PromqlError::Canceled("query execution"));
-        }
-        if Instant::now() > self.deadline {
-            return Err(PromqlError::Timeout("query execution"));
-        }
-        Ok(())
-    }
-
-    /// Counts samples held by an intermediate result against `max_samples`.
-    pub fn account(&mut self, n: usize) -> Result<(), PromqlError> {
-        let held = self.loaded_samples + n;
-        self.peak_samples = self.peak_samples.max(held);
-        if held > self.max_samples {
-            return Err(PromqlError::TooManySamples);
-        }
-        Ok(())
-    }
-
-    /// Counts `n` more samples held (by a window or a result being built);
-    /// fails when that makes more than `max_samples` held at once.
-    pub fn hold(&mut self, n: usize) -> Result<(), PromqlError> {
-        self.loaded_samples += n;
-        self.peak_samples = self.peak_samples.max(self.loaded_samples);
-        if self.loaded_samples > self.max_samples {
-            return Err(PromqlError::TooManySamples);
-        }
-        Ok(())
-    }
-
-    /// Counts `n` held samples as freed.
-    pub fn release(&mut self, n: usize) {
-        self.loaded_samples = self.loaded_samples.saturating_sub(n);
-    }
-
-    /// Prometheus accepts any valid UTF-8 label name; a literal written
-    /// with raw bytes that are not UTF-8 is refused with its Go quoting.
-    pub fn check_label_name(&self, name: &str, what: &str) -> Result<(), PromqlError> {
-        if let Some((_, quoted)) = self.invalid_literals.iter().find(|(p, _)| p == name) {
-            return Err(PromqlError::Execution(format!("{what}{quoted}")));
-        }
-        if name.is_empty() {
-            return Err(PromqlError::Execution(format!("{what}\"\"")));
-        }
-        Ok(())
-    }
-
-    pub fn position(&self, needle: &str) -> (usize, usize) {
-        Annotations::position(self.query, needle)
-    }
-
     pub fn eval(&mut self, e: &Expr, ts: i64) -> Result<Val, PromqlError> {
-        let Some(&id) = self.shared.get(&(e as *const Expr as usize)) else {
+        let Some(id) = self.ctx.plan.shared_id(e) else {
             return self.eval_node(e, ts);
         };
-        if let Some(v) = self.step_cache.get(&(id, ts)) {
+        if let Some(v) = self.cache.step_result(id, ts) {
             return Ok(v.clone());
         }
         let v = self.eval_node(e, ts)?;
-        self.step_cache.insert((id, ts), v.clone());
+        self.cache.keep_step_result(id, ts, v.clone());
         Ok(v)
     }
 
     fn eval_node(&mut self, e: &Expr, ts: i64) -> Result<Val, PromqlError> {
-        if let Some(p) = self.precomputed.get_mut(&(e as *const Expr as usize)) {
-            return Ok(Val::Vector(p.at(ts)));
+        if let Some(v) = self.cache.precomputed_at(NodeId::of_expr(e), ts) {
+            return Ok(Val::Vector(v));
         }
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
@@ -236,8 +106,8 @@ impl<'a> Evaluator<'a> {
         v.retain(|el| el.h.is_none());
         if v.len() < before {
             let text = e.to_string();
-            let pos = self.position(&text);
-            self.annotations.info(
+            let pos = self.ctx.position(&text);
+            self.ctx.annotations.info(
                 format!(
                     "ignored native histogram samples of {text:?}: this operation reads float samples only"
                 ),
@@ -270,37 +140,39 @@ impl<'a> Evaluator<'a> {
     /// The selected series of a selector node, loaded on first use over the
     /// whole span the query reads it at.
     fn loaded(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<&Loaded, PromqlError> {
-        let key = vs as *const VectorSelector as usize;
-        let fits = self
-            .cache
-            .get(&key)
-            .is_some_and(|l| l.mint <= mint && l.maxt >= maxt);
-        if !fits {
-            let (mut lo, mut hi) = self.spans.get(&key).copied().unwrap_or((mint, maxt));
-            if let Some(old) = self.cache.get(&key) {
-                lo = lo.min(old.mint);
-                hi = hi.max(old.maxt);
-                self.loaded_samples -= old.series.iter().map(|s| s.samples.len()).sum::<usize>();
-            }
-            lo = lo.min(mint);
-            hi = hi.max(maxt);
-            let series = self.select(vs, lo, hi)?;
-            // Sliding-window answers are keyed by sample addresses, which a
-            // reload frees.
-            self.window_extremes.clear();
-            let n: usize = series.iter().map(|s| s.samples.len()).sum();
-            self.account(n)?;
-            self.loaded_samples += n;
-            self.cache.insert(
-                key,
-                Loaded {
-                    mint: lo,
-                    maxt: hi,
-                    series,
-                },
-            );
+        let id = NodeId::of_selector(vs);
+        let old = self.cache.loaded(id).map(|l| (l.mint, l.maxt));
+        if let Some((lo, hi)) = old
+            && lo <= mint
+            && hi >= maxt
+        {
+            // Checked just above; `loaded` cannot miss here.
+            return self.cache.loaded(id).ok_or_else(|| unreachable_cache(vs));
         }
-        Ok(&self.cache[&key])
+        let (mut lo, mut hi) = self.ctx.plan.span(vs).unwrap_or((mint, maxt));
+        if let Some((old_lo, old_hi)) = old {
+            lo = lo.min(old_lo);
+            hi = hi.max(old_hi);
+            let freed: usize = self
+                .cache
+                .loaded(id)
+                .map_or(0, |l| l.series.iter().map(|s| s.samples.len()).sum());
+            self.ctx.samples.held -= freed;
+        }
+        lo = lo.min(mint);
+        hi = hi.max(maxt);
+        let series = self.select(vs, lo, hi)?;
+        let n: usize = series.iter().map(|s| s.samples.len()).sum();
+        self.ctx.account(n)?;
+        self.ctx.samples.held += n;
+        Ok(self.cache.insert_loaded(
+            id,
+            Loaded {
+                mint: lo,
+                maxt: hi,
+                series,
+            },
+        ))
     }
 
     fn select(
@@ -310,10 +182,10 @@ impl<'a> Evaluator<'a> {
         maxt: i64,
     ) -> Result<Vec<LoadedSeries>, PromqlError> {
         let sets = selector_matcher_sets(vs)?;
-        let mut by_labels: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
+        let mut by_labels: BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
         let mut held = 0usize;
         for set in &sets {
-            for mut s in self.querier.select(set, mint, maxt)? {
+            for mut s in self.ctx.querier.select(set, mint, maxt)? {
                 if by_labels.contains_key(&s.labels) {
                     continue;
                 }
@@ -327,12 +199,12 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 held += samples.len();
-                if self.loaded_samples + held > self.max_samples {
+                if self.ctx.samples.held + held > self.ctx.samples.max {
                     return Err(PromqlError::TooManySamples);
                 }
                 by_labels.insert(s.labels, samples);
             }
-            self.check_limits()?;
+            self.ctx.check_limits()?;
         }
         Ok(by_labels
             .into_iter()
@@ -346,24 +218,25 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn vector_selector(&mut self, vs: &VectorSelector, ts: i64) -> Result<Vec<Elem>, PromqlError> {
-        let ref_t = self.at_time(&vs.at, ts) - offset_ms(&vs.offset);
-        let lookback = self.lookback;
-        let key = vs as *const VectorSelector as usize;
+        let ref_t = self.ctx.at_time(&vs.at, ts) - offset_ms(&vs.offset);
+        let lookback = self.ctx.lookback;
+        let id = NodeId::of_selector(vs);
         let streamable =
-            !self.replayed.contains(&key) && self.streams.get(&key).is_none_or(|s| s.last_ref <= ref_t);
+            !self.ctx.plan.is_replayed(vs) && self.cache.stream_last_ref(id).is_none_or(|last| last <= ref_t);
         let mut out = if streamable {
-            self.streamed_selector(vs, key, ref_t)?
+            self.streamed_selector(vs, id, ref_t)?
         } else {
             self.loaded_selector(vs, ref_t)?
         };
-        let span = self.spans.get(&key).copied().unwrap_or((ref_t - lookback, ref_t));
-        self.histograms
-            .merge_into(self.querier, vs, span, ref_t, lookback, &mut out)?;
+        let span = self.ctx.plan.span(vs).unwrap_or((ref_t - lookback, ref_t));
+        self.cache
+            .histograms()
+            .merge_into(self.ctx.querier, vs, span, ref_t, lookback, &mut out)?;
         Ok(out)
     }
 
     fn loaded_selector(&mut self, vs: &VectorSelector, ref_t: i64) -> Result<Vec<Elem>, PromqlError> {
-        let lookback = self.lookback;
+        let lookback = self.ctx.lookback;
         let loaded = self.loaded(vs, ref_t - lookback, ref_t)?;
         let out: Vec<Elem> = loaded
             .series
@@ -384,22 +257,22 @@ impl<'a> Evaluator<'a> {
     fn streamed_selector(
         &mut self,
         vs: &VectorSelector,
-        key: usize,
+        id: NodeId,
         ref_t: i64,
     ) -> Result<Vec<Elem>, PromqlError> {
-        let lookback = self.lookback;
-        if !self.streams.contains_key(&key) {
-            let (lo, hi) = self.spans.get(&key).copied().unwrap_or((ref_t - lookback, ref_t));
+        let lookback = self.ctx.lookback;
+        if !self.cache.has_stream(id) {
+            let (lo, hi) = self.ctx.plan.span(vs).unwrap_or((ref_t - lookback, ref_t));
             let series = self.open_streams(vs, lo, hi)?;
-            self.streams.insert(
-                key,
+            self.cache.insert_stream(
+                id,
                 Streamed {
                     last_ref: i64::MIN,
                     series,
                 },
             );
         }
-        let Some(stream) = self.streams.get_mut(&key) else {
+        let Some(stream) = self.cache.stream_mut(id) else {
             return Ok(Vec::new());
         };
         stream.last_ref = ref_t;
@@ -418,7 +291,7 @@ impl<'a> Evaluator<'a> {
                 });
             }
         }
-        self.streamed_samples += read;
+        self.ctx.samples.streamed += read;
         Ok(out)
     }
 
@@ -431,47 +304,16 @@ impl<'a> Evaluator<'a> {
         maxt: i64,
     ) -> Result<Vec<StreamedSeries>, PromqlError> {
         Ok(self
+            .ctx
             .select_iters(vs, mint, maxt)?
             .into_iter()
             .map(|(l, iter)| StreamedSeries::new(l, iter, mint, maxt))
             .collect())
     }
 
-    /// The selected series' sample iterators over `[mint, maxt]`, sorted by
-    /// labels (one per label set, the first matcher set winning for `or`).
-    pub fn select_iters(
-        &mut self,
-        vs: &VectorSelector,
-        mint: i64,
-        maxt: i64,
-    ) -> Result<SelectedIters, PromqlError> {
-        let sets = selector_matcher_sets(vs)?;
-        if sets.len() == 1 {
-            // Storage returns one matcher set's series sorted and unique.
-            let selected = self.querier.select(&sets[0], mint, maxt)?;
-            self.check_limits()?;
-            return Ok(selected
-                .into_iter()
-                .map(|s| (Arc::new(s.labels), s.samples))
-                .collect());
-        }
-        let mut by_labels: std::collections::BTreeMap<Labels, Box<dyn crate::tsdb::SampleIter>> =
-            Default::default();
-        for set in &sets {
-            for s in self.querier.select(set, mint, maxt)? {
-                by_labels.entry(s.labels).or_insert(s.samples);
-            }
-            self.check_limits()?;
-        }
-        Ok(by_labels
-            .into_iter()
-            .map(|(l, iter)| (Arc::new(l), iter))
-            .collect())
-    }
-
     pub fn matrix_selector(&mut self, ms: &MatrixSelector, ts: i64) -> Result<Vec<RangeElem>, PromqlError> {
         let vs = &ms.vs;
-        let ref_t = self.at_time(&vs.at, ts) - offset_ms(&vs.offset);
+        let ref_t = self.ctx.at_time(&vs.at, ts) - offset_ms(&vs.offset);
         let range = duration_ms(&ms.range);
         let loaded = self.loaded(vs, ref_t - range, ref_t)?;
         let out: Vec<RangeElem> = loaded
@@ -490,20 +332,20 @@ impl<'a> Evaluator<'a> {
             })
             .collect();
         let n: usize = out.iter().map(|s| s.points.len()).sum();
-        self.account(n)?;
+        self.ctx.account(n)?;
         Ok(out)
     }
 
     /// The step times of a subquery evaluated at `ts`: aligned to multiples
     /// of its step, after `base - offset - range`, up to `base - offset`.
     pub fn subquery_steps(&self, sq: &SubqueryExpr, ts: i64) -> (i64, i64, i64) {
-        let base = self.at_time(&sq.at, ts);
+        let base = self.ctx.at_time(&sq.at, ts);
         let step = sq
             .step
             .as_ref()
             .map(duration_ms)
             .filter(|s| *s > 0)
-            .unwrap_or(self.default_subquery_step);
+            .unwrap_or(self.ctx.default_subquery_step);
         let range = duration_ms(&sq.range);
         let off = offset_ms(&sq.offset);
         let from = base - off - range;
@@ -522,7 +364,7 @@ impl<'a> Evaluator<'a> {
         let mut held = 0usize;
         let mut t = first;
         while t <= last {
-            self.check_limits()?;
+            self.ctx.check_limits()?;
             match self.eval(&sq.expr, t)? {
                 Val::Scalar(v) => {
                     let key = Arc::new(Labels::default());
@@ -557,7 +399,7 @@ impl<'a> Evaluator<'a> {
                     )));
                 }
             }
-            self.account(held)?;
+            self.ctx.account(held)?;
             t += step;
         }
         Ok(order
@@ -572,167 +414,8 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-/// Records, for each selector node, the time span it will be read over when
-/// the expression is evaluated at every time in `[mint, maxt]`, so each is
-/// selected from storage once.
-pub(crate) fn plan_spans(
-    e: &Expr,
-    mint: i64,
-    maxt: i64,
-    ctx: &SpanCtx,
-    out: &mut HashMap<usize, (i64, i64)>,
-) {
-    let mut add = |vs: &VectorSelector, back: i64| {
-        let (lo, hi) = match &vs.at {
-            Some(at) => {
-                let t = ctx.at(at);
-                (t, t)
-            }
-            None => (mint, maxt),
-        };
-        let off = offset_ms(&vs.offset);
-        let span = (lo - off - back, hi - off);
-        let key = vs as *const VectorSelector as usize;
-        out.entry(key)
-            .and_modify(|s| {
-                s.0 = s.0.min(span.0);
-                s.1 = s.1.max(span.1);
-            })
-            .or_insert(span);
-    };
-    match e {
-        Expr::VectorSelector(vs) => add(vs, ctx.lookback),
-        Expr::MatrixSelector(ms) => add(&ms.vs, duration_ms(&ms.range)),
-        Expr::Subquery(sq) => {
-            let (lo, hi) = match &sq.at {
-                Some(at) => {
-                    let t = ctx.at(at);
-                    (t, t)
-                }
-                None => (mint, maxt),
-            };
-            let off = offset_ms(&sq.offset);
-            let range = duration_ms(&sq.range);
-            plan_spans(&sq.expr, lo - off - range, hi - off, ctx, out);
-        }
-        Expr::Paren(p) => plan_spans(&p.expr, mint, maxt, ctx, out),
-        Expr::Unary(u) => plan_spans(&u.expr, mint, maxt, ctx, out),
-        Expr::Binary(b) => {
-            plan_spans(&b.lhs, mint, maxt, ctx, out);
-            plan_spans(&b.rhs, mint, maxt, ctx, out);
-        }
-        Expr::Aggregate(a) => {
-            plan_spans(&a.expr, mint, maxt, ctx, out);
-            if let Some(p) = &a.param {
-                plan_spans(p, mint, maxt, ctx, out);
-            }
-        }
-        Expr::Call(c) => {
-            for a in &c.args.args {
-                plan_spans(a, mint, maxt, ctx, out);
-            }
-        }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
-    }
-}
-
-pub(crate) struct SpanCtx {
-    pub start: i64,
-    pub end: i64,
-    pub lookback: i64,
-}
-
-impl SpanCtx {
-    fn at(&self, at: &AtModifier) -> i64 {
-        match at {
-            AtModifier::Start => self.start,
-            AtModifier::End => self.end,
-            AtModifier::At(t) => system_time_ms(t),
-        }
-    }
-}
-
-/// Records the selector nodes that sit under a subquery.
-pub(crate) fn mark_replayed(e: &Expr, under_subquery: bool, out: &mut HashSet<usize>) {
-    let mut walk = |child: &Expr| mark_replayed(child, under_subquery, out);
-    match e {
-        Expr::VectorSelector(vs) => {
-            if under_subquery {
-                out.insert(vs as *const VectorSelector as usize);
-            }
-        }
-        Expr::MatrixSelector(ms) => {
-            if under_subquery {
-                out.insert(&ms.vs as *const VectorSelector as usize);
-            }
-        }
-        Expr::Subquery(sq) => mark_replayed(&sq.expr, true, out),
-        Expr::Paren(p) => walk(&p.expr),
-        Expr::Unary(u) => walk(&u.expr),
-        Expr::Binary(b) => {
-            walk(&b.lhs);
-            walk(&b.rhs);
-        }
-        Expr::Aggregate(a) => {
-            walk(&a.expr);
-            if let Some(p) = &a.param {
-                walk(p);
-            }
-        }
-        Expr::Call(c) => {
-            for a in &c.args.args {
-                walk(a);
-            }
-        }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
-    }
-}
-
-/// Gives every expression that occurs more than once in the query (by its
-/// printed form) an id, keyed by the address of each of its nodes.
-pub(crate) fn shared_subexpressions(root: &Expr) -> HashMap<usize, usize> {
-    fn walk<'e>(e: &'e Expr, out: &mut Vec<(&'e Expr, String)>) {
-        match e {
-            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => return,
-            Expr::Paren(p) => walk(&p.expr, out),
-            Expr::Unary(u) => walk(&u.expr, out),
-            Expr::Binary(b) => {
-                walk(&b.lhs, out);
-                walk(&b.rhs, out);
-            }
-            Expr::Aggregate(a) => {
-                walk(&a.expr, out);
-                if let Some(p) = &a.param {
-                    walk(p, out);
-                }
-            }
-            Expr::Call(c) => {
-                for a in &c.args.args {
-                    walk(a, out);
-                }
-            }
-            Expr::Subquery(sq) => walk(&sq.expr, out),
-            Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {}
-        }
-        if !matches!(e, Expr::Paren(_)) {
-            out.push((e, e.to_string()));
-        }
-    }
-    let mut nodes = Vec::new();
-    walk(root, &mut nodes);
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for (_, text) in &nodes {
-        *count.entry(text.as_str()).or_default() += 1;
-    }
-    let mut ids: HashMap<&str, usize> = HashMap::new();
-    let mut out = HashMap::new();
-    for (e, text) in &nodes {
-        if count[text.as_str()] < 2 {
-            continue;
-        }
-        let next = ids.len();
-        let id = *ids.entry(text.as_str()).or_insert(next);
-        out.insert(*e as *const Expr as usize, id);
-    }
-    out
+/// The error for a selector cache entry that vanished between two reads
+/// of the same call, which cannot happen.
+fn unreachable_cache(vs: &VectorSelector) -> PromqlError {
+    PromqlError::Execution(format!("internal error: the series of {vs} were not kept"))
 }

@@ -15,6 +15,7 @@ use crate::model::{FloatHistogram, Labels, MatchOp, Matcher, is_stale_nan};
 use crate::tsdb::Querier;
 
 use super::error::PromqlError;
+use super::node::NodeId;
 use super::selector::selector_matcher_sets;
 use super::value::Elem;
 
@@ -49,10 +50,10 @@ struct Loaded {
     series: Vec<HistogramSeries>,
 }
 
-/// Per selector node (by address), its histogram series over the span read.
+/// Per selector node, its histogram series over the span read.
 #[derive(Default)]
 pub(crate) struct SelectorHistograms {
-    loaded: HashMap<usize, Loaded>,
+    loaded: HashMap<NodeId, Loaded>,
 }
 
 impl SelectorHistograms {
@@ -67,7 +68,7 @@ impl SelectorHistograms {
         lookback: i64,
         out: &mut Vec<Elem>,
     ) -> Result<(), PromqlError> {
-        let key = vs as *const VectorSelector as usize;
+        let key = NodeId::of_selector(vs);
         let (mint, maxt) = (span.0.min(ref_t - lookback), span.1.max(ref_t));
         let fits = self
             .loaded

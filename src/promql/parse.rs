@@ -41,7 +41,8 @@ pub fn parse(query: &str) -> Result<Expr, PromqlError> {
     };
     let toks = match tokens(query) {
         Ok(t) => t,
-        Err(msg) => {
+        Err(e) => {
+            let msg = e.to_string();
             let offset = lexical_error_offset(query, &msg);
             return Err(fail(offset, reword(&msg)));
         }
@@ -51,22 +52,44 @@ pub fn parse(query: &str) -> Result<Expr, PromqlError> {
     }
     match parse_guarded(query) {
         Ok(expr) => Ok(expr),
-        Err(msg) if msg == SYNTAX_ERROR => {
+        Err(ParserFailure::Rejected(msg)) if msg == SYNTAX_ERROR => {
             let (offset, msg) = syntax_error(query, &toks);
             Err(fail(offset, msg))
         }
-        Err(msg) => Err(fail(semantic_error_offset(query, &toks, &msg), reword(&msg))),
+        Err(e) => {
+            let msg = e.to_string();
+            Err(fail(semantic_error_offset(query, &toks, &msg), reword(&msg)))
+        }
+    }
+}
+
+/// What promql-parser reported; it words its errors as plain strings, which
+/// are reworded and positioned the way Prometheus reports them.
+#[derive(Debug, thiserror::Error)]
+enum ParserFailure {
+    #[error("{0}")]
+    Rejected(String),
+    #[error("the query could not be parsed (parser failure)")]
+    Panicked,
+}
+
+impl ParserFailure {
+    /// Whether promql-parser said exactly `msg`.
+    fn is(&self, msg: &str) -> bool {
+        matches!(self, ParserFailure::Rejected(m) if m == msg)
     }
 }
 
 /// promql-parser's `parse`, with a panic inside it turned into an error.
-fn parse_guarded(query: &str) -> Result<Expr, String> {
-    catch_unwind(AssertUnwindSafe(|| promql_parser::parser::parse(query)))
-        .unwrap_or_else(|_| Err("the query could not be parsed (parser failure)".to_string()))
+fn parse_guarded(query: &str) -> Result<Expr, ParserFailure> {
+    match catch_unwind(AssertUnwindSafe(|| promql_parser::parser::parse(query))) {
+        Ok(parsed) => parsed.map_err(ParserFailure::Rejected),
+        Err(_) => Err(ParserFailure::Panicked),
+    }
 }
 
-fn tokens(query: &str) -> Result<Vec<Tok>, String> {
-    let lexer = promql_parser::parser::lexer(query)?;
+fn tokens(query: &str) -> Result<Vec<Tok>, ParserFailure> {
+    let lexer = promql_parser::parser::lexer(query).map_err(ParserFailure::Rejected)?;
     Ok(lexer
         .iter()
         .filter_map(Result::ok)
@@ -176,7 +199,7 @@ fn lexical_error_offset(query: &str, msg: &str) -> usize {
     // The lexer reads left to right and stops at the first error, so the
     // shortest prefix that fails with the same message ends at the culprit.
     let ends: Vec<usize> = query.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-    let fails_here = |end: usize| matches!(tokens(&query[..end]), Err(m) if m == msg);
+    let fails_here = |end: usize| matches!(tokens(&query[..end]), Err(m) if m.is(msg));
     let (mut lo, mut hi) = (0usize, ends.len());
     while lo < hi {
         let mid = (lo + hi) / 2;
@@ -267,7 +290,7 @@ fn continuable(query: &str, toks: &[Tok], n: usize) -> bool {
     let end = prefix.iter().rev().find(|t| t.id != T_EOF).map_or(0, |t| t.end);
     if prefix.last().is_some_and(|t| t.id == T_EOF) {
         // The whole query: valid exactly when it parses as is.
-        return !matches!(parse_guarded(query), Err(m) if m == SYNTAX_ERROR);
+        return !matches!(parse_guarded(query), Err(m) if m.is(SYNTAX_ERROR));
     }
     let mut closers = String::new();
     for t in prefix {
@@ -285,7 +308,7 @@ fn continuable(query: &str, toks: &[Tok], n: usize) -> bool {
     CONTINUATIONS.iter().any(|c| {
         let candidate = format!("{}{c}{closers}", &query[..end]);
         // Type errors mean the grammar accepted it.
-        !matches!(parse_guarded(&candidate), Err(m) if m == SYNTAX_ERROR || tokens(&candidate).is_err())
+        !matches!(parse_guarded(&candidate), Err(m) if m.is(SYNTAX_ERROR) || tokens(&candidate).is_err())
     })
 }
 

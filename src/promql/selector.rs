@@ -1,6 +1,7 @@
 //! Series selection: turning a parsed selector into matcher sets, and the
-//! per-query cache of selected series, loaded once over the whole time span
-//! a selector is evaluated at and then read by binary search at each step.
+//! two forms the query's cache keeps selected series in: loaded once over
+//! the whole time span a selector is evaluated at (then read by binary
+//! search at each step), or streamed forward step by step.
 
 use std::sync::Arc;
 

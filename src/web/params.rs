@@ -5,9 +5,9 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
-use chrono::DateTime;
 
 use crate::model::Matcher;
+use crate::promql::{ParamError, PromqlError, time_param};
 
 use super::error::ApiError;
 
@@ -15,10 +15,7 @@ use super::error::ApiError;
 /// keeps a hostile one from taking memory.
 const MAX_FORM_BODY_BYTES: usize = 4 << 20;
 
-/// The smallest and largest timestamps Prometheus accepts; they are also the
-/// defaults when `start`/`end` are absent.
-pub const MIN_TIME_MS: i64 = i64::MIN / 1_000_000 * 1000;
-pub const MAX_TIME_MS: i64 = i64::MAX / 1_000_000 * 1000;
+pub use crate::promql::{MAX_TIME_MS, MIN_TIME_MS, parse_time};
 
 pub struct Params(Vec<(String, String)>);
 
@@ -72,15 +69,9 @@ impl Params {
     }
 
     /// A timestamp parameter in ms; `default` when absent.
-    pub fn time(&self, key: &str, default: i64) -> Result<i64, ApiError> {
-        match self.get(key) {
-            None | Some("") => Ok(default),
-            Some(s) => parse_time(s).ok_or_else(|| {
-                ApiError::BadData(format!(
-                    "invalid parameter \"{key}\": cannot parse {s:?} to a valid timestamp"
-                ))
-            }),
-        }
+    pub fn time(&self, key: &'static str, default: i64) -> Result<i64, ApiError> {
+        let t = time_param(key, self.get(key)).map_err(PromqlError::from)?;
+        Ok(t.unwrap_or(default))
     }
 
     /// `start` and `end`, defaulting to the whole time range.
@@ -88,9 +79,7 @@ impl Params {
         let start = self.time("start", MIN_TIME_MS)?;
         let end = self.time("end", MAX_TIME_MS)?;
         if end < start {
-            return Err(ApiError::BadData(
-                "invalid parameter \"end\": end timestamp must not be before start time".into(),
-            ));
+            return Err(PromqlError::from(ParamError::EndBeforeStart).into());
         }
         Ok((start, end))
     }
@@ -120,18 +109,6 @@ impl Params {
     }
 }
 
-/// Unix seconds (possibly fractional) or RFC 3339, as Prometheus accepts.
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Ok(secs) = s.parse::<f64>() {
-        if !secs.is_finite() {
-            return None;
-        }
-        let ms = (secs * 1000.0).round();
-        return Some(ms.clamp(MIN_TIME_MS as f64, MAX_TIME_MS as f64) as i64);
-    }
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
-}
-
 /// Parses a series selector such as `up{job=~"api.*"}` into matcher sets.
 pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
     use promql_parser::parser::Expr;
@@ -153,14 +130,6 @@ pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_unix_and_rfc3339_times() {
-        assert_eq!(parse_time("1700000000.5"), Some(1_700_000_000_500));
-        assert_eq!(parse_time("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
-        assert_eq!(parse_time("2023-11-14T23:13:20+01:00"), Some(1_700_000_000_000));
-        assert_eq!(parse_time("yesterday"), None);
-    }
 
     #[test]
     fn selector_becomes_matchers() {

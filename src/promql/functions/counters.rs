@@ -1,29 +1,22 @@
 //! `changes`, `resets`, `deriv` and `predict_linear`.
 
-use promql_parser::parser::Expr;
-
-use crate::promql::aggregate::kahan_inc;
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
+use crate::promql::numeric::kahan_inc;
 use crate::promql::value::{Elem, Val};
 
-use super::eval_window;
+use super::args::Args;
 
-pub(super) fn call(
-    ev: &mut Evaluator,
-    name: &str,
-    args: &[&Expr],
-    ts: i64,
-) -> Result<Option<Val>, PromqlError> {
-    if !matches!(name, "changes" | "resets" | "deriv" | "predict_linear") {
-        return Ok(None);
-    }
+/// `changes`, `resets`, `deriv` and `predict_linear` (whose second
+/// argument is the number of seconds to predict ahead).
+pub(super) fn counters(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let name = args.name;
     let duration = if name == "predict_linear" {
-        ev.eval_scalar(args[1], ts)?
+        args.scalar(ev, 1, ts)?
     } else {
         0.0
     };
-    let w = eval_window(ev, args[0], ts)?;
+    let w = args.window(ev, 0, ts)?;
     let mut out = Vec::with_capacity(w.series.len());
     for s in w.series {
         let Some(v) = window_value(name, &s.points, ts, duration) else {
@@ -37,7 +30,7 @@ pub(super) fn call(
             drop_name: true,
         });
     }
-    Ok(Some(Val::Vector(out)))
+    Ok(Val::Vector(out))
 }
 
 /// `changes`, `resets`, `deriv` or `predict_linear` (by `duration`

@@ -9,74 +9,70 @@ use std::sync::Arc;
 use promql_parser::parser::Expr;
 
 use crate::model::{Label, Labels};
-use crate::promql::aggregate::go_g;
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
+use crate::promql::format::format_go_g as go_g;
 use crate::promql::value::{Elem, Val};
 
-pub(super) fn call(
-    ev: &mut Evaluator,
-    name: &str,
-    args: &[&Expr],
-    ts: i64,
-) -> Result<Option<Val>, PromqlError> {
-    match name {
-        "histogram_quantile" => {
-            let q = ev.eval_scalar(args[0], ts)?;
-            let v = ev.eval_vector(args[1], ts)?;
-            if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                let pos = ev.position(&args[0].to_string());
-                ev.annotations.warn(
-                    format!("quantile value should be between 0 and 1, got {}", go_g(q)),
-                    pos,
-                );
-            }
-            let groups = bucket_groups(ev, v, args[1]);
-            let mut out = Vec::new();
-            for (metric, mut buckets) in groups {
-                let (value, forced) = bucket_quantile(q, &mut buckets);
-                if forced {
-                    let pos = ev.position(&args[1].to_string());
-                    let name = metric.metric_name().unwrap_or("").to_string();
-                    let mut text = "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".to_string();
-                    if !name.is_empty() {
-                        text.push_str(&format!(" for metric name {name:?}"));
-                    }
-                    ev.annotations.info(text, pos);
-                }
-                out.push(Elem {
-                    metric: Arc::new(metric),
-                    t: ts,
-                    v: value,
-                    h: None,
-                    drop_name: true,
-                });
-            }
-            Ok(Some(Val::Vector(out)))
-        }
-        "histogram_fraction" => {
-            let lower = ev.eval_scalar(args[0], ts)?;
-            let upper = ev.eval_scalar(args[1], ts)?;
-            let v = ev.eval_vector(args[2], ts)?;
-            let groups = bucket_groups(ev, v, args[2]);
-            let out = groups
-                .into_iter()
-                .map(|(metric, mut buckets)| Elem {
-                    metric: Arc::new(metric),
-                    t: ts,
-                    v: bucket_fraction(lower, upper, &mut buckets),
-                    h: None,
-                    drop_name: true,
-                })
-                .collect();
-            Ok(Some(Val::Vector(out)))
-        }
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
-            ev.eval_vector(args[0], ts)?;
-            Ok(Some(Val::Vector(Vec::new())))
-        }
-        _ => Ok(None),
+use super::args::Args;
+
+pub(super) fn quantile(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let q = args.scalar(ev, 0, ts)?;
+    let v = args.vector(ev, 1, ts)?;
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        let pos = ev.ctx.position(&args.expr(0).to_string());
+        ev.ctx.annotations.warn(
+            format!("quantile value should be between 0 and 1, got {}", go_g(q)),
+            pos,
+        );
     }
+    let groups = bucket_groups(ev, v, args.expr(1));
+    let mut out = Vec::new();
+    for (metric, mut buckets) in groups {
+        let (value, forced) = bucket_quantile(q, &mut buckets);
+        if forced {
+            let pos = ev.ctx.position(&args.expr(1).to_string());
+            let name = metric.metric_name().unwrap_or("").to_string();
+            let mut text = "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".to_string();
+            if !name.is_empty() {
+                text.push_str(&format!(" for metric name {name:?}"));
+            }
+            ev.ctx.annotations.info(text, pos);
+        }
+        out.push(Elem {
+            metric: Arc::new(metric),
+            t: ts,
+            v: value,
+            h: None,
+            drop_name: true,
+        });
+    }
+    Ok(Val::Vector(out))
+}
+
+pub(super) fn fraction(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let lower = args.scalar(ev, 0, ts)?;
+    let upper = args.scalar(ev, 1, ts)?;
+    let v = args.vector(ev, 2, ts)?;
+    let groups = bucket_groups(ev, v, args.expr(2));
+    let out = groups
+        .into_iter()
+        .map(|(metric, mut buckets)| Elem {
+            metric: Arc::new(metric),
+            t: ts,
+            v: bucket_fraction(lower, upper, &mut buckets),
+            h: None,
+            drop_name: true,
+        })
+        .collect();
+    Ok(Val::Vector(out))
+}
+
+/// `histogram_count`, `_sum`, `_avg`, `_stddev`, `_stdvar`: their argument
+/// is evaluated (for its errors and annotations) and yields nothing.
+pub(super) fn native(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    args.vector(ev, 0, ts)?;
+    Ok(Val::Vector(Vec::new()))
 }
 
 /// Groups bucket series by their labels without `le`, in first-seen
@@ -87,12 +83,12 @@ fn bucket_groups(ev: &mut Evaluator, v: Vec<Elem>, arg: &Expr) -> Vec<(Labels, V
     for e in v {
         let le = e.metric.get("le").unwrap_or("");
         let Some(upper) = parse_go_float(le) else {
-            let pos = ev.position(&arg.to_string());
+            let pos = ev.ctx.position(&arg.to_string());
             let mut text = format!("bucket label \"le\" is missing or has a malformed value of {le:?}");
             if let Some(n) = e.metric.metric_name() {
                 text.push_str(&format!(" for metric name {n:?}"));
             }
-            ev.annotations.warn(text, pos);
+            ev.ctx.annotations.warn(text, pos);
             continue;
         };
         let key: Vec<Label> = e.metric.iter().filter(|l| l.name != "le").cloned().collect();

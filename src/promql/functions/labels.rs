@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use promql_parser::parser::Expr;
 use regex::Regex;
 
 use crate::model::Labels;
@@ -12,86 +11,81 @@ use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::value::{Elem, Val};
 
-use super::string_arg;
+use super::args::Args;
 
-pub(super) fn call(
-    ev: &mut Evaluator,
-    name: &str,
-    args: &[&Expr],
-    ts: i64,
-) -> Result<Option<Val>, PromqlError> {
-    match name {
-        "label_replace" => {
-            let dst = string_arg(args[1])?;
-            let repl = string_arg(args[2])?;
-            let src = string_arg(args[3])?;
-            let re_str = string_arg(args[4])?;
-            let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
-                PromqlError::Execution(format!("invalid regular expression in label_replace(): {re_str}"))
-            })?;
-            if !is_utf8_label_name(&dst) {
-                return Err(PromqlError::Execution(format!(
-                    "invalid destination label name in label_replace(): {dst}"
-                )));
-            }
-            ev.check_label_name(&dst, "invalid destination label name in label_replace(): ")?;
-            let v = ev.eval_vector_with_histograms(args[0], ts)?;
-            let mut out = Vec::with_capacity(v.len());
-            for mut e in v {
-                let src_val = e.metric.get(&src).unwrap_or("").to_string();
-                if let Some(caps) = re.captures(&src_val) {
-                    let mut res = String::new();
-                    caps.expand(&go_template(&repl), &mut res);
-                    let mut b = e.metric.builder();
-                    b.set(&dst, &res);
-                    e.metric = Arc::new(b.build());
-                    if dst == "__name__" {
-                        e.drop_name = false;
-                    }
-                }
-                out.push(e);
-            }
-            check_unique(&out)?;
-            Ok(Some(Val::Vector(out)))
-        }
-        "label_join" => {
-            let dst = string_arg(args[1])?;
-            let sep = string_arg(args[2])?;
-            let mut srcs = Vec::new();
-            for a in &args[3..] {
-                let s = string_arg(a)?;
-                if !is_utf8_label_name(&s) {
-                    return Err(PromqlError::Execution(format!(
-                        "invalid source label name in label_join(): {s}"
-                    )));
-                }
-                ev.check_label_name(&s, "invalid source label name in label_join(): ")?;
-                srcs.push(s);
-            }
-            if !is_utf8_label_name(&dst) {
-                return Err(PromqlError::Execution(format!(
-                    "invalid destination label name in label_join(): {dst}"
-                )));
-            }
-            ev.check_label_name(&dst, "invalid destination label name in label_join(): ")?;
-            let v = ev.eval_vector_with_histograms(args[0], ts)?;
-            let mut out = Vec::with_capacity(v.len());
-            for mut e in v {
-                let joined: Vec<&str> = srcs.iter().map(|s| e.metric.get(s).unwrap_or("")).collect();
-                let joined = joined.join(&sep);
-                let mut b = e.metric.builder();
-                b.set(&dst, &joined);
-                e.metric = Arc::new(b.build());
-                if dst == "__name__" {
-                    e.drop_name = false;
-                }
-                out.push(e);
-            }
-            check_unique(&out)?;
-            Ok(Some(Val::Vector(out)))
-        }
-        _ => Ok(None),
+/// Label names are checked before the vector is read, as Prometheus does.
+pub(super) fn label_replace(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let dst = args.string(1)?;
+    let repl = args.string(2)?;
+    let src = args.string(3)?;
+    let re_str = args.string(4)?;
+    let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
+        PromqlError::Execution(format!("invalid regular expression in label_replace(): {re_str}"))
+    })?;
+    if !is_utf8_label_name(&dst) {
+        return Err(PromqlError::Execution(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
     }
+    ev.ctx
+        .check_label_name(&dst, "invalid destination label name in label_replace(): ")?;
+    let v = args.vector_with_histograms(ev, 0, ts)?;
+    let mut out = Vec::with_capacity(v.len());
+    for mut e in v {
+        let src_val = e.metric.get(&src).unwrap_or("").to_string();
+        if let Some(caps) = re.captures(&src_val) {
+            let mut res = String::new();
+            caps.expand(&go_template(&repl), &mut res);
+            let mut b = e.metric.builder();
+            b.set(&dst, &res);
+            e.metric = Arc::new(b.build());
+            if dst == "__name__" {
+                e.drop_name = false;
+            }
+        }
+        out.push(e);
+    }
+    check_unique(&out)?;
+    Ok(Val::Vector(out))
+}
+
+pub(super) fn label_join(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let dst = args.string(1)?;
+    let sep = args.string(2)?;
+    let mut srcs = Vec::new();
+    for i in 3..args.len() {
+        let s = args.string(i)?;
+        if !is_utf8_label_name(&s) {
+            return Err(PromqlError::Execution(format!(
+                "invalid source label name in label_join(): {s}"
+            )));
+        }
+        ev.ctx
+            .check_label_name(&s, "invalid source label name in label_join(): ")?;
+        srcs.push(s);
+    }
+    if !is_utf8_label_name(&dst) {
+        return Err(PromqlError::Execution(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
+    }
+    ev.ctx
+        .check_label_name(&dst, "invalid destination label name in label_join(): ")?;
+    let v = args.vector_with_histograms(ev, 0, ts)?;
+    let mut out = Vec::with_capacity(v.len());
+    for mut e in v {
+        let joined: Vec<&str> = srcs.iter().map(|s| e.metric.get(s).unwrap_or("")).collect();
+        let joined = joined.join(&sep);
+        let mut b = e.metric.builder();
+        b.set(&dst, &joined);
+        e.metric = Arc::new(b.build());
+        if dst == "__name__" {
+            e.drop_name = false;
+        }
+        out.push(e);
+    }
+    check_unique(&out)?;
+    Ok(Val::Vector(out))
 }
 
 /// Go's `Regexp.Expand` syntax (`$1`, `${1}`, `$name`) is the regex crate's

@@ -1,50 +1,29 @@
 //! The `*_over_time` family over a range vector: avg, sum, count, min, max,
 //! last, first, quantile, stddev, stdvar, present and mad.
 
-use promql_parser::parser::Expr;
-
-use crate::promql::aggregate::{go_g, kahan_inc, quantile};
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
+use crate::promql::format::format_go_g as go_g;
+use crate::promql::numeric::{kahan_inc, quantile};
 use crate::promql::value::{Elem, Points, Val};
 
-use super::eval_window;
+use super::args::Args;
 
-pub(super) fn call(
-    ev: &mut Evaluator,
-    name: &str,
-    args: &[&Expr],
-    ts: i64,
-) -> Result<Option<Val>, PromqlError> {
-    let known = matches!(
-        name,
-        "avg_over_time"
-            | "sum_over_time"
-            | "count_over_time"
-            | "min_over_time"
-            | "max_over_time"
-            | "last_over_time"
-            | "first_over_time"
-            | "quantile_over_time"
-            | "stddev_over_time"
-            | "stdvar_over_time"
-            | "present_over_time"
-            | "mad_over_time"
-    );
-    if !known {
-        return Ok(None);
-    }
+/// Every `*_over_time` function (`quantile_over_time` takes its
+/// quantile first).
+pub(super) fn over_time(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let name = args.name;
     let mut q = f64::NAN;
     let matrix_arg = if name == "quantile_over_time" {
-        q = ev.eval_scalar(args[0], ts)?;
-        args[1]
+        q = args.scalar(ev, 0, ts)?;
+        1
     } else {
-        args[0]
+        0
     };
-    let w = eval_window(ev, matrix_arg, ts)?;
+    let w = args.window(ev, matrix_arg, ts)?;
     if name == "quantile_over_time" && (q.is_nan() || !(0.0..=1.0).contains(&q)) && !w.series.is_empty() {
-        let pos = ev.position(&args[0].to_string());
-        ev.annotations.warn(
+        let pos = ev.ctx.position(&args.expr(0).to_string());
+        ev.ctx.annotations.warn(
             format!("quantile value should be between 0 and 1, got {}", go_g(q)),
             pos,
         );
@@ -58,7 +37,7 @@ pub(super) fn call(
         }
         let v = match (name, &s.points) {
             ("min_over_time" | "max_over_time", Points::Window(all, range)) => sliding_extreme(
-                &mut ev.window_extremes,
+                ev.cache.window_extremes(),
                 all,
                 range.clone(),
                 name == "max_over_time",
@@ -73,7 +52,7 @@ pub(super) fn call(
             drop_name: s.drop_name || !keep_name,
         });
     }
-    Ok(Some(Val::Vector(out)))
+    Ok(Val::Vector(out))
 }
 
 /// Whether a `*_over_time` function keeps the metric name.
@@ -174,7 +153,7 @@ pub(crate) fn better(v: f64, m: f64, is_max: bool) -> bool {
 /// step's answer when the window only slid forward and that answer is still
 /// inside it: then only the newly covered samples are read.
 fn sliding_extreme(
-    state: &mut crate::promql::eval::WindowExtremes,
+    state: &mut crate::promql::cache::WindowExtremes,
     all: &std::sync::Arc<[(i64, f64)]>,
     range: std::ops::Range<usize>,
     is_max: bool,

@@ -4,45 +4,60 @@
 use promql_parser::parser::Expr;
 
 use crate::model::Labels;
+use crate::promql::context::EvalContext;
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::value::{Elem, Val};
 
-use super::{Window, eval_window, unwrap_parens};
+use super::args::{Args, unwrap_parens};
 
-pub(super) fn call(
+pub(super) fn rate(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    extrapolated(ev, args, ts, true, true)
+}
+
+pub(super) fn increase(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    extrapolated(ev, args, ts, true, false)
+}
+
+pub(super) fn delta(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    extrapolated(ev, args, ts, false, false)
+}
+
+/// `irate` and `idelta`: from the last two samples of each window.
+pub(super) fn instant(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val, PromqlError> {
+    let is_rate = args.name == "irate";
+    let w = args.window(ev, 0, ts)?;
+    let out = w
+        .series
+        .into_iter()
+        .filter_map(|s| {
+            let v = instant_value(&s.points, is_rate)?;
+            Some(Elem {
+                metric: s.metric,
+                t: ts,
+                v,
+                h: None,
+                drop_name: true,
+            })
+        })
+        .collect();
+    Ok(Val::Vector(out))
+}
+
+fn extrapolated(
     ev: &mut Evaluator,
-    name: &str,
-    args: &[&Expr],
+    args: &Args,
     ts: i64,
-) -> Result<Option<Val>, PromqlError> {
-    let (counter, is_rate) = match name {
-        "rate" => (true, true),
-        "increase" => (true, false),
-        "delta" => (false, false),
-        "irate" | "idelta" => {
-            let w = eval_window(ev, args[0], ts)?;
-            let out = w
-                .series
-                .into_iter()
-                .filter_map(|s| {
-                    let v = instant_value(&s.points, name == "irate")?;
-                    Some(Elem {
-                        metric: s.metric,
-                        t: ts,
-                        v,
-                        h: None,
-                        drop_name: true,
-                    })
-                })
-                .collect();
-            return Ok(Some(Val::Vector(out)));
+    counter: bool,
+    is_rate: bool,
+) -> Result<Val, PromqlError> {
+    let w = args.window(ev, 0, ts)?;
+    let arg = args.expr(0);
+    if counter && matches!(unwrap_parens(arg), Expr::MatrixSelector(_)) {
+        // Only series read straight from a selector are named.
+        for s in &w.series {
+            non_counter_info(&mut ev.ctx, &s.metric, arg);
         }
-        _ => return Ok(None),
-    };
-    let w = eval_window(ev, args[0], ts)?;
-    if counter {
-        non_counter_infos(ev, &w, args[0], name);
     }
     let out = w
         .series
@@ -58,23 +73,12 @@ pub(super) fn call(
             })
         })
         .collect();
-    Ok(Some(Val::Vector(out)))
-}
-
-/// "metric might not be a counter" for inputs whose name does not say so.
-fn non_counter_infos(ev: &mut Evaluator, w: &Window, arg: &Expr, _func: &str) {
-    let is_selector = matches!(unwrap_parens(arg), Expr::MatrixSelector(_));
-    if !is_selector {
-        return;
-    }
-    for s in &w.series {
-        non_counter_info(ev, &s.metric, arg);
-    }
+    Ok(Val::Vector(out))
 }
 
 /// The "might not be a counter" info for one series a counter function
 /// reads straight from a matrix selector (`arg`).
-pub(crate) fn non_counter_info(ev: &mut Evaluator, metric: &Labels, arg: &Expr) {
+pub(crate) fn non_counter_info(ctx: &mut EvalContext, metric: &Labels, arg: &Expr) {
     let Some(name) = metric.metric_name() else {
         return;
     };
@@ -87,8 +91,8 @@ pub(crate) fn non_counter_info(ev: &mut Evaluator, metric: &Labels, arg: &Expr) 
     if matches!(metric.get("__type__"), Some("counter" | "histogram")) {
         return;
     }
-    let pos = ev.position(&arg.to_string());
-    ev.annotations.info(
+    let pos = ctx.position(&arg.to_string());
+    ctx.annotations.info(
         format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"),
         pos,
     );

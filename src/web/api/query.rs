@@ -1,20 +1,20 @@
 //! `/api/v1/query`, `/api/v1/query_range`, `/api/v1/format_query` and
-//! `/api/v1/parse_query` in Prometheus's JSON shapes. Evaluation runs on the
-//! blocking pool; dropping the request (client gone) cancels the query.
+//! `/api/v1/parse_query` in Prometheus's JSON shapes. Parameters are checked
+//! by `promql`'s own checks (`RangeSpec`, `timeout_param`); evaluation runs
+//! on the blocking pool; dropping the request (client gone) cancels the
+//! query.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
 use serde_json::{Value as Json, json};
 
-use crate::model::PromDuration;
 use crate::model::now_millis;
 use crate::model::{FloatHistogram, Labels};
 use crate::promql::{
-    Engine, PromqlError, QueryControl, QueryOutput, Value, format_float, format_sample_value,
-    write_sample_value,
+    Engine, PromqlError, QueryControl, QueryOutput, RangeSpec, Value, duration_param, format_float,
+    format_sample_value, timeout_param, write_sample_value,
 };
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -36,28 +36,11 @@ fn engine(state: &AppState) -> Engine {
     Engine::new(state.query_options.clone(), &state.registry)
 }
 
-/// A duration parameter: float seconds or a Prometheus duration (`5m`).
+/// A duration parameter in ms, as the query endpoints read `step` and
+/// `timeout` (the fuzz target drives this entry point).
 #[doc(hidden)]
-pub fn parse_duration_param(key: &str, s: &str) -> Result<i64, ApiError> {
-    let bad = || {
-        ApiError::BadData(format!(
-            "invalid parameter \"{key}\": cannot parse {s:?} to a valid duration"
-        ))
-    };
-    if let Ok(secs) = s.parse::<f64>() {
-        let ms = secs * 1000.0;
-        if !ms.is_finite() || ms >= i64::MAX as f64 || ms <= i64::MIN as f64 {
-            return Err(ApiError::BadData(format!(
-                "invalid parameter \"{key}\": cannot parse {s:?} to a valid duration. It overflows int64"
-            )));
-        }
-        return Ok(ms.round() as i64);
-    }
-    let ms = PromDuration::parse(s)
-        .map_err(|_| bad())?
-        .as_duration()
-        .as_millis();
-    i64::try_from(ms).map_err(|_| bad())
+pub fn parse_duration_param(key: &'static str, s: &str) -> Result<i64, ApiError> {
+    duration_param(key, s).map_err(|e| PromqlError::from(e).into())
 }
 
 /// A JSON string literal.
@@ -290,19 +273,8 @@ fn query_param(params: &Params) -> Result<String, ApiError> {
 }
 
 fn control(params: &Params, engine: &Engine) -> Result<QueryControl, ApiError> {
-    let max = engine.options().timeout;
-    let timeout = match params.get("timeout") {
-        None | Some("") => max,
-        Some(s) => {
-            let ms = parse_duration_param("timeout", s)?;
-            if ms <= 0 {
-                return Err(ApiError::BadData(
-                    "invalid parameter \"timeout\": timeout must be positive".into(),
-                ));
-            }
-            Duration::from_millis(ms as u64).min(max)
-        }
-    };
+    let timeout =
+        timeout_param(params.get("timeout"), engine.options().timeout).map_err(PromqlError::from)?;
     Ok(QueryControl::with_timeout(timeout))
 }
 
@@ -345,28 +317,13 @@ pub async fn query_range(
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
     let q = query_param(&params)?;
-    let start = params.time("start", i64::MIN)?;
-    let end = params.time("end", i64::MIN)?;
-    if start == i64::MIN {
-        return Err(ApiError::BadData("invalid parameter \"start\": missing".into()));
-    }
-    if end == i64::MIN {
-        return Err(ApiError::BadData("invalid parameter \"end\": missing".into()));
-    }
-    if end < start {
-        return Err(ApiError::BadData(
-            "invalid parameter \"end\": end timestamp must not be before start time".into(),
-        ));
-    }
-    let step = match params.get("step") {
-        None | Some("") => return Err(ApiError::BadData("invalid parameter \"step\": missing".into())),
-        Some(s) => parse_duration_param("step", s)?,
-    };
-    if step <= 0 {
-        return Err(ApiError::BadData(
-            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
-        ));
-    }
+    let spec = RangeSpec::parse(
+        params.get("start"),
+        params.get("end"),
+        params.get("step"),
+        state.query_options.max_points_per_series,
+    )
+    .map_err(PromqlError::from)?;
     let limit = params.limit()?;
     let stats = params.get("stats").is_some_and(|s| !s.is_empty());
     let engine = engine(&state);
@@ -376,8 +333,8 @@ pub async fn query_range(
     let out = tokio::task::spawn_blocking(move || {
         let querier = storage.querier();
         engine
-            .range_query(querier.as_ref(), &q, start, end, step, &ctl)
-            .map(|out| render(out, start, limit, stats))
+            .checked_range_query(querier.as_ref(), &q, spec, &ctl)
+            .map(|out| render(out, spec.start, limit, stats))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("query task failed: {e}")))?
@@ -403,15 +360,6 @@ pub async fn parse_query(params: Params) -> Result<impl IntoResponse, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_both_ways() {
-        assert_eq!(parse_duration_param("step", "15").unwrap(), 15_000);
-        assert_eq!(parse_duration_param("step", "0.5").unwrap(), 500);
-        assert_eq!(parse_duration_param("step", "1m30s").unwrap(), 90_000);
-        assert!(parse_duration_param("step", "abc").is_err());
-        assert!(parse_duration_param("step", "1e300").is_err());
-    }
 
     #[test]
     fn results_have_prometheus_shapes() {
