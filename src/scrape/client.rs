@@ -71,7 +71,7 @@ impl ScrapeClient {
             .http
             .request(Method::GET, url)
             .await
-            .map_err(|e| ScrapeFailure::Request(e.to_string()))?
+            .map_err(|e| ScrapeFailure::Request(format!("{url}: {e}")))?
             .timeout(timeout)
             .header(ACCEPT, &self.accept)
             .header(USER_AGENT, USER_AGENT_VALUE)
