@@ -29,7 +29,7 @@ pub mod wal;
 
 pub use compactor::{CompactionReport, DEFAULT_TARGET_SAMPLES};
 pub use db::{Tsdb, TsdbOptions};
-pub use error::{AppendError, StorageError};
+pub use error::{AppendError, LayoutError, RecordKey, StorageError};
 pub use mem::MemStorage;
 pub use retention::RetentionReport;
 pub use storage::{

@@ -13,10 +13,11 @@ use redb::ReadOnlyTable;
 
 use crate::model::{Labels, Matcher};
 
+use super::chunk::ChunkError;
 use super::db::Inner;
 use super::head::SealedChunk;
 use super::store::layout::{self, CHUNKS, ChunkKey};
-use super::{Querier, SampleIter, SelectedSeries, StorageError};
+use super::{Querier, RecordKey, SampleIter, SelectedSeries, StorageError};
 
 type ChunkTable = ReadOnlyTable<&'static ChunkKey, &'static [u8]>;
 
@@ -185,10 +186,8 @@ fn first_persisted_chunk(
 ) -> Result<Option<i64>, StorageError> {
     let header = |k: &ChunkKey, v: &[u8]| -> Result<(i64, i64), StorageError> {
         let (_, min_t) = layout::decode_chunk_key(k);
-        let (h, _) = layout::decode_chunk_value(v).map_err(|detail| StorageError::Corrupt {
-            what: "chunks table".to_string(),
-            detail: format!("series {series_ref} at {min_t}: {detail}"),
-        })?;
+        let (h, _) =
+            layout::decode_chunk_value(v).map_err(|e| e.at(RecordKey::Chunk { series_ref, min_t }))?;
         Ok((min_t, h.max_t))
     };
     // The last chunk starting at or before `mint` may reach into the range.
@@ -251,7 +250,7 @@ impl Decoded {
     /// Decodes `bytes` after what is held, keeping only samples up to
     /// `maxt`; returns whether the chunk reached past `maxt` (so no later
     /// chunk is needed).
-    fn append(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
+    fn append(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, ChunkError> {
         if self.samples.capacity() == 0 {
             self.samples = SPARE_BUFFERS
                 .try_with(|spare| spare.borrow_mut().pop())
@@ -260,14 +259,14 @@ impl Decoded {
                 .unwrap_or_default();
         }
         let from = self.samples.len();
-        super::chunk::decode_chunk_into(bytes, &mut self.samples).map_err(|e| e.to_string())?;
+        super::chunk::decode_chunk_into(bytes, &mut self.samples)?;
         let end = from + self.samples[from..].partition_point(|s| s.0 <= maxt);
         let past = end < self.samples.len();
         self.samples.truncate(end);
         Ok(past)
     }
 
-    fn fill(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, String> {
+    fn fill(&mut self, bytes: &[u8], maxt: i64) -> Result<bool, ChunkError> {
         self.samples.clear();
         self.pos = 0;
         self.append(bytes, maxt)

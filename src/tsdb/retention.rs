@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 
 use redb::ReadableTable;
 
-use super::StorageError;
 use super::db::{Inner, dir_size, millis};
 use super::head::MemSeries;
 use super::store::StoreWriter;
 use super::store::layout::{self, CHUNKS};
+use super::{RecordKey, StorageError};
 
 /// What one retention pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -115,10 +115,8 @@ impl Inner {
                 let (k, v) = entry?;
                 let (r, min_t) = layout::decode_chunk_key(k.value());
                 let value = v.value();
-                let (h, _) = layout::decode_chunk_value(value).map_err(|detail| StorageError::Corrupt {
-                    what: "chunks table".to_string(),
-                    detail: format!("series {r} at {min_t}: {detail}"),
-                })?;
+                let (h, _) = layout::decode_chunk_value(value)
+                    .map_err(|e| e.at(RecordKey::Chunk { series_ref: r, min_t }))?;
                 all.push((h.max_t, r, min_t, (value.len() + 16) as u64));
             }
         }

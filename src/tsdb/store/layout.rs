@@ -6,6 +6,8 @@ use redb::TableDefinition;
 
 use crate::model::{Label, Labels};
 
+use super::super::LayoutError;
+
 /// The on-disk format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -59,12 +61,9 @@ pub(crate) fn encode_chunk_value(h: ChunkHeader, chunk: &[u8]) -> Vec<u8> {
     v
 }
 
-pub(crate) fn decode_chunk_value(v: &[u8]) -> Result<(ChunkHeader, &[u8]), String> {
+pub(crate) fn decode_chunk_value(v: &[u8]) -> Result<(ChunkHeader, &[u8]), LayoutError> {
     if v.len() <= CHUNK_HEADER_LEN {
-        return Err(format!(
-            "chunk value of {} bytes is shorter than its header",
-            v.len()
-        ));
+        return Err(LayoutError::ChunkTooShort { len: v.len() });
     }
     let max_t = i64::from_le_bytes(v[..8].try_into().expect("8 bytes"));
     let num_samples = u32::from_le_bytes(v[8..12].try_into().expect("4 bytes"));
@@ -78,14 +77,29 @@ pub(crate) fn encode_range(min_t: i64, max_t: i64) -> [u8; 16] {
     b
 }
 
-pub(crate) fn decode_range(v: &[u8]) -> Result<(i64, i64), String> {
-    if v.len() != 16 {
-        return Err(format!("series range of {} bytes, expected 16", v.len()));
-    }
+pub(crate) fn decode_range(v: &[u8]) -> Result<(i64, i64), LayoutError> {
+    let b: [u8; 16] = fixed(v)?;
     Ok((
-        i64::from_le_bytes(v[..8].try_into().expect("8 bytes")),
-        i64::from_le_bytes(v[8..].try_into().expect("8 bytes")),
+        i64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+        i64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
     ))
+}
+
+/// `meta.format_version`: u32 LE.
+pub(crate) fn decode_format_version(v: &[u8]) -> Result<u32, LayoutError> {
+    fixed(v).map(u32::from_le_bytes)
+}
+
+/// `meta.next_series_ref`: u64 LE.
+pub(crate) fn decode_next_series_ref(v: &[u8]) -> Result<u64, LayoutError> {
+    fixed(v).map(u64::from_le_bytes)
+}
+
+fn fixed<const N: usize>(v: &[u8]) -> Result<[u8; N], LayoutError> {
+    v.try_into().map_err(|_| LayoutError::WrongLength {
+        len: v.len(),
+        expected: N,
+    })
 }
 
 fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -96,11 +110,11 @@ fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn get_uvarint(b: &[u8], pos: &mut usize) -> Result<u64, String> {
+fn get_uvarint(b: &[u8], pos: &mut usize) -> Result<u64, LayoutError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let Some(&byte) = b.get(*pos) else {
-            return Err("labels truncated inside a varint".to_string());
+            return Err(LayoutError::TruncatedVarint);
         };
         *pos += 1;
         v |= u64::from(byte & 0x7f) << shift;
@@ -108,7 +122,7 @@ fn get_uvarint(b: &[u8], pos: &mut usize) -> Result<u64, String> {
             return Ok(v);
         }
     }
-    Err("varint longer than 10 bytes".to_string())
+    Err(LayoutError::VarintTooLong)
 }
 
 /// `uvarint count`, then per label `uvarint len, name, uvarint len, value`.
@@ -124,17 +138,17 @@ pub(crate) fn encode_labels(labels: &Labels) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode_labels(b: &[u8]) -> Result<Labels, String> {
+pub(crate) fn decode_labels(b: &[u8]) -> Result<Labels, LayoutError> {
     let mut pos = 0;
     let count = get_uvarint(b, &mut pos)?;
     let mut labels = Vec::with_capacity(count.min(256) as usize);
-    let string = |pos: &mut usize| -> Result<String, String> {
+    let string = |pos: &mut usize| -> Result<String, LayoutError> {
         let len = get_uvarint(b, pos)? as usize;
         let end = pos
             .checked_add(len)
             .filter(|&e| e <= b.len())
-            .ok_or("labels truncated inside a string")?;
-        let s = std::str::from_utf8(&b[*pos..end]).map_err(|e| format!("label string is not utf-8: {e}"))?;
+            .ok_or(LayoutError::TruncatedString)?;
+        let s = std::str::from_utf8(&b[*pos..end])?;
         *pos = end;
         Ok(s.to_string())
     };
@@ -144,17 +158,18 @@ pub(crate) fn decode_labels(b: &[u8]) -> Result<Labels, String> {
         labels.push(Label::new(name, value));
     }
     if pos != b.len() {
-        return Err(format!("{} trailing bytes after labels", b.len() - pos));
+        return Err(LayoutError::TrailingBytes(b.len() - pos));
     }
     let sorted = labels.windows(2).all(|w| w[0].name < w[1].name);
     if !sorted || labels.iter().any(|l| l.value.is_empty()) {
-        return Err("labels are not sorted, unique and non-empty".to_string());
+        return Err(LayoutError::UnsortedLabels);
     }
     Ok(Labels::from_sorted_unchecked(labels))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::RecordKey;
     use super::*;
 
     #[test]
@@ -193,6 +208,50 @@ mod tests {
                 &[1u8, 2][..]
             )
         );
-        assert!(decode_chunk_value(&v[..5]).is_err());
+        assert_eq!(
+            decode_chunk_value(&v[..5]),
+            Err(LayoutError::ChunkTooShort { len: 5 })
+        );
+    }
+
+    #[test]
+    fn truncated_or_corrupt_values_name_what_is_wrong() {
+        let l = encode_labels(&Labels::from_pairs(&[("job", "api")]));
+        assert_eq!(
+            decode_labels(&l[..l.len() - 1]),
+            Err(LayoutError::TruncatedString)
+        );
+        assert_eq!(decode_labels(&[1, 0x80]), Err(LayoutError::TruncatedVarint));
+        assert_eq!(decode_labels(&[0xff; 11]), Err(LayoutError::VarintTooLong));
+        assert_eq!(
+            decode_labels(&[l.as_slice(), &[0, 0]].concat()),
+            Err(LayoutError::TrailingBytes(2))
+        );
+        assert!(matches!(
+            decode_labels(&[1, 1, b'a', 1, 0xff]),
+            Err(LayoutError::NotUtf8(_))
+        ));
+        assert_eq!(decode_labels(&[1, 1, b'a', 0]), Err(LayoutError::UnsortedLabels));
+        assert_eq!(
+            decode_range(&encode_range(1, 2)[..15]),
+            Err(LayoutError::WrongLength {
+                len: 15,
+                expected: 16
+            })
+        );
+        assert_eq!(
+            decode_format_version(&[1, 0, 0]),
+            Err(LayoutError::WrongLength { len: 3, expected: 4 })
+        );
+        assert_eq!(decode_next_series_ref(&7u64.to_le_bytes()), Ok(7));
+
+        let err = decode_chunk_value(&[0; 4]).unwrap_err().at(RecordKey::Chunk {
+            series_ref: 3,
+            min_t: -5,
+        });
+        assert_eq!(
+            err.to_string(),
+            "corrupt data in chunks table: series 3 at -5: chunk value of 4 bytes is shorter than its header"
+        );
     }
 }

@@ -70,28 +70,37 @@ impl Wal {
 
         for (path, is_segment, is_newest_segment) in sources {
             report.segments += is_segment as usize;
-            if let Err(problem) = replay_file(&path, is_newest_segment, &mut report, &mut f)? {
-                tracing::error!(%problem, "wal replay stopped at a corrupt record; later records are not replayed");
-                shared.metrics.corruptions.inc();
-                report.problems.push(problem);
-                break;
+            match replay_file(&path, is_newest_segment, &mut report, &mut f) {
+                Ok(()) => {}
+                Err(problem @ WalError::Corrupt { .. }) => {
+                    tracing::error!(%problem, "wal replay stopped at a corrupt record; later records are not replayed");
+                    shared.metrics.corruptions.inc();
+                    report.problems.push(problem.to_string());
+                    break;
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(report)
     }
 }
 
-/// Replays one file; the inner error describes a corruption that should
-/// stop replay, the outer one an i/o failure.
+/// Replays one file. [`WalError::Corrupt`] names a corruption that stops
+/// replay while keeping what came before; any other error fails it.
 fn replay_file(
     path: &Path,
     is_newest_segment: bool,
     report: &mut ReplayReport,
     f: &mut impl FnMut(WalRecord),
-) -> Result<Result<(), String>, WalError> {
+) -> Result<(), WalError> {
     let mut reader = FrameReader::open(path)?;
     loop {
         let at = reader.offset;
+        let corrupt = |detail: String| WalError::Corrupt {
+            path: path.to_path_buf(),
+            offset: at,
+            detail,
+        };
         match reader.next_frame()? {
             Frame::Record(payload) => match WalRecord::decode(&payload) {
                 Ok(rec) => {
@@ -102,20 +111,13 @@ fn replay_file(
                     }
                     f(rec);
                 }
-                Err(e) => return Ok(Err(format!("{} at byte {at}: {e}", path.display()))),
+                Err(e) => return Err(corrupt(e.to_string())),
             },
-            Frame::End => return Ok(Ok(())),
+            Frame::End => return Ok(()),
             // A write still in flight in the segment being appended to.
-            Frame::Torn if is_newest_segment => return Ok(Ok(())),
-            Frame::Torn => {
-                return Ok(Err(format!(
-                    "{} at byte {at}: file ends inside a record",
-                    path.display()
-                )));
-            }
-            Frame::Corrupt(detail) => {
-                return Ok(Err(format!("{} at byte {at}: {detail}", path.display())));
-            }
+            Frame::Torn if is_newest_segment => return Ok(()),
+            Frame::Torn => return Err(corrupt("file ends inside a record".to_string())),
+            Frame::Corrupt(detail) => return Err(corrupt(detail)),
         }
     }
 }
