@@ -7,7 +7,7 @@ use crate::model::PromDuration;
 
 use super::RelabelAction;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ValidationError {
     #[error("scrape_timeout ({timeout}) greater than scrape_interval ({interval})")]
     TimeoutOverInterval {
