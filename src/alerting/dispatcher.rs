@@ -514,24 +514,25 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
             original: "# no alerting section configured\n".into(),
         });
     };
-    let route_cfg = cfg
-        .route
-        .as_ref()
-        .ok_or_else(|| AlertingError::Config("no route provided".into()))?;
+    let route_cfg = cfg.route.as_ref().ok_or(AlertingError::NoRoute)?;
     let route = Route::build(route_cfg)?;
     // Template files are read now, so a bad one refuses this configuration.
-    let templates = Templates::load(&cfg.templates).map_err(AlertingError::Config)?;
+    let templates = Templates::load(&cfg.templates).map_err(AlertingError::Templates)?;
     let mut receivers = HashMap::new();
     for r in &cfg.receivers {
         let mut integrations: Vec<Arc<dyn Notifier>> = Vec::new();
         for e in &r.email_configs {
-            let n = EmailNotifier::new(e, &templates)
-                .map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
+            let n = EmailNotifier::new(e, &templates).map_err(|source| AlertingError::Receiver {
+                receiver: r.name.clone(),
+                source,
+            })?;
             integrations.push(Arc::new(n));
         }
         for w in &r.webhook_configs {
-            let n = WebhookNotifier::new(w)
-                .map_err(|m| AlertingError::Config(format!("receiver {:?}: {m}", r.name)))?;
+            let n = WebhookNotifier::new(w).map_err(|source| AlertingError::Receiver {
+                receiver: r.name.clone(),
+                source,
+            })?;
             integrations.push(Arc::new(n));
         }
         receivers.insert(
@@ -549,21 +550,17 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         }
     });
     if let Some(m) = missing {
-        return Err(AlertingError::Config(format!(
-            "route uses undefined receiver {m:?}"
-        )));
+        return Err(AlertingError::UndefinedReceiver(m));
     }
     let inhibit_rules = cfg
         .inhibit_rules
         .iter()
         .map(InhibitRule::build)
-        .collect::<Result<_, _>>()
-        .map_err(AlertingError::Config)?;
+        .collect::<Result<_, _>>()?;
     let time_intervals = cfg
         .all_time_intervals()
         .map(|t| TimeInterval::compile(t).map(|c| (t.name.clone(), c)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| AlertingError::Config(e.to_string()))?;
+        .collect::<Result<_, _>>()?;
     Ok(Runtime {
         route,
         receivers,

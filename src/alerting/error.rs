@@ -1,13 +1,29 @@
 //! Everything that can go wrong in the alerting subsystem.
 
+use super::notify::SetupError;
 use super::route::RouteError;
+use crate::config::alerting::AlertingConfigError;
 use crate::state::StateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertingError {
-    /// The alerting configuration cannot be applied (receiver set-up).
+    #[error("alerting config: no route provided")]
+    NoRoute,
+    /// A receiver's integration cannot be built.
+    #[error("alerting config: receiver {receiver:?}: {source}")]
+    Receiver {
+        receiver: String,
+        #[source]
+        source: SetupError,
+    },
+    /// The notification template files.
     #[error("alerting config: {0}")]
-    Config(String),
+    Templates(#[source] SetupError),
+    #[error("alerting config: route uses undefined receiver {0:?}")]
+    UndefinedReceiver(String),
+    /// An inhibit rule's matchers or a time interval.
+    #[error("alerting config: {0}")]
+    Config(#[from] AlertingConfigError),
     /// The routing tree does not compile.
     #[error("alerting config: {0}")]
     Route(#[from] RouteError),

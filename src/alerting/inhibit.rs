@@ -3,7 +3,7 @@
 //! As in Alertmanager, an alert that matches both sides cannot be muted by
 //! another alert that also matches both, so a rule never mutes itself out.
 
-use crate::config::alerting::InhibitRuleConfig;
+use crate::config::alerting::{AlertingConfigError, InhibitRuleConfig};
 use crate::model::matches_all;
 use crate::model::{Labels, Matcher};
 
@@ -15,10 +15,10 @@ pub struct InhibitRule {
 }
 
 impl InhibitRule {
-    pub fn build(cfg: &InhibitRuleConfig) -> Result<InhibitRule, String> {
+    pub fn build(cfg: &InhibitRuleConfig) -> Result<InhibitRule, AlertingConfigError> {
         Ok(InhibitRule {
-            source: cfg.source().map_err(|e| e.to_string())?,
-            target: cfg.target().map_err(|e| e.to_string())?,
+            source: cfg.source()?,
+            target: cfg.target()?,
             equal: cfg.equal.clone(),
         })
     }

@@ -9,7 +9,7 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, USER_AGENT};
 
 use crate::config::ScrapeConfig;
-use crate::http_client::{ClientSettings, HttpAuth, HttpAuthError, HttpClient, error_chain};
+use crate::http_client::{ClientSettings, HttpAuth, HttpAuthError, HttpClient, HttpClientError, error_chain};
 
 use super::error::ScrapeFailure;
 use crate::exposition::SCRAPE_ACCEPT_HEADER;
@@ -32,17 +32,15 @@ pub struct ScrapeClient {
 
 impl ScrapeClient {
     /// Builds the client for a job; TLS files are read here, so a missing
-    /// CA or key fails the config instead of every scrape. The message is
-    /// what the job is refused with.
-    pub fn new(job: &ScrapeConfig) -> Result<Self, String> {
+    /// CA or key fails the config instead of every scrape.
+    pub fn new(job: &ScrapeConfig) -> Result<Self, HttpClientError> {
         let http = HttpClient::new(&ClientSettings {
             tls: &job.tls_config,
             follow_redirects: job.follow_redirects,
             gzip: job.enable_compression,
             // Each scrape sets its own, the job's scrape_timeout.
             timeout: None,
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         let auth = HttpAuth::from_config(
             job.basic_auth.as_ref(),
             job.authorization.as_ref(),
@@ -182,6 +180,6 @@ mod tests {
         )
         .unwrap();
         let err = ScrapeClient::new(&cfg.scrape_configs[0]).err().unwrap();
-        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
     }
 }

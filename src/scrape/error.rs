@@ -2,14 +2,20 @@
 //! ([`ScrapeError`]) and why one scrape failed ([`ScrapeFailure`], shown as
 //! `lastError` on the targets API).
 
+use crate::http_client::HttpClientError;
 use crate::tsdb::StorageError;
 
 use crate::exposition::ParseError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {
-    #[error("scrape config for job {job:?}: {message}")]
-    Job { job: String, message: String },
+    /// A job's HTTP client cannot be built (TLS files, settings).
+    #[error("scrape config for job {job:?}: {source}")]
+    Job {
+        job: String,
+        #[source]
+        source: HttpClientError,
+    },
     #[error("the scrape manager must be used inside a tokio runtime")]
     NoRuntime,
     #[error("the scrape manager has been stopped")]

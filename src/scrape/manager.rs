@@ -67,9 +67,9 @@ impl ScrapeManager {
     /// and a reload refuse a configuration for.
     pub fn check_config(cfg: &Config) -> Result<(), ScrapeError> {
         for job in &cfg.scrape_configs {
-            ScrapeClient::new(job).map_err(|message| ScrapeError::Job {
+            ScrapeClient::new(job).map_err(|source| ScrapeError::Job {
                 job: job.job_name.clone(),
-                message,
+                source,
             })?;
         }
         Ok(())
@@ -109,9 +109,9 @@ impl ScrapeManager {
             self.metrics.clone(),
             self.target_limit_exceeded.clone(),
         )
-        .map_err(|message| ScrapeError::Job {
+        .map_err(|source| ScrapeError::Job {
             job: job.job_name.clone(),
-            message,
+            source,
         })
     }
 

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ScrapeConfig;
+use crate::http_client::HttpClientError;
 use crate::model::Labels;
 use crate::model::rfc3339_or_zero;
 use crate::selfmetrics::Counter;
@@ -71,7 +72,7 @@ impl PreparedPool {
         storage: Arc<dyn Storage>,
         metrics: Arc<ScrapeMetrics>,
         target_limit_exceeded: Arc<Counter>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, HttpClientError> {
         let client = ScrapeClient::new(job)?;
         let mut file_sd: Vec<FileDiscovery> = job
             .file_sd_configs

@@ -74,7 +74,11 @@ impl ApiError {
                 | AlertingError::SilenceExpired(_) => (StatusCode::BAD_REQUEST, "bad_data"),
                 AlertingError::SilenceNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AlertingError::TooManySilences(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
-                AlertingError::Config(_)
+                AlertingError::NoRoute
+                | AlertingError::Receiver { .. }
+                | AlertingError::Templates(_)
+                | AlertingError::UndefinedReceiver(_)
+                | AlertingError::Config(_)
                 | AlertingError::Route(_)
                 | AlertingError::State(_)
                 | AlertingError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -238,7 +238,7 @@ fn bad_ca_file_refuses_the_receiver() {
         ca.display()
     );
     let cfg: WebhookConfig = serde_norway::from_str(&yaml).unwrap();
-    let err = WebhookNotifier::new(&cfg).err().unwrap();
+    let err = WebhookNotifier::new(&cfg).err().unwrap().to_string();
     assert_eq!(
         err,
         format!("webhook tls_config: no certificate found in {}", ca.display())

@@ -15,6 +15,7 @@ use lettre::transport::smtp::client::Tls;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::setup_error::SetupError;
 use super::smtp_tls::tls_parameters;
 use super::template::Templates;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
@@ -46,31 +47,26 @@ pub struct EmailNotifier {
 impl EmailNotifier {
     /// `cfg` has had the `smtp_*` globals filled in by config validation;
     /// `templates` are the named templates its texts may call.
-    pub fn new(cfg: &EmailConfig, templates: &Templates) -> Result<EmailNotifier, String> {
+    pub fn new(cfg: &EmailConfig, templates: &Templates) -> Result<EmailNotifier, SetupError> {
         crate::http_client::install_crypto_provider();
-        let from: Mailbox = cfg
-            .from
-            .as_deref()
-            .ok_or("email: no from address (set global smtp_from)")?
-            .parse()
-            .map_err(|e| format!("email: invalid from address: {e}"))?;
+        let address = |field: &'static str, text: &str| {
+            text.parse::<Mailbox>().map_err(|source| SetupError::Address {
+                field,
+                address: text.to_string(),
+                source,
+            })
+        };
+        let from = address("from", cfg.from.as_deref().ok_or(SetupError::NoFrom)?)?;
         let to = cfg
             .to
             .split(',')
-            .map(|t| {
-                t.trim()
-                    .parse::<Mailbox>()
-                    .map_err(|e| format!("email: invalid to address {t:?}: {e}"))
-            })
+            .map(|t| address("to", t.trim()))
             .collect::<Result<Vec<_>, _>>()?;
-        let smarthost = cfg
-            .smarthost
-            .as_deref()
-            .ok_or("email: no smarthost (set global smtp_smarthost)")?;
+        let smarthost = cfg.smarthost.as_deref().ok_or(SetupError::NoSmarthost)?;
         let (host, port) = smarthost
             .rsplit_once(':')
             .and_then(|(h, p)| Some((h.trim_matches(|c| c == '[' || c == ']'), p.parse::<u16>().ok()?)))
-            .ok_or_else(|| format!("email: smarthost {smarthost:?} must be host:port"))?;
+            .ok_or_else(|| SetupError::Smarthost(smarthost.to_string()))?;
         let tls_cfg = cfg.tls_config.clone().unwrap_or_default();
         let tls_cfg = TlsConfig {
             ca_file: tls_cfg.ca_file,
@@ -78,7 +74,7 @@ impl EmailNotifier {
             insecure_skip_verify: tls_cfg.insecure_skip_verify,
             ..TlsConfig::default()
         };
-        let params = tls_parameters(&tls_cfg, host).map_err(|e| format!("email {e}"))?;
+        let params = tls_parameters(&tls_cfg, host)?;
         let tls = if port == IMPLICIT_TLS_PORT {
             Tls::Wrapper(params)
         } else if cfg.require_tls.unwrap_or(true) {
@@ -89,19 +85,19 @@ impl EmailNotifier {
         let mut subject = None;
         let mut headers = Vec::new();
         for (name, value) in &cfg.headers {
-            let t = templates
-                .compile(value)
-                .map_err(|e| format!("email header {name}: {e}"))?;
+            let t = templates.compile(value).map_err(|e| SetupError::Text {
+                integration: "email",
+                what: format!("header {name}"),
+                source: Box::new(e),
+            })?;
             match name.to_ascii_lowercase().as_str() {
                 "subject" => subject = Some(t),
                 "from" | "to" => {
-                    return Err(format!(
-                        "email header {name}: set the from/to fields of the email config instead"
-                    ));
+                    return Err(SetupError::FromToHeader(name.clone()));
                 }
                 _ => {
                     HeaderName::new_from_ascii(name.clone())
-                        .map_err(|_| format!("email: invalid header name {name:?}"))?;
+                        .map_err(|_| SetupError::HeaderName(name.clone()))?;
                     headers.push((name.clone(), t));
                 }
             }
@@ -111,7 +107,11 @@ impl EmailNotifier {
         let compile = |what: &str, t: &Option<String>, default: &str| {
             templates
                 .compile(t.as_deref().unwrap_or(default))
-                .map_err(|e| format!("email {what}: {e}"))
+                .map_err(|e| SetupError::Text {
+                    integration: "email",
+                    what: what.to_string(),
+                    source: Box::new(e),
+                })
         };
         let subject = match subject {
             Some(s) => s,

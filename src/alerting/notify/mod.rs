@@ -3,9 +3,12 @@
 //! `crate::alerting::pipeline` retries and counts, the notifier only sends.
 
 pub mod email;
+mod setup_error;
 mod smtp_tls;
 pub mod template;
 pub mod webhook;
+
+pub use setup_error::SetupError;
 
 use std::future::Future;
 use std::pin::Pin;

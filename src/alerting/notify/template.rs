@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 
+use super::setup_error::SetupError;
 use super::{Notification, NotifyError};
 use crate::model::Labels;
 use crate::template::{Context, TValue, Template, TemplateError, TemplateSet};
@@ -42,13 +43,18 @@ impl Templates {
     /// The defaults plus every file the glob patterns match (sorted per
     /// pattern; a pattern matching nothing is not an error, as in
     /// Alertmanager). Errors read `FILE:LINE: reason`.
-    pub fn load(patterns: &[String]) -> Result<Templates, String> {
+    pub fn load(patterns: &[String]) -> Result<Templates, SetupError> {
         let mut set = TemplateSet::new();
         set.add(DEFAULT_TEMPLATES, "default.tmpl")
-            .map_err(|e| format!("{DEFAULT_ORIGIN}: {e}"))?;
+            .map_err(|source| SetupError::TemplateFile {
+                origin: DEFAULT_ORIGIN.to_string(),
+                source,
+            })?;
         for pattern in patterns {
-            let paths =
-                glob::glob(pattern).map_err(|e| format!("templates: invalid pattern {pattern:?}: {e}"))?;
+            let paths = glob::glob(pattern).map_err(|source| SetupError::TemplatePattern {
+                pattern: pattern.clone(),
+                source,
+            })?;
             let mut files: Vec<_> = paths.flatten().filter(|p| p.is_file()).collect();
             files.sort();
             for path in files {
@@ -56,27 +62,26 @@ impl Templates {
             }
         }
         if let Some(name) = set.missing_templates().first() {
-            return Err(format!(
-                "templates: template {name:?} is called but defined nowhere"
-            ));
+            return Err(SetupError::TemplateUndefined(name.to_string()));
         }
         Ok(Templates { set: Arc::new(set) })
     }
 
     /// Parses one configured text (a subject, `html`, `text`, a header)
     /// and checks every template it calls is defined.
-    pub fn compile(&self, src: &str) -> Result<Template, String> {
-        let t = Template::parse_notification(src).map_err(|e| e.to_string())?;
+    pub fn compile(&self, src: &str) -> Result<Template, SetupError> {
+        let t = Template::parse_notification(src)?;
         if let Some(name) = t.missing_templates(&self.set).first() {
-            return Err(format!(
-                "template: no such template {name:?} (defined: {})",
-                self.set
+            return Err(SetupError::NoSuchTemplate {
+                name: name.to_string(),
+                defined: self
+                    .set
                     .names()
                     .into_iter()
                     .filter(|n| !n.starts_with("__"))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+                    .join(", "),
+            });
         }
         Ok(t)
     }
@@ -108,24 +113,34 @@ impl Templates {
     }
 }
 
-fn add_file(set: &mut TemplateSet, path: &Path) -> Result<(), String> {
-    let shown = path.display();
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("templates: cannot read {shown}: {e}"))?
-        .len();
+fn add_file(set: &mut TemplateSet, path: &Path) -> Result<(), SetupError> {
+    let unreadable = |source| SetupError::TemplateRead {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
     if size > MAX_TEMPLATE_FILE {
-        return Err(format!(
-            "templates: {shown} is {size} bytes, more than the {MAX_TEMPLATE_FILE} allowed"
-        ));
+        return Err(SetupError::TemplateTooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: MAX_TEMPLATE_FILE,
+        });
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("templates: cannot read {shown}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     set.add(&text, &name).map_err(|e| match e {
-        TemplateError::Parse { line, message } => format!("{shown}:{line}: template: {message}"),
-        other => format!("{shown}: {other}"),
+        TemplateError::Parse { line, message } => SetupError::TemplateAt {
+            path: path.to_path_buf(),
+            line,
+            message,
+        },
+        source => SetupError::TemplateFile {
+            origin: path.display().to_string(),
+            source,
+        },
     })
 }
 
@@ -291,6 +306,7 @@ mod tests {
         assert!(
             t.compile("{{ template \"nope\" . }}")
                 .unwrap_err()
+                .to_string()
                 .contains("no such template \"nope\"")
         );
 
@@ -299,7 +315,9 @@ mod tests {
             "{{ define \"x\" }}\nline two\n{{ if .Status }}\n{{ end }}{{ end }}{{ end }}\n",
         )
         .unwrap();
-        let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap_err();
+        let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("b.tmpl:4: template:") && err.contains("unexpected {{end}}"),
             "{err}"
@@ -309,7 +327,9 @@ mod tests {
             "{{ define \"x\" }}\n{{ nosuchfunc . }}{{ end }}\n",
         )
         .unwrap();
-        let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()]).unwrap_err();
+        let err = Templates::load(&[dir.path().join("*.tmpl").display().to_string()])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("b.tmpl:2: template: function \"nosuchfunc\" not defined"),
             "{err}"

@@ -11,6 +11,7 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use serde_json::{Map, Value, json};
 
+use super::setup_error::SetupError;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::config::alerting::WebhookConfig;
@@ -38,7 +39,7 @@ pub struct WebhookNotifier {
 impl WebhookNotifier {
     /// Builds the client; TLS files are read here so a bad CA fails the
     /// config load instead of every send.
-    pub fn new(cfg: &WebhookConfig) -> Result<WebhookNotifier, String> {
+    pub fn new(cfg: &WebhookConfig) -> Result<WebhookNotifier, SetupError> {
         let h = &cfg.http_config;
         let timeout = cfg.timeout.map_or(DEFAULT_TIMEOUT, |t| t.as_duration());
         let http = HttpClient::new(&ClientSettings {
@@ -48,11 +49,11 @@ impl WebhookNotifier {
             gzip: false,
             timeout: Some(timeout),
         })
-        .map_err(|e| format!("webhook {e}"))?;
+        .map_err(SetupError::WebhookClient)?;
         let target = match (&cfg.url, &cfg.url_file) {
             (Some(u), _) => Target::Url(u.clone()),
             (None, Some(f)) => Target::File(f.clone()),
-            (None, None) => return Err("webhook: one of url or url_file must be configured".into()),
+            (None, None) => return Err(SetupError::NoUrl),
         };
         let auth = HttpAuth::from_config(
             h.basic_auth.as_ref(),
