@@ -500,7 +500,8 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
             route: Route::build(&crate::config::alerting::RouteConfig {
                 receiver: Some("null".into()),
                 ..Default::default()
-            })?,
+            })
+            .map_err(Box::new)?,
             receivers: HashMap::from([(
                 "null".to_string(),
                 Arc::new(Receiver {
@@ -515,23 +516,23 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         });
     };
     let route_cfg = cfg.route.as_ref().ok_or(AlertingError::NoRoute)?;
-    let route = Route::build(route_cfg)?;
+    let route = Route::build(route_cfg).map_err(Box::new)?;
     // Template files are read now, so a bad one refuses this configuration.
-    let templates = Templates::load(&cfg.templates).map_err(AlertingError::Templates)?;
+    let templates = Templates::load(&cfg.templates).map_err(|e| AlertingError::Templates(Box::new(e)))?;
     let mut receivers = HashMap::new();
     for r in &cfg.receivers {
         let mut integrations: Vec<Arc<dyn Notifier>> = Vec::new();
         for e in &r.email_configs {
             let n = EmailNotifier::new(e, &templates).map_err(|source| AlertingError::Receiver {
                 receiver: r.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
             integrations.push(Arc::new(n));
         }
         for w in &r.webhook_configs {
             let n = WebhookNotifier::new(w).map_err(|source| AlertingError::Receiver {
                 receiver: r.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
             integrations.push(Arc::new(n));
         }
@@ -556,11 +557,13 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         .inhibit_rules
         .iter()
         .map(InhibitRule::build)
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(Box::new)?;
     let time_intervals = cfg
         .all_time_intervals()
         .map(|t| TimeInterval::compile(t).map(|c| (t.name.clone(), c)))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(Box::new)?;
     Ok(Runtime {
         route,
         receivers,

@@ -6,6 +6,8 @@ use crate::config::alerting::AlertingConfigError;
 use crate::state::StateError;
 
 #[derive(Debug, thiserror::Error)]
+// The configuration errors are boxed: they are large and rare, and every
+// silence and alert call returns this type.
 pub enum AlertingError {
     #[error("alerting config: no route provided")]
     NoRoute,
@@ -14,19 +16,19 @@ pub enum AlertingError {
     Receiver {
         receiver: String,
         #[source]
-        source: SetupError,
+        source: Box<SetupError>,
     },
     /// The notification template files.
     #[error("alerting config: {0}")]
-    Templates(#[source] SetupError),
+    Templates(#[source] Box<SetupError>),
     #[error("alerting config: route uses undefined receiver {0:?}")]
     UndefinedReceiver(String),
     /// An inhibit rule's matchers or a time interval.
     #[error("alerting config: {0}")]
-    Config(#[from] AlertingConfigError),
+    Config(#[from] Box<AlertingConfigError>),
     /// The routing tree does not compile.
     #[error("alerting config: {0}")]
-    Route(#[from] RouteError),
+    Route(#[from] Box<RouteError>),
     /// An alert posted to the API is invalid.
     #[error("invalid alert: {0}")]
     BadAlert(String),
