@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::Invalid;
-use super::receiver::HttpClientConfig;
+use super::http_config::{HttpClientConfig, default_true};
 use crate::config::Secret;
 use crate::model::PromDuration;
 
@@ -70,7 +70,7 @@ impl AlertingGlobal {
             ));
         }
         if let Some(h) = &self.smtp_smarthost {
-            super::receiver::validate_smarthost(h)?;
+            super::smarthost::validate_smarthost(h)?;
         }
         if self.resolve_timeout.is_zero() {
             return Err(Invalid::near(
@@ -88,8 +88,4 @@ fn default_resolve_timeout() -> PromDuration {
 
 fn default_hello() -> String {
     "localhost".to_string()
-}
-
-pub(super) fn default_true() -> bool {
-    true
 }

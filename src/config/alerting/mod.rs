@@ -4,10 +4,12 @@
 
 mod error;
 mod global;
+mod http_config;
 mod inhibit;
 mod locate;
 mod receiver;
 mod route;
+mod smarthost;
 mod time_interval;
 mod time_interval_periods;
 
@@ -17,8 +19,9 @@ use serde::Deserialize;
 
 pub use error::AlertingConfigError;
 pub use global::AlertingGlobal;
+pub use http_config::HttpClientConfig;
 pub use inhibit::InhibitRuleConfig;
-pub use receiver::{EmailConfig, EmailTlsConfig, HttpClientConfig, ReceiverConfig, WebhookConfig};
+pub use receiver::{EmailConfig, EmailTlsConfig, ReceiverConfig, WebhookConfig};
 pub use route::{DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, RouteConfig};
 pub use time_interval::{TimeIntervalConfig, TimeIntervalSpec, TimeRangeConfig};
 pub use time_interval_periods::TimeInterval;

@@ -8,8 +8,10 @@ use serde::Deserialize;
 
 use super::Invalid;
 use super::error::AlertingConfigError;
-use super::global::{AlertingGlobal, default_true};
-use crate::config::{Authorization, BasicAuth, Secret, TlsConfig};
+use super::global::AlertingGlobal;
+use super::http_config::{HttpClientConfig, default_true};
+use super::smarthost::smarthost;
+use crate::config::Secret;
 use crate::model::PromDuration;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -89,37 +91,6 @@ pub struct WebhookConfig {
     /// Per-request timeout; 10s when unset.
     #[serde(default)]
     pub timeout: Option<PromDuration>,
-}
-
-/// Prometheus's `http_config` subset for webhooks.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpClientConfig {
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    #[serde(default)]
-    pub bearer_token: Secret,
-    #[serde(default)]
-    pub bearer_token_file: Option<PathBuf>,
-    #[serde(default)]
-    pub tls_config: Option<TlsConfig>,
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-}
-
-impl Default for HttpClientConfig {
-    fn default() -> Self {
-        HttpClientConfig {
-            authorization: None,
-            basic_auth: None,
-            bearer_token: Secret::default(),
-            bearer_token_file: None,
-            tls_config: None,
-            follow_redirects: true,
-        }
-    }
 }
 
 impl ReceiverConfig {
@@ -206,19 +177,6 @@ fn fill(dst: &mut Option<String>, global: &Option<String>) {
     if dst.as_deref().is_none_or(str::is_empty) {
         *dst = global.clone();
     }
-}
-
-pub(super) fn validate_smarthost(h: &str) -> Result<(), Invalid> {
-    smarthost(h).map_err(|e| Invalid::near(e.to_string(), h))
-}
-
-fn smarthost(h: &str) -> Result<(), AlertingConfigError> {
-    let bad = || AlertingConfigError::Smarthost(h.to_string());
-    let (host, port) = h.rsplit_once(':').ok_or_else(bad)?;
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return Err(bad());
-    }
-    Ok(())
 }
 
 impl WebhookConfig {

@@ -1,5 +1,6 @@
 //! `time_intervals:`: named sets of periods (e.g. exam weeks, nights) that
-//! routes mute or are active in. Evaluated by `crate::alerting::time_interval`.
+//! routes mute or are active in. Compiled into `TimeInterval`
+//! (`time_interval_periods.rs`), which the alerting dispatcher consults.
 
 use serde::Deserialize;
 
