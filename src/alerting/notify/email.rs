@@ -21,6 +21,7 @@ use super::template::Templates;
 use super::{Notification, Notifier, NotifyError, NotifyFuture};
 use crate::config::alerting::EmailConfig;
 use crate::config::{Secret, TlsConfig};
+use crate::http_client::error_chain;
 use crate::template::Template;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -206,17 +207,6 @@ impl Notifier for EmailNotifier {
     fn notify<'a>(&'a self, n: &'a Notification) -> NotifyFuture<'a> {
         Box::pin(self.send(n))
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 #[cfg(test)]
