@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer};
 
 use super::http::{Authorization, BasicAuth, TlsConfig};
+use super::proxy::ProxySettings;
 use super::relabel::RelabelConfig;
 use super::sd::{FileSdConfig, StaticConfig};
 use super::secret::Secret;
@@ -189,6 +190,12 @@ pub struct ScrapeConfig {
     pub tls_config: TlsConfig,
     #[serde(default = "yes")]
     pub follow_redirects: bool,
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    #[serde(default)]
+    pub proxy_from_environment: bool,
     /// Accepted for compatibility; the client negotiates HTTP/1.1 or 2 by ALPN.
     #[serde(default = "yes")]
     pub enable_http2: bool,
@@ -226,6 +233,14 @@ fn yes() -> bool {
 }
 
 impl ScrapeConfig {
+    pub fn proxy(&self) -> ProxySettings<'_> {
+        ProxySettings {
+            url: self.proxy_url.as_deref(),
+            no_proxy: self.no_proxy.as_deref(),
+            from_environment: self.proxy_from_environment,
+        }
+    }
+
     /// A job with Prometheus's defaults, for building configs in code.
     pub fn new(job_name: impl Into<String>) -> Self {
         ScrapeConfig {
@@ -247,6 +262,9 @@ impl ScrapeConfig {
             bearer_token_file: None,
             tls_config: TlsConfig::default(),
             follow_redirects: true,
+            proxy_url: None,
+            no_proxy: None,
+            proxy_from_environment: false,
             enable_http2: true,
             enable_compression: true,
             sample_limit: 0,
@@ -263,6 +281,7 @@ impl ScrapeConfig {
     /// Fills inherited values from `global` and checks the job, as
     /// Prometheus's `ScrapeConfig.Validate`.
     pub(super) fn resolve(&mut self, global: &GlobalConfig) -> Result<(), ValidationError> {
+        self.proxy().validate()?;
         if self.job_name.is_empty() {
             return Err(ValidationError::EmptyJobName);
         }

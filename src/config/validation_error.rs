@@ -5,7 +5,7 @@
 
 use crate::model::PromDuration;
 
-use super::RelabelAction;
+use super::{ProxyError, RelabelAction};
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ValidationError {
@@ -22,6 +22,8 @@ pub enum ValidationError {
     DuplicateProtocol(&'static str),
     #[error("scrape_protocols must include a text format (Belfry does not parse PrometheusProto)")]
     NoTextProtocol,
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
     #[error("job_name is empty")]
     EmptyJobName,
     #[error("metrics_path {0:?} must start with '/'")]

@@ -11,7 +11,7 @@ use reqwest::{Method, RequestBuilder};
 use super::error::{HttpClientError, SniError};
 use super::sni::SniClients;
 use super::tls::client_config;
-use crate::config::TlsConfig;
+use crate::config::{ProxySettings, TlsConfig};
 
 /// What a client is built from besides credentials, which are added per
 /// request (see [`super::HttpAuth`]).
@@ -23,6 +23,9 @@ pub struct ClientSettings<'a> {
     pub gzip: bool,
     /// A limit on every request; `None` leaves it to each request.
     pub timeout: Option<Duration>,
+    /// `proxy_url`, `no_proxy`, `proxy_from_environment` (validated with
+    /// the configuration).
+    pub proxy: ProxySettings<'a>,
 }
 
 pub struct HttpClient {
@@ -38,19 +41,33 @@ impl HttpClient {
         super::install_crypto_provider();
         let tls = client_config(settings.tls)?;
         let (follow_redirects, gzip, timeout) = (settings.follow_redirects, settings.gzip, settings.timeout);
+        let proxy = match settings.proxy.url {
+            Some(url) => Some(
+                reqwest::Proxy::all(url)
+                    .map_err(HttpClientError::Proxy)?
+                    .no_proxy(settings.proxy.no_proxy.and_then(reqwest::NoProxy::from_string)),
+            ),
+            None => None,
+        };
+        let from_environment = settings.proxy.from_environment;
         let build = move |pinned: Option<(&str, &[SocketAddr])>| {
             let redirect = if follow_redirects {
                 reqwest::redirect::Policy::limited(10)
             } else {
                 reqwest::redirect::Policy::none()
             };
-            // Proxies from the environment are not used: a scrape or an
-            // alert must reach the host the configuration names.
             let mut builder = reqwest::Client::builder()
                 .tls_backend_preconfigured(tls.clone())
                 .redirect(redirect)
-                .gzip(gzip)
-                .no_proxy();
+                .gzip(gzip);
+            // The environment's proxies only when asked for, as Prometheus:
+            // by default a scrape or an alert reaches the host the
+            // configuration names.
+            builder = match &proxy {
+                Some(p) => builder.proxy(p.clone()),
+                None if from_environment => builder,
+                None => builder.no_proxy(),
+            };
             if let Some(t) = timeout {
                 builder = builder.timeout(t);
             }

@@ -49,6 +49,8 @@ pub enum HttpClientError {
     ClientCertificate(#[source] rustls::Error),
     #[error("cannot build http client: {0}")]
     Build(#[from] reqwest::Error),
+    #[error("proxy_url: {0}")]
+    Proxy(#[source] reqwest::Error),
 }
 
 /// The URL is not part of the message: a webhook URL may carry secrets,

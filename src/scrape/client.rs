@@ -40,6 +40,7 @@ impl ScrapeClient {
             gzip: job.enable_compression,
             // Each scrape sets its own, the job's scrape_timeout.
             timeout: None,
+            proxy: job.proxy(),
         })?;
         let auth = HttpAuth::from_config(
             job.basic_auth.as_ref(),

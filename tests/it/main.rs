@@ -9,6 +9,7 @@ mod e2e_remote_write;
 mod ingest;
 mod promql_conformance;
 mod promql_differential;
+mod proxy;
 mod query_api;
 mod read_api;
 mod rules;

@@ -48,6 +48,7 @@ impl WebhookNotifier {
             // The answer's body is not read.
             gzip: false,
             timeout: Some(timeout),
+            proxy: h.proxy(),
         })
         .map_err(SetupError::WebhookClient)?;
         let target = match (&cfg.url, &cfg.url_file) {

@@ -2,6 +2,7 @@
 //! integration, a time interval or an inhibit rule's matchers. The
 //! receiver, interval or rule is named by the caller.
 
+use crate::config::ProxyError;
 use crate::model::{MatcherError, MatcherSyntaxError};
 
 type AddressError = <lettre::message::Mailbox as std::str::FromStr>::Err;
@@ -45,6 +46,8 @@ pub enum AlertingConfigError {
     },
     #[error("url {0:?} must be http or https")]
     NotHttp(String),
+    #[error("http_config: {0}")]
+    Proxy(#[from] ProxyError),
     #[error(
         "http_config: at most one of basic_auth, authorization and bearer_token(_file) must be configured"
     )]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::{Authorization, BasicAuth, Secret, TlsConfig};
+use crate::config::{Authorization, BasicAuth, ProxySettings, Secret, TlsConfig};
 
 /// serde's default for the `true`-by-default flags of this section.
 pub(super) fn default_true() -> bool {
@@ -28,6 +28,22 @@ pub struct HttpClientConfig {
     pub tls_config: Option<TlsConfig>,
     #[serde(default = "default_true")]
     pub follow_redirects: bool,
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    #[serde(default)]
+    pub proxy_from_environment: bool,
+}
+
+impl HttpClientConfig {
+    pub fn proxy(&self) -> ProxySettings<'_> {
+        ProxySettings {
+            url: self.proxy_url.as_deref(),
+            no_proxy: self.no_proxy.as_deref(),
+            from_environment: self.proxy_from_environment,
+        }
+    }
 }
 
 impl Default for HttpClientConfig {
@@ -39,6 +55,9 @@ impl Default for HttpClientConfig {
             bearer_token_file: None,
             tls_config: None,
             follow_redirects: true,
+            proxy_url: None,
+            no_proxy: None,
+            proxy_from_environment: false,
         }
     }
 }

@@ -196,6 +196,7 @@ impl WebhookConfig {
             (None, Some(_)) => {}
         }
         let h = &self.http_config;
+        h.proxy().validate()?;
         let mut auths = 0;
         auths += usize::from(h.authorization.is_some());
         auths += usize::from(h.basic_auth.is_some());
