@@ -36,12 +36,7 @@ pub(super) fn label_replace(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<
         if let Some(caps) = re.captures(&src_val) {
             let mut res = String::new();
             caps.expand(&go_template(&repl), &mut res);
-            let mut b = e.metric.builder();
-            b.set(&dst, &res);
-            e.metric = Arc::new(b.build());
-            if dst == "__name__" {
-                e.drop_name = false;
-            }
+            set_label(&mut e, &dst, &res);
         }
         out.push(e);
     }
@@ -76,16 +71,22 @@ pub(super) fn label_join(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<Val
     for mut e in v {
         let joined: Vec<&str> = srcs.iter().map(|s| e.metric.get(s).unwrap_or("")).collect();
         let joined = joined.join(&sep);
-        let mut b = e.metric.builder();
-        b.set(&dst, &joined);
-        e.metric = Arc::new(b.build());
-        if dst == "__name__" {
-            e.drop_name = false;
-        }
+        set_label(&mut e, &dst, &joined);
         out.push(e);
     }
     check_unique(&out)?;
     Ok(Val::Vector(out))
+}
+
+/// Sets `dst` on an element's labels; a metric name written by the
+/// function is kept even where the input's would have been dropped.
+fn set_label(e: &mut Elem, dst: &str, value: &str) {
+    let mut b = e.metric.builder();
+    b.set(dst, value);
+    e.metric = Arc::new(b.build());
+    if dst == "__name__" {
+        e.drop_name = false;
+    }
 }
 
 /// Go's `Regexp.Expand` syntax (`$1`, `${1}`, `$name`) is the regex crate's
