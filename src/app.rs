@@ -152,12 +152,26 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         lifecycle: lifecycle.clone(),
         reload: ReloadHandle::new(reload_tx.clone()),
         external_labels: RwLock::new(external_labels(&config)),
-        max_request_body_bytes: usize::try_from(config.server.request_body_limit.0).unwrap_or(usize::MAX),
+        max_request_body_bytes: config.server.body_limit_bytes(),
         ingest_limits: ingest_limits(&config),
         ingest_metrics: IngestMetrics::new(&registry),
         metrics: web::WebMetrics::new(&registry),
         alerting,
         query_options: belfry::promql::EngineOptions::default(),
+        guard: web::Guard::new(
+            web::HostPolicy::new(
+                local_addr,
+                config.server.extra_host_names(),
+                config.server.external_origin(),
+            ),
+            &registry,
+        ),
+        status: web::StatusInfo::new(
+            config.clone(),
+            flags(&opts, local_addr),
+            local_addr,
+            tsdb.wal_replay(),
+        ),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
@@ -196,6 +210,20 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     Ok(())
 }
 
+/// The command line as `/api/v1/status/flags` lists it.
+fn flags(opts: &ServeOptions, listen: SocketAddr) -> std::collections::BTreeMap<String, String> {
+    let config = opts
+        .config_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    std::collections::BTreeMap::from([
+        ("config".to_string(), config),
+        ("data-dir".to_string(), opts.data_dir.display().to_string()),
+        ("listen".to_string(), listen.to_string()),
+    ])
+}
+
 /// Everything a reload needs; shared with the blocking task that does it.
 struct Reloader {
     config_path: Option<PathBuf>,
@@ -220,6 +248,7 @@ impl Reloader {
             match &outcome {
                 Ok(()) => tracing::info!("configuration reloaded"),
                 Err(e) => {
+                    self.state.status.reload_failed();
                     tracing::error!(error = %e, "configuration reload failed; keeping the running configuration")
                 }
             }
@@ -248,6 +277,7 @@ impl Reloader {
         *self.state.external_labels.write() = external_labels(&config);
         let mut running = self.running.lock();
         warn_restart_only_changes(&running, &config);
+        self.state.status.config_applied(config.clone());
         *running = config;
         Ok(())
     }
@@ -360,7 +390,7 @@ fn ingest_limits(config: &Config) -> IngestLimits {
         }
     };
     IngestLimits {
-        max_decompressed_bytes: as_usize(server.request_body_limit.0),
+        max_decompressed_bytes: server.body_limit_bytes(),
         max_labels_per_series: as_usize(server.label_limit),
         max_label_name_bytes: as_usize(server.label_name_length_limit),
         max_label_value_bytes: as_usize(server.label_value_length_limit),

@@ -52,7 +52,7 @@ pub struct Runtime {
     pub inhibit_rules: Vec<InhibitRule>,
     pub time_intervals: HashMap<String, TimeInterval>,
     pub resolve_timeout: Duration,
-    /// A readable dump of the configuration (secrets hidden) for
+    /// The configuration as YAML (secrets shown as `<secret>`) for
     /// `/api/v2/status`.
     pub original: String,
 }
@@ -570,7 +570,9 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
         inhibit_rules,
         time_intervals,
         resolve_timeout: cfg.global.resolve_timeout.as_duration(),
-        original: format!("{cfg:#?}"),
+        // As Alertmanager shows it: YAML, every secret as `<secret>`.
+        original: serde_norway::to_string(cfg)
+            .unwrap_or_else(|e| format!("# the configuration cannot be shown: {e}\n")),
     })
 }
 

@@ -11,7 +11,7 @@ use super::*;
 use crate::model::is_legacy_label_name;
 
 /// The whole configuration, validated, with defaults applied.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default, deserialize_with = "null_as_default")]
@@ -144,6 +144,9 @@ impl Config {
             job.resolve(&self.global)
                 .map_err(|m| located(format!("scrape config for job {name:?}: {m}")))?;
         }
+        self.server
+            .validate()
+            .map_err(|m| FileError::located(origin, locate_key(text, "server"), format!("server: {m}")))?;
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
         }

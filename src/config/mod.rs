@@ -31,7 +31,7 @@ pub use proxy::{ProxyError, ProxySettings};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};
 pub use sd::{FileSdConfig, StaticConfig, validate_group};
-pub use secret::Secret;
+pub use secret::{REDACTED, Secret, redact, redact_url};
 pub use server::{DEFAULT_LISTEN, ServerConfig, StorageConfig, WalConfig, WalSync};
 pub use size::ByteSize;
 pub use validation_error::ValidationError;

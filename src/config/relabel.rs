@@ -139,8 +139,14 @@ impl<'de> Deserialize<'de> for RelabelRegex {
     }
 }
 
+impl serde::Serialize for RelabelRegex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
 /// One validated relabel rule with Prometheus's defaults filled in.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(try_from = "RawRelabelConfig")]
 pub struct RelabelConfig {
     pub source_labels: Vec<String>,

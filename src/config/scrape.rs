@@ -15,7 +15,7 @@ use super::validation_error::ValidationError;
 use crate::model::PromDuration;
 
 /// Defaults every scrape job inherits, plus the rule evaluation interval.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalConfig {
     #[serde(default)]
@@ -135,6 +135,12 @@ impl ScrapeProtocol {
     }
 }
 
+impl serde::Serialize for ScrapeProtocol {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl<'de> Deserialize<'de> for ScrapeProtocol {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -152,7 +158,7 @@ impl<'de> Deserialize<'de> for ScrapeProtocol {
 
 /// One scrape job. After `Config` resolves it, every inherited field
 /// (interval, timeout, limits, protocols) holds its effective value.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScrapeConfig {
     pub job_name: String,
@@ -190,7 +196,7 @@ pub struct ScrapeConfig {
     pub tls_config: TlsConfig,
     #[serde(default = "yes")]
     pub follow_redirects: bool,
-    #[serde(default)]
+    #[serde(default, serialize_with = "super::secret::redact_url")]
     pub proxy_url: Option<String>,
     #[serde(default)]
     pub no_proxy: Option<String>,

@@ -10,7 +10,7 @@ use crate::model::is_legacy_label_name;
 use super::validation_error::ValidationError;
 
 /// A fixed group of targets sharing labels.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
     #[serde(default, deserialize_with = "super::null_as_default")]
@@ -36,7 +36,7 @@ pub fn validate_group(targets: &[String], labels: &BTreeMap<String, String>) -> 
     Ok(())
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSdConfig {
     /// Globs of JSON or YAML target files.

@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::size::ByteSize;
+use super::validation_error::ValidationError;
 use crate::model::PromDuration;
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// Samples older than this are deleted.
@@ -36,7 +37,7 @@ fn default_retention_time() -> PromDuration {
     PromDuration::from_secs(15 * 24 * 3600)
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WalConfig {
     /// `always` (fsync every commit) or a duration (fsync at most that often).
@@ -73,6 +74,15 @@ impl Default for WalSync {
     }
 }
 
+impl serde::Serialize for WalSync {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WalSync::Always => s.serialize_str("always"),
+            WalSync::Interval(d) => s.collect_str(&PromDuration(*d)),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for WalSync {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -88,13 +98,14 @@ impl<'de> Deserialize<'de> for WalSync {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Where the HTTP server listens; `--listen` / `BELFRY_LISTEN` override it.
     #[serde(default)]
     pub listen_address: Option<SocketAddr>,
-    /// Largest accepted request body, after decompression.
+    /// Largest accepted request body, both as sent and after
+    /// decompression; 0 means no limit.
     #[serde(default = "default_body_limit")]
     pub request_body_limit: ByteSize,
     /// Most labels on one pushed or remote-written series (0: no limit).
@@ -104,6 +115,15 @@ pub struct ServerConfig {
     pub label_name_length_limit: u64,
     #[serde(default = "default_label_value_length_limit")]
     pub label_value_length_limit: u64,
+    /// The URL users reach Belfry under (as Prometheus's
+    /// `--web.external-url`); its host name is accepted in `Host`, and its
+    /// origin in `Origin`.
+    #[serde(default)]
+    pub external_url: Option<String>,
+    /// More host names (without port) requests may be addressed to, beside
+    /// loopback names and the listen address.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +134,8 @@ impl Default for ServerConfig {
             label_limit: default_label_limit(),
             label_name_length_limit: default_label_name_length_limit(),
             label_value_length_limit: default_label_value_length_limit(),
+            external_url: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -174,6 +196,8 @@ impl ServerConfig {
             label_limit,
             label_name_length_limit,
             label_value_length_limit,
+            external_url,
+            allowed_hosts,
         } = self;
         let mut keys = Vec::new();
         push_if(
@@ -197,7 +221,89 @@ impl ServerConfig {
             *label_value_length_limit != new.label_value_length_limit,
             "server.label_value_length_limit",
         );
+        push_if(
+            &mut keys,
+            *external_url != new.external_url,
+            "server.external_url",
+        );
+        push_if(
+            &mut keys,
+            *allowed_hosts != new.allowed_hosts,
+            "server.allowed_hosts",
+        );
         keys
+    }
+
+    /// The request body limit in bytes; `usize::MAX` when it is 0 (no limit).
+    pub fn body_limit_bytes(&self) -> usize {
+        match self.request_body_limit.0 {
+            0 => usize::MAX,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The host names `Host` may carry beside loopback and the listen
+    /// address: `allowed_hosts` and `external_url`'s host, lower-cased.
+    pub fn extra_host_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .allowed_hosts
+            .iter()
+            .map(|h| {
+                h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        if let Some(host) = self
+            .external_url_parsed()
+            .and_then(|u| u.host_str().map(str::to_string))
+        {
+            names.push(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase(),
+            );
+        }
+        names
+    }
+
+    /// `external_url`'s origin (`https://belfry.example.org`), which a
+    /// browser sends as `Origin` from pages served under it.
+    pub fn external_origin(&self) -> Option<String> {
+        self.external_url_parsed()
+            .map(|u| u.origin().ascii_serialization().to_ascii_lowercase())
+    }
+
+    fn external_url_parsed(&self) -> Option<reqwest::Url> {
+        self.external_url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(text) = &self.external_url {
+            let url = reqwest::Url::parse(text).map_err(|e| ValidationError::ExternalUrl {
+                url: text.clone(),
+                reason: e.to_string(),
+            })?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(ValidationError::ExternalUrl {
+                    url: text.clone(),
+                    reason: "expected an http or https URL with a host".into(),
+                });
+            }
+        }
+        for host in &self.allowed_hosts {
+            let plain = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+                && !host.contains("//");
+            if !plain {
+                return Err(ValidationError::AllowedHost(host.clone()));
+            }
+        }
+        Ok(())
     }
 }
 

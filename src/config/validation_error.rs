@@ -16,6 +16,10 @@ pub enum ValidationError {
     },
     #[error("external_labels: {0:?} is not a valid label name")]
     ExternalLabelName(String),
+    #[error("external_url {url:?} is not valid: {reason}")]
+    ExternalUrl { url: String, reason: String },
+    #[error("allowed_hosts: {0:?} is not a host name (write a name or address without scheme, path or port)")]
+    AllowedHost(String),
     #[error("scrape_protocols cannot be empty")]
     NoProtocols,
     #[error("duplicated protocol in scrape_protocols: {0}")]

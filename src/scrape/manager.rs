@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ScrapeConfig};
+use crate::model::Labels;
 use crate::selfmetrics::{Counter, Registry};
 use crate::tsdb::Storage;
 
@@ -220,6 +221,15 @@ impl ScrapeManager {
         let mut out: Vec<MetricMetadata> = pools.iter().flat_map(|p| p.metadata()).collect();
         out.sort();
         out.dedup();
+        out
+    }
+
+    /// Each active target's labels and metadata, for
+    /// `/api/v1/targets/metadata`, in target label order.
+    pub fn target_metadata(&self) -> Vec<(Labels, Vec<MetricMetadata>)> {
+        let pools: Vec<_> = self.pools.lock().values().cloned().collect();
+        let mut out: Vec<_> = pools.iter().flat_map(|p| p.target_metadata()).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 

@@ -302,6 +302,16 @@ impl ScrapePool {
         out
     }
 
+    /// Each active target's labels with what it last said about its metrics.
+    pub fn target_metadata(&self) -> Vec<(Labels, Vec<MetricMetadata>)> {
+        let state = self.state.lock();
+        state
+            .loops
+            .values()
+            .map(|h| (h.shared.target.labels.clone(), h.shared.metadata.lock().clone()))
+            .collect()
+    }
+
     pub fn metadata(&self) -> Vec<MetricMetadata> {
         let state = self.state.lock();
         state

@@ -89,9 +89,22 @@ pub(crate) struct Inner {
     pub persisted_chunks: AtomicU64,
 }
 
+/// What the WAL replay at open went through, for Prometheus's
+/// `/api/v1/status/walreplay`: the segment numbers read (all zero when
+/// there were none) and the corruptions met. Replay ends before the store
+/// opens, so `current` is always `max`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalReplayStatus {
+    pub min: u32,
+    pub max: u32,
+    pub current: u32,
+    pub corruptions: usize,
+}
+
 /// The storage engine. Cheap to share as `Arc<Tsdb>`.
 pub struct Tsdb {
     inner: Arc<Inner>,
+    wal_replay: WalReplayStatus,
     worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
 }
 
@@ -138,7 +151,7 @@ impl Tsdb {
             closed: AtomicBool::new(false),
             persisted_chunks: AtomicU64::new(loaded.num_chunks),
         });
-        inner.replay(&wal)?;
+        let wal_replay = inner.replay(&wal)?;
         *inner.wal.write() = Some(wal);
         inner.update_gauges();
         tracing::info!(
@@ -154,8 +167,14 @@ impl Tsdb {
         };
         Ok(Arc::new(Tsdb {
             inner,
+            wal_replay,
             worker: Mutex::new(worker),
         }))
+    }
+
+    /// The WAL replay this open did.
+    pub fn wal_replay(&self) -> WalReplayStatus {
+        self.wal_replay
     }
 
     /// Stops background work, persists every head chunk (open ones too),
@@ -311,7 +330,7 @@ fn run_worker(inner: Arc<Inner>, stop: mpsc::Receiver<()>) {
 impl Inner {
     /// Replays the WAL into the head: series the store does not know are
     /// created, samples already persisted (or repeated) are skipped.
-    fn replay(&self, wal: &Wal) -> Result<(), StorageError> {
+    fn replay(&self, wal: &Wal) -> Result<WalReplayStatus, StorageError> {
         // A series re-created after retention dropped it may reach us under
         // its old ref: map that onto the live one.
         let mut remap: HashMap<u64, u64> = HashMap::new();
@@ -370,7 +389,13 @@ impl Inner {
         for p in &report.problems {
             tracing::warn!(problem = %p, "wal replay");
         }
-        Ok(())
+        let (min, max) = report.segment_range.unwrap_or_default();
+        Ok(WalReplayStatus {
+            min,
+            max,
+            current: max,
+            corruptions: report.problems.len(),
+        })
     }
 
     pub(crate) fn update_gauges(&self) {

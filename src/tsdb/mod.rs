@@ -28,7 +28,7 @@ mod validate;
 pub mod wal;
 
 pub use compactor::{CompactionReport, DEFAULT_TARGET_SAMPLES};
-pub use db::{Tsdb, TsdbOptions};
+pub use db::{Tsdb, TsdbOptions, WalReplayStatus};
 pub use error::{AppendError, LayoutError, RecordKey, StorageError};
 pub use mem::MemStorage;
 pub use retention::RetentionReport;

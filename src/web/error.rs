@@ -19,11 +19,14 @@ pub enum ApiError {
     #[error("{0}")]
     BadData(String),
     /// The request body is larger than the configured limit (413).
-    #[error("request body exceeds the limit of {limit} bytes (server.max_request_body_bytes)")]
+    #[error("request body exceeds the limit of {limit} bytes (server.request_body_limit)")]
     BodyTooLarge { limit: usize },
     /// The body's media type or encoding is not one we take (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request a web page could have sent to abuse the server (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The server is not ready to serve this yet (503).
     #[error("{0}")]
     Unavailable(String),
@@ -49,6 +52,7 @@ impl ApiError {
             ApiError::BadData(_) => (StatusCode::BAD_REQUEST, "bad_data"),
             ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Ingest(e) => match e.kind() {

@@ -4,14 +4,18 @@
 
 pub mod api;
 mod error;
+mod guard;
 mod params;
 mod reload;
 mod router;
 mod state;
+mod status_info;
 
 pub use error::ApiError;
+pub use guard::{Guard, HostPolicy};
 #[doc(hidden)]
 pub use params::{parse_selector, parse_time};
 pub use reload::{ReloadError, ReloadHandle, ReloadRequest};
 pub use router::router;
 pub use state::{AppState, Lifecycle, WebMetrics};
+pub use status_info::{ReloadOutcome, StatusInfo};

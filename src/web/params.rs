@@ -111,9 +111,14 @@ impl Params {
 
 /// Parses a series selector such as `up{job=~"api.*"}` into matcher sets.
 pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
+    parse_selector_param("match[]", selector)
+}
+
+/// As [`parse_selector`], for the parameter `param`, named in errors.
+pub fn parse_selector_param(param: &str, selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
     use promql_parser::parser::Expr;
 
-    let bad = |msg: String| ApiError::BadData(format!("invalid parameter \"match[]\": {msg}"));
+    let bad = |msg: String| ApiError::BadData(format!("invalid parameter \"{param}\": {msg}"));
     let expr = promql_parser::parser::parse(selector).map_err(bad)?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(bad(format!("{selector:?} is not a series selector")));
@@ -121,7 +126,9 @@ pub fn parse_selector(selector: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let sets = crate::promql::selector_matcher_sets(&vs).map_err(|e| bad(e.to_string()))?;
     for set in &sets {
         if set.iter().all(|m| m.matches_empty()) {
-            return Err(bad("match[] must contain at least one non-empty matcher".into()));
+            return Err(bad(format!(
+                "{param} must contain at least one non-empty matcher"
+            )));
         }
     }
     Ok(sets)

@@ -9,7 +9,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::api::alertmanager as am;
-use super::api::{federate, lifecycle, query, rules, series, status, targets, write};
+use super::api::{
+    federate, lifecycle, query, rules, series, server_status, status, target_metadata, targets, write,
+};
+use super::guard::guard;
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -46,6 +49,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/config", get(server_status::config))
+        .route("/api/v1/status/flags", get(server_status::flags))
+        .route("/api/v1/status/runtimeinfo", get(server_status::runtimeinfo))
+        .route("/api/v1/status/walreplay", get(server_status::walreplay))
+        .route("/api/v1/alertmanagers", get(server_status::alertmanagers))
+        .route("/api/v1/scrape_pools", get(server_status::scrape_pools))
+        .route("/api/v1/targets/metadata", get(target_metadata::target_metadata))
         .route("/api/v2/alerts", get(am::get_alerts).post(am::post_alerts))
         .route("/api/v2/alerts/groups", get(am::get_alert_groups))
         .route("/api/v2/silences", get(am::get_silences).post(am::post_silences))
@@ -55,6 +65,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v2/receivers", get(am::receivers))
         .route("/api/v2/status", get(am::status))
+        // Outermost last: refused requests are counted too.
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }

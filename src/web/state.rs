@@ -12,7 +12,9 @@ use crate::scrape::ScrapeManager;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
 use crate::tsdb::Storage;
 
+use super::guard::Guard;
 use super::reload::ReloadHandle;
+use super::status_info::StatusInfo;
 
 /// Start-up state: `/-/ready` answers 503 until the store has replayed its WAL.
 #[derive(Default)]
@@ -45,7 +47,7 @@ impl WebMetrics {
             ),
             body_limit_exceeded: registry.counter(
                 "belfry_http_request_body_limit_exceeded_total",
-                "Requests refused because their body exceeded server.max_request_body_bytes.",
+                "Requests refused because their body exceeded server.request_body_limit.",
             ),
         }
     }
@@ -68,4 +70,8 @@ pub struct AppState {
     pub alerting: Arc<crate::alerting::Dispatcher>,
     /// PromQL limits (timeout, max samples, max points per series).
     pub query_options: crate::promql::EngineOptions,
+    /// The names requests may be addressed to and the refusal counters.
+    pub guard: Guard,
+    /// What the status endpoints report.
+    pub status: StatusInfo,
 }

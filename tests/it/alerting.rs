@@ -98,6 +98,13 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
             belfry::rules::RuleManagerOptions::default(),
         ),
         query_options: Default::default(),
+        guard: belfry::web::Guard::new(Default::default(), &registry),
+        status: belfry::web::StatusInfo::new(
+            Default::default(),
+            Default::default(),
+            "127.0.0.1:0".parse().unwrap(),
+            Default::default(),
+        ),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -323,6 +330,7 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
         });
         let resp = client
             .post(format!("http://{}/api/v2/silences", belfry.addr))
+            .header("content-type", "application/json")
             .body(silence.to_string())
             .send()
             .await
@@ -716,6 +724,7 @@ async fn api_refuses_bad_alerts_and_silences() {
     let base = format!("http://{}", belfry.addr);
     let r = client
         .post(format!("{base}/api/v2/alerts"))
+        .header("content-type", "application/json")
         .body("[{\"labels\": {}}]")
         .send()
         .await
@@ -724,6 +733,7 @@ async fn api_refuses_bad_alerts_and_silences() {
     assert!(r.text().await.unwrap().contains("label"));
     let r = client
         .post(format!("{base}/api/v2/alerts"))
+        .header("content-type", "application/json")
         .body("not json")
         .send()
         .await
@@ -731,6 +741,7 @@ async fn api_refuses_bad_alerts_and_silences() {
     assert_eq!(r.status(), 400);
     let r = client
         .post(format!("{base}/api/v2/silences"))
+        .header("content-type", "application/json")
         .body(r#"{"matchers":[{"name":"a","value":".*","isRegex":true}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2999-01-01T00:00:00Z","createdBy":"x","comment":"y"}"#)
         .send()
         .await
@@ -747,6 +758,7 @@ async fn api_refuses_bad_alerts_and_silences() {
     // Posted without endsAt, the alert is held until resolve_timeout.
     let r = client
         .post(format!("{base}/api/v2/alerts"))
+        .header("content-type", "application/json")
         .body(r#"[{"labels": {"alertname": "Posted"}}]"#)
         .send()
         .await
@@ -784,6 +796,7 @@ alerting:
     let base = format!("http://{}", belfry.addr);
     let r = client
         .post(format!("{base}/api/v2/alerts"))
+        .header("content-type", "application/json")
         .body(
             r#"[{"labels": {"alertname": "ApiDown", "severity": "page", "instance": "web-1"}},
                 {"labels": {"alertname": "ApiDown", "severity": "page", "instance": "web-2"}},
@@ -845,6 +858,7 @@ alerting:
     // Silence CacheCold: it leaves the groups when silenced alerts are excluded.
     let r = client
         .post(format!("{base}/api/v2/silences"))
+        .header("content-type", "application/json")
         .body(r#"{"matchers":[{"name":"alertname","value":"CacheCold","isRegex":false}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2999-01-01T00:00:00Z","createdBy":"test","comment":"known"}"#)
         .send()
         .await

@@ -57,6 +57,13 @@ impl Api {
             ingest_metrics: IngestMetrics::new(&registry),
             metrics: WebMetrics::new(&registry),
             query_options: options,
+            guard: belfry::web::Guard::new(Default::default(), &registry),
+            status: belfry::web::StatusInfo::new(
+                Default::default(),
+                Default::default(),
+                "127.0.0.1:0".parse().unwrap(),
+                Default::default(),
+            ),
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -32,6 +32,17 @@ pub enum AlertingConfigError {
     },
     #[error("at most one of auth_password and auth_password_file must be configured")]
     PasswordTwice,
+    #[error(
+        "{key} is set, but CRAM-MD5, the only mechanism that uses it, is not supported; \
+         authenticate with auth_password (PLAIN or LOGIN) instead"
+    )]
+    AuthSecret { key: &'static str },
+    #[error(
+        "{key} {identity:?} differs from the username: logging in as one user on behalf of \
+         another (the SASL PLAIN authorization identity) is not supported; remove {key} or set \
+         it to the username"
+    )]
+    AuthIdentity { key: &'static str, identity: String },
     #[error("duplicate header {0:?}")]
     DuplicateHeader(String),
     #[error("at most one of url and url_file must be configured")]
@@ -70,6 +81,18 @@ pub enum AlertingConfigError {
     MatcherSyntax(#[from] MatcherSyntaxError),
     #[error("{0}")]
     Matcher(#[from] MatcherError),
+}
+
+impl AlertingConfigError {
+    /// The configuration key an error is about, where it names one.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            AlertingConfigError::AuthSecret { key } | AlertingConfigError::AuthIdentity { key, .. } => {
+                Some(key)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

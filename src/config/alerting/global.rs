@@ -10,7 +10,7 @@ use super::http_config::{HttpClientConfig, default_true};
 use crate::config::Secret;
 use crate::model::PromDuration;
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertingGlobal {
     /// An alert without `endsAt` that is not re-sent within this time is
@@ -69,6 +69,16 @@ impl AlertingGlobal {
                 "smtp_auth_password",
             ));
         }
+        super::smtp_auth::check(
+            &super::smtp_auth::GLOBAL_KEYS,
+            self.smtp_auth_username.as_deref(),
+            &self.smtp_auth_secret,
+            self.smtp_auth_identity.as_deref(),
+        )
+        .map_err(|e| {
+            let key = e.key().unwrap_or("smtp_auth_");
+            Invalid::near(format!("global: {e}"), key)
+        })?;
         if let Some(h) = &self.smtp_smarthost {
             super::smarthost::validate_smarthost(h)?;
         }

@@ -13,7 +13,7 @@ pub(super) fn default_true() -> bool {
 }
 
 /// Prometheus's `http_config` subset for webhooks.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpClientConfig {
     #[serde(default)]
@@ -28,7 +28,7 @@ pub struct HttpClientConfig {
     pub tls_config: Option<TlsConfig>,
     #[serde(default = "default_true")]
     pub follow_redirects: bool,
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::config::redact_url")]
     pub proxy_url: Option<String>,
     #[serde(default)]
     pub no_proxy: Option<String>,

@@ -11,7 +11,7 @@ use crate::model::is_legacy_label_name;
 use crate::model::parse_matchers;
 use crate::model::{MatchOp, Matcher};
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InhibitRuleConfig {
     #[serde(default)]

@@ -12,6 +12,7 @@ mod receiver;
 mod route;
 mod section;
 mod smarthost;
+mod smtp_auth;
 mod time_interval;
 mod time_interval_periods;
 

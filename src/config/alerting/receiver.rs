@@ -14,7 +14,7 @@ use super::smarthost::smarthost;
 use crate::config::Secret;
 use crate::model::PromDuration;
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverConfig {
     pub name: String,
@@ -24,7 +24,7 @@ pub struct ReceiverConfig {
     pub webhook_configs: Vec<WebhookConfig>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     #[serde(default)]
@@ -62,7 +62,7 @@ pub struct EmailConfig {
 }
 
 /// TLS settings for SMTP.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailTlsConfig {
     #[serde(default)]
@@ -73,12 +73,12 @@ pub struct EmailTlsConfig {
     pub insecure_skip_verify: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     #[serde(default = "default_true")]
     pub send_resolved: bool,
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::config::redact")]
     pub url: Option<String>,
     #[serde(default)]
     pub url_file: Option<PathBuf>,
@@ -121,6 +121,13 @@ impl EmailConfig {
         if self.to.trim().is_empty() {
             return Err(AlertingConfigError::MissingTo);
         }
+        let keys = &super::smtp_auth::EMAIL_KEYS;
+        super::smtp_auth::check(
+            keys,
+            self.auth_username.as_deref(),
+            &self.auth_secret,
+            self.auth_identity.as_deref(),
+        )?;
         fill(&mut self.from, &g.smtp_from);
         fill(&mut self.smarthost, &g.smtp_smarthost);
         if self.hello.is_none() {

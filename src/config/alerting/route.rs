@@ -10,7 +10,7 @@ use super::Invalid;
 use crate::model::parse_matchers;
 use crate::model::{PromDuration, is_legacy_label_name};
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     #[serde(default)]

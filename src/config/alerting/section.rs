@@ -11,7 +11,7 @@ use super::{
 };
 use crate::config::{ConfigError, FileError};
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertingConfig {
     #[serde(default)]

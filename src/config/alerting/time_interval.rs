@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::Invalid;
 use super::time_interval_periods::TimeInterval;
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeIntervalConfig {
     pub name: String,
@@ -16,7 +16,7 @@ pub struct TimeIntervalConfig {
 }
 
 /// One period: every given field must match (an absent field matches all).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeIntervalSpec {
     #[serde(default)]
@@ -39,7 +39,7 @@ pub struct TimeIntervalSpec {
 }
 
 /// `start_time`/`end_time` as `HH:MM`, end exclusive, `24:00` allowed.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeRangeConfig {
     pub start_time: String,

@@ -14,6 +14,8 @@ pub struct ReplayReport {
     pub checkpoint: Option<u32>,
     /// Segment files read after the checkpoint.
     pub segments: usize,
+    /// The numbers of the first and last of those segments.
+    pub segment_range: Option<(u32, u32)>,
     pub records: u64,
     pub series: u64,
     pub samples: u64,
@@ -68,6 +70,9 @@ impl Wal {
             sources.push((path.clone(), true, i + 1 == segments.len()));
         }
 
+        if let (Some((first, _)), Some((last, _))) = (segments.first(), segments.last()) {
+            report.segment_range = Some((*first, *last));
+        }
         for (path, is_segment, is_newest_segment) in sources {
             report.segments += is_segment as usize;
             match replay_file(&path, is_newest_segment, &mut report, &mut f) {

@@ -6,7 +6,9 @@ pub mod lifecycle;
 pub mod query;
 pub mod rules;
 pub mod series;
+pub mod server_status;
 pub mod status;
+pub mod target_metadata;
 pub mod targets;
 pub mod write;
 
