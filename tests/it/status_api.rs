@@ -145,7 +145,8 @@ fn status_endpoints_in_prometheus_shape() {
 
     let info = &get_json(&server.url("/api/v1/status/runtimeinfo"))["data"];
     assert_eq!(info["reloadConfigSuccess"], true);
-    assert_eq!(info["storageRetention"], "15d");
+    // Printed as Prometheus prints durations: 15d is two weeks and a day.
+    assert_eq!(info["storageRetention"], "2w1d");
     assert!(info["GOMAXPROCS"].as_u64().unwrap() >= 1);
     assert!(info["goroutineCount"].as_u64().unwrap() >= 1);
     assert_eq!(info["corruptionCount"], 0);
