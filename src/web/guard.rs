@@ -92,7 +92,7 @@ impl HostPolicy {
         {
             return true;
         }
-        self.extra_hosts.iter().any(|h| *h == name)
+        self.extra_hosts.contains(&name)
     }
 
     /// An `Origin` is Belfry's own when it names the host the request was
