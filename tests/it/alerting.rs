@@ -621,6 +621,14 @@ async fn amtool_lists_alerts_and_manages_silences() {
         .dispatcher
         .send(vec![alert("DiskFull", &[("instance", "db-1")])]);
     let base = format!("http://{}", belfry.addr);
+    // `amtool config show` prints `config.original`: YAML, the webhook
+    // URL (a secret, as Alertmanager treats it) redacted.
+    let b = base.clone();
+    let shown = tokio::task::spawn_blocking(move || amtool(&b, &["config", "show"]))
+        .await
+        .unwrap();
+    assert!(shown.contains("url: <secret>"), "{shown}");
+    assert!(!shown.contains(&url), "{shown}");
     let b = base.clone();
     let listed = wait_until("alert listed by amtool", Duration::from_secs(10), || {
         let out = amtool(&b, &["alert", "query", "-o", "json"]);
