@@ -197,3 +197,95 @@ fn status_endpoints_in_prometheus_shape() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("match_target"), "{body}");
 }
+
+/// The keys of a JSON object with each value's JSON type.
+fn shape(v: &Value) -> std::collections::BTreeMap<String, &'static str> {
+    let kind = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .iter()
+        .map(|(k, v)| (k.clone(), kind(v)))
+        .collect()
+}
+
+/// The same endpoints of Debian's Prometheus, side by side: every key
+/// Belfry answers is one Prometheus answers, with the same JSON type.
+#[test]
+fn status_shapes_match_debian_prometheus() {
+    let Some(prometheus) = crate::support::peer_binary("prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prom_port = crate::support::free_port();
+    let prom_config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &prom_config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prom\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\n"
+        ),
+    )
+    .unwrap();
+    let _prom = crate::support::ChildGuard(
+        std::process::Command::new(prometheus)
+            .arg(format!("--config.file={}", prom_config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    // Belfry scrapes the same Prometheus, so both hold its metadata.
+    let belfry_config = dir.path().join("belfry.yml");
+    std::fs::write(
+        &belfry_config,
+        format!("scrape_configs:\n  - job_name: prom\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\n"),
+    )
+    .unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), Some(&belfry_config));
+    let prom = |path: &str| format!("http://127.0.0.1:{prom_port}{path}");
+    let metadata_path = "/api/v1/targets/metadata?match_target=%7Bjob%3D%22prom%22%7D";
+    let first_entry = |url: String| {
+        wait_for(Duration::from_secs(60), "target metadata", || {
+            let body = http_get(&url).ok().filter(|(s, _)| *s == 200)?.1;
+            let v: Value = serde_json::from_str(&body).ok()?;
+            v["data"].as_array()?.first().cloned()
+        })
+    };
+    let theirs = first_entry(prom(metadata_path));
+    let ours = first_entry(server.url(metadata_path));
+    assert_eq!(shape(&ours), shape(&theirs), "ours {ours}, theirs {theirs}");
+
+    for path in [
+        "/api/v1/status/runtimeinfo",
+        "/api/v1/status/walreplay",
+        "/api/v1/status/config",
+        "/api/v1/alertmanagers",
+        "/api/v1/scrape_pools",
+    ] {
+        let theirs = get_json(&prom(path));
+        let ours = get_json(&server.url(path));
+        let (theirs, ours) = (shape(&theirs["data"]), shape(&ours["data"]));
+        for (key, kind) in &ours {
+            assert_eq!(
+                theirs.get(key),
+                Some(kind),
+                "{path}: {key} is {kind}; Prometheus: {theirs:?}"
+            );
+        }
+    }
+    let pools = get_json(&server.url("/api/v1/scrape_pools"));
+    assert_eq!(pools["data"], get_json(&prom("/api/v1/scrape_pools"))["data"]);
+    let flags = get_json(&server.url("/api/v1/status/flags"));
+    assert!(flags["data"].as_object().unwrap().values().all(Value::is_string));
+}
