@@ -318,6 +318,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn body_limit_zero_means_none_and_names_are_checked() {
+        let mut server = ServerConfig::default();
+        assert_eq!(server.body_limit_bytes(), 32 << 20);
+        server.request_body_limit = ByteSize(0);
+        assert_eq!(server.body_limit_bytes(), usize::MAX);
+        server.external_url = Some("https://Belfry.Example.org:8443/prefix".into());
+        server.allowed_hosts = vec!["grafana-proxy".into(), "[::2]".into()];
+        server.validate().unwrap();
+        assert_eq!(
+            server.extra_host_names(),
+            ["grafana-proxy", "::2", "belfry.example.org"]
+        );
+        assert_eq!(
+            server.external_origin().as_deref(),
+            Some("https://belfry.example.org:8443")
+        );
+        server.external_url = Some("belfry.example.org".into());
+        assert!(
+            server
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("external_url")
+        );
+        server.external_url = None;
+        server.allowed_hosts = vec!["http://x/".into()];
+        assert!(
+            server
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("allowed_hosts")
+        );
+    }
+
+    #[test]
     fn changed_keys_name_each_differing_key() {
         let old = ServerConfig::default();
         let mut new = old.clone();

@@ -137,3 +137,25 @@ fn route_is_required() {
     );
     assert!(e.to_string().contains("no route"), "{e}");
 }
+
+#[test]
+fn smtp_credentials_the_mail_client_cannot_use_are_refused_by_key() {
+    let base = "alerting:\n  route: {receiver: r}\n  receivers:\n    - name: r\n      email_configs:\n        - to: a@example.org\n          from: b@example.org\n          smarthost: smtp.example.org:587\n          auth_username: u\n";
+    for (extra, key) in [
+        ("          auth_secret: s\n", "auth_secret"),
+        ("          auth_identity: other\n", "auth_identity"),
+    ] {
+        let err = Config::from_yaml(&format!("{base}{extra}"), "c.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    Config::from_yaml(&format!("{base}          auth_identity: u\n"), "c.yml").unwrap();
+    let global =
+        "alerting:\n  global:\n    smtp_auth_secret: s\n  route: {receiver: r}\n  receivers: [{name: r}]\n";
+    let err = Config::from_yaml(global, "c.yml").unwrap_err().to_string();
+    assert!(
+        err.contains("smtp_auth_secret") && err.contains("c.yml:3"),
+        "{err}"
+    );
+}
