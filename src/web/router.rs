@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::api::alertmanager as am;
+use super::api::exemplars::query_exemplars;
 use super::api::{federate, lifecycle, query, rules, series, status, targets, write};
 use super::state::AppState;
 
@@ -31,6 +32,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/v1/parse_query",
             get(query::parse_query).post(query::parse_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(query_exemplars).post(query_exemplars),
         )
         .route("/api/v1/series", get(series::series).post(series::series))
         .route(
