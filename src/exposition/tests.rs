@@ -652,7 +652,10 @@ fn om_exemplars_come_with_their_sample() {
     assert_eq!((e1.value, e1.timestamp_ms), (1.0, Some(1_520_879_607_789)));
     let e2 = s[2].exemplar.as_ref().expect("an exemplar without labels");
     assert!(e2.labels.is_empty());
-    assert_eq!(s[3].exemplar.as_ref().map(|e| e.timestamp_ms), Some(Some(1_520_879_607_789)));
+    assert_eq!(
+        s[3].exemplar.as_ref().map(|e| e.timestamp_ms),
+        Some(Some(1_520_879_607_789))
+    );
 }
 
 #[test]

@@ -661,13 +661,22 @@ mod tests {
         assert_eq!(found[0].series_labels.get("le"), Some("0.5"));
         assert_eq!(found[0].exemplars.len(), 1);
         assert_eq!(found[0].exemplars[0].labels.get("trace_id"), Some("a"));
-        assert_eq!((found[0].exemplars[0].value, found[0].exemplars[0].ts), (0.25, NOW - 10));
+        assert_eq!(
+            (found[0].exemplars[0].value, found[0].exemplars[0].ts),
+            (0.25, NOW - 10)
+        );
         assert_eq!(found[1].series_labels.get("le"), Some("1"));
         assert_eq!(found[1].exemplars[0].labels.get("trace_id"), Some("c"));
         // The older one (refused by the store) and the refused series'.
         let text = reg.render();
-        assert!(text.contains("belfry_remote_write_exemplars_dropped_total 2"), "{text}");
-        assert!(text.contains("belfry_tsdb_exemplar_out_of_order_exemplars_total 1"), "{text}");
+        assert!(
+            text.contains("belfry_remote_write_exemplars_dropped_total 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("belfry_tsdb_exemplar_out_of_order_exemplars_total 1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@ use std::time::Duration;
 use super::*;
 use crate::model::{Matcher, is_stale_nan};
 use crate::selfmetrics::Registry;
-use crate::tsdb::{ExemplarStore, MemStorage};
 use crate::tsdb::suite::select_all;
+use crate::tsdb::{ExemplarStore, MemStorage};
 
 fn target() -> Labels {
     Labels::from_pairs(&[("instance", "h:9100"), ("job", "node")])

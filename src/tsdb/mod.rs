@@ -30,10 +30,10 @@ pub mod wal;
 
 pub use compactor::{CompactionReport, DEFAULT_TARGET_SAMPLES};
 pub use db::{Tsdb, TsdbOptions};
+pub use error::{AppendError, LayoutError, RecordKey, StorageError};
 pub use exemplars::{
     Exemplar, ExemplarAppender, ExemplarError, ExemplarStore, MAX_LABEL_SET_CHARS, SeriesExemplars,
 };
-pub use error::{AppendError, LayoutError, RecordKey, StorageError};
 pub use mem::MemStorage;
 pub use retention::RetentionReport;
 pub use storage::{

@@ -149,7 +149,10 @@ impl Ring {
             return;
         };
         self.stored -= 1;
-        let entry = self.series.get_mut(&old.series).expect("a stored slot's series exists");
+        let entry = self
+            .series
+            .get_mut(&old.series)
+            .expect("a stored slot's series exists");
         debug_assert_eq!(entry.oldest, at);
         match old.next {
             Some(next) => entry.oldest = next,
@@ -162,7 +165,10 @@ impl Ring {
     }
 
     fn slot(&self, i: usize) -> &Exemplar {
-        &self.slots[i].as_ref().expect("linked slots are occupied").exemplar
+        &self.slots[i]
+            .as_ref()
+            .expect("linked slots are occupied")
+            .exemplar
     }
 
     /// Every series whose labels pass `keep`, with its exemplars in

@@ -47,10 +47,16 @@ fn zero_capacity_keeps_nothing_and_counts_the_refusal() {
     assert_eq!(err, ExemplarError::Disabled);
     assert!(all(&s).is_empty());
     assert_eq!(
-        metric(&r, "belfry_tsdb_exemplar_exemplars_refused_total{reason=\"disabled\"}"),
+        metric(
+            &r,
+            "belfry_tsdb_exemplar_exemplars_refused_total{reason=\"disabled\"}"
+        ),
         "belfry_tsdb_exemplar_exemplars_refused_total{reason=\"disabled\"} 1"
     );
-    assert_eq!(metric(&r, "belfry_tsdb_exemplar_max_exemplars"), "belfry_tsdb_exemplar_max_exemplars 0");
+    assert_eq!(
+        metric(&r, "belfry_tsdb_exemplar_max_exemplars"),
+        "belfry_tsdb_exemplar_max_exemplars 0"
+    );
 }
 
 #[test]
@@ -59,13 +65,25 @@ fn label_sets_over_128_characters_are_refused() {
     // 8 ("trace_id") + 120 = 128 characters: the limit itself is allowed;
     // multi-byte characters count once each, as OpenMetrics counts them.
     let at_limit = "é".repeat(120);
-    s.append_exemplar(&series("a", "1"), ex(&at_limit, 1.0, 1)).unwrap();
+    s.append_exemplar(&series("a", "1"), ex(&at_limit, 1.0, 1))
+        .unwrap();
     let over = "é".repeat(121);
-    let err = s.append_exemplar(&series("a", "1"), ex(&over, 1.0, 2)).unwrap_err();
-    assert_eq!(err, ExemplarError::LabelSetTooLong { chars: 129, limit: 128 });
+    let err = s
+        .append_exemplar(&series("a", "1"), ex(&over, 1.0, 2))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ExemplarError::LabelSetTooLong {
+            chars: 129,
+            limit: 128
+        }
+    );
     assert_eq!(all(&s)[0].exemplars.len(), 1);
     assert_eq!(
-        metric(&r, "belfry_tsdb_exemplar_exemplars_refused_total{reason=\"label_set_too_long\"}"),
+        metric(
+            &r,
+            "belfry_tsdb_exemplar_exemplars_refused_total{reason=\"label_set_too_long\"}"
+        ),
         "belfry_tsdb_exemplar_exemplars_refused_total{reason=\"label_set_too_long\"} 1"
     );
 }
@@ -90,10 +108,16 @@ fn older_exemplars_of_a_series_are_refused_and_counted() {
     let (s, r) = store(10);
     let a = series("a", "1");
     s.append_exemplar(&a, ex("t1", 5.0, 2000)).unwrap();
-    assert_eq!(s.append_exemplar(&a, ex("t0", 5.0, 1999)), Err(ExemplarError::OutOfOrder));
+    assert_eq!(
+        s.append_exemplar(&a, ex("t0", 5.0, 1999)),
+        Err(ExemplarError::OutOfOrder)
+    );
     // Same time: ordered by value, as Prometheus orders a native
     // histogram's several exemplars of one sample.
-    assert_eq!(s.append_exemplar(&a, ex("t2", 4.0, 2000)), Err(ExemplarError::OutOfOrder));
+    assert_eq!(
+        s.append_exemplar(&a, ex("t2", 4.0, 2000)),
+        Err(ExemplarError::OutOfOrder)
+    );
     s.append_exemplar(&a, ex("t3", 6.0, 2000)).unwrap();
     // Another series has its own order.
     s.append_exemplar(&series("b", "1"), ex("t4", 1.0, 10)).unwrap();
@@ -113,7 +137,10 @@ fn a_full_ring_overwrites_the_oldest_and_forgets_emptied_series() {
     s.append_exemplar(&a, ex("a1", 1.0, 1)).unwrap();
     s.append_exemplar(&b, ex("b1", 1.0, 2)).unwrap();
     s.append_exemplar(&a, ex("a2", 1.0, 3)).unwrap();
-    assert_eq!(metric(&r, "belfry_tsdb_exemplar_exemplars_in_storage"), "belfry_tsdb_exemplar_exemplars_in_storage 3");
+    assert_eq!(
+        metric(&r, "belfry_tsdb_exemplar_exemplars_in_storage"),
+        "belfry_tsdb_exemplar_exemplars_in_storage 3"
+    );
     // Overwrites a1 (the oldest overall).
     s.append_exemplar(&a, ex("a3", 1.0, 4)).unwrap();
     let found = all(&s);
@@ -128,7 +155,10 @@ fn a_full_ring_overwrites_the_oldest_and_forgets_emptied_series() {
         metric(&r, "belfry_tsdb_exemplar_series_with_exemplars_in_storage"),
         "belfry_tsdb_exemplar_series_with_exemplars_in_storage 1"
     );
-    assert_eq!(metric(&r, "belfry_tsdb_exemplar_exemplars_in_storage"), "belfry_tsdb_exemplar_exemplars_in_storage 3");
+    assert_eq!(
+        metric(&r, "belfry_tsdb_exemplar_exemplars_in_storage"),
+        "belfry_tsdb_exemplar_exemplars_in_storage 3"
+    );
     assert_eq!(
         metric(&r, "belfry_tsdb_exemplar_last_exemplars_timestamp_seconds"),
         "belfry_tsdb_exemplar_last_exemplars_timestamp_seconds 0.003"
@@ -145,8 +175,10 @@ fn select_ors_matcher_sets_ands_within_one_and_clips_to_the_range() {
     let (s, _r) = store(100);
     for (i, le) in ["0.1", "1", "+Inf"].iter().enumerate() {
         let t = i as i64 * 1000;
-        s.append_exemplar(&series("req_bucket", le), ex(&format!("r{i}"), 1.0, t)).unwrap();
-        s.append_exemplar(&series("req_bucket", le), ex(&format!("s{i}"), 1.0, t + 5000)).unwrap();
+        s.append_exemplar(&series("req_bucket", le), ex(&format!("r{i}"), 1.0, t))
+            .unwrap();
+        s.append_exemplar(&series("req_bucket", le), ex(&format!("s{i}"), 1.0, t + 5000))
+            .unwrap();
     }
     s.append_exemplar(&series("other", "1"), ex("o", 1.0, 0)).unwrap();
     let name = |n: &str| Matcher::new(MatchOp::Equal, "__name__", n).unwrap();
@@ -157,7 +189,11 @@ fn select_ors_matcher_sets_ands_within_one_and_clips_to_the_range() {
     assert_eq!(found[0].series_labels, series("req_bucket", "1"));
     assert_eq!(traces(&found[0]), ["r1", "s1"]);
 
-    let found = s.select(0, i64::MAX, &[vec![name("req_bucket"), le("1")], vec![name("other")]]);
+    let found = s.select(
+        0,
+        i64::MAX,
+        &[vec![name("req_bucket"), le("1")], vec![name("other")]],
+    );
     assert_eq!(found.len(), 2);
     // Sorted by series labels.
     assert_eq!(found[0].series_labels, series("other", "1"));
@@ -196,10 +232,19 @@ fn resizing_keeps_the_newest_exemplars() {
     s.resize(10);
     s.append_exemplar(&a, ex("a4", 1.0, 6)).unwrap();
     assert_eq!(traces(&all(&s)[0]), ["a3", "a4"]);
-    assert_eq!(metric(&r, "belfry_tsdb_exemplar_max_exemplars"), "belfry_tsdb_exemplar_max_exemplars 10");
+    assert_eq!(
+        metric(&r, "belfry_tsdb_exemplar_max_exemplars"),
+        "belfry_tsdb_exemplar_max_exemplars 10"
+    );
     // The series' order survives a resize: older is still refused.
-    assert_eq!(s.append_exemplar(&b, ex("b0", 1.0, 1)), Err(ExemplarError::OutOfOrder));
+    assert_eq!(
+        s.append_exemplar(&b, ex("b0", 1.0, 1)),
+        Err(ExemplarError::OutOfOrder)
+    );
     s.resize(0);
     assert!(all(&s).is_empty());
-    assert_eq!(metric(&r, "belfry_tsdb_exemplar_exemplars_in_storage"), "belfry_tsdb_exemplar_exemplars_in_storage 0");
+    assert_eq!(
+        metric(&r, "belfry_tsdb_exemplar_exemplars_in_storage"),
+        "belfry_tsdb_exemplar_exemplars_in_storage 0"
+    );
 }

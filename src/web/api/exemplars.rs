@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Number, Value, json};
 
 use crate::model::Labels;
@@ -21,17 +22,17 @@ use super::success;
 pub async fn query_exemplars(
     State(state): State<Arc<AppState>>,
     params: Params,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let (start, end) = params.time_range()?;
     let expr = parse(params.get("query").unwrap_or(""))?;
     let sets = extract_selectors(&expr)?;
     if sets.is_empty() {
-        // Prometheus answers a query without selectors with no data.
-        return Ok(success(Value::Null, vec![]));
+        // Prometheus answers a query without selectors with no body.
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let found = state.exemplars.select(start, end, &sets);
     let data: Vec<Value> = found.iter().map(series_json).collect();
-    Ok(success(data, vec![]))
+    Ok(success(data, vec![]).into_response())
 }
 
 fn series_json(s: &SeriesExemplars) -> Value {
