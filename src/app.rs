@@ -21,7 +21,7 @@ use belfry::scrape::ScrapeManager;
 use belfry::selfmetrics::Registry;
 use belfry::state::StateStore;
 use belfry::tsdb::wal::{SyncPolicy, WalOptions};
-use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
+use belfry::tsdb::{ExemplarAppender, ExemplarStore, Storage, Tsdb, TsdbOptions};
 use belfry::web::{self, AppState, Lifecycle, ReloadError, ReloadHandle, ReloadRequest};
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9900);
@@ -104,7 +104,12 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     };
     let storage: Arc<dyn Storage> = tsdb.clone();
 
-    let scrape = ScrapeManager::new(storage.clone(), &registry);
+    let exemplars = Arc::new(ExemplarStore::new(
+        usize::try_from(config.storage.exemplars.max_exemplars).unwrap_or(usize::MAX),
+        &registry,
+    ));
+    let exemplar_appender: Arc<dyn ExemplarAppender> = exemplars.clone();
+    let scrape = ScrapeManager::with_exemplars(storage.clone(), Some(exemplar_appender), &registry);
     scrape.apply_config(&config).context("cannot start scraping")?;
 
     let shutdown = CancellationToken::new();
@@ -146,6 +151,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
         storage: storage.clone(),
+        exemplars,
         scrape: scrape.clone(),
         rules: rules.clone(),
         registry: registry.clone(),
@@ -275,6 +281,9 @@ impl Reloader {
             tracing::warn!(error = %e, "scrape configuration not installed");
         }
         *self.state.external_labels.write() = external_labels(&config);
+        self.state
+            .exemplars
+            .resize(usize::try_from(config.storage.exemplars.max_exemplars).unwrap_or(usize::MAX));
         let mut running = self.running.lock();
         warn_restart_only_changes(&running, &config);
         self.state.status.config_applied(config.clone());

@@ -7,6 +7,7 @@
 pub mod alerting;
 mod envsubst;
 mod error;
+mod exemplars;
 mod file;
 mod file_error;
 mod http;
@@ -21,6 +22,7 @@ mod validation_error;
 
 pub use alerting::AlertingConfig;
 pub use error::ConfigError;
+pub use exemplars::{DEFAULT_MAX_EXEMPLARS, ExemplarsConfig};
 #[cfg(test)]
 use file::locate_job;
 pub use file::{Config, SELF_JOB};

@@ -21,6 +21,8 @@ pub struct StorageConfig {
     pub retention_size: ByteSize,
     #[serde(default)]
     pub wal: WalConfig,
+    #[serde(default)]
+    pub exemplars: super::exemplars::ExemplarsConfig,
 }
 
 impl Default for StorageConfig {
@@ -29,6 +31,7 @@ impl Default for StorageConfig {
             retention_time: default_retention_time(),
             retention_size: ByteSize(0),
             wal: WalConfig::default(),
+            exemplars: Default::default(),
         }
     }
 }
@@ -164,6 +167,8 @@ impl StorageConfig {
             retention_time,
             retention_size,
             wal: WalConfig { sync, segment_size },
+            // Applied by a reload (the exemplar store resizes).
+            exemplars: _,
         } = self;
         let mut keys = Vec::new();
         push_if(

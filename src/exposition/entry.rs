@@ -42,4 +42,16 @@ pub struct ParsedSample<'a> {
     /// the sample's name is that family's name or the name plus one of the
     /// type's suffixes (`_total`, `_bucket`, …), else `Unknown`.
     pub metric_type: MetricType,
+    /// OpenMetrics only: the exemplar after ` # `.
+    pub exemplar: Option<ParsedExemplar<'a>>,
+}
+
+/// An OpenMetrics exemplar: ` # {labels} value [timestamp]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedExemplar<'a> {
+    /// Labels in input order; names unique.
+    pub labels: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub value: f64,
+    /// Milliseconds since the epoch (the body writes seconds).
+    pub timestamp_ms: Option<i64>,
 }

@@ -33,7 +33,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use entry::{Entry, ParsedSample};
+pub use entry::{Entry, ParsedExemplar, ParsedSample};
 pub use error::ParseError;
 pub use float::NORMAL_NAN;
 pub use format::{Format, SCRAPE_ACCEPT_HEADER};

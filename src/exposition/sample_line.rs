@@ -1,6 +1,6 @@
 //! Sample lines: `name{labels} value [timestamp]`, plus OpenMetrics
-//! exemplars (` # {labels} value [timestamp]`), which are checked and
-//! dropped.
+//! exemplars (` # {labels} value [timestamp]`), checked as strictly as
+//! Prometheus does and handed on with their sample.
 //!
 //! The text format allows spaces and tabs between any two tokens, a
 //! missing comma between labels (as Prometheus does) and raw line breaks
@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
 use super::cursor::{describe, is_label_name_start};
-use super::entry::ParsedSample;
+use super::entry::{ParsedExemplar, ParsedSample};
 use super::error::ParseError;
 use super::float::{self, NumberError};
 use super::format::Format;
@@ -79,10 +79,10 @@ impl<'a> Parser<'a> {
         };
 
         let value = self.value(om)?;
-        let timestamp_ms = if om {
+        let (timestamp_ms, exemplar) = if om {
             self.openmetrics_line_end()?
         } else {
-            self.text_line_end()?
+            (self.text_line_end()?, None)
         };
 
         let (metric_type, suffix) = match &self.family {
@@ -117,6 +117,7 @@ impl<'a> Parser<'a> {
             value,
             timestamp_ms,
             metric_type,
+            exemplar,
         }))
     }
 
@@ -291,7 +292,7 @@ impl<'a> Parser<'a> {
 
     /// After an OpenMetrics value: ` timestamp`, ` # {exemplar}`, both, or
     /// nothing, then `\n`.
-    fn openmetrics_line_end(&mut self) -> Result<Option<i64>, ParseError> {
+    fn openmetrics_line_end(&mut self) -> Result<(Option<i64>, Option<ParsedExemplar<'a>>), ParseError> {
         let mut timestamp = None;
         if self.cur.peek() == Some(b' ') && self.cur.peek_at(1) != Some(b'#') {
             self.cur.pos += 1;
@@ -304,9 +305,11 @@ impl<'a> Parser<'a> {
                 .map_err(|e| self.cur.error_at(start, invalid("timestamp", token, e)))?;
             timestamp = Some(ts);
         }
-        if self.cur.peek() == Some(b' ') {
-            self.exemplar()?;
-        }
+        let exemplar = if self.cur.peek() == Some(b' ') {
+            Some(self.exemplar()?)
+        } else {
+            None
+        };
         match self.cur.peek() {
             Some(b'\n') => self.cur.consume_newline(),
             None => return Err(self.missing_eof()),
@@ -319,12 +322,12 @@ impl<'a> Parser<'a> {
                 return Err(self.cur.expected(what));
             }
         }
-        Ok(timestamp)
+        Ok((timestamp, exemplar))
     }
 
-    /// ` # {labels} value [timestamp]`: checked as strictly as Prometheus
-    /// does, then dropped (Belfry does not store exemplars).
-    fn exemplar(&mut self) -> Result<(), ParseError> {
+    /// ` # {labels} value [timestamp]`, checked as strictly as Prometheus
+    /// does.
+    fn exemplar(&mut self) -> Result<ParsedExemplar<'a>, ParseError> {
         if !self.cur.rest().starts_with(b" # {") {
             return Err(self.cur.error(format!(
                 "expected \" # {{\" to start an exemplar, found {}",
@@ -343,8 +346,9 @@ impl<'a> Parser<'a> {
         if token.is_empty() {
             return Err(self.cur.expected("an exemplar value"));
         }
-        float::parse_value(token)
+        let value = float::parse_value(token)
             .map_err(|e| self.cur.error_at(start, invalid("exemplar value", token, e)))?;
+        let mut timestamp_ms = None;
         if self.cur.peek() == Some(b' ') {
             self.cur.pos += 1;
             let start = self.cur.pos;
@@ -352,11 +356,16 @@ impl<'a> Parser<'a> {
             if token.is_empty() {
                 return Err(self.cur.expected("an exemplar timestamp"));
             }
-            float::parse_openmetrics_timestamp(token)
+            let ts = float::parse_openmetrics_timestamp(token)
                 .map_err(|e| self.cur.error_at(start, invalid("exemplar timestamp", token, e)))?;
+            timestamp_ms = Some(ts);
         }
         match self.cur.peek() {
-            Some(b'\n') | None => Ok(()),
+            Some(b'\n') | None => Ok(ParsedExemplar {
+                labels,
+                value,
+                timestamp_ms,
+            }),
             Some(_) => Err(self.cur.expected("the end of the line after the exemplar")),
         }
     }

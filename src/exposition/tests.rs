@@ -628,7 +628,7 @@ fn om_trailing_comma_and_quoted_names() {
 }
 
 #[test]
-fn om_exemplars_are_parsed_and_dropped() {
+fn om_exemplars_come_with_their_sample() {
     let input = "# TYPE foo histogram\n\
                  foo_bucket{le=\"0.1\"} 8 # {trace_id=\"abc\"} 0.054\n\
                  foo_bucket{le=\"+Inf\"} 17 # {trace_id=\"def\",\"span.id\"=\"x\"} 1.0 1520879607.789\n\
@@ -644,6 +644,18 @@ fn om_exemplars_are_parsed_and_dropped() {
     assert_eq!(labels(&s[2]), [("le", "1.0")]);
     assert_eq!(s[2].timestamp_ms, Some(1_520_879_607_789));
     assert_eq!(s[3].metric_type, MetricType::Counter);
+    let e0 = s[0].exemplar.as_ref().expect("exemplar of the first bucket");
+    assert_eq!(e0.labels, [("trace_id".into(), "abc".into())]);
+    assert_eq!((e0.value, e0.timestamp_ms), (0.054, None));
+    let e1 = s[1].exemplar.as_ref().expect("exemplar of the +Inf bucket");
+    assert_eq!(e1.labels[1], ("span.id".into(), "x".into()));
+    assert_eq!((e1.value, e1.timestamp_ms), (1.0, Some(1_520_879_607_789)));
+    let e2 = s[2].exemplar.as_ref().expect("an exemplar without labels");
+    assert!(e2.labels.is_empty());
+    assert_eq!(
+        s[3].exemplar.as_ref().map(|e| e.timestamp_ms),
+        Some(Some(1_520_879_607_789))
+    );
 }
 
 #[test]

@@ -66,7 +66,7 @@ impl IngestMetrics {
             ),
             exemplars_dropped: registry.counter(
                 "belfry_remote_write_exemplars_dropped_total",
-                "Remote-write exemplars received and dropped (not stored).",
+                "Remote-write exemplars received and not kept (their series refused or without samples, or refused by the exemplar store).",
             ),
             histograms_dropped: registry.counter(
                 "belfry_remote_write_histograms_dropped_total",

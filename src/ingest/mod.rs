@@ -23,6 +23,8 @@ pub use import::{ImportOptions, ImportReport, guess_format, import_file};
 pub use limits::IngestLimits;
 pub use metrics::{IngestMetrics, Source};
 pub use outcome::{FamilyMetadata, PushOutcome, RejectReason, Rejections, WriteOutcome};
-pub use remote_write::{DecodedSeries, DecodedWrite, RemoteWriteHeaders, apply, decode_write_request};
+pub use remote_write::{
+    DecodedSeries, DecodedWrite, RemoteWriteHeaders, apply, apply_with_exemplars, decode_write_request,
+};
 pub use series_labels::{SeriesProblem, series_labels};
 pub use text_push::{parse_extra_label, push_text};

@@ -157,7 +157,8 @@ pub struct WriteOutcome {
     pub samples_appended: usize,
     pub series_created: usize,
     pub rejections: Rejections,
-    /// Remote-write exemplars, decoded and dropped (no exemplar storage yet).
+    /// Remote-write exemplars not kept: of refused or sample-less series,
+    /// or refused by the exemplar store.
     pub exemplars_dropped: usize,
     /// Remote-write native histogram samples, decoded and dropped (the
     /// store holds floats only).

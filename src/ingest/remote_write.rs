@@ -18,8 +18,13 @@
 //! # Memory
 //! Requests are not decoded into a whole [`prompb::WriteRequest`]: the
 //! receiver walks the top-level fields and decodes one label or sample at a
-//! time, counting exemplars and native histograms without materialising
-//! them. A packed or empty protobuf field can expand 8–50× when decoded,
+//! time, counting native histograms without materialising them.
+//!
+//! # Exemplars
+//! Kept in the exemplar store, given with
+//! [`receive_with_exemplars`], once the request's samples are committed;
+//! those of refused series, and those the store refuses (it counts why),
+//! are counted in `belfry_remote_write_exemplars_dropped_total`. A packed or empty protobuf field can expand 8–50× when decoded,
 //! so whole-message decoding would turn a 32 MiB body into gigabytes.
 
 use bytes::Buf;
@@ -27,7 +32,7 @@ use prost::Message;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 
 use crate::model::{Labels, METRIC_NAME, MetricType, now_millis};
-use crate::tsdb::Storage;
+use crate::tsdb::{Exemplar, ExemplarAppender, Storage};
 
 use super::append::{append_batch, finish};
 use super::error::IngestError;
@@ -58,6 +63,7 @@ pub struct RemoteWriteHeaders<'a> {
 pub struct DecodedSeries {
     pub labels: Labels,
     pub samples: Vec<(i64, f64)>,
+    pub exemplars: Vec<Exemplar>,
 }
 
 /// A decoded request: valid series, and what was refused while decoding.
@@ -206,6 +212,7 @@ fn decode_series(
     let mut labels: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut label_entries = 0usize;
     let mut samples: Vec<(i64, f64)> = Vec::new();
+    let mut exemplars: Vec<Exemplar> = Vec::new();
     while buf.has_remaining() {
         let (tag, wire_type) = decode_key(&mut buf).map_err(proto_err("timeseries"))?;
         match (tag, wire_type) {
@@ -226,9 +233,13 @@ fn decode_series(
                 samples.push((sample.timestamp, sample.value));
             }
             (3, WireType::LengthDelimited) => {
-                take_delimited(&mut buf, "exemplar")?;
+                let e = prompb::Exemplar::decode(take_delimited(&mut buf, "exemplar")?)
+                    .map_err(proto_err("exemplar"))?;
                 budget.take()?;
-                out.exemplars_dropped += 1;
+                match exemplar(e) {
+                    Some(e) => exemplars.push(e),
+                    None => out.exemplars_dropped += 1,
+                }
             }
             (4, WireType::LengthDelimited) => {
                 take_delimited(&mut buf, "histogram")?;
@@ -244,8 +255,14 @@ fn decode_series(
                 .map_err(proto_err("timeseries"))?,
         }
     }
-    // A series with only exemplars or histograms has nothing to store.
+    // A series with only histograms has nothing to store. Prometheus
+    // sends each exemplar in a series of its own, without samples: those
+    // are kept when their labels are valid, and their refusal (like an
+    // exemplar's in Prometheus) never fails the request.
     if samples.is_empty() {
+        if !exemplars.is_empty() {
+            decode_exemplar_series(&labels, label_entries, limits, exemplars, out);
+        }
         return Ok(());
     }
     if label_entries > limits.max_labels_per_series {
@@ -262,6 +279,7 @@ fn decode_series(
         };
         out.rejections
             .add(RejectReason::TooManyLabels, samples.len(), true, detail);
+        out.exemplars_dropped += exemplars.len();
         return Ok(());
     }
     let labels = match series_labels(&labels, limits) {
@@ -269,6 +287,7 @@ fn decode_series(
         Err(problem) => {
             out.rejections
                 .add(problem.reason, samples.len(), true, || problem.detail);
+            out.exemplars_dropped += exemplars.len();
             return Ok(());
         }
     };
@@ -289,10 +308,56 @@ fn decode_series(
             detail,
         );
     }
-    if !samples.is_empty() {
-        out.series.push(DecodedSeries { labels, samples });
-    }
+    out.series.push(DecodedSeries {
+        labels,
+        samples,
+        exemplars,
+    });
     Ok(())
+}
+
+/// A series that carries exemplars only.
+fn decode_exemplar_series(
+    labels: &[(Vec<u8>, Vec<u8>)],
+    label_entries: usize,
+    limits: &IngestLimits,
+    exemplars: Vec<Exemplar>,
+    out: &mut DecodedWrite,
+) {
+    let labels = (label_entries <= limits.max_labels_per_series)
+        .then(|| series_labels(labels, limits).ok())
+        .flatten();
+    match labels {
+        Some(labels) => out.series.push(DecodedSeries {
+            labels,
+            samples: Vec::new(),
+            exemplars,
+        }),
+        None => out.exemplars_dropped += exemplars.len(),
+    }
+}
+
+/// An exemplar whose labels are UTF-8 with unique names; `None` otherwise.
+fn exemplar(e: prompb::Exemplar) -> Option<Exemplar> {
+    let mut pairs = Vec::with_capacity(e.labels.len());
+    for l in e.labels {
+        let name = String::from_utf8(l.name).ok()?;
+        let value = String::from_utf8(l.value).ok()?;
+        if name.is_empty() {
+            return None;
+        }
+        pairs.push(crate::model::Label::new(name, value));
+    }
+    let count = pairs.len();
+    let labels = Labels::new(pairs);
+    if labels.len() != count {
+        return None;
+    }
+    Some(Exemplar {
+        labels,
+        value: e.value,
+        ts: e.timestamp,
+    })
 }
 
 fn take_delimited<'a>(buf: &mut &'a [u8], what: &str) -> Result<&'a [u8], IngestError> {
@@ -331,16 +396,30 @@ pub fn apply(
     decoded: DecodedWrite,
     metrics: &IngestMetrics,
 ) -> Result<WriteOutcome, IngestError> {
+    apply_with_exemplars(storage, None, decoded, metrics)
+}
+
+/// [`apply`], handing each stored series' exemplars to `exemplars` after
+/// the commit (`None` drops them).
+pub fn apply_with_exemplars(
+    storage: &dyn Storage,
+    exemplars: Option<&dyn ExemplarAppender>,
+    decoded: DecodedWrite,
+    metrics: &IngestMetrics,
+) -> Result<WriteOutcome, IngestError> {
     let DecodedWrite {
         series,
         mut rejections,
-        exemplars_dropped,
+        mut exemplars_dropped,
         histograms_dropped,
         metadata,
     } = decoded;
     let batch = append_batch(
         storage,
-        series.iter().map(|s| (&s.labels, s.samples.as_slice())),
+        series
+            .iter()
+            .filter(|s| !s.samples.is_empty())
+            .map(|s| (&s.labels, s.samples.as_slice())),
         &mut rejections,
     );
     let batch = match batch {
@@ -351,6 +430,18 @@ pub fn apply(
             return Err(err);
         }
     };
+    for s in series {
+        let Some(store) = exemplars else {
+            exemplars_dropped += s.exemplars.len();
+            continue;
+        };
+        for e in s.exemplars {
+            // The store counts why it refused one.
+            if store.append_exemplar(&s.labels, e).is_err() {
+                exemplars_dropped += 1;
+            }
+        }
+    }
     let outcome = WriteOutcome {
         samples_appended: batch.accepted,
         series_created: batch.series_created,
@@ -371,6 +462,18 @@ pub fn receive(
     limits: &IngestLimits,
     metrics: &IngestMetrics,
 ) -> Result<WriteOutcome, IngestError> {
+    receive_with_exemplars(storage, None, headers, body, limits, metrics)
+}
+
+/// [`receive`], keeping exemplars in `exemplars`.
+pub fn receive_with_exemplars(
+    storage: &dyn Storage,
+    exemplars: Option<&dyn ExemplarAppender>,
+    headers: &RemoteWriteHeaders<'_>,
+    body: &[u8],
+    limits: &IngestLimits,
+    metrics: &IngestMetrics,
+) -> Result<WriteOutcome, IngestError> {
     let decoded = check_headers(headers).and_then(|()| decode_write_request(body, limits));
     let decoded = match decoded {
         Ok(decoded) => decoded,
@@ -380,7 +483,7 @@ pub fn receive(
             return Err(err);
         }
     };
-    apply(storage, decoded, metrics)
+    apply_with_exemplars(storage, exemplars, decoded, metrics)
 }
 
 #[cfg(test)]
@@ -516,7 +619,7 @@ mod tests {
             });
         }
         let d = decode(&request(vec![ts, hist_only])).unwrap();
-        assert_eq!((d.exemplars_dropped, d.histograms_dropped), (1, 3));
+        assert_eq!((d.series[0].exemplars.len(), d.histograms_dropped), (1, 3));
         assert_eq!(d.series.len(), 1, "a histogram-only series has nothing to store");
         let reg = Registry::new();
         let metrics = IngestMetrics::new(&reg);
@@ -529,6 +632,49 @@ mod tests {
         );
         assert!(
             text.contains("belfry_remote_write_exemplars_dropped_total 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn exemplars_of_stored_series_reach_the_exemplar_store() {
+        let exemplar = |trace: &str, t: i64| Exemplar {
+            labels: vec![Label::new("trace_id", trace)],
+            value: 0.25,
+            timestamp: t,
+        };
+        let mut kept = series(&[("__name__", "lat_bucket"), ("le", "0.5")], &[(NOW, 2.0)]);
+        kept.exemplars = vec![exemplar("a", NOW - 10), exemplar("older", NOW - 20)];
+        let mut refused = series(&[("__name__", "bad"), ("", "x")], &[(NOW, 1.0)]);
+        refused.exemplars.push(exemplar("b", NOW));
+        // As Prometheus sends them: an exemplar in a series of its own.
+        let mut alone = series(&[("__name__", "lat_bucket"), ("le", "1")], &[]);
+        alone.exemplars.push(exemplar("c", NOW));
+        let d = decode(&request(vec![kept, refused, alone])).unwrap();
+        let reg = Registry::new();
+        let store = crate::tsdb::ExemplarStore::new(10, &reg);
+        let metrics = IngestMetrics::new(&reg);
+        let _ = apply_with_exemplars(&SpyStorage::default(), Some(&store), d, &metrics);
+        let all = crate::model::Matcher::new(crate::model::MatchOp::Regex, "__name__", ".+").unwrap();
+        let found = store.select(i64::MIN, i64::MAX, &[vec![all]]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].series_labels.get("le"), Some("0.5"));
+        assert_eq!(found[0].exemplars.len(), 1);
+        assert_eq!(found[0].exemplars[0].labels.get("trace_id"), Some("a"));
+        assert_eq!(
+            (found[0].exemplars[0].value, found[0].exemplars[0].ts),
+            (0.25, NOW - 10)
+        );
+        assert_eq!(found[1].series_labels.get("le"), Some("1"));
+        assert_eq!(found[1].exemplars[0].labels.get("trace_id"), Some("c"));
+        // The older one (refused by the store) and the refused series'.
+        let text = reg.render();
+        assert!(
+            text.contains("belfry_remote_write_exemplars_dropped_total 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("belfry_tsdb_exemplar_out_of_order_exemplars_total 1"),
             "{text}"
         );
     }
@@ -824,7 +970,8 @@ mod tests {
             let d = decode(&req).unwrap();
             prop_assert!(d.rejections.is_empty());
             prop_assert_eq!(d.series.len(), ts.len());
-            prop_assert_eq!(d.exemplars_dropped, ts.iter().map(|t| t.exemplars.len()).sum::<usize>());
+            let kept: usize = d.series.iter().map(|s| s.exemplars.len()).sum();
+            prop_assert_eq!(d.exemplars_dropped + kept, ts.iter().map(|t| t.exemplars.len()).sum::<usize>());
             for (got, sent) in d.series.iter().zip(&ts) {
                 let pairs: Vec<(String, String)> = sent
                     .labels

@@ -20,6 +20,7 @@ mod control;
 mod engine;
 mod error;
 mod eval;
+mod extract_selectors;
 mod format;
 mod functions;
 mod grouping;
@@ -41,6 +42,7 @@ pub use annotations::Annotations;
 pub use control::QueryControl;
 pub use engine::{Engine, EngineOptions, QueryOutput, QueryStats};
 pub use error::PromqlError;
+pub use extract_selectors::extract_selectors;
 pub use format::{format_float, format_sample_value, write_sample_value};
 pub use params::{
     MAX_TIME_MS, MIN_TIME_MS, ParamError, RangeSpec, duration_param, parse_time, time_param, timeout_param,

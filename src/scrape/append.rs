@@ -2,13 +2,15 @@
 //! loop does: target labels merged (`honor_labels`), `metric_relabel_configs`,
 //! limits, timestamps, staleness markers for vanished series and the report
 //! series (`up`, `scrape_duration_seconds`, …). Nothing of a failed scrape
-//! is committed except its report and staleness markers.
+//! is committed except its report and staleness markers. Exemplars go to
+//! the exemplar store once the samples they came with are committed, under
+//! their sample's final (relabeled) series labels.
 
 use std::time::Duration;
 
 use crate::config::RelabelConfig;
 use crate::model::{Labels, LabelsBuilder, METRIC_NAME, STALE_NAN};
-use crate::tsdb::{AppendError, Appender, SeriesRef, Storage};
+use crate::tsdb::{AppendError, Appender, Exemplar, ExemplarAppender, SeriesRef, Storage};
 
 use super::client::Fetched;
 use super::error::ScrapeFailure;
@@ -61,6 +63,8 @@ pub struct Sink<'a> {
     pub target: &'a Labels,
     pub opts: &'a ScrapeOptions,
     pub metrics: &'a ScrapeMetrics,
+    /// Where exemplars go; `None` drops them.
+    pub exemplars: Option<&'a dyn ExemplarAppender>,
 }
 
 /// The outcome of one scrape, for the target's health and metadata.
@@ -76,6 +80,8 @@ struct BodyOutcome {
     post_relabel: usize,
     current: ScrapedSeries,
     metadata: Vec<MetricMetadata>,
+    /// Exemplars of stored samples, kept once the commit succeeds.
+    exemplars: Vec<(Labels, Exemplar)>,
 }
 
 /// Stores one scrape: the body's samples, staleness markers and the report
@@ -115,6 +121,7 @@ pub fn store_scrape(
                     match app.commit() {
                         Ok(_) => {
                             cache.replace(body.current);
+                            store_exemplars(sink, body.exemplars);
                             return ScrapeResult {
                                 error: None,
                                 metadata: Some(body.metadata),
@@ -180,6 +187,18 @@ pub fn store_end_of_run(
     }
     if let Err(e) = app.commit() {
         tracing::warn!(target = %target, "cannot store staleness markers of a stopped target: {e}");
+    }
+}
+
+fn store_exemplars(sink: &Sink<'_>, exemplars: Vec<(Labels, Exemplar)>) {
+    let Some(store) = sink.exemplars else {
+        return;
+    };
+    for (series, exemplar) in exemplars {
+        // The store counts every refusal in its metrics.
+        if let Err(e) = store.append_exemplar(&series, exemplar) {
+            tracing::debug!(target = %sink.target, series = %series, "exemplar not kept: {e}");
+        }
     }
 }
 
@@ -269,6 +288,7 @@ fn append_body(
     let mut post_relabel = 0usize;
     let mut current = ScrapedSeries::default();
     let mut metadata = MetadataBuilder::default();
+    let mut exemplars = Vec::new();
     for entry in Parser::new(body, format) {
         let sample = match entry {
             Err(e) => return Err((ScrapeFailure::Parse(e), scraped)),
@@ -305,15 +325,23 @@ fn append_body(
         }
         check_label_limits(&labels, opts).map_err(|f| (f, scraped))?;
         let explicit_ts = sample.timestamp_ms.filter(|_| opts.honor_timestamps);
-        if let Some(t) = explicit_ts {
+        let stored = if let Some(t) = explicit_ts {
             // Not cached (never marked stale), as in Prometheus.
-            append_counted(app, &labels, t, sample.value, metrics);
-            continue;
-        }
-        let key = SeriesKey::new(labels.identity_hash());
-        let cached = cache.get(key);
-        if let Some(r) = append_cached(app, cached, &labels, ts, sample.value, metrics) {
-            current.record(cache, key, r);
+            append_counted(app, &labels, t, sample.value, metrics)
+        } else {
+            let key = SeriesKey::new(labels.identity_hash());
+            let cached = cache.get(key);
+            let r = append_cached(app, cached, &labels, ts, sample.value, metrics);
+            if let Some(r) = r {
+                current.record(cache, key, r);
+            }
+            r.is_some()
+        };
+        if stored
+            && sink.exemplars.is_some()
+            && let Some(e) = &sample.exemplar
+        {
+            exemplars.push((labels, scraped_exemplar(e, explicit_ts.unwrap_or(ts))));
         }
     }
     Ok(BodyOutcome {
@@ -321,7 +349,22 @@ fn append_body(
         post_relabel,
         current,
         metadata: metadata.finish(),
+        exemplars,
     })
+}
+
+/// An exemplar without its own timestamp takes its sample's, as in
+/// Prometheus.
+fn scraped_exemplar(e: &crate::exposition::ParsedExemplar<'_>, sample_ts: i64) -> Exemplar {
+    let mut b = LabelsBuilder::new();
+    for (name, value) in &e.labels {
+        b.set(name, value);
+    }
+    Exemplar {
+        labels: b.build(),
+        value: e.value,
+        ts: e.timestamp_ms.unwrap_or(sample_ts),
+    }
 }
 
 /// Adds the target's labels to a scraped series. With `honor_labels` the

@@ -3,8 +3,8 @@ use std::time::Duration;
 use super::*;
 use crate::model::{Matcher, is_stale_nan};
 use crate::selfmetrics::Registry;
-use crate::tsdb::MemStorage;
 use crate::tsdb::suite::select_all;
+use crate::tsdb::{ExemplarStore, MemStorage};
 
 fn target() -> Labels {
     Labels::from_pairs(&[("instance", "h:9100"), ("job", "node")])
@@ -22,6 +22,7 @@ struct Harness {
     metrics: ScrapeMetrics,
     opts: ScrapeOptions,
     cache: SeriesCache,
+    exemplars: ExemplarStore,
 }
 
 impl Harness {
@@ -31,6 +32,7 @@ impl Harness {
             metrics: ScrapeMetrics::new(&Registry::new()),
             opts,
             cache: SeriesCache::default(),
+            exemplars: ExemplarStore::new(100, &Registry::new()),
         }
     }
 
@@ -41,6 +43,7 @@ impl Harness {
             target: &target,
             opts: &self.opts,
             metrics: &self.metrics,
+            exemplars: Some(&self.exemplars),
         };
         store_scrape(&sink, fetched, ts, Duration::from_millis(5), &mut self.cache)
     }
@@ -333,4 +336,69 @@ fn openmetrics_by_content_type() {
         2000,
     );
     assert!(r.error.is_some());
+}
+
+fn openmetrics(body: &str) -> Result<Fetched, ScrapeFailure> {
+    Ok(Fetched {
+        body: body.as_bytes().to_vec(),
+        content_type: Some("application/openmetrics-text; version=1.0.0".into()),
+    })
+}
+
+#[test]
+fn exemplars_are_kept_under_the_relabeled_series() {
+    let mut h = Harness::new(ScrapeOptions {
+        metric_relabel_configs: rules(
+            "- {source_labels: [le], regex: '0.5', action: drop}\n\
+             - {target_label: region, replacement: eu}",
+        ),
+        ..default_opts()
+    });
+    let body = "# TYPE req histogram\n\
+                req_bucket{le=\"0.1\"} 1 # {trace_id=\"a\"} 0.05 1.5\n\
+                req_bucket{le=\"0.5\"} 2 # {trace_id=\"dropped\"} 0.3\n\
+                req_bucket{le=\"+Inf\"} 3 # {trace_id=\"c\"} 7\n\
+                req_count 3\n\
+                req_sum 7.35\n\
+                # EOF\n";
+    let r = h.scrape(openmetrics(body), 5000);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let any = Matcher::new(crate::model::MatchOp::Regex, "__name__", ".+").unwrap();
+    let found = h.exemplars.select(i64::MIN, i64::MAX, &[vec![any]]);
+    let got: Vec<(String, String, String, f64, i64)> = found
+        .iter()
+        .flat_map(|s| {
+            s.exemplars.iter().map(|e| {
+                (
+                    s.series_labels.get("le").unwrap_or("").to_string(),
+                    s.series_labels.get("region").unwrap_or("").to_string(),
+                    e.labels.get("trace_id").unwrap_or("").to_string(),
+                    e.value,
+                    e.ts,
+                )
+            })
+        })
+        .collect();
+    // Its own timestamp (1.5 s) or the scrape's; the dropped series' none.
+    assert_eq!(
+        got,
+        [
+            ("+Inf".into(), "eu".into(), "c".into(), 7.0, 5000),
+            ("0.1".into(), "eu".into(), "a".into(), 0.05, 1500),
+        ]
+    );
+    assert_eq!(found[0].series_labels.get("job"), Some("node"));
+}
+
+#[test]
+fn a_failed_scrape_keeps_no_exemplars() {
+    let mut h = Harness::new(ScrapeOptions {
+        sample_limit: 1,
+        ..default_opts()
+    });
+    let body = "a_total 1 # {trace_id=\"x\"} 1\nb_total 1 # {trace_id=\"y\"} 1\n# EOF\n";
+    let r = h.scrape(openmetrics(body), 1000);
+    assert!(matches!(r.error, Some(ScrapeFailure::SampleLimit { .. })));
+    let any = Matcher::new(crate::model::MatchOp::Regex, "__name__", ".+").unwrap();
+    assert!(h.exemplars.select(i64::MIN, i64::MAX, &[vec![any]]).is_empty());
 }

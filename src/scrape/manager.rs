@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ScrapeConfig};
 use crate::model::Labels;
 use crate::selfmetrics::{Counter, Registry};
-use crate::tsdb::Storage;
+use crate::tsdb::{ExemplarAppender, Storage};
 
 use super::client::ScrapeClient;
 use super::error::ScrapeError;
@@ -28,6 +28,7 @@ use super::status::TargetStatus;
 
 pub struct ScrapeManager {
     storage: Arc<dyn Storage>,
+    exemplars: Option<Arc<dyn ExemplarAppender>>,
     metrics: Arc<ScrapeMetrics>,
     target_limit_exceeded: Arc<Counter>,
     pools: Mutex<HashMap<String, Arc<ScrapePool>>>,
@@ -42,9 +43,20 @@ pub struct PreparedScrape {
 }
 
 impl ScrapeManager {
+    /// A manager that drops scraped exemplars.
     pub fn new(storage: Arc<dyn Storage>, registry: &Registry) -> Arc<Self> {
+        Self::with_exemplars(storage, None, registry)
+    }
+
+    /// A manager that hands scraped exemplars to `exemplars`.
+    pub fn with_exemplars(
+        storage: Arc<dyn Storage>,
+        exemplars: Option<Arc<dyn ExemplarAppender>>,
+        registry: &Registry,
+    ) -> Arc<Self> {
         let manager = Arc::new(ScrapeManager {
             storage,
+            exemplars,
             metrics: Arc::new(ScrapeMetrics::new(registry)),
             target_limit_exceeded: registry.counter(
                 "belfry_scrape_target_limit_exceeded_total",
@@ -109,6 +121,7 @@ impl ScrapeManager {
             self.storage.clone(),
             self.metrics.clone(),
             self.target_limit_exceeded.clone(),
+            self.exemplars.clone(),
         )
         .map_err(|source| ScrapeError::Job {
             job: job.job_name.clone(),

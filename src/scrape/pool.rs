@@ -72,6 +72,7 @@ impl PreparedPool {
         storage: Arc<dyn Storage>,
         metrics: Arc<ScrapeMetrics>,
         target_limit_exceeded: Arc<Counter>,
+        exemplars: Option<Arc<dyn crate::tsdb::ExemplarAppender>>,
     ) -> Result<Self, HttpClientError> {
         let client = ScrapeClient::new(job)?;
         let mut file_sd: Vec<FileDiscovery> = job
@@ -90,6 +91,7 @@ impl PreparedPool {
                 client,
                 options: ScrapeOptions::from_job(job),
                 metrics,
+                exemplars,
             }),
             file_sd,
             file_groups,

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::model::now_millis;
-use crate::tsdb::Storage;
+use crate::tsdb::{ExemplarAppender, Storage};
 
 use super::append::{ScrapeOptions, Sink, store_end_of_run, store_scrape};
 use super::client::ScrapeClient;
@@ -29,6 +29,7 @@ pub struct JobContext {
     pub client: ScrapeClient,
     pub options: ScrapeOptions,
     pub metrics: Arc<ScrapeMetrics>,
+    pub exemplars: Option<Arc<dyn ExemplarAppender>>,
 }
 
 /// A target and what its loop last observed, readable by the APIs.
@@ -227,6 +228,7 @@ async fn scrape_once(
             target: &labels,
             opts: &job_ctx.options,
             metrics: &job_ctx.metrics,
+            exemplars: job_ctx.exemplars.as_deref(),
         };
         let result = store_scrape(&sink, fetched, ts, duration, &mut cache);
         (result, cache)

@@ -11,6 +11,7 @@ mod db;
 #[cfg(test)]
 mod engine_tests;
 mod error;
+mod exemplars;
 mod flush;
 mod head;
 mod index;
@@ -30,6 +31,9 @@ pub mod wal;
 pub use compactor::{CompactionReport, DEFAULT_TARGET_SAMPLES};
 pub use db::{Tsdb, TsdbOptions, WalReplayStatus};
 pub use error::{AppendError, LayoutError, RecordKey, StorageError};
+pub use exemplars::{
+    Exemplar, ExemplarAppender, ExemplarError, ExemplarStore, MAX_LABEL_SET_CHARS, SeriesExemplars,
+};
 pub use mem::MemStorage;
 pub use retention::RetentionReport;
 pub use storage::{

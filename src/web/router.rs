@@ -13,6 +13,7 @@ use super::api::{
     federate, lifecycle, query, rules, series, server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
+use super::api::exemplars::query_exemplars;
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -34,6 +35,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/v1/parse_query",
             get(query::parse_query).post(query::parse_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(query_exemplars).post(query_exemplars),
         )
         .route("/api/v1/series", get(series::series).post(series::series))
         .route(

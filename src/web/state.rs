@@ -10,7 +10,7 @@ use crate::model::Labels;
 use crate::rules::RuleManager;
 use crate::scrape::ScrapeManager;
 use crate::selfmetrics::{Counter, CounterVec, Registry};
-use crate::tsdb::Storage;
+use crate::tsdb::{ExemplarStore, Storage};
 
 use super::guard::Guard;
 use super::reload::ReloadHandle;
@@ -55,6 +55,8 @@ impl WebMetrics {
 
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    /// Exemplars kept by scraping and remote write.
+    pub exemplars: Arc<ExemplarStore>,
     pub scrape: Arc<ScrapeManager>,
     pub rules: Arc<RuleManager>,
     pub registry: Arc<Registry>,

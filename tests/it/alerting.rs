@@ -81,6 +81,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
     let storage_for_rules = storage.clone();
     let state = Arc::new(AppState {
         storage: storage.clone(),
+        exemplars: Arc::new(belfry::tsdb::ExemplarStore::new(0, &registry)),
         scrape: ScrapeManager::new(storage, &registry),
         registry: registry.clone(),
         lifecycle: Arc::new(Lifecycle::default()),

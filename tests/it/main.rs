@@ -6,6 +6,7 @@ mod cli_env;
 mod config;
 mod e2e_node_exporter;
 mod e2e_remote_write;
+mod exemplars;
 mod ingest;
 mod promql_conformance;
 mod promql_differential;

@@ -45,6 +45,7 @@ impl Api {
         let rules = belfry::rules::RuleManager::new(storage.clone(), None, &registry, Default::default());
         let state = Arc::new(AppState {
             storage: storage.clone(),
+            exemplars: Arc::new(belfry::tsdb::ExemplarStore::new(0, &registry)),
             scrape: belfry::scrape::ScrapeManager::new(storage, &registry),
             rules,
             alerting,

@@ -1,6 +1,7 @@
 //! Handlers, one file per API family.
 
 pub mod alertmanager;
+pub mod exemplars;
 pub mod federate;
 pub mod lifecycle;
 pub mod query;

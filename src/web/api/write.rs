@@ -46,8 +46,9 @@ pub async fn remote_write(
             content_encoding: content_encoding.as_deref(),
             version: version.as_deref(),
         };
-        remote_write::receive(
+        remote_write::receive_with_exemplars(
             st.storage.as_ref(),
+            Some(st.exemplars.as_ref()),
             &headers,
             &body,
             &st.ingest_limits,
