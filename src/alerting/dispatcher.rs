@@ -18,7 +18,12 @@ use super::inhibit::InhibitRule;
 use super::metrics::AlertingMetrics;
 use super::nflog::NotificationLog;
 use super::notify::Notifier;
+use super::notify::discord::DiscordNotifier;
 use super::notify::email::EmailNotifier;
+use super::notify::msteamsv2::MsTeamsV2Notifier;
+use super::notify::pagerduty::PagerdutyNotifier;
+use super::notify::slack::SlackNotifier;
+use super::notify::telegram::TelegramNotifier;
 use super::notify::template::Templates;
 use super::notify::webhook::WebhookNotifier;
 use super::route::Route;
@@ -535,6 +540,25 @@ fn build_runtime(config: Option<&AlertingConfig>) -> Result<Runtime, AlertingErr
                 source: Box::new(source),
             })?;
             integrations.push(Arc::new(n));
+        }
+        let failed = |source| AlertingError::Receiver {
+            receiver: r.name.clone(),
+            source: Box::new(source),
+        };
+        for c in &r.slack_configs {
+            integrations.push(Arc::new(SlackNotifier::new(c, &templates).map_err(failed)?));
+        }
+        for c in &r.msteamsv2_configs {
+            integrations.push(Arc::new(MsTeamsV2Notifier::new(c, &templates).map_err(failed)?));
+        }
+        for c in &r.discord_configs {
+            integrations.push(Arc::new(DiscordNotifier::new(c, &templates).map_err(failed)?));
+        }
+        for c in &r.telegram_configs {
+            integrations.push(Arc::new(TelegramNotifier::new(c, &templates).map_err(failed)?));
+        }
+        for c in &r.pagerduty_configs {
+            integrations.push(Arc::new(PagerdutyNotifier::new(c, &templates).map_err(failed)?));
         }
         receivers.insert(
             r.name.clone(),

@@ -9,6 +9,9 @@ pub struct AlertingMetrics {
     pub notifications: Arc<CounterVec>,
     /// Failed delivery attempts per receiver and integration.
     pub notifications_failed: Arc<CounterVec>,
+    /// Notification texts cut to a service's limit, per receiver,
+    /// integration and field.
+    pub notifications_truncated: Arc<CounterVec>,
     pub alerts_received: Arc<Counter>,
     pub alerts_invalid: Arc<Counter>,
     /// Alerts refused because the dispatcher queue was full.
@@ -34,6 +37,11 @@ impl AlertingMetrics {
                 "belfry_notifications_failed_total",
                 "Failed notification delivery attempts, by receiver and integration.",
                 &["receiver", "integration"],
+            ),
+            notifications_truncated: r.counter_vec(
+                "belfry_notifications_truncated_total",
+                "Notification fields cut to the receiving service's length limit, by receiver, integration and field.",
+                &["receiver", "integration", "field"],
             ),
             alerts_received: r.counter(
                 "belfry_alerts_received_total",

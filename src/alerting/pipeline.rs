@@ -158,7 +158,15 @@ impl Dispatcher {
                 Err(_) => Err(super::notify::NotifyError::permanent("flush deadline passed")),
             };
             let err = match outcome {
-                Ok(()) => return true,
+                Ok(delivered) => {
+                    for field in delivered.truncated {
+                        self.metrics
+                            .notifications_truncated
+                            .with(&[receiver, integration, field])
+                            .inc();
+                    }
+                    return true;
+                }
                 Err(e) => e,
             };
             failed.inc();

@@ -1,6 +1,7 @@
 //! Belfry's integration tests: one binary, one module per area.
 
 mod alerting;
+mod chat_receivers;
 mod cli;
 mod cli_env;
 mod config;

@@ -155,7 +155,7 @@ fn notifier(url: &str, ca: &Path, tls_lines: &str) -> WebhookNotifier {
 }
 
 async fn deliver(n: &WebhookNotifier) -> Result<(), String> {
-    n.notify(&notification()).await.map_err(|e| e.message)
+    n.notify(&notification()).await.map(|_| ()).map_err(|e| e.message)
 }
 
 #[tokio::test]

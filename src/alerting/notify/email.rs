@@ -18,7 +18,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::setup_error::SetupError;
 use super::smtp_tls::tls_parameters;
 use super::template::Templates;
-use super::{Notification, Notifier, NotifyError, NotifyFuture};
+use super::{Delivered, Notification, Notifier, NotifyError, NotifyFuture};
 use crate::config::alerting::EmailConfig;
 use crate::config::{Secret, TlsConfig};
 use crate::http_client::error_chain;
@@ -205,7 +205,7 @@ impl Notifier for EmailNotifier {
     }
 
     fn notify<'a>(&'a self, n: &'a Notification) -> NotifyFuture<'a> {
-        Box::pin(self.send(n))
+        Box::pin(async move { self.send(n).await.map(|()| Delivered::default()) })
     }
 }
 

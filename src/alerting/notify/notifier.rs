@@ -102,7 +102,14 @@ impl NotifyError {
     }
 }
 
-pub type NotifyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NotifyError>> + Send + 'a>>;
+/// What a successful delivery reports: the fields cut to the service's
+/// limits, which the pipeline counts.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub truncated: Vec<&'static str>,
+}
+
+pub type NotifyFuture<'a> = Pin<Box<dyn Future<Output = Result<Delivered, NotifyError>> + Send + 'a>>;
 
 /// One integration of a receiver (an e-mail config, a webhook config).
 pub trait Notifier: Send + Sync {

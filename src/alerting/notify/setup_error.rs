@@ -74,6 +74,12 @@ pub enum SetupError {
     SmtpTls(#[from] SmtpTlsError),
     #[error("webhook {0}")]
     WebhookClient(#[source] HttpClientError),
+    #[error("{integration} {source}")]
+    Client {
+        integration: &'static str,
+        #[source]
+        source: HttpClientError,
+    },
     #[error("webhook: one of url or url_file must be configured")]
     NoUrl,
 }

@@ -12,7 +12,7 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use serde_json::{Map, Value, json};
 
 use super::setup_error::SetupError;
-use super::{Notification, Notifier, NotifyError, NotifyFuture};
+use super::{Delivered, Notification, Notifier, NotifyError, NotifyFuture};
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::config::alerting::WebhookConfig;
 use crate::http_client::{ClientSettings, HttpAuth, HttpAuthError, HttpClient, error_chain};
@@ -129,7 +129,7 @@ impl Notifier for WebhookNotifier {
     }
 
     fn notify<'a>(&'a self, n: &'a Notification) -> NotifyFuture<'a> {
-        Box::pin(self.send(n))
+        Box::pin(async move { self.send(n).await.map(|()| Delivered::default()) })
     }
 }
 

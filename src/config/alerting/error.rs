@@ -57,6 +57,31 @@ pub enum AlertingConfigError {
     },
     #[error("url {0:?} must be http or https")]
     NotHttp(String),
+    #[error("at most one of {0} and {1} must be configured")]
+    Twice(&'static str, &'static str),
+    #[error("one of {0} or {1} must be configured")]
+    NoneOf(&'static str, &'static str),
+    /// A required setting is missing; the message says which.
+    #[error("{0}")]
+    Required(&'static str),
+    /// A URL that may hold a token, so its value is not shown.
+    #[error("invalid {key}: {source}")]
+    SecretUrl {
+        key: &'static str,
+        #[source]
+        source: UrlError,
+    },
+    #[error("{0} must be an http or https URL")]
+    SecretNotHttp(&'static str),
+    #[error("unknown parse_mode {0:?}, must be Markdown, MarkdownV2, HTML or empty")]
+    ParseMode(String),
+    #[error("invalid chat_id {0:?}: an integer is required")]
+    ChatId(String),
+    #[error("{kind} is not supported by Belfry (supported integrations: {supported})")]
+    UnsupportedIntegration {
+        kind: &'static str,
+        supported: &'static str,
+    },
     #[error("http_config: {0}")]
     Proxy(#[from] ProxyError),
     #[error(

@@ -1,5 +1,6 @@
 //! `global:` of the alerting section: SMTP defaults every e-mail receiver
-//! inherits, and `resolve_timeout`.
+//! inherits, the Slack, PagerDuty and Telegram endpoints and credentials
+//! their integrations inherit, `http_config`, and `resolve_timeout`.
 
 use std::path::PathBuf;
 
@@ -37,9 +38,27 @@ pub struct AlertingGlobal {
     pub smtp_auth_secret: Secret,
     #[serde(default = "default_true")]
     pub smtp_require_tls: bool,
-    /// Default HTTP client settings for webhooks.
+    /// Default HTTP client settings for the HTTP integrations.
     #[serde(default)]
     pub http_config: Option<HttpClientConfig>,
+    #[serde(default)]
+    pub slack_api_url: Secret,
+    #[serde(default)]
+    pub slack_api_url_file: Option<PathBuf>,
+    #[serde(default)]
+    pub slack_app_token: Secret,
+    #[serde(default)]
+    pub slack_app_token_file: Option<PathBuf>,
+    #[serde(default = "default_slack_app_url")]
+    pub slack_app_url: String,
+    #[serde(default = "default_pagerduty_url")]
+    pub pagerduty_url: String,
+    #[serde(default = "default_telegram_api_url")]
+    pub telegram_api_url: String,
+    #[serde(default)]
+    pub telegram_bot_token: Secret,
+    #[serde(default)]
+    pub telegram_bot_token_file: Option<PathBuf>,
 }
 
 impl Default for AlertingGlobal {
@@ -56,6 +75,15 @@ impl Default for AlertingGlobal {
             smtp_auth_secret: Secret::default(),
             smtp_require_tls: true,
             http_config: None,
+            slack_api_url: Secret::default(),
+            slack_api_url_file: None,
+            slack_app_token: Secret::default(),
+            slack_app_token_file: None,
+            slack_app_url: default_slack_app_url(),
+            pagerduty_url: default_pagerduty_url(),
+            telegram_api_url: default_telegram_api_url(),
+            telegram_bot_token: Secret::default(),
+            telegram_bot_token_file: None,
         }
     }
 }
@@ -79,6 +107,54 @@ impl AlertingGlobal {
             let key = e.key().unwrap_or("smtp_auth_");
             Invalid::near(format!("global: {e}"), key)
         })?;
+        let twice = [
+            (
+                "slack_api_url",
+                !self.slack_api_url.is_empty(),
+                "slack_api_url_file",
+                self.slack_api_url_file.is_some(),
+            ),
+            (
+                "slack_app_token",
+                !self.slack_app_token.is_empty(),
+                "slack_app_token_file",
+                self.slack_app_token_file.is_some(),
+            ),
+            (
+                "telegram_bot_token",
+                !self.telegram_bot_token.is_empty(),
+                "telegram_bot_token_file",
+                self.telegram_bot_token_file.is_some(),
+            ),
+        ];
+        for (a, has_a, b, has_b) in twice {
+            if has_a && has_b {
+                return Err(Invalid::near(
+                    format!("global: at most one of {a} and {b} must be configured"),
+                    a,
+                ));
+            }
+        }
+        let slack_url = !self.slack_api_url.is_empty() || self.slack_api_url_file.is_some();
+        let slack_token = !self.slack_app_token.is_empty() || self.slack_app_token_file.is_some();
+        if slack_url && slack_token {
+            return Err(Invalid::near(
+                "global: at most one of slack_app_token/slack_app_token_file and slack_api_url/slack_api_url_file must be configured".into(),
+                "slack_app_token",
+            ));
+        }
+        let urls = [
+            ("slack_app_url", self.slack_app_url.as_str()),
+            ("pagerduty_url", self.pagerduty_url.as_str()),
+            ("telegram_api_url", self.telegram_api_url.as_str()),
+        ];
+        for (key, url) in urls {
+            super::endpoint::check_url(key, url).map_err(|e| Invalid::near(format!("global: {e}"), key))?;
+        }
+        if !self.slack_api_url.is_empty() {
+            super::endpoint::check_url("slack_api_url", self.slack_api_url.expose())
+                .map_err(|e| Invalid::near(format!("global: {e}"), "slack_api_url"))?;
+        }
         if let Some(h) = &self.smtp_smarthost {
             super::smarthost::validate_smarthost(h)?;
         }
@@ -94,6 +170,18 @@ impl AlertingGlobal {
 
 fn default_resolve_timeout() -> PromDuration {
     PromDuration::from_secs(300)
+}
+
+fn default_slack_app_url() -> String {
+    "https://slack.com/api/chat.postMessage".to_string()
+}
+
+fn default_pagerduty_url() -> String {
+    "https://events.pagerduty.com/v2/enqueue".to_string()
+}
+
+fn default_telegram_api_url() -> String {
+    "https://api.telegram.org".to_string()
 }
 
 fn default_hello() -> String {

@@ -1,5 +1,7 @@
 //! `receivers:`: a name and its integrations (`email_configs`,
-//! `webhook_configs`), with the `smtp_*` globals filled in.
+//! `webhook_configs`, and the chat and paging ones in their own files),
+//! with the globals filled in; Alertmanager's other integrations are
+//! refused by name.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,6 +13,8 @@ use super::error::AlertingConfigError;
 use super::global::AlertingGlobal;
 use super::http_config::{HttpClientConfig, default_true};
 use super::smarthost::smarthost;
+use super::unsupported::{SUPPORTED, Unsupported};
+use super::{DiscordConfig, MsTeamsV2Config, PagerdutyConfig, SlackConfig, TelegramConfig};
 use crate::config::Secret;
 use crate::model::PromDuration;
 
@@ -22,6 +26,39 @@ pub struct ReceiverConfig {
     pub email_configs: Vec<EmailConfig>,
     #[serde(default)]
     pub webhook_configs: Vec<WebhookConfig>,
+    #[serde(default)]
+    pub slack_configs: Vec<SlackConfig>,
+    #[serde(default)]
+    pub msteamsv2_configs: Vec<MsTeamsV2Config>,
+    #[serde(default)]
+    pub discord_configs: Vec<DiscordConfig>,
+    #[serde(default)]
+    pub telegram_configs: Vec<TelegramConfig>,
+    #[serde(default)]
+    pub pagerduty_configs: Vec<PagerdutyConfig>,
+    /// Alertmanager's integrations Belfry refuses at load.
+    #[serde(default)]
+    pub opsgenie_configs: Unsupported,
+    #[serde(default)]
+    pub victorops_configs: Unsupported,
+    #[serde(default)]
+    pub pushover_configs: Unsupported,
+    #[serde(default)]
+    pub sns_configs: Unsupported,
+    #[serde(default)]
+    pub wechat_configs: Unsupported,
+    #[serde(default)]
+    pub webex_configs: Unsupported,
+    #[serde(default)]
+    pub jira_configs: Unsupported,
+    #[serde(default)]
+    pub rocketchat_configs: Unsupported,
+    #[serde(default)]
+    pub mattermost_configs: Unsupported,
+    #[serde(default)]
+    pub incidentio_configs: Unsupported,
+    #[serde(default)]
+    pub msteams_configs: Unsupported,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
@@ -99,20 +136,69 @@ impl ReceiverConfig {
             return Err(Invalid::near("receiver with empty name".into(), "name:"));
         }
         let name = self.name.clone();
+        if let Some(kind) = self.unsupported() {
+            return Err(Invalid::near(
+                format!(
+                    "receiver {name:?}: {}",
+                    AlertingConfigError::UnsupportedIntegration {
+                        kind,
+                        supported: SUPPORTED
+                    }
+                ),
+                kind,
+            ));
+        }
         for e in &mut self.email_configs {
             e.resolve(global)
                 .map_err(|m| Invalid::near(format!("receiver {name:?}: email_configs: {m}"), &name))?;
         }
         for w in &mut self.webhook_configs {
-            if w.http_config == HttpClientConfig::default()
-                && let Some(h) = &global.http_config
-            {
-                w.http_config = h.clone();
-            }
+            w.http_config.inherit(global.http_config.as_ref());
             w.validate()
                 .map_err(|m| Invalid::near(format!("receiver {name:?}: webhook_configs: {m}"), &name))?;
         }
+        let at = |kind: &str| {
+            let name = name.clone();
+            let kind = kind.to_string();
+            move |m: AlertingConfigError| Invalid::near(format!("receiver {name:?}: {kind}: {m}"), &name)
+        };
+        for c in &mut self.slack_configs {
+            c.resolve(global).map_err(at("slack_configs"))?;
+        }
+        for c in &mut self.msteamsv2_configs {
+            c.resolve(global).map_err(at("msteamsv2_configs"))?;
+        }
+        for c in &mut self.discord_configs {
+            c.resolve(global).map_err(at("discord_configs"))?;
+        }
+        for c in &mut self.telegram_configs {
+            c.resolve(global).map_err(at("telegram_configs"))?;
+        }
+        for c in &mut self.pagerduty_configs {
+            c.resolve(global).map_err(at("pagerduty_configs"))?;
+        }
         Ok(())
+    }
+
+    /// The first of Alertmanager's integrations this receiver uses that
+    /// Belfry does not implement.
+    fn unsupported(&self) -> Option<&'static str> {
+        [
+            ("opsgenie_configs", self.opsgenie_configs),
+            ("victorops_configs", self.victorops_configs),
+            ("pushover_configs", self.pushover_configs),
+            ("sns_configs", self.sns_configs),
+            ("wechat_configs", self.wechat_configs),
+            ("webex_configs", self.webex_configs),
+            ("jira_configs", self.jira_configs),
+            ("rocketchat_configs", self.rocketchat_configs),
+            ("mattermost_configs", self.mattermost_configs),
+            ("incidentio_configs", self.incidentio_configs),
+            ("msteams_configs", self.msteams_configs),
+        ]
+        .into_iter()
+        .find(|(_, u)| u.is_present())
+        .map(|(kind, _)| kind)
     }
 }
 
@@ -202,26 +288,7 @@ impl WebhookConfig {
             }
             (None, Some(_)) => {}
         }
-        let h = &self.http_config;
-        h.proxy().validate()?;
-        let mut auths = 0;
-        auths += usize::from(h.authorization.is_some());
-        auths += usize::from(h.basic_auth.is_some());
-        auths += usize::from(!h.bearer_token.is_empty() || h.bearer_token_file.is_some());
-        if auths > 1 {
-            return Err(AlertingConfigError::HttpAuthMethods);
-        }
-        if let Some(a) = &h.authorization
-            && a.kind.eq_ignore_ascii_case("basic")
-        {
-            return Err(AlertingConfigError::HttpBasicAuthorization);
-        }
-        if let Some(b) = &h.basic_auth
-            && !b.password.is_empty()
-            && b.password_file.is_some()
-        {
-            return Err(AlertingConfigError::HttpPasswordTwice);
-        }
+        self.http_config.validate()?;
         Ok(())
     }
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{
-    AlertingGlobal, InhibitRuleConfig, Invalid, ReceiverConfig, RouteConfig, TimeIntervalConfig, locate,
+    AlertingGlobal, HttpClientConfig, InhibitRuleConfig, Invalid, ReceiverConfig, RouteConfig,
+    TimeIntervalConfig, locate,
 };
 use crate::config::{ConfigError, FileError};
 
@@ -94,6 +95,26 @@ impl AlertingConfig {
             }
         };
         join(&mut self.global.smtp_auth_password_file);
+        join(&mut self.global.slack_api_url_file);
+        join(&mut self.global.slack_app_token_file);
+        join(&mut self.global.telegram_bot_token_file);
+        let join_http = |h: &mut HttpClientConfig| {
+            join(&mut h.bearer_token_file);
+            if let Some(b) = &mut h.basic_auth {
+                join(&mut b.password_file);
+            }
+            if let Some(a) = &mut h.authorization {
+                join(&mut a.credentials_file);
+            }
+            if let Some(t) = &mut h.tls_config {
+                join(&mut t.ca_file);
+                join(&mut t.cert_file);
+                join(&mut t.key_file);
+            }
+        };
+        if let Some(h) = &mut self.global.http_config {
+            join_http(h);
+        }
         for t in &mut self.templates {
             if Path::new(t.as_str()).is_relative() && !dir.as_os_str().is_empty() {
                 *t = dir.join(&*t).display().to_string();
@@ -108,19 +129,30 @@ impl AlertingConfig {
             }
             for w in &mut r.webhook_configs {
                 join(&mut w.url_file);
-                let h = &mut w.http_config;
-                join(&mut h.bearer_token_file);
-                if let Some(b) = &mut h.basic_auth {
-                    join(&mut b.password_file);
-                }
-                if let Some(a) = &mut h.authorization {
-                    join(&mut a.credentials_file);
-                }
-                if let Some(t) = &mut h.tls_config {
-                    join(&mut t.ca_file);
-                    join(&mut t.cert_file);
-                    join(&mut t.key_file);
-                }
+                join_http(&mut w.http_config);
+            }
+            for c in &mut r.slack_configs {
+                join(&mut c.api_url_file);
+                join(&mut c.app_token_file);
+                join_http(&mut c.http_config);
+            }
+            for c in &mut r.msteamsv2_configs {
+                join(&mut c.webhook_url_file);
+                join_http(&mut c.http_config);
+            }
+            for c in &mut r.discord_configs {
+                join(&mut c.webhook_url_file);
+                join_http(&mut c.http_config);
+            }
+            for c in &mut r.telegram_configs {
+                join(&mut c.bot_token_file);
+                join(&mut c.chat_id_file);
+                join_http(&mut c.http_config);
+            }
+            for c in &mut r.pagerduty_configs {
+                join(&mut c.routing_key_file);
+                join(&mut c.service_key_file);
+                join_http(&mut c.http_config);
             }
         }
     }
