@@ -115,9 +115,10 @@ fn rw_config(url: &str) -> RemoteWriteConfig {
 }
 
 fn config_with(rw: RemoteWriteConfig) -> Config {
-    let mut c = Config::default();
-    c.remote_write = vec![rw];
-    c
+    Config {
+        remote_write: vec![rw],
+        ..Default::default()
+    }
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
