@@ -16,6 +16,7 @@ use belfry::config::{Config, StorageConfig, WalSync};
 use belfry::exposition::Format;
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
 use belfry::model::{AlertSink, Label, Labels};
+use belfry::remote::{MetadataEntry, MetadataSource, RemoteManager, RemoteOptions, WalAccess};
 use belfry::rules::{RuleManager, RuleManagerOptions};
 use belfry::scrape::ScrapeManager;
 use belfry::selfmetrics::Registry;
@@ -110,6 +111,11 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     ));
     let exemplar_appender: Arc<dyn ExemplarAppender> = exemplars.clone();
     let scrape = ScrapeManager::with_exemplars(storage.clone(), Some(exemplar_appender), &registry);
+    // Remote queues start before scraping, so a new one misses nothing.
+    let remote = remote_manager(&tsdb, &scrape, &registry, &opts.data_dir)?;
+    remote
+        .apply_config(&config)
+        .context("cannot start remote write")?;
     scrape.apply_config(&config).context("cannot start scraping")?;
 
     let shutdown = CancellationToken::new();
@@ -187,6 +193,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         data_dir: opts.data_dir.clone(),
         local_addr,
         scrape: scrape.clone(),
+        remote: remote.clone(),
         state: state.clone(),
         running: parking_lot::Mutex::new(config),
     });
@@ -209,6 +216,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     shutdown.cancel();
     let _ = scrape_task.await;
     let _ = rules_task.await;
+    remote.stop().await;
     tokio::task::spawn_blocking(move || tsdb.close())
         .await
         .context("the storage close task failed")?
@@ -236,6 +244,7 @@ struct Reloader {
     data_dir: PathBuf,
     local_addr: SocketAddr,
     scrape: Arc<ScrapeManager>,
+    remote: Arc<RemoteManager>,
     state: Arc<AppState>,
     /// The configuration in effect, to name the keys a reload cannot apply.
     running: parking_lot::Mutex<Config>,
@@ -274,12 +283,14 @@ impl Reloader {
         // none, and the last step that can fail), then the rest goes live.
         let alerting = Dispatcher::prepare(config.alerting.as_ref())?;
         let scrape = self.scrape.prepare(&config)?;
+        let remote = self.remote.prepare(&config)?;
         self.state.rules.apply_config(&config)?;
         self.state.alerting.install(alerting);
         if let Err(e) = self.scrape.install(scrape) {
             // Only when shutting down: scraping has stopped already.
             tracing::warn!(error = %e, "scrape configuration not installed");
         }
+        self.remote.install(remote)?;
         *self.state.external_labels.write() = external_labels(&config);
         self.state
             .exemplars
@@ -360,6 +371,59 @@ fn embedded_default(data_dir: &Path, local_addr: SocketAddr) -> Result<Config, R
     Ok(config)
 }
 
+/// The remote-write queues over the store's WAL, with scrape metadata.
+fn remote_manager(
+    tsdb: &Arc<Tsdb>,
+    scrape: &Arc<ScrapeManager>,
+    registry: &Registry,
+    data_dir: &Path,
+) -> Result<Arc<RemoteManager>> {
+    let holds = tsdb
+        .wal_holds()
+        .context("the metrics store closed while starting")?;
+    let lookup_store = tsdb.clone();
+    let wal = WalAccess {
+        dir: tsdb.wal_dir(),
+        holds,
+        lookup: Arc::new(move |r| lookup_store.series_labels(r)),
+    };
+    let metadata: Arc<dyn MetadataSource> = Arc::new(ScrapeMetadata(scrape.clone()));
+    Ok(RemoteManager::new(
+        wal,
+        Some(metadata),
+        registry,
+        RemoteOptions::new(data_dir.to_path_buf()),
+    ))
+}
+
+/// Scrape metadata for remote write's `metadata_config`.
+struct ScrapeMetadata(Arc<ScrapeManager>);
+
+impl MetadataSource for ScrapeMetadata {
+    fn metadata(&self) -> Vec<MetadataEntry> {
+        self.0
+            .metadata()
+            .into_iter()
+            .map(|m| MetadataEntry {
+                kind: metric_type(&m.kind),
+                family: m.metric,
+                help: m.help,
+                unit: m.unit,
+            })
+            .collect()
+    }
+}
+
+/// The type a scrape named (`counter`, `gauge`, ...); scraping keeps the
+/// name, remote write sends the code.
+fn metric_type(name: &str) -> belfry::model::MetricType {
+    use belfry::model::MetricType;
+    (0..8)
+        .map(MetricType::from_remote_write_code)
+        .find(|t| t.as_str() == name)
+        .unwrap_or(MetricType::Unknown)
+}
+
 fn tsdb_options(storage: &StorageConfig) -> TsdbOptions {
     let sync = match storage.wal.sync {
         WalSync::Always => SyncPolicy::Always,
@@ -413,6 +477,7 @@ fn ingest_limits(config: &Config) -> IngestLimits {
 pub fn check_config(file: &Path) -> Result<()> {
     let config = Config::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
     ScrapeManager::check_config(&config).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    RemoteManager::check_config(&config).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let rule_files = belfry::rules::expand_globs(&config.rule_files)
         .and_then(|paths| belfry::rules::load_specs(&paths).map(|_| paths))
         .map_err(|e| anyhow::anyhow!("rule files: {e}"))?;

@@ -28,6 +28,9 @@ pub struct Config {
     /// Alertmanager's `alertmanager.yml` format.
     #[serde(default)]
     pub alerting: Option<crate::config::AlertingConfig>,
+    /// Where stored samples are sent on (Prometheus's `remote_write`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub remote_write: Vec<RemoteWriteConfig>,
 }
 
 const EMBEDDED_DEFAULT: &str = include_str!("default.yaml");
@@ -150,6 +153,13 @@ impl Config {
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
         }
+        remote_write::resolve_all(&mut self.remote_write).map_err(|(i, e)| {
+            FileError::located(
+                origin,
+                locate_key(text, "remote_write"),
+                format!("remote_write[{i}]: {e}"),
+            )
+        })?;
         for pattern in &self.rule_files {
             glob::Pattern::new(pattern)
                 .map_err(|e| invalid(format!("rule_files: invalid file pattern {pattern:?}: {e}")))?;
@@ -206,6 +216,9 @@ impl Config {
         }
         if let Some(a) = &mut self.alerting {
             a.resolve_paths(dir);
+        }
+        for rw in &mut self.remote_write {
+            rw.resolve_paths(dir);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Relabel rules (`relabel_configs`, `metric_relabel_configs`): the YAML
 //! shape, Prometheus's defaults and its per-action validation. Applying them
-//! lives in `scrape::relabel`.
+//! lives in `crate::relabel`.
 
 use std::fmt;
 

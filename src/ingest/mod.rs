@@ -11,13 +11,14 @@ pub mod import;
 mod limits;
 mod metrics;
 mod outcome;
-pub mod prompb;
 pub mod remote_write;
 mod series_labels;
 #[cfg(test)]
 mod spy_storage;
 pub mod text_push;
 
+/// The wire types moved below the receiver so the sender shares them.
+pub use crate::prompb;
 pub use error::{ErrorKind, IngestError};
 pub use import::{ImportOptions, ImportReport, guess_format, import_file};
 pub use limits::IngestLimits;

@@ -39,8 +39,8 @@ use super::error::IngestError;
 use super::limits::IngestLimits;
 use super::metrics::{IngestMetrics, Source};
 use super::outcome::{FamilyMetadata, MAX_METADATA_PER_REQUEST, RejectReason, Rejections, WriteOutcome};
-use super::prompb;
 use super::series_labels::series_labels;
+use crate::prompb;
 
 /// The media type of remote-write requests.
 pub const CONTENT_TYPE: &str = "application/x-protobuf";

@@ -17,9 +17,9 @@ use super::error::ScrapeFailure;
 use super::label_limit::LabelLimit;
 use super::metadata::{MetadataBuilder, MetricMetadata};
 use super::metrics::ScrapeMetrics;
-use super::relabel::relabel;
 use super::series_cache::{ScrapedSeries, SeriesCache, SeriesKey};
 use crate::exposition::{Entry, Format, ParsedSample, Parser};
+use crate::relabel::relabel;
 
 /// The per-job settings that shape how samples are stored.
 #[derive(Clone, Debug, Default)]

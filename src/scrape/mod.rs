@@ -10,17 +10,16 @@ mod manager;
 mod metadata;
 mod metrics;
 mod pool;
-pub mod relabel;
 mod scrape_loop;
 mod series_cache;
 mod status;
 pub mod target;
 
+pub use crate::relabel::{self, relabel};
 pub use append::{REPORT_SERIES, ScrapeOptions};
 pub use client::USER_AGENT_VALUE;
 pub use error::{ScrapeError, ScrapeFailure};
 pub use label_limit::LabelLimit;
 pub use manager::{PreparedScrape, ScrapeManager};
 pub use metadata::MetricMetadata;
-pub use relabel::relabel;
 pub use status::{ActiveTarget, DroppedTarget, Health, TargetStatus};

@@ -11,7 +11,7 @@ use crate::model::{DurationError, PromDuration};
 use crate::model::{Label, Labels};
 
 use super::discovery::TargetGroup;
-use super::relabel::relabel;
+use crate::relabel::relabel;
 
 pub const ADDRESS: &str = "__address__";
 pub const SCHEME: &str = "__scheme__";

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::model::now_millis;
+use crate::model::{Labels, now_millis};
 use crate::selfmetrics::Registry;
 
 use super::head::{Head, HeadAppender, SeriesState};
@@ -234,6 +234,24 @@ impl Tsdb {
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The WAL directory, for readers that tail it (remote write).
+    pub fn wal_dir(&self) -> PathBuf {
+        self.inner.dir.join("wal")
+    }
+
+    /// Where WAL readers hold segments they still need; `None` once closed.
+    pub fn wal_holds(&self) -> Option<Arc<super::wal::WalHolds>> {
+        self.inner.wal.read().as_ref().map(|w| w.holds())
+    }
+
+    /// The labels of a series by the ref its WAL records use, for readers
+    /// whose series records a checkpoint dropped (the series is in redb).
+    pub fn series_labels(&self, series_ref: u64) -> Option<Labels> {
+        let idx = self.inner.head.index.read();
+        let series = idx.get(series_ref)?;
+        Some(idx.labels_of(series))
     }
 
     fn stop_worker(&self) {

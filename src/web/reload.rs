@@ -22,6 +22,8 @@ pub enum ReloadError {
     Scrape(#[from] ScrapeError),
     #[error(transparent)]
     Rules(#[from] RuleError),
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
     #[error("cannot write the LMS rule pack into {}: {source}", dir.display())]
     RulePack {
         dir: PathBuf,

@@ -14,6 +14,7 @@ mod promql_differential;
 mod proxy;
 mod query_api;
 mod read_api;
+mod remote_write_out;
 mod rules;
 mod scrape;
 mod scrape_client;

@@ -17,11 +17,14 @@ use super::{WalError, WalRecord};
 impl Wal {
     /// Compacts all segments before the current one into
     /// `checkpoint.NNNNNNNN` (live series only, samples with
-    /// `t >= min_time`), then removes them.
+    /// `t >= min_time`), then removes them. Segments from the lowest
+    /// [`super::WalHolds`] hold on stay.
     pub fn checkpoint(&self, keep_series: &dyn Fn(u64) -> bool, min_time: i64) -> Result<(), WalError> {
         let shared = &self.shared;
         let _one_at_a_time = shared.checkpoint_lock.lock();
-        let current = shared.writer.lock().segment;
+        // Segments a reader holds stay, with every later one.
+        let writing = shared.writer.lock().segment;
+        let current = shared.holds.lowest().map_or(writing, |held| held.min(writing));
         let listing = list_dir(&shared.dir)?;
         let previous = listing.checkpoints.last().cloned();
         let segments: Vec<(u32, PathBuf)> = listing

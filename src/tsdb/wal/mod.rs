@@ -1,7 +1,8 @@
 //! The metrics write-ahead log: every append batch is framed, CRC-checked
 //! and written to numbered segment files before the head applies it, so a
 //! restart (even after `kill -9`) replays to the last synced record.
-//! Checkpoints compact closed segments; open repairs torn tails.
+//! Checkpoints compact closed segments (never one a reader holds); open
+//! repairs torn tails; `tail.rs` reads the log while it is written.
 
 mod checkpoint;
 mod error;
@@ -10,12 +11,16 @@ mod record;
 mod recovery;
 mod replay;
 mod segment;
+mod tail;
 mod writer;
 
 pub use error::{DecodeError, WalError};
 pub use record::WalRecord;
 pub use replay::ReplayReport;
 pub use segment::MAX_RECORD_BYTES;
+pub use tail::{
+    SegmentTail, WalHolds, WalListing, WalPosition, list_wal, read_checkpoint, segment_bytes_from,
+};
 pub use writer::{DEFAULT_SEGMENT_SIZE, SyncPolicy, Wal, WalOptions};
 
 #[cfg(test)]

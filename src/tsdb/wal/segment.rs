@@ -125,6 +125,29 @@ impl FrameReader {
         })
     }
 
+    /// Opens `path` to read from byte `offset`, which must be a frame
+    /// boundary at or before the end of the file.
+    pub fn open_at(path: &Path, offset: u64) -> Result<Self, WalError> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = File::open(path).map_err(|e| WalError::io(path, e))?;
+        let len = file.metadata().map_err(|e| WalError::io(path, e))?.len();
+        if offset > len {
+            return Err(WalError::Corrupt {
+                path: path.to_path_buf(),
+                offset,
+                detail: format!("position is past the end of the {len}-byte segment"),
+            });
+        }
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| WalError::io(path, e))?;
+        Ok(FrameReader {
+            reader: BufReader::with_capacity(1 << 16, file),
+            path: path.to_path_buf(),
+            offset,
+            len,
+        })
+    }
+
     pub fn next_frame(&mut self) -> Result<Frame, WalError> {
         let remaining = self.len - self.offset;
         if remaining == 0 {

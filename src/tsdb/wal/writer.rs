@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex};
 use super::metrics::WalMetrics;
 use super::recovery::{Repair, repair};
 use super::segment::{FRAME_HEADER_LEN, fill_frame_header, list_dir, segment_name, sync_dir};
-use super::{WalError, WalRecord};
+use super::{WalError, WalHolds, WalRecord};
 use crate::selfmetrics::Registry;
 
 pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
@@ -62,6 +62,8 @@ pub(super) struct Shared {
     synced_seq: Mutex<u64>,
     pub metrics: WalMetrics,
     pub checkpoint_lock: Mutex<()>,
+    /// Segments readers of the log still need (see [`WalHolds`]).
+    pub holds: Arc<WalHolds>,
     pub repair: Repair,
     stop: Mutex<bool>,
     stop_cv: Condvar,
@@ -131,6 +133,7 @@ impl Wal {
             synced_seq: Mutex::new(0),
             metrics,
             checkpoint_lock: Mutex::new(()),
+            holds: Arc::new(WalHolds::default()),
             repair,
             stop: Mutex::new(false),
             stop_cv: Condvar::new(),
@@ -217,6 +220,11 @@ impl Wal {
 
     pub fn dir(&self) -> &Path {
         &self.shared.dir
+    }
+
+    /// Where readers of the log say which segments they still need.
+    pub fn holds(&self) -> Arc<WalHolds> {
+        self.shared.holds.clone()
     }
 
     /// Stops the background syncer and makes everything logged durable.

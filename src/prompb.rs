@@ -6,9 +6,9 @@
 //! `string`: prost refuses a whole message on invalid UTF-8, while we want
 //! to refuse only the series that carries it, as Prometheus does.
 //!
-//! These types mirror the wire format for encoding (tests, a future
-//! remote-write sender). The receiver does not decode whole requests into
-//! them: see `remote_write` for why.
+//! A library below both ends of remote write: the sender (`crate::remote`)
+//! encodes these, the receiver (`crate::ingest::remote_write`) decodes
+//! field by field rather than into a whole request (see there for why).
 
 /// `prometheus.WriteRequest`. Field 2 is reserved upstream.
 #[derive(Clone, PartialEq, prost::Message)]
