@@ -212,3 +212,82 @@ fn the_pack_reads_a_real_fastapi_app_and_its_latency_alert_fires() {
     assert!(p99 > 2.0 && p99 <= 3.0, "p99 {p99} from a 2.5 s request");
     server.stop();
 }
+
+/// Every `metric{...}` occurrence in exposition or rule-test text, its
+/// labels as (name, value) pairs (values may hold braces: `/{course_id}`).
+fn label_sets(text: &str, metric: &str) -> Vec<Vec<(String, String)>> {
+    let re = regex::Regex::new(&format!(
+        r#"{}\{{((?:[^"}}]|"[^"]*")*)\}}"#,
+        regex::escape(metric)
+    ))
+    .unwrap();
+    let pair = regex::Regex::new(r#"([a-zA-Z_]+)="([^"]*)""#).unwrap();
+    re.captures_iter(text)
+        .map(|c| {
+            pair.captures_iter(&c[1])
+                .map(|p| (p[1].to_string(), p[2].to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The pack's unit tests feed the series a real instrumentator exposes:
+/// the captured scrape's bucket layout and label names, plus the `job` and
+/// `instance` a scrape adds.
+#[test]
+fn the_pack_unit_tests_use_the_captured_instrumentator_layout() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scrape =
+        std::fs::read_to_string(root.join("tests/fixtures/lms/fastapi_instrumentator.prom")).unwrap();
+    let tests = std::fs::read_to_string(root.join("rules/lms/tests/lms_test.yml")).unwrap();
+    let names = |sets: &[Vec<(String, String)>]| -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = sets
+            .iter()
+            .map(|s| {
+                let mut n: Vec<String> = s
+                    .iter()
+                    .map(|(k, _)| k.clone())
+                    .filter(|k| k != "job" && k != "instance")
+                    .collect();
+                n.sort();
+                n
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let les = |sets: &[Vec<(String, String)>]| -> Vec<String> {
+        let mut out: Vec<String> = sets
+            .iter()
+            .flat_map(|s| s.iter().filter(|(k, _)| k == "le").map(|(_, v)| v.clone()))
+            .collect();
+        out.dedup();
+        out
+    };
+    for metric in [
+        "http_requests_total",
+        "http_request_duration_highr_seconds_bucket",
+        "http_request_duration_seconds_bucket",
+    ] {
+        let real = label_sets(&scrape, metric);
+        let used = label_sets(&tests, metric);
+        assert!(!real.is_empty() && !used.is_empty(), "{metric}");
+        assert_eq!(names(&used), names(&real), "{metric}: label names");
+        if metric.ends_with("_bucket") {
+            let mut real_les = les(&real);
+            real_les.sort();
+            real_les.dedup();
+            let mut used_les = les(&used);
+            used_les.sort();
+            used_les.dedup();
+            assert_eq!(used_les, real_les, "{metric}: buckets");
+        }
+    }
+    for counter in ["lms_file_uploads_total", "lms_file_upload_failures_total"] {
+        assert!(
+            scrape.lines().any(|l| l.starts_with(&format!("{counter} "))),
+            "{counter}"
+        );
+    }
+}
