@@ -88,7 +88,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .local_addr()
         .context("cannot read the listening address")?;
     if opts.config_path.is_none() {
-        config = embedded_default(&opts.data_dir, local_addr)?;
+        config = embedded_default(local_addr);
     }
 
     let registry = Registry::new();
@@ -190,7 +190,6 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let rules_task = tokio::spawn(rules.clone().run(shutdown.clone()));
     let reloader = Arc::new(Reloader {
         config_path: opts.config_path.clone(),
-        data_dir: opts.data_dir.clone(),
         local_addr,
         scrape: scrape.clone(),
         remote: remote.clone(),
@@ -241,7 +240,6 @@ fn flags(opts: &ServeOptions, listen: SocketAddr) -> std::collections::BTreeMap<
 /// Everything a reload needs; shared with the blocking task that does it.
 struct Reloader {
     config_path: Option<PathBuf>,
-    data_dir: PathBuf,
     local_addr: SocketAddr,
     scrape: Arc<ScrapeManager>,
     remote: Arc<RemoteManager>,
@@ -274,7 +272,7 @@ impl Reloader {
     fn reload_once(&self) -> Result<(), ReloadError> {
         let config = match &self.config_path {
             Some(p) => Config::load(p)?,
-            None => embedded_default(&self.data_dir, self.local_addr)?,
+            None => embedded_default(self.local_addr),
         };
         // All or nothing: every part that can fail is built first without
         // touching what runs — the alerting configuration (receivers,
@@ -360,15 +358,9 @@ async fn wait_for_stop_signal() {
 }
 
 /// The embedded default: scrape ourselves at the address we listen on, and
-/// evaluate the LMS rule pack (written into the data dir).
-fn embedded_default(data_dir: &Path, local_addr: SocketAddr) -> Result<Config, ReloadError> {
-    let mut config = Config::embedded_default().with_self_target(local_addr);
-    let pack = belfry::rules::install_lms_pack(data_dir).map_err(|source| ReloadError::RulePack {
-        dir: data_dir.to_path_buf(),
-        source,
-    })?;
-    config.rule_files = vec![pack.display().to_string()];
-    Ok(config)
+/// evaluate the built-in LMS rule pack.
+fn embedded_default(local_addr: SocketAddr) -> Config {
+    Config::embedded_default().with_self_target(local_addr)
 }
 
 /// The remote-write queues over the store's WAL, with scrape metadata.

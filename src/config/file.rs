@@ -18,7 +18,8 @@ pub struct Config {
     pub global: GlobalConfig,
     #[serde(default, deserialize_with = "null_as_default")]
     pub scrape_configs: Vec<ScrapeConfig>,
-    /// Globs of Prometheus rule files.
+    /// Globs of Prometheus rule files, or `builtin:NAME` for a rule pack
+    /// compiled into the binary (the names are the rules module's).
     #[serde(default, deserialize_with = "null_as_default")]
     pub rule_files: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -36,6 +37,9 @@ pub struct Config {
 const EMBEDDED_DEFAULT: &str = include_str!("default.yaml");
 /// The job of the embedded default that scrapes Belfry itself.
 pub const SELF_JOB: &str = "belfry";
+/// A `rule_files` entry starting with this names a built-in rule pack
+/// instead of a glob, so it is neither a pattern nor a relative path.
+pub const BUILTIN_RULES_PREFIX: &str = "builtin:";
 
 impl Config {
     /// Reads, expands and validates a file; relative paths inside it
@@ -161,6 +165,15 @@ impl Config {
             )
         })?;
         for pattern in &self.rule_files {
+            if let Some(name) = pattern.strip_prefix(BUILTIN_RULES_PREFIX) {
+                if name.is_empty() {
+                    return Err(invalid(format!(
+                        "rule_files: {pattern:?} names no built-in rule pack (write {BUILTIN_RULES_PREFIX}NAME)"
+                    ))
+                    .into());
+                }
+                continue;
+            }
             glob::Pattern::new(pattern)
                 .map_err(|e| invalid(format!("rule_files: invalid file pattern {pattern:?}: {e}")))?;
         }
@@ -211,7 +224,11 @@ impl Config {
                 }
             }
         }
-        for f in &mut self.rule_files {
+        for f in self
+            .rule_files
+            .iter_mut()
+            .filter(|f| !f.starts_with(BUILTIN_RULES_PREFIX))
+        {
             *f = join_relative(dir, f);
         }
         if let Some(a) = &mut self.alerting {

@@ -26,7 +26,7 @@ pub use error::ConfigError;
 pub use exemplars::{DEFAULT_MAX_EXEMPLARS, ExemplarsConfig};
 #[cfg(test)]
 use file::locate_job;
-pub use file::{Config, SELF_JOB};
+pub use file::{BUILTIN_RULES_PREFIX, Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};

@@ -13,6 +13,25 @@ fn embedded_default_is_valid_and_scrapes_itself() {
 }
 
 #[test]
+fn builtin_rule_packs_are_names_not_paths() {
+    assert_eq!(
+        Config::embedded_default().rule_files,
+        vec!["builtin:lms".to_string()]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("belfry.yml");
+    std::fs::write(&path, "rule_files: ['builtin:lms', 'rules/*.yml']\n").unwrap();
+    let cfg = Config::load(&path).unwrap();
+    assert_eq!(cfg.rule_files[0], "builtin:lms");
+    assert_eq!(
+        cfg.rule_files[1],
+        dir.path().join("rules/*.yml").display().to_string()
+    );
+    let err = Config::from_yaml_with_env("rule_files: ['builtin:']\n", "x.yml", |_| None).unwrap_err();
+    assert!(err.to_string().contains("names no built-in rule pack"), "{err}");
+}
+
+#[test]
 fn empty_text_is_the_default_config() {
     let cfg = Config::from_yaml_with_env("# nothing\n", "x.yml", |_| None).unwrap();
     assert!(cfg.scrape_configs.is_empty());

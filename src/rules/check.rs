@@ -3,8 +3,9 @@
 //!   whenever any series exists;
 //! - `{{ $value }}%` where the expression yields a ratio prints 0.05 as
 //!   "0.05%" (use `humanizePercentage`);
-//! - metric names and label values the LMS stack's exporters never emit
-//!   (a short table of known mistakes, not a general check).
+//! - metric names the LMS stack's exporters never emit (a short table of
+//!   known mistakes, not a general check), and `status` matchers that
+//!   select none of the instrumentator's grouped codes ("2xx" … "5xx").
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -252,24 +253,41 @@ fn exporter_names(e: &Expr) -> Vec<String> {
                 "metric {name} is not emitted by postgres_exporter, whose metrics start with pg_"
             ));
         }
-        // prometheus-fastapi-instrumentator groups status codes ("5xx").
         if name.starts_with("http_request") {
-            for m in &vs.matchers.matchers {
-                if m.name == "status"
-                    && m.value.starts_with(|c: char| c.is_ascii_digit())
-                    && m.value.contains('.')
-                {
-                    out.push(format!(
-                        "{name}{{status=~{:?}}} matches nothing from prometheus-fastapi-instrumentator, which \
-                         groups status codes as \"2xx\", \"4xx\", \"5xx\" (use status=\"5xx\")",
-                        m.value
-                    ));
-                }
-            }
+            out.extend(
+                vs.matchers
+                    .matchers
+                    .iter()
+                    .filter_map(|m| status_matches_no_group(&name, m)),
+            );
         }
     });
     out.dedup();
     out
+}
+
+/// The status values prometheus-fastapi-instrumentator reports with its
+/// default `should_group_status_codes=True`.
+const GROUPED_STATUSES: &[&str] = &["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// A positive `status` matcher that selects none of the grouped values, such
+/// as `status="500"` or `status=~"5[0-9][0-9]"`: under the instrumentator's
+/// defaults it matches nothing. (`status=~"5.."` does match "5xx", since `.`
+/// matches `x`, and matches "500" when grouping is off.)
+fn status_matches_no_group(metric: &str, m: &promql_parser::label::Matcher) -> Option<String> {
+    use promql_parser::label::MatchOp;
+    if m.name != "status" || !matches!(m.op, MatchOp::Equal | MatchOp::Re(_)) {
+        return None;
+    }
+    if GROUPED_STATUSES.iter().any(|s| m.is_match(s)) {
+        return None;
+    }
+    Some(format!(
+        "{metric}{{status{}{:?}}} matches none of \"1xx\" … \"5xx\", the status values \
+         prometheus-fastapi-instrumentator reports by default (it groups codes); use status=\"5xx\", \
+         or status=~\"5..\", which matches both grouped and ungrouped codes",
+        m.op, m.value
+    ))
 }
 
 #[cfg(test)]
@@ -301,6 +319,34 @@ mod tests {
         }
         let w = lints("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up > bool 0\n");
         assert_eq!(w.len(), 1, "{w:?}");
+    }
+
+    #[test]
+    fn status_lint_reports_only_matchers_that_miss_the_grouped_codes() {
+        let lint = |sel: &str| {
+            lints(&format!(
+                "groups:\n- name: g\n  rules:\n  - record: r\n    expr: 'rate({sel}[5m])'\n"
+            ))
+        };
+        // `.` matches `x`: these select "5xx" and are fine.
+        for ok in [
+            r#"http_requests_total{status=~"5.."}"#,
+            r#"http_requests_total{status="5xx"}"#,
+            r#"http_requests_total{status=~"5xx|500"}"#,
+            r#"http_requests_total{status!="500"}"#,
+            r#"other_total{status="500"}"#,
+        ] {
+            assert!(lint(ok).is_empty(), "{ok}: {:?}", lint(ok));
+        }
+        for bad in [
+            r#"http_requests_total{status="500"}"#,
+            r#"http_requests_total{status=~"5[0-9][0-9]"}"#,
+            r#"http_requests_total{status=~"5\\d\\d"}"#,
+        ] {
+            let w = lint(bad);
+            assert_eq!(w.len(), 1, "{bad}: {w:?}");
+            assert!(w[0].contains("matches none of"), "{bad}: {w:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@ use crate::config::FileError;
 pub enum RuleError {
     #[error(transparent)]
     File(#[from] FileError),
+    #[error("rule_files: unknown built-in rule pack {name:?} (known: {known})")]
+    UnknownBuiltin { name: String, known: String },
     #[error("rule_files: invalid pattern {pattern:?}: {source}")]
     Glob {
         pattern: String,

@@ -15,6 +15,7 @@ use crate::model::Labels;
 use crate::model::{PromDuration, is_legacy_label_name, is_legacy_metric_name};
 use crate::promql::Engine;
 
+use super::builtin::{builtin_entry, builtin_path, builtin_text};
 use super::error::RuleError;
 use super::locate::{self, Fault, Place, parse_error_position};
 use crate::template::Template;
@@ -134,6 +135,9 @@ pub struct ParseOptions {
 
 /// Reads and validates one rule file.
 pub fn load_file(path: &Path, opts: ParseOptions) -> Result<RuleFile, RuleError> {
+    if let Some(text) = builtin_text(path) {
+        return parse_rules(text, &path.display().to_string(), opts);
+    }
     let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
         kind: FileKind::Rule,
         path: path.display().to_string(),
@@ -369,10 +373,18 @@ fn group_lines(text: &str) -> Vec<usize> {
 }
 
 /// Expands `rule_files` globs (sorted, deduplicated). A pattern that
-/// matches nothing is not an error, as in Prometheus.
+/// matches nothing is not an error, as in Prometheus; a `builtin:NAME`
+/// entry yields the pack's pseudo-path, or an error for an unknown name.
 pub fn expand_globs(patterns: &[String]) -> Result<Vec<PathBuf>, RuleError> {
     let mut out = Vec::new();
     for p in patterns {
+        if let Some(name) = builtin_entry(p) {
+            let path = builtin_path(name?);
+            if !out.contains(&path) {
+                out.push(path);
+            }
+            continue;
+        }
         let paths = glob::glob(p).map_err(|source| RuleError::Glob {
             pattern: p.clone(),
             source,

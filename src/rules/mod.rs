@@ -4,13 +4,13 @@
 
 mod alerting;
 mod ast;
+mod builtin;
 mod check;
 mod deps;
 mod error;
 mod file;
 mod group;
 mod health;
-mod lms_pack;
 mod locate;
 mod manager;
 mod metrics;
@@ -21,12 +21,12 @@ mod status;
 mod unittest;
 
 pub use alerting::{ActiveAlert, AlertState, AlertingRule, RESOLVED_RETENTION_MS, value_string};
+pub use builtin::{builtin_pack, builtin_pack_names};
 pub use check::{CheckReport, FileCheck, check_rules, lint_rule};
 pub use error::{EvalError, RuleError};
 pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
 pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE};
 pub use health::{Health, RuleHealth};
-pub use lms_pack::{LMS_RULES_YAML, install_lms_pack};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;
 pub use recording::RecordingRule;

@@ -2,8 +2,6 @@
 //! configuration file again; the answer says whether it went live or why
 //! it was refused (in which case the running configuration stays).
 
-use std::path::PathBuf;
-
 use tokio::sync::{mpsc, oneshot};
 
 use crate::alerting::AlertingError;
@@ -24,12 +22,6 @@ pub enum ReloadError {
     Rules(#[from] RuleError),
     #[error(transparent)]
     Remote(#[from] crate::remote::RemoteError),
-    #[error("cannot write the LMS rule pack into {}: {source}", dir.display())]
-    RulePack {
-        dir: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("the reload task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
     #[error("the reload loop has stopped")]
