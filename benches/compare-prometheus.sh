@@ -11,6 +11,15 @@
 #          compacted by `prometheus` (du -sb of the block dirs) and by `tsdb_compare disk` (what `belfry import`
 #          does, then the compactor, then close; du -sb of the data dir, WAL
 #          included).
+#   ages   the data dir right after a backfill of 1 h, 4 h and 24 h of the
+#          same kind of data: `promtool tsdb create-blocks-from openmetrics`
+#          (du -sb of the blocks it writes) against `belfry import` (du -sb of
+#          the whole data dir), bytes per sample on each side.
+#   live   both servers scrape the same targets (a node exporter, when
+#          Debian's prometheus-node-exporter is installed, and synthetic
+#          hosts whose values move every 15 s) for 30 minutes, side by side;
+#          every 5 minutes du -sb of each whole data dir (WAL included) and
+#          each server's appended-samples counter. The worst ratio counts.
 #   rss    resident memory per active series: `prometheus` and `belfry serve`
 #          each scrape a static body of 100k+ series every 5 s, alone, until
 #          the target has served the same number of scrapes; VmRSS then,
@@ -29,7 +38,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 GEN="$ROOT/benches/compare/gen.py"
 SERVE="$ROOT/benches/compare/serve_static.py"
 
-phases="write,disk,rss"
+phases="write,disk,ages,rss,live"
 side="both"
 download=0
 keep=0
@@ -39,6 +48,12 @@ write_scrapes=300
 write_repeat=3
 disk_series=2000
 disk_hours=24
+age_hours="1,4,24"
+age_series=3010
+live_series=10000
+live_minutes=30
+live_every=300
+profile=release
 rss_series=120000
 rss_scrapes=6
 rss_interval=5
@@ -57,9 +72,17 @@ usage: benches/compare-prometheus.sh [options]
   --write-repeat R     runs of each side, median reported (default: $write_repeat)
   --disk-series N      series in the OpenMetrics file (default: $disk_series)
   --disk-hours H       hours of 15 s samples per series (default: $disk_hours)
+  --ages LIST          backfill lengths in hours for 'ages' (default: $age_hours)
+  --age-series N       series in each backfill (default: $age_series)
+  --live-series N      synthetic series scraped in 'live' (default: $live_series)
+  --live-minutes M     length of the live run (default: $live_minutes)
+  --live-every S       seconds between data-dir samples (default: $live_every)
+  --profile P          cargo profile for belfry (default: $profile; 'measure'
+                       builds faster with thin LTO)
   --rss-series N       series in the scraped body (default: $rss_series)
   --rss-scrapes K      scrapes before reading RSS (default: $rss_scrapes)
-Environment: CARGO_TARGET_DIR (cargo's), PROMETHEUS_BIN_DIR (skip the download).
+Environment: CARGO_TARGET_DIR (cargo's), PROMETHEUS_BIN_DIR (skip the download),
+BELFRY_BIN (a belfry binary to use instead of building one).
 EOF
 }
 
@@ -76,6 +99,12 @@ while [ $# -gt 0 ]; do
     --write-repeat) write_repeat="$2"; shift 2 ;;
     --disk-series) disk_series="$2"; shift 2 ;;
     --disk-hours) disk_hours="$2"; shift 2 ;;
+    --ages) age_hours="$2"; shift 2 ;;
+    --age-series) age_series="$2"; shift 2 ;;
+    --live-series) live_series="$2"; shift 2 ;;
+    --live-minutes) live_minutes="$2"; shift 2 ;;
+    --live-every) live_every="$2"; shift 2 ;;
+    --profile) profile="$2"; shift 2 ;;
     --rss-series) rss_series="$2"; shift 2 ;;
     --rss-scrapes) rss_scrapes="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -113,7 +142,7 @@ trap cleanup EXIT
 # --- the programs -----------------------------------------------------------
 
 PROM_BIN=""
-if run_prom || has_phase rss; then
+if run_prom || has_phase rss || has_phase live; then
     if [ -n "${PROMETHEUS_BIN_DIR:-}" ]; then
         PROM_BIN="$PROMETHEUS_BIN_DIR"
     elif [ "$download" = 0 ] && [ -x /usr/bin/promtool ] && [ -x /usr/bin/prometheus ]; then
@@ -138,19 +167,21 @@ fi
 run_prom || PROM_BIN=""
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-BELFRY="$TARGET_DIR/release/belfry"
+profile_dir="$profile"
+[ "$profile" = dev ] && profile_dir=debug
+BELFRY="${BELFRY_BIN:-$TARGET_DIR/$profile_dir/belfry}"
 if run_belfry; then
     need cargo
-    log "building belfry (release) and the tsdb_compare bench"
-    if has_phase rss; then
-        (cd "$ROOT" && cargo build --release --bin belfry) || die "cargo build --release failed"
+    log "building belfry ($profile) and the tsdb_compare bench"
+    if [ -z "${BELFRY_BIN:-}" ] && { has_phase rss || has_phase ages || has_phase live; }; then
+        (cd "$ROOT" && cargo build --profile "$profile" --bin belfry) || die "cargo build --profile $profile failed"
     fi
     if has_phase write || has_phase disk; then
-        (cd "$ROOT" && cargo bench --bench tsdb_compare --no-run) || die "cargo bench --no-run failed"
+        (cd "$ROOT" && cargo bench --profile "$profile" --bench tsdb_compare --no-run) || die "cargo bench --no-run failed"
     fi
 fi
 tsdb_compare() {
-    (cd "$ROOT" && cargo bench --quiet --bench tsdb_compare -- "$@")
+    (cd "$ROOT" && cargo bench --profile "$profile" --quiet --bench tsdb_compare -- "$@")
 }
 
 # Prints one field of `KEY: VALUE` output lines.
@@ -282,6 +313,37 @@ print(sum(json.load(open(p))["stats"]["numSamples"] for p in sys.argv[1:]))' "$W
     rm -f "$WORK/samples.om"
 fi
 
+# --- 2b. bytes per sample right after a backfill, by age ---------------------
+
+# The whole data dir's apparent size after each side's backfill tool, with
+# nothing run afterwards: what a user has right after importing that much
+# history (Prometheus compacts 2 h blocks only once a server opens them).
+if has_phase ages; then
+    for hours in ${age_hours//,/ }; do
+        log "ages: $age_series series x ${hours}h at 15s"
+        python3 "$GEN" openmetrics --count "$age_series" --hours "$hours" >"$WORK/age.om"
+        samples=$((age_series * hours * 240))
+        R[age_${hours}_samples]=$samples
+        if run_prom; then
+            "$PROM_BIN/promtool" tsdb create-blocks-from openmetrics -q "$WORK/age.om" "$WORK/age-prom" >&2 ||
+                die "promtool tsdb create-blocks-from openmetrics failed"
+            R[age_${hours}_prom_bytes]="$(du -sb "$WORK/age-prom" | cut -f1)"
+            R[age_${hours}_prom]="$(python3 -c "print(f'{${R[age_${hours}_prom_bytes]}/$samples:.3f}')")"
+            log "prometheus: ${R[age_${hours}_prom_bytes]} bytes (${R[age_${hours}_prom]} B/sample)"
+            rm -rf "$WORK/age-prom"
+        fi
+        if run_belfry; then
+            "$BELFRY" --data-dir "$WORK/age-belfry" import "$WORK/age.om" >&2 || die "belfry import failed"
+            R[age_${hours}_belfry_bytes]="$(du -sb "$WORK/age-belfry" | cut -f1)"
+            R[age_${hours}_belfry_wal]="$(du -sb "$WORK/age-belfry/metrics/wal" 2>/dev/null | cut -f1 || echo 0)"
+            R[age_${hours}_belfry]="$(python3 -c "print(f'{${R[age_${hours}_belfry_bytes]}/$samples:.3f}')")"
+            log "belfry: ${R[age_${hours}_belfry_bytes]} bytes, WAL ${R[age_${hours}_belfry_wal]} (${R[age_${hours}_belfry]} B/sample)"
+            rm -rf "$WORK/age-belfry"
+        fi
+        rm -f "$WORK/age.om"
+    done
+fi
+
 # --- 3. RSS per active series -------------------------------------------------
 
 # Runs one server until the static target has served $rss_scrapes scrapes
@@ -376,6 +438,103 @@ if has_phase rss; then
     done
 fi
 
+# --- 4. a live scrape, side by side -------------------------------------------
+
+# Sums a counter family's samples in a /metrics body.
+metric_sum() {
+    curl -fsS "$1" 2>/dev/null | awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $NF} END {printf "%d\n", s}'
+}
+
+if has_phase live; then
+    log "live: $live_series synthetic series (+ node exporter) for ${live_minutes} min, sampled every ${live_every}s"
+    targets=()
+    HOSTS_PORT="$(free_port)"
+    python3 "$ROOT/benches/compare/serve_hosts.py" --count "$live_series" --port "$HOSTS_PORT" \
+        --minutes "$((live_minutes + 5))" >"$WORK/hosts.log" 2>&1 &
+    PIDS+=("$!")
+    targets+=("127.0.0.1:$HOSTS_PORT")
+    if command -v prometheus-node-exporter >/dev/null; then
+        NODE_PORT="$(free_port)"
+        prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" >"$WORK/node.log" 2>&1 &
+        PIDS+=("$!")
+        targets+=("127.0.0.1:$NODE_PORT")
+    else
+        log "no prometheus-node-exporter on PATH: synthetic hosts only"
+    fi
+    for t in "${targets[@]}"; do
+        for _ in $(seq 300); do
+            curl -fsS -o /dev/null "http://$t/metrics" 2>/dev/null && break
+            sleep 0.2
+        done
+        curl -fsS -o /dev/null "http://$t/metrics" || die "live target $t did not start"
+    done
+    target_list="$(printf '"%s",' "${targets[@]}")"
+    cat >"$WORK/live.yml" <<YML
+global:
+  scrape_interval: 15s
+  scrape_timeout: 10s
+scrape_configs:
+  - job_name: live
+    static_configs:
+      - targets: [${target_list%,}]
+YML
+    live_kinds=()
+    if run_prom; then
+        PROM_LIVE_PORT="$(free_port)"
+        "$PROM_BIN/prometheus" --config.file="$WORK/live.yml" --storage.tsdb.path="$WORK/live-prom" \
+            --web.listen-address="127.0.0.1:$PROM_LIVE_PORT" --log.level=warn >"$WORK/live-prom.log" 2>&1 &
+        PIDS+=("$!")
+        PROM_LIVE_PID=$!
+        live_kinds+=(prometheus)
+    fi
+    if run_belfry; then
+        BELFRY_LIVE_PORT="$(free_port)"
+        "$BELFRY" serve --config "$WORK/live.yml" --data-dir "$WORK/live-belfry" \
+            --listen "127.0.0.1:$BELFRY_LIVE_PORT" >"$WORK/live-belfry.log" 2>&1 &
+        PIDS+=("$!")
+        BELFRY_LIVE_PID=$!
+        live_kinds+=(belfry)
+    fi
+    start=$(date +%s)
+    worst=""
+    LIVE_ROWS=()
+    elapsed=0
+    while [ "$elapsed" -lt "$((live_minutes * 60))" ]; do
+        sleep "$live_every"
+        elapsed=$(($(date +%s) - start))
+        pb="" bb="" ps="" bs=""
+        if run_prom; then
+            kill -0 "$PROM_LIVE_PID" 2>/dev/null || die "prometheus exited: $(tail -5 "$WORK/live-prom.log")"
+            pb="$(du -sb "$WORK/live-prom" | cut -f1)"
+            ps="$(metric_sum "http://127.0.0.1:$PROM_LIVE_PORT/metrics" prometheus_tsdb_head_samples_appended_total)"
+        fi
+        if run_belfry; then
+            kill -0 "$BELFRY_LIVE_PID" 2>/dev/null || die "belfry exited: $(tail -5 "$WORK/live-belfry.log")"
+            bb="$(du -sb "$WORK/live-belfry" | cut -f1)"
+            bs="$(metric_sum "http://127.0.0.1:$BELFRY_LIVE_PORT/metrics" belfry_tsdb_appended_samples_total)"
+        fi
+        r="n/a"
+        if [ -n "$pb" ] && [ -n "$bb" ]; then
+            r="$(ratio "$bb" "$pb")"
+            if [ -z "$worst" ] || python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$r" "$worst"; then
+                worst="$r"
+                R[live_prom_bytes]=$pb R[live_belfry_bytes]=$bb R[live_at]=$elapsed
+                R[live_prom]="$(python3 -c "print(f'{$pb/max($ps,1):.3f}')")"
+                R[live_belfry]="$(python3 -c "print(f'{$bb/max($bs,1):.3f}')")"
+            fi
+        fi
+        LIVE_ROWS+=("$(printf '| %5d | %12s | %12s | %12s | %12s | %6s |' "$elapsed" "${pb:--}" "${ps:--}" "${bb:--}" "${bs:--}" "$r")")
+        log "live ${elapsed}s: prometheus ${pb:--} bytes / ${ps:--} samples, belfry ${bb:--} bytes / ${bs:--} samples, ratio $r"
+    done
+    R[live_worst]="$worst"
+    for kind in "${live_kinds[@]}"; do
+        if [ "$kind" = prometheus ]; then pid=$PROM_LIVE_PID; else pid=$BELFRY_LIVE_PID; fi
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK/live-prom" "$WORK/live-belfry"
+fi
+
 # --- the table ----------------------------------------------------------------
 
 row() { # name unit prom belfry target-op target
@@ -388,7 +547,13 @@ table() {
     printf '|%s|%s|%s|%s|%s|\n' "----------------------------------------" "---------------:" "---------------:" "-------:" "----------"
     if has_phase write; then row "append with WAL" "samples/s" "${R[write_prom]:-}" "${R[write_belfry]:-}" ">= 2.00"; fi
     if has_phase disk; then row "disk after compaction" "bytes/sample" "${R[disk_prom]:-}" "${R[disk_belfry]:-}" "<= 0.50"; fi
+    if has_phase ages; then
+        for hours in ${age_hours//,/ }; do
+            row "disk after ${hours} h backfill" "bytes/sample" "${R[age_${hours}_prom]:-}" "${R[age_${hours}_belfry]:-}" "<= 0.50"
+        done
+    fi
     if has_phase rss; then row "RSS per active series" "bytes" "${R[rss_prometheus]:-}" "${R[rss_belfry]:-}" "<= 0.50"; fi
+    if has_phase live; then row "disk while scraping, worst" "bytes/sample" "${R[live_prom]:-}" "${R[live_belfry]:-}" "<= 0.50"; fi
 }
 details() {
     if has_phase write; then
@@ -402,11 +567,28 @@ details() {
             "belfry ${R[disk_belfry_bytes]:--} bytes (WAL ${R[disk_belfry_wal]:--}; allocated ${R[disk_belfry_alloc]:--})" \
             "for ${R[disk_belfry_samples]:--} samples"
     fi
+    if has_phase ages; then
+        for hours in ${age_hours//,/ }; do
+            echo "- ${hours} h backfill: $age_series series at 15s, ${R[age_${hours}_samples]:--} samples;" \
+                "prometheus ${R[age_${hours}_prom_bytes]:--} bytes (promtool's blocks);" \
+                "belfry ${R[age_${hours}_belfry_bytes]:--} bytes (data dir after \`belfry import\`, WAL ${R[age_${hours}_belfry_wal]:--})"
+        done
+    fi
     if has_phase rss; then
         echo "- rss: $rss_series series, ${rss_interval}s interval, after $rss_scrapes scrapes;" \
             "prometheus ${R[rss_prometheus_loaded]:--} KiB loaded / ${R[rss_prometheus_base]:--} KiB baseline" \
             "(${R[rss_prometheus_secs]:--}s); belfry ${R[rss_belfry_loaded]:--} KiB / ${R[rss_belfry_base]:--} KiB" \
             "(${R[rss_belfry_secs]:--}s)"
+    fi
+    if has_phase live; then
+        echo "- live: both servers scrape $live_series synthetic series${NODE_PORT:+ and a node exporter} every 15 s" \
+            "for $live_minutes min; whole data dirs every ${live_every}s; the worst ratio" \
+            "(${R[live_worst]:--}) at ${R[live_at]:--}s: prometheus ${R[live_prom_bytes]:--} bytes," \
+            "belfry ${R[live_belfry_bytes]:--} bytes (bytes/sample divides by each side's appended-samples counter):"
+        echo
+        echo "| s | prometheus bytes | prometheus samples | belfry bytes | belfry samples | ratio |"
+        echo "|---:|---:|---:|---:|---:|---:|"
+        printf '%s\n' "${LIVE_ROWS[@]}"
     fi
 }
 

@@ -3,6 +3,12 @@
 //! transaction first, so afterwards all of its data is in one ordered run
 //! of non-overlapping chunks. Samples whose timestamp is already stored are
 //! skipped and counted; nothing stored is overwritten.
+//!
+//! Backfilled data is complete when it arrives, so it is written in the
+//! compactor's long encoding at once (runs of the compactor's target
+//! length, pco unless XOR comes out smaller) rather than as head-sized XOR
+//! chunks waiting hours to be compacted. A short run left by the previous
+//! batch of an import is merged with the samples that continue it.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -11,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use crate::model::Labels;
 
-use super::chunk::{OwnedChunkIter, XorChunk};
+use super::chunk::{OwnedChunkIter, XOR_MAX_SAMPLES, XorChunk, encode_pco};
 use super::db::Inner;
 use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SeriesState};
 use super::store::StoreWriter;
@@ -62,8 +68,10 @@ impl Inner {
             return Ok(report);
         }
 
+        let target = self.opts.compaction_target_samples.clamp(1, XOR_MAX_SAMPLES);
         let mut applied = Vec::with_capacity(per_series.len());
         let mut chunks_added = 0i64;
+        let mut chunks_replaced = 0usize;
         let txn = self.store.begin_write()?;
         {
             let mut w = StoreWriter::new(&txn)?;
@@ -94,10 +102,11 @@ impl Inner {
                         (r, 0)
                     }
                 };
-                let (written, skipped, delta) = merge_into(&mut w, series_ref, &samples)?;
-                report.samples_written += written;
-                report.samples_skipped += skipped;
-                chunks_added += delta;
+                let merged = merge_into(&mut w, series_ref, &samples, target)?;
+                report.samples_written += merged.written;
+                report.samples_skipped += merged.skipped;
+                chunks_added += merged.created as i64 - merged.removed as i64;
+                chunks_replaced += merged.removed;
                 let headers = w.chunk_headers(series_ref)?;
                 let range = headers
                     .iter()
@@ -160,6 +169,10 @@ impl Inner {
             self.persisted_chunks
                 .fetch_sub((-chunks_added) as u64, Ordering::Relaxed);
         }
+        // Rewritten chunks leave free pages behind, as compaction does.
+        if chunks_replaced > 0 {
+            self.reclaim_store_space();
+        }
         self.metrics.backfill_samples.add(report.samples_written as u64);
         self.metrics
             .backfill_skipped_samples
@@ -169,22 +182,34 @@ impl Inner {
 }
 
 /// Merges sorted, unique samples into a series' stored chunks: the chunks
-/// overlapping the input's time span are decoded, merged (stored samples
-/// win) and rewritten as XOR chunks. Returns (written, skipped, change in
-/// chunk count).
+/// overlapping the input's time span, and the chunk just before it when
+/// that one is shorter than `target` samples, are decoded, merged (stored
+/// samples win) and rewritten as runs of up to `target` samples.
 fn merge_into(
     w: &mut StoreWriter,
     series_ref: u64,
     samples: &BTreeMap<i64, f64>,
-) -> Result<(usize, usize, i64), StorageError> {
+    target: usize,
+) -> Result<Merged, StorageError> {
     let (Some((&lo, _)), Some((&hi, _))) = (samples.first_key_value(), samples.last_key_value()) else {
-        return Ok((0, 0, 0));
+        return Ok(Merged::default());
     };
-    let overlapping: Vec<_> = w
-        .chunks_starting_in(series_ref, i64::MIN, hi)?
-        .into_iter()
-        .filter(|c| c.header.max_t >= lo)
-        .collect();
+    let headers = w.chunk_headers(series_ref)?;
+    let first_overlapping = headers
+        .iter()
+        .find(|(min_t, h, _)| h.max_t >= lo && *min_t <= hi)
+        .map(|(min_t, _, _)| *min_t);
+    // Without this, an import cut into batches leaves one short run per
+    // series at every batch boundary.
+    let short_before = headers
+        .iter()
+        .rfind(|(_, h, _)| h.max_t < lo)
+        .filter(|(_, h, _)| (h.num_samples as usize) < target)
+        .map(|(min_t, _, _)| *min_t);
+    let overlapping = match short_before.or(first_overlapping) {
+        Some(from) => w.chunks_starting_in(series_ref, from, hi)?,
+        None => Vec::new(),
+    };
     let mut merged: BTreeMap<i64, f64> = BTreeMap::new();
     for c in &overlapping {
         for (t, v) in OwnedChunkIter::new(Arc::from(c.bytes.as_slice()))? {
@@ -202,35 +227,69 @@ fn merge_into(
         }
     }
     if written == 0 {
-        return Ok((0, skipped, 0));
+        return Ok(Merged {
+            skipped,
+            ..Merged::default()
+        });
     }
     for c in &overlapping {
         w.remove_chunk(series_ref, c.min_t)?;
     }
-    let mut created = 0i64;
+    let mut created = 0;
     let all: Vec<(i64, f64)> = merged.into_iter().collect();
-    for part in cut_like_the_head(&all) {
-        let mut chunk = XorChunk::new();
-        for &(t, v) in part {
-            chunk.append(t, v);
-        }
+    for part in cut_runs(&all, target) {
         let header = ChunkHeader {
             max_t: part[part.len() - 1].0,
             num_samples: part.len() as u32,
         };
-        w.put_chunk(series_ref, part[0].0, header, chunk.bytes())?;
+        w.put_chunk(series_ref, part[0].0, header, &encode_run(part)?)?;
         created += 1;
     }
-    Ok((written, skipped, created - overlapping.len() as i64))
+    Ok(Merged {
+        written,
+        skipped,
+        created,
+        removed: overlapping.len(),
+    })
 }
 
-/// Splits samples into chunk-sized runs by the head's rule (120 samples or
-/// a 2 h span), so retention can drop backfilled data at the same grain.
-fn cut_like_the_head(samples: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
+/// What merging one series' samples did.
+#[derive(Default)]
+struct Merged {
+    written: usize,
+    skipped: usize,
+    /// Chunks written and stored chunks they replaced.
+    created: usize,
+    removed: usize,
+}
+
+/// Encodes one run both ways and keeps the smaller: pco wins on long runs,
+/// while on a few dozen samples its per-column headers can outweigh what
+/// it saves.
+fn encode_run(part: &[(i64, f64)]) -> Result<Vec<u8>, StorageError> {
+    let mut xor = XorChunk::new();
+    for &(t, v) in part {
+        xor.append(t, v);
+    }
+    let (ts, vs): (Vec<i64>, Vec<f64>) = part.iter().copied().unzip();
+    let pco = encode_pco(&ts, &vs)?;
+    Ok(if pco.len() < xor.bytes().len() {
+        pco
+    } else {
+        xor.bytes().to_vec()
+    })
+}
+
+/// Splits samples into runs of at most `target` samples, each spanning at
+/// most as many head chunk spans (2 h) as it holds head chunks' worth of
+/// samples (120), so sparse series are not kept whole for weeks: retention
+/// drops backfilled data at about the compactor's grain.
+fn cut_runs(samples: &[(i64, f64)], target: usize) -> Vec<&[(i64, f64)]> {
+    let max_span = CHUNK_MAX_SPAN_MS.saturating_mul(target.div_ceil(CHUNK_MAX_SAMPLES).max(1) as i64);
     let mut parts = Vec::new();
     let mut start = 0;
     for i in 1..samples.len() {
-        if i - start >= CHUNK_MAX_SAMPLES || samples[i].0 - samples[start].0 > CHUNK_MAX_SPAN_MS {
+        if i - start >= target || samples[i].0 - samples[start].0 > max_span {
             parts.push(&samples[start..i]);
             start = i;
         }

@@ -20,7 +20,7 @@ use crate::selfmetrics::Registry;
 
 use super::head::{Head, HeadAppender, SeriesState};
 use super::metrics::TsdbMetrics;
-use super::store::{ChunkStore, Reclaim};
+use super::store::{ChunkStore, RECLAIM_MIN_FREE_BYTES, Reclaim};
 use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
 use super::wal::{Wal, WalOptions, WalRecord};
 use super::{Appender, BackfillReport, Querier, Storage, StorageError, TsdbStats};
@@ -193,6 +193,13 @@ impl Tsdb {
         inner.persist_head(true)?;
         if let Some(wal) = inner.wal.write().take() {
             wal.close()?;
+        }
+        // A closed store is what backups copy and what a fresh import
+        // leaves behind: give back free pages even below the running
+        // store's floor, since this rewrite happens once.
+        {
+            let _maint = inner.maintenance_lock.lock();
+            inner.reclaim_store_space_over(0);
         }
         tracing::info!(dir = %inner.dir.display(), "metrics storage closed");
         Ok(())
@@ -429,7 +436,12 @@ impl Inner {
     /// system. Called with the maintenance lock held. A failure is logged
     /// and retried on the next pass: the data itself is untouched.
     pub(crate) fn reclaim_store_space(&self) {
-        match self.store.reclaim_space() {
+        self.reclaim_store_space_over(RECLAIM_MIN_FREE_BYTES);
+    }
+
+    /// Like [`Self::reclaim_store_space`] with a chosen floor of free bytes.
+    pub(crate) fn reclaim_store_space_over(&self, min_free_bytes: u64) {
+        match self.store.reclaim_space(min_free_bytes) {
             Ok(Reclaim::NotNeeded) => {}
             Ok(Reclaim::Busy) => {
                 self.metrics.store_reclaims_deferred.inc();

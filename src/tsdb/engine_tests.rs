@@ -236,7 +236,8 @@ fn retention_drops_old_chunks_and_empty_series() {
         .unwrap();
         let report = db.enforce_retention_now(now).unwrap();
         assert_eq!(report.series_removed, 1);
-        assert_eq!(report.chunks_deleted, 3 + 3);
+        // Backfill writes each series' old samples as one long run.
+        assert_eq!(report.chunks_deleted, 1 + 1);
         let q = db.querier();
         assert_eq!(
             q.label_values("__name__", &[], i64::MIN, i64::MAX).unwrap(),
@@ -264,8 +265,15 @@ fn size_retention_deletes_oldest_chunks_first() {
         .map(|i| {
             (
                 series(i),
-                (0..1200)
-                    .map(|k| (now - 48 * hour + k * 60_000, (k * i as i64) as f64))
+                // Five days: backfill cuts each series into several runs
+                // (at most 24 h each), so there are old chunks to drop.
+                (0..7200)
+                    .map(|k| {
+                        (
+                            now - 120 * hour + k * 60_000,
+                            ((k * 7919 + i as i64 * 104_729) % 1000) as f64,
+                        )
+                    })
                     .collect(),
             )
         })
@@ -298,12 +306,36 @@ fn size_retention_deletes_oldest_chunks_first() {
 }
 
 #[test]
+fn backfill_writes_long_runs_and_continues_a_short_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_millis();
+    let db = open(dir.path(), quiet());
+    let input = realistic_series(3, 1000, now - 10 * 24 * 3600 * 1000);
+    // Two batches cutting every series, as an import's batches do.
+    let (first, second): (Vec<_>, Vec<_>) = input
+        .iter()
+        .map(|(l, s)| ((l.clone(), s[..300].to_vec()), (l.clone(), s[300..].to_vec())))
+        .unzip();
+    db.backfill(first).unwrap();
+    db.backfill(second).unwrap();
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), input);
+    // One run per series (1000 samples, under the compactor's target), so
+    // the compactor finds nothing to do.
+    assert_eq!(db.stats(0).chunk_count, 3);
+    assert_eq!(db.compact_now(now).unwrap().chunks_written, 0);
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path(), quiet());
+    assert_eq!(select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), input);
+}
+
+#[test]
 fn compaction_rewrites_old_chunks_as_pco_losslessly() {
     let dir = tempfile::tempdir().unwrap();
     let now = now_millis();
     let db = open(dir.path(), quiet());
     let input = realistic_series(50, 4000, now - 3 * 24 * 3600 * 1000);
-    db.backfill(input.clone()).unwrap();
+    append_through_head(&db, &input);
     let before = select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX);
     let report = db.compact_now(now).unwrap();
     assert!(report.chunks_written > 0);
@@ -332,6 +364,25 @@ fn compaction_rewrites_old_chunks_as_pco_losslessly() {
 
 /// Scrape-like data: 15 s interval with a few ms of jitter, a mix of
 /// counters, gauges and constants (as a node exporter exposes).
+/// Appends series through the head, interleaved by time as scrapes arrive,
+/// and persists the sealed chunks: XOR chunks for the compactor to find
+/// (backfill writes the long encoding itself).
+fn append_through_head(db: &Tsdb, input: &[(Labels, Vec<(i64, f64)>)]) {
+    let steps = input.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    for from in (0..steps).step_by(100) {
+        let mut app = db.appender();
+        for k in from..(from + 100).min(steps) {
+            for (lbl, samples) in input {
+                if let Some(&(t, v)) = samples.get(k) {
+                    app.append(lbl, t, v).unwrap();
+                }
+            }
+        }
+        app.commit().unwrap();
+    }
+    db.persist_now().unwrap();
+}
+
 pub(crate) fn realistic_series(n: usize, samples: usize, from: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
@@ -454,10 +505,8 @@ fn persisting_and_compacting_are_counted_in_metrics() {
     assert_eq!(db.persist_now().unwrap(), 0);
     assert_eq!(rendered(&registry, "belfry_tsdb_chunks_persisted_total"), 9);
 
-    // Days-old backfilled chunks are what the compactor re-encodes.
-    let now = now_millis();
-    db.backfill(realistic_series(5, 4000, now - 3 * 24 * 3600 * 1000))
-        .unwrap();
+    // Two days on, those chunks are what the compactor re-encodes.
+    let now = now_millis() + 2 * 24 * 3600 * 1000;
     let report = db.compact_now(now).unwrap();
     assert!(report.chunks_written > 0);
     assert_eq!(

@@ -10,5 +10,5 @@ mod reclaim;
 mod writer;
 
 pub(crate) use chunk_store::ChunkStore;
-pub(crate) use reclaim::Reclaim;
+pub(crate) use reclaim::{RECLAIM_MIN_FREE_BYTES, Reclaim};
 pub(crate) use writer::StoreWriter;

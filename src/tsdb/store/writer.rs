@@ -12,7 +12,6 @@ use super::layout::{self, CHUNKS, ChunkHeader, ChunkKey, META, META_NEXT_SERIES_
 /// A chunk read back from the store.
 pub(crate) struct StoredChunk {
     pub min_t: i64,
-    pub header: ChunkHeader,
     pub bytes: Vec<u8>,
 }
 
@@ -100,11 +99,10 @@ impl<'t> StoreWriter<'t> {
         for entry in self.chunks.range::<&ChunkKey>(&lo..=&hi)? {
             let (k, v) = entry?;
             let (_, min_t) = layout::decode_chunk_key(k.value());
-            let (header, bytes) = layout::decode_chunk_value(v.value())
+            let (_, bytes) = layout::decode_chunk_value(v.value())
                 .map_err(|e| e.at(RecordKey::Chunk { series_ref, min_t }))?;
             out.push(StoredChunk {
                 min_t,
-                header,
                 bytes: bytes.to_vec(),
             });
         }
