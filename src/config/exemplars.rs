@@ -6,7 +6,7 @@ use serde::Deserialize;
 /// Prometheus's default once its exemplar storage is switched on.
 pub const DEFAULT_MAX_EXEMPLARS: u64 = 100_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExemplarsConfig {
     /// Exemplars held over all series; past it the oldest are overwritten.

@@ -37,7 +37,7 @@ const RESERVED_HEADERS: [&str; 13] = [
     "x-prometheus-remote-write-version",
 ];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteWriteConfig {
     pub url: String,
@@ -90,7 +90,7 @@ pub struct RemoteWriteConfig {
 /// How samples are batched, sharded and retried. Defaults are those of
 /// current Prometheus releases (2.45 on), which raised the batch size and
 /// capacity of 2.42's (500, 2500).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// Samples read ahead per shard before sending blocks reading.
@@ -130,7 +130,7 @@ impl Default for QueueConfig {
 }
 
 /// Sending scrape metadata (`# TYPE`, `# HELP`, `# UNIT`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetadataConfig {
     pub send: bool,

@@ -9,11 +9,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::api::alertmanager as am;
+use super::api::exemplars::query_exemplars;
 use super::api::{
     federate, lifecycle, query, rules, series, server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
-use super::api::exemplars::query_exemplars;
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {

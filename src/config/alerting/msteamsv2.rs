@@ -14,7 +14,7 @@ use super::http_config::HttpClientConfig;
 use crate::config::Secret;
 use crate::model::PromDuration;
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MsTeamsV2Config {
     pub send_resolved: bool,

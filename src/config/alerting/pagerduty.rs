@@ -19,7 +19,7 @@ use crate::model::PromDuration;
 /// Where v1 events go unless the receiver names a `url`.
 pub const PAGERDUTY_V1_URL: &str = "https://events.pagerduty.com/generic/2010-04-15/create_event.json";
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PagerdutyConfig {
     pub send_resolved: bool,
@@ -78,7 +78,7 @@ impl Default for PagerdutyConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PagerdutyImage {
     pub src: String,
@@ -86,7 +86,7 @@ pub struct PagerdutyImage {
     pub href: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PagerdutyLink {
     pub href: String,

@@ -37,27 +37,27 @@ pub struct ReceiverConfig {
     #[serde(default)]
     pub pagerduty_configs: Vec<PagerdutyConfig>,
     /// Alertmanager's integrations Belfry refuses at load.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub opsgenie_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub victorops_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub pushover_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub sns_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub wechat_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub webex_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub jira_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub rocketchat_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub mattermost_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub incidentio_configs: Unsupported,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub msteams_configs: Unsupported,
 }
 

@@ -14,7 +14,7 @@ use super::http_config::HttpClientConfig;
 use crate::config::{Authorization, Secret};
 use crate::model::PromDuration;
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackConfig {
     pub send_resolved: bool,
@@ -90,7 +90,7 @@ impl Default for SlackConfig {
 }
 
 /// One of an attachment's fields; every text is a template.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackField {
     pub title: String,
@@ -100,7 +100,7 @@ pub struct SlackField {
 
 /// A button of the attachment: a link (`url`) or an interactive action
 /// (`name`, `value`, `confirm`).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackAction {
     #[serde(rename = "type")]
@@ -113,7 +113,7 @@ pub struct SlackAction {
     pub confirm: Option<SlackConfirm>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlackConfirm {
     pub text: String,
