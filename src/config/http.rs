@@ -189,3 +189,46 @@ pub(super) fn resolve(dir: &Path, p: &mut Option<PathBuf>) {
         *path = dir.join(&*path);
     }
 }
+
+/// A client's credential fields, borrowed from whichever section holds
+/// them (a scrape job, a remote write entry), so both check them alike.
+pub(super) struct ClientAuthFields<'a> {
+    pub basic_auth: &'a Option<BasicAuth>,
+    pub authorization: &'a mut Option<Authorization>,
+    pub bearer_token: &'a mut Secret,
+    pub bearer_token_file: &'a mut Option<PathBuf>,
+    pub tls_config: &'a TlsConfig,
+}
+
+impl ClientAuthFields<'_> {
+    /// Refuses conflicting credentials as Prometheus does, then turns the
+    /// legacy bearer fields into an `authorization`, as Prometheus does,
+    /// so every later step sees one form.
+    pub(super) fn validate_and_normalize(self) -> Result<(), ValidationError> {
+        let bearer = !self.bearer_token.is_empty() || self.bearer_token_file.is_some();
+        if !self.bearer_token.is_empty() && self.bearer_token_file.is_some() {
+            return Err(ValidationError::BearerTokenTwice);
+        }
+        if self.basic_auth.is_some() && (bearer || self.authorization.is_some()) {
+            return Err(ValidationError::AuthMethods);
+        }
+        if self.authorization.is_some() && bearer {
+            return Err(ValidationError::AuthorizationWithBearer);
+        }
+        if let Some(b) = self.basic_auth {
+            b.validate()?;
+        }
+        if let Some(a) = self.authorization.as_ref() {
+            a.validate()?;
+        }
+        self.tls_config.validate()?;
+        if bearer {
+            *self.authorization = Some(Authorization {
+                kind: "Bearer".into(),
+                credentials: std::mem::take(self.bearer_token),
+                credentials_file: self.bearer_token_file.take(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::http::{Authorization, BasicAuth, TlsConfig};
+use super::http::{Authorization, BasicAuth, ClientAuthFields, TlsConfig};
 use super::proxy::ProxySettings;
 use super::relabel::RelabelConfig;
 use super::sd::{FileSdConfig, StaticConfig};
@@ -349,32 +349,14 @@ impl ScrapeConfig {
     }
 
     fn validate_auth(&mut self) -> Result<(), ValidationError> {
-        let bearer = !self.bearer_token.is_empty() || self.bearer_token_file.is_some();
-        if !self.bearer_token.is_empty() && self.bearer_token_file.is_some() {
-            return Err(ValidationError::BearerTokenTwice);
+        ClientAuthFields {
+            basic_auth: &self.basic_auth,
+            authorization: &mut self.authorization,
+            bearer_token: &mut self.bearer_token,
+            bearer_token_file: &mut self.bearer_token_file,
+            tls_config: &self.tls_config,
         }
-        if self.basic_auth.is_some() && (bearer || self.authorization.is_some()) {
-            return Err(ValidationError::AuthMethods);
-        }
-        if self.authorization.is_some() && bearer {
-            return Err(ValidationError::AuthorizationWithBearer);
-        }
-        if let Some(b) = &self.basic_auth {
-            b.validate()?;
-        }
-        if let Some(a) = &self.authorization {
-            a.validate()?;
-        }
-        self.tls_config.validate()?;
-        // As Prometheus: the legacy bearer fields become an `authorization`.
-        if bearer {
-            self.authorization = Some(Authorization {
-                kind: "Bearer".into(),
-                credentials: std::mem::take(&mut self.bearer_token),
-                credentials_file: self.bearer_token_file.take(),
-            });
-        }
-        Ok(())
+        .validate_and_normalize()
     }
 }
 

@@ -17,6 +17,12 @@ const SECRETS: &[&str] = &[
     "scrape-basic-pa55",
     "scrape-bearer-t0ken",
     "proxy-pa55word",
+    "slack-hook-t0ken",
+    "teams-hook-t0ken",
+    "discord-hook-t0ken",
+    "telegram-b0t-token",
+    "pagerduty-r0uting-key",
+    "remote-basic-pa55",
 ];
 
 const CONFIG: &str = r#"
@@ -52,6 +58,21 @@ alerting:
         - url: http://127.0.0.1:1/second
           http_config:
             bearer_token: webhook-bearer-t0ken
+      slack_configs:
+        - api_url: http://127.0.0.1:1/services/slack-hook-t0ken
+          channel: lms-alerts
+      msteamsv2_configs:
+        - webhook_url: http://127.0.0.1:1/workflows/teams-hook-t0ken
+      discord_configs:
+        - webhook_url: http://127.0.0.1:1/api/webhooks/discord-hook-t0ken
+      telegram_configs:
+        - bot_token: telegram-b0t-token
+          chat_id: 42
+      pagerduty_configs:
+        - routing_key: pagerduty-r0uting-key
+remote_write:
+  - url: http://127.0.0.1:1/api/v1/write
+    basic_auth: {username: remote, password: remote-basic-pa55}
 "#;
 
 /// Every GET route of the route table, read from its source so a route
