@@ -20,7 +20,7 @@ use crate::config::{Config, RemoteWriteConfig};
 use crate::model::{Labels, PromDuration};
 use crate::prompb;
 use crate::selfmetrics::Registry;
-use crate::tsdb::wal::{SyncPolicy, Wal, WalOptions, WalRecord};
+use crate::tsdb::wal::{CheckpointKeep, SyncPolicy, Wal, WalOptions, WalRecord};
 
 /// A remote-write endpoint answering a scripted status per request
 /// (then `fallback`), keeping the requests it accepted.
@@ -259,7 +259,8 @@ async fn every_sample_arrives_once_across_outage_checkpoint_and_restart() {
     }
     wait_for("retries", || *sink.attempts.lock() > expected.len() / 7 + 3).await;
     // The checkpoint keeps no series records (the store has them all).
-    wal.checkpoint(&|_| false, i64::MAX).unwrap();
+    wal.checkpoint(&CheckpointKeep::refs(&|_| false, i64::MAX))
+        .unwrap();
 
     // A restart during the outage: the queue resumes from its position.
     m.stop().await;

@@ -10,6 +10,7 @@ use super::db::Inner;
 use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk};
 use super::store::StoreWriter;
 use super::store::layout::ChunkHeader;
+use super::wal::CheckpointKeep;
 
 /// Open chunks whose first sample is this far behind the newest sample in
 /// the head are sealed even if not full, so idle series do not pin the WAL.
@@ -43,7 +44,10 @@ impl Inner {
                 if seal_all || idle {
                     st.seal_open();
                 }
-                if st.sealed.is_empty() && st.row_persisted {
+                // A series' row waits for its first chunk: until then its
+                // labels are in the WAL, and a row per series scraped once
+                // cost more disk than the samples of a young store.
+                if st.sealed.is_empty() {
                     continue;
                 }
                 work.push(Work {
@@ -110,33 +114,56 @@ impl Inner {
     /// Trims the WAL to samples not yet persisted and series rows not yet
     /// written.
     fn checkpoint_wal(&self) -> Result<(), StorageError> {
-        // Under the commit lock every commit so far is applied and every
-        // later one appends at or after `min_valid`; refs from `floor` on
-        // may not be in the index yet.
-        let (min_valid, floor) = {
+        // Under the commit lock every commit so far is applied to the head
+        // and none is in flight: closing the segment there leaves every
+        // record before it described by the head as it is from then on
+        // (later commits go to later segments). Refs from `floor` on may
+        // not be in the index yet.
+        // The commit lock comes before the WAL's (as in a commit), and
+        // `close` takes the WAL's exclusively while holding the commit lock.
+        let (before, floor) = {
             let _commit = self.commit_lock.write();
-            (self.head.min_valid_time(), self.head.index.read().next_ref())
+            let wal = self.wal.read();
+            let Some(wal) = wal.as_ref() else {
+                return Ok(());
+            };
+            let before = wal.roll_if_mostly_before(self.oldest_unpersisted())?;
+            (before, self.head.index.read().next_ref())
         };
-        let oldest_unpersisted = {
-            let idx = self.head.index.read();
-            idx.series()
-                .filter_map(|s| s.state.lock().first_unpersisted_t())
-                .min()
-                .unwrap_or(i64::MAX)
-        };
-        let min_time = oldest_unpersisted.min(min_valid);
-        let keep = |r: u64| -> bool {
+        // Persisting only moves this later, and a persisted sample may go.
+        let min_time = self.oldest_unpersisted();
+        let series = |r: u64| -> bool {
             if r >= floor {
                 return true;
             }
             let idx = self.head.index.read();
             idx.get(r).is_some_and(|s| !s.state.lock().row_persisted)
         };
+        // Every series still in the head, whether or not its row is
+        // written: its samples from `min_time` on may be in memory only.
+        let samples_of = |r: u64| -> bool { r >= floor || self.head.index.read().get(r).is_some() };
         let wal = self.wal.read();
-        if let Some(wal) = wal.as_ref() {
-            wal.checkpoint(&keep, min_time)?;
-        }
+        let Some(wal) = wal.as_ref() else {
+            return Ok(());
+        };
+        wal.checkpoint_before(
+            &CheckpointKeep {
+                series: &series,
+                samples_of: &samples_of,
+                min_time,
+            },
+            before,
+        )?;
         Ok(())
+    }
+
+    /// The first timestamp of the oldest sample held only in memory.
+    fn oldest_unpersisted(&self) -> i64 {
+        let idx = self.head.index.read();
+        idx.series()
+            .filter_map(|s| s.state.lock().first_unpersisted_t())
+            .min()
+            .unwrap_or(i64::MAX)
     }
 }
 

@@ -25,6 +25,7 @@ mod storage;
 mod store;
 #[cfg(test)]
 pub(crate) mod suite;
+mod u64_map;
 mod validate;
 pub mod wal;
 

@@ -1,6 +1,7 @@
 //! On-disk compatibility of the metrics store: a data directory written by
 //! format version 1 (`tests/fixtures/tsdb-v1/`, made by the ignored
-//! generator below) must open with exactly its contents, and a directory
+//! generator below at that version) must open with exactly its contents,
+//! be upgraded to the current version and stay writable, and a directory
 //! stamped with a newer format version must be refused with a clear error.
 
 use std::path::{Path, PathBuf};
@@ -74,12 +75,15 @@ fn expected() -> Vec<(Labels, Vec<(i64, f64)>)> {
     all
 }
 
-/// Regenerates the fixture: `cargo test --test it tsdb_compat -- --ignored`.
-/// Only for a deliberate format change (with a new version and directory).
+/// Writes a fixture of the current format version to
+/// `tests/fixtures/tsdb-vN/`: `cargo test --test it tsdb_compat -- --ignored`.
+/// For a deliberate format change, before the version is bumped, so the
+/// next version's upgrade step has its old fixture to be tested against.
 #[test]
 #[ignore]
 fn generate_fixture() {
-    let dir = fixture_dir();
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/tsdb-v{FORMAT_VERSION}"));
     let _ = std::fs::remove_dir_all(&dir);
     let db = Tsdb::open(&dir, options(), &Registry::new()).unwrap();
     let all = expected();
@@ -152,11 +156,51 @@ fn version_1_data_dir_opens_with_exact_contents() {
     let stats = db.stats(10);
     assert_eq!(stats.num_series, 3);
     assert_eq!(stats.min_time, T0);
-    // Still writable: closing persists the WAL-only series, and it reads back.
+    // Upgraded in place: the stamp says the current version, so an older
+    // build refuses what this one writes from now on.
+    drop(db);
+    assert_eq!(format_version(tmp.path()), FORMAT_VERSION);
+    let db = Tsdb::open(tmp.path(), options(), &Registry::new()).unwrap();
+    assert_eq!(all_samples(&db), want);
+    // Still writable, in the current WAL format: samples appended now, and
+    // the WAL-only series, survive a crash and a clean close alike.
+    let extra = Labels::from_pairs(&[("__name__", "up"), ("job", "after-upgrade")]);
+    let mut app = db.appender();
+    for i in 0..10 {
+        app.append(&extra, T0 + 3 * 86_400_000 + i * STEP, i as f64 * 0.5)
+            .unwrap();
+    }
+    app.commit().unwrap();
+    drop(db);
+    let db = Tsdb::open(tmp.path(), options(), &Registry::new()).unwrap();
+    let mut want_after = want.clone();
+    want_after.push((
+        extra.clone(),
+        (0..10)
+            .map(|i| (T0 + 3 * 86_400_000 + i * STEP, (i as f64 * 0.5).to_bits()))
+            .collect(),
+    ));
+    want_after.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(all_samples(&db), want_after);
     db.close().unwrap();
     drop(db);
     let db = Tsdb::open(tmp.path(), options(), &Registry::new()).unwrap();
-    assert_eq!(all_samples(&db), want);
+    assert_eq!(all_samples(&db), want_after);
+}
+
+fn format_version(dir: &Path) -> u32 {
+    let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let db = redb::Database::open(dir.join("chunks.redb")).unwrap();
+    let read = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let stamp = read
+        .open_table(meta)
+        .unwrap()
+        .get("format_version")
+        .unwrap()
+        .unwrap()
+        .value()
+        .to_vec();
+    u32::from_le_bytes(stamp.try_into().unwrap())
 }
 
 #[test]
@@ -180,7 +224,7 @@ fn newer_format_version_is_refused_with_a_clear_error() {
     assert!(matches!(err, StorageError::UnsupportedFormat { found, .. } if found == FORMAT_VERSION + 1));
     let msg = err.to_string();
     assert!(
-        msg.contains("format version 2") && msg.contains("newer belfry"),
+        msg.contains(&format!("format version {}", FORMAT_VERSION + 1)) && msg.contains("newer belfry"),
         "{msg}"
     );
     // Refusing must not rewrite the stamp (nor anything else of ours).

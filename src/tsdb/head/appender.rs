@@ -271,9 +271,10 @@ impl Appender for HeadAppender {
 
         // In the OS (so a process crash keeps it) before the head sees it;
         // on disk before commit returns, below.
-        let seq = wal.write_record(16 + accepted.len() * 12, |out| {
+        let seq = wal.write_record(|out, bases| {
             WalRecord::encode_samples(
                 out,
+                bases,
                 accepted.len(),
                 accepted
                     .iter()
@@ -447,8 +448,9 @@ impl Resolved {
         if new_series.is_empty() {
             return Ok(0);
         }
-        wal.write_record(new_series.len() * 64, |out| {
-            WalRecord::encode_packed_series(out, &new_series)
+        wal.write_record(|out, _| {
+            WalRecord::encode_packed_series(out, &new_series);
+            None
         })?;
         let series: Vec<Arc<MemSeries>> = new_series
             .iter()

@@ -8,8 +8,8 @@ mod ref_table;
 mod series;
 mod series_index;
 mod series_lock;
-mod u64_map;
 
+use super::u64_map::U64Map;
 pub(crate) use appender::HeadAppender;
 pub(crate) use in_memory::Head;
 use ref_table::{RefTable, RefTables};
@@ -18,4 +18,3 @@ pub(crate) use series::{
 };
 use series_index::HeadIndex;
 pub(crate) use series_lock::{SeriesGuard, SeriesMutex};
-use u64_map::U64Map;

@@ -9,7 +9,7 @@ use crate::model::{Label, Labels};
 use super::super::LayoutError;
 
 /// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// `series`: series ref → encoded labels.
 pub(crate) const SERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("series");

@@ -5,6 +5,7 @@
 
 mod chunk_store;
 pub mod layout;
+mod migrations;
 mod open;
 mod reclaim;
 mod writer;

@@ -15,6 +15,7 @@ use super::ChunkStore;
 use super::layout::{
     self, CHUNKS, FORMAT_VERSION, META, META_FORMAT_VERSION, META_NEXT_SERIES_REF, SERIES, SERIES_RANGE,
 };
+use super::migrations;
 
 /// redb's page cache. Its default (1 GiB) would let a long-running server's
 /// memory grow far past the head's; the OS page cache still holds the file,
@@ -72,6 +73,7 @@ impl ChunkStore {
         drop(read);
         match found {
             Some(v) if v == FORMAT_VERSION => Ok(()),
+            Some(v) if (1..FORMAT_VERSION).contains(&v) => migrations::upgrade(&self.db.read(), v),
             Some(v) if v > FORMAT_VERSION => Err(StorageError::UnsupportedFormat {
                 path: self.path.clone(),
                 found: v,

@@ -11,26 +11,76 @@ use std::path::{Path, PathBuf};
 use super::segment::{
     Frame, FrameReader, TEMP_SUFFIX, checkpoint_name, frame_into, list_dir, segment_name, sync_dir,
 };
+use super::value_bases::ValueBases;
 use super::writer::Wal;
 use super::{WalError, WalRecord};
 
+/// What a checkpoint carries over from the records it compacts.
+pub struct CheckpointKeep<'a> {
+    /// Series records to keep: series whose labels are stored nowhere else.
+    pub series: &'a dyn Fn(u64) -> bool,
+    /// Refs whose samples at or after `min_time` are kept: those not yet
+    /// persisted elsewhere.
+    pub samples_of: &'a dyn Fn(u64) -> bool,
+    pub min_time: i64,
+}
+
+impl<'a> CheckpointKeep<'a> {
+    /// Keeps the series records and the samples of the same refs.
+    pub fn refs(keep: &'a dyn Fn(u64) -> bool, min_time: i64) -> Self {
+        CheckpointKeep {
+            series: keep,
+            samples_of: keep,
+            min_time,
+        }
+    }
+}
+
 impl Wal {
-    /// Compacts all segments before the current one into
-    /// `checkpoint.NNNNNNNN` (live series only, samples with
-    /// `t >= min_time`), then removes them. Segments from the lowest
-    /// [`super::WalHolds`] hold on stay.
-    pub fn checkpoint(&self, keep_series: &dyn Fn(u64) -> bool, min_time: i64) -> Result<(), WalError> {
+    /// Compacts the closed segments that hold samples older than
+    /// `keep.min_time` into `checkpoint.NNNNNNNN` (what `keep` keeps), then
+    /// removes them. Segments from the lowest [`super::WalHolds`] hold on
+    /// stay.
+    pub fn checkpoint(&self, keep: &CheckpointKeep<'_>) -> Result<(), WalError> {
+        let writing = self.shared.writer.lock().segment;
+        self.compact(keep, writing, false)
+    }
+
+    /// Closes the segment being written when most of its samples are
+    /// older than `min_time`, so that persisted data leaves the log soon
+    /// rather than when the segment fills, and returns the segment now
+    /// being written: every record before it is in a closed segment.
+    pub fn roll_if_mostly_before(&self, min_time: i64) -> Result<u32, WalError> {
+        self.shared.roll_if_mostly_before(min_time)
+    }
+
+    /// [`Wal::checkpoint`] of the segments before `before` only (the
+    /// caller knows what `keep` says of the records in those), and only
+    /// when some of their samples are older than `keep.min_time`: a
+    /// segment whose samples are all kept would be copied for nothing.
+    pub fn checkpoint_before(&self, keep: &CheckpointKeep<'_>, before: u32) -> Result<(), WalError> {
+        self.compact(keep, before, true)
+    }
+
+    fn compact(&self, keep: &CheckpointKeep<'_>, before: u32, only_older: bool) -> Result<(), WalError> {
         let shared = &self.shared;
         let _one_at_a_time = shared.checkpoint_lock.lock();
         // Segments a reader holds stay, with every later one.
-        let writing = shared.writer.lock().segment;
+        let (writing, spans) = {
+            let w = shared.writer.lock();
+            (w.segment.min(before), w.closed_spans.clone())
+        };
         let current = shared.holds.lowest().map_or(writing, |held| held.min(writing));
         let listing = list_dir(&shared.dir)?;
         let previous = listing.checkpoints.last().cloned();
+        // A prefix, with `only_older`, of segments holding older samples.
+        // Segments an earlier process wrote have no known span and count
+        // as older.
         let segments: Vec<(u32, PathBuf)> = listing
             .segments
             .into_iter()
             .filter(|(n, _)| *n < current && previous.as_ref().is_none_or(|(cp, _)| n > cp))
+            .take_while(|(n, _)| !only_older || spans.get(n).is_none_or(|(lo, _)| *lo < keep.min_time))
             .collect();
         let Some(&(last, _)) = segments.last() else {
             return Ok(());
@@ -47,7 +97,7 @@ impl Wal {
             std::fs::remove_dir_all(&tmp).map_err(|e| WalError::io(&tmp, e))?;
         }
         std::fs::create_dir(&tmp).map_err(|e| WalError::io(&tmp, e))?;
-        if let Err(e) = write_checkpoint(&tmp, &sources, keep_series, min_time) {
+        if let Err(e) = write_checkpoint(&tmp, &sources, keep) {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -64,6 +114,12 @@ impl Wal {
             std::fs::remove_dir_all(dir).map_err(|e| WalError::io(dir, e))?;
         }
         sync_dir(&shared.dir)?;
+        {
+            let mut w = shared.writer.lock();
+            for (n, _) in &segments {
+                w.closed_spans.remove(n);
+            }
+        }
         shared.metrics.checkpoints.inc();
         shared.refresh_segment_gauge()?;
         tracing::info!(
@@ -75,23 +131,22 @@ impl Wal {
     }
 }
 
-fn write_checkpoint(
-    tmp: &Path,
-    sources: &[PathBuf],
-    keep_series: &dyn Fn(u64) -> bool,
-    min_time: i64,
-) -> Result<(), WalError> {
+fn write_checkpoint(tmp: &Path, sources: &[PathBuf], keep: &CheckpointKeep<'_>) -> Result<(), WalError> {
     let path = tmp.join(segment_name(0));
     let file = File::create(&path).map_err(|e| WalError::io(&path, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut frame = Vec::new();
     let mut payload = Vec::new();
+    // The checkpoint is one file: its values are coded against its own
+    // earlier records, each source decoded against its own.
+    let mut out_bases = ValueBases::default();
     for source in sources {
+        let mut bases = ValueBases::default();
         let mut reader = FrameReader::open(source)?;
         loop {
             let at = reader.offset;
             let record = match reader.next_frame()? {
-                Frame::Record(p) => WalRecord::decode(&p).map_err(|e| WalError::Corrupt {
+                Frame::Record(p) => WalRecord::decode_in(&p, &mut bases).map_err(|e| WalError::Corrupt {
                     path: source.clone(),
                     offset: at,
                     detail: e.to_string(),
@@ -114,17 +169,17 @@ fn write_checkpoint(
             };
             let kept = match record {
                 WalRecord::Series(mut s) => {
-                    s.retain(|(r, _)| keep_series(*r));
+                    s.retain(|(r, _)| (keep.series)(*r));
                     (!s.is_empty()).then_some(WalRecord::Series(s))
                 }
                 WalRecord::Samples(mut s) => {
-                    s.retain(|(r, t, _)| *t >= min_time && keep_series(*r));
+                    s.retain(|(r, t, _)| *t >= keep.min_time && (keep.samples_of)(*r));
                     (!s.is_empty()).then_some(WalRecord::Samples(s))
                 }
             };
             let Some(kept) = kept else { continue };
             payload.clear();
-            kept.encode_into(&mut payload);
+            kept.encode_into(&mut payload, &mut out_bases);
             frame.clear();
             frame_into(&mut frame, &payload)?;
             out.write_all(&frame).map_err(|e| WalError::io(&path, e))?;

@@ -12,8 +12,10 @@ mod recovery;
 mod replay;
 mod segment;
 mod tail;
+mod value_bases;
 mod writer;
 
+pub use checkpoint::CheckpointKeep;
 pub use error::{DecodeError, WalError};
 pub use record::WalRecord;
 pub use replay::ReplayReport;

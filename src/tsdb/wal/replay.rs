@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::segment::{Frame, FrameReader, list_dir};
+use super::value_bases::ValueBases;
 use super::writer::Wal;
 use super::{WalError, WalRecord};
 
@@ -99,6 +100,7 @@ fn replay_file(
     f: &mut impl FnMut(WalRecord),
 ) -> Result<(), WalError> {
     let mut reader = FrameReader::open(path)?;
+    let mut bases = ValueBases::default();
     loop {
         let at = reader.offset;
         let corrupt = |detail: String| WalError::Corrupt {
@@ -107,7 +109,7 @@ fn replay_file(
             detail,
         };
         match reader.next_frame()? {
-            Frame::Record(payload) => match WalRecord::decode(&payload) {
+            Frame::Record(payload) => match WalRecord::decode_in(&payload, &mut bases) {
                 Ok(rec) => {
                     report.records += 1;
                     match &rec {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 
 use super::segment::{Frame, FrameReader, list_dir, segment_name};
+use super::value_bases::ValueBases;
 use super::{WalError, WalRecord};
 
 /// Where the next record starts: a segment number and a byte offset in it.
@@ -64,10 +65,11 @@ pub fn read_checkpoint(dir: &Path, mut f: impl FnMut(WalRecord)) -> Result<Optio
     };
     for (_, path) in list_dir(cp_dir)?.segments {
         let mut reader = FrameReader::open(&path)?;
+        let mut bases = ValueBases::default();
         loop {
             let at = reader.offset;
             match reader.next_frame()? {
-                Frame::Record(payload) => f(decode(&path, at, &payload)?),
+                Frame::Record(payload) => f(decode(&path, at, &payload, &mut bases)?),
                 Frame::End => break,
                 Frame::Torn => return Err(corrupt(&path, at, "file ends inside a record".into())),
                 Frame::Corrupt(detail) => return Err(corrupt(&path, at, detail)),
@@ -86,17 +88,47 @@ pub struct SegmentTail {
     /// The reader stopped at a frame it could not finish (it may have
     /// read past its offset), so it is reopened before the next read.
     stale: bool,
+    /// The segment's values up to the reader's offset (see
+    /// `value_bases.rs`).
+    bases: ValueBases,
 }
 
 impl SegmentTail {
     pub fn open(dir: &Path, at: WalPosition) -> Result<SegmentTail, WalError> {
         let path = dir.join(segment_name(at.segment));
-        let reader = FrameReader::open_at(&path, at.offset)?;
+        // Values are coded against the segment's earlier records, so a
+        // tail that starts inside a segment reads its way there.
+        let mut reader = FrameReader::open(&path)?;
+        let mut bases = ValueBases::default();
+        while reader.offset < at.offset {
+            let offset = reader.offset;
+            match reader.next_frame()? {
+                Frame::Record(payload) => {
+                    decode(&path, offset, &payload, &mut bases)?;
+                }
+                Frame::Corrupt(detail) => return Err(corrupt(&path, offset, detail)),
+                Frame::End | Frame::Torn => {
+                    return Err(corrupt(
+                        &path,
+                        offset,
+                        format!("the segment ends before position {}", at.offset),
+                    ));
+                }
+            }
+        }
+        if reader.offset != at.offset {
+            return Err(corrupt(
+                &path,
+                at.offset,
+                "the position is not at a record boundary".to_string(),
+            ));
+        }
         Ok(SegmentTail {
             path,
             segment: at.segment,
             reader,
             stale: false,
+            bases,
         })
     }
 
@@ -120,7 +152,7 @@ impl SegmentTail {
         loop {
             let at = self.reader.offset;
             match self.reader.next_frame()? {
-                Frame::Record(payload) => return decode(&self.path, at, &payload).map(Some),
+                Frame::Record(payload) => return decode(&self.path, at, &payload, &mut self.bases).map(Some),
                 Frame::End | Frame::Torn if reopened => {
                     self.stale = true;
                     return Ok(None);
@@ -137,8 +169,8 @@ impl SegmentTail {
     }
 }
 
-fn decode(path: &Path, at: u64, payload: &[u8]) -> Result<WalRecord, WalError> {
-    WalRecord::decode(payload).map_err(|e| corrupt(path, at, e.to_string()))
+fn decode(path: &Path, at: u64, payload: &[u8], bases: &mut ValueBases) -> Result<WalRecord, WalError> {
+    WalRecord::decode_in(payload, bases).map_err(|e| corrupt(path, at, e.to_string()))
 }
 
 fn corrupt(path: &Path, offset: u64, detail: String) -> WalError {

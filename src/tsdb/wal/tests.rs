@@ -165,7 +165,7 @@ fn corruption_in_an_earlier_segment_stops_there_and_keeps_what_came_before() {
     let dir = tempfile::tempdir().unwrap();
     let wal = Wal::open(dir.path(), opts(1024), &Registry::new()).unwrap();
     let mut logged = vec![];
-    for r in 0..40 {
+    for r in 0..200 {
         let rec = samples(r, r as i64 * 1000, 6);
         wal.log(std::slice::from_ref(&rec)).unwrap();
         logged.push((wal.current_segment(), key(&rec)));
@@ -273,7 +273,7 @@ fn checkpoint_then_replay_gives_the_same_live_state() {
     let min_time = 250_000;
     let current = wal.current_segment();
     assert!(current > 2);
-    wal.checkpoint(&keep, min_time).unwrap();
+    wal.checkpoint(&CheckpointKeep::refs(&keep, min_time)).unwrap();
     assert_eq!(count(&reg, "belfry_wal_checkpoints_total"), 1);
     assert!(dir.path().join(format!("checkpoint.{:08}", current - 1)).is_dir());
     assert_eq!(segment_files(dir.path()), vec![format!("{current:08}")]);
@@ -288,7 +288,7 @@ fn checkpoint_then_replay_gives_the_same_live_state() {
     let keep2 = |r: u64| !r.is_multiple_of(3) && r != 4;
     let current2 = wal.current_segment();
     assert!(current2 > current);
-    wal.checkpoint(&keep2, min_time).unwrap();
+    wal.checkpoint(&CheckpointKeep::refs(&keep2, min_time)).unwrap();
     log(&wal, series(50), &mut logged);
     wal.close().unwrap();
 
@@ -321,13 +321,13 @@ fn checkpoint_then_replay_gives_the_same_live_state() {
 fn half_written_checkpoint_and_leftovers_are_removed_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let wal = Wal::open(dir.path(), opts(1024), &Registry::new()).unwrap();
-    for r in 0..30 {
+    for r in 0..200 {
         wal.log(&[samples(r, 0, 5)]).unwrap();
     }
-    wal.checkpoint(&|_| true, 0).unwrap();
+    wal.checkpoint(&CheckpointKeep::refs(&|_| true, 0)).unwrap();
     wal.close().unwrap();
     let (before, _) = replay_all(dir.path(), &Registry::new());
-    assert_eq!(before.len(), 30);
+    assert_eq!(before.len(), 200);
 
     let tmp = dir.path().join("checkpoint.00000099.tmp");
     std::fs::create_dir(&tmp).unwrap();
@@ -347,7 +347,7 @@ fn segments_roll_over_at_the_size_limit() {
     let reg = Registry::new();
     let wal = Wal::open(dir.path(), opts(4096), &reg).unwrap();
     let mut want = vec![];
-    for r in 0..200 {
+    for r in 0..1000 {
         let rec = samples(r, 0, 8);
         wal.log(std::slice::from_ref(&rec)).unwrap();
         want.push(key(&rec));

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::metrics::WalMetrics;
+use super::record::TimeSpan;
 use super::recovery::{Repair, repair};
 use super::segment::{FRAME_HEADER_LEN, fill_frame_header, list_dir, segment_name, sync_dir};
+use super::value_bases::ValueBases;
 use super::{WalError, WalHolds, WalRecord};
 use crate::selfmetrics::Registry;
 
@@ -78,6 +80,18 @@ pub(super) struct Writer {
     /// Set after a write or fsync failure: the page cache may have
     /// dropped data we thought written, so nothing more is acknowledged.
     failed: Option<String>,
+    /// The last value logged per ref in this segment, which the next
+    /// sample records are coded against.
+    bases: ValueBases,
+    /// Set when `bases` no longer match the file (a write failed after
+    /// coding against them): the next write starts a new segment.
+    bases_stale: bool,
+    /// The samples' time span in this segment, and in the closed segments
+    /// this process wrote; checkpoints use them to pick what to compact.
+    pub span: Option<TimeSpan>,
+    pub closed_spans: std::collections::BTreeMap<u32, TimeSpan>,
+    /// The encoding buffer, kept between writes.
+    scratch: Vec<u8>,
 }
 
 impl Wal {
@@ -129,6 +143,13 @@ impl Wal {
                 size,
                 seq: 0,
                 failed: None,
+                bases: ValueBases::default(),
+                // Appending to a segment an earlier process wrote: its
+                // bases are unknown, so start a new one first.
+                bases_stale: size > 0,
+                span: None,
+                closed_spans: Default::default(),
+                scratch: Vec::new(),
             }),
             synced_seq: Mutex::new(0),
             metrics,
@@ -168,34 +189,31 @@ impl Wal {
         if records.is_empty() {
             return Ok(0);
         }
-        let mut buf = Vec::new();
-        for record in records {
-            self.push_frame(&mut buf, |out| record.encode_into(out))?;
-        }
-        self.shared.write(&buf, records.len())
+        self.shared.write_with(records.len(), &|buf, bases| {
+            let mut span = None;
+            for record in records {
+                push_frame(buf, |out| {
+                    span = merge_spans(span, record.encode_into(out, bases))
+                })?;
+            }
+            Ok(span)
+        })
     }
 
     /// Writes one record that `encode` appends (type byte and body) to the
-    /// buffer it is given, like [`Wal::write`]. The payload is encoded in
-    /// place after room for its frame header, so the hot path copies it
-    /// nowhere before the write call; `size_hint` sizes that buffer.
+    /// buffer it is given, like [`Wal::write`]. `encode` runs under the
+    /// writer's lock, coding sample values against the segment the record
+    /// lands in, and may run twice when the record starts a new segment;
+    /// it returns the time span of the samples it wrote.
     pub(crate) fn write_record(
         &self,
-        size_hint: usize,
-        encode: impl FnOnce(&mut Vec<u8>),
+        encode: impl Fn(&mut Vec<u8>, &mut ValueBases) -> Option<TimeSpan>,
     ) -> Result<u64, WalError> {
-        let mut buf = Vec::with_capacity(FRAME_HEADER_LEN + size_hint);
-        self.push_frame(&mut buf, encode)?;
-        self.shared.write(&buf, 1)
-    }
-
-    /// Appends one frame to `buf`: room for the header, the payload
-    /// `encode` appends, then the header filled in.
-    fn push_frame(&self, buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), WalError> {
-        let start = buf.len();
-        buf.resize(start + FRAME_HEADER_LEN, 0);
-        encode(buf);
-        fill_frame_header(&mut buf[start..]).inspect_err(|_| self.shared.metrics.oversized_records.inc())
+        self.shared.write_with(1, &|buf, bases| {
+            let mut span = None;
+            push_frame(buf, |out| span = encode(out, bases))?;
+            Ok(span)
+        })
     }
 
     /// Waits until the write numbered `seq` is on disk, per the sync
@@ -250,15 +268,49 @@ impl Drop for Wal {
 }
 
 impl Shared {
-    /// Writes framed bytes, rolling to a new segment first if they would
-    /// not fit, and returns the write's sequence number.
-    fn write(&self, buf: &[u8], records: usize) -> Result<u64, WalError> {
-        let mut w = self.writer.lock();
+    /// Encodes frames with `encode` and writes them as one write, rolling
+    /// to a new segment first if they would not fit, and returns the
+    /// write's sequence number. Encoding happens under the writer's lock
+    /// because sample values are coded against what this segment already
+    /// holds (see `value_bases.rs`).
+    fn write_with(&self, records: usize, encode: &Encode<'_>) -> Result<u64, WalError> {
+        let mut guard = self.writer.lock();
+        let w = &mut *guard;
         if let Some(why) = &w.failed {
             return Err(WalError::Failed(why.clone()));
         }
+        if w.bases_stale && w.size > 0 {
+            self.roll(w)?;
+        }
+        let mut buf = std::mem::take(&mut w.scratch);
+        buf.clear();
+        let result = self.write_encoded(w, &mut buf, records, encode);
+        if let Err(WalError::RecordTooLarge { .. }) = result {
+            self.metrics.oversized_records.inc();
+        }
+        // A burst's huge record should not pin its buffer.
+        if buf.capacity() <= 4 << 20 {
+            w.scratch = buf;
+        }
+        result
+    }
+
+    fn write_encoded(
+        &self,
+        w: &mut Writer,
+        buf: &mut Vec<u8>,
+        records: usize,
+        encode: &Encode<'_>,
+    ) -> Result<u64, WalError> {
+        // From here on the bases hold this write's values; they match the
+        // file again only once it is written.
+        w.bases_stale = true;
+        let mut span = encode(buf, &mut w.bases)?;
         if w.size > 0 && w.size + buf.len() as u64 > self.opts.segment_size {
-            self.roll(&mut w)?;
+            self.roll(w)?;
+            buf.clear();
+            w.bases_stale = true;
+            span = encode(buf, &mut w.bases)?;
         }
         if let Err(e) = (&*w.file).write_all(buf) {
             // Cut the partial frame off so later records stay readable;
@@ -268,11 +320,33 @@ impl Shared {
             }
             return Err(WalError::io(self.dir.join(segment_name(w.segment)), e));
         }
+        w.bases_stale = false;
+        w.span = merge_spans(w.span, span);
         w.size += buf.len() as u64;
         w.seq += 1;
         self.metrics.bytes_written.add(buf.len() as u64);
         self.metrics.records_written.add(records as u64);
         Ok(w.seq)
+    }
+
+    /// Starts a new segment when most of the current one's samples are
+    /// older than `min_time` (so a checkpoint can drop them), by time:
+    /// with samples evenly spread, that is the share of bytes it frees.
+    pub(super) fn roll_if_mostly_before(&self, min_time: i64) -> Result<u32, WalError> {
+        let mut guard = self.writer.lock();
+        let w = &mut *guard;
+        let Some((lo, hi)) = w.span else {
+            return Ok(w.segment);
+        };
+        if w.failed.is_some() || min_time <= lo {
+            return Ok(w.segment);
+        }
+        let width = hi as i128 - lo as i128 + 1;
+        let older = (min_time as i128 - lo as i128).min(width);
+        if older * 2 >= width {
+            self.roll(w)?;
+        }
+        Ok(w.segment)
     }
 
     /// Closes the current segment (fsynced, so records in it are durable
@@ -285,9 +359,14 @@ impl Shared {
         }
         let next = w.segment + 1;
         let file = create_segment(&self.dir, next)?;
+        if let Some(span) = w.span.take() {
+            w.closed_spans.insert(w.segment, span);
+        }
         w.segment = next;
         w.file = Arc::new(file);
         w.size = 0;
+        w.bases.clear();
+        w.bases_stale = false;
         self.metrics.segments.add(1.0);
         Ok(())
     }
@@ -348,6 +427,25 @@ impl Shared {
         let n = list_dir(&self.dir)?.segments.len();
         self.metrics.segments.set(n as f64);
         Ok(())
+    }
+}
+
+/// What [`Shared::write_with`] runs to encode a write's frames.
+type Encode<'a> = dyn Fn(&mut Vec<u8>, &mut ValueBases) -> Result<Option<TimeSpan>, WalError> + 'a;
+
+/// Appends one frame to `buf`: room for the header, the payload `encode`
+/// appends, then the header filled in.
+fn push_frame(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), WalError> {
+    let start = buf.len();
+    buf.resize(start + FRAME_HEADER_LEN, 0);
+    encode(buf);
+    fill_frame_header(&mut buf[start..])
+}
+
+pub(super) fn merge_spans(a: Option<TimeSpan>, b: Option<TimeSpan>) -> Option<TimeSpan> {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (x, None) | (None, x) => x,
     }
 }
 
