@@ -20,7 +20,11 @@ use crate::selfmetrics::Registry;
 
 use super::head::{Head, HeadAppender, SeriesState};
 use super::metrics::TsdbMetrics;
-use super::store::{ChunkStore, RECLAIM_MIN_FREE_BYTES, Reclaim};
+use super::store::{ChunkStore, RECLAIM_MIN_FREE_BYTES, RECLAIM_MIN_FREE_FRACTION, Reclaim};
+
+/// At close, a file smaller than this is rewritten for any free share
+/// worth a page or two (see `close`).
+const CLOSE_RECLAIM_ANY_SHARE_BELOW: u64 = 256 << 20;
 use super::validate::{self, DEFAULT_HEAD_WINDOW_MS, LastSample, Verdict};
 use super::wal::{Wal, WalOptions, WalRecord};
 use super::{Appender, BackfillReport, Querier, Storage, StorageError, TsdbStats};
@@ -196,10 +200,18 @@ impl Tsdb {
         }
         // A closed store is what backups copy and what a fresh import
         // leaves behind: give back free pages even below the running
-        // store's floor, since this rewrite happens once.
+        // store's floors, since this rewrite happens once — any free share
+        // worth a page or two while the file is small enough to rewrite in
+        // well under a second (an import of an hour left 23% free, which
+        // the running store's 25% would keep).
         {
             let _maint = inner.maintenance_lock.lock();
-            inner.reclaim_store_space_over(0);
+            let fraction = if inner.store.file_size() < CLOSE_RECLAIM_ANY_SHARE_BELOW {
+                0.02
+            } else {
+                RECLAIM_MIN_FREE_FRACTION
+            };
+            inner.reclaim_store_space_over(0, fraction);
         }
         tracing::info!(dir = %inner.dir.display(), "metrics storage closed");
         Ok(())
@@ -436,12 +448,13 @@ impl Inner {
     /// system. Called with the maintenance lock held. A failure is logged
     /// and retried on the next pass: the data itself is untouched.
     pub(crate) fn reclaim_store_space(&self) {
-        self.reclaim_store_space_over(RECLAIM_MIN_FREE_BYTES);
+        self.reclaim_store_space_over(RECLAIM_MIN_FREE_BYTES, RECLAIM_MIN_FREE_FRACTION);
     }
 
-    /// Like [`Self::reclaim_store_space`] with a chosen floor of free bytes.
-    pub(crate) fn reclaim_store_space_over(&self, min_free_bytes: u64) {
-        match self.store.reclaim_space(min_free_bytes) {
+    /// Like [`Self::reclaim_store_space`] with chosen floors of free bytes
+    /// and of the free share of the file.
+    pub(crate) fn reclaim_store_space_over(&self, min_free_bytes: u64, min_free_fraction: f64) {
+        match self.store.reclaim_space(min_free_bytes, min_free_fraction) {
             Ok(Reclaim::NotNeeded) => {}
             Ok(Reclaim::Busy) => {
                 self.metrics.store_reclaims_deferred.inc();

@@ -11,5 +11,5 @@ mod reclaim;
 mod writer;
 
 pub(crate) use chunk_store::ChunkStore;
-pub(crate) use reclaim::{RECLAIM_MIN_FREE_BYTES, Reclaim};
+pub(crate) use reclaim::{RECLAIM_MIN_FREE_BYTES, RECLAIM_MIN_FREE_FRACTION, Reclaim};
 pub(crate) use writer::StoreWriter;

@@ -11,7 +11,7 @@ use super::ChunkStore;
 
 /// Reclaim space only when at least this share of the file is free pages:
 /// rewriting the file for a few freed pages costs more than it saves.
-const RECLAIM_MIN_FREE_FRACTION: f64 = 0.25;
+pub(crate) const RECLAIM_MIN_FREE_FRACTION: f64 = 0.25;
 /// ... and at least this many bytes (small files are not worth it while
 /// the store runs; at close, when it happens once, any amount is).
 pub(crate) const RECLAIM_MIN_FREE_BYTES: u64 = 4 << 20;
@@ -40,7 +40,11 @@ impl ChunkStore {
     /// deletions (compaction, retention) left enough of it free. Callers
     /// hold the maintenance lock, so no write of ours is in flight; a query
     /// still reading makes this return [`Reclaim::Busy`].
-    pub(crate) fn reclaim_space(&self, min_free_bytes: u64) -> Result<Reclaim, StorageError> {
+    pub(crate) fn reclaim_space(
+        &self,
+        min_free_bytes: u64,
+        min_free_fraction: f64,
+    ) -> Result<Reclaim, StorageError> {
         let before = self.file_size();
         // redb counts free pages and half-filled pages alike as
         // "fragmented"; the part a rewrite cannot remove is what was left
@@ -48,7 +52,7 @@ impl ChunkStore {
         let unused = self.unused_bytes()?;
         let floor = self.unused_after_reclaim.load(Ordering::Relaxed);
         let free = unused.saturating_sub(floor);
-        if free == 0 || free < min_free_bytes || (free as f64) < before as f64 * RECLAIM_MIN_FREE_FRACTION {
+        if free == 0 || free < min_free_bytes || (free as f64) < before as f64 * min_free_fraction {
             return Ok(Reclaim::NotNeeded);
         }
         let mut db = self.db.write();
