@@ -8,11 +8,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::segment::{
-    Frame, FrameReader, TEMP_SUFFIX, checkpoint_name, frame_into, list_dir, segment_name, sync_dir,
-};
+use super::segment::{Frame, FrameReader, TEMP_SUFFIX, checkpoint_name, list_dir, segment_name, sync_dir};
 use super::value_bases::ValueBases;
-use super::writer::Wal;
+use super::writer::{FileCoder, Wal, push_frame};
 use super::{WalError, WalRecord};
 
 /// What a checkpoint carries over from the records it compacts.
@@ -136,10 +134,9 @@ fn write_checkpoint(tmp: &Path, sources: &[PathBuf], keep: &CheckpointKeep<'_>) 
     let file = File::create(&path).map_err(|e| WalError::io(&path, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut frame = Vec::new();
-    let mut payload = Vec::new();
     // The checkpoint is one file: its values are coded against its own
     // earlier records, each source decoded against its own.
-    let mut out_bases = ValueBases::default();
+    let mut coder = FileCoder::new();
     for source in sources {
         let mut bases = ValueBases::default();
         let mut reader = FrameReader::open(source)?;
@@ -178,10 +175,10 @@ fn write_checkpoint(tmp: &Path, sources: &[PathBuf], keep: &CheckpointKeep<'_>) 
                 }
             };
             let Some(kept) = kept else { continue };
-            payload.clear();
-            kept.encode_into(&mut payload, &mut out_bases);
             frame.clear();
-            frame_into(&mut frame, &payload)?;
+            push_frame(&mut frame, &mut coder, |out, bases| {
+                kept.encode_into(out, bases);
+            })?;
             out.write_all(&frame).map_err(|e| WalError::io(&path, e))?;
         }
     }

@@ -5,6 +5,7 @@
 //! repairs torn tails; `tail.rs` reads the log while it is written.
 
 mod checkpoint;
+mod compress;
 mod error;
 mod metrics;
 mod record;

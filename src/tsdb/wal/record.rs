@@ -9,6 +9,7 @@
 
 use crate::model::{Label, Labels, PackedLabels};
 
+use super::compress::{COMPRESSED, decompress_body};
 use super::error::DecodeError;
 use super::value_bases::ValueBases;
 
@@ -153,6 +154,14 @@ impl WalRecord {
         let (&kind, body) = payload
             .split_first()
             .ok_or_else(|| DecodeError("empty record payload".into()))?;
+        if kind & COMPRESSED != 0 {
+            let plain = decompress_body(body)?;
+            return WalRecord::decode_body(kind & !COMPRESSED, &plain, bases);
+        }
+        WalRecord::decode_body(kind, body, bases)
+    }
+
+    fn decode_body(kind: u8, body: &[u8], bases: &mut ValueBases) -> Result<WalRecord, DecodeError> {
         let mut r = Reader { buf: body };
         let record = match kind {
             TYPE_SERIES => WalRecord::Series(decode_series(&mut r)?),
@@ -575,6 +584,58 @@ mod tests {
         ));
     }
 
+    /// Records as the writer frames them: compressed when that pays.
+    fn compressed(
+        rec: &WalRecord,
+        bases: &mut ValueBases,
+        zstd: &mut super::super::compress::PayloadCompressor,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        rec.encode_into(&mut out, bases);
+        zstd.compress_payload(&mut out, 0);
+        out
+    }
+
+    #[test]
+    fn compressed_records_round_trip_and_bad_frames_are_refused() {
+        let mut zstd = super::super::compress::PayloadCompressor::new();
+        let series = WalRecord::Series(
+            (0..200u64)
+                .map(|r| {
+                    (
+                        r,
+                        Labels::from_pairs(&[
+                            ("__name__", "node_cpu_seconds_total"),
+                            ("cpu", &(r / 8).to_string()),
+                            (
+                                "mode",
+                                [
+                                    "idle", "user", "system", "iowait", "irq", "nice", "steal", "softirq",
+                                ][r as usize % 8],
+                            ),
+                        ]),
+                    )
+                })
+                .collect(),
+        );
+        let plain = series.encode();
+        let b = compressed(&series, &mut ValueBases::default(), &mut zstd);
+        assert_ne!(b[0] & COMPRESSED, 0);
+        assert!(b.len() * 2 < plain.len(), "{} vs {}", b.len(), plain.len());
+        assert_eq!(WalRecord::decode(&b).unwrap(), series);
+        // A short record stays plain.
+        let one = WalRecord::Samples(vec![(1, 2, 3.0)]);
+        assert_eq!(
+            compressed(&one, &mut ValueBases::default(), &mut zstd),
+            one.encode()
+        );
+        // A damaged frame, or one that lies about its size, is an error.
+        let mut bad = b.clone();
+        bad.truncate(b.len() - 3);
+        assert!(WalRecord::decode(&bad).is_err());
+        assert!(WalRecord::decode(&[TYPE_SAMPLES | COMPRESSED, 1, 2, 3]).is_err());
+    }
+
     #[test]
     fn version_1_records_still_decode() {
         let series = WalRecord::Series(vec![(
@@ -610,14 +671,8 @@ mod tests {
                 .map(|s| WalRecord::Samples(s.into_iter().map(|(r, t, v)| (r, t, f64::from_bits(v))).collect()))
                 .collect();
             let mut enc = ValueBases::default();
-            let payloads: Vec<Vec<u8>> = recs
-                .iter()
-                .map(|r| {
-                    let mut out = Vec::new();
-                    r.encode_into(&mut out, &mut enc);
-                    out
-                })
-                .collect();
+            let mut zstd = super::super::compress::PayloadCompressor::new();
+            let payloads: Vec<Vec<u8>> = recs.iter().map(|r| compressed(r, &mut enc, &mut zstd)).collect();
             let mut dec = ValueBases::default();
             for (p, r) in payloads.iter().zip(&recs) {
                 prop_assert!(same(&WalRecord::decode_in(p, &mut dec).unwrap(), r));

@@ -64,6 +64,7 @@ fn parse_number(s: &str) -> Option<u32> {
 }
 
 /// Appends one framed payload to `out`, checking the size limit.
+#[cfg(test)]
 pub(super) fn frame_into(out: &mut Vec<u8>, payload: &[u8]) -> Result<(), WalError> {
     if payload.len() > MAX_RECORD_BYTES {
         return Err(WalError::RecordTooLarge {

@@ -215,7 +215,7 @@ fn corrupt_record_met_during_replay_stops_replay_without_panicking() {
     wal.log(&[series(1)]).unwrap();
     wal.close().unwrap();
     let mut frame = vec![];
-    segment::frame_into(&mut frame, &[0xee, 1, 2, 3]).unwrap();
+    segment::frame_into(&mut frame, &[0x6e, 1, 2, 3]).unwrap();
     let seg = dir.path().join("00000001");
     let mut bytes = std::fs::read(&seg).unwrap();
     bytes.extend_from_slice(&frame);

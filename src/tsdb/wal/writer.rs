@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use super::compress::PayloadCompressor;
 use super::metrics::WalMetrics;
 use super::record::TimeSpan;
 use super::recovery::{Repair, repair};
-use super::segment::{FRAME_HEADER_LEN, fill_frame_header, list_dir, segment_name, sync_dir};
+use super::segment::{
+    FRAME_HEADER_LEN, MAX_RECORD_BYTES, fill_frame_header, list_dir, segment_name, sync_dir,
+};
 use super::value_bases::ValueBases;
 use super::{WalError, WalHolds, WalRecord};
 use crate::selfmetrics::Registry;
@@ -81,8 +84,8 @@ pub(super) struct Writer {
     /// dropped data we thought written, so nothing more is acknowledged.
     failed: Option<String>,
     /// The last value logged per ref in this segment, which the next
-    /// sample records are coded against.
-    bases: ValueBases,
+    /// sample records are coded against, and the compressor of their bodies.
+    coder: FileCoder,
     /// Set when `bases` no longer match the file (a write failed after
     /// coding against them): the next write starts a new segment.
     bases_stale: bool,
@@ -143,7 +146,7 @@ impl Wal {
                 size,
                 seq: 0,
                 failed: None,
-                bases: ValueBases::default(),
+                coder: FileCoder::new(),
                 // Appending to a segment an earlier process wrote: its
                 // bases are unknown, so start a new one first.
                 bases_stale: size > 0,
@@ -189,10 +192,10 @@ impl Wal {
         if records.is_empty() {
             return Ok(0);
         }
-        self.shared.write_with(records.len(), &|buf, bases| {
+        self.shared.write_with(records.len(), &|buf, coder| {
             let mut span = None;
             for record in records {
-                push_frame(buf, |out| {
+                push_frame(buf, coder, |out, bases| {
                     span = merge_spans(span, record.encode_into(out, bases))
                 })?;
             }
@@ -209,9 +212,9 @@ impl Wal {
         &self,
         encode: impl Fn(&mut Vec<u8>, &mut ValueBases) -> Option<TimeSpan>,
     ) -> Result<u64, WalError> {
-        self.shared.write_with(1, &|buf, bases| {
+        self.shared.write_with(1, &|buf, coder| {
             let mut span = None;
-            push_frame(buf, |out| span = encode(out, bases))?;
+            push_frame(buf, coder, |out, bases| span = encode(out, bases))?;
             Ok(span)
         })
     }
@@ -305,12 +308,12 @@ impl Shared {
         // From here on the bases hold this write's values; they match the
         // file again only once it is written.
         w.bases_stale = true;
-        let mut span = encode(buf, &mut w.bases)?;
+        let mut span = encode(buf, &mut w.coder)?;
         if w.size > 0 && w.size + buf.len() as u64 > self.opts.segment_size {
             self.roll(w)?;
             buf.clear();
             w.bases_stale = true;
-            span = encode(buf, &mut w.bases)?;
+            span = encode(buf, &mut w.coder)?;
         }
         if let Err(e) = (&*w.file).write_all(buf) {
             // Cut the partial frame off so later records stay readable;
@@ -365,7 +368,7 @@ impl Shared {
         w.segment = next;
         w.file = Arc::new(file);
         w.size = 0;
-        w.bases.clear();
+        w.coder.bases.clear();
         w.bases_stale = false;
         self.metrics.segments.add(1.0);
         Ok(())
@@ -431,14 +434,44 @@ impl Shared {
 }
 
 /// What [`Shared::write_with`] runs to encode a write's frames.
-type Encode<'a> = dyn Fn(&mut Vec<u8>, &mut ValueBases) -> Result<Option<TimeSpan>, WalError> + 'a;
+type Encode<'a> = dyn Fn(&mut Vec<u8>, &mut FileCoder) -> Result<Option<TimeSpan>, WalError> + 'a;
+
+/// How the current segment's records are coded: values against the
+/// segment's bases, bodies through zstd.
+pub(super) struct FileCoder {
+    pub bases: ValueBases,
+    zstd: PayloadCompressor,
+}
+
+impl FileCoder {
+    pub fn new() -> Self {
+        FileCoder {
+            bases: ValueBases::default(),
+            zstd: PayloadCompressor::new(),
+        }
+    }
+}
 
 /// Appends one frame to `buf`: room for the header, the payload `encode`
-/// appends, then the header filled in.
-fn push_frame(buf: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), WalError> {
+/// appends (compressed when that pays), then the header filled in.
+pub(super) fn push_frame(
+    buf: &mut Vec<u8>,
+    coder: &mut FileCoder,
+    encode: impl FnOnce(&mut Vec<u8>, &mut ValueBases),
+) -> Result<(), WalError> {
     let start = buf.len();
     buf.resize(start + FRAME_HEADER_LEN, 0);
-    encode(buf);
+    encode(buf, &mut coder.bases);
+    // The limit holds for the payload as decoded, so that every record
+    // written can be read back.
+    let payload = buf.len() - start - FRAME_HEADER_LEN;
+    if payload > MAX_RECORD_BYTES {
+        return Err(WalError::RecordTooLarge {
+            size: payload,
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    coder.zstd.compress_payload(buf, start + FRAME_HEADER_LEN);
     fill_frame_header(&mut buf[start..])
 }
 
