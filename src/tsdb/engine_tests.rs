@@ -213,6 +213,8 @@ fn checkpoints_drop_persisted_samples_and_keep_the_rest_across_a_crash() {
     assert_same_samples(&select_all(&*db, &[name_is("m")], i64::MIN, i64::MAX), &expected);
     // Once the first chunks reached redb the log shrank instead of
     // holding all 190 steps.
+    // Series fill their chunks at different moments; each one's
+    // persisted samples go without waiting for the last series.
     let peak = *wal_after_persist.iter().max().unwrap();
     assert!(
         *wal_after_persist.last().unwrap() < peak,

@@ -10,7 +10,8 @@ use super::db::Inner;
 use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk};
 use super::store::StoreWriter;
 use super::store::layout::ChunkHeader;
-use super::wal::CheckpointKeep;
+use super::u64_map::U64Map;
+use super::wal::{CheckpointKeep, TimeSpan};
 
 /// Open chunks whose first sample is this far behind the newest sample in
 /// the head are sealed even if not full, so idle series do not pin the WAL.
@@ -118,20 +119,21 @@ impl Inner {
         // and none is in flight: closing the segment there leaves every
         // record before it described by the head as it is from then on
         // (later commits go to later segments). Refs from `floor` on may
-        // not be in the index yet.
-        // The commit lock comes before the WAL's (as in a commit), and
-        // `close` takes the WAL's exclusively while holding the commit lock.
+        // not be in the index yet. The commit lock comes before the WAL's
+        // (as in a commit), and `close` takes the WAL's exclusively while
+        // holding the commit lock.
         let (before, floor) = {
             let _commit = self.commit_lock.write();
             let wal = self.wal.read();
             let Some(wal) = wal.as_ref() else {
                 return Ok(());
             };
-            let before = wal.roll_if_mostly_before(self.oldest_unpersisted())?;
+            let unpersisted = self.first_unpersisted();
+            let before = wal.roll_if(&|span| unpersisted.droppable_share(span) >= 0.5)?;
             (before, self.head.index.read().next_ref())
         };
-        // Persisting only moves this later, and a persisted sample may go.
-        let min_time = self.oldest_unpersisted();
+        // Persisting only moves these later, and a persisted sample may go.
+        let unpersisted = self.first_unpersisted();
         let series = |r: u64| -> bool {
             if r >= floor {
                 return true;
@@ -139,31 +141,63 @@ impl Inner {
             let idx = self.head.index.read();
             idx.get(r).is_some_and(|s| !s.state.lock().row_persisted)
         };
-        // Every series still in the head, whether or not its row is
-        // written: its samples from `min_time` on may be in memory only.
-        let samples_of = |r: u64| -> bool { r >= floor || self.head.index.read().get(r).is_some() };
+        // Per series, so that one series still filling its chunk (another
+        // target's, scraped at other moments) keeps only its own samples.
+        let samples = |r: u64, t: i64| -> bool {
+            r >= floor || unpersisted.by_ref.get(&r).is_some_and(|&first| t >= first)
+        };
         let wal = self.wal.read();
         let Some(wal) = wal.as_ref() else {
             return Ok(());
         };
         wal.checkpoint_before(
             &CheckpointKeep {
-                series: &series,
-                samples_of: &samples_of,
-                min_time,
+                series: Box::new(series),
+                samples: Box::new(samples),
             },
             before,
+            &|span| unpersisted.droppable_share(span) >= 0.25,
         )?;
         Ok(())
     }
 
-    /// The first timestamp of the oldest sample held only in memory.
-    fn oldest_unpersisted(&self) -> i64 {
+    /// Per series in the head, the timestamp of its first sample held only
+    /// in memory (`i64::MAX` when it has none).
+    fn first_unpersisted(&self) -> Unpersisted {
         let idx = self.head.index.read();
-        idx.series()
-            .filter_map(|s| s.state.lock().first_unpersisted_t())
-            .min()
-            .unwrap_or(i64::MAX)
+        let mut by_ref = U64Map::default();
+        let mut firsts = Vec::new();
+        for s in idx.series() {
+            let first = s.state.lock().first_unpersisted_t().unwrap_or(i64::MAX);
+            by_ref.insert(s.series_ref, first);
+            firsts.push(first);
+        }
+        Unpersisted { by_ref, firsts }
+    }
+}
+
+/// Where each series' unpersisted samples begin.
+struct Unpersisted {
+    by_ref: U64Map<i64>,
+    firsts: Vec<i64>,
+}
+
+impl Unpersisted {
+    /// About what share of a segment's samples a checkpoint could drop,
+    /// given the time span they cover: series are scraped evenly, so a
+    /// series' share is the part of the span before its first unpersisted
+    /// sample.
+    fn droppable_share(&self, (lo, hi): TimeSpan) -> f64 {
+        if self.firsts.is_empty() {
+            return 1.0;
+        }
+        let width = hi as f64 - lo as f64 + 1.0;
+        let sum: f64 = self
+            .firsts
+            .iter()
+            .map(|&first| ((first as f64 - lo as f64) / width).clamp(0.0, 1.0))
+            .sum();
+        sum / self.firsts.len() as f64
     }
 }
 

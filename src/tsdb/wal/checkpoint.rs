@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::record::TimeSpan;
 use super::segment::{Frame, FrameReader, TEMP_SUFFIX, checkpoint_name, list_dir, segment_name, sync_dir};
 use super::value_bases::ValueBases;
 use super::writer::{FileCoder, Wal, push_frame};
@@ -16,51 +17,60 @@ use super::{WalError, WalRecord};
 /// What a checkpoint carries over from the records it compacts.
 pub struct CheckpointKeep<'a> {
     /// Series records to keep: series whose labels are stored nowhere else.
-    pub series: &'a dyn Fn(u64) -> bool,
-    /// Refs whose samples at or after `min_time` are kept: those not yet
-    /// persisted elsewhere.
-    pub samples_of: &'a dyn Fn(u64) -> bool,
-    pub min_time: i64,
+    pub series: Box<dyn Fn(u64) -> bool + 'a>,
+    /// Samples `(ref, t)` to keep: those not yet persisted elsewhere.
+    pub samples: Box<dyn Fn(u64, i64) -> bool + 'a>,
 }
 
 impl<'a> CheckpointKeep<'a> {
-    /// Keeps the series records and the samples of the same refs.
+    /// Keeps the series records of the refs `keep` names, and their samples
+    /// from `min_time` on.
     pub fn refs(keep: &'a dyn Fn(u64) -> bool, min_time: i64) -> Self {
         CheckpointKeep {
-            series: keep,
-            samples_of: keep,
-            min_time,
+            series: Box::new(keep),
+            samples: Box::new(move |r, t| t >= min_time && keep(r)),
         }
     }
 }
 
 impl Wal {
-    /// Compacts the closed segments that hold samples older than
-    /// `keep.min_time` into `checkpoint.NNNNNNNN` (what `keep` keeps), then
-    /// removes them. Segments from the lowest [`super::WalHolds`] hold on
-    /// stay.
+    /// Compacts every closed segment into `checkpoint.NNNNNNNN` (what
+    /// `keep` keeps), then removes them. Segments from the lowest
+    /// [`super::WalHolds`] hold on stay.
     pub fn checkpoint(&self, keep: &CheckpointKeep<'_>) -> Result<(), WalError> {
         let writing = self.shared.writer.lock().segment;
-        self.compact(keep, writing, false)
+        self.compact(keep, writing, &|_| true)
     }
 
-    /// Closes the segment being written when most of its samples are
-    /// older than `min_time`, so that persisted data leaves the log soon
-    /// rather than when the segment fills, and returns the segment now
-    /// being written: every record before it is in a closed segment.
-    pub fn roll_if_mostly_before(&self, min_time: i64) -> Result<u32, WalError> {
-        self.shared.roll_if_mostly_before(min_time)
+    /// Closes the segment being written when `worth` says so of the time
+    /// span of its samples (when most of them could go, so persisted data
+    /// leaves the log soon rather than when the segment fills), and
+    /// returns the segment now being written: every record before it is
+    /// in a closed segment.
+    pub fn roll_if(&self, worth: &dyn Fn(TimeSpan) -> bool) -> Result<u32, WalError> {
+        self.shared.roll_if(worth)
     }
 
     /// [`Wal::checkpoint`] of the segments before `before` only (the
-    /// caller knows what `keep` says of the records in those), and only
-    /// when some of their samples are older than `keep.min_time`: a
-    /// segment whose samples are all kept would be copied for nothing.
-    pub fn checkpoint_before(&self, keep: &CheckpointKeep<'_>, before: u32) -> Result<(), WalError> {
-        self.compact(keep, before, true)
+    /// caller knows what `keep` says of the records in those), and only of
+    /// the first ones whose samples' span `worth` accepts: a segment whose
+    /// samples are all kept would be copied for nothing. Segments an
+    /// earlier process wrote have no known span and are compacted.
+    pub fn checkpoint_before(
+        &self,
+        keep: &CheckpointKeep<'_>,
+        before: u32,
+        worth: &dyn Fn(TimeSpan) -> bool,
+    ) -> Result<(), WalError> {
+        self.compact(keep, before, worth)
     }
 
-    fn compact(&self, keep: &CheckpointKeep<'_>, before: u32, only_older: bool) -> Result<(), WalError> {
+    fn compact(
+        &self,
+        keep: &CheckpointKeep<'_>,
+        before: u32,
+        worth: &dyn Fn(TimeSpan) -> bool,
+    ) -> Result<(), WalError> {
         let shared = &self.shared;
         let _one_at_a_time = shared.checkpoint_lock.lock();
         // Segments a reader holds stay, with every later one.
@@ -71,14 +81,12 @@ impl Wal {
         let current = shared.holds.lowest().map_or(writing, |held| held.min(writing));
         let listing = list_dir(&shared.dir)?;
         let previous = listing.checkpoints.last().cloned();
-        // A prefix, with `only_older`, of segments holding older samples.
-        // Segments an earlier process wrote have no known span and count
-        // as older.
+        // A prefix of the segments worth compacting.
         let segments: Vec<(u32, PathBuf)> = listing
             .segments
             .into_iter()
             .filter(|(n, _)| *n < current && previous.as_ref().is_none_or(|(cp, _)| n > cp))
-            .take_while(|(n, _)| !only_older || spans.get(n).is_none_or(|(lo, _)| *lo < keep.min_time))
+            .take_while(|(n, _)| spans.get(n).is_none_or(|span| worth(*span)))
             .collect();
         let Some(&(last, _)) = segments.last() else {
             return Ok(());
@@ -170,7 +178,7 @@ fn write_checkpoint(tmp: &Path, sources: &[PathBuf], keep: &CheckpointKeep<'_>) 
                     (!s.is_empty()).then_some(WalRecord::Series(s))
                 }
                 WalRecord::Samples(mut s) => {
-                    s.retain(|(r, t, _)| *t >= keep.min_time && (keep.samples_of)(*r));
+                    s.retain(|(r, t, _)| (keep.samples)(*r, *t));
                     (!s.is_empty()).then_some(WalRecord::Samples(s))
                 }
             };

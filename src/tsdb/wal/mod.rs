@@ -18,7 +18,7 @@ mod writer;
 
 pub use checkpoint::CheckpointKeep;
 pub use error::{DecodeError, WalError};
-pub use record::WalRecord;
+pub use record::{TimeSpan, WalRecord};
 pub use replay::ReplayReport;
 pub use segment::MAX_RECORD_BYTES;
 pub use tail::{

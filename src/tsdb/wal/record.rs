@@ -37,8 +37,9 @@ pub enum WalRecord {
     Samples(Vec<(u64, i64, f64)>),
 }
 
-/// The time span of the samples a record holds.
-pub(crate) type TimeSpan = (i64, i64);
+/// The time span (first, last timestamp) of the samples a record or a
+/// segment holds.
+pub type TimeSpan = (i64, i64);
 
 impl WalRecord {
     /// Appends the payload (type byte + body) to `out`; sample values are

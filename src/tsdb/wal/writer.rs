@@ -332,21 +332,15 @@ impl Shared {
         Ok(w.seq)
     }
 
-    /// Starts a new segment when most of the current one's samples are
-    /// older than `min_time` (so a checkpoint can drop them), by time:
-    /// with samples evenly spread, that is the share of bytes it frees.
-    pub(super) fn roll_if_mostly_before(&self, min_time: i64) -> Result<u32, WalError> {
+    /// Starts a new segment when `worth` says so of the current one's
+    /// samples' time span; returns the segment being written then.
+    pub(super) fn roll_if(&self, worth: &dyn Fn(TimeSpan) -> bool) -> Result<u32, WalError> {
         let mut guard = self.writer.lock();
         let w = &mut *guard;
-        let Some((lo, hi)) = w.span else {
-            return Ok(w.segment);
-        };
-        if w.failed.is_some() || min_time <= lo {
-            return Ok(w.segment);
-        }
-        let width = hi as i128 - lo as i128 + 1;
-        let older = (min_time as i128 - lo as i128).min(width);
-        if older * 2 >= width {
+        if w.failed.is_none()
+            && let Some(span) = w.span
+            && worth(span)
+        {
             self.roll(w)?;
         }
         Ok(w.segment)
