@@ -33,11 +33,15 @@ pub struct CompactionReport {
     pub bytes_after: u64,
 }
 
-/// One planned pco chunk: the XOR chunks (by start time) it replaces.
+/// One planned pco chunk: the chunks (by start time) it replaces, XOR
+/// chunks and short pco ones (head chunks persisted as pco).
 #[derive(Default)]
 struct Group {
     starts: Vec<i64>,
     samples: usize,
+    /// How many of the chunks are XOR: a group of one pco chunk (what an
+    /// earlier compaction wrote) would be rewritten as itself.
+    xor: usize,
 }
 
 impl Inner {
@@ -107,25 +111,30 @@ fn plan(
     target: usize,
 ) -> Result<Vec<Group>, StorageError> {
     let mut groups = Vec::new();
-    let mut cur = Group {
-        starts: Vec::new(),
-        samples: 0,
-    };
+    let mut cur = Group::default();
     let mut cur_max = i64::MIN;
     for (min_t, h, kind) in w.chunk_headers_with_kind(r)? {
         let n = h.num_samples as usize;
+        // Head chunks are persisted as pco when that is smaller: short
+        // ones merge like XOR chunks.
+        let short = match kind {
+            Some(ChunkKind::Xor) => true,
+            Some(ChunkKind::Pco) => n * 2 < target,
+            None => false,
+        };
         match kind {
-            Some(ChunkKind::Xor) if h.max_t < horizon => {
+            Some(_) if short && h.max_t < horizon => {
                 if !cur.starts.is_empty() && cur.samples + n > target {
                     groups.push(std::mem::take(&mut cur));
                 }
                 cur.starts.push(min_t);
                 cur.samples += n;
+                cur.xor += usize::from(kind == Some(ChunkKind::Xor));
                 cur_max = h.max_t;
             }
             // An older run squeezed before a pco chunk (backfill) cannot
             // grow: compact it as it is.
-            Some(ChunkKind::Pco) if !cur.starts.is_empty() => groups.push(std::mem::take(&mut cur)),
+            Some(ChunkKind::Pco) if !short && !cur.starts.is_empty() => groups.push(std::mem::take(&mut cur)),
             // A newer XOR chunk: the run will grow once it ages; wait unless
             // it already has enough samples or has settled.
             _ => {
@@ -139,6 +148,7 @@ fn plan(
     if !cur.starts.is_empty() && (cur.samples >= target || cur_max < settled) {
         groups.push(cur);
     }
+    groups.retain(|g| g.starts.len() > 1 || g.xor > 0);
     Ok(groups)
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::StorageError;
+use super::chunk::{decode_chunk_into, encode_pco};
 use super::db::Inner;
 use super::head::{CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, MemSeries, SealedChunk};
 use super::store::StoreWriter;
@@ -63,6 +64,7 @@ impl Inner {
         let mut written = 0;
         if !work.is_empty() {
             let txn = self.store.begin_write()?;
+            let mut scratch = Vec::new();
             {
                 let mut w = StoreWriter::new(&txn)?;
                 for item in &work {
@@ -76,7 +78,8 @@ impl Inner {
                             max_t: c.max_t,
                             num_samples: c.num_samples,
                         };
-                        w.put_chunk(r, c.min_t, header, &c.bytes)?;
+                        let bytes = smaller_encoding(&c.bytes, &mut scratch);
+                        w.put_chunk(r, c.min_t, header, bytes.as_deref().unwrap_or(&c.bytes))?;
                         written += 1;
                     }
                     if !item.chunks.is_empty() {
@@ -199,6 +202,21 @@ impl Unpersisted {
             .sum();
         sum / self.firsts.len() as f64
     }
+}
+
+/// A head chunk as pco when that is smaller, which it mostly is even at
+/// 120 samples: on node-exporter-like data about 1.8 bytes a sample
+/// against 3.5-5 as XOR. Persisted chunks are what a young store's disk
+/// holds until the compactor merges them into long pco runs (it merges
+/// these short ones too), so this is what keeps it small in its first
+/// hours. `None` keeps the XOR bytes (also when they do not decode, which
+/// the head's own chunks always do).
+fn smaller_encoding(xor: &[u8], scratch: &mut Vec<(i64, f64)>) -> Option<Vec<u8>> {
+    scratch.clear();
+    decode_chunk_into(xor, scratch).ok()?;
+    let (ts, vs): (Vec<i64>, Vec<f64>) = scratch.iter().copied().unzip();
+    let pco = encode_pco(&ts, &vs).ok()?;
+    (pco.len() < xor.len()).then_some(pco)
 }
 
 fn merged_range(old: Option<(i64, i64)>, chunks: &[SealedChunk]) -> Option<(i64, i64)> {
