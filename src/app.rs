@@ -307,6 +307,7 @@ impl Reloader {
 fn warn_restart_only_changes(running: &Config, new: &Config) {
     let mut keys = running.server.changed_keys(&new.server);
     keys.extend(running.storage.changed_keys(&new.storage));
+    keys.extend(running.logs.changed_keys(&new.logs));
     if keys.is_empty() {
         return;
     }

@@ -1,0 +1,197 @@
+//! The tantivy schema of a day index and the conversions between a
+//! [`LogRecord`] and a tantivy document.
+//!
+//! `message`, `error` and the other fields are tokenized for full-text
+//! search (words, lower-cased); `service`, `request_id`, `user`, `path`
+//! and the stream labels are matched exactly. `timestamp`, `level`,
+//! `seq`, `status` and `duration` are fast fields for sorting, counting
+//! and ranges. The labels and other fields are also stored as one JSON
+//! text (`extra`), read back verbatim.
+
+use serde_json::{Map, Value, json};
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TEXT,
+    TextFieldIndexing, Value as _,
+};
+
+use crate::logs::schema::{Level, LogRecord};
+
+/// Handles to the fields of the schema, which every day index shares.
+#[derive(Clone, Debug)]
+pub struct LogFields {
+    pub schema: Schema,
+    pub seq: Field,
+    pub timestamp: Field,
+    pub level: Field,
+    pub service: Field,
+    pub request_id: Field,
+    pub user: Field,
+    pub path: Field,
+    pub status: Field,
+    pub duration: Field,
+    pub message: Field,
+    pub error: Field,
+    pub labels: Field,
+    pub fields: Field,
+    pub extra: Field,
+}
+
+/// One line as search returns it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LogLine {
+    /// The record's sequence number: its identity (for context).
+    pub id: u64,
+    pub timestamp_ns: i64,
+    pub level: Level,
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub labels: Map<String, Value>,
+    pub fields: Map<String, Value>,
+}
+
+impl LogFields {
+    pub fn new() -> Self {
+        let mut b = Schema::builder();
+        let seq = b.add_u64_field("seq", INDEXED | FAST | STORED);
+        let timestamp = b.add_i64_field("timestamp", INDEXED | FAST | STORED);
+        let level = b.add_u64_field("level", INDEXED | FAST | STORED);
+        let service = b.add_text_field("service", STRING | STORED | FAST);
+        let request_id = b.add_text_field("request_id", STRING | STORED);
+        let user = b.add_text_field("user", STRING | STORED);
+        let path = b.add_text_field("path", STRING | STORED);
+        let status = b.add_u64_field("status", INDEXED | FAST | STORED);
+        let duration = b.add_f64_field("duration", FAST | STORED);
+        let message = b.add_text_field("message", TEXT | STORED);
+        let error = b.add_text_field("error", TEXT | STORED);
+        let labels = b.add_json_field(
+            "labels",
+            JsonObjectOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        );
+        let fields = b.add_json_field(
+            "fields",
+            JsonObjectOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            ),
+        );
+        let extra = b.add_text_field("extra", STORED);
+        LogFields {
+            schema: b.build(),
+            seq,
+            timestamp,
+            level,
+            service,
+            request_id,
+            user,
+            path,
+            status,
+            duration,
+            message,
+            error,
+            labels,
+            fields,
+            extra,
+        }
+    }
+
+    pub fn document(&self, seq: u64, r: &LogRecord) -> TantivyDocument {
+        let mut d = TantivyDocument::new();
+        d.add_u64(self.seq, seq);
+        d.add_i64(self.timestamp, r.timestamp_ns);
+        d.add_u64(self.level, r.level as u64);
+        d.add_text(self.service, &r.service);
+        for (field, v) in [
+            (self.request_id, &r.request_id),
+            (self.user, &r.user),
+            (self.path, &r.path),
+        ] {
+            if let Some(v) = v {
+                d.add_text(field, v);
+            }
+        }
+        if let Some(s) = r.status {
+            d.add_u64(self.status, u64::from(s));
+        }
+        if let Some(x) = r.duration {
+            d.add_f64(self.duration, x);
+        }
+        d.add_text(self.message, &r.message);
+        if let Some(e) = &r.error {
+            d.add_text(self.error, e);
+        }
+        if !r.labels.is_empty() || !r.fields.is_empty() {
+            let labels: Map<String, Value> = r
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            if !labels.is_empty() {
+                d.add_field_value(self.labels, &tantivy::schema::OwnedValue::from(labels.clone()));
+            }
+            if !r.fields.is_empty() {
+                d.add_field_value(self.fields, &tantivy::schema::OwnedValue::from(r.fields.clone()));
+            }
+            d.add_text(
+                self.extra,
+                json!({"labels": labels, "fields": r.fields}).to_string(),
+            );
+        }
+        d
+    }
+
+    pub fn line(&self, d: &TantivyDocument) -> LogLine {
+        let text = |f: Field| d.get_first(f).and_then(|v| v.as_str()).map(str::to_string);
+        let u64_of = |f: Field| d.get_first(f).and_then(|v| v.as_u64());
+        let (labels, fields) = match text(self.extra).and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+            Some(Value::Object(mut m)) => {
+                let take = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {
+                    Some(Value::Object(o)) => o,
+                    _ => Map::new(),
+                };
+                (take(&mut m, "labels"), take(&mut m, "fields"))
+            }
+            _ => (Map::new(), Map::new()),
+        };
+        LogLine {
+            id: u64_of(self.seq).unwrap_or(0),
+            timestamp_ns: d.get_first(self.timestamp).and_then(|v| v.as_i64()).unwrap_or(0),
+            level: u64_of(self.level)
+                .and_then(Level::from_index)
+                .unwrap_or(Level::Info),
+            service: text(self.service).unwrap_or_default(),
+            request_id: text(self.request_id),
+            user: text(self.user),
+            path: text(self.path),
+            status: u64_of(self.status).and_then(|s| u16::try_from(s).ok()),
+            duration: d.get_first(self.duration).and_then(|v| v.as_f64()),
+            message: text(self.message).unwrap_or_default(),
+            error: text(self.error),
+            labels,
+            fields,
+        }
+    }
+}
+
+impl Default for LogFields {
+    fn default() -> Self {
+        LogFields::new()
+    }
+}

@@ -1,0 +1,54 @@
+//! Belfry's log record: the guide's fields pulled out and typed, the rest
+//! kept as JSON. This is what the WAL stores and the index makes
+//! searchable.
+
+use serde_json::{Map, Value};
+
+use super::Level;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    /// Nanoseconds since the Unix epoch (UTC).
+    pub timestamp_ns: i64,
+    pub level: Level,
+    /// Empty when the sender named no service.
+    pub service: String,
+    pub request_id: Option<String>,
+    /// The anonymized token, never the raw id.
+    pub user: Option<String>,
+    /// The endpoint or URL path.
+    pub path: Option<String>,
+    /// The HTTP status the line reports.
+    pub status: Option<u16>,
+    /// Seconds.
+    pub duration: Option<f64>,
+    pub message: String,
+    /// Error details, scrubbed.
+    pub error: Option<String>,
+    /// The stream labels, sorted by name.
+    pub labels: Vec<(String, String)>,
+    /// Every other field the sender attached.
+    pub fields: Map<String, Value>,
+}
+
+impl LogRecord {
+    /// Roughly the bytes the record stands for: what the size limits and
+    /// the ingest byte counter measure.
+    pub fn approx_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let fields: usize = if self.fields.is_empty() {
+            0
+        } else {
+            Value::Object(self.fields.clone()).to_string().len()
+        };
+        40 + self.service.len()
+            + opt(&self.request_id)
+            + opt(&self.user)
+            + opt(&self.path)
+            + self.message.len()
+            + opt(&self.error)
+            + labels
+            + fields
+    }
+}
