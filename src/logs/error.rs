@@ -42,6 +42,8 @@ pub enum LogsError {
     /// A request's parameters (query, time range, filters) are wrong.
     #[error("{0}")]
     BadQuery(String),
+    #[error("no log line has id {0} (it may have expired)")]
+    LineNotFound(u64),
     #[error("the logs store is shut down")]
     Closed,
 }

@@ -15,9 +15,9 @@ pub struct LineError {
     pub reason: String,
 }
 
-/// The entries of a body, in order, and the lines refused. Blank lines
-/// are skipped.
-pub fn parse_ndjson(body: &[u8]) -> (Vec<Entry>, Vec<LineError>) {
+/// The entries of a body with their line numbers, in order, and the
+/// lines refused. Blank lines are skipped.
+pub fn parse_ndjson(body: &[u8]) -> (Vec<(usize, Entry)>, Vec<LineError>) {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
@@ -26,7 +26,7 @@ pub fn parse_ndjson(body: &[u8]) -> (Vec<Entry>, Vec<LineError>) {
             continue;
         }
         match parse_line(raw) {
-            Ok(e) => entries.push(e),
+            Ok(e) => entries.push((i + 1, e)),
             Err(reason) => errors.push(LineError { line: i + 1, reason }),
         }
     }
@@ -84,8 +84,9 @@ mod tests {
         let body = b"{\"msg\":\"a\",\"labels\":{\"app\":\"lms\"}}\n\nnot json\r\n[1]\n{\"msg\":\"b\"}\r\n{\"labels\":{\"x\":1}}";
         let (entries, errors) = parse_ndjson(body);
         assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].labels, vec![("app".to_string(), "lms".to_string())]);
-        assert_eq!(entries[1].fields.get("msg"), Some(&Value::from("b")));
+        assert_eq!(entries[0].0, 1);
+        assert_eq!(entries[0].1.labels, vec![("app".to_string(), "lms".to_string())]);
+        assert_eq!(entries[1].1.fields.get("msg"), Some(&Value::from("b")));
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 4, 6]);
         assert!(errors[0].reason.contains("not valid JSON"), "{:?}", errors[0]);

@@ -294,6 +294,14 @@ impl LogStore {
         Ok(report)
     }
 
+    /// Counts records an ingest path refused before they reached the
+    /// store (a malformed line, a bad frame) under `reason`.
+    pub fn count_rejected(&self, reason: &str, n: u64) {
+        if n > 0 {
+            self.inner.metrics.rejected.with(&[reason]).add(n);
+        }
+    }
+
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResult, LogsError> {
         super::index::search(&self.inner.days, q)
     }
@@ -305,8 +313,9 @@ impl LogStore {
         service: Option<&str>,
         before: usize,
         after: usize,
-    ) -> Result<Option<(LogLine, Vec<LogLine>)>, LogsError> {
-        super::index::context(&self.inner.days, id, service, before, after)
+    ) -> Result<(LogLine, Vec<LogLine>), LogsError> {
+        super::index::context(&self.inner.days, id, service, before, after)?
+            .ok_or(LogsError::LineNotFound(id))
     }
 
     /// Commits everything waiting now (tests, shutdown).

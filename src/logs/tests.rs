@@ -138,7 +138,6 @@ fn ingested_records_are_found_newest_first_with_filters_and_counts() {
 
     let (line, around) = store
         .context(result_id(&store, "database timeout while saving"), None, 5, 5)
-        .unwrap()
         .unwrap();
     assert_eq!(line.service, "api");
     let around: Vec<String> = around.into_iter().map(|l| l.message).collect();

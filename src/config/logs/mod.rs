@@ -53,19 +53,19 @@ impl LogsConfig {
 
     /// The keys whose change a reload cannot apply (the store reads them
     /// once at start).
-    pub fn changed_keys(&self, new: &LogsConfig) -> Vec<String> {
+    pub fn changed_keys(&self, new: &LogsConfig) -> Vec<&'static str> {
         let mut keys = Vec::new();
         if self.retention != new.retention {
-            keys.push("logs.retention".to_string());
+            keys.push("logs.retention");
         }
         if self.retention_size != new.retention_size {
-            keys.push("logs.retention_size".to_string());
+            keys.push("logs.retention_size");
         }
         if self.limits != new.limits {
-            keys.push("logs.limits".to_string());
+            keys.push("logs.limits");
         }
         if self.commit != new.commit {
-            keys.push("logs.commit".to_string());
+            keys.push("logs.commit");
         }
         keys
     }

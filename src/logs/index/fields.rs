@@ -42,6 +42,8 @@ pub struct LogFields {
 pub struct LogLine {
     /// The record's sequence number: its identity (for context).
     pub id: u64,
+    /// As a string: JSON numbers lose nanoseconds past 2^53.
+    #[serde(serialize_with = "as_string")]
     pub timestamp_ns: i64,
     pub level: Level,
     pub service: String,
@@ -60,6 +62,10 @@ pub struct LogLine {
     pub error: Option<String>,
     pub labels: Map<String, Value>,
     pub fields: Map<String, Value>,
+}
+
+pub fn as_string<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 impl LogFields {

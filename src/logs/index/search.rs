@@ -52,6 +52,7 @@ pub struct SearchQuery {
 
 #[derive(Debug, serde::Serialize)]
 pub struct HistogramBucket {
+    #[serde(serialize_with = "super::fields::as_string")]
     pub start_ns: i64,
     /// Per level, debug to critical.
     pub counts: [u64; 5],
@@ -62,6 +63,7 @@ pub struct SearchResult {
     pub lines: Vec<LogLine>,
     /// Every matching line in the range.
     pub total: u64,
+    #[serde(serialize_with = "super::fields::as_string")]
     pub step_ns: i64,
     pub histogram: Vec<HistogramBucket>,
     /// What the query parser could not read and ignored.
