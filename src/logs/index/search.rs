@@ -183,8 +183,11 @@ fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
 }
 
 /// The query without its time range, and the parser's complaints.
-fn base_query(f: &LogFields, text: &str, filters: &[Filter]) -> (Vec<(Occur, Box<dyn Query>)>, Vec<String>) {
-    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+/// The clauses of a boolean query.
+type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
+fn base_query(f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
+    let mut parts: Clauses = Vec::new();
     let mut warnings = Vec::new();
     if !text.trim().is_empty() {
         let mut parser = QueryParser::new(
@@ -257,7 +260,7 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
             let doc: TantivyDocument = searcher.doc(addr)?;
             page.push(f.line(&doc));
         }
-        page.sort_by(|a, b| (b.timestamp_ns, b.id).cmp(&(a.timestamp_ns, a.id)));
+        page.sort_by_key(|l| std::cmp::Reverse((l.timestamp_ns, l.id)));
         let n_skip = skip.min(page.len());
         skip -= n_skip;
         // A day with fewer matches than were wanted was read whole, so

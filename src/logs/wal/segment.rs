@@ -63,7 +63,7 @@ pub fn sync_dir(dir: &Path) -> Result<(), LogsError> {
         .map_err(|e| LogsError::io(dir, e))
 }
 
-pub fn frame(out: &mut Vec<u8>, payload_start: usize) {
+pub fn frame(out: &mut [u8], payload_start: usize) {
     let payload_len = out.len() - payload_start - FRAME_HEADER_LEN;
     let crc = crc32fast::hash(&out[payload_start + FRAME_HEADER_LEN..]);
     out[payload_start..payload_start + 4].copy_from_slice(&(payload_len as u32).to_le_bytes());
