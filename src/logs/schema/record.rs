@@ -4,6 +4,19 @@
 
 use serde_json::{Map, Value};
 
+/// Counts what is written to it; sizes a value's JSON without building it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 use super::Level;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,10 +50,13 @@ impl LogRecord {
     pub fn approx_bytes(&self) -> usize {
         let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        let fields: usize = if self.fields.is_empty() {
+        let fields = if self.fields.is_empty() {
             0
         } else {
-            Value::Object(self.fields.clone()).to_string().len()
+            let mut counter = ByteCounter(0);
+            // Writing into a counter cannot fail.
+            let _ = serde_json::to_writer(&mut counter, &self.fields);
+            counter.0
         };
         40 + self.service.len()
             + opt(&self.request_id)
