@@ -350,9 +350,16 @@ impl LogStore {
 }
 
 impl Drop for LogStore {
+    /// Without [`LogStore::close`] (a failed start, a test): the threads
+    /// stop after what they are doing, and what waits stays in the WAL.
+    /// Joining them releases the index writers' locks before a new store
+    /// may open the same directory.
     fn drop(&mut self) {
         self.inner.stop.store(true, Ordering::Release);
         self.inner.wake.notify_all();
+        for t in self.threads.lock().drain(..) {
+            let _ = t.join();
+        }
     }
 }
 

@@ -131,6 +131,31 @@ fn ndjson_is_searchable_with_filters_counts_and_context() {
     let (status, _) = crate::support::http_get(&server.url("/api/belfry/logs/context?id=999999")).unwrap();
     assert_eq!(status, 404);
 
+    // Shippers compress: a gzip body is read the same way.
+    let gz = {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(format!("{}\n", json!({"msg": "compressed line", "level": "critical"})).as_bytes())
+            .unwrap();
+        enc.finish().unwrap()
+    };
+    let status = rt.block_on(async {
+        http_client()
+            .post(server.url("/api/belfry/logs"))
+            .header("content-type", "application/x-ndjson")
+            .header("content-encoding", "gzip")
+            .body(gz)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 200);
+    wait_for(Duration::from_secs(20), "the gzip line", || {
+        (search(&server, "level=critical")["total"] == 1).then_some(())
+    });
+
     let metrics = crate::support::http_get(&server.url("/metrics")).unwrap().1;
     assert!(
         metrics.contains("belfry_logs_ingested_total{source=\"ndjson\",level=\"error\"} 1"),

@@ -64,11 +64,15 @@ fn filter(name: &str, value: &str) -> Result<Filter, ApiError> {
             value
                 .split(',')
                 .map(|l| {
-                    Level::parse_canonical(l.trim()).ok_or_else(|| {
-                        ApiError::BadData(format!(
-                            "unknown level {l:?}: use debug, info, warning, error or critical"
-                        ))
-                    })
+                    // Belfry's names, or any spelling ingest understands (`warn`, `E`).
+                    let l = l.trim();
+                    Level::parse_canonical(l)
+                        .or_else(|| Level::from_word(l))
+                        .ok_or_else(|| {
+                            ApiError::BadData(format!(
+                                "unknown level {l:?}: use debug, info, warning, error or critical"
+                            ))
+                        })
                 })
                 .collect::<Result<_, _>>()?,
         ),
