@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use belfry::logs::ndjson::parse_ndjson;
+use belfry::logs::schema::{MappingOptions, map_entry};
 use belfry::logs::{LogStore, LogStoreOptions};
 use belfry::selfmetrics::Registry;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -84,6 +85,19 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("logs_ingest");
     group.throughput(Throughput::Bytes(text.len() as u64));
     group.sample_size(10);
+    // The share of the work before the store: parsing and the schema.
+    let map_opts = MappingOptions {
+        max_line_bytes: 64 << 10,
+        now_ns: 0,
+    };
+    group.bench_function("ndjson_parse_and_map_20k_lines", |b| {
+        b.iter(|| {
+            let (entries, _) = parse_ndjson(black_box(text.as_bytes()));
+            for (_, e) in entries {
+                black_box(map_entry(e, &map_opts));
+            }
+        })
+    });
     group.bench_function("ndjson_wal_index_20k_lines", |b| {
         b.iter(|| {
             let (entries, errors) = parse_ndjson(black_box(text.as_bytes()));
@@ -98,6 +112,18 @@ fn bench(c: &mut Criterion) {
     group.finish();
     store.close().expect("close");
     let index = belfry::logs::index::dir_bytes(&dir.path().join("index"));
+    let mut by_kind = std::collections::BTreeMap::<String, u64>::new();
+    for day in std::fs::read_dir(dir.path().join("index"))
+        .expect("index dir")
+        .flatten()
+    {
+        for f in std::fs::read_dir(day.path()).expect("day dir").flatten() {
+            let name = f.file_name().to_string_lossy().to_string();
+            let kind = name.rsplit('.').next().unwrap_or_default().to_string();
+            *by_kind.entry(kind).or_default() += f.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    eprintln!("logs_ingest: index bytes by file kind: {by_kind:?}");
     eprintln!(
         "logs_ingest: {raw_bytes} bytes of NDJSON ingested, index {index} bytes on disk ({:.3} of raw)",
         index as f64 / raw_bytes.max(1) as f64

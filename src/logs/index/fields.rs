@@ -9,11 +9,11 @@
 //! text (`extra`), read back verbatim.
 
 use serde_json::{Map, Value, json};
-use tantivy::TantivyDocument;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TEXT,
-    TextFieldIndexing, Value as _,
+    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, Schema, TextFieldIndexing,
+    TextOptions, Value as _,
 };
+use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use crate::logs::schema::{Level, LogRecord};
 
@@ -70,33 +70,52 @@ pub fn as_string<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error>
 
 impl LogFields {
     pub fn new() -> Self {
+        // Results are ordered by time, never scored, so no field keeps
+        // norms; the numbers are read from their fast columns, not stored.
+        let exact = || {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            )
+        };
+        let words = || {
+            TextFieldIndexing::default()
+                .set_tokenizer("default")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                .set_fieldnorms(false)
+        };
         let mut b = Schema::builder();
-        let seq = b.add_u64_field("seq", INDEXED | FAST | STORED);
-        let timestamp = b.add_i64_field("timestamp", INDEXED | FAST | STORED);
-        let level = b.add_u64_field("level", INDEXED | FAST | STORED);
-        let service = b.add_text_field("service", STRING | STORED | FAST);
-        let request_id = b.add_text_field("request_id", STRING | STORED);
-        let user = b.add_text_field("user", STRING | STORED);
-        let path = b.add_text_field("path", STRING | STORED);
-        let status = b.add_u64_field("status", INDEXED | FAST | STORED);
-        let duration = b.add_f64_field("duration", FAST | STORED);
-        let message = b.add_text_field("message", TEXT | STORED);
-        let error = b.add_text_field("error", TEXT | STORED);
+        let seq = b.add_u64_field("seq", INDEXED | FAST);
+        let timestamp = b.add_i64_field("timestamp", INDEXED | FAST);
+        let level = b.add_u64_field("level", INDEXED | FAST);
+        let service = b.add_text_field("service", exact().set_stored().set_fast("raw"));
+        let request_id = b.add_text_field("request_id", exact().set_stored());
+        let user = b.add_text_field("user", exact().set_stored());
+        let path = b.add_text_field("path", exact().set_stored());
+        let status = b.add_u64_field("status", INDEXED | FAST);
+        let duration = b.add_f64_field("duration", FAST);
+        let message = b.add_text_field(
+            "message",
+            TextOptions::default().set_indexing_options(words()).set_stored(),
+        );
+        let error = b.add_text_field(
+            "error",
+            TextOptions::default().set_indexing_options(words()).set_stored(),
+        );
         let labels = b.add_json_field(
             "labels",
             JsonObjectOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer("raw")
-                    .set_index_option(IndexRecordOption::Basic),
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
             ),
         );
         let fields = b.add_json_field(
             "fields",
-            JsonObjectOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer("default")
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            ),
+            JsonObjectOptions::default().set_indexing_options(words()),
         );
         let extra = b.add_text_field("extra", STORED);
         LogFields {
@@ -163,9 +182,13 @@ impl LogFields {
         d
     }
 
-    pub fn line(&self, d: &TantivyDocument) -> LogLine {
+    /// The line at `addr`: texts from the doc store, numbers from their
+    /// fast columns.
+    pub fn line(&self, searcher: &Searcher, addr: DocAddress) -> tantivy::Result<LogLine> {
+        let d: TantivyDocument = searcher.doc(addr)?;
+        let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+        let doc = addr.doc_id;
         let text = |f: Field| d.get_first(f).and_then(|v| v.as_str()).map(str::to_string);
-        let u64_of = |f: Field| d.get_first(f).and_then(|v| v.as_u64());
         let (labels, fields) = match text(self.extra).and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
             Some(Value::Object(mut m)) => {
                 let take = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {
@@ -176,23 +199,25 @@ impl LogFields {
             }
             _ => (Map::new(), Map::new()),
         };
-        LogLine {
-            id: u64_of(self.seq).unwrap_or(0),
-            timestamp_ns: d.get_first(self.timestamp).and_then(|v| v.as_i64()).unwrap_or(0),
-            level: u64_of(self.level)
+        Ok(LogLine {
+            id: fast.u64("seq")?.first(doc).unwrap_or(0),
+            timestamp_ns: fast.i64("timestamp")?.first(doc).unwrap_or(0),
+            level: fast
+                .u64("level")?
+                .first(doc)
                 .and_then(Level::from_index)
                 .unwrap_or(Level::Info),
             service: text(self.service).unwrap_or_default(),
             request_id: text(self.request_id),
             user: text(self.user),
             path: text(self.path),
-            status: u64_of(self.status).and_then(|s| u16::try_from(s).ok()),
-            duration: d.get_first(self.duration).and_then(|v| v.as_f64()),
+            status: fast.u64("status")?.first(doc).and_then(|s| u16::try_from(s).ok()),
+            duration: fast.f64("duration")?.first(doc),
             message: text(self.message).unwrap_or_default(),
             error: text(self.error),
             labels,
             fields,
-        }
+        })
     }
 }
 

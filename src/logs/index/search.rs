@@ -10,7 +10,7 @@ use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TokenizerManager;
-use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, Term};
 
 use super::day::{DayIndex, day_of};
 use super::days::DayIndexes;
@@ -257,8 +257,7 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
         }
         let mut page = Vec::new();
         for (_, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            page.push(f.line(&doc));
+            page.push(f.line(&searcher, addr)?);
         }
         page.sort_by_key(|l| std::cmp::Reverse((l.timestamp_ns, l.id)));
         let n_skip = skip.min(page.len());
@@ -374,8 +373,7 @@ pub fn context(
             .search(&by_id, &TopDocs::with_limit(1).order_by_score())?
             .first()
         {
-            let doc: TantivyDocument = searcher.doc(*addr)?;
-            found = Some(f.line(&doc));
+            found = Some(f.line(&searcher, *addr)?);
             break;
         }
     }
@@ -461,6 +459,6 @@ fn neighbours(
         &TopDocs::with_limit(limit).order_by_fast_field::<i64>("timestamp", order),
     )?;
     top.into_iter()
-        .map(|(_, addr)| Ok(f.line(&searcher.doc::<TantivyDocument>(addr)?)))
+        .map(|(_, addr)| Ok(f.line(&searcher, addr)?))
         .collect()
 }
