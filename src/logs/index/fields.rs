@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value, json};
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, Schema, TextFieldIndexing,
+    FAST, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, Schema, TextFieldIndexing,
     TextOptions, Value as _,
 };
 use tantivy::{DocAddress, Searcher, TantivyDocument};
@@ -86,15 +86,17 @@ impl LogFields {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions)
                 .set_fieldnorms(false)
         };
+        // `INDEXED` would add norms to the numbers too.
+        let number = || NumericOptions::default().set_indexed().set_fast();
         let mut b = Schema::builder();
-        let seq = b.add_u64_field("seq", INDEXED | FAST);
-        let timestamp = b.add_i64_field("timestamp", INDEXED | FAST);
-        let level = b.add_u64_field("level", INDEXED | FAST);
+        let seq = b.add_u64_field("seq", number());
+        let timestamp = b.add_i64_field("timestamp", number());
+        let level = b.add_u64_field("level", number());
         let service = b.add_text_field("service", exact().set_stored().set_fast("raw"));
         let request_id = b.add_text_field("request_id", exact().set_stored());
         let user = b.add_text_field("user", exact().set_stored());
         let path = b.add_text_field("path", exact().set_stored());
-        let status = b.add_u64_field("status", INDEXED | FAST);
+        let status = b.add_u64_field("status", number());
         let duration = b.add_f64_field("duration", FAST);
         let message = b.add_text_field(
             "message",
