@@ -15,6 +15,7 @@ use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::{Config, StorageConfig, WalSync};
 use belfry::exposition::Format;
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
+use belfry::logs::{LogStore, LogStoreOptions};
 use belfry::model::{AlertSink, Label, Labels};
 use belfry::remote::{MetadataEntry, MetadataSource, RemoteManager, RemoteOptions, WalAccess};
 use belfry::rules::{RuleManager, RuleManagerOptions};
@@ -104,6 +105,16 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             .context("cannot open the metrics store")?
     };
     let storage: Arc<dyn Storage> = tsdb.clone();
+    let logs = {
+        let registry = registry.clone();
+        let logs_dir = opts.data_dir.join("logs");
+        let logs_options = LogStoreOptions::from_config(&config.logs);
+        tokio::task::spawn_blocking(move || LogStore::open(&logs_dir, logs_options, &registry))
+            .await
+            .context("the logs store open task failed")?
+            .context("cannot open the logs store")?
+    };
+    let logs = Arc::new(logs);
 
     let exemplars = Arc::new(ExemplarStore::new(
         usize::try_from(config.storage.exemplars.max_exemplars).unwrap_or(usize::MAX),
@@ -184,6 +195,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             local_addr,
             tsdb.wal_replay(),
         ),
+        logs: Some(logs.clone()),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
@@ -220,6 +232,10 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .await
         .context("the storage close task failed")?
         .context("cannot close the metrics store cleanly")?;
+    tokio::task::spawn_blocking(move || logs.close())
+        .await
+        .context("the logs store close task failed")?
+        .context("cannot close the logs store cleanly")?;
     Ok(())
 }
 
@@ -307,6 +323,7 @@ impl Reloader {
 fn warn_restart_only_changes(running: &Config, new: &Config) {
     let mut keys = running.server.changed_keys(&new.server);
     keys.extend(running.storage.changed_keys(&new.storage));
+    keys.extend(running.logs.changed_keys(&new.logs));
     if keys.is_empty() {
         return;
     }

@@ -26,6 +26,9 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default, deserialize_with = "null_as_default")]
     pub server: ServerConfig,
+    /// The logs store (`<data-dir>/logs/`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub logs: LogsConfig,
     /// Alertmanager's `alertmanager.yml` format.
     #[serde(default)]
     pub alerting: Option<crate::config::AlertingConfig>,
@@ -154,6 +157,12 @@ impl Config {
         self.server
             .validate()
             .map_err(|m| FileError::located(origin, locate_key(text, "server"), format!("server: {m}")))?;
+        self.logs
+            .validate()
+            .map_err(|m| FileError::located(origin, locate_key(text, "logs"), format!("logs: {m}")))?;
+        self.logs
+            .validate()
+            .map_err(|m| FileError::located(origin, locate_key(text, "logs"), format!("logs: {m}")))?;
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
         }

@@ -1,6 +1,6 @@
 //! The configuration file: its serde shape (Prometheus-compatible `global`,
 //! `scrape_configs` and `rule_files`, Alertmanager's `alerting`, plus
-//! Belfry's `storage` and `server`),
+//! Belfry's `storage`, `logs` and `server`),
 //! `${VAR}` expansion, Prometheus's defaults and validation, and errors
 //! located as `FILE:LINE:COLUMN`.
 
@@ -11,6 +11,7 @@ mod exemplars;
 mod file;
 mod file_error;
 mod http;
+mod logs;
 mod proxy;
 mod relabel;
 mod remote_write;
@@ -30,6 +31,7 @@ pub use file::{BUILTIN_RULES_PREFIX, Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
+pub use logs::{CommitConfig, LevelRetentionOverride, LogLimitsConfig, LogRetentionConfig, LogsConfig};
 pub use proxy::{ProxyError, ProxySettings};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};

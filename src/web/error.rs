@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::alerting::AlertingError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
+use crate::logs::LogsError;
 use crate::promql::PromqlError;
 use crate::tsdb::StorageError;
 
@@ -38,6 +39,9 @@ pub enum ApiError {
     /// `errorType` (bad_data, execution, timeout, canceled, internal).
     #[error(transparent)]
     Promql(#[from] PromqlError),
+    /// The logs store: ingest refusals, search parameters, failures.
+    #[error(transparent)]
+    Logs(#[from] LogsError),
     /// Alerts, silences and the alerting configuration.
     #[error(transparent)]
     Alerting(#[from] AlertingError),
@@ -72,6 +76,18 @@ impl ApiError {
                 ),
                 _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
+            ApiError::Logs(e) => match e {
+                LogsError::Backpressure { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+                LogsError::TooManyLines { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+                LogsError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+                LogsError::LineNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                LogsError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                LogsError::Io { .. }
+                | LogsError::WalFailed(_)
+                | LogsError::WalVersion { .. }
+                | LogsError::Index(_)
+                | LogsError::IndexFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             ApiError::Alerting(e) => match e {
                 AlertingError::BadAlert(_)
                 | AlertingError::BadSilence(_)
@@ -97,7 +113,14 @@ impl IntoResponse for ApiError {
         let (status, error_type) = self.status_and_type();
         log_server_error(status, &self);
         let body = json!({"status": "error", "errorType": error_type, "error": self.to_string()});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // A sender told to slow down is told when to come back.
+        if let ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) = &self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }
 

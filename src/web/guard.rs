@@ -292,6 +292,10 @@ fn check_content_type(method: &Method, path: &str, headers: &HeaderMap) -> Resul
     }
     let hint = if text_route {
         " (send the text format as text/plain, e.g. curl -H 'Content-Type: text/plain' --data-binary @file)"
+    } else if path == "/api/belfry/logs" {
+        // Log shippers send NDJSON as such; curl's --data-binary sends a
+        // form type unless told otherwise.
+        " (send NDJSON as application/x-ndjson, e.g. curl -H 'Content-Type: application/x-ndjson' --data-binary @file)"
     } else {
         ""
     };
@@ -475,6 +479,26 @@ mod tests {
         assert_eq!(
             run(Method::POST, "/-/reload", &[h, ("content-type", "text/plain")]),
             Err("content_type")
+        );
+        // The logs ingest route takes what shippers send, never a form.
+        let logs = "/api/belfry/logs";
+        for ok in ["application/x-ndjson", "application/json"] {
+            assert_eq!(
+                run(Method::POST, logs, &[h, ("content-type", ok)]),
+                Ok(()),
+                "{ok}"
+            );
+        }
+        let refused = check(
+            &policy(),
+            &Method::POST,
+            &logs.parse().unwrap(),
+            &headers(&[h, ("content-type", "application/x-www-form-urlencoded")]),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&refused, Refusal::ContentType(m) if m.contains("application/x-ndjson")),
+            "{refused:?}"
         );
         assert_eq!(
             run(

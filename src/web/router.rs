@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    federate, lifecycle, query, rules, series, server_status, status, target_metadata, targets, write,
+    federate, lifecycle, logs_ingest, logs_search, query, rules, series, server_status, status,
+    target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -70,6 +71,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v2/receivers", get(am::receivers))
         .route("/api/v2/status", get(am::status))
+        .route("/api/belfry/logs", post(logs_ingest::ingest_ndjson))
+        .route("/api/belfry/logs/search", get(logs_search::search))
+        .route("/api/belfry/logs/context", get(logs_search::context))
         // Outermost last: refused requests are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))

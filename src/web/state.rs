@@ -76,4 +76,7 @@ pub struct AppState {
     pub guard: Guard,
     /// What the status endpoints report.
     pub status: StatusInfo,
+    /// The logs store; `None` where a server runs without one (tests of
+    /// other APIs), and the logs routes answer 503.
+    pub logs: Option<Arc<crate::logs::LogStore>>,
 }

@@ -12,6 +12,7 @@ mod ingest;
 mod lms_example_config;
 mod lms_fastapi;
 mod lms_postgres;
+mod logs_store;
 mod promql_conformance;
 mod promql_differential;
 mod proxy;

@@ -65,6 +65,7 @@ impl Api {
                 "127.0.0.1:0".parse().unwrap(),
                 Default::default(),
             ),
+            logs: None,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -4,6 +4,8 @@ pub mod alertmanager;
 pub mod exemplars;
 pub mod federate;
 pub mod lifecycle;
+pub mod logs_ingest;
+pub mod logs_search;
 pub mod query;
 pub mod rules;
 pub mod series;

@@ -1,0 +1,230 @@
+//! The tantivy schema of a day index and the conversions between a
+//! [`LogRecord`] and a tantivy document.
+//!
+//! `message`, `error` and the other fields are tokenized for full-text
+//! search (words, lower-cased); `service`, `request_id`, `user`, `path`
+//! and the stream labels are matched exactly. `timestamp`, `level`,
+//! `seq`, `status` and `duration` are fast fields for sorting, counting
+//! and ranges. The labels and other fields are also stored as one JSON
+//! text (`extra`), read back verbatim.
+
+use serde_json::{Map, Value, json};
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, Schema, TextFieldIndexing,
+    TextOptions, Value as _,
+};
+use tantivy::{DocAddress, Searcher, TantivyDocument};
+
+use crate::logs::schema::{Level, LogRecord};
+
+/// Handles to the fields of the schema, which every day index shares.
+#[derive(Clone, Debug)]
+pub struct LogFields {
+    pub schema: Schema,
+    pub seq: Field,
+    pub timestamp: Field,
+    pub level: Field,
+    pub service: Field,
+    pub request_id: Field,
+    pub user: Field,
+    pub path: Field,
+    pub status: Field,
+    pub duration: Field,
+    pub message: Field,
+    pub error: Field,
+    pub labels: Field,
+    pub fields: Field,
+    pub extra: Field,
+}
+
+/// One line as search returns it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LogLine {
+    /// The record's sequence number: its identity (for context).
+    pub id: u64,
+    /// As a string: JSON numbers lose nanoseconds past 2^53.
+    #[serde(serialize_with = "as_string")]
+    pub timestamp_ns: i64,
+    pub level: Level,
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub labels: Map<String, Value>,
+    pub fields: Map<String, Value>,
+}
+
+pub fn as_string<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl LogFields {
+    pub fn new() -> Self {
+        // Results are ordered by time, never scored, so no field keeps
+        // norms; the numbers are read from their fast columns, not stored.
+        let exact = || {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            )
+        };
+        let words = || {
+            TextFieldIndexing::default()
+                .set_tokenizer("default")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                .set_fieldnorms(false)
+        };
+        // `INDEXED` would add norms to the numbers too.
+        let number = || NumericOptions::default().set_indexed().set_fast();
+        let mut b = Schema::builder();
+        let seq = b.add_u64_field("seq", number());
+        let timestamp = b.add_i64_field("timestamp", number());
+        let level = b.add_u64_field("level", number());
+        let service = b.add_text_field("service", exact().set_stored().set_fast("raw"));
+        let request_id = b.add_text_field("request_id", exact().set_stored());
+        let user = b.add_text_field("user", exact().set_stored());
+        let path = b.add_text_field("path", exact().set_stored());
+        let status = b.add_u64_field("status", number());
+        let duration = b.add_f64_field("duration", FAST);
+        let message = b.add_text_field(
+            "message",
+            TextOptions::default().set_indexing_options(words()).set_stored(),
+        );
+        let error = b.add_text_field(
+            "error",
+            TextOptions::default().set_indexing_options(words()).set_stored(),
+        );
+        let labels = b.add_json_field(
+            "labels",
+            JsonObjectOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            ),
+        );
+        let fields = b.add_json_field(
+            "fields",
+            JsonObjectOptions::default().set_indexing_options(words()),
+        );
+        let extra = b.add_text_field("extra", STORED);
+        LogFields {
+            schema: b.build(),
+            seq,
+            timestamp,
+            level,
+            service,
+            request_id,
+            user,
+            path,
+            status,
+            duration,
+            message,
+            error,
+            labels,
+            fields,
+            extra,
+        }
+    }
+
+    pub fn document(&self, seq: u64, r: &LogRecord) -> TantivyDocument {
+        let mut d = TantivyDocument::new();
+        d.add_u64(self.seq, seq);
+        d.add_i64(self.timestamp, r.timestamp_ns);
+        d.add_u64(self.level, r.level as u64);
+        d.add_text(self.service, &r.service);
+        for (field, v) in [
+            (self.request_id, &r.request_id),
+            (self.user, &r.user),
+            (self.path, &r.path),
+        ] {
+            if let Some(v) = v {
+                d.add_text(field, v);
+            }
+        }
+        if let Some(s) = r.status {
+            d.add_u64(self.status, u64::from(s));
+        }
+        if let Some(x) = r.duration {
+            d.add_f64(self.duration, x);
+        }
+        d.add_text(self.message, &r.message);
+        if let Some(e) = &r.error {
+            d.add_text(self.error, e);
+        }
+        if !r.labels.is_empty() || !r.fields.is_empty() {
+            let labels: Map<String, Value> = r
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            if !labels.is_empty() {
+                d.add_field_value(self.labels, &tantivy::schema::OwnedValue::from(labels.clone()));
+            }
+            if !r.fields.is_empty() {
+                d.add_field_value(self.fields, &tantivy::schema::OwnedValue::from(r.fields.clone()));
+            }
+            d.add_text(
+                self.extra,
+                json!({"labels": labels, "fields": r.fields}).to_string(),
+            );
+        }
+        d
+    }
+
+    /// The line at `addr`: texts from the doc store, numbers from their
+    /// fast columns.
+    pub fn line(&self, searcher: &Searcher, addr: DocAddress) -> tantivy::Result<LogLine> {
+        let d: TantivyDocument = searcher.doc(addr)?;
+        let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+        let doc = addr.doc_id;
+        let text = |f: Field| d.get_first(f).and_then(|v| v.as_str()).map(str::to_string);
+        let (labels, fields) = match text(self.extra).and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+            Some(Value::Object(mut m)) => {
+                let take = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {
+                    Some(Value::Object(o)) => o,
+                    _ => Map::new(),
+                };
+                (take(&mut m, "labels"), take(&mut m, "fields"))
+            }
+            _ => (Map::new(), Map::new()),
+        };
+        Ok(LogLine {
+            id: fast.u64("seq")?.first(doc).unwrap_or(0),
+            timestamp_ns: fast.i64("timestamp")?.first(doc).unwrap_or(0),
+            level: fast
+                .u64("level")?
+                .first(doc)
+                .and_then(Level::from_index)
+                .unwrap_or(Level::Info),
+            service: text(self.service).unwrap_or_default(),
+            request_id: text(self.request_id),
+            user: text(self.user),
+            path: text(self.path),
+            status: fast.u64("status")?.first(doc).and_then(|s| u16::try_from(s).ok()),
+            duration: fast.f64("duration")?.first(doc),
+            message: text(self.message).unwrap_or_default(),
+            error: text(self.error),
+            labels,
+            fields,
+        })
+    }
+}
+
+impl Default for LogFields {
+    fn default() -> Self {
+        LogFields::new()
+    }
+}

@@ -1,0 +1,464 @@
+//! Searching the day indexes: a plain full-text query over message, error
+//! and the other fields, a time range, exact field filters; lines newest
+//! first with paging, and a per-level count histogram over the range.
+//! Also the lines around one line of a service (context).
+
+use std::ops::Bound;
+
+use tantivy::collector::{Collector, SegmentCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::TokenizerManager;
+use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, Term};
+
+use super::day::{DayIndex, day_of};
+use super::days::DayIndexes;
+use super::fields::{LogFields, LogLine};
+use crate::logs::{Level, LogsError};
+
+/// Most lines one page may hold.
+pub const MAX_LIMIT: usize = 1000;
+/// Paging deeper than this is refused: each page re-reads what it skips.
+pub const MAX_OFFSET: usize = 10_000;
+pub const MAX_BUCKETS: usize = 1000;
+
+/// An exact filter on one field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Any of these levels.
+    Level(Vec<Level>),
+    Service(String),
+    RequestId(String),
+    User(String),
+    Path(String),
+    Status(u16),
+    /// A stream label or another field (its value matched as words).
+    Field(String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Words (all must appear), `"a phrase"`, `-word`; empty for all.
+    pub text: String,
+    pub start_ns: i64,
+    /// Exclusive.
+    pub end_ns: i64,
+    pub filters: Vec<Filter>,
+    pub limit: usize,
+    pub offset: usize,
+    pub buckets: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct HistogramBucket {
+    #[serde(serialize_with = "super::fields::as_string")]
+    pub start_ns: i64,
+    /// Per level, debug to critical.
+    pub counts: [u64; 5],
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct SearchResult {
+    pub lines: Vec<LogLine>,
+    /// Every matching line in the range.
+    pub total: u64,
+    #[serde(serialize_with = "super::fields::as_string")]
+    pub step_ns: i64,
+    pub histogram: Vec<HistogramBucket>,
+    /// What the query parser could not read and ignored.
+    pub warnings: Vec<String>,
+}
+
+impl SearchQuery {
+    pub fn validate(&self) -> Result<(), LogsError> {
+        if self.end_ns <= self.start_ns {
+            return Err(LogsError::BadQuery("end must be after start".into()));
+        }
+        if self.limit == 0 || self.limit > MAX_LIMIT {
+            return Err(LogsError::BadQuery(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        if self.offset > MAX_OFFSET {
+            return Err(LogsError::BadQuery(format!(
+                "offset {} is past the paging limit of {MAX_OFFSET}; narrow the time range instead",
+                self.offset
+            )));
+        }
+        if self.buckets == 0 || self.buckets > MAX_BUCKETS {
+            return Err(LogsError::BadQuery(format!(
+                "buckets must be between 1 and {MAX_BUCKETS}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn term_text(field: tantivy::schema::Field, v: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, v),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Words as the `default` tokenizer makes them (lower-cased, split on
+/// what is not a letter or digit).
+fn words(text: &str) -> Vec<String> {
+    let mut tm = TokenizerManager::default()
+        .get("default")
+        .expect("tantivy registers `default`");
+    let mut stream = tm.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.text.clone());
+    }
+    out
+}
+
+fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
+    match filter {
+        Filter::Level(levels) => Box::new(BooleanQuery::new(
+            levels
+                .iter()
+                .map(|l| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_u64(f.level, *l as u64),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        )),
+        Filter::Service(s) => term_text(f.service, s),
+        Filter::RequestId(s) => term_text(f.request_id, s),
+        Filter::User(s) => term_text(f.user, s),
+        Filter::Path(s) => term_text(f.path, s),
+        Filter::Status(s) => Box::new(TermQuery::new(
+            Term::from_field_u64(f.status, u64::from(*s)),
+            IndexRecordOption::Basic,
+        )),
+        Filter::Field(name, value) => {
+            let mut label = Term::from_field_json_path(f.labels, name, false);
+            label.append_type_and_str(value);
+            let mut either: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Should,
+                Box::new(TermQuery::new(label, IndexRecordOption::Basic)),
+            )];
+            let terms: Vec<Term> = words(value)
+                .iter()
+                .map(|w| {
+                    let mut t = Term::from_field_json_path(f.fields, name, false);
+                    t.append_type_and_str(w);
+                    t
+                })
+                .collect();
+            match terms.len() {
+                0 => {}
+                1 => either.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic)),
+                )),
+                _ => either.push((Occur::Should, Box::new(PhraseQuery::new(terms)))),
+            }
+            // Numbers in JSON are indexed as numbers.
+            if let Ok(n) = value.parse::<i64>() {
+                let mut t = Term::from_field_json_path(f.fields, name, false);
+                t.append_type_and_fast_value(n);
+                either.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                ));
+            } else if let Ok(x) = value.parse::<f64>() {
+                let mut t = Term::from_field_json_path(f.fields, name, false);
+                t.append_type_and_fast_value(x);
+                either.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                ));
+            }
+            Box::new(BooleanQuery::new(either))
+        }
+    }
+}
+
+/// The query without its time range, and the parser's complaints.
+/// The clauses of a boolean query.
+type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
+fn base_query(f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
+    let mut parts: Clauses = Vec::new();
+    let mut warnings = Vec::new();
+    if !text.trim().is_empty() {
+        let mut parser = QueryParser::new(
+            f.schema.clone(),
+            vec![f.message, f.error, f.fields],
+            TokenizerManager::default(),
+        );
+        parser.set_conjunction_by_default();
+        let (q, errors) = parser.parse_query_lenient(text);
+        warnings.extend(errors.iter().map(|e| format!("query text: {e}")));
+        parts.push((Occur::Must, q));
+    }
+    for filter in filters {
+        parts.push((Occur::Must, filter_query(f, filter)));
+    }
+    (parts, warnings)
+}
+
+fn time_range(f: &LogFields, start_ns: i64, end_ns: i64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_i64(f.timestamp, start_ns)),
+        Bound::Excluded(Term::from_field_i64(f.timestamp, end_ns)),
+    ))
+}
+
+fn with_range(parts: &[(Occur, Box<dyn Query>)], f: &LogFields, start_ns: i64, end_ns: i64) -> BooleanQuery {
+    let mut all: Vec<(Occur, Box<dyn Query>)> = parts.iter().map(|(o, q)| (*o, q.box_clone())).collect();
+    all.push((Occur::Must, time_range(f, start_ns, end_ns)));
+    if all.len() == 1 {
+        all.push((Occur::Must, Box::new(AllQuery)));
+    }
+    BooleanQuery::new(all)
+}
+
+pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsError> {
+    q.validate()?;
+    let f = &days.fields;
+    let (parts, warnings) = base_query(f, &q.text, &q.filters);
+    let query = with_range(&parts, f, q.start_ns, q.end_ns);
+    let span = i128::from(q.end_ns) - i128::from(q.start_ns);
+    let step = i64::try_from((span + q.buckets as i128 - 1) / q.buckets as i128).unwrap_or(i64::MAX);
+    let counter = LevelHistogram {
+        start_ns: q.start_ns,
+        step_ns: step.max(1),
+        buckets: q.buckets,
+    };
+    let mut counts = vec![[0u64; 5]; q.buckets];
+    let mut lines = Vec::new();
+    let mut skip = q.offset;
+    let mut total = 0u64;
+    for day in days.newest_first(day_of(q.start_ns), day_of(q.end_ns - 1)) {
+        let searcher = day.reader.searcher();
+        let wanted = skip + q.limit - lines.len();
+        let (top, hist) = if lines.len() < q.limit {
+            let top = TopDocs::with_limit(wanted).order_by_fast_field::<i64>("timestamp", Order::Desc);
+            let (top, hist) = searcher.search(&query, &(top, counter.clone()))?;
+            (top, hist)
+        } else {
+            (Vec::new(), searcher.search(&query, &counter)?)
+        };
+        let day_total: u64 = hist.iter().flatten().sum();
+        total += day_total;
+        for (acc, h) in counts.iter_mut().zip(&hist) {
+            for (a, b) in acc.iter_mut().zip(h) {
+                *a += b;
+            }
+        }
+        let mut page = Vec::new();
+        for (_, addr) in top {
+            page.push(f.line(&searcher, addr)?);
+        }
+        page.sort_by_key(|l| std::cmp::Reverse((l.timestamp_ns, l.id)));
+        let n_skip = skip.min(page.len());
+        skip -= n_skip;
+        // A day with fewer matches than were wanted was read whole, so
+        // what it could not skip carries over to the older days.
+        lines.extend(page.into_iter().skip(n_skip).take(q.limit - lines.len()));
+    }
+    let histogram = counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, counts)| HistogramBucket {
+            start_ns: q
+                .start_ns
+                .saturating_add((i as i64).saturating_mul(counter.step_ns)),
+            counts,
+        })
+        .collect();
+    Ok(SearchResult {
+        lines,
+        total,
+        step_ns: counter.step_ns,
+        histogram,
+        warnings,
+    })
+}
+
+/// Counts matching documents per time bucket and level, reading only the
+/// two fast fields.
+#[derive(Clone)]
+struct LevelHistogram {
+    start_ns: i64,
+    step_ns: i64,
+    buckets: usize,
+}
+
+struct SegmentHistogram {
+    ts: Column<i64>,
+    level: Column<u64>,
+    spec: LevelHistogram,
+    counts: Vec<[u64; 5]>,
+}
+
+impl Collector for LevelHistogram {
+    type Fruit = Vec<[u64; 5]>;
+    type Child = SegmentHistogram;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<SegmentHistogram> {
+        Ok(SegmentHistogram {
+            ts: segment.fast_fields().i64("timestamp")?,
+            level: segment.fast_fields().u64("level")?,
+            spec: self.clone(),
+            counts: vec![[0; 5]; self.buckets],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<[u64; 5]>>) -> tantivy::Result<Vec<[u64; 5]>> {
+        let mut out = vec![[0; 5]; self.buckets];
+        for fruit in fruits {
+            for (acc, h) in out.iter_mut().zip(&fruit) {
+                for (a, b) in acc.iter_mut().zip(h) {
+                    *a += b;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for SegmentHistogram {
+    type Fruit = Vec<[u64; 5]>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let (Some(ts), Some(level)) = (self.ts.first(doc), self.level.first(doc)) else {
+            return;
+        };
+        let offset = i128::from(ts) - i128::from(self.spec.start_ns);
+        let i = (offset / i128::from(self.spec.step_ns)).clamp(0, self.spec.buckets as i128 - 1) as usize;
+        if let Some(slot) = self.counts[i].get_mut(level as usize) {
+            *slot += 1;
+        }
+    }
+
+    fn harvest(self) -> Vec<[u64; 5]> {
+        self.counts
+    }
+}
+
+/// The line `id` of `service` (its own service when `None`) with up to
+/// `before` older and `after` newer lines of that service, oldest first.
+pub fn context(
+    days: &DayIndexes,
+    id: u64,
+    service: Option<&str>,
+    before: usize,
+    after: usize,
+) -> Result<Option<(LogLine, Vec<LogLine>)>, LogsError> {
+    if before > MAX_LIMIT || after > MAX_LIMIT {
+        return Err(LogsError::BadQuery(format!(
+            "before and after must be at most {MAX_LIMIT}"
+        )));
+    }
+    let f = &days.fields;
+    let by_id = TermQuery::new(Term::from_field_u64(f.seq, id), IndexRecordOption::Basic);
+    let mut found = None;
+    for day in days.all().into_iter().rev() {
+        let searcher = day.reader.searcher();
+        if let Some((_, addr)) = searcher
+            .search(&by_id, &TopDocs::with_limit(1).order_by_score())?
+            .first()
+        {
+            found = Some(f.line(&searcher, *addr)?);
+            break;
+        }
+    }
+    let Some(line) = found else { return Ok(None) };
+    let service = service.unwrap_or(&line.service).to_string();
+    let key = (line.timestamp_ns, line.id);
+    let same_service = [(Occur::Must, term_text(f.service, &service))];
+
+    // Lines sharing the timestamp are ordered by id; fetch a few extra
+    // so those ties do not crowd out the neighbours.
+    let mut older = Vec::new();
+    let all_days = days.all();
+    for day in all_days
+        .iter()
+        .rev()
+        .filter(|d| d.day <= day_of(line.timestamp_ns))
+    {
+        if older.len() >= before {
+            break;
+        }
+        older.extend(
+            neighbours(
+                day,
+                f,
+                &same_service,
+                i64::MIN,
+                line.timestamp_ns + 1,
+                Order::Desc,
+                before + 64,
+            )?
+            .into_iter()
+            .filter(|l| (l.timestamp_ns, l.id) < key),
+        );
+    }
+    older.sort_by_key(|l| std::cmp::Reverse((l.timestamp_ns, l.id)));
+    older.truncate(before);
+    older.reverse();
+
+    let mut newer = Vec::new();
+    for day in all_days.iter().filter(|d| d.day >= day_of(line.timestamp_ns)) {
+        if newer.len() >= after {
+            break;
+        }
+        newer.extend(
+            neighbours(
+                day,
+                f,
+                &same_service,
+                line.timestamp_ns,
+                i64::MAX,
+                Order::Asc,
+                after + 64,
+            )?
+            .into_iter()
+            .filter(|l| (l.timestamp_ns, l.id) > key),
+        );
+    }
+    newer.sort_by_key(|l| (l.timestamp_ns, l.id));
+    newer.truncate(after);
+
+    let mut lines = older;
+    lines.push(line.clone());
+    lines.extend(newer);
+    Ok(Some((line, lines)))
+}
+
+fn neighbours(
+    day: &DayIndex,
+    f: &LogFields,
+    parts: &[(Occur, Box<dyn Query>)],
+    start_ns: i64,
+    end_ns: i64,
+    order: Order,
+    limit: usize,
+) -> Result<Vec<LogLine>, LogsError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let searcher = day.reader.searcher();
+    let query = with_range(parts, f, start_ns, end_ns);
+    let top: Vec<(Option<i64>, DocAddress)> = searcher.search(
+        &query,
+        &TopDocs::with_limit(limit).order_by_fast_field::<i64>("timestamp", order),
+    )?;
+    top.into_iter()
+        .map(|(_, addr)| Ok(f.line(&searcher, addr)?))
+        .collect()
+}

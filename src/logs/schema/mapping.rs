@@ -1,0 +1,351 @@
+//! `Entry → LogRecord`: the one place where what a sender said becomes
+//! Belfry's record. A line that is a JSON object is read for fields; the
+//! guide's fields are taken from the first alias present (and removed
+//! from the rest, so nothing is stored twice); levels are normalized; long
+//! texts are cut with a marker; the user id and error text pass through
+//! privacy before anything is stored.
+
+use serde_json::{Map, Value};
+
+use super::aliases;
+use super::values::{duration_seconds, status_code, timestamp_ns};
+use super::{Level, LogRecord};
+use crate::logs::Entry;
+
+/// What the mapping needs from outside.
+#[derive(Debug, Clone, Copy)]
+pub struct MappingOptions {
+    /// Texts (message, error) longer than this are cut.
+    pub max_line_bytes: usize,
+    /// Used when neither the protocol nor a field gave a timestamp.
+    pub now_ns: i64,
+}
+
+/// What happened while mapping, for the counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct MappingNotes {
+    /// Message or error text was cut to `max_line_bytes`.
+    pub truncated: bool,
+}
+
+/// Appended to a cut text so a reader knows it was cut.
+pub const TRUNCATION_MARKER: &str = "…[truncated]";
+
+pub fn map_entry(entry: Entry, opts: &MappingOptions) -> (LogRecord, MappingNotes) {
+    let Entry {
+        timestamp_ns: sent_ts,
+        mut labels,
+        line,
+        level: hint,
+        mut fields,
+    } = entry;
+    let mut notes = MappingNotes::default();
+
+    // A line that is itself a JSON object (structlog, python-json-logger,
+    // zap, pino, Docker's json-file `log`) carries the fields; what the
+    // protocol attached wins a name clash, being the sender's own frame.
+    let mut line_was_json = false;
+    let trimmed = line.trim();
+    if trimmed.starts_with('{')
+        && let Ok(Value::Object(parsed)) = serde_json::from_str::<Value>(trimmed)
+    {
+        line_was_json = true;
+        for (k, v) in parsed {
+            fields.entry(k).or_insert(v);
+        }
+    }
+    let message = match take_text(&mut fields, aliases::MESSAGE) {
+        Some(m) => m,
+        None if line_was_json => String::new(),
+        None => line,
+    };
+
+    let timestamp_ns = sent_ts
+        .or_else(|| take_parsed(&mut fields, aliases::TIMESTAMP, timestamp_ns))
+        .unwrap_or(opts.now_ns);
+    let level = hint
+        .as_ref()
+        .and_then(Level::from_hint)
+        .or_else(|| take_parsed(&mut fields, aliases::LEVEL, level_value))
+        .unwrap_or(Level::Info);
+    let service = take_text(&mut fields, aliases::SERVICE)
+        .or_else(|| {
+            aliases::SERVICE_LABELS.iter().find_map(|name| {
+                labels
+                    .iter()
+                    .find(|(k, v)| k == name && !v.is_empty())
+                    .map(|(_, v)| v.clone())
+            })
+        })
+        .unwrap_or_default();
+    let request_id = take_text(&mut fields, aliases::REQUEST_ID);
+    let user = take_text(&mut fields, aliases::USER_ID);
+    let path = take_text(&mut fields, aliases::PATH);
+    let status = take_parsed(&mut fields, aliases::STATUS, status_code);
+    let duration = aliases::DURATION
+        .iter()
+        .find_map(|(name, unit)| take_if(&mut fields, name, |v| duration_seconds(v, *unit)));
+    let error = take_error(&mut fields);
+
+    labels.sort();
+    labels.dedup_by(|a, b| a.0 == b.0);
+
+    let mut record = LogRecord {
+        timestamp_ns,
+        level,
+        service,
+        request_id,
+        user,
+        path,
+        status,
+        duration,
+        message,
+        error,
+        labels,
+        fields,
+    };
+
+    // ── privacy ─────────────────────────────────────────────────────────
+    // The one place the raw user id and the free texts pass before being
+    // stored: `crate::privacy` (keyed hash of the user id; scrubbers over
+    // the error details and message) is called here once it is built.
+    // Until then the record is stored as received.
+    // ────────────────────────────────────────────────────────────────────
+
+    notes.truncated |= truncate(&mut record.message, opts.max_line_bytes);
+    if let Some(e) = &mut record.error {
+        notes.truncated |= truncate(e, opts.max_line_bytes);
+    }
+    (record, notes)
+}
+
+fn level_value(v: &Value) -> Option<Level> {
+    match v {
+        Value::String(s) => Level::from_word(s),
+        Value::Number(n) => n.as_i64().and_then(Level::from_number),
+        _ => None,
+    }
+}
+
+/// Cuts `text` to at most `limit` bytes including the marker, on a
+/// character boundary. Returns whether it cut.
+pub fn truncate(text: &mut String, limit: usize) -> bool {
+    if text.len() <= limit {
+        return false;
+    }
+    let mut keep = limit.saturating_sub(TRUNCATION_MARKER.len());
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    text.truncate(keep);
+    text.push_str(TRUNCATION_MARKER);
+    true
+}
+
+/// The first alias holding a scalar, as text; removed from `fields`.
+fn take_text(fields: &mut Map<String, Value>, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|name| take_if(fields, name, scalar_text))
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn take_parsed<T>(
+    fields: &mut Map<String, Value>,
+    names: &[&str],
+    parse: impl Fn(&Value) -> Option<T>,
+) -> Option<T> {
+    names.iter().find_map(|name| take_if(fields, name, &parse))
+}
+
+/// Error details may be a string, or an object or array (a structured
+/// exception), which is kept as its JSON text.
+fn take_error(fields: &mut Map<String, Value>) -> Option<String> {
+    aliases::ERROR.iter().find_map(|name| {
+        take_if(fields, name, |v| match v {
+            Value::Null | Value::Bool(false) => None,
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        })
+    })
+}
+
+/// Removes the value at `name` (a literal key, or a dotted path through
+/// nested objects) when `parse` accepts it; a value it refuses stays in
+/// place as an ordinary field.
+fn take_if<T>(fields: &mut Map<String, Value>, name: &str, parse: impl Fn(&Value) -> Option<T>) -> Option<T> {
+    if let Some(v) = fields.get(name) {
+        let parsed = parse(v)?;
+        fields.remove(name);
+        return Some(parsed);
+    }
+    let (head, rest) = name.split_once('.')?;
+    let Some(Value::Object(inner)) = fields.get_mut(head) else {
+        return None;
+    };
+    let parsed = take_if(inner, rest, parse)?;
+    if inner.is_empty() {
+        fields.remove(head);
+    }
+    Some(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::LevelHint;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_700_000_000_000_000_000;
+
+    fn opts() -> MappingOptions {
+        MappingOptions {
+            max_line_bytes: 1024,
+            now_ns: NOW,
+        }
+    }
+
+    fn line(text: &str) -> Entry {
+        Entry {
+            line: text.to_string(),
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn a_json_line_is_read_for_the_guides_fields() {
+        let (r, notes) = map_entry(
+            line(
+                r#"{"@timestamp":"2023-11-14T22:13:20Z","levelname":"ERROR","service":{"name":"api"},
+                "requestId":"r-1","user_id":"u42","url":{"path":"/courses/7"},"http":{"status_code":503},
+                "duration_ms":250,"msg":"upstream failed","exc_info":"Traceback ...","course":7}"#,
+            ),
+            &opts(),
+        );
+        assert_eq!(r.timestamp_ns, NOW);
+        assert_eq!(r.level, Level::Error);
+        assert_eq!(r.service, "api");
+        assert_eq!(r.request_id.as_deref(), Some("r-1"));
+        assert_eq!(r.user.as_deref(), Some("u42"));
+        assert_eq!(r.path.as_deref(), Some("/courses/7"));
+        assert_eq!(r.status, Some(503));
+        assert_eq!(r.duration, Some(0.25));
+        assert_eq!(r.message, "upstream failed");
+        assert_eq!(r.error.as_deref(), Some("Traceback ..."));
+        // Taken fields are gone (and emptied parents with them); the rest stays.
+        assert_eq!(Value::Object(r.fields), json!({"course": 7}));
+        assert!(!notes.truncated);
+    }
+
+    #[test]
+    fn a_plain_line_is_the_message_and_the_protocol_hint_wins() {
+        let mut e = line("disk almost full");
+        e.level = Some(LevelHint::Syslog(4));
+        e.labels = vec![("job".into(), "node".into()), ("app".into(), "lms".into())];
+        e.fields.insert("level".into(), json!("debug"));
+        let (r, _) = map_entry(e, &opts());
+        assert_eq!(r.message, "disk almost full");
+        assert_eq!(r.level, Level::Warning);
+        assert_eq!(r.service, "lms", "labels name the service in alias order");
+        assert_eq!(r.timestamp_ns, NOW);
+        assert_eq!(r.labels[0].0, "app", "labels are sorted");
+        assert_eq!(r.fields.get("level"), Some(&json!("debug")));
+    }
+
+    #[test]
+    fn values_an_alias_cannot_hold_stay_as_fields() {
+        let (r, _) = map_entry(
+            line(r#"{"status":"active","level":"loud","message":"x"}"#),
+            &opts(),
+        );
+        assert_eq!(r.status, None);
+        assert_eq!(r.level, Level::Info);
+        assert_eq!(r.fields.get("status"), Some(&json!("active")));
+        assert_eq!(r.fields.get("level"), Some(&json!("loud")));
+    }
+
+    #[test]
+    fn long_texts_are_cut_with_a_marker() {
+        let mut o = opts();
+        o.max_line_bytes = 300;
+        let (r, notes) = map_entry(line(&"é".repeat(400)), &o);
+        assert!(notes.truncated);
+        assert!(r.message.len() <= 300);
+        assert!(r.message.ends_with(TRUNCATION_MARKER));
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            ".{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("level".to_string()),
+                    Just("msg".to_string()),
+                    Just("ts".to_string()),
+                    Just("status".to_string()),
+                    Just("service".to_string()),
+                    Just("user".to_string()),
+                    Just("error".to_string()),
+                    Just("duration".to_string()),
+                    "[a-z.]{1,8}",
+                ],
+                inner,
+                0..6,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_object_maps_within_limits(v in arb_json(), limit in 256usize..2048) {
+            let text = v.to_string();
+            let o = MappingOptions { max_line_bytes: limit, now_ns: NOW };
+            let (r, _) = map_entry(line(&text), &o);
+            prop_assert!(r.message.len() <= limit);
+            prop_assert!(r.error.as_ref().is_none_or(|e| e.len() <= limit));
+            prop_assert!(r.status.is_none_or(|s| (100..=599).contains(&s)));
+            prop_assert!(r.duration.is_none_or(|d| d >= 0.0 && d.is_finite()));
+        }
+
+        #[test]
+        fn a_plain_line_under_the_limit_is_kept_whole(text in "[^{][^\n]{0,200}") {
+            let (r, notes) = map_entry(line(&text), &opts());
+            prop_assert_eq!(r.message, text);
+            prop_assert!(!notes.truncated);
+        }
+
+        #[test]
+        fn every_timestamp_alias_is_read(i in 0usize..aliases::TIMESTAMP.len(), secs in 1_000_000_000i64..4_000_000_000) {
+            let name = aliases::TIMESTAMP[i];
+            let (r, _) = map_entry(line(&json!({name: secs, "msg": "m"}).to_string()), &opts());
+            prop_assert_eq!(r.timestamp_ns, secs * 1_000_000_000);
+            prop_assert!(r.fields.is_empty());
+        }
+
+        #[test]
+        fn every_status_alias_is_read(i in 0usize..aliases::STATUS.len(), code in 100u16..600) {
+            let mut fields = Map::new();
+            fields.insert(aliases::STATUS[i].to_string(), json!(code));
+            let e = Entry { line: "x".into(), fields, ..Entry::default() };
+            let (r, _) = map_entry(e, &opts());
+            prop_assert_eq!(r.status, Some(code));
+        }
+    }
+}

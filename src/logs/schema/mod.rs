@@ -1,0 +1,11 @@
+//! Belfry's log record and the mapping every ingest path shares.
+
+mod aliases;
+mod level;
+mod mapping;
+mod record;
+mod values;
+
+pub use level::Level;
+pub use mapping::{MappingNotes, MappingOptions, TRUNCATION_MARKER, map_entry, truncate};
+pub use record::LogRecord;
