@@ -11,6 +11,7 @@ mod exemplars;
 mod file;
 mod file_error;
 mod http;
+mod privacy;
 mod proxy;
 mod relabel;
 mod remote_write;
@@ -30,6 +31,10 @@ pub use file::{BUILTIN_RULES_PREFIX, Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
+pub use privacy::{
+    BUILTIN_SCRUBBERS, CustomScrubber, DEFAULT_ON_SCRUBBERS, MIN_USER_ID_KEY_LEN, PrivacyConfig,
+    PrivacyConfigError, ScrubbersConfig, compile_custom,
+};
 pub use proxy::{ProxyError, ProxySettings};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};
