@@ -3,5 +3,6 @@
 //! durable and the tantivy index makes searchable.
 
 pub mod entry;
+pub mod ingest;
 
 pub use entry::{Entry, LevelHint};

@@ -1,0 +1,10 @@
+//! Protocol decoders: pure functions from what a shipper sent to
+//! [`Entry`](crate::logs::Entry) values, with a per-item error for each
+//! record refused, so one bad record never costs the rest of its batch.
+//! Transport (HTTP routes, UDP and TCP listeners) and what happens to the
+//! entries afterwards live elsewhere.
+
+pub mod decoded;
+pub mod loki;
+
+pub use decoded::{Decoded, Rejected};
