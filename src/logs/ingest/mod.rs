@@ -6,5 +6,6 @@
 
 pub mod decoded;
 pub mod loki;
+pub mod syslog;
 
 pub use decoded::{Decoded, Rejected};

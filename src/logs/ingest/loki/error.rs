@@ -12,7 +12,11 @@ pub enum LokiError {
     #[error("the body is not a Loki PushRequest protobuf: {0}")]
     Protobuf(String),
     #[error("stream labels {text:?} do not parse at byte {at}: {reason}")]
-    LabelSyntax { text: String, at: usize, reason: &'static str },
+    LabelSyntax {
+        text: String,
+        at: usize,
+        reason: &'static str,
+    },
     #[error("a stream has no labels; Loki needs at least one per stream")]
     NoLabels,
     #[error("label name {0:?} is not valid ([a-zA-Z_][a-zA-Z0-9_]*)")]

@@ -70,7 +70,10 @@ fn entry(value: Value) -> Result<(i64, String, Map<String, Value>), String> {
         return Err("not an array [timestamp, line]".to_string());
     };
     if !(2..=3).contains(&items.len()) {
-        return Err(format!("has {} elements; expected [timestamp, line] or [timestamp, line, metadata]", items.len()));
+        return Err(format!(
+            "has {} elements; expected [timestamp, line] or [timestamp, line, metadata]",
+            items.len()
+        ));
     }
     let mut items = items.into_iter();
     let ts = parse_timestamp(items.next().expect("length checked"))?;
@@ -100,7 +103,10 @@ fn parse_timestamp(v: Value) -> Result<i64, String> {
         Value::Number(n) => n
             .as_i64()
             .ok_or_else(|| format!("timestamp {n} is not integer nanoseconds since the epoch")),
-        other => Err(format!("timestamp is {}, not a string of nanoseconds", kind(other))),
+        other => Err(format!(
+            "timestamp is {}, not a string of nanoseconds",
+            kind(other)
+        )),
     }
 }
 
@@ -132,7 +138,12 @@ mod tests {
         let labels: Vec<(&str, &str)> = e.labels.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         assert_eq!(
             labels,
-            [("logger", "loki"), ("request_id", "r-1"), ("service", "lms-api"), ("severity", "warning")]
+            [
+                ("logger", "loki"),
+                ("request_id", "r-1"),
+                ("service", "lms-api"),
+                ("severity", "warning")
+            ]
         );
     }
 
@@ -154,7 +165,11 @@ mod tests {
         assert_eq!(out.entries.len(), 2);
         assert_eq!(out.entries[0].fields.get("trace_id"), Some(&json!("abc")));
         assert_eq!(out.entries[1].timestamp_ns, Some(1_700_000_000_000_000_002));
-        let errors: Vec<String> = out.rejected.iter().map(|r| format!("{}: {}", r.item, r.error)).collect();
+        let errors: Vec<String> = out
+            .rejected
+            .iter()
+            .map(|r| format!("{}: {}", r.item, r.error))
+            .collect();
         assert_eq!(
             errors,
             [
@@ -170,7 +185,10 @@ mod tests {
 
     #[test]
     fn malformed_body_is_refused_whole() {
-        assert!(matches!(decode_json(b"{\"streams\": [}"), Err(LokiError::Json(_))));
+        assert!(matches!(
+            decode_json(b"{\"streams\": [}"),
+            Err(LokiError::Json(_))
+        ));
         assert!(matches!(decode_json(b"\"streams\""), Err(LokiError::Json(_))));
         assert!(decode_json(b"{}").unwrap().entries.is_empty());
     }

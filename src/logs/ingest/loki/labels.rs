@@ -68,7 +68,11 @@ impl Parser<'_> {
     }
 
     fn expect(&mut self, b: u8, reason: &'static str) -> Result<(), Fail> {
-        if self.eat(b) { Ok(()) } else { Err((self.pos, reason)) }
+        if self.eat(b) {
+            Ok(())
+        } else {
+            Err((self.pos, reason))
+        }
     }
 
     fn skip_ws(&mut self) {
@@ -137,10 +141,15 @@ impl Parser<'_> {
             b'u' => char::from_u32(hex(self, 4)?).ok_or((at, "escape is not a character"))?,
             b'U' => char::from_u32(hex(self, 8)?).ok_or((at, "escape is not a character"))?,
             b'0'..=b'7' => {
-                let s = self.text.get(self.pos - 1..self.pos + 2).ok_or((at, "short octal escape"))?;
+                let s = self
+                    .text
+                    .get(self.pos - 1..self.pos + 2)
+                    .ok_or((at, "short octal escape"))?;
                 let v = u32::from_str_radix(s, 8).map_err(|_| (at, "bad octal escape"))?;
                 self.pos += 2;
-                char::from_u32(v).filter(|_| v <= 0xff).ok_or((at, "bad octal escape"))?
+                char::from_u32(v)
+                    .filter(|_| v <= 0xff)
+                    .ok_or((at, "bad octal escape"))?
             }
             _ => return Err((at, "unknown escape")),
         };

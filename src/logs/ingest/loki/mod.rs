@@ -10,7 +10,9 @@ mod proto;
 pub use error::LokiError;
 pub use json::decode_json;
 pub use labels::parse_labels;
-pub use proto::{EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter, Timestamp, decode_protobuf, decode_snappy};
+pub use proto::{
+    EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter, Timestamp, decode_protobuf, decode_snappy,
+};
 
 /// Why every stream needs a label: Loki refuses a stream without one, and
 /// shippers that send one expect the same refusal here.

@@ -71,7 +71,8 @@ pub fn decode_snappy(body: &[u8], max_decompressed: usize) -> Result<Decoded<Lok
 
 /// Items are streams, as in the JSON body.
 pub fn decode_protobuf(raw: &[u8]) -> Result<Decoded<LokiError>, LokiError> {
-    let push = <PushRequest as prost::Message>::decode(raw).map_err(|e| LokiError::Protobuf(e.to_string()))?;
+    let push =
+        <PushRequest as prost::Message>::decode(raw).map_err(|e| LokiError::Protobuf(e.to_string()))?;
     let mut out = Decoded::default();
     for (i, stream) in push.streams.into_iter().enumerate() {
         let labels = match std::str::from_utf8(&stream.labels)
@@ -189,14 +190,24 @@ mod tests {
         assert_eq!(e.line, "hello");
         assert_eq!(
             e.labels,
-            vec![("env".to_string(), "prod".to_string()), ("service".to_string(), "lms-api".to_string())]
+            vec![
+                ("env".to_string(), "prod".to_string()),
+                ("service".to_string(), "lms-api".to_string())
+            ]
         );
         assert_eq!(e.fields.get("trace_id"), Some(&Value::String("0af7".into())));
-        let errors: Vec<String> = out.rejected.iter().map(|r| format!("{}: {}", r.item, r.error)).collect();
+        let errors: Vec<String> = out
+            .rejected
+            .iter()
+            .map(|r| format!("{}: {}", r.item, r.error))
+            .collect();
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(errors[0].starts_with("0: entry 1: timestamp"), "{errors:?}");
         assert_eq!(errors[1], "0: entry 2: no timestamp");
-        assert!(errors[2].starts_with("1: stream labels \"{service=lms}\" do not parse at byte 9"), "{errors:?}");
+        assert!(
+            errors[2].starts_with("1: stream labels \"{service=lms}\" do not parse at byte 9"),
+            "{errors:?}"
+        );
         assert_eq!(errors[3], "2: label \"a\" appears twice in one stream");
     }
 
@@ -212,8 +223,17 @@ mod tests {
     fn limits_and_garbage() {
         let raw = request().encode_to_vec();
         let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
-        assert!(matches!(decode_snappy(&body, 10), Err(LokiError::TooLarge { limit: 10, .. })));
-        assert!(matches!(decode_snappy(b"\xff\xff\xff\xff\xff", 1 << 20), Err(LokiError::Snappy(_))));
-        assert!(matches!(decode_protobuf(b"\x0a\xff"), Err(LokiError::Protobuf(_))));
+        assert!(matches!(
+            decode_snappy(&body, 10),
+            Err(LokiError::TooLarge { limit: 10, .. })
+        ));
+        assert!(matches!(
+            decode_snappy(b"\xff\xff\xff\xff\xff", 1 << 20),
+            Err(LokiError::Snappy(_))
+        ));
+        assert!(matches!(
+            decode_protobuf(b"\x0a\xff"),
+            Err(LokiError::Protobuf(_))
+        ));
     }
 }
