@@ -5,6 +5,7 @@
 //! entries afterwards live elsewhere.
 
 pub mod decoded;
+pub mod gelf;
 pub mod loki;
 pub mod syslog;
 
