@@ -4,6 +4,7 @@
 //! Transport (HTTP routes, UDP and TCP listeners) and what happens to the
 //! entries afterwards live elsewhere.
 
+pub mod bulk;
 pub mod decoded;
 pub mod gelf;
 pub mod loki;
