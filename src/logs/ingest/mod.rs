@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod decoded;
 pub mod gelf;
 pub mod loki;
+pub mod otlp;
 pub mod syslog;
 
 pub use decoded::{Decoded, Rejected};
