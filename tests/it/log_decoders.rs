@@ -1,4 +1,7 @@
 //! The log protocol decoders fed by real senders over real sockets:
+//! python-logging-loki, Elastic's Python client and the OpenTelemetry SDK
+//! over HTTP (answered with our own bulk and OTLP answers, which the
+//! clients parse);
 //! util-linux `logger` sending syslog (RFC 5424 and 3164) over UDP and TCP
 //! (octet-counted and newline framing), and Python's graypy sending GELF
 //! over UDP (zlib, chunked) and TCP. The bytes are read here and decoded
@@ -234,4 +237,205 @@ fn graypy_gelf_over_udp_chunked_and_tcp() {
     );
     assert_eq!(tcp[0].fields["duration_ms"], 1234.5);
     assert_eq!(tcp[0].level, Some(LevelHint::Syslog(4)));
+}
+
+/// One HTTP request as a client sent it.
+struct Captured {
+    path: String,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// A minimal HTTP/1.1 server for the HTTP senders: keep-alive, bodies by
+/// `Content-Length`; each request goes to the test, whose answer (status,
+/// content type, body) goes back to the client.
+fn http_capture(
+    answer: impl Fn(&Captured) -> (u16, &'static str, Vec<u8>) + Send + Sync + 'static,
+) -> (u16, std::sync::mpsc::Receiver<Captured>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let (tx, answer) = (tx.clone(), answer.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut writer = conn;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let (mut length, mut content_type) = (0usize, String::new());
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        let (name, value) = header.split_once(':').unwrap();
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => length = value.trim().parse().unwrap(),
+                            "content-type" => content_type = value.trim().to_string(),
+                            _ => {}
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let captured = Captured {
+                        path,
+                        content_type,
+                        body,
+                    };
+                    let (status, answer_type, answer_body) = answer(&captured);
+                    let _ = tx.send(captured);
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: {answer_type}\r\nContent-Length: {}\r\nX-Elastic-Product: Elasticsearch\r\n\r\n",
+                        answer_body.len()
+                    );
+                    writer.write_all(head.as_bytes()).unwrap();
+                    writer.write_all(&answer_body).unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+const HTTP_CLIENTS_MODULES: &str =
+    "import logging_loki, elasticsearch, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http";
+
+const HTTP_CLIENTS_SCRIPT: &str = r#"
+import json, logging, sys
+base = sys.argv[1]
+import logging_loki
+loki = logging.getLogger("loki"); loki.setLevel(logging.INFO)
+loki.addHandler(logging_loki.LokiHandler(url=base + "/loki/api/v1/push", tags={"service": "lms-api"}, version="1"))
+loki.error("login failed for jane@uni.example", extra={"tags": {"request_id": "r-1"}})
+
+from elasticsearch import Elasticsearch
+es = Elasticsearch(base)
+answer = es.bulk(operations=[
+    {"index": {"_index": "lms-logs"}}, {"@timestamp": "2024-05-01T10:00:00Z", "message": "bulk ok", "log.level": "warn", "service": {"name": "lms-api"}},
+    {"delete": {"_index": "lms-logs", "_id": "1"}},
+])
+print(json.dumps({"errors": answer["errors"], "statuses": [list(i.values())[0]["status"] for i in answer["items"]]}))
+
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.sdk.resources import Resource
+provider = LoggerProvider(resource=Resource.create({"service.name": "lms-worker"}))
+provider.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint=base + "/v1/logs")))
+otel = logging.getLogger("otel"); otel.setLevel(logging.INFO)
+otel.addHandler(LoggingHandler(logger_provider=provider))
+otel.warning("celery task retried", extra={"task": "grades.export"})
+provider.shutdown()
+"#;
+
+#[test]
+fn python_http_senders_loki_elasticsearch_otlp() {
+    use belfry::logs::ingest::{bulk, loki, otlp};
+    let python = ["python3", "python"].into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", HTTP_CLIENTS_MODULES])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(python) = python else {
+        if std::env::var_os("BELFRY_REQUIRE_PEERS").is_some() {
+            panic!(
+                "BELFRY_REQUIRE_PEERS is set but python3 lacks python-logging-loki, elasticsearch or the OpenTelemetry SDK (scripts/install-test-deps)"
+            );
+        }
+        eprintln!(
+            "skipping: python3 with python-logging-loki, elasticsearch and the OpenTelemetry SDK is not installed"
+        );
+        return;
+    };
+    let (port, requests) = http_capture(|req| {
+        if req.path.starts_with("/loki/") {
+            (204, "text/plain", Vec::new())
+        } else if req.path.contains("_bulk") {
+            let decoded = bulk::decode_bulk(&req.body, None).unwrap();
+            let stored =
+                vec![bulk::ItemStatus::Stored; decoded.items.iter().filter(|i| i.outcome.is_ok()).count()];
+            (
+                200,
+                "application/json",
+                bulk::bulk_response(&decoded, &stored, 1).to_string().into_bytes(),
+            )
+        } else if req.path == "/v1/logs" {
+            (200, "application/x-protobuf", otlp::response_protobuf(0, &[]))
+        } else {
+            (404, "application/json", b"{}".to_vec())
+        }
+    });
+    let output = Command::new(python)
+        .args(["-c", HTTP_CLIENTS_SCRIPT, &format!("http://127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let es_view: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        es_view,
+        serde_json::json!({"errors": true, "statuses": [201, 400]})
+    );
+
+    let captured: Vec<Captured> = requests.try_iter().collect();
+    let loki_req = captured
+        .iter()
+        .find(|c| c.path == "/loki/api/v1/push")
+        .expect("a Loki push");
+    assert_eq!(loki_req.content_type, "application/json");
+    let pushed = loki::decode_json(&loki_req.body).unwrap();
+    assert_eq!(pushed.entries[0].line, "login failed for jane@uni.example");
+    assert!(
+        pushed.entries[0]
+            .labels
+            .contains(&("request_id".to_string(), "r-1".to_string()))
+    );
+
+    let bulk_req = captured
+        .iter()
+        .find(|c| c.path.contains("_bulk"))
+        .expect("a bulk request");
+    assert!(
+        bulk_req.content_type.contains("ndjson"),
+        "{}",
+        bulk_req.content_type
+    );
+    let items = bulk::decode_bulk(&bulk_req.body, None).unwrap().items;
+    let doc = items[0].outcome.as_ref().unwrap();
+    assert_eq!(
+        (doc.line.as_str(), &doc.level),
+        ("bulk ok", &Some(LevelHint::Text("warn".into())))
+    );
+    assert!(
+        doc.labels
+            .contains(&("service".to_string(), "lms-api".to_string()))
+    );
+
+    let otlp_req = captured
+        .iter()
+        .find(|c| c.path == "/v1/logs")
+        .expect("an OTLP export");
+    assert_eq!(otlp_req.content_type, "application/x-protobuf");
+    let out = otlp::entries(otlp::decode_protobuf(&otlp_req.body).unwrap());
+    let e = &out.entries[0];
+    assert_eq!(
+        (e.line.as_str(), &e.level),
+        ("celery task retried", &Some(LevelHint::Otlp(13)))
+    );
+    assert_eq!(e.labels, vec![("service".to_string(), "lms-worker".to_string())]);
+    assert_eq!(e.fields["task"], "grades.export");
 }
