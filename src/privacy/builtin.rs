@@ -30,7 +30,9 @@ pub struct Builtin {
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "url_password",
-        pattern: r"(?i)[a-z][a-z0-9+.-]*://[^\s:/?#@]+:(?P<value>[^\s/?#@]+)@",
+        // The user part may hold `@` (`smtp://me@uni.example:pw@mail`),
+        // which URLs should escape and people often do not.
+        pattern: r"(?i)[a-z][a-z0-9+.-]*://[^\s:/?#]+:(?P<value>[^\s/?#@]+)@",
         marker: "[redacted]",
         check: Check::Always,
     },

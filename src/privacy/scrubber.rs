@@ -14,6 +14,10 @@ use crate::selfmetrics::{Counter, Registry};
 use super::builtin::{BUILTINS, Check, SENSITIVE_KEY_PARTS};
 use super::luhn::luhn_valid;
 
+/// Passes over dirty text at most; each pass only replaces, so real
+/// text settles in two.
+const MAX_PASSES: usize = 4;
+
 /// The counter of replacements, per scrubber.
 pub struct ScrubMetrics {
     registry: Arc<Registry>,
@@ -98,7 +102,24 @@ impl Scrubber {
 
     /// `text` with every match of an enabled scrubber replaced by its
     /// marker; borrowed when nothing matched.
+    ///
+    /// One rule's replacement can complete another's match (an address
+    /// turned into `[email]` no longer blocks the `user:password@` before
+    /// it), so dirty text is scrubbed again until it stops changing, which
+    /// keeps scrubbing idempotent.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = self.scrub_once(text);
+        for _ in 1..MAX_PASSES {
+            let Cow::Owned(current) = &out else { break };
+            match self.scrub_once(current) {
+                Cow::Borrowed(_) => break,
+                Cow::Owned(next) => out = Cow::Owned(next),
+            }
+        }
+        out
+    }
+
+    fn scrub_once<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let hits = self.prefilter.matches(text);
         if !hits.matched_any() {
             return Cow::Borrowed(text);
@@ -187,7 +208,9 @@ impl Rule {
                 .iter()
                 .find_map(|&i| caps.get(i))
                 .unwrap_or(whole);
-            if self.check == Check::Luhn && !luhn_valid(span.as_str()) {
+            // Already a marker (scrubbed text scrubbed again): nothing to do,
+            // nothing to count.
+            if span.as_str() == self.marker || (self.check == Check::Luhn && !luhn_valid(span.as_str())) {
                 continue;
             }
             self.scrubbed.inc();

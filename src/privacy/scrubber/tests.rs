@@ -86,6 +86,17 @@ fn each_default_scrubber_replaces_what_it_should() {
     }
 }
 
+/// Found by the `scrub` fuzz target: scrubbing an address completed a
+/// `user:password@` match before it, so a second scrub changed the text.
+#[test]
+fn a_replacement_that_completes_another_match_is_scrubbed_at_once() {
+    let s = default_scrubber();
+    let text = "tps://_\0a@b.eu:p@\0 u:p@h/ x";
+    let once = s.scrub(text).into_owned();
+    assert_eq!(once, "tps://_\0[email]:[redacted]@\0 u:p@h/ x");
+    assert_eq!(s.scrub(&once), once.as_str());
+}
+
 #[test]
 fn lookalikes_are_kept() {
     let s = default_scrubber();
