@@ -311,3 +311,14 @@ proptest! {
         prop_assert_eq!(s.scrub(&text), text.as_str());
     }
 }
+
+/// Found by the `scrub` fuzz target: adversarial text whose replacements
+/// keep completing new matches for five passes.
+#[test]
+fn chained_matches_settle() {
+    let s = default_scrubber();
+    let data = include_bytes!("../../../tests/fixtures/privacy/scrub_settles_in_six_passes.bin");
+    let text = String::from_utf8_lossy(data);
+    let once = s.scrub(&text).into_owned();
+    assert_eq!(s.scrub(&once), once.as_str());
+}
