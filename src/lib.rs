@@ -10,6 +10,7 @@ pub mod http_client;
 pub mod ingest;
 pub mod logs;
 pub mod model;
+pub mod privacy;
 pub mod prompb;
 pub mod promql;
 pub mod relabel;

@@ -12,6 +12,7 @@ mod file;
 mod file_error;
 mod http;
 mod logs;
+mod privacy;
 mod proxy;
 mod relabel;
 mod remote_write;
@@ -32,6 +33,10 @@ pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
 pub use logs::{CommitConfig, LevelRetentionOverride, LogLimitsConfig, LogRetentionConfig, LogsConfig};
+pub use privacy::{
+    BUILTIN_SCRUBBERS, CustomScrubber, DEFAULT_ON_SCRUBBERS, MIN_USER_ID_KEY_LEN, PrivacyConfig,
+    PrivacyConfigError, ScrubbersConfig, compile_custom,
+};
 pub use proxy::{ProxyError, ProxySettings};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};

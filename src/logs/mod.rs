@@ -6,6 +6,7 @@
 pub mod entry;
 mod error;
 pub mod index;
+pub mod ingest;
 pub mod metrics;
 pub mod ndjson;
 pub mod retention;

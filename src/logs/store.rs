@@ -49,6 +49,9 @@ pub struct LogStoreOptions {
     pub retention_interval: Option<Duration>,
     pub wal_segment_size: u64,
     pub clock: Clock,
+    /// User-id tokens and scrubbers applied before anything is stored;
+    /// `None` only in tests of the store's other parts.
+    pub privacy: Option<crate::privacy::Privacy>,
 }
 
 fn system_clock() -> i64 {
@@ -72,6 +75,7 @@ impl LogStoreOptions {
             retention_interval: Some(Duration::from_secs(600)),
             wal_segment_size: SEGMENT_SIZE,
             clock: Arc::new(system_clock),
+            privacy: None,
         }
     }
 }
@@ -202,6 +206,7 @@ impl LogStore {
         let map_opts = MappingOptions {
             max_line_bytes: inner.opts.max_line_bytes,
             now_ns: now,
+            privacy: inner.opts.privacy.as_ref(),
         };
         let mut report = IngestReport::default();
         let mut records = Vec::with_capacity(entries.len());

@@ -30,6 +30,9 @@ pub struct LogsConfig {
     pub limits: LogLimitsConfig,
     #[serde(default)]
     pub commit: CommitConfig,
+    /// User-id tokens and scrubbers, shared with errors.
+    #[serde(default)]
+    pub privacy: super::PrivacyConfig,
 }
 
 impl LogsConfig {
@@ -38,6 +41,7 @@ impl LogsConfig {
         self.retention.validate().map_err(|m| format!("retention: {m}"))?;
         self.limits.validate().map_err(|m| format!("limits: {m}"))?;
         self.commit.validate().map_err(|m| format!("commit: {m}"))?;
+        self.privacy.validate().map_err(|e| format!("privacy: {e}"))?;
         if self.limits.max_pending_bytes.0 > 0
             && self.retention_size.0 > 0
             && self.limits.max_pending_bytes.0 > self.retention_size.0

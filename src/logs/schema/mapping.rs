@@ -11,14 +11,18 @@ use super::aliases;
 use super::values::{duration_seconds, status_code, timestamp_ns};
 use super::{Level, LogRecord};
 use crate::logs::Entry;
+use crate::privacy::Privacy;
 
 /// What the mapping needs from outside.
 #[derive(Debug, Clone, Copy)]
-pub struct MappingOptions {
+pub struct MappingOptions<'a> {
     /// Texts (message, error) longer than this are cut.
     pub max_line_bytes: usize,
     /// Used when neither the protocol nor a field gave a timestamp.
     pub now_ns: i64,
+    /// Tokens for user ids and the scrubbers; `None` stores as received
+    /// (tests of the mapping's other parts).
+    pub privacy: Option<&'a Privacy>,
 }
 
 /// What happened while mapping, for the counters.
@@ -31,7 +35,7 @@ pub struct MappingNotes {
 /// Appended to a cut text so a reader knows it was cut.
 pub const TRUNCATION_MARKER: &str = "…[truncated]";
 
-pub fn map_entry(entry: Entry, opts: &MappingOptions) -> (LogRecord, MappingNotes) {
+pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, MappingNotes) {
     let Entry {
         timestamp_ns: sent_ts,
         mut labels,
@@ -107,10 +111,23 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions) -> (LogRecord, MappingNote
 
     // ── privacy ─────────────────────────────────────────────────────────
     // The one place the raw user id and the free texts pass before being
-    // stored: `crate::privacy` (keyed hash of the user id; scrubbers over
-    // the error details and message) is called here once it is built.
-    // Until then the record is stored as received.
+    // stored: the user id becomes its keyed token, and the scrubbers run
+    // over the message, the error details, the stream labels and every
+    // other field.
     // ────────────────────────────────────────────────────────────────────
+    if let Some(privacy) = opts.privacy {
+        if let Some(user) = &mut record.user {
+            *user = privacy.hasher.token(user);
+        }
+        privacy.scrubber.scrub_string(&mut record.message);
+        if let Some(e) = &mut record.error {
+            privacy.scrubber.scrub_string(e);
+        }
+        for (_, v) in record.labels.iter_mut() {
+            privacy.scrubber.scrub_string(v);
+        }
+        privacy.scrubber.scrub_map(&mut record.fields);
+    }
 
     notes.truncated |= truncate(&mut record.message, opts.max_line_bytes);
     if let Some(e) = &mut record.error {
@@ -206,10 +223,11 @@ mod tests {
 
     const NOW: i64 = 1_700_000_000_000_000_000;
 
-    fn opts() -> MappingOptions {
+    fn opts() -> MappingOptions<'static> {
         MappingOptions {
             max_line_bytes: 1024,
             now_ns: NOW,
+            privacy: None,
         }
     }
 
@@ -218,6 +236,50 @@ mod tests {
             line: text.to_string(),
             ..Entry::default()
         }
+    }
+
+    #[test]
+    fn user_ids_become_tokens_and_secrets_are_scrubbed_before_storing() {
+        let dir = tempfile::tempdir().unwrap();
+        let privacy = Privacy::open(
+            &crate::config::PrivacyConfig::default(),
+            dir.path(),
+            crate::selfmetrics::Registry::new(),
+        )
+        .unwrap();
+        let mut fields = Map::new();
+        fields.insert("user_id".into(), Value::from("student-4711"));
+        fields.insert("error".into(), Value::from("login failed for ada@example.org"));
+        fields.insert("password".into(), Value::from("hunter2"));
+        let entry = Entry {
+            timestamp_ns: Some(NOW),
+            labels: vec![("service".into(), "api".into())],
+            line: "token Bearer abcdefghijklmnop1234 refused".into(),
+            level: None,
+            fields,
+        };
+        let o = MappingOptions {
+            privacy: Some(&privacy),
+            ..opts()
+        };
+        let (record, _) = map_entry(entry, &o);
+        let stored = serde_json::to_string(&(
+            &record.user,
+            &record.message,
+            &record.error,
+            &record.fields,
+            &record.labels,
+        ))
+        .unwrap();
+        for raw in [
+            "student-4711",
+            "ada@example.org",
+            "hunter2",
+            "abcdefghijklmnop1234",
+        ] {
+            assert!(!stored.contains(raw), "{raw} stored: {stored}");
+        }
+        assert_eq!(record.user, Some(privacy.hasher.token("student-4711")));
     }
 
     #[test]
@@ -316,7 +378,7 @@ mod tests {
         #[test]
         fn any_json_object_maps_within_limits(v in arb_json(), limit in 256usize..2048) {
             let text = v.to_string();
-            let o = MappingOptions { max_line_bytes: limit, now_ns: NOW };
+            let o = MappingOptions { max_line_bytes: limit, now_ns: NOW, privacy: None };
             let (r, _) = map_entry(line(&text), &o);
             prop_assert!(r.message.len() <= limit);
             prop_assert!(r.error.as_ref().is_none_or(|e| e.len() <= limit));

@@ -1,0 +1,43 @@
+//! Fuzzes the privacy scrubbers (`privacy::Scrubber`) with the defaults
+//! plus `ip_address`: never panics; scrubbing is idempotent; with the
+//! markers removed the output is never longer than the input; a value
+//! parsed as JSON scrubs to a value that scrubbing leaves alone.
+
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use belfry::config::PrivacyConfig;
+use belfry::privacy::{ScrubMetrics, Scrubber};
+use belfry::selfmetrics::Registry;
+use libfuzzer_sys::fuzz_target;
+
+fn scrubber() -> &'static Scrubber {
+    static S: OnceLock<Scrubber> = OnceLock::new();
+    S.get_or_init(|| {
+        let config: PrivacyConfig =
+            serde_norway::from_str("scrubbers: {enable: [ip_address]}").expect("valid config");
+        config.validate().expect("valid config");
+        Scrubber::new(&config.scrubbers, &ScrubMetrics::new(Arc::new(Registry::default())))
+    })
+}
+
+fn without_markers(s: &str) -> String {
+    ["[redacted]", "[email]", "[card]", "[ip]"]
+        .iter()
+        .fold(s.to_string(), |acc, m| acc.replace(m, ""))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let s = scrubber();
+    let once = s.scrub(text).into_owned();
+    assert_eq!(s.scrub(&once), once.as_str(), "not idempotent on {text:?}");
+    assert!(without_markers(&once).len() <= without_markers(text).len(), "{text:?} grew to {once:?}");
+    if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
+        s.scrub_value(&mut value);
+        let scrubbed = value.clone();
+        s.scrub_value(&mut value);
+        assert_eq!(value, scrubbed, "structured scrubbing not idempotent on {text:?}");
+    }
+});

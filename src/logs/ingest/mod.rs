@@ -1,0 +1,14 @@
+//! Protocol decoders: pure functions from what a shipper sent to
+//! [`Entry`](crate::logs::Entry) values, with a per-item error for each
+//! record refused, so one bad record never costs the rest of its batch.
+//! Transport (HTTP routes, UDP and TCP listeners) and what happens to the
+//! entries afterwards live elsewhere.
+
+pub mod bulk;
+pub mod decoded;
+pub mod gelf;
+pub mod loki;
+pub mod otlp;
+pub mod syslog;
+
+pub use decoded::{Decoded, Rejected};
