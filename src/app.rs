@@ -109,7 +109,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         let registry = registry.clone();
         let logs_dir = opts.data_dir.join("logs");
         let mut logs_options = LogStoreOptions::from_config(&config.logs);
-        let privacy = crate::privacy::Privacy::open(&config.logs.privacy, &opts.data_dir, registry.clone())
+        let privacy = belfry::privacy::Privacy::open(&config.logs.privacy, &opts.data_dir, registry.clone())
             .context("cannot set up the logs' privacy (user-id key, scrubbers)")?;
         logs_options.privacy = Some(privacy);
         tokio::task::spawn_blocking(move || LogStore::open(&logs_dir, logs_options, &registry))
