@@ -9,9 +9,11 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
+use belfry::config::PrivacyConfig;
 use belfry::logs::ndjson::parse_ndjson;
 use belfry::logs::schema::{MappingOptions, map_entry};
 use belfry::logs::{LogStore, LogStoreOptions};
+use belfry::privacy::Privacy;
 use belfry::selfmetrics::Registry;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -71,7 +73,10 @@ fn now_secs() -> f64 {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
+    // The default scrubbers and user-id tokens, as a server runs them.
+    let privacy = Privacy::open(&PrivacyConfig::default(), dir.path(), Registry::new()).expect("privacy");
     let opts = LogStoreOptions {
+        privacy: Some(privacy.clone()),
         // Commits only when the bench asks, once per batch.
         commit_interval: Duration::from_secs(3600),
         retention_interval: None,
@@ -89,6 +94,7 @@ fn bench(c: &mut Criterion) {
     let map_opts = MappingOptions {
         max_line_bytes: 64 << 10,
         now_ns: 0,
+        privacy: Some(&privacy),
     };
     group.bench_function("ndjson_parse_and_map_20k_lines", |b| {
         b.iter(|| {
