@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = MappingOptions {
         max_line_bytes: 512,
         now_ns: 1_700_000_000_000_000_000,
+        privacy: None,
     };
     for (_, entry) in entries {
         let (record, _) = map_entry(entry, &opts);
