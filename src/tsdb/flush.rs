@@ -125,7 +125,10 @@ impl Inner {
         // not be in the index yet. The commit lock comes before the WAL's
         // (as in a commit), and `close` takes the WAL's exclusively while
         // holding the commit lock.
-        let (before, floor) = {
+        // The snapshot of where each series' unpersisted samples begin
+        // serves the checkpoint too: persisting since only moves those
+        // later, so it keeps at most a little more than it must.
+        let (before, floor, unpersisted) = {
             let _commit = self.commit_lock.write();
             let wal = self.wal.read();
             let Some(wal) = wal.as_ref() else {
@@ -133,10 +136,8 @@ impl Inner {
             };
             let unpersisted = self.first_unpersisted();
             let before = wal.roll_if(&|span| unpersisted.droppable_share(span) >= 0.5)?;
-            (before, self.head.index.read().next_ref())
+            (before, self.head.index.read().next_ref(), unpersisted)
         };
-        // Persisting only moves these later, and a persisted sample may go.
-        let unpersisted = self.first_unpersisted();
         let series = |r: u64| -> bool {
             if r >= floor {
                 return true;
