@@ -3,27 +3,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::selfmetrics::{Counter, CounterVec, Gauge, GaugeVec, Registry};
+use crate::selfmetrics::{Counter, CounterVec, DISK_LATENCY_BUCKETS, Gauge, GaugeVec, Histogram, Registry};
 
-/// How long something takes: a count and a sum of seconds, as the
-/// registry has no histograms (the WAL's fsync time is kept the same way).
-pub struct Latency {
-    pub count: Arc<Counter>,
-    /// A float sum; a gauge that only grows.
-    pub seconds: Arc<Gauge>,
-}
+/// How long something takes, as a histogram so dashboards can graph the
+/// tail (`histogram_quantile`) and not only the mean.
+pub struct Latency(Arc<Histogram>);
 
 impl Latency {
-    fn new(r: &Registry, count_name: &str, seconds_name: &str, what: &str) -> Self {
-        Latency {
-            count: r.counter(count_name, &format!("{what}, counted.")),
-            seconds: r.gauge(seconds_name, &format!("Seconds spent in {what}.")),
-        }
+    fn new(r: &Registry, name: &str, what: &str) -> Self {
+        Latency(r.histogram(name, &format!("Seconds taken by {what}."), DISK_LATENCY_BUCKETS))
     }
 
     pub fn observe(&self, d: Duration) {
-        self.count.inc();
-        self.seconds.add(d.as_secs_f64());
+        self.0.observe_duration(d);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.count()
     }
 }
 
@@ -86,8 +82,7 @@ impl LogsMetrics {
             ),
             wal_fsync: Latency::new(
                 r,
-                "belfry_logs_wal_fsyncs_total",
-                "belfry_logs_wal_fsync_seconds_total",
+                "belfry_logs_wal_fsync_duration_seconds",
                 "fsync of logs WAL segments",
             ),
             wal_repairs: r.counter(
@@ -98,8 +93,7 @@ impl LogsMetrics {
             wal_bytes: r.gauge("belfry_logs_wal_bytes", "Bytes of logs WAL segments on disk."),
             index_commit: Latency::new(
                 r,
-                "belfry_logs_index_commits_total",
-                "belfry_logs_index_commit_seconds_total",
+                "belfry_logs_index_commit_duration_seconds",
                 "logs index commits (adding the batch and committing every day index it touched)",
             ),
             index_commit_failures: r.counter(

@@ -225,6 +225,20 @@ fn a_lagging_index_makes_ingest_refuse_with_retry_after() {
     store
         .ingest("test", vec![entry(T0, "info", "api", &big)])
         .unwrap();
+    // Each fsync and commit lands in a latency histogram.
+    let text = registry.render();
+    for name in [
+        "belfry_logs_wal_fsync_duration_seconds",
+        "belfry_logs_index_commit_duration_seconds",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} histogram\n")), "{text}");
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}_count ")))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        assert!(count >= 1, "{name}: {text}");
+    }
 }
 
 #[test]

@@ -5,7 +5,10 @@
 //! as `Arc`s, so hot paths bump them without locks; only registration and
 //! rendering take the registry lock.
 
+mod histogram;
 mod registry;
+
+pub use histogram::{DISK_LATENCY_BUCKETS, Histogram};
 
 pub use registry::{Counter, CounterVec, Gauge, GaugeVec, Registry};
 pub(crate) use registry::{escape_label_value, write_float};

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use super::histogram::Histogram;
+
 /// A monotonically increasing count.
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
@@ -96,6 +98,7 @@ enum Metric {
     Gauge(Arc<Gauge>),
     GaugeVec(Arc<GaugeVec>),
     GaugeFn(GaugeFn),
+    Histogram(Arc<Histogram>),
 }
 
 struct Family {
@@ -169,6 +172,20 @@ impl Registry {
         }
     }
 
+    /// Registers (or returns the already registered) histogram `name`
+    /// with these upper bounds.
+    pub fn histogram(&self, name: &str, help: &str, bounds: &[f64]) -> Arc<Histogram> {
+        let mut fams = self.families.lock();
+        let fam = fams.entry(name.to_string()).or_insert_with(|| Family {
+            help: help.to_string(),
+            metric: Metric::Histogram(Arc::new(Histogram::new(bounds))),
+        });
+        match &fam.metric {
+            Metric::Histogram(h) => h.clone(),
+            _ => panic!("metric {name} registered twice with different types"),
+        }
+    }
+
     /// A gauge computed when scraped; replaces an earlier one of the same name.
     pub fn gauge_fn(&self, name: &str, help: &str, f: impl Fn() -> f64 + Send + Sync + 'static) {
         self.families.lock().insert(
@@ -188,6 +205,7 @@ impl Registry {
             let kind = match fam.metric {
                 Metric::Counter(_) | Metric::CounterVec(_) => "counter",
                 Metric::Gauge(_) | Metric::GaugeVec(_) | Metric::GaugeFn(_) => "gauge",
+                Metric::Histogram(_) => "histogram",
             };
             let _ = writeln!(out, "# HELP {name} {}", escape_help(&fam.help));
             let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -195,6 +213,7 @@ impl Registry {
                 Metric::Counter(c) => write_sample(&mut out, name, &[], &[], c.get() as f64),
                 Metric::Gauge(g) => write_sample(&mut out, name, &[], &[], g.get()),
                 Metric::GaugeFn(f) => write_sample(&mut out, name, &[], &[], f()),
+                Metric::Histogram(h) => h.render(&mut out, name),
                 Metric::CounterVec(v) => {
                     for (values, c) in v.children.lock().iter() {
                         write_sample(&mut out, name, &v.label_names, values, c.get() as f64);
@@ -276,6 +295,18 @@ mod tests {
         assert!(text.contains("belfry_b 1.5\n"));
         assert!(text.contains("belfry_c_total{reason=\"x\\\"y\"} 1\n"));
         assert!(text.contains("belfry_d 7\n"));
+    }
+
+    #[test]
+    fn renders_histograms_with_their_type() {
+        let r = Registry::new();
+        r.histogram("belfry_f_seconds", "F latency.", &[1.0]).observe(0.5);
+        let text = r.render();
+        assert!(
+            text.contains("# TYPE belfry_f_seconds histogram\nbelfry_f_seconds_bucket{le=\"1\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("belfry_f_seconds_count 1\n"), "{text}");
     }
 
     #[test]
