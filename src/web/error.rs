@@ -233,7 +233,11 @@ impl IntoResponse for OtlpApiError {
             )
                 .into_response()
         } else {
-            (status, Json(crate::logs::ingest::otlp::status_json(code, &message))).into_response()
+            (
+                status,
+                Json(crate::logs::ingest::otlp::status_json(code, &message)),
+            )
+                .into_response()
         };
         add_retry_after(&self.error, &mut response);
         response

@@ -536,7 +536,10 @@ mod tests {
     fn log_shippers_types_pass_and_forms_do_not() {
         let h = ("host", "127.0.0.1:9900");
         for (path, types) in [
-            ("/loki/api/v1/push", &["application/json", "application/x-protobuf"][..]),
+            (
+                "/loki/api/v1/push",
+                &["application/json", "application/x-protobuf"][..],
+            ),
             ("/v1/logs", &["application/x-protobuf", "application/json"][..]),
             (
                 "/_bulk",
@@ -549,9 +552,17 @@ mod tests {
             ("/lms-logs/_bulk", &["application/x-ndjson"][..]),
         ] {
             for t in types {
-                assert_eq!(run(Method::POST, path, &[h, ("content-type", t)]), Ok(()), "{path} {t}");
+                assert_eq!(
+                    run(Method::POST, path, &[h, ("content-type", t)]),
+                    Ok(()),
+                    "{path} {t}"
+                );
             }
-            for form in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"] {
+            for form in [
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ] {
                 let refused = check(
                     &policy(),
                     &Method::POST,

@@ -94,7 +94,10 @@ fn elasticsearch_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(es_cluster::root).head(es_cluster::root_head))
         .route("/_bulk", post(es_bulk::bulk).put(es_bulk::bulk))
-        .route("/{index}/_bulk", post(es_bulk::bulk_index).put(es_bulk::bulk_index))
+        .route(
+            "/{index}/_bulk",
+            post(es_bulk::bulk_index).put(es_bulk::bulk_index),
+        )
         .route("/_license", get(es_cluster::license))
         .route("/_xpack", get(es_cluster::xpack))
         .route("/_cluster/health", get(es_cluster::cluster_health))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{BelfryServer, free_port, get_json, http_get, wait_for};
+use crate::support::{BelfryServer, free_port, get_json, http_get};
 
 /// A server with `logs.gelf` and `logs.syslog` on free ports; `extra`
 /// is more YAML under `logs:` (indented two spaces).
@@ -51,13 +51,26 @@ pub fn search(server: &BelfryServer, params: &str) -> Value {
     get_json(&server.url(&format!("/api/belfry/logs/search?start=0&limit=1000&{params}")))["data"].clone()
 }
 
-/// Waits until the search finds `n` lines, and returns them.
+/// Waits until the search finds `n` lines, and returns them; on timeout
+/// says what it found and what every line of the store looks like.
 pub fn wait_lines(server: &BelfryServer, params: &str, n: usize) -> Vec<Value> {
-    wait_for(Duration::from_secs(30), &format!("{n} lines for {params}"), || {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
         let d = search(server, params);
         let lines = d["lines"].as_array().cloned().unwrap_or_default();
-        (lines.len() >= n).then_some(lines)
-    })
+        if lines.len() >= n {
+            return lines;
+        }
+        if std::time::Instant::now() > deadline {
+            let all = search(server, "limit=20");
+            panic!(
+                "timed out waiting for {n} lines for {params}: found {}; the newest lines: {}",
+                lines.len(),
+                all["lines"]
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The value of one self-metric series (labels as written in the text
@@ -80,7 +93,9 @@ pub fn python_with(modules: &str) -> Option<&'static str> {
     });
     if found.is_none() {
         if std::env::var_os("BELFRY_REQUIRE_PEERS").is_some() {
-            panic!("BELFRY_REQUIRE_PEERS is set but python3 cannot import {modules} (scripts/install-test-deps)");
+            panic!(
+                "BELFRY_REQUIRE_PEERS is set but python3 cannot import {modules} (scripts/install-test-deps)"
+            );
         }
         eprintln!("skipping: python3 cannot import {modules} (scripts/install-test-deps installs it)");
     }
@@ -88,7 +103,12 @@ pub fn python_with(modules: &str) -> Option<&'static str> {
 }
 
 pub fn run_python(python: &str, script: &str, args: &[String]) -> String {
-    let output = Command::new(python).arg("-c").arg(script).args(args).output().unwrap();
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "python failed: {}\n{}",

@@ -72,6 +72,8 @@ pub(super) fn validate(
 /// binds before any name service is consulted.
 pub(super) fn parse_listen(listen: &str) -> Result<SocketAddr, String> {
     listen.parse().map_err(|_| {
-        format!("listen: {listen:?} is not an address; write IP:PORT, e.g. \"127.0.0.1:12201\" or \"[::1]:12201\"")
+        format!(
+            "listen: {listen:?} is not an address; write IP:PORT, e.g. \"127.0.0.1:12201\" or \"[::1]:12201\""
+        )
     })
 }

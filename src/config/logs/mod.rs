@@ -14,10 +14,10 @@ mod syslog;
 
 pub use commit::CommitConfig;
 pub use gelf::GelfConfig;
-pub use listener::Transport;
-pub use syslog::SyslogConfig;
 pub use limits::LogLimitsConfig;
+pub use listener::Transport;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};
+pub use syslog::SyslogConfig;
 
 use serde::Deserialize;
 
@@ -183,7 +183,10 @@ mod tests {
             ("syslog:\n  max_connections: 0\n", "syslog.max_connections"),
             ("gelf:\n  idle_timeout: 0s\n", "gelf.idle_timeout"),
             ("gelf:\n  max_chunk_bytes: 1KB\n", "gelf.max_chunk_bytes"),
-            ("gelf: {listen: '127.0.0.1:9'}\nsyslog: {listen: '127.0.0.1:9'}\n", "each listener needs its own port"),
+            (
+                "gelf: {listen: '127.0.0.1:9'}\nsyslog: {listen: '127.0.0.1:9'}\n",
+                "each listener needs its own port",
+            ),
         ] {
             let err = parse(yaml).unwrap_err();
             assert!(err.contains(key), "{yaml}: {err}");

@@ -54,8 +54,8 @@ async fn bulk_into(
     let store = store(&state)?;
     let body = read_body(&state, &headers, body).await?;
     let answer = blocking(move || {
-        let mut request = decode_bulk(&body, url_index.as_deref())
-            .map_err(|e| ApiError::BadData(e.to_string()))?;
+        let mut request =
+            decode_bulk(&body, url_index.as_deref()).map_err(|e| ApiError::BadData(e.to_string()))?;
         let mut entries = Vec::new();
         let mut refused = 0u64;
         for item in &mut request.items {

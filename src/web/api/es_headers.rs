@@ -39,7 +39,9 @@ pub async fn elastic_headers(req: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("application/json"));
     if let Some(n) = version
         && is_json
-        && let Ok(v) = HeaderValue::from_str(&format!("application/vnd.elasticsearch+json; compatible-with={n}"))
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "application/vnd.elasticsearch+json; compatible-with={n}"
+        ))
     {
         headers.insert(header::CONTENT_TYPE, v);
     }
@@ -54,7 +56,10 @@ mod tests {
     fn versioned_media_types() {
         let mut h = HeaderMap::new();
         assert_eq!(compatible_with(&h), None);
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
         assert_eq!(compatible_with(&h), None);
         h.insert(
             header::CONTENT_TYPE,

@@ -87,6 +87,10 @@ pub async fn export_logs(
             otlp::response_protobuf(rejected, &reasons),
         )
             .into_response(),
-        Encoding::Json => (StatusCode::OK, axum::Json(otlp::response_json(rejected, &reasons))).into_response(),
+        Encoding::Json => (
+            StatusCode::OK,
+            axum::Json(otlp::response_json(rejected, &reasons)),
+        )
+            .into_response(),
     })
 }

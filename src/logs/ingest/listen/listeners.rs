@@ -104,7 +104,10 @@ impl Listeners {
         };
         let max_batch = usize_of(config.limits.max_batch_lines);
         for plan in plans {
-            if let Err(e) = listeners.start_one(plan, max_batch, &store, &metrics, registry).await {
+            if let Err(e) = listeners
+                .start_one(plan, max_batch, &store, &metrics, registry)
+                .await
+            {
                 listeners.stop().await;
                 return Err(e);
             }
@@ -121,7 +124,9 @@ impl Listeners {
         registry: &Registry,
     ) -> Result<(), ListenerError> {
         let key = plan.key;
-        let addr = plan.listen.map_err(|message| ListenerError::Config { key, message })?;
+        let addr = plan
+            .listen
+            .map_err(|message| ListenerError::Config { key, message })?;
         let bind_error = |transport, source| ListenerError::Bind {
             key,
             transport,
@@ -162,8 +167,8 @@ impl Listeners {
         if let Some(socket) = udp {
             let local = socket.local_addr().unwrap_or(addr);
             self.addrs.push((source, Transport::Udp, local));
-            let assembler = (plan.protocol == Protocol::Gelf)
-                .then(|| ChunkAssembler::new(plan.chunk_limits, registry));
+            let assembler =
+                (plan.protocol == Protocol::Gelf).then(|| ChunkAssembler::new(plan.chunk_limits, registry));
             let opts = UdpOptions {
                 protocol: plan.protocol,
                 assembler,

@@ -77,8 +77,16 @@ pub enum StreamFramer {
 impl StreamFramer {
     pub fn push(&mut self, data: &[u8]) -> Vec<Result<Vec<u8>, Refused>> {
         match self {
-            StreamFramer::Gelf(f) => f.push(data).into_iter().map(|r| r.map_err(gelf_refused)).collect(),
-            StreamFramer::Syslog(f) => f.push(data).into_iter().map(|r| r.map_err(syslog_refused)).collect(),
+            StreamFramer::Gelf(f) => f
+                .push(data)
+                .into_iter()
+                .map(|r| r.map_err(gelf_refused))
+                .collect(),
+            StreamFramer::Syslog(f) => f
+                .push(data)
+                .into_iter()
+                .map(|r| r.map_err(syslog_refused))
+                .collect(),
         }
     }
 

@@ -172,7 +172,11 @@ impl Worker {
         let mut entries = Vec::with_capacity(batch.len());
         let mut transports = Vec::with_capacity(batch.len());
         for m in batch {
-            match self.opts.protocol.decode(&m.bytes, self.opts.max_message_bytes, now_ns) {
+            match self
+                .opts
+                .protocol
+                .decode(&m.bytes, self.opts.max_message_bytes, now_ns)
+            {
                 Ok(e) => {
                     entries.push(e);
                     transports.push(m.transport);

@@ -79,7 +79,11 @@ impl OpenGuard {
     fn new(open: Arc<AtomicUsize>, metrics: Arc<ListenerMetrics>, source: &'static str) -> Self {
         open.fetch_add(1, Ordering::AcqRel);
         metrics.connections.with(&[source]).add(1.0);
-        OpenGuard { open, metrics, source }
+        OpenGuard {
+            open,
+            metrics,
+            source,
+        }
     }
 }
 
