@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::metrics::ListenerMetrics;
 use super::protocol::Protocol;
-use super::queue::{IngestQueue, QueueOptions};
+use super::queue::{IngestQueue, QUEUE_BYTES, QueueOptions};
 use super::tcp::{TcpOptions, serve_tcp};
 use super::udp::{UdpOptions, serve_udp};
 use crate::config::{LogsConfig, Transport};
@@ -158,6 +158,7 @@ impl Listeners {
                 protocol: plan.protocol,
                 max_message_bytes: plan.max_message_bytes,
                 max_batch,
+                queue_bytes: QUEUE_BYTES,
             },
             store.clone(),
             metrics.clone(),

@@ -19,12 +19,13 @@ use crate::config::Transport;
 use crate::logs::{Entry, LogStore, LogsError};
 
 /// Bytes the queue holds at most (at least two of the largest messages).
-const QUEUE_BYTES: usize = 32 << 20;
+pub const QUEUE_BYTES: usize = 32 << 20;
 /// Most messages written in one batch.
 const MAX_BATCH: usize = 4096;
 /// How long the batch thread waits before retrying TCP messages the
-/// store refused for backpressure, at most.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+/// store refused for backpressure, at most: the index may catch up
+/// sooner than the `Retry-After` the store suggests to HTTP senders.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 struct Message {
     transport: Transport,
@@ -95,6 +96,8 @@ pub struct QueueOptions {
     pub protocol: Protocol,
     pub max_message_bytes: usize,
     pub max_batch: usize,
+    /// [`QUEUE_BYTES`] but in tests.
+    pub queue_bytes: usize,
 }
 
 impl IngestQueue {
@@ -104,7 +107,7 @@ impl IngestQueue {
         metrics: Arc<ListenerMetrics>,
     ) -> std::io::Result<(IngestQueue, QueueSender)> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let capacity = QUEUE_BYTES.max(2 * opts.max_message_bytes);
+        let capacity = opts.queue_bytes.max(2 * opts.max_message_bytes);
         let room = Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS)));
         let sender = QueueSender {
             tx,
@@ -254,4 +257,114 @@ pub fn now_ns() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::LogStoreOptions;
+    use crate::logs::index::SearchQuery;
+    use crate::selfmetrics::Registry;
+
+    fn messages(store: &LogStore) -> Vec<String> {
+        let q = SearchQuery {
+            text: String::new(),
+            start_ns: 0,
+            end_ns: i64::MAX,
+            filters: Vec::new(),
+            limit: 100,
+            offset: 0,
+            buckets: 1,
+        };
+        let mut m: Vec<String> = store
+            .search(&q)
+            .unwrap()
+            .lines
+            .into_iter()
+            .map(|l| l.message)
+            .collect();
+        m.sort();
+        m
+    }
+
+    fn syslog(text: &str) -> Vec<u8> {
+        format!("<14>1 - lms-1 app - - - {text}").into_bytes()
+    }
+
+    /// While the index is behind, UDP messages are dropped and counted
+    /// and TCP ones wait and are stored once it catches up; while the
+    /// queue is full, UDP messages are dropped and counted; what was
+    /// queued is stored before `join` returns.
+    #[test]
+    fn udp_drops_and_tcp_waits_under_backpressure_and_a_full_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::new();
+        let store = Arc::new(
+            LogStore::open(
+                dir.path(),
+                LogStoreOptions {
+                    commit_interval: Duration::from_secs(3600),
+                    retention_interval: None,
+                    max_pending_bytes: 4096,
+                    ..LogStoreOptions::default()
+                },
+                &registry,
+            )
+            .unwrap(),
+        );
+        let metrics = Arc::new(ListenerMetrics::new(&registry));
+        let (queue, sender) = IngestQueue::start(
+            QueueOptions {
+                protocol: Protocol::Syslog,
+                max_message_bytes: 100,
+                max_batch: 1000,
+                queue_bytes: 300,
+            },
+            store.clone(),
+            metrics.clone(),
+        )
+        .unwrap();
+        let dropped = |reason: &str| metrics.dropped.with(&["syslog", reason]).get();
+        // The index is behind: most of max_pending_bytes waits.
+        let big = Entry {
+            line: "x".repeat(4000),
+            ..Entry::default()
+        };
+        store.ingest("test", vec![big]).unwrap();
+
+        sender.offer(syslog("udp while behind"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while dropped("backpressure") == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the udp message was not dropped"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(sender.put(syslog("tcp waits")));
+        // Once the writer has taken the TCP message (its bytes are given
+        // back), it retries it while the queue fills.
+        while sender.room.available_permits() < 300 {
+            assert!(std::time::Instant::now() < deadline, "the tcp message was not taken");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for i in 0..10 {
+            sender.offer(syslog(&format!("udp {i} {}", "p".repeat(60))));
+        }
+        let full = dropped("queue_full");
+        assert!((1..10).contains(&full), "{full} of 10 dropped for a full queue");
+
+        store.flush().unwrap();
+        drop(sender);
+        queue.join();
+        store.flush().unwrap();
+        let stored = messages(&store);
+        assert!(stored.contains(&"tcp waits".to_string()), "{stored:?}");
+        assert!(!stored.contains(&"udp while behind".to_string()));
+        let udp = stored.iter().filter(|m| m.starts_with("udp ")).count() as u64;
+        assert_eq!(udp + full, 10, "{stored:?}");
+        assert_eq!(dropped("backpressure"), 1);
+    }
 }
