@@ -292,10 +292,8 @@ fn check_content_type(method: &Method, path: &str, headers: &HeaderMap) -> Resul
     }
     let hint = if text_route {
         " (send the text format as text/plain, e.g. curl -H 'Content-Type: text/plain' --data-binary @file)"
-    } else if let Some(hint) = log_shipper_hint(path) {
-        hint
     } else {
-        ""
+        log_shipper_hint(path).unwrap_or_default()
     };
     Err(Refusal::ContentType(format!(
         "{method} {path} does not take a form body (Content-Type: {media}){hint}"

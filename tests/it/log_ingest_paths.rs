@@ -568,12 +568,9 @@ fn malformed_items_are_refused_alone_and_counted() {
     // Syslog: a frame with an impossible PRI, one over max_message_bytes,
     // and a good one after them on the same connection.
     let big = format!("<14>1 - h bad - - - {}", "y".repeat(4000));
-    let stream = format!(
-        "{} {}{}",
-        "<999>1 - h bad - - - x".len(),
-        "<999>1 - h bad - - - x",
-        format!("{} {big}", big.len())
-    ) + &syslog_frame("bad", "bad-input syslog good");
+    let bad_pri = "<999>1 - h bad - - - x";
+    let stream = format!("{} {bad_pri}{} {big}", bad_pri.len(), big.len())
+        + &syslog_frame("bad", "bad-input syslog good");
     send_tcp(s.syslog_port, stream.as_bytes());
 
     let lines = wait_lines(server, "service=bad", 7);

@@ -347,7 +347,10 @@ mod tests {
         // Once the writer has taken the TCP message (its bytes are given
         // back), it retries it while the queue fills.
         while sender.room.available_permits() < 300 {
-            assert!(std::time::Instant::now() < deadline, "the tcp message was not taken");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the tcp message was not taken"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         for i in 0..10 {
