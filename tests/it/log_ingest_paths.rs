@@ -870,3 +870,68 @@ fn loki_protobuf_and_gzip_bodies_are_stored() {
     let bulk = lines.iter().find(|l| message_of(l) == "enc bulk gzip").unwrap();
     assert_eq!(bulk["labels"]["index"], "enc-index", "{bulk}");
 }
+
+/// While the index is behind, each path says so its own way: Loki 429
+/// with `Retry-After`, a bulk item 429 (which shippers retry), OTLP 429
+/// with `Retry-After` and a `google.rpc.Status`; a GELF datagram is
+/// dropped and counted.
+#[test]
+fn a_lagging_index_is_answered_in_each_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("belfry.yml");
+    let gelf_port = crate::support::free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "logs:\n  limits:\n    max_line_bytes: 1KB\n    max_pending_bytes: 2KB\n  commit:\n    interval: 1h\n    max_records: 1000000\n  gelf:\n    listen: 127.0.0.1:{gelf_port}\n    protocols: [udp]\n"
+        ),
+    )
+    .unwrap();
+    let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
+    let line = format!("{}\n", json!({"msg": "x".repeat(900)}));
+    // Each record below would take the waiting bytes past 2 KB.
+    let big = format!("lag {}", "y".repeat(500));
+    for _ in 0..2 {
+        let a = post(&server, "/api/belfry/logs", "application/x-ndjson", line.clone());
+        assert_eq!(a.status, 200, "{}", a.text());
+    }
+    let a = post(
+        &server,
+        "/loki/api/v1/push",
+        "application/json",
+        loki_json("lag", &[big.clone()], "u"),
+    );
+    assert_eq!((a.status, a.header("retry-after")), (429, Some("3600")));
+    assert!(a.text().contains("max_pending_bytes"), "{}", a.text());
+    let a = post(
+        &server,
+        "/_bulk",
+        "application/x-ndjson",
+        bulk_body("lag", &[big.clone()], "u", "e"),
+    );
+    assert_eq!(a.status, 200);
+    let item = &a.json()["items"][0]["create"];
+    assert_eq!(item["status"], 429, "{item}");
+    assert_eq!(item["error"]["type"], "es_rejected_execution_exception");
+    let a = post(
+        &server,
+        "/v1/logs",
+        "application/json",
+        otlp_json("lag", &[big.clone()], "u"),
+    );
+    assert_eq!((a.status, a.header("retry-after")), (429, Some("3600")));
+    assert_eq!(a.json()["code"], 8, "{}", a.text());
+    send_udp(gelf_port, gelf_json("lag", &big, "u").as_bytes());
+    wait_for(
+        Duration::from_secs(10),
+        "the datagram to be dropped and counted",
+        || {
+            (metric(
+                &server,
+                "belfry_logs_dropped_total{source=\"gelf\",reason=\"backpressure\"}",
+            ) == 1.0)
+                .then_some(())
+        },
+    );
+    server.stop();
+}
