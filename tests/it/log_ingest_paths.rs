@@ -899,7 +899,7 @@ fn a_lagging_index_is_answered_in_each_protocol() {
         &server,
         "/loki/api/v1/push",
         "application/json",
-        loki_json("lag", &[big.clone()], "u"),
+        loki_json("lag", std::slice::from_ref(&big), "u"),
     );
     assert_eq!((a.status, a.header("retry-after")), (429, Some("3600")));
     assert!(a.text().contains("max_pending_bytes"), "{}", a.text());
@@ -907,7 +907,7 @@ fn a_lagging_index_is_answered_in_each_protocol() {
         &server,
         "/_bulk",
         "application/x-ndjson",
-        bulk_body("lag", &[big.clone()], "u", "e"),
+        bulk_body("lag", std::slice::from_ref(&big), "u", "e"),
     );
     assert_eq!(a.status, 200);
     let item = &a.json()["items"][0]["create"];
@@ -917,7 +917,7 @@ fn a_lagging_index_is_answered_in_each_protocol() {
         &server,
         "/v1/logs",
         "application/json",
-        otlp_json("lag", &[big.clone()], "u"),
+        otlp_json("lag", std::slice::from_ref(&big), "u"),
     );
     assert_eq!((a.status, a.header("retry-after")), (429, Some("3600")));
     assert_eq!(a.json()["code"], 8, "{}", a.text());
