@@ -118,6 +118,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             .context("cannot open the logs store")?
     };
     let logs = Arc::new(logs);
+    let log_listeners = belfry::logs::ingest::listen::Listeners::start(&config.logs, logs.clone(), &registry)
+        .await
+        .context("cannot start the log listeners")?;
 
     let exemplars = Arc::new(ExemplarStore::new(
         usize::try_from(config.storage.exemplars.max_exemplars).unwrap_or(usize::MAX),
@@ -231,6 +234,8 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let _ = scrape_task.await;
     let _ = rules_task.await;
     remote.stop().await;
+    // Before the store closes: what the listeners read is stored first.
+    log_listeners.stop().await;
     tokio::task::spawn_blocking(move || tsdb.close())
         .await
         .context("the storage close task failed")?

@@ -68,8 +68,10 @@ impl LogsMetrics {
             ),
             rejected: r.counter_vec(
                 "belfry_logs_rejected_total",
-                "Log records refused: reason is malformed (not a JSON object), too_old (older than the \
-                 longest retention), too_far_in_future, backpressure (the index is behind) or batch_too_large.",
+                "Log records refused: reason is malformed (a line, item, stream, record, chunk or frame that \
+                 does not decode), too_large (a listener's message or frame over max_message_bytes), too_old \
+                 (older than the longest retention), too_far_in_future, backpressure (the index is behind) or \
+                 batch_too_large.",
                 &["reason"],
             ),
             truncated: r.counter(

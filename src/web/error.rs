@@ -1,7 +1,11 @@
 //! The one place where errors become HTTP responses: one mapping from an
 //! error to its status, written in the shape of the API that was called —
 //! Prometheus's `{"status":"error","errorType":"bad_data","error":"..."}`
-//! ([`ApiError`]) or Alertmanager's JSON string ([`AlertmanagerApiError`]).
+//! ([`ApiError`]), Alertmanager's JSON string ([`AlertmanagerApiError`]),
+//! or the log shippers' protocols: Loki's plain text ([`LokiApiError`]),
+//! Elasticsearch's `{"error": {...}, "status": N}`
+//! ([`ElasticsearchApiError`]) and OTLP's `google.rpc.Status`
+//! ([`OtlpApiError`]).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -28,6 +32,9 @@ pub enum ApiError {
     /// A request a web page could have sent to abuse the server (403).
     #[error("{0}")]
     Forbidden(String),
+    /// What the request names does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
     /// The server is not ready to serve this yet (503).
     #[error("{0}")]
     Unavailable(String),
@@ -57,6 +64,7 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Ingest(e) => match e.kind() {
@@ -114,12 +122,124 @@ impl IntoResponse for ApiError {
         log_server_error(status, &self);
         let body = json!({"status": "error", "errorType": error_type, "error": self.to_string()});
         let mut response = (status, Json(body)).into_response();
-        // A sender told to slow down is told when to come back.
-        if let ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) = &self
-            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        add_retry_after(&self, &mut response);
+        response
+    }
+}
+
+/// A sender told to slow down is told when to come back.
+fn add_retry_after(error: &ApiError, response: &mut Response) {
+    if let ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) = error
+        && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+}
+
+/// An error of Loki's push API: the same statuses, the message as plain
+/// text, as Loki answers and Promtail, Alloy and Docker's driver log it.
+#[derive(Debug)]
+pub struct LokiApiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for LokiApiError {
+    fn from(e: E) -> Self {
+        LokiApiError(e.into())
+    }
+}
+
+impl IntoResponse for LokiApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status_and_type();
+        log_server_error(status, &self.0);
+        let text = format!("{}\n", self.0);
+        let mut response = (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response();
+        add_retry_after(&self.0, &mut response);
+        response
+    }
+}
+
+/// An error of the Elasticsearch routes, in Elasticsearch's shape, whose
+/// `error.type` clients (Filebeat, Logstash, Elastic's clients) branch on.
+#[derive(Debug)]
+pub struct ElasticsearchApiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for ElasticsearchApiError {
+    fn from(e: E) -> Self {
+        ElasticsearchApiError(e.into())
+    }
+}
+
+impl ElasticsearchApiError {
+    /// Elasticsearch's exception name for a status.
+    fn error_type(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            400 => "illegal_argument_exception",
+            404 => "resource_not_found_exception",
+            413 => "content_too_long_exception",
+            415 => "media_type_header_exception",
+            429 => "es_rejected_execution_exception",
+            403 => "security_exception",
+            _ => "exception",
         }
+    }
+}
+
+impl IntoResponse for ElasticsearchApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status_and_type();
+        log_server_error(status, &self.0);
+        let cause = json!({"type": Self::error_type(status), "reason": self.0.to_string()});
+        let body = json!({
+            "error": {"root_cause": [cause.clone()], "type": cause["type"], "reason": cause["reason"]},
+            "status": status.as_u16(),
+        });
+        let mut response = (status, Json(body)).into_response();
+        add_retry_after(&self.0, &mut response);
+        response
+    }
+}
+
+/// An error of OTLP/HTTP (`/v1/logs`): a `google.rpc.Status` with the
+/// message, in the encoding the request came in; 429 and 503 carry
+/// `Retry-After`, which exporters honour before retrying.
+#[derive(Debug)]
+pub struct OtlpApiError {
+    pub error: ApiError,
+    pub protobuf: bool,
+}
+
+impl IntoResponse for OtlpApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.error.status_and_type();
+        log_server_error(status, &self.error);
+        let message = self.error.to_string();
+        // gRPC's codes: INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL.
+        let code = match status.as_u16() {
+            400 | 413 | 415 => 3,
+            429 => 8,
+            503 => 14,
+            _ => 13,
+        };
+        let mut response = if self.protobuf {
+            (
+                status,
+                [(axum::http::header::CONTENT_TYPE, "application/x-protobuf")],
+                crate::logs::ingest::otlp::status_protobuf(code, &message),
+            )
+                .into_response()
+        } else {
+            (
+                status,
+                Json(crate::logs::ingest::otlp::status_json(code, &message)),
+            )
+                .into_response()
+        };
+        add_retry_after(&self.error, &mut response);
         response
     }
 }

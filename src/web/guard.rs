@@ -292,16 +292,36 @@ fn check_content_type(method: &Method, path: &str, headers: &HeaderMap) -> Resul
     }
     let hint = if text_route {
         " (send the text format as text/plain, e.g. curl -H 'Content-Type: text/plain' --data-binary @file)"
-    } else if path == "/api/belfry/logs" {
-        // Log shippers send NDJSON as such; curl's --data-binary sends a
-        // form type unless told otherwise.
-        " (send NDJSON as application/x-ndjson, e.g. curl -H 'Content-Type: application/x-ndjson' --data-binary @file)"
     } else {
-        ""
+        log_shipper_hint(path).unwrap_or_default()
     };
     Err(Refusal::ContentType(format!(
         "{method} {path} does not take a form body (Content-Type: {media}){hint}"
     )))
+}
+
+/// The body types the log ingest routes take, named when a form type is
+/// refused there. Shippers send these types themselves (none is
+/// form-sendable); curl's `--data-binary` sends a form type unless told
+/// otherwise, so the hint shows how.
+fn log_shipper_hint(path: &str) -> Option<&'static str> {
+    if path == "/api/belfry/logs" {
+        return Some(
+            " (send NDJSON as application/x-ndjson, e.g. curl -H 'Content-Type: application/x-ndjson' --data-binary @file)",
+        );
+    }
+    if path == "/loki/api/v1/push" {
+        return Some(" (Loki push takes application/json or snappy protobuf as application/x-protobuf)");
+    }
+    if path == "/v1/logs" {
+        return Some(" (OTLP/HTTP takes application/x-protobuf or application/json)");
+    }
+    if path.ends_with("/_bulk") {
+        return Some(
+            " (the bulk API takes application/x-ndjson, application/json or application/vnd.elasticsearch+x-ndjson)",
+        );
+    }
+    None
 }
 
 #[cfg(test)]
@@ -507,6 +527,70 @@ mod tests {
                 &[h, ("content-type", "application/x-www-form-urlencoded")]
             ),
             Err("content_type")
+        );
+    }
+
+    #[test]
+    fn log_shippers_types_pass_and_forms_do_not() {
+        let h = ("host", "127.0.0.1:9900");
+        for (path, types) in [
+            (
+                "/loki/api/v1/push",
+                &["application/json", "application/x-protobuf"][..],
+            ),
+            ("/v1/logs", &["application/x-protobuf", "application/json"][..]),
+            (
+                "/_bulk",
+                &[
+                    "application/x-ndjson",
+                    "application/json; charset=utf-8",
+                    "application/vnd.elasticsearch+x-ndjson; compatible-with=8",
+                ][..],
+            ),
+            ("/lms-logs/_bulk", &["application/x-ndjson"][..]),
+        ] {
+            for t in types {
+                assert_eq!(
+                    run(Method::POST, path, &[h, ("content-type", t)]),
+                    Ok(()),
+                    "{path} {t}"
+                );
+            }
+            for form in [
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ] {
+                let refused = check(
+                    &policy(),
+                    &Method::POST,
+                    &path.parse().unwrap(),
+                    &headers(&[h, ("content-type", form)]),
+                )
+                .unwrap_err();
+                assert!(
+                    matches!(&refused, Refusal::ContentType(m) if m.contains("takes")),
+                    "{path} {form}: {refused:?}"
+                );
+            }
+            // A page elsewhere cannot push logs either.
+            assert_eq!(
+                run(
+                    Method::POST,
+                    path,
+                    &[h, ("content-type", types[0]), ("origin", "https://evil.example")]
+                ),
+                Err("origin")
+            );
+        }
+        // The Elasticsearch set-up calls shippers make are PUTs with JSON.
+        assert_eq!(
+            run(
+                Method::PUT,
+                "/_index_template/filebeat",
+                &[h, ("content-type", "application/json")]
+            ),
+            Ok(())
         );
     }
 

@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    federate, lifecycle, logs_ingest, logs_search, query, rules, series, server_status, status,
-    target_metadata, targets, write,
+    es_bulk, es_cluster, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_push, otlp_logs,
+    query, rules, series, server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -74,10 +74,44 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/belfry/logs", post(logs_ingest::ingest_ndjson))
         .route("/api/belfry/logs/search", get(logs_search::search))
         .route("/api/belfry/logs/context", get(logs_search::context))
+        .route("/loki/api/v1/push", post(loki_push::push))
+        .route("/v1/logs", post(otlp_logs::export_logs))
+        .merge(elasticsearch_routes())
         // Outermost last: refused requests are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
+}
+
+/// Elasticsearch's bulk API and the calls shippers make around it; every
+/// answer says it is Elasticsearch (`X-Elastic-Product`).
+fn elasticsearch_routes() -> Router<Arc<AppState>> {
+    let setup = || {
+        get(es_cluster::not_found)
+            .head(es_cluster::not_found)
+            .put(es_cluster::acknowledge)
+    };
+    Router::new()
+        .route("/", get(es_cluster::root).head(es_cluster::root_head))
+        .route("/_bulk", post(es_bulk::bulk).put(es_bulk::bulk))
+        .route(
+            "/{index}/_bulk",
+            post(es_bulk::bulk_index).put(es_bulk::bulk_index),
+        )
+        .route("/_license", get(es_cluster::license))
+        .route("/_xpack", get(es_cluster::xpack))
+        .route("/_cluster/health", get(es_cluster::cluster_health))
+        .route("/_index_template/{name}", setup())
+        .route("/_template/{name}", setup())
+        .route("/_ilm/policy/{name}", setup())
+        .route("/_data_stream/{name}", setup())
+        .route(
+            "/{index}",
+            get(es_cluster::index_info)
+                .head(es_cluster::index_exists)
+                .put(es_cluster::create_index),
+        )
+        .layer(middleware::from_fn(es_headers::elastic_headers))
 }
 
 /// Counts requests by route pattern (not raw path, which would explode

@@ -6,12 +6,18 @@
 //! section beside these keys.
 
 mod commit;
+mod gelf;
 mod limits;
+mod listener;
 mod retention;
+mod syslog;
 
 pub use commit::CommitConfig;
+pub use gelf::GelfConfig;
 pub use limits::LogLimitsConfig;
+pub use listener::Transport;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};
+pub use syslog::SyslogConfig;
 
 use serde::Deserialize;
 
@@ -33,6 +39,12 @@ pub struct LogsConfig {
     /// User-id tokens and scrubbers, shared with errors.
     #[serde(default)]
     pub privacy: super::PrivacyConfig,
+    /// The GELF listener (UDP and TCP); none unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gelf: Option<GelfConfig>,
+    /// The syslog listener (UDP and TCP); none unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syslog: Option<SyslogConfig>,
 }
 
 impl LogsConfig {
@@ -42,6 +54,23 @@ impl LogsConfig {
         self.limits.validate().map_err(|m| format!("limits: {m}"))?;
         self.commit.validate().map_err(|m| format!("commit: {m}"))?;
         self.privacy.validate().map_err(|e| format!("privacy: {e}"))?;
+        if let Some(gelf) = &self.gelf {
+            gelf.validate().map_err(|m| format!("gelf.{m}"))?;
+        }
+        if let Some(syslog) = &self.syslog {
+            syslog.validate().map_err(|m| format!("syslog.{m}"))?;
+        }
+        if let (Some(gelf), Some(syslog)) = (&self.gelf, &self.syslog)
+            && gelf.listen_addr() == syslog.listen_addr()
+        {
+            let shared = gelf.protocols.iter().any(|t| syslog.protocols.contains(t));
+            if shared {
+                return Err(format!(
+                    "gelf.listen and syslog.listen are both {}: each listener needs its own port",
+                    gelf.listen
+                ));
+            }
+        }
         if self.limits.max_pending_bytes.0 > 0
             && self.retention_size.0 > 0
             && self.limits.max_pending_bytes.0 > self.retention_size.0
@@ -70,6 +99,13 @@ impl LogsConfig {
         }
         if self.commit != new.commit {
             keys.push("logs.commit");
+        }
+        // Listeners are bound once at start.
+        if self.gelf != new.gelf {
+            keys.push("logs.gelf");
+        }
+        if self.syslog != new.syslog {
+            keys.push("logs.syslog");
         }
         keys
     }
@@ -127,6 +163,42 @@ mod tests {
         assert!(err.contains("max_pending_bytes"), "{err}");
         let err = parse("retention:\n  services:\n    '':\n      info: 1d\n").unwrap_err();
         assert!(err.contains("service name"), "{err}");
+    }
+
+    #[test]
+    fn listeners_are_off_unless_configured_and_checked_by_key() {
+        let cfg = parse("{}").unwrap();
+        assert!(cfg.gelf.is_none() && cfg.syslog.is_none());
+        let cfg = parse("gelf: {}\nsyslog:\n  listen: '127.0.0.1:5514'\n  protocols: [tcp]\n").unwrap();
+        let gelf = cfg.gelf.as_ref().unwrap();
+        assert_eq!(gelf.listen, "127.0.0.1:12201");
+        assert_eq!(gelf.protocols, [Transport::Udp, Transport::Tcp]);
+        assert_eq!(cfg.syslog.as_ref().unwrap().protocols, [Transport::Tcp]);
+
+        for (yaml, key) in [
+            ("gelf:\n  listen: 'localhost'\n", "gelf.listen"),
+            ("syslog:\n  protocols: []\n", "syslog.protocols"),
+            ("syslog:\n  protocols: [udp, udp]\n", "syslog.protocols"),
+            ("gelf:\n  max_message_bytes: 10B\n", "gelf.max_message_bytes"),
+            ("syslog:\n  max_connections: 0\n", "syslog.max_connections"),
+            ("gelf:\n  idle_timeout: 0s\n", "gelf.idle_timeout"),
+            ("gelf:\n  max_chunk_bytes: 1KB\n", "gelf.max_chunk_bytes"),
+            (
+                "gelf: {listen: '127.0.0.1:9'}\nsyslog: {listen: '127.0.0.1:9'}\n",
+                "each listener needs its own port",
+            ),
+        ] {
+            let err = parse(yaml).unwrap_err();
+            assert!(err.contains(key), "{yaml}: {err}");
+        }
+        let err = parse("syslog:\n  protocols: [sctp]\n").unwrap_err();
+        assert!(err.contains("sctp"), "{err}");
+        let err = parse("gelf:\n  port: 1\n").unwrap_err();
+        assert!(err.contains("port"), "{err}");
+
+        let old = parse("{}").unwrap();
+        let new = parse("gelf: {}\n").unwrap();
+        assert_eq!(old.changed_keys(&new), ["logs.gelf"]);
     }
 
     #[test]

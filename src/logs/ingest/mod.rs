@@ -2,11 +2,13 @@
 //! [`Entry`](crate::logs::Entry) values, with a per-item error for each
 //! record refused, so one bad record never costs the rest of its batch.
 //! Transport (HTTP routes, UDP and TCP listeners) and what happens to the
-//! entries afterwards live elsewhere.
+//! entries afterwards live elsewhere, but for `listen`: the GELF and
+//! syslog sockets, which hand what they read to the store.
 
 pub mod bulk;
 pub mod decoded;
 pub mod gelf;
+pub mod listen;
 pub mod loki;
 pub mod otlp;
 pub mod syslog;

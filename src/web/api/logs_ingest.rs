@@ -3,13 +3,12 @@
 //! logs WAL; lines that are not JSON objects, or that the store refuses,
 //! are listed by line number while the others are kept.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::json;
 
@@ -18,42 +17,11 @@ use crate::web::error::ApiError;
 use crate::web::state::AppState;
 
 use super::blocking;
+use super::logs_body::read_body;
 use super::logs_search::store;
 
 /// The ingest path's name in `belfry_logs_ingested_total{source}`.
 const SOURCE: &str = "ndjson";
-
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let limit = state.max_request_body_bytes;
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        state.metrics.body_limit_exceeded.inc();
-        ApiError::BodyTooLarge { limit }
-    })?;
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_ascii_lowercase());
-    match encoding.as_deref() {
-        None | Some("") | Some("identity") => Ok(raw),
-        Some("gzip") => {
-            // The decompressed body is held to the same limit, so a small
-            // bomb cannot take memory.
-            let mut out = Vec::new();
-            let mut reader = flate2::read::MultiGzDecoder::new(&raw[..]).take(limit as u64 + 1);
-            reader
-                .read_to_end(&mut out)
-                .map_err(|e| ApiError::BadData(format!("the gzip body does not decompress: {e}")))?;
-            if out.len() > limit {
-                state.metrics.body_limit_exceeded.inc();
-                return Err(ApiError::BodyTooLarge { limit });
-            }
-            Ok(out.into())
-        }
-        Some(other) => Err(ApiError::UnsupportedMediaType(format!(
-            "Content-Encoding {other:?} is not supported; send identity or gzip"
-        ))),
-    }
-}
 
 pub async fn ingest_ndjson(
     State(state): State<Arc<AppState>>,

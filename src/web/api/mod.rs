@@ -1,11 +1,17 @@
 //! Handlers, one file per API family.
 
 pub mod alertmanager;
+pub mod es_bulk;
+pub mod es_cluster;
+pub mod es_headers;
 pub mod exemplars;
 pub mod federate;
 pub mod lifecycle;
+pub mod logs_body;
 pub mod logs_ingest;
 pub mod logs_search;
+pub mod loki_push;
+pub mod otlp_logs;
 pub mod query;
 pub mod rules;
 pub mod series;

@@ -18,4 +18,4 @@ pub use proto::{
     decode_protobuf,
 };
 pub use records::entries;
-pub use response::{response_json, response_protobuf};
+pub use response::{Status, response_json, response_protobuf, status_json, status_protobuf};

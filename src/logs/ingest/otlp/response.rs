@@ -42,6 +42,29 @@ pub fn response_json(rejected: usize, reasons: &[String]) -> Value {
     json!({"partialSuccess": {"rejectedLogRecords": rejected.to_string(), "errorMessage": message(reasons, rejected)}})
 }
 
+/// `google.rpc.Status`, the body of an OTLP/HTTP error answer (its
+/// `details` are never sent).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Status {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// `code` is a gRPC status code (3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, …).
+pub fn status_protobuf(code: i32, message: &str) -> Vec<u8> {
+    Status {
+        code,
+        message: message.to_string(),
+    }
+    .encode_to_vec()
+}
+
+pub fn status_json(code: i32, message: &str) -> Value {
+    json!({"code": code, "message": message})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +81,12 @@ mod tests {
         let decoded =
             ExportLogsServiceResponse::decode(response_protobuf(2, &reasons[..2]).as_slice()).unwrap();
         assert_eq!(decoded.partial_success.unwrap().rejected_log_records, 2);
+    }
+
+    #[test]
+    fn status_bodies() {
+        let s = Status::decode(status_protobuf(3, "bad").as_slice()).unwrap();
+        assert_eq!((s.code, s.message.as_str()), (3, "bad"));
+        assert_eq!(status_json(8, "later"), json!({"code": 8, "message": "later"}));
     }
 }

@@ -1,0 +1,158 @@
+//! What log shippers ask an Elasticsearch cluster before they send bulk
+//! requests, answered so they go on to send: the version document at
+//! `GET /` (an 8.x cluster: Filebeat, Logstash and Elastic's clients check
+//! the major version and the `X-Elastic-Product` header), the license and
+//! features, cluster health, and index, template, ILM and data-stream
+//! set-up calls, which are acknowledged and change nothing — Belfry keeps
+//! every document as a log record whatever its index. A browser asking
+//! for `/` gets a small page instead of the JSON.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::web::error::{ApiError, ElasticsearchApiError};
+
+/// The Elasticsearch version Belfry answers as: the bulk API and the
+/// handshake of 8.x, which 7.x and 8.x shippers both accept.
+pub const ES_VERSION: &str = "8.17.0";
+const LUCENE_VERSION: &str = "9.12.0";
+const CLUSTER_NAME: &str = "belfry";
+const CLUSTER_UUID: &str = "YmVsZnJ5LWxvZ3MtMDAwMQ";
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+}
+
+const BROWSER_PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Belfry</title></head>\
+<body><h1>Belfry</h1><p>Metrics, alerts and logs for this institution. \
+The web interface is not part of this build yet; the APIs are: \
+<a href=\"/api/v1/status/buildinfo\">Prometheus</a>, \
+<a href=\"/api/v2/status\">Alertmanager</a>, \
+<a href=\"/api/belfry/logs/search\">log search</a>, \
+<a href=\"/metrics\">self-metrics</a>.</p></body></html>\n";
+
+/// `GET /`: the version document, or a page for a browser.
+pub async fn root(headers: HeaderMap) -> Response {
+    if wants_html(&headers) {
+        return Html(BROWSER_PAGE).into_response();
+    }
+    Json(version_document()).into_response()
+}
+
+/// `HEAD /`: Elastic's clients and Logstash ping with it.
+pub async fn root_head() -> StatusCode {
+    StatusCode::OK
+}
+
+fn version_document() -> Value {
+    json!({
+        "name": "belfry",
+        "cluster_name": CLUSTER_NAME,
+        "cluster_uuid": CLUSTER_UUID,
+        "version": {
+            "number": ES_VERSION,
+            "build_flavor": "default",
+            "build_type": "belfry",
+            "build_hash": env!("CARGO_PKG_VERSION"),
+            "build_date": "2024-12-11T12:08:05.663969764Z",
+            "build_snapshot": false,
+            "lucene_version": LUCENE_VERSION,
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        },
+        "tagline": "You Know, for Search",
+    })
+}
+
+/// `GET /_license`: a basic license, what a default cluster has.
+pub async fn license() -> Json<Value> {
+    Json(json!({
+        "license": {
+            "status": "active",
+            "uid": CLUSTER_UUID,
+            "type": "basic",
+            "issue_date": "2024-01-01T00:00:00.000Z",
+            "issue_date_in_millis": 1_704_067_200_000_i64,
+            "max_nodes": 1000,
+            "max_resource_units": null,
+            "issued_to": CLUSTER_NAME,
+            "issuer": "elasticsearch",
+            "start_date_in_millis": -1,
+        }
+    }))
+}
+
+/// `GET /_xpack`: Filebeat and Logstash look for ILM here.
+pub async fn xpack() -> Json<Value> {
+    let on = json!({"available": true, "enabled": true});
+    Json(json!({
+        "build": {"hash": env!("CARGO_PKG_VERSION"), "date": "2024-12-11T12:08:05.663969764Z"},
+        "license": {"uid": CLUSTER_UUID, "type": "basic", "mode": "basic", "status": "active"},
+        "features": {"ilm": on, "data_streams": on, "security": {"available": true, "enabled": false}},
+        "tagline": "You know, for X",
+    }))
+}
+
+/// `GET /_cluster/health`: one green node.
+pub async fn cluster_health() -> Json<Value> {
+    Json(json!({
+        "cluster_name": CLUSTER_NAME,
+        "status": "green",
+        "timed_out": false,
+        "number_of_nodes": 1,
+        "number_of_data_nodes": 1,
+        "active_primary_shards": 0,
+        "active_shards": 0,
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": 0,
+        "delayed_unassigned_shards": 0,
+        "number_of_pending_tasks": 0,
+        "number_of_in_flight_fetch": 0,
+        "task_max_waiting_in_queue_millis": 0,
+        "active_shards_percent_as_number": 100.0,
+    }))
+}
+
+/// `PUT` of a template, ILM policy, data stream or index: acknowledged,
+/// nothing kept (every document becomes a log record whatever its index).
+pub async fn acknowledge() -> Json<Value> {
+    Json(json!({"acknowledged": true}))
+}
+
+/// `GET`/`HEAD` of a template, ILM policy or data stream: none exists, so
+/// a shipper that checks before installing one goes on to `PUT` it.
+pub async fn not_found(Path(name): Path<String>) -> ElasticsearchApiError {
+    ElasticsearchApiError(ApiError::NotFound(format!("[{name}] not found")))
+}
+
+/// `GET /{index}`: every index exists (documents are accepted into any).
+pub async fn index_info(Path(index): Path<String>, headers: HeaderMap) -> Response {
+    if wants_html(&headers) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Json(json!({
+        index.clone(): {
+            "aliases": {},
+            "mappings": {},
+            "settings": {"index": {"provided_name": index, "number_of_shards": "1", "number_of_replicas": "0"}},
+        }
+    }))
+    .into_response()
+}
+
+/// `HEAD /{index}`.
+pub async fn index_exists() -> StatusCode {
+    StatusCode::OK
+}
+
+/// `PUT /{index}`: created (nothing to create).
+pub async fn create_index(Path(index): Path<String>) -> Json<Value> {
+    Json(json!({"acknowledged": true, "shards_acknowledged": true, "index": index}))
+}
