@@ -3,13 +3,15 @@
 //! how often the index commits. The store lives under `<data-dir>/logs/`.
 //!
 //! Ingest sources (`files`, `gelf`, `syslog`) and `privacy` join this
-//! section beside these keys.
+//! section beside these keys; `files` is applied live on reload.
 
 mod commit;
+mod files;
 mod limits;
 mod retention;
 
 pub use commit::CommitConfig;
+pub use files::{FileFormat, FileSourceConfig, MultilineConfig, StartAt};
 pub use limits::LogLimitsConfig;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};
 
@@ -33,6 +35,9 @@ pub struct LogsConfig {
     /// User-id tokens and scrubbers, shared with errors.
     #[serde(default)]
     pub privacy: super::PrivacyConfig,
+    /// Log files tailed by Belfry itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSourceConfig>,
 }
 
 impl LogsConfig {
@@ -42,6 +47,7 @@ impl LogsConfig {
         self.limits.validate().map_err(|m| format!("limits: {m}"))?;
         self.commit.validate().map_err(|m| format!("commit: {m}"))?;
         self.privacy.validate().map_err(|e| format!("privacy: {e}"))?;
+        files::validate_files(&self.files, self.limits.max_batch_lines)?;
         if self.limits.max_pending_bytes.0 > 0
             && self.retention_size.0 > 0
             && self.limits.max_pending_bytes.0 > self.retention_size.0
