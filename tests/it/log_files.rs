@@ -23,14 +23,19 @@ fn search(server: &BelfryServer, params: &str) -> Value {
 }
 
 fn total(server: &BelfryServer, params: &str) -> u64 {
-    search(server, &format!("{params}&limit=1"))["total"].as_u64().unwrap()
+    search(server, &format!("{params}&limit=1"))["total"]
+        .as_u64()
+        .unwrap()
 }
 
 /// Every line of a service, oldest first.
 fn all_lines(server: &BelfryServer, service: &str) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
-        let page = search(server, &format!("service={service}&limit=1000&offset={}", out.len()));
+        let page = search(
+            server,
+            &format!("service={service}&limit=1000&offset={}", out.len()),
+        );
         let lines = page["lines"].as_array().unwrap().clone();
         if lines.is_empty() {
             break;
@@ -43,16 +48,24 @@ fn all_lines(server: &BelfryServer, service: &str) -> Vec<Value> {
 
 fn wait_total(server: &BelfryServer, params: &str, want: u64) {
     let mut last = 0;
-    wait_for(Duration::from_secs(60), &format!("{want} lines for {params}"), || {
-        last = total(server, params);
-        assert!(last <= want, "{last} lines for {params}, more than the {want} written");
-        (last == want).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        &format!("{want} lines for {params}"),
+        || {
+            last = total(server, params);
+            assert!(
+                last <= want,
+                "{last} lines for {params}, more than the {want} written"
+            );
+            (last == want).then_some(())
+        },
+    );
 }
 
 fn append(file: &mut File, seqs: std::ops::Range<u64>) {
     for seq in seqs {
-        let line = json!({"level": "info", "msg": format!("enrolment {seq}"), "seq": seq, "user_id": "student-42"});
+        let line =
+            json!({"level": "info", "msg": format!("enrolment {seq}"), "seq": seq, "user_id": "student-42"});
         writeln!(file, "{line}").unwrap();
     }
 }
@@ -71,7 +84,11 @@ fn metric(server: &BelfryServer, name: &str) -> f64 {
 
 fn write_config(dir: &Path, files: &str) -> PathBuf {
     let config = dir.join("belfry.yml");
-    std::fs::write(&config, format!("logs:\n  commit:\n    interval: 200ms\n  files:\n{files}")).unwrap();
+    std::fs::write(
+        &config,
+        format!("logs:\n  commit:\n    interval: 200ms\n  files:\n{files}"),
+    )
+    .unwrap();
     config
 }
 
@@ -102,7 +119,10 @@ fn tailed_lines_arrive_once_through_rotation_truncation_and_restarts() {
     let mut writer = open_append(&app_log);
     append(&mut writer, 220..400);
     wait_total(&server, "service=lms-api", 400);
-    assert!(metric(&server, "belfry_logs_files_rotations_total") >= 1.0);
+    // The renamed file is closed once it has been read to its end for a while.
+    wait_for(Duration::from_secs(10), "the renamed file to be closed", || {
+        (metric(&server, "belfry_logs_files_rotations_total") == 1.0).then_some(())
+    });
 
     // copytruncate: copied away, then cut to nothing under the writer.
     std::fs::copy(&app_log, logs.join("app.log.2")).unwrap();
@@ -160,7 +180,10 @@ fn tailed_lines_arrive_once_through_rotation_truncation_and_restarts() {
     assert_eq!(first["message"], "enrolment 0");
     assert_eq!(first["labels"]["filename"], app_log.display().to_string());
     let user = first["user"].as_str().unwrap();
-    assert!(user.starts_with("u_") && !user.contains("student"), "user id stored as {user}");
+    assert!(
+        user.starts_with("u_") && !user.contains("student"),
+        "user id stored as {user}"
+    );
     assert!(
         !serde_json::to_string(&lines).unwrap().contains("student-42"),
         "the raw user id is stored somewhere"
@@ -204,7 +227,12 @@ except ValueError:
 log.warning("grading finished")
 "#;
     let py_log = py_dir.join("grading.log");
-    let status = Command::new("python3").arg("-c").arg(script).arg(&py_log).status().expect("python3 runs");
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&py_log)
+        .status()
+        .expect("python3 runs");
     assert!(status.success());
 
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
@@ -222,14 +250,28 @@ log.warning("grading finished")
     let d = search(&server, "service=lms-grading&level=error");
     assert_eq!(d["total"], 1, "{d}");
     let message = d["lines"][0]["message"].as_str().unwrap();
-    assert!(message.contains("ERROR lms.grading grading failed for course CS101\nTraceback (most recent call last):"), "{message}");
-    assert!(message.contains("ZeroDivisionError: division by zero"), "{message}");
-    assert!(message.ends_with("ValueError: no submissions to grade"), "{message}");
+    assert!(
+        message.contains(
+            "ERROR lms.grading grading failed for course CS101\nTraceback (most recent call last):"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("ZeroDivisionError: division by zero"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("ValueError: no submissions to grade"),
+        "{message}"
+    );
     assert_eq!(total(&server, "service=lms-grading&level=warning"), 1);
 
     wait_total(&server, "service=lms-web", 2);
     let d = search(&server, "service=lms-web&level=error");
-    assert_eq!(d["lines"][0]["message"], "upload failed: part one and part two", "{d}");
+    assert_eq!(
+        d["lines"][0]["message"], "upload failed: part one and part two",
+        "{d}"
+    );
     assert_eq!(d["lines"][0]["labels"]["stream"], "stdout");
     let d = search(&server, "service=lms-web&level=warning");
     assert_eq!(d["lines"][0]["message"], "WARN plain stderr text", "{d}");

@@ -139,13 +139,19 @@ mod tests {
 
     #[test]
     fn reads_a_line_and_its_time() {
-        let l = parse_docker_line(r#"{"log":"hello\n","stream":"stderr","time":"2026-12-06T10:00:00.123456789Z"}"#)
-            .unwrap();
+        let l = parse_docker_line(
+            r#"{"log":"hello\n","stream":"stderr","time":"2026-12-06T10:00:00.123456789Z"}"#,
+        )
+        .unwrap();
         assert_eq!(l.log, "hello");
         assert_eq!(l.stream, "stderr");
         assert!(!l.partial);
         assert_eq!(l.time_ns, Some(1_796_551_200_123_456_789));
-        assert!(parse_docker_line("{\"stream\":\"stdout\"}").unwrap_err().contains("docker"));
+        assert!(
+            parse_docker_line("{\"stream\":\"stdout\"}")
+                .unwrap_err()
+                .contains("docker")
+        );
         assert!(parse_docker_line("plain text").is_err());
         assert!(
             parse_docker_line(r#"{"log":"x\n","time":"yesterday"}"#)
@@ -157,7 +163,9 @@ mod tests {
     #[test]
     fn split_lines_are_joined_per_stream() {
         let mut j = PartialJoiner::new(1 << 20);
-        let part = |log: &str, stream: &str| parse_docker_line(&serde_json::json!({"log": log, "stream": stream}).to_string()).unwrap();
+        let part = |log: &str, stream: &str| {
+            parse_docker_line(&serde_json::json!({"log": log, "stream": stream}).to_string()).unwrap()
+        };
         assert_eq!(j.push(part("{\"msg\":\"a", "stdout"), 0, 10), None);
         let err = j.push(part("oops\n", "stderr"), 10, 20).unwrap();
         assert_eq!(err.line.log, "oops");

@@ -98,7 +98,10 @@ mod tests {
             stream: (format == FileFormat::Docker).then(|| "stdout".to_string()),
             ..FileLine::default()
         };
-        let labels = vec![("service".to_string(), "lms-api".to_string()), ("filename".into(), "/x.log".into())];
+        let labels = vec![
+            ("service".to_string(), "lms-api".to_string()),
+            ("filename".into(), "/x.log".into()),
+        ];
         let opts = MappingOptions {
             max_line_bytes: 1 << 20,
             now_ns: 7,
@@ -109,7 +112,11 @@ mod tests {
 
     #[test]
     fn json_lines_are_read_by_the_schema() {
-        let r = map(FileFormat::Json, r#"{"ts": 1700000000, "level": "warning", "msg": "slow", "course": 7}"#, None);
+        let r = map(
+            FileFormat::Json,
+            r#"{"ts": 1700000000, "level": "warning", "msg": "slow", "course": 7}"#,
+            None,
+        );
         assert_eq!(r.level, Level::Warning);
         assert_eq!(r.message, "slow");
         assert_eq!(r.timestamp_ns, 1_700_000_000_000_000_000);
@@ -117,23 +124,38 @@ mod tests {
         assert_eq!(r.fields["course"], 7);
         assert!(r.labels.contains(&("filename".into(), "/x.log".into())));
         let r = map(FileFormat::Json, "ERROR not json after all", None);
-        assert_eq!((r.level, r.message.as_str(), r.timestamp_ns), (Level::Error, "ERROR not json after all", 7));
+        assert_eq!(
+            (r.level, r.message.as_str(), r.timestamp_ns),
+            (Level::Error, "ERROR not json after all", 7)
+        );
     }
 
     #[test]
     fn logfmt_pairs_are_fields() {
-        let r = map(FileFormat::Logfmt, "level=error msg=\"export failed\" request_id=r-1 course=CS101", None);
+        let r = map(
+            FileFormat::Logfmt,
+            "level=error msg=\"export failed\" request_id=r-1 course=CS101",
+            None,
+        );
         assert_eq!(r.level, Level::Error);
         assert_eq!(r.message, "export failed");
         assert_eq!(r.request_id.as_deref(), Some("r-1"));
         assert_eq!(r.fields["course"], "CS101");
-        let r = map(FileFormat::Logfmt, "level=error msg=boom\nTraceback (most recent call last):\n  x", None);
+        let r = map(
+            FileFormat::Logfmt,
+            "level=error msg=boom\nTraceback (most recent call last):\n  x",
+            None,
+        );
         assert_eq!(r.message, "boom\nTraceback (most recent call last):\n  x");
     }
 
     #[test]
     fn plain_lines_keep_their_text_and_level_word() {
-        let r = map(FileFormat::Plain, "2026-12-06 10:00:00 CRITICAL db down\nmore", None);
+        let r = map(
+            FileFormat::Plain,
+            "2026-12-06 10:00:00 CRITICAL db down\nmore",
+            None,
+        );
         assert_eq!(r.level, Level::Critical);
         assert_eq!(r.message, "2026-12-06 10:00:00 CRITICAL db down\nmore");
         assert_eq!(map(FileFormat::Plain, "all good", None).level, Level::Info);
@@ -141,7 +163,11 @@ mod tests {
 
     #[test]
     fn docker_logs_use_the_app_time_when_it_has_one() {
-        let r = map(FileFormat::Docker, r#"{"level":"error","msg":"x","time":"2026-12-06T10:00:00Z"}"#, Some(5));
+        let r = map(
+            FileFormat::Docker,
+            r#"{"level":"error","msg":"x","time":"2026-12-06T10:00:00Z"}"#,
+            Some(5),
+        );
         assert_eq!(r.level, Level::Error);
         assert_eq!(r.timestamp_ns, 1_796_551_200_000_000_000);
         assert!(r.labels.contains(&("stream".into(), "stdout".into())));

@@ -73,7 +73,9 @@ pub fn format_logfmt(pairs: &[(String, String)]) -> String {
         }
         out.push_str(k);
         out.push('=');
-        let needs_quotes = v.is_empty() || v.chars().any(|c| c == ' ' || c == '"' || c == '=' || c == '\\' || c.is_control());
+        let needs_quotes = v.is_empty()
+            || v.chars()
+                .any(|c| c == ' ' || c == '"' || c == '=' || c == '\\' || c.is_control());
         if !needs_quotes {
             out.push_str(v);
             continue;

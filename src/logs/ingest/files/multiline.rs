@@ -75,7 +75,8 @@ impl Multiline {
             self.hold(line, now);
             return Pushed::default();
         };
-        let full = held.lines >= self.max_lines || held.record.text.len() + 1 + line.text.len() > self.max_bytes;
+        let full =
+            held.lines >= self.max_lines || held.record.text.len() + 1 + line.text.len() > self.max_bytes;
         if continues && !full {
             held.record.text.push('\n');
             held.record.text.push_str(&line.text);
@@ -213,7 +214,11 @@ except ValueError:
     log.exception("grading failed for course %s", "CS101")
 log.warning("grading finished")
 "#;
-        let out = std::process::Command::new("python3").arg("-c").arg(script).output().expect("python3 runs");
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("python3 runs");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
@@ -226,9 +231,17 @@ log.warning("grading finished")
         assert_eq!(records.len(), 3, "{records:#?}");
         assert!(records[0].text.ends_with("grading started"));
         let error = &records[1];
-        assert!(error.text.contains("ERROR lms.grading grading failed for course CS101\nTraceback"));
+        assert!(
+            error
+                .text
+                .contains("ERROR lms.grading grading failed for course CS101\nTraceback")
+        );
         assert!(error.text.contains("ZeroDivisionError: division by zero"));
-        assert!(error.text.ends_with("ValueError: no submissions to grade"), "{}", error.text);
+        assert!(
+            error.text.ends_with("ValueError: no submissions to grade"),
+            "{}",
+            error.text
+        );
         assert!(records[2].text.ends_with("WARNING lms.grading grading finished"));
         // The ranges tile the input: positions can be saved at any record's end.
         assert_eq!(records[0].end, records[1].start);
@@ -243,9 +256,19 @@ log.warning("grading finished")
             python_tracebacks: false,
             ..MultilineConfig::default()
         };
-        let (records, _) = join(&c, "2026-01-01 a\n  more\nstill more\n2026-01-02 b\n2026-01-03 c\n tail\n");
+        let (records, _) = join(
+            &c,
+            "2026-01-01 a\n  more\nstill more\n2026-01-02 b\n2026-01-03 c\n tail\n",
+        );
         let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
-        assert_eq!(texts, ["2026-01-01 a\n  more\nstill more", "2026-01-02 b", "2026-01-03 c\n tail"]);
+        assert_eq!(
+            texts,
+            [
+                "2026-01-01 a\n  more\nstill more",
+                "2026-01-02 b",
+                "2026-01-03 c\n tail"
+            ]
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@
 const SCAN_BYTES: usize = 256;
 
 const WORDS: &[&str] = &[
-    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "CRITICAL", "CRIT", "FATAL", "PANIC",
-    "ALERT", "EMERG", "SEVERE",
+    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "CRITICAL", "CRIT", "FATAL",
+    "PANIC", "ALERT", "EMERG", "SEVERE",
 ];
 
 /// The level word of `line`, as written.
@@ -61,9 +61,15 @@ mod tests {
 
     #[test]
     fn finds_the_level_word_of_common_formats() {
-        assert_eq!(detect_level("2026-12-06 10:00:00,123 ERROR lms.grading grading failed"), Some("ERROR"));
+        assert_eq!(
+            detect_level("2026-12-06 10:00:00,123 ERROR lms.grading grading failed"),
+            Some("ERROR")
+        );
         assert_eq!(detect_level("WARNING:root:disk almost full"), Some("WARNING"));
-        assert_eq!(detect_level("2026/12/06 10:00:00 [error] 12#0: upstream timed out"), Some("error"));
+        assert_eq!(
+            detect_level("2026/12/06 10:00:00 [error] 12#0: upstream timed out"),
+            Some("error")
+        );
         assert_eq!(detect_level("ts=1 level=warn msg=x"), Some("warn"));
         assert_eq!(detect_level("[2026-12-06 10:00:00] INFO: started"), Some("INFO"));
     }

@@ -54,7 +54,9 @@ impl Positions {
                 (Some(id), Ok(pos)) => {
                     out.insert(id, pos);
                 }
-                (_, Err(e)) => tracing::warn!(key, error = %e, "cannot read a log file position; ignoring it"),
+                (_, Err(e)) => {
+                    tracing::warn!(key, error = %e, "cannot read a log file position; ignoring it")
+                }
                 (None, _) => tracing::warn!(key, "a log file position has a malformed key; ignoring it"),
             }
         }
@@ -110,8 +112,16 @@ mod tests {
         let s = StateStore::open(dir.path()).unwrap();
         s.write(&[
             WriteOp::put(tables::LOG_FILE_POSITIONS, "1:2", b"not json".to_vec()),
-            WriteOp::put(tables::LOG_FILE_POSITIONS, "x", b"{\"path\":\"a\",\"offset\":1}".to_vec()),
-            WriteOp::put(tables::LOG_FILE_POSITIONS, "1:3", b"{\"path\":\"a\",\"offset\":7}".to_vec()),
+            WriteOp::put(
+                tables::LOG_FILE_POSITIONS,
+                "x",
+                b"{\"path\":\"a\",\"offset\":1}".to_vec(),
+            ),
+            WriteOp::put(
+                tables::LOG_FILE_POSITIONS,
+                "1:3",
+                b"{\"path\":\"a\",\"offset\":7}".to_vec(),
+            ),
         ])
         .unwrap();
         let loaded = Positions::new(s).load().unwrap();

@@ -48,7 +48,9 @@ impl Tailer {
         // The name may point at another file already; what counts is what
         // was opened.
         if FileId::of(&meta) != id {
-            return Err(std::io::Error::other("the file was replaced while it was being opened"));
+            return Err(std::io::Error::other(
+                "the file was replaced while it was being opened",
+            ));
         }
         let max_line = usize::try_from(config.max_line_bytes.0).unwrap_or(usize::MAX);
         let multiline = match &config.multiline {
@@ -138,7 +140,11 @@ impl Tailer {
     }
 
     fn drain_held(&mut self, now: Instant, out: &mut Vec<FileLine>) {
-        let parts = self.docker.as_mut().map(PartialJoiner::take_all).unwrap_or_default();
+        let parts = self
+            .docker
+            .as_mut()
+            .map(PartialJoiner::take_all)
+            .unwrap_or_default();
         for joined in parts {
             let line = FileLine {
                 text: joined.line.log,

@@ -201,14 +201,26 @@ impl TailLoop {
             sources.push(Source {
                 config: config.clone(),
                 discovery,
-                labels: config.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                labels: config
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 over_limit: HashSet::new(),
             });
         }
         let mut stored = positions.load()?;
         settle_pending(&store, &mut stored);
-        let poll_interval = configs.iter().map(|c| c.poll_interval.0).min().unwrap_or(Duration::from_millis(250));
-        let rescan_interval = configs.iter().map(|c| c.rescan_interval.0).min().unwrap_or(Duration::from_secs(5));
+        let poll_interval = configs
+            .iter()
+            .map(|c| c.poll_interval.0)
+            .min()
+            .unwrap_or(Duration::from_millis(250));
+        let rescan_interval = configs
+            .iter()
+            .map(|c| c.rescan_interval.0)
+            .min()
+            .unwrap_or(Duration::from_secs(5));
         Ok(TailLoop {
             sources,
             tailers: BTreeMap::new(),
@@ -313,7 +325,10 @@ impl TailLoop {
         match Tailer::open(f.id, f.path.clone(), si, &source.config, offset) {
             Ok(mut t) => {
                 // A row that still names a pending batch is rewritten.
-                t.saved = stored.filter(|p| p.pending.is_none()).map(|p| p.offset).filter(|o| *o == offset);
+                t.saved = stored
+                    .filter(|p| p.pending.is_none())
+                    .map(|p| p.offset)
+                    .filter(|o| *o == offset);
                 self.logged.remove(&f.path);
                 tracing::debug!(path = %f.path.display(), offset, "tailing log file");
                 self.tailers.insert(f.id, t);
@@ -552,7 +567,9 @@ fn settle_pending(store: &LogStore, stored: &mut HashMap<FileId, Position>) {
         let Some(pending) = pos.pending else {
             continue;
         };
-        let stored_batch = *found.entry(pending.batch).or_insert_with(|| batch_is_stored(store, pending.batch));
+        let stored_batch = *found
+            .entry(pending.batch)
+            .or_insert_with(|| batch_is_stored(store, pending.batch));
         if stored_batch {
             pos.offset = pending.offset;
         }
@@ -579,5 +596,94 @@ fn batch_is_stored(store: &LogStore, marker: u64) -> bool {
             tracing::warn!(error = %e, "cannot look for a pending log file batch in the store; reading it again");
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::LogStoreOptions;
+
+    fn stores(dir: &std::path::Path) -> (Arc<LogStore>, Arc<StateStore>, Arc<Registry>) {
+        let registry = Registry::new();
+        let opts = LogStoreOptions {
+            retention_interval: None,
+            ..LogStoreOptions::default()
+        };
+        let logs = Arc::new(LogStore::open(&dir.join("logs"), opts, &registry).unwrap());
+        (logs, StateStore::open(dir).unwrap(), registry)
+    }
+
+    fn count(store: &LogStore) -> u64 {
+        store.flush().unwrap();
+        let q = SearchQuery {
+            text: String::new(),
+            start_ns: 0,
+            end_ns: i64::MAX,
+            filters: vec![],
+            limit: 1,
+            offset: 0,
+            buckets: 1,
+        };
+        store.search(&q).unwrap().total
+    }
+
+    #[test]
+    fn a_pending_batch_moves_the_position_only_when_the_store_has_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _state, _registry) = stores(dir.path());
+        let stored_marker = batch_marker();
+        let lost_marker = batch_marker();
+        assert_ne!(stored_marker, lost_marker);
+        let mut entry = Entry {
+            line: "stored before the crash".into(),
+            ..Entry::default()
+        };
+        entry
+            .fields
+            .insert(BATCH_MARKER_FIELD.into(), stored_marker.into());
+        store.ingest(SOURCE, vec![entry]).unwrap();
+        store.flush().unwrap();
+
+        let row = |batch| Position {
+            path: "/var/log/a.log".into(),
+            offset: 10,
+            pending: Some(PendingBatch { offset: 50, batch }),
+        };
+        let a = FileId { dev: 1, ino: 1 };
+        let b = FileId { dev: 1, ino: 2 };
+        let mut rows = HashMap::from([(a, row(stored_marker)), (b, row(lost_marker))]);
+        settle_pending(&store, &mut rows);
+        assert_eq!(rows[&a].offset, 50, "the batch is in the store: go on after it");
+        assert_eq!(
+            rows[&b].offset, 10,
+            "the batch never reached the store: read it again"
+        );
+    }
+
+    #[test]
+    fn a_clean_stop_saves_the_position_after_the_last_stored_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, state, registry) = stores(dir.path());
+        let log = dir.path().join("app.log");
+        std::fs::write(&log, "{\"msg\":\"one\"}\n{\"msg\":\"two\"}\npartial").unwrap();
+        let config: FileSourceConfig = serde_norway::from_str(&format!(
+            "paths: ['{}']\npoll_interval: 20ms\nrescan_interval: 50ms",
+            log.display()
+        ))
+        .unwrap();
+        let tailing = FileTailing::new(store.clone(), state.clone(), &registry);
+        tailing.apply(std::slice::from_ref(&config)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while count(&store) < 2 {
+            assert!(Instant::now() < deadline, "the lines never arrived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tailing.stop();
+        let rows = Positions::new(state).load().unwrap();
+        let row = rows.values().next().unwrap();
+        assert_eq!(row.offset, 28, "up to the unfinished line");
+        assert_eq!(row.pending, None);
+        assert_eq!(count(&store), 2);
     }
 }
