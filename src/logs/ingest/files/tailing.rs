@@ -686,4 +686,50 @@ mod tests {
         assert_eq!(row.pending, None);
         assert_eq!(count(&store), 2);
     }
+
+    #[test]
+    fn open_files_are_limited_and_a_deleted_file_is_read_to_its_end_and_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, state, registry) = stores(dir.path());
+        let logs = dir.path().join("lms");
+        std::fs::create_dir(&logs).unwrap();
+        std::fs::write(logs.join("a.log"), "{\"msg\":\"a\"}\n").unwrap();
+        std::fs::write(logs.join("b.log"), "{\"msg\":\"b\"}\n").unwrap();
+        let config: FileSourceConfig = serde_norway::from_str(&format!(
+            "paths: ['{}/*.log']\nmax_open_files: 1\npoll_interval: 20ms\nrescan_interval: 50ms",
+            logs.display()
+        ))
+        .unwrap();
+        let tailing = FileTailing::new(store.clone(), state.clone(), &registry);
+        tailing.apply(std::slice::from_ref(&config)).unwrap();
+        let wait = |what: &str, ok: &dyn Fn() -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !ok() {
+                assert!(Instant::now() < deadline, "timed out waiting for {what}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let counter = |name: &str| registry.counter(name, "").get();
+        wait("a.log", &|| count(&store) == 1);
+        assert_eq!(counter("belfry_logs_files_open_limit_total"), 1);
+        assert_eq!(registry.gauge("belfry_logs_files_watched", "").get(), 1.0);
+
+        // a.log goes: its last line (no newline yet) is still read, then
+        // it is closed and b.log takes its place.
+        let mut a = std::fs::OpenOptions::new()
+            .append(true)
+            .open(logs.join("a.log"))
+            .unwrap();
+        std::fs::remove_file(logs.join("a.log")).unwrap();
+        std::io::Write::write_all(&mut a, b"{\"msg\":\"a last\"}").unwrap();
+        wait("a.log to close and b.log to open", &|| count(&store) == 3);
+        assert_eq!(counter("belfry_logs_files_rotations_total"), 1);
+        tailing.stop();
+        let rows = Positions::new(state).load().unwrap();
+        assert_eq!(rows.len(), 1, "only b.log keeps a position: {rows:?}");
+        assert_eq!(
+            rows.values().next().unwrap().path,
+            logs.join("b.log").display().to_string()
+        );
+    }
 }
