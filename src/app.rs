@@ -15,6 +15,7 @@ use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::{Config, StorageConfig, WalSync};
 use belfry::exposition::Format;
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
+use belfry::logs::ingest::files::FileTailing;
 use belfry::logs::{LogStore, LogStoreOptions};
 use belfry::model::{AlertSink, Label, Labels};
 use belfry::remote::{MetadataEntry, MetadataSource, RemoteManager, RemoteOptions, WalAccess};
@@ -136,13 +137,19 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     scrape.apply_config(&config).context("cannot start scraping")?;
 
     let shutdown = CancellationToken::new();
+    let state_store = {
+        let data_dir = opts.data_dir.clone();
+        tokio::task::spawn_blocking(move || StateStore::open(&data_dir))
+            .await
+            .context("the state store open task failed")?
+            .context("cannot open the state store")?
+    };
     let alerting = {
         let registry = registry.clone();
-        let data_dir = opts.data_dir.clone();
         let alerting_config = config.alerting.clone();
         let external_url = format!("http://{local_addr}");
+        let state_store = state_store.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
-            let state_store = StateStore::open(&data_dir).context("cannot open the state store")?;
             let options = DispatcherOptions {
                 external_url,
                 state: Some(state_store),
@@ -152,8 +159,19 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
                 .context("cannot start alert dispatch")
         })
         .await
-        .context("the state store open task failed")??
+        .context("the alert dispatch start task failed")??
     };
+    // Files are tailed once the store and the positions' table are open;
+    // they are the last source stopped before the store closes.
+    let files = Arc::new(FileTailing::new(logs.clone(), state_store, &registry));
+    {
+        let files = files.clone();
+        let entries = config.logs.files.clone();
+        tokio::task::spawn_blocking(move || files.apply(&entries))
+            .await
+            .context("the log file tailing start task failed")?
+            .context("cannot start tailing logs.files")?;
+    }
     tokio::spawn(alerting.clone().run(shutdown.clone()));
     // Alerting rules deliver their alerts to the dispatcher, as a
     // Prometheus would to its Alertmanager.
@@ -211,6 +229,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         local_addr,
         scrape: scrape.clone(),
         remote: remote.clone(),
+        files: files.clone(),
         state: state.clone(),
         running: parking_lot::Mutex::new(config),
     });
@@ -236,6 +255,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     remote.stop().await;
     // Before the store closes: what the listeners read is stored first.
     log_listeners.stop().await;
+    tokio::task::spawn_blocking(move || files.stop())
+        .await
+        .context("the log file tailing stop task failed")?;
     tokio::task::spawn_blocking(move || tsdb.close())
         .await
         .context("the storage close task failed")?
@@ -267,6 +289,7 @@ struct Reloader {
     local_addr: SocketAddr,
     scrape: Arc<ScrapeManager>,
     remote: Arc<RemoteManager>,
+    files: Arc<FileTailing>,
     state: Arc<AppState>,
     /// The configuration in effect, to name the keys a reload cannot apply.
     running: parking_lot::Mutex<Config>,
@@ -313,6 +336,12 @@ impl Reloader {
             tracing::warn!(error = %e, "scrape configuration not installed");
         }
         self.remote.install(remote)?;
+        // Applied live: the running loop saves its positions and a new one
+        // resumes from them. A failure (the positions cannot be read) leaves
+        // no file tailed and is reported without undoing the rest.
+        if let Err(e) = self.files.apply(&config.logs.files) {
+            tracing::error!(error = %e, "cannot apply logs.files; no log file is tailed");
+        }
         *self.state.external_labels.write() = external_labels(&config);
         self.state
             .exemplars

@@ -33,8 +33,8 @@ pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
 pub use logs::{
-    CommitConfig, GelfConfig, LevelRetentionOverride, LogLimitsConfig, LogRetentionConfig, LogsConfig,
-    SyslogConfig, Transport,
+    CommitConfig, FileFormat, FileSourceConfig, GelfConfig, LevelRetentionOverride, LogLimitsConfig,
+    LogRetentionConfig, LogsConfig, MultilineConfig, StartAt, SyslogConfig, Transport,
 };
 pub use privacy::{
     BUILTIN_SCRUBBERS, CustomScrubber, DEFAULT_ON_SCRUBBERS, MIN_USER_ID_KEY_LEN, PrivacyConfig,

@@ -12,8 +12,13 @@ pub const NFLOG: &str = "nflog";
 /// keeps alerts that are waiting for their first notification.
 pub const ALERTS: &str = "alerts";
 
+/// Read positions of tailed log files by `dev:inode` (JSON
+/// `{"path", "offset"}`), written after the logs store acknowledged the
+/// records before the offset.
+pub const LOG_FILE_POSITIONS: &str = "log_file_positions";
+
 /// Created on open when missing.
-pub const ALL: &[&str] = &[SILENCES, NFLOG, ALERTS];
+pub const ALL: &[&str] = &[SILENCES, NFLOG, ALERTS, LOG_FILE_POSITIONS];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
     TableDefinition::new(name)

@@ -16,6 +16,7 @@ mod log_decoders;
 mod log_ingest_paths;
 mod log_shippers;
 mod log_shippers_support;
+mod log_files;
 mod logs_store;
 mod promql_conformance;
 mod promql_differential;

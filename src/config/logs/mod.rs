@@ -3,10 +3,11 @@
 //! how often the index commits. The store lives under `<data-dir>/logs/`.
 //!
 //! Ingest sources (`files`, `gelf`, `syslog`) and `privacy` join this
-//! section beside these keys.
+//! section beside these keys; `files` is applied live on reload.
 
 mod commit;
 mod gelf;
+mod files;
 mod limits;
 mod listener;
 mod retention;
@@ -14,6 +15,7 @@ mod syslog;
 
 pub use commit::CommitConfig;
 pub use gelf::GelfConfig;
+pub use files::{FileFormat, FileSourceConfig, MultilineConfig, StartAt};
 pub use limits::LogLimitsConfig;
 pub use listener::Transport;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};
@@ -45,6 +47,9 @@ pub struct LogsConfig {
     /// The syslog listener (UDP and TCP); none unless configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syslog: Option<SyslogConfig>,
+    /// Log files tailed by Belfry itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSourceConfig>,
 }
 
 impl LogsConfig {
@@ -71,6 +76,7 @@ impl LogsConfig {
                 ));
             }
         }
+        files::validate_files(&self.files, self.limits.max_batch_lines)?;
         if self.limits.max_pending_bytes.0 > 0
             && self.retention_size.0 > 0
             && self.limits.max_pending_bytes.0 > self.retention_size.0

@@ -1,6 +1,6 @@
 //! Belfry's log record and the mapping every ingest path shares.
 
-mod aliases;
+pub mod aliases;
 mod level;
 mod mapping;
 mod record;
