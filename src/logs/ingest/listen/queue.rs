@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::selfmetrics::Counter;
+
 use super::metrics::ListenerMetrics;
 use super::protocol::{Protocol, Refused};
 use crate::config::Transport;
@@ -41,8 +43,10 @@ pub struct QueueSender {
     tx: mpsc::UnboundedSender<Message>,
     room: Arc<Semaphore>,
     max_message: usize,
-    source: &'static str,
-    metrics: Arc<ListenerMetrics>,
+    /// `belfry_logs_dropped_total{source, reason="queue_full"}`, looked up once.
+    queue_full: Arc<Counter>,
+    /// `belfry_logs_dropped_total{source, reason="store_error"}`.
+    closed: Arc<Counter>,
 }
 
 impl QueueSender {
@@ -53,7 +57,7 @@ impl QueueSender {
         };
         match self.room.clone().try_acquire_many_owned(n) {
             Ok(permit) => self.send(Transport::Udp, bytes, permit),
-            Err(_) => self.metrics.dropped.with(&[self.source, "queue_full"]).inc(),
+            Err(_) => self.queue_full.inc(),
         }
     }
 
@@ -81,7 +85,7 @@ impl QueueSender {
             _permit: permit,
         };
         if self.tx.send(message).is_err() {
-            self.metrics.dropped.with(&[self.source, "store_error"]).inc();
+            self.closed.inc();
         }
     }
 }
@@ -109,12 +113,13 @@ impl IngestQueue {
         let (tx, rx) = mpsc::unbounded_channel();
         let capacity = opts.queue_bytes.max(2 * opts.max_message_bytes);
         let room = Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS)));
+        let source = opts.protocol.source();
         let sender = QueueSender {
             tx,
             room,
             max_message: capacity / 2,
-            source: opts.protocol.source(),
-            metrics: metrics.clone(),
+            queue_full: metrics.dropped.with(&[source, "queue_full"]),
+            closed: metrics.dropped.with(&[source, "store_error"]),
         };
         let stopping = Arc::new(AtomicBool::new(false));
         let worker = Worker {

@@ -59,6 +59,7 @@ pub async fn serve_tcp(
         }
         let connection = Connection {
             open: OpenGuard::new(open.clone(), metrics.clone(), source),
+            received: metrics.received.with(&[source, "tcp"]),
             opts: opts.clone(),
             queue: queue.clone(),
             store: store.clone(),
@@ -96,6 +97,8 @@ impl Drop for OpenGuard {
 
 struct Connection {
     open: OpenGuard,
+    /// `belfry_logs_listener_messages_total{source, transport="tcp"}`.
+    received: Arc<crate::selfmetrics::Counter>,
     opts: Arc<TcpOptions>,
     queue: QueueSender,
     store: Arc<LogStore>,
@@ -138,7 +141,7 @@ impl Connection {
         let source = self.opts.protocol.source();
         match frame {
             Ok(bytes) => {
-                self.metrics.received.with(&[source, "tcp"]).inc();
+                self.received.inc();
                 self.queue.put(bytes).await;
             }
             Err(Refused { reason, message }) => {
