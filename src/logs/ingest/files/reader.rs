@@ -10,8 +10,9 @@ use super::line::FileLine;
 use crate::logs::schema::TRUNCATION_MARKER;
 
 /// Bytes read from a file per call, so one busy file cannot starve the
-/// others or grow a batch without bound.
-const READ_CHUNK: usize = 256 << 10;
+/// others or grow a batch without bound; each open file keeps a buffer of
+/// this size, so `max_open_files` of them stay small.
+const READ_CHUNK: usize = 64 << 10;
 
 pub struct LineReader {
     file: File,
