@@ -6,16 +6,16 @@
 //! section beside these keys; `files` is applied live on reload.
 
 mod commit;
-mod gelf;
 mod files;
+mod gelf;
 mod limits;
 mod listener;
 mod retention;
 mod syslog;
 
 pub use commit::CommitConfig;
-pub use gelf::GelfConfig;
 pub use files::{FileFormat, FileSourceConfig, MultilineConfig, StartAt};
+pub use gelf::GelfConfig;
 pub use limits::LogLimitsConfig;
 pub use listener::Transport;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};

@@ -119,6 +119,16 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
         if let Some(user) = &mut record.user {
             *user = privacy.hasher.token(user);
         }
+        // A user id can also arrive where the aliases above do not look:
+        // as a stream label, or under a prefix (a syslog structured-data
+        // param `req@32473.user_id`, a nested object). Each becomes a
+        // token too, so no raw id reaches the disk by a side door.
+        for (name, v) in record.labels.iter_mut() {
+            if names_a_user_id(name) {
+                *v = privacy.hasher.token(v);
+            }
+        }
+        tokenize_user_ids(&mut record.fields, &|raw| privacy.hasher.token(raw));
         privacy.scrubber.scrub_string(&mut record.message);
         if let Some(e) = &mut record.error {
             privacy.scrubber.scrub_string(e);
@@ -134,6 +144,43 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
         notes.truncated |= truncate(e, opts.max_line_bytes);
     }
     (record, notes)
+}
+
+/// Whether a field or label name names a user id: one of the user-id
+/// aliases, alone or as the last part of a prefixed name (`sd@1.user_id`,
+/// `ctx.userId`), compared without regard to case.
+fn names_a_user_id(name: &str) -> bool {
+    let last = name.rsplit(['.', '@']).next().unwrap_or(name);
+    aliases::USER_ID
+        .iter()
+        .any(|alias| alias.eq_ignore_ascii_case(name) || alias.eq_ignore_ascii_case(last))
+}
+
+/// Replaces every string or number under a user-id name, at any depth,
+/// by its token.
+fn tokenize_user_ids(fields: &mut Map<String, Value>, token: &dyn Fn(&str) -> String) {
+    for (name, v) in fields.iter_mut() {
+        if names_a_user_id(name) {
+            match v {
+                Value::String(raw) => *raw = token(raw),
+                Value::Number(n) => *v = Value::String(token(&n.to_string())),
+                Value::Object(inner) => tokenize_user_ids(inner, token),
+                _ => {}
+            }
+            continue;
+        }
+        match v {
+            Value::Object(inner) => tokenize_user_ids(inner, token),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        tokenize_user_ids(inner, token);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn level_value(v: &Value) -> Option<Level> {
@@ -280,6 +327,51 @@ mod tests {
             assert!(!stored.contains(raw), "{raw} stored: {stored}");
         }
         assert_eq!(record.user, Some(privacy.hasher.token("student-4711")));
+    }
+
+    #[test]
+    fn user_ids_under_prefixes_labels_and_nesting_become_tokens_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let privacy = Privacy::open(
+            &crate::config::PrivacyConfig::default(),
+            dir.path(),
+            crate::selfmetrics::Registry::new(),
+        )
+        .unwrap();
+        let fields = json!({
+            "req@32473.user_id": "student-1",
+            "ctx": {"userId": 4242, "course": "c-9"},
+            "actors": [{"username": "student-3"}],
+        });
+        let entry = Entry {
+            timestamp_ns: Some(NOW),
+            labels: vec![
+                ("service".into(), "api".into()),
+                ("user_id".into(), "student-2".into()),
+            ],
+            line: "login".into(),
+            level: None,
+            fields: fields.as_object().unwrap().clone(),
+        };
+        let o = MappingOptions {
+            privacy: Some(&privacy),
+            ..opts()
+        };
+        let (record, _) = map_entry(entry, &o);
+        let stored = serde_json::to_string(&(&record.fields, &record.labels)).unwrap();
+        for raw in ["student-1", "student-2", "student-3", "4242"] {
+            assert!(!stored.contains(raw), "{raw} stored: {stored}");
+        }
+        assert_eq!(
+            record.fields["req@32473.user_id"],
+            json!(privacy.hasher.token("student-1"))
+        );
+        assert_eq!(
+            record.fields["ctx"]["userId"],
+            json!(privacy.hasher.token("4242"))
+        );
+        // Other fields beside them are kept as sent.
+        assert_eq!(record.fields["ctx"]["course"], json!("c-9"));
     }
 
     #[test]
