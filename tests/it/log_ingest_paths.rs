@@ -96,7 +96,8 @@ fn loki_json(service: &str, messages: &[String], user: &str) -> String {
         .enumerate()
         .map(|(i, m)| json!([(ts + i as i64).to_string(), m, {"user_id": user, "detected_level": "warn"}]))
         .collect();
-    json!({"streams": [{"stream": {"service": service}, "values": values}]}).to_string()
+    // The user id is a stream label too, where no user-id alias looks.
+    json!({"streams": [{"stream": {"service": service, "user_id": user}, "values": values}]}).to_string()
 }
 
 fn bulk_body(service: &str, messages: &[String], user: &str, error: &str) -> String {
@@ -138,8 +139,10 @@ fn gelf_json(service: &str, message: &str, user: &str) -> String {
 }
 
 /// RFC 5424, octet-counted; `-` for the time: the arrival time.
-fn syslog_frame(app: &str, message: &str) -> String {
-    let frame = format!("<131>1 - lms-1 {app} - - - {message}");
+/// With the user id as a structured-data param, where no user-id alias
+/// looks: it must become a token all the same.
+fn syslog_frame(app: &str, message: &str, user: &str) -> String {
+    let frame = format!("<131>1 - lms-1 {app} - - [req@32473 user_id=\"{user}\"] {message}");
     format!("{} {frame}", frame.len())
 }
 
@@ -235,7 +238,7 @@ fn no_raw_user_id_or_secret_reaches_the_data_dir() {
     );
     send_tcp(
         s.syslog_port,
-        syslog_frame(&svc("syslog"), &sec[5].text()).as_bytes(),
+        syslog_frame(&svc("syslog"), &sec[5].text(), &sec[5].user).as_bytes(),
     );
 
     let lines = wait_lines(server, "query=mail", 6);
@@ -410,7 +413,7 @@ fn kill_9_during_ingest_loses_nothing_acknowledged_on_any_path() {
             .unwrap();
         gelf.write_all(b"\0").unwrap();
         syslog
-            .write_all(syslog_frame("kill-syslog", &format!("k9 syslog {n}")).as_bytes())
+            .write_all(syslog_frame("kill-syslog", &format!("k9 syslog {n}"), "kill-user").as_bytes())
             .unwrap();
     }
     gelf.flush().unwrap();
@@ -570,7 +573,7 @@ fn malformed_items_are_refused_alone_and_counted() {
     let big = format!("<14>1 - h bad - - - {}", "y".repeat(4000));
     let bad_pri = "<999>1 - h bad - - - x";
     let stream = format!("{} {bad_pri}{} {big}", bad_pri.len(), big.len())
-        + &syslog_frame("bad", "bad-input syslog good");
+        + &syslog_frame("bad", "bad-input syslog good", "bad-user");
     send_tcp(s.syslog_port, stream.as_bytes());
 
     let lines = wait_lines(server, "service=bad", 7);
