@@ -229,25 +229,12 @@ fn a_python_traceback_is_one_error_record_and_docker_lines_are_joined() {
     );
     let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
 
-    let script = r#"
-import logging, sys
-logging.basicConfig(filename=sys.argv[1], format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
-log = logging.getLogger("lms.grading")
-log.info("grading started")
-def grade(n):
-    return 100 / n
-try:
-    try:
-        grade(0)
-    except ZeroDivisionError as e:
-        raise ValueError("no submissions to grade") from e
-except ValueError:
-    log.exception("grading failed for course %s", "CS101")
-log.warning("grading finished")
-"#;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/logs/grading_traceback.py"
+    );
     let py_log = py_dir.join("grading.log");
     let status = Command::new("python3")
-        .arg("-c")
         .arg(script)
         .arg(&py_log)
         .status()

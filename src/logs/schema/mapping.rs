@@ -278,6 +278,15 @@ mod tests {
         }
     }
 
+    fn default_privacy(dir: &std::path::Path) -> Privacy {
+        Privacy::open(
+            &crate::config::PrivacyConfig::default(),
+            dir,
+            crate::selfmetrics::Registry::new(),
+        )
+        .unwrap()
+    }
+
     fn line(text: &str) -> Entry {
         Entry {
             line: text.to_string(),
@@ -288,12 +297,7 @@ mod tests {
     #[test]
     fn user_ids_become_tokens_and_secrets_are_scrubbed_before_storing() {
         let dir = tempfile::tempdir().unwrap();
-        let privacy = Privacy::open(
-            &crate::config::PrivacyConfig::default(),
-            dir.path(),
-            crate::selfmetrics::Registry::new(),
-        )
-        .unwrap();
+        let privacy = default_privacy(dir.path());
         let mut fields = Map::new();
         fields.insert("user_id".into(), Value::from("student-4711"));
         fields.insert("error".into(), Value::from("login failed for ada@example.org"));
@@ -332,12 +336,7 @@ mod tests {
     #[test]
     fn user_ids_under_prefixes_labels_and_nesting_become_tokens_too() {
         let dir = tempfile::tempdir().unwrap();
-        let privacy = Privacy::open(
-            &crate::config::PrivacyConfig::default(),
-            dir.path(),
-            crate::selfmetrics::Registry::new(),
-        )
-        .unwrap();
+        let privacy = default_privacy(dir.path());
         let fields = json!({
             "req@32473.user_id": "student-1",
             "ctx": {"userId": 4242, "course": "c-9"},

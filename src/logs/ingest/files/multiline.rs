@@ -198,24 +198,11 @@ mod tests {
     /// A traceback as python3 writes it through `logging`, chained
     /// exception included.
     fn python_traceback() -> String {
-        let script = r#"
-import logging, sys
-logging.basicConfig(stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
-log = logging.getLogger("lms.grading")
-log.info("grading started")
-def grade(n):
-    return 100 / n
-try:
-    try:
-        grade(0)
-    except ZeroDivisionError as e:
-        raise ValueError("no submissions to grade") from e
-except ValueError:
-    log.exception("grading failed for course %s", "CS101")
-log.warning("grading finished")
-"#;
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/logs/grading_traceback.py"
+        );
         let out = std::process::Command::new("python3")
-            .arg("-c")
             .arg(script)
             .output()
             .expect("python3 runs");
