@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    federate, lifecycle, logs_ingest, logs_search, query, rules, series, server_status, status,
-    target_metadata, targets, write,
+    federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_query, loki_status, loki_tail, query,
+    rules, series, server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -74,6 +74,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/belfry/logs", post(logs_ingest::ingest_ndjson))
         .route("/api/belfry/logs/search", get(logs_search::search))
         .route("/api/belfry/logs/context", get(logs_search::context))
+        .route("/ready", get(loki_status::ready))
+        .route("/loki/api/v1/status/buildinfo", get(loki_status::buildinfo))
+        .route("/loki/api/v1/query", get(loki_query::query).post(loki_query::query))
+        .route(
+            "/loki/api/v1/query_range",
+            get(loki_query::query_range).post(loki_query::query_range),
+        )
+        .route("/loki/api/v1/labels", get(loki_labels::labels).post(loki_labels::labels))
+        .route(
+            "/loki/api/v1/label/{name}/values",
+            get(loki_labels::label_values).post(loki_labels::label_values),
+        )
+        .route("/loki/api/v1/series", get(loki_labels::series).post(loki_labels::series))
+        .route(
+            "/loki/api/v1/index/stats",
+            get(loki_labels::index_stats).post(loki_labels::index_stats),
+        )
+        .route(
+            "/loki/api/v1/index/volume",
+            get(loki_labels::volume).post(loki_labels::volume),
+        )
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(loki_labels::volume_range).post(loki_labels::volume_range),
+        )
+        .route("/loki/api/v1/tail", get(loki_tail::tail))
         // Outermost last: refused requests are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))

@@ -7,10 +7,12 @@
 
 mod commit;
 mod limits;
+mod query;
 mod retention;
 
 pub use commit::CommitConfig;
 pub use limits::LogLimitsConfig;
+pub use query::LogQueryConfig;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};
 
 use serde::Deserialize;
@@ -30,6 +32,9 @@ pub struct LogsConfig {
     pub limits: LogLimitsConfig,
     #[serde(default)]
     pub commit: CommitConfig,
+    /// What one LogQL query may spend.
+    #[serde(default)]
+    pub query: LogQueryConfig,
     /// User-id tokens and scrubbers, shared with errors.
     #[serde(default)]
     pub privacy: super::PrivacyConfig,
@@ -41,6 +46,7 @@ impl LogsConfig {
         self.retention.validate().map_err(|m| format!("retention: {m}"))?;
         self.limits.validate().map_err(|m| format!("limits: {m}"))?;
         self.commit.validate().map_err(|m| format!("commit: {m}"))?;
+        self.query.validate().map_err(|m| format!("query: {m}"))?;
         self.privacy.validate().map_err(|e| format!("privacy: {e}"))?;
         if self.limits.max_pending_bytes.0 > 0
             && self.retention_size.0 > 0
@@ -70,6 +76,9 @@ impl LogsConfig {
         }
         if self.commit != new.commit {
             keys.push("logs.commit");
+        }
+        if self.query != new.query {
+            keys.push("logs.query");
         }
         keys
     }
@@ -123,6 +132,10 @@ mod tests {
         assert!(err.contains("max_line_bytes"), "{err}");
         let err = parse("commit:\n  interval: 0s\n").unwrap_err();
         assert!(err.contains("commit: interval"), "{err}");
+        let err = parse("query:\n  max_series: 0\n").unwrap_err();
+        assert!(err.contains("query: max_series"), "{err}");
+        let err = parse("query:\n  max_lines: 5\n").unwrap_err();
+        assert!(err.contains("max_lines"), "{err}");
         let err = parse("retention_size: 1MB\nlimits:\n  max_pending_bytes: 64MB\n").unwrap_err();
         assert!(err.contains("max_pending_bytes"), "{err}");
         let err = parse("retention:\n  services:\n    '':\n      info: 1d\n").unwrap_err();
