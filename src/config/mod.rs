@@ -32,7 +32,9 @@ pub use file::{BUILTIN_RULES_PREFIX, Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
-pub use logs::{CommitConfig, LevelRetentionOverride, LogLimitsConfig, LogQueryConfig, LogRetentionConfig, LogsConfig};
+pub use logs::{
+    CommitConfig, LevelRetentionOverride, LogLimitsConfig, LogQueryConfig, LogRetentionConfig, LogsConfig,
+};
 pub use privacy::{
     BUILTIN_SCRUBBERS, CustomScrubber, DEFAULT_ON_SCRUBBERS, MIN_USER_ID_KEY_LEN, PrivacyConfig,
     PrivacyConfigError, ScrubbersConfig, compile_custom,

@@ -96,7 +96,7 @@ impl Budget {
                 ),
             });
         }
-        if lines % 4096 == 0 {
+        if lines.is_multiple_of(4096) {
             self.check_time()?;
         }
         Ok(())

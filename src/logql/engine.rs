@@ -73,7 +73,12 @@ pub struct LogqlEngine {
 }
 
 impl LogqlEngine {
-    pub fn new(store: Arc<LogStore>, limits: QueryLimits, promql: EngineOptions, registry: &Registry) -> Self {
+    pub fn new(
+        store: Arc<LogStore>,
+        limits: QueryLimits,
+        promql: EngineOptions,
+        registry: &Registry,
+    ) -> Self {
         LogqlEngine {
             store,
             promql: Engine::new(promql, registry),
@@ -141,7 +146,11 @@ impl LogqlEngine {
             Query::Log(sel) => {
                 self.check_limit(p.limit)?;
                 // A log query's end is exclusive; `end == start` asks for that instant.
-                let end = if p.end_ns == p.start_ns { p.end_ns + 1 } else { p.end_ns };
+                let end = if p.end_ns == p.start_ns {
+                    p.end_ns + 1
+                } else {
+                    p.end_ns
+                };
                 let r = eval_log_query(self.days(), &sel, p.start_ns, end, p.limit, p.direction, &budget);
                 let streams = self.record("log", r)?;
                 let entries = streams.iter().map(|s| s.entries.len() as u64).sum();
@@ -198,7 +207,11 @@ impl LogqlEngine {
             let grid = StepGrid {
                 start_ns: start_ms.saturating_mul(1_000_000),
                 // One step: each window is the range itself.
-                step_ns: if steps == 1 { agg.range_ns } else { step_ms * 1_000_000 },
+                step_ns: if steps == 1 {
+                    agg.range_ns
+                } else {
+                    step_ms * 1_000_000
+                },
                 steps,
                 range_ns: agg.range_ns,
                 offset_ns: agg.offset_ns,

@@ -303,7 +303,11 @@ pub fn day_query(
                 }
             }
             // Label filters and parsers do not change the line.
-            Stage::LabelFilter(_) | Stage::Json(_) | Stage::Logfmt { .. } | Stage::Pattern(_) | Stage::Regexp(_) => {}
+            Stage::LabelFilter(_)
+            | Stage::Json(_)
+            | Stage::Logfmt { .. }
+            | Stage::Pattern(_)
+            | Stage::Regexp(_) => {}
             _ => break,
         }
     }
@@ -320,7 +324,10 @@ mod tests {
     #[test]
     fn needle_words_are_exact_only_where_the_needle_bounds_them() {
         let f = LogFields::new();
-        let q = format!("{:?}", needle_query(f.message, "connection refused by db").unwrap());
+        let q = format!(
+            "{:?}",
+            needle_query(f.message, "connection refused by db").unwrap()
+        );
         // "connection" may be the tail of a longer word, "db" its head.
         assert!(q.contains("Regex"), "{q}");
         assert!(needle_query(f.message, "  ").is_none());

@@ -30,7 +30,10 @@ pub const METADATA_LABELS: [&str; 5] = ["request_id", "user", "path", "status", 
 
 impl LineLabels {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.items.iter().find(|(n, ..)| n == name).map(|(_, v, _)| v.as_str())
+        self.items
+            .iter()
+            .find(|(n, ..)| n == name)
+            .map(|(_, v, _)| v.as_str())
     }
 
     pub fn origin(&self, name: &str) -> Option<Origin> {
@@ -132,7 +135,7 @@ impl PipelineLine {
             ("user", l.user),
             ("path", l.path),
             ("status", l.status.map(|s| s.to_string())),
-            ("duration", l.duration.map(|d| crate::promql::format_float(d))),
+            ("duration", l.duration.map(crate::promql::format_float)),
         ];
         for (name, value) in meta {
             if let Some(v) = value {
@@ -157,7 +160,10 @@ mod tests {
     fn metadata_joins_the_label_set_only_when_promoted() {
         let mut l = stream_labels("api", "info", &Map::new());
         l.set("path", "/x", Origin::Metadata);
-        assert_eq!(l.to_labels(), Labels::from_pairs(&[("level", "info"), ("service", "api")]));
+        assert_eq!(
+            l.to_labels(),
+            Labels::from_pairs(&[("level", "info"), ("service", "api")])
+        );
         l.set_extracted("path", "/y");
         assert_eq!(l.get("path_extracted"), Some("/y"));
         l.promote("path");

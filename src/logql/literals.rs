@@ -163,7 +163,7 @@ pub fn parse_bytes(s: &str) -> Option<f64> {
 
 /// Whether `u` is a byte unit that must be written out (not a duration).
 pub fn is_byte_unit(u: &str) -> bool {
-    u.len() >= 1 && byte_unit(u).is_some() && duration_unit(u).is_none()
+    !u.is_empty() && byte_unit(u).is_some() && duration_unit(u).is_none()
 }
 
 #[cfg(test)]
@@ -172,7 +172,10 @@ mod tests {
 
     #[test]
     fn strings_read_go_escapes() {
-        assert_eq!(read_string(r#""a\"b\n" rest"#).unwrap(), Some(("a\"b\n".into(), 8)));
+        assert_eq!(
+            read_string(r#""a\"b\n" rest"#).unwrap(),
+            Some(("a\"b\n".into(), 8))
+        );
         assert_eq!(read_string("`a\\b` x").unwrap(), Some(("a\\b".into(), 5)));
         assert_eq!(read_string(r#""\x41\u00e9""#).unwrap().unwrap().0, "Aé");
         assert!(read_string("\"abc").is_err());

@@ -64,7 +64,10 @@ pub fn eval_log_query(
 pub fn group_streams(found: Vec<FoundLine>) -> Vec<Stream> {
     let mut streams: BTreeMap<Labels, Vec<(i64, String)>> = BTreeMap::new();
     for f in found {
-        streams.entry(f.labels).or_default().push((f.timestamp_ns, f.line));
+        streams
+            .entry(f.labels)
+            .or_default()
+            .push((f.timestamp_ns, f.line));
     }
     streams
         .into_iter()
@@ -109,7 +112,10 @@ pub fn find_lines(
                 Bound::Included(Term::from_field_u64(f.seq, min)),
                 Bound::Unbounded,
             ));
-            query = Box::new(BooleanQuery::new(vec![(Occur::Must, query), (Occur::Must, since)]));
+            query = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query),
+                (Occur::Must, since),
+            ]));
         }
         let mut offset = 0;
         let mut page = FIRST_PAGE.max(limit);
@@ -148,8 +154,8 @@ pub fn find_lines(
     }
     // Ties at one timestamp keep the store's order.
     match dir {
-        Direction::Backward => found.sort_by(|a, b| (b.timestamp_ns, b.seq).cmp(&(a.timestamp_ns, a.seq))),
-        Direction::Forward => found.sort_by(|a, b| (a.timestamp_ns, a.seq).cmp(&(b.timestamp_ns, b.seq))),
+        Direction::Backward => found.sort_by_key(|a| std::cmp::Reverse((a.timestamp_ns, a.seq))),
+        Direction::Forward => found.sort_by_key(|a| (a.timestamp_ns, a.seq)),
     }
     Ok(found)
 }

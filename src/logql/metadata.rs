@@ -51,7 +51,12 @@ pub fn label_names(days: &DayIndexes, start_ns: i64, end_ns: i64) -> Result<Vec<
 }
 
 /// Values of one label in `[start_ns, end_ns]` (whole days).
-pub fn label_values(days: &DayIndexes, name: &str, start_ns: i64, end_ns: i64) -> Result<Vec<String>, LogqlError> {
+pub fn label_values(
+    days: &DayIndexes,
+    name: &str,
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<Vec<String>, LogqlError> {
     let f = &days.fields;
     let t = target(f, name);
     let mut values = BTreeSet::new();
@@ -121,7 +126,11 @@ fn bytes_per_line(days: &DayIndexes, start_ns: i64, end_ns: i64) -> f64 {
         bytes += day.disk_bytes();
         lines += day.num_docs();
     }
-    if lines == 0 { 0.0 } else { bytes as f64 / lines as f64 }
+    if lines == 0 {
+        0.0
+    } else {
+        bytes as f64 / lines as f64
+    }
 }
 
 pub fn index_stats(
@@ -159,7 +168,13 @@ pub fn volume(
         let key = if target_labels.is_empty() {
             // Loki groups by the selector's labels by default.
             let names: Vec<&str> = sel.matchers.iter().map(|m| m.name.as_str()).collect();
-            Labels::new(labels.iter().filter(|l| names.contains(&l.name.as_str())).cloned().collect())
+            Labels::new(
+                labels
+                    .iter()
+                    .filter(|l| names.contains(&l.name.as_str()))
+                    .cloned()
+                    .collect(),
+            )
         } else {
             Labels::new(
                 target_labels

@@ -26,10 +26,10 @@ mod tail;
 mod template_text;
 mod windows;
 
+pub use ast::LogSelector;
 pub use budget::{Budget, QueryLimits};
 pub use engine::{ExecStats, LogqlEngine, MAX_POINTS, QueryData, QueryOutcome, RangeParams};
 pub use error::LogqlError;
-pub use ast::LogSelector;
 pub use log_query::{Direction, FoundLine, Stream, find_lines, group_streams};
 pub use parse::parse_log_query;
 pub use query::{MetricQuery, Query, parse_query};

@@ -221,7 +221,10 @@ pub fn stream_selector(c: &mut Cursor) -> PResult<Vec<Matcher>> {
         } else if c.eat("=") {
             MatchOp::Equal
         } else {
-            return Err(c.error(format!("expected =, !=, =~ or !~ after {name:?}, found {}", c.found())));
+            return Err(c.error(format!(
+                "expected =, !=, =~ or !~ after {name:?}, found {}",
+                c.found()
+            )));
         };
         let value = c.string()?;
         let m = Matcher::new(op, name, value).map_err(|e| c.error(e))?;
@@ -346,8 +349,9 @@ fn stage(c: &mut Cursor) -> PResult<Stage> {
         "regexp" => {
             c.pos += word.len();
             let src = c.string()?;
-            let re = Regex::new(&src).map_err(|e| c.error(format!("invalid regular expression {src:?}: {e}")))?;
-            if !re.capture_names().flatten().next().is_some() {
+            let re =
+                Regex::new(&src).map_err(|e| c.error(format!("invalid regular expression {src:?}: {e}")))?;
+            if re.capture_names().flatten().next().is_none() {
                 return Err(c.error(format!(
                     "regexp {src:?} has no named capture group such as (?P<name>...)"
                 )));
@@ -522,7 +526,10 @@ fn label_filter_leaf(c: &mut Cursor) -> PResult<LabelFilter> {
     ];
     c.skip_ws();
     let Some((tok, cmp)) = ops.into_iter().find(|(t, _)| c.rest().starts_with(t)) else {
-        return Err(c.error(format!("expected a comparison after {name:?}, found {}", c.found())));
+        return Err(c.error(format!(
+            "expected a comparison after {name:?}, found {}",
+            c.found()
+        )));
     };
     c.pos += tok.len();
     if c.at_string() {
@@ -531,10 +538,16 @@ fn label_filter_leaf(c: &mut Cursor) -> PResult<LabelFilter> {
             "!=" => MatchOp::NotEqual,
             "=~" => MatchOp::Regex,
             "!~" => MatchOp::NotRegex,
-            _ => return Err(c.error(format!("{tok} compares numbers; {name} {tok} takes a number, duration or size"))),
+            _ => {
+                return Err(c.error(format!(
+                    "{tok} compares numbers; {name} {tok} takes a number, duration or size"
+                )));
+            }
         };
         let value = c.string()?;
-        return Ok(LabelFilter::Text(Matcher::new(op, name, value).map_err(|e| c.error(e))?));
+        return Ok(LabelFilter::Text(
+            Matcher::new(op, name, value).map_err(|e| c.error(e))?,
+        ));
     }
     let Some(op) = cmp else {
         return Err(c.error(format!("{tok} takes a string")));
@@ -548,7 +561,12 @@ fn label_filter_leaf(c: &mut Cursor) -> PResult<LabelFilter> {
             format!("expected a string, number, duration or byte size after {name} {tok}, found {word:?}"),
         )
     })?;
-    Ok(LabelFilter::Number { name, op, kind, value })
+    Ok(LabelFilter::Number {
+        name,
+        op,
+        kind,
+        value,
+    })
 }
 
 /// A number, a duration (as seconds) or a byte size.
@@ -580,9 +598,13 @@ pub fn range_aggregation(c: &mut Cursor, func: RangeFn) -> PResult<RangeAggregat
     let param = if func == RangeFn::QuantileOverTime {
         let start = c.pos;
         let w = c.literal_word();
-        let q: f64 = w
-            .parse()
-            .map_err(|_| error_at(c.src, start, format!("quantile_over_time takes a number first, found {w:?}")))?;
+        let q: f64 = w.parse().map_err(|_| {
+            error_at(
+                c.src,
+                start,
+                format!("quantile_over_time takes a number first, found {w:?}"),
+            )
+        })?;
         c.expect(",")?;
         Some(q)
     } else {
@@ -590,7 +612,11 @@ pub fn range_aggregation(c: &mut Cursor, func: RangeFn) -> PResult<RangeAggregat
     };
     let matchers = stream_selector(c)?;
     // Loki takes the range right after the selector too: `{a="b"}[5m] | json`.
-    let early_range = if c.peek() == Some('[') { Some(range(c)?) } else { None };
+    let early_range = if c.peek() == Some('[') {
+        Some(range(c)?)
+    } else {
+        None
+    };
     let pipeline = pipeline(c)?;
     let unwrap = if c.peek_unwrap() {
         c.expect("|")?;
@@ -638,9 +664,13 @@ fn range(c: &mut Cursor) -> PResult<i64> {
     c.expect("[")?;
     let start = c.pos;
     let w = c.literal_word();
-    let ns = parse_duration_ns(w)
-        .filter(|ns| *ns >= 1e6)
-        .ok_or_else(|| error_at(c.src, start, format!("expected a positive range such as 5m, found {w:?}")))?;
+    let ns = parse_duration_ns(w).filter(|ns| *ns >= 1e6).ok_or_else(|| {
+        error_at(
+            c.src,
+            start,
+            format!("expected a positive range such as 5m, found {w:?}"),
+        )
+    })?;
     c.expect("]")?;
     Ok(ns as i64)
 }
@@ -651,7 +681,11 @@ fn unwrap(c: &mut Cursor) -> PResult<Unwrap> {
         let conv = match first {
             "duration" | "duration_seconds" => UnwrapConversion::Duration,
             "bytes" => UnwrapConversion::Bytes,
-            other => return Err(c.error(format!("unknown unwrap conversion {other:?}: use duration(), duration_seconds() or bytes()"))),
+            other => {
+                return Err(c.error(format!(
+                    "unknown unwrap conversion {other:?}: use duration(), duration_seconds() or bytes()"
+                )));
+            }
         };
         let label = c.ident()?.to_string();
         c.expect(")")?;
@@ -696,7 +730,11 @@ fn grouping(c: &mut Cursor) -> PResult<Option<Grouping>> {
             break;
         }
     }
-    Ok(Some(if by { Grouping::By(names) } else { Grouping::Without(names) }))
+    Ok(Some(if by {
+        Grouping::By(names)
+    } else {
+        Grouping::Without(names)
+    }))
 }
 
 #[cfg(test)]
@@ -709,10 +747,15 @@ mod tests {
 
     #[test]
     fn selectors_and_line_filters() {
-        let s = parse_log_query(r#"{service="api", level=~"error|warning"} |= "timeout" or "refused" != "health" |~ "5\\d\\d""#).unwrap();
+        let s = parse_log_query(
+            r#"{service="api", level=~"error|warning"} |= "timeout" or "refused" != "health" |~ "5\\d\\d""#,
+        )
+        .unwrap();
         assert_eq!(s.matchers.len(), 2);
         assert_eq!(s.pipeline.len(), 3);
-        let Stage::LineFilter(f) = &s.pipeline[0] else { panic!() };
+        let Stage::LineFilter(f) = &s.pipeline[0] else {
+            panic!()
+        };
         assert_eq!(f.values, ["timeout", "refused"]);
         assert!(matches!(&s.pipeline[1], Stage::LineFilter(f) if f.op == LineFilterOp::NotContains));
         assert!(matches!(&s.pipeline[2], Stage::LineFilter(f) if f.regexes.len() == 1));
@@ -730,7 +773,9 @@ mod tests {
             panic!("{:?}", p[4])
         };
         assert!(matches!(**l, LabelFilter::And(..)));
-        assert!(matches!(**r, LabelFilter::Number { kind: NumberKind::Bytes, value, .. } if value == 10_000.0));
+        assert!(
+            matches!(**r, LabelFilter::Number { kind: NumberKind::Bytes, value, .. } if value == 10_000.0)
+        );
         let Stage::Json(x) = &p[0] else { panic!() };
         assert!(x.is_empty());
     }
@@ -772,7 +817,9 @@ mod tests {
     fn errors_name_the_place_and_the_problem() {
         let e = parse_log_query(r#"{a=~".*"}"#).unwrap_err().to_string();
         assert!(e.contains("empty-compatible"), "{e}");
-        let e = parse_log_query(r#"{a="b"} |= "x" | foo > "#).unwrap_err().to_string();
+        let e = parse_log_query(r#"{a="b"} |= "x" | foo > "#)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("parse error at line 1, col "), "{e}");
         let e = parse_log_query(r#"{a="b"} |~ "(""#).unwrap_err().to_string();
         assert!(e.contains("invalid regular expression"), "{e}");
@@ -780,7 +827,9 @@ mod tests {
         assert!(e.contains("range aggregation"), "{e}");
         let src = r#"sum_over_time({a="b"}[5m])"#;
         let mut c = Cursor::new(src, src.find('(').unwrap());
-        let e = range_aggregation(&mut c, RangeFn::SumOverTime).unwrap_err().to_string();
+        let e = range_aggregation(&mut c, RangeFn::SumOverTime)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unwrap"), "{e}");
     }
 
@@ -791,5 +840,74 @@ mod tests {
         assert_eq!(number_literal("250ms"), Some((NumberKind::Duration, 0.25)));
         assert_eq!(number_literal("2MiB"), Some((NumberKind::Bytes, 2_097_152.0)));
         assert_eq!(number_literal("abc"), None);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn op() -> impl Strategy<Value = MatchOp> {
+        prop_oneof![
+            Just(MatchOp::Equal),
+            Just(MatchOp::NotEqual),
+            Just(MatchOp::Regex),
+            Just(MatchOp::NotRegex)
+        ]
+    }
+
+    proptest! {
+        /// A selector written from any names, operators and values (quoted
+        /// with escapes) parses back to those matchers, and any line
+        /// filter's needle back to itself.
+        #[test]
+        fn selectors_and_filters_round_trip(
+            first in "[a-z_][a-z0-9_]{0,8}",
+            value in "[a-z]{1,6}",
+            rest in proptest::collection::vec(("[a-z_][a-z0-9_]{0,8}", op(), "[a-zA-Z0-9 \"\\\\\n\t]{0,10}"), 0..4),
+            needle in "\\PC{0,20}",
+        ) {
+            let quote = |s: &str| serde_json::to_string(s).unwrap();
+            let mut text = format!("{{{first}={}", quote(&value));
+            let mut expected = vec![(first.clone(), MatchOp::Equal, value.clone())];
+            for (name, op, v) in &rest {
+                // Only values that are valid regexes are written with a regex operator.
+                if matches!(op, MatchOp::Regex | MatchOp::NotRegex) && regex::Regex::new(v).is_err() {
+                    continue;
+                }
+                text.push_str(&format!(", {name}{}{}", op.as_str(), quote(v)));
+                expected.push((name.clone(), *op, v.clone()));
+            }
+            text.push_str(&format!("}} |= {}", quote(&needle)));
+            let sel = parse_log_query(&text).unwrap();
+            let got: Vec<(String, MatchOp, String)> =
+                sel.matchers.iter().map(|m| (m.name.clone(), m.op, m.value.clone())).collect();
+            prop_assert_eq!(got, expected);
+            let Stage::LineFilter(f) = &sel.pipeline[0] else { panic!("not a line filter") };
+            prop_assert_eq!(&f.values, &vec![needle]);
+        }
+
+        /// The parser never panics, whatever it is given.
+        #[test]
+        fn never_panics(text in "\\PC{0,60}") {
+            let _ = crate::logql::parse_query(&text);
+        }
+
+        /// Numbers, durations and byte sizes read back their value.
+        #[test]
+        fn number_literals_read_back(n in 0u32..100_000, unit in prop_oneof![Just(""), Just("s"), Just("ms"), Just("KB"), Just("MiB")]) {
+            let (kind, v) = number_literal(&format!("{n}{unit}")).unwrap();
+            let expected = match unit {
+                "" => (NumberKind::Number, f64::from(n)),
+                "s" => (NumberKind::Duration, f64::from(n)),
+                "ms" => (NumberKind::Duration, f64::from(n) / 1000.0),
+                "KB" => (NumberKind::Bytes, f64::from(n) * 1000.0),
+                _ => (NumberKind::Bytes, f64::from(n) * 1_048_576.0),
+            };
+            prop_assert_eq!(kind, expected.0);
+            prop_assert!((v - expected.1).abs() < 1e-9 * expected.1.max(1.0));
+        }
     }
 }

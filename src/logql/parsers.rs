@@ -52,7 +52,13 @@ pub fn parse_json_path(src: &str) -> Result<Vec<PathElem>, String> {
 pub fn sanitize_label(key: &str) -> String {
     let mut s: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
@@ -110,8 +116,10 @@ fn json_object(line: &PipelineLine) -> Option<Map<String, Value>> {
 pub fn run_json(line: &mut PipelineLine, extractions: &[Extraction]) {
     let Some(obj) = json_object(line) else {
         line.labels.set_extracted(ERROR_LABEL, "JSONParserErr");
-        line.labels
-            .set_extracted(ERROR_DETAILS_LABEL, "the line is not a JSON object and the record has no fields");
+        line.labels.set_extracted(
+            ERROR_DETAILS_LABEL,
+            "the line is not a JSON object and the record has no fields",
+        );
         return;
     };
     let root = Value::Object(obj);
@@ -290,7 +298,10 @@ mod tests {
 
     #[test]
     fn json_flattens_fields_and_the_message() {
-        let mut l = line(r#"{"a":{"b":1,"c-d":"x"},"arr":[1,2],"path":"/y"}"#, serde_json::json!({"course": "CS1"}));
+        let mut l = line(
+            r#"{"a":{"b":1,"c-d":"x"},"arr":[1,2],"path":"/y"}"#,
+            serde_json::json!({"course": "CS1"}),
+        );
         run_json(&mut l, &[]);
         assert_eq!(l.labels.get("a_b"), Some("1"));
         assert_eq!(l.labels.get("a_c_d"), Some("x"));
@@ -302,12 +313,18 @@ mod tests {
 
     #[test]
     fn json_with_expressions_and_errors() {
-        let mut l = line(r#"{"req":{"headers":{"User-Agent":"curl"}},"servers":["a","b"]}"#, Value::Null);
+        let mut l = line(
+            r#"{"req":{"headers":{"User-Agent":"curl"}},"servers":["a","b"]}"#,
+            Value::Null,
+        );
         let x = |label: &str, expr: &str| Extraction {
             label: label.into(),
             expr: Some(expr.into()),
         };
-        run_json(&mut l, &[x("ua", r#"req.headers["User-Agent"]"#), x("first", "servers[1]")]);
+        run_json(
+            &mut l,
+            &[x("ua", r#"req.headers["User-Agent"]"#), x("first", "servers[1]")],
+        );
         assert_eq!(l.labels.get("ua"), Some("curl"));
         assert_eq!(l.labels.get("first"), Some("b"));
         let mut l = line("plain text", Value::Null);

@@ -94,9 +94,7 @@ impl Pattern {
 
 fn is_capture_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
@@ -125,7 +123,10 @@ mod tests {
     #[test]
     fn a_missing_literal_is_no_match_and_bad_patterns_are_refused() {
         let p = Pattern::parse("user=<user> took=<t>").unwrap();
-        assert_eq!(p.captures("user=ann took=3ms"), Some(vec![("user", "ann"), ("t", "3ms")]));
+        assert_eq!(
+            p.captures("user=ann took=3ms"),
+            Some(vec![("user", "ann"), ("t", "3ms")])
+        );
         assert_eq!(p.captures("nothing here"), None);
         assert!(Pattern::parse("<a><b>").unwrap_err().contains("two captures"));
         assert!(Pattern::parse("<_> x").unwrap_err().contains("no named capture"));

@@ -14,7 +14,9 @@ use super::template_text::{LINE_KEY, TIMESTAMP_KEY};
 
 pub fn line_filter_matches(f: &LineFilter, line: &str) -> bool {
     let any = match f.op {
-        LineFilterOp::Contains | LineFilterOp::NotContains => f.values.iter().any(|v| line.contains(v.as_str())),
+        LineFilterOp::Contains | LineFilterOp::NotContains => {
+            f.values.iter().any(|v| line.contains(v.as_str()))
+        }
         LineFilterOp::Matches | LineFilterOp::NotMatches => f.regexes.iter().any(|r| r.is_match(line)),
     };
     any != f.op.is_negative()
@@ -35,7 +37,12 @@ pub fn label_filter_matches(f: &LabelFilter, line: &PipelineLine) -> bool {
         LabelFilter::And(a, b) => label_filter_matches(a, line) && label_filter_matches(b, line),
         LabelFilter::Or(a, b) => label_filter_matches(a, line) || label_filter_matches(b, line),
         LabelFilter::Text(m) => m.matches(line.labels.get(&m.name).unwrap_or("")),
-        LabelFilter::Number { name, op, kind, value } => line
+        LabelFilter::Number {
+            name,
+            op,
+            kind,
+            value,
+        } => line
             .labels
             .get(name)
             .and_then(|v| label_number(v, *kind))
@@ -53,7 +60,10 @@ fn template_data(line: &PipelineLine) -> TValue {
     let secs = line.timestamp_ns.div_euclid(1_000_000_000);
     let nanos = line.timestamp_ns.rem_euclid(1_000_000_000) as u32;
     if let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) {
-        m.insert(TIMESTAMP_KEY.into(), TValue::Time(t.with_timezone(&chrono_tz::UTC)));
+        m.insert(
+            TIMESTAMP_KEY.into(),
+            TValue::Time(t.with_timezone(&chrono_tz::UTC)),
+        );
     }
     TValue::Map(Arc::new(m))
 }
@@ -68,8 +78,10 @@ fn render(t: &Template, line: &mut PipelineLine, dot: &TValue) -> Option<String>
     match t.execute(dot, None, &ctx, false) {
         Ok(s) => Some(s),
         Err(e) => {
-            line.labels.set(ERROR_LABEL, "TemplateFormatErr", Origin::Extracted);
-            line.labels.set(ERROR_DETAILS_LABEL, e.to_string(), Origin::Extracted);
+            line.labels
+                .set(ERROR_LABEL, "TemplateFormatErr", Origin::Extracted);
+            line.labels
+                .set(ERROR_DETAILS_LABEL, e.to_string(), Origin::Extracted);
             None
         }
     }
@@ -122,8 +134,10 @@ pub fn run(stages: &[Stage], line: &mut PipelineLine) -> bool {
             } => run_logfmt(line, *strict, *keep_empty, extractions),
             Stage::Pattern(p) => {
                 if let Some(caps) = p.captures(&line.line) {
-                    let caps: Vec<(String, String)> =
-                        caps.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                    let caps: Vec<(String, String)> = caps
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
                     for (k, v) in caps {
                         line.labels.set_extracted(&k, v);
                     }
@@ -177,7 +191,8 @@ pub fn run(stages: &[Stage], line: &mut PipelineLine) -> bool {
                 .labels
                 .retain(|n, v, _| !specs.iter().any(|s| spec_matches(s, n, v))),
             Stage::Keep(specs) => {
-                line.labels.retain(|n, v, _| specs.iter().any(|s| spec_matches(s, n, v)));
+                line.labels
+                    .retain(|n, v, _| specs.iter().any(|s| spec_matches(s, n, v)));
                 for s in specs {
                     line.labels.promote(s.name());
                 }
@@ -191,9 +206,9 @@ pub fn run(stages: &[Stage], line: &mut PipelineLine) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logql::parse::parse_log_query;
     use crate::logs::Level;
     use crate::logs::index::LogLine;
-    use crate::logql::parse::parse_log_query;
 
     fn sample() -> PipelineLine {
         PipelineLine::from_log_line(LogLine {
@@ -231,9 +246,15 @@ mod tests {
 
     #[test]
     fn formats_drop_and_keep() {
-        let l = run_query(r#"{service="api"} | logfmt | line_format "{{.method}} {{.path}} {{ __line__ | len }}""#).unwrap();
+        let l = run_query(
+            r#"{service="api"} | logfmt | line_format "{{.method}} {{.path}} {{ __line__ | len }}""#,
+        )
+        .unwrap();
         assert_eq!(l.line, "GET /grades 44");
-        let l = run_query(r#"{service="api"} | logfmt | label_format verb=method, p="{{.path}}!" | drop took, size"#).unwrap();
+        let l = run_query(
+            r#"{service="api"} | logfmt | label_format verb=method, p="{{.path}}!" | drop took, size"#,
+        )
+        .unwrap();
         let labels = l.labels.to_labels();
         assert_eq!(labels.get("verb"), Some("GET"));
         assert_eq!(labels.get("method"), None);

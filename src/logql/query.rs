@@ -62,11 +62,17 @@ pub fn parse_query(src: &str) -> Result<Query, LogqlError> {
             ));
         }
         if c == b'[' {
-            return Err(error_at(src, i, "ranges belong inside a range aggregation; LogQL has no subqueries"));
+            return Err(error_at(
+                src,
+                i,
+                "ranges belong inside a range aggregation; LogQL has no subqueries",
+            ));
         }
         if c == b'_' || c.is_ascii_alphabetic() {
             let start = i;
-            while i < bytes.len() && (bytes[i] == b'_' || bytes[i] == b':' || bytes[i].is_ascii_alphanumeric()) {
+            while i < bytes.len()
+                && (bytes[i] == b'_' || bytes[i] == b':' || bytes[i].is_ascii_alphanumeric())
+            {
                 i += 1;
             }
             let word = &src[start..i];
@@ -114,7 +120,8 @@ fn check_outer(e: &Expr, n: usize) -> Result<(), LogqlError> {
                 .name
                 .as_deref()
                 .is_some_and(|name| (0..n).any(|i| placeholder(i) == name));
-            let only_name = v.matchers.matchers.iter().all(|m| m.name == "__name__") && v.matchers.or_matchers.is_empty();
+            let only_name =
+                v.matchers.matchers.iter().all(|m| m.name == "__name__") && v.matchers.or_matchers.is_empty();
             if !known || !only_name || v.offset.is_some() || v.at.is_some() {
                 let name = v.name.clone().unwrap_or_default();
                 return bad(format!(
@@ -123,7 +130,9 @@ fn check_outer(e: &Expr, n: usize) -> Result<(), LogqlError> {
             }
             Ok(())
         }
-        Expr::MatrixSelector(_) | Expr::Subquery(_) => bad("LogQL has no subqueries or range selectors outside range aggregations".into()),
+        Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+            bad("LogQL has no subqueries or range selectors outside range aggregations".into())
+        }
         Expr::Call(c) => {
             if !FUNCTIONS.contains(&c.func.name) {
                 return bad(format!(
@@ -157,14 +166,20 @@ mod tests {
             r#"topk(3, sum_over_time({a="b"} | logfmt | unwrap took [5m]) by (path)) > bool 1 or rate({a="c"}[1m])"#,
         );
         assert_eq!(m.ranges.len(), 2);
-        assert_eq!(m.promql, "topk(3, __logql_range_0__) > bool 1 or __logql_range_1__");
+        assert_eq!(
+            m.promql,
+            "topk(3, __logql_range_0__) > bool 1 or __logql_range_1__"
+        );
         let m = metric(r#"label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(.*)")"#);
         assert_eq!(m.ranges.len(), 1);
     }
 
     #[test]
     fn log_queries_and_refusals() {
-        assert!(matches!(parse_query(r#"  {a="b"} |= "x""#).unwrap(), Query::Log(_)));
+        assert!(matches!(
+            parse_query(r#"  {a="b"} |= "x""#).unwrap(),
+            Query::Log(_)
+        ));
         let e = parse_query(r#"sum(foo)"#).unwrap_err().to_string();
         assert!(e.contains("unexpected identifier"), "{e}");
         let e = parse_query(r#"sum(rate(foo[5m]))"#).unwrap_err().to_string();

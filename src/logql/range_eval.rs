@@ -83,7 +83,11 @@ fn group(labels: Labels, grouping: &Option<Grouping>, lookup: impl Fn(&str) -> O
         Some(Grouping::By(names)) => Labels::new(
             names
                 .iter()
-                .filter_map(|n| lookup(n).filter(|v| !v.is_empty()).map(|v| Label::new(n.clone(), v)))
+                .filter_map(|n| {
+                    lookup(n)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| Label::new(n.clone(), v))
+                })
                 .collect(),
         ),
         Some(Grouping::Without(names)) => Labels::new(
@@ -118,7 +122,14 @@ pub fn eval_range(
         budget.check_time()?;
         let searcher = day.reader.searcher();
         let f = &days.fields;
-        let Some(query) = day_query(&searcher, f, &agg.selector.matchers, &agg.selector.pipeline, start_ns, end_ns)?
+        let Some(query) = day_query(
+            &searcher,
+            f,
+            &agg.selector.matchers,
+            &agg.selector.pipeline,
+            start_ns,
+            end_ns,
+        )?
         else {
             continue;
         };
@@ -245,11 +256,14 @@ fn unwrap_value(line: &mut PipelineLine, label: &str, conv: UnwrapConversion) ->
     let raw = line.labels.get(label)?.trim().to_string();
     let v = match conv {
         UnwrapConversion::Plain => raw.parse().ok(),
-        UnwrapConversion::Duration => parse_duration_ns(&raw).map(|ns| ns / 1e9).or_else(|| raw.parse().ok()),
+        UnwrapConversion::Duration => parse_duration_ns(&raw)
+            .map(|ns| ns / 1e9)
+            .or_else(|| raw.parse().ok()),
         UnwrapConversion::Bytes => parse_bytes(&raw),
     };
     if v.is_none() {
-        line.labels.set(ERROR_LABEL, "SampleExtractionErr", Origin::Extracted);
+        line.labels
+            .set(ERROR_LABEL, "SampleExtractionErr", Origin::Extracted);
         line.labels.set(
             ERROR_DETAILS_LABEL,
             format!("cannot read {raw:?} of label {label:?} as a number"),
@@ -270,8 +284,7 @@ fn slow_segment(
 ) -> Result<(), LogqlError> {
     for d in docs {
         let log_line = f.line(searcher, DocAddress::new(ord, *d))?;
-        accs.budget
-            .read_line(log_line.message.len())?;
+        accs.budget.read_line(log_line.message.len())?;
         let mut line = PipelineLine::from_log_line(log_line);
         if !pipeline::run(&agg.selector.pipeline, &mut line) {
             continue;

@@ -8,8 +8,11 @@ use std::sync::Arc;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::{Querier, SampleIter, SelectedSeries, StorageError};
 
+/// One series' points, shared with the iterators handed out.
+type Points = Arc<[(i64, f64)]>;
+
 pub struct SyntheticSeries {
-    series: Vec<(Labels, Arc<[(i64, f64)]>)>,
+    series: Vec<(Labels, Points)>,
 }
 
 impl SyntheticSeries {
@@ -20,7 +23,7 @@ impl SyntheticSeries {
         }
     }
 
-    fn matching<'a>(&'a self, matchers: &'a [Matcher]) -> impl Iterator<Item = &'a (Labels, Arc<[(i64, f64)]>)> {
+    fn matching<'a>(&'a self, matchers: &'a [Matcher]) -> impl Iterator<Item = &'a (Labels, Points)> {
         self.series
             .iter()
             .filter(move |(l, _)| matchers.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
@@ -28,7 +31,7 @@ impl SyntheticSeries {
 }
 
 struct PointsIter {
-    points: Arc<[(i64, f64)]>,
+    points: Points,
     next: usize,
     end: usize,
 }
@@ -44,7 +47,12 @@ impl SampleIter for PointsIter {
 }
 
 impl Querier for SyntheticSeries {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<SelectedSeries>, StorageError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SelectedSeries>, StorageError> {
         Ok(self
             .matching(matchers)
             .filter_map(|(labels, points)| {

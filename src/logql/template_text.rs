@@ -64,7 +64,10 @@ mod tests {
     #[test]
     fn bare_names_become_fields() {
         assert_eq!(prepare_template("{{__line__}}"), "{{.__line__}}");
-        assert_eq!(prepare_template("{{ __line__ | toUpper }} __line__"), "{{ .__line__ | toUpper }} __line__");
+        assert_eq!(
+            prepare_template("{{ __line__ | toUpper }} __line__"),
+            "{{ .__line__ | toUpper }} __line__"
+        );
         assert_eq!(prepare_template("{{.__line__}}"), "{{.__line__}}");
         assert_eq!(prepare_template(r#"{{ "__line__" }}"#), r#"{{ "__line__" }}"#);
         assert_eq!(prepare_template("{{ .a }}"), "{{ .a }}");

@@ -249,7 +249,11 @@ fn raw_value(window: &[(i64, f64)], values: &mut [f64], f: RangeFn, param: Optio
         RangeFn::StdvarOverTime | RangeFn::StddevOverTime => {
             let mean = sum / n;
             let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-            if f == RangeFn::StddevOverTime { var.sqrt() } else { var }
+            if f == RangeFn::StddevOverTime {
+                var.sqrt()
+            } else {
+                var
+            }
         }
         RangeFn::QuantileOverTime => quantile(param.unwrap_or(0.5), values),
         RangeFn::AbsentOverTime => STALE_NAN,
@@ -295,14 +299,24 @@ mod tests {
     }
 
     fn values(out: &[(i64, f64)]) -> Vec<Option<f64>> {
-        out.iter().map(|(_, v)| (!is_stale_nan(*v)).then_some(*v)).collect()
+        out.iter()
+            .map(|(_, v)| (!is_stale_nan(*v)).then_some(*v))
+            .collect()
     }
 
     /// Buckets and raw windows give the same answers where both apply.
     #[test]
     fn buckets_agree_with_raw_windows() {
         let g = grid(5, 10, 20);
-        let lines = [(85, 1.0), (90, 2.0), (91, 5.0), (100, 3.0), (119, 4.0), (120, 1.0), (135, 7.0)];
+        let lines = [
+            (85, 1.0),
+            (90, 2.0),
+            (91, 5.0),
+            (100, 3.0),
+            (119, 4.0),
+            (120, 1.0),
+            (135, 7.0),
+        ];
         for f in [
             RangeFn::CountOverTime,
             RangeFn::SumOverTime,
@@ -320,7 +334,11 @@ mod tests {
                 r.push(&g, t * S, v);
             }
             assert!(matches!(b, SeriesAcc::Buckets(_)));
-            assert_eq!(values(&b.finish(&g, f, None)), values(&r.finish(&g, f, None)), "{f:?}");
+            assert_eq!(
+                values(&b.finish(&g, f, None)),
+                values(&r.finish(&g, f, None)),
+                "{f:?}"
+            );
         }
     }
 
@@ -332,10 +350,16 @@ mod tests {
             a.push(&g, t * S, 1.0);
         }
         // Windows (90,100], (100,110], (110,120].
-        assert_eq!(values(&a.finish(&g, RangeFn::CountOverTime, None)), [Some(2.0), Some(1.0), Some(1.0)]);
+        assert_eq!(
+            values(&a.finish(&g, RangeFn::CountOverTime, None)),
+            [Some(2.0), Some(1.0), Some(1.0)]
+        );
         let mut a = SeriesAcc::new(&g, RangeFn::CountOverTime);
         a.push(&g, 115 * S, 1.0);
-        assert_eq!(values(&a.finish(&g, RangeFn::CountOverTime, None)), [None, None, Some(1.0)]);
+        assert_eq!(
+            values(&a.finish(&g, RangeFn::CountOverTime, None)),
+            [None, None, Some(1.0)]
+        );
     }
 
     #[test]
@@ -346,7 +370,10 @@ mod tests {
             a.push(&g, (50 + i as i64) * S, v);
         }
         let b = a.clone();
-        assert_eq!(values(&a.finish(&g, RangeFn::QuantileOverTime, Some(0.5))), [Some(2.5)]);
+        assert_eq!(
+            values(&a.finish(&g, RangeFn::QuantileOverTime, Some(0.5))),
+            [Some(2.5)]
+        );
         assert_eq!(values(&b.finish(&g, RangeFn::StdvarOverTime, None)), [Some(1.25)]);
     }
 }

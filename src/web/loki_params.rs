@@ -31,7 +31,11 @@ pub fn parse_loki_time(s: &str) -> Option<i64> {
     }
     if let Ok(n) = s.parse::<i64>() {
         let digits = s.trim_start_matches('-').len();
-        return Some(if digits <= 10 { n.saturating_mul(1_000_000_000) } else { n });
+        return Some(if digits <= 10 {
+            n.saturating_mul(1_000_000_000)
+        } else {
+            n
+        });
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
@@ -83,7 +87,9 @@ pub fn limit(params: &Params) -> Result<usize, ApiError> {
     match params.get("limit") {
         None | Some("") => Ok(DEFAULT_LIMIT),
         Some(s) => s.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            ApiError::BadData(format!("invalid parameter \"limit\": {s:?} is not a positive integer"))
+            ApiError::BadData(format!(
+                "invalid parameter \"limit\": {s:?} is not a positive integer"
+            ))
         }),
     }
 }
@@ -103,7 +109,8 @@ pub fn step(params: &Params, start_ns: i64, end_ns: i64) -> Result<i64, ApiError
     if let Some(s) = duration_param(params, "step")? {
         if s <= 0 {
             return Err(ApiError::BadData(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+                "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                    .into(),
             ));
         }
         return Ok(s);
@@ -119,9 +126,15 @@ mod tests {
     #[test]
     fn times_in_every_form_loki_takes() {
         assert_eq!(parse_loki_time("1700000000"), Some(1_700_000_000_000_000_000));
-        assert_eq!(parse_loki_time("1700000000123456789"), Some(1_700_000_000_123_456_789));
+        assert_eq!(
+            parse_loki_time("1700000000123456789"),
+            Some(1_700_000_000_123_456_789)
+        );
         assert_eq!(parse_loki_time("1700000000.5"), Some(1_700_000_000_500_000_000));
-        assert_eq!(parse_loki_time("2023-11-14T22:13:20Z"), Some(1_700_000_000_000_000_000));
+        assert_eq!(
+            parse_loki_time("2023-11-14T22:13:20Z"),
+            Some(1_700_000_000_000_000_000)
+        );
         assert_eq!(parse_loki_time("yesterday"), None);
     }
 

@@ -76,17 +76,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/belfry/logs/context", get(logs_search::context))
         .route("/ready", get(loki_status::ready))
         .route("/loki/api/v1/status/buildinfo", get(loki_status::buildinfo))
-        .route("/loki/api/v1/query", get(loki_query::query).post(loki_query::query))
+        .route(
+            "/loki/api/v1/query",
+            get(loki_query::query).post(loki_query::query),
+        )
         .route(
             "/loki/api/v1/query_range",
             get(loki_query::query_range).post(loki_query::query_range),
         )
-        .route("/loki/api/v1/labels", get(loki_labels::labels).post(loki_labels::labels))
+        .route(
+            "/loki/api/v1/labels",
+            get(loki_labels::labels).post(loki_labels::labels),
+        )
         .route(
             "/loki/api/v1/label/{name}/values",
             get(loki_labels::label_values).post(loki_labels::label_values),
         )
-        .route("/loki/api/v1/series", get(loki_labels::series).post(loki_labels::series))
+        .route(
+            "/loki/api/v1/series",
+            get(loki_labels::series).post(loki_labels::series),
+        )
         .route(
             "/loki/api/v1/index/stats",
             get(loki_labels::index_stats).post(loki_labels::index_stats),

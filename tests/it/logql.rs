@@ -32,7 +32,12 @@ fn ingest(rt: &tokio::runtime::Runtime, server: &BelfryServer, lines: &[Value]) 
 }
 
 /// GET `path` with `params`: (status, content type, body).
-fn get(rt: &tokio::runtime::Runtime, server: &BelfryServer, path: &str, params: &[(&str, String)]) -> (u16, String, String) {
+fn get(
+    rt: &tokio::runtime::Runtime,
+    server: &BelfryServer,
+    path: &str,
+    params: &[(&str, String)],
+) -> (u16, String, String) {
     rt.block_on(async {
         let query: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
@@ -53,7 +58,12 @@ fn get(rt: &tokio::runtime::Runtime, server: &BelfryServer, path: &str, params: 
     })
 }
 
-fn get_ok(rt: &tokio::runtime::Runtime, server: &BelfryServer, path: &str, params: &[(&str, String)]) -> Value {
+fn get_ok(
+    rt: &tokio::runtime::Runtime,
+    server: &BelfryServer,
+    path: &str,
+    params: &[(&str, String)],
+) -> Value {
     let (status, _, body) = get(rt, server, path, params);
     assert_eq!(status, 200, "GET {path} {params:?}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
@@ -80,7 +90,7 @@ fn lines(v: &Value) -> Vec<String> {
             all.push((ts, e[1].as_str().unwrap().to_string()));
         }
     }
-    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.sort_by_key(|a| std::cmp::Reverse(a.0));
     all.into_iter().map(|(_, l)| l).collect()
 }
 
@@ -168,28 +178,61 @@ fn log_queries_filter_parse_and_format_lines() {
     );
     // Streams are grouped by label set: service, level and stream labels.
     let streams = v["data"]["result"].as_array().unwrap();
-    assert!(streams.iter().any(|s| s["stream"] == json!({"service": "api", "level": "info", "env": "prod"})));
-    assert!(v["data"]["stats"]["summary"]["totalLinesProcessed"].as_u64().unwrap() >= 5);
+    assert!(
+        streams
+            .iter()
+            .any(|s| s["stream"] == json!({"service": "api", "level": "info", "env": "prod"}))
+    );
+    assert!(
+        v["data"]["stats"]["summary"]["totalLinesProcessed"]
+            .as_u64()
+            .unwrap()
+            >= 5
+    );
 
     // Direction and limit.
-    let v = f.range(r#"{service="api"}"#, &[("direction", "forward".into()), ("limit", "2".into())]);
+    let v = f.range(
+        r#"{service="api"}"#,
+        &[("direction", "forward".into()), ("limit", "2".into())],
+    );
     assert_eq!(lines(&v), ["db timeout after 5s", "GET /login 200"]);
 
     let q = |query: &str| lines(&f.range(query, &[]));
-    assert_eq!(q(r#"{service="api"} |= "db""#), ["connection refused by db", "db timeout after 5s"]);
+    assert_eq!(
+        q(r#"{service="api"} |= "db""#),
+        ["connection refused by db", "db timeout after 5s"]
+    );
     // A substring inside a word, found through the index and checked on the line.
     assert_eq!(q(r#"{service="api"} |= "efuse""#), ["connection refused by db"]);
     assert_eq!(q(r#"{service="api"} |= "timeout" or "refused""#).len(), 2);
     assert_eq!(q(r#"{service="api"} != "db" |~ "^(GET|method)""#).len(), 2);
     assert_eq!(q(r#"{service="api"} |~ "(?i)DB TIME""#), ["db timeout after 5s"]);
-    assert_eq!(q(r#"{service="api", level=~"warn.*|error"} !~ "refused""#).len(), 2);
+    assert_eq!(
+        q(r#"{service="api", level=~"warn.*|error"} !~ "refused""#).len(),
+        2
+    );
     assert_eq!(q(r#"{service="api"} | status >= 500"#), ["db timeout after 5s"]);
-    assert_eq!(q(r#"{service="api"} | path="/login" and duration < 20ms"#), ["GET /login 200"]);
-    assert_eq!(q(r#"{service="api"} | logfmt | took > 200ms and who="ann""#), ["method=POST took=250ms who=ann"]);
-    assert_eq!(q(r#"{service="api"} | json | took_ms >= 900"#), ["{\"event\":\"slow\",\"took_ms\":900}"]);
+    assert_eq!(
+        q(r#"{service="api"} | path="/login" and duration < 20ms"#),
+        ["GET /login 200"]
+    );
+    assert_eq!(
+        q(r#"{service="api"} | logfmt | took > 200ms and who="ann""#),
+        ["method=POST took=250ms who=ann"]
+    );
+    assert_eq!(
+        q(r#"{service="api"} | json | took_ms >= 900"#),
+        ["{\"event\":\"slow\",\"took_ms\":900}"]
+    );
     // `| json` also sees the record's stored fields.
-    assert_eq!(q(r#"{service="api"} | json | course="CS101""#), ["db timeout after 5s"]);
-    assert_eq!(q(r#"{service="api"} | pattern "<method> <path> <code>" | code="200""#), ["GET /login 200"]);
+    assert_eq!(
+        q(r#"{service="api"} | json | course="CS101""#),
+        ["db timeout after 5s"]
+    );
+    assert_eq!(
+        q(r#"{service="api"} | pattern "<method> <path> <code>" | code="200""#),
+        ["GET /login 200"]
+    );
     assert_eq!(
         q(r#"{service="api"} | regexp "took=(?P<took>\\d+)ms" | took > 100"#),
         ["method=POST took=250ms who=ann"]
@@ -199,14 +242,20 @@ fn log_queries_filter_parse_and_format_lines() {
         ["|CONNECTION REFUSED BY DB", "/grades|DB TIMEOUT AFTER 5S"]
     );
     // Labels a pipeline adds join the stream's label set.
-    let v = f.range(r#"{service="api"} | logfmt | label_format verb=method | drop took, who | keep service, verb"#, &[]);
+    let v = f.range(
+        r#"{service="api"} | logfmt | label_format verb=method | drop took, who | keep service, verb"#,
+        &[],
+    );
     let labelled: Vec<&Value> = v["data"]["result"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| &s["stream"])
         .collect();
-    assert!(labelled.contains(&&json!({"service": "api", "verb": "POST"})), "{labelled:?}");
+    assert!(
+        labelled.contains(&&json!({"service": "api", "verb": "POST"})),
+        "{labelled:?}"
+    );
     assert_eq!(q(r#"{service_name="worker"}"#), ["queue backlog"]);
     assert_eq!(q(r#"{env="prod"}"#), ["GET /login 200"]);
     assert!(q(r#"{service="nobody"}"#).is_empty());
@@ -257,9 +306,18 @@ fn metric_queries_have_known_answers() {
     assert_eq!(at("warning"), [((b + 120) as f64, 1.0)]);
 
     let t = (b + 120) * NS;
-    assert_eq!(scalar_of_vector(&f.instant(r#"sum(count_over_time({service="api"}[2m]))"#, t)), 5.0);
-    assert_eq!(scalar_of_vector(&f.instant(r#"sum(count_over_time({service="api"}[2m])) * 2"#, t)), 10.0);
-    assert_eq!(scalar_of_vector(&f.instant(r#"sum(rate({service="api"}[1m]))"#, (b + 60) * NS)), 0.05);
+    assert_eq!(
+        scalar_of_vector(&f.instant(r#"sum(count_over_time({service="api"}[2m]))"#, t)),
+        5.0
+    );
+    assert_eq!(
+        scalar_of_vector(&f.instant(r#"sum(count_over_time({service="api"}[2m])) * 2"#, t)),
+        10.0
+    );
+    assert_eq!(
+        scalar_of_vector(&f.instant(r#"sum(rate({service="api"}[1m]))"#, (b + 60) * NS)),
+        0.05
+    );
     assert_eq!(
         scalar_of_vector(&f.instant(r#"sum(count_over_time({service="api"} |= "db" [2m]))"#, t)),
         2.0
@@ -276,11 +334,17 @@ fn metric_queries_have_known_answers() {
         0.25
     );
     assert_eq!(
-        scalar_of_vector(&f.instant(r#"max_over_time({service="api"} | unwrap status [2m]) by (service)"#, t)),
+        scalar_of_vector(&f.instant(
+            r#"max_over_time({service="api"} | unwrap status [2m]) by (service)"#,
+            t
+        )),
         503.0
     );
     assert_eq!(
-        scalar_of_vector(&f.instant(r#"avg_over_time({service="api"} | unwrap status [2m]) by (service)"#, t)),
+        scalar_of_vector(&f.instant(
+            r#"avg_over_time({service="api"} | unwrap status [2m]) by (service)"#,
+            t
+        )),
         351.5
     );
     assert_eq!(
@@ -295,10 +359,16 @@ fn metric_queries_have_known_answers() {
         scalar_of_vector(&f.instant(r#"sum(count_over_time({service="api"}[1m] offset 1m))"#, t)),
         3.0
     );
-    let top = f.instant(r#"topk(1, sum by (level) (count_over_time({service="api"} != "GET" [2m])))"#, t);
+    let top = f.instant(
+        r#"topk(1, sum by (level) (count_over_time({service="api"} != "GET" [2m])))"#,
+        t,
+    );
     assert_eq!(top["data"]["result"][0]["metric"], json!({"level": "error"}));
     let absent = f.instant(r#"absent_over_time({service="nobody"}[1m])"#, t);
-    assert_eq!(absent["data"]["result"][0]["metric"], json!({"service": "nobody"}));
+    assert_eq!(
+        absent["data"]["result"][0]["metric"],
+        json!({"service": "nobody"})
+    );
     assert_eq!(scalar_of_vector(&absent), 1.0);
     // Grafana's "Save & test".
     assert_eq!(scalar_of_vector(&f.instant("vector(1)+vector(1)", 4 * NS)), 2.0);
@@ -342,7 +412,12 @@ fn metadata_endpoints_answer_in_lokis_shapes() {
     };
     let v = get_ok(&f.rt, &f.server, "/loki/api/v1/labels", &range());
     assert_eq!(v["status"], "success");
-    let names: Vec<&str> = v["data"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
     for n in ["env", "level", "path", "service", "status"] {
         assert!(names.contains(&n), "{names:?}");
     }
@@ -363,14 +438,25 @@ fn metadata_endpoints_answer_in_lokis_shapes() {
     let v = get_ok(&f.rt, &f.server, "/loki/api/v1/index/stats", &p);
     assert_eq!(v["entries"], 5);
     assert_eq!(v["streams"], 4);
-    assert!(v["bytes"].as_u64().unwrap() > 0 && v["chunks"].as_u64().unwrap() > 0, "{v}");
+    assert!(
+        v["bytes"].as_u64().unwrap() > 0 && v["chunks"].as_u64().unwrap() > 0,
+        "{v}"
+    );
 
     let mut p = range();
     p.push(("query", r#"{service=~".+"}"#.into()));
     let v = get_ok(&f.rt, &f.server, "/loki/api/v1/index/volume", &p);
     assert_eq!(v["data"]["resultType"], "vector");
-    let metrics: Vec<&Value> = v["data"]["result"].as_array().unwrap().iter().map(|r| &r["metric"]).collect();
-    assert_eq!(metrics, [&json!({"service": "api"}), &json!({"service": "worker"})]);
+    let metrics: Vec<&Value> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["metric"])
+        .collect();
+    assert_eq!(
+        metrics,
+        [&json!({"service": "api"}), &json!({"service": "worker"})]
+    );
     let mut p = range();
     p.push(("query", r#"{service=~".+"}"#.into()));
     p.push(("targetLabels", "level".into()));
@@ -408,7 +494,10 @@ fn limits_stop_a_query_with_a_clear_error_and_are_counted() {
     assert_eq!(status, 400);
     assert!(body.contains("max_entries"), "{body}");
     let (_, _, metrics) = get(&f.rt, &f.server, "/metrics", &[]);
-    assert!(metrics.contains("belfry_logql_query_limit_hits_total{limit=\"max_series\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("belfry_logql_query_limit_hits_total{limit=\"max_series\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("belfry_logql_query_limit_hits_total{limit=\"max_entries\"} 1"));
 }
 
@@ -423,7 +512,9 @@ fn tail_sends_new_lines_over_a_websocket() {
         form_urlencoded::byte_serialize(br#"{service="tailed"} |= "hello""#).collect::<String>()
     );
     f.rt.block_on(async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
         let line = json!({"level": "info", "service": "tailed", "msg": "hello from the tail"});
         let other = json!({"level": "info", "service": "tailed", "msg": "filtered out"});
         let body = format!("{other}\n{line}\n");
@@ -444,9 +535,20 @@ fn tail_sends_new_lines_over_a_websocket() {
         assert_eq!(v["dropped_entries"], Value::Null);
         let streams = v["streams"].as_array().unwrap();
         assert_eq!(streams.len(), 1, "{v}");
-        assert_eq!(streams[0]["stream"], json!({"service": "tailed", "level": "info"}));
+        assert_eq!(
+            streams[0]["stream"],
+            json!({"service": "tailed", "level": "info"})
+        );
         assert_eq!(streams[0]["values"][0][1], "hello from the tail");
-        assert!(streams[0]["values"][0][0].as_str().unwrap().parse::<i64>().is_ok());
-        ws.send(tokio_tungstenite::tungstenite::Message::Close(None)).await.unwrap();
+        assert!(
+            streams[0]["values"][0][0]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .is_ok()
+        );
+        ws.send(tokio_tungstenite::tungstenite::Message::Close(None))
+            .await
+            .unwrap();
     });
 }

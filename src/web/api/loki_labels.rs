@@ -31,8 +31,11 @@ fn selector(params: &Params, key: &str) -> Result<Option<LogSelector>, ApiError>
 }
 
 fn required_selector(params: &Params) -> Result<LogSelector, ApiError> {
-    selector(params, "query")?
-        .ok_or_else(|| ApiError::BadData("query parameter is missing: give a stream selector such as {service=\"api\"}".into()))
+    selector(params, "query")?.ok_or_else(|| {
+        ApiError::BadData(
+            "query parameter is missing: give a stream selector such as {service=\"api\"}".into(),
+        )
+    })
 }
 
 pub async fn labels(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<Value>, LokiApiError> {
@@ -99,7 +102,11 @@ pub async fn series(State(state): State<Arc<AppState>>, params: Params) -> Resul
         let budget = Budget::new(engine.limits().clone());
         let mut all: BTreeSet<Labels> = BTreeSet::new();
         for sel in &selectors {
-            all.extend(metadata::streams(engine.days(), sel, start, end, &budget)?.into_iter().map(|(l, _)| l));
+            all.extend(
+                metadata::streams(engine.days(), sel, start, end, &budget)?
+                    .into_iter()
+                    .map(|(l, _)| l),
+            );
         }
         Ok(all)
     })
@@ -110,7 +117,10 @@ pub async fn series(State(state): State<Arc<AppState>>, params: Params) -> Resul
     })))
 }
 
-pub async fn index_stats(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<Value>, LokiApiError> {
+pub async fn index_stats(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<Json<Value>, LokiApiError> {
     let engine = engine(&state)?;
     let (start, end) = time_range(&params)?;
     let sel = required_selector(&params)?;
@@ -137,11 +147,11 @@ fn target_labels(params: &Params) -> Vec<String> {
 fn volume_limit(params: &Params) -> Result<usize, ApiError> {
     match params.get("limit") {
         None | Some("") => Ok(100),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| ApiError::BadData(format!("invalid parameter \"limit\": {s:?} is not a positive integer"))),
+        Some(s) => s.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ApiError::BadData(format!(
+                "invalid parameter \"limit\": {s:?} is not a positive integer"
+            ))
+        }),
     }
 }
 
@@ -153,7 +163,15 @@ pub async fn volume(State(state): State<Arc<AppState>>, params: Params) -> Resul
     let limit = volume_limit(&params)?;
     let rows = blocking(move || {
         let budget = Budget::new(engine.limits().clone());
-        Ok(metadata::volume(engine.days(), &sel, start, end, &targets, limit, &budget)?)
+        Ok(metadata::volume(
+            engine.days(),
+            &sel,
+            start,
+            end,
+            &targets,
+            limit,
+            &budget,
+        )?)
     })
     .await?;
     let t = end as f64 / 1e9;
@@ -161,10 +179,15 @@ pub async fn volume(State(state): State<Arc<AppState>>, params: Params) -> Resul
         .iter()
         .map(|(l, v)| json!({"metric": labels_json(l), "value": [t, format_float(*v)]}))
         .collect();
-    Ok(Json(json!({"status": "success", "data": {"resultType": "vector", "result": result}})))
+    Ok(Json(
+        json!({"status": "success", "data": {"resultType": "vector", "result": result}}),
+    ))
 }
 
-pub async fn volume_range(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<Value>, LokiApiError> {
+pub async fn volume_range(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<Json<Value>, LokiApiError> {
     let engine = engine(&state)?;
     let (start, end) = time_range(&params)?;
     let sel = required_selector(&params)?;
@@ -200,5 +223,7 @@ pub async fn volume_range(State(state): State<Arc<AppState>>, params: Params) ->
             })
         })
         .collect();
-    Ok(Json(json!({"status": "success", "data": {"resultType": "matrix", "result": result}})))
+    Ok(Json(
+        json!({"status": "success", "data": {"resultType": "matrix", "result": result}}),
+    ))
 }

@@ -26,7 +26,9 @@ pub fn engine(state: &AppState) -> Result<Arc<LogqlEngine>, ApiError> {
 fn query_text(params: &Params) -> Result<String, ApiError> {
     match params.get("query") {
         Some(q) if !q.trim().is_empty() => Ok(q.to_string()),
-        _ => Err(ApiError::BadData("query parameter is missing: give a LogQL query in \"query\"".into())),
+        _ => Err(ApiError::BadData(
+            "query parameter is missing: give a LogQL query in \"query\"".into(),
+        )),
     }
 }
 
@@ -50,7 +52,10 @@ pub async fn query(State(state): State<Arc<AppState>>, params: Params) -> Result
     Ok(answer(out))
 }
 
-pub async fn query_range(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<Value>, LokiApiError> {
+pub async fn query_range(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<Json<Value>, LokiApiError> {
     let engine = engine(&state)?;
     let q = query_text(&params)?;
     let (start_ns, end_ns) = time_range(&params)?;

@@ -32,6 +32,9 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     if state.lifecycle.is_ready() && state.logql.is_some() {
         (StatusCode::OK, "ready\n")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "Ingester not ready: waiting for the stores to open\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Ingester not ready: waiting for the stores to open\n",
+        )
     }
 }

@@ -13,7 +13,10 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::logql::{Budget, Direction, FoundLine, LogSelector, LogqlEngine, Query, find_lines, group_streams, parse_query, tail_lines};
+use crate::logql::{
+    Budget, Direction, FoundLine, LogSelector, LogqlEngine, Query, find_lines, group_streams, parse_query,
+    tail_lines,
+};
 use crate::web::error::{ApiError, LokiApiError};
 use crate::web::loki_params::{DEFAULT_SINCE_NS, duration_param, limit, now_ns, time_param};
 use crate::web::params::Params;
@@ -61,7 +64,16 @@ async fn follow(mut socket: WebSocket, engine: Arc<LogqlEngine>, sel: LogSelecto
         tokio::task::spawn_blocking(move || {
             let cursor = engine.days().committed_next_seq();
             let budget = Budget::new(engine.limits().clone());
-            let mut lines = find_lines(engine.days(), &sel, start, i64::MAX, limit, Direction::Backward, None, &budget)?;
+            let mut lines = find_lines(
+                engine.days(),
+                &sel,
+                start,
+                i64::MAX,
+                limit,
+                Direction::Backward,
+                None,
+                &budget,
+            )?;
             lines.reverse();
             Ok::<_, crate::logql::LogqlError>((cursor, lines))
         })
