@@ -220,6 +220,12 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             tsdb.wal_replay(),
         ),
         logs: Some(logs.clone()),
+        logql: Some(Arc::new(belfry::logql::LogqlEngine::new(
+            logs.clone(),
+            belfry::logql::QueryLimits::from_config(&config.logs.query),
+            belfry::promql::EngineOptions::default(),
+            &registry,
+        ))),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));

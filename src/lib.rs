@@ -8,6 +8,7 @@ pub mod config;
 pub mod exposition;
 pub mod http_client;
 pub mod ingest;
+pub mod logql;
 pub mod logs;
 pub mod model;
 pub mod privacy;

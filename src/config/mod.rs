@@ -34,7 +34,7 @@ pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
 pub use logs::{
     CommitConfig, FileFormat, FileSourceConfig, GelfConfig, LevelRetentionOverride, LogLimitsConfig,
-    LogRetentionConfig, LogsConfig, MultilineConfig, StartAt, SyslogConfig, Transport,
+    LogQueryConfig, LogRetentionConfig, LogsConfig, MultilineConfig, StartAt, SyslogConfig, Transport,
 };
 pub use privacy::{
     BUILTIN_SCRUBBERS, CustomScrubber, DEFAULT_ON_SCRUBBERS, MIN_USER_ID_KEY_LEN, PrivacyConfig,

@@ -311,6 +311,11 @@ impl LogStore {
         super::index::search(&self.inner.days, q)
     }
 
+    /// The day indexes, for queries that read them directly (LogQL).
+    pub fn days(&self) -> &DayIndexes {
+        &self.inner.days
+    }
+
     /// The line `id` and its neighbours in its (or the given) service.
     pub fn context(
         &self,

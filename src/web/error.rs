@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::alerting::AlertingError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
+use crate::logql::LogqlError;
 use crate::logs::LogsError;
 use crate::promql::PromqlError;
 use crate::tsdb::StorageError;
@@ -49,6 +50,9 @@ pub enum ApiError {
     /// The logs store: ingest refusals, search parameters, failures.
     #[error(transparent)]
     Logs(#[from] LogsError),
+    /// A LogQL query: parse errors, limits, timeouts, store failures.
+    #[error(transparent)]
+    Logql(#[from] LogqlError),
     /// Alerts, silences and the alerting configuration.
     #[error(transparent)]
     Alerting(#[from] AlertingError),
@@ -58,6 +62,35 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    fn promql_status(e: &PromqlError) -> (StatusCode, &'static str) {
+        match e.error_type() {
+            "bad_data" => (StatusCode::BAD_REQUEST, "bad_data"),
+            "execution" => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
+            "timeout" => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            // 499 is the de-facto "client closed request" status.
+            "canceled" => (
+                StatusCode::from_u16(499).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                "canceled",
+            ),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    fn logs_status(e: &LogsError) -> (StatusCode, &'static str) {
+        match e {
+            LogsError::Backpressure { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            LogsError::TooManyLines { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+            LogsError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+            LogsError::LineNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            LogsError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            LogsError::Io { .. }
+            | LogsError::WalFailed(_)
+            | LogsError::WalVersion { .. }
+            | LogsError::Index(_)
+            | LogsError::IndexFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
     fn status_and_type(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadData(_) => (StatusCode::BAD_REQUEST, "bad_data"),
@@ -73,29 +106,16 @@ impl ApiError {
                 IngestErrorKind::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
                 IngestErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
-            ApiError::Promql(e) => match e.error_type() {
-                "bad_data" => (StatusCode::BAD_REQUEST, "bad_data"),
-                "execution" => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
-                "timeout" => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-                // 499 is the de-facto "client closed request" status.
-                "canceled" => (
-                    StatusCode::from_u16(499).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                    "canceled",
-                ),
-                _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Promql(e) => ApiError::promql_status(e),
+            ApiError::Logql(e) => match e {
+                LogqlError::Parse(_) | LogqlError::BadRequest(_) | LogqlError::Limit { .. } => {
+                    (StatusCode::BAD_REQUEST, "bad_data")
+                }
+                LogqlError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+                LogqlError::Logs(e) => ApiError::logs_status(e),
+                LogqlError::Promql(e) => ApiError::promql_status(e),
             },
-            ApiError::Logs(e) => match e {
-                LogsError::Backpressure { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
-                LogsError::TooManyLines { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
-                LogsError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_data"),
-                LogsError::LineNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-                LogsError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-                LogsError::Io { .. }
-                | LogsError::WalFailed(_)
-                | LogsError::WalVersion { .. }
-                | LogsError::Index(_)
-                | LogsError::IndexFormat { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-            },
+            ApiError::Logs(e) => ApiError::logs_status(e),
             ApiError::Alerting(e) => match e {
                 AlertingError::BadAlert(_)
                 | AlertingError::BadSilence(_)
@@ -261,6 +281,30 @@ impl IntoResponse for AlertmanagerApiError {
         let (status, _) = self.0.status_and_type();
         log_server_error(status, &self.0);
         (status, Json(serde_json::Value::String(self.0.to_string()))).into_response()
+    }
+}
+
+/// An error of the Loki API (`/loki/api/v1/…`): the same statuses, the
+/// message as plain text, which is what Loki answers and Grafana shows.
+#[derive(Debug)]
+pub struct LokiApiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for LokiApiError {
+    fn from(e: E) -> Self {
+        LokiApiError(e.into())
+    }
+}
+
+impl IntoResponse for LokiApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status_and_type();
+        log_server_error(status, &self.0);
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{}\n", self.0),
+        )
+            .into_response()
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod api;
 mod error;
 mod guard;
+mod loki_params;
 mod params;
 mod reload;
 mod router;

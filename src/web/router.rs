@@ -11,8 +11,9 @@ use axum::routing::{get, post};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    es_bulk, es_cluster, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_push, otlp_logs,
-    query, rules, series, server_status, status, target_metadata, targets, write,
+    es_bulk, es_cluster, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
+    loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status, target_metadata,
+    targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -77,6 +78,41 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/loki/api/v1/push", post(loki_push::push))
         .route("/v1/logs", post(otlp_logs::export_logs))
         .merge(elasticsearch_routes())
+        .route("/ready", get(loki_status::ready))
+        .route("/loki/api/v1/status/buildinfo", get(loki_status::buildinfo))
+        .route(
+            "/loki/api/v1/query",
+            get(loki_query::query).post(loki_query::query),
+        )
+        .route(
+            "/loki/api/v1/query_range",
+            get(loki_query::query_range).post(loki_query::query_range),
+        )
+        .route(
+            "/loki/api/v1/labels",
+            get(loki_labels::labels).post(loki_labels::labels),
+        )
+        .route(
+            "/loki/api/v1/label/{name}/values",
+            get(loki_labels::label_values).post(loki_labels::label_values),
+        )
+        .route(
+            "/loki/api/v1/series",
+            get(loki_labels::series).post(loki_labels::series),
+        )
+        .route(
+            "/loki/api/v1/index/stats",
+            get(loki_labels::index_stats).post(loki_labels::index_stats),
+        )
+        .route(
+            "/loki/api/v1/index/volume",
+            get(loki_labels::volume).post(loki_labels::volume),
+        )
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(loki_labels::volume_range).post(loki_labels::volume_range),
+        )
+        .route("/loki/api/v1/tail", get(loki_tail::tail))
         // Outermost last: refused requests are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))

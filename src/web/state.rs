@@ -79,4 +79,6 @@ pub struct AppState {
     /// The logs store; `None` where a server runs without one (tests of
     /// other APIs), and the logs routes answer 503.
     pub logs: Option<Arc<crate::logs::LogStore>>,
+    /// LogQL over the logs store (the Loki API); `None` without a store.
+    pub logql: Option<Arc<crate::logql::LogqlEngine>>,
 }

@@ -107,6 +107,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
             Default::default(),
         ),
         logs: None,
+        logql: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -66,6 +66,7 @@ impl Api {
                 Default::default(),
             ),
             logs: None,
+            logql: None,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -10,6 +10,7 @@ mod files;
 mod gelf;
 mod limits;
 mod listener;
+mod query;
 mod retention;
 mod syslog;
 
@@ -18,6 +19,7 @@ pub use files::{FileFormat, FileSourceConfig, MultilineConfig, StartAt};
 pub use gelf::GelfConfig;
 pub use limits::LogLimitsConfig;
 pub use listener::Transport;
+pub use query::LogQueryConfig;
 pub use retention::{LevelRetentionOverride, LogRetentionConfig};
 pub use syslog::SyslogConfig;
 
@@ -38,6 +40,9 @@ pub struct LogsConfig {
     pub limits: LogLimitsConfig,
     #[serde(default)]
     pub commit: CommitConfig,
+    /// What one LogQL query may spend.
+    #[serde(default)]
+    pub query: LogQueryConfig,
     /// User-id tokens and scrubbers, shared with errors.
     #[serde(default)]
     pub privacy: super::PrivacyConfig,
@@ -58,6 +63,7 @@ impl LogsConfig {
         self.retention.validate().map_err(|m| format!("retention: {m}"))?;
         self.limits.validate().map_err(|m| format!("limits: {m}"))?;
         self.commit.validate().map_err(|m| format!("commit: {m}"))?;
+        self.query.validate().map_err(|m| format!("query: {m}"))?;
         self.privacy.validate().map_err(|e| format!("privacy: {e}"))?;
         if let Some(gelf) = &self.gelf {
             gelf.validate().map_err(|m| format!("gelf.{m}"))?;
@@ -113,6 +119,9 @@ impl LogsConfig {
         if self.syslog != new.syslog {
             keys.push("logs.syslog");
         }
+        if self.query != new.query {
+            keys.push("logs.query");
+        }
         keys
     }
 }
@@ -165,6 +174,10 @@ mod tests {
         assert!(err.contains("max_line_bytes"), "{err}");
         let err = parse("commit:\n  interval: 0s\n").unwrap_err();
         assert!(err.contains("commit: interval"), "{err}");
+        let err = parse("query:\n  max_series: 0\n").unwrap_err();
+        assert!(err.contains("query: max_series"), "{err}");
+        let err = parse("query:\n  max_lines: 5\n").unwrap_err();
+        assert!(err.contains("max_lines"), "{err}");
         let err = parse("retention_size: 1MB\nlimits:\n  max_pending_bytes: 64MB\n").unwrap_err();
         assert!(err.contains("max_pending_bytes"), "{err}");
         let err = parse("retention:\n  services:\n    '':\n      info: 1d\n").unwrap_err();

@@ -1,0 +1,336 @@
+//! Turning a stream selector and its line filters into a tantivy query
+//! over one day index. Matchers become sets of the terms the day holds
+//! (enumerated from the term dictionaries, so every operator is exact);
+//! `|=` filters become a superset query over the message's words, which
+//! the pipeline then checks on the line itself.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+use crate::logs::Level;
+use crate::logs::index::LogFields;
+use crate::model::{MatchOp, Matcher};
+
+use super::ast::{LineFilter, LineFilterOp, Stage};
+use super::error::LogqlError;
+
+/// Where a selector's label name is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Service,
+    Level,
+    Text(Field),
+    Status,
+    /// A stream label (`labels.*`).
+    Label(String),
+}
+
+/// Grafana names the service `service_name`; Belfry's field is `service`.
+pub fn target(f: &LogFields, name: &str) -> Target {
+    match name {
+        "service" | "service_name" => Target::Service,
+        "level" | "detected_level" => Target::Level,
+        "request_id" => Target::Text(f.request_id),
+        "user" => Target::Text(f.user),
+        "path" => Target::Text(f.path),
+        "status" => Target::Status,
+        other => Target::Label(other.to_string()),
+    }
+}
+
+type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
+fn text_terms(searcher: &Searcher, field: Field) -> Result<BTreeSet<String>, LogqlError> {
+    let mut out = BTreeSet::new();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(field)?;
+        let mut s = inv.terms().stream()?;
+        while s.advance() {
+            if let Ok(v) = std::str::from_utf8(s.key()) {
+                out.insert(v.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The dictionary key prefix of a stream label's string values.
+fn label_prefix(name: &str) -> Vec<u8> {
+    let mut p = name.as_bytes().to_vec();
+    p.push(0);
+    p.push(b's');
+    p
+}
+
+/// Every value the day holds for the stream label `name`.
+pub fn label_terms(searcher: &Searcher, f: &LogFields, name: &str) -> Result<BTreeSet<String>, LogqlError> {
+    let prefix = label_prefix(name);
+    let mut upper = name.as_bytes().to_vec();
+    upper.push(1);
+    let mut out = BTreeSet::new();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(f.labels)?;
+        let mut s = inv.terms().range().ge(&prefix).lt(&upper).into_stream()?;
+        while s.advance() {
+            if let Some(v) = s.key().strip_prefix(prefix.as_slice())
+                && let Ok(v) = std::str::from_utf8(v)
+            {
+                out.insert(v.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every stream label name the day holds.
+pub fn label_names(searcher: &Searcher, f: &LogFields) -> Result<BTreeSet<String>, LogqlError> {
+    let mut out = BTreeSet::new();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(f.labels)?;
+        let mut s = inv.terms().stream()?;
+        while s.advance() {
+            let key = s.key();
+            if let Some(end) = key.iter().position(|b| *b == 0)
+                && let Ok(n) = std::str::from_utf8(&key[..end])
+            {
+                out.insert(n.replace('\u{1}', "."));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn u64_terms(searcher: &Searcher, field: Field) -> Result<BTreeSet<u64>, LogqlError> {
+    let mut out = BTreeSet::new();
+    for seg in searcher.segment_readers() {
+        let inv = seg.inverted_index(field)?;
+        let mut s = inv.terms().stream()?;
+        while s.advance() {
+            if let Ok(b) = <[u8; 8]>::try_from(s.key()) {
+                out.insert(u64::from_be_bytes(b));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn label_term(f: &LogFields, name: &str, value: &str) -> Term {
+    let mut t = Term::from_field_json_path(f.labels, &name.replace('.', "\\."), false);
+    t.append_type_and_str(value);
+    t
+}
+
+/// Every value the day holds for `t`, as text, with its term.
+pub fn values_of(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<Vec<(String, Term)>, LogqlError> {
+    Ok(match t {
+        Target::Service => text_terms(searcher, f.service)?
+            .into_iter()
+            .map(|v| {
+                let term = Term::from_field_text(f.service, &v);
+                (v, term)
+            })
+            .collect(),
+        Target::Text(field) => text_terms(searcher, *field)?
+            .into_iter()
+            .map(|v| {
+                let term = Term::from_field_text(*field, &v);
+                (v, term)
+            })
+            .collect(),
+        Target::Level => Level::ALL
+            .into_iter()
+            .map(|l| (l.as_str().to_string(), Term::from_field_u64(f.level, l as u64)))
+            .collect(),
+        Target::Status => u64_terms(searcher, f.status)?
+            .into_iter()
+            .map(|s| (s.to_string(), Term::from_field_u64(f.status, s)))
+            .collect(),
+        Target::Label(name) => label_terms(searcher, f, name)?
+            .into_iter()
+            .map(|v| {
+                let term = label_term(f, name, &v);
+                (v, term)
+            })
+            .collect(),
+    })
+}
+
+/// The clause one matcher makes, or `None` when no line of the day can
+/// match it.
+fn matcher_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Result<Option<Clauses>, LogqlError> {
+    let t = target(f, &m.name);
+    // An equality needs no enumeration.
+    if m.op == MatchOp::Equal && !m.value.is_empty() {
+        let term = match &t {
+            Target::Service => Term::from_field_text(f.service, &m.value),
+            Target::Text(field) => Term::from_field_text(*field, &m.value),
+            Target::Label(name) => label_term(f, name, &m.value),
+            Target::Level | Target::Status => {
+                let matching: Vec<Term> = values_of(searcher, f, &t)?
+                    .into_iter()
+                    .filter(|(v, _)| m.matches(v))
+                    .map(|(_, t)| t)
+                    .collect();
+                if matching.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(vec![(Occur::Must, Box::new(TermSetQuery::new(matching)))]));
+            }
+        };
+        return Ok(Some(vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+        )]));
+    }
+    let (matching, other): (Vec<_>, Vec<_>) = values_of(searcher, f, &t)?
+        .into_iter()
+        .partition(|(v, _)| m.matches(v));
+    if m.matches_empty() {
+        // Lines without the label match: exclude those whose value does not.
+        if other.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        return Ok(Some(vec![(
+            Occur::MustNot,
+            Box::new(TermSetQuery::new(other.into_iter().map(|(_, t)| t))),
+        )]));
+    }
+    if matching.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(vec![(
+        Occur::Must,
+        Box::new(TermSetQuery::new(matching.into_iter().map(|(_, t)| t))),
+    )]))
+}
+
+/// The longest word tantivy's default tokenizer keeps.
+const MAX_WORD: usize = 40;
+
+/// A query every line containing `needle` matches: each of its words,
+/// exact where the needle bounds it and as a prefix, suffix or infix of
+/// an indexed word where the needle may cut a word. `None` when the
+/// needle has no word to look up.
+fn needle_query(field: Field, needle: &str) -> Option<Box<dyn Query>> {
+    let mut parts: Clauses = Vec::new();
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in needle.char_indices().chain(std::iter::once((needle.len(), ' '))) {
+        if c.is_alphanumeric() && i < needle.len() {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            words.push((s, i));
+        }
+    }
+    for (s, e) in words {
+        let word = needle[s..e].to_lowercase();
+        if word.len() >= MAX_WORD {
+            continue;
+        }
+        let open_left = s == 0;
+        let open_right = e == needle.len();
+        let q: Box<dyn Query> = if !open_left && !open_right {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, &word),
+                IndexRecordOption::Basic,
+            ))
+        } else {
+            let w = regex::escape(&word);
+            let pattern = match (open_left, open_right) {
+                (true, true) => format!(".*{w}.*"),
+                (true, false) => format!(".*{w}"),
+                _ => format!("{w}.*"),
+            };
+            match RegexQuery::from_pattern(&pattern, field) {
+                Ok(q) => Box::new(q),
+                Err(_) => continue,
+            }
+        };
+        parts.push((Occur::Must, q));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(Box::new(BooleanQuery::new(parts)))
+}
+
+/// The index's share of a positive `|=` filter (a superset of what it
+/// keeps), or `None` when the index cannot narrow it.
+fn line_filter_clause(f: &LogFields, lf: &LineFilter) -> Option<Box<dyn Query>> {
+    if lf.op != LineFilterOp::Contains {
+        return None;
+    }
+    let mut any: Clauses = Vec::new();
+    for v in &lf.values {
+        any.push((Occur::Should, needle_query(f.message, v)?));
+    }
+    Some(Box::new(BooleanQuery::new(any)))
+}
+
+/// The query for `[start_ns, end_ns)` of one day: matchers, the leading
+/// line filters' words (up to the first stage that changes the line), the
+/// time range. `None` when nothing in the day can match.
+pub fn day_query(
+    searcher: &Searcher,
+    f: &LogFields,
+    matchers: &[Matcher],
+    pipeline: &[Stage],
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<Option<Box<dyn Query>>, LogqlError> {
+    let mut clauses: Clauses = vec![(
+        Occur::Must,
+        Box::new(RangeQuery::new(
+            Bound::Included(Term::from_field_i64(f.timestamp, start_ns)),
+            Bound::Excluded(Term::from_field_i64(f.timestamp, end_ns)),
+        )),
+    )];
+    for m in matchers {
+        match matcher_clause(searcher, f, m)? {
+            None => return Ok(None),
+            Some(c) => clauses.extend(c),
+        }
+    }
+    for stage in pipeline {
+        match stage {
+            Stage::LineFilter(lf) => {
+                if let Some(q) = line_filter_clause(f, lf) {
+                    clauses.push((Occur::Must, q));
+                }
+            }
+            // Label filters and parsers do not change the line.
+            Stage::LabelFilter(_)
+            | Stage::Json(_)
+            | Stage::Logfmt { .. }
+            | Stage::Pattern(_)
+            | Stage::Regexp(_) => {}
+            _ => break,
+        }
+    }
+    if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needle_words_are_exact_only_where_the_needle_bounds_them() {
+        let f = LogFields::new();
+        let q = format!(
+            "{:?}",
+            needle_query(f.message, "connection refused by db").unwrap()
+        );
+        // "connection" may be the tail of a longer word, "db" its head.
+        assert!(q.contains("Regex"), "{q}");
+        assert!(needle_query(f.message, "  ").is_none());
+        assert!(needle_query(f.message, "!!").is_none());
+    }
+}
