@@ -156,8 +156,9 @@ fn add_retry_after(error: &ApiError, response: &mut Response) {
     }
 }
 
-/// An error of Loki's push API: the same statuses, the message as plain
-/// text, as Loki answers and Promtail, Alloy and Docker's driver log it.
+/// An error of Loki's API (`/loki/api/v1/…`, push and queries): the same
+/// statuses, the message as plain text, as Loki answers — what Promtail,
+/// Alloy and Docker's driver log and what Grafana shows.
 #[derive(Debug)]
 pub struct LokiApiError(pub ApiError);
 
@@ -281,30 +282,6 @@ impl IntoResponse for AlertmanagerApiError {
         let (status, _) = self.0.status_and_type();
         log_server_error(status, &self.0);
         (status, Json(serde_json::Value::String(self.0.to_string()))).into_response()
-    }
-}
-
-/// An error of the Loki API (`/loki/api/v1/…`): the same statuses, the
-/// message as plain text, which is what Loki answers and Grafana shows.
-#[derive(Debug)]
-pub struct LokiApiError(pub ApiError);
-
-impl<E: Into<ApiError>> From<E> for LokiApiError {
-    fn from(e: E) -> Self {
-        LokiApiError(e.into())
-    }
-}
-
-impl IntoResponse for LokiApiError {
-    fn into_response(self) -> Response {
-        let (status, _) = self.0.status_and_type();
-        log_server_error(status, &self.0);
-        (
-            status,
-            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{}\n", self.0),
-        )
-            .into_response()
     }
 }
 
