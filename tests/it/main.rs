@@ -13,6 +13,7 @@ mod lms_example_config;
 mod lms_fastapi;
 mod lms_postgres;
 mod log_decoders;
+mod logs_compat;
 mod logs_store;
 mod promql_conformance;
 mod promql_differential;
