@@ -184,7 +184,13 @@ fn format_1_logs_open_replay_and_answer_every_query() {
     let (line, around) = store.context(first.id, None, 1, 1).unwrap();
     assert_eq!(line.message, "GET /api/v1/courses/1042 200");
     let around: Vec<&str> = around.iter().map(|l| l.message.as_str()).collect();
-    assert_eq!(around, ["GET /api/v1/courses/1042 200", "database connection pool exhausted"]);
+    assert_eq!(
+        around,
+        [
+            "GET /api/v1/courses/1042 200",
+            "database connection pool exhausted"
+        ]
+    );
 
     // A new day is created in the current format; the old days keep theirs
     // and take new records too.
