@@ -123,10 +123,13 @@ impl Scrubber {
     }
 
     fn scrub_once<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let hits = self.prefilter.matches(text);
-        if !hits.matched_any() {
+        // `is_match` answers from one forward DFA scan without building
+        // the per-pattern match set, which clean text — most text — never
+        // needs; only dirty text pays for `matches`.
+        if !self.prefilter.is_match(text) {
             return Cow::Borrowed(text);
         }
+        let hits = self.prefilter.matches(text);
         let mut out = Cow::Borrowed(text);
         for i in hits.iter() {
             let replaced = match self.rules[i].apply(&out) {

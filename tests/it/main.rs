@@ -18,6 +18,7 @@ mod log_ingest_paths;
 mod log_shippers;
 mod log_shippers_support;
 mod logql;
+mod logs_compat;
 mod logs_store;
 mod promql_conformance;
 mod promql_differential;

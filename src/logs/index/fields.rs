@@ -8,14 +8,35 @@
 //! and ranges. The labels and other fields are also stored as one JSON
 //! text (`extra`), read back verbatim.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tantivy::schema::{
-    FAST, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, Schema, TextFieldIndexing,
-    TextOptions, Value as _,
+    FAST, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, OwnedValue, STORED, Schema,
+    TextFieldIndexing, TextOptions, Value as _,
 };
 use tantivy::{DocAddress, Searcher, TantivyDocument};
 
+use super::day::INDEX_FORMAT_VERSION;
 use crate::logs::schema::{Level, LogRecord};
+
+/// The versions of a day index's schema (`format_version` in its meta
+/// file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexFormat {
+    /// `seq` and `timestamp` indexed as terms as well as fast.
+    V1,
+    /// `seq` and `timestamp` fast only.
+    V2,
+}
+
+impl IndexFormat {
+    fn from_version(v: u32) -> Option<IndexFormat> {
+        match v {
+            1 => Some(IndexFormat::V1),
+            2 => Some(IndexFormat::V2),
+            _ => None,
+        }
+    }
+}
 
 /// Handles to the fields of the schema, which every day index shares.
 #[derive(Clone, Debug)]
@@ -69,7 +90,19 @@ pub fn as_string<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error>
 }
 
 impl LogFields {
+    /// The schema new day indexes are created with.
     pub fn new() -> Self {
+        LogFields::of_format(INDEX_FORMAT_VERSION).expect("the current format is a known one")
+    }
+
+    /// The schema a day index of `format` was written with. Every format
+    /// has the same fields in the same order, so the handles of
+    /// [`LogFields::new`] read and write days of every format.
+    pub fn of_format(format: u32) -> Option<Self> {
+        IndexFormat::from_version(format).map(LogFields::build)
+    }
+
+    fn build(format: IndexFormat) -> Self {
         // Results are ordered by time, never scored, so no field keeps
         // norms; the numbers are read from their fast columns, not stored.
         let exact = || {
@@ -88,9 +121,17 @@ impl LogFields {
         };
         // `INDEXED` would add norms to the numbers too.
         let number = || NumericOptions::default().set_indexed().set_fast();
+        // Sequence numbers and timestamps are all but unique per record:
+        // as terms they cost a dictionary entry each, while every query on
+        // them is a range (or a single id) that tantivy answers from the
+        // fast column. Format 1 indexed them.
+        let unique_number = || match format {
+            IndexFormat::V1 => number(),
+            IndexFormat::V2 => NumericOptions::default().set_fast(),
+        };
         let mut b = Schema::builder();
-        let seq = b.add_u64_field("seq", number());
-        let timestamp = b.add_i64_field("timestamp", number());
+        let seq = b.add_u64_field("seq", unique_number());
+        let timestamp = b.add_i64_field("timestamp", unique_number());
         let level = b.add_u64_field("level", number());
         let service = b.add_text_field("service", exact().set_stored().set_fast("raw"));
         let request_id = b.add_text_field("request_id", exact().set_stored());
@@ -165,21 +206,23 @@ impl LogFields {
             d.add_text(self.error, e);
         }
         if !r.labels.is_empty() || !r.fields.is_empty() {
-            let labels: Map<String, Value> = r
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            if !labels.is_empty() {
-                d.add_field_value(self.labels, &tantivy::schema::OwnedValue::from(labels.clone()));
+            if !r.labels.is_empty() {
+                let labels = r
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), OwnedValue::from(Value::String(v.clone()))))
+                    .collect();
+                d.add_field_value(self.labels, &OwnedValue::Object(labels));
             }
             if !r.fields.is_empty() {
-                d.add_field_value(self.fields, &tantivy::schema::OwnedValue::from(r.fields.clone()));
+                d.add_field_value(self.fields, &OwnedValue::from(r.fields.clone()));
             }
-            d.add_text(
-                self.extra,
-                json!({"labels": labels, "fields": r.fields}).to_string(),
-            );
+            // Written straight from the record: no JSON value is built.
+            let extra = Extra {
+                labels: Labels(&r.labels),
+                fields: &r.fields,
+            };
+            d.add_text(self.extra, serde_json::to_string(&extra).unwrap_or_default());
         }
         d
     }
@@ -223,8 +266,80 @@ impl LogFields {
     }
 }
 
+/// The stored `extra` text: `{"labels": {…}, "fields": {…}}`.
+#[derive(serde::Serialize)]
+struct Extra<'a> {
+    labels: Labels<'a>,
+    fields: &'a Map<String, Value>,
+}
+
+/// Sorted, unique stream labels as a JSON object.
+struct Labels<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for Labels<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
 impl Default for LogFields {
     fn default() -> Self {
         LogFields::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_has_the_same_fields_in_the_same_order() {
+        let current = LogFields::new();
+        assert_eq!(
+            LogFields::of_format(INDEX_FORMAT_VERSION).unwrap().schema,
+            current.schema
+        );
+        let v1 = LogFields::of_format(1).unwrap();
+        let names = |s: &Schema| {
+            s.fields()
+                .map(|(f, e)| (f, e.name().to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&v1.schema), names(&current.schema));
+        assert_ne!(v1.schema, current.schema);
+        assert!(v1.schema.get_field_entry(v1.seq).is_indexed());
+        assert!(!current.schema.get_field_entry(current.seq).is_indexed());
+        assert!(!current.schema.get_field_entry(current.timestamp).is_indexed());
+        assert!(current.schema.get_field_entry(current.timestamp).is_fast());
+        assert!(LogFields::of_format(0).is_none());
+        assert!(LogFields::of_format(INDEX_FORMAT_VERSION + 1).is_none());
+    }
+
+    #[test]
+    fn extra_holds_labels_and_fields_as_one_json_object() {
+        let f = LogFields::new();
+        let mut fields = Map::new();
+        fields.insert("course".into(), Value::from(7));
+        let r = LogRecord {
+            timestamp_ns: 1,
+            level: Level::Info,
+            service: "api".into(),
+            request_id: None,
+            user: None,
+            path: None,
+            status: None,
+            duration: None,
+            message: "m".into(),
+            error: None,
+            labels: vec![("app".into(), "lms".into()), ("env".into(), "prod".into())],
+            fields,
+        };
+        let d = f.document(3, &r);
+        let extra = d.get_first(f.extra).and_then(|v| v.as_str()).unwrap();
+        let v: Value = serde_json::from_str(extra).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"labels": {"app": "lms", "env": "prod"}, "fields": {"course": 7}})
+        );
     }
 }

@@ -365,7 +365,12 @@ pub fn context(
         )));
     }
     let f = &days.fields;
-    let by_id = TermQuery::new(Term::from_field_u64(f.seq, id), IndexRecordOption::Basic);
+    // `seq` is a fast column, not a term (format 2): the range of one id
+    // is answered from the column.
+    let by_id = RangeQuery::new(
+        Bound::Included(Term::from_field_u64(f.seq, id)),
+        Bound::Included(Term::from_field_u64(f.seq, id)),
+    );
     let mut found = None;
     for day in days.all().into_iter().rev() {
         let searcher = day.reader.searcher();
