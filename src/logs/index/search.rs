@@ -5,6 +5,7 @@
 
 use std::ops::Bound;
 
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
@@ -242,7 +243,14 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
         let searcher = day.reader.searcher();
         let wanted = skip + q.limit - lines.len();
         let (top, hist) = if lines.len() < q.limit {
-            let top = TopDocs::with_limit(wanted).order_by_fast_field::<i64>("timestamp", Order::Desc);
+            // Ties on time are broken by sequence number: lines of one
+            // batch often share a timestamp, and a page boundary among
+            // them must fall in the same place on every request, or
+            // paging repeats some lines and skips others.
+            let top = TopDocs::with_limit(wanted).order_by((
+                (SortByStaticFastValue::<i64>::for_field("timestamp"), Order::Desc),
+                (SortByStaticFastValue::<u64>::for_field("seq"), Order::Desc),
+            ));
             let (top, hist) = searcher.search(&query, &(top, counter.clone()))?;
             (top, hist)
         } else {
