@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{BelfryServer, ChildGuard, free_port, get_json, http_get, peer_binary, wait_for};
+use crate::support::{BelfryServer, ChildGuard, free_port, http_get, peer_binary, wait_for};
 
 const QUERY: &str = "histogram_quantile(0.99, rate(lms_request_duration_seconds_bucket[5m]))";
 
@@ -57,9 +57,14 @@ fn start_app(python: &str, port: u16) -> ChildGuard {
 /// exemplar in a `query_exemplars` answer.
 type Found = BTreeSet<(String, String, String, i64)>;
 
-fn query_exemplars(base: &str) -> Found {
+/// `None` while the server does not answer yet: a peer started just
+/// before may still be opening its storage on a loaded machine.
+fn query_exemplars(base: &str) -> Option<Found> {
     let url = format!("{base}/api/v1/query_exemplars?query={}", urlencode(QUERY));
-    let v = get_json(&url);
+    let (status, body) = http_get(&url).ok()?;
+    assert_eq!(status, 200, "GET {url}: {body}");
+    let v: Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {body}"));
     assert_eq!(v["status"], "success", "{v}");
     let mut out = Found::new();
     for series in v["data"].as_array().cloned().unwrap_or_default() {
@@ -73,7 +78,7 @@ fn query_exemplars(base: &str) -> Found {
             ));
         }
     }
-    out
+    Some(out)
 }
 
 fn urlencode(s: &str) -> String {
@@ -88,7 +93,7 @@ fn urlencode(s: &str) -> String {
 /// Waits until `base` reports both of the app's exemplars.
 fn wait_for_exemplars(base: &str, what: &str) -> Found {
     wait_for(Duration::from_secs(90), what, || {
-        let found = query_exemplars(base);
+        let found = query_exemplars(base)?;
         (found.len() == 2).then_some(found)
     })
 }

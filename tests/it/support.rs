@@ -36,7 +36,8 @@ pub fn shared_conformance_dir() -> Option<PathBuf> {
 /// `prometheus-node-exporter`). Absent → skip with a message, unless
 /// `BELFRY_REQUIRE_PEERS=1` (CI), where it is a failure.
 pub fn peer_binary(name: &str) -> Option<PathBuf> {
-    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
+    // Daemons (rsyslogd) live in the sbin directories.
+    for dir in ["/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin", "/sbin"] {
         let p = Path::new(dir).join(name);
         if p.is_file() {
             return Some(p);
