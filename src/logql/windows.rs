@@ -255,30 +255,10 @@ fn raw_value(window: &[(i64, f64)], values: &mut [f64], f: RangeFn, param: Optio
                 var
             }
         }
-        RangeFn::QuantileOverTime => quantile(param.unwrap_or(0.5), values),
+        // Loki's `quantile_over_time` is Prometheus's `quantile`.
+        RangeFn::QuantileOverTime => crate::promql::quantile(param.unwrap_or(0.5), values),
         RangeFn::AbsentOverTime => STALE_NAN,
     }
-}
-
-/// Prometheus's quantile: linear interpolation between the closest ranks;
-/// φ < 0 is -Inf, φ > 1 is +Inf.
-pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
-    if values.is_empty() || q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len() as f64;
-    let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0) as usize;
-    let upper = (lower + 1).min(values.len() - 1);
-    let weight = rank - rank.floor();
-    values[lower] * (1.0 - weight) + values[upper] * weight
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ pub use engine::{Engine, EngineOptions, QueryOutput, QueryStats};
 pub use error::PromqlError;
 pub use extract_selectors::extract_selectors;
 pub use format::{format_float, format_sample_value, write_sample_value};
+pub use numeric::quantile;
 pub use params::{
     MAX_TIME_MS, MIN_TIME_MS, ParamError, RangeSpec, duration_param, parse_time, time_param, timeout_param,
 };

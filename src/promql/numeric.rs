@@ -15,7 +15,7 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 }
 
 /// Prometheus's `quantile` over plain values (sorted in place).
-pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
+pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() || q.is_nan() {
         return f64::NAN;
     }
