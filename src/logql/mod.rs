@@ -15,7 +15,7 @@ pub mod literals;
 mod log_query;
 pub mod metadata;
 mod parse;
-mod parsers;
+pub mod parsers;
 mod pattern;
 mod pipeline;
 mod query;

@@ -186,13 +186,17 @@ pub fn logfmt_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
                 match b[i] {
                     b'\\' if i + 1 < b.len() => {
                         value.push_str(&text[seg..i]);
-                        match b[i + 1] {
-                            b'n' => value.push('\n'),
-                            b't' => value.push('\t'),
-                            b'r' => value.push('\r'),
-                            c => value.push(c as char),
-                        }
-                        i += 2;
+                        // The escaped character may take several bytes:
+                        // step over all of them, or the next slice would
+                        // start inside it.
+                        let escaped = text[i + 1..].chars().next().unwrap_or('\\');
+                        value.push(match escaped {
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            c => c,
+                        });
+                        i += 1 + escaped.len_utf8();
                         seg = i;
                     }
                     b'"' => {
@@ -277,6 +281,40 @@ mod tests {
     use super::*;
     use crate::logs::Level;
     use crate::logs::index::LogLine;
+
+    proptest::proptest! {
+        /// What the parser accepts, written back quoted, reads back the
+        /// same; any text may be refused but never panics.
+        #[test]
+        fn logfmt_pairs_written_back_read_back(text in "[a-z= \"\\\\é\t\n]{0,24}") {
+            if let Ok(pairs) = logfmt_pairs(&text) {
+                let written: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = v
+                            .replace('\\', "\\\\")
+                            .replace('"', "\\\"")
+                            .replace('\n', "\\n")
+                            .replace('\t', "\\t")
+                            .replace('\r', "\\r");
+                        format!("{k}=\"{v}\"")
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(logfmt_pairs(&written.join(" ")).unwrap(), pairs);
+            }
+        }
+    }
+
+    #[test]
+    fn a_logfmt_escape_of_a_multibyte_character_keeps_it_whole() {
+        assert_eq!(
+            logfmt_pairs(r#"a="x\éy" b=1"#).unwrap(),
+            [
+                ("a".to_string(), "xéy".to_string()),
+                ("b".to_string(), "1".to_string())
+            ]
+        );
+    }
 
     fn line(message: &str, fields: Value) -> PipelineLine {
         PipelineLine::from_log_line(LogLine {
