@@ -1,30 +1,15 @@
 //! Fuzzes the text parsers of LogQL's pipeline stages
 //! (`logql::parsers`): none panics; what `logfmt_pairs` accepts has
 //! non-empty keys without spaces, `=` or quotes, and writing the pairs
-//! back as `key="value"` reads back the same pairs; `sanitize_label`
+//! back as logfmt (`format_logfmt`) reads back the same pairs; `sanitize_label`
 //! always gives a valid label name; a JSON path that parses has at least
 //! one step.
 
 #![no_main]
 
 use belfry::logql::parsers::{logfmt_pairs, parse_json_path, sanitize_label};
+use belfry::logs::ingest::files::logfmt::format_logfmt;
 use libfuzzer_sys::fuzz_target;
-
-fn quoted(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -35,8 +20,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!key.is_empty());
             assert!(!key.bytes().any(|b| b == b'=' || b == b'"' || b.is_ascii_whitespace()), "{key:?}");
         }
-        let written: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", quoted(v))).collect();
-        let again = logfmt_pairs(&written.join(" ")).expect("written pairs read back");
+        let again = logfmt_pairs(&format_logfmt(&pairs)).expect("written pairs read back");
         assert_eq!(again, pairs);
     }
 
