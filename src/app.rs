@@ -176,8 +176,16 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     // Alerting rules deliver their alerts to the dispatcher, as a
     // Prometheus would to its Alertmanager.
     let alert_sink: Arc<dyn AlertSink> = alerting.clone();
-    let rules = RuleManager::new(
+    // One LogQL engine serves the Loki API and LogQL rule groups.
+    let logql = Arc::new(belfry::logql::LogqlEngine::new(
+        logs.clone(),
+        belfry::logql::QueryLimits::from_config(&config.logs.query),
+        belfry::promql::EngineOptions::default(),
+        &registry,
+    ));
+    let rules = RuleManager::with_logql(
         storage.clone(),
+        Some(logql.clone()),
         Some(alert_sink),
         &registry,
         RuleManagerOptions {
@@ -220,12 +228,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             tsdb.wal_replay(),
         ),
         logs: Some(logs.clone()),
-        logql: Some(Arc::new(belfry::logql::LogqlEngine::new(
-            logs.clone(),
-            belfry::logql::QueryLimits::from_config(&config.logs.query),
-            belfry::promql::EngineOptions::default(),
-            &registry,
-        ))),
+        logql: Some(logql),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));

@@ -9,7 +9,10 @@ use crate::config::BUILTIN_RULES_PREFIX;
 use super::error::RuleError;
 
 /// Every built-in pack: name and rule-file text.
-const PACKS: &[(&str, &str)] = &[("lms", include_str!("../../rules/lms/lms.yml"))];
+const PACKS: &[(&str, &str)] = &[
+    ("lms", include_str!("../../rules/lms/lms.yml")),
+    ("lms-logs", include_str!("../../rules/lms/logs.yml")),
+];
 
 /// The names `builtin:` accepts, for error messages and docs.
 pub fn builtin_pack_names() -> Vec<&'static str> {
@@ -71,7 +74,7 @@ mod tests {
         let err = crate::rules::expand_globs(&["builtin:nope".to_string()]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "rule_files: unknown built-in rule pack \"nope\" (known: lms)"
+            "rule_files: unknown built-in rule pack \"nope\" (known: lms, lms-logs)"
         );
         assert!(builtin_entry("rules/*.yml").is_none());
     }

@@ -6,6 +6,9 @@
 //! - metric names the LMS stack's exporters never emit (a short table of
 //!   known mistakes, not a general check), and `status` matchers that
 //!   select none of the instrumentator's grouped codes ("2xx" … "5xx").
+//!
+//! LogQL groups get the first two lints, over the operators around their
+//! range aggregations.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +17,9 @@ use promql_parser::parser::Expr;
 
 use super::ast::walk;
 use super::file::{ParseOptions, RuleKind, RuleSpec, load_file};
+use super::language::QueryLanguage;
+use crate::logql::ast::RangeFn;
+use crate::logql::{Query, parse_query};
 
 /// The outcome of checking one file.
 #[derive(Debug, Clone)]
@@ -92,7 +98,7 @@ fn check_file(path: &Path) -> FileCheck {
         for r in &g.rules {
             fc.rules += 1;
             let at = format!("{}:{}", file.path, r.line);
-            for w in lint_rule(r) {
+            for w in lint_rule(r, g.language) {
                 fc.warnings.push(format!(
                     "{at}: group {:?}, {} {:?}: {w}",
                     g.name,
@@ -113,13 +119,16 @@ fn kind_word(r: &RuleSpec) -> &'static str {
 }
 
 /// Lint findings for one rule.
-pub fn lint_rule(r: &RuleSpec) -> Vec<String> {
+pub fn lint_rule(r: &RuleSpec, language: QueryLanguage) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(expr) = crate::promql::Engine::parse(&r.expr) else {
+    let Some(promql) = language.promql_part(&r.expr) else {
+        return out;
+    };
+    let Ok(expr) = crate::promql::Engine::parse(&promql) else {
         return out;
     };
     if let RuleKind::Alerting { annotations, .. } = &r.kind {
-        if !has_filter(&expr) {
+        if !has_filter(&expr) && !absent_in_logql(&r.expr, language) {
             out.push(
                 "expression has no comparison or filter, so the alert fires whenever any series exists \
                  (add a threshold such as `> 2`)"
@@ -137,8 +146,22 @@ pub fn lint_rule(r: &RuleSpec) -> Vec<String> {
             }
         }
     }
-    out.extend(exporter_names(&expr));
+    if language == QueryLanguage::PromQL {
+        out.extend(exporter_names(&expr));
+    }
     out
+}
+
+/// LogQL's `absent_over_time` is a range aggregation, hidden from the
+/// PromQL part: it filters as PromQL's does.
+fn absent_in_logql(expr: &str, language: QueryLanguage) -> bool {
+    if language != QueryLanguage::LogQL {
+        return false;
+    }
+    let Ok(Query::Metric(m)) = parse_query(expr) else {
+        return false;
+    };
+    m.ranges.iter().any(|a| a.func == RangeFn::AbsentOverTime)
 }
 
 /// A comparison without `bool`, a set filter (`and`, `unless`) or
@@ -297,7 +320,25 @@ mod tests {
 
     fn lints(yaml: &str) -> Vec<String> {
         let f = parse_rules(yaml, "t.yml", ParseOptions::default()).unwrap();
-        f.groups[0].rules.iter().flat_map(lint_rule).collect()
+        let g = &f.groups[0];
+        g.rules.iter().flat_map(|r| lint_rule(r, g.language)).collect()
+    }
+
+    #[test]
+    fn logql_alerts_are_linted_on_their_operators() {
+        let logql = |expr: &str| {
+            lints(&format!(
+                "groups:\n- name: g\n  type: logql\n  rules:\n  - alert: A\n    expr: '{expr}'\n"
+            ))
+        };
+        let w = logql(r#"sum(count_over_time({service="auth"} |= "login failed" [1m]))"#);
+        assert!(w.iter().any(|w| w.contains("no comparison or filter")), "{w:?}");
+        for ok in [
+            r#"sum(count_over_time({service="auth"} |= "login failed" [1m])) > 20"#,
+            r#"absent_over_time({service="celery"}[15m])"#,
+        ] {
+            assert!(logql(ok).is_empty(), "{ok}: {:?}", logql(ok));
+        }
     }
 
     #[test]

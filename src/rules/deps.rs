@@ -4,12 +4,15 @@
 //! definition for its `concurrent-rule-eval`). Anything we cannot see
 //! through — a selector without a fixed metric name, a template calling
 //! `query` — makes the rule dependent, so the group keeps its order.
+//! A LogQL group's rules (and their templates' queries) read the logs
+//! store, never series a rule writes, so they are all independent.
 
 use std::collections::HashSet;
 
 use promql_parser::parser::Expr;
 
 use super::ast::walk;
+use super::language::QueryLanguage;
 use super::rule::Rule;
 
 /// What one rule reads: a set of metric names, or possibly anything.
@@ -18,7 +21,10 @@ enum Reads {
     Anything,
 }
 
-fn reads(rule: &Rule) -> Reads {
+fn reads(rule: &Rule, language: QueryLanguage) -> Reads {
+    if language == QueryLanguage::LogQL {
+        return Reads::Names(HashSet::new());
+    }
     if let Rule::Alerting(r) = rule
         && r.labels
             .iter()
@@ -67,8 +73,8 @@ fn writes(rule: &Rule) -> Vec<&str> {
 }
 
 /// For each rule: true when it may run concurrently with the others.
-pub fn independent_rules(rules: &[Rule]) -> Vec<bool> {
-    let reads: Vec<Reads> = rules.iter().map(reads).collect();
+pub fn independent_rules(rules: &[Rule], language: QueryLanguage) -> Vec<bool> {
+    let reads: Vec<Reads> = rules.iter().map(|r| reads(r, language)).collect();
     let writes: Vec<Vec<&str>> = rules.iter().map(writes).collect();
     let reads_any_of = |i: usize, names: &[&str]| match &reads[i] {
         Reads::Anything => true,
@@ -92,7 +98,7 @@ mod tests {
     fn independence(yaml: &str) -> Vec<bool> {
         let f = parse_rules(yaml, "t.yml", ParseOptions::default()).unwrap();
         let g = Group::new(&f.groups[0], std::time::Duration::from_secs(60), true);
-        independent_rules(&g.rules)
+        independent_rules(&g.rules, g.language)
     }
 
     fn group(rules: &[&str]) -> String {
@@ -126,5 +132,15 @@ mod tests {
             "alert: FDown\nexpr: f == 0",
         ]));
         assert_eq!(got, [false, false, true, true, true]);
+    }
+
+    #[test]
+    fn logql_rules_are_independent() {
+        let yaml = group(&[
+            "record: api:lines:rate1m\nexpr: 'sum(rate({service=\"api\"}[1m]))'",
+            "alert: Errors\nexpr: 'sum(count_over_time({level=\"error\"}[5m])) > 2'\nannotations: {x: '{{ query \"sum(rate({service=\\\"api\\\"}[1m]))\" }}'}",
+        ])
+        .replace("- name: g\n", "- name: g\n  type: logql\n");
+        assert_eq!(independence(&yaml), [true, true]);
     }
 }

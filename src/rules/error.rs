@@ -32,6 +32,8 @@ pub enum EvalError {
     AlertLimit { limit: usize, count: usize },
     #[error("query: range vectors are not supported in templates")]
     RangeInTemplate,
+    #[error("LogQL rules need the logs store, and this evaluation has none")]
+    NoLogsStore,
     #[error("rule result is not a vector or scalar: {0}")]
     BadResultType(&'static str),
     #[error("cannot record native histogram sample of {0}: the storage holds float samples only")]

@@ -6,18 +6,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use promql_parser::parser::value::ValueType;
 use serde::Deserialize;
 
 use crate::config::{FileError, FileKind, is_blank_yaml, yaml_error};
 
 use crate::model::Labels;
 use crate::model::{PromDuration, is_legacy_label_name, is_legacy_metric_name};
-use crate::promql::Engine;
 
 use super::builtin::{builtin_entry, builtin_path, builtin_text};
 use super::error::RuleError;
-use super::locate::{self, Fault, Place, parse_error_position};
+use super::language::QueryLanguage;
+use super::locate::{self, Fault, Place};
 use crate::template::Template;
 
 #[derive(Debug, Deserialize)]
@@ -32,6 +31,9 @@ struct FileYaml {
 struct GroupYaml {
     #[serde(default)]
     name: String,
+    /// The rules' query language: `promql` (the default) or `logql`.
+    #[serde(default, rename = "type")]
+    language: Option<String>,
     #[serde(default)]
     interval: Option<PromDuration>,
     #[serde(default)]
@@ -63,7 +65,7 @@ struct RuleYaml {
     annotations: BTreeMap<String, String>,
 }
 
-const GROUP_KEYS: &[&str] = &["name", "interval", "query_offset", "limit", "labels", "rules"];
+const GROUP_KEYS: &[&str] = &["name", "type", "interval", "query_offset", "limit", "labels", "rules"];
 const RULE_KEYS: &[&str] = &[
     "record",
     "alert",
@@ -90,6 +92,8 @@ pub struct GroupSpec {
     /// Most series (recording) or alerts (alerting) one rule may produce; 0 = none.
     pub limit: usize,
     pub labels: Labels,
+    /// What the rules' expressions are written in.
+    pub language: QueryLanguage,
     pub rules: Vec<RuleSpec>,
 }
 
@@ -198,12 +202,17 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
                 ));
             }
         }
+        let language = match g.language.as_deref() {
+            None => QueryLanguage::default(),
+            Some(t) => QueryLanguage::from_group_type(t)
+                .map_err(|m| at(gline, format!("group {:?}: type: {m}", g.name)))?,
+        };
         let mut rules = Vec::with_capacity(g.rules.len());
         for (ri, r) in g.rules.into_iter().enumerate() {
             let site = rule_sites.get(rule_index);
             rule_index += 1;
             let line = site.map_or(gline, |s| s.line);
-            let rule = validate_rule(r, line).map_err(|fault| {
+            let rule = validate_rule(r, line, language).map_err(|fault| {
                 let (line, column) = fault.place(site).unwrap_or((line, 1));
                 FileError::At {
                     origin: origin.to_string(),
@@ -226,6 +235,7 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
                     .map(|(k, v)| crate::model::Label::new(k, v))
                     .collect(),
             ),
+            language,
             rules,
         });
     }
@@ -235,7 +245,7 @@ pub fn parse_rules(text: &str, origin: &str, opts: ParseOptions) -> Result<RuleF
     })
 }
 
-fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, Fault> {
+fn validate_rule(r: RuleYaml, line: usize, language: QueryLanguage) -> Result<RuleSpec, Fault> {
     let name = match (&r.record, &r.alert) {
         (Some(_), Some(_)) => return Err(Fault::rule("only one of 'record' and 'alert' must be set")),
         (None, None) => return Err(Fault::rule("one of 'record' or 'alert' must be set")),
@@ -264,30 +274,9 @@ fn validate_rule(r: RuleYaml, line: usize) -> Result<RuleSpec, Fault> {
     if r.expr.trim().is_empty() {
         return Err(err("field 'expr' must be set in rule".into()));
     }
-    let expr = Engine::parse(&r.expr).map_err(|e| {
-        let message = format!("could not parse expression: {e}");
-        // The parser's `LINE:COL: parse error: ...` is inside the expression.
-        match parse_error_position(&e.to_string()) {
-            Some((line, column)) => at_expr(message, line, column),
-            None => at_expr(message, 1, 1),
-        }
-    })?;
-    match expr.value_type() {
-        ValueType::Vector | ValueType::Scalar => {}
-        other => {
-            return Err(at_expr(
-                format!(
-                    "expression must evaluate to an instant vector or scalar, not a {}",
-                    match other {
-                        ValueType::Matrix => "range vector",
-                        _ => "string",
-                    }
-                ),
-                1,
-                1,
-            ));
-        }
-    }
+    language
+        .check_expr(&r.expr)
+        .map_err(|f| at_expr(f.message, f.line, f.column))?;
     for (k, v) in &r.labels {
         if !is_legacy_label_name(k) || k == "__name__" {
             return Err(at_key(format!("invalid label name: {k:?}"), "labels", k));

@@ -12,6 +12,7 @@ use super::alerting::{AlertState, AlertingRule, ms_to_time};
 use super::error::EvalError;
 use super::file::{GroupSpec, RuleKind};
 use super::health::RuleHealth;
+use super::language::QueryLanguage;
 use super::query::EvalEnv;
 use super::recording::RecordingRule;
 use super::rule::Rule;
@@ -41,6 +42,8 @@ pub struct Group {
     pub interval: Duration,
     pub query_offset: Duration,
     pub limit: usize,
+    /// What the rules' expressions are written in.
+    pub language: QueryLanguage,
     pub rules: Vec<Rule>,
     /// Per rule: the series written at the last evaluation.
     last_series: Vec<HashSet<Labels>>,
@@ -106,7 +109,8 @@ impl Group {
             query_offset: spec.query_offset.unwrap_or_default(),
             limit: spec.limit,
             last_series: vec![HashSet::new(); rules.len()],
-            independent: super::deps::independent_rules(&rules),
+            independent: super::deps::independent_rules(&rules, spec.language),
+            language: spec.language,
             rules,
             last_evaluation: None,
             evaluation_time: Duration::ZERO,
@@ -154,6 +158,7 @@ impl Group {
         resend_delay: Duration,
     ) -> GroupOutcome {
         let started = Instant::now();
+        let env = &env.speaking(self.language);
         let mut outcome = GroupOutcome::default();
         let generator_base = env.external_url.trim_end_matches('/');
         let mut i = 0;

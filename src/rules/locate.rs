@@ -48,6 +48,12 @@ impl Fault {
 
 /// `3:7: parse error: ...` → (3, 7).
 pub(super) fn parse_error_position(message: &str) -> Option<(usize, usize)> {
+    // LogQL's parser says `parse error at line L, col C: ...`, as Loki's.
+    if let Some(rest) = message.strip_prefix("parse error at line ") {
+        let (line, rest) = rest.split_once(", col ")?;
+        let (column, _) = rest.split_once(':')?;
+        return Some((line.trim().parse().ok()?, column.trim().parse().ok()?));
+    }
     let (line, rest) = message.split_once(':')?;
     let (column, rest) = rest.split_once(':')?;
     if !rest.trim_start().starts_with("parse error") {
@@ -309,5 +315,6 @@ mod tests {
     fn parse_error_positions() {
         assert_eq!(parse_error_position("1:7: parse error: x"), Some((1, 7)));
         assert_eq!(parse_error_position("unknown"), None);
+        assert_eq!(parse_error_position("parse error at line 2, col 4: syntax error"), Some((2, 4)));
     }
 }

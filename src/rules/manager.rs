@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::logql::LogqlEngine;
 use crate::model::{AlertSink, Label, Labels, now_millis};
 use crate::promql::{Engine, EngineOptions};
 use crate::selfmetrics::Registry;
@@ -22,6 +23,7 @@ use crate::tsdb::Storage;
 use super::error::RuleError;
 use super::file::{GroupSpec, ParseOptions, expand_globs, load_file};
 use super::group::Group;
+use super::language::QueryLanguage;
 use super::metrics::RuleMetrics;
 use super::query::EvalEnv;
 
@@ -67,6 +69,9 @@ pub type SharedGroup = Arc<Mutex<Group>>;
 pub struct RuleManager {
     storage: Arc<dyn Storage>,
     engine: Engine,
+    /// Evaluates LogQL groups; without it their rules fail with a clear
+    /// error.
+    logql: Option<Arc<LogqlEngine>>,
     sink: Option<Arc<dyn AlertSink>>,
     opts: RuleManagerOptions,
     groups: RwLock<Vec<SharedGroup>>,
@@ -85,9 +90,21 @@ impl RuleManager {
         registry: &Registry,
         opts: RuleManagerOptions,
     ) -> Arc<Self> {
+        RuleManager::with_logql(storage, None, sink, registry, opts)
+    }
+
+    /// A manager that also evaluates LogQL groups over the logs store.
+    pub fn with_logql(
+        storage: Arc<dyn Storage>,
+        logql: Option<Arc<LogqlEngine>>,
+        sink: Option<Arc<dyn AlertSink>>,
+        registry: &Registry,
+        opts: RuleManagerOptions,
+    ) -> Arc<Self> {
         Arc::new(RuleManager {
             storage,
             engine: Engine::new(opts.engine.clone(), registry),
+            logql,
             sink,
             opts,
             groups: RwLock::new(Vec::new()),
@@ -167,6 +184,8 @@ impl RuleManager {
         EvalEnv {
             engine: &self.engine,
             storage: self.storage.as_ref(),
+            logql: self.logql.as_deref(),
+            language: QueryLanguage::default(),
             external_labels: ext,
             external_url: &self.opts.external_url,
         }

@@ -1,5 +1,6 @@
-//! Prometheus rules: rule files, groups, recording and alerting rules,
-//! the rule manager, `check rules` and `test rules`. Templates in labels
+//! Prometheus rules: rule files, groups, recording and alerting rules
+//! (in PromQL, or in LogQL over the logs store, per group), the rule
+//! manager, `check rules` and `test rules`. Templates in labels
 //! and annotations are expanded by `crate::template`.
 
 mod alerting;
@@ -11,6 +12,7 @@ mod error;
 mod file;
 mod group;
 mod health;
+mod language;
 mod locate;
 mod manager;
 mod metrics;
@@ -27,6 +29,7 @@ pub use error::{EvalError, RuleError};
 pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
 pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE};
 pub use health::{Health, RuleHealth};
+pub use language::{ExprFault, QueryLanguage};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;
 pub use recording::RecordingRule;

@@ -115,7 +115,7 @@ fn check_config_accepts_the_example_and_lists_known_packs_for_an_unknown_one() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("unknown built-in rule pack \"nope\" (known: lms)"),
+        said.contains("unknown built-in rule pack \"nope\" (known: lms, lms-logs)"),
         "{said}"
     );
 }

@@ -15,6 +15,7 @@ mod lms_postgres;
 mod log_decoders;
 mod log_files;
 mod log_ingest_paths;
+mod log_rules;
 mod log_shippers;
 mod log_shippers_support;
 mod logql;

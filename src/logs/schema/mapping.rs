@@ -71,6 +71,16 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
         .as_ref()
         .and_then(Level::from_hint)
         .or_else(|| take_parsed(&mut fields, aliases::LEVEL, level_value))
+        // A stream labelled `level="error"` (Promtail, python-logging-loki's
+        // `severity`) selects as `{level="error"}` in LogQL, as in Loki.
+        .or_else(|| {
+            aliases::LEVEL.iter().find_map(|name| {
+                labels
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| Level::from_word(v))
+            })
+        })
         .unwrap_or(Level::Info);
     let service = take_text(&mut fields, aliases::SERVICE)
         .or_else(|| {
@@ -396,6 +406,18 @@ mod tests {
         // Taken fields are gone (and emptied parents with them); the rest stays.
         assert_eq!(Value::Object(r.fields), json!({"course": 7}));
         assert!(!notes.truncated);
+    }
+
+    #[test]
+    fn a_stream_level_label_is_the_level_when_nothing_else_says() {
+        let mut e = line("login failed");
+        e.labels = vec![("service".into(), "auth".into()), ("severity".into(), "warning".into())];
+        assert_eq!(map_entry(e.clone(), &opts()).0.level, Level::Warning);
+        e.fields.insert("level".into(), json!("error"));
+        assert_eq!(map_entry(e.clone(), &opts()).0.level, Level::Error, "the record's own level wins");
+        e.fields.clear();
+        e.labels[1].1 = "not-a-level".into();
+        assert_eq!(map_entry(e, &opts()).0.level, Level::Info);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `promtool test rules` file format.
+//! The `promtool test rules` file format, plus log input and LogQL
+//! expectations for LogQL rule groups (`input_logs`, `logql_expr_test`).
 
 use std::collections::BTreeMap;
 
@@ -31,9 +32,13 @@ pub struct TestGroup {
     #[serde(default)]
     pub input_series: Vec<InputSeries>,
     #[serde(default)]
+    pub input_logs: Vec<InputLogs>,
+    #[serde(default)]
     pub alert_rule_test: Vec<AlertTest>,
     #[serde(default)]
     pub promql_expr_test: Vec<ExprTest>,
+    #[serde(default)]
+    pub logql_expr_test: Vec<ExprTest>,
     #[serde(default)]
     pub external_labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -49,6 +54,35 @@ pub struct InputSeries {
     pub series: String,
     /// Kept as written: `0x10` is "0 ten times", not hexadecimal 16.
     pub values: String,
+}
+
+/// One stream of log lines.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputLogs {
+    /// The stream's labels as a selector: `{service="auth", level="warning"}`.
+    pub stream: String,
+    #[serde(default)]
+    pub lines: Vec<InputLine>,
+}
+
+/// A line, written `times` times from `at` on, `every` apart.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputLine {
+    /// After the test's start.
+    #[serde(default)]
+    pub at: PromDuration,
+    pub line: String,
+    #[serde(default = "once")]
+    pub times: u32,
+    /// Default: the test group's `interval`.
+    #[serde(default)]
+    pub every: Option<PromDuration>,
+}
+
+fn once() -> u32 {
+    1
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,9 +1,11 @@
 //! `belfry test rules`: rule unit tests in `promtool test rules` format —
 //! input series, rule evaluation at `evaluation_interval`, expected
-//! alerts and expected PromQL results — with promtool's outcomes.
+//! alerts and expected PromQL results — with promtool's outcomes; and for
+//! LogQL groups, input log lines and expected LogQL results.
 
 mod error;
 mod format;
+mod input_logs;
 pub mod histogram_notation;
 mod run;
 pub mod series;

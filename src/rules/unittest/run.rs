@@ -1,7 +1,9 @@
 //! Runs one test file the way promtool does: all groups evaluated every
 //! `evaluation_interval` from the start time to the last `eval_time`,
 //! firing alerts compared after the evaluation at or just before each
-//! alert test's time, PromQL tests evaluated on the final data.
+//! alert test's time, PromQL tests evaluated on the final data. Log lines
+//! (`input_logs`) go into a logs store of the test's own, which LogQL
+//! groups and `logql_expr_test` query.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,7 +13,8 @@ use std::time::Duration;
 use promql_parser::parser::{AtModifier, Expr, Offset};
 
 use crate::model::{FloatHistogram, Label, Labels, is_stale_nan};
-use crate::promql::{Engine, EngineOptions, QueryControl, Value};
+use crate::logql::QueryData;
+use crate::promql::{Engine, EngineOptions, QueryControl, Sample, Value};
 use crate::selfmetrics::Registry;
 use crate::tsdb::{MemStorage, Storage};
 
@@ -19,11 +22,13 @@ use super::super::alerting::AlertState;
 use super::super::ast::walk;
 use super::super::file::{GroupSpec, ParseOptions, load_file};
 use super::super::group::Group;
+use super::super::language::QueryLanguage;
 use super::super::query::EvalEnv;
 use super::super::rule::Rule;
 use super::error::UnitTestError;
-use super::format::{TestFile, TestGroup};
+use super::format::{ExprTest, TestFile, TestGroup};
 use super::histogram_notation::{histogram_notation, parse_histogram};
+use super::input_logs::TestLogs;
 use super::series::{SeriesValue, parse_metric, parse_values};
 use super::{FileReport, TestOptions};
 
@@ -87,7 +92,7 @@ pub fn run_test_file(path: &Path, opts: &TestOptions) -> FileReport {
             Err(e) => report.errors.push(e.to_string()),
         }
     }
-    for spec in &specs {
+    for spec in specs.iter().filter(|s| s.language == QueryLanguage::PromQL) {
         for r in &spec.rules {
             if let Err(e) = check_features(&r.expr, opts) {
                 report.errors.push(format!(
@@ -253,10 +258,32 @@ fn run_group(
         },
         &registry,
     );
+    let max_eval = tg
+        .alert_rule_test
+        .iter()
+        .map(|a| a.eval_time)
+        .chain(tg.promql_expr_test.iter().map(|t| t.eval_time))
+        .chain(tg.logql_expr_test.iter().map(|t| t.eval_time))
+        .max()
+        .map(|d| d.as_duration().as_millis() as i64)
+        .unwrap_or(0);
+    let wants_logs = !tg.input_logs.is_empty()
+        || !tg.logql_expr_test.is_empty()
+        || specs.iter().any(|s| s.language == QueryLanguage::LogQL);
+    let logs = if wants_logs {
+        match TestLogs::load(&tg.input_logs, mint, interval, mint + max_eval) {
+            Ok(l) => Some(l),
+            Err(e) => return vec![format!("    {e}")],
+        }
+    } else {
+        None
+    };
     let ext = labels_of(&tg.external_labels);
     let env = EvalEnv {
         engine: &engine,
         storage: &storage,
+        logql: logs.as_ref().map(TestLogs::engine),
+        language: QueryLanguage::PromQL,
         external_labels: &ext,
         external_url: &tg.external_url,
     };
@@ -269,14 +296,6 @@ fn run_group(
         .collect();
     alert_times.sort();
     alert_times.dedup();
-    let max_eval = tg
-        .alert_rule_test
-        .iter()
-        .map(|a| a.eval_time)
-        .chain(tg.promql_expr_test.iter().map(|t| t.eval_time))
-        .max()
-        .map(|d| d.as_duration().as_millis() as i64)
-        .unwrap_or(0);
     let step = eval_interval.as_millis() as i64;
     let mut next_alert = 0usize;
     let mut ts = mint;
@@ -364,73 +383,89 @@ fn run_group(
     }
     for t in &tg.promql_expr_test {
         let at = mint + t.eval_time.as_duration().as_millis() as i64;
-        let header = format!("    expr: {:?}, time: {}", t.expr, t.eval_time);
         let querier = storage.querier();
-        let got = match engine.instant_query(querier.as_ref(), &t.expr, at, &QueryControl::default()) {
-            Ok(out) => match out.value {
-                Value::Vector(v) => v
-                    .into_iter()
-                    .map(|s| match s.h {
-                        Some(h) => (s.labels, Got::Histogram(h)),
-                        None => (s.labels, Got::Float(s.v)),
-                    })
-                    .collect::<Vec<_>>(),
-                Value::Scalar(v) => vec![(Labels::default(), Got::Float(v))],
-                other => {
-                    errs.push(format!(
-                        "{header}, err: query result is a {}, not a vector or scalar",
-                        other.type_name()
-                    ));
-                    continue;
-                }
-            },
-            Err(e) => {
-                errs.push(format!("{header}, err: {e}"));
-                continue;
-            }
-        };
-        let mut exp = Vec::with_capacity(t.exp_samples.len());
-        let mut bad = None;
-        for s in &t.exp_samples {
-            let value = match &s.histogram {
-                None => Got::Float(s.value),
-                Some(text) => match parse_histogram(text) {
-                    Ok(h) => Got::Histogram(Arc::new(h)),
-                    Err(e) => {
-                        bad = Some(e.to_string());
-                        break;
-                    }
-                },
-            };
-            match parse_metric(&s.labels) {
-                Ok(l) => exp.push((l, value)),
-                Err(e) => {
-                    bad = Some(format!("labels {:?}: {e}", s.labels));
-                    break;
-                }
-            }
-        }
-        if let Some(e) = bad {
-            errs.push(format!("{header}, err: {e}"));
-            continue;
-        }
-        let mut got = got;
-        got.sort_by(|a, b| a.0.cmp(&b.0));
-        exp.sort_by(|a, b| a.0.cmp(&b.0));
-        let same = got.len() == exp.len()
-            && got
-                .iter()
-                .zip(&exp)
-                .all(|(g, e)| g.0 == e.0 && g.1.same_as(&e.1, fuzzy));
-        if !same {
-            errs.push(format!(
-                "{header}, \n        exp: {}\n        got: {}",
-                show_samples(&exp),
-                show_samples(&got)
-            ));
-        }
+        let got = engine
+            .instant_query(querier.as_ref(), &t.expr, at, &QueryControl::default())
+            .map_err(|e| e.to_string())
+            .and_then(|out| match out.value {
+                Value::Vector(v) => Ok(v),
+                Value::Scalar(v) => Ok(vec![scalar_sample(v)]),
+                other => Err(format!(
+                    "query result is a {}, not a vector or scalar",
+                    other.type_name()
+                )),
+            });
+        errs.extend(compare(t, got, fuzzy));
+    }
+    for t in &tg.logql_expr_test {
+        let Some(logs) = &logs else { break };
+        let at_ns = (mint + t.eval_time.as_duration().as_millis() as i64).saturating_mul(1_000_000);
+        let got = logs
+            .engine()
+            .query_instant(&t.expr, at_ns)
+            .map_err(|e| e.to_string())
+            .and_then(|out| match out.data {
+                QueryData::Vector(v) => Ok(v),
+                QueryData::Scalar(_, v) => Ok(vec![scalar_sample(v)]),
+                _ => Err("query result is not a vector or scalar".to_string()),
+            });
+        errs.extend(compare(t, got, fuzzy));
     }
     errs
+}
+
+fn scalar_sample(v: f64) -> Sample {
+    Sample {
+        labels: Labels::default(),
+        t: 0,
+        v,
+        h: None,
+    }
+}
+
+/// An expression test's failure message, if its result is not the
+/// expected one.
+fn compare(t: &ExprTest, got: Result<Vec<Sample>, String>, fuzzy: bool) -> Option<String> {
+    let header = format!("    expr: {:?}, time: {}", t.expr, t.eval_time);
+    let got = match got {
+        Ok(v) => v,
+        Err(e) => return Some(format!("{header}, err: {e}")),
+    };
+    let mut got: Vec<(Labels, Got)> = got
+        .into_iter()
+        .map(|s| match s.h {
+            Some(h) => (s.labels, Got::Histogram(h)),
+            None => (s.labels, Got::Float(s.v)),
+        })
+        .collect();
+    let mut exp = Vec::with_capacity(t.exp_samples.len());
+    for s in &t.exp_samples {
+        let value = match &s.histogram {
+            None => Got::Float(s.value),
+            Some(text) => match parse_histogram(text) {
+                Ok(h) => Got::Histogram(Arc::new(h)),
+                Err(e) => return Some(format!("{header}, err: {e}")),
+            },
+        };
+        match parse_metric(&s.labels) {
+            Ok(l) => exp.push((l, value)),
+            Err(e) => return Some(format!("{header}, err: labels {:?}: {e}", s.labels)),
+        }
+    }
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    exp.sort_by(|a, b| a.0.cmp(&b.0));
+    let same = got.len() == exp.len()
+        && got
+            .iter()
+            .zip(&exp)
+            .all(|(g, e)| g.0 == e.0 && g.1.same_as(&e.1, fuzzy));
+    (!same).then(|| {
+        format!(
+            "{header}, \n        exp: {}\n        got: {}",
+            show_samples(&exp),
+            show_samples(&got)
+        )
+    })
 }
 
 fn floats_equal(a: f64, b: f64, fuzzy: bool) -> bool {
