@@ -35,9 +35,10 @@ pub struct ServeOptions {
     pub listen: Option<SocketAddr>,
 }
 
-pub fn init_logging() {
+/// Logs to stderr at `BELFRY_LOG`'s filter, else at `default_level`.
+pub fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BELFRY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -90,7 +90,10 @@ enum ImportFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    app::init_logging();
+    // The one-shot commands print their own reports; only the server
+    // narrates its work at `info`.
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    app::init_logging(if serving { "info" } else { "warn" });
     let result = match cli.command {
         None | Some(Command::Serve) => app::serve(app::ServeOptions {
             config_path: cli.serve.config,

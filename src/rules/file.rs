@@ -65,7 +65,15 @@ struct RuleYaml {
     annotations: BTreeMap<String, String>,
 }
 
-const GROUP_KEYS: &[&str] = &["name", "type", "interval", "query_offset", "limit", "labels", "rules"];
+const GROUP_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "interval",
+    "query_offset",
+    "limit",
+    "labels",
+    "rules",
+];
 const RULE_KEYS: &[&str] = &[
     "record",
     "alert",

@@ -129,7 +129,10 @@ mod tests {
     fn group_types() {
         assert_eq!(QueryLanguage::from_group_type("logql"), Ok(QueryLanguage::LogQL));
         assert_eq!(QueryLanguage::from_group_type("loki"), Ok(QueryLanguage::LogQL));
-        assert_eq!(QueryLanguage::from_group_type("prometheus"), Ok(QueryLanguage::PromQL));
+        assert_eq!(
+            QueryLanguage::from_group_type("prometheus"),
+            Ok(QueryLanguage::PromQL)
+        );
         let e = QueryLanguage::from_group_type("sql").unwrap_err();
         assert!(e.contains("\"sql\"") && e.contains("logql"), "{e}");
     }
@@ -137,11 +140,20 @@ mod tests {
     #[test]
     fn logql_rules_need_metric_queries() {
         let l = QueryLanguage::LogQL;
-        assert!(l.check_expr(r#"sum by (level) (count_over_time({service="api"} |= "x" [5m])) > 2"#).is_ok());
+        assert!(
+            l.check_expr(r#"sum by (level) (count_over_time({service="api"} |= "x" [5m])) > 2"#)
+                .is_ok()
+        );
         let e = l.check_expr(r#"{service="api"} |= "x""#).unwrap_err();
         assert!(e.message.contains("metric query"), "{}", e.message);
-        let e = l.check_expr("count_over_time({service=\"api\"}\n  |= [5m])").unwrap_err();
-        assert!(e.message.starts_with("could not parse LogQL expression"), "{}", e.message);
+        let e = l
+            .check_expr("count_over_time({service=\"api\"}\n  |= [5m])")
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("could not parse LogQL expression"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.line, 2, "{e:?}");
         // Valid PromQL, not LogQL (no range aggregation of a log selector).
         assert!(l.check_expr("up == 0").is_err());

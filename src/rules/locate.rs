@@ -315,6 +315,9 @@ mod tests {
     fn parse_error_positions() {
         assert_eq!(parse_error_position("1:7: parse error: x"), Some((1, 7)));
         assert_eq!(parse_error_position("unknown"), None);
-        assert_eq!(parse_error_position("parse error at line 2, col 4: syntax error"), Some((2, 4)));
+        assert_eq!(
+            parse_error_position("parse error at line 2, col 4: syntax error"),
+            Some((2, 4))
+        );
     }
 }

@@ -64,7 +64,9 @@ fn start_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
             }
             let mut body = vec![0u8; length];
             if reader.read_exact(&mut body).is_ok() {
-                seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
             }
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
@@ -126,7 +128,10 @@ alerting:
     assert_eq!(alert["status"], "firing", "{alert}");
     assert_eq!(alert["labels"]["service"], "lms-auth", "{alert}");
     assert_eq!(alert["labels"]["severity"], "warning", "{alert}");
-    assert_eq!(alert["annotations"]["summary"], "8 failed logins on lms-auth", "{alert}");
+    assert_eq!(
+        alert["annotations"]["summary"], "8 failed logins on lms-auth",
+        "{alert}"
+    );
 
     // amtool, pointed at Belfry as at an Alertmanager, lists it.
     if let Some(amtool) = peer_binary("amtool") {
@@ -228,6 +233,12 @@ fn check_and_test_rules_read_logql_groups() {
     let out = belfry().args(["test", "rules"]).arg(&test).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("exp: [{Labels:errors:count5m{} Value:4}]"), "{said}");
-    assert!(said.contains("got: [{Labels:errors:count5m{} Value:3}]"), "{said}");
+    assert!(
+        said.contains("exp: [{Labels:errors:count5m{} Value:4}]"),
+        "{said}"
+    );
+    assert!(
+        said.contains("got: [{Labels:errors:count5m{} Value:3}]"),
+        "{said}"
+    );
 }

@@ -411,10 +411,17 @@ mod tests {
     #[test]
     fn a_stream_level_label_is_the_level_when_nothing_else_says() {
         let mut e = line("login failed");
-        e.labels = vec![("service".into(), "auth".into()), ("severity".into(), "warning".into())];
+        e.labels = vec![
+            ("service".into(), "auth".into()),
+            ("severity".into(), "warning".into()),
+        ];
         assert_eq!(map_entry(e.clone(), &opts()).0.level, Level::Warning);
         e.fields.insert("level".into(), json!("error"));
-        assert_eq!(map_entry(e.clone(), &opts()).0.level, Level::Error, "the record's own level wins");
+        assert_eq!(
+            map_entry(e.clone(), &opts()).0.level,
+            Level::Error,
+            "the record's own level wins"
+        );
         e.fields.clear();
         e.labels[1].1 = "not-a-level".into();
         assert_eq!(map_entry(e, &opts()).0.level, Level::Info);

@@ -38,7 +38,8 @@ impl TestLogs {
         interval: Duration,
         until_ms: i64,
     ) -> Result<TestLogs, String> {
-        let dir = tempfile::tempdir().map_err(|e| format!("cannot create a directory for input_logs: {e}"))?;
+        let dir =
+            tempfile::tempdir().map_err(|e| format!("cannot create a directory for input_logs: {e}"))?;
         let entries = entries(inputs, start_ms, interval)?;
         let clock_ns = until_ms
             .max(entries.iter().filter_map(|e| e.timestamp_ns).max().unwrap_or(0) / 1_000_000)
@@ -51,7 +52,8 @@ impl TestLogs {
             ..LogStoreOptions::default()
         };
         let store = Arc::new(
-            LogStore::open(dir.path(), opts, &registry).map_err(|e| format!("cannot open the test logs store: {e}"))?,
+            LogStore::open(dir.path(), opts, &registry)
+                .map_err(|e| format!("cannot open the test logs store: {e}"))?,
         );
         let report = store
             .ingest("test", entries)
@@ -92,17 +94,16 @@ fn entries(inputs: &[InputLogs], start_ms: i64, interval: Duration) -> Result<Ve
     let mut total = 0u64;
     let mut out = Vec::new();
     for input in inputs {
-        let labels = parse_metric(&input.stream).map_err(|e| format!("input_logs: stream {:?}: {e}", input.stream))?;
+        let labels =
+            parse_metric(&input.stream).map_err(|e| format!("input_logs: stream {:?}: {e}", input.stream))?;
         if labels.get("__name__").is_some() {
             return Err(format!(
                 "input_logs: stream {:?}: a stream has labels only, no metric name",
                 input.stream
             ));
         }
-        let labels: Vec<(String, String)> = labels
-            .iter()
-            .map(|l| (l.name.clone(), l.value.clone()))
-            .collect();
+        let labels: Vec<(String, String)> =
+            labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
         for line in &input.lines {
             total = total.saturating_add(u64::from(line.times));
             if total > MAX_TEST_LINES {
@@ -178,7 +179,10 @@ mod tests {
     #[test]
     fn lines_are_queryable_at_the_tests_times() {
         let logs = TestLogs::load(
-            &[input(r#"{service="auth", level="warning"}"#, vec![line(0, "login failed", 5)])],
+            &[input(
+                r#"{service="auth", level="warning"}"#,
+                vec![line(0, "login failed", 5)],
+            )],
             0,
             Duration::from_secs(60),
             600_000,
@@ -186,7 +190,10 @@ mod tests {
         .unwrap();
         let out = logs
             .engine()
-            .query_instant(r#"sum(count_over_time({service="auth"} |= "failed" [10m]))"#, 300_000_000_000)
+            .query_instant(
+                r#"sum(count_over_time({service="auth"} |= "failed" [10m]))"#,
+                300_000_000_000,
+            )
             .unwrap();
         let crate::logql::QueryData::Vector(v) = out.data else {
             panic!("{:?}", out.data)

@@ -5,8 +5,8 @@
 
 mod error;
 mod format;
-mod input_logs;
 pub mod histogram_notation;
+mod input_logs;
 mod run;
 pub mod series;
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 
-use crate::model::{FloatHistogram, Label, Labels, is_stale_nan};
 use crate::logql::QueryData;
+use crate::model::{FloatHistogram, Label, Labels, is_stale_nan};
 use crate::promql::{Engine, EngineOptions, QueryControl, Sample, Value};
 use crate::selfmetrics::Registry;
 use crate::tsdb::{MemStorage, Storage};
