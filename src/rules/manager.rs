@@ -204,12 +204,13 @@ impl RuleManager {
             .collect()
     }
 
-    /// `/api/v1/alerts`: every pending and firing alert.
-    pub fn alerts_status(&self) -> Vec<super::status::AlertStatus> {
+    /// `/api/v1/alerts`: every pending and firing alert (of the groups
+    /// written in `language`, if given).
+    pub fn alerts_status(&self, language: Option<QueryLanguage>) -> Vec<super::status::AlertStatus> {
         let groups = self.groups();
         let locked: Vec<_> = groups.iter().map(|g| g.lock()).collect();
         let refs: Vec<&Group> = locked.iter().map(|g| &**g).collect();
-        super::status::alerts_of(&refs)
+        super::status::alerts_of(&refs, language)
     }
 
     pub fn external_labels(&self) -> Labels {

@@ -9,6 +9,7 @@ use crate::model::{rfc3339, rfc3339_or_zero};
 
 use super::alerting::{ActiveAlert, ms_to_time, value_string};
 use super::group::Group;
+use super::language::QueryLanguage;
 use super::rule::Rule;
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +47,9 @@ pub struct RuleFilter {
     pub group_names: Vec<String>,
     pub files: Vec<String>,
     pub exclude_alerts: bool,
+    /// Only groups written in this language: Prometheus's API shows the
+    /// PromQL groups, Loki's ruler API the LogQL ones.
+    pub language: Option<QueryLanguage>,
 }
 
 pub fn alert_status(a: &ActiveAlert) -> AlertStatus {
@@ -61,6 +65,9 @@ pub fn alert_status(a: &ActiveAlert) -> AlertStatus {
 
 /// One group's status, or `None` when the filters leave nothing of it.
 pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
+    if f.language.is_some_and(|l| l != g.language) {
+        return None;
+    }
     if !f.group_names.is_empty() && !f.group_names.contains(&g.name) {
         return None;
     }
@@ -125,10 +132,10 @@ pub fn group_status(g: &Group, f: &RuleFilter) -> Option<GroupStatus> {
     })
 }
 
-/// Every pending or firing alert of every group.
-pub fn alerts_of(groups: &[&Group]) -> Vec<AlertStatus> {
+/// Every pending or firing alert of every group (of `language`, if given).
+pub fn alerts_of(groups: &[&Group], language: Option<QueryLanguage>) -> Vec<AlertStatus> {
     let mut out = Vec::new();
-    for g in groups {
+    for g in groups.iter().filter(|g| language.is_none_or(|l| l == g.language)) {
         for r in &g.rules {
             if let Rule::Alerting(a) = r {
                 out.extend(a.shown_alerts().map(alert_status));

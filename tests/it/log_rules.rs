@@ -157,14 +157,21 @@ alerting:
     assert_eq!(info["value"][1], "1", "{result:?}");
     assert_eq!(info["metric"]["service"], "lms-auth");
 
-    // Both rules evaluate cleanly, and the API shows them as Prometheus would.
-    let groups = get_json(&server.url("/api/v1/rules"))["data"]["groups"].clone();
+    // Both rules evaluate cleanly. Loki's ruler API lists the LogQL group,
+    // Prometheus's does not (Grafana would run its rules as PromQL).
+    let promql = get_json(&server.url("/api/v1/rules"))["data"]["groups"].clone();
+    assert_eq!(promql, serde_json::json!([]), "{promql}");
+    let groups = get_json(&server.url("/prometheus/api/v1/rules"))["data"]["groups"].clone();
     let rules = groups[0]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 2, "{groups}");
     for r in rules {
         assert_eq!(r["health"], "ok", "{r}");
     }
     assert_eq!(rules[0]["state"], "firing", "{groups}");
+    let alerts = get_json(&server.url("/prometheus/api/v1/alerts"))["data"]["alerts"].clone();
+    assert_eq!(alerts[0]["labels"]["alertname"], "FailedLoginBurst", "{alerts}");
+    let promql_alerts = get_json(&server.url("/api/v1/alerts"))["data"]["alerts"].clone();
+    assert_eq!(promql_alerts, serde_json::json!([]), "{promql_alerts}");
     server.stop();
 }
 

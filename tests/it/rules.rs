@@ -372,7 +372,7 @@ groups:
             }
         }
         assert!(sink.0.lock().is_empty(), "nothing fires before 20m");
-        assert_eq!(second.alerts_status()[0].state, "pending");
+        assert_eq!(second.alerts_status(None)[0].state, "pending");
         write_up(&storage, 20 * MIN, 0.0);
         second.eval_all(20 * MIN);
         let fired = sink.0.lock().clone();
@@ -398,7 +398,7 @@ groups:
         let sent = sink.0.lock().clone();
         let resolved = sent.last().unwrap();
         assert_eq!(resolved.ends_at, UNIX_EPOCH + Duration::from_secs(21 * 60));
-        assert!(second.alerts_status().is_empty());
+        assert!(second.alerts_status(None).is_empty());
 
         // Recording rule output and ALERTS series are in storage.
         let engine = belfry::promql::Engine::new(Default::default(), &Registry::new());
@@ -584,7 +584,7 @@ groups:
         assert_eq!(names, ["job:up:sum", "Down"]);
         write_up(&storage, 0, 0.0);
         m.eval_all(0);
-        assert_eq!(m.alerts_status().len(), 1);
+        assert_eq!(m.alerts_status(None).len(), 1);
     }
 
     #[tokio::test]
