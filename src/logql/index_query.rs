@@ -12,7 +12,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use crate::logs::Level;
-use crate::logs::index::LogFields;
+use crate::logs::index::{LogFields, request_id_is, request_id_where};
 use crate::model::{MatchOp, Matcher};
 
 use super::ast::{LineFilter, LineFilterOp, Stage};
@@ -134,6 +134,10 @@ pub fn values_of(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<Vec<(
                 (v, term)
             })
             .collect(),
+        // Days of format 3 keep request ids as hashes: no values to list.
+        Target::Text(field) if *field == f.request_id && LogFields::hashes_request_id(searcher.schema()) => {
+            Vec::new()
+        }
         Target::Text(field) => text_terms(searcher, *field)?
             .into_iter()
             .map(|v| {
@@ -159,10 +163,34 @@ pub fn values_of(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<Vec<(
     })
 }
 
+/// Whether some line of the day has a value for `t`.
+pub fn has_values(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<bool, LogqlError> {
+    if *t == Target::Text(f.request_id) && LogFields::hashes_request_id(searcher.schema()) {
+        for seg in searcher.segment_readers() {
+            if seg.fast_fields().u64("request_id_hash")?.values.num_vals() > 0 {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    Ok(!values_of(searcher, f, t)?.is_empty())
+}
+
 /// The clause one matcher makes, or `None` when no line of the day can
 /// match it.
 fn matcher_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Result<Option<Clauses>, LogqlError> {
     let t = target(f, &m.name);
+    // Request ids of format-3 days: the hash column for an equality, the
+    // stored ids for any other test.
+    if t == Target::Text(f.request_id) && LogFields::hashes_request_id(searcher.schema()) {
+        let q = if m.op == MatchOp::Equal && !m.value.is_empty() {
+            request_id_is(searcher.schema(), f, &m.value)
+        } else {
+            let matcher = m.clone();
+            request_id_where(f, format!("{matcher:?}"), move |v| matcher.matches(v))
+        };
+        return Ok(Some(vec![(Occur::Must, q)]));
+    }
     // An equality needs no enumeration.
     if m.op == MatchOp::Equal && !m.value.is_empty() {
         let term = match &t {

@@ -19,7 +19,7 @@ use crate::logs::LogsError;
 /// Bumped when the schema or the meta file changes. New days are created
 /// in this format; days of an older one stay readable as they are
 /// ([`LogFields::of_format`]).
-pub const INDEX_FORMAT_VERSION: u32 = 2;
+pub const INDEX_FORMAT_VERSION: u32 = 3;
 pub const META_FILE: &str = "belfry-logs-index.json";
 const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// Per writer; tantivy's minimum is 15 MB per indexing thread.

@@ -2,11 +2,18 @@
 //! [`LogRecord`] and a tantivy document.
 //!
 //! `message`, `error` and the other fields are tokenized for full-text
-//! search (words, lower-cased); `service`, `request_id`, `user`, `path`
-//! and the stream labels are matched exactly. `timestamp`, `level`,
-//! `seq`, `status` and `duration` are fast fields for sorting, counting
-//! and ranges. The labels and other fields are also stored as one JSON
-//! text (`extra`), read back verbatim.
+//! search (words, lower-cased); `service`, `user`, `path` and the stream
+//! labels are matched exactly. `timestamp`, `level`, `seq`, `status` and
+//! `duration` are fast fields for sorting, counting and ranges. The
+//! labels and other fields are also stored as one JSON text (`extra`),
+//! read back verbatim.
+//!
+//! The request id is all but unique per record: as a term it cost about
+//! 40 bytes a line in the dictionary, more than the rest of the index
+//! together. From format 3 it is only stored, beside a 24-bit hash of it
+//! in a fast column (`request_id_hash`, 3 bytes a line), which a lookup
+//! scans before checking each candidate's stored value
+//! ([`super::verified_query`]).
 
 use serde_json::{Map, Value};
 use tantivy::schema::{
@@ -26,6 +33,10 @@ enum IndexFormat {
     V1,
     /// `seq` and `timestamp` fast only.
     V2,
+    /// The request id stored only, found through `request_id_hash`;
+    /// `duration` in whole nanoseconds (`u64`), which bit-packs where
+    /// an `f64` column does not.
+    V3,
 }
 
 impl IndexFormat {
@@ -33,6 +44,7 @@ impl IndexFormat {
         match v {
             1 => Some(IndexFormat::V1),
             2 => Some(IndexFormat::V2),
+            3 => Some(IndexFormat::V3),
             _ => None,
         }
     }
@@ -56,6 +68,18 @@ pub struct LogFields {
     pub labels: Field,
     pub fields: Field,
     pub extra: Field,
+    /// Only in days of format 3 and later ([`LogFields::hashes_request_id`]).
+    pub request_id_hash: Field,
+}
+
+/// The bits of a request id's hash kept in `request_id_hash`: over 8 M
+/// lines a lookup meets about half a false candidate, which the check
+/// of the stored value drops.
+const REQUEST_ID_HASH_BITS: u32 = 24;
+
+/// The value of `request_id_hash` for a request id.
+pub fn request_id_hash(request_id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(request_id.as_bytes()) >> (64 - REQUEST_ID_HASH_BITS)
 }
 
 /// One line as search returns it.
@@ -127,18 +151,24 @@ impl LogFields {
         // fast column. Format 1 indexed them.
         let unique_number = || match format {
             IndexFormat::V1 => number(),
-            IndexFormat::V2 => NumericOptions::default().set_fast(),
+            IndexFormat::V2 | IndexFormat::V3 => NumericOptions::default().set_fast(),
         };
         let mut b = Schema::builder();
         let seq = b.add_u64_field("seq", unique_number());
         let timestamp = b.add_i64_field("timestamp", unique_number());
         let level = b.add_u64_field("level", number());
         let service = b.add_text_field("service", exact().set_stored().set_fast("raw"));
-        let request_id = b.add_text_field("request_id", exact().set_stored());
+        let request_id = match format {
+            IndexFormat::V1 | IndexFormat::V2 => b.add_text_field("request_id", exact().set_stored()),
+            IndexFormat::V3 => b.add_text_field("request_id", STORED),
+        };
         let user = b.add_text_field("user", exact().set_stored());
         let path = b.add_text_field("path", exact().set_stored());
         let status = b.add_u64_field("status", number());
-        let duration = b.add_f64_field("duration", FAST);
+        let duration = match format {
+            IndexFormat::V1 | IndexFormat::V2 => b.add_f64_field("duration", FAST),
+            IndexFormat::V3 => b.add_u64_field("duration", FAST),
+        };
         let message = b.add_text_field(
             "message",
             TextOptions::default().set_indexing_options(words()).set_stored(),
@@ -161,6 +191,12 @@ impl LogFields {
             JsonObjectOptions::default().set_indexing_options(words()),
         );
         let extra = b.add_text_field("extra", STORED);
+        // Added last, so the handles of every earlier field stay the same
+        // in every format.
+        let request_id_hash = match format {
+            IndexFormat::V1 | IndexFormat::V2 => Field::from_field_id(extra.field_id() + 1),
+            IndexFormat::V3 => b.add_u64_field("request_id_hash", FAST),
+        };
         LogFields {
             schema: b.build(),
             seq,
@@ -177,10 +213,27 @@ impl LogFields {
             labels,
             fields,
             extra,
+            request_id_hash,
         }
     }
 
-    pub fn document(&self, seq: u64, r: &LogRecord) -> TantivyDocument {
+    /// Whether a day of this schema keeps request ids as hashes (format
+    /// 3) rather than terms.
+    pub fn hashes_request_id(schema: &Schema) -> bool {
+        schema.get_field("request_id_hash").is_ok()
+    }
+
+    /// Whether a day of this schema keeps durations as nanoseconds.
+    fn duration_in_ns(&self, schema: &Schema) -> bool {
+        matches!(
+            schema.get_field_entry(self.duration).field_type(),
+            tantivy::schema::FieldType::U64(_)
+        )
+    }
+
+    /// The document of record `seq` for a day whose schema is `schema`
+    /// (days keep the format they were created in).
+    pub fn document(&self, schema: &Schema, seq: u64, r: &LogRecord) -> TantivyDocument {
         let mut d = TantivyDocument::new();
         d.add_u64(self.seq, seq);
         d.add_i64(self.timestamp, r.timestamp_ns);
@@ -199,7 +252,16 @@ impl LogFields {
             d.add_u64(self.status, u64::from(s));
         }
         if let Some(x) = r.duration {
-            d.add_f64(self.duration, x);
+            if self.duration_in_ns(schema) {
+                d.add_u64(self.duration, seconds_to_ns(x));
+            } else {
+                d.add_f64(self.duration, x);
+            }
+        }
+        if let Some(id) = &r.request_id
+            && Self::hashes_request_id(schema)
+        {
+            d.add_u64(self.request_id_hash, request_id_hash(id));
         }
         d.add_text(self.message, &r.message);
         if let Some(e) = &r.error {
@@ -257,13 +319,28 @@ impl LogFields {
             user: text(self.user),
             path: text(self.path),
             status: fast.u64("status")?.first(doc).and_then(|s| u16::try_from(s).ok()),
-            duration: fast.f64("duration")?.first(doc),
+            duration: if self.duration_in_ns(searcher.schema()) {
+                fast.u64("duration")?.first(doc).map(ns_to_seconds)
+            } else {
+                fast.f64("duration")?.first(doc)
+            },
             message: text(self.message).unwrap_or_default(),
             error: text(self.error),
             labels,
             fields,
         })
     }
+}
+
+/// Whole nanoseconds; negative and non-finite durations (which the
+/// mapping never makes) become 0.
+fn seconds_to_ns(s: f64) -> u64 {
+    let ns = (s * 1e9).round();
+    if ns.is_finite() && ns > 0.0 { ns as u64 } else { 0 }
+}
+
+fn ns_to_seconds(ns: u64) -> f64 {
+    ns as f64 / 1e9
 }
 
 /// The stored `extra` text: `{"labels": {…}, "fields": {…}}`.
@@ -300,12 +377,25 @@ mod tests {
             current.schema
         );
         let v1 = LogFields::of_format(1).unwrap();
+        let v2 = LogFields::of_format(2).unwrap();
         let names = |s: &Schema| {
             s.fields()
                 .map(|(f, e)| (f, e.name().to_string()))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(&v1.schema), names(&current.schema));
+        // Format 3 only adds a field after the others.
+        let mut current_names = names(&current.schema);
+        assert_eq!(
+            current_names.pop().map(|(_, n)| n).as_deref(),
+            Some("request_id_hash")
+        );
+        assert_eq!(names(&v1.schema), current_names);
+        assert_eq!(names(&v2.schema), current_names);
+        assert_eq!(v1.request_id_hash, current.request_id_hash);
+        assert!(LogFields::hashes_request_id(&current.schema));
+        assert!(!LogFields::hashes_request_id(&v2.schema));
+        assert!(!current.schema.get_field_entry(current.request_id).is_indexed());
+        assert!(v2.schema.get_field_entry(v2.request_id).is_indexed());
         assert_ne!(v1.schema, current.schema);
         assert!(v1.schema.get_field_entry(v1.seq).is_indexed());
         assert!(!current.schema.get_field_entry(current.seq).is_indexed());
@@ -334,12 +424,30 @@ mod tests {
             labels: vec![("app".into(), "lms".into()), ("env".into(), "prod".into())],
             fields,
         };
-        let d = f.document(3, &r);
+        let d = f.document(&f.schema, 3, &r);
         let extra = d.get_first(f.extra).and_then(|v| v.as_str()).unwrap();
         let v: Value = serde_json::from_str(extra).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"labels": {"app": "lms", "env": "prod"}, "fields": {"course": 7}})
         );
+    }
+
+    #[test]
+    fn durations_keep_nanoseconds_and_read_back_as_the_same_seconds() {
+        for s in [0.0125, 0.25, 1e-9, 0.0203, 12.345678901, 3600.0] {
+            assert_eq!(ns_to_seconds(seconds_to_ns(s)), s, "{s}");
+        }
+        assert_eq!(seconds_to_ns(-1.0), 0);
+        assert_eq!(seconds_to_ns(f64::NAN), 0);
+    }
+
+    #[test]
+    fn request_id_hashes_fit_their_bits_and_differ() {
+        let a = request_id_hash("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c");
+        let b = request_id_hash("0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d");
+        assert!(a < 1 << REQUEST_ID_HASH_BITS && b < 1 << REQUEST_ID_HASH_BITS);
+        assert_ne!(a, b);
+        assert_eq!(a, request_id_hash("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c"));
     }
 }

@@ -9,13 +9,14 @@ use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, Term};
 
 use super::day::{DayIndex, day_of};
 use super::days::DayIndexes;
 use super::fields::{LogFields, LogLine};
+use super::request_id::request_id_is;
 use crate::logs::{Level, LogsError};
 
 /// Most lines one page may hold.
@@ -117,7 +118,7 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
-fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
+fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Query> {
     match filter {
         Filter::Level(levels) => Box::new(BooleanQuery::new(
             levels
@@ -132,7 +133,7 @@ fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
                 .collect(),
         )),
         Filter::Service(s) => term_text(f.service, s),
-        Filter::RequestId(s) => term_text(f.request_id, s),
+        Filter::RequestId(s) => request_id_is(schema, f, s),
         Filter::User(s) => term_text(f.user, s),
         Filter::Path(s) => term_text(f.path, s),
         Filter::Status(s) => Box::new(TermQuery::new(
@@ -187,7 +188,7 @@ fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
 /// The clauses of a boolean query.
 type Clauses = Vec<(Occur, Box<dyn Query>)>;
 
-fn base_query(f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
+fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
     let mut parts: Clauses = Vec::new();
     let mut warnings = Vec::new();
     if !text.trim().is_empty() {
@@ -202,7 +203,7 @@ fn base_query(f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<St
         parts.push((Occur::Must, q));
     }
     for filter in filters {
-        parts.push((Occur::Must, filter_query(f, filter)));
+        parts.push((Occur::Must, filter_query(schema, f, filter)));
     }
     (parts, warnings)
 }
@@ -226,8 +227,8 @@ fn with_range(parts: &[(Occur, Box<dyn Query>)], f: &LogFields, start_ns: i64, e
 pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsError> {
     q.validate()?;
     let f = &days.fields;
-    let (parts, warnings) = base_query(f, &q.text, &q.filters);
-    let query = with_range(&parts, f, q.start_ns, q.end_ns);
+    // The parser's complaints depend only on the text.
+    let (_, warnings) = base_query(&f.schema, f, &q.text, &[]);
     let span = i128::from(q.end_ns) - i128::from(q.start_ns);
     let step = i64::try_from((span + q.buckets as i128 - 1) / q.buckets as i128).unwrap_or(i64::MAX);
     let counter = LevelHistogram {
@@ -241,6 +242,9 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
     let mut total = 0u64;
     for day in days.newest_first(day_of(q.start_ns), day_of(q.end_ns - 1)) {
         let searcher = day.reader.searcher();
+        // Built per day: a filter's query depends on the day's format.
+        let (parts, _) = base_query(searcher.schema(), f, &q.text, &q.filters);
+        let query = with_range(&parts, f, q.start_ns, q.end_ns);
         let wanted = skip + q.limit - lines.len();
         let (top, hist) = if lines.len() < q.limit {
             // Ties on time are broken by sequence number: lines of one
