@@ -131,6 +131,8 @@ impl DayIndex {
                 detail: format!("no {META_FILE}"),
             });
         };
+        // Days of every format may name it; older ones do not use it.
+        super::words::register(index.tokenizers());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

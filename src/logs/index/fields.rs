@@ -10,10 +10,10 @@
 //!
 //! The request id is all but unique per record: as a term it cost about
 //! 40 bytes a line in the dictionary, more than the rest of the index
-//! together. From format 3 it is only stored, beside a 24-bit hash of it
-//! in a fast column (`request_id_hash`, 3 bytes a line), which a lookup
-//! scans before checking each candidate's stored value
-//! ([`super::verified_query`]).
+//! together; user tokens, a few lines each, cost 7. From format 3 both
+//! are only stored, each beside a 24-bit hash of it in a fast column
+//! (`request_id_hash`, `user_hash`: 3 bytes a line), which a lookup scans
+//! before checking each candidate's stored value ([`super::hashed`]).
 
 use serde_json::{Map, Value};
 use tantivy::schema::{
@@ -23,6 +23,7 @@ use tantivy::schema::{
 use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use super::day::INDEX_FORMAT_VERSION;
+use super::words::WORDS_TOKENIZER;
 use crate::logs::schema::{Level, LogRecord};
 
 /// The versions of a day index's schema (`format_version` in its meta
@@ -33,7 +34,9 @@ enum IndexFormat {
     V1,
     /// `seq` and `timestamp` fast only.
     V2,
-    /// The request id stored only, found through `request_id_hash`;
+    /// The request id and user stored only, found through
+    /// `request_id_hash` and `user_hash`; ids and long words of `message`
+    /// and `error` indexed as one mark (`super::words`);
     /// `duration` in whole nanoseconds (`u64`), which bit-packs where
     /// an `f64` column does not.
     V3,
@@ -68,18 +71,19 @@ pub struct LogFields {
     pub labels: Field,
     pub fields: Field,
     pub extra: Field,
-    /// Only in days of format 3 and later ([`LogFields::hashes_request_id`]).
+    /// Only in days of format 3 and later ([`LogFields::hash_column`]).
     pub request_id_hash: Field,
+    pub user_hash: Field,
 }
 
-/// The bits of a request id's hash kept in `request_id_hash`: over 8 M
-/// lines a lookup meets about half a false candidate, which the check
+/// The bits of a value's hash kept in a hash column: over 8 M lines a
+/// request-id lookup meets about half a false candidate, which the check
 /// of the stored value drops.
-const REQUEST_ID_HASH_BITS: u32 = 24;
+const VALUE_HASH_BITS: u32 = 24;
 
-/// The value of `request_id_hash` for a request id.
-pub fn request_id_hash(request_id: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(request_id.as_bytes()) >> (64 - REQUEST_ID_HASH_BITS)
+/// The value a hash column holds for `value`.
+pub fn value_hash(value: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(value.as_bytes()) >> (64 - VALUE_HASH_BITS)
 }
 
 /// One line as search returns it.
@@ -139,7 +143,10 @@ impl LogFields {
         };
         let words = || {
             TextFieldIndexing::default()
-                .set_tokenizer("default")
+                .set_tokenizer(match format {
+                    IndexFormat::V1 | IndexFormat::V2 => "default",
+                    IndexFormat::V3 => WORDS_TOKENIZER,
+                })
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions)
                 .set_fieldnorms(false)
         };
@@ -162,7 +169,10 @@ impl LogFields {
             IndexFormat::V1 | IndexFormat::V2 => b.add_text_field("request_id", exact().set_stored()),
             IndexFormat::V3 => b.add_text_field("request_id", STORED),
         };
-        let user = b.add_text_field("user", exact().set_stored());
+        let user = match format {
+            IndexFormat::V1 | IndexFormat::V2 => b.add_text_field("user", exact().set_stored()),
+            IndexFormat::V3 => b.add_text_field("user", STORED),
+        };
         let path = b.add_text_field("path", exact().set_stored());
         let status = b.add_u64_field("status", number());
         let duration = match format {
@@ -186,16 +196,24 @@ impl LogFields {
                     .set_fieldnorms(false),
             ),
         );
+        // The other fields keep tantivy's tokenizer: their exact filters
+        // look up each word of a value as a term.
         let fields = b.add_json_field(
             "fields",
-            JsonObjectOptions::default().set_indexing_options(words()),
+            JsonObjectOptions::default().set_indexing_options(words().set_tokenizer("default")),
         );
         let extra = b.add_text_field("extra", STORED);
         // Added last, so the handles of every earlier field stay the same
         // in every format.
-        let request_id_hash = match format {
-            IndexFormat::V1 | IndexFormat::V2 => Field::from_field_id(extra.field_id() + 1),
-            IndexFormat::V3 => b.add_u64_field("request_id_hash", FAST),
+        let (request_id_hash, user_hash) = match format {
+            IndexFormat::V1 | IndexFormat::V2 => (
+                Field::from_field_id(extra.field_id() + 1),
+                Field::from_field_id(extra.field_id() + 2),
+            ),
+            IndexFormat::V3 => (
+                b.add_u64_field("request_id_hash", FAST),
+                b.add_u64_field("user_hash", FAST),
+            ),
         };
         LogFields {
             schema: b.build(),
@@ -214,13 +232,32 @@ impl LogFields {
             fields,
             extra,
             request_id_hash,
+            user_hash,
         }
     }
 
-    /// Whether a day of this schema keeps request ids as hashes (format
-    /// 3) rather than terms.
-    pub fn hashes_request_id(schema: &Schema) -> bool {
-        schema.get_field("request_id_hash").is_ok()
+    /// The hash column of `field` in a day of this schema, when the day
+    /// keeps that field's values as hashes (format 3) rather than terms.
+    pub fn hash_column(&self, schema: &Schema, field: Field) -> Option<(Field, &'static str)> {
+        let (hash, name) = if field == self.request_id {
+            (self.request_id_hash, "request_id_hash")
+        } else if field == self.user {
+            (self.user_hash, "user_hash")
+        } else {
+            return None;
+        };
+        schema.get_field(name).is_ok().then_some((hash, name))
+    }
+
+    /// Whether a day of this schema indexes `message` and `error` with
+    /// [`WORDS_TOKENIZER`], which marks the words it does not keep.
+    pub fn marks_unindexed_words(&self, schema: &Schema) -> bool {
+        match schema.get_field_entry(self.message).field_type() {
+            tantivy::schema::FieldType::Str(o) => o
+                .get_indexing_options()
+                .is_some_and(|i| i.tokenizer() == WORDS_TOKENIZER),
+            _ => false,
+        }
     }
 
     /// Whether a day of this schema keeps durations as nanoseconds.
@@ -258,10 +295,10 @@ impl LogFields {
                 d.add_f64(self.duration, x);
             }
         }
-        if let Some(id) = &r.request_id
-            && Self::hashes_request_id(schema)
-        {
-            d.add_u64(self.request_id_hash, request_id_hash(id));
+        for (field, v) in [(self.request_id, &r.request_id), (self.user, &r.user)] {
+            if let (Some(v), Some((hash, _))) = (v, self.hash_column(schema, field)) {
+                d.add_u64(hash, value_hash(v));
+            }
         }
         d.add_text(self.message, &r.message);
         if let Some(e) = &r.error {
@@ -385,6 +422,7 @@ mod tests {
         };
         // Format 3 only adds a field after the others.
         let mut current_names = names(&current.schema);
+        assert_eq!(current_names.pop().map(|(_, n)| n).as_deref(), Some("user_hash"));
         assert_eq!(
             current_names.pop().map(|(_, n)| n).as_deref(),
             Some("request_id_hash")
@@ -392,10 +430,14 @@ mod tests {
         assert_eq!(names(&v1.schema), current_names);
         assert_eq!(names(&v2.schema), current_names);
         assert_eq!(v1.request_id_hash, current.request_id_hash);
-        assert!(LogFields::hashes_request_id(&current.schema));
-        assert!(!LogFields::hashes_request_id(&v2.schema));
-        assert!(!current.schema.get_field_entry(current.request_id).is_indexed());
-        assert!(v2.schema.get_field_entry(v2.request_id).is_indexed());
+        assert_eq!(v1.user_hash, current.user_hash);
+        for field in [current.request_id, current.user] {
+            assert!(current.hash_column(&current.schema, field).is_some());
+            assert!(current.hash_column(&v2.schema, field).is_none());
+            assert!(!current.schema.get_field_entry(field).is_indexed());
+            assert!(v2.schema.get_field_entry(field).is_indexed());
+        }
+        assert!(current.hash_column(&current.schema, current.path).is_none());
         assert_ne!(v1.schema, current.schema);
         assert!(v1.schema.get_field_entry(v1.seq).is_indexed());
         assert!(!current.schema.get_field_entry(current.seq).is_indexed());
@@ -443,11 +485,11 @@ mod tests {
     }
 
     #[test]
-    fn request_id_hashes_fit_their_bits_and_differ() {
-        let a = request_id_hash("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c");
-        let b = request_id_hash("0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d");
-        assert!(a < 1 << REQUEST_ID_HASH_BITS && b < 1 << REQUEST_ID_HASH_BITS);
+    fn value_hashes_fit_their_bits_and_differ() {
+        let a = value_hash("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c");
+        let b = value_hash("0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d");
+        assert!(a < 1 << VALUE_HASH_BITS && b < 1 << VALUE_HASH_BITS);
         assert_ne!(a, b);
-        assert_eq!(a, request_id_hash("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c"));
+        assert_eq!(a, value_hash("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c"));
     }
 }

@@ -16,7 +16,9 @@ use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, Term};
 use super::day::{DayIndex, day_of};
 use super::days::DayIndexes;
 use super::fields::{LogFields, LogLine};
-use super::request_id::request_id_is;
+use super::hashed::exact_is;
+use super::verified_query::VerifiedQuery;
+use super::words::is_indexed_word;
 use crate::logs::{Level, LogsError};
 
 /// Most lines one page may hold.
@@ -133,8 +135,8 @@ fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Quer
                 .collect(),
         )),
         Filter::Service(s) => term_text(f.service, s),
-        Filter::RequestId(s) => request_id_is(schema, f, s),
-        Filter::User(s) => term_text(f.user, s),
+        Filter::RequestId(s) => exact_is(schema, f, f.request_id, s),
+        Filter::User(s) => exact_is(schema, f, f.user, s),
         Filter::Path(s) => term_text(f.path, s),
         Filter::Status(s) => Box::new(TermQuery::new(
             Term::from_field_u64(f.status, u64::from(*s)),
@@ -184,28 +186,114 @@ fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Quer
     }
 }
 
-/// The query without its time range, and the parser's complaints.
 /// The clauses of a boolean query.
 type Clauses = Vec<(Occur, Box<dyn Query>)>;
 
+/// The words of a search text that days of format 3 do not hold as
+/// terms (ids, long words), split by whether the text wants them or
+/// excludes them (`-word`), and the text without the excluding chunks.
+#[derive(Debug, Default, PartialEq)]
+struct UnindexedWords {
+    wanted: Vec<String>,
+    excluded: Vec<String>,
+    parser_text: String,
+}
+
+fn unindexed_words(text: &str) -> UnindexedWords {
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c.is_whitespace() && !quoted {
+            chunks.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    chunks.push(current);
+    let mut out = UnindexedWords::default();
+    let mut kept = Vec::new();
+    for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
+        let unindexed: Vec<String> = super::words::words(&chunk)
+            .into_iter()
+            .filter(|w| !is_indexed_word(w))
+            .collect();
+        if unindexed.is_empty() {
+            kept.push(chunk);
+        } else if chunk.starts_with('-') {
+            // The mark it would become stands for every such word, so
+            // excluding it would drop lines with any of them: checked on
+            // the text instead.
+            out.excluded.extend(unindexed);
+        } else {
+            out.wanted.extend(unindexed);
+            kept.push(chunk);
+        }
+    }
+    out.parser_text = kept.join(" ");
+    out
+}
+
+/// Whether a stored line holds `word` among the words of its message,
+/// error or other fields.
+fn holds_words(f: &LogFields, d: &tantivy::TantivyDocument, wanted: &[String], excluded: &[String]) -> bool {
+    use tantivy::schema::Value as _;
+    let mut words = std::collections::HashSet::new();
+    for field in [f.message, f.error, f.extra] {
+        if let Some(text) = d.get_first(field).and_then(|v| v.as_str()) {
+            words.extend(super::words::words(text));
+        }
+    }
+    wanted.iter().all(|w| words.contains(w)) && !excluded.iter().any(|w| words.contains(w))
+}
+
+/// The query of one day without its time range, and the parser's
+/// complaints.
 fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
     let mut parts: Clauses = Vec::new();
     let mut warnings = Vec::new();
-    if !text.trim().is_empty() {
-        let mut parser = QueryParser::new(
-            f.schema.clone(),
-            vec![f.message, f.error, f.fields],
-            TokenizerManager::default(),
-        );
+    let marks = f.marks_unindexed_words(schema);
+    let unindexed = if marks {
+        unindexed_words(text)
+    } else {
+        UnindexedWords {
+            parser_text: text.to_string(),
+            ..UnindexedWords::default()
+        }
+    };
+    if !unindexed.parser_text.trim().is_empty() {
+        let tokenizers = TokenizerManager::default();
+        super::words::register(&tokenizers);
+        // The day's own schema: formats tokenize differently.
+        let mut parser = QueryParser::new(schema.clone(), vec![f.message, f.error, f.fields], tokenizers);
         parser.set_conjunction_by_default();
-        let (q, errors) = parser.parse_query_lenient(text);
+        let (q, errors) = parser.parse_query_lenient(&unindexed.parser_text);
         warnings.extend(errors.iter().map(|e| format!("query text: {e}")));
         parts.push((Occur::Must, q));
     }
     for filter in filters {
         parts.push((Occur::Must, filter_query(schema, f, filter)));
     }
-    (parts, warnings)
+    if unindexed.wanted.is_empty() && unindexed.excluded.is_empty() {
+        return (parts, warnings);
+    }
+    // The index found a superset (the mark stands for every word it does
+    // not hold): each candidate's text is checked.
+    if parts.is_empty() {
+        parts.push((Occur::Must, Box::new(AllQuery)));
+    }
+    let fields = f.clone();
+    let UnindexedWords { wanted, excluded, .. } = unindexed;
+    let what = format!("words {wanted:?}, not {excluded:?}");
+    let verified = VerifiedQuery::new(
+        Box::new(BooleanQuery::new(parts)),
+        what,
+        std::sync::Arc::new(move |d| holds_words(&fields, d, &wanted, &excluded)),
+    );
+    (vec![(Occur::Must, Box::new(verified))], warnings)
 }
 
 fn time_range(f: &LogFields, start_ns: i64, end_ns: i64) -> Box<dyn Query> {
