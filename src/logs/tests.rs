@@ -463,7 +463,11 @@ fn search_finds_ids_and_long_words_the_index_keeps_only_as_a_mark() {
             "test",
             vec![
                 entry(T0 - 3000, "info", "api", "task 5e6f7a8b started"),
-                entry(T0 - 2000, "info", "api", "task 1234abcd started"),
+                {
+                    let mut e = entry(T0 - 2000, "info", "api", "task 1234abcd started");
+                    e.fields.insert("step".into(), json!("grades.export"));
+                    e
+                },
                 entry(T0 - 1000, "info", "api", &format!("upload {long} failed")),
                 with_error,
             ],
@@ -480,5 +484,16 @@ fn search_finds_ids_and_long_words_the_index_keeps_only_as_a_mark() {
     assert!(q("99999999999").is_empty());
     let r = store.search(&query("started -1234abcd", vec![])).unwrap();
     assert_eq!(r.total, 1, "counts see only the lines that passed the check");
+    // No positions are kept: phrases are checked on the text, in order.
+    assert_eq!(q("\"upload failed\""), Vec::<String>::new());
+    assert_eq!(q("\"task 5e6f7a8b started\""), ["task 5e6f7a8b started"]);
+    assert_eq!(q("\"started task\""), Vec::<String>::new());
+    assert_eq!(q("task -\"1234abcd started\""), ["task 5e6f7a8b started"]);
+    assert_eq!(q("KeyError"), ["export failed"]);
+    let field = |name: &str, value: &str| {
+        messages(&store, &query("", vec![Filter::Field(name.into(), value.into())]))
+    };
+    assert_eq!(field("step", "grades.export"), ["task 1234abcd started"]);
+    assert!(field("step", "export.grades").is_empty());
     store.close().unwrap();
 }

@@ -141,13 +141,17 @@ impl LogFields {
                     .set_fieldnorms(false),
             )
         };
+        // Nothing is scored, so frequencies serve no query; positions
+        // served phrases, which format 3 checks on the stored text of the
+        // lines holding every word instead (a third of the postings).
         let words = || {
+            let (tokenizer, record) = match format {
+                IndexFormat::V1 | IndexFormat::V2 => ("default", IndexRecordOption::WithFreqsAndPositions),
+                IndexFormat::V3 => (WORDS_TOKENIZER, IndexRecordOption::Basic),
+            };
             TextFieldIndexing::default()
-                .set_tokenizer(match format {
-                    IndexFormat::V1 | IndexFormat::V2 => "default",
-                    IndexFormat::V3 => WORDS_TOKENIZER,
-                })
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                .set_tokenizer(tokenizer)
+                .set_index_option(record)
                 .set_fieldnorms(false)
         };
         // `INDEXED` would add norms to the numbers too.
@@ -260,6 +264,17 @@ impl LogFields {
         }
     }
 
+    /// Whether a day of this schema keeps the positions of words, which
+    /// phrase queries need (formats 1 and 2).
+    pub fn has_positions(&self, schema: &Schema) -> bool {
+        match schema.get_field_entry(self.message).field_type() {
+            tantivy::schema::FieldType::Str(o) => o
+                .get_indexing_options()
+                .is_some_and(|i| i.index_option() == IndexRecordOption::WithFreqsAndPositions),
+            _ => false,
+        }
+    }
+
     /// Whether a day of this schema keeps durations as nanoseconds.
     fn duration_in_ns(&self, schema: &Schema) -> bool {
         matches!(
@@ -314,7 +329,7 @@ impl LogFields {
                 d.add_field_value(self.labels, &OwnedValue::Object(labels));
             }
             if !r.fields.is_empty() {
-                d.add_field_value(self.fields, &OwnedValue::from(r.fields.clone()));
+                d.add_field_value(self.fields, &owned_object(&r.fields));
             }
             // Written straight from the record: no JSON value is built.
             let extra = Extra {
@@ -366,6 +381,28 @@ impl LogFields {
             labels,
             fields,
         })
+    }
+}
+
+/// tantivy's value of a JSON object, built from a borrowed one: the
+/// record keeps its fields for the stored `extra` and for a retry.
+fn owned_object(m: &Map<String, Value>) -> OwnedValue {
+    OwnedValue::Object(m.iter().map(|(k, v)| (k.clone(), owned(v))).collect())
+}
+
+fn owned(v: &Value) -> OwnedValue {
+    match v {
+        Value::Null => OwnedValue::Null,
+        Value::Bool(b) => OwnedValue::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => OwnedValue::I64(i),
+            (None, Some(u)) => OwnedValue::U64(u),
+            _ => OwnedValue::F64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        // tantivy reads an RFC 3339 string as a date.
+        Value::String(_) => OwnedValue::from(v.clone()),
+        Value::Array(a) => OwnedValue::Array(a.iter().map(owned).collect()),
+        Value::Object(m) => owned_object(m),
     }
 }
 
@@ -473,6 +510,16 @@ mod tests {
             v,
             serde_json::json!({"labels": {"app": "lms", "env": "prod"}, "fields": {"course": 7}})
         );
+    }
+
+    #[test]
+    fn owned_values_are_what_tantivys_conversion_makes() {
+        let v = serde_json::json!({"a": 1, "b": -2, "c": 1.5, "d": u64::MAX, "e": "x",
+            "f": [true, null], "g": {"h": "i"}, "t": "2025-12-05T12:00:00Z"});
+        let Value::Object(m) = v.clone() else {
+            unreachable!()
+        };
+        assert_eq!(owned_object(&m), OwnedValue::from(v));
     }
 
     #[test]

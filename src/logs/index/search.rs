@@ -18,7 +18,7 @@ use super::days::DayIndexes;
 use super::fields::{LogFields, LogLine};
 use super::hashed::exact_is;
 use super::verified_query::VerifiedQuery;
-use super::words::is_indexed_word;
+use super::words::{UNINDEXED_MARK, is_indexed_word};
 use crate::logs::{Level, LogsError};
 
 /// Most lines one page may hold.
@@ -163,7 +163,31 @@ fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Quer
                     Occur::Should,
                     Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic)),
                 )),
-                _ => either.push((Occur::Should, Box::new(PhraseQuery::new(terms)))),
+                _ if f.has_positions(schema) => {
+                    either.push((Occur::Should, Box::new(PhraseQuery::new(terms))))
+                }
+                // Format 3 keeps no positions: every word, then the
+                // stored value checked for the words in a row.
+                _ => {
+                    let all: Clauses = terms
+                        .into_iter()
+                        .map(|t| {
+                            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+                            (Occur::Must, q)
+                        })
+                        .collect();
+                    let (fields, path, phrase) = (f.clone(), name.clone(), words(value));
+                    either.push((
+                        Occur::Should,
+                        Box::new(VerifiedQuery::new(
+                            Box::new(BooleanQuery::new(all)),
+                            format!("{name} holds {phrase:?}"),
+                            std::sync::Arc::new(move |d| {
+                                contains_run(&words(&stored_field_text(&fields, d, &path)), &phrase)
+                            }),
+                        )),
+                    ));
+                }
             }
             // Numbers in JSON are indexed as numbers.
             if let Ok(n) = value.parse::<i64>() {
@@ -189,17 +213,47 @@ fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Quer
 /// The clauses of a boolean query.
 type Clauses = Vec<(Occur, Box<dyn Query>)>;
 
-/// The words of a search text that days of format 3 do not hold as
-/// terms (ids, long words), split by whether the text wants them or
-/// excludes them (`-word`), and the text without the excluding chunks.
-#[derive(Debug, Default, PartialEq)]
-struct UnindexedWords {
-    wanted: Vec<String>,
-    excluded: Vec<String>,
+/// Whether `run` occurs in `words` as consecutive words.
+fn contains_run(words: &[String], run: &[String]) -> bool {
+    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
+}
+
+/// The text of the other field at the dotted `path` of a stored line.
+fn stored_field_text(f: &LogFields, d: &tantivy::TantivyDocument, path: &str) -> String {
+    use tantivy::schema::Value as _;
+    let Some(extra) = d.get_first(f.extra).and_then(|v| v.as_str()) else {
+        return String::new();
+    };
+    let Ok(serde_json::Value::Object(extra)) = serde_json::from_str::<serde_json::Value>(extra) else {
+        return String::new();
+    };
+    let mut at = extra.get("fields");
+    for key in path.split('.') {
+        at = at.and_then(|v| v.get(key));
+    }
+    match at {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    }
+}
+
+/// How a search text is answered in a day of format 3, which keeps no
+/// positions and marks the words it does not hold: a phrase (quoted, or
+/// a chunk the tokenizer splits, such as `grades.export`) and a word the
+/// index does not hold are looked up word by word in `message` and
+/// `error` and checked on the stored text; the rest of the text goes to
+/// tantivy's parser as before.
+#[derive(Default)]
+struct TextPlan {
+    /// Runs of words a line must hold in its message or error.
+    wanted: Vec<Vec<String>>,
+    /// Runs of words a line must not hold (`-word`, `-"a phrase"`).
+    excluded: Vec<Vec<String>>,
     parser_text: String,
 }
 
-fn unindexed_words(text: &str) -> UnindexedWords {
+fn plan_text(text: &str) -> TextPlan {
     let mut chunks: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
@@ -214,40 +268,70 @@ fn unindexed_words(text: &str) -> UnindexedWords {
         }
     }
     chunks.push(current);
-    let mut out = UnindexedWords::default();
+    let mut plan = TextPlan::default();
     let mut kept = Vec::new();
     for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
-        let unindexed: Vec<String> = super::words::words(&chunk)
-            .into_iter()
-            .filter(|w| !is_indexed_word(w))
-            .collect();
-        if unindexed.is_empty() {
+        let (negated, body) = match chunk.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, chunk.as_str()),
+        };
+        let run = super::words::words(body);
+        // `name:value` is the parser's own syntax.
+        let special = !body.contains(':')
+            && (body.starts_with('"') || run.len() > 1 || run.iter().any(|w| !is_indexed_word(w)));
+        if !special || run.is_empty() {
             kept.push(chunk);
-        } else if chunk.starts_with('-') {
-            // The mark it would become stands for every such word, so
-            // excluding it would drop lines with any of them: checked on
-            // the text instead.
-            out.excluded.extend(unindexed);
+        } else if negated {
+            plan.excluded.push(run);
         } else {
-            out.wanted.extend(unindexed);
-            kept.push(chunk);
+            plan.wanted.push(run);
         }
     }
-    out.parser_text = kept.join(" ");
+    plan.parser_text = kept.join(" ");
+    plan
+}
+
+/// Each word of the runs a line must hold, in `message` or `error` (the
+/// mark for a word the index does not hold).
+fn run_words_query(f: &LogFields, runs: &[Vec<String>]) -> Clauses {
+    let mut out = Clauses::new();
+    for word in runs.iter().flatten() {
+        let term = if is_indexed_word(word) {
+            word.as_str()
+        } else {
+            UNINDEXED_MARK
+        };
+        let either: Clauses = [f.message, f.error]
+            .into_iter()
+            .map(|field| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::Basic,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        out.push((Occur::Must, Box::new(BooleanQuery::new(either))));
+    }
     out
 }
 
-/// Whether a stored line holds `word` among the words of its message,
-/// error or other fields.
-fn holds_words(f: &LogFields, d: &tantivy::TantivyDocument, wanted: &[String], excluded: &[String]) -> bool {
+/// Whether a stored line's message or error holds every wanted run and
+/// none of the excluded ones.
+fn holds_runs(
+    f: &LogFields,
+    d: &tantivy::TantivyDocument,
+    wanted: &[Vec<String>],
+    excluded: &[Vec<String>],
+) -> bool {
     use tantivy::schema::Value as _;
-    let mut words = std::collections::HashSet::new();
-    for field in [f.message, f.error, f.extra] {
-        if let Some(text) = d.get_first(field).and_then(|v| v.as_str()) {
-            words.extend(super::words::words(text));
-        }
-    }
-    wanted.iter().all(|w| words.contains(w)) && !excluded.iter().any(|w| words.contains(w))
+    let texts: Vec<Vec<String>> = [f.message, f.error]
+        .into_iter()
+        .filter_map(|field| d.get_first(field).and_then(|v| v.as_str()))
+        .map(super::words::words)
+        .collect();
+    let holds = |run: &Vec<String>| texts.iter().any(|t| contains_run(t, run));
+    wanted.iter().all(holds) && !excluded.iter().any(holds)
 }
 
 /// The query of one day without its time range, and the parser's
@@ -255,43 +339,43 @@ fn holds_words(f: &LogFields, d: &tantivy::TantivyDocument, wanted: &[String], e
 fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
     let mut parts: Clauses = Vec::new();
     let mut warnings = Vec::new();
-    let marks = f.marks_unindexed_words(schema);
-    let unindexed = if marks {
-        unindexed_words(text)
+    let plan = if f.marks_unindexed_words(schema) {
+        plan_text(text)
     } else {
-        UnindexedWords {
+        TextPlan {
             parser_text: text.to_string(),
-            ..UnindexedWords::default()
+            ..TextPlan::default()
         }
     };
-    if !unindexed.parser_text.trim().is_empty() {
+    if !plan.parser_text.trim().is_empty() {
         let tokenizers = TokenizerManager::default();
         super::words::register(&tokenizers);
         // The day's own schema: formats tokenize differently.
         let mut parser = QueryParser::new(schema.clone(), vec![f.message, f.error, f.fields], tokenizers);
         parser.set_conjunction_by_default();
-        let (q, errors) = parser.parse_query_lenient(&unindexed.parser_text);
+        let (q, errors) = parser.parse_query_lenient(&plan.parser_text);
         warnings.extend(errors.iter().map(|e| format!("query text: {e}")));
         parts.push((Occur::Must, q));
     }
+    parts.extend(run_words_query(f, &plan.wanted));
     for filter in filters {
         parts.push((Occur::Must, filter_query(schema, f, filter)));
     }
-    if unindexed.wanted.is_empty() && unindexed.excluded.is_empty() {
+    if plan.wanted.is_empty() && plan.excluded.is_empty() {
         return (parts, warnings);
     }
-    // The index found a superset (the mark stands for every word it does
-    // not hold): each candidate's text is checked.
+    // The index found a superset (words without their order, the mark
+    // for every word it does not hold): each candidate's text is checked.
     if parts.is_empty() {
         parts.push((Occur::Must, Box::new(AllQuery)));
     }
     let fields = f.clone();
-    let UnindexedWords { wanted, excluded, .. } = unindexed;
+    let TextPlan { wanted, excluded, .. } = plan;
     let what = format!("words {wanted:?}, not {excluded:?}");
     let verified = VerifiedQuery::new(
         Box::new(BooleanQuery::new(parts)),
         what,
-        std::sync::Arc::new(move |d| holds_words(&fields, d, &wanted, &excluded)),
+        std::sync::Arc::new(move |d| holds_runs(&fields, d, &wanted, &excluded)),
     );
     (vec![(Occur::Must, Box::new(verified))], warnings)
 }
