@@ -12,7 +12,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use crate::logs::Level;
-use crate::logs::index::{LogFields, UNINDEXED_MARK, exact_is, exact_where, is_indexed_word};
+use crate::logs::index::{LogFields, exact_is, exact_where, marks_around, word_mark};
 use crate::model::{MatchOp, Matcher};
 
 use super::ast::{LabelFilter, LineFilter, LineFilterOp, Stage};
@@ -247,9 +247,9 @@ const MAX_WORD: usize = 40;
 /// exact where the needle bounds it and as a prefix, suffix or infix of
 /// an indexed word where the needle may cut a word. In days that mark
 /// the words they do not keep (`marks`), a word the index does not hold
-/// is looked up as the mark, and a cut word may also lie inside such a
-/// word, so lines with the mark are taken too (the pipeline checks every
-/// line). `None` when the needle has no word to look up.
+/// is looked up as its mark, and a cut word may also lie inside such a
+/// word, so lines with the marks it could lie inside are taken too (the
+/// pipeline checks every line). `None` when the needle has no word to look up.
 fn needle_query(field: Field, needle: &str, marks: bool) -> Option<Box<dyn Query>> {
     let mut parts: Clauses = Vec::new();
     let mut words = Vec::new();
@@ -261,17 +261,17 @@ fn needle_query(field: Field, needle: &str, marks: bool) -> Option<Box<dyn Query
             words.push((s, i));
         }
     }
-    let mark = || -> Box<dyn Query> {
+    let mark = |mark: &str| -> Box<dyn Query> {
         Box::new(TermQuery::new(
-            Term::from_field_text(field, UNINDEXED_MARK),
+            Term::from_field_text(field, mark),
             IndexRecordOption::Basic,
         ))
     };
     for (s, e) in words {
         let word = needle[s..e].to_lowercase();
-        if marks && !is_indexed_word(&word) {
+        if marks && let Some(m) = word_mark(&word) {
             // Any word containing this one is not kept either.
-            parts.push((Occur::Must, mark()));
+            parts.push((Occur::Must, mark(m)));
             continue;
         }
         if !marks && word.len() >= MAX_WORD {
@@ -295,10 +295,9 @@ fn needle_query(field: Field, needle: &str, marks: bool) -> Option<Box<dyn Query
                 continue;
             };
             if marks {
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, Box::new(q) as Box<dyn Query>),
-                    (Occur::Should, mark()),
-                ]))
+                let mut either: Clauses = vec![(Occur::Should, Box::new(q))];
+                either.extend(marks_around(&word).into_iter().map(|m| (Occur::Should, mark(m))));
+                Box::new(BooleanQuery::new(either))
             } else {
                 Box::new(q)
             }
@@ -404,6 +403,7 @@ pub fn day_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::index::{ID_MARK, LONG_MARK};
 
     #[test]
     fn needle_words_are_exact_only_where_the_needle_bounds_them() {
@@ -414,7 +414,7 @@ mod tests {
         );
         // "connection" may be the tail of a longer word, "db" its head.
         assert!(q.contains("Regex"), "{q}");
-        assert!(!q.contains(UNINDEXED_MARK), "{q}");
+        assert!(!q.contains(LONG_MARK), "{q}");
         assert!(needle_query(f.message, "  ", false).is_none());
         assert!(needle_query(f.message, "!!", false).is_none());
     }
@@ -426,15 +426,21 @@ mod tests {
         // Before format 3 a long word has no lookup at all.
         assert!(needle_query(f.message, &long, false).is_none());
         let q = format!("{:?}", needle_query(f.message, &long, true).unwrap());
-        assert!(q.contains(UNINDEXED_MARK) && !q.contains("Regex"), "{q}");
+        assert!(q.contains(LONG_MARK) && !q.contains("Regex"), "{q}");
         let q = format!(
             "{:?}",
             needle_query(f.message, "task 5e6f7a8b done", true).unwrap()
         );
-        assert!(q.contains(UNINDEXED_MARK), "{q}");
-        // A cut word may lie inside a word the index does not hold.
+        assert!(q.contains(ID_MARK), "{q}");
+        // A cut word may lie inside a word the index does not hold: any
+        // long word, and an id only when the piece is hex.
         let q = format!("{:?}", needle_query(f.message, "xport", true).unwrap());
-        assert!(q.contains(UNINDEXED_MARK) && q.contains("Regex"), "{q}");
+        assert!(
+            q.contains(LONG_MARK) && !q.contains(ID_MARK) && q.contains("Regex"),
+            "{q}"
+        );
+        let q = format!("{:?}", needle_query(f.message, "7a8b", true).unwrap());
+        assert!(q.contains(ID_MARK), "{q}");
         // A bounded word the index holds needs no mark.
         let q = format!("{:?}", needle_query(f.message, "a rubric b", true).unwrap());
         assert!(q.contains("\"rubric\""), "{q}");

@@ -35,8 +35,8 @@ enum IndexFormat {
     /// `seq` and `timestamp` fast only.
     V2,
     /// The request id and user stored only, found through
-    /// `request_id_hash` and `user_hash`; ids and long words of `message`
-    /// and `error` indexed as one mark (`super::words`);
+    /// `request_id_hash` and `user_hash`; hex ids and long words of
+    /// `message` and `error` indexed as marks (`super::words`);
     /// `duration` in whole nanoseconds (`u64`), which bit-packs where
     /// an `f64` column does not.
     V3,

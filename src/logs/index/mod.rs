@@ -14,4 +14,4 @@ pub use days::DayIndexes;
 pub use fields::{LogFields, LogLine, value_hash};
 pub use hashed::{exact_is, exact_where};
 pub use search::{Filter, HistogramBucket, MAX_LIMIT, SearchQuery, SearchResult, context, search};
-pub use words::{UNINDEXED_MARK, is_indexed_word};
+pub use words::{ID_MARK, LONG_MARK, marks_around, word_mark};

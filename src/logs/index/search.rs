@@ -18,7 +18,7 @@ use super::days::DayIndexes;
 use super::fields::{LogFields, LogLine};
 use super::hashed::exact_is;
 use super::verified_query::VerifiedQuery;
-use super::words::{UNINDEXED_MARK, is_indexed_word};
+use super::words::word_mark;
 use crate::logs::{Level, LogsError};
 
 /// Most lines one page may hold.
@@ -278,7 +278,7 @@ fn plan_text(text: &str) -> TextPlan {
         let run = super::words::words(body);
         // `name:value` is the parser's own syntax.
         let special = !body.contains(':')
-            && (body.starts_with('"') || run.len() > 1 || run.iter().any(|w| !is_indexed_word(w)));
+            && (body.starts_with('"') || run.len() > 1 || run.iter().any(|w| word_mark(w).is_some()));
         if !special || run.is_empty() {
             kept.push(chunk);
         } else if negated {
@@ -291,16 +291,12 @@ fn plan_text(text: &str) -> TextPlan {
     plan
 }
 
-/// Each word of the runs a line must hold, in `message` or `error` (the
+/// Each word of the runs a line must hold, in `message` or `error` (its
 /// mark for a word the index does not hold).
 fn run_words_query(f: &LogFields, runs: &[Vec<String>]) -> Clauses {
     let mut out = Clauses::new();
     for word in runs.iter().flatten() {
-        let term = if is_indexed_word(word) {
-            word.as_str()
-        } else {
-            UNINDEXED_MARK
-        };
+        let term = word_mark(word).unwrap_or(word);
         let either: Clauses = [f.message, f.error]
             .into_iter()
             .map(|field| {
@@ -650,4 +646,57 @@ fn neighbours(
     top.into_iter()
         .map(|(_, addr)| Ok(f.line(&searcher, addr)?))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_text_is_split_into_what_the_parser_reads_and_what_is_checked() {
+        let plan = plan_text(r#"timeout "connection pool" -grades.export 5e6f7a8b -1234abcd field:x.y"#);
+        assert_eq!(plan.parser_text, "timeout field:x.y");
+        assert_eq!(
+            plan.wanted,
+            [
+                vec!["connection".to_string(), "pool".to_string()],
+                vec!["5e6f7a8b".to_string()]
+            ]
+        );
+        assert_eq!(
+            plan.excluded,
+            [
+                vec!["grades".to_string(), "export".to_string()],
+                vec!["1234abcd".to_string()]
+            ]
+        );
+        assert!(contains_run(
+            &["a".into(), "b".into(), "c".into()],
+            &["b".into(), "c".into()]
+        ));
+        assert!(!contains_run(
+            &["a".into(), "b".into()],
+            &["b".into(), "a".into()]
+        ));
+        assert!(!contains_run(&["a".into()], &[]));
+    }
+
+    proptest! {
+        /// Every word of a search text is either left to the parser or
+        /// checked on the line, never lost.
+        #[test]
+        fn no_word_of_a_search_text_is_lost(text in "[a-z0-9 .\"\\-:]{0,60}") {
+            let plan = plan_text(&text);
+            let mut planned = super::super::words::words(&plan.parser_text);
+            planned.extend(plan.wanted.iter().flatten().cloned());
+            planned.extend(plan.excluded.iter().flatten().cloned());
+            planned.sort();
+            let mut all = super::super::words::words(&text);
+            all.sort();
+            prop_assert_eq!(planned, all);
+            prop_assert!(plan.wanted.iter().chain(&plan.excluded).all(|r| !r.is_empty()));
+        }
+    }
 }
