@@ -585,8 +585,8 @@ fn ids_and_long_words_the_index_does_not_hold_are_found_exactly() {
     assert_eq!(q(r#"{service="jobs"} |= "5e6f7a8b-9c0d""#), [a]);
     assert_eq!(q(r#"{service="jobs"} |= "3c4d5e6f7a8b]""#), [a]);
     // A piece of a word longer than the tokenizer keeps, and the word.
-    assert_eq!(q(r#"{service="jobs"} |= "fragilistic""#), [b.clone()]);
-    assert_eq!(q(&format!(r#"{{service="jobs"}} |= "{long}""#)), [b.clone()]);
+    assert_eq!(q(r#"{service="jobs"} |= "fragilistic""#), [b.as_str()]);
+    assert_eq!(q(&format!(r#"{{service="jobs"}} |= "{long}""#)), [b.as_str()]);
     assert_eq!(q(r#"{service="jobs"} |= "export" |= "succeeded""#), [c, a]);
     // Request ids and users, by matcher and by label filter.
     assert_eq!(
