@@ -12,7 +12,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use crate::logs::Level;
-use crate::logs::index::{LogFields, exact_is, exact_where, marks_around, word_mark};
+use crate::logs::index::{LONG_MARK, LogFields, exact_is, exact_where, marks_around, word_mark};
 use crate::model::{MatchOp, Matcher};
 
 use super::ast::{LabelFilter, LineFilter, LineFilterOp, Stage};
@@ -168,7 +168,8 @@ pub fn has_values(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<bool
         && let Some((_, column)) = f.hash_column(searcher.schema(), *field)
     {
         for seg in searcher.segment_readers() {
-            if seg.fast_fields().u64(column)?.values.num_vals() > 0 {
+            let col = seg.fast_fields().column_opt::<u64>(column)?;
+            if col.is_some_and(|c| c.values.num_vals() > 0) {
                 return Ok(true);
             }
         }
@@ -269,17 +270,23 @@ fn needle_query(field: Field, needle: &str, marks: bool) -> Option<Box<dyn Query
     };
     for (s, e) in words {
         let word = needle[s..e].to_lowercase();
-        if marks && let Some(m) = word_mark(&word) {
-            // Any word containing this one is not kept either.
-            parts.push((Occur::Must, mark(m)));
-            continue;
-        }
-        if !marks && word.len() >= MAX_WORD {
-            continue;
-        }
         let open_left = s == 0;
         let open_right = e == needle.len();
-        let q: Box<dyn Query> = if !open_left && !open_right {
+        let bounded = !open_left && !open_right;
+        match word_mark(&word) {
+            // Any word containing a long one is long too; a word the
+            // needle bounds is exactly this one.
+            Some(m) if marks && (bounded || m == LONG_MARK) => {
+                parts.push((Occur::Must, mark(m)));
+                continue;
+            }
+            // A cut id may lie inside a longer word that is not hex,
+            // which the index holds: looked up as a piece below.
+            Some(_) if marks => {}
+            _ if !marks && word.len() >= MAX_WORD => continue,
+            _ => {}
+        }
+        let q: Box<dyn Query> = if bounded {
             Box::new(TermQuery::new(
                 Term::from_field_text(field, &word),
                 IndexRecordOption::Basic,
@@ -403,7 +410,7 @@ pub fn day_query(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::index::{ID_MARK, LONG_MARK};
+    use crate::logs::index::ID_MARK;
 
     #[test]
     fn needle_words_are_exact_only_where_the_needle_bounds_them() {
@@ -441,6 +448,10 @@ mod tests {
         );
         let q = format!("{:?}", needle_query(f.message, "7a8b", true).unwrap());
         assert!(q.contains(ID_MARK), "{q}");
+        // A cut id may lie inside a word that is not hex (`x5e6f7a8b`),
+        // which the index holds.
+        let q = format!("{:?}", needle_query(f.message, "5e6f7a8b", true).unwrap());
+        assert!(q.contains(ID_MARK) && q.contains("Regex"), "{q}");
         // A bounded word the index holds needs no mark.
         let q = format!("{:?}", needle_query(f.message, "a rubric b", true).unwrap());
         assert!(q.contains("\"rubric\""), "{q}");

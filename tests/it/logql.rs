@@ -573,10 +573,11 @@ fn ids_and_long_words_the_index_does_not_hold_are_found_exactly() {
                    "msg": format!("upload {long} failed")}),
             json!({"ts": t(7), "level": "info", "service": "jobs", "request_id": "0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d",
                    "msg": "task grades.export[0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d] succeeded"}),
+            json!({"ts": t(8), "level": "info", "service": "queue", "msg": "queued ref=job5e6f7a8b99"}),
         ],
     );
     wait_for(Duration::from_secs(30), "the job lines to be indexed", || {
-        (lines(&f.range(r#"{service="jobs"}"#, &[])).len() == 3).then_some(())
+        (lines(&f.range(r#"{service=~"jobs|queue"}"#, &[])).len() == 4).then_some(())
     });
     let q = |query: &str| lines(&f.range(query, &[]));
     let a = "task grades.export[5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b] succeeded";
@@ -584,6 +585,14 @@ fn ids_and_long_words_the_index_does_not_hold_are_found_exactly() {
     let c = "task grades.export[0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d] succeeded";
     assert_eq!(q(r#"{service="jobs"} |= "5e6f7a8b-9c0d""#), [a]);
     assert_eq!(q(r#"{service="jobs"} |= "3c4d5e6f7a8b]""#), [a]);
+    // A piece of an id inside a word the index holds (not hex).
+    assert_eq!(q(r#"{service="jobs"} |= "6f7a8b-9""#), [a]);
+    assert_eq!(q(r#"{service="jobs"} |= "port[5e6f""#), [a]);
+    // An id-like piece of a word that is not hex, which the index holds.
+    assert_eq!(
+        q(r#"{service="queue"} |= "5e6f7a8b99""#),
+        ["queued ref=job5e6f7a8b99"]
+    );
     // A piece of a word longer than the tokenizer keeps, and the word.
     assert_eq!(q(r#"{service="jobs"} |= "fragilistic""#), [b.as_str()]);
     assert_eq!(q(&format!(r#"{{service="jobs"}} |= "{long}""#)), [b.as_str()]);
@@ -615,4 +624,22 @@ fn ids_and_long_words_the_index_does_not_hold_are_found_exactly() {
         f.base + 60,
     );
     assert_eq!(scalar_of_vector(&v), 2.0);
+    // Their names are listed; their values (one per line) are not.
+    let range = vec![
+        ("start", (f.base * NS).to_string()),
+        ("end", ((f.base + 120) * NS).to_string()),
+    ];
+    let v = get_ok(&f.rt, &f.server, "/loki/api/v1/labels", &range);
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"request_id") && names.contains(&"user"),
+        "{names:?}"
+    );
+    let v = get_ok(&f.rt, &f.server, "/loki/api/v1/label/request_id/values", &range);
+    assert_eq!(v["data"], json!([]));
 }
