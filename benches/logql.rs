@@ -7,7 +7,10 @@
 //!   days at a 1 h step (target: ≤ 1 s for 10 M lines);
 //! - the newest 100 lines of `{service="api"} |= "timeout"` over the 7
 //!   days (target: ≤ 100 ms over 1 GB of logs), and of a common word;
-//! - a metric query that must read every matching line (`|= "timeout"`).
+//! - a metric query that must read every matching line (`|= "timeout"`);
+//! - every line of one request id (each line has its own UUID, as the
+//!   LMS's access lines do): as a stream matcher, as a label filter, and
+//!   as the search API's filter.
 //!
 //! `cargo bench --profile measure --bench logql`; it prints the raw
 //! NDJSON size the store holds, so the line-search figure can be read
@@ -31,6 +34,20 @@ use belfry::selfmetrics::Registry;
 const NS: i64 = 1_000_000_000;
 const DAYS: i64 = 7;
 
+/// Line `i`'s request id, a UUID.
+fn request_id(i: usize) -> String {
+    let a = (i as u64 ^ 0x5851_f42d_4c95_7f2d).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let b = a.rotate_left(29).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
 fn body(from: usize, to: usize, total: usize, start_ns: i64, out: &mut String) {
     let services = ["api", "worker", "auth", "grader"];
     let paths = ["/api/courses/", "/api/grades/", "/login", "/api/quiz/submit/"];
@@ -44,29 +61,30 @@ fn body(from: usize, to: usize, total: usize, start_ns: i64, out: &mut String) {
         let path = paths[(rng >> 8) as usize % paths.len()];
         let id = (rng >> 16) % 5000;
         let dur = ((rng >> 32) % 900) as f64 + 3.5;
+        let rid = request_id(i);
         match (rng >> 40) % 100 {
             0 => {
                 let _ = writeln!(
                     out,
-                    r#"{{"ts":{ts},"level":"error","service":"{service}","path":"{path}{id}","status":504,"duration_ms":{dur},"msg":"upstream timeout after 30s on {path}{id}"}}"#
+                    r#"{{"ts":{ts},"level":"error","service":"{service}","request_id":"{rid}","path":"{path}{id}","status":504,"duration_ms":{dur},"msg":"upstream timeout after 30s on {path}{id}"}}"#
                 );
             }
             1..=4 => {
                 let _ = writeln!(
                     out,
-                    r#"{{"ts":{ts},"level":"warning","service":"{service}","path":"{path}{id}","status":429,"msg":"rate limit reached for course {id}"}}"#
+                    r#"{{"ts":{ts},"level":"warning","service":"{service}","request_id":"{rid}","path":"{path}{id}","status":429,"msg":"rate limit reached for course {id}"}}"#
                 );
             }
             5..=24 => {
                 let _ = writeln!(
                     out,
-                    r#"{{"ts":{ts},"level":"debug","service":"{service}","msg":"cache miss for key course:{id}"}}"#
+                    r#"{{"ts":{ts},"level":"debug","service":"{service}","request_id":"{rid}","msg":"cache miss for key course:{id}"}}"#
                 );
             }
             _ => {
                 let _ = writeln!(
                     out,
-                    r#"{{"ts":{ts},"level":"info","service":"{service}","path":"{path}{id}","status":200,"duration_ms":{dur},"msg":"GET {path}{id} 200"}}"#
+                    r#"{{"ts":{ts},"level":"info","service":"{service}","request_id":"{rid}","path":"{path}{id}","status":200,"duration_ms":{dur},"msg":"GET {path}{id} 200"}}"#
                 );
             }
         }
@@ -209,6 +227,38 @@ fn main() {
 
     drop(raw_file);
     rg_last_100(&raw_path, &engine, &range(3600 * NS, 100));
+
+    // One request's lines, from the middle of the week.
+    let rid = request_id(total / 2);
+    for q in [
+        format!(r#"{{request_id="{rid}"}}"#),
+        format!(r#"{{service=~".+"}} | request_id="{rid}""#),
+    ] {
+        let (t, out) = time(7, || {
+            engine.query_range(&q, &range(3600 * NS, 100)).expect("query")
+        });
+        let QueryData::Streams(s) = &out.data else {
+            panic!("not streams")
+        };
+        let n: usize = s.iter().map(|s| s.entries.len()).sum();
+        assert_eq!(n, 1, "{q}");
+        eprintln!(
+            "logql bench: every line of {q} over {DAYS} d: {t:.1?} ({n} lines, {} read)",
+            out.stats.lines_read
+        );
+    }
+    let search = belfry::logs::index::SearchQuery {
+        text: String::new(),
+        start_ns,
+        end_ns,
+        filters: vec![belfry::logs::index::Filter::RequestId(rid.clone())],
+        limit: 100,
+        offset: 0,
+        buckets: 60,
+    };
+    let (t, found) = time(7, || store.search(&search).expect("search"));
+    assert_eq!(found.total, 1);
+    eprintln!("logql bench: search API request_id={rid} over {DAYS} d: {t:.1?}");
 
     let q = r#"sum(count_over_time({service="api"} |= "timeout" [1h]))"#;
     let (t, out) = time(3, || {

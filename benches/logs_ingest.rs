@@ -274,6 +274,47 @@ fn ingest_once(privacy: &Privacy, text: &str, batch: usize, commit_every: usize)
         }
     }
     eprintln!("logs_ingest: index bytes by file kind: {by_kind:?}");
+    print_field_usage(&dir.path().join("index"));
+}
+
+/// Bytes per field of each index component over every day, so a change
+/// of the schema shows where it saved.
+fn print_field_usage(root: &std::path::Path) {
+    let mut by_field = std::collections::BTreeMap::<(&str, String), u64>::new();
+    for day in std::fs::read_dir(root).expect("index dir").flatten() {
+        let index = tantivy::Index::open_in_dir(day.path()).expect("open day");
+        let usage = index
+            .reader()
+            .expect("reader")
+            .searcher()
+            .space_usage()
+            .expect("space usage");
+        for seg in usage.segments() {
+            for (kind, per_field) in [
+                ("term", seg.termdict()),
+                ("idx", seg.postings()),
+                ("pos", seg.positions()),
+                ("fast", seg.fast_fields()),
+            ] {
+                for f in per_field.fields() {
+                    let bytes: u64 = f
+                        .sub_num_bytes()
+                        .iter()
+                        .flatten()
+                        .map(|b| b.get_bytes())
+                        .sum::<u64>()
+                        + f.column_num_bytes().map_or(0, |b| b.get_bytes());
+                    *by_field.entry((kind, f.field_name().to_string())).or_default() += bytes;
+                }
+            }
+        }
+    }
+    let line: Vec<String> = by_field
+        .iter()
+        .filter(|(_, b)| **b > 0)
+        .map(|((kind, field), b)| format!("{kind}/{field} {b}"))
+        .collect();
+    eprintln!("logs_ingest: index bytes by field: {}", line.join(", "));
 }
 
 fn bench(c: &mut Criterion) {

@@ -12,10 +12,10 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use crate::logs::Level;
-use crate::logs::index::LogFields;
+use crate::logs::index::{LONG_MARK, LogFields, exact_is, exact_where, marks_around, word_mark};
 use crate::model::{MatchOp, Matcher};
 
-use super::ast::{LineFilter, LineFilterOp, Stage};
+use super::ast::{LabelFilter, LineFilter, LineFilterOp, Stage};
 use super::error::LogqlError;
 
 /// Where a selector's label name is stored.
@@ -134,6 +134,9 @@ pub fn values_of(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<Vec<(
                 (v, term)
             })
             .collect(),
+        // Days of format 3 keep request ids and users as hashes: no
+        // values to list.
+        Target::Text(field) if f.hash_column(searcher.schema(), *field).is_some() => Vec::new(),
         Target::Text(field) => text_terms(searcher, *field)?
             .into_iter()
             .map(|v| {
@@ -159,10 +162,39 @@ pub fn values_of(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<Vec<(
     })
 }
 
+/// Whether some line of the day has a value for `t`.
+pub fn has_values(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<bool, LogqlError> {
+    if let Target::Text(field) = t
+        && let Some((_, column)) = f.hash_column(searcher.schema(), *field)
+    {
+        for seg in searcher.segment_readers() {
+            let col = seg.fast_fields().column_opt::<u64>(column)?;
+            if col.is_some_and(|c| c.values.num_vals() > 0) {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    Ok(!values_of(searcher, f, t)?.is_empty())
+}
+
 /// The clause one matcher makes, or `None` when no line of the day can
 /// match it.
 fn matcher_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Result<Option<Clauses>, LogqlError> {
     let t = target(f, &m.name);
+    // Request ids and users of format-3 days: the hash column for an
+    // equality, the stored values for any other test.
+    if let Target::Text(field) = t
+        && f.hash_column(searcher.schema(), field).is_some()
+    {
+        let q = if m.op == MatchOp::Equal && !m.value.is_empty() {
+            exact_is(searcher.schema(), f, field, &m.value)
+        } else {
+            let matcher = m.clone();
+            exact_where(field, format!("{matcher:?}"), move |v| matcher.matches(v))
+        };
+        return Ok(Some(vec![(Occur::Must, q)]));
+    }
     // An equality needs no enumeration.
     if m.op == MatchOp::Equal && !m.value.is_empty() {
         let term = match &t {
@@ -208,14 +240,18 @@ fn matcher_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Result<Opt
     )]))
 }
 
-/// The longest word tantivy's default tokenizer keeps.
+/// The longest word tantivy's default tokenizer keeps (days before
+/// format 3).
 const MAX_WORD: usize = 40;
 
 /// A query every line containing `needle` matches: each of its words,
 /// exact where the needle bounds it and as a prefix, suffix or infix of
-/// an indexed word where the needle may cut a word. `None` when the
-/// needle has no word to look up.
-fn needle_query(field: Field, needle: &str) -> Option<Box<dyn Query>> {
+/// an indexed word where the needle may cut a word. In days that mark
+/// the words they do not keep (`marks`), a word the index does not hold
+/// is looked up as its mark, and a cut word may also lie inside such a
+/// word, so lines with the marks it could lie inside are taken too (the
+/// pipeline checks every line). `None` when the needle has no word to look up.
+fn needle_query(field: Field, needle: &str, marks: bool) -> Option<Box<dyn Query>> {
     let mut parts: Clauses = Vec::new();
     let mut words = Vec::new();
     let mut start = None;
@@ -226,14 +262,31 @@ fn needle_query(field: Field, needle: &str) -> Option<Box<dyn Query>> {
             words.push((s, i));
         }
     }
+    let mark = |mark: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, mark),
+            IndexRecordOption::Basic,
+        ))
+    };
     for (s, e) in words {
         let word = needle[s..e].to_lowercase();
-        if word.len() >= MAX_WORD {
-            continue;
-        }
         let open_left = s == 0;
         let open_right = e == needle.len();
-        let q: Box<dyn Query> = if !open_left && !open_right {
+        let bounded = !open_left && !open_right;
+        match word_mark(&word) {
+            // Any word containing a long one is long too; a word the
+            // needle bounds is exactly this one.
+            Some(m) if marks && (bounded || m == LONG_MARK) => {
+                parts.push((Occur::Must, mark(m)));
+                continue;
+            }
+            // A cut id may lie inside a longer word that is not hex,
+            // which the index holds: looked up as a piece below.
+            Some(_) if marks => {}
+            _ if !marks && word.len() >= MAX_WORD => continue,
+            _ => {}
+        }
+        let q: Box<dyn Query> = if bounded {
             Box::new(TermQuery::new(
                 Term::from_field_text(field, &word),
                 IndexRecordOption::Basic,
@@ -245,9 +298,15 @@ fn needle_query(field: Field, needle: &str) -> Option<Box<dyn Query>> {
                 (true, false) => format!(".*{w}"),
                 _ => format!("{w}.*"),
             };
-            match RegexQuery::from_pattern(&pattern, field) {
-                Ok(q) => Box::new(q),
-                Err(_) => continue,
+            let Ok(q) = RegexQuery::from_pattern(&pattern, field) else {
+                continue;
+            };
+            if marks {
+                let mut either: Clauses = vec![(Occur::Should, Box::new(q))];
+                either.extend(marks_around(&word).into_iter().map(|m| (Occur::Should, mark(m))));
+                Box::new(BooleanQuery::new(either))
+            } else {
+                Box::new(q)
             }
         };
         parts.push((Occur::Must, q));
@@ -260,15 +319,40 @@ fn needle_query(field: Field, needle: &str) -> Option<Box<dyn Query>> {
 
 /// The index's share of a positive `|=` filter (a superset of what it
 /// keeps), or `None` when the index cannot narrow it.
-fn line_filter_clause(f: &LogFields, lf: &LineFilter) -> Option<Box<dyn Query>> {
+fn line_filter_clause(f: &LogFields, lf: &LineFilter, marks: bool) -> Option<Box<dyn Query>> {
     if lf.op != LineFilterOp::Contains {
         return None;
     }
     let mut any: Clauses = Vec::new();
     for v in &lf.values {
-        any.push((Occur::Should, needle_query(f.message, v)?));
+        any.push((Occur::Should, needle_query(f.message, v, marks)?));
     }
     Some(Box::new(BooleanQuery::new(any)))
+}
+
+/// The index's share of a label filter before any parser: `| request_id="…"`
+/// and `| user="…"` (the UI's "everything of this request") look the
+/// value up as the matcher would — in the record's field or a stream
+/// label of that name, a superset the pipeline then checks — instead of
+/// reading every line of the selector.
+fn label_filter_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Option<Box<dyn Query>> {
+    if m.op != MatchOp::Equal || m.value.is_empty() {
+        return None;
+    }
+    let field = match target(f, &m.name) {
+        Target::Text(field) if field == f.request_id || field == f.user => field,
+        _ => return None,
+    };
+    Some(Box::new(BooleanQuery::new(vec![
+        (Occur::Should, exact_is(searcher.schema(), f, field, &m.value)),
+        (
+            Occur::Should,
+            Box::new(TermQuery::new(
+                label_term(f, &m.name, &m.value),
+                IndexRecordOption::Basic,
+            )),
+        ),
+    ])))
 }
 
 /// The query for `[start_ns, end_ns)` of one day: matchers, the leading
@@ -295,19 +379,25 @@ pub fn day_query(
             Some(c) => clauses.extend(c),
         }
     }
+    let marks = f.marks_unindexed_words(searcher.schema());
+    // Until a parser runs, a line's labels are its stream labels and
+    // metadata, which the index holds.
+    let mut parsed = false;
     for stage in pipeline {
         match stage {
             Stage::LineFilter(lf) => {
-                if let Some(q) = line_filter_clause(f, lf) {
+                if let Some(q) = line_filter_clause(f, lf, marks) {
+                    clauses.push((Occur::Must, q));
+                }
+            }
+            Stage::LabelFilter(LabelFilter::Text(m)) if !parsed => {
+                if let Some(q) = label_filter_clause(searcher, f, m) {
                     clauses.push((Occur::Must, q));
                 }
             }
             // Label filters and parsers do not change the line.
-            Stage::LabelFilter(_)
-            | Stage::Json(_)
-            | Stage::Logfmt { .. }
-            | Stage::Pattern(_)
-            | Stage::Regexp(_) => {}
+            Stage::LabelFilter(_) => {}
+            Stage::Json(_) | Stage::Logfmt { .. } | Stage::Pattern(_) | Stage::Regexp(_) => parsed = true,
             _ => break,
         }
     }
@@ -320,17 +410,50 @@ pub fn day_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::index::ID_MARK;
 
     #[test]
     fn needle_words_are_exact_only_where_the_needle_bounds_them() {
         let f = LogFields::new();
         let q = format!(
             "{:?}",
-            needle_query(f.message, "connection refused by db").unwrap()
+            needle_query(f.message, "connection refused by db", false).unwrap()
         );
         // "connection" may be the tail of a longer word, "db" its head.
         assert!(q.contains("Regex"), "{q}");
-        assert!(needle_query(f.message, "  ").is_none());
-        assert!(needle_query(f.message, "!!").is_none());
+        assert!(!q.contains(LONG_MARK), "{q}");
+        assert!(needle_query(f.message, "  ", false).is_none());
+        assert!(needle_query(f.message, "!!", false).is_none());
+    }
+
+    #[test]
+    fn needle_words_the_index_does_not_hold_are_looked_up_as_the_mark() {
+        let f = LogFields::new();
+        let long = "z".repeat(45);
+        // Before format 3 a long word has no lookup at all.
+        assert!(needle_query(f.message, &long, false).is_none());
+        let q = format!("{:?}", needle_query(f.message, &long, true).unwrap());
+        assert!(q.contains(LONG_MARK) && !q.contains("Regex"), "{q}");
+        let q = format!(
+            "{:?}",
+            needle_query(f.message, "task 5e6f7a8b done", true).unwrap()
+        );
+        assert!(q.contains(ID_MARK), "{q}");
+        // A cut word may lie inside a word the index does not hold: any
+        // long word, and an id only when the piece is hex.
+        let q = format!("{:?}", needle_query(f.message, "xport", true).unwrap());
+        assert!(
+            q.contains(LONG_MARK) && !q.contains(ID_MARK) && q.contains("Regex"),
+            "{q}"
+        );
+        let q = format!("{:?}", needle_query(f.message, "7a8b", true).unwrap());
+        assert!(q.contains(ID_MARK), "{q}");
+        // A cut id may lie inside a word that is not hex (`x5e6f7a8b`),
+        // which the index holds.
+        let q = format!("{:?}", needle_query(f.message, "5e6f7a8b", true).unwrap());
+        assert!(q.contains(ID_MARK) && q.contains("Regex"), "{q}");
+        // A bounded word the index holds needs no mark.
+        let q = format!("{:?}", needle_query(f.message, "a rubric b", true).unwrap());
+        assert!(q.contains("\"rubric\""), "{q}");
     }
 }

@@ -12,7 +12,7 @@ use crate::model::{Label, Labels};
 use super::ast::{LogSelector, RangeAggregation, RangeFn};
 use super::budget::Budget;
 use super::error::LogqlError;
-use super::index_query::{Target, label_names as stream_label_names, target, values_of};
+use super::index_query::{Target, has_values, label_names as stream_label_names, target, values_of};
 use super::parse::{Cursor, stream_selector};
 use super::range_eval::eval_range;
 use super::windows::StepGrid;
@@ -41,7 +41,7 @@ pub fn label_names(days: &DayIndexes, start_ns: i64, end_ns: i64) -> Result<Vec<
         }
         names.insert("level".to_string());
         for name in ["service", "request_id", "user", "path", "status"] {
-            if !values_of(&searcher, f, &target(f, name))?.is_empty() {
+            if has_values(&searcher, f, &target(f, name))? {
                 names.insert(name.to_string());
             }
         }

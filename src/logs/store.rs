@@ -448,9 +448,10 @@ impl Inner {
             let index = self.days.get_or_create(day)?;
             // Replay: what a commit of this day already holds is skipped.
             let done = index.committed_next_seq();
+            let schema = index.index.schema();
             index.with_writer(|w| {
                 for (seq, r) in items.into_iter().filter(|(seq, _)| *seq >= done) {
-                    w.add_document(fields.document(*seq, r))?;
+                    w.add_document(fields.document(&schema, *seq, r))?;
                 }
                 Ok(())
             })?;

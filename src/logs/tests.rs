@@ -396,3 +396,104 @@ fn paging_through_lines_that_share_a_timestamp_returns_each_once() {
     seen.dedup();
     assert_eq!(seen.len(), 50, "a line came twice: {seen:?}");
 }
+
+/// Two request ids whose hashes collide: the hash column alone cannot
+/// tell them apart.
+fn colliding_request_ids() -> (String, String) {
+    let mut seen = std::collections::HashMap::new();
+    for i in 0u32.. {
+        let id = format!("req-{i}");
+        if let Some(other) = seen.insert(super::index::value_hash(&id), id.clone()) {
+            return (other, id);
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn request_id_and_user_lookups_are_exact_when_their_hashes_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = LogStore::open(dir.path(), options(clock), &Registry::default()).unwrap();
+    let (a, b) = colliding_request_ids();
+    let with = |ts: i64, request_id: &str, user: &str, msg: &str| {
+        let mut e = entry(ts, "info", "api", msg);
+        e.fields.insert("request_id".into(), json!(request_id));
+        e.fields.insert("user".into(), json!(user));
+        e
+    };
+    store
+        .ingest(
+            "test",
+            vec![
+                with(T0 - 3000, &a, &b, "first"),
+                with(T0 - 2000, &b, &a, "second"),
+                with(T0 - 1000, &a, "someone", "third"),
+            ],
+        )
+        .unwrap();
+    store.flush().unwrap();
+    let by = |filter: Filter| messages(&store, &query("", vec![filter]));
+    assert_eq!(by(Filter::RequestId(a.clone())), ["third", "first"]);
+    assert_eq!(by(Filter::RequestId(b.clone())), ["second"]);
+    assert_eq!(by(Filter::User(a.clone())), ["second"]);
+    assert_eq!(by(Filter::User(b.clone())), ["first"]);
+    assert!(by(Filter::RequestId("no-such-id".into())).is_empty());
+    // With words and the time range, and counted exactly.
+    let mut q = query("third", vec![Filter::RequestId(a.clone())]);
+    q.start_ns = T0 - 1500;
+    let r = store.search(&q).unwrap();
+    assert_eq!(r.total, 1);
+    assert_eq!(r.lines[0].request_id.as_deref(), Some(a.as_str()));
+    store.close().unwrap();
+}
+
+#[test]
+fn search_finds_ids_and_long_words_the_index_keeps_only_as_a_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = LogStore::open(dir.path(), options(clock), &Registry::default()).unwrap();
+    let long = "y".repeat(45);
+    let mut with_error = entry(T0 - 500, "error", "api", "export failed");
+    with_error
+        .fields
+        .insert("error".into(), json!("KeyError: 77aa88bb99"));
+    store
+        .ingest(
+            "test",
+            vec![
+                entry(T0 - 3000, "info", "api", "task 5e6f7a8b started"),
+                {
+                    let mut e = entry(T0 - 2000, "info", "api", "task 1234abcd started");
+                    e.fields.insert("step".into(), json!("grades.export"));
+                    e
+                },
+                entry(T0 - 1000, "info", "api", &format!("upload {long} failed")),
+                with_error,
+            ],
+        )
+        .unwrap();
+    store.flush().unwrap();
+    let q = |text: &str| messages(&store, &query(text, vec![]));
+    assert_eq!(q("5e6f7a8b"), ["task 5e6f7a8b started"]);
+    assert_eq!(q("task 1234ABCD"), ["task 1234abcd started"]);
+    assert_eq!(q("\"task 1234abcd\""), ["task 1234abcd started"]);
+    assert_eq!(q(&long), [format!("upload {long} failed")]);
+    assert_eq!(q("task -5e6f7a8b"), ["task 1234abcd started"]);
+    assert_eq!(q("77aa88bb99"), ["export failed"], "an id in the error text");
+    assert!(q("99999999999").is_empty());
+    let r = store.search(&query("started -1234abcd", vec![])).unwrap();
+    assert_eq!(r.total, 1, "counts see only the lines that passed the check");
+    // No positions are kept: phrases are checked on the text, in order.
+    assert_eq!(q("\"upload failed\""), Vec::<String>::new());
+    assert_eq!(q("\"task 5e6f7a8b started\""), ["task 5e6f7a8b started"]);
+    assert_eq!(q("\"started task\""), Vec::<String>::new());
+    assert_eq!(q("task -\"1234abcd started\""), ["task 5e6f7a8b started"]);
+    assert_eq!(q("KeyError"), ["export failed"]);
+    let field = |name: &str, value: &str| {
+        messages(&store, &query("", vec![Filter::Field(name.into(), value.into())]))
+    };
+    assert_eq!(field("step", "grades.export"), ["task 1234abcd started"]);
+    assert!(field("step", "export.grades").is_empty());
+    store.close().unwrap();
+}

@@ -552,3 +552,94 @@ fn tail_sends_new_lines_over_a_websocket() {
             .unwrap();
     });
 }
+
+/// Words the index does not hold as terms — ids inside a message, a word
+/// longer than the tokenizer's limit, request ids and users (kept as
+/// hashes) — are still found exactly: the index narrows to candidates
+/// and each is checked on the line.
+#[test]
+fn ids_and_long_words_the_index_does_not_hold_are_found_exactly() {
+    let f = start(None);
+    let t = |s: i64| (f.base + s) as f64;
+    let long = "supercalifragilisticexpialidociousandthensomemore";
+    ingest(
+        &f.rt,
+        &f.server,
+        &[
+            json!({"ts": t(5), "level": "info", "service": "jobs", "request_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                   "user_id": "u_00112233aabbccdd",
+                   "msg": "task grades.export[5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b] succeeded"}),
+            json!({"ts": t(6), "level": "error", "service": "jobs", "request_id": "0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d",
+                   "msg": format!("upload {long} failed")}),
+            json!({"ts": t(7), "level": "info", "service": "jobs", "request_id": "0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d",
+                   "msg": "task grades.export[0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d] succeeded"}),
+            json!({"ts": t(8), "level": "info", "service": "queue", "msg": "queued ref=job5e6f7a8b99"}),
+        ],
+    );
+    wait_for(Duration::from_secs(30), "the job lines to be indexed", || {
+        (lines(&f.range(r#"{service=~"jobs|queue"}"#, &[])).len() == 4).then_some(())
+    });
+    let q = |query: &str| lines(&f.range(query, &[]));
+    let a = "task grades.export[5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b] succeeded";
+    let b = format!("upload {long} failed");
+    let c = "task grades.export[0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d] succeeded";
+    assert_eq!(q(r#"{service="jobs"} |= "5e6f7a8b-9c0d""#), [a]);
+    assert_eq!(q(r#"{service="jobs"} |= "3c4d5e6f7a8b]""#), [a]);
+    // A piece of an id inside a word the index holds (not hex).
+    assert_eq!(q(r#"{service="jobs"} |= "6f7a8b-9""#), [a]);
+    assert_eq!(q(r#"{service="jobs"} |= "port[5e6f""#), [a]);
+    // An id-like piece of a word that is not hex, which the index holds.
+    assert_eq!(
+        q(r#"{service="queue"} |= "5e6f7a8b99""#),
+        ["queued ref=job5e6f7a8b99"]
+    );
+    // A piece of a word longer than the tokenizer keeps, and the word.
+    assert_eq!(q(r#"{service="jobs"} |= "fragilistic""#), [b.as_str()]);
+    assert_eq!(q(&format!(r#"{{service="jobs"}} |= "{long}""#)), [b.as_str()]);
+    assert_eq!(q(r#"{service="jobs"} |= "export" |= "succeeded""#), [c, a]);
+    // Request ids and users, by matcher and by label filter.
+    assert_eq!(
+        q(r#"{service="jobs", request_id="0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d"}"#),
+        [c.to_string(), b.clone()]
+    );
+    assert_eq!(q(r#"{request_id="5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"}"#), [a]);
+    assert_eq!(
+        q(r#"{service="jobs"} | request_id="5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b""#),
+        [a]
+    );
+    assert_eq!(q(r#"{service="jobs", request_id=~"5e6f.*"}"#), [a]);
+    assert_eq!(
+        q(r#"{service="jobs", request_id!~"5e6f.*"}"#),
+        [c.to_string(), b.clone()]
+    );
+    // The user id is stored as its token; the token finds the line.
+    let token = q(r#"{service="jobs"} |= "5e6f7a8b-9c0d" | line_format "{{.user}}""#);
+    assert_eq!(token.len(), 1);
+    assert!(token[0].starts_with("u_"), "{token:?}");
+    assert_eq!(q(&format!(r#"{{service="jobs", user="{}"}}"#, token[0])), [a]);
+    assert_eq!(q(&format!(r#"{{service="jobs"}} | user="{}""#, token[0])), [a]);
+    assert!(q(r#"{request_id="ffffffff-0000-4000-8000-000000000000"}"#).is_empty());
+    let v = f.instant(
+        r#"sum(count_over_time({request_id="0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d"}[10m]))"#,
+        f.base + 60,
+    );
+    assert_eq!(scalar_of_vector(&v), 2.0);
+    // Their names are listed; their values (one per line) are not.
+    let range = vec![
+        ("start", (f.base * NS).to_string()),
+        ("end", ((f.base + 120) * NS).to_string()),
+    ];
+    let v = get_ok(&f.rt, &f.server, "/loki/api/v1/labels", &range);
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"request_id") && names.contains(&"user"),
+        "{names:?}"
+    );
+    let v = get_ok(&f.rt, &f.server, "/loki/api/v1/label/request_id/values", &range);
+    assert_eq!(v["data"], json!([]));
+}

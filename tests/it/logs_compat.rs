@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use belfry::logql::{Direction, LogqlEngine, QueryData, QueryLimits, RangeParams};
 use belfry::logs::index::{Filter, INDEX_FORMAT_VERSION, META_FILE, SearchQuery};
 use belfry::logs::{Entry, Level, LogStore, LogStoreOptions};
+use belfry::promql::EngineOptions;
 use belfry::selfmetrics::Registry;
 use serde_json::json;
 
@@ -230,4 +232,199 @@ fn format_1_logs_open_replay_and_answer_every_query() {
     let (line, _) = store.context(first.id + 1, None, 0, 0).unwrap();
     assert_eq!(line.message, "grading failed for quiz submission");
     store.close().unwrap();
+}
+
+fn engine(store: LogStore) -> LogqlEngine {
+    LogqlEngine::new(
+        Arc::new(store),
+        QueryLimits::default(),
+        EngineOptions::default(),
+        &Registry::default(),
+    )
+}
+
+/// The lines of a LogQL log query over the whole fixture, newest first.
+fn logql_lines(engine: &LogqlEngine, query: &str) -> Vec<String> {
+    let params = RangeParams {
+        start_ns: T0 - 3 * DAY,
+        end_ns: T0 + DAY,
+        step_ns: 60_000_000_000,
+        limit: 100,
+        direction: Direction::Backward,
+    };
+    let QueryData::Streams(streams) = engine.query_range(query, &params).unwrap().data else {
+        panic!("{query}: not a log query")
+    };
+    let mut lines: Vec<(i64, String)> = streams.into_iter().flat_map(|s| s.entries).collect();
+    lines.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+    lines.into_iter().map(|(_, l)| l).collect()
+}
+
+/// A LogQL metric query's single value at `T0 + 1 s`.
+fn logql_value(engine: &LogqlEngine, query: &str) -> f64 {
+    let QueryData::Vector(v) = engine.query_instant(query, T0 + 1_000_000_000).unwrap().data else {
+        panic!("{query}: not an instant vector")
+    };
+    v.iter().map(|s| s.v).sum()
+}
+
+/// `tests/fixtures/logs-v2/` is a logs directory written by index format
+/// 2 (request ids as terms, durations as `f64`): two days and one record
+/// only in the WAL. Today's build replays it, finds request ids through
+/// the old days' terms, answers LogQL over them, and writes new days in
+/// the current format beside them.
+#[test]
+fn format_2_logs_open_replay_and_answer_search_and_logql() {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs-v2/logs");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("logs");
+    copy_dir(&fixture, &dir);
+    let index = dir.join("index");
+    assert_eq!(format_of(&index.join("2025-12-04")), 2);
+    assert_eq!(format_of(&index.join("2025-12-05")), 2);
+
+    let store = open(&dir, T0);
+    let all = store.search(&query("", vec![])).unwrap();
+    let got: Vec<&str> = all.lines.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "login ok after replay",
+            "cache miss for course outline",
+            "database connection pool exhausted",
+            "task grades.export[5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b] slower than 2s",
+            "grading failed for quiz submission",
+            "GET /api/v1/courses/1042 200",
+        ],
+        "five committed records and the one replayed from the WAL, newest first"
+    );
+    let first = all.lines.last().unwrap();
+    assert_eq!(first.duration, Some(0.0125), "an f64 duration of a format-2 day");
+    assert_eq!(first.user.as_deref(), Some("u_1f2e3d4c5b6a7988"));
+    assert_eq!(
+        messages(
+            &store,
+            "",
+            vec![Filter::RequestId("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c".into())]
+        ),
+        ["cache miss for course outline", "GET /api/v1/courses/1042 200"],
+        "a request id across both format-2 days, from their terms"
+    );
+    assert_eq!(
+        messages(&store, "\"connection pool\"", vec![]),
+        ["database connection pool exhausted"]
+    );
+
+    // New records: today's day is format 2 and takes them as it is; the
+    // next day is created in the current format.
+    let later = |ts: i64, request_id: &str, msg: &str| {
+        let serde_json::Value::Object(fields) = json!({
+            "level": "info", "service": "lms-api", "request_id": request_id,
+            "duration_ms": 20.3, "msg": msg,
+        }) else {
+            unreachable!()
+        };
+        Entry {
+            timestamp_ns: Some(ts),
+            labels: vec![("app".into(), "lms".into()), ("env".into(), "prod".into())],
+            fields,
+            ..Entry::default()
+        }
+    };
+    store
+        .ingest(
+            "test",
+            vec![
+                later(
+                    T0 + 500_000_000,
+                    "7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c",
+                    "same request, later",
+                ),
+                later(
+                    T0 + DAY / 2,
+                    "7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c",
+                    "same request, next day",
+                ),
+                later(
+                    T0 + DAY / 2 + 1,
+                    "f00dfeed-0000-4000-8000-000000000001",
+                    "another request, next day",
+                ),
+            ],
+        )
+        .unwrap();
+    store.flush().unwrap();
+    assert_eq!(format_of(&index.join("2025-12-05")), 2);
+    assert_eq!(
+        format_of(&index.join("2025-12-06")),
+        u64::from(INDEX_FORMAT_VERSION)
+    );
+    assert_eq!(
+        messages(
+            &store,
+            "",
+            vec![Filter::RequestId("7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c".into())]
+        ),
+        [
+            "same request, next day",
+            "same request, later",
+            "cache miss for course outline",
+            "GET /api/v1/courses/1042 200"
+        ],
+        "one request id over format-2 terms and the format-3 hash column"
+    );
+    let next_day = store
+        .search(&query(
+            "",
+            vec![Filter::RequestId("f00dfeed-0000-4000-8000-000000000001".into())],
+        ))
+        .unwrap();
+    assert_eq!(next_day.lines.len(), 1);
+    assert_eq!(
+        next_day.lines[0].duration,
+        Some(0.0203),
+        "nanoseconds of a format-3 day"
+    );
+
+    let engine = engine(store);
+    assert_eq!(
+        logql_lines(
+            &engine,
+            r#"{app="lms", request_id="7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c"}"#
+        ),
+        [
+            "same request, next day",
+            "same request, later",
+            "cache miss for course outline",
+            "GET /api/v1/courses/1042 200"
+        ]
+    );
+    assert_eq!(
+        logql_lines(&engine, r#"{app="lms", request_id=~"f00d.*|0a9b.*"}"#),
+        ["another request, next day", "grading failed for quiz submission"]
+    );
+    assert_eq!(
+        logql_lines(&engine, r#"{env="prod"} |= "grades.export" |= "slower""#),
+        ["task grades.export[5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b] slower than 2s"]
+    );
+    assert_eq!(
+        logql_lines(
+            &engine,
+            r#"{service="lms-grader"} | request_id="0a9b8c7d-6e5f-4a3b-8c1d-2e3f4a5b6c7d""#
+        ),
+        ["grading failed for quiz submission"]
+    );
+    assert_eq!(
+        logql_value(&engine, r#"sum(count_over_time({app="lms"}[3d]))"#),
+        7.0,
+        "the six fixture lines and today's new one"
+    );
+    assert_eq!(
+        logql_value(
+            &engine,
+            r#"sum(count_over_time({request_id="7d0c1f7e-0b1a-4a53-9a8e-3c2f9f0a1b2c"}[3d]))"#
+        ),
+        3.0
+    );
+    engine.store().close().unwrap();
 }

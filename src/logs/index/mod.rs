@@ -4,9 +4,14 @@
 mod day;
 mod days;
 mod fields;
+mod hashed;
 mod search;
+mod verified_query;
+mod words;
 
 pub use day::{DayIndex, INDEX_FORMAT_VERSION, META_FILE, day_name, day_of, day_start_ns, dir_bytes};
 pub use days::DayIndexes;
-pub use fields::{LogFields, LogLine};
+pub use fields::{LogFields, LogLine, value_hash};
+pub use hashed::{exact_is, exact_where};
 pub use search::{Filter, HistogramBucket, MAX_LIMIT, SearchQuery, SearchResult, context, search};
+pub use words::{ID_MARK, LONG_MARK, marks_around, word_mark};

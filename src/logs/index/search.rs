@@ -9,13 +9,16 @@ use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{DocAddress, DocId, Order, Score, SegmentReader, Term};
 
 use super::day::{DayIndex, day_of};
 use super::days::DayIndexes;
 use super::fields::{LogFields, LogLine};
+use super::hashed::exact_is;
+use super::verified_query::VerifiedQuery;
+use super::words::word_mark;
 use crate::logs::{Level, LogsError};
 
 /// Most lines one page may hold.
@@ -117,7 +120,7 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
-fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
+fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Query> {
     match filter {
         Filter::Level(levels) => Box::new(BooleanQuery::new(
             levels
@@ -132,8 +135,8 @@ fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
                 .collect(),
         )),
         Filter::Service(s) => term_text(f.service, s),
-        Filter::RequestId(s) => term_text(f.request_id, s),
-        Filter::User(s) => term_text(f.user, s),
+        Filter::RequestId(s) => exact_is(schema, f, f.request_id, s),
+        Filter::User(s) => exact_is(schema, f, f.user, s),
         Filter::Path(s) => term_text(f.path, s),
         Filter::Status(s) => Box::new(TermQuery::new(
             Term::from_field_u64(f.status, u64::from(*s)),
@@ -160,7 +163,31 @@ fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
                     Occur::Should,
                     Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic)),
                 )),
-                _ => either.push((Occur::Should, Box::new(PhraseQuery::new(terms)))),
+                _ if f.has_positions(schema) => {
+                    either.push((Occur::Should, Box::new(PhraseQuery::new(terms))))
+                }
+                // Format 3 keeps no positions: every word, then the
+                // stored value checked for the words in a row.
+                _ => {
+                    let all: Clauses = terms
+                        .into_iter()
+                        .map(|t| {
+                            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+                            (Occur::Must, q)
+                        })
+                        .collect();
+                    let (fields, path, phrase) = (f.clone(), name.clone(), words(value));
+                    either.push((
+                        Occur::Should,
+                        Box::new(VerifiedQuery::new(
+                            Box::new(BooleanQuery::new(all)),
+                            format!("{name} holds {phrase:?}"),
+                            std::sync::Arc::new(move |d| {
+                                contains_run(&words(&stored_field_text(&fields, d, &path)), &phrase)
+                            }),
+                        )),
+                    ));
+                }
             }
             // Numbers in JSON are indexed as numbers.
             if let Ok(n) = value.parse::<i64>() {
@@ -183,28 +210,170 @@ fn filter_query(f: &LogFields, filter: &Filter) -> Box<dyn Query> {
     }
 }
 
-/// The query without its time range, and the parser's complaints.
 /// The clauses of a boolean query.
 type Clauses = Vec<(Occur, Box<dyn Query>)>;
 
-fn base_query(f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
+/// Whether `run` occurs in `words` as consecutive words.
+fn contains_run(words: &[String], run: &[String]) -> bool {
+    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
+}
+
+/// The text of the other field at the dotted `path` of a stored line.
+fn stored_field_text(f: &LogFields, d: &tantivy::TantivyDocument, path: &str) -> String {
+    use tantivy::schema::Value as _;
+    let Some(extra) = d.get_first(f.extra).and_then(|v| v.as_str()) else {
+        return String::new();
+    };
+    let Ok(serde_json::Value::Object(extra)) = serde_json::from_str::<serde_json::Value>(extra) else {
+        return String::new();
+    };
+    let mut at = extra.get("fields");
+    for key in path.split('.') {
+        at = at.and_then(|v| v.get(key));
+    }
+    match at {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    }
+}
+
+/// How a search text is answered in a day of format 3, which keeps no
+/// positions and marks the words it does not hold: a phrase (quoted, or
+/// a chunk the tokenizer splits, such as `grades.export`) and a word the
+/// index does not hold are looked up word by word in `message` and
+/// `error` and checked on the stored text; the rest of the text goes to
+/// tantivy's parser as before.
+#[derive(Default)]
+struct TextPlan {
+    /// Runs of words a line must hold in its message or error.
+    wanted: Vec<Vec<String>>,
+    /// Runs of words a line must not hold (`-word`, `-"a phrase"`).
+    excluded: Vec<Vec<String>>,
+    parser_text: String,
+}
+
+fn plan_text(text: &str) -> TextPlan {
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c.is_whitespace() && !quoted {
+            chunks.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    chunks.push(current);
+    let mut plan = TextPlan::default();
+    let mut kept = Vec::new();
+    for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
+        let (negated, body) = match chunk.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, chunk.as_str()),
+        };
+        let run = super::words::words(body);
+        // `name:value` is the parser's own syntax.
+        let special = !body.contains(':')
+            && (body.starts_with('"') || run.len() > 1 || run.iter().any(|w| word_mark(w).is_some()));
+        if !special || run.is_empty() {
+            kept.push(chunk);
+        } else if negated {
+            plan.excluded.push(run);
+        } else {
+            plan.wanted.push(run);
+        }
+    }
+    plan.parser_text = kept.join(" ");
+    plan
+}
+
+/// Each word of the runs a line must hold, in `message` or `error` (its
+/// mark for a word the index does not hold).
+fn run_words_query(f: &LogFields, runs: &[Vec<String>]) -> Clauses {
+    let mut out = Clauses::new();
+    for word in runs.iter().flatten() {
+        let term = word_mark(word).unwrap_or(word);
+        let either: Clauses = [f.message, f.error]
+            .into_iter()
+            .map(|field| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, term),
+                    IndexRecordOption::Basic,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        out.push((Occur::Must, Box::new(BooleanQuery::new(either))));
+    }
+    out
+}
+
+/// Whether a stored line's message or error holds every wanted run and
+/// none of the excluded ones.
+fn holds_runs(
+    f: &LogFields,
+    d: &tantivy::TantivyDocument,
+    wanted: &[Vec<String>],
+    excluded: &[Vec<String>],
+) -> bool {
+    use tantivy::schema::Value as _;
+    let texts: Vec<Vec<String>> = [f.message, f.error]
+        .into_iter()
+        .filter_map(|field| d.get_first(field).and_then(|v| v.as_str()))
+        .map(super::words::words)
+        .collect();
+    let holds = |run: &Vec<String>| texts.iter().any(|t| contains_run(t, run));
+    wanted.iter().all(holds) && !excluded.iter().any(holds)
+}
+
+/// The query of one day without its time range, and the parser's
+/// complaints.
+fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
     let mut parts: Clauses = Vec::new();
     let mut warnings = Vec::new();
-    if !text.trim().is_empty() {
-        let mut parser = QueryParser::new(
-            f.schema.clone(),
-            vec![f.message, f.error, f.fields],
-            TokenizerManager::default(),
-        );
+    let plan = if f.marks_unindexed_words(schema) {
+        plan_text(text)
+    } else {
+        TextPlan {
+            parser_text: text.to_string(),
+            ..TextPlan::default()
+        }
+    };
+    if !plan.parser_text.trim().is_empty() {
+        let tokenizers = TokenizerManager::default();
+        super::words::register(&tokenizers);
+        // The day's own schema: formats tokenize differently.
+        let mut parser = QueryParser::new(schema.clone(), vec![f.message, f.error, f.fields], tokenizers);
         parser.set_conjunction_by_default();
-        let (q, errors) = parser.parse_query_lenient(text);
+        let (q, errors) = parser.parse_query_lenient(&plan.parser_text);
         warnings.extend(errors.iter().map(|e| format!("query text: {e}")));
         parts.push((Occur::Must, q));
     }
+    parts.extend(run_words_query(f, &plan.wanted));
     for filter in filters {
-        parts.push((Occur::Must, filter_query(f, filter)));
+        parts.push((Occur::Must, filter_query(schema, f, filter)));
     }
-    (parts, warnings)
+    if plan.wanted.is_empty() && plan.excluded.is_empty() {
+        return (parts, warnings);
+    }
+    // The index found a superset (words without their order, the mark
+    // for every word it does not hold): each candidate's text is checked.
+    if parts.is_empty() {
+        parts.push((Occur::Must, Box::new(AllQuery)));
+    }
+    let fields = f.clone();
+    let TextPlan { wanted, excluded, .. } = plan;
+    let what = format!("words {wanted:?}, not {excluded:?}");
+    let verified = VerifiedQuery::new(
+        Box::new(BooleanQuery::new(parts)),
+        what,
+        std::sync::Arc::new(move |d| holds_runs(&fields, d, &wanted, &excluded)),
+    );
+    (vec![(Occur::Must, Box::new(verified))], warnings)
 }
 
 fn time_range(f: &LogFields, start_ns: i64, end_ns: i64) -> Box<dyn Query> {
@@ -226,8 +395,8 @@ fn with_range(parts: &[(Occur, Box<dyn Query>)], f: &LogFields, start_ns: i64, e
 pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsError> {
     q.validate()?;
     let f = &days.fields;
-    let (parts, warnings) = base_query(f, &q.text, &q.filters);
-    let query = with_range(&parts, f, q.start_ns, q.end_ns);
+    // The parser's complaints depend only on the text.
+    let (_, warnings) = base_query(&f.schema, f, &q.text, &[]);
     let span = i128::from(q.end_ns) - i128::from(q.start_ns);
     let step = i64::try_from((span + q.buckets as i128 - 1) / q.buckets as i128).unwrap_or(i64::MAX);
     let counter = LevelHistogram {
@@ -241,6 +410,9 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
     let mut total = 0u64;
     for day in days.newest_first(day_of(q.start_ns), day_of(q.end_ns - 1)) {
         let searcher = day.reader.searcher();
+        // Built per day: a filter's query depends on the day's format.
+        let (parts, _) = base_query(searcher.schema(), f, &q.text, &q.filters);
+        let query = with_range(&parts, f, q.start_ns, q.end_ns);
         let wanted = skip + q.limit - lines.len();
         let (top, hist) = if lines.len() < q.limit {
             // Ties on time are broken by sequence number: lines of one
@@ -474,4 +646,57 @@ fn neighbours(
     top.into_iter()
         .map(|(_, addr)| Ok(f.line(&searcher, addr)?))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_text_is_split_into_what_the_parser_reads_and_what_is_checked() {
+        let plan = plan_text(r#"timeout "connection pool" -grades.export 5e6f7a8b -1234abcd field:x.y"#);
+        assert_eq!(plan.parser_text, "timeout field:x.y");
+        assert_eq!(
+            plan.wanted,
+            [
+                vec!["connection".to_string(), "pool".to_string()],
+                vec!["5e6f7a8b".to_string()]
+            ]
+        );
+        assert_eq!(
+            plan.excluded,
+            [
+                vec!["grades".to_string(), "export".to_string()],
+                vec!["1234abcd".to_string()]
+            ]
+        );
+        assert!(contains_run(
+            &["a".into(), "b".into(), "c".into()],
+            &["b".into(), "c".into()]
+        ));
+        assert!(!contains_run(
+            &["a".into(), "b".into()],
+            &["b".into(), "a".into()]
+        ));
+        assert!(!contains_run(&["a".into()], &[]));
+    }
+
+    proptest! {
+        /// Every word of a search text is either left to the parser or
+        /// checked on the line, never lost.
+        #[test]
+        fn no_word_of_a_search_text_is_lost(text in "[a-z0-9 .\"\\-:]{0,60}") {
+            let plan = plan_text(&text);
+            let mut planned = super::super::words::words(&plan.parser_text);
+            planned.extend(plan.wanted.iter().flatten().cloned());
+            planned.extend(plan.excluded.iter().flatten().cloned());
+            planned.sort();
+            let mut all = super::super::words::words(&text);
+            all.sort();
+            prop_assert_eq!(planned, all);
+            prop_assert!(plan.wanted.iter().chain(&plan.excluded).all(|r| !r.is_empty()));
+        }
+    }
 }
