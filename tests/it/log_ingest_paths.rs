@@ -156,31 +156,58 @@ fn send_tcp(port: u16, bytes: &[u8]) {
     conn.write_all(bytes).unwrap();
 }
 
-/// The raw strings of one path: a user id and three secrets.
+/// The raw strings of one path: a user id, three secrets, and a second
+/// user id written inside the text, spelled each path's own way.
 struct Secrets {
     user: String,
     email: String,
     password: String,
     bearer: String,
+    text_user: String,
+    text_user_key: &'static str,
 }
+
+/// How the user id inside the text is written on each path: every
+/// spelling of a user-id pair a log line holds in practice.
+const TEXT_USER_KEYS: [&str; 6] = [
+    "user_id=",
+    "\"userId\": \"",
+    "userId:",
+    "user=",
+    "'username': '",
+    "uid=",
+];
 
 impl Secrets {
     fn of(path: &str) -> Secrets {
+        let i = PATHS.iter().position(|p| *p == path).unwrap();
         Secrets {
             user: format!("stu-raw-{path}-7731"),
             email: format!("alice.{path}@uni.example"),
             password: format!("pw{path}Secret9"),
             bearer: format!("tok{path}Zq81xx"),
+            text_user: format!("txt-{path}-5521"),
+            text_user_key: TEXT_USER_KEYS[i],
         }
     }
     fn text(&self) -> String {
+        let closing = match self.text_user_key.chars().last() {
+            Some(q @ ('"' | '\'')) => q.to_string(),
+            _ => String::new(),
+        };
         format!(
-            "mail {} with password={} and Authorization: Bearer {}",
-            self.email, self.password, self.bearer
+            "mail {} with password={} and Authorization: Bearer {} for {}{}{closing}",
+            self.email, self.password, self.bearer, self.text_user_key, self.text_user
         )
     }
-    fn raw(&self) -> [&str; 4] {
-        [&self.user, &self.email, &self.password, &self.bearer]
+    fn raw(&self) -> [&str; 5] {
+        [
+            &self.user,
+            &self.email,
+            &self.password,
+            &self.bearer,
+            &self.text_user,
+        ]
     }
 }
 
@@ -248,11 +275,16 @@ fn no_raw_user_id_or_secret_reaches_the_data_dir() {
             .iter()
             .find(|l| l["service"] == svc(p))
             .unwrap_or_else(|| panic!("no line from {p}: {answer}"));
-        assert_eq!(
-            message_of(line),
-            "mail [email] with password=[redacted] and Authorization: Bearer [redacted]",
-            "{p}"
-        );
+        let message = message_of(line);
+        let scrubbed = "mail [email] with password=[redacted] and Authorization: Bearer [redacted] for ";
+        let pair = message
+            .strip_prefix(scrubbed)
+            .unwrap_or_else(|| panic!("{p}: {message}"));
+        // The user id in the text is a token, under the key it was sent with.
+        let token = pair
+            .strip_prefix(secrets.text_user_key)
+            .unwrap_or_else(|| panic!("{p}: {message}"));
+        assert!(token.starts_with("u_"), "{p}: {message}");
         if *p != "syslog" {
             assert!(is_token(&line["user"]), "{p}: {line}");
         }
