@@ -149,6 +149,39 @@ pub fn run_json(line: &mut PipelineLine, extractions: &[Extraction]) {
     }
 }
 
+/// `| unpack`: Promtail's `pack` stage wrote the line as a JSON object
+/// whose `_entry` holds the original line and whose other keys are the
+/// labels it packed. String values become labels again and `_entry` the
+/// line; a line that is no JSON object is marked `JSONParserErr`, as Loki
+/// marks it.
+pub fn run_unpack(line: &mut PipelineLine) {
+    let object = match serde_json::from_str::<Value>(line.line.trim()) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return mark_json_error(line, "the line is not a JSON object".to_string()),
+        Err(e) => return mark_json_error(line, e.to_string()),
+    };
+    let mut entry = None;
+    for (key, value) in object {
+        let Value::String(text) = value else { continue };
+        if key == PACKED_ENTRY_KEY {
+            entry = Some(text);
+        } else {
+            line.labels.set_extracted(&sanitize_label(&key), text);
+        }
+    }
+    if let Some(entry) = entry {
+        line.line = entry;
+    }
+}
+
+/// Where Promtail's `pack` stage keeps the original line.
+const PACKED_ENTRY_KEY: &str = "_entry";
+
+fn mark_json_error(line: &mut PipelineLine, details: String) {
+    line.labels.set_extracted(ERROR_LABEL, "JSONParserErr");
+    line.labels.set_extracted(ERROR_DETAILS_LABEL, details);
+}
+
 /// `key=value` pairs of a logfmt text; `Err` at the first malformed spot.
 pub fn logfmt_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
