@@ -700,13 +700,23 @@ fn elasticsearch_handshake_answers_shippers_and_not_browsers() {
         ("GET", "/lms-logs", 200),
         ("HEAD", "/lms-logs", 200),
         ("PUT", "/lms-logs", 200),
+        // What browsers, crawlers and scanners fetch is no index.
+        ("GET", "/favicon.ico", 404),
+        ("HEAD", "/favicon.ico", 404),
+        ("GET", "/robots.txt", 404),
+        ("GET", "/.env", 404),
+        ("GET", "/Logs", 404),
+        ("GET", "/_unknown", 404),
+        ("PUT", "/Logs", 400),
+        ("PUT", "/a,b", 400),
+        ("POST", "/Logs/_doc", 400),
     ] {
-        let headers: &[(&str, &str)] = if method == "PUT" {
+        let headers: &[(&str, &str)] = if method == "PUT" || method == "POST" {
             &[("content-type", "application/json")]
         } else {
             &[]
         };
-        let body = if method == "PUT" {
+        let body = if method == "PUT" || method == "POST" {
             b"{}".to_vec()
         } else {
             Vec::new()
@@ -740,6 +750,31 @@ fn elasticsearch_handshake_answers_shippers_and_not_browsers() {
         Some("application/vnd.elasticsearch+json; compatible-with=8")
     );
     assert_eq!(a.json()["items"][0]["index"]["_index"], "lms");
+    // One document at a time, answered as Elasticsearch answers.
+    let a = request(
+        "PUT",
+        &url("/lms/_doc/d-1"),
+        &[("content-type", "application/json")],
+        b"{\"message\":\"single\"}".to_vec(),
+    )
+    .unwrap();
+    assert_eq!(a.status, 201, "{}", a.text());
+    assert_eq!(a.json()["_id"], "d-1");
+    assert_eq!(a.json()["result"], "created");
+    assert_eq!(a.json()["_shards"]["successful"], 1);
+    let a = request(
+        "POST",
+        &url("/lms/_doc"),
+        &[("content-type", "application/json")],
+        b"[1, 2]".to_vec(),
+    )
+    .unwrap();
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(a.json()["error"]["type"], "document_parsing_exception");
+    assert_eq!(a.json()["status"], 400);
+    let a = request("GET", &url("/favicon.ico"), &[], Vec::new()).unwrap();
+    assert_eq!(a.json()["error"]["type"], "index_not_found_exception");
+    assert_eq!(a.json()["error"]["reason"], "no such index [favicon.ico]");
     // A browser form cannot post to it.
     let a = request(
         "POST",
