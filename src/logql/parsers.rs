@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::ast::Extraction;
 use super::line_entry::{ERROR_DETAILS_LABEL, ERROR_LABEL, PipelineLine};
+use crate::logs::ingest::files::logfmt::{Strictness, read_logfmt};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PathElem {
@@ -184,79 +185,7 @@ fn mark_json_error(line: &mut PipelineLine, details: String) {
 
 /// `key=value` pairs of a logfmt text; `Err` at the first malformed spot.
 pub fn logfmt_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            break;
-        }
-        let start = i;
-        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() && b[i] != b'"' {
-            i += 1;
-        }
-        if i == start {
-            return Err(format!("unexpected '{}' at byte {i}", b[i] as char));
-        }
-        let key = text[start..i].to_string();
-        if i >= b.len() || b[i] != b'=' {
-            if i < b.len() && b[i] == b'"' {
-                return Err(format!("unexpected '\"' at byte {i}"));
-            }
-            out.push((key, String::new()));
-            continue;
-        }
-        i += 1;
-        if i < b.len() && b[i] == b'"' {
-            let mut value = String::new();
-            i += 1;
-            let mut closed = false;
-            let mut seg = i;
-            while i < b.len() {
-                match b[i] {
-                    b'\\' if i + 1 < b.len() => {
-                        value.push_str(&text[seg..i]);
-                        // The escaped character may take several bytes:
-                        // step over all of them, or the next slice would
-                        // start inside it.
-                        let escaped = text[i + 1..].chars().next().unwrap_or('\\');
-                        value.push(match escaped {
-                            'n' => '\n',
-                            't' => '\t',
-                            'r' => '\r',
-                            c => c,
-                        });
-                        i += 1 + escaped.len_utf8();
-                        seg = i;
-                    }
-                    b'"' => {
-                        value.push_str(&text[seg..i]);
-                        i += 1;
-                        closed = true;
-                        break;
-                    }
-                    _ => i += 1,
-                }
-            }
-            if !closed {
-                return Err("unterminated quoted value".into());
-            }
-            out.push((key, value));
-        } else {
-            let vs = i;
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                if b[i] == b'"' || b[i] == b'=' {
-                    return Err(format!("unexpected '{}' at byte {i}", b[i] as char));
-                }
-                i += 1;
-            }
-            out.push((key, text[vs..i].to_string()));
-        }
-    }
-    Ok(out)
+    read_logfmt(text, Strictness::Strict)
 }
 
 pub fn run_logfmt(line: &mut PipelineLine, strict: bool, keep_empty: bool, extractions: &[Extraction]) {
