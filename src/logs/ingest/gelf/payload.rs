@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::GelfError;
 use crate::logs::schema::aliases;
-use crate::logs::{Entry, LevelHint};
+use crate::logs::{Entry, LevelHint, json_kind};
 
 /// `limit` bounds the decompressed size (a gzip bomb stops there).
 pub fn decode_payload(payload: &[u8], limit: usize) -> Result<Entry, GelfError> {
@@ -122,13 +122,10 @@ fn entry(map: Map<String, Value>) -> Result<Entry, GelfError> {
 }
 
 fn type_error(field: &'static str, value: &Value, expected: &'static str) -> GelfError {
+    // A number where a number belongs is one out of its range.
     let found = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number out of range",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        other => json_kind(other),
     };
     GelfError::FieldType {
         field,
