@@ -845,6 +845,24 @@ fn listeners_bound_connections_and_close_idle_ones() {
     let _ = search(server, "");
 }
 
+/// A burst faster than the GELF listener reads overflows its socket's
+/// receive buffer; what the kernel dropped there is counted.
+#[test]
+fn udp_receive_buffer_overflow_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), "");
+    let series = "belfry_logs_dropped_total{source=\"gelf\",reason=\"udp_receive_buffer\"}";
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let datagram = vec![b'x'; 65_000];
+    wait_for(Duration::from_secs(60), "kernel drops to be counted", || {
+        for _ in 0..2_000 {
+            let _ = socket.send_to(&datagram, ("127.0.0.1", s.gelf_port));
+        }
+        std::thread::sleep(Duration::from_millis(1_500));
+        (metric(&s.server, series) > 0.0).then_some(())
+    });
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).unwrap();
