@@ -1,14 +1,16 @@
 //! Fuzzes the privacy scrubbers (`privacy::Scrubber`) with the defaults
 //! plus `ip_address`: never panics; scrubbing is idempotent; with the
 //! markers removed the output is never longer than the input; a value
-//! parsed as JSON scrubs to a value that scrubbing leaves alone.
+//! parsed as JSON scrubs to a value that scrubbing leaves alone. User ids
+//! in text (`privacy::UserIdsInText`): never panics, idempotent, and no
+//! pair's value is left raw.
 
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
-use belfry::config::PrivacyConfig;
-use belfry::privacy::{ScrubMetrics, Scrubber};
+use belfry::config::{PrivacyConfig, Secret};
+use belfry::privacy::{ScrubMetrics, Scrubber, UserIdHasher, UserIdKey, UserIdsInText};
 use belfry::selfmetrics::Registry;
 use libfuzzer_sys::fuzz_target;
 
@@ -19,6 +21,15 @@ fn scrubber() -> &'static Scrubber {
             serde_norway::from_str("scrubbers: {enable: [ip_address]}").expect("valid config");
         config.validate().expect("valid config");
         Scrubber::new(&config.scrubbers, &ScrubMetrics::new(Arc::new(Registry::default())))
+    })
+}
+
+fn user_ids() -> &'static (UserIdsInText, UserIdHasher) {
+    static U: OnceLock<(UserIdsInText, UserIdHasher)> = OnceLock::new();
+    U.get_or_init(|| {
+        let metrics = ScrubMetrics::new(Arc::new(Registry::default()));
+        let key = UserIdKey::from_secret(&Secret::new("fuzz-key-0123456789"));
+        (UserIdsInText::new(&metrics), UserIdHasher::new(&key))
     })
 }
 
@@ -34,6 +45,9 @@ fuzz_target!(|data: &[u8]| {
     let once = s.scrub(text).into_owned();
     assert_eq!(s.scrub(&once), once.as_str(), "not idempotent on {text:?}");
     assert!(without_markers(&once).len() <= without_markers(text).len(), "{text:?} grew to {once:?}");
+    let (ids, hasher) = user_ids();
+    let tokenized = ids.tokenize(text, hasher).into_owned();
+    assert_eq!(ids.tokenize(&tokenized, hasher), tokenized.as_str(), "tokenizing not idempotent on {text:?}");
     if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
         s.scrub_value(&mut value);
         let scrubbed = value.clone();

@@ -6,6 +6,7 @@ use regex::Regex;
 use crate::model::Matcher;
 use crate::template::Template;
 
+use super::ip_filter::IpPattern;
 use super::pattern::Pattern;
 
 /// A log query: which streams, and what each line goes through.
@@ -25,11 +26,25 @@ pub enum LineFilterOp {
     Matches,
     /// `!~`: does not match.
     NotMatches,
+    /// `|>`: matches the pattern (`<_>` for any text), the whole line.
+    PatternMatches,
+    /// `!>`: does not match the pattern.
+    PatternNotMatches,
+    /// `|= ip("…")`: holds an address in the range.
+    Ip,
+    /// `!= ip("…")`: holds none.
+    NotIp,
 }
 
 impl LineFilterOp {
     pub fn is_negative(self) -> bool {
-        matches!(self, LineFilterOp::NotContains | LineFilterOp::NotMatches)
+        matches!(
+            self,
+            LineFilterOp::NotContains
+                | LineFilterOp::NotMatches
+                | LineFilterOp::PatternNotMatches
+                | LineFilterOp::NotIp
+        )
     }
 }
 
@@ -41,6 +56,10 @@ pub struct LineFilter {
     pub values: Vec<String>,
     /// Compiled for `|~`/`!~`.
     pub regexes: Vec<Regex>,
+    /// Compiled for `|>`/`!>`.
+    pub patterns: Vec<Pattern>,
+    /// The range of `|= ip("…")` / `!= ip("…")`.
+    pub ip: Option<IpPattern>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +95,17 @@ pub enum NumberKind {
     Bytes,
 }
 
+impl NumberKind {
+    /// What a value of this kind is called in an error.
+    pub fn noun(self) -> &'static str {
+        match self {
+            NumberKind::Number => "number",
+            NumberKind::Duration => "duration",
+            NumberKind::Bytes => "byte size",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum LabelFilter {
     And(Box<LabelFilter>, Box<LabelFilter>),
@@ -88,6 +118,12 @@ pub enum LabelFilter {
         op: CmpOp,
         kind: NumberKind,
         value: f64,
+    },
+    /// `name = ip("10.0.0.0/8")`, `name != ip("…")`.
+    Ip {
+        name: String,
+        negated: bool,
+        pattern: IpPattern,
     },
 }
 
@@ -140,6 +176,9 @@ pub enum Stage {
     Keep(Vec<LabelSpec>),
     /// Strips ANSI colour escapes from the line.
     Decolorize,
+    /// Promtail's packed lines: a JSON object's string values become
+    /// labels and its `_entry` the line.
+    Unpack,
 }
 
 impl Stage {
@@ -184,10 +223,13 @@ pub enum RangeFn {
     FirstOverTime,
     LastOverTime,
     AbsentOverTime,
+    /// `rate_counter`: unwrapped values read as a counter (resets
+    /// allowed), extrapolated per second as Loki does.
+    RateCounter,
 }
 
 impl RangeFn {
-    pub const ALL: [RangeFn; 14] = [
+    pub const ALL: [RangeFn; 15] = [
         RangeFn::CountOverTime,
         RangeFn::Rate,
         RangeFn::BytesOverTime,
@@ -202,6 +244,7 @@ impl RangeFn {
         RangeFn::FirstOverTime,
         RangeFn::LastOverTime,
         RangeFn::AbsentOverTime,
+        RangeFn::RateCounter,
     ];
 
     pub fn name(self) -> &'static str {
@@ -220,6 +263,7 @@ impl RangeFn {
             RangeFn::FirstOverTime => "first_over_time",
             RangeFn::LastOverTime => "last_over_time",
             RangeFn::AbsentOverTime => "absent_over_time",
+            RangeFn::RateCounter => "rate_counter",
         }
     }
 

@@ -39,8 +39,6 @@ pub struct Budget {
     bytes: AtomicU64,
     /// Lines the index matched without reading them (fast-field counts).
     pub lines_counted: AtomicU64,
-    /// Lines skipped because a stage marked them with `__error__`.
-    pub error_lines: AtomicU64,
 }
 
 impl Budget {
@@ -51,7 +49,6 @@ impl Budget {
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             lines_counted: AtomicU64::new(0),
-            error_lines: AtomicU64::new(0),
         }
     }
 

@@ -14,6 +14,12 @@ pub enum LogqlError {
     /// A limit stopped the query; `limit` names the self-metric label.
     #[error("{message}")]
     Limit { limit: &'static str, message: String },
+    /// A metric query met a line a stage failed on, and nothing filtered
+    /// the `__error__` out (400, Loki's words).
+    #[error(
+        "pipeline error: '{error_type}' for series: '{series}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{error_type}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n"
+    )]
+    Pipeline { error_type: String, series: String },
     #[error("query timed out after {0:?}")]
     Timeout(std::time::Duration),
     #[error(transparent)]

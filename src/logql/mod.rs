@@ -1,5 +1,5 @@
 //! LogQL over the logs store: the parser (`parse.rs`, `query.rs`), the
-//! pipeline stages (`pipeline.rs`, `parsers.rs`, `pattern.rs`), index
+//! pipeline stages (`pipeline.rs`, `parsers.rs`, `pattern.rs`, `ip_filter.rs`), index
 //! queries (`index_query.rs`, `segment_streams.rs`), log queries
 //! (`log_query.rs`), range aggregations (`range_eval.rs`, `windows.rs`)
 //! and the engine (`engine.rs`) that runs the PromQL operators around
@@ -10,6 +10,7 @@ mod budget;
 mod engine;
 mod error;
 mod index_query;
+mod ip_filter;
 mod line_entry;
 pub mod literals;
 mod log_query;

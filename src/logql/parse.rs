@@ -13,6 +13,7 @@ use super::ast::{
     NumberKind, RangeAggregation, RangeFn, Stage, Unwrap, UnwrapConversion,
 };
 use super::error::LogqlError;
+use super::ip_filter::IpPattern;
 use super::literals::{is_byte_unit, parse_bytes, parse_duration_ns, read_string};
 use super::pattern::Pattern;
 use super::template_text::prepare_template;
@@ -260,6 +261,8 @@ fn pipeline(c: &mut Cursor) -> PResult<Vec<Stage>> {
             ("!=", LineFilterOp::NotContains),
             ("|~", LineFilterOp::Matches),
             ("!~", LineFilterOp::NotMatches),
+            ("|>", LineFilterOp::PatternMatches),
+            ("!>", LineFilterOp::PatternNotMatches),
         ]
         .into_iter()
         .find(|(t, _)| rest.starts_with(t));
@@ -271,20 +274,29 @@ fn pipeline(c: &mut Cursor) -> PResult<Vec<Stage>> {
         if !rest.starts_with('|') || c.peek_unwrap() {
             return Ok(stages);
         }
-        if rest.starts_with("|>") || rest.starts_with("!>") {
-            return Err(c.error("pattern line filters (|> and !>) are not supported; use |= or |~"));
-        }
         c.pos += 1;
         stages.push(stage(c)?);
     }
 }
 
 fn line_filter(c: &mut Cursor, op: LineFilterOp) -> PResult<LineFilter> {
+    if c.peek_ident() == Some("ip") {
+        let op = match op {
+            LineFilterOp::Contains => LineFilterOp::Ip,
+            LineFilterOp::NotContains => LineFilterOp::NotIp,
+            _ => return Err(c.error("ip(\"…\") filters lines with |= or != only")),
+        };
+        let pattern = ip_call(c)?;
+        return Ok(LineFilter {
+            op,
+            values: vec![pattern.0],
+            regexes: Vec::new(),
+            patterns: Vec::new(),
+            ip: Some(pattern.1),
+        });
+    }
     let mut values = Vec::new();
     loop {
-        if c.peek_ident() == Some("ip") {
-            return Err(c.error("ip() line filters are not supported"));
-        }
         values.push(c.string()?);
         if !c.eat_keyword("or") {
             break;
@@ -297,7 +309,31 @@ fn line_filter(c: &mut Cursor, op: LineFilterOp) -> PResult<LineFilter> {
             .collect::<PResult<_>>()?,
         _ => Vec::new(),
     };
-    Ok(LineFilter { op, values, regexes })
+    let patterns = match op {
+        LineFilterOp::PatternMatches | LineFilterOp::PatternNotMatches => values
+            .iter()
+            .map(|v| Pattern::parse_filter(v).map_err(|e| c.error(e)))
+            .collect::<PResult<_>>()?,
+        _ => Vec::new(),
+    };
+    Ok(LineFilter {
+        op,
+        values,
+        regexes,
+        patterns,
+        ip: None,
+    })
+}
+
+/// `ip("…")` at the cursor: the pattern's text and the pattern.
+fn ip_call(c: &mut Cursor) -> PResult<(String, IpPattern)> {
+    c.ident()?;
+    c.expect("(")?;
+    let start = c.pos;
+    let src = c.string()?;
+    let pattern = IpPattern::parse(&src).map_err(|e| error_at(c.src, start, e))?;
+    c.expect(")")?;
+    Ok((src, pattern))
 }
 
 fn stage(c: &mut Cursor) -> PResult<Stage> {
@@ -412,7 +448,10 @@ fn stage(c: &mut Cursor) -> PResult<Stage> {
             c.pos += word.len();
             Stage::Decolorize
         }
-        "unpack" => return Err(c.error("the unpack parser is not supported")),
+        "unpack" => {
+            c.pos += word.len();
+            Stage::Unpack
+        }
         _ => Stage::LabelFilter(label_filter(c)?),
     };
     Ok(stage)
@@ -532,6 +571,19 @@ fn label_filter_leaf(c: &mut Cursor) -> PResult<LabelFilter> {
         )));
     };
     c.pos += tok.len();
+    if c.peek_ident() == Some("ip") {
+        let negated = match tok {
+            "=" | "==" => false,
+            "!=" => true,
+            _ => return Err(c.error(format!("{name} {tok} ip(…): ip() takes = or != only"))),
+        };
+        let (_, pattern) = ip_call(c)?;
+        return Ok(LabelFilter::Ip {
+            name,
+            negated,
+            pattern,
+        });
+    }
     if c.at_string() {
         let op = match tok {
             "=" | "==" => MatchOp::Equal,
@@ -781,6 +833,50 @@ mod tests {
     }
 
     #[test]
+    fn ip_pattern_line_filters_unpack_and_rate_counter() {
+        let p = stages(
+            r#"{a="b"} |= ip("10.0.0.0/8") != ip("10.1.0.1-10.1.0.9") |> "<_> GET <_>" or "x <_>" !> "<_> 404" | unpack | addr = ip("::1") | peer != ip("192.168.0.1")"#,
+        );
+        assert_eq!(p.len(), 7);
+        assert!(matches!(&p[0], Stage::LineFilter(f) if f.op == LineFilterOp::Ip && f.ip.is_some()));
+        assert!(matches!(&p[1], Stage::LineFilter(f) if f.op == LineFilterOp::NotIp));
+        assert!(
+            matches!(&p[2], Stage::LineFilter(f) if f.op == LineFilterOp::PatternMatches && f.patterns.len() == 2)
+        );
+        assert!(matches!(&p[3], Stage::LineFilter(f) if f.op == LineFilterOp::PatternNotMatches));
+        assert!(matches!(&p[4], Stage::Unpack));
+        assert!(matches!(
+            &p[5],
+            Stage::LabelFilter(LabelFilter::Ip { negated: false, .. })
+        ));
+        assert!(matches!(
+            &p[6],
+            Stage::LabelFilter(LabelFilter::Ip { negated: true, .. })
+        ));
+
+        let e = parse_log_query(r#"{a="b"} |= ip("10.0.0.0/40")"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ip: invalid pattern") && e.contains("col 15"), "{e}");
+        let e = parse_log_query(r#"{a="b"} |~ ip("10.0.0.1")"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("|= or != only"), "{e}");
+        let e = parse_log_query(r#"{a="b"} | x > ip("10.0.0.1")"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("= or != only"), "{e}");
+
+        let src = r#"rate_counter({a="b"} | logfmt | unwrap bytes_total [5m])"#;
+        let mut c = Cursor::new(src, src.find('(').unwrap());
+        let r = range_aggregation(&mut c, RangeFn::RateCounter).unwrap();
+        assert!(r.unwrap.is_some());
+        let src = r#"rate_counter({a="b"}[5m])"#;
+        let mut c = Cursor::new(src, src.find('(').unwrap());
+        assert!(range_aggregation(&mut c, RangeFn::RateCounter).is_err());
+    }
+
+    #[test]
     fn implicit_and_between_label_filters() {
         let p = stages(r#"{a="b"} | x="1" y!="2", z=~"3""#);
         assert_eq!(p.len(), 1);
@@ -868,6 +964,7 @@ mod proptests {
             value in "[a-z]{1,6}",
             rest in proptest::collection::vec(("[a-z_][a-z0-9_]{0,8}", op(), "[a-zA-Z0-9 \"\\\\\n\t]{0,10}"), 0..4),
             needle in "\\PC{0,20}",
+            filter_op in prop_oneof![Just("|="), Just("!="), Just("|>"), Just("!>")],
         ) {
             let quote = |s: &str| serde_json::to_string(s).unwrap();
             let mut text = format!("{{{first}={}", quote(&value));
@@ -880,13 +977,29 @@ mod proptests {
                 text.push_str(&format!(", {name}{}{}", op.as_str(), quote(v)));
                 expected.push((name.clone(), *op, v.clone()));
             }
-            text.push_str(&format!("}} |= {}", quote(&needle)));
+            // Patterns with two captures in a row are refused, as they should be.
+            prop_assume!(!filter_op.ends_with('>') || Pattern::parse_filter(&needle).is_ok());
+            text.push_str(&format!("}} {filter_op} {}", quote(&needle)));
             let sel = parse_log_query(&text).unwrap();
             let got: Vec<(String, MatchOp, String)> =
                 sel.matchers.iter().map(|m| (m.name.clone(), m.op, m.value.clone())).collect();
             prop_assert_eq!(got, expected);
             let Stage::LineFilter(f) = &sel.pipeline[0] else { panic!("not a line filter") };
             prop_assert_eq!(&f.values, &vec![needle]);
+        }
+
+        /// `ip("…")` of any address, prefix or range parses, as a line
+        /// filter and as a label filter, and keeps what it names.
+        #[test]
+        fn ip_filters_parse_and_keep_their_address(a in any::<u32>(), bits in 0u8..=32, negated in any::<bool>()) {
+            let ip = std::net::Ipv4Addr::from(a);
+            let (line_op, label_op) = if negated { ("!=", "!=") } else { ("|=", "=") };
+            let text = format!(r#"{{a="b"}} {line_op} ip("{ip}/{bits}") | addr {label_op} ip("{ip}")"#);
+            let sel = parse_log_query(&text).unwrap();
+            let Stage::LineFilter(f) = &sel.pipeline[0] else { panic!("not a line filter") };
+            prop_assert_eq!(crate::logql::pipeline::line_filter_matches(f, &format!("from {ip} ok")), !negated);
+            let Stage::LabelFilter(LabelFilter::Ip { negated: n, .. }) = &sel.pipeline[1] else { panic!("not an ip filter") };
+            prop_assert_eq!(*n, negated);
         }
 
         /// The parser never panics, whatever it is given.

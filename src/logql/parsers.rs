@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::ast::Extraction;
 use super::line_entry::{ERROR_DETAILS_LABEL, ERROR_LABEL, PipelineLine};
+use crate::logs::ingest::files::logfmt::{Strictness, read_logfmt};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PathElem {
@@ -149,81 +150,42 @@ pub fn run_json(line: &mut PipelineLine, extractions: &[Extraction]) {
     }
 }
 
-/// `key=value` pairs of a logfmt text; `Err` at the first malformed spot.
-pub fn logfmt_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= b.len() {
-            break;
-        }
-        let start = i;
-        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() && b[i] != b'"' {
-            i += 1;
-        }
-        if i == start {
-            return Err(format!("unexpected '{}' at byte {i}", b[i] as char));
-        }
-        let key = text[start..i].to_string();
-        if i >= b.len() || b[i] != b'=' {
-            if i < b.len() && b[i] == b'"' {
-                return Err(format!("unexpected '\"' at byte {i}"));
-            }
-            out.push((key, String::new()));
-            continue;
-        }
-        i += 1;
-        if i < b.len() && b[i] == b'"' {
-            let mut value = String::new();
-            i += 1;
-            let mut closed = false;
-            let mut seg = i;
-            while i < b.len() {
-                match b[i] {
-                    b'\\' if i + 1 < b.len() => {
-                        value.push_str(&text[seg..i]);
-                        // The escaped character may take several bytes:
-                        // step over all of them, or the next slice would
-                        // start inside it.
-                        let escaped = text[i + 1..].chars().next().unwrap_or('\\');
-                        value.push(match escaped {
-                            'n' => '\n',
-                            't' => '\t',
-                            'r' => '\r',
-                            c => c,
-                        });
-                        i += 1 + escaped.len_utf8();
-                        seg = i;
-                    }
-                    b'"' => {
-                        value.push_str(&text[seg..i]);
-                        i += 1;
-                        closed = true;
-                        break;
-                    }
-                    _ => i += 1,
-                }
-            }
-            if !closed {
-                return Err("unterminated quoted value".into());
-            }
-            out.push((key, value));
+/// `| unpack`: Promtail's `pack` stage wrote the line as a JSON object
+/// whose `_entry` holds the original line and whose other keys are the
+/// labels it packed. String values become labels again and `_entry` the
+/// line; a line that is no JSON object is marked `JSONParserErr`, as Loki
+/// marks it.
+pub fn run_unpack(line: &mut PipelineLine) {
+    let object = match serde_json::from_str::<Value>(line.line.trim()) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return mark_json_error(line, "the line is not a JSON object".to_string()),
+        Err(e) => return mark_json_error(line, e.to_string()),
+    };
+    let mut entry = None;
+    for (key, value) in object {
+        let Value::String(text) = value else { continue };
+        if key == PACKED_ENTRY_KEY {
+            entry = Some(text);
         } else {
-            let vs = i;
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                if b[i] == b'"' || b[i] == b'=' {
-                    return Err(format!("unexpected '{}' at byte {i}", b[i] as char));
-                }
-                i += 1;
-            }
-            out.push((key, text[vs..i].to_string()));
+            line.labels.set_extracted(&sanitize_label(&key), text);
         }
     }
-    Ok(out)
+    if let Some(entry) = entry {
+        line.line = entry;
+    }
+}
+
+/// Where Promtail's `pack` stage keeps the original line.
+const PACKED_ENTRY_KEY: &str = "_entry";
+
+fn mark_json_error(line: &mut PipelineLine, details: String) {
+    line.labels.set_extracted(ERROR_LABEL, "JSONParserErr");
+    line.labels.set_extracted(ERROR_DETAILS_LABEL, details);
+}
+
+/// `key=value` pairs of a logfmt text; `Err` at the first malformed spot.
+pub fn logfmt_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+    read_logfmt(text, Strictness::Strict)
 }
 
 pub fn run_logfmt(line: &mut PipelineLine, strict: bool, keep_empty: bool, extractions: &[Extraction]) {

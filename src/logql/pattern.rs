@@ -16,7 +16,17 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// A `| pattern` parser: at least one named capture.
     pub fn parse(src: &str) -> Result<Pattern, String> {
+        let p = Pattern::parse_filter(src)?;
+        if !p.parts.iter().any(|p| matches!(p, Part::Capture(Some(_)))) {
+            return Err(format!("pattern {src:?} has no named capture such as <name>"));
+        }
+        Ok(p)
+    }
+
+    /// A `|>` / `!>` line filter: captures only stand for text.
+    pub fn parse_filter(src: &str) -> Result<Pattern, String> {
         let mut parts = Vec::new();
         let mut rest = src;
         let mut literal = String::new();
@@ -45,9 +55,6 @@ impl Pattern {
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        if !parts.iter().any(|p| matches!(p, Part::Capture(Some(_)))) {
-            return Err(format!("pattern {src:?} has no named capture such as <name>"));
-        }
         let mut names: Vec<&str> = parts
             .iter()
             .filter_map(|p| match p {
@@ -60,6 +67,31 @@ impl Pattern {
             return Err(format!("pattern {src:?} captures {:?} twice", w[0]));
         }
         Ok(Pattern { parts })
+    }
+
+    /// Whether the whole of `line` matches, as Loki's pattern line filter
+    /// reads it: each literal at its first occurrence after the previous
+    /// one, every capture non-empty, a leading literal at the start and a
+    /// trailing one at the end.
+    pub fn matches_line(&self, line: &str) -> bool {
+        if line.is_empty() || self.parts.is_empty() {
+            return line.is_empty() && self.parts.is_empty();
+        }
+        let mut offset = 0;
+        for (i, part) in self.parts.iter().enumerate() {
+            let Part::Literal(literal) = part else { continue };
+            let Some(at) = line[offset..].find(literal.as_str()) else {
+                return false;
+            };
+            // At the start for a leading literal; after a capture, never
+            // right away (the capture would be empty).
+            if (i == 0) != (at == 0) {
+                return false;
+            }
+            offset += at + literal.len();
+        }
+        let ends_on_capture = matches!(self.parts.last(), Some(Part::Capture(_)));
+        ends_on_capture == (offset != line.len())
     }
 
     /// The captures of `line`, or `None` when a literal is missing.
@@ -118,6 +150,26 @@ mod tests {
                 ("size", "512")
             ]
         );
+    }
+
+    #[test]
+    fn a_line_filter_pattern_matches_whole_lines() {
+        let p = Pattern::parse_filter("<_> level=error <_>").unwrap();
+        assert!(p.matches_line("ts=1 level=error msg=x"));
+        assert!(
+            !p.matches_line("level=error msg=x"),
+            "the leading capture is empty"
+        );
+        assert!(
+            !p.matches_line("ts=1 level=error"),
+            "the trailing capture is empty"
+        );
+        assert!(!p.matches_line("ts=1 level=info msg=x"));
+        let p = Pattern::parse_filter("GET <_> 200").unwrap();
+        assert!(p.matches_line("GET /login 200"));
+        assert!(!p.matches_line("GET /login 2000"));
+        assert!(!p.matches_line("x GET /login 200"));
+        assert!(Pattern::parse_filter("").unwrap().matches_line(""));
     }
 
     #[test]

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use crate::template::{Context, TValue, Template};
 
+use super::LogqlError;
 use super::ast::{LabelFilter, LabelFormat, LabelSpec, LineFilter, LineFilterOp, NumberKind, Stage};
 use super::line_entry::{ERROR_DETAILS_LABEL, ERROR_LABEL, Origin, PipelineLine};
 use super::literals::{parse_bytes, parse_duration_ns};
-use super::parsers::{run_json, run_logfmt};
+use super::parsers::{run_json, run_logfmt, run_unpack};
 use super::template_text::{LINE_KEY, TIMESTAMP_KEY};
 
 pub fn line_filter_matches(f: &LineFilter, line: &str) -> bool {
@@ -18,6 +19,10 @@ pub fn line_filter_matches(f: &LineFilter, line: &str) -> bool {
             f.values.iter().any(|v| line.contains(v.as_str()))
         }
         LineFilterOp::Matches | LineFilterOp::NotMatches => f.regexes.iter().any(|r| r.is_match(line)),
+        LineFilterOp::PatternMatches | LineFilterOp::PatternNotMatches => {
+            f.patterns.iter().any(|p| p.matches_line(line))
+        }
+        LineFilterOp::Ip | LineFilterOp::NotIp => f.ip.as_ref().is_some_and(|ip| ip.matches_in(line)),
     };
     any != f.op.is_negative()
 }
@@ -32,7 +37,15 @@ pub fn label_number(value: &str, kind: NumberKind) -> Option<f64> {
     }
 }
 
-pub fn label_filter_matches(f: &LabelFilter, line: &PipelineLine) -> bool {
+/// The `__error__` a numeric label filter sets on a value that is not its
+/// kind of number.
+pub const LABEL_FILTER_ERROR: &str = "LabelFilterErr";
+
+/// Whether `line` passes `f`. As in Loki, a numeric filter drops a line
+/// without the label, but keeps one whose value is not a number, marked
+/// with `__error__="LabelFilterErr"` (unless an earlier stage already
+/// marked it), so the mistake shows instead of silently emptying a result.
+pub fn label_filter_matches(f: &LabelFilter, line: &mut PipelineLine) -> bool {
     match f {
         LabelFilter::And(a, b) => label_filter_matches(a, line) && label_filter_matches(b, line),
         LabelFilter::Or(a, b) => label_filter_matches(a, line) || label_filter_matches(b, line),
@@ -42,11 +55,40 @@ pub fn label_filter_matches(f: &LabelFilter, line: &PipelineLine) -> bool {
             op,
             kind,
             value,
+        } => {
+            let Some(raw) = line.labels.get(name) else {
+                return false;
+            };
+            if let Some(x) = label_number(raw, *kind) {
+                return op.holds(x, *value);
+            }
+            if !line.labels.has_error() {
+                let details = format!("cannot read {raw:?} of label {name:?} as a {}", kind.noun());
+                line.labels
+                    .set(ERROR_LABEL, LABEL_FILTER_ERROR, Origin::Extracted);
+                line.labels.set(ERROR_DETAILS_LABEL, details, Origin::Extracted);
+            }
+            true
+        }
+        // As Loki: a line without the label is dropped either way.
+        LabelFilter::Ip {
+            name,
+            negated,
+            pattern,
         } => line
             .labels
             .get(name)
-            .and_then(|v| label_number(v, *kind))
-            .is_some_and(|x| op.holds(x, *value)),
+            .is_some_and(|v| pattern.matches_in(v) != *negated),
+    }
+}
+
+/// What a metric query answers when a line reaching its samples still
+/// carries `__error__`: Loki fails the query rather than count or skip the
+/// line, naming the error and the series it would have landed in.
+pub fn pipeline_error(line: &PipelineLine) -> LogqlError {
+    LogqlError::Pipeline {
+        error_type: line.labels.get(ERROR_LABEL).unwrap_or_default().to_string(),
+        series: line.labels.to_labels().to_string(),
     }
 }
 
@@ -198,6 +240,7 @@ pub fn run(stages: &[Stage], line: &mut PipelineLine) -> bool {
                 }
             }
             Stage::Decolorize => line.line = strip_ansi(&line.line),
+            Stage::Unpack => run_unpack(line),
         }
     }
     true
@@ -242,6 +285,41 @@ mod tests {
         assert!(run_query(r#"{service="api"} | logfmt | took > 300ms"#).is_none());
         assert!(run_query(r#"{service="api"} | duration > 1s"#).is_some());
         assert!(run_query(r#"{service="api"} | missing > 1"#).is_none());
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_number_keeps_the_line_marked_with_label_filter_err() {
+        let l = run_query(r#"{service="api"} | logfmt | took > 100"#).unwrap();
+        assert_eq!(l.labels.get("__error__"), Some(LABEL_FILTER_ERROR));
+        assert!(l.labels.get("__error_details__").unwrap().contains("\"250ms\""));
+        assert!(run_query(r#"{service="api"} | logfmt | took > 100 | __error__="""#).is_none());
+        // An earlier stage's error is the more useful one and stays.
+        let l = run_query(r#"{service="api"} | json | logfmt | took > 100"#).unwrap();
+        assert_eq!(l.labels.get("__error__"), Some("JSONParserErr"));
+        let e = pipeline_error(&l).to_string();
+        assert!(
+            e.starts_with("pipeline error: 'JSONParserErr' for series: '{__error__=\"JSONParserErr\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unpack_restores_promtails_packed_lines_and_ip_filters_read_labels() {
+        let sel = parse_log_query(
+            r#"{service="api"} | unpack | client = ip("10.0.0.0/8") | line_format "{{.client}} {{__line__}}""#,
+        )
+        .unwrap();
+        let mut l = sample();
+        l.line = r#"{"container":"web","client":"10.2.3.4","n":5,"_entry":"GET /login"}"#.into();
+        assert!(run(&sel.pipeline, &mut l));
+        assert_eq!(l.line, "10.2.3.4 GET /login");
+        assert_eq!(l.labels.get("container"), Some("web"));
+        assert_eq!(l.labels.get("n"), None, "only string values are packed labels");
+        let mut l = sample();
+        l.line = r#"{"client":"192.168.0.1","_entry":"x"}"#.into();
+        assert!(!run(&sel.pipeline, &mut l));
+        let l = run_query(r#"{service="api"} | unpack"#).unwrap();
+        assert_eq!(l.labels.get("__error__"), Some("JSONParserErr"));
     }
 
     #[test]

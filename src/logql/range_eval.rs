@@ -254,6 +254,11 @@ fn fast_segment(
 
 fn unwrap_value(line: &mut PipelineLine, label: &str, conv: UnwrapConversion) -> Option<f64> {
     let raw = line.labels.get(label)?.trim().to_string();
+    // A line without the value has no sample, and that is no error (Loki
+    // issue 6713).
+    if raw.is_empty() {
+        return None;
+    }
     let v = match conv {
         UnwrapConversion::Plain => raw.parse().ok(),
         UnwrapConversion::Duration => parse_duration_ns(&raw)
@@ -300,7 +305,7 @@ fn slow_segment(
                 if !u
                     .post_filters
                     .iter()
-                    .all(|pf| pipeline::label_filter_matches(pf, &line))
+                    .all(|pf| pipeline::label_filter_matches(pf, &mut line))
                 {
                     continue;
                 }
@@ -311,10 +316,7 @@ fn slow_segment(
             (None, _) => Some(1.0),
         };
         if line.labels.has_error() {
-            accs.budget
-                .error_lines
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            continue;
+            return Err(pipeline::pipeline_error(&line));
         }
         let Some(value) = value else { continue };
         line.labels.remove(ERROR_LABEL);

@@ -125,7 +125,7 @@ pub enum SeriesAcc {
 fn foldable(f: RangeFn) -> bool {
     !matches!(
         f,
-        RangeFn::QuantileOverTime | RangeFn::StddevOverTime | RangeFn::StdvarOverTime
+        RangeFn::QuantileOverTime | RangeFn::StddevOverTime | RangeFn::StdvarOverTime | RangeFn::RateCounter
     )
 }
 
@@ -258,7 +258,44 @@ fn raw_value(window: &[(i64, f64)], values: &mut [f64], f: RangeFn, param: Optio
         // Loki's `quantile_over_time` is Prometheus's `quantile`.
         RangeFn::QuantileOverTime => crate::promql::quantile(param.unwrap_or(0.5), values),
         RangeFn::AbsentOverTime => STALE_NAN,
+        RangeFn::RateCounter => counter_rate(window, range_s),
     }
+}
+
+/// Loki's `rate_counter`: the increase of the values read as a counter (a
+/// drop is a reset to zero), extrapolated as Prometheus's `rate` is, per
+/// second of the range. Loki takes the window to start a whole range
+/// before the first sample and to end at the last one, so the start is
+/// extrapolated by half an interval (or to the counter's zero) and the end
+/// not at all; fewer than two samples give 0.
+fn counter_rate(window: &[(i64, f64)], range_s: f64) -> f64 {
+    let (Some(&(t0, v0)), Some(&(tn, vn))) = (window.first(), window.last()) else {
+        return 0.0;
+    };
+    if window.len() < 2 {
+        return 0.0;
+    }
+    let mut increase = vn - v0;
+    let mut previous = 0.0;
+    for &(_, v) in window {
+        if v < previous {
+            increase += previous;
+        }
+        previous = v;
+    }
+    let sampled = (tn - t0) as f64 / 1e9;
+    let average_gap = sampled / (window.len() - 1) as f64;
+    let mut to_start = range_s;
+    if increase > 0.0 && v0 >= 0.0 {
+        to_start = to_start.min(sampled * (v0 / increase));
+    }
+    let mut interval = sampled;
+    interval += if to_start < average_gap * 1.1 {
+        to_start
+    } else {
+        average_gap / 2.0
+    };
+    increase * (interval / sampled) / range_s
 }
 
 #[cfg(test)]
@@ -282,6 +319,19 @@ mod tests {
         out.iter()
             .map(|(_, v)| (!is_stale_nan(*v)).then_some(*v))
             .collect()
+    }
+
+    #[test]
+    fn rate_counter_counts_resets_and_extrapolates_as_loki() {
+        // 10 → 20 → 5: a reset, so the increase is 10 + 5 = 15 over 20 s;
+        // the counter's zero lies 13.3 s before the first sample, beyond
+        // 1.1 gaps, so half a gap (5 s) is added: 15 × 25/20 per 60 s.
+        let window = [(10 * S, 10.0), (20 * S, 20.0), (30 * S, 5.0)];
+        assert!((counter_rate(&window, 60.0) - 0.3125).abs() < 1e-12);
+        assert_eq!(counter_rate(&window[..1], 60.0), 0.0);
+        // Starting near zero, the start is extrapolated to the zero point.
+        let window = [(10 * S, 1.0), (20 * S, 11.0)];
+        assert!((counter_rate(&window, 60.0) - 11.0 / 60.0).abs() < 1e-12);
     }
 
     /// Buckets and raw windows give the same answers where both apply.

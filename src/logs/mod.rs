@@ -7,6 +7,7 @@ pub mod entry;
 mod error;
 pub mod index;
 pub mod ingest;
+mod json_values;
 pub mod metrics;
 pub mod ndjson;
 pub mod retention;
@@ -16,6 +17,7 @@ pub mod wal;
 
 pub use entry::{Entry, LevelHint};
 pub use error::LogsError;
+pub(crate) use json_values::{json_kind, string_labels};
 pub use schema::{Level, LogRecord};
 pub use store::{IngestReport, LogStore, LogStoreOptions};
 

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::Entry;
+use super::{Entry, json_kind, string_labels};
 
 /// A line refused, numbered from 1.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -36,42 +36,25 @@ pub fn parse_ndjson(body: &[u8]) -> (Vec<(usize, Entry)>, Vec<LineError>) {
 fn parse_line(raw: &[u8]) -> Result<Entry, String> {
     let value: Value = serde_json::from_slice(raw).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(mut fields) = value else {
-        return Err(format!("expected a JSON object, got {}", kind(&value)));
+        return Err(format!("expected a JSON object, got {}", json_kind(&value)));
     };
-    let mut labels = Vec::new();
-    match fields.remove("labels") {
-        None => {}
+    let labels = match fields.remove("labels") {
+        None => Vec::new(),
         Some(Value::Object(m)) => {
-            for (k, v) in m {
-                match v {
-                    Value::String(s) => labels.push((k, s)),
-                    other => return Err(format!("label {k:?} must be a string, got {}", kind(&other))),
-                }
-            }
+            string_labels(m).map_err(|(k, found)| format!("label {k:?} must be a string, got {found}"))?
         }
         Some(other) => {
             return Err(format!(
                 "\"labels\" must be an object of strings, got {}",
-                kind(&other)
+                json_kind(&other)
             ));
         }
-    }
+    };
     Ok(Entry {
         labels,
         fields,
         ..Entry::default()
     })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

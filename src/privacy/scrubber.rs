@@ -31,7 +31,7 @@ impl ScrubMetrics {
         ScrubMetrics { registry }
     }
 
-    fn counter(&self, scrubber: &str) -> Arc<Counter> {
+    pub(super) fn counter(&self, scrubber: &str) -> Arc<Counter> {
         self.registry
             .counter_vec(
                 "belfry_privacy_scrubbed_total",

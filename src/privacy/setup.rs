@@ -8,12 +8,13 @@ use std::sync::Arc;
 use crate::config::PrivacyConfig;
 use crate::selfmetrics::Registry;
 
-use super::{PrivacyError, ScrubMetrics, Scrubber, UserIdHasher, UserIdKey};
+use super::{PrivacyError, ScrubMetrics, Scrubber, UserIdHasher, UserIdKey, UserIdsInText};
 
 #[derive(Clone, Debug)]
 pub struct Privacy {
     pub hasher: UserIdHasher,
     pub scrubber: Arc<Scrubber>,
+    pub user_ids_in_text: Arc<UserIdsInText>,
 }
 
 impl Privacy {
@@ -25,10 +26,26 @@ impl Privacy {
         registry: Arc<Registry>,
     ) -> Result<Self, PrivacyError> {
         let key = UserIdKey::load_or_create(config.user_id_key.as_ref(), data_dir)?;
+        let metrics = ScrubMetrics::new(registry);
         Ok(Privacy {
             hasher: UserIdHasher::new(&key),
-            scrubber: Arc::new(Scrubber::new(&config.scrubbers, &ScrubMetrics::new(registry))),
+            scrubber: Arc::new(Scrubber::new(&config.scrubbers, &metrics)),
+            user_ids_in_text: Arc::new(UserIdsInText::new(&metrics)),
         })
+    }
+
+    /// What free text keeps: user ids in `key=value` pairs become tokens,
+    /// then the scrubbers run. True when it changed.
+    pub fn clean_text(&self, text: &mut String) -> bool {
+        let tokenized = self.user_ids_in_text.tokenize_string(text, &self.hasher);
+        self.scrubber.scrub_string(text) || tokenized
+    }
+
+    /// [`Privacy::clean_text`] over every string of `map`, with the
+    /// structured scrubber's rules for sensitive keys.
+    pub fn clean_map(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
+        self.user_ids_in_text.tokenize_map(map, &self.hasher);
+        self.scrubber.scrub_map(map);
     }
 }
 

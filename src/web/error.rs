@@ -108,9 +108,10 @@ impl ApiError {
             },
             ApiError::Promql(e) => ApiError::promql_status(e),
             ApiError::Logql(e) => match e {
-                LogqlError::Parse(_) | LogqlError::BadRequest(_) | LogqlError::Limit { .. } => {
-                    (StatusCode::BAD_REQUEST, "bad_data")
-                }
+                LogqlError::Parse(_)
+                | LogqlError::BadRequest(_)
+                | LogqlError::Limit { .. }
+                | LogqlError::Pipeline { .. } => (StatusCode::BAD_REQUEST, "bad_data"),
                 LogqlError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
                 LogqlError::Logs(e) => ApiError::logs_status(e),
                 LogqlError::Promql(e) => ApiError::promql_status(e),

@@ -6,13 +6,13 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    es_bulk, es_cluster, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
-    loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status,
+    es_bulk, es_cluster, es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels,
+    loki_push, loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status,
     target_metadata, targets, write,
 };
 use super::guard::guard;
@@ -135,6 +135,15 @@ fn elasticsearch_routes() -> Router<Arc<AppState>> {
         .route(
             "/{index}/_bulk",
             post(es_bulk::bulk_index).put(es_bulk::bulk_index),
+        )
+        .route("/{index}/_doc", post(es_document::index_doc))
+        .route(
+            "/{index}/_doc/{id}",
+            put(es_document::index_doc_with_id).post(es_document::index_doc_with_id),
+        )
+        .route(
+            "/{index}/_create/{id}",
+            put(es_document::create_doc).post(es_document::create_doc),
         )
         .route("/_license", get(es_cluster::license))
         .route("/_xpack", get(es_cluster::xpack))

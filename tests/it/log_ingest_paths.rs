@@ -156,31 +156,58 @@ fn send_tcp(port: u16, bytes: &[u8]) {
     conn.write_all(bytes).unwrap();
 }
 
-/// The raw strings of one path: a user id and three secrets.
+/// The raw strings of one path: a user id, three secrets, and a second
+/// user id written inside the text, spelled each path's own way.
 struct Secrets {
     user: String,
     email: String,
     password: String,
     bearer: String,
+    text_user: String,
+    text_user_key: &'static str,
 }
+
+/// How the user id inside the text is written on each path: every
+/// spelling of a user-id pair a log line holds in practice.
+const TEXT_USER_KEYS: [&str; 6] = [
+    "user_id=",
+    "\"userId\": \"",
+    "userId:",
+    "user=",
+    "'username': '",
+    "uid=",
+];
 
 impl Secrets {
     fn of(path: &str) -> Secrets {
+        let i = PATHS.iter().position(|p| *p == path).unwrap();
         Secrets {
             user: format!("stu-raw-{path}-7731"),
             email: format!("alice.{path}@uni.example"),
             password: format!("pw{path}Secret9"),
             bearer: format!("tok{path}Zq81xx"),
+            text_user: format!("txt-{path}-5521"),
+            text_user_key: TEXT_USER_KEYS[i],
         }
     }
     fn text(&self) -> String {
+        let closing = match self.text_user_key.chars().last() {
+            Some(q @ ('"' | '\'')) => q.to_string(),
+            _ => String::new(),
+        };
         format!(
-            "mail {} with password={} and Authorization: Bearer {}",
-            self.email, self.password, self.bearer
+            "mail {} with password={} and Authorization: Bearer {} for {}{}{closing}",
+            self.email, self.password, self.bearer, self.text_user_key, self.text_user
         )
     }
-    fn raw(&self) -> [&str; 4] {
-        [&self.user, &self.email, &self.password, &self.bearer]
+    fn raw(&self) -> [&str; 5] {
+        [
+            &self.user,
+            &self.email,
+            &self.password,
+            &self.bearer,
+            &self.text_user,
+        ]
     }
 }
 
@@ -248,11 +275,16 @@ fn no_raw_user_id_or_secret_reaches_the_data_dir() {
             .iter()
             .find(|l| l["service"] == svc(p))
             .unwrap_or_else(|| panic!("no line from {p}: {answer}"));
-        assert_eq!(
-            message_of(line),
-            "mail [email] with password=[redacted] and Authorization: Bearer [redacted]",
-            "{p}"
-        );
+        let message = message_of(line);
+        let scrubbed = "mail [email] with password=[redacted] and Authorization: Bearer [redacted] for ";
+        let pair = message
+            .strip_prefix(scrubbed)
+            .unwrap_or_else(|| panic!("{p}: {message}"));
+        // The user id in the text is a token, under the key it was sent with.
+        let token = pair
+            .strip_prefix(secrets.text_user_key)
+            .unwrap_or_else(|| panic!("{p}: {message}"));
+        assert!(token.starts_with("u_"), "{p}: {message}");
         if *p != "syslog" {
             assert!(is_token(&line["user"]), "{p}: {line}");
         }
@@ -668,13 +700,23 @@ fn elasticsearch_handshake_answers_shippers_and_not_browsers() {
         ("GET", "/lms-logs", 200),
         ("HEAD", "/lms-logs", 200),
         ("PUT", "/lms-logs", 200),
+        // What browsers, crawlers and scanners fetch is no index.
+        ("GET", "/favicon.ico", 404),
+        ("HEAD", "/favicon.ico", 404),
+        ("GET", "/robots.txt", 404),
+        ("GET", "/.env", 404),
+        ("GET", "/Logs", 404),
+        ("GET", "/_unknown", 404),
+        ("PUT", "/Logs", 400),
+        ("PUT", "/a,b", 400),
+        ("POST", "/Logs/_doc", 400),
     ] {
-        let headers: &[(&str, &str)] = if method == "PUT" {
+        let headers: &[(&str, &str)] = if method == "PUT" || method == "POST" {
             &[("content-type", "application/json")]
         } else {
             &[]
         };
-        let body = if method == "PUT" {
+        let body = if method == "PUT" || method == "POST" {
             b"{}".to_vec()
         } else {
             Vec::new()
@@ -708,6 +750,31 @@ fn elasticsearch_handshake_answers_shippers_and_not_browsers() {
         Some("application/vnd.elasticsearch+json; compatible-with=8")
     );
     assert_eq!(a.json()["items"][0]["index"]["_index"], "lms");
+    // One document at a time, answered as Elasticsearch answers.
+    let a = request(
+        "PUT",
+        &url("/lms/_doc/d-1"),
+        &[("content-type", "application/json")],
+        b"{\"message\":\"single\"}".to_vec(),
+    )
+    .unwrap();
+    assert_eq!(a.status, 201, "{}", a.text());
+    assert_eq!(a.json()["_id"], "d-1");
+    assert_eq!(a.json()["result"], "created");
+    assert_eq!(a.json()["_shards"]["successful"], 1);
+    let a = request(
+        "POST",
+        &url("/lms/_doc"),
+        &[("content-type", "application/json")],
+        b"[1, 2]".to_vec(),
+    )
+    .unwrap();
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(a.json()["error"]["type"], "document_parsing_exception");
+    assert_eq!(a.json()["status"], 400);
+    let a = request("GET", &url("/favicon.ico"), &[], Vec::new()).unwrap();
+    assert_eq!(a.json()["error"]["type"], "index_not_found_exception");
+    assert_eq!(a.json()["error"]["reason"], "no such index [favicon.ico]");
     // A browser form cannot post to it.
     let a = request(
         "POST",
@@ -776,6 +843,24 @@ fn listeners_bound_connections_and_close_idle_ones() {
     let lines = wait_lines(server, "service=lms-close", 1);
     assert_eq!(message_of(&lines[0]), "last line without newline");
     let _ = search(server, "");
+}
+
+/// A burst faster than the GELF listener reads overflows its socket's
+/// receive buffer; what the kernel dropped there is counted.
+#[test]
+fn udp_receive_buffer_overflow_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), "");
+    let series = "belfry_logs_dropped_total{source=\"gelf\",reason=\"udp_receive_buffer\"}";
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let datagram = vec![b'x'; 65_000];
+    wait_for(Duration::from_secs(60), "kernel drops to be counted", || {
+        for _ in 0..2_000 {
+            let _ = socket.send_to(&datagram, ("127.0.0.1", s.gelf_port));
+        }
+        std::thread::sleep(Duration::from_millis(1_500));
+        (metric(&s.server, series) > 0.0).then_some(())
+    });
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

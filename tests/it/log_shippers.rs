@@ -113,6 +113,74 @@ fn python_loki_elasticsearch_and_otlp_clients_reach_the_store() {
     );
 }
 
+const ES_DOCUMENT_SCRIPT: &str = r#"
+import json, sys
+from elasticsearch import Elasticsearch, BadRequestError, NotFoundError
+es = Elasticsearch(sys.argv[1])
+out = {}
+r = es.index(index="lms-docs", document={"message": "one doc", "service": {"name": "lms-doc"}, "user": {"id": "stu-9911"}})
+out["auto"] = {"result": r["result"], "index": r["_index"], "id_len": len(r["_id"])}
+r = es.index(index="lms-docs", id="fixed-1", document={"message": "doc with id", "service": {"name": "lms-doc"}})
+out["with_id"] = {"result": r["result"], "id": r["_id"]}
+r = es.create(index="lms-docs", id="fixed-2", document={"message": "created doc", "service": {"name": "lms-doc"}})
+out["create"] = {"result": r["result"], "id": r["_id"]}
+try:
+    es.index(index="Bad-Index", document={"message": "x"})
+except BadRequestError as e:
+    out["bad_index"] = e.error
+out["favicon_exists"] = bool(es.indices.exists(index="favicon.ico"))
+try:
+    es.indices.get(index="favicon.ico")
+except NotFoundError as e:
+    out["favicon"] = e.error
+print(json.dumps(out))
+"#;
+
+/// Elastic's Python client indexes single documents (`index` with and
+/// without an id, `create`), and index names Elasticsearch refuses or that
+/// are web files are answered as missing or refused, in its shape.
+#[test]
+fn elasticsearch_py_indexes_single_documents() {
+    let Some(python) = python_with("elasticsearch") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), "");
+    let out = run_python(python, ES_DOCUMENT_SCRIPT, &[s.server.url("")]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        v["auto"],
+        serde_json::json!({"result": "created", "index": "lms-docs", "id_len": 20}),
+        "{v}"
+    );
+    assert_eq!(
+        v["with_id"],
+        serde_json::json!({"result": "created", "id": "fixed-1"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["create"],
+        serde_json::json!({"result": "created", "id": "fixed-2"}),
+        "{v}"
+    );
+    assert_eq!(v["bad_index"], "invalid_index_name_exception", "{v}");
+    assert_eq!(v["favicon_exists"], false, "{v}");
+    assert_eq!(v["favicon"], "index_not_found_exception", "{v}");
+    let lines = wait_lines(&s.server, "service=lms-doc", 3);
+    let mut messages: Vec<&str> = lines.iter().map(message_of).collect();
+    messages.sort_unstable();
+    assert_eq!(messages, ["created doc", "doc with id", "one doc"]);
+    let one = lines.iter().find(|l| message_of(l) == "one doc").unwrap();
+    assert!(is_token(&one["user"]), "{one}");
+    assert_eq!(
+        metric(
+            &s.server,
+            "belfry_logs_ingested_total{source=\"bulk\",level=\"info\"}"
+        ),
+        3.0
+    );
+}
+
 /// rsyslogd in the foreground with its own configuration, pid file and
 /// work directory: it takes `logger`'s messages on a UDP port and sends
 /// them on — by program name — to Belfry's bulk API (`omelasticsearch`)
@@ -353,8 +421,8 @@ fn graypy_sends_gelf_over_chunked_udp_and_tcp() {
         GRAYPY_SCRIPT,
         &[s.gelf_port.to_string(), s.gelf_port.to_string()],
     );
-    // graypy sends the logger name as GELF's `facility`.
-    let lines = wait_lines(&s.server, "filters=facility%3Dlms-gelf", 4);
+    // graypy sends the logger name as GELF's `facility`: the service.
+    let lines = wait_lines(&s.server, "filters=service%3Dlms-gelf", 4);
     let find = |prefix: &str| {
         lines
             .iter()

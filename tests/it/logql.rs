@@ -402,6 +402,164 @@ fn metric_queries_have_known_answers() {
 }
 
 #[test]
+fn pipeline_errors_mark_lines_and_fail_metric_queries_as_loki_does() {
+    let f = start(None);
+    let t = (f.base + 120) * NS;
+    // A log query keeps the lines `| json` failed on, marked.
+    let v = f.range(r#"{service="api"} | json"#, &[]);
+    assert_eq!(lines(&v).len(), 5, "{v}");
+    let marked: Vec<&Value> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stream"]["__error__"] == "JSONParserErr")
+        .collect();
+    assert!(!marked.is_empty(), "{v}");
+    assert!(
+        marked
+            .iter()
+            .all(|s| s["stream"]["__error_details__"].is_string())
+    );
+    let q = |query: &str| lines(&f.range(query, &[]));
+    let failed = q(r#"{service="api"} | json | __error__="JSONParserErr""#);
+    assert!(
+        failed.contains(&"connection refused by db".to_string()),
+        "{failed:?}"
+    );
+    let parsed = q(r#"{service="api"} | json | __error__="""#);
+    assert!(parsed.contains(&"{\"event\":\"slow\",\"took_ms\":900}".to_string()));
+    assert_eq!(failed.len() + parsed.len(), 5);
+    assert_eq!(
+        q(r#"{service="api"} | json | __error__!="JSONParserErr""#),
+        parsed
+    );
+    // A numeric filter on a value that is no number keeps the line, marked.
+    let v = f.range(r#"{service="api"} | logfmt | took > 100"#, &[]);
+    let streams = v["data"]["result"].as_array().unwrap();
+    assert_eq!(streams.len(), 1, "{v}");
+    assert_eq!(streams[0]["stream"]["__error__"], "LabelFilterErr");
+
+    // A metric query over marked lines fails with Loki's message …
+    let fails = |query: &str, error: &str| {
+        let (status, ct, body) = get(
+            &f.rt,
+            &f.server,
+            "/loki/api/v1/query",
+            &[("query", query.to_string()), ("time", t.to_string())],
+        );
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(ct.starts_with("text/plain"), "{ct}");
+        let head = format!("pipeline error: '{error}' for series: '{{");
+        assert!(body.starts_with(&head), "{query}: {body}");
+        assert!(body.contains(&format!("__error__=\"{error}\"")), "{body}");
+        assert!(
+            body.contains("Use a label filter to intentionally skip this error."),
+            "{body}"
+        );
+    };
+    fails(
+        r#"sum(count_over_time({service="api"} | json [2m]))"#,
+        "JSONParserErr",
+    );
+    fails(
+        r#"sum(count_over_time({service="api"} | logfmt | took > 100 [2m]))"#,
+        "LabelFilterErr",
+    );
+    fails(
+        r#"sum(sum_over_time({service="api"} | logfmt | unwrap took [2m]))"#,
+        "SampleExtractionErr",
+    );
+    // … and filtering the errors out answers.
+    assert_eq!(
+        scalar_of_vector(&f.instant(
+            r#"sum(count_over_time({service="api"} | json | __error__="" [2m]))"#,
+            t
+        )),
+        parsed.len() as f64
+    );
+    assert_eq!(
+        scalar_of_vector(&f.instant(
+            r#"sum(count_over_time({service="api"} | json | __error__!="JSONParserErr" [2m]))"#,
+            t
+        )),
+        parsed.len() as f64
+    );
+    let v = f.instant(
+        r#"sum(sum_over_time({service="api"} | logfmt | unwrap took | __error__="" [2m]))"#,
+        t,
+    );
+    assert_eq!(v["data"]["result"], json!([]), "{v}");
+}
+
+#[test]
+fn ip_filters_pattern_filters_unpack_and_rate_counter() {
+    let f = start(None);
+    let t = |s: i64| (f.base + s) as f64;
+    ingest(
+        &f.rt,
+        &f.server,
+        &[
+            json!({"ts": t(5), "service": "edge", "msg": "GET /a from 10.1.2.3 200"}),
+            json!({"ts": t(6), "service": "edge", "msg": "GET /b from 192.168.7.7 404"}),
+            json!({"ts": t(7), "service": "edge", "msg": "{\"client\":\"10.9.9.9\",\"_entry\":\"POST /c 201\"}"}),
+            json!({"ts": t(10), "service": "meter", "msg": "bytes_total=100"}),
+            json!({"ts": t(40), "service": "meter", "msg": "bytes_total=160"}),
+            json!({"ts": t(70), "service": "meter", "msg": "bytes_total=40"}),
+        ],
+    );
+    wait_for(Duration::from_secs(30), "the new lines to be indexed", || {
+        let v = f.range(r#"{service=~"edge|meter"}"#, &[]);
+        (lines(&v).len() == 6).then_some(())
+    });
+    let q = |query: &str| lines(&f.range(query, &[]));
+    let packed = "{\"client\":\"10.9.9.9\",\"_entry\":\"POST /c 201\"}";
+    assert_eq!(
+        q(r#"{service="edge"} |= ip("10.0.0.0/8")"#),
+        [packed, "GET /a from 10.1.2.3 200"]
+    );
+    assert_eq!(
+        q(r#"{service="edge"} != ip("10.0.0.0/8")"#),
+        ["GET /b from 192.168.7.7 404"]
+    );
+    assert_eq!(
+        q(r#"{service="edge"} |= ip("192.168.7.1-192.168.7.9")"#),
+        ["GET /b from 192.168.7.7 404"]
+    );
+    assert_eq!(
+        q(r#"{service="edge"} |> "GET <_> 404""#),
+        ["GET /b from 192.168.7.7 404"]
+    );
+    assert_eq!(q(r#"{service="edge"} !> "<_> 200" or "<_> 404""#), [packed]);
+    assert_eq!(
+        q(r#"{service="edge"} | unpack | client = ip("10.9.0.0/16")"#),
+        ["POST /c 201"]
+    );
+    assert_eq!(
+        q(r#"{service="edge"} | regexp "from (?P<addr>\\S+)" | addr != ip("192.168.0.0/16")"#),
+        ["GET /a from 10.1.2.3 200"]
+    );
+    // A bad pattern is a parse error naming it.
+    let (status, _, body) = get(
+        &f.rt,
+        &f.server,
+        "/loki/api/v1/query_range",
+        &[("query", r#"{service="edge"} |= ip("10.0.0.0/99")"#.into())],
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("ip: invalid pattern"), "{body}");
+
+    // 100 → 160 → 40: a reset, an increase of 100 over 60 s; the counter's
+    // zero is 60 s before the first sample, so half a gap (15 s) is added:
+    // 100 × 75/60 per 120 s.
+    let v = f.instant(
+        r#"sum(rate_counter({service="meter"} | logfmt | unwrap bytes_total [2m]))"#,
+        (f.base + 120) * NS,
+    );
+    let got = scalar_of_vector(&v);
+    assert!((got - 100.0 * 75.0 / 60.0 / 120.0).abs() < 1e-9, "{got}");
+}
+
+#[test]
 fn metadata_endpoints_answer_in_lokis_shapes() {
     let f = start(None);
     let range = || {

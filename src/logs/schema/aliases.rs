@@ -68,16 +68,8 @@ pub const REQUEST_ID: &[&str] = &[
     "correlation_id",
 ];
 
-pub const USER_ID: &[&str] = &[
-    "user_id",
-    "userId",
-    "user.id",
-    "usr.id",
-    "uid",
-    "user",
-    "username",
-    "user_name",
-];
+/// Privacy owns the list: the same names mark user ids in free text.
+pub const USER_ID: &[&str] = crate::privacy::USER_ID_NAMES;
 
 pub const PATH: &[&str] = &[
     "path",

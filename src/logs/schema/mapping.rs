@@ -11,7 +11,7 @@ use super::aliases;
 use super::values::{duration_seconds, status_code, timestamp_ns};
 use super::{Level, LogRecord};
 use crate::logs::Entry;
-use crate::privacy::Privacy;
+use crate::privacy::{Privacy, names_a_user_id};
 
 /// What the mapping needs from outside.
 #[derive(Debug, Clone, Copy)]
@@ -139,14 +139,16 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
             }
         }
         tokenize_user_ids(&mut record.fields, &|raw| privacy.hasher.token(raw));
-        privacy.scrubber.scrub_string(&mut record.message);
+        // Free text may name a user too (`user_id=42` in a message or a
+        // traceback): the pair's value gets the same token.
+        privacy.clean_text(&mut record.message);
         if let Some(e) = &mut record.error {
-            privacy.scrubber.scrub_string(e);
+            privacy.clean_text(e);
         }
         for (_, v) in record.labels.iter_mut() {
-            privacy.scrubber.scrub_string(v);
+            privacy.clean_text(v);
         }
-        privacy.scrubber.scrub_map(&mut record.fields);
+        privacy.clean_map(&mut record.fields);
     }
 
     notes.truncated |= truncate(&mut record.message, opts.max_line_bytes);
@@ -154,16 +156,6 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
         notes.truncated |= truncate(e, opts.max_line_bytes);
     }
     (record, notes)
-}
-
-/// Whether a field or label name names a user id: one of the user-id
-/// aliases, alone or as the last part of a prefixed name (`sd@1.user_id`,
-/// `ctx.userId`), compared without regard to case.
-fn names_a_user_id(name: &str) -> bool {
-    let last = name.rsplit(['.', '@']).next().unwrap_or(name);
-    aliases::USER_ID
-        .iter()
-        .any(|alias| alias.eq_ignore_ascii_case(name) || alias.eq_ignore_ascii_case(last))
 }
 
 /// Replaces every string or number under a user-id name, at any depth,
@@ -381,6 +373,38 @@ mod tests {
         );
         // Other fields beside them are kept as sent.
         assert_eq!(record.fields["ctx"]["course"], json!("c-9"));
+    }
+
+    #[test]
+    fn user_ids_written_in_free_text_get_the_fields_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let privacy = default_privacy(dir.path());
+        let fields = json!({
+            "user_id": "student-5",
+            "exc_info": "KeyError: {'username': 'student-6'}",
+        });
+        let mut entry = line(r#"login failed user_id=student-5 after "userId": "student-7""#);
+        entry.fields = fields.as_object().unwrap().clone();
+        let (record, _) = map_entry(
+            entry,
+            &MappingOptions {
+                privacy: Some(&privacy),
+                ..opts()
+            },
+        );
+        let token = privacy.hasher.token("student-5");
+        assert_eq!(record.user.as_deref(), Some(token.as_str()));
+        assert_eq!(
+            record.message,
+            format!(
+                r#"login failed user_id={token} after "userId": "{}""#,
+                privacy.hasher.token("student-7")
+            )
+        );
+        let stored = serde_json::to_string(&(&record.message, &record.error, &record.fields)).unwrap();
+        for raw in ["student-5", "student-6", "student-7"] {
+            assert!(!stored.contains(raw), "{raw} stored: {stored}");
+        }
     }
 
     #[test]

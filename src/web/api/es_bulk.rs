@@ -15,8 +15,10 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use crate::logs::ingest::bulk::{ItemStatus, bulk_response, decode_bulk};
-use crate::logs::{Entry, LogsError};
+use serde_json::Value;
+
+use crate::logs::ingest::bulk::{BulkRequest, ItemStatus, bulk_response, decode_bulk};
+use crate::logs::{Entry, LogStore, LogsError};
 use crate::web::error::{ApiError, ElasticsearchApiError};
 use crate::web::state::AppState;
 
@@ -56,41 +58,47 @@ async fn bulk_into(
     let answer = blocking(move || {
         let mut request =
             decode_bulk(&body, url_index.as_deref()).map_err(|e| ApiError::BadData(e.to_string()))?;
-        let mut entries = Vec::new();
-        let mut refused = 0u64;
-        for item in &mut request.items {
-            match &mut item.outcome {
-                Ok(entry) => entries.push(std::mem::take::<Entry>(entry)),
-                Err(_) => refused += 1,
-            }
-        }
-        store.count_rejected("malformed", refused);
-        let n = entries.len();
-        let statuses = match store.ingest(SOURCE, entries) {
-            Ok(report) => {
-                let mut statuses = vec![ItemStatus::Stored; n];
-                for (i, reason) in report.rejected {
-                    statuses[i] = ItemStatus::Failed {
-                        status: 400,
-                        error_type: "illegal_argument_exception",
-                        reason,
-                    };
-                }
-                statuses
-            }
-            Err(e @ LogsError::Backpressure { .. }) => vec![
-                ItemStatus::Failed {
-                    status: 429,
-                    error_type: "es_rejected_execution_exception",
-                    reason: e.to_string(),
-                };
-                n
-            ],
-            Err(e) => return Err(e.into()),
-        };
-        let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Ok(bulk_response(&request, &statuses, took))
+        store_items(&store, &mut request, started)
     })
     .await?;
     Ok(Json(answer).into_response())
+}
+
+/// Stores the items the decoder accepted and answers in the bulk shape,
+/// one status per item. Blocking (the store's fsync).
+pub fn store_items(store: &LogStore, request: &mut BulkRequest, started: Instant) -> Result<Value, ApiError> {
+    let mut entries = Vec::new();
+    let mut refused = 0u64;
+    for item in &mut request.items {
+        match &mut item.outcome {
+            Ok(entry) => entries.push(std::mem::take::<Entry>(entry)),
+            Err(_) => refused += 1,
+        }
+    }
+    store.count_rejected("malformed", refused);
+    let n = entries.len();
+    let statuses = match store.ingest(SOURCE, entries) {
+        Ok(report) => {
+            let mut statuses = vec![ItemStatus::Stored; n];
+            for (i, reason) in report.rejected {
+                statuses[i] = ItemStatus::Failed {
+                    status: 400,
+                    error_type: "illegal_argument_exception",
+                    reason,
+                };
+            }
+            statuses
+        }
+        Err(e @ LogsError::Backpressure { .. }) => vec![
+            ItemStatus::Failed {
+                status: 429,
+                error_type: "es_rejected_execution_exception",
+                reason: e.to_string(),
+            };
+            n
+        ],
+        Err(e) => return Err(e.into()),
+    };
+    let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(bulk_response(request, &statuses, took))
 }

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 
 use crate::web::error::{ApiError, ElasticsearchApiError};
 
+use super::es_index_name::invalid_index_name;
+
 /// The Elasticsearch version Belfry answers as: the bulk API and the
 /// handshake of 8.x, which 7.x and 8.x shippers both accept.
 pub const ES_VERSION: &str = "8.17.0";
@@ -132,10 +134,34 @@ pub async fn not_found(Path(name): Path<String>) -> ElasticsearchApiError {
     ElasticsearchApiError(ApiError::NotFound(format!("[{name}] not found")))
 }
 
-/// `GET /{index}`: every index exists (documents are accepted into any).
+/// Elasticsearch's error document, with the index it names.
+pub fn index_error(status: StatusCode, error_type: &str, reason: String, index: &str) -> Response {
+    let cause = json!({"type": error_type, "reason": reason, "index": index, "index_uuid": "_na_"});
+    let body = json!({"error": {"root_cause": [cause.clone()], "type": error_type, "reason": reason,
+        "index": index, "index_uuid": "_na_"}, "status": status.as_u16()});
+    (status, Json(body)).into_response()
+}
+
+/// 404 for what is no index name (`/favicon.ico`), as Elasticsearch
+/// answers an index that does not exist.
+fn no_such_index(index: &str) -> Option<Response> {
+    invalid_index_name(index)?;
+    Some(index_error(
+        StatusCode::NOT_FOUND,
+        "index_not_found_exception",
+        format!("no such index [{index}]"),
+        index,
+    ))
+}
+
+/// `GET /{index}`: every index exists (documents are accepted into any)
+/// whose name is one.
 pub async fn index_info(Path(index): Path<String>, headers: HeaderMap) -> Response {
     if wants_html(&headers) {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    if let Some(missing) = no_such_index(&index) {
+        return missing;
     }
     Json(json!({
         index.clone(): {
@@ -148,11 +174,23 @@ pub async fn index_info(Path(index): Path<String>, headers: HeaderMap) -> Respon
 }
 
 /// `HEAD /{index}`.
-pub async fn index_exists() -> StatusCode {
+pub async fn index_exists(Path(index): Path<String>) -> StatusCode {
+    if invalid_index_name(&index).is_some() {
+        return StatusCode::NOT_FOUND;
+    }
     StatusCode::OK
 }
 
-/// `PUT /{index}`: created (nothing to create).
-pub async fn create_index(Path(index): Path<String>) -> Json<Value> {
-    Json(json!({"acknowledged": true, "shards_acknowledged": true, "index": index}))
+/// `PUT /{index}`: created (nothing to create), or refused as
+/// Elasticsearch refuses a bad name.
+pub async fn create_index(Path(index): Path<String>) -> Response {
+    if let Some(why) = invalid_index_name(&index) {
+        return index_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_index_name_exception",
+            why,
+            &index,
+        );
+    }
+    Json(json!({"acknowledged": true, "shards_acknowledged": true, "index": index})).into_response()
 }

@@ -3,7 +3,9 @@
 pub mod alertmanager;
 pub mod es_bulk;
 pub mod es_cluster;
+pub mod es_document;
 pub mod es_headers;
+mod es_index_name;
 pub mod exemplars;
 pub mod federate;
 pub mod lifecycle;

@@ -1,55 +1,102 @@
 //! logfmt (`level=info msg="user logged in" duration=12ms`), as Go's
 //! logfmt and Python's structlog write it: pairs separated by spaces, a
 //! value bare or double-quoted with backslash escapes. A key with no `=`
-//! has an empty value. Garbage never fails the line: what cannot be read
-//! as a pair is skipped, and the line itself is always kept as the
-//! record's text when it names no message.
+//! has an empty value. One reader for the files tailer and LogQL's
+//! `| logfmt`, with a strictness switch: leniently, garbage never fails
+//! the line — what cannot be read as a pair is skipped, and the line
+//! itself is always kept as the record's text when it names no message;
+//! strictly (`| logfmt --strict`), the first malformed byte is an error.
 
 use serde_json::{Map, Value};
 
-/// The pairs of `line`, later duplicates winning as in go-logfmt's readers.
-pub fn parse_logfmt(line: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut rest = line;
-    loop {
-        rest = rest.trim_start_matches(is_space);
-        if rest.is_empty() {
-            return out;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Pairs separated by spaces or tabs; what is no pair is skipped, an
+    /// unterminated quote runs to the end of the line.
+    Lenient,
+    /// Pairs separated by any ASCII white space; a key-less `=`, a quote
+    /// or `=` inside a bare value, or an unterminated quote is an error.
+    Strict,
+}
+
+/// The pairs of `text` in order, duplicates included; an error (strictly
+/// only) names the malformed byte.
+pub fn read_logfmt(text: &str, strictness: Strictness) -> Result<Vec<(String, String)>, String> {
+    let strict = strictness == Strictness::Strict;
+    let is_separator = |c: char| {
+        if strict {
+            c.is_ascii_whitespace()
+        } else {
+            c == ' ' || c == '\t'
         }
-        let key_end = rest.find(|c: char| c == '=' || is_space(c)).unwrap_or(rest.len());
+    };
+    let offset = |rest: &str| text.len() - rest.len();
+    let unexpected = |c: char, at: usize| format!("unexpected '{c}' at byte {at}");
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(is_separator);
+        let Some(first) = rest.chars().next() else {
+            return Ok(out);
+        };
+        let key_end = rest
+            .find(|c: char| c == '=' || is_separator(c) || (strict && c == '"'))
+            .unwrap_or(rest.len());
+        if strict && key_end == 0 {
+            return Err(unexpected(first, offset(rest)));
+        }
         let key = &rest[..key_end];
         rest = &rest[key_end..];
         let value = match rest.strip_prefix('=') {
+            None if strict && rest.starts_with('"') => return Err(unexpected('"', offset(rest))),
             None => String::new(),
-            Some(after) => {
-                let (value, after) = read_value(after);
-                rest = after;
-                value
-            }
+            Some(after) => match after.strip_prefix('"') {
+                Some(quoted) => {
+                    let (value, after, closed) = read_quoted(quoted);
+                    if strict && !closed {
+                        return Err("unterminated quoted value".into());
+                    }
+                    rest = after;
+                    value
+                }
+                None => {
+                    let end = after.find(is_separator).unwrap_or(after.len());
+                    let bare = &after[..end];
+                    if strict && let Some(at) = bare.find(['"', '=']) {
+                        let c = char::from(bare.as_bytes()[at]);
+                        return Err(unexpected(c, offset(after) + at));
+                    }
+                    rest = &after[end..];
+                    bare.to_string()
+                }
+            },
         };
         // `="x"` or a stray quote: no usable key, so nothing to keep.
         if key.is_empty() || key.contains('"') {
             continue;
         }
-        out.insert(key.to_string(), Value::String(value));
+        out.push((key.to_string(), value));
     }
 }
 
-fn is_space(c: char) -> bool {
-    c == ' ' || c == '\t'
+/// The pairs of `line`, read leniently, later duplicates winning as in
+/// go-logfmt's readers.
+pub fn parse_logfmt(line: &str) -> Map<String, Value> {
+    read_logfmt(line, Strictness::Lenient)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
 }
 
-/// A value at the start of `s` and what follows it.
-fn read_value(s: &str) -> (String, &str) {
-    let Some(quoted) = s.strip_prefix('"') else {
-        let end = s.find(is_space).unwrap_or(s.len());
-        return (s[..end].to_string(), &s[end..]);
-    };
+/// A quoted value after its opening quote: the value, what follows the
+/// closing quote, and whether there was one.
+fn read_quoted(quoted: &str) -> (String, &str, bool) {
     let mut value = String::new();
     let mut chars = quoted.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return (value, &quoted[i + 1..]),
+            '"' => return (value, &quoted[i + 1..], true),
             '\\' => match chars.next() {
                 Some((_, 'n')) => value.push('\n'),
                 Some((_, 't')) => value.push('\t'),
@@ -60,8 +107,7 @@ fn read_value(s: &str) -> (String, &str) {
             other => value.push(other),
         }
     }
-    // An unterminated quote runs to the end of the line.
-    (value, "")
+    (value, "", false)
 }
 
 /// Writes pairs as logfmt (tests and the fuzz target's round trip).

@@ -2,14 +2,16 @@
 //! bytes, as Graylog does), then the fields of GELF 1.1: `host` becomes a
 //! label, `short_message` the line, `level` (syslog severity) the level,
 //! `timestamp` (seconds, fractional) the time, `full_message` and each
-//! `_additional` field (without its underscore) fields.
+//! `_additional` field (without its underscore) fields; GELF 1.0's
+//! `facility` the service when none is named.
 
 use std::io::Read;
 
 use serde_json::{Map, Value};
 
 use super::GelfError;
-use crate::logs::{Entry, LevelHint};
+use crate::logs::schema::aliases;
+use crate::logs::{Entry, LevelHint, json_kind};
 
 /// `limit` bounds the decompressed size (a gzip bomb stops there).
 pub fn decode_payload(payload: &[u8], limit: usize) -> Result<Entry, GelfError> {
@@ -52,6 +54,9 @@ fn decompress(payload: &[u8], limit: usize) -> Result<Vec<u8>, GelfError> {
     }
     Ok(out)
 }
+
+/// GELF 1.0's field naming the sending program.
+const FACILITY: &str = "facility";
 
 fn entry(map: Map<String, Value>) -> Result<Entry, GelfError> {
     let mut line = None;
@@ -96,6 +101,14 @@ fn entry(map: Map<String, Value>) -> Result<Entry, GelfError> {
             }
         }
     }
+    // GELF 1.0's `facility` (1.1 deprecates it; graypy still sends it as
+    // `_facility`, holding the logger's name) names the sender: it is the
+    // service when the message names none.
+    if !aliases::SERVICE.iter().any(|name| fields.contains_key(*name))
+        && let Some(facility) = fields.remove(FACILITY)
+    {
+        fields.insert("service".to_string(), facility);
+    }
     // GELF 1.1 makes `level` optional with ALERT (1) as its default; most
     // senders set it, and a missing one is better left to the schema's
     // default than read as an alert.
@@ -109,13 +122,10 @@ fn entry(map: Map<String, Value>) -> Result<Entry, GelfError> {
 }
 
 fn type_error(field: &'static str, value: &Value, expected: &'static str) -> GelfError {
+    // A number where a number belongs is one out of its range.
     let found = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number out of range",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        other => json_kind(other),
     };
     GelfError::FieldType {
         field,
@@ -142,6 +152,21 @@ mod tests {
         assert_eq!(e.fields.get("request_id"), Some(&Value::String("r-2".into())));
         assert_eq!(e.fields.get("user_id"), Some(&Value::String("42".into())));
         assert!(e.timestamp_ns.unwrap() > 1_700_000_000_000_000_000);
+    }
+
+    #[test]
+    fn facility_names_the_service_when_nothing_else_does() {
+        let graypy = br#"{"version":"1.1","host":"h","short_message":"m","_facility":"lms-gelf"}"#;
+        let e = decode_payload(graypy, 4096).unwrap();
+        assert_eq!(e.fields.get("service"), Some(&Value::String("lms-gelf".into())));
+        assert_eq!(e.fields.get("facility"), None, "kept once, as the service");
+        let old = br#"{"version":"1.0","host":"h","short_message":"m","facility":"cron"}"#;
+        let e = decode_payload(old, 4096).unwrap();
+        assert_eq!(e.fields.get("service"), Some(&Value::String("cron".into())));
+        let named = br#"{"version":"1.1","host":"h","short_message":"m","_facility":"f","_app":"lms"}"#;
+        let e = decode_payload(named, 4096).unwrap();
+        assert_eq!(e.fields.get("service"), None);
+        assert_eq!(e.fields.get("facility"), Some(&Value::String("f".into())));
     }
 
     #[test]

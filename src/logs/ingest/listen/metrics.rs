@@ -30,7 +30,8 @@ impl ListenerMetrics {
             dropped: r.counter_vec(
                 "belfry_logs_dropped_total",
                 "Log messages a listener read but did not store: reason is queue_full (UDP while the \
-                 ingest queue is full), backpressure (UDP while the index is behind) or store_error.",
+                 ingest queue is full), backpressure (UDP while the index is behind), store_error, or \
+                 udp_receive_buffer (datagrams the kernel dropped before the listener read them).",
                 &["source", "reason"],
             ),
             connections: r.gauge_vec(

@@ -1,6 +1,7 @@
 //! A listener's UDP side: one message per datagram (GELF's chunks are
 //! put back together first); nothing waits on the store here, so a full
-//! queue drops the datagram and counts it.
+//! queue drops the datagram and counts it. Once a second the datagrams the
+//! kernel dropped for a full receive buffer are counted too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::metrics::ListenerMetrics;
 use super::protocol::Protocol;
 use super::queue::{QueueSender, now_ns};
+use super::udp_drops::KernelDrops;
 use crate::logs::LogStore;
 use crate::logs::ingest::gelf::ChunkAssembler;
 
@@ -38,6 +40,8 @@ pub async fn serve_udp(
     let mut assembler = opts.assembler;
     // Looked up once: a label lookup per datagram costs more than the rest.
     let received = metrics.received.with(&[source, "udp"]);
+    let overflowed = metrics.dropped.with(&[source, "udp_receive_buffer"]);
+    let mut kernel_drops = KernelDrops::of(&socket);
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut tick = tokio::time::interval(EXPIRE_EVERY);
     loop {
@@ -46,6 +50,9 @@ pub async fn serve_udp(
             _ = tick.tick() => {
                 if let Some(a) = assembler.as_mut() {
                     a.expire(now_ns());
+                }
+                if let Some(k) = kernel_drops.as_mut() {
+                    overflowed.add(k.new_drops().await);
                 }
                 continue;
             }

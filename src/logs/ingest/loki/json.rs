@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{LokiError, check_labels};
-use crate::logs::Entry;
 use crate::logs::ingest::Decoded;
+use crate::logs::{Entry, json_kind, string_labels};
 
 #[derive(Deserialize)]
 struct PushBody {
@@ -53,13 +53,7 @@ pub fn decode_json(body: &[u8]) -> Result<Decoded<LokiError>, LokiError> {
 }
 
 fn stream_labels(stream: Map<String, Value>) -> Result<Vec<(String, String)>, LokiError> {
-    let mut labels = Vec::with_capacity(stream.len());
-    for (name, value) in stream {
-        match value {
-            Value::String(v) => labels.push((name, v)),
-            _ => return Err(LokiError::LabelValue(name)),
-        }
-    }
+    let mut labels = string_labels(stream).map_err(|(name, _)| LokiError::LabelValue(name))?;
     labels.sort_by(|a, b| a.0.cmp(&b.0));
     check_labels(&labels)?;
     Ok(labels)
@@ -79,7 +73,7 @@ fn entry(value: Value) -> Result<(i64, String, Map<String, Value>), String> {
     let ts = parse_timestamp(items.next().expect("length checked"))?;
     let line = match items.next().expect("length checked") {
         Value::String(s) => s,
-        other => return Err(format!("line is {}, not a string", kind(&other))),
+        other => return Err(format!("line is {}, not a string", json_kind(&other))),
     };
     let fields = match items.next() {
         None | Some(Value::Null) => Map::new(),
@@ -88,7 +82,12 @@ fn entry(value: Value) -> Result<(i64, String, Map<String, Value>), String> {
             // are kept as sent rather than failing the line.
             m
         }
-        Some(other) => return Err(format!("structured metadata is {}, not an object", kind(&other))),
+        Some(other) => {
+            return Err(format!(
+                "structured metadata is {}, not an object",
+                json_kind(&other)
+            ));
+        }
     };
     Ok((ts, line, fields))
 }
@@ -105,19 +104,8 @@ fn parse_timestamp(v: Value) -> Result<i64, String> {
             .ok_or_else(|| format!("timestamp {n} is not integer nanoseconds since the epoch")),
         other => Err(format!(
             "timestamp is {}, not a string of nanoseconds",
-            kind(other)
+            json_kind(other)
         )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
