@@ -344,8 +344,7 @@ impl LogStore {
 
     /// Stops the threads, commits what waits and syncs the WAL.
     pub fn close(&self) -> Result<(), LogsError> {
-        self.inner.stop.store(true, Ordering::Release);
-        self.inner.wake.notify_all();
+        self.inner.signal_stop();
         for t in self.threads.lock().drain(..) {
             if t.join().is_err() {
                 tracing::error!("a logs store thread panicked");
@@ -365,8 +364,7 @@ impl Drop for LogStore {
     /// Joining them releases the index writers' locks before a new store
     /// may open the same directory.
     fn drop(&mut self) {
-        self.inner.stop.store(true, Ordering::Release);
-        self.inner.wake.notify_all();
+        self.inner.signal_stop();
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
         }
@@ -374,6 +372,17 @@ impl Drop for LogStore {
 }
 
 impl Inner {
+    /// Tells the threads to stop. Under the pending lock, which each
+    /// thread holds from its check of `stop` until its wait releases it:
+    /// otherwise the wake-up could fall between the two and be lost, and
+    /// the thread would sleep out its whole interval (an hour in tests,
+    /// ten minutes for retention) before a join returned.
+    fn signal_stop(&self) {
+        let _pending = self.pending.lock();
+        self.stop.store(true, Ordering::Release);
+        self.wake.notify_all();
+    }
+
     fn commit_loop(&self) {
         let mut last = Instant::now();
         loop {
@@ -481,6 +490,11 @@ impl Inner {
         let mut next = Instant::now() + every;
         let mut p = self.pending.lock();
         loop {
+            // Checked before waiting too: a stop that came during a
+            // retention pass found no one waiting to wake.
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
             // The condvar is shared with the committer: wake-ups before
             // the deadline only check for stop.
             self.wake.wait_until(&mut p, next);

@@ -497,3 +497,30 @@ fn search_finds_ids_and_long_words_the_index_keeps_only_as_a_mark() {
     assert!(field("step", "export.grades").is_empty());
     store.close().unwrap();
 }
+
+/// A stop signalled while the committer is between its check and its wait
+/// (or while retention runs) must not be lost: with hour-long intervals a
+/// lost wake-up would leave the join waiting an hour. Many opens and drops
+/// make that window likely to be hit at least once without the fix.
+#[test]
+fn closing_never_sleeps_out_an_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for i in 0..200 {
+            let mut opts = options(Arc::new(AtomicI64::new(T0)));
+            opts.retention_interval = Some(Duration::from_millis(1));
+            let store = LogStore::open(&path, opts, &Registry::default()).unwrap();
+            if i % 2 == 0 {
+                store.close().unwrap();
+            }
+            drop(store);
+        }
+        done_tx.send(()).unwrap();
+    });
+    // Generous: 200 opens take a second or two; a lost wake-up, an hour.
+    done_rx
+        .recv_timeout(Duration::from_secs(300))
+        .expect("a store took minutes to close: a stop signal was lost");
+}
