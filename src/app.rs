@@ -410,6 +410,10 @@ fn warn_restart_only_changes(running: &Config, new: &Config) {
     let mut keys = running.server.changed_keys(&new.server);
     keys.extend(running.storage.changed_keys(&new.storage));
     keys.extend(running.logs.changed_keys(&new.logs));
+    // Error projects, limits, scrubbing and rules are read at start.
+    if running.errors != new.errors {
+        keys.push("errors");
+    }
     if keys.is_empty() {
         return;
     }
