@@ -177,6 +177,24 @@ fn sentry_sdk_events_become_scrubbed_grouped_issues() {
         metrics.lines().filter(|l| l.contains("belfry_error")).collect::<Vec<_>>().join("\n")
     );
 
+    // One user is one token across errors and logs.
+    let (status, body) = block(async {
+        let resp = http_client()
+            .post(server.url("/api/belfry/logs"))
+            .header("content-type", "application/x-ndjson")
+            .body(r#"{"service":"lms","level":"error","msg":"grade export failed","user_id":"student-4711"}"#)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    });
+    assert_eq!(status, 200, "{body}");
+    let line = crate::support::wait_for(std::time::Duration::from_secs(20), "the log line indexed", || {
+        let found = get(&server.url("/api/belfry/logs/search?query=export&start=0"));
+        found["data"]["lines"].as_array().and_then(|l| l.first().cloned())
+    });
+    assert_eq!(line["user"], latest["user"]["id"], "{line}");
+
     server.stop();
     let leaks = grep_dir(
         &data,
