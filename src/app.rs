@@ -145,6 +145,44 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             .context("the state store open task failed")?
             .context("cannot open the state store")?
     };
+    // Errors: Sentry-compatible ingest, scrubbed with the logs' key and
+    // scrubbers (plus IP addresses), issues and events in state.redb.
+    let errors = {
+        let state_store = state_store.clone();
+        let errors_config = config.errors.clone();
+        let privacy_config =
+            belfry::errors::errors_privacy_config(&config.logs.privacy, &config.errors.scrub);
+        let data_dir = opts.data_dir.clone();
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let privacy = belfry::privacy::Privacy::open(&privacy_config, &data_dir, registry.clone())
+                .context("cannot set up the errors' privacy (user-id key, scrubbers)")?;
+            let scrubber = belfry::errors::EventScrubber::new(
+                errors_config.scrub.enabled.then(|| privacy.scrubber.clone()),
+                privacy.hasher.clone(),
+            );
+            let stored =
+                belfry::errors::load_stored(&state_store).context("cannot read the stored error projects")?;
+            let projects = belfry::errors::Projects::new(
+                &errors_config.projects,
+                stored,
+                errors_config.limits.max_events_per_second,
+            );
+            let writer = belfry::state::StateWriter::start(state_store.clone());
+            let store = belfry::errors::ErrorStore::open(state_store, writer)
+                .context("cannot open the error issues")?;
+            Ok(Arc::new(belfry::errors::ErrorIngest::new(
+                projects,
+                Arc::new(store),
+                scrubber,
+                errors_config.fingerprint_rules,
+                errors_config.limits,
+                &registry,
+            )))
+        })
+        .await
+        .context("the error ingest start task failed")??
+    };
     let alerting = {
         let registry = registry.clone();
         let alerting_config = config.alerting.clone();
@@ -230,6 +268,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ),
         logs: Some(logs.clone()),
         logql: Some(logql),
+        errors: Some(errors),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
@@ -371,6 +410,10 @@ fn warn_restart_only_changes(running: &Config, new: &Config) {
     let mut keys = running.server.changed_keys(&new.server);
     keys.extend(running.storage.changed_keys(&new.storage));
     keys.extend(running.logs.changed_keys(&new.logs));
+    // Error projects, limits, scrubbing and rules are read at start.
+    if running.errors != new.errors {
+        keys.push("errors");
+    }
     if keys.is_empty() {
         return;
     }
@@ -593,5 +636,29 @@ pub fn import(data_dir: &Path, file: &Path, format: Option<Format>) -> Result<()
         report.series_created,
         report.samples_skipped
     );
+    Ok(())
+}
+
+/// `belfry errors project add NAME`: stores a project with a fresh key in
+/// the data directory's `state.redb` and prints its DSN for the listen
+/// address (flag, else the configuration's, else the default).
+pub fn errors_project_add(
+    config_path: Option<&Path>,
+    data_dir: &Path,
+    listen: Option<SocketAddr>,
+    name: &str,
+) -> Result<()> {
+    let config = load_config(config_path)?;
+    let listen = listen.or(config.server.listen_address).unwrap_or(DEFAULT_LISTEN);
+    let state = StateStore::open(data_dir).with_context(|| {
+        format!(
+            "cannot open the state store in {} (a running belfry holds it: stop it first, or add the \
+             project to errors.projects in the configuration)",
+            data_dir.display()
+        )
+    })?;
+    let project = belfry::errors::add_project(&state, &config.errors.projects, name)
+        .context("cannot add the project")?;
+    println!("http://{}@{}/{}", project.keys[0], listen, project.id);
     Ok(())
 }

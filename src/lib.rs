@@ -5,6 +5,7 @@
 
 pub mod alerting;
 pub mod config;
+pub mod errors;
 pub mod exposition;
 pub mod http_client;
 pub mod ingest;

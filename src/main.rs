@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         what: TestCommand,
     },
+    /// Manage Sentry-compatible error projects.
+    Errors {
+        #[command(subcommand)]
+        what: ErrorsCommand,
+    },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
         file: PathBuf,
@@ -82,6 +87,22 @@ enum TestCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ErrorsCommand {
+    /// Projects events are sent to.
+    Project {
+        #[command(subcommand)]
+        what: ProjectCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectCommand {
+    /// Create a project with a new DSN key (stored in the data directory;
+    /// belfry must not be running) and print its DSN.
+    Add { name: String },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ImportFormat {
     Prometheus,
@@ -114,6 +135,16 @@ fn main() -> ExitCode {
                     ignore_unknown_fields,
                 },
         }) => return app::test_rules(&files, run, ignore_unknown_fields),
+        Some(Command::Errors {
+            what: ErrorsCommand::Project {
+                what: ProjectCommand::Add { name },
+            },
+        }) => app::errors_project_add(
+            cli.serve.config.as_deref(),
+            &cli.serve.data_dir,
+            cli.serve.listen,
+            &name,
+        ),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

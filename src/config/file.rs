@@ -29,6 +29,9 @@ pub struct Config {
     /// The logs store (`<data-dir>/logs/`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub logs: LogsConfig,
+    /// Sentry-compatible error ingest: projects, limits, scrubbing.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub errors: ErrorsConfig,
     /// Alertmanager's `alertmanager.yml` format.
     #[serde(default)]
     pub alerting: Option<crate::config::AlertingConfig>,
@@ -160,9 +163,9 @@ impl Config {
         self.logs
             .validate()
             .map_err(|m| FileError::located(origin, locate_key(text, "logs"), format!("logs: {m}")))?;
-        self.logs
+        self.errors
             .validate()
-            .map_err(|m| FileError::located(origin, locate_key(text, "logs"), format!("logs: {m}")))?;
+            .map_err(|m| FileError::located(origin, locate_key(text, "errors"), format!("errors: {m}")))?;
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
         }

@@ -7,6 +7,7 @@
 pub mod alerting;
 mod envsubst;
 mod error;
+mod errors;
 mod exemplars;
 mod file;
 mod file_error;
@@ -25,6 +26,10 @@ mod validation_error;
 
 pub use alerting::AlertingConfig;
 pub use error::ConfigError;
+pub use errors::{
+    ErrorLimitsConfig, ErrorScrubConfig, ErrorsConfig, FingerprintMatcher, FingerprintRule, ProjectConfig,
+    is_valid_key,
+};
 pub use exemplars::{DEFAULT_MAX_EXEMPLARS, ExemplarsConfig};
 #[cfg(test)]
 use file::locate_job;

@@ -16,4 +16,4 @@ mod writer;
 
 pub use error::StateError;
 pub use store::{SCHEMA_VERSION, StateStore};
-pub use writer::{StateWriter, WriteOp};
+pub use writer::{PendingWrite, StateWriter, WriteOp};

@@ -99,6 +99,43 @@ impl StateStore {
         Ok(out)
     }
 
+    /// One value of a table. Blocking.
+    pub fn get(&self, table: &'static str, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = txn
+            .open_table(tables::bytes_table(table))
+            .map_err(|e| self.err(e))?;
+        Ok(t.get(key).map_err(|e| self.err(e))?.map(|v| v.value().to_vec()))
+    }
+
+    /// Up to `limit` rows whose key starts with `prefix`, last key first,
+    /// starting below `before` when given: a page of a key range without
+    /// reading the whole table. Blocking.
+    pub fn scan_prefix_rev(
+        &self,
+        table: &'static str,
+        prefix: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = txn
+            .open_table(tables::bytes_table(table))
+            .map_err(|e| self.err(e))?;
+        let upper = prefix_end(prefix);
+        let end = match before {
+            Some(b) if b < upper.as_str() => b.to_string(),
+            _ => upper,
+        };
+        let mut out = Vec::new();
+        let range = t.range::<&str>(prefix..end.as_str()).map_err(|e| self.err(e))?;
+        for row in range.rev().take(limit) {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Applies puts and deletes in one durable transaction. Blocking.
     pub fn write(&self, ops: &[WriteOp]) -> Result<(), StateError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
@@ -123,6 +160,21 @@ impl StateStore {
     }
 }
 
+/// The least string above every string that starts with `prefix`
+/// (prefixes end in an ASCII separator, whose successor is one byte on).
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_string();
+    match end.pop() {
+        Some(c) if c.is_ascii() && c != '\x7f' => end.push(char::from(c as u8 + 1)),
+        Some(c) => {
+            end.push(c);
+            end.push(char::MAX);
+        }
+        None => end.push(char::MAX),
+    }
+    end
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +197,32 @@ mod tests {
             s.scan(tables::SILENCES).unwrap(),
             vec![("b".to_string(), b"2".to_vec())]
         );
+    }
+
+    #[test]
+    fn pages_a_prefix_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        let ops: Vec<WriteOp> = ["a/1", "a/2", "a/3", "b/1", "a0"]
+            .iter()
+            .map(|k| WriteOp::put(tables::SILENCES, *k, k.as_bytes().to_vec()))
+            .collect();
+        s.write(&ops).unwrap();
+        let keys = |rows: Vec<(String, Vec<u8>)>| rows.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(
+            keys(s.scan_prefix_rev(tables::SILENCES, "a/", None, 10).unwrap()),
+            ["a/3", "a/2", "a/1"]
+        );
+        assert_eq!(
+            keys(s.scan_prefix_rev(tables::SILENCES, "a/", None, 2).unwrap()),
+            ["a/3", "a/2"]
+        );
+        assert_eq!(
+            keys(s.scan_prefix_rev(tables::SILENCES, "a/", Some("a/2"), 5).unwrap()),
+            ["a/1"]
+        );
+        assert_eq!(s.get(tables::SILENCES, "b/1").unwrap(), Some(b"b/1".to_vec()));
+        assert_eq!(s.get(tables::SILENCES, "b/2").unwrap(), None);
     }
 
     #[test]

@@ -17,8 +17,28 @@ pub const ALERTS: &str = "alerts";
 /// records before the offset.
 pub const LOG_FILE_POSITIONS: &str = "log_file_positions";
 
+/// Error issues by id (JSON `errors::Issue`).
+pub const ERROR_ISSUES: &str = "error_issues";
+/// Error events by `ISSUE/TIMESTAMP_MS/EVENT_ID` (ids and milliseconds
+/// zero-padded to 20 digits, so keys sort by issue, then time): an issue's
+/// events are one key range.
+pub const ERROR_EVENTS: &str = "error_events";
+/// The users an issue has affected, by `ISSUE/USER_TOKEN` (empty values).
+pub const ERROR_ISSUE_USERS: &str = "error_issue_users";
+/// Projects created by `belfry errors project add`, by id (JSON).
+pub const ERROR_PROJECTS: &str = "error_projects";
+
 /// Created on open when missing.
-pub const ALL: &[&str] = &[SILENCES, NFLOG, ALERTS, LOG_FILE_POSITIONS];
+pub const ALL: &[&str] = &[
+    SILENCES,
+    NFLOG,
+    ALERTS,
+    LOG_FILE_POSITIONS,
+    ERROR_ISSUES,
+    ERROR_EVENTS,
+    ERROR_ISSUE_USERS,
+    ERROR_PROJECTS,
+];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
     TableDefinition::new(name)

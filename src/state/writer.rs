@@ -79,6 +79,18 @@ impl StateWriter {
             .map_err(StateError::BatchFailed)
     }
 
+    /// Queues a write now and returns the wait for it to be durable.
+    /// Writes queued one after the other commit in that order, so a caller
+    /// holding a lock while queueing keeps its writes in its own order
+    /// without holding the lock across the fsync.
+    pub fn enqueue(&self, ops: Vec<WriteOp>) -> PendingWrite {
+        let (done, wait) = oneshot::channel();
+        match self.tx.send((ops, Some(done))) {
+            Ok(()) => PendingWrite(Some(wait)),
+            Err(_) => PendingWrite(None),
+        }
+    }
+
     /// Writes without waiting (from blocking or sync code).
     pub fn write_detached(&self, ops: Vec<WriteOp>) {
         if self.tx.send((ops, None)).is_err() {
@@ -94,6 +106,18 @@ impl StateWriter {
             .send((ops, Some(done)))
             .map_err(|_| StateError::WriterStopped)?;
         wait.blocking_recv()
+            .map_err(|_| StateError::WriterStopped)?
+            .map_err(StateError::BatchFailed)
+    }
+}
+
+/// A queued write; [`PendingWrite::durable`] waits for its commit.
+pub struct PendingWrite(Option<oneshot::Receiver<Result<(), Arc<StateError>>>>);
+
+impl PendingWrite {
+    pub async fn durable(self) -> Result<(), StateError> {
+        let wait = self.0.ok_or(StateError::WriterStopped)?;
+        wait.await
             .map_err(|_| StateError::WriterStopped)?
             .map_err(StateError::BatchFailed)
     }

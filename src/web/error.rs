@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::alerting::AlertingError;
+use crate::errors::ErrorsError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::logql::LogqlError;
 use crate::logs::LogsError;
@@ -56,6 +57,9 @@ pub enum ApiError {
     /// Alerts, silences and the alerting configuration.
     #[error(transparent)]
     Alerting(#[from] AlertingError),
+    /// Error ingest (Sentry's envelopes) and the issues API.
+    #[error(transparent)]
+    Errors(#[from] ErrorsError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -132,6 +136,22 @@ impl ApiError {
                 | AlertingError::State(_)
                 | AlertingError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
+            ApiError::Errors(e) => match e {
+                ErrorsError::MissingAuth | ErrorsError::WrongKey(_) => {
+                    (StatusCode::UNAUTHORIZED, "unauthorized")
+                }
+                ErrorsError::UnknownProject(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                ErrorsError::BadProjectId(_)
+                | ErrorsError::BadEnvelope(_)
+                | ErrorsError::BadEvent(_)
+                | ErrorsError::BadEncoding { .. }
+                | ErrorsError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+                ErrorsError::UnsupportedEncoding(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
+                ErrorsError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+                ErrorsError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+                ErrorsError::IssueNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                ErrorsError::State(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -150,6 +170,17 @@ impl IntoResponse for ApiError {
 
 /// A sender told to slow down is told when to come back.
 fn add_retry_after(error: &ApiError, response: &mut Response) {
+    if let ApiError::Errors(ErrorsError::RateLimited { retry_after_secs, .. }) = error {
+        let seconds = retry_after_secs.to_string();
+        // Sentry's `retry_after:categories:scope`; no categories = all.
+        let limits = format!("{retry_after_secs}::project");
+        for (name, value) in [("retry-after", seconds), ("x-sentry-rate-limits", limits)] {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+        return;
+    }
     if let ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) = error
         && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
     {
@@ -262,6 +293,38 @@ impl IntoResponse for OtlpApiError {
                 .into_response()
         };
         add_retry_after(&self.error, &mut response);
+        response
+    }
+}
+
+/// An error of Sentry's ingest endpoints: the status Sentry's relay
+/// would answer, the reason in `X-Sentry-Error` (which SDKs log) and in
+/// `{"detail": …}`, and on 429 `Retry-After` and `X-Sentry-Rate-Limits`,
+/// which SDKs honour before sending again.
+#[derive(Debug)]
+pub struct SentryApiError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for SentryApiError {
+    fn from(e: E) -> Self {
+        SentryApiError(e.into())
+    }
+}
+
+impl IntoResponse for SentryApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status_and_type();
+        log_server_error(status, &self.0);
+        let message = self.0.to_string();
+        let mut response = (status, Json(json!({ "detail": message }))).into_response();
+        // A header value holds no control characters; the reason is ours.
+        let header: String = message
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&header) {
+            response.headers_mut().insert("x-sentry-error", v);
+        }
+        add_retry_after(&self.0, &mut response);
         response
     }
 }

@@ -11,9 +11,9 @@ use axum::routing::{get, post, put};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    es_bulk, es_cluster, es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels,
-    loki_push, loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status,
-    target_metadata, targets, write,
+    errors_ingest, errors_issues, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle,
+    logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, otlp_logs, query,
+    rules, series, server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -77,6 +77,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/belfry/logs", post(logs_ingest::ingest_ndjson))
         .route("/api/belfry/logs/search", get(logs_search::search))
         .route("/api/belfry/logs/context", get(logs_search::context))
+        .merge(errors_routes())
         .route("/loki/api/v1/push", post(loki_push::push))
         .route("/v1/logs", post(otlp_logs::export_logs))
         .merge(elasticsearch_routes())
@@ -119,6 +120,25 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
+}
+
+/// Sentry's ingest endpoints (SDKs write them with the trailing slash,
+/// some proxies strip it) and the issues API.
+fn errors_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/{project_id}/envelope/", post(errors_ingest::envelope))
+        .route("/api/{project_id}/envelope", post(errors_ingest::envelope))
+        .route("/api/{project_id}/store/", post(errors_ingest::store))
+        .route("/api/{project_id}/store", post(errors_ingest::store))
+        .route("/api/belfry/errors/issues", get(errors_issues::list))
+        .route(
+            "/api/belfry/errors/issues/{id}",
+            get(errors_issues::detail).put(errors_issues::update),
+        )
+        .route(
+            "/api/belfry/errors/issues/{id}/events",
+            get(errors_issues::events),
+        )
 }
 
 /// Elasticsearch's bulk API and the calls shippers make around it; every

@@ -81,4 +81,7 @@ pub struct AppState {
     pub logs: Option<Arc<crate::logs::LogStore>>,
     /// LogQL over the logs store (the Loki API); `None` without a store.
     pub logql: Option<Arc<crate::logql::LogqlEngine>>,
+    /// Sentry-compatible error ingest and its issues; `None` where a
+    /// server runs without it, and its routes answer 503.
+    pub errors: Option<Arc<crate::errors::ErrorIngest>>,
 }

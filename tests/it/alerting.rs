@@ -108,6 +108,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
         ),
         logs: None,
         logql: None,
+        errors: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -67,6 +67,7 @@ impl Api {
             ),
             logs: None,
             logql: None,
+            errors: None,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

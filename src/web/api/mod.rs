@@ -1,6 +1,8 @@
 //! Handlers, one file per API family.
 
 pub mod alertmanager;
+pub mod errors_ingest;
+pub mod errors_issues;
 pub mod es_bulk;
 pub mod es_cluster;
 pub mod es_document;

@@ -1,0 +1,16 @@
+//! The `errors:` section: Sentry projects and their DSN keys, the limits
+//! that protect memory and disk at ingest, how long events are kept,
+//! server-side scrubbing and fingerprint rules. The machinery that applies
+//! it is `crate::errors`.
+
+mod fingerprint_rule;
+mod limits;
+mod project;
+mod scrub;
+mod section;
+
+pub use fingerprint_rule::{FingerprintMatcher, FingerprintRule};
+pub use limits::ErrorLimitsConfig;
+pub use project::{ProjectConfig, is_valid_key};
+pub use scrub::ErrorScrubConfig;
+pub use section::ErrorsConfig;

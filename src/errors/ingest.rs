@@ -1,0 +1,244 @@
+//! One ingest request from end to end: size and decompression limits, the
+//! envelope split (or the `store` endpoint's bare event), who sent it, the
+//! project's rate, then per event item: parse, scrub, group — CPU work
+//! done by [`ErrorIngest::prepare`], which callers run off the executor —
+//! and [`ErrorIngest::commit`], which stores and waits until durable.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::config::{ErrorLimitsConfig, FingerprintRule};
+use crate::selfmetrics::Registry;
+
+use super::auth::{key_from_auth_header, key_from_query, parse_dsn};
+use super::decode::decode_body;
+use super::envelope;
+use super::grouping::group;
+use super::metrics::ErrorMetrics;
+use super::projects::{Project, Projects};
+use super::rate_limit::RateLimiter;
+use super::scrub::EventScrubber;
+use super::store::ErrorStore;
+use super::{ErrorsError, Event, Grouping};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/api/ID/envelope/`
+    Envelope,
+    /// `/api/ID/store/`: one event as JSON, the older protocol.
+    Store,
+}
+
+/// What the HTTP layer hands over, owned so it can move to a blocking task.
+#[derive(Debug)]
+pub struct IngestRequest {
+    pub project: String,
+    pub endpoint: Endpoint,
+    pub auth_header: Option<String>,
+    pub query: Option<String>,
+    pub content_encoding: Option<String>,
+    pub body: Bytes,
+}
+
+/// Events ready to store.
+pub struct Prepared {
+    project: Project,
+    events: Vec<(Event, Grouping)>,
+    /// What the answer's `id` is: the (first) event's id, else the
+    /// envelope header's.
+    id: Option<String>,
+}
+
+impl Prepared {
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
+pub struct ErrorIngest {
+    projects: Projects,
+    store: Arc<ErrorStore>,
+    scrubber: EventScrubber,
+    rules: Vec<FingerprintRule>,
+    limits: ErrorLimitsConfig,
+    metrics: ErrorMetrics,
+    rate: RateLimiter,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl ErrorIngest {
+    pub fn new(
+        projects: Projects,
+        store: Arc<ErrorStore>,
+        scrubber: EventScrubber,
+        rules: Vec<FingerprintRule>,
+        limits: ErrorLimitsConfig,
+        registry: &Registry,
+    ) -> Self {
+        ErrorIngest {
+            projects,
+            store,
+            scrubber,
+            rules,
+            limits,
+            metrics: ErrorMetrics::new(registry),
+            rate: RateLimiter::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<ErrorStore> {
+        &self.store
+    }
+
+    pub fn limits(&self) -> &ErrorLimitsConfig {
+        &self.limits
+    }
+
+    /// Counts a refusal the HTTP layer made itself (a body over the
+    /// limit before it was read whole).
+    pub fn count_rejected(&self, error: &ErrorsError) {
+        self.metrics.rejected.with(&[error.reason()]).inc();
+    }
+
+    /// Everything up to storing. CPU-bound: run it off the executor.
+    pub fn prepare(&self, request: IngestRequest) -> Result<Prepared, ErrorsError> {
+        self.prepare_counted(request)
+            .inspect_err(|e| self.count_rejected(e))
+    }
+
+    fn prepare_counted(&self, request: IngestRequest) -> Result<Prepared, ErrorsError> {
+        let project_id: u64 = request
+            .project
+            .parse()
+            .map_err(|_| ErrorsError::BadProjectId(request.project.clone()))?;
+        let envelope_limit = self.limits.max_envelope_bytes.0;
+        if request.body.len() as u64 > envelope_limit {
+            return Err(ErrorsError::TooLarge {
+                what: "the request body",
+                size: request.body.len() as u64,
+                limit: envelope_limit,
+                key: "max_envelope_bytes",
+            });
+        }
+        let body = decode_body(
+            request.content_encoding.as_deref(),
+            &request.body,
+            self.limits.max_decompressed_bytes.0,
+        )?;
+        let header_key = request
+            .auth_header
+            .as_deref()
+            .and_then(key_from_auth_header)
+            .map(str::to_string)
+            .or_else(|| request.query.as_deref().and_then(key_from_query));
+        let now = now();
+        match request.endpoint {
+            Endpoint::Store => {
+                let project = self.admit(project_id, header_key.as_deref(), 1, now)?;
+                let event = self.event(&body, None, now)?;
+                let id = Some(event.0.event_id().to_string());
+                Ok(Prepared {
+                    project,
+                    events: vec![event],
+                    id,
+                })
+            }
+            Endpoint::Envelope => {
+                let envelope = envelope::parse(&body)?;
+                let key =
+                    header_key.or_else(|| envelope.dsn().and_then(parse_dsn).map(|(k, _)| k.to_string()));
+                let event_items = envelope.items.iter().filter(|i| i.item_type == "event").count();
+                let project = self.admit(project_id, key.as_deref(), event_items as u32, now)?;
+                let mut events = Vec::with_capacity(event_items);
+                for item in &envelope.items {
+                    match item.item_type.as_str() {
+                        "event" => events.push(self.event(item.payload, envelope.event_id(), now)?),
+                        "attachment" if item.payload.len() as u64 > self.limits.max_attachment_bytes.0 => {
+                            self.count_rejected(&ErrorsError::TooLarge {
+                                what: "an attachment",
+                                size: item.payload.len() as u64,
+                                limit: self.limits.max_attachment_bytes.0,
+                                key: "max_attachment_bytes",
+                            });
+                        }
+                        other => self.metrics.skip(other),
+                    }
+                }
+                let id = events
+                    .first()
+                    .map(|(e, _)| e.event_id().to_string())
+                    .or_else(|| envelope.event_id().map(str::to_string));
+                Ok(Prepared { project, events, id })
+            }
+        }
+    }
+
+    /// Authenticates and takes `events` from the project's rate.
+    fn admit(
+        &self,
+        project_id: u64,
+        key: Option<&str>,
+        events: u32,
+        now: f64,
+    ) -> Result<Project, ErrorsError> {
+        let project = self.projects.authenticate(project_id, key)?;
+        let limit = project.max_events_per_second;
+        if events > 0 && !self.rate.take(project_id, events, limit, now as u64) {
+            return Err(ErrorsError::RateLimited {
+                project: project_id,
+                limit,
+                retry_after_secs: 1,
+            });
+        }
+        Ok(project.clone())
+    }
+
+    fn event(
+        &self,
+        payload: &[u8],
+        envelope_id: Option<&str>,
+        now: f64,
+    ) -> Result<(Event, Grouping), ErrorsError> {
+        let limit = self.limits.max_event_bytes.0;
+        if payload.len() as u64 > limit {
+            return Err(ErrorsError::TooLarge {
+                what: "an event",
+                size: payload.len() as u64,
+                limit,
+                key: "max_event_bytes",
+            });
+        }
+        let mut event = Event::parse(payload, envelope_id, now)?;
+        self.scrubber.scrub(&mut event);
+        let grouping = group(&event, &self.rules);
+        Ok((event, grouping))
+    }
+
+    /// Stores the prepared events; returns once they are durable.
+    pub async fn commit(&self, prepared: Prepared) -> Result<Option<String>, ErrorsError> {
+        let Prepared { project, events, id } = prepared;
+        for (event, grouping) in events {
+            let labels = [
+                project.name.clone(),
+                event.level().to_string(),
+                event.environment().unwrap_or_default().to_string(),
+                event.release().unwrap_or_default().to_string(),
+            ];
+            if let Err(e) = self.store.record(project.id, &grouping, event).await {
+                self.count_rejected(&e);
+                return Err(e);
+            }
+            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+            self.metrics.events.with(&labels).inc();
+        }
+        Ok(id)
+    }
+}

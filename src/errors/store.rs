@@ -1,0 +1,292 @@
+//! Events and issues in `state.redb`. Issues (and which users each has
+//! affected) are held in memory for listing and grouping and written
+//! through; events are only on disk, one key range per issue
+//! (`ISSUE/TIMESTAMP_MS/EVENT_ID`). An event, its issue's new state and
+//! its user are one group-committed transaction, durable before the
+//! ingest answers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use crate::state::{StateStore, StateWriter, WriteOp, tables};
+
+use super::issue_query::IssueQuery;
+use super::{ErrorsError, Event, EventEffect, Grouping, Issue, StatusChange};
+
+/// What recording an event did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recorded {
+    pub issue_id: u64,
+    pub effect: EventEffect,
+}
+
+#[derive(Default)]
+struct Index {
+    issues: HashMap<u64, Issue>,
+    by_group: HashMap<(u64, String), u64>,
+    users: HashSet<(u64, String)>,
+    next_id: u64,
+}
+
+pub struct ErrorStore {
+    state: Arc<StateStore>,
+    writer: StateWriter,
+    index: Mutex<Index>,
+}
+
+/// A page of an issue's events, newest first.
+#[derive(Debug)]
+pub struct EventPage {
+    pub events: Vec<Value>,
+    /// Pass back as `cursor` for the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}
+
+fn issue_key(id: u64) -> String {
+    format!("{id:020}")
+}
+
+fn events_prefix(issue: u64) -> String {
+    format!("{issue:020}/")
+}
+
+impl ErrorStore {
+    /// Loads the issues and their users. Blocking.
+    pub fn open(state: Arc<StateStore>, writer: StateWriter) -> Result<ErrorStore, ErrorsError> {
+        let mut index = Index {
+            next_id: 1,
+            ..Index::default()
+        };
+        for (key, value) in state.scan(tables::ERROR_ISSUES)? {
+            match serde_json::from_slice::<Issue>(&value) {
+                Ok(issue) => {
+                    index.next_id = index.next_id.max(issue.id + 1);
+                    index
+                        .by_group
+                        .insert((issue.project, issue.group.clone()), issue.id);
+                    index.issues.insert(issue.id, issue);
+                }
+                Err(e) => tracing::warn!(key, error = %e, "cannot read a stored error issue; it is skipped"),
+            }
+        }
+        for (key, _) in state.scan(tables::ERROR_ISSUE_USERS)? {
+            if let Some((issue, token)) = key.split_once('/')
+                && let Ok(issue) = issue.parse::<u64>()
+            {
+                index.users.insert((issue, token.to_string()));
+            }
+        }
+        Ok(ErrorStore {
+            state,
+            writer,
+            index: Mutex::new(index),
+        })
+    }
+
+    /// Counts `event` into its issue (made if new) and stores both;
+    /// returns once they are durable.
+    pub async fn record(
+        &self,
+        project: u64,
+        grouping: &Grouping,
+        event: Event,
+    ) -> Result<Recorded, ErrorsError> {
+        let (pending, recorded) = {
+            let mut index = self.index.lock();
+            let index = &mut *index;
+            let group_key = (project, grouping.hash.clone());
+            let (issue_id, new_issue) = match index.by_group.get(&group_key) {
+                Some(id) => (*id, false),
+                None => {
+                    let id = index.next_id;
+                    index.next_id += 1;
+                    index.by_group.insert(group_key, id);
+                    index.issues.insert(id, Issue::new(id, project, grouping, &event));
+                    (id, true)
+                }
+            };
+            let mut ops = Vec::with_capacity(3);
+            let new_user = match event.user_id() {
+                Some(token) if index.users.insert((issue_id, token.to_string())) => {
+                    ops.push(WriteOp::put(
+                        tables::ERROR_ISSUE_USERS,
+                        format!("{issue_id:020}/{token}"),
+                        Vec::new(),
+                    ));
+                    true
+                }
+                _ => false,
+            };
+            let issue = index.issues.get_mut(&issue_id).expect("indexed above");
+            let regression = issue.record(grouping, &event, new_user);
+            ops.push(WriteOp::put(
+                tables::ERROR_ISSUES,
+                issue_key(issue_id),
+                to_json(issue),
+            ));
+            let ts_ms = (event.timestamp() * 1000.0).max(0.0) as u64;
+            let event_key = format!("{issue_id:020}/{ts_ms:020}/{}", event.event_id());
+            let mut body = event.body;
+            body.insert("issue_id".into(), Value::from(issue_id));
+            body.insert("project".into(), Value::from(project));
+            ops.push(WriteOp::put(tables::ERROR_EVENTS, event_key, to_json(&body)));
+            let recorded = Recorded {
+                issue_id,
+                effect: EventEffect {
+                    new_issue,
+                    regression,
+                    new_user,
+                },
+            };
+            // Queued under the lock, so an issue's states commit in order.
+            (self.writer.enqueue(ops), recorded)
+        };
+        pending.durable().await?;
+        Ok(recorded)
+    }
+
+    pub fn issue(&self, id: u64) -> Option<Issue> {
+        self.index.lock().issues.get(&id).cloned()
+    }
+
+    pub fn issues(&self, query: &IssueQuery) -> Vec<Issue> {
+        let index = self.index.lock();
+        let mut found: Vec<Issue> = index
+            .issues
+            .values()
+            .filter(|i| query.matches(i))
+            .cloned()
+            .collect();
+        drop(index);
+        query.sort(&mut found);
+        found
+    }
+
+    pub async fn set_status(&self, id: u64, change: &StatusChange) -> Result<Issue, ErrorsError> {
+        let (pending, issue) = {
+            let mut index = self.index.lock();
+            let issue = index.issues.get_mut(&id).ok_or(ErrorsError::IssueNotFound(id))?;
+            issue.set_status(change);
+            let op = WriteOp::put(tables::ERROR_ISSUES, issue_key(id), to_json(issue));
+            (self.writer.enqueue(vec![op]), issue.clone())
+        };
+        pending.durable().await?;
+        Ok(issue)
+    }
+
+    /// A page of an issue's events, newest first. Blocking.
+    pub fn events(&self, issue: u64, cursor: Option<&str>, limit: usize) -> Result<EventPage, ErrorsError> {
+        if !self.index.lock().issues.contains_key(&issue) {
+            return Err(ErrorsError::IssueNotFound(issue));
+        }
+        let prefix = events_prefix(issue);
+        if let Some(c) = cursor
+            && !c.starts_with(&prefix)
+        {
+            return Err(ErrorsError::BadRequest(format!(
+                "cursor {c:?} is not a cursor of issue {issue}"
+            )));
+        }
+        let rows = self
+            .state
+            .scan_prefix_rev(tables::ERROR_EVENTS, &prefix, cursor, limit + 1)?;
+        let more = rows.len() > limit;
+        let mut events = Vec::with_capacity(rows.len().min(limit));
+        let mut last_key = None;
+        for (key, value) in rows.into_iter().take(limit) {
+            match serde_json::from_slice::<Value>(&value) {
+                Ok(v) => events.push(v),
+                Err(e) => tracing::warn!(key, error = %e, "cannot read a stored error event; it is skipped"),
+            }
+            last_key = Some(key);
+        }
+        Ok(EventPage {
+            events,
+            next_cursor: if more { last_key } else { None },
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("issues and events serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::{IssueStatus, grouping::group};
+
+    fn open(dir: &std::path::Path) -> ErrorStore {
+        // The writer thread of a dropped store lets the file go a moment later.
+        let mut tries = 0;
+        let state = loop {
+            match StateStore::open(dir) {
+                Ok(s) => break s,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        ErrorStore::open(state.clone(), StateWriter::start(state)).unwrap()
+    }
+
+    fn event(json: &str) -> Event {
+        Event::parse(json.as_bytes(), None, 0.0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn events_group_persist_and_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        for i in 0..5 {
+            let e = event(&format!(
+                r#"{{"message":"timeout after {i} s","timestamp":{},"user":{{"id":"u_{}"}}}}"#,
+                100 + i,
+                i % 2
+            ));
+            let g = group(&e, &[]);
+            let r = store.record(1, &g, e).await.unwrap();
+            assert_eq!(r.issue_id, 1);
+            assert_eq!(r.effect.new_issue, i == 0);
+        }
+        let other = event(r#"{"message":"disk full"}"#);
+        let g = group(&other, &[]);
+        assert_eq!(store.record(1, &g, other).await.unwrap().issue_id, 2);
+        drop(store);
+
+        let store = open(dir.path());
+        let issue = store.issue(1).unwrap();
+        assert_eq!((issue.count, issue.user_count), (5, 2));
+        let page = store.events(1, None, 3).unwrap();
+        let stamps: Vec<f64> = page
+            .events
+            .iter()
+            .map(|e| e["timestamp"].as_f64().unwrap())
+            .collect();
+        assert_eq!(stamps, [104.0, 103.0, 102.0]);
+        let next = store.events(1, page.next_cursor.as_deref(), 3).unwrap();
+        assert_eq!(next.events.len(), 2);
+        assert!(next.next_cursor.is_none());
+        assert!(store.events(9, None, 3).is_err());
+
+        let change = StatusChange {
+            status: IssueStatus::Resolved,
+            ignore_count: None,
+        };
+        store.set_status(1, &change).await.unwrap();
+        let e = event(r#"{"message":"timeout after 9 s","timestamp":200}"#);
+        let g = group(&e, &[]);
+        assert!(store.record(1, &g, e).await.unwrap().effect.regression);
+        assert!(store.issue(1).unwrap().regressed);
+        // The next issue id follows the stored ones after a restart.
+        let e = event(r#"{"message":"new thing"}"#);
+        let g = group(&e, &[]);
+        assert_eq!(store.record(1, &g, e).await.unwrap().issue_id, 3);
+    }
+}
