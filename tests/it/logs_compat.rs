@@ -71,15 +71,24 @@ fn format_of(day_dir: &Path) -> u64 {
     meta["format_version"].as_u64().unwrap()
 }
 
-#[test]
-fn format_1_logs_open_replay_and_answer_every_query() {
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs-v1/logs");
+/// A copy of `tests/fixtures/logs-vN/logs` in a temporary directory (kept
+/// while the first value lives); both its days are of format `version`.
+fn fixture_copy(version: u64) -> (tempfile::TempDir, PathBuf) {
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/logs-v{version}/logs"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("logs");
     copy_dir(&fixture, &dir);
+    for day in ["2025-12-04", "2025-12-05"] {
+        assert_eq!(format_of(&dir.join("index").join(day)), version, "{day}");
+    }
+    (tmp, dir)
+}
+
+#[test]
+fn format_1_logs_open_replay_and_answer_every_query() {
+    let (_tmp, dir) = fixture_copy(1);
     let index = dir.join("index");
-    assert_eq!(format_of(&index.join("2025-12-04")), 1);
-    assert_eq!(format_of(&index.join("2025-12-05")), 1);
 
     let store = open(&dir, T0);
     let all = store.search(&query("", vec![])).unwrap();
@@ -275,13 +284,8 @@ fn logql_value(engine: &LogqlEngine, query: &str) -> f64 {
 /// the current format beside them.
 #[test]
 fn format_2_logs_open_replay_and_answer_search_and_logql() {
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs-v2/logs");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("logs");
-    copy_dir(&fixture, &dir);
+    let (_tmp, dir) = fixture_copy(2);
     let index = dir.join("index");
-    assert_eq!(format_of(&index.join("2025-12-04")), 2);
-    assert_eq!(format_of(&index.join("2025-12-05")), 2);
 
     let store = open(&dir, T0);
     let all = store.search(&query("", vec![])).unwrap();
