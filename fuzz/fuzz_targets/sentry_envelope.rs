@@ -3,7 +3,8 @@
 //! grouping. It never panics; every item's payload lies inside the body;
 //! a parsed event always has a 32-hex-digit id, a known level and, after
 //! scrubbing, a user only as a token; grouping always yields a 32-digit
-//! hash.
+//! hash; and the envelope written back out, every item with its explicit
+//! `length`, splits into the same headers and payloads.
 
 #![no_main]
 
@@ -35,8 +36,30 @@ fn rules() -> &'static [FingerprintRule] {
     })
 }
 
+/// `env` written out again, each item with an explicit `length`.
+fn write_back(env: &envelope::Envelope<'_>) -> Vec<u8> {
+    let mut out = serde_json::to_vec(&env.header).unwrap();
+    out.push(b'\n');
+    for item in &env.items {
+        let mut header = item.header.clone();
+        header.insert("length".into(), item.payload.len().into());
+        out.extend(serde_json::to_vec(&header).unwrap());
+        out.push(b'\n');
+        out.extend_from_slice(item.payload);
+        out.push(b'\n');
+    }
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(env) = envelope::parse(data) else { return };
+    let written = write_back(&env);
+    let again = envelope::parse(&written).expect("a written-back envelope splits");
+    assert_eq!(again.header, env.header);
+    assert_eq!(again.items.len(), env.items.len());
+    for (a, b) in again.items.iter().zip(&env.items) {
+        assert_eq!((&a.item_type, a.payload), (&b.item_type, b.payload));
+    }
     for item in env.items {
         let start = item.payload.as_ptr() as usize - data.as_ptr() as usize;
         assert!(start + item.payload.len() <= data.len());
