@@ -213,20 +213,7 @@ pub fn stream_selector(c: &mut Cursor) -> PResult<Vec<Matcher>> {
             break;
         }
         let name = c.ident()?.to_string();
-        let op = if c.eat("=~") {
-            MatchOp::Regex
-        } else if c.eat("!~") {
-            MatchOp::NotRegex
-        } else if c.eat("!=") {
-            MatchOp::NotEqual
-        } else if c.eat("=") {
-            MatchOp::Equal
-        } else {
-            return Err(c.error(format!(
-                "expected =, !=, =~ or !~ after {name:?}, found {}",
-                c.found()
-            )));
-        };
+        let op = matcher_op(c, Some(&name))?;
         let value = c.string()?;
         let m = Matcher::new(op, name, value).map_err(|e| c.error(e))?;
         matchers.push(m);
@@ -427,7 +414,7 @@ fn stage(c: &mut Cursor) -> PResult<Stage> {
             loop {
                 let name = c.ident()?.to_string();
                 let spec = if c.rest_starts_with_matcher_op() {
-                    let op = matcher_op(c)?;
+                    let op = matcher_op(c, None)?;
                     let value = c.string()?;
                     LabelSpec::Matcher(Matcher::new(op, name, value).map_err(|e| c.error(e))?)
                 } else {
@@ -465,7 +452,8 @@ impl Cursor<'_> {
     }
 }
 
-fn matcher_op(c: &mut Cursor) -> PResult<MatchOp> {
+/// A matcher's operator; `after` names the label it follows, for the error.
+fn matcher_op(c: &mut Cursor, after: Option<&str>) -> PResult<MatchOp> {
     Ok(if c.eat("=~") {
         MatchOp::Regex
     } else if c.eat("!~") {
@@ -475,7 +463,8 @@ fn matcher_op(c: &mut Cursor) -> PResult<MatchOp> {
     } else if c.eat("=") {
         MatchOp::Equal
     } else {
-        return Err(c.error(format!("expected =, !=, =~ or !~, found {}", c.found())));
+        let after = after.map(|name| format!(" after {name:?}")).unwrap_or_default();
+        return Err(c.error(format!("expected =, !=, =~ or !~{after}, found {}", c.found())));
     })
 }
 
