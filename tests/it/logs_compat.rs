@@ -71,6 +71,19 @@ fn format_of(day_dir: &Path) -> u64 {
     meta["format_version"].as_u64().unwrap()
 }
 
+/// A record as a shipper would send it: `fields` (a JSON object) at `ts`.
+fn entry_at(ts: i64, fields: serde_json::Value, labels: Vec<(String, String)>) -> Entry {
+    let serde_json::Value::Object(fields) = fields else {
+        panic!("fields must be a JSON object: {fields}")
+    };
+    Entry {
+        timestamp_ns: Some(ts),
+        labels,
+        fields,
+        ..Entry::default()
+    }
+}
+
 /// A copy of `tests/fixtures/logs-vN/logs` in a temporary directory (kept
 /// while the first value lives); both its days are of format `version`.
 fn fixture_copy(version: u64) -> (tempfile::TempDir, PathBuf) {
@@ -206,15 +219,11 @@ fn format_1_logs_open_replay_and_answer_every_query() {
     // A new day is created in the current format; the old days keep theirs
     // and take new records too.
     let later = |ts: i64, msg: &str| {
-        let serde_json::Value::Object(fields) = json!({"level": "info", "service": "lms-api", "msg": msg})
-        else {
-            unreachable!()
-        };
-        Entry {
-            timestamp_ns: Some(ts),
-            fields,
-            ..Entry::default()
-        }
+        entry_at(
+            ts,
+            json!({"level": "info", "service": "lms-api", "msg": msg}),
+            vec![],
+        )
     };
     store
         .ingest(
@@ -322,18 +331,14 @@ fn format_2_logs_open_replay_and_answer_search_and_logql() {
     // New records: today's day is format 2 and takes them as it is; the
     // next day is created in the current format.
     let later = |ts: i64, request_id: &str, msg: &str| {
-        let serde_json::Value::Object(fields) = json!({
-            "level": "info", "service": "lms-api", "request_id": request_id,
-            "duration_ms": 20.3, "msg": msg,
-        }) else {
-            unreachable!()
-        };
-        Entry {
-            timestamp_ns: Some(ts),
-            labels: vec![("app".into(), "lms".into()), ("env".into(), "prod".into())],
-            fields,
-            ..Entry::default()
-        }
+        entry_at(
+            ts,
+            json!({
+                "level": "info", "service": "lms-api", "request_id": request_id,
+                "duration_ms": 20.3, "msg": msg,
+            }),
+            vec![("app".into(), "lms".into()), ("env".into(), "prod".into())],
+        )
     };
     store
         .ingest(
