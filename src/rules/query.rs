@@ -57,12 +57,7 @@ impl<'a> EvalEnv<'a> {
             .map_err(|e| EvalError::Query(e.to_string()))?;
         match out.value {
             Value::Vector(v) => Ok(v),
-            Value::Scalar(v) => Ok(vec![Sample {
-                labels: Labels::default(),
-                t: t_ms,
-                v,
-                h: None,
-            }]),
+            Value::Scalar(v) => Ok(vec![scalar_sample(t_ms, v)]),
             other => Err(EvalError::BadResultType(other.type_name())),
         }
     }
@@ -74,12 +69,7 @@ impl<'a> EvalEnv<'a> {
             .map_err(|e| EvalError::Query(e.to_string()))?;
         match out.data {
             QueryData::Vector(v) => Ok(v),
-            QueryData::Scalar(_, v) => Ok(vec![Sample {
-                labels: Labels::default(),
-                t: t_ms,
-                v,
-                h: None,
-            }]),
+            QueryData::Scalar(_, v) => Ok(vec![scalar_sample(t_ms, v)]),
             QueryData::Matrix(_) => Err(EvalError::BadResultType("matrix")),
             QueryData::Streams(_) => Err(EvalError::BadResultType("streams")),
         }
@@ -111,6 +101,16 @@ impl<'a> EvalEnv<'a> {
             }],
             Value::Matrix(_) => return Err(EvalError::RangeInTemplate),
         })
+    }
+}
+
+/// A scalar result as the one sample, without labels, that rules see.
+pub(super) fn scalar_sample(t_ms: i64, v: f64) -> Sample {
+    Sample {
+        labels: Labels::default(),
+        t: t_ms,
+        v,
+        h: None,
     }
 }
 

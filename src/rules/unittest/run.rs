@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 
-use crate::logql::QueryData;
 use crate::model::{FloatHistogram, Label, Labels, is_stale_nan};
 use crate::promql::{Engine, EngineOptions, QueryControl, Sample, Value};
 use crate::selfmetrics::Registry;
@@ -23,7 +22,7 @@ use super::super::ast::walk;
 use super::super::file::{GroupSpec, ParseOptions, load_file};
 use super::super::group::Group;
 use super::super::language::QueryLanguage;
-use super::super::query::EvalEnv;
+use super::super::query::{EvalEnv, scalar_sample};
 use super::super::rule::Rule;
 use super::error::UnitTestError;
 use super::format::{ExprTest, TestFile, TestGroup};
@@ -389,7 +388,7 @@ fn run_group(
             .map_err(|e| e.to_string())
             .and_then(|out| match out.value {
                 Value::Vector(v) => Ok(v),
-                Value::Scalar(v) => Ok(vec![scalar_sample(v)]),
+                Value::Scalar(v) => Ok(vec![scalar_sample(at, v)]),
                 other => Err(format!(
                     "query result is a {}, not a vector or scalar",
                     other.type_name()
@@ -397,30 +396,13 @@ fn run_group(
             });
         errs.extend(compare(t, got, fuzzy));
     }
+    let logql_env = env.speaking(QueryLanguage::LogQL);
     for t in &tg.logql_expr_test {
-        let Some(logs) = &logs else { break };
-        let at_ns = (mint + t.eval_time.as_duration().as_millis() as i64).saturating_mul(1_000_000);
-        let got = logs
-            .engine()
-            .query_instant(&t.expr, at_ns)
-            .map_err(|e| e.to_string())
-            .and_then(|out| match out.data {
-                QueryData::Vector(v) => Ok(v),
-                QueryData::Scalar(_, v) => Ok(vec![scalar_sample(v)]),
-                _ => Err("query result is not a vector or scalar".to_string()),
-            });
+        let at = mint + t.eval_time.as_duration().as_millis() as i64;
+        let got = logql_env.instant_samples(&t.expr, at).map_err(|e| e.to_string());
         errs.extend(compare(t, got, fuzzy));
     }
     errs
-}
-
-fn scalar_sample(v: f64) -> Sample {
-    Sample {
-        labels: Labels::default(),
-        t: 0,
-        v,
-        h: None,
-    }
 }
 
 /// An expression test's failure message, if its result is not the
