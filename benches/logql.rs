@@ -256,7 +256,11 @@ fn main() {
         offset: 0,
         buckets: 60,
     };
-    let (t, found) = time(7, || store.search(&search).expect("search"));
+    let (t, found) = time(7, || {
+        store
+            .search(&search, &belfry::logs::index::ReadBudget::unlimited())
+            .expect("search")
+    });
     assert_eq!(found.total, 1);
     eprintln!("logql bench: search API request_id={rid} over {DAYS} d: {t:.1?}");
 

@@ -1,10 +1,12 @@
 //! What one query may spend: lines and bytes read, series held, time.
 //! Every check that stops a query says which limit and counts the hit.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::error::LogqlError;
+use crate::logs::index::{BudgetStop, ReadBudget};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryLimits {
@@ -31,11 +33,12 @@ impl Default for QueryLimits {
     }
 }
 
-/// The spending of one query so far.
+/// The spending of one query so far. Lines and time are counted by the
+/// logs index's [`ReadBudget`], which the index's own checks of stored
+/// lines draw from too, so one limit covers every line the query reads.
 pub struct Budget {
     pub limits: QueryLimits,
-    started: Instant,
-    lines: AtomicU64,
+    read: Arc<ReadBudget>,
     bytes: AtomicU64,
     /// Lines the index matched without reading them (fast-field counts).
     pub lines_counted: AtomicU64,
@@ -44,20 +47,24 @@ pub struct Budget {
 impl Budget {
     pub fn new(limits: QueryLimits) -> Budget {
         Budget {
+            read: ReadBudget::new(limits.max_lines_read, limits.timeout),
             limits,
-            started: Instant::now(),
-            lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             lines_counted: AtomicU64::new(0),
         }
     }
 
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.read.elapsed()
     }
 
     pub fn lines_read(&self) -> u64 {
-        self.lines.load(Ordering::Relaxed)
+        self.read.lines()
+    }
+
+    /// What the index's checks of stored lines draw from.
+    pub fn reads(&self) -> &Arc<ReadBudget> {
+        &self.read
     }
 
     pub fn bytes_read(&self) -> u64 {
@@ -65,25 +72,40 @@ impl Budget {
     }
 
     pub fn check_time(&self) -> Result<(), LogqlError> {
-        if self.started.elapsed() > self.limits.timeout {
-            return Err(LogqlError::Timeout(self.limits.timeout));
+        if !self.read.check_time() {
+            return Err(self.stopped_error(BudgetStop::Time));
         }
         Ok(())
     }
 
-    /// Accounts for one line read from the store.
-    pub fn read_line(&self, bytes: usize) -> Result<(), LogqlError> {
-        let lines = self.lines.fetch_add(1, Ordering::Relaxed) + 1;
-        let total = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
-        if lines > self.limits.max_lines_read {
-            return Err(LogqlError::Limit {
+    /// After the index has run a query: whether its checks of stored
+    /// lines spent the budget (then what it found is incomplete).
+    pub fn check_index_reads(&self) -> Result<(), LogqlError> {
+        match self.read.stopped() {
+            Some(stop) => Err(self.stopped_error(stop)),
+            None => Ok(()),
+        }
+    }
+
+    fn stopped_error(&self, stop: BudgetStop) -> LogqlError {
+        match stop {
+            BudgetStop::Time => LogqlError::Timeout(self.limits.timeout),
+            BudgetStop::Lines => LogqlError::Limit {
                 limit: "max_lines_read",
                 message: format!(
                     "the query would read more than {} lines (logs.query.max_lines_read); narrow the time range or the stream selector, or add a line filter",
                     self.limits.max_lines_read
                 ),
-            });
+            },
         }
+    }
+
+    /// Accounts for one line read from the store.
+    pub fn read_line(&self, bytes: usize) -> Result<(), LogqlError> {
+        if !self.read.take_line() {
+            return Err(self.stopped_error(self.read.stopped().unwrap_or(BudgetStop::Lines)));
+        }
+        let total = self.bytes.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
         if total > self.limits.max_bytes_read {
             return Err(LogqlError::Limit {
                 limit: "max_bytes_read",
@@ -92,9 +114,6 @@ impl Budget {
                     self.limits.max_bytes_read
                 ),
             });
-        }
-        if lines.is_multiple_of(4096) {
-            self.check_time()?;
         }
         Ok(())
     }

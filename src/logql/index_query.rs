@@ -6,13 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use crate::logs::Level;
-use crate::logs::index::{LONG_MARK, LogFields, exact_is, exact_where, marks_around, word_mark};
+use crate::logs::index::{LONG_MARK, LogFields, ReadBudget, exact_is, exact_where, marks_around, word_mark};
 use crate::model::{MatchOp, Matcher};
 
 use super::ast::{LabelFilter, LineFilter, LineFilterOp, Stage};
@@ -180,7 +181,12 @@ pub fn has_values(searcher: &Searcher, f: &LogFields, t: &Target) -> Result<bool
 
 /// The clause one matcher makes, or `None` when no line of the day can
 /// match it.
-fn matcher_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Result<Option<Clauses>, LogqlError> {
+fn matcher_clause(
+    searcher: &Searcher,
+    f: &LogFields,
+    m: &Matcher,
+    reads: &Arc<ReadBudget>,
+) -> Result<Option<Clauses>, LogqlError> {
     let t = target(f, &m.name);
     // Request ids and users of format-3 days: the hash column for an
     // equality, the stored values for any other test.
@@ -188,10 +194,10 @@ fn matcher_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Result<Opt
         && f.hash_column(searcher.schema(), field).is_some()
     {
         let q = if m.op == MatchOp::Equal && !m.value.is_empty() {
-            exact_is(searcher.schema(), f, field, &m.value)
+            exact_is(searcher.schema(), f, field, &m.value, reads)
         } else {
             let matcher = m.clone();
-            exact_where(field, format!("{matcher:?}"), move |v| matcher.matches(v))
+            exact_where(field, format!("{matcher:?}"), move |v| matcher.matches(v), reads)
         };
         return Ok(Some(vec![(Occur::Must, q)]));
     }
@@ -335,7 +341,12 @@ fn line_filter_clause(f: &LogFields, lf: &LineFilter, marks: bool) -> Option<Box
 /// value up as the matcher would — in the record's field or a stream
 /// label of that name, a superset the pipeline then checks — instead of
 /// reading every line of the selector.
-fn label_filter_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Option<Box<dyn Query>> {
+fn label_filter_clause(
+    searcher: &Searcher,
+    f: &LogFields,
+    m: &Matcher,
+    reads: &Arc<ReadBudget>,
+) -> Option<Box<dyn Query>> {
     if m.op != MatchOp::Equal || m.value.is_empty() {
         return None;
     }
@@ -344,7 +355,10 @@ fn label_filter_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Optio
         _ => return None,
     };
     Some(Box::new(BooleanQuery::new(vec![
-        (Occur::Should, exact_is(searcher.schema(), f, field, &m.value)),
+        (
+            Occur::Should,
+            exact_is(searcher.schema(), f, field, &m.value, reads),
+        ),
         (
             Occur::Should,
             Box::new(TermQuery::new(
@@ -357,14 +371,17 @@ fn label_filter_clause(searcher: &Searcher, f: &LogFields, m: &Matcher) -> Optio
 
 /// The query for `[start_ns, end_ns)` of one day: matchers, the leading
 /// line filters' words (up to the first stage that changes the line), the
-/// time range. `None` when nothing in the day can match.
+/// time range. `None` when nothing in the day can match. The stored
+/// lines the query reads to check values the index holds only
+/// approximately are taken from `reads`: the caller checks it once the
+/// search has run ([`super::budget::Budget::check_index_reads`]).
 pub fn day_query(
     searcher: &Searcher,
     f: &LogFields,
     matchers: &[Matcher],
     pipeline: &[Stage],
-    start_ns: i64,
-    end_ns: i64,
+    (start_ns, end_ns): (i64, i64),
+    reads: &Arc<ReadBudget>,
 ) -> Result<Option<Box<dyn Query>>, LogqlError> {
     let mut clauses: Clauses = vec![(
         Occur::Must,
@@ -374,7 +391,7 @@ pub fn day_query(
         )),
     )];
     for m in matchers {
-        match matcher_clause(searcher, f, m)? {
+        match matcher_clause(searcher, f, m, reads)? {
             None => return Ok(None),
             Some(c) => clauses.extend(c),
         }
@@ -391,7 +408,7 @@ pub fn day_query(
                 }
             }
             Stage::LabelFilter(LabelFilter::Text(m)) if !parsed => {
-                if let Some(q) = label_filter_clause(searcher, f, m) {
+                if let Some(q) = label_filter_clause(searcher, f, m, reads) {
                     clauses.push((Occur::Must, q));
                 }
             }

@@ -104,7 +104,15 @@ pub fn find_lines(
     'days: for day in day_list {
         budget.check_time()?;
         let searcher = day.reader.searcher();
-        let Some(mut query) = day_query(&searcher, f, &sel.matchers, &sel.pipeline, start_ns, end_ns)? else {
+        let Some(mut query) = day_query(
+            &searcher,
+            f,
+            &sel.matchers,
+            &sel.pipeline,
+            (start_ns, end_ns),
+            budget.reads(),
+        )?
+        else {
             continue;
         };
         if let Some(min) = min_seq {
@@ -126,6 +134,7 @@ pub fn find_lines(
                     .and_offset(offset)
                     .order_by_fast_field::<i64>("timestamp", order),
             )?;
+            budget.check_index_reads()?;
             let n = top.len();
             for (_, addr) in top {
                 let l = f.line(&searcher, addr)?;

@@ -127,8 +127,8 @@ pub fn eval_range(
             f,
             &agg.selector.matchers,
             &agg.selector.pipeline,
-            start_ns,
-            end_ns,
+            (start_ns, end_ns),
+            budget.reads(),
         )?
         else {
             continue;
@@ -140,6 +140,7 @@ pub fn eval_range(
             weight.for_each_no_score(seg, &mut |batch| {
                 docs.extend(batch.iter().filter(|d| alive.is_none_or(|a| a.is_alive(**d))));
             })?;
+            budget.check_index_reads()?;
             if docs.is_empty() {
                 continue;
             }

@@ -39,7 +39,15 @@ pub fn tail_lines(
     let mut bound = u64::MAX;
     for day in days.newest_first(day_of(start_ns), i64::MAX / 2) {
         let searcher = day.reader.searcher();
-        let Some(query) = day_query(&searcher, f, &sel.matchers, &sel.pipeline, start_ns, i64::MAX)? else {
+        let Some(query) = day_query(
+            &searcher,
+            f,
+            &sel.matchers,
+            &sel.pipeline,
+            (start_ns, i64::MAX),
+            budget.reads(),
+        )?
+        else {
             continue;
         };
         let since: Box<dyn Query> = Box::new(RangeQuery::new(
@@ -51,6 +59,7 @@ pub fn tail_lines(
             &query,
             &TopDocs::with_limit(cap).order_by_fast_field::<u64>("seq", Order::Asc),
         )?;
+        budget.check_index_reads()?;
         if top.len() == cap
             && let Some((Some(last), _)) = top.last()
         {

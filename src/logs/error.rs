@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::index::{BudgetStop, ReadBudget};
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogsError {
     #[error("logs store i/o on {path}: {source}")]
@@ -42,6 +44,9 @@ pub enum LogsError {
     /// A request's parameters (query, time range, filters) are wrong.
     #[error("{0}")]
     BadQuery(String),
+    /// A search would read more stored lines than `logs.query` allows.
+    #[error("{message}")]
+    QueryLimit { limit: &'static str, message: String },
     #[error("no log line has id {0} (it may have expired)")]
     LineNotFound(u64),
     #[error("the logs store is shut down")]
@@ -49,6 +54,26 @@ pub enum LogsError {
 }
 
 impl LogsError {
+    /// The refusal of a search whose read budget ran out.
+    pub fn query_limit(stop: BudgetStop, budget: &ReadBudget) -> Self {
+        match stop {
+            BudgetStop::Lines => LogsError::QueryLimit {
+                limit: "max_lines_read",
+                message: format!(
+                    "the search would read more than {} lines to check its words or filters (logs.query.max_lines_read); narrow the time range or add a filter",
+                    budget.max_lines()
+                ),
+            },
+            BudgetStop::Time => LogsError::QueryLimit {
+                limit: "timeout",
+                message: format!(
+                    "the search ran past its timeout of {:?} (logs.query.timeout); narrow the time range or add a filter",
+                    budget.timeout()
+                ),
+            },
+        }
+    }
+
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         LogsError::Io {
             path: path.to_path_buf(),

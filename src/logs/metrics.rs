@@ -51,6 +51,8 @@ pub struct LogsMetrics {
     pub disk_bytes_by_level: Arc<GaugeVec>,
     /// `{level}`: records in the index.
     pub records_by_level: Arc<GaugeVec>,
+    /// `{limit}`: searches stopped by `logs.query` (`max_lines_read`, `timeout`).
+    pub search_limit_hits: Arc<CounterVec>,
 }
 
 impl LogsMetrics {
@@ -132,6 +134,12 @@ impl LogsMetrics {
                 "belfry_logs_records",
                 "Log records in the index, by level.",
                 &["level"],
+            ),
+            search_limit_hits: r.counter_vec(
+                "belfry_logs_search_limit_hits_total",
+                "Searches of /api/belfry/logs/search refused by a logs.query limit: max_lines_read (the stored \
+                 lines read to check words or filters the index holds only approximately) or timeout.",
+                &["limit"],
             ),
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::index::{DayIndexes, LogLine, SearchQuery, SearchResult, day_of};
+use super::index::{DayIndexes, LogLine, ReadBudget, SearchQuery, SearchResult, day_of};
 use super::metrics::LogsMetrics;
 use super::retention::{RetentionPolicy, RetentionReport};
 use super::schema::{MappingOptions, map_entry};
@@ -307,8 +307,13 @@ impl LogStore {
         }
     }
 
-    pub fn search(&self, q: &SearchQuery) -> Result<SearchResult, LogsError> {
-        super::index::search(&self.inner.days, q)
+    /// A search whose reads of stored lines are bounded by `budget`.
+    pub fn search(&self, q: &SearchQuery, budget: &Arc<ReadBudget>) -> Result<SearchResult, LogsError> {
+        super::index::search(&self.inner.days, q, budget).inspect_err(|e| {
+            if let LogsError::QueryLimit { limit, .. } = e {
+                self.inner.metrics.search_limit_hits.with(&[limit]).inc();
+            }
+        })
     }
 
     /// The day indexes, for queries that read them directly (LogQL).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::index::{Filter, SearchQuery, dir_bytes};
+use super::index::{Filter, ReadBudget, SearchQuery, dir_bytes};
 use super::{Entry, Level, LogStore, LogStoreOptions, LogsError};
 use crate::config::{LevelRetentionOverride, LogRetentionConfig};
 use crate::model::PromDuration;
@@ -53,7 +53,7 @@ fn query(text: &str, filters: Vec<Filter>) -> SearchQuery {
 
 fn messages(store: &LogStore, q: &SearchQuery) -> Vec<String> {
     store
-        .search(q)
+        .search(q, &ReadBudget::unlimited())
         .unwrap()
         .lines
         .into_iter()
@@ -127,7 +127,7 @@ fn ingested_records_are_found_newest_first_with_filters_and_counts() {
     page.offset = 1;
     page.start_ns = T0 - 2 * DAY;
     page.end_ns = T0;
-    let result = store.search(&page).unwrap();
+    let result = store.search(&page, &ReadBudget::unlimited()).unwrap();
     let got: Vec<String> = result.lines.into_iter().map(|l| l.message).collect();
     assert_eq!(got, ["database timeout while saving", "login ok for course"]);
     assert_eq!(result.total, 4);
@@ -147,7 +147,7 @@ fn ingested_records_are_found_newest_first_with_filters_and_counts() {
 
 fn result_id(store: &LogStore, msg: &str) -> u64 {
     store
-        .search(&query(&format!("\"{msg}\""), vec![]))
+        .search(&query(&format!("\"{msg}\""), vec![]), &ReadBudget::unlimited())
         .unwrap()
         .lines
         .into_iter()
@@ -185,7 +185,7 @@ fn replay_indexes_the_uncommitted_tail_once() {
     got.sort();
     assert_eq!(got, ["first", "second", "third"]);
     let ids: std::collections::BTreeSet<u64> = store
-        .search(&query("", vec![]))
+        .search(&query("", vec![]), &ReadBudget::unlimited())
         .unwrap()
         .lines
         .iter()
@@ -326,7 +326,13 @@ fn retention_frees_only_the_expired_levels() {
     left.sort();
     left.dedup();
     assert_eq!(left, ["audit trail", "payment failed"]);
-    assert_eq!(store.search(&query("", vec![])).unwrap().total, 40);
+    assert_eq!(
+        store
+            .search(&query("", vec![]), &ReadBudget::unlimited())
+            .unwrap()
+            .total,
+        40
+    );
     let text = registry.render();
     assert!(
         text.contains("belfry_logs_retention_deleted_total{reason=\"age\"} 2000"),
@@ -442,7 +448,7 @@ fn request_id_and_user_lookups_are_exact_when_their_hashes_collide() {
     // With words and the time range, and counted exactly.
     let mut q = query("third", vec![Filter::RequestId(a.clone())]);
     q.start_ns = T0 - 1500;
-    let r = store.search(&q).unwrap();
+    let r = store.search(&q, &ReadBudget::unlimited()).unwrap();
     assert_eq!(r.total, 1);
     assert_eq!(r.lines[0].request_id.as_deref(), Some(a.as_str()));
     store.close().unwrap();
@@ -482,7 +488,9 @@ fn search_finds_ids_and_long_words_the_index_keeps_only_as_a_mark() {
     assert_eq!(q("task -5e6f7a8b"), ["task 1234abcd started"]);
     assert_eq!(q("77aa88bb99"), ["export failed"], "an id in the error text");
     assert!(q("99999999999").is_empty());
-    let r = store.search(&query("started -1234abcd", vec![])).unwrap();
+    let r = store
+        .search(&query("started -1234abcd", vec![]), &ReadBudget::unlimited())
+        .unwrap();
     assert_eq!(r.total, 1, "counts see only the lines that passed the check");
     // No positions are kept: phrases are checked on the text, in order.
     assert_eq!(q("\"upload failed\""), Vec::<String>::new());
@@ -495,6 +503,52 @@ fn search_finds_ids_and_long_words_the_index_keeps_only_as_a_mark() {
     };
     assert_eq!(field("step", "grades.export"), ["task 1234abcd started"]);
     assert!(field("step", "export.grades").is_empty());
+    store.close().unwrap();
+}
+
+#[test]
+fn checks_of_stored_lines_are_taken_from_the_read_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(T0));
+    let store = LogStore::open(dir.path(), options(clock), &Registry::default()).unwrap();
+    // "started" is a word every line holds; "-1234abcd" makes the index
+    // hand over all six as candidates, each checked against its text.
+    let lines: Vec<Entry> = (0..6)
+        .map(|i| {
+            entry(
+                T0 - 6000 + i * 1000,
+                "info",
+                "api",
+                &format!("task {i}0a0b0c0d started"),
+            )
+        })
+        .collect();
+    store.ingest("test", lines).unwrap();
+    store.flush().unwrap();
+    let q = query("started -1234abcd", vec![]);
+    let enough = ReadBudget::new(6, Duration::from_secs(60));
+    assert_eq!(store.search(&q, &enough).unwrap().total, 6);
+    assert_eq!(enough.lines(), 6, "one read per candidate checked");
+    let short = ReadBudget::new(5, Duration::from_secs(60));
+    let err = store.search(&q, &short).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LogsError::QueryLimit {
+                limit: "max_lines_read",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("logs.query.max_lines_read"), "{err}");
+    let late = ReadBudget::new(u64::MAX, Duration::ZERO);
+    std::thread::sleep(Duration::from_millis(2));
+    let err = store.search(&q, &late).unwrap_err();
+    assert!(
+        matches!(err, LogsError::QueryLimit { limit: "timeout", .. }),
+        "{err}"
+    );
     store.close().unwrap();
 }
 

@@ -85,6 +85,8 @@ impl ApiError {
             LogsError::Backpressure { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             LogsError::TooManyLines { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
             LogsError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+            LogsError::QueryLimit { limit: "timeout", .. } => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            LogsError::QueryLimit { .. } => (StatusCode::BAD_REQUEST, "bad_data"),
             LogsError::LineNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             LogsError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             LogsError::Io { .. }

@@ -155,9 +155,16 @@ fn start(config: Option<&str>) -> Fixture {
         base,
         _dir: dir,
     };
+    // Counted from the index's columns, so a test's small limits do
+    // not stop the wait.
     wait_for(Duration::from_secs(30), "the lines to be indexed", || {
-        let v = f.range(r#"{service=~".+"}"#, &[]);
-        (lines(&v).len() == 6).then_some(())
+        let v = get_ok(
+            &f.rt,
+            &f.server,
+            "/api/belfry/logs/search",
+            &[("limit", "1".into())],
+        );
+        (v["data"]["total"] == 6).then_some(())
     });
     f
 }
@@ -657,6 +664,66 @@ fn limits_stop_a_query_with_a_clear_error_and_are_counted() {
         "{metrics}"
     );
     assert!(metrics.contains("belfry_logql_query_limit_hits_total{limit=\"max_entries\"} 1"));
+}
+
+/// Request ids, users and words the index holds only approximately are
+/// checked on each candidate's stored line inside the search: those
+/// reads count against `max_lines_read` like any other, in LogQL and in
+/// the search API, and a query that runs out is refused, never answered
+/// with a partial count.
+#[test]
+fn checks_of_stored_lines_count_against_max_lines_read() {
+    let f = start(Some("logs:\n  query:\n    max_lines_read: 2\n"));
+    let range = [
+        ("start", (f.base * NS).to_string()),
+        ("end", ((f.base + 120) * NS).to_string()),
+    ];
+    // None of the five api lines has a request id: each is read to know.
+    let mut params = vec![("query", r#"{service="api", request_id=~".+"}"#.to_string())];
+    params.extend(range.iter().cloned());
+    let (status, _, body) = get(&f.rt, &f.server, "/loki/api/v1/query_range", &params);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("logs.query.max_lines_read"), "{body}");
+    let (status, _, body) = get(
+        &f.rt,
+        &f.server,
+        "/loki/api/v1/query",
+        &[
+            (
+                "query",
+                r#"count_over_time({service="api", request_id=~".+"}[1h])"#.into(),
+            ),
+            ("time", ((f.base + 120) * NS).to_string()),
+        ],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("max_lines_read"), "{body}");
+    // Excluding an id the index keeps only as a mark checks every line.
+    let (status, _, body) = get(
+        &f.rt,
+        &f.server,
+        "/api/belfry/logs/search",
+        &[("query", "-5e6f7a8b".into())],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("logs.query.max_lines_read"), "{body}");
+    let (_, _, metrics) = get(&f.rt, &f.server, "/metrics", &[]);
+    assert!(
+        metrics.contains("belfry_logql_query_limit_hits_total{limit=\"max_lines_read\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("belfry_logs_search_limit_hits_total{limit=\"max_lines_read\"} 1"),
+        "{metrics}"
+    );
+    // An equality reads only the lines whose hash matches: none here.
+    let mut params = vec![(
+        "query",
+        r#"{service="api", request_id="5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"}"#.to_string(),
+    )];
+    params.extend(range.iter().cloned());
+    let (status, _, body) = get(&f.rt, &f.server, "/loki/api/v1/query_range", &params);
+    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use belfry::logql::{Direction, LogqlEngine, QueryData, QueryLimits, RangeParams};
-use belfry::logs::index::{Filter, INDEX_FORMAT_VERSION, META_FILE, SearchQuery};
+use belfry::logs::index::{Filter, INDEX_FORMAT_VERSION, META_FILE, ReadBudget, SearchQuery};
 use belfry::logs::{Entry, Level, LogStore, LogStoreOptions};
 use belfry::promql::EngineOptions;
 use belfry::selfmetrics::Registry;
@@ -57,7 +57,7 @@ fn query(text: &str, filters: Vec<Filter>) -> SearchQuery {
 
 fn messages(store: &LogStore, text: &str, filters: Vec<Filter>) -> Vec<String> {
     store
-        .search(&query(text, filters))
+        .search(&query(text, filters), &ReadBudget::unlimited())
         .unwrap()
         .lines
         .into_iter()
@@ -104,7 +104,9 @@ fn format_1_logs_open_replay_and_answer_every_query() {
     let index = dir.join("index");
 
     let store = open(&dir, T0);
-    let all = store.search(&query("", vec![])).unwrap();
+    let all = store
+        .search(&query("", vec![]), &ReadBudget::unlimited())
+        .unwrap();
     let got: Vec<(&str, Level, &str)> = all
         .lines
         .iter()
@@ -189,7 +191,7 @@ fn format_1_logs_open_replay_and_answer_every_query() {
     let mut day_one = query("", vec![Filter::Level(vec![Level::Error, Level::Info])]);
     day_one.end_ns = T0 - DAY;
     let day_one: Vec<String> = store
-        .search(&day_one)
+        .search(&day_one, &ReadBudget::unlimited())
         .unwrap()
         .lines
         .into_iter()
@@ -244,7 +246,9 @@ fn format_1_logs_open_replay_and_answer_every_query() {
     assert_eq!(format_of(&index.join("2025-12-05")), 1);
 
     let store = open(&dir, T0 + DAY / 2 + 1);
-    let all = store.search(&query("record", vec![])).unwrap();
+    let all = store
+        .search(&query("record", vec![]), &ReadBudget::unlimited())
+        .unwrap();
     let got: Vec<String> = all.lines.into_iter().map(|l| l.message).collect();
     assert_eq!(got, ["tomorrow's record", "today's second record"]);
     let (line, _) = store.context(first.id + 1, None, 0, 0).unwrap();
@@ -297,7 +301,9 @@ fn format_2_logs_open_replay_and_answer_search_and_logql() {
     let index = dir.join("index");
 
     let store = open(&dir, T0);
-    let all = store.search(&query("", vec![])).unwrap();
+    let all = store
+        .search(&query("", vec![]), &ReadBudget::unlimited())
+        .unwrap();
     let got: Vec<&str> = all.lines.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(
         got,
@@ -383,10 +389,13 @@ fn format_2_logs_open_replay_and_answer_search_and_logql() {
         "one request id over format-2 terms and the format-3 hash column"
     );
     let next_day = store
-        .search(&query(
-            "",
-            vec![Filter::RequestId("f00dfeed-0000-4000-8000-000000000001".into())],
-        ))
+        .search(
+            &query(
+                "",
+                vec![Filter::RequestId("f00dfeed-0000-4000-8000-000000000001".into())],
+            ),
+            &ReadBudget::unlimited(),
+        )
         .unwrap();
     assert_eq!(next_day.lines.len(), 1);
     assert_eq!(

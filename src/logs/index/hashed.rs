@@ -13,6 +13,7 @@ use tantivy::schema::{Field, IndexRecordOption, Schema, Value as _};
 use tantivy::{TantivyDocument, Term};
 
 use super::fields::{LogFields, value_hash};
+use super::read_budget::ReadBudget;
 use super::verified_query::VerifiedQuery;
 
 /// The stored value of `field`, empty when the document has none.
@@ -21,7 +22,13 @@ fn stored(d: &TantivyDocument, field: Field) -> &str {
 }
 
 /// Lines of a day with schema `schema` whose `field` is `value`.
-pub fn exact_is(schema: &Schema, f: &LogFields, field: Field, value: &str) -> Box<dyn Query> {
+pub fn exact_is(
+    schema: &Schema,
+    f: &LogFields,
+    field: Field,
+    value: &str,
+    budget: &Arc<ReadBudget>,
+) -> Box<dyn Query> {
     let Some((hash, _)) = f.hash_column(schema, field) else {
         return Box::new(TermQuery::new(
             Term::from_field_text(field, value),
@@ -38,6 +45,7 @@ pub fn exact_is(schema: &Schema, f: &LogFields, field: Field, value: &str) -> Bo
         candidates,
         format!("{} = {value:?}", schema.get_field_name(field)),
         Arc::new(move |d| stored(d, field) == wanted),
+        budget,
     ))
 }
 
@@ -47,10 +55,12 @@ pub fn exact_where(
     field: Field,
     what: String,
     check: impl Fn(&str) -> bool + Send + Sync + 'static,
+    budget: &Arc<ReadBudget>,
 ) -> Box<dyn Query> {
     Box::new(VerifiedQuery::new(
         Box::new(AllQuery),
         what,
         Arc::new(move |d| check(stored(d, field))),
+        budget,
     ))
 }

@@ -5,6 +5,7 @@ mod day;
 mod days;
 mod fields;
 mod hashed;
+mod read_budget;
 mod search;
 mod verified_query;
 mod words;
@@ -13,5 +14,6 @@ pub use day::{DayIndex, INDEX_FORMAT_VERSION, META_FILE, day_name, day_of, day_s
 pub use days::DayIndexes;
 pub use fields::{LogFields, LogLine, value_hash};
 pub use hashed::{exact_is, exact_where};
+pub use read_budget::{BudgetStop, ReadBudget};
 pub use search::{Filter, HistogramBucket, MAX_LIMIT, SearchQuery, SearchResult, context, search};
 pub use words::{ID_MARK, LONG_MARK, marks_around, word_mark};

@@ -4,6 +4,7 @@
 //! Also the lines around one line of a service (context).
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
@@ -17,6 +18,7 @@ use super::day::{DayIndex, day_of};
 use super::days::DayIndexes;
 use super::fields::{LogFields, LogLine};
 use super::hashed::exact_is;
+use super::read_budget::ReadBudget;
 use super::verified_query::VerifiedQuery;
 use super::words::word_mark;
 use crate::logs::{Level, LogsError};
@@ -120,7 +122,7 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
-fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Query> {
+fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter, budget: &Arc<ReadBudget>) -> Box<dyn Query> {
     match filter {
         Filter::Level(levels) => Box::new(BooleanQuery::new(
             levels
@@ -135,8 +137,8 @@ fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Quer
                 .collect(),
         )),
         Filter::Service(s) => term_text(f.service, s),
-        Filter::RequestId(s) => exact_is(schema, f, f.request_id, s),
-        Filter::User(s) => exact_is(schema, f, f.user, s),
+        Filter::RequestId(s) => exact_is(schema, f, f.request_id, s, budget),
+        Filter::User(s) => exact_is(schema, f, f.user, s, budget),
         Filter::Path(s) => term_text(f.path, s),
         Filter::Status(s) => Box::new(TermQuery::new(
             Term::from_field_u64(f.status, u64::from(*s)),
@@ -182,9 +184,10 @@ fn filter_query(schema: &Schema, f: &LogFields, filter: &Filter) -> Box<dyn Quer
                         Box::new(VerifiedQuery::new(
                             Box::new(BooleanQuery::new(all)),
                             format!("{name} holds {phrase:?}"),
-                            std::sync::Arc::new(move |d| {
+                            Arc::new(move |d| {
                                 contains_run(&words(&stored_field_text(&fields, d, &path)), &phrase)
                             }),
+                            budget,
                         )),
                     ));
                 }
@@ -332,7 +335,13 @@ fn holds_runs(
 
 /// The query of one day without its time range, and the parser's
 /// complaints.
-fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) -> (Clauses, Vec<String>) {
+fn base_query(
+    schema: &Schema,
+    f: &LogFields,
+    text: &str,
+    filters: &[Filter],
+    budget: &Arc<ReadBudget>,
+) -> (Clauses, Vec<String>) {
     let mut parts: Clauses = Vec::new();
     let mut warnings = Vec::new();
     let plan = if f.marks_unindexed_words(schema) {
@@ -355,7 +364,7 @@ fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) ->
     }
     parts.extend(run_words_query(f, &plan.wanted));
     for filter in filters {
-        parts.push((Occur::Must, filter_query(schema, f, filter)));
+        parts.push((Occur::Must, filter_query(schema, f, filter, budget)));
     }
     if plan.wanted.is_empty() && plan.excluded.is_empty() {
         return (parts, warnings);
@@ -371,7 +380,8 @@ fn base_query(schema: &Schema, f: &LogFields, text: &str, filters: &[Filter]) ->
     let verified = VerifiedQuery::new(
         Box::new(BooleanQuery::new(parts)),
         what,
-        std::sync::Arc::new(move |d| holds_runs(&fields, d, &wanted, &excluded)),
+        Arc::new(move |d| holds_runs(&fields, d, &wanted, &excluded)),
+        budget,
     );
     (vec![(Occur::Must, Box::new(verified))], warnings)
 }
@@ -392,11 +402,18 @@ fn with_range(parts: &[(Occur, Box<dyn Query>)], f: &LogFields, start_ns: i64, e
     BooleanQuery::new(all)
 }
 
-pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsError> {
+/// Lines and counts for `q`. The checks of candidates against their
+/// stored text are taken from `budget`; when it runs out the search stops
+/// with [`LogsError::QueryLimit`] rather than answer a partial count.
+pub fn search(
+    days: &DayIndexes,
+    q: &SearchQuery,
+    budget: &Arc<ReadBudget>,
+) -> Result<SearchResult, LogsError> {
     q.validate()?;
     let f = &days.fields;
     // The parser's complaints depend only on the text.
-    let (_, warnings) = base_query(&f.schema, f, &q.text, &[]);
+    let (_, warnings) = base_query(&f.schema, f, &q.text, &[], budget);
     let span = i128::from(q.end_ns) - i128::from(q.start_ns);
     let step = i64::try_from((span + q.buckets as i128 - 1) / q.buckets as i128).unwrap_or(i64::MAX);
     let counter = LevelHistogram {
@@ -411,7 +428,10 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
     for day in days.newest_first(day_of(q.start_ns), day_of(q.end_ns - 1)) {
         let searcher = day.reader.searcher();
         // Built per day: a filter's query depends on the day's format.
-        let (parts, _) = base_query(searcher.schema(), f, &q.text, &q.filters);
+        if !budget.check_time() {
+            break;
+        }
+        let (parts, _) = base_query(searcher.schema(), f, &q.text, &q.filters, budget);
         let query = with_range(&parts, f, q.start_ns, q.end_ns);
         let wanted = skip + q.limit - lines.len();
         let (top, hist) = if lines.len() < q.limit {
@@ -436,6 +456,9 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
             }
         }
         let mut page = Vec::new();
+        if budget.stopped().is_some() {
+            break;
+        }
         for (_, addr) in top {
             page.push(f.line(&searcher, addr)?);
         }
@@ -445,6 +468,9 @@ pub fn search(days: &DayIndexes, q: &SearchQuery) -> Result<SearchResult, LogsEr
         // A day with fewer matches than were wanted was read whole, so
         // what it could not skip carries over to the older days.
         lines.extend(page.into_iter().skip(n_skip).take(q.limit - lines.len()));
+    }
+    if let Some(stop) = budget.stopped() {
+        return Err(LogsError::query_limit(stop, budget));
     }
     let histogram = counts
         .into_iter()

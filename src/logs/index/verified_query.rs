@@ -7,7 +7,9 @@
 //! The check reads the stored document, so it runs on candidates only:
 //! inside an intersection, tantivy asks this query about the documents
 //! the other clauses already matched (`seek_danger`), never the whole
-//! segment.
+//! segment. Each check reads a line, so it is taken from the query's
+//! [`ReadBudget`]; a spent budget ends the scorer (the caller sees the
+//! budget stopped and refuses the query).
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +17,8 @@ use std::sync::Arc;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::store::StoreReader;
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, TantivyDocument};
+
+use super::read_budget::ReadBudget;
 
 /// What a stored document must satisfy.
 pub type DocCheck = Arc<dyn Fn(&TantivyDocument) -> bool + Send + Sync>;
@@ -28,14 +32,21 @@ pub struct VerifiedQuery {
     check: DocCheck,
     /// What the check is, for `Debug`.
     what: String,
+    budget: Arc<ReadBudget>,
 }
 
 impl VerifiedQuery {
-    pub fn new(candidates: Box<dyn Query>, what: impl Into<String>, check: DocCheck) -> VerifiedQuery {
+    pub fn new(
+        candidates: Box<dyn Query>,
+        what: impl Into<String>,
+        check: DocCheck,
+        budget: &Arc<ReadBudget>,
+    ) -> VerifiedQuery {
         VerifiedQuery {
             candidates,
             check,
             what: what.into(),
+            budget: budget.clone(),
         }
     }
 }
@@ -46,6 +57,7 @@ impl Clone for VerifiedQuery {
             candidates: self.candidates.box_clone(),
             check: self.check.clone(),
             what: self.what.clone(),
+            budget: self.budget.clone(),
         }
     }
 }
@@ -61,6 +73,7 @@ impl Query for VerifiedQuery {
         Ok(Box::new(VerifiedWeight {
             candidates: self.candidates.weight(scoring)?,
             check: self.check.clone(),
+            budget: self.budget.clone(),
         }))
     }
 }
@@ -68,6 +81,7 @@ impl Query for VerifiedQuery {
 struct VerifiedWeight {
     candidates: Box<dyn Weight>,
     check: DocCheck,
+    budget: Arc<ReadBudget>,
 }
 
 impl Weight for VerifiedWeight {
@@ -76,11 +90,11 @@ impl Weight for VerifiedWeight {
             candidates: self.candidates.scorer(reader, boost)?,
             store: reader.get_store_reader(STORE_CACHE_BLOCKS)?,
             check: self.check.clone(),
+            budget: self.budget.clone(),
+            spent: false,
         };
         let first = scorer.candidates.doc();
-        if first != TERMINATED && !scorer.passes(first) {
-            scorer.advance();
-        }
+        scorer.settle(first);
         Ok(Box::new(scorer))
     }
 
@@ -99,10 +113,20 @@ struct VerifiedScorer {
     candidates: Box<dyn Scorer>,
     store: StoreReader,
     check: DocCheck,
+    budget: Arc<ReadBudget>,
+    /// The budget ran out: the scorer is at its end whatever the
+    /// candidates hold.
+    spent: bool,
 }
 
 impl VerifiedScorer {
-    fn passes(&self, doc: DocId) -> bool {
+    /// Whether `doc` passes; `false` also when the budget is spent, which
+    /// [`Self::spent`] then tells apart.
+    fn passes(&mut self, doc: DocId) -> bool {
+        if !self.budget.take_line() {
+            self.spent = true;
+            return false;
+        }
         match self.store.get::<TantivyDocument>(doc) {
             Ok(d) => (self.check)(&d),
             Err(e) => {
@@ -115,6 +139,9 @@ impl VerifiedScorer {
     /// From the current candidate on, the first that passes.
     fn settle(&mut self, mut doc: DocId) -> DocId {
         while doc != TERMINATED && !self.passes(doc) {
+            if self.spent {
+                return TERMINATED;
+            }
             doc = self.candidates.advance();
         }
         doc
@@ -123,11 +150,17 @@ impl VerifiedScorer {
 
 impl DocSet for VerifiedScorer {
     fn advance(&mut self) -> DocId {
+        if self.spent {
+            return TERMINATED;
+        }
         let doc = self.candidates.advance();
         self.settle(doc)
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
+        if self.spent {
+            return TERMINATED;
+        }
         let doc = if self.candidates.doc() < target {
             self.candidates.seek(target)
         } else {
@@ -140,6 +173,9 @@ impl DocSet for VerifiedScorer {
         // Only `target` is checked: the intersection calling this has
         // matched it on every other clause. The candidates' own position
         // stays valid, so a later call may resume from it.
+        if self.spent {
+            return SeekDangerResult::SeekLowerBound(TERMINATED);
+        }
         let doc = if self.candidates.doc() < target {
             self.candidates.seek(target)
         } else {
@@ -149,12 +185,18 @@ impl DocSet for VerifiedScorer {
             if self.passes(doc) {
                 return SeekDangerResult::Found;
             }
+            if self.spent {
+                return SeekDangerResult::SeekLowerBound(TERMINATED);
+            }
             return SeekDangerResult::SeekLowerBound(target.saturating_add(1).min(TERMINATED));
         }
         SeekDangerResult::SeekLowerBound(doc)
     }
 
     fn doc(&self) -> DocId {
+        if self.spent {
+            return TERMINATED;
+        }
         self.candidates.doc()
     }
 

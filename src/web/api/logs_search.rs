@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use serde_json::json;
 
-use crate::logs::index::{Filter, SearchQuery};
+use crate::logs::index::{Filter, ReadBudget, SearchQuery};
 use crate::logs::{Level, LogStore};
 use crate::web::error::ApiError;
 use crate::web::params::{Params, parse_time};
@@ -139,7 +139,15 @@ pub async fn search(
         offset: number(&params, "offset", 0)?,
         buckets: number(&params, "buckets", DEFAULT_BUCKETS)?,
     };
-    let result = blocking(move || Ok(store.search(&q)?)).await?;
+    // The search API keeps LogQL's read limits: both read stored lines
+    // to check what the index holds only approximately.
+    let limits = state
+        .logql
+        .as_ref()
+        .map(|engine| engine.limits().clone())
+        .unwrap_or_default();
+    let reads = ReadBudget::new(limits.max_lines_read, limits.timeout);
+    let result = blocking(move || Ok(store.search(&q, &reads)?)).await?;
     let warnings = result.warnings.clone();
     Ok(success(result, warnings))
 }

@@ -37,7 +37,7 @@ use super::metrics::FilesMetrics;
 use super::positions::{PendingBatch, Position, Positions};
 use super::tailer::Tailer;
 use crate::config::{FileSourceConfig, StartAt};
-use crate::logs::index::{Filter, SearchQuery};
+use crate::logs::index::{Filter, ReadBudget, SearchQuery};
 use crate::logs::{Entry, LogStore, LogsError};
 use crate::selfmetrics::Registry;
 use crate::state::StateStore;
@@ -588,7 +588,7 @@ fn batch_is_stored(store: &LogStore, marker: u64) -> bool {
         offset: 0,
         buckets: 1,
     };
-    match store.search(&query) {
+    match store.search(&query, &ReadBudget::unlimited()) {
         Ok(result) => result.total > 0,
         Err(e) => {
             // Not knowing, reading the batch again repeats it rather than
@@ -625,7 +625,7 @@ mod tests {
             offset: 0,
             buckets: 1,
         };
-        store.search(&q).unwrap().total
+        store.search(&q, &ReadBudget::unlimited()).unwrap().total
     }
 
     #[test]

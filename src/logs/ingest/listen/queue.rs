@@ -268,7 +268,7 @@ pub fn now_ns() -> i64 {
 mod tests {
     use super::*;
     use crate::logs::LogStoreOptions;
-    use crate::logs::index::SearchQuery;
+    use crate::logs::index::{ReadBudget, SearchQuery};
     use crate::selfmetrics::Registry;
 
     fn messages(store: &LogStore) -> Vec<String> {
@@ -282,7 +282,7 @@ mod tests {
             buckets: 1,
         };
         let mut m: Vec<String> = store
-            .search(&q)
+            .search(&q, &ReadBudget::unlimited())
             .unwrap()
             .lines
             .into_iter()
