@@ -39,18 +39,9 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
 
 /// One PromQL instant query's single value, if it has one.
 fn query_value(server: &BelfryServer, expr: &str) -> Option<f64> {
-    let url = server.url("/api/v1/query");
-    let body: Value = block(async {
-        http_client()
-            .get(url)
-            .query(&[("query", expr)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let encoded: String = form_urlencoded::byte_serialize(expr.as_bytes()).collect();
+    let (_, text) = http_get(&server.url(&format!("/api/v1/query?query={encoded}"))).ok()?;
+    let body: Value = serde_json::from_str(&text).ok()?;
     let result = body["data"]["result"].as_array()?;
     let [one] = result.as_slice() else { return None };
     one["value"][1].as_str()?.parse().ok()
