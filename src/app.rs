@@ -154,9 +154,20 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             belfry::errors::errors_privacy_config(&config.logs.privacy, &config.errors.scrub);
         let data_dir = opts.data_dir.clone();
         let registry = registry.clone();
+        let storage = storage.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
             let privacy = belfry::privacy::Privacy::open(&privacy_config, &data_dir, registry.clone())
                 .context("cannot set up the errors' privacy (user-id key, scrubbers)")?;
+            let health = belfry::errors::ErrorHealth::open(
+                state_store.clone(),
+                belfry::state::StateWriter::start(state_store.clone()),
+                privacy.hasher.clone(),
+                &*storage,
+                &errors_config.limits,
+                errors_config.retention.0.as_secs_f64(),
+                &registry,
+            )
+            .context("cannot open release health, feedback and attachments")?;
             let scrubber = belfry::errors::EventScrubber::new(
                 errors_config.scrub.enabled.then(|| privacy.scrubber.clone()),
                 privacy.hasher.clone(),
@@ -171,14 +182,17 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             let writer = belfry::state::StateWriter::start(state_store.clone());
             let store = belfry::errors::ErrorStore::open(state_store, writer)
                 .context("cannot open the error issues")?;
-            Ok(Arc::new(belfry::errors::ErrorIngest::new(
-                projects,
-                Arc::new(store),
-                scrubber,
-                errors_config.fingerprint_rules,
-                errors_config.limits,
-                &registry,
-            )))
+            Ok(Arc::new(
+                belfry::errors::ErrorIngest::new(
+                    projects,
+                    Arc::new(store),
+                    scrubber,
+                    errors_config.fingerprint_rules,
+                    errors_config.limits,
+                    &registry,
+                )
+                .with_health(Arc::new(health)),
+            ))
         })
         .await
         .context("the error ingest start task failed")??
@@ -268,10 +282,19 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ),
         logs: Some(logs.clone()),
         logql: Some(logql),
-        errors: Some(errors),
+        errors: Some(errors.clone()),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
+    // Session and transaction counters reach the TSDB at this interval.
+    let error_counters_task = errors.health().map(|h| {
+        tokio::spawn(belfry::errors::run_counter_flush(
+            h.counters.clone(),
+            storage.clone(),
+            std::time::Duration::from_secs(10),
+            shutdown.clone(),
+        ))
+    });
     let rules_task = tokio::spawn(rules.clone().run(shutdown.clone()));
     let reloader = Arc::new(Reloader {
         config_path: opts.config_path.clone(),
@@ -301,6 +324,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     shutdown.cancel();
     let _ = scrape_task.await;
     let _ = rules_task.await;
+    if let Some(task) = error_counters_task {
+        let _ = task.await;
+    }
     remote.stop().await;
     // Before the store closes: what the listeners read is stored first.
     log_listeners.stop().await;

@@ -44,6 +44,13 @@ pub enum ErrorsError {
     },
     #[error("issue {0} does not exist")]
     IssueNotFound(u64),
+    /// A `session`, `sessions`, `transaction`, `feedback`, `user_report`
+    /// or `attachment` item that cannot be used; only that item is
+    /// dropped, the envelope's other items are kept.
+    #[error("malformed {item} item: {message}")]
+    BadItem { item: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -63,11 +70,20 @@ impl ErrorsError {
                 "max_envelope_bytes" => "envelope_too_large",
                 "max_decompressed_bytes" => "decompressed_too_large",
                 "max_attachment_bytes" => "attachment_too_large",
+                "max_attachment_bytes_per_project" => "attachment_quota",
                 _ => "event_too_large",
             },
             ErrorsError::UnsupportedEncoding(_) | ErrorsError::BadEncoding { .. } => "bad_encoding",
             ErrorsError::RateLimited { .. } => "rate_limited",
-            ErrorsError::IssueNotFound(_) | ErrorsError::BadRequest(_) => "bad_request",
+            ErrorsError::BadItem { item, .. } => match *item {
+                "session" | "sessions" => "malformed_session",
+                "transaction" => "malformed_transaction",
+                "feedback" | "user_report" => "malformed_feedback",
+                _ => "malformed_attachment",
+            },
+            ErrorsError::IssueNotFound(_) | ErrorsError::NotFound(_) | ErrorsError::BadRequest(_) => {
+                "bad_request"
+            }
             ErrorsError::State(_) => "storage",
         }
     }

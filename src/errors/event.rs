@@ -221,7 +221,7 @@ fn text(v: &Value) -> String {
 }
 
 /// 32 lower-case hex digits, from a UUID with or without dashes.
-fn normalize_id(id: &str) -> Option<String> {
+pub(super) fn normalize_id(id: &str) -> Option<String> {
     let hex: String = id
         .chars()
         .filter(|c| *c != '-')
@@ -236,7 +236,7 @@ fn random_id() -> String {
 }
 
 /// Seconds since the epoch from a number or an RFC 3339 string.
-fn timestamp_secs(v: &Value) -> Option<f64> {
+pub(super) fn timestamp_secs(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64().filter(|t| t.is_finite() && *t >= 0.0),
         Value::String(s) => {

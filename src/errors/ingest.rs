@@ -16,6 +16,7 @@ use super::auth::{key_from_auth_header, key_from_query, parse_dsn};
 use super::decode::decode_body;
 use super::envelope;
 use super::grouping::group;
+use super::health::{ErrorHealth, HEALTH_ITEM_TYPES, HealthItem};
 use super::metrics::ErrorMetrics;
 use super::projects::{Project, Projects};
 use super::rate_limit::RateLimiter;
@@ -49,6 +50,8 @@ pub struct Prepared {
     /// What the answer's `id` is: the (first) event's id, else the
     /// envelope header's.
     id: Option<String>,
+    /// Sessions, transactions, feedback and attachments.
+    health: Vec<HealthItem>,
 }
 
 impl Prepared {
@@ -65,6 +68,7 @@ pub struct ErrorIngest {
     limits: ErrorLimitsConfig,
     metrics: ErrorMetrics,
     rate: RateLimiter,
+    health: Option<Arc<ErrorHealth>>,
 }
 
 fn now() -> f64 {
@@ -91,7 +95,19 @@ impl ErrorIngest {
             limits,
             metrics: ErrorMetrics::new(registry),
             rate: RateLimiter::default(),
+            health: None,
         }
+    }
+
+    /// Takes sessions, transactions, feedback and attachments too (without
+    /// it they are skipped and counted).
+    pub fn with_health(mut self, health: Arc<ErrorHealth>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    pub fn health(&self) -> Option<&Arc<ErrorHealth>> {
+        self.health.as_ref()
     }
 
     pub fn store(&self) -> &Arc<ErrorStore> {
@@ -149,6 +165,7 @@ impl ErrorIngest {
                     project,
                     events: vec![event],
                     id,
+                    health: Vec::new(),
                 })
             }
             Endpoint::Envelope => {
@@ -158,25 +175,34 @@ impl ErrorIngest {
                 let event_items = envelope.items.iter().filter(|i| i.item_type == "event").count();
                 let project = self.admit(project_id, key.as_deref(), event_items as u32, now)?;
                 let mut events = Vec::with_capacity(event_items);
+                let mut health = Vec::new();
                 for item in &envelope.items {
                     match item.item_type.as_str() {
                         "event" => events.push(self.event(item.payload, envelope.event_id(), now)?),
-                        "attachment" if item.payload.len() as u64 > self.limits.max_attachment_bytes.0 => {
-                            self.count_rejected(&ErrorsError::TooLarge {
-                                what: "an attachment",
-                                size: item.payload.len() as u64,
-                                limit: self.limits.max_attachment_bytes.0,
-                                key: "max_attachment_bytes",
-                            });
-                        }
-                        other => self.metrics.skip(other),
+                        other => match &self.health {
+                            Some(h) if HEALTH_ITEM_TYPES.contains(&other) => {
+                                match h.prepare(item, envelope.event_id(), &self.scrubber, now) {
+                                    Ok(prepared) => health.push(prepared),
+                                    Err(e) => {
+                                        tracing::warn!(project = project_id, error = %e, "an envelope item is refused");
+                                        self.count_rejected(&e);
+                                    }
+                                }
+                            }
+                            _ => self.metrics.skip(other),
+                        },
                     }
                 }
                 let id = events
                     .first()
                     .map(|(e, _)| e.event_id().to_string())
                     .or_else(|| envelope.event_id().map(str::to_string));
-                Ok(Prepared { project, events, id })
+                Ok(Prepared {
+                    project,
+                    events,
+                    id,
+                    health,
+                })
             }
         }
     }
@@ -224,20 +250,38 @@ impl ErrorIngest {
 
     /// Stores the prepared events; returns once they are durable.
     pub async fn commit(&self, prepared: Prepared) -> Result<Option<String>, ErrorsError> {
-        let Prepared { project, events, id } = prepared;
+        let Prepared {
+            project,
+            events,
+            id,
+            health,
+        } = prepared;
         for (event, grouping) in events {
+            let event_id = event.event_id().to_string();
             let labels = [
                 project.name.clone(),
                 event.level().to_string(),
                 event.environment().unwrap_or_default().to_string(),
                 event.release().unwrap_or_default().to_string(),
             ];
-            if let Err(e) = self.store.record(project.id, &grouping, event).await {
-                self.count_rejected(&e);
-                return Err(e);
-            }
+            let recorded = match self.store.record(project.id, &grouping, event).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.count_rejected(&e);
+                    return Err(e);
+                }
+            };
             let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
             self.metrics.events.with(&labels).inc();
+            if let Some(h) = &self.health {
+                h.event_stored(project.id, &event_id, recorded.issue_id).await?;
+            }
+        }
+        if let Some(h) = &self.health
+            && !health.is_empty()
+        {
+            h.commit(&project, health, now(), |e| self.count_rejected(e))
+                .await?;
         }
         Ok(id)
     }

@@ -3,29 +3,44 @@
 //! `ingest.rs` runs a request through `decode.rs`, `envelope.rs`,
 //! `auth.rs` and `projects.rs`, then per event `event.rs`, `scrub.rs`,
 //! `grouping.rs`; `store.rs` keeps events and `issues.rs`'s issues.
+//! `health.rs` takes the other items: sessions (`session.rs`,
+//! `release_health.rs`), transactions (`transactions.rs`, appended to the
+//! TSDB by `tsdb_counters.rs`), feedback (`feedback.rs`) and attachments
+//! (`attachments.rs`).
 
+mod attachments;
 pub mod auth;
 pub mod decode;
 pub mod envelope;
 mod error;
 mod event;
+mod feedback;
 pub mod grouping;
+mod health;
 mod ingest;
 mod issue_query;
 mod issues;
 mod metrics;
 mod projects;
 mod rate_limit;
+mod release_health;
 mod scrub;
+pub mod session;
 mod store;
+mod transactions;
+mod tsdb_counters;
 
+pub use attachments::AttachmentMeta;
 pub use envelope::{Envelope, EnvelopeError, Item};
 pub use error::ErrorsError;
 pub use event::{Event, ExceptionView, FrameView, LEVELS};
 pub use grouping::Grouping;
+pub use health::ErrorHealth;
 pub use ingest::{Endpoint, ErrorIngest, IngestRequest, Prepared};
 pub use issue_query::{IssueQuery, IssueSort};
 pub use issues::{EventEffect, Issue, IssueStatus, StatusChange};
 pub use projects::{Project, Projects, StoredProject, add_project, load_stored};
+pub use release_health::{HealthCounts, HealthPoint, ReleaseHealthSummary};
 pub use scrub::{EventScrubber, errors_privacy_config};
 pub use store::{ErrorStore, EventPage, Recorded};
+pub use tsdb_counters::run_flush as run_counter_flush;

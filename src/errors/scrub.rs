@@ -78,6 +78,18 @@ impl EventScrubber {
         }
     }
 
+    /// The user token of an id, a name or an e-mail address.
+    pub(super) fn user_token(&self, id: &str) -> String {
+        self.hasher.token(id)
+    }
+
+    /// Scrubs free text (a feedback message) as an event's strings are.
+    pub(super) fn scrub_text(&self, value: &mut Value) {
+        if let Some(scrubber) = &self.scrubber {
+            scrubber.scrub_value(value);
+        }
+    }
+
     /// `user` becomes `{"id": TOKEN}` from the first identifying field:
     /// the count of affected users needs one stable value per user and
     /// nothing that names them.

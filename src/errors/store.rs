@@ -129,10 +129,17 @@ impl ErrorStore {
             ));
             let ts_ms = (event.timestamp() * 1000.0).max(0.0) as u64;
             let event_key = format!("{issue_id:020}/{ts_ms:020}/{}", event.event_id());
+            let index_key = format!("{project:020}/{}", event.event_id());
             let mut body = event.body;
             body.insert("issue_id".into(), Value::from(issue_id));
             body.insert("project".into(), Value::from(project));
             ops.push(WriteOp::put(tables::ERROR_EVENTS, event_key, to_json(&body)));
+            // Feedback and attachments name the event, not its issue.
+            ops.push(WriteOp::put(
+                tables::ERROR_EVENT_ISSUES,
+                index_key,
+                issue_id.to_string().into_bytes(),
+            ));
             let recorded = Recorded {
                 issue_id,
                 effect: EventEffect {

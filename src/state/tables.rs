@@ -27,6 +27,21 @@ pub const ERROR_EVENTS: &str = "error_events";
 pub const ERROR_ISSUE_USERS: &str = "error_issue_users";
 /// Projects created by `belfry errors project add`, by id (JSON).
 pub const ERROR_PROJECTS: &str = "error_projects";
+/// Which issue an event is in, by `PROJECT/EVENT_ID` (the issue id as
+/// text), so feedback and attachments can find an event's issue.
+pub const ERROR_EVENT_ISSUES: &str = "error_event_issues";
+/// Release-health session counts, by `PROJECT/HOUR/["RELEASE","ENV"]`
+/// (JSON `errors::release_health` bucket).
+pub const ERROR_RELEASE_SESSIONS: &str = "error_release_sessions";
+/// User feedback attached to an issue, by `ISSUE/TIMESTAMP_MS/ID` (JSON).
+pub const ERROR_FEEDBACK: &str = "error_feedback";
+/// User feedback whose event is not stored (yet), by
+/// `PROJECT/EVENT_ID/ID` (JSON).
+pub const ERROR_FEEDBACK_PENDING: &str = "error_feedback_pending";
+/// Event attachments' listing, by `PROJECT/EVENT_ID/NAME` (JSON).
+pub const ERROR_ATTACHMENTS: &str = "error_attachments";
+/// Event attachments' bytes, by the same key as `error_attachments`.
+pub const ERROR_ATTACHMENT_DATA: &str = "error_attachment_data";
 
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
@@ -38,6 +53,12 @@ pub const ALL: &[&str] = &[
     ERROR_EVENTS,
     ERROR_ISSUE_USERS,
     ERROR_PROJECTS,
+    ERROR_EVENT_ISSUES,
+    ERROR_RELEASE_SESSIONS,
+    ERROR_FEEDBACK,
+    ERROR_FEEDBACK_PENDING,
+    ERROR_ATTACHMENTS,
+    ERROR_ATTACHMENT_DATA,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

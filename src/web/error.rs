@@ -147,11 +147,14 @@ impl ApiError {
                 | ErrorsError::BadEnvelope(_)
                 | ErrorsError::BadEvent(_)
                 | ErrorsError::BadEncoding { .. }
+                | ErrorsError::BadItem { .. }
                 | ErrorsError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_data"),
                 ErrorsError::UnsupportedEncoding(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_data"),
                 ErrorsError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
                 ErrorsError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
-                ErrorsError::IssueNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                ErrorsError::IssueNotFound(_) | ErrorsError::NotFound(_) => {
+                    (StatusCode::NOT_FOUND, "not_found")
+                }
                 ErrorsError::State(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -26,6 +26,15 @@ pub struct ErrorLimitsConfig {
     /// above it ingest answers 429 with `Retry-After`.
     #[serde(default = "default_events_per_second")]
     pub max_events_per_second: u32,
+    /// All stored attachments of one project together; past it an
+    /// attachment is refused (and counted) until retention frees room.
+    #[serde(default = "default_attachment_bytes_per_project")]
+    pub max_attachment_bytes_per_project: ByteSize,
+    /// Distinct transaction names one project's series may carry; later
+    /// names are counted as `transaction="__other__"`, so a client cannot
+    /// grow the TSDB's series without bound.
+    #[serde(default = "default_transaction_names")]
+    pub max_transaction_names: usize,
 }
 
 fn default_envelope() -> ByteSize {
@@ -43,6 +52,12 @@ fn default_attachment() -> ByteSize {
 fn default_events_per_second() -> u32 {
     500
 }
+fn default_attachment_bytes_per_project() -> ByteSize {
+    ByteSize(256 << 20)
+}
+fn default_transaction_names() -> usize {
+    1_000
+}
 
 impl Default for ErrorLimitsConfig {
     fn default() -> Self {
@@ -52,6 +67,8 @@ impl Default for ErrorLimitsConfig {
             max_event_bytes: default_event(),
             max_attachment_bytes: default_attachment(),
             max_events_per_second: default_events_per_second(),
+            max_attachment_bytes_per_project: default_attachment_bytes_per_project(),
+            max_transaction_names: default_transaction_names(),
         }
     }
 }
@@ -82,6 +99,15 @@ impl ErrorLimitsConfig {
         }
         if self.max_events_per_second == 0 {
             return Err("max_events_per_second must be positive".into());
+        }
+        if self.max_attachment_bytes_per_project.0 < self.max_attachment_bytes.0 {
+            return Err(format!(
+                "max_attachment_bytes_per_project ({}) must be at least max_attachment_bytes ({})",
+                self.max_attachment_bytes_per_project, self.max_attachment_bytes
+            ));
+        }
+        if self.max_transaction_names == 0 {
+            return Err("max_transaction_names must be positive".into());
         }
         Ok(())
     }

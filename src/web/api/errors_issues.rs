@@ -141,6 +141,7 @@ pub async fn detail(
     let page = blocking(move || store.events(issue, None, 1).map_err(ApiError::from)).await?;
     let mut body = issue_json(&found);
     body["latest_event"] = page.events.into_iter().next().unwrap_or(Value::Null);
+    body["feedback"] = Value::Array(super::errors_feedback::of_issue(&state, issue).await?);
     Ok(Json(json!({ "data": body })))
 }
 
@@ -154,10 +155,13 @@ pub async fn events(
     let issue = id(&issue)?;
     let limit = limit(&params)?;
     let cursor = params.get("cursor").filter(|s| !s.is_empty()).map(str::to_string);
+    let health = super::errors_releases::health(&state).ok();
     let page = blocking(move || {
-        store
-            .events(issue, cursor.as_deref(), limit)
-            .map_err(ApiError::from)
+        let mut page = store.events(issue, cursor.as_deref(), limit)?;
+        if let Some(h) = health {
+            super::errors_attachments::add_to_events(&h, &mut page.events)?;
+        }
+        Ok(page)
     })
     .await?;
     Ok(Json(

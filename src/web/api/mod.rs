@@ -1,8 +1,11 @@
 //! Handlers, one file per API family.
 
 pub mod alertmanager;
+pub mod errors_attachments;
+pub mod errors_feedback;
 pub mod errors_ingest;
 pub mod errors_issues;
+pub mod errors_releases;
 pub mod es_bulk;
 pub mod es_cluster;
 pub mod es_document;
