@@ -12,11 +12,14 @@ use bytes::Bytes;
 use crate::config::{ErrorLimitsConfig, FingerprintRule};
 use crate::selfmetrics::Registry;
 
+use super::alerts::{ErrorAlerts, EventLabels};
 use super::auth::{key_from_auth_header, key_from_query, parse_dsn};
+use super::check_in::CheckIn;
 use super::decode::decode_body;
 use super::envelope;
 use super::grouping::group;
 use super::metrics::ErrorMetrics;
+use super::monitor_store::MonitorStore;
 use super::projects::{Project, Projects};
 use super::rate_limit::RateLimiter;
 use super::scrub::EventScrubber;
@@ -46,6 +49,8 @@ pub struct IngestRequest {
 pub struct Prepared {
     project: Project,
     events: Vec<(Event, Grouping)>,
+    /// `check_in` items for the project's cron monitors.
+    check_ins: Vec<CheckIn>,
     /// What the answer's `id` is: the (first) event's id, else the
     /// envelope header's.
     id: Option<String>,
@@ -65,6 +70,8 @@ pub struct ErrorIngest {
     limits: ErrorLimitsConfig,
     metrics: ErrorMetrics,
     rate: RateLimiter,
+    monitors: Option<Arc<MonitorStore>>,
+    alerts: Option<Arc<ErrorAlerts>>,
 }
 
 fn now() -> f64 {
@@ -91,7 +98,31 @@ impl ErrorIngest {
             limits,
             metrics: ErrorMetrics::new(registry),
             rate: RateLimiter::default(),
+            monitors: None,
+            alerts: None,
         }
+    }
+
+    /// Takes `check_in` items into these cron monitors (else they are
+    /// skipped and counted).
+    pub fn with_monitors(mut self, monitors: Arc<MonitorStore>) -> Self {
+        self.monitors = Some(monitors);
+        self
+    }
+
+    /// Raises new, regressed and spiking issues and monitor incidents
+    /// through these alerts.
+    pub fn with_alerts(mut self, alerts: Arc<ErrorAlerts>) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
+    pub fn monitors(&self) -> Option<&Arc<MonitorStore>> {
+        self.monitors.as_ref()
+    }
+
+    pub fn alerts(&self) -> Option<&Arc<ErrorAlerts>> {
+        self.alerts.as_ref()
     }
 
     pub fn store(&self) -> &Arc<ErrorStore> {
@@ -148,6 +179,7 @@ impl ErrorIngest {
                 Ok(Prepared {
                     project,
                     events: vec![event],
+                    check_ins: Vec::new(),
                     id,
                 })
             }
@@ -158,6 +190,7 @@ impl ErrorIngest {
                 let event_items = envelope.items.iter().filter(|i| i.item_type == "event").count();
                 let project = self.admit(project_id, key.as_deref(), event_items as u32, now)?;
                 let mut events = Vec::with_capacity(event_items);
+                let mut check_ins = Vec::new();
                 for item in &envelope.items {
                     match item.item_type.as_str() {
                         "event" => events.push(self.event(item.payload, envelope.event_id(), now)?),
@@ -169,6 +202,13 @@ impl ErrorIngest {
                                 key: "max_attachment_bytes",
                             });
                         }
+                        "check_in" if self.monitors.is_some() => match CheckIn::parse(item.payload) {
+                            Ok(c) => check_ins.push(c),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "check-in refused");
+                                self.metrics.rejected.with(&[e.reason()]).inc();
+                            }
+                        },
                         other => self.metrics.skip(other),
                     }
                 }
@@ -176,7 +216,12 @@ impl ErrorIngest {
                     .first()
                     .map(|(e, _)| e.event_id().to_string())
                     .or_else(|| envelope.event_id().map(str::to_string));
-                Ok(Prepared { project, events, id })
+                Ok(Prepared {
+                    project,
+                    events,
+                    check_ins,
+                    id,
+                })
             }
         }
     }
@@ -224,7 +269,12 @@ impl ErrorIngest {
 
     /// Stores the prepared events; returns once they are durable.
     pub async fn commit(&self, prepared: Prepared) -> Result<Option<String>, ErrorsError> {
-        let Prepared { project, events, id } = prepared;
+        let Prepared {
+            project,
+            events,
+            check_ins,
+            id,
+        } = prepared;
         for (event, grouping) in events {
             let labels = [
                 project.name.clone(),
@@ -232,12 +282,39 @@ impl ErrorIngest {
                 event.environment().unwrap_or_default().to_string(),
                 event.release().unwrap_or_default().to_string(),
             ];
-            if let Err(e) = self.store.record(project.id, &grouping, event).await {
-                self.count_rejected(&e);
-                return Err(e);
+            let recorded = match self.store.record(project.id, &grouping, event).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.count_rejected(&e);
+                    return Err(e);
+                }
+            };
+            if let Some(alerts) = &self.alerts {
+                let [project_name, level, environment, release] = labels.clone();
+                let event = EventLabels {
+                    project: project_name,
+                    level,
+                    environment,
+                    release,
+                };
+                alerts.issue_event(recorded.issue_id, recorded.effect, &event, now(), |id| {
+                    self.store.issue(id)
+                });
             }
             let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
             self.metrics.events.with(&labels).inc();
+        }
+        if let Some(monitors) = self.monitors.as_ref().filter(|_| !check_ins.is_empty()) {
+            let (changes, refused) = monitors
+                .record(project.id, &project.name, check_ins, now())
+                .await?;
+            for e in refused {
+                tracing::debug!(error = %e, "check-in refused");
+                self.metrics.rejected.with(&[e.reason()]).inc();
+            }
+            if let Some(alerts) = &self.alerts {
+                alerts.monitor_changes(changes, now());
+            }
         }
         Ok(id)
     }

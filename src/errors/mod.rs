@@ -3,8 +3,15 @@
 //! `ingest.rs` runs a request through `decode.rs`, `envelope.rs`,
 //! `auth.rs` and `projects.rs`, then per event `event.rs`, `scrub.rs`,
 //! `grouping.rs`; `store.rs` keeps events and `issues.rs`'s issues.
+//! Cron monitors: `check_in.rs` items, `monitor_config.rs` with
+//! `crontab.rs`, `monitor.rs`'s state machine kept by `monitor_store.rs`;
+//! `alerts.rs` (with `spike.rs`) raises issue and monitor alerts, and
+//! `monitor_task.rs` runs both in the background.
 
+mod alerts;
 pub mod auth;
+mod check_in;
+pub mod crontab;
 pub mod decode;
 pub mod envelope;
 mod error;
@@ -14,11 +21,18 @@ mod ingest;
 mod issue_query;
 mod issues;
 mod metrics;
+mod monitor;
+mod monitor_config;
+mod monitor_store;
+mod monitor_task;
 mod projects;
 mod rate_limit;
 mod scrub;
+mod spike;
 mod store;
 
+pub use alerts::{ErrorAlerts, EventLabels};
+pub use check_in::{CheckIn, CheckInError, CheckInStatus};
 pub use envelope::{Envelope, EnvelopeError, Item};
 pub use error::ErrorsError;
 pub use event::{Event, ExceptionView, FrameView, LEVELS};
@@ -26,6 +40,10 @@ pub use grouping::Grouping;
 pub use ingest::{Endpoint, ErrorIngest, IngestRequest, Prepared};
 pub use issue_query::{IssueQuery, IssueSort};
 pub use issues::{EventEffect, Issue, IssueStatus, StatusChange};
+pub use monitor::{CheckInRecord, Incident, Monitor, MonitorStatus};
+pub use monitor_config::{MonitorConfig, MonitorConfigError, Schedule, ScheduleConfig};
+pub use monitor_store::{MonitorChange, MonitorStore};
+pub use monitor_task::run_monitor_task;
 pub use projects::{Project, Projects, StoredProject, add_project, load_stored};
 pub use scrub::{EventScrubber, errors_privacy_config};
 pub use store::{ErrorStore, EventPage, Recorded};

@@ -27,6 +27,12 @@ pub const ERROR_EVENTS: &str = "error_events";
 pub const ERROR_ISSUE_USERS: &str = "error_issue_users";
 /// Projects created by `belfry errors project add`, by id (JSON).
 pub const ERROR_PROJECTS: &str = "error_projects";
+/// Cron monitors by `PROJECT/SLUG` (project zero-padded to 20 digits;
+/// JSON `errors::Monitor`: configuration and state).
+pub const ERROR_MONITORS: &str = "error_monitors";
+/// Cron monitors' newest check-ins by `PROJECT/SLUG/SEQ` (zero-padded to
+/// 20 digits; JSON `errors::CheckInRecord`).
+pub const ERROR_MONITOR_CHECKINS: &str = "error_monitor_checkins";
 
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
@@ -38,6 +44,8 @@ pub const ALL: &[&str] = &[
     ERROR_EVENTS,
     ERROR_ISSUE_USERS,
     ERROR_PROJECTS,
+    ERROR_MONITORS,
+    ERROR_MONITOR_CHECKINS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

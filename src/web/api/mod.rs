@@ -3,6 +3,7 @@
 pub mod alertmanager;
 pub mod errors_ingest;
 pub mod errors_issues;
+pub mod errors_monitors;
 pub mod es_bulk;
 pub mod es_cluster;
 pub mod es_document;
