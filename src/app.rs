@@ -158,9 +158,11 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         tokio::task::spawn_blocking(move || -> Result<_> {
             let privacy = belfry::privacy::Privacy::open(&privacy_config, &data_dir, registry.clone())
                 .context("cannot set up the errors' privacy (user-id key, scrubbers)")?;
+            // One writer for every errors table: their commits group.
+            let writer = belfry::state::StateWriter::start(state_store.clone());
             let health = belfry::errors::ErrorHealth::open(
                 state_store.clone(),
-                belfry::state::StateWriter::start(state_store.clone()),
+                writer.clone(),
                 privacy.hasher.clone(),
                 &*storage,
                 &errors_config.limits,
@@ -179,20 +181,25 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
                 stored,
                 errors_config.limits.max_events_per_second,
             );
-            let writer = belfry::state::StateWriter::start(state_store.clone());
+            let monitors = belfry::errors::MonitorStore::open(
+                state_store.clone(),
+                writer.clone(),
+                errors_config.monitors.clone(),
+                &registry,
+            )
+            .context("cannot open the cron monitors")?;
             let store = belfry::errors::ErrorStore::open(state_store, writer)
                 .context("cannot open the error issues")?;
-            Ok(Arc::new(
-                belfry::errors::ErrorIngest::new(
-                    projects,
-                    Arc::new(store),
-                    scrubber,
-                    errors_config.fingerprint_rules,
-                    errors_config.limits,
-                    &registry,
-                )
-                .with_health(Arc::new(health)),
-            ))
+            Ok(belfry::errors::ErrorIngest::new(
+                projects,
+                Arc::new(store),
+                scrubber,
+                errors_config.fingerprint_rules,
+                errors_config.limits,
+                &registry,
+            )
+            .with_health(Arc::new(health))
+            .with_monitors(Arc::new(monitors)))
         })
         .await
         .context("the error ingest start task failed")??
@@ -229,6 +236,18 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     // Alerting rules deliver their alerts to the dispatcher, as a
     // Prometheus would to its Alertmanager.
     let alert_sink: Arc<dyn AlertSink> = alerting.clone();
+    // Errors and cron monitors raise theirs through the same routes.
+    let errors = Arc::new(errors.with_alerts(Arc::new(belfry::errors::ErrorAlerts::new(
+        alert_sink.clone(),
+        config.errors.alerts.clone(),
+        format!("http://{local_addr}"),
+        &registry,
+    ))));
+    tokio::spawn(belfry::errors::run_monitor_task(
+        errors.clone(),
+        config.errors.monitors.check_interval.0,
+        shutdown.clone(),
+    ));
     // One LogQL engine serves the Loki API and LogQL rule groups.
     let logql = Arc::new(belfry::logql::LogqlEngine::new(
         logs.clone(),

@@ -27,8 +27,8 @@ mod validation_error;
 pub use alerting::AlertingConfig;
 pub use error::ConfigError;
 pub use errors::{
-    ErrorLimitsConfig, ErrorScrubConfig, ErrorsConfig, FingerprintMatcher, FingerprintRule, ProjectConfig,
-    is_valid_key,
+    ErrorAlertsConfig, ErrorLimitsConfig, ErrorMonitorsConfig, ErrorScrubConfig, ErrorsConfig,
+    FingerprintMatcher, FingerprintRule, ProjectConfig, SpikeConfig, is_valid_key,
 };
 pub use exemplars::{DEFAULT_MAX_EXEMPLARS, ExemplarsConfig};
 #[cfg(test)]

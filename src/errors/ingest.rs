@@ -12,12 +12,15 @@ use bytes::Bytes;
 use crate::config::{ErrorLimitsConfig, FingerprintRule};
 use crate::selfmetrics::Registry;
 
+use super::alerts::{ErrorAlerts, EventLabels};
 use super::auth::{key_from_auth_header, key_from_query, parse_dsn};
+use super::check_in::CheckIn;
 use super::decode::decode_body;
 use super::envelope;
 use super::grouping::group;
 use super::health::{ErrorHealth, HEALTH_ITEM_TYPES, HealthItem};
 use super::metrics::ErrorMetrics;
+use super::monitor_store::MonitorStore;
 use super::projects::{Project, Projects};
 use super::rate_limit::RateLimiter;
 use super::scrub::EventScrubber;
@@ -47,6 +50,8 @@ pub struct IngestRequest {
 pub struct Prepared {
     project: Project,
     events: Vec<(Event, Grouping)>,
+    /// `check_in` items for the project's cron monitors.
+    check_ins: Vec<CheckIn>,
     /// What the answer's `id` is: the (first) event's id, else the
     /// envelope header's.
     id: Option<String>,
@@ -69,6 +74,8 @@ pub struct ErrorIngest {
     metrics: ErrorMetrics,
     rate: RateLimiter,
     health: Option<Arc<ErrorHealth>>,
+    monitors: Option<Arc<MonitorStore>>,
+    alerts: Option<Arc<ErrorAlerts>>,
 }
 
 fn now() -> f64 {
@@ -96,6 +103,8 @@ impl ErrorIngest {
             metrics: ErrorMetrics::new(registry),
             rate: RateLimiter::default(),
             health: None,
+            monitors: None,
+            alerts: None,
         }
     }
 
@@ -108,6 +117,28 @@ impl ErrorIngest {
 
     pub fn health(&self) -> Option<&Arc<ErrorHealth>> {
         self.health.as_ref()
+    }
+
+    /// Takes `check_in` items into these cron monitors (else they are
+    /// skipped and counted).
+    pub fn with_monitors(mut self, monitors: Arc<MonitorStore>) -> Self {
+        self.monitors = Some(monitors);
+        self
+    }
+
+    /// Raises new, regressed and spiking issues and monitor incidents
+    /// through these alerts.
+    pub fn with_alerts(mut self, alerts: Arc<ErrorAlerts>) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
+    pub fn monitors(&self) -> Option<&Arc<MonitorStore>> {
+        self.monitors.as_ref()
+    }
+
+    pub fn alerts(&self) -> Option<&Arc<ErrorAlerts>> {
+        self.alerts.as_ref()
     }
 
     pub fn store(&self) -> &Arc<ErrorStore> {
@@ -164,6 +195,7 @@ impl ErrorIngest {
                 Ok(Prepared {
                     project,
                     events: vec![event],
+                    check_ins: Vec::new(),
                     id,
                     health: Vec::new(),
                 })
@@ -176,9 +208,17 @@ impl ErrorIngest {
                 let project = self.admit(project_id, key.as_deref(), event_items as u32, now)?;
                 let mut events = Vec::with_capacity(event_items);
                 let mut health = Vec::new();
+                let mut check_ins = Vec::new();
                 for item in &envelope.items {
                     match item.item_type.as_str() {
                         "event" => events.push(self.event(item.payload, envelope.event_id(), now)?),
+                        "check_in" if self.monitors.is_some() => match CheckIn::parse(item.payload) {
+                            Ok(c) => check_ins.push(c),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "check-in refused");
+                                self.metrics.rejected.with(&[e.reason()]).inc();
+                            }
+                        },
                         other => match &self.health {
                             Some(h) if HEALTH_ITEM_TYPES.contains(&other) => {
                                 match h.prepare(item, envelope.event_id(), &self.scrubber, now) {
@@ -202,6 +242,7 @@ impl ErrorIngest {
                     events,
                     id,
                     health,
+                    check_ins,
                 })
             }
         }
@@ -255,6 +296,7 @@ impl ErrorIngest {
             events,
             id,
             health,
+            check_ins,
         } = prepared;
         for (event, grouping) in events {
             let event_id = event.event_id().to_string();
@@ -271,6 +313,18 @@ impl ErrorIngest {
                     return Err(e);
                 }
             };
+            if let Some(alerts) = &self.alerts {
+                let [project_name, level, environment, release] = labels.clone();
+                let event = EventLabels {
+                    project: project_name,
+                    level,
+                    environment,
+                    release,
+                };
+                alerts.issue_event(recorded.issue_id, recorded.effect, &event, now(), |id| {
+                    self.store.issue(id)
+                });
+            }
             let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
             self.metrics.events.with(&labels).inc();
             if let Some(h) = &self.health {
@@ -282,6 +336,18 @@ impl ErrorIngest {
         {
             h.commit(&project, health, now(), |e| self.count_rejected(e))
                 .await?;
+        }
+        if let Some(monitors) = self.monitors.as_ref().filter(|_| !check_ins.is_empty()) {
+            let (changes, refused) = monitors
+                .record(project.id, &project.name, check_ins, now())
+                .await?;
+            for e in refused {
+                tracing::debug!(error = %e, "check-in refused");
+                self.metrics.rejected.with(&[e.reason()]).inc();
+            }
+            if let Some(alerts) = &self.alerts {
+                alerts.monitor_changes(changes, now());
+            }
         }
         Ok(id)
     }

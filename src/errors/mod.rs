@@ -7,9 +7,16 @@
 //! `release_health.rs`), transactions (`transactions.rs`, appended to the
 //! TSDB by `tsdb_counters.rs`), feedback (`feedback.rs`) and attachments
 //! (`attachments.rs`).
+//! Cron monitors: `check_in.rs` items, `monitor_config.rs` with
+//! `crontab.rs`, `monitor.rs`'s state machine kept by `monitor_store.rs`;
+//! `alerts.rs` (with `spike.rs`) raises issue and monitor alerts, and
+//! `monitor_task.rs` runs both in the background.
 
+mod alerts;
 mod attachments;
 pub mod auth;
+mod check_in;
+pub mod crontab;
 pub mod decode;
 pub mod envelope;
 mod error;
@@ -21,16 +28,23 @@ mod ingest;
 mod issue_query;
 mod issues;
 mod metrics;
+mod monitor;
+mod monitor_config;
+mod monitor_store;
+mod monitor_task;
 mod projects;
 mod rate_limit;
 mod release_health;
 mod scrub;
 pub mod session;
+mod spike;
 mod store;
 mod transactions;
 mod tsdb_counters;
 
+pub use alerts::{ErrorAlerts, EventLabels};
 pub use attachments::AttachmentMeta;
+pub use check_in::{CheckIn, CheckInError, CheckInStatus};
 pub use envelope::{Envelope, EnvelopeError, Item};
 pub use error::ErrorsError;
 pub use event::{Event, ExceptionView, FrameView, LEVELS};
@@ -39,6 +53,10 @@ pub use health::ErrorHealth;
 pub use ingest::{Endpoint, ErrorIngest, IngestRequest, Prepared};
 pub use issue_query::{IssueQuery, IssueSort};
 pub use issues::{EventEffect, Issue, IssueStatus, StatusChange};
+pub use monitor::{CheckInRecord, Incident, Monitor, MonitorStatus};
+pub use monitor_config::{MonitorConfig, MonitorConfigError, Schedule, ScheduleConfig};
+pub use monitor_store::{MonitorChange, MonitorStore};
+pub use monitor_task::run_monitor_task;
 pub use projects::{Project, Projects, StoredProject, add_project, load_stored};
 pub use release_health::{HealthCounts, HealthPoint, ReleaseHealthSummary};
 pub use scrub::{EventScrubber, errors_privacy_config};

@@ -42,6 +42,12 @@ pub const ERROR_FEEDBACK_PENDING: &str = "error_feedback_pending";
 pub const ERROR_ATTACHMENTS: &str = "error_attachments";
 /// Event attachments' bytes, by the same key as `error_attachments`.
 pub const ERROR_ATTACHMENT_DATA: &str = "error_attachment_data";
+/// Cron monitors by `PROJECT/SLUG` (project zero-padded to 20 digits;
+/// JSON `errors::Monitor`: configuration and state).
+pub const ERROR_MONITORS: &str = "error_monitors";
+/// Cron monitors' newest check-ins by `PROJECT/SLUG/SEQ` (zero-padded to
+/// 20 digits; JSON `errors::CheckInRecord`).
+pub const ERROR_MONITOR_CHECKINS: &str = "error_monitor_checkins";
 
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
@@ -59,6 +65,8 @@ pub const ALL: &[&str] = &[
     ERROR_FEEDBACK_PENDING,
     ERROR_ATTACHMENTS,
     ERROR_ATTACHMENT_DATA,
+    ERROR_MONITORS,
+    ERROR_MONITOR_CHECKINS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -11,9 +11,9 @@ use axum::routing::{get, post, put};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    errors_attachments, errors_feedback, errors_ingest, errors_issues, errors_releases, es_bulk, es_cluster,
-    es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
-    loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status,
+    errors_attachments, errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases,
+    es_bulk, es_cluster, es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels,
+    loki_push, loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status,
     target_metadata, targets, write,
 };
 use super::guard::guard;
@@ -152,6 +152,11 @@ fn errors_routes() -> Router<Arc<AppState>> {
         .route(
             "/api/belfry/errors/events/{event_id}/attachments/{name}",
             get(errors_attachments::download),
+        )
+        .route("/api/belfry/errors/monitors", get(errors_monitors::list))
+        .route(
+            "/api/belfry/errors/monitors/{slug}/checkins",
+            get(errors_monitors::checkins),
         )
 }
 

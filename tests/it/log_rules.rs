@@ -41,7 +41,7 @@ log.info("login ok for stu-100")
 "#;
 
 /// A webhook receiver on a free port: every request body it gets, in order.
-fn start_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
+pub fn start_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));

@@ -7,6 +7,7 @@ mod cli_env;
 mod config;
 mod e2e_node_exporter;
 mod e2e_remote_write;
+mod errors_alerts;
 mod errors_health;
 mod errors_sentry;
 mod exemplars;

@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::PromDuration;
 
-use super::{ErrorLimitsConfig, ErrorScrubConfig, FingerprintRule, ProjectConfig};
+use super::{
+    ErrorAlertsConfig, ErrorLimitsConfig, ErrorMonitorsConfig, ErrorScrubConfig, FingerprintRule,
+    ProjectConfig,
+};
 
 fn ninety_days() -> PromDuration {
     PromDuration::from_secs(90 * 86_400)
@@ -28,6 +31,12 @@ pub struct ErrorsConfig {
     /// event brings no `fingerprint` of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fingerprint_rules: Vec<FingerprintRule>,
+    /// New, regressed and spiking issues as alerts.
+    #[serde(default)]
+    pub alerts: ErrorAlertsConfig,
+    /// Cron monitors from `check_in` items.
+    #[serde(default)]
+    pub monitors: ErrorMonitorsConfig,
 }
 
 impl Default for ErrorsConfig {
@@ -38,6 +47,8 @@ impl Default for ErrorsConfig {
             retention: ninety_days(),
             scrub: ErrorScrubConfig::default(),
             fingerprint_rules: Vec::new(),
+            alerts: ErrorAlertsConfig::default(),
+            monitors: ErrorMonitorsConfig::default(),
         }
     }
 }
@@ -66,6 +77,8 @@ impl ErrorsConfig {
             return Err("retention must be positive".into());
         }
         self.scrub.validate().map_err(|m| format!("scrub.{m}"))?;
+        self.alerts.validate().map_err(|m| format!("alerts.{m}"))?;
+        self.monitors.validate().map_err(|m| format!("monitors.{m}"))?;
         Ok(())
     }
 }
@@ -107,6 +120,17 @@ mod tests {
         assert!(e.contains("limits.max_event_bytes"), "{e}");
         let e = parse("fingerprint_rules: ['nonsense']").unwrap_err();
         assert!(e.contains("'->'"), "{e}");
+        let e = parse("alerts: {spike: {factor: 0.5}}").unwrap_err();
+        assert!(e.contains("alerts.spike.factor"), "{e}");
+        let e = parse("alerts: {spike: {min_events: 0}}").unwrap_err();
+        assert!(e.contains("alerts.spike.min_events"), "{e}");
+        let e = parse("monitors: {minute: 5m}").unwrap_err();
+        assert!(e.contains("monitors.minute"), "{e}");
+        let e = parse("monitors: {check_interval: 1ms}").unwrap_err();
+        assert!(e.contains("monitors.check_interval"), "{e}");
+        let cfg = parse("alerts: {new_issue: false, spike: {window: 1m}}").unwrap();
+        assert!(!cfg.alerts.new_issue && cfg.alerts.regression);
+        assert_eq!(cfg.alerts.spike.unwrap().min_events, 20);
         let e = parse("projects: [{id: 1, name: a, keys: [k], colour: red}]").unwrap_err();
         assert!(e.contains("colour"), "{e}");
     }

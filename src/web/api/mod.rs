@@ -5,6 +5,7 @@ pub mod errors_attachments;
 pub mod errors_feedback;
 pub mod errors_ingest;
 pub mod errors_issues;
+pub mod errors_monitors;
 pub mod errors_releases;
 pub mod es_bulk;
 pub mod es_cluster;

@@ -1,0 +1,529 @@
+//! Error alerts into the alerting pipeline through `model::AlertSink`, so
+//! routes, silences, inhibitions and receivers apply as to metric alerts.
+//!
+//! Lifetimes, the Alertmanager way: an active alert is sent with an
+//! `endsAt` four re-send intervals ahead and sent again every interval;
+//! resolving sends it once with `endsAt` now. If Belfry stops, the
+//! dispatcher resolves them itself when `endsAt` passes.
+//! - `ErrorIssueNew`, `ErrorIssueRegressed`: until the issue is resolved
+//!   or ignored, or has been quiet for `errors.alerts.quiet_period`.
+//! - `ErrorIssueSpike`: until the issue's current window is no longer a
+//!   spike (at the latest when the window ends without a new spike).
+//! - `CronMonitorMissed`, `CronMonitorFailed`, `CronMonitorTimeout`: from
+//!   the failure that opened the monitor's incident until its recovery.
+//!
+//! Sending never blocks: the sink queues (the dispatcher drops and counts
+//! when its queue is full), and this module only takes short locks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::config::ErrorAlertsConfig;
+use crate::model::{Alert, AlertSink, Label, Labels};
+use crate::selfmetrics::{CounterVec, Registry};
+
+use super::check_in::CheckInStatus;
+use super::monitor::Monitor;
+use super::monitor_store::MonitorChange;
+use super::spike::SpikeTracker;
+use super::{EventEffect, Issue, IssueStatus};
+
+pub const ISSUE_NEW: &str = "ErrorIssueNew";
+pub const ISSUE_REGRESSED: &str = "ErrorIssueRegressed";
+pub const ISSUE_SPIKE: &str = "ErrorIssueSpike";
+pub const MONITOR_MISSED: &str = "CronMonitorMissed";
+pub const MONITOR_FAILED: &str = "CronMonitorFailed";
+pub const MONITOR_TIMEOUT: &str = "CronMonitorTimeout";
+
+/// What an active alert is about, to know when it ends.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Subject {
+    Issue { kind: &'static str, issue: u64 },
+    Monitor { project: u64, slug: String },
+}
+
+struct Active {
+    alert: Alert,
+    last_sent: f64,
+}
+
+/// The event's labels an issue alert carries besides its name and issue.
+#[derive(Clone, Debug, Default)]
+pub struct EventLabels {
+    pub project: String,
+    pub level: String,
+    pub environment: String,
+    pub release: String,
+}
+
+pub struct ErrorAlerts {
+    sink: Arc<dyn AlertSink>,
+    config: ErrorAlertsConfig,
+    /// Where links point: Belfry's own address.
+    external_url: String,
+    active: Mutex<HashMap<Subject, Active>>,
+    spikes: Option<Mutex<SpikeTracker>>,
+    sent: Arc<CounterVec>,
+}
+
+fn system_time(secs: f64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0))
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    Labels::new(
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(n, v)| Label::new(*n, *v))
+            .collect(),
+    )
+}
+
+impl ErrorAlerts {
+    pub fn new(
+        sink: Arc<dyn AlertSink>,
+        config: ErrorAlertsConfig,
+        external_url: String,
+        registry: &Registry,
+    ) -> ErrorAlerts {
+        let spikes = config.spike.clone().map(|s| Mutex::new(SpikeTracker::new(s)));
+        ErrorAlerts {
+            sink,
+            config,
+            external_url: external_url.trim_end_matches('/').to_string(),
+            active: Mutex::new(HashMap::new()),
+            spikes,
+            sent: registry.counter_vec(
+                "belfry_error_alerts_sent_total",
+                "Alerts from errors and cron monitors handed to the alert dispatcher, by alert name and state (firing, resolved); re-sends included.",
+                &["alertname", "state"],
+            ),
+        }
+    }
+
+    fn ends_at(&self, now: f64) -> SystemTime {
+        system_time(now + 4.0 * self.config.resend_interval.0.as_secs_f64())
+    }
+
+    fn send(&self, alerts: Vec<Alert>, now: f64) {
+        for a in &alerts {
+            let state = if a.is_resolved_at(system_time(now)) {
+                "resolved"
+            } else {
+                "firing"
+            };
+            self.sent
+                .with(&[a.labels.get("alertname").unwrap_or_default(), state])
+                .inc();
+        }
+        self.sink.send(alerts);
+    }
+
+    fn issue_link(&self, issue: u64) -> String {
+        format!("{}/api/belfry/errors/issues/{issue}", self.external_url)
+    }
+
+    /// An event was stored in issue `issue_id` with `effect`; raises what
+    /// it calls for. `issue` looks the issue up, only when an alert is due.
+    pub fn issue_event(
+        &self,
+        issue_id: u64,
+        effect: EventEffect,
+        event: &EventLabels,
+        now: f64,
+        issue: impl FnOnce(u64) -> Option<Issue>,
+    ) {
+        let mut kinds = Vec::with_capacity(2);
+        if effect.new_issue && self.config.new_issue {
+            kinds.push(ISSUE_NEW);
+        }
+        if effect.regression && self.config.regression {
+            kinds.push(ISSUE_REGRESSED);
+        }
+        if let Some(spikes) = &self.spikes
+            && spikes.lock().count(issue_id, now)
+        {
+            kinds.push(ISSUE_SPIKE);
+        }
+        if kinds.is_empty() {
+            return;
+        }
+        let Some(issue) = issue(issue_id) else { return };
+        let mut fresh = Vec::new();
+        {
+            let mut active = self.active.lock();
+            for kind in kinds {
+                let subject = Subject::Issue {
+                    kind,
+                    issue: issue.id,
+                };
+                if active.contains_key(&subject) {
+                    continue;
+                }
+                let id = issue.id.to_string();
+                let link = self.issue_link(issue.id);
+                let alert = Alert {
+                    labels: labels(&[
+                        ("alertname", kind),
+                        ("project", event.project.as_str()),
+                        ("level", event.level.as_str()),
+                        ("environment", event.environment.as_str()),
+                        ("release", event.release.as_str()),
+                        ("issue", id.as_str()),
+                    ]),
+                    annotations: labels(&[
+                        ("summary", issue.title.as_str()),
+                        ("culprit", issue.culprit.as_str()),
+                        ("link", link.as_str()),
+                    ]),
+                    starts_at: system_time(now),
+                    ends_at: self.ends_at(now),
+                    generator_url: link,
+                };
+                fresh.push(alert.clone());
+                active.insert(
+                    subject,
+                    Active {
+                        alert,
+                        last_sent: now,
+                    },
+                );
+            }
+        }
+        if !fresh.is_empty() {
+            self.send(fresh, now);
+        }
+    }
+
+    /// Incidents of cron monitors opened or closed.
+    pub fn monitor_changes(&self, changes: Vec<MonitorChange>, now: f64) {
+        let mut out = Vec::new();
+        {
+            let mut active = self.active.lock();
+            for change in changes {
+                match change {
+                    MonitorChange::Opened { monitor, incident } => {
+                        let subject = Subject::Monitor {
+                            project: monitor.project,
+                            slug: monitor.slug.clone(),
+                        };
+                        let alert = self.monitor_alert(&monitor, incident.kind, incident.started, now);
+                        out.push(alert.clone());
+                        active.insert(
+                            subject,
+                            Active {
+                                alert,
+                                last_sent: now,
+                            },
+                        );
+                    }
+                    MonitorChange::Resolved { monitor } => {
+                        let subject = Subject::Monitor {
+                            project: monitor.project,
+                            slug: monitor.slug,
+                        };
+                        if let Some(mut a) = active.remove(&subject) {
+                            a.alert.ends_at = system_time(now);
+                            out.push(a.alert);
+                        }
+                    }
+                }
+            }
+        }
+        if !out.is_empty() {
+            self.send(out, now);
+        }
+    }
+
+    /// Open incidents found at start-up, so their alerts go on.
+    pub fn restore_monitor_incidents(&self, incidents: Vec<(Monitor, super::monitor::Incident)>, now: f64) {
+        let changes = incidents
+            .into_iter()
+            .map(|(monitor, incident)| MonitorChange::Opened { monitor, incident })
+            .collect();
+        self.monitor_changes(changes, now);
+    }
+
+    fn monitor_alert(&self, monitor: &Monitor, kind: CheckInStatus, started: f64, now: f64) -> Alert {
+        let (name, what) = match kind {
+            CheckInStatus::Missed => (MONITOR_MISSED, "missed a check-in"),
+            CheckInStatus::Timeout => (MONITOR_TIMEOUT, "ran past its max_runtime"),
+            _ => (MONITOR_FAILED, "reported a failed run"),
+        };
+        let link = format!(
+            "{}/api/belfry/errors/monitors/{}/checkins?project={}",
+            self.external_url, monitor.slug, monitor.project
+        );
+        let summary = format!("cron monitor {} {what}", monitor.slug);
+        let schedule = monitor.config.schedule_text();
+        Alert {
+            labels: labels(&[
+                ("alertname", name),
+                ("project", monitor.project_name.as_str()),
+                ("monitor", monitor.slug.as_str()),
+                ("environment", monitor.environment.as_deref().unwrap_or_default()),
+                ("release", monitor.release.as_deref().unwrap_or_default()),
+            ]),
+            annotations: labels(&[
+                ("summary", summary.as_str()),
+                ("schedule", schedule.as_str()),
+                ("link", link.as_str()),
+            ]),
+            starts_at: system_time(started),
+            ends_at: self.ends_at(started.max(now)),
+            generator_url: link,
+        }
+    }
+
+    /// Resolves issue alerts whose issue is resolved, ignored, quiet or no
+    /// longer spiking, and re-sends the active ones that are due.
+    /// `issue` looks an issue up.
+    pub fn tick(&self, now: f64, issue: impl Fn(u64) -> Option<Issue>) {
+        let quiet = self.config.quiet_period.0.as_secs_f64();
+        let resend = self.config.resend_interval.0.as_secs_f64();
+        if let Some(spikes) = &self.spikes {
+            spikes.lock().prune(now);
+        }
+        let mut out = Vec::new();
+        let mut active = self.active.lock();
+        let ended: Vec<Subject> = active
+            .keys()
+            .filter(|s| match s {
+                Subject::Issue { kind, issue: id } if *kind == ISSUE_SPIKE => {
+                    !self.spikes.as_ref().is_some_and(|t| t.lock().spiking(*id, now))
+                }
+                Subject::Issue { issue: id, .. } => match issue(*id) {
+                    None => true,
+                    Some(i) => i.status != IssueStatus::Unresolved || now - i.last_seen >= quiet,
+                },
+                Subject::Monitor { .. } => false,
+            })
+            .cloned()
+            .collect();
+        for subject in ended {
+            if let Some(mut a) = active.remove(&subject) {
+                a.alert.ends_at = system_time(now);
+                out.push(a.alert);
+            }
+        }
+        for a in active.values_mut() {
+            if now - a.last_sent >= resend {
+                a.last_sent = now;
+                a.alert.ends_at = self.ends_at(now);
+                out.push(a.alert.clone());
+            }
+        }
+        drop(active);
+        if !out.is_empty() {
+            self.send(out, now);
+        }
+    }
+
+    /// Alerts active now (for tests and the status page).
+    pub fn active(&self) -> Vec<Alert> {
+        self.active.lock().values().map(|a| a.alert.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SpikeConfig;
+    use crate::errors::check_in::{CheckIn, CheckInStatus};
+    use crate::errors::monitor::Incident;
+    use crate::errors::monitor_config::MonitorConfig;
+    use crate::errors::{Event, Grouping, StatusChange};
+    use crate::model::PromDuration;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Alert>>);
+
+    impl AlertSink for Recorder {
+        fn send(&self, alerts: Vec<Alert>) {
+            self.0.lock().extend(alerts);
+        }
+    }
+
+    impl Recorder {
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.lock())
+                .into_iter()
+                .map(|a| a.labels.get("alertname").unwrap_or_default().to_string())
+                .collect()
+        }
+    }
+
+    fn issue(last_seen: f64) -> Issue {
+        let event = Event::parse(br#"{"message":"disk full","timestamp":0}"#, None, 0.0).unwrap();
+        let grouping = Grouping {
+            hash: "h".into(),
+            title: "OperationalError: disk full".into(),
+            culprit: "grades in export".into(),
+            basis: "message",
+        };
+        let mut i = Issue::new(7, 1, &grouping, &event);
+        i.last_seen = last_seen;
+        i
+    }
+
+    fn effect(new_issue: bool, regression: bool) -> EventEffect {
+        EventEffect {
+            new_issue,
+            regression,
+            new_user: false,
+        }
+    }
+
+    fn alerts(config: ErrorAlertsConfig) -> (Arc<Recorder>, ErrorAlerts) {
+        let rec = Arc::new(Recorder::default());
+        let a = ErrorAlerts::new(
+            rec.clone(),
+            config,
+            "http://belfry:9090/".into(),
+            &Registry::new(),
+        );
+        (rec, a)
+    }
+
+    fn labels_of(a: &Alert) -> String {
+        a.labels.to_string()
+    }
+
+    #[test]
+    fn new_issue_alert_carries_labels_and_resolves_with_the_issue() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let now = 1_000.0;
+        let event = EventLabels {
+            project: "lms".into(),
+            level: "error".into(),
+            environment: "production".into(),
+            release: "lms@1.0".into(),
+        };
+        let mut i = issue(now);
+        alerts.issue_event(7, effect(true, false), &event, now, |_| Some(i.clone()));
+        let sent = rec.0.lock().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            labels_of(&sent[0]),
+            r#"{alertname="ErrorIssueNew", environment="production", issue="7", level="error", project="lms", release="lms@1.0"}"#
+        );
+        assert_eq!(
+            sent[0].annotations.get("summary"),
+            Some("OperationalError: disk full")
+        );
+        assert_eq!(
+            sent[0].annotations.get("link"),
+            Some("http://belfry:9090/api/belfry/errors/issues/7")
+        );
+        assert_eq!(sent[0].ends_at, system_time(now + 240.0));
+        rec.0.lock().clear();
+        // A second event of the same issue does not re-raise it.
+        alerts.issue_event(7, effect(false, false), &event, now + 1.0, |_| Some(i.clone()));
+        assert!(rec.0.lock().is_empty());
+        // Re-sent after the interval with a later end.
+        alerts.tick(now + 60.0, |_| Some(i.clone()));
+        let resent = rec.0.lock().clone();
+        assert_eq!(resent.len(), 1);
+        assert_eq!(resent[0].ends_at, system_time(now + 60.0 + 240.0));
+        rec.0.lock().clear();
+        i.set_status(&StatusChange {
+            status: IssueStatus::Resolved,
+            ignore_count: None,
+        });
+        alerts.tick(now + 61.0, |_| Some(i.clone()));
+        let resolved = rec.0.lock().clone();
+        assert_eq!(resolved[0].ends_at, system_time(now + 61.0));
+        assert!(alerts.active().is_empty());
+    }
+
+    #[test]
+    fn quiet_issues_resolve_and_regressions_raise_their_own_alert() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let event = EventLabels::default();
+        let i = issue(0.0);
+        alerts.issue_event(7, effect(true, false), &event, 0.0, |_| Some(i.clone()));
+        alerts.tick(3599.0, |_| Some(i.clone()));
+        assert_eq!(alerts.active().len(), 1);
+        alerts.tick(3600.0, |_| Some(i.clone()));
+        assert!(alerts.active().is_empty());
+        rec.take();
+        alerts.issue_event(7, effect(false, true), &event, 4000.0, |_| Some(i.clone()));
+        assert_eq!(rec.take(), ["ErrorIssueRegressed"]);
+        let off = ErrorAlertsConfig {
+            regression: false,
+            ..ErrorAlertsConfig::default()
+        };
+        let (rec, alerts) = self::alerts(off);
+        alerts.issue_event(7, effect(false, true), &event, 0.0, |_| Some(i.clone()));
+        assert!(rec.take().is_empty());
+    }
+
+    #[test]
+    fn spikes_fire_and_fall_back() {
+        let config = ErrorAlertsConfig {
+            new_issue: false,
+            spike: Some(SpikeConfig {
+                window: PromDuration::from_secs(60),
+                factor: 5.0,
+                min_events: 3,
+                baseline_windows: 2,
+            }),
+            ..ErrorAlertsConfig::default()
+        };
+        let (rec, alerts) = alerts(config);
+        let i = issue(0.0);
+        for t in 0..3 {
+            alerts.issue_event(
+                7,
+                effect(t == 0, false),
+                &EventLabels::default(),
+                t as f64,
+                |_| Some(i.clone()),
+            );
+        }
+        assert_eq!(alerts.active()[0].labels.get("alertname"), Some(ISSUE_SPIKE));
+        alerts.tick(30.0, |_| Some(i.clone()));
+        assert_eq!(alerts.active().len(), 1);
+        alerts.tick(60.0, |_| Some(i.clone()));
+        assert!(alerts.active().is_empty());
+        assert_eq!(rec.0.lock().last().unwrap().ends_at, system_time(60.0));
+    }
+
+    #[test]
+    fn monitor_incidents_fire_and_recover() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let config = MonitorConfig::from_json(
+            &serde_json::json!({"schedule": {"type": "crontab", "value": "*/5 * * * *"}}),
+        )
+        .unwrap();
+        let mut m = Monitor::new(1, "lms", "nightly-grades", config);
+        let c = CheckIn::parse(br#"{"monitor_slug":"nightly-grades","check_in_id":"00000000000000000000000000000001","status":"error","environment":"production"}"#).unwrap();
+        m.environment = c.environment.clone();
+        alerts.monitor_changes(
+            vec![MonitorChange::Opened {
+                monitor: m.clone(),
+                incident: Incident {
+                    kind: CheckInStatus::Error,
+                    started: 100.0,
+                },
+            }],
+            100.0,
+        );
+        let sent = rec.0.lock().clone();
+        assert_eq!(
+            labels_of(&sent[0]),
+            r#"{alertname="CronMonitorFailed", environment="production", monitor="nightly-grades", project="lms"}"#
+        );
+        assert_eq!(sent[0].annotations.get("schedule"), Some("*/5 * * * *"));
+        // Monitor alerts outlive the issue checks: only recovery ends them.
+        alerts.tick(100_000.0, |_| None);
+        assert_eq!(alerts.active().len(), 1);
+        alerts.monitor_changes(vec![MonitorChange::Resolved { monitor: m }], 100_001.0);
+        assert!(alerts.active().is_empty());
+        assert_eq!(rec.0.lock().last().unwrap().ends_at, system_time(100_001.0));
+    }
+}
