@@ -1,6 +1,7 @@
 //! Handlers, one file per API family.
 
 pub mod alertmanager;
+pub mod errors_correlation;
 pub mod errors_ingest;
 pub mod errors_issues;
 pub mod es_bulk;
