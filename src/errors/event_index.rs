@@ -122,7 +122,10 @@ mod tests {
         ));
         assert_eq!(request_id(&e).as_deref(), Some("h-1"));
         let e = event(&format!("{{{trace}}}"));
-        assert_eq!(request_id(&e).as_deref(), Some("771a43a4192642f0b136d5159a501700"));
+        assert_eq!(
+            request_id(&e).as_deref(),
+            Some("771a43a4192642f0b136d5159a501700")
+        );
         assert_eq!(request_id(&event(r#"{"tags":{"request_id":"a\nb"}}"#)), None);
     }
 

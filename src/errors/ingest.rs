@@ -124,7 +124,11 @@ impl ErrorIngest {
         let project = prepared.project.id;
         let mut kept = Vec::with_capacity(prepared.events.len());
         for (event, grouping) in prepared.events.drain(..) {
-            if self.store.stored_event_issue(project, event.event_id())?.is_some() {
+            if self
+                .store
+                .stored_event_issue(project, event.event_id())?
+                .is_some()
+            {
                 self.metrics.duplicates.inc();
             } else {
                 kept.push((event, grouping));
@@ -268,7 +272,10 @@ impl ErrorIngest {
                 self.metrics.tags_over_limit.with(&["key"]).add(over.keys_dropped);
             }
             if over.values_as_other > 0 {
-                self.metrics.tags_over_limit.with(&["value"]).add(over.values_as_other);
+                self.metrics
+                    .tags_over_limit
+                    .with(&["value"])
+                    .add(over.values_as_other);
             }
             let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
             self.metrics.events.with(&labels).inc();

@@ -130,7 +130,11 @@ fn piece(raw: &str) -> Result<SearchPiece, String> {
         Some(b) => (true, b),
         None => (false, raw),
     };
-    let colon = if body.starts_with('"') { None } else { body.find(':') };
+    let colon = if body.starts_with('"') {
+        None
+    } else {
+        body.find(':')
+    };
     let Some(colon) = colon else {
         if negated {
             return Err(format!("{raw:?}: '!' negates a key:value piece only"));
@@ -199,7 +203,10 @@ mod tests {
         assert!(matches("keyerror grade", &i));
         assert!(!matches("keyerror enrol", &i));
         assert!(matches("\"for submission\"", &i));
-        assert!(matches("browser:Chrome release:1.2 is:unresolved level:ERROR", &i));
+        assert!(matches(
+            "browser:Chrome release:1.2 is:unresolved level:ERROR",
+            &i
+        ));
         assert!(!matches("browser:Firefox", &i));
         assert!(matches("!browser:Firefox", &i));
         assert!(!matches("!browser:Chrome", &i));

@@ -23,9 +23,11 @@ impl ErrorStore {
         }
         let prefix = event_index::request_prefix(request_id);
         // One request makes few events; the bound keeps a hot id cheap.
-        let rows = self
-            .state
-            .scan_prefix(tables::ERROR_REQUEST_EVENTS, &prefix, limit.saturating_mul(4).max(100))?;
+        let rows = self.state.scan_prefix(
+            tables::ERROR_REQUEST_EVENTS,
+            &prefix,
+            limit.saturating_mul(4).max(100),
+        )?;
         let mut events = Vec::new();
         for (key, _) in rows {
             let event_key = &key[prefix.len()..];
@@ -40,7 +42,9 @@ impl ErrorStore {
             };
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(v) => events.push(v),
-                Err(e) => tracing::warn!(key = event_key, error = %e, "cannot read a stored error event; it is skipped"),
+                Err(e) => {
+                    tracing::warn!(key = event_key, error = %e, "cannot read a stored error event; it is skipped")
+                }
             }
         }
         events.sort_by(|a, b| {

@@ -31,7 +31,11 @@ impl ErrorStore {
     /// Deletes up to `limit` events older than `cutoff_ms` (milliseconds
     /// since the epoch), oldest first, in one durable transaction.
     /// Blocking.
-    pub fn delete_events_before(&self, cutoff_ms: u64, limit: usize) -> Result<Vec<DeletedEvent>, ErrorsError> {
+    pub fn delete_events_before(
+        &self,
+        cutoff_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<DeletedEvent>, ErrorsError> {
         let rows = self.state.scan_range(
             tables::ERROR_EVENT_TIMES,
             "",
@@ -43,7 +47,10 @@ impl ErrorStore {
         for (time_key, request_id) in rows {
             ops.push(WriteOp::delete(tables::ERROR_EVENT_TIMES, time_key.as_str()));
             let Some((issue, event_key)) = event_index::event_key_of_time_key(&time_key) else {
-                tracing::warn!(key = time_key, "cannot read an error event time key; it is dropped");
+                tracing::warn!(
+                    key = time_key,
+                    "cannot read an error event time key; it is dropped"
+                );
                 continue;
             };
             let event_id = event_index::event_id_of_event_key(&event_key).to_string();
@@ -159,8 +166,17 @@ mod tests {
         }
         // A retry of a stored event is recognized, from memory and disk.
         let again = event(&format!(r#"{{"event_id":"{:032x}","message":"m"}}"#, 1));
-        assert!(store.record(1, &group(&again, &[]), again).await.unwrap().duplicate);
-        assert_eq!(store.stored_event_issue(1, &format!("{:032x}", 1)).unwrap(), Some(1));
+        assert!(
+            store
+                .record(1, &group(&again, &[]), again)
+                .await
+                .unwrap()
+                .duplicate
+        );
+        assert_eq!(
+            store.stored_event_issue(1, &format!("{:032x}", 1)).unwrap(),
+            Some(1)
+        );
         assert_eq!(store.stored_event_issue(2, &format!("{:032x}", 1)).unwrap(), None);
 
         let s = store.clone();

@@ -162,16 +162,12 @@ pub fn event_tags(event: &Event) -> Vec<(String, String)> {
     derived("environment", event.environment());
     derived("server_name", event.str("server_name"));
     derived("transaction", event.transaction());
-    let context = |name: &str, field: &str| {
-        event
-            .body
-            .get("contexts")?
-            .get(name)?
-            .get(field)?
-            .as_str()
-    };
+    let context = |name: &str, field: &str| event.body.get("contexts")?.get(name)?.get(field)?.as_str();
     derived("browser", context("browser", "name"));
-    derived("os", context("os", "name").or_else(|| context("client_os", "name")));
+    derived(
+        "os",
+        context("os", "name").or_else(|| context("client_os", "name")),
+    );
     derived("runtime", context("runtime", "name"));
     out
 }

@@ -11,9 +11,9 @@ use axum::routing::{get, post, put};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    errors_correlation, errors_ingest, errors_issues, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle,
-    logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, otlp_logs, query,
-    rules, series, server_status, status, target_metadata, targets, write,
+    errors_correlation, errors_ingest, errors_issues, es_bulk, es_cluster, es_document, es_headers, federate,
+    lifecycle, logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail,
+    otlp_logs, query, rules, series, server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;

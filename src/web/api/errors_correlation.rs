@@ -72,10 +72,11 @@ fn request_id(params: &Params) -> Result<String, ApiError> {
 fn project(params: &Params) -> Result<Option<u64>, ApiError> {
     match params.get("project").filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(p) => p
-            .parse()
-            .map(Some)
-            .map_err(|_| bad(format!("invalid parameter \"project\": {p:?} is not a project id"))),
+        Some(p) => p.parse().map(Some).map_err(|_| {
+            bad(format!(
+                "invalid parameter \"project\": {p:?} is not a project id"
+            ))
+        }),
     }
 }
 
@@ -84,7 +85,9 @@ fn limit(params: &Params) -> Result<usize, ApiError> {
         None => Ok(DEFAULT_LIMIT),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(bad(format!("invalid parameter \"limit\": {s:?} (1 to {MAX_LIMIT})"))),
+            _ => Err(bad(format!(
+                "invalid parameter \"limit\": {s:?} (1 to {MAX_LIMIT})"
+            ))),
         },
     }
 }

@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::errors::{
-    ErrorStore, ErrorsError, Issue, IssueQuery, IssueSearch, IssueSort, IssueStatus, LEVELS,
-    StatusChange,
+    ErrorStore, ErrorsError, Issue, IssueQuery, IssueSearch, IssueSort, IssueStatus, LEVELS, StatusChange,
 };
 use crate::web::error::ApiError;
 use crate::web::params::Params;
@@ -117,8 +116,7 @@ fn query(params: &Params) -> Result<IssueQuery, ApiError> {
         release: text("release"),
         environment: text("environment"),
         search: match params.get("query") {
-            Some(q) => IssueSearch::parse(q)
-                .map_err(|m| bad(format!("invalid parameter \"query\": {m}")))?,
+            Some(q) => IssueSearch::parse(q).map_err(|m| bad(format!("invalid parameter \"query\": {m}")))?,
             None => IssueSearch::default(),
         },
         sort,
