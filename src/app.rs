@@ -233,6 +233,14 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             .context("cannot start tailing logs.files")?;
     }
     tokio::spawn(alerting.clone().run(shutdown.clone()));
+    tokio::spawn(belfry::errors::run_retention(
+        errors.store().clone(),
+        errors.health().map(|h| h.attachments.clone()),
+        config.errors.retention.0,
+        config.errors.retention_check_interval.0,
+        registry.clone(),
+        shutdown.clone(),
+    ));
     // Alerting rules deliver their alerts to the dispatcher, as a
     // Prometheus would to its Alertmanager.
     let alert_sink: Arc<dyn AlertSink> = alerting.clone();

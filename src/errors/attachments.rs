@@ -200,16 +200,13 @@ impl AttachmentStore {
     }
 
     /// Deletes every attachment of one event and returns the bytes freed;
-    /// the events' retention calls it for each event it removes. Waits
-    /// until the deletion is durable.
-    pub async fn delete_event(&self, project: u64, event_id: &str) -> Result<u64, ErrorsError> {
-        let state = self.state.clone();
+    /// the events' retention calls it for each event it removes. Blocking:
+    /// returns once the deletion is durable.
+    pub fn delete_event(&self, project: u64, event_id: &str) -> Result<u64, ErrorsError> {
         let prefix = event_prefix(project, event_id);
-        let rows = tokio::task::spawn_blocking(move || {
-            state.scan_prefix_rev(tables::ERROR_ATTACHMENTS, &prefix, None, usize::MAX)
-        })
-        .await
-        .map_err(|e| ErrorsError::BadRequest(format!("attachment task failed: {e}")))??;
+        let rows = self
+            .state
+            .scan_prefix_rev(tables::ERROR_ATTACHMENTS, &prefix, None, usize::MAX)?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -222,7 +219,7 @@ impl AttachmentStore {
             ops.push(WriteOp::delete(tables::ERROR_ATTACHMENT_DATA, key.clone()));
             ops.push(WriteOp::delete(tables::ERROR_ATTACHMENTS, key));
         }
-        self.writer.write(ops).await?;
+        self.writer.write_blocking(ops)?;
         if let Some(t) = self.totals.lock().get_mut(&project) {
             *t = t.saturating_sub(freed);
         }
@@ -246,7 +243,8 @@ mod tests {
     async fn stores_lists_caps_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
         let state = StateStore::open(dir.path()).unwrap();
-        let store = AttachmentStore::open(state.clone(), StateWriter::start(state.clone()), 10).unwrap();
+        let store =
+            Arc::new(AttachmentStore::open(state.clone(), StateWriter::start(state.clone()), 10).unwrap());
         store.store(1, item("a.txt", b"hello")).await.unwrap();
         store.store(1, item("a.txt", b"hola!")).await.unwrap();
         assert_eq!(store.total(1), 5);
@@ -259,7 +257,11 @@ mod tests {
             ("text/plain", &b"hola!"[..])
         );
         assert!(store.get(1, EVENT, "b.txt").is_err());
-        assert_eq!(store.delete_event(1, EVENT).await.unwrap(), 5);
+        let s = store.clone();
+        let freed = tokio::task::spawn_blocking(move || s.delete_event(1, EVENT))
+            .await
+            .unwrap();
+        assert_eq!(freed.unwrap(), 5);
         assert!(store.list(1, EVENT).unwrap().is_empty());
         assert_eq!(store.total(1), 0);
     }

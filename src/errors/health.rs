@@ -17,6 +17,7 @@ use crate::tsdb::Storage;
 use super::ErrorsError;
 use super::attachments::{Attachment, AttachmentStore, parse_attachment};
 use super::envelope::Item;
+use super::event_index;
 use super::feedback::{Feedback, FeedbackStore, parse_feedback};
 use super::projects::Project;
 use super::release_health::{ReleaseHealth, SESSIONS_SERIES};
@@ -50,7 +51,7 @@ pub struct ErrorHealth {
     pub releases: ReleaseHealth,
     pub transactions: Transactions,
     pub feedback: FeedbackStore,
-    pub attachments: AttachmentStore,
+    pub attachments: Arc<AttachmentStore>,
     /// What the flush task appends to the TSDB.
     pub counters: Arc<TsdbCounters>,
     state: Arc<StateStore>,
@@ -84,11 +85,11 @@ impl ErrorHealth {
             )?,
             transactions: Transactions::new(counters.clone(), limits.max_transaction_names, registry),
             feedback: FeedbackStore::open(state.clone(), writer.clone())?,
-            attachments: AttachmentStore::open(
+            attachments: Arc::new(AttachmentStore::open(
                 state.clone(),
                 writer,
                 limits.max_attachment_bytes_per_project.0,
-            )?,
+            )?),
             counters,
             state,
             max_attachment_bytes: limits.max_attachment_bytes.0,
@@ -191,12 +192,12 @@ impl ErrorHealth {
     /// The issue a stored event is in.
     pub async fn issue_of_event(&self, project: u64, event_id: &str) -> Result<Option<u64>, ErrorsError> {
         let state = self.state.clone();
-        let key = format!("{project:020}/{event_id}");
-        let value = tokio::task::spawn_blocking(move || state.get(tables::ERROR_EVENT_ISSUES, &key))
+        let key = event_index::event_id_key(project, event_id);
+        let value = tokio::task::spawn_blocking(move || state.get(tables::ERROR_EVENT_IDS, &key))
             .await
             .map_err(|e| ErrorsError::BadRequest(format!("event lookup task failed: {e}")))??;
         Ok(value
             .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|s| s.parse().ok()))
+            .and_then(|event_key| event_index::issue_of_event_key(&event_key)))
     }
 }

@@ -157,8 +157,32 @@ impl ErrorIngest {
 
     /// Everything up to storing. CPU-bound: run it off the executor.
     pub fn prepare(&self, request: IngestRequest) -> Result<Prepared, ErrorsError> {
-        self.prepare_counted(request)
-            .inspect_err(|e| self.count_rejected(e))
+        let mut prepared = self
+            .prepare_counted(request)
+            .inspect_err(|e| self.count_rejected(e))?;
+        self.drop_stored(&mut prepared)
+            .inspect_err(|e| self.count_rejected(e))?;
+        Ok(prepared)
+    }
+
+    /// Leaves out events whose id is stored already: an SDK that lost our
+    /// answer sends the same event again, and gets the same answer.
+    fn drop_stored(&self, prepared: &mut Prepared) -> Result<(), ErrorsError> {
+        let project = prepared.project.id;
+        let mut kept = Vec::with_capacity(prepared.events.len());
+        for (event, grouping) in prepared.events.drain(..) {
+            if self
+                .store
+                .stored_event_issue(project, event.event_id())?
+                .is_some()
+            {
+                self.metrics.duplicates.inc();
+            } else {
+                kept.push((event, grouping));
+            }
+        }
+        prepared.events = kept;
+        Ok(())
     }
 
     fn prepare_counted(&self, request: IngestRequest) -> Result<Prepared, ErrorsError> {
@@ -313,6 +337,20 @@ impl ErrorIngest {
                     return Err(e);
                 }
             };
+            if recorded.duplicate {
+                self.metrics.duplicates.inc();
+                continue;
+            }
+            let over = recorded.tag_overflow;
+            if over.keys_dropped > 0 {
+                self.metrics.tags_over_limit.with(&["key"]).add(over.keys_dropped);
+            }
+            if over.values_as_other > 0 {
+                self.metrics
+                    .tags_over_limit
+                    .with(&["value"])
+                    .add(over.values_as_other);
+            }
             if let Some(alerts) = &self.alerts {
                 let [project_name, level, environment, release] = labels.clone();
                 let event = EventLabels {

@@ -1,6 +1,6 @@
 //! The issue list's filters and order, as the API's parameters give them.
 
-use super::{Issue, IssueStatus};
+use super::{Issue, IssueSearch, IssueStatus};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IssueSort {
@@ -31,8 +31,8 @@ pub struct IssueQuery {
     /// Matches an issue first or last seen in this release.
     pub release: Option<String>,
     pub environment: Option<String>,
-    /// Words that must all appear in the title or culprit (case ignored).
-    pub text: Option<String>,
+    /// The `query`: words in the title or culprit, `tag:value` pieces.
+    pub search: IssueSearch,
     pub sort: IssueSort,
 }
 
@@ -55,15 +55,8 @@ impl IssueQuery {
         {
             return false;
         }
-        if let Some(text) = &self.text {
-            let haystack = format!("{} {}", issue.title, issue.culprit).to_lowercase();
-            if !text
-                .to_lowercase()
-                .split_whitespace()
-                .all(|w| haystack.contains(w))
-            {
-                return false;
-            }
+        if !self.search.matches(issue) {
+            return false;
         }
         true
     }

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::tags::TagSummary;
 use super::{Event, Grouping};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +73,9 @@ pub struct Issue {
     /// For `ignored` until N more events: the count at which it returns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored_until_count: Option<u64>,
+    /// The most frequent values of each tag key, over all its events.
+    #[serde(default, skip_serializing_if = "TagSummary::is_empty")]
+    pub tags: TagSummary,
 }
 
 /// What an event did to its issue.
@@ -110,6 +114,7 @@ impl Issue {
             environments: BTreeSet::new(),
             resolved_in_release: None,
             ignored_until_count: None,
+            tags: TagSummary::default(),
         }
     }
 

@@ -1,9 +1,9 @@
 //! `belfry_error_*`: events stored, refused by reason, envelope items
-//! skipped by type.
+//! skipped by type, retries not stored again, tags over the limits.
 
 use std::sync::Arc;
 
-use crate::selfmetrics::{CounterVec, Registry};
+use crate::selfmetrics::{Counter, CounterVec, Registry};
 
 /// Item types Sentry's SDKs send; any other is counted as `unknown`, so a
 /// client cannot grow the label's values.
@@ -33,6 +33,8 @@ pub struct ErrorMetrics {
     pub events: Arc<CounterVec>,
     pub rejected: Arc<CounterVec>,
     pub skipped: Arc<CounterVec>,
+    pub duplicates: Arc<Counter>,
+    pub tags_over_limit: Arc<CounterVec>,
 }
 
 impl ErrorMetrics {
@@ -52,6 +54,15 @@ impl ErrorMetrics {
                 "belfry_error_envelope_items_skipped_total",
                 "Envelope items not processed (types this version does not handle), by type.",
                 &["type"],
+            ),
+            duplicates: registry.counter(
+                "belfry_error_events_duplicate_total",
+                "Error events acknowledged but not stored again, their event_id being stored already (SDK retries).",
+            ),
+            tags_over_limit: registry.counter_vec(
+                "belfry_error_issue_tags_over_limit_total",
+                "Tags an issue's tag summary did not keep: a key past the key limit, or a value counted as other.",
+                &["kind"],
             ),
         }
     }

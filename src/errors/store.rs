@@ -13,7 +13,10 @@ use serde_json::Value;
 
 use crate::state::{StateStore, StateWriter, WriteOp, tables};
 
+use super::event_index;
 use super::issue_query::IssueQuery;
+use super::recent_ids::RecentIds;
+use super::tags::TagOverflow;
 use super::{ErrorsError, Event, EventEffect, Grouping, Issue, StatusChange};
 
 /// What recording an event did.
@@ -21,6 +24,25 @@ use super::{ErrorsError, Event, EventEffect, Grouping, Issue, StatusChange};
 pub struct Recorded {
     pub issue_id: u64,
     pub effect: EventEffect,
+    /// The event was stored before (an SDK's retry): nothing changed.
+    pub duplicate: bool,
+    /// What the issue's tag summary could not keep.
+    pub tag_overflow: TagOverflow,
+}
+
+impl Recorded {
+    fn duplicate(issue_id: u64) -> Recorded {
+        Recorded {
+            issue_id,
+            effect: EventEffect {
+                new_issue: false,
+                regression: false,
+                new_user: false,
+            },
+            duplicate: true,
+            tag_overflow: TagOverflow::default(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -29,11 +51,12 @@ struct Index {
     by_group: HashMap<(u64, String), u64>,
     users: HashSet<(u64, String)>,
     next_id: u64,
+    recent: RecentIds,
 }
 
 pub struct ErrorStore {
-    state: Arc<StateStore>,
-    writer: StateWriter,
+    pub(super) state: Arc<StateStore>,
+    pub(super) writer: StateWriter,
     index: Mutex<Index>,
 }
 
@@ -49,7 +72,7 @@ fn issue_key(id: u64) -> String {
     format!("{id:020}")
 }
 
-fn events_prefix(issue: u64) -> String {
+pub(super) fn events_prefix(issue: u64) -> String {
     format!("{issue:020}/")
 }
 
@@ -87,7 +110,8 @@ impl ErrorStore {
     }
 
     /// Counts `event` into its issue (made if new) and stores both;
-    /// returns once they are durable.
+    /// returns once they are durable. An event whose id was stored
+    /// moments ago is not stored again (`duplicate`).
     pub async fn record(
         &self,
         project: u64,
@@ -97,6 +121,9 @@ impl ErrorStore {
         let (pending, recorded) = {
             let mut index = self.index.lock();
             let index = &mut *index;
+            if let Some(issue_id) = index.recent.issue_of(project, event.event_id()) {
+                return Ok(Recorded::duplicate(issue_id));
+            }
             let group_key = (project, grouping.hash.clone());
             let (issue_id, new_issue) = match index.by_group.get(&group_key) {
                 Some(id) => (*id, false),
@@ -108,7 +135,7 @@ impl ErrorStore {
                     (id, true)
                 }
             };
-            let mut ops = Vec::with_capacity(3);
+            let mut ops = Vec::with_capacity(6);
             let new_user = match event.user_id() {
                 Some(token) if index.users.insert((issue_id, token.to_string())) => {
                     ops.push(WriteOp::put(
@@ -122,24 +149,39 @@ impl ErrorStore {
             };
             let issue = index.issues.get_mut(&issue_id).expect("indexed above");
             let regression = issue.record(grouping, &event, new_user);
+            let tag_overflow = issue.tags.add(&event);
             ops.push(WriteOp::put(
                 tables::ERROR_ISSUES,
                 issue_key(issue_id),
                 to_json(issue),
             ));
             let ts_ms = (event.timestamp() * 1000.0).max(0.0) as u64;
-            let event_key = format!("{issue_id:020}/{ts_ms:020}/{}", event.event_id());
-            let index_key = format!("{project:020}/{}", event.event_id());
+            let event_id = event.event_id().to_string();
+            let event_key = event_index::event_key(issue_id, ts_ms, &event_id);
+            let request_id = event_index::request_id(&event);
             let mut body = event.body;
             body.insert("issue_id".into(), Value::from(issue_id));
             body.insert("project".into(), Value::from(project));
-            ops.push(WriteOp::put(tables::ERROR_EVENTS, event_key, to_json(&body)));
-            // Feedback and attachments name the event, not its issue.
+            if let Some(r) = &request_id {
+                body.insert("request_id".into(), Value::from(r.as_str()));
+                ops.push(WriteOp::put(
+                    tables::ERROR_REQUEST_EVENTS,
+                    event_index::request_key(r, &event_key),
+                    Vec::new(),
+                ));
+            }
             ops.push(WriteOp::put(
-                tables::ERROR_EVENT_ISSUES,
-                index_key,
-                issue_id.to_string().into_bytes(),
+                tables::ERROR_EVENT_IDS,
+                event_index::event_id_key(project, &event_id),
+                event_key.clone().into_bytes(),
             ));
+            ops.push(WriteOp::put(
+                tables::ERROR_EVENT_TIMES,
+                event_index::event_time_key(issue_id, ts_ms, &event_id),
+                request_id.unwrap_or_default().into_bytes(),
+            ));
+            ops.push(WriteOp::put(tables::ERROR_EVENTS, event_key, to_json(&body)));
+            index.recent.insert(project, &event_id, issue_id);
             let recorded = Recorded {
                 issue_id,
                 effect: EventEffect {
@@ -147,12 +189,41 @@ impl ErrorStore {
                     regression,
                     new_user,
                 },
+                duplicate: false,
+                tag_overflow,
             };
             // Queued under the lock, so an issue's states commit in order.
             (self.writer.enqueue(ops), recorded)
         };
         pending.durable().await?;
         Ok(recorded)
+    }
+
+    /// The issue of the stored event of `project` with this id, if one
+    /// is stored. Blocking.
+    pub fn stored_event_issue(&self, project: u64, event_id: &str) -> Result<Option<u64>, ErrorsError> {
+        if let Some(issue) = self.index.lock().recent.issue_of(project, event_id) {
+            return Ok(Some(issue));
+        }
+        let key = event_index::event_id_key(project, event_id);
+        Ok(self
+            .state
+            .get(tables::ERROR_EVENT_IDS, &key)?
+            .and_then(|v| event_index::issue_of_event_key(&String::from_utf8_lossy(&v))))
+    }
+
+    /// Forgets deleted events' ids, so they are no longer taken for
+    /// retries.
+    pub(super) fn forget_recent(&self, events: &[(u64, &str)]) {
+        let mut index = self.index.lock();
+        for (project, event_id) in events {
+            index.recent.remove(*project, event_id);
+        }
+    }
+
+    /// The project of an issue.
+    pub fn issue_project(&self, id: u64) -> Option<u64> {
+        self.index.lock().issues.get(&id).map(|i| i.project)
     }
 
     pub fn issue(&self, id: u64) -> Option<Issue> {

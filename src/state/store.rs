@@ -136,6 +136,41 @@ impl StateStore {
         Ok(out)
     }
 
+    /// Up to `limit` rows with `start <= key < end`, first key first.
+    /// Blocking.
+    pub fn scan_range(
+        &self,
+        table: &'static str,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = txn
+            .open_table(tables::bytes_table(table))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        if start >= end {
+            return Ok(out);
+        }
+        for row in t.range::<&str>(start..end).map_err(|e| self.err(e))?.take(limit) {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` rows whose key starts with `prefix`, first key
+    /// first. Blocking.
+    pub fn scan_prefix(
+        &self,
+        table: &'static str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        self.scan_range(table, prefix, &prefix_end(prefix), limit)
+    }
+
     /// Applies puts and deletes in one durable transaction. Blocking.
     pub fn write(&self, ops: &[WriteOp]) -> Result<(), StateError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;

@@ -25,11 +25,18 @@ pub const ERROR_ISSUES: &str = "error_issues";
 pub const ERROR_EVENTS: &str = "error_events";
 /// The users an issue has affected, by `ISSUE/USER_TOKEN` (empty values).
 pub const ERROR_ISSUE_USERS: &str = "error_issue_users";
+/// Which events are stored, by `PROJECT/EVENT_ID` (the project
+/// zero-padded to 20 digits; the value is the event's key in
+/// `error_events`), so an SDK's retry of an event is stored once.
+pub const ERROR_EVENT_IDS: &str = "error_event_ids";
+/// The events by time, `TIMESTAMP_MS/ISSUE/EVENT_ID` (the value is the
+/// event's request id, maybe empty): what retention deletes first.
+pub const ERROR_EVENT_TIMES: &str = "error_event_times";
+/// The events of a request, by `REQUEST_ID` newline `EVENT_KEY` (empty
+/// values): the errors' side of the correlation with logs.
+pub const ERROR_REQUEST_EVENTS: &str = "error_request_events";
 /// Projects created by `belfry errors project add`, by id (JSON).
 pub const ERROR_PROJECTS: &str = "error_projects";
-/// Which issue an event is in, by `PROJECT/EVENT_ID` (the issue id as
-/// text), so feedback and attachments can find an event's issue.
-pub const ERROR_EVENT_ISSUES: &str = "error_event_issues";
 /// Release-health session counts, by `PROJECT/HOUR/["RELEASE","ENV"]`
 /// (JSON `errors::release_health` bucket).
 pub const ERROR_RELEASE_SESSIONS: &str = "error_release_sessions";
@@ -59,7 +66,6 @@ pub const ALL: &[&str] = &[
     ERROR_EVENTS,
     ERROR_ISSUE_USERS,
     ERROR_PROJECTS,
-    ERROR_EVENT_ISSUES,
     ERROR_RELEASE_SESSIONS,
     ERROR_FEEDBACK,
     ERROR_FEEDBACK_PENDING,
@@ -67,6 +73,9 @@ pub const ALL: &[&str] = &[
     ERROR_ATTACHMENT_DATA,
     ERROR_MONITORS,
     ERROR_MONITOR_CHECKINS,
+    ERROR_EVENT_IDS,
+    ERROR_EVENT_TIMES,
+    ERROR_REQUEST_EVENTS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

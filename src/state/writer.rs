@@ -52,7 +52,11 @@ impl StateWriter {
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
-                    let ops: Vec<WriteOp> = batch.iter().flat_map(|(ops, _)| ops.iter().cloned()).collect();
+                    // Moved, not copied: error events are tens of kilobytes.
+                    let ops: Vec<WriteOp> = batch
+                        .iter_mut()
+                        .flat_map(|(ops, _)| std::mem::take(ops))
+                        .collect();
                     let result = store.write(&ops).map_err(Arc::new);
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "state write failed");

@@ -11,10 +11,10 @@ use axum::routing::{get, post, put};
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    errors_attachments, errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases,
-    es_bulk, es_cluster, es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels,
-    loki_push, loki_query, loki_status, loki_tail, otlp_logs, query, rules, series, server_status, status,
-    target_metadata, targets, write,
+    errors_attachments, errors_correlation, errors_feedback, errors_ingest, errors_issues, errors_monitors,
+    errors_releases, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle, logs_ingest,
+    logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, otlp_logs, query, rules, series,
+    server_status, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -132,6 +132,8 @@ fn errors_routes() -> Router<Arc<AppState>> {
         .route("/api/{project_id}/store/", post(errors_ingest::store))
         .route("/api/{project_id}/store", post(errors_ingest::store))
         .route("/api/belfry/errors/issues", get(errors_issues::list))
+        .route("/api/belfry/errors/events", get(errors_correlation::events))
+        .route("/api/belfry/correlate", get(errors_correlation::correlate))
         .route(
             "/api/belfry/errors/issues/{id}",
             get(errors_issues::detail).put(errors_issues::update),

@@ -363,7 +363,9 @@ fn bad_input_gets_the_answers_sentry_sdks_understand() {
     assert_eq!(store.status, 200, "{}", store.body);
     let issues = get(&server.url("/api/belfry/errors/issues?project=1"));
     assert_eq!(issues["data"].as_array().unwrap().len(), 1);
-    assert_eq!(issues["data"][0]["count"], 4);
+    // The gzip body repeats the event_id of the mixed envelope: a retry,
+    // answered and stored once.
+    assert_eq!(issues["data"][0]["count"], 3);
 
     // Project 2 takes 3 events a second.
     let quiz = server.url("/api/2/envelope/");

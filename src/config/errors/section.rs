@@ -13,6 +13,10 @@ fn ninety_days() -> PromDuration {
     PromDuration::from_secs(90 * 86_400)
 }
 
+fn one_hour() -> PromDuration {
+    PromDuration::from_secs(3_600)
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorsConfig {
@@ -25,6 +29,9 @@ pub struct ErrorsConfig {
     /// How long events are kept (issues keep their counts).
     #[serde(default = "ninety_days")]
     pub retention: PromDuration,
+    /// How often events past `retention` are looked for and deleted.
+    #[serde(default = "one_hour")]
+    pub retention_check_interval: PromDuration,
     #[serde(default)]
     pub scrub: ErrorScrubConfig,
     /// Server-side fingerprint rules, first match wins; applied when an
@@ -45,6 +52,7 @@ impl Default for ErrorsConfig {
             projects: Vec::new(),
             limits: ErrorLimitsConfig::default(),
             retention: ninety_days(),
+            retention_check_interval: one_hour(),
             scrub: ErrorScrubConfig::default(),
             fingerprint_rules: Vec::new(),
             alerts: ErrorAlertsConfig::default(),
@@ -76,6 +84,9 @@ impl ErrorsConfig {
         if self.retention.is_zero() {
             return Err("retention must be positive".into());
         }
+        if self.retention_check_interval.is_zero() {
+            return Err("retention_check_interval must be positive".into());
+        }
         self.scrub.validate().map_err(|m| format!("scrub.{m}"))?;
         self.alerts.validate().map_err(|m| format!("alerts.{m}"))?;
         self.monitors.validate().map_err(|m| format!("monitors.{m}"))?;
@@ -101,6 +112,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.retention.0.as_secs(), 90 * 86_400);
+        assert_eq!(cfg.retention_check_interval.0.as_secs(), 3_600);
         assert!(cfg.scrub.enabled);
         assert_eq!(cfg.limits.max_event_bytes.0, 1 << 20);
         assert_eq!(cfg.fingerprint_rules[0].fingerprint, vec!["database-errors"]);
@@ -131,6 +143,8 @@ mod tests {
         let cfg = parse("alerts: {new_issue: false, spike: {window: 1m}}").unwrap();
         assert!(!cfg.alerts.new_issue && cfg.alerts.regression);
         assert_eq!(cfg.alerts.spike.unwrap().min_events, 20);
+        let e = parse("retention_check_interval: 0s").unwrap_err();
+        assert!(e.contains("retention_check_interval"), "{e}");
         let e = parse("projects: [{id: 1, name: a, keys: [k], colour: red}]").unwrap_err();
         assert!(e.contains("colour"), "{e}");
     }

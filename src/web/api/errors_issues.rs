@@ -10,13 +10,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::errors::{
-    ErrorStore, ErrorsError, Issue, IssueQuery, IssueSort, IssueStatus, LEVELS, StatusChange,
+    ErrorStore, ErrorsError, Issue, IssueQuery, IssueSearch, IssueSort, IssueStatus, LEVELS, StatusChange,
 };
 use crate::web::error::ApiError;
 use crate::web::params::Params;
 use crate::web::state::AppState;
 
 use super::blocking;
+use super::errors_correlation::with_log_links;
 use super::errors_ingest::errors;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -114,7 +115,10 @@ fn query(params: &Params) -> Result<IssueQuery, ApiError> {
         level,
         release: text("release"),
         environment: text("environment"),
-        text: text("query"),
+        search: match params.get("query") {
+            Some(q) => IssueSearch::parse(q).map_err(|m| bad(format!("invalid parameter \"query\": {m}")))?,
+            None => IssueSearch::default(),
+        },
         sort,
     })
 }
@@ -129,8 +133,9 @@ pub async fn list(State(state): State<Arc<AppState>>, params: Params) -> Result<
     Ok(Json(json!({ "data": data, "total": issues.len() })))
 }
 
-/// `GET /api/belfry/errors/issues/{id}`: the issue and its latest event
-/// (stack trace, breadcrumbs, tags, request, user, contexts, as stored).
+/// `GET /api/belfry/errors/issues/{id}`: the issue, its tag summary and
+/// its latest event (stack trace, breadcrumbs, tags, request, user,
+/// contexts, as stored, and links to its request's logs).
 pub async fn detail(
     State(state): State<Arc<AppState>>,
     Path(issue): Path<String>,
@@ -140,7 +145,10 @@ pub async fn detail(
     let found = store.issue(issue).ok_or(ErrorsError::IssueNotFound(issue))?;
     let page = blocking(move || store.events(issue, None, 1).map_err(ApiError::from)).await?;
     let mut body = issue_json(&found);
-    body["latest_event"] = page.events.into_iter().next().unwrap_or(Value::Null);
+    body["tags"] = found.tags.to_json();
+    let mut latest = page.events.into_iter().next().unwrap_or(Value::Null);
+    with_log_links(&mut latest);
+    body["latest_event"] = latest;
     body["feedback"] = Value::Array(super::errors_feedback::of_issue(&state, issue).await?);
     Ok(Json(json!({ "data": body })))
 }
@@ -164,9 +172,9 @@ pub async fn events(
         Ok(page)
     })
     .await?;
-    Ok(Json(
-        json!({ "data": page.events, "next_cursor": page.next_cursor }),
-    ))
+    let mut events = page.events;
+    events.iter_mut().for_each(with_log_links);
+    Ok(Json(json!({ "data": events, "next_cursor": page.next_cursor })))
 }
 
 #[derive(Deserialize)]

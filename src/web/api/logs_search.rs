@@ -122,6 +122,17 @@ fn filters(params: &Params) -> Result<Vec<Filter>, ApiError> {
     Ok(out)
 }
 
+/// What one search may read: LogQL's limits (`logs.query`), since both
+/// read stored lines to check what the index holds only approximately.
+pub(super) fn read_budget(state: &AppState) -> Arc<ReadBudget> {
+    let limits = state
+        .logql
+        .as_ref()
+        .map(|engine| engine.limits().clone())
+        .unwrap_or_default();
+    ReadBudget::new(limits.max_lines_read, limits.timeout)
+}
+
 pub async fn search(
     State(state): State<Arc<AppState>>,
     params: Params,
@@ -139,14 +150,7 @@ pub async fn search(
         offset: number(&params, "offset", 0)?,
         buckets: number(&params, "buckets", DEFAULT_BUCKETS)?,
     };
-    // The search API keeps LogQL's read limits: both read stored lines
-    // to check what the index holds only approximately.
-    let limits = state
-        .logql
-        .as_ref()
-        .map(|engine| engine.limits().clone())
-        .unwrap_or_default();
-    let reads = ReadBudget::new(limits.max_lines_read, limits.timeout);
+    let reads = read_budget(&state);
     let result = blocking(move || Ok(store.search(&q, &reads)?)).await?;
     let warnings = result.warnings.clone();
     Ok(success(result, warnings))

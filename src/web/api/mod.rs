@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod errors_attachments;
+pub mod errors_correlation;
 pub mod errors_feedback;
 pub mod errors_ingest;
 pub mod errors_issues;
