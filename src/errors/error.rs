@@ -71,6 +71,7 @@ impl ErrorsError {
                 "max_decompressed_bytes" => "decompressed_too_large",
                 "max_attachment_bytes" => "attachment_too_large",
                 "max_attachment_bytes_per_project" => "attachment_quota",
+                "feedback_pending" => "feedback_pending_full",
                 _ => "event_too_large",
             },
             ErrorsError::UnsupportedEncoding(_) | ErrorsError::BadEncoding { .. } => "bad_encoding",

@@ -345,6 +345,13 @@ mod tests {
         .unwrap();
         store.record(1, f, None).await.unwrap();
         assert_eq!(store.pending(1, 10).unwrap().len(), 1);
+        let full = ErrorsError::TooLarge {
+            what: "feedback waiting for its event",
+            size: 1,
+            limit: 1,
+            key: "feedback_pending",
+        };
+        assert_eq!(full.reason(), "feedback_pending_full");
         store
             .attach_pending(1, "cccccccccccccccccccccccccccccccc", 7)
             .await

@@ -124,7 +124,7 @@ fn bad(item: &'static str, message: impl Into<String>) -> ErrorsError {
     }
 }
 
-fn object<'a>(item: &'static str, payload: &'a [u8]) -> Result<Map<String, Value>, ErrorsError> {
+fn object(item: &'static str, payload: &[u8]) -> Result<Map<String, Value>, ErrorsError> {
     match serde_json::from_slice::<Value>(payload) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(bad(item, "the payload is not a JSON object")),

@@ -112,3 +112,23 @@ impl ErrorLimitsConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_and_transaction_limits_are_checked() {
+        let mut limits = ErrorLimitsConfig::default();
+        assert_eq!(limits.max_transaction_names, 1_000);
+        assert!(limits.validate().is_ok());
+        limits.max_attachment_bytes_per_project = ByteSize(4096);
+        let e = limits.validate().unwrap_err();
+        assert!(e.contains("max_attachment_bytes_per_project"), "{e}");
+        limits = ErrorLimitsConfig {
+            max_transaction_names: 0,
+            ..ErrorLimitsConfig::default()
+        };
+        assert!(limits.validate().unwrap_err().contains("max_transaction_names"));
+    }
+}
