@@ -221,12 +221,14 @@ fn frame_vars(rng: &mut Rng, in_app: bool) -> Value {
     Value::Object(vars)
 }
 
-fn frames(rng: &mut Rng) -> Vec<Value> {
+/// The in-app frames follow from the exception site (`site`), so events
+/// of one site group into one issue, as in a real app.
+fn frames(rng: &mut Rng, site: usize) -> Vec<Value> {
     let mut out = Vec::with_capacity(30);
     for i in 0..30 {
         let in_app = i >= 22;
         let (module, function, path) = if in_app {
-            let (m, f) = APP_FRAMES[rng.below(APP_FRAMES.len() as u64) as usize];
+            let (m, f) = APP_FRAMES[(site * 3 + i) % APP_FRAMES.len()];
             (
                 m.to_string(),
                 f.to_string(),
@@ -356,7 +358,8 @@ fn modules() -> Value {
 
 /// One event as sentry-sdk 2.x's FastAPI integration sends it.
 fn event(rng: &mut Rng, ts: f64) -> Value {
-    let (ty, module, value) = EXCEPTIONS[rng.below(EXCEPTIONS.len() as u64) as usize];
+    let site = rng.below(EXCEPTIONS.len() as u64) as usize;
+    let (ty, module, value) = EXCEPTIONS[site];
     let course = rng.below(5000);
     let request_id = format!(
         "{}-{}-4{}-a{}-{}",
@@ -413,7 +416,7 @@ fn event(rng: &mut Rng, ts: f64) -> Value {
             "value": value,
             "module": module,
             "mechanism": {"type": "starlette", "handled": false},
-            "stacktrace": {"frames": frames(rng)},
+            "stacktrace": {"frames": frames(rng, site)},
         }]},
     })
 }

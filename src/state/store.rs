@@ -17,6 +17,9 @@ pub const SCHEMA_VERSION: u64 = 1;
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const VERSION_KEY: &str = "schema_version";
 
+/// The page cache of `state.redb`.
+const STATE_CACHE_BYTES: usize = 16 << 20;
+
 pub struct StateStore {
     db: Database,
     path: PathBuf,
@@ -31,7 +34,13 @@ impl StateStore {
             source,
         })?;
         let path = dir.join("state.redb");
-        let db = Database::create(&path).map_err(|e| StateError::db(&path, e))?;
+        // redb's default page cache is 1 GiB: on a file holding months of
+        // error events, reading the issues at start would keep their pages
+        // resident long after. State is small and read rarely.
+        let db = Database::builder()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| StateError::db(&path, e))?;
         let store = StateStore { db, path };
         let found = store.version()?;
         match found {
