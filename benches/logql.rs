@@ -31,6 +31,12 @@ use belfry::logs::{LogStore, LogStoreOptions};
 use belfry::promql::EngineOptions;
 use belfry::selfmetrics::Registry;
 
+/// The allocator the `belfry` binary is built with (`--features
+/// mimalloc`), so the figures are that server's.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NS: i64 = 1_000_000_000;
 const DAYS: i64 = 7;
 

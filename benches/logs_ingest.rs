@@ -21,6 +21,12 @@ use belfry::privacy::Privacy;
 use belfry::selfmetrics::Registry;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+/// The allocator the `belfry` binary is built with (`--features
+/// mimalloc`), so the figures are that server's.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A deterministic xorshift stream: the same corpus on every run.
 struct Rng(u64);
 

@@ -8,6 +8,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod app;
 
+/// Log ingest allocates a string or map node per JSON value; mimalloc
+/// does that in a fraction of glibc's time, for a higher peak RSS
+/// (benches/RESULTS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "belfry",

@@ -16,6 +16,7 @@
 //! before checking each candidate's stored value ([`super::hashed`]).
 
 use serde_json::{Map, Value};
+use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, OwnedValue, STORED, Schema,
     TextFieldIndexing, TextOptions, Value as _,
@@ -329,7 +330,7 @@ impl LogFields {
                 d.add_field_value(self.labels, &OwnedValue::Object(labels));
             }
             if !r.fields.is_empty() {
-                d.add_field_value(self.fields, &owned_object(&r.fields));
+                d.add_field_value(self.fields, JsonRef::Object(&r.fields));
             }
             // Written straight from the record: no JSON value is built.
             let extra = Extra {
@@ -384,25 +385,42 @@ impl LogFields {
     }
 }
 
-/// tantivy's value of a JSON object, built from a borrowed one: the
-/// record keeps its fields for the stored `extra` and for a retry.
-fn owned_object(m: &Map<String, Value>) -> OwnedValue {
-    OwnedValue::Object(m.iter().map(|(k, v)| (k.clone(), owned(v))).collect())
+/// A record's JSON, borrowed, as tantivy reads a value: the document
+/// takes the fields without an owned copy being built first (the record
+/// keeps them for the stored `extra` and for a retry). Leaves read as
+/// tantivy reads a `serde_json::Value` (an RFC 3339 string is a date),
+/// which is what converting to [`OwnedValue`] did.
+#[derive(Clone, Copy, Debug)]
+enum JsonRef<'a> {
+    Object(&'a Map<String, Value>),
+    Value(&'a Value),
 }
 
-fn owned(v: &Value) -> OwnedValue {
-    match v {
-        Value::Null => OwnedValue::Null,
-        Value::Bool(b) => OwnedValue::Bool(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => OwnedValue::I64(i),
-            (None, Some(u)) => OwnedValue::U64(u),
-            _ => OwnedValue::F64(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        // tantivy reads an RFC 3339 string as a date.
-        Value::String(_) => OwnedValue::from(v.clone()),
-        Value::Array(a) => OwnedValue::Array(a.iter().map(owned).collect()),
-        Value::Object(m) => owned_object(m),
+type JsonRefEntry<'a> = (&'a String, &'a Value);
+
+impl<'a> tantivy::schema::Value<'a> for JsonRef<'a> {
+    type ArrayIter = std::iter::Map<std::slice::Iter<'a, Value>, fn(&'a Value) -> JsonRef<'a>>;
+    type ObjectIter =
+        std::iter::Map<serde_json::map::Iter<'a>, fn(JsonRefEntry<'a>) -> (&'a str, JsonRef<'a>)>;
+
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        fn entry<'a>((k, v): JsonRefEntry<'a>) -> (&'a str, JsonRef<'a>) {
+            (k.as_str(), JsonRef::Value(v))
+        }
+        let object = |m: &'a Map<String, Value>| ReferenceValue::Object(m.iter().map(entry as fn(_) -> _));
+        match *self {
+            JsonRef::Object(m) => object(m),
+            JsonRef::Value(Value::Object(m)) => object(m),
+            JsonRef::Value(Value::Array(a)) => {
+                ReferenceValue::Array(a.iter().map(JsonRef::Value as fn(_) -> _))
+            }
+            JsonRef::Value(leaf) => match leaf.as_value() {
+                ReferenceValue::Leaf(l) => ReferenceValue::Leaf(l),
+                ReferenceValue::Array(_) | ReferenceValue::Object(_) => {
+                    ReferenceValue::Leaf(ReferenceValueLeaf::Null)
+                }
+            },
+        }
     }
 }
 
@@ -513,13 +531,28 @@ mod tests {
     }
 
     #[test]
-    fn owned_values_are_what_tantivys_conversion_makes() {
+    fn borrowed_fields_are_what_tantivys_conversion_makes() {
+        let f = LogFields::new();
         let v = serde_json::json!({"a": 1, "b": -2, "c": 1.5, "d": u64::MAX, "e": "x",
-            "f": [true, null], "g": {"h": "i"}, "t": "2025-12-05T12:00:00Z"});
+            "f": [true, null, [1, "2025-12-05T12:00:00Z"], {"k": "v"}], "g": {"h": "i"},
+            "t": "2025-12-05T12:00:00Z", "n": null, "z": "2025-13-45"});
         let Value::Object(m) = v.clone() else {
             unreachable!()
         };
-        assert_eq!(owned_object(&m), OwnedValue::from(v));
+        let mut borrowed = TantivyDocument::new();
+        borrowed.add_field_value(f.fields, JsonRef::Object(&m));
+        let mut owned = TantivyDocument::new();
+        owned.add_field_value(f.fields, &OwnedValue::from(v));
+        let values = |d: &TantivyDocument| {
+            d.get_all(f.fields)
+                .map(|v| OwnedValue::from(v.as_value()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values(&borrowed), values(&owned));
+        assert!(matches!(
+            values(&borrowed)[0],
+            OwnedValue::Object(ref o) if o.iter().any(|(k, v)| k == "t" && matches!(v, OwnedValue::Date(_)))
+        ));
     }
 
     #[test]

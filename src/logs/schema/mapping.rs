@@ -210,15 +210,18 @@ pub fn truncate(text: &mut String, limit: usize) -> bool {
 
 /// The first alias holding a scalar, as text; removed from `fields`.
 fn take_text(fields: &mut Map<String, Value>, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|name| take_if(fields, name, scalar_text))
+    names
+        .iter()
+        .find_map(|name| take_owned(fields, name, scalar_text))
 }
 
-fn scalar_text(v: &Value) -> Option<String> {
+/// Moves the string out, where [`take_if`] would copy it.
+fn scalar_text(v: Value) -> Result<String, Value> {
     match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+        Value::String(s) if !s.is_empty() => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(other),
     }
 }
 
@@ -234,13 +237,43 @@ fn take_parsed<T>(
 /// exception), which is kept as its JSON text.
 fn take_error(fields: &mut Map<String, Value>) -> Option<String> {
     aliases::ERROR.iter().find_map(|name| {
-        take_if(fields, name, |v| match v {
-            Value::Null | Value::Bool(false) => None,
-            Value::String(s) if s.is_empty() => None,
-            Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
+        take_owned(fields, name, |v| match v {
+            Value::Null | Value::Bool(false) => Err(v),
+            Value::String(s) if s.is_empty() => Err(Value::String(s)),
+            Value::String(s) => Ok(s),
+            other => Ok(other.to_string()),
         })
     })
+}
+
+/// [`take_if`] for a conversion that consumes the value: `convert` gives
+/// the value back when it refuses it, and it is put back in its place.
+fn take_owned<T>(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    convert: impl Fn(Value) -> Result<T, Value>,
+) -> Option<T> {
+    if let Some(v) = fields.get_mut(name) {
+        return match convert(std::mem::take(v)) {
+            Ok(t) => {
+                fields.remove(name);
+                Some(t)
+            }
+            Err(back) => {
+                *v = back;
+                None
+            }
+        };
+    }
+    let (head, rest) = name.split_once('.')?;
+    let Some(Value::Object(inner)) = fields.get_mut(head) else {
+        return None;
+    };
+    let taken = take_owned(inner, rest, convert)?;
+    if inner.is_empty() {
+        fields.remove(head);
+    }
+    Some(taken)
 }
 
 /// Removes the value at `name` (a literal key, or a dotted path through

@@ -73,13 +73,20 @@ fn encode_record(out: &mut Vec<u8>, r: &LogRecord) {
         put_str(out, k);
         put_str(out, v);
     }
-    if r.fields.is_empty() {
-        put_str(out, "");
-    } else {
-        // A map of JSON values always serializes.
-        let json = serde_json::to_string(&r.fields).unwrap_or_default();
-        put_str(out, &json);
+    put_fields(out, &r.fields);
+}
+
+/// The fields' JSON as a `str`, serialized straight into `out` (no text
+/// built first): its length is written once it is known.
+fn put_fields(out: &mut Vec<u8>, fields: &Map<String, Value>) {
+    let at = out.len();
+    out.extend_from_slice(&0u32.to_le_bytes());
+    if !fields.is_empty() {
+        // Writing a map of JSON values into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, fields);
     }
+    let len = (out.len() - at - 4) as u32;
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 struct Reader<'a> {
@@ -238,6 +245,36 @@ pub(crate) mod tests {
                     }
                 },
             )
+    }
+
+    #[test]
+    fn the_fields_are_their_json_text_behind_its_length() {
+        let mut record = LogRecord {
+            timestamp_ns: 1,
+            level: Level::Info,
+            service: "api".into(),
+            request_id: None,
+            user: None,
+            path: None,
+            status: None,
+            duration: None,
+            message: "m".into(),
+            error: None,
+            labels: Vec::new(),
+            fields: Map::new(),
+        };
+        let mut empty = Vec::new();
+        encode_batch(&mut empty, 1, std::slice::from_ref(&record));
+        assert_eq!(empty[empty.len() - 4..], [0, 0, 0, 0]);
+        record.fields.insert("course".into(), Value::from(7));
+        record.fields.insert("logger".into(), Value::from("lms.api"));
+        let mut buf = Vec::new();
+        encode_batch(&mut buf, 1, std::slice::from_ref(&record));
+        let json = br#"{"course":7,"logger":"lms.api"}"#;
+        let (head, text) = buf.split_at(buf.len() - json.len());
+        assert_eq!(text, json);
+        assert_eq!(head[head.len() - 4..], (json.len() as u32).to_le_bytes());
+        assert_eq!(head[..head.len() - 4], empty[..empty.len() - 4]);
     }
 
     proptest! {
