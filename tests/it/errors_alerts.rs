@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::log_rules::start_webhook;
 use crate::log_shippers_support::python_with;
-use crate::support::{BelfryServer, get_json, http_client, http_get, peer_binary, wait_for};
+use crate::support::{BelfryServer, block, get_json, http_client, http_get, peer_binary, wait_for};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/sentry_alerts.py");
@@ -74,14 +74,6 @@ fn alert_at_hook(bodies: &Arc<Mutex<Vec<String>>>, name: &str, status: &str) -> 
             })
         },
     )
-}
-
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 fn send(method: reqwest::Method, url: &str, body: String) -> (u16, String) {

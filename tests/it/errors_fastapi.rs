@@ -5,14 +5,13 @@
 //! ways, and a password in a frame's local variable, an e-mail address in
 //! a message and a `Cookie` header never reach the data directory.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::log_shippers_support::python_with;
-use crate::support::{BelfryServer, ChildGuard, free_port, http_client, wait_for};
+use crate::support::{BelfryServer, ChildGuard, free_port, grep_dir, http_client, wait_for};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/errors_fastapi_app.py");
@@ -80,28 +79,6 @@ fn wait_counts(server: &BelfryServer, counts: &[u64]) -> Vec<Value> {
         let have: Vec<u64> = found.iter().map(|i| i["count"].as_u64().unwrap()).collect();
         (have == counts).then_some(found)
     })
-}
-
-/// Files below `dir` holding any of `needles`.
-fn grep_dir(dir: &Path, needles: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            for n in needles {
-                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
-                    found.push(format!("{n} in {}", path.display()));
-                }
-            }
-        }
-    }
-    found
 }
 
 fn start_app(python: &str, dsn: &str, logs_url: &str) -> (ChildGuard, String) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::log_shippers_support::{python_with, run_python};
-use crate::support::{BelfryServer, get_json, http_client, http_get, wait_for};
+use crate::support::{BelfryServer, block, get_json, grep_dir, http_client, http_get, wait_for};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/sentry_health_app.py");
@@ -27,14 +27,6 @@ fn start(dir: &Path) -> BelfryServer {
     )
     .unwrap();
     BelfryServer::start(&dir.join("data"), Some(&config))
-}
-
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 /// One PromQL instant query's single value, if it has one.
@@ -78,28 +70,6 @@ fn issue_titled(server: &BelfryServer, text: &str) -> Value {
         let list = get_json(&server.url(&format!("/api/belfry/errors/issues?project=1&query={text}")));
         list["data"].as_array().and_then(|a| a.first().cloned())
     })
-}
-
-/// Every file below `dir` holding any of `needles`.
-fn grep_dir(dir: &Path, needles: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            for n in needles {
-                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
-                    found.push(format!("{n} in {}", path.display()));
-                }
-            }
-        }
-    }
-    found
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::log_shippers_support::{python_with, run_python};
-use crate::support::{BelfryServer, http_client};
+use crate::support::{BelfryServer, block, grep_dir, http_client};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/sentry_app.py");
@@ -19,16 +19,6 @@ fn write_config(dir: &Path, errors: &str) -> std::path::PathBuf {
     let path = dir.join("belfry.yml");
     std::fs::write(&path, format!("errors:\n{errors}")).unwrap();
     path
-}
-
-/// Runs one request's future; the server's start-up helpers block, so
-/// the tests are plain threads with a runtime per request.
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 fn get(url: &str) -> Value {
@@ -57,28 +47,6 @@ fn issue<'a>(issues: &'a [Value], title_prefix: &str) -> &'a Value {
         .iter()
         .find(|i| i["title"].as_str().unwrap().starts_with(title_prefix))
         .unwrap_or_else(|| panic!("no issue titled {title_prefix}…: {issues:#?}"))
-}
-
-/// Every file below `dir`, searched for each needle as bytes.
-fn grep_dir(dir: &Path, needles: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            for n in needles {
-                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
-                    found.push(format!("{n} in {}", path.display()));
-                }
-            }
-        }
-    }
-    found
 }
 
 #[test]

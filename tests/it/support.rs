@@ -211,3 +211,37 @@ pub fn read_all(storage: &dyn Storage, metric: &str) -> Vec<(Labels, Vec<(i64, f
     }
     out
 }
+
+/// Runs one future to completion on a runtime of its own: for tests that
+/// are plain threads around a server started by blocking helpers.
+pub fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Every file below `dir` holding any of `needles` (as bytes), named with
+/// the needle found: the privacy tests' proof that nothing raw reached the
+/// data directory.
+pub fn grep_dir(dir: &Path, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            for n in needles {
+                if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                    found.push(format!("{n} in {}", path.display()));
+                }
+            }
+        }
+    }
+    found
+}
