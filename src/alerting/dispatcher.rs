@@ -476,6 +476,16 @@ impl AlertSink for Dispatcher {
             tracing::warn!(alerts = n, "alert dispatcher queue is full; alerts dropped");
         }
     }
+
+    fn firing(&self) -> Vec<Alert> {
+        let now = SystemTime::now();
+        self.alerts
+            .lock()
+            .iter()
+            .filter(|(_, e)| !e.alert.is_resolved_at(now))
+            .map(|(_, e)| e.alert.clone())
+            .collect()
+    }
 }
 
 fn validate(a: &Alert) -> Result<(), AlertingError> {

@@ -239,6 +239,33 @@ impl ErrorAlerts {
         }
     }
 
+    /// Issue alerts the sink still holds from before a restart (the
+    /// dispatcher keeps its alerts in the state store), taken back with
+    /// their labels unchanged: `tick` then re-sends the ones still due and
+    /// resolves the rest, as if the process had never stopped. Rebuilding
+    /// them from the issues instead could not tell an old issue's first
+    /// alert from one long resolved, and would notify again.
+    pub fn adopt_issue_alerts(&self, now: f64) {
+        let resend = self.config.resend_interval.0.as_secs_f64();
+        let mut active = self.active.lock();
+        for alert in self.sink.firing() {
+            let kind = match alert.labels.get("alertname") {
+                Some(ISSUE_NEW) => ISSUE_NEW,
+                Some(ISSUE_REGRESSED) => ISSUE_REGRESSED,
+                Some(ISSUE_SPIKE) => ISSUE_SPIKE,
+                _ => continue,
+            };
+            let Some(issue) = alert.labels.get("issue").and_then(|i| i.parse::<u64>().ok()) else {
+                continue;
+            };
+            active.entry(Subject::Issue { kind, issue }).or_insert(Active {
+                alert,
+                // Due at the next tick: the sink's copy ends soon.
+                last_sent: now - resend,
+            });
+        }
+    }
+
     /// Open incidents found at start-up, so their alerts go on.
     pub fn restore_monitor_incidents(&self, incidents: Vec<(Monitor, super::monitor::Incident)>, now: f64) {
         let changes = incidents
@@ -391,6 +418,58 @@ mod tests {
 
     fn labels_of(a: &Alert) -> String {
         a.labels.to_string()
+    }
+
+    /// A sink that still holds alerts from before a restart.
+    struct Holding(Mutex<Vec<Alert>>, Vec<Alert>);
+
+    impl AlertSink for Holding {
+        fn send(&self, alerts: Vec<Alert>) {
+            self.0.lock().extend(alerts);
+        }
+        fn firing(&self) -> Vec<Alert> {
+            self.1.clone()
+        }
+    }
+
+    #[test]
+    fn issue_alerts_held_by_the_sink_are_taken_back_after_a_restart() {
+        let now = 1_000.0;
+        let held = |alertname: &str, issue: &str| Alert {
+            labels: labels(&[("alertname", alertname), ("issue", issue), ("project", "lms")]),
+            annotations: labels(&[]),
+            starts_at: system_time(now - 600.0),
+            ends_at: system_time(now + 60.0),
+            generator_url: String::new(),
+        };
+        let sink = Arc::new(Holding(
+            Mutex::new(Vec::new()),
+            vec![
+                held(ISSUE_NEW, "7"),
+                held(ISSUE_REGRESSED, "8"),
+                held("HighLatency", "7"),
+                held(MONITOR_MISSED, "7"),
+            ],
+        ));
+        let alerts = ErrorAlerts::new(
+            sink.clone(),
+            ErrorAlertsConfig::default(),
+            "http://belfry:9090/".into(),
+            &Registry::new(),
+        );
+        alerts.adopt_issue_alerts(now);
+        assert_eq!(alerts.active().len(), 2, "only the issue alerts are its own");
+        // Issue 7 still gets events: its alert is re-sent with the same
+        // labels. Issue 8 is gone: its alert resolves.
+        alerts.tick(now, |id| (id == 7).then(|| issue(now - 10.0)));
+        let sent = std::mem::take(&mut *sink.0.lock());
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        let again = sent.iter().find(|a| a.labels.get("issue") == Some("7")).unwrap();
+        assert_eq!(again.labels, held(ISSUE_NEW, "7").labels);
+        assert!(!again.is_resolved_at(system_time(now)));
+        let ended = sent.iter().find(|a| a.labels.get("issue") == Some("8")).unwrap();
+        assert!(ended.is_resolved_at(system_time(now)));
+        assert_eq!(alerts.active().len(), 1);
     }
 
     #[test]

@@ -20,6 +20,9 @@ fn now() -> f64 {
 
 /// Runs until `shutdown`.
 pub async fn run_monitor_task(ingest: Arc<ErrorIngest>, interval: Duration, shutdown: CancellationToken) {
+    if let Some(alerts) = ingest.alerts() {
+        alerts.adopt_issue_alerts(now());
+    }
     if let (Some(monitors), Some(alerts)) = (ingest.monitors(), ingest.alerts()) {
         alerts.restore_monitor_incidents(monitors.open_incidents(), now());
     }

@@ -31,4 +31,12 @@ impl Alert {
 /// code, so it must not block for long.
 pub trait AlertSink: Send + Sync {
     fn send(&self, alerts: Vec<Alert>);
+
+    /// The unresolved alerts the sink holds, so a source that keeps its
+    /// active alerts in memory can take its own back after a restart
+    /// instead of letting them lapse at their `ends_at`. A sink that holds
+    /// none (a test recorder) answers none.
+    fn firing(&self) -> Vec<Alert> {
+        Vec::new()
+    }
 }
