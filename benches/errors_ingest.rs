@@ -27,28 +27,9 @@ use serde_json::{Value, json};
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const CONCURRENCY: usize = 64;
 
-/// A deterministic xorshift stream: the same events on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-    fn hex(&mut self, digits: usize) -> String {
-        let mut s = format!("{:016x}{:016x}", self.next(), self.next());
-        s.truncate(digits);
-        s
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const LIBRARY_FRAMES: &[(&str, &str, &str)] = &[
     (
