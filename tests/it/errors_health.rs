@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::errors_sentry::envelope;
 use crate::log_shippers_support::{python_with, run_python};
 use crate::support::{BelfryServer, block, get_json, grep_dir, http_client, http_get, wait_for};
 
@@ -262,17 +263,6 @@ fn sentry_sdk_release_health_transactions_feedback_and_attachments() {
         ],
     );
     assert!(leaks.is_empty(), "personal data reached the disk: {leaks:?}");
-}
-
-fn envelope(header: &str, items: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = format!("{header}\n").into_bytes();
-    for (ty, payload) in items {
-        out.extend_from_slice(format!(r#"{{"type":"{ty}","length":{}}}"#, payload.len()).as_bytes());
-        out.push(b'\n');
-        out.extend_from_slice(payload);
-        out.push(b'\n');
-    }
-    out
 }
 
 #[test]

@@ -177,7 +177,9 @@ fn sentry_sdk_events_become_scrubbed_grouped_issues() {
     assert!(leaks.is_empty(), "personal data reached the disk: {leaks:?}");
 }
 
-fn envelope(header: &str, items: &[(&str, &[u8])]) -> Vec<u8> {
+/// An envelope as Sentry's SDKs write it: the header line, then each
+/// item's header with its `length`, its payload and a newline.
+pub(crate) fn envelope(header: &str, items: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = format!("{header}\n").into_bytes();
     for (ty, payload) in items {
         out.extend_from_slice(format!(r#"{{"type":"{ty}","length":{}}}"#, payload.len()).as_bytes());
