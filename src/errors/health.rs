@@ -11,18 +11,18 @@ use std::sync::Arc;
 use crate::config::ErrorLimitsConfig;
 use crate::privacy::UserIdHasher;
 use crate::selfmetrics::Registry;
-use crate::state::{StateStore, StateWriter, tables};
+use crate::state::{StateStore, StateWriter};
 use crate::tsdb::Storage;
 
 use super::ErrorsError;
 use super::attachments::{Attachment, AttachmentStore, parse_attachment};
 use super::envelope::Item;
-use super::event_index;
 use super::feedback::{Feedback, FeedbackStore, parse_feedback};
 use super::projects::Project;
 use super::release_health::{ReleaseHealth, SESSIONS_SERIES};
 use super::scrub::EventScrubber;
 use super::session::{SessionItem, parse_aggregates, parse_session};
+use super::store::ErrorStore;
 use super::transactions::{
     COUNT_SERIES, DURATION_SERIES, TransactionSample, Transactions, parse_transaction,
 };
@@ -54,7 +54,6 @@ pub struct ErrorHealth {
     pub attachments: Arc<AttachmentStore>,
     /// What the flush task appends to the TSDB.
     pub counters: Arc<TsdbCounters>,
-    state: Arc<StateStore>,
     max_attachment_bytes: u64,
 }
 
@@ -91,7 +90,6 @@ impl ErrorHealth {
                 limits.max_attachment_bytes_per_project.0,
             )?),
             counters,
-            state,
             max_attachment_bytes: limits.max_attachment_bytes.0,
         })
     }
@@ -145,6 +143,7 @@ impl ErrorHealth {
     pub async fn commit(
         &self,
         project: &Project,
+        events: &Arc<ErrorStore>,
         items: Vec<HealthItem>,
         now: f64,
         refused: impl Fn(&ErrorsError),
@@ -162,7 +161,14 @@ impl ErrorHealth {
                 }
                 HealthItem::Feedback(f) => {
                     let issue = match &f.event_id {
-                        Some(e) => self.issue_of_event(project.id, e).await?,
+                        Some(e) => {
+                            let (events, project, event_id) = (events.clone(), project.id, e.clone());
+                            tokio::task::spawn_blocking(move || events.stored_event_issue(project, &event_id))
+                                .await
+                                .map_err(|e| {
+                                    ErrorsError::BadRequest(format!("event lookup task failed: {e}"))
+                                })??
+                        }
                         None => None,
                     };
                     self.feedback.record(project.id, f, issue).await
@@ -187,17 +193,5 @@ impl ErrorHealth {
     /// its issue.
     pub async fn event_stored(&self, project: u64, event_id: &str, issue: u64) -> Result<(), ErrorsError> {
         self.feedback.attach_pending(project, event_id, issue).await
-    }
-
-    /// The issue a stored event is in.
-    pub async fn issue_of_event(&self, project: u64, event_id: &str) -> Result<Option<u64>, ErrorsError> {
-        let state = self.state.clone();
-        let key = event_index::event_id_key(project, event_id);
-        let value = tokio::task::spawn_blocking(move || state.get(tables::ERROR_EVENT_IDS, &key))
-            .await
-            .map_err(|e| ErrorsError::BadRequest(format!("event lookup task failed: {e}")))??;
-        Ok(value
-            .and_then(|v| String::from_utf8(v).ok())
-            .and_then(|event_key| event_index::issue_of_event_key(&event_key)))
     }
 }

@@ -372,7 +372,7 @@ impl ErrorIngest {
         if let Some(h) = &self.health
             && !health.is_empty()
         {
-            h.commit(&project, health, now(), |e| self.count_rejected(e))
+            h.commit(&project, &self.store, health, now(), |e| self.count_rejected(e))
                 .await?;
         }
         if let Some(monitors) = self.monitors.as_ref().filter(|_| !check_ins.is_empty()) {
