@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use crate::config::ErrorLimitsConfig;
+use crate::model::now_millis;
 use crate::privacy::UserIdHasher;
 use crate::selfmetrics::Registry;
 use crate::state::{StateStore, StateWriter};
@@ -26,7 +27,7 @@ use super::store::ErrorStore;
 use super::transactions::{
     COUNT_SERIES, DURATION_SERIES, TransactionSample, Transactions, parse_transaction,
 };
-use super::tsdb_counters::{TsdbCounters, now_ms};
+use super::tsdb_counters::TsdbCounters;
 
 /// One parsed item, ready to store.
 #[derive(Debug)]
@@ -71,7 +72,7 @@ impl ErrorHealth {
     ) -> Result<ErrorHealth, ErrorsError> {
         let counters = Arc::new(TsdbCounters::default());
         let names = format!("{SESSIONS_SERIES}|{COUNT_SERIES}|{DURATION_SERIES}_(bucket|sum|count)");
-        let restored = counters.restore(storage, &names, now_ms());
+        let restored = counters.restore(storage, &names, now_millis());
         tracing::debug!(restored, "error counters restored from the metrics store");
         Ok(ErrorHealth {
             releases: ReleaseHealth::open(

@@ -5,11 +5,11 @@
 //! and [`ErrorIngest::commit`], which stores and waits until durable.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
 use crate::config::{ErrorLimitsConfig, FingerprintRule};
+use crate::model::now_seconds;
 use crate::selfmetrics::Registry;
 
 use super::alerts::{ErrorAlerts, EventLabels};
@@ -76,13 +76,6 @@ pub struct ErrorIngest {
     health: Option<Arc<ErrorHealth>>,
     monitors: Option<Arc<MonitorStore>>,
     alerts: Option<Arc<ErrorAlerts>>,
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 impl ErrorIngest {
@@ -210,7 +203,7 @@ impl ErrorIngest {
             .and_then(key_from_auth_header)
             .map(str::to_string)
             .or_else(|| request.query.as_deref().and_then(key_from_query));
-        let now = now();
+        let now = now_seconds();
         match request.endpoint {
             Endpoint::Store => {
                 let project = self.admit(project_id, header_key.as_deref(), 1, now)?;
@@ -359,7 +352,7 @@ impl ErrorIngest {
                     environment,
                     release,
                 };
-                alerts.issue_event(recorded.issue_id, recorded.effect, &event, now(), |id| {
+                alerts.issue_event(recorded.issue_id, recorded.effect, &event, now_seconds(), |id| {
                     self.store.issue(id)
                 });
             }
@@ -372,19 +365,21 @@ impl ErrorIngest {
         if let Some(h) = &self.health
             && !health.is_empty()
         {
-            h.commit(&project, &self.store, health, now(), |e| self.count_rejected(e))
-                .await?;
+            h.commit(&project, &self.store, health, now_seconds(), |e| {
+                self.count_rejected(e)
+            })
+            .await?;
         }
         if let Some(monitors) = self.monitors.as_ref().filter(|_| !check_ins.is_empty()) {
             let (changes, refused) = monitors
-                .record(project.id, &project.name, check_ins, now())
+                .record(project.id, &project.name, check_ins, now_seconds())
                 .await?;
             for e in refused {
                 tracing::debug!(error = %e, "check-in refused");
                 self.metrics.rejected.with(&[e.reason()]).inc();
             }
             if let Some(alerts) = &self.alerts {
-                alerts.monitor_changes(changes, now());
+                alerts.monitor_changes(changes, now_seconds());
             }
         }
         Ok(id)

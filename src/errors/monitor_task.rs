@@ -5,26 +5,20 @@
 //! locks; the writes it causes are not waited for.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::ErrorIngest;
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+use crate::model::now_seconds;
 
 /// Runs until `shutdown`.
 pub async fn run_monitor_task(ingest: Arc<ErrorIngest>, interval: Duration, shutdown: CancellationToken) {
     if let Some(alerts) = ingest.alerts() {
-        alerts.adopt_issue_alerts(now());
+        alerts.adopt_issue_alerts(now_seconds());
     }
     if let (Some(monitors), Some(alerts)) = (ingest.monitors(), ingest.alerts()) {
-        alerts.restore_monitor_incidents(monitors.open_incidents(), now());
+        alerts.restore_monitor_incidents(monitors.open_incidents(), now_seconds());
     }
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -33,7 +27,7 @@ pub async fn run_monitor_task(ingest: Arc<ErrorIngest>, interval: Duration, shut
             _ = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let now = now();
+        let now = now_seconds();
         let changes = ingest.monitors().map(|m| m.tick(now)).unwrap_or_default();
         if let Some(alerts) = ingest.alerts() {
             alerts.monitor_changes(changes, now);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::model::{Labels, MatchOp, Matcher};
+use crate::model::{Labels, MatchOp, Matcher, now_millis};
 use crate::tsdb::Storage;
 
 /// How far back the restore looks for a series' last value.
@@ -126,19 +126,12 @@ pub async fn run_flush(
             _ = shutdown.cancelled() => true,
         };
         let (c, s) = (counters.clone(), storage.clone());
-        let now_ms = now_ms();
+        let now_ms = now_millis();
         let _ = tokio::task::spawn_blocking(move || c.flush(&*s, now_ms)).await;
         if stop {
             return;
         }
     }
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

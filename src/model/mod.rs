@@ -25,5 +25,5 @@ pub use matcher_syntax::{MatcherProblem, MatcherSyntaxError, matches_all, parse_
 pub use metric_type::MetricType;
 pub use names::{is_legacy_label_name, is_legacy_metric_name, is_utf8_label_name};
 pub use packed_labels::PackedLabels;
-pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan, now_millis};
+pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, is_stale_nan, now_millis, now_seconds};
 pub use time::{GO_ZERO_TIME, TimeParseError, parse_rfc3339, rfc3339, rfc3339_or_zero};

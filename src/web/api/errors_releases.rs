@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use crate::errors::{ErrorHealth, ErrorsError, HealthCounts, IssueQuery, ReleaseHealthSummary};
+use crate::model::now_seconds;
 use crate::web::error::ApiError;
 use crate::web::params::Params;
 use crate::web::state::AppState;
@@ -35,13 +36,6 @@ pub fn project(params: &Params) -> Result<u64, ApiError> {
             "invalid parameter \"project\": {p:?} is not a project id"
         )))
     })
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 fn rfc3339(secs: f64) -> String {
@@ -94,7 +88,7 @@ pub async fn list(State(state): State<Arc<AppState>>, params: Params) -> Result<
     let health = health(&state)?;
     let project = project(&params)?;
     let environment = params.get("environment").filter(|s| !s.is_empty());
-    let releases = health.releases.releases(project, environment, now());
+    let releases = health.releases.releases(project, environment, now_seconds());
     let mut data = Vec::with_capacity(releases.len());
     for r in &releases {
         data.push(summary_json(
@@ -116,7 +110,7 @@ pub async fn detail(
     let project = project(&params)?;
     let environments: Vec<ReleaseHealthSummary> = health
         .releases
-        .releases(project, None, now())
+        .releases(project, None, now_seconds())
         .into_iter()
         .filter(|r| r.version == version)
         .collect();
