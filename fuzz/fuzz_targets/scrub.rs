@@ -1,7 +1,9 @@
 //! Fuzzes the privacy scrubbers (`privacy::Scrubber`) with the defaults
 //! plus `ip_address`: never panics; scrubbing is idempotent; with the
 //! markers removed the output is never longer than the input; a value
-//! parsed as JSON scrubs to a value that scrubbing leaves alone. User ids
+//! parsed as JSON scrubs to a value that scrubbing leaves alone, and its
+//! text scrubs (`scrub_json_text`) to that same value; text is JSON to
+//! `scrub_json_text` exactly when it is to `serde_json`. User ids
 //! in text (`privacy::UserIdsInText`): never panics, idempotent, and no
 //! pair's value is left raw.
 
@@ -48,8 +50,17 @@ fuzz_target!(|data: &[u8]| {
     let (ids, hasher) = user_ids();
     let tokenized = ids.tokenize(text, hasher).into_owned();
     assert_eq!(ids.tokenize(&tokenized, hasher), tokenized.as_str(), "tokenizing not idempotent on {text:?}");
+    let mut as_text = String::new();
+    let text_scrubbed = s.scrub_json_text(text, &mut as_text);
+    assert_eq!(
+        text_scrubbed.is_ok(),
+        serde_json::from_str::<serde_json::Value>(text).is_ok(),
+        "JSON to one reader and not the other: {text:?}"
+    );
     if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
         s.scrub_value(&mut value);
+        let from_text: serde_json::Value = serde_json::from_str(&as_text).expect("scrubbed JSON text is JSON");
+        assert_eq!(from_text, value, "text and value scrubbing differ on {text:?}");
         let scrubbed = value.clone();
         s.scrub_value(&mut value);
         assert_eq!(value, scrubbed, "structured scrubbing not idempotent on {text:?}");

@@ -2,9 +2,10 @@
 //! the envelope splitter, then every event item's parsing, scrubbing and
 //! grouping. It never panics; every item's payload lies inside the body;
 //! a parsed event always has a 32-hex-digit id, a known level and, after
-//! scrubbing, a user only as a token; grouping always yields a 32-digit
-//! hash; and the envelope written back out, every item with its explicit
-//! `length`, splits into the same headers and payloads.
+//! scrubbing, a user only as a token, and it is stored as JSON;
+//! grouping always yields a 32-digit hash; and the envelope written back
+//! out, every item with its explicit `length`, splits into the same
+//! headers and payloads.
 
 #![no_main]
 
@@ -69,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(event.event_id().len(), 32);
         assert!(LEVELS.contains(&event.level()));
         scrubber().scrub(&mut event);
+        serde_json::from_slice::<serde_json::Value>(&event.to_json()).expect("a stored event is JSON");
         assert!(event.user_id().is_none_or(|u| u.len() == 18 && u.starts_with("u_")));
         let g = grouping::group(&event, rules());
         assert_eq!(g.hash.len(), 32);

@@ -4,16 +4,43 @@
 //! send numbers or RFC 3339 strings), `level` as one of Sentry's five,
 //! `message` as `logentry`, `exception` as `{"values": […]}`, `tags` as an
 //! object. Accessors read the fields grouping and issues use.
+//!
+//! The bulk of an event — the frames with their local variables and
+//! source lines, breadcrumbs, modules — is read by no one at ingest, so it
+//! stays JSON text ([`BULKY_FIELDS`]), scrubbed and stored without ever
+//! becoming a `Value`; of the exception chain only what grouping reads is
+//! parsed (types, values, modules and each frame's place).
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::privacy::{object_members, push_json_str};
 
 use super::ErrorsError;
 
 pub const LEVELS: &[&str] = &["fatal", "error", "warning", "info", "debug"];
 
+/// Top-level fields kept as JSON text.
+pub const BULKY_FIELDS: &[&str] = &[
+    "exception",
+    "breadcrumbs",
+    "modules",
+    "extra",
+    "threads",
+    "debug_meta",
+    "spans",
+    "stacktrace",
+    "measurements",
+];
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// Every top-level field but the bulky ones, parsed and normalized;
+    /// `exception` here holds only what grouping reads.
     pub body: Map<String, Value>,
+    /// The bulky fields' JSON text (scrubbed once `EventScrubber::scrub`
+    /// ran), in the order they came.
+    texts: Vec<(String, String)>,
 }
 
 /// One exception of the chain, as grouping reads it.
@@ -41,14 +68,83 @@ impl Event {
     /// Parses and normalizes an event. `fallback_id` is the envelope's
     /// `event_id`; `now` (seconds) stands in for a missing timestamp.
     pub fn parse(bytes: &[u8], fallback_id: Option<&str>, now: f64) -> Result<Event, ErrorsError> {
-        let body = match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => return Err(ErrorsError::BadEvent("the event is not a JSON object".into())),
-            Err(e) => return Err(ErrorsError::BadEvent(e.to_string())),
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| ErrorsError::BadEvent(format!("the event is not UTF-8: {e}")))?;
+        let members = object_members(text).map_err(|e| match e.offset == 0 {
+            true if !text.trim_start().starts_with('{') => {
+                ErrorsError::BadEvent("the event is not a JSON object".into())
+            }
+            _ => ErrorsError::BadEvent(e.to_string()),
+        })?;
+        let mut event = Event {
+            body: Map::new(),
+            texts: Vec::new(),
         };
-        let mut event = Event { body };
+        for (key, raw) in members {
+            if BULKY_FIELDS.contains(&key.as_ref()) {
+                event.texts.retain(|(k, _)| *k != key);
+                event.texts.push((key.into_owned(), raw.to_string()));
+                continue;
+            }
+            let value = serde_json::from_str(raw).map_err(|e| ErrorsError::BadEvent(e.to_string()))?;
+            event.body.insert(key.into_owned(), value);
+        }
         event.normalize(fallback_id, now);
         Ok(event)
+    }
+
+    /// The bulky fields' JSON text, to scrub in place.
+    pub(super) fn texts_mut(&mut self) -> impl Iterator<Item = (&str, &mut String)> {
+        self.texts.iter_mut().map(|(k, t)| (k.as_str(), t))
+    }
+
+    /// The whole event as JSON, as it is stored.
+    pub fn to_json(&self) -> Vec<u8> {
+        let bulk: usize = self.texts.iter().map(|(k, t)| k.len() + t.len() + 4).sum();
+        let mut out = String::with_capacity(bulk + 2048);
+        out.push('{');
+        for (key, value) in &self.body {
+            if key == "exception" && self.text("exception").is_some() {
+                continue;
+            }
+            push_json_str(&mut out, key);
+            out.push(':');
+            out.push_str(&value.to_string());
+            out.push(',');
+        }
+        for (key, text) in &self.texts {
+            push_json_str(&mut out, key);
+            out.push(':');
+            out.push_str(text);
+            out.push(',');
+        }
+        if out.ends_with(',') {
+            out.pop();
+        }
+        out.push('}');
+        out.into_bytes()
+    }
+
+    fn text(&self, key: &str) -> Option<&str> {
+        self.texts.iter().find(|(k, _)| k == key).map(|(_, t)| t.as_str())
+    }
+
+    /// `exception` as `{"values": […]}` in its text, and what grouping
+    /// reads of it in `body`.
+    fn normalize_exception(&mut self) {
+        let Some(i) = self.texts.iter().position(|(k, _)| k == "exception") else {
+            return;
+        };
+        let text = &mut self.texts[i].1;
+        if text.trim_start().starts_with('[') {
+            *text = format!("{{\"values\":{text}}}");
+        }
+        let chain = match serde_json::from_str::<ChainIn>(text) {
+            Ok(chain) => chain.into_value(),
+            // A shape of its own: parsed whole, read as before.
+            Err(_) => serde_json::from_str(text).unwrap_or(Value::Null),
+        };
+        self.body.insert("exception".into(), chain);
     }
 
     fn normalize(&mut self, fallback_id: Option<&str>, now: f64) {
@@ -86,15 +182,6 @@ impl Event {
             }
             _ => {}
         }
-        match b.remove("exception") {
-            Some(Value::Array(values)) => {
-                b.insert("exception".into(), serde_json::json!({ "values": values }));
-            }
-            Some(e) => {
-                b.insert("exception".into(), e);
-            }
-            None => {}
-        }
         if let Some(Value::Array(pairs)) = b.get("tags") {
             let mut tags = Map::new();
             for pair in pairs {
@@ -106,6 +193,7 @@ impl Event {
             }
             b.insert("tags".into(), Value::Object(tags));
         }
+        self.normalize_exception();
     }
 
     pub fn event_id(&self) -> &str {
@@ -199,6 +287,76 @@ impl Event {
     }
 }
 
+/// What grouping reads of `exception`; serde skips the rest (local
+/// variables, source lines) without building it.
+#[derive(Deserialize)]
+struct ChainIn {
+    values: Option<Vec<ExceptionIn>>,
+}
+
+#[derive(Deserialize)]
+struct ExceptionIn {
+    #[serde(rename = "type")]
+    ty: Option<Value>,
+    value: Option<Value>,
+    module: Option<Value>,
+    stacktrace: Option<StacktraceIn>,
+}
+
+#[derive(Deserialize)]
+struct StacktraceIn {
+    frames: Option<Vec<FrameIn>>,
+}
+
+#[derive(Deserialize)]
+struct FrameIn {
+    module: Option<Value>,
+    function: Option<Value>,
+    filename: Option<Value>,
+    abs_path: Option<Value>,
+    package: Option<Value>,
+    lineno: Option<Value>,
+    in_app: Option<Value>,
+}
+
+/// The fields that were sent, as an object.
+fn object<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v?)))
+            .collect(),
+    )
+}
+
+impl ChainIn {
+    fn into_value(self) -> Value {
+        let values = self.values.unwrap_or_default().into_iter().map(|e| {
+            let frames = e.stacktrace.and_then(|s| s.frames).map(|frames| {
+                let frames = frames.into_iter().map(|f| {
+                    object([
+                        ("module", f.module),
+                        ("function", f.function),
+                        ("filename", f.filename),
+                        ("abs_path", f.abs_path),
+                        ("package", f.package),
+                        ("lineno", f.lineno),
+                        ("in_app", f.in_app),
+                    ])
+                });
+                object([("frames", Some(Value::Array(frames.collect())))])
+            });
+            object([
+                ("type", e.ty),
+                ("value", e.value),
+                ("module", e.module),
+                ("stacktrace", frames),
+            ])
+        });
+        object([("values", Some(Value::Array(values.collect())))])
+    }
+}
+
 fn frame(f: &Map<String, Value>) -> FrameView<'_> {
     let s = |k: &str| f.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     FrameView {
@@ -278,7 +436,9 @@ mod tests {
         assert_eq!(e.exceptions()[0].ty, Some("ValueError"));
         assert_eq!(e.tag("course"), Some("m101"));
         assert_eq!(e.tag("n"), Some("3"));
-        assert_eq!(e.body["extra"]["kept"], true);
+        let stored: Value = serde_json::from_slice(&e.to_json()).unwrap();
+        assert_eq!(stored["extra"]["kept"], true);
+        assert_eq!(stored["exception"]["values"][0]["value"], "bad");
     }
 
     #[test]

@@ -76,6 +76,23 @@ impl EventScrubber {
             }
             scrubber.scrub_value(value);
         }
+        for (key, text) in event.texts_mut() {
+            if KEPT_AS_SENT.contains(&key) {
+                continue;
+            }
+            if text.as_str() != "null" && scrubber.is_sensitive_key(key) {
+                *text = format!("\"{REDACTED}\"");
+                continue;
+            }
+            let mut scrubbed = String::with_capacity(text.len());
+            if let Err(e) = scrubber.scrub_json_text(text, &mut scrubbed) {
+                // `Event::parse` checked the text already; should a field
+                // still not read, it goes rather than unscrubbed.
+                tracing::warn!(field = key, error = %e, "cannot scrub an event field; it is dropped");
+                scrubbed = format!("\"{REDACTED}\"");
+            }
+            *text = scrubbed;
+        }
     }
 
     /// The user token of an id, a name or an e-mail address.
@@ -167,7 +184,7 @@ mod tests {
         )
         .unwrap();
         scrubber().scrub(&mut e);
-        let text = serde_json::to_string(&e.body).unwrap();
+        let text = String::from_utf8(e.to_json()).unwrap();
         for secret in [
             "alice", "bob@", "10.1.2.3", "4111", "hunter2", "s3cret", "c00kie", "xyz", "192.168", "\"k1\"",
             "abc", "4711",

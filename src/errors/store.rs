@@ -159,11 +159,11 @@ impl ErrorStore {
             let event_id = event.event_id().to_string();
             let event_key = event_index::event_key(issue_id, ts_ms, &event_id);
             let request_id = event_index::request_id(&event);
-            let mut body = event.body;
-            body.insert("issue_id".into(), Value::from(issue_id));
-            body.insert("project".into(), Value::from(project));
+            let mut event = event;
+            event.body.insert("issue_id".into(), Value::from(issue_id));
+            event.body.insert("project".into(), Value::from(project));
             if let Some(r) = &request_id {
-                body.insert("request_id".into(), Value::from(r.as_str()));
+                event.body.insert("request_id".into(), Value::from(r.as_str()));
                 ops.push(WriteOp::put(
                     tables::ERROR_REQUEST_EVENTS,
                     event_index::request_key(r, &event_key),
@@ -180,7 +180,7 @@ impl ErrorStore {
                 event_index::event_time_key(issue_id, ts_ms, &event_id),
                 request_id.unwrap_or_default().into_bytes(),
             ));
-            ops.push(WriteOp::put(tables::ERROR_EVENTS, event_key, to_json(&body)));
+            ops.push(WriteOp::put(tables::ERROR_EVENTS, event_key, event.to_json()));
             index.recent.insert(project, &event_id, issue_id);
             let recorded = Recorded {
                 issue_id,

@@ -161,8 +161,22 @@ impl Scrubber {
         if !self.replace_sensitive {
             return false;
         }
-        let key = normalize_key(key);
-        self.sensitive_keys.iter().any(|part| key.contains(part.as_str()))
+        // Called for every key of every JSON value scrubbed (an error
+        // event has about a thousand), so the common short key is
+        // normalized on the stack.
+        let mut buf = [0u8; 48];
+        let normalized: Cow<'_, [u8]> = match key.len() <= buf.len() {
+            true => {
+                for (b, k) in buf.iter_mut().zip(key.bytes()) {
+                    *b = normalize_key_byte(k);
+                }
+                Cow::Borrowed(&buf[..key.len()])
+            }
+            false => Cow::Owned(key.bytes().map(normalize_key_byte).collect()),
+        };
+        self.sensitive_keys
+            .iter()
+            .any(|part| memchr::memmem::find(&normalized, part.as_bytes()).is_some())
     }
 
     pub(super) fn cards_on(&self) -> bool {
@@ -177,6 +191,13 @@ impl Scrubber {
         if let Some(rule) = self.rules.iter().find(|r| r.check == Check::Luhn) {
             rule.scrubbed.inc();
         }
+    }
+}
+
+fn normalize_key_byte(b: u8) -> u8 {
+    match b {
+        b'-' => b'_',
+        b => b.to_ascii_lowercase(),
     }
 }
 
