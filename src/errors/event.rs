@@ -14,7 +14,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::privacy::{object_members, push_json_str};
+use crate::privacy::object_members;
 
 use super::ErrorsError;
 
@@ -101,28 +101,28 @@ impl Event {
     /// The whole event as JSON, as it is stored.
     pub fn to_json(&self) -> Vec<u8> {
         let bulk: usize = self.texts.iter().map(|(k, t)| k.len() + t.len() + 4).sum();
-        let mut out = String::with_capacity(bulk + 2048);
-        out.push('{');
+        let mut out = Vec::with_capacity(bulk + 2048);
+        out.push(b'{');
         for (key, value) in &self.body {
             if key == "exception" && self.text("exception").is_some() {
                 continue;
             }
-            push_json_str(&mut out, key);
-            out.push(':');
-            out.push_str(&value.to_string());
-            out.push(',');
+            serde_json::to_writer(&mut out, key).expect("writing to a Vec");
+            out.push(b':');
+            serde_json::to_writer(&mut out, value).expect("writing to a Vec");
+            out.push(b',');
         }
         for (key, text) in &self.texts {
-            push_json_str(&mut out, key);
-            out.push(':');
-            out.push_str(text);
-            out.push(',');
+            serde_json::to_writer(&mut out, key).expect("writing to a Vec");
+            out.push(b':');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b',');
         }
-        if out.ends_with(',') {
+        if out.last() == Some(&b',') {
             out.pop();
         }
-        out.push('}');
-        out.into_bytes()
+        out.push(b'}');
+        out
     }
 
     fn text(&self, key: &str) -> Option<&str> {

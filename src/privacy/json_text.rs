@@ -36,9 +36,10 @@ impl Scrubber {
     }
 }
 
-/// Appends `text`, one JSON value, to `out` unchanged but for white space.
-pub fn copy_json_text(text: &str, out: &mut String) -> Result<(), JsonTextError> {
-    Cursor::new(text).document(Mode::Copy, out)
+/// Checks `text` is one JSON value.
+#[cfg(test)]
+fn check_json_text(text: &str) -> Result<(), JsonTextError> {
+    Cursor::new(text).document(Mode::Skip, &mut String::new())
 }
 
 /// The members of the JSON object `text`, in order: each key (unescaped)
@@ -72,7 +73,7 @@ pub fn object_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonTextE
 }
 
 /// Appends `s` to `out` as a JSON string.
-pub fn push_json_str(out: &mut String, s: &str) {
+fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     let mut clean = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -101,8 +102,6 @@ pub fn push_json_str(out: &mut String, s: &str) {
 enum Mode<'s> {
     /// Check only.
     Skip,
-    /// Check and copy.
-    Copy,
     Scrub(&'s Scrubber),
 }
 
@@ -118,19 +117,70 @@ impl<'t> StringToken<'t> {
         &self.raw[1..self.raw.len() - 1]
     }
 
-    /// The string's value; escapes are decoded (and checked) by
-    /// `serde_json`, which makes them rare enough not to matter.
+    /// The string's value. The one-character escapes that source code in
+    /// a stack frame is full of (`\"`, `\\`, `\n`) are decoded here;
+    /// a string with a `\u` escape, rarer and with surrogate rules, goes
+    /// to `serde_json`.
     fn text(&self) -> Result<Cow<'t, str>, JsonTextError> {
         if !self.escaped {
             return Ok(Cow::Borrowed(self.content()));
         }
-        serde_json::from_str::<String>(self.raw)
-            .map(Cow::Owned)
-            .map_err(|_| JsonTextError {
-                offset: self.offset,
-                reason: "invalid escape in a string",
-            })
+        let content = self.content();
+        if content.contains("\\u") {
+            return serde_json::from_str::<String>(self.raw)
+                .map(Cow::Owned)
+                .map_err(|_| self.bad_escape());
+        }
+        let mut decoded = String::with_capacity(content.len());
+        let mut rest = content;
+        while let Some(i) = rest.find('\\') {
+            decoded.push_str(&rest[..i]);
+            decoded.push(unescape(rest.as_bytes()[i + 1]).ok_or_else(|| self.bad_escape())?);
+            rest = &rest[i + 2..];
+        }
+        decoded.push_str(rest);
+        Ok(Cow::Owned(decoded))
     }
+
+    /// Whether the string's escapes are JSON's, without decoding it.
+    fn check(&self) -> Result<(), JsonTextError> {
+        if !self.escaped {
+            return Ok(());
+        }
+        let content = self.content();
+        if content.contains("\\u") {
+            return self.text().map(drop);
+        }
+        let bytes = content.as_bytes();
+        let mut from = 0;
+        while let Some(i) = memchr::memchr(b'\\', &bytes[from..]) {
+            unescape(bytes[from + i + 1]).ok_or_else(|| self.bad_escape())?;
+            from += i + 2;
+        }
+        Ok(())
+    }
+
+    fn bad_escape(&self) -> JsonTextError {
+        JsonTextError {
+            offset: self.offset,
+            reason: "invalid escape in a string",
+        }
+    }
+}
+
+/// What a one-character escape stands for (`\u` is not one).
+fn unescape(b: u8) -> Option<char> {
+    Some(match b {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
 }
 
 struct Cursor<'t> {
@@ -200,13 +250,7 @@ impl<'t> Cursor<'t> {
             Some(b'"') => {
                 let token = self.string()?;
                 match mode {
-                    Mode::Skip => {
-                        token.text()?;
-                    }
-                    Mode::Copy => {
-                        token.text()?;
-                        out.push_str(token.raw);
-                    }
+                    Mode::Skip => token.check()?,
                     Mode::Scrub(s) => scrub_string(s, &token, out)?,
                 }
                 Ok(())
@@ -227,7 +271,7 @@ impl<'t> Cursor<'t> {
                         s.count_card();
                         out.push_str("\"[card]\"");
                     }
-                    Mode::Copy | Mode::Scrub(_) => out.push_str(number),
+                    Mode::Scrub(_) => out.push_str(number),
                 }
                 Ok(())
             }
@@ -336,8 +380,7 @@ impl<'t> Cursor<'t> {
         self.expect(b'"', "expected a string")?;
         let mut escaped = false;
         loop {
-            let rest = &self.bytes[self.pos..];
-            let Some(i) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else {
+            let Some(i) = find_string_special(&self.bytes[self.pos..]) else {
                 self.pos = self.bytes.len();
                 return Err(self.error("unterminated string"));
             };
@@ -405,6 +448,31 @@ impl<'t> Cursor<'t> {
 
 /// As `scrub_string` on the decoded text: clean text stays as it came
 /// (escapes and all), changed text is written anew.
+/// The first byte that ends a run of plain string content: a quote, a
+/// backslash or a control character. Strings are most of an error
+/// event's bytes, so they are scanned eight bytes a step: a word with none
+/// of those bytes is skipped whole (the "has a zero byte" trick, applied
+/// to the word XOR the quote, XOR the backslash, and to the word itself
+/// for bytes under 0x20).
+fn find_string_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
+    let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let word = u64::from_ne_bytes(bytes[i..i + 8].try_into().expect("eight bytes"));
+        let hit = below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1)
+            | below(word, 0x20);
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| special(b)).map(|j| i + j)
+}
+
 fn scrub_string(scrubber: &Scrubber, token: &StringToken<'_>, out: &mut String) -> Result<(), JsonTextError> {
     let text = token.text()?;
     match scrubber.scrub(&text) {
@@ -500,13 +568,34 @@ mod tests {
             ("1.", "expected a digit"),
             ("tru", "expected a JSON value"),
         ] {
-            let mut out = String::new();
-            let e = copy_json_text(text, &mut out).unwrap_err();
+            let e = check_json_text(text).unwrap_err();
             assert_eq!(e.reason, reason, "{text}");
             assert!(serde_json::from_str::<Value>(text).is_err(), "{text}");
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
-        assert!(copy_json_text(&deep, &mut String::new()).is_err());
+        assert!(check_json_text(&deep).is_err());
+    }
+
+    #[test]
+    fn escapes_decode_as_serde_decodes_them() {
+        for raw in [
+            r#""a\/b\bc\fd\te\r\n\"\\""#,
+            r#""\u00e9\ud83d\ude00 x\n""#,
+            r#""plain""#,
+        ] {
+            let mut c = Cursor::new(raw);
+            let token = c.string().unwrap();
+            token.check().unwrap();
+            assert_eq!(
+                token.text().unwrap(),
+                serde_json::from_str::<String>(raw).unwrap(),
+                "{raw}"
+            );
+        }
+        for raw in [r#""\é""#, r#""\ud800""#, r#""\q""#] {
+            let token = Cursor::new(raw).string().unwrap();
+            assert!(token.check().is_err() && token.text().is_err(), "{raw}");
+        }
     }
 
     #[test]
@@ -564,15 +653,18 @@ mod tests {
                 false => serde_json::to_string(&v).unwrap(),
             };
             same_as_scrub_value(&scrubber(), &text);
-            let mut copied = String::new();
-            copy_json_text(&text, &mut copied).unwrap();
-            let parsed: Value = serde_json::from_str(&text).unwrap();
-            prop_assert_eq!(serde_json::from_str::<Value>(&copied).unwrap(), parsed);
+            prop_assert!(check_json_text(&text).is_ok());
+        }
+
+        #[test]
+        fn word_scan_finds_the_first_special_byte(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            let naive = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(find_string_special(&bytes), naive);
         }
 
         #[test]
         fn never_panics_and_agrees_with_serde_on_validity(text in "[\\[\\]{}\":,0-9a-z \\\\.e+-]{0,40}|-?[0-9]{1,3}(\\.[0-9])?e[0-9]{3}") {
-            let ours = copy_json_text(&text, &mut String::new()).is_ok();
+            let ours = check_json_text(&text).is_ok();
             let serde = serde_json::from_str::<Value>(&text).is_ok();
             prop_assert_eq!(ours, serde, "{}", text);
         }

@@ -20,7 +20,7 @@ mod user_id_text;
 mod user_token;
 
 pub use error::PrivacyError;
-pub use json_text::{JsonTextError, copy_json_text, object_members, push_json_str};
+pub use json_text::{JsonTextError, object_members};
 pub use key::{KEY_FILE_NAME, UserIdKey};
 pub use luhn::luhn_valid;
 pub use scrubber::{ScrubMetrics, Scrubber};

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::{Regex, RegexSet};
 
 use crate::config::{ScrubbersConfig, compile_custom};
@@ -56,8 +57,10 @@ struct Rule {
 pub struct Scrubber {
     prefilter: RegexSet,
     rules: Vec<Rule>,
-    /// Lower-cased, `-` read as `_`.
-    sensitive_keys: Vec<String>,
+    /// The parts of sensitive keys, lower-cased, `-` read as `_`: one
+    /// automaton, because every key of every scrubbed JSON value is
+    /// looked up (an error event has about a thousand).
+    sensitive_keys: AhoCorasick,
     /// Whether values under sensitive keys are replaced whole (on with the
     /// `secret_pair` scrubber, which is the same idea in text).
     replace_sensitive: bool,
@@ -88,11 +91,16 @@ impl Scrubber {
         }
         let prefilter =
             RegexSet::new(rules.iter().map(|r| r.regex.as_str())).expect("each pattern compiled alone");
-        let sensitive_keys = SENSITIVE_KEY_PARTS
+        let parts: Vec<String> = SENSITIVE_KEY_PARTS
             .iter()
             .map(|k| k.to_string())
             .chain(config.sensitive_keys.iter().map(|k| normalize_key(k.trim())))
+            .filter(|k| !k.is_empty())
             .collect();
+        let sensitive_keys = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&parts)
+            .expect("a few short literal key parts");
         Scrubber {
             prefilter,
             rules,
@@ -161,9 +169,7 @@ impl Scrubber {
         if !self.replace_sensitive {
             return false;
         }
-        // Called for every key of every JSON value scrubbed (an error
-        // event has about a thousand), so the common short key is
-        // normalized on the stack.
+        // The common short key is normalized on the stack.
         let mut buf = [0u8; 48];
         let normalized: Cow<'_, [u8]> = match key.len() <= buf.len() {
             true => {
@@ -174,9 +180,7 @@ impl Scrubber {
             }
             false => Cow::Owned(key.bytes().map(normalize_key_byte).collect()),
         };
-        self.sensitive_keys
-            .iter()
-            .any(|part| memchr::memmem::find(&normalized, part.as_bytes()).is_some())
+        self.sensitive_keys.is_match(normalized.as_ref())
     }
 
     pub(super) fn cards_on(&self) -> bool {
