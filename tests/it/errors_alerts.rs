@@ -7,14 +7,12 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::log_rules::start_webhook;
 use crate::log_shippers_support::python_with;
-use crate::support::{BelfryServer, block, get_json, http_client, http_get, peer_binary, wait_for};
+use crate::support::{BelfryServer, alert_at_hook, block, get_json, http_client, http_get, peer_binary};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/sentry_alerts.py");
@@ -55,25 +53,6 @@ impl Drop for Sdk {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The first alert named `name` in state `status` the webhook got.
-fn alert_at_hook(bodies: &Arc<Mutex<Vec<String>>>, name: &str, status: &str) -> Value {
-    wait_for(
-        Duration::from_secs(20),
-        &format!("{name} {status} at the webhook"),
-        || {
-            let bodies = bodies.lock().unwrap();
-            bodies.iter().find_map(|b| {
-                let v: Value = serde_json::from_str(b).ok()?;
-                v["alerts"]
-                    .as_array()?
-                    .iter()
-                    .find(|a| a["labels"]["alertname"] == name && a["status"] == status)
-                    .cloned()
-            })
-        },
-    )
 }
 
 fn send(method: reqwest::Method, url: &str, body: String) -> (u16, String) {

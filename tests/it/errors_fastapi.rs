@@ -1,17 +1,27 @@
 //! A FastAPI app with the real `sentry-sdk` FastAPI integration, driven by
-//! HTTP requests: exceptions and messages become grouped issues with
-//! counts and tags, a resolved issue seen again is a regression, a
-//! request's events and log lines find each other by `request_id` both
-//! ways, and a password in a frame's local variable, an e-mail address in
-//! a message and a `Cookie` header never reach the data directory.
+//! HTTP requests, carrying every SDK feature Belfry takes: exceptions and
+//! messages become grouped issues with counts and tags, a resolved issue
+//! seen again is a regression (alerted at a webhook), a request's events
+//! and log lines find each other by `request_id` both ways, feedback from
+//! the error page lands on its issue, the course page's sampled
+//! transactions become TSDB series, the grade-sync job's monitor (upserted
+//! by its first check-in) alerts when a run is missed and when one fails,
+//! and the request-mode sessions give the release's health. A password in
+//! a frame's local variable, an e-mail address in a message or feedback
+//! and a `Cookie` header never reach the data directory. A schedule minute
+//! lasts 2 s here (`errors.monitors.minute`), so the test takes seconds.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::log_rules::start_webhook;
 use crate::log_shippers_support::python_with;
-use crate::support::{BelfryServer, ChildGuard, free_port, grep_dir, http_client, wait_for};
+use crate::support::{
+    BelfryServer, ChildGuard, alert_at_hook, free_port, get_json, grep_dir, http_client, issue, query_value,
+    release, wait_for, wait_value,
+};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/errors_fastapi_app.py");
@@ -39,37 +49,63 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>
     })
 }
 
-fn get(url: &str) -> Value {
-    let (status, body) = request("GET", url, &[], None);
-    assert_eq!(status, 200, "{url}: {body}");
-    serde_json::from_str(&body).unwrap()
+/// The FastAPI app in a Python process of its own.
+struct App {
+    url: String,
+    child: ChildGuard,
 }
 
-/// One request to the app, as a browser of the LMS would send it.
-fn visit(app: &str, path: &str, request_id: &str) -> u16 {
-    let headers = [
-        ("X-Request-ID", request_id),
-        ("Cookie", "sessionid=COOKIE_VALUE_77"),
-        ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"),
-    ];
-    request("GET", &format!("{app}{path}"), &headers, None).0
+impl App {
+    fn start(python: &str, dsn: &str, logs_url: &str) -> App {
+        let port = free_port();
+        let child = Command::new(python)
+            .arg("-c")
+            .arg(SCRIPT)
+            .args([dsn, &port.to_string(), logs_url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the FastAPI app");
+        let app = App {
+            url: format!("http://127.0.0.1:{port}"),
+            child: ChildGuard(child),
+        };
+        // One request answered, hence one session: the test counts them.
+        wait_for(Duration::from_secs(30), "the FastAPI app", || {
+            (request("GET", &format!("{}/ok", app.url), &[], None).0 == 200).then_some(())
+        });
+        app
+    }
+
+    /// One request, as a browser of the LMS would send it.
+    fn visit(&self, method: &str, path: &str, request_id: &str, body: Option<&str>) -> u16 {
+        let headers = [
+            ("X-Request-ID", request_id),
+            ("Cookie", "sessionid=COOKIE_VALUE_77"),
+            ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"),
+            ("Content-Type", "application/json"),
+        ];
+        request(method, &format!("{}{path}", self.url), &headers, body).0
+    }
+
+    fn get(&self, path: &str, request_id: &str) -> u16 {
+        self.visit("GET", path, request_id, None)
+    }
+
+    /// SIGTERM, as a deploy stops it: its shutdown flushes the SDK.
+    fn stop(mut self) {
+        self.child.terminate(Duration::from_secs(30));
+    }
 }
 
 fn issues(server: &BelfryServer, query: &str) -> Vec<Value> {
     let q: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
-    get(&server.url(&format!(
+    get_json(&server.url(&format!(
         "/api/belfry/errors/issues?project=1&sort=count&query={q}"
     )))["data"]
         .as_array()
         .unwrap()
         .clone()
-}
-
-fn issue<'a>(issues: &'a [Value], title_prefix: &str) -> &'a Value {
-    issues
-        .iter()
-        .find(|i| i["title"].as_str().unwrap().starts_with(title_prefix))
-        .unwrap_or_else(|| panic!("no issue titled {title_prefix}…: {issues:#?}"))
 }
 
 /// Waits until the issues' counts (largest first) are `counts`.
@@ -81,64 +117,66 @@ fn wait_counts(server: &BelfryServer, counts: &[u64]) -> Vec<Value> {
     })
 }
 
-fn start_app(python: &str, dsn: &str, logs_url: &str) -> (ChildGuard, String) {
-    let port = free_port();
-    let child = Command::new(python)
-        .arg("-c")
-        .arg(SCRIPT)
-        .args([dsn, &port.to_string(), logs_url])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the FastAPI app");
-    let guard = ChildGuard(child);
-    let app = format!("http://127.0.0.1:{port}");
-    wait_for(Duration::from_secs(30), "the FastAPI app", || {
-        (request("GET", &format!("{app}/ok"), &[], None).0 == 200).then_some(())
-    });
-    (guard, app)
+fn start_server(dir: &std::path::Path, hook_url: &str) -> BelfryServer {
+    let config = dir.join("belfry.yml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+errors:
+  projects: [{{id: 1, name: lms, keys: [{KEY}]}}]
+  monitors: {{check_interval: 200ms, minute: 2s}}
+alerting:
+  route:
+    receiver: hook
+    group_by: [alertname, issue, monitor]
+    group_wait: 100ms
+    group_interval: 500ms
+    repeat_interval: 1h
+  receivers:
+    - name: hook
+      webhook_configs:
+        - url: '{hook_url}'
+          send_resolved: true
+"#
+        ),
+    )
+    .unwrap();
+    BelfryServer::start(&dir.join("data"), Some(&config))
 }
 
 #[test]
-fn fastapi_app_errors_group_tag_correlate_and_scrub() {
+fn fastapi_app_errors_feedback_transactions_crons_and_release_health() {
     let Some(python) = python_with("sentry_sdk, fastapi, uvicorn") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("belfry.yml");
-    std::fs::write(
-        &config,
-        format!("errors:\n  projects: [{{id: 1, name: lms, keys: [{KEY}]}}]\n"),
-    )
-    .unwrap();
-    let server = BelfryServer::start(&data, Some(&config));
+    let (hook_url, bodies) = start_webhook();
+    let server = start_server(dir.path(), &hook_url);
+    let data = server.data_dir.clone();
     let dsn = format!("http://{KEY}@{}/1", server.addr);
-    let (_app_guard, app) = start_app(python, &dsn, &server.url("/api/belfry/logs"));
+    let app = App::start(python, &dsn, &server.url("/api/belfry/logs"));
 
     for n in 1..=3 {
-        assert_eq!(
-            visit(&app, &format!("/grade/{n}"), &format!("req-grade-{n}")),
-            500
-        );
+        assert_eq!(app.get(&format!("/grade/{n}"), &format!("req-grade-{n}")), 500);
     }
     for course in ["MATH101", "BIO200"] {
         assert_eq!(
-            visit(&app, &format!("/enrol/{course}"), &format!("req-enrol-{course}")),
+            app.get(&format!("/enrol/{course}"), &format!("req-enrol-{course}")),
             500
         );
     }
     assert_eq!(
-        visit(&app, "/export?teacher=mail.teacher@uni.example", "req-export"),
+        app.get("/export?teacher=mail.teacher@uni.example", "req-export"),
         200
     );
-    assert_eq!(visit(&app, "/quiz/30", "req-quiz-30"), 200);
-    assert_eq!(visit(&app, "/quiz/45", "req-quiz-45"), 200);
+    assert_eq!(app.get("/quiz/30", "req-quiz-30"), 200);
+    assert_eq!(app.get("/quiz/45", "req-quiz-45"), 200);
 
     let found = wait_counts(&server, &[3, 2, 2, 1]);
     let key_error = issue(&found, "KeyError");
     assert_eq!(key_error["first_release"], "lms@3.1.0");
-    assert_eq!(key_error["environments"], serde_json::json!(["staging"]));
+    assert_eq!(key_error["environments"], json!(["staging"]));
     assert_eq!(issue(&found, "ValueError")["count"], 2);
     assert_eq!(issue(&found, "quiz export timed out")["count"], 2);
     let message = issue(&found, "quiz export failed");
@@ -150,7 +188,7 @@ fn fastapi_app_errors_group_tag_correlate_and_scrub() {
 
     // Tags: the summary in the detail, and the search syntax.
     let key_id = key_error["id"].as_str().unwrap().to_string();
-    let detail = get(&server.url(&format!("/api/belfry/errors/issues/{key_id}")))["data"].clone();
+    let detail = get_json(&server.url(&format!("/api/belfry/errors/issues/{key_id}")))["data"].clone();
     let tags = detail["tags"].as_array().unwrap();
     let tag = |key: &str| {
         tags.iter()
@@ -159,7 +197,7 @@ fn fastapi_app_errors_group_tag_correlate_and_scrub() {
     };
     assert_eq!(
         tag("release")["values"][0],
-        serde_json::json!({"value": "lms@3.1.0", "count": 3})
+        json!({"value": "lms@3.1.0", "count": 3})
     );
     assert_eq!(tag("environment")["total"], 3);
     assert_eq!(tag("transaction")["values"][0]["value"], "/grade/{submission}");
@@ -178,14 +216,14 @@ fn fastapi_app_errors_group_tag_correlate_and_scrub() {
     let logs_link = latest["links"]["logs"].as_str().unwrap();
     // Log lines are searchable once the logs store commits them.
     let lines = wait_for(Duration::from_secs(30), "the request's log line", || {
-        let logs = get(&server.url(logs_link));
+        let logs = get_json(&server.url(logs_link));
         let lines = logs["data"]["lines"].as_array().unwrap().clone();
         (!lines.is_empty()).then_some(lines)
     });
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].to_string().contains("/grade/"), "{lines:?}");
     let both = wait_for(Duration::from_secs(30), "the correlated log line", || {
-        let both = get(&server.url("/api/belfry/correlate?request_id=req-enrol-BIO200"))["data"].clone();
+        let both = get_json(&server.url("/api/belfry/correlate?request_id=req-enrol-BIO200"))["data"].clone();
         (!both["logs"].as_array().unwrap().is_empty()).then_some(both)
     });
     assert_eq!(both["logs"].as_array().unwrap().len(), 1, "{both}");
@@ -194,13 +232,13 @@ fn fastapi_app_errors_group_tag_correlate_and_scrub() {
     // ...and from a log line to its request's errors.
     let line_request = lines[0].to_string();
     assert!(line_request.contains(&request_id), "{line_request}");
-    let events = get(&server.url(&format!(
+    let events = get_json(&server.url(&format!(
         "/api/belfry/errors/events?project=1&request_id={request_id}"
     )));
     assert_eq!(events["data"].as_array().unwrap().len(), 1, "{events}");
     assert_eq!(events["data"][0]["issue_id"].to_string(), key_id);
 
-    // Resolved, then raised again: a regression.
+    // Resolved, then raised again: a regression, at the webhook too.
     let (status, body) = request(
         "PUT",
         &server.url(&format!("/api/belfry/errors/issues/{key_id}")),
@@ -208,24 +246,191 @@ fn fastapi_app_errors_group_tag_correlate_and_scrub() {
         Some(r#"{"status":"resolved"}"#),
     );
     assert_eq!(status, 200, "{body}");
-    assert_eq!(visit(&app, "/grade/9", "req-grade-9"), 500);
+    assert_eq!(app.get("/grade/9", "req-grade-9"), 500);
     let found = wait_counts(&server, &[4, 2, 2, 1]);
     let key_error = issue(&found, "KeyError");
     assert_eq!(key_error["status"], "unresolved");
     assert_eq!(key_error["is_regression"], true);
     assert_eq!(issues(&server, "is:regressed").len(), 1);
+    let regressed = alert_at_hook(&bodies, "ErrorIssueRegressed", "firing");
+    assert_eq!(regressed["labels"]["issue"], key_id.as_str(), "{regressed}");
+    assert_eq!(regressed["labels"]["release"], "lms@3.1.0", "{regressed}");
+    assert_eq!(regressed["labels"]["environment"], "staging", "{regressed}");
 
     // Scrubbed before anything was stored.
     let latest =
-        get(&server.url(&format!("/api/belfry/errors/issues/{key_id}")))["data"]["latest_event"].clone();
+        get_json(&server.url(&format!("/api/belfry/errors/issues/{key_id}")))["data"]["latest_event"].clone();
     let frames = latest["exception"]["values"][0]["stacktrace"]["frames"]
         .as_array()
         .unwrap();
     let frame = frames.iter().find(|f| f["function"] == "grade").unwrap();
     assert_eq!(frame["vars"]["password"], "[redacted]");
+
+    // Feedback from the error page, naming the event the user was shown.
+    let event_id = latest["event_id"].as_str().unwrap().to_string();
+    let form = json!({
+        "event_id": event_id,
+        "name": "Ana Lima",
+        "email": "ana.lima@uni.example",
+        "comments": "My grade page breaks, write to ana.lima@uni.example",
+    });
+    assert_eq!(
+        app.visit("POST", "/feedback", "req-feedback", Some(&form.to_string())),
+        200
+    );
+    let feedback_url = server.url(&format!("/api/belfry/errors/issues/{key_id}/feedback"));
+    let feedback = wait_for(Duration::from_secs(20), "the feedback on its issue", || {
+        let f = get_json(&feedback_url);
+        f["data"].as_array().filter(|a| !a.is_empty()).cloned()
+    });
+    assert_eq!(feedback.len(), 1, "{feedback:#?}");
+    assert_eq!(feedback[0]["event_id"], event_id.as_str());
+    assert_eq!(feedback[0]["source"], "feedback");
+    assert_eq!(feedback[0]["message"], "My grade page breaks, write to [email]");
+    assert!(
+        feedback[0]["user"]["id"].as_str().unwrap().starts_with("u_"),
+        "{feedback:#?}"
+    );
+
+    // Transactions: the course page is always sampled; three found (one
+    // slow), one not found.
+    for (path, want) in [
+        ("/courses/101?slow=0.5", 200),
+        ("/courses/101", 200),
+        ("/courses/101", 200),
+        ("/courses/999", 404),
+    ] {
+        assert_eq!(app.get(path, "req-course"), want, "{path}");
+    }
+    let course = r#"transaction="/courses/{course_id}""#;
+    wait_value(
+        &server,
+        &format!(r#"belfry_transactions_total{{project="lms",{course},status="ok"}}"#),
+        3.0,
+    );
+    wait_value(
+        &server,
+        &format!(r#"belfry_transactions_total{{{course},status="not_found"}}"#),
+        1.0,
+    );
+    wait_value(
+        &server,
+        &format!(r#"belfry_transaction_duration_seconds_count{{{course}}}"#),
+        4.0,
+    );
+    wait_value(
+        &server,
+        &format!(r#"belfry_transaction_duration_seconds_bucket{{{course},le="+Inf"}}"#),
+        4.0,
+    );
+    // The slow one slept half a second: never in the 0.25 s bucket.
+    let fast = query_value(
+        &server,
+        &format!(r#"belfry_transaction_duration_seconds_bucket{{{course},le="0.25"}}"#),
+    )
+    .unwrap();
+    assert!(fast <= 3.0, "{fast}");
+    let sum = query_value(
+        &server,
+        &format!(r#"belfry_transaction_duration_seconds_sum{{{course}}}"#),
+    )
+    .unwrap();
+    assert!(sum >= 0.5, "{sum}");
+
+    // Crons: the job's first run upserts its monitor, then no run comes.
+    assert_eq!(app.visit("POST", "/jobs/grade-sync", "req-sync-1", None), 200);
+    let monitors_url = server.url("/api/belfry/errors/monitors?project=1");
+    let monitor = wait_for(Duration::from_secs(20), "the monitor upserted", || {
+        let monitors = get_json(&monitors_url)["data"].clone();
+        (monitors[0]["status"] == "ok").then(|| monitors[0].clone())
+    });
+    assert_eq!(monitor["slug"], "grade-sync", "{monitor}");
+    assert_eq!(monitor["schedule"]["type"], "interval", "{monitor}");
+    assert_eq!(monitor["timezone"], "Europe/Berlin", "{monitor}");
+    let missed = alert_at_hook(&bodies, "CronMonitorMissed", "firing");
+    assert_eq!(missed["labels"]["monitor"], "grade-sync", "{missed}");
+    assert_eq!(missed["labels"]["project"], "lms", "{missed}");
+    assert_eq!(missed["labels"]["environment"], "staging", "{missed}");
+    // A good run recovers it; a failed one right after alerts again.
+    assert_eq!(app.visit("POST", "/jobs/grade-sync", "req-sync-2", None), 200);
+    assert_eq!(
+        app.visit("POST", "/jobs/grade-sync?fail=true", "req-sync-3", None),
+        503
+    );
+    alert_at_hook(&bodies, "CronMonitorMissed", "resolved");
+    let failed = alert_at_hook(&bodies, "CronMonitorFailed", "firing");
+    assert_eq!(failed["labels"]["monitor"], "grade-sync", "{failed}");
+    assert_eq!(app.visit("POST", "/jobs/grade-sync", "req-sync-4", None), 200);
+    alert_at_hook(&bodies, "CronMonitorFailed", "resolved");
+    let checkins =
+        get_json(&server.url("/api/belfry/errors/monitors/grade-sync/checkins?project=1"))["data"].clone();
+    let statuses: Vec<&str> = checkins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    // Newest first; each run's `in_progress` check-in closed by its end.
+    // A later missed one may lead on a slow machine.
+    let at = statuses.iter().position(|s| *s == "ok").unwrap();
+    assert_eq!(
+        &statuses[at..at + 4],
+        ["ok", "error", "ok", "missed"],
+        "{checkins}"
+    );
+    assert_eq!(statuses.last(), Some(&"ok"), "{checkins}");
+
+    // Release health: one request-mode session a request, flushed when
+    // the app stops. 19 requests: /ok, 4 KeyErrors and 2 ValueErrors
+    // (unhandled, so crashed), 3 messages, the feedback, 4 course pages
+    // and 4 job runs. Aggregated sessions carry no user.
+    app.stop();
+    let releases_url = server.url("/api/belfry/errors/releases?project=1");
+    let list = wait_for(Duration::from_secs(20), "the app's sessions", || {
+        let list = get_json(&releases_url);
+        let sessions = list["data"]
+            .as_array()?
+            .iter()
+            .find(|r| r["version"] == "lms@3.1.0")?["sessions"]
+            .clone();
+        (sessions == 19).then_some(list)
+    });
+    let health = release(&list, "lms@3.1.0");
+    assert_eq!(health["environment"], "staging");
+    assert_eq!(
+        (
+            &health["sessions_crashed"],
+            &health["sessions_errored"],
+            &health["sessions_healthy"]
+        ),
+        (&json!(6), &json!(0), &json!(13)),
+        "{health}"
+    );
+    assert_eq!(health["crash_free_sessions"], 68.421, "{health}");
+    assert_eq!(health["users"], 0, "{health}");
+    assert_eq!(health["crash_free_users"], Value::Null, "{health}");
+    assert_eq!(health["adoption"], 100.0, "{health}");
+    assert_eq!(health["issues"], 4, "{health}");
+    wait_value(
+        &server,
+        r#"sum(belfry_error_sessions_total{project="lms",release="lms@3.1.0",status="init"})"#,
+        19.0,
+    );
+    wait_value(
+        &server,
+        r#"sum(belfry_error_sessions_total{release="lms@3.1.0",status="crashed"})"#,
+        6.0,
+    );
+
     let leaks = grep_dir(
         &data,
-        &["hunter2-SECRET", "mail.teacher@uni.example", "COOKIE_VALUE_77"],
+        &[
+            "hunter2-SECRET",
+            "mail.teacher@uni.example",
+            "COOKIE_VALUE_77",
+            "ana.lima@uni.example",
+            "Ana Lima",
+        ],
     );
     assert!(
         leaks.is_empty(),

@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use crate::errors_sentry::envelope;
 use crate::log_shippers_support::{python_with, run_python};
-use crate::support::{BelfryServer, block, get_json, grep_dir, http_client, http_get, wait_for};
+use crate::support::{
+    BelfryServer, block, get_json, grep_dir, http_client, http_get, query_value, release, wait_for,
+    wait_value,
+};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/sentry_health_app.py");
@@ -30,40 +33,8 @@ fn start(dir: &Path) -> BelfryServer {
     BelfryServer::start(&dir.join("data"), Some(&config))
 }
 
-/// One PromQL instant query's single value, if it has one.
-fn query_value(server: &BelfryServer, expr: &str) -> Option<f64> {
-    let encoded: String = form_urlencoded::byte_serialize(expr.as_bytes()).collect();
-    let (_, text) = http_get(&server.url(&format!("/api/v1/query?query={encoded}"))).ok()?;
-    let body: Value = serde_json::from_str(&text).ok()?;
-    let result = body["data"]["result"].as_array()?;
-    let [one] = result.as_slice() else { return None };
-    one["value"][1].as_str()?.parse().ok()
-}
-
-fn wait_value(server: &BelfryServer, expr: &str, want: f64) {
-    let mut last = None;
-    let found = (0..150).any(|_| {
-        last = query_value(server, expr);
-        if last == Some(want) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        false
-    });
-    assert!(found, "{expr}: wanted {want}, last {last:?}");
-}
-
 fn metrics(server: &BelfryServer) -> String {
     http_get(&server.url("/metrics")).unwrap().1
-}
-
-fn release<'a>(list: &'a Value, version: &str) -> &'a Value {
-    list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["version"] == version)
-        .unwrap_or_else(|| panic!("no release {version}: {list:#}"))
 }
 
 fn issue_titled(server: &BelfryServer, text: &str) -> Value {

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::log_shippers_support::{python_with, run_python};
-use crate::support::{BelfryServer, block, grep_dir, http_client};
+use crate::support::{BelfryServer, block, grep_dir, http_client, issue};
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const SCRIPT: &str = include_str!("py/sentry_app.py");
@@ -40,13 +40,6 @@ fn put(url: &str, body: &str) -> (u16, String) {
         let resp = http_client().put(url).body(body).send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     })
-}
-
-fn issue<'a>(issues: &'a [Value], title_prefix: &str) -> &'a Value {
-    issues
-        .iter()
-        .find(|i| i["title"].as_str().unwrap().starts_with(title_prefix))
-        .unwrap_or_else(|| panic!("no issue titled {title_prefix}…: {issues:#?}"))
 }
 
 #[test]

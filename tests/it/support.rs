@@ -7,6 +7,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use belfry::model::{Labels, Matcher};
@@ -62,6 +63,22 @@ pub fn free_port() -> u16 {
 
 /// A child process that is killed when the test ends, however it ends.
 pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    /// SIGTERM, then wait for the exit: the child's shutdown code runs.
+    pub fn terminate(&mut self, timeout: Duration) {
+        let pid = self.0.id();
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("process {pid} did not stop within {timeout:?} of SIGTERM");
+    }
+}
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -130,16 +147,7 @@ impl BelfryServer {
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) {
         if let Some(mut c) = self.child.take() {
-            let pid = c.0.id();
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            panic!("belfry did not stop within 30 s of SIGTERM");
+            c.terminate(Duration::from_secs(30));
         }
     }
 
@@ -193,6 +201,69 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// One PromQL instant query's single value through `/api/v1/query`, if
+/// it has exactly one.
+pub fn query_value(server: &BelfryServer, expr: &str) -> Option<f64> {
+    let encoded: String = form_urlencoded::byte_serialize(expr.as_bytes()).collect();
+    let (_, text) = http_get(&server.url(&format!("/api/v1/query?query={encoded}"))).ok()?;
+    let body: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let result = body["data"]["result"].as_array()?;
+    let [one] = result.as_slice() else { return None };
+    one["value"][1].as_str()?.parse().ok()
+}
+
+/// Polls the PromQL query until its value is `want` (the errors
+/// subsystem appends its counters to the TSDB every 10 s).
+pub fn wait_value(server: &BelfryServer, expr: &str, want: f64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let last = query_value(server, expr);
+        if last == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{expr}: wanted {want}, last {last:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The issue whose title starts with `title_prefix`, from an issues list.
+pub fn issue<'a>(issues: &'a [serde_json::Value], title_prefix: &str) -> &'a serde_json::Value {
+    issues
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with(title_prefix))
+        .unwrap_or_else(|| panic!("no issue titled {title_prefix}…: {issues:#?}"))
+}
+
+/// The release `version` from `/api/belfry/errors/releases`' answer.
+pub fn release<'a>(list: &'a serde_json::Value, version: &str) -> &'a serde_json::Value {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["version"] == version)
+        .unwrap_or_else(|| panic!("no release {version}: {list:#}"))
+}
+
+/// The first alert named `name` in state `status` that a webhook sink
+/// (`log_rules::start_webhook`) got, waiting for it.
+pub fn alert_at_hook(bodies: &Arc<Mutex<Vec<String>>>, name: &str, status: &str) -> serde_json::Value {
+    wait_for(
+        Duration::from_secs(20),
+        &format!("{name} {status} at the webhook"),
+        || {
+            let bodies = bodies.lock().unwrap();
+            bodies.iter().find_map(|b| {
+                let v: serde_json::Value = serde_json::from_str(b).ok()?;
+                v["alerts"]
+                    .as_array()?
+                    .iter()
+                    .find(|a| a["labels"]["alertname"] == name && a["status"] == status)
+                    .cloned()
+            })
+        },
+    )
 }
 
 /// Every series named `metric` with all its samples, sorted by labels.
