@@ -112,7 +112,7 @@ pub struct Dispatcher {
     writer: Option<StateWriter>,
     queue: mpsc::Sender<Vec<Alert>>,
     queue_rx: Mutex<Option<mpsc::Receiver<Vec<Alert>>>>,
-    restored: Mutex<Vec<AlertEntry>>,
+    restored: Mutex<Vec<Alert>>,
     pub(super) external_url: String,
     started: SystemTime,
 }
@@ -127,27 +127,25 @@ impl Dispatcher {
         registry: &Registry,
     ) -> Result<Arc<Dispatcher>, AlertingError> {
         let runtime = build_runtime(config)?;
-        let (writer, stored_silences, stored_nflog, stored_alerts) = match &options.state {
+        let (writer, stored_silences, stored_nflog) = match &options.state {
             Some(s) => (
                 Some(StateWriter::start(s.clone())),
                 s.scan(tables::SILENCES)?,
                 s.scan(tables::NFLOG)?,
-                s.scan(tables::ALERTS)?,
             ),
-            None => (None, Vec::new(), Vec::new(), Vec::new()),
+            None => (None, Vec::new(), Vec::new()),
         };
-        let restored = stored_alerts
-            .into_iter()
-            .filter_map(
-                |(fp, bytes)| match serde_json::from_slice::<StoredAlert>(&bytes) {
-                    Ok(a) => Some(AlertEntry::from(a)),
-                    Err(e) => {
-                        tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert");
-                        None
-                    }
-                },
-            )
-            .collect();
+        let mut restored = Vec::new();
+        if let Some(s) = &options.state {
+            // Row by row: a copy of the whole table would be freed at
+            // once, but kept by the allocator.
+            s.scan_each(tables::ALERTS, |fp, bytes| {
+                match serde_json::from_slice::<StoredAlert>(bytes) {
+                    Ok(a) => restored.push(Arc::unwrap_or_clone(AlertEntry::from(a).alert)),
+                    Err(e) => tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert"),
+                }
+            })?;
+        }
         let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
         Ok(Arc::new(Dispatcher {
             runtime: RwLock::new(Arc::new(runtime)),
@@ -193,7 +191,7 @@ impl Dispatcher {
             groups.clear();
         }
         let now = SystemTime::now();
-        let held: Vec<(u64, Alert)> = self
+        let held: Vec<(u64, Arc<Alert>)> = self
             .alerts
             .lock()
             .iter()
@@ -224,6 +222,12 @@ impl Dispatcher {
     /// validates, merges, routes. Returns the first validation error, after
     /// accepting the valid alerts, as Alertmanager does.
     pub fn ingest(self: &Arc<Self>, alerts: Vec<Alert>) -> Result<(), AlertingError> {
+        self.take_in(alerts, true)
+    }
+
+    /// [`ingest`](Self::ingest); `persist` false for the alerts just read
+    /// from the state store, which hold already what writing them would.
+    fn take_in(self: &Arc<Self>, alerts: Vec<Alert>, persist: bool) -> Result<(), AlertingError> {
         let now = SystemTime::now();
         let resolve_timeout = self.runtime.read().resolve_timeout;
         let mut first_error = None;
@@ -249,7 +253,7 @@ impl Dispatcher {
             }
             let fp = fingerprint(&alert.labels);
             let entry = AlertEntry {
-                alert,
+                alert: Arc::new(alert),
                 updated_at: now,
                 timeout,
             };
@@ -264,6 +268,7 @@ impl Dispatcher {
                 }
             };
             if self.writer.is_some()
+                && persist
                 && let Ok(bytes) = serde_json::to_vec(&StoredAlert::from(&merged))
             {
                 ops.push(WriteOp::put(tables::ALERTS, format!("{fp:016x}"), bytes));
@@ -281,7 +286,7 @@ impl Dispatcher {
         }
     }
 
-    fn route_alert(self: &Arc<Self>, fp: u64, alert: Alert, now: SystemTime) {
+    fn route_alert(self: &Arc<Self>, fp: u64, alert: Arc<Alert>, now: SystemTime) {
         let rt = self.runtime.read().clone();
         let mut groups = self.groups.lock();
         for route in rt.route.matching(&alert.labels) {
@@ -355,7 +360,7 @@ impl Dispatcher {
                     receivers,
                     fingerprint: fp,
                     updated_at: e.updated_at,
-                    alert: e.alert,
+                    alert: Arc::unwrap_or_clone(e.alert),
                 }
             })
             .collect();
@@ -397,13 +402,13 @@ impl Dispatcher {
             tracing::error!("alert dispatcher run() called twice; the second call does nothing");
             return;
         };
-        let restored: Vec<Alert> = std::mem::take(&mut *self.restored.lock())
-            .into_iter()
-            .map(|e| e.alert)
-            .collect();
-        if !restored.is_empty() {
-            tracing::info!(alerts = restored.len(), "restored alerts from the state store");
-            let _ = self.ingest(restored);
+        let restored = self.restored.lock().len();
+        if restored > 0 {
+            tracing::info!(alerts = restored, "restored alerts from the state store");
+            // Taken out only now, under the store's lock order: `each_firing`
+            // shows them until they are in the store.
+            let mut pending = self.restored.lock();
+            let _ = self.take_in(std::mem::take(&mut *pending), false);
         }
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
         loop {
@@ -477,14 +482,18 @@ impl AlertSink for Dispatcher {
         }
     }
 
-    fn firing(&self) -> Vec<Alert> {
+    fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
         let now = SystemTime::now();
-        self.alerts
-            .lock()
-            .iter()
-            .filter(|(_, e)| !e.alert.is_resolved_at(now))
-            .map(|(_, e)| e.alert.clone())
-            .collect()
+        // Alerts read from the state store that `run` has not taken in
+        // yet are held all the same.
+        for a in self.restored.lock().iter().filter(|a| !a.is_resolved_at(now)) {
+            visit(a);
+        }
+        for (_, e) in self.alerts.lock().iter() {
+            if !e.alert.is_resolved_at(now) {
+                visit(&e.alert);
+            }
+        }
     }
 }
 

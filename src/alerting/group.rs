@@ -38,7 +38,8 @@ pub struct Group {
 
 #[derive(Default)]
 struct GroupState {
-    alerts: HashMap<u64, Alert>,
+    /// The dispatcher's own copies, shared.
+    alerts: HashMap<u64, Arc<Alert>>,
     flushed: bool,
 }
 
@@ -58,7 +59,7 @@ impl Group {
     /// Adds or updates an alert. An alert that started longer than
     /// `group_wait` ago is notified at once in a group that has not
     /// notified yet (as Alertmanager does, e.g. after a restart).
-    pub fn insert(&self, fp: u64, alert: Alert, now: SystemTime) {
+    pub fn insert(&self, fp: u64, alert: Arc<Alert>, now: SystemTime) {
         let mut st = self.state.lock();
         let overdue = !st.flushed && alert.starts_at + self.route.group_wait <= now;
         st.alerts.insert(fp, alert);
@@ -67,8 +68,8 @@ impl Group {
         }
     }
 
-    pub fn snapshot(&self) -> Vec<(u64, Alert)> {
-        let mut v: Vec<(u64, Alert)> = self
+    pub fn snapshot(&self) -> Vec<(u64, Arc<Alert>)> {
+        let mut v: Vec<(u64, Arc<Alert>)> = self
             .state
             .lock()
             .alerts
@@ -81,7 +82,7 @@ impl Group {
 
     /// Drops resolved alerts that did not change since `snapshot` was
     /// taken (a re-fired alert stays).
-    pub fn remove_unchanged(&self, resolved: &[(u64, Alert)]) {
+    pub fn remove_unchanged(&self, resolved: &[(u64, Arc<Alert>)]) {
         let mut st = self.state.lock();
         for (fp, a) in resolved {
             if st.alerts.get(fp) == Some(a) {

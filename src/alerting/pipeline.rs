@@ -29,7 +29,7 @@ impl Dispatcher {
             return;
         }
         let rt = self.runtime();
-        let resolved: Vec<(u64, Alert)> = snapshot
+        let resolved: Vec<(u64, Arc<Alert>)> = snapshot
             .iter()
             .filter(|(_, a)| a.is_resolved_at(now))
             .cloned()
@@ -43,7 +43,7 @@ impl Dispatcher {
                 })
                 .map(|(fp, a)| NotifiedAlert {
                     resolved: a.is_resolved_at(now),
-                    alert: a,
+                    alert: Arc::unwrap_or_clone(a),
                     fingerprint: fp,
                 })
                 .collect();

@@ -3,6 +3,7 @@
 //! explicit end beats one guessed from `resolve_timeout`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,9 @@ use crate::model::{Alert, Label, Labels};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertEntry {
-    pub alert: Alert,
+    /// Shared with the aggregation groups the alert is routed to, so a
+    /// held alert is one copy however many routes match it.
+    pub alert: Arc<Alert>,
     pub updated_at: SystemTime,
     /// `ends_at` was not given by the source but set from `resolve_timeout`.
     pub timeout: bool,
@@ -27,15 +30,15 @@ impl AlertEntry {
         };
         let mut res = new.clone();
         if old.alert.starts_at < new.alert.starts_at {
-            res.alert.starts_at = old.alert.starts_at;
+            Arc::make_mut(&mut res.alert).starts_at = old.alert.starts_at;
         }
         let now = new.updated_at;
         if new.alert.is_resolved_at(now) {
             if old.alert.is_resolved_at(now) && old.alert.ends_at > new.alert.ends_at {
-                res.alert.ends_at = old.alert.ends_at;
+                Arc::make_mut(&mut res.alert).ends_at = old.alert.ends_at;
             }
         } else if old.alert.ends_at > new.alert.ends_at && !old.timeout {
-            res.alert.ends_at = old.alert.ends_at;
+            Arc::make_mut(&mut res.alert).ends_at = old.alert.ends_at;
             res.timeout = false;
         }
         res
@@ -141,13 +144,13 @@ impl From<StoredAlert> for AlertEntry {
         let labels =
             |p: Vec<(String, String)>| Labels::new(p.into_iter().map(|(n, v)| Label::new(n, v)).collect());
         AlertEntry {
-            alert: Alert {
+            alert: Arc::new(Alert {
                 labels: labels(s.labels),
                 annotations: labels(s.annotations),
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
                 generator_url: s.generator_url,
-            },
+            }),
             updated_at: s.updated_at,
             timeout: s.timeout,
         }
@@ -163,13 +166,13 @@ mod tests {
     fn entry(start: u64, end: u64, updated: u64, timeout: bool) -> AlertEntry {
         let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
         AlertEntry {
-            alert: Alert {
+            alert: Arc::new(Alert {
                 labels: Labels::from_pairs(&[("alertname", "x")]),
                 annotations: Labels::default(),
                 starts_at: t(start),
                 ends_at: t(end),
                 generator_url: String::new(),
-            },
+            }),
             updated_at: t(updated),
             timeout,
         }
