@@ -28,7 +28,7 @@ use super::notify::template::Templates;
 use super::notify::webhook::WebhookNotifier;
 use super::route::Route;
 use super::silence::Silences;
-use super::store::{AlertEntry, AlertStore, StoredAlert};
+use super::store::{AlertEntry, AlertStore, HeldAlert, StoredAlert};
 use crate::config::AlertingConfig;
 use crate::config::alerting::TimeInterval;
 use crate::model::is_legacy_label_name;
@@ -112,7 +112,9 @@ pub struct Dispatcher {
     writer: Option<StateWriter>,
     queue: mpsc::Sender<Vec<Alert>>,
     queue_rx: Mutex<Option<mpsc::Receiver<Vec<Alert>>>>,
-    restored: Mutex<Vec<Alert>>,
+    /// Alerts were read from the state store into `alerts`: `run` routes
+    /// them into their groups.
+    restored: std::sync::atomic::AtomicBool,
     pub(super) external_url: String,
     started: SystemTime,
 }
@@ -135,21 +137,29 @@ impl Dispatcher {
             ),
             None => (None, Vec::new(), Vec::new()),
         };
-        let mut restored = Vec::new();
+        // Held as they were kept, row by row: a copy of the whole table,
+        // or of its alerts unpacked, would be freed at once but kept by
+        // the allocator.
+        let mut alerts = AlertStore::new(options.max_alerts);
         if let Some(s) = &options.state {
-            // Row by row: a copy of the whole table would be freed at
-            // once, but kept by the allocator.
-            s.scan_each(tables::ALERTS, |fp, bytes| {
-                match serde_json::from_slice::<StoredAlert>(bytes) {
-                    Ok(a) => restored.push(Arc::unwrap_or_clone(AlertEntry::from(a).alert)),
-                    Err(e) => tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert"),
+            s.scan_each(tables::ALERTS, |key, bytes| {
+                let fp = u64::from_str_radix(key, 16);
+                match (fp, serde_json::from_slice::<StoredAlert>(bytes)) {
+                    (Ok(fp), Ok(a)) => {
+                        if alerts.upsert(fp, AlertEntry::from(a)).is_err() {
+                            tracing::warn!(fingerprint = key, "skipping a stored alert over max_alerts");
+                        }
+                    }
+                    (Err(e), _) => tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert"),
+                    (_, Err(e)) => tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert"),
                 }
             })?;
         }
+        let restored = !alerts.is_empty();
         let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
         Ok(Arc::new(Dispatcher {
             runtime: RwLock::new(Arc::new(runtime)),
-            alerts: Mutex::new(AlertStore::new(options.max_alerts)),
+            alerts: Mutex::new(alerts),
             groups: Mutex::new(HashMap::new()),
             groups_cancel: Mutex::new(CancellationToken::new()),
             silences: Silences::new(stored_silences, writer.clone()),
@@ -158,7 +168,7 @@ impl Dispatcher {
             writer,
             queue,
             queue_rx: Mutex::new(Some(rx)),
-            restored: Mutex::new(restored),
+            restored: std::sync::atomic::AtomicBool::new(restored),
             external_url: options.external_url,
             started: SystemTime::now(),
         }))
@@ -190,15 +200,19 @@ impl Dispatcher {
             *cancel = CancellationToken::new();
             groups.clear();
         }
-        let now = SystemTime::now();
-        let held: Vec<(u64, Arc<Alert>)> = self
+        self.route_held(SystemTime::now());
+    }
+
+    /// Routes every held alert into its groups.
+    fn route_held(self: &Arc<Self>, now: SystemTime) {
+        let held: Vec<(u64, Arc<HeldAlert>)> = self
             .alerts
             .lock()
             .iter()
             .map(|(fp, e)| (*fp, e.alert.clone()))
             .collect();
         for (fp, alert) in held {
-            self.route_alert(fp, alert, now);
+            self.route_alert(fp, &alert.labels(), alert, now);
         }
     }
 
@@ -222,12 +236,6 @@ impl Dispatcher {
     /// validates, merges, routes. Returns the first validation error, after
     /// accepting the valid alerts, as Alertmanager does.
     pub fn ingest(self: &Arc<Self>, alerts: Vec<Alert>) -> Result<(), AlertingError> {
-        self.take_in(alerts, true)
-    }
-
-    /// [`ingest`](Self::ingest); `persist` false for the alerts just read
-    /// from the state store, which hold already what writing them would.
-    fn take_in(self: &Arc<Self>, alerts: Vec<Alert>, persist: bool) -> Result<(), AlertingError> {
         let now = SystemTime::now();
         let resolve_timeout = self.runtime.read().resolve_timeout;
         let mut first_error = None;
@@ -253,7 +261,7 @@ impl Dispatcher {
             }
             let fp = fingerprint(&alert.labels);
             let entry = AlertEntry {
-                alert: Arc::new(alert),
+                alert: Arc::new(HeldAlert::new(&alert)),
                 updated_at: now,
                 timeout,
             };
@@ -268,12 +276,11 @@ impl Dispatcher {
                 }
             };
             if self.writer.is_some()
-                && persist
                 && let Ok(bytes) = serde_json::to_vec(&StoredAlert::from(&merged))
             {
                 ops.push(WriteOp::put(tables::ALERTS, format!("{fp:016x}"), bytes));
             }
-            self.route_alert(fp, merged.alert, now);
+            self.route_alert(fp, &alert.labels, merged.alert, now);
         }
         if let Some(w) = &self.writer
             && !ops.is_empty()
@@ -286,11 +293,13 @@ impl Dispatcher {
         }
     }
 
-    fn route_alert(self: &Arc<Self>, fp: u64, alert: Arc<Alert>, now: SystemTime) {
+    /// Puts `alert` (whose labels are `labels`) into the group of every
+    /// route that matches it.
+    fn route_alert(self: &Arc<Self>, fp: u64, labels: &Labels, alert: Arc<HeldAlert>, now: SystemTime) {
         let rt = self.runtime.read().clone();
         let mut groups = self.groups.lock();
-        for route in rt.route.matching(&alert.labels) {
-            let labels = route.group_labels(&alert.labels);
+        for route in rt.route.matching(labels) {
+            let labels = route.group_labels(labels);
             let key = format!("{}:{}", route.key, labels);
             let group = match groups.get(&key) {
                 Some(g) => g.clone(),
@@ -322,7 +331,10 @@ impl Dispatcher {
         let mut out: Vec<u64> = store
             .iter()
             .filter(|(fp, e)| **fp != own && !e.alert.is_resolved_at(now))
-            .filter(|(_, e)| rules.iter().any(|r| r.inhibits(&e.alert.labels, labels)))
+            .filter(|(_, e)| {
+                let source = e.alert.labels();
+                rules.iter().any(|r| r.inhibits(&source, labels))
+            })
             .map(|(fp, _)| *fp)
             .collect();
         out.sort_unstable();
@@ -333,34 +345,34 @@ impl Dispatcher {
     pub fn alerts(&self) -> Vec<AlertView> {
         let now = SystemTime::now();
         let rt = self.runtime();
-        let held: Vec<(u64, AlertEntry)> = self
+        let held: Vec<(u64, Alert, SystemTime)> = self
             .alerts
             .lock()
             .iter()
             .filter(|(_, e)| !e.alert.is_resolved_at(now))
-            .map(|(fp, e)| (*fp, e.clone()))
+            .map(|(fp, e)| (*fp, e.alert.to_alert(), e.updated_at))
             .collect();
         let mut out: Vec<AlertView> = held
             .into_iter()
-            .map(|(fp, e)| {
+            .map(|(fp, alert, updated_at)| {
                 let mut receivers: Vec<String> = rt
                     .route
-                    .matching(&e.alert.labels)
+                    .matching(&alert.labels)
                     .iter()
                     .map(|r| r.receiver.clone())
                     .collect();
                 receivers.dedup();
                 AlertView {
-                    silenced_by: self.silenced_by(&e.alert.labels, now),
+                    silenced_by: self.silenced_by(&alert.labels, now),
                     inhibited_by: self
-                        .inhibited_by(&rt, &e.alert.labels, now)
+                        .inhibited_by(&rt, &alert.labels, now)
                         .into_iter()
                         .map(|fp| format!("{fp:016x}"))
                         .collect(),
                     receivers,
                     fingerprint: fp,
-                    updated_at: e.updated_at,
-                    alert: Arc::unwrap_or_clone(e.alert),
+                    updated_at,
+                    alert,
                 }
             })
             .collect();
@@ -402,13 +414,9 @@ impl Dispatcher {
             tracing::error!("alert dispatcher run() called twice; the second call does nothing");
             return;
         };
-        let restored = self.restored.lock().len();
-        if restored > 0 {
-            tracing::info!(alerts = restored, "restored alerts from the state store");
-            // Taken out only now, under the store's lock order: `each_firing`
-            // shows them until they are in the store.
-            let mut pending = self.restored.lock();
-            let _ = self.take_in(std::mem::take(&mut *pending), false);
+        if self.restored.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            tracing::info!(alerts = self.alerts.lock().len(), "restored alerts from the state store");
+            self.route_held(SystemTime::now());
         }
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
         loop {
@@ -484,14 +492,9 @@ impl AlertSink for Dispatcher {
 
     fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
         let now = SystemTime::now();
-        // Alerts read from the state store that `run` has not taken in
-        // yet are held all the same.
-        for a in self.restored.lock().iter().filter(|a| !a.is_resolved_at(now)) {
-            visit(a);
-        }
         for (_, e) in self.alerts.lock().iter() {
             if !e.alert.is_resolved_at(now) {
-                visit(&e.alert);
+                visit(&e.alert.to_alert());
             }
         }
     }

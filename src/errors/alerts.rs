@@ -46,6 +46,14 @@ pub const MONITOR_MISSED: &str = "CronMonitorMissed";
 pub const MONITOR_FAILED: &str = "CronMonitorFailed";
 pub const MONITOR_TIMEOUT: &str = "CronMonitorTimeout";
 
+/// At most this many alerts are resolved or re-sent by one `tick`, so a
+/// burst of new issues (each raising an alert) is re-sent in slices
+/// rather than as one batch of every alert, which the dispatcher would
+/// unpack, merge and write at once. At the default check interval of
+/// 5 s that is 12,000 a minute, and an alert's `endsAt` is four re-send
+/// intervals ahead: a backlog is caught up long before one lapses.
+const MAX_SENT_PER_TICK: usize = 1000;
+
 /// What an active alert is about, to know when it ends.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Subject {
@@ -65,8 +73,9 @@ enum Held {
         labels: PackedLabels,
         starts_at: SystemTime,
     },
-    /// A cron monitor's alert, whole (one per failing monitor).
-    Whole(Alert),
+    /// A cron monitor's alert, whole (one per failing monitor; boxed, so
+    /// the many issue alerts do not take its size).
+    Whole(Box<Alert>),
 }
 
 impl Held {
@@ -176,7 +185,7 @@ impl ErrorAlerts {
             Held::Issue { labels, starts_at } => self.issue_alert(labels.to_labels(), *starts_at, issue, ends_at),
             Held::Whole(a) => Alert {
                 ends_at,
-                ..a.clone()
+                ..Alert::clone(a)
             },
         }
     }
@@ -263,7 +272,7 @@ impl ErrorAlerts {
                         active.insert(
                             subject,
                             Active {
-                                held: Held::Whole(alert),
+                                held: Held::Whole(Box::new(alert)),
                                 last_sent: now,
                             },
                         );
@@ -362,7 +371,9 @@ impl ErrorAlerts {
 
     /// Resolves issue alerts whose issue is resolved, ignored, quiet or no
     /// longer spiking, and new-issue alerts past `new_issue_for`, and
-    /// re-sends the active ones that are due. `issue` looks an issue up.
+    /// re-sends the active ones that are due; at most
+    /// [`MAX_SENT_PER_TICK`], the rest at the next ticks. `issue` looks an
+    /// issue up.
     pub fn tick(&self, now: f64, issue: impl Fn(u64) -> Option<Issue>) {
         let quiet = self.config.quiet_period.0.as_secs_f64();
         let resend = self.config.resend_interval.0.as_secs_f64();
@@ -370,40 +381,46 @@ impl ErrorAlerts {
         if let Some(spikes) = &self.spikes {
             spikes.lock().prune(now);
         }
-        let mut out = Vec::new();
-        let mut ended = Vec::new();
         let mut active = self.active.lock();
-        for (subject, a) in active.iter_mut() {
-            let (over, found) = match subject {
+        // What is over (to resolve) and what is due (to re-send), ...
+        let mut work: Vec<(bool, f64, Subject)> = Vec::new();
+        for (subject, a) in active.iter() {
+            let over = match subject {
                 Subject::Issue { kind, issue: id } if *kind == ISSUE_SPIKE => {
-                    let over = !self.spikes.as_ref().is_some_and(|t| t.lock().spiking(*id, now));
-                    let due = over || now - a.last_sent >= resend;
-                    (over, if due { issue(*id) } else { None })
+                    !self.spikes.as_ref().is_some_and(|t| t.lock().spiking(*id, now))
                 }
-                Subject::Issue { kind, issue: id } => {
-                    let found = issue(*id);
-                    let over = match &found {
-                        None => true,
-                        Some(i) => {
-                            i.status != IssueStatus::Unresolved
-                                || now - i.last_seen >= quiet
-                                || (*kind == ISSUE_NEW && a.held.starts_at() + new_for <= system_time(now))
-                        }
-                    };
-                    (over, found)
-                }
-                Subject::Monitor { .. } => (false, None),
+                Subject::Issue { kind, issue: id } => match issue(*id) {
+                    None => true,
+                    Some(i) => {
+                        i.status != IssueStatus::Unresolved
+                            || now - i.last_seen >= quiet
+                            || (*kind == ISSUE_NEW && a.held.starts_at() + new_for <= system_time(now))
+                    }
+                },
+                Subject::Monitor { .. } => false,
+            };
+            if over || now - a.last_sent >= resend {
+                work.push((over, a.last_sent, subject.clone()));
+            }
+        }
+        // ... at most MAX_SENT_PER_TICK of them, resolutions first, then
+        // the longest unsent.
+        work.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
+        work.truncate(MAX_SENT_PER_TICK);
+        let mut out = Vec::with_capacity(work.len());
+        for (over, _, subject) in work {
+            let found = match &subject {
+                Subject::Issue { issue: id, .. } => issue(*id),
+                Subject::Monitor { .. } => None,
             };
             if over {
-                out.push(self.alert_of(&a.held, found.as_ref(), system_time(now)));
-                ended.push(subject.clone());
-            } else if now - a.last_sent >= resend {
+                if let Some(a) = active.remove(&subject) {
+                    out.push(self.alert_of(&a.held, found.as_ref(), system_time(now)));
+                }
+            } else if let Some(a) = active.get_mut(&subject) {
                 a.last_sent = now;
                 out.push(self.alert_of(&a.held, found.as_ref(), self.ends_at(now)));
             }
-        }
-        for subject in ended {
-            active.remove(&subject);
         }
         drop(active);
         if !out.is_empty() {
@@ -425,7 +442,7 @@ impl ErrorAlerts {
                     ends_at: self.ends_at(a.last_sent),
                     generator_url: String::new(),
                 },
-                Held::Whole(alert) => alert.clone(),
+                Held::Whole(alert) => Alert::clone(alert),
             })
             .collect()
     }
@@ -615,6 +632,42 @@ mod tests {
         alerts.issue_event(7, effect(false, true), &EventLabels::default(), 400.0, |_| Some(busy(400.0)));
         alerts.tick(1000.0, |_| Some(busy(1000.0)));
         assert_eq!(alerts.active().len(), 1);
+    }
+
+    #[test]
+    fn a_tick_sends_a_bounded_slice_resolutions_first() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let n = MAX_SENT_PER_TICK as u64 + 10;
+        for id in 1..=n {
+            alerts.issue_event(id, effect(true, false), &EventLabels::default(), 0.0, |id| {
+                let mut i = issue(0.0);
+                i.id = id;
+                Some(i)
+            });
+        }
+        rec.0.lock().clear();
+        // Issue 1 is resolved; every other alert is due again.
+        let lookup = |id: u64| {
+            let mut i = issue(59.0);
+            i.id = id;
+            if id == 1 {
+                i.set_status(&StatusChange {
+                    status: IssueStatus::Resolved,
+                    ignore_count: None,
+                });
+            }
+            Some(i)
+        };
+        alerts.tick(60.0, lookup);
+        let sent = std::mem::take(&mut *rec.0.lock());
+        assert_eq!(sent.len(), MAX_SENT_PER_TICK);
+        assert!(sent.iter().any(|a| a.labels.get("issue") == Some("1") && a.is_resolved_at(system_time(60.0))));
+        assert_eq!(alerts.active().len(), n as usize - 1);
+        // The rest at the next tick, and nothing twice.
+        alerts.tick(61.0, lookup);
+        let rest = std::mem::take(&mut *rec.0.lock());
+        assert_eq!(rest.len(), n as usize - MAX_SENT_PER_TICK);
+        assert!(rest.iter().all(|r| !sent.iter().any(|s| s.labels == r.labels)));
     }
 
     #[test]

@@ -62,10 +62,10 @@ pub struct Issue {
     pub first_release: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_release: Option<String>,
-    /// Sorted, each once (a vector: a set's tree node for the one or two
-    /// environments an issue has costs ten times their text).
+    /// Sorted, each once (a boxed slice: a set's tree node for the one
+    /// or two environments an issue has costs ten times their text).
     #[serde(default)]
-    pub environments: Vec<String>,
+    pub environments: Box<[String]>,
     /// For `resolved_in_next_release`: the release that was newest when
     /// the issue was resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,7 +111,7 @@ impl Issue {
             user_count: 0,
             first_release: None,
             last_release: None,
-            environments: Vec::new(),
+            environments: Box::default(),
             resolved_in_release: None,
             ignored_until_count: None,
             tags: TagSummary::default(),
@@ -142,7 +142,9 @@ impl Issue {
         if let Some(env) = event.environment()
             && let Err(at) = self.environments.binary_search_by(|e| e.as_str().cmp(env))
         {
-            self.environments.insert(at, env.to_string());
+            let mut envs = std::mem::take(&mut self.environments).into_vec();
+            envs.insert(at, env.to_string());
+            self.environments = envs.into_boxed_slice();
         }
         match self.status {
             IssueStatus::Resolved => self.reopen(true),

@@ -48,7 +48,9 @@ impl Recorded {
 
 #[derive(Default)]
 struct Index {
-    issues: HashMap<u64, Issue>,
+    /// By id: ids are handed out in increasing order, so pushing keeps
+    /// the order, and a vector costs no more than its issues.
+    issues: Vec<Issue>,
     /// Issues by project and grouping hash (see [`group_key`]).
     by_group: HashMap<(u64, u128), u64>,
     /// Users of an issue (`ISSUE/TOKEN` keys of `error_issue_users`)
@@ -57,6 +59,20 @@ struct Index {
     pending_users: HashSet<String>,
     next_id: u64,
     recent: RecentIds,
+}
+
+impl Index {
+    fn at(&self, id: u64) -> Option<usize> {
+        self.issues.binary_search_by_key(&id, |i| i.id).ok()
+    }
+
+    fn get(&self, id: u64) -> Option<&Issue> {
+        self.at(id).map(|at| &self.issues[at])
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Issue> {
+        self.at(id).map(|at| &mut self.issues[at])
+    }
 }
 
 /// The grouping hash as a map key: its 32 hex digits as a number (16
@@ -108,11 +124,13 @@ impl ErrorStore {
                     index
                         .by_group
                         .insert((issue.project, group_key(&issue.group)), issue.id);
-                    index.issues.insert(issue.id, issue);
+                    index.issues.push(issue);
                 }
                 Err(e) => tracing::warn!(key, error = %e, "cannot read a stored error issue; it is skipped"),
             }
         })?;
+        // Keys are zero-padded ids, so this is their order already.
+        index.issues.sort_unstable_by_key(|i| i.id);
         index.issues.shrink_to_fit();
         index.by_group.shrink_to_fit();
         Ok(ErrorStore {
@@ -158,14 +176,14 @@ impl ErrorStore {
                 index.by_group.insert(group, issue_id);
                 index
                     .issues
-                    .insert(issue_id, Issue::new(issue_id, project, grouping, &event));
+                    .push(Issue::new(issue_id, project, grouping, &event));
             }
             let new_user = new_user_key.is_some();
             if let Some(key) = &new_user_key {
                 index.pending_users.insert(key.clone());
                 ops.push(WriteOp::put(tables::ERROR_ISSUE_USERS, key.clone(), Vec::new()));
             }
-            let issue = index.issues.get_mut(&issue_id).expect("indexed above");
+            let issue = index.get_mut(issue_id).expect("indexed above");
             let regression = issue.record(grouping, &event, new_user);
             let tag_overflow = issue.tags.add(&event);
             ops.push(WriteOp::put(
@@ -246,18 +264,18 @@ impl ErrorStore {
 
     /// The project of an issue.
     pub fn issue_project(&self, id: u64) -> Option<u64> {
-        self.index.lock().issues.get(&id).map(|i| i.project)
+        self.index.lock().get(id).map(|i| i.project)
     }
 
     pub fn issue(&self, id: u64) -> Option<Issue> {
-        self.index.lock().issues.get(&id).cloned()
+        self.index.lock().get(id).cloned()
     }
 
     pub fn issues(&self, query: &IssueQuery) -> Vec<Issue> {
         let index = self.index.lock();
         let mut found: Vec<Issue> = index
             .issues
-            .values()
+            .iter()
             .filter(|i| query.matches(i))
             .cloned()
             .collect();
@@ -269,7 +287,7 @@ impl ErrorStore {
     pub async fn set_status(&self, id: u64, change: &StatusChange) -> Result<Issue, ErrorsError> {
         let (pending, issue) = {
             let mut index = self.index.lock();
-            let issue = index.issues.get_mut(&id).ok_or(ErrorsError::IssueNotFound(id))?;
+            let issue = index.get_mut(id).ok_or(ErrorsError::IssueNotFound(id))?;
             issue.set_status(change);
             let op = WriteOp::put(tables::ERROR_ISSUES, issue_key(id), to_json(issue));
             (self.writer.enqueue(vec![op]), issue.clone())
@@ -280,7 +298,7 @@ impl ErrorStore {
 
     /// A page of an issue's events, newest first. Blocking.
     pub fn events(&self, issue: u64, cursor: Option<&str>, limit: usize) -> Result<EventPage, ErrorsError> {
-        if !self.index.lock().issues.contains_key(&issue) {
+        if self.index.lock().get(issue).is_none() {
             return Err(ErrorsError::IssueNotFound(issue));
         }
         let prefix = events_prefix(issue);

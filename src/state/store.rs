@@ -22,7 +22,7 @@ const VERSION_KEY: &str = "schema_version";
 /// page cache as well, while loading the issues at start would otherwise
 /// leave this many bytes of their pages resident for good (16 MiB did,
 /// with 10,000 issues, half the errors' memory budget).
-const STATE_CACHE_BYTES: usize = 4 << 20;
+const STATE_CACHE_BYTES: usize = 2 << 20;
 
 pub struct StateStore {
     db: Database,
