@@ -150,8 +150,12 @@ impl Dispatcher {
                             tracing::warn!(fingerprint = key, "skipping a stored alert over max_alerts");
                         }
                     }
-                    (Err(e), _) => tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert"),
-                    (_, Err(e)) => tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert"),
+                    (Err(e), _) => {
+                        tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert")
+                    }
+                    (_, Err(e)) => {
+                        tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert")
+                    }
                 }
             })?;
         }
@@ -415,7 +419,10 @@ impl Dispatcher {
             return;
         };
         if self.restored.swap(false, std::sync::atomic::Ordering::AcqRel) {
-            tracing::info!(alerts = self.alerts.lock().len(), "restored alerts from the state store");
+            tracing::info!(
+                alerts = self.alerts.lock().len(),
+                "restored alerts from the state store"
+            );
             self.route_held(SystemTime::now());
         }
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);

@@ -60,11 +60,10 @@ impl Dispatcher {
                 })
                 .collect();
             let deadline = Instant::now() + group.route.group_interval.max(MIN_FLUSH_DEADLINE);
-            let sends = receiver
-                .integrations
-                .iter()
-                .enumerate()
-                .map(|(i, n)| self.notify_integration(group, receiver, i, n.clone(), &alerts, deadline, now));
+            let sends =
+                receiver.integrations.iter().enumerate().map(|(i, n)| {
+                    self.notify_integration(group, receiver, i, n.clone(), &alerts, deadline, now)
+                });
             join_all(sends).await;
         }
         group.remove_unchanged(&resolved);

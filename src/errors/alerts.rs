@@ -23,7 +23,7 @@
 //! send. A burst of new issues raises an alert each, and the dispatcher
 //! keeps its own copy of every one; this side need not keep another.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -68,9 +68,12 @@ struct Active {
 
 /// What is kept of an active alert between sends.
 enum Held {
-    /// An issue alert; its annotations come from the issue at each send.
+    /// An issue alert: its labels but `alertname` and `issue` (which its
+    /// [`Subject`] gives), shared by all alerts of the same project,
+    /// level, environment and release; its annotations come from the
+    /// issue at each send.
     Issue {
-        labels: PackedLabels,
+        labels: Arc<PackedLabels>,
         starts_at: SystemTime,
     },
     /// A cron monitor's alert, whole (one per failing monitor; boxed, so
@@ -102,6 +105,8 @@ pub struct ErrorAlerts {
     /// Where links point: Belfry's own address.
     external_url: String,
     active: Mutex<HashMap<Subject, Active>>,
+    /// The label sets `Held::Issue` shares; locked after `active`.
+    shared_labels: Mutex<HashSet<Arc<PackedLabels>>>,
     spikes: Option<Mutex<SpikeTracker>>,
     sent: Arc<CounterVec>,
 }
@@ -133,6 +138,7 @@ impl ErrorAlerts {
             config,
             external_url: external_url.trim_end_matches('/').to_string(),
             active: Mutex::new(HashMap::new()),
+            shared_labels: Mutex::new(HashSet::new()),
             spikes,
             sent: registry.counter_vec(
                 "belfry_error_alerts_sent_total",
@@ -166,7 +172,13 @@ impl ErrorAlerts {
 
     /// An issue alert as sent: `issue` gives the annotations (none but
     /// the link when it is gone).
-    fn issue_alert(&self, labels: Labels, starts_at: SystemTime, issue: Option<&Issue>, ends_at: SystemTime) -> Alert {
+    fn issue_alert(
+        &self,
+        labels: Labels,
+        starts_at: SystemTime,
+        issue: Option<&Issue>,
+        ends_at: SystemTime,
+    ) -> Alert {
         let id = labels.get("issue").and_then(|i| i.parse::<u64>().ok());
         let link = id.map(|id| self.issue_link(id)).unwrap_or_default();
         let (title, culprit) = issue.map_or(("", ""), |i| (i.title.as_str(), i.culprit.as_str()));
@@ -179,10 +191,47 @@ impl ErrorAlerts {
         }
     }
 
-    /// `held` as sent now, ending at `ends_at`.
-    fn alert_of(&self, held: &Held, issue: Option<&Issue>, ends_at: SystemTime) -> Alert {
+    /// `labels` but `alertname` and `issue`, packed, shared with the
+    /// alerts that have the same.
+    fn share(&self, labels: &Labels) -> Arc<PackedLabels> {
+        let rest = Labels::from_sorted_unchecked(
+            labels
+                .iter()
+                .filter(|l| l.name != "alertname" && l.name != "issue")
+                .cloned()
+                .collect(),
+        );
+        let packed = PackedLabels::new(&rest);
+        let mut shared = self.shared_labels.lock();
+        if let Some(found) = shared.get(&packed) {
+            return found.clone();
+        }
+        let packed = Arc::new(packed);
+        shared.insert(packed.clone());
+        packed
+    }
+
+    /// Forgets shared label sets no alert holds any more.
+    fn unshare_unused(&self) {
+        self.shared_labels.lock().retain(|l| Arc::strong_count(l) > 1);
+    }
+
+    /// The labels of `subject`'s alert, `rest` being the shared ones.
+    fn subject_labels(subject: &Subject, rest: &PackedLabels) -> Labels {
+        let mut labels = rest.to_labels().into_vec();
+        if let Subject::Issue { kind, issue } = subject {
+            labels.push(Label::new("alertname", *kind));
+            labels.push(Label::new("issue", issue.to_string()));
+        }
+        Labels::new(labels)
+    }
+
+    /// `held` (the alert of `subject`) as sent now, ending at `ends_at`.
+    fn alert_of(&self, subject: &Subject, held: &Held, issue: Option<&Issue>, ends_at: SystemTime) -> Alert {
         match held {
-            Held::Issue { labels, starts_at } => self.issue_alert(labels.to_labels(), *starts_at, issue, ends_at),
+            Held::Issue { labels, starts_at } => {
+                self.issue_alert(Self::subject_labels(subject, labels), *starts_at, issue, ends_at)
+            }
             Held::Whole(a) => Alert {
                 ends_at,
                 ..Alert::clone(a)
@@ -236,7 +285,7 @@ impl ErrorAlerts {
                     ("release", event.release.as_str()),
                     ("issue", id.as_str()),
                 ]);
-                let packed = PackedLabels::new(&labels);
+                let packed = self.share(&labels);
                 fresh.push(self.issue_alert(labels, system_time(now), Some(&issue), self.ends_at(now)));
                 active.insert(
                     subject,
@@ -283,7 +332,7 @@ impl ErrorAlerts {
                             slug: monitor.slug,
                         };
                         if let Some(a) = active.remove(&subject) {
-                            out.push(self.alert_of(&a.held, None, system_time(now)));
+                            out.push(self.alert_of(&subject, &a.held, None, system_time(now)));
                         }
                     }
                 }
@@ -321,7 +370,7 @@ impl ErrorAlerts {
                 .map_or(0.0, |d| d.as_secs_f64());
             active.entry(Subject::Issue { kind, issue }).or_insert(Active {
                 held: Held::Issue {
-                    labels: PackedLabels::new(&alert.labels),
+                    labels: self.share(&alert.labels),
                     starts_at: alert.starts_at,
                 },
                 last_sent: (ends - 4.0 * resend).min(now),
@@ -408,6 +457,7 @@ impl ErrorAlerts {
         work.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
         work.truncate(MAX_SENT_PER_TICK);
         let mut out = Vec::with_capacity(work.len());
+        let mut ended = false;
         for (over, _, subject) in work {
             let found = match &subject {
                 Subject::Issue { issue: id, .. } => issue(*id),
@@ -415,12 +465,16 @@ impl ErrorAlerts {
             };
             if over {
                 if let Some(a) = active.remove(&subject) {
-                    out.push(self.alert_of(&a.held, found.as_ref(), system_time(now)));
+                    out.push(self.alert_of(&subject, &a.held, found.as_ref(), system_time(now)));
+                    ended = true;
                 }
             } else if let Some(a) = active.get_mut(&subject) {
                 a.last_sent = now;
-                out.push(self.alert_of(&a.held, found.as_ref(), self.ends_at(now)));
+                out.push(self.alert_of(&subject, &a.held, found.as_ref(), self.ends_at(now)));
             }
+        }
+        if ended {
+            self.unshare_unused();
         }
         drop(active);
         if !out.is_empty() {
@@ -433,10 +487,10 @@ impl ErrorAlerts {
     pub fn active(&self) -> Vec<Alert> {
         self.active
             .lock()
-            .values()
-            .map(|a| match &a.held {
+            .iter()
+            .map(|(subject, a)| match &a.held {
                 Held::Issue { labels, starts_at } => Alert {
-                    labels: labels.to_labels(),
+                    labels: Self::subject_labels(subject, labels),
                     annotations: Labels::default(),
                     starts_at: *starts_at,
                     ends_at: self.ends_at(a.last_sent),
@@ -615,7 +669,9 @@ mod tests {
     fn new_issue_alerts_end_after_new_issue_for_while_the_issue_goes_on() {
         let (rec, alerts) = alerts(ErrorAlertsConfig::default());
         let i = issue(0.0);
-        alerts.issue_event(7, effect(true, false), &EventLabels::default(), 0.0, |_| Some(i.clone()));
+        alerts.issue_event(7, effect(true, false), &EventLabels::default(), 0.0, |_| {
+            Some(i.clone())
+        });
         let busy = |now: f64| issue(now - 1.0);
         alerts.tick(299.0, |_| Some(busy(299.0)));
         assert_eq!(alerts.active().len(), 1);
@@ -627,11 +683,48 @@ mod tests {
         assert_eq!(sent[0].ends_at, system_time(300.0));
         assert_eq!(sent[0].starts_at, system_time(0.0));
         // Made from the issue as it is at the send.
-        assert_eq!(sent[0].annotations.get("summary"), Some("OperationalError: disk full"));
+        assert_eq!(
+            sent[0].annotations.get("summary"),
+            Some("OperationalError: disk full")
+        );
         // A regression of the same issue is a condition: it stays.
-        alerts.issue_event(7, effect(false, true), &EventLabels::default(), 400.0, |_| Some(busy(400.0)));
+        alerts.issue_event(7, effect(false, true), &EventLabels::default(), 400.0, |_| {
+            Some(busy(400.0))
+        });
         alerts.tick(1000.0, |_| Some(busy(1000.0)));
         assert_eq!(alerts.active().len(), 1);
+    }
+
+    #[test]
+    fn issue_alerts_share_their_label_sets_until_they_end() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let event = EventLabels {
+            project: "lms".into(),
+            level: "error".into(),
+            environment: "production".into(),
+            release: "lms@1.0".into(),
+        };
+        for id in [7, 8] {
+            alerts.issue_event(id, effect(true, false), &event, 0.0, |id| {
+                let mut i = issue(0.0);
+                i.id = id;
+                Some(i)
+            });
+        }
+        assert_eq!(alerts.shared_labels.lock().len(), 1);
+        let sent = std::mem::take(&mut *rec.0.lock());
+        let mut held: Vec<String> = alerts.active().iter().map(labels_of).collect();
+        let mut sent: Vec<String> = sent.iter().map(labels_of).collect();
+        held.sort();
+        sent.sort();
+        assert_eq!(held, sent);
+        assert_eq!(
+            held[0],
+            r#"{alertname="ErrorIssueNew", environment="production", issue="7", level="error", project="lms", release="lms@1.0"}"#
+        );
+        alerts.tick(300.0, |_| None);
+        assert!(alerts.active().is_empty());
+        assert!(alerts.shared_labels.lock().is_empty());
     }
 
     #[test]
@@ -661,7 +754,10 @@ mod tests {
         alerts.tick(60.0, lookup);
         let sent = std::mem::take(&mut *rec.0.lock());
         assert_eq!(sent.len(), MAX_SENT_PER_TICK);
-        assert!(sent.iter().any(|a| a.labels.get("issue") == Some("1") && a.is_resolved_at(system_time(60.0))));
+        assert!(
+            sent.iter()
+                .any(|a| a.labels.get("issue") == Some("1") && a.is_resolved_at(system_time(60.0)))
+        );
         assert_eq!(alerts.active().len(), n as usize - 1);
         // The rest at the next tick, and nothing twice.
         alerts.tick(61.0, lookup);

@@ -174,9 +174,7 @@ impl ErrorStore {
             if new_issue {
                 index.next_id += 1;
                 index.by_group.insert(group, issue_id);
-                index
-                    .issues
-                    .push(Issue::new(issue_id, project, grouping, &event));
+                index.issues.push(Issue::new(issue_id, project, grouping, &event));
             }
             let new_user = new_user_key.is_some();
             if let Some(key) = &new_user_key {

@@ -353,8 +353,16 @@ mod tests {
         many.push_str(r#""}}"#);
         s.add(&event(&many));
         let json = serde_json::to_value(&s).unwrap();
-        let course = json.as_array().unwrap().iter().find(|t| t["key"] == "course").unwrap();
-        assert_eq!(course, &serde_json::json!({"key": "course", "total": 2, "values": [["Math 101", 2]]}));
+        let course = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"] == "course")
+            .unwrap();
+        assert_eq!(
+            course,
+            &serde_json::json!({"key": "course", "total": 2, "values": [["Math 101", 2]]})
+        );
         let back: TagSummary = serde_json::from_value(json).unwrap();
         assert_eq!(back, s);
         assert_eq!(s.get("n").unwrap().values[0].0.len(), MAX_TAG_LEN);
