@@ -391,6 +391,21 @@ mod tests {
         assert_eq!(next.events.len(), 2);
         assert!(next.next_cursor.is_none());
         assert!(store.events(9, None, 3).is_err());
+        // Users are looked up in the store: a known one is not counted
+        // again after the restart, a new one is, once.
+        for (user, new_user) in [("u_0", false), ("u_9", true), ("u_9", false)] {
+            let e = event(&format!(
+                r#"{{"message":"timeout after 1 s","timestamp":50,"user":{{"id":"{user}"}}}}"#
+            ));
+            let g = group(&e, &[]);
+            assert_eq!(
+                store.record(1, &g, e).await.unwrap().effect.new_user,
+                new_user,
+                "{user}"
+            );
+        }
+        let issue = store.issue(1).unwrap();
+        assert_eq!((issue.count, issue.user_count), (8, 3));
 
         let change = StatusChange {
             status: IssueStatus::Resolved,
