@@ -28,7 +28,7 @@ use super::notify::template::Templates;
 use super::notify::webhook::WebhookNotifier;
 use super::route::Route;
 use super::silence::Silences;
-use super::store::{AlertEntry, AlertStore, StoredAlert};
+use super::store::{AlertEntry, AlertStore, HeldAlert, StoredAlert};
 use crate::config::AlertingConfig;
 use crate::config::alerting::TimeInterval;
 use crate::model::is_legacy_label_name;
@@ -112,7 +112,9 @@ pub struct Dispatcher {
     writer: Option<StateWriter>,
     queue: mpsc::Sender<Vec<Alert>>,
     queue_rx: Mutex<Option<mpsc::Receiver<Vec<Alert>>>>,
-    restored: Mutex<Vec<AlertEntry>>,
+    /// Alerts were read from the state store into `alerts`: `run` routes
+    /// them into their groups.
+    restored: std::sync::atomic::AtomicBool,
     pub(super) external_url: String,
     started: SystemTime,
 }
@@ -127,31 +129,41 @@ impl Dispatcher {
         registry: &Registry,
     ) -> Result<Arc<Dispatcher>, AlertingError> {
         let runtime = build_runtime(config)?;
-        let (writer, stored_silences, stored_nflog, stored_alerts) = match &options.state {
+        let (writer, stored_silences, stored_nflog) = match &options.state {
             Some(s) => (
                 Some(StateWriter::start(s.clone())),
                 s.scan(tables::SILENCES)?,
                 s.scan(tables::NFLOG)?,
-                s.scan(tables::ALERTS)?,
             ),
-            None => (None, Vec::new(), Vec::new(), Vec::new()),
+            None => (None, Vec::new(), Vec::new()),
         };
-        let restored = stored_alerts
-            .into_iter()
-            .filter_map(
-                |(fp, bytes)| match serde_json::from_slice::<StoredAlert>(&bytes) {
-                    Ok(a) => Some(AlertEntry::from(a)),
-                    Err(e) => {
-                        tracing::warn!(fingerprint = fp, error = %e, "skipping unreadable stored alert");
-                        None
+        // Held as they were kept, row by row: a copy of the whole table,
+        // or of its alerts unpacked, would be freed at once but kept by
+        // the allocator.
+        let mut alerts = AlertStore::new(options.max_alerts);
+        if let Some(s) = &options.state {
+            s.scan_each(tables::ALERTS, |key, bytes| {
+                let fp = u64::from_str_radix(key, 16);
+                match (fp, serde_json::from_slice::<StoredAlert>(bytes)) {
+                    (Ok(fp), Ok(a)) => {
+                        if alerts.upsert(fp, AlertEntry::from(a)).is_err() {
+                            tracing::warn!(fingerprint = key, "skipping a stored alert over max_alerts");
+                        }
                     }
-                },
-            )
-            .collect();
+                    (Err(e), _) => {
+                        tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert")
+                    }
+                    (_, Err(e)) => {
+                        tracing::warn!(fingerprint = key, error = %e, "skipping unreadable stored alert")
+                    }
+                }
+            })?;
+        }
+        let restored = !alerts.is_empty();
         let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
         Ok(Arc::new(Dispatcher {
             runtime: RwLock::new(Arc::new(runtime)),
-            alerts: Mutex::new(AlertStore::new(options.max_alerts)),
+            alerts: Mutex::new(alerts),
             groups: Mutex::new(HashMap::new()),
             groups_cancel: Mutex::new(CancellationToken::new()),
             silences: Silences::new(stored_silences, writer.clone()),
@@ -160,7 +172,7 @@ impl Dispatcher {
             writer,
             queue,
             queue_rx: Mutex::new(Some(rx)),
-            restored: Mutex::new(restored),
+            restored: std::sync::atomic::AtomicBool::new(restored),
             external_url: options.external_url,
             started: SystemTime::now(),
         }))
@@ -192,15 +204,19 @@ impl Dispatcher {
             *cancel = CancellationToken::new();
             groups.clear();
         }
-        let now = SystemTime::now();
-        let held: Vec<(u64, Alert)> = self
+        self.route_held(SystemTime::now());
+    }
+
+    /// Routes every held alert into its groups.
+    fn route_held(self: &Arc<Self>, now: SystemTime) {
+        let held: Vec<(u64, Arc<HeldAlert>)> = self
             .alerts
             .lock()
             .iter()
             .map(|(fp, e)| (*fp, e.alert.clone()))
             .collect();
         for (fp, alert) in held {
-            self.route_alert(fp, alert, now);
+            self.route_alert(fp, &alert.labels(), alert, now);
         }
     }
 
@@ -249,7 +265,7 @@ impl Dispatcher {
             }
             let fp = fingerprint(&alert.labels);
             let entry = AlertEntry {
-                alert,
+                alert: Arc::new(HeldAlert::new(&alert)),
                 updated_at: now,
                 timeout,
             };
@@ -268,7 +284,7 @@ impl Dispatcher {
             {
                 ops.push(WriteOp::put(tables::ALERTS, format!("{fp:016x}"), bytes));
             }
-            self.route_alert(fp, merged.alert, now);
+            self.route_alert(fp, &alert.labels, merged.alert, now);
         }
         if let Some(w) = &self.writer
             && !ops.is_empty()
@@ -281,11 +297,13 @@ impl Dispatcher {
         }
     }
 
-    fn route_alert(self: &Arc<Self>, fp: u64, alert: Alert, now: SystemTime) {
+    /// Puts `alert` (whose labels are `labels`) into the group of every
+    /// route that matches it.
+    fn route_alert(self: &Arc<Self>, fp: u64, labels: &Labels, alert: Arc<HeldAlert>, now: SystemTime) {
         let rt = self.runtime.read().clone();
         let mut groups = self.groups.lock();
-        for route in rt.route.matching(&alert.labels) {
-            let labels = route.group_labels(&alert.labels);
+        for route in rt.route.matching(labels) {
+            let labels = route.group_labels(labels);
             let key = format!("{}:{}", route.key, labels);
             let group = match groups.get(&key) {
                 Some(g) => g.clone(),
@@ -317,7 +335,10 @@ impl Dispatcher {
         let mut out: Vec<u64> = store
             .iter()
             .filter(|(fp, e)| **fp != own && !e.alert.is_resolved_at(now))
-            .filter(|(_, e)| rules.iter().any(|r| r.inhibits(&e.alert.labels, labels)))
+            .filter(|(_, e)| {
+                let source = e.alert.labels();
+                rules.iter().any(|r| r.inhibits(&source, labels))
+            })
             .map(|(fp, _)| *fp)
             .collect();
         out.sort_unstable();
@@ -328,34 +349,34 @@ impl Dispatcher {
     pub fn alerts(&self) -> Vec<AlertView> {
         let now = SystemTime::now();
         let rt = self.runtime();
-        let held: Vec<(u64, AlertEntry)> = self
+        let held: Vec<(u64, Alert, SystemTime)> = self
             .alerts
             .lock()
             .iter()
             .filter(|(_, e)| !e.alert.is_resolved_at(now))
-            .map(|(fp, e)| (*fp, e.clone()))
+            .map(|(fp, e)| (*fp, e.alert.to_alert(), e.updated_at))
             .collect();
         let mut out: Vec<AlertView> = held
             .into_iter()
-            .map(|(fp, e)| {
+            .map(|(fp, alert, updated_at)| {
                 let mut receivers: Vec<String> = rt
                     .route
-                    .matching(&e.alert.labels)
+                    .matching(&alert.labels)
                     .iter()
                     .map(|r| r.receiver.clone())
                     .collect();
                 receivers.dedup();
                 AlertView {
-                    silenced_by: self.silenced_by(&e.alert.labels, now),
+                    silenced_by: self.silenced_by(&alert.labels, now),
                     inhibited_by: self
-                        .inhibited_by(&rt, &e.alert.labels, now)
+                        .inhibited_by(&rt, &alert.labels, now)
                         .into_iter()
                         .map(|fp| format!("{fp:016x}"))
                         .collect(),
                     receivers,
                     fingerprint: fp,
-                    updated_at: e.updated_at,
-                    alert: e.alert,
+                    updated_at,
+                    alert,
                 }
             })
             .collect();
@@ -397,13 +418,12 @@ impl Dispatcher {
             tracing::error!("alert dispatcher run() called twice; the second call does nothing");
             return;
         };
-        let restored: Vec<Alert> = std::mem::take(&mut *self.restored.lock())
-            .into_iter()
-            .map(|e| e.alert)
-            .collect();
-        if !restored.is_empty() {
-            tracing::info!(alerts = restored.len(), "restored alerts from the state store");
-            let _ = self.ingest(restored);
+        if self.restored.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            tracing::info!(
+                alerts = self.alerts.lock().len(),
+                "restored alerts from the state store"
+            );
+            self.route_held(SystemTime::now());
         }
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
         loop {
@@ -477,14 +497,13 @@ impl AlertSink for Dispatcher {
         }
     }
 
-    fn firing(&self) -> Vec<Alert> {
+    fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
         let now = SystemTime::now();
-        self.alerts
-            .lock()
-            .iter()
-            .filter(|(_, e)| !e.alert.is_resolved_at(now))
-            .map(|(_, e)| e.alert.clone())
-            .collect()
+        for (_, e) in self.alerts.lock().iter() {
+            if !e.alert.is_resolved_at(now) {
+                visit(&e.alert.to_alert());
+            }
+        }
     }
 }
 

@@ -13,7 +13,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::route::Route;
-use crate::model::{Alert, Labels};
+use super::store::HeldAlert;
+use crate::model::Labels;
 
 /// What a group's timer loop needs from whoever owns the groups (the
 /// dispatcher): notify the group's alerts, and forget the group once it is
@@ -38,7 +39,8 @@ pub struct Group {
 
 #[derive(Default)]
 struct GroupState {
-    alerts: HashMap<u64, Alert>,
+    /// The dispatcher's own copies, shared.
+    alerts: HashMap<u64, Arc<HeldAlert>>,
     flushed: bool,
 }
 
@@ -58,7 +60,7 @@ impl Group {
     /// Adds or updates an alert. An alert that started longer than
     /// `group_wait` ago is notified at once in a group that has not
     /// notified yet (as Alertmanager does, e.g. after a restart).
-    pub fn insert(&self, fp: u64, alert: Alert, now: SystemTime) {
+    pub fn insert(&self, fp: u64, alert: Arc<HeldAlert>, now: SystemTime) {
         let mut st = self.state.lock();
         let overdue = !st.flushed && alert.starts_at + self.route.group_wait <= now;
         st.alerts.insert(fp, alert);
@@ -67,21 +69,23 @@ impl Group {
         }
     }
 
-    pub fn snapshot(&self) -> Vec<(u64, Alert)> {
-        let mut v: Vec<(u64, Alert)> = self
+    /// The group's alerts, in label order.
+    pub fn snapshot(&self) -> Vec<(u64, Arc<HeldAlert>)> {
+        let mut v: Vec<(u64, Arc<HeldAlert>)> = self
             .state
             .lock()
             .alerts
             .iter()
             .map(|(fp, a)| (*fp, a.clone()))
             .collect();
-        v.sort_by(|a, b| a.1.labels.cmp(&b.1.labels));
+        // Pair by pair, as `Labels` orders.
+        v.sort_by(|a, b| a.1.label_pairs().cmp(b.1.label_pairs()));
         v
     }
 
     /// Drops resolved alerts that did not change since `snapshot` was
     /// taken (a re-fired alert stays).
-    pub fn remove_unchanged(&self, resolved: &[(u64, Alert)]) {
+    pub fn remove_unchanged(&self, resolved: &[(u64, Arc<HeldAlert>)]) {
         let mut st = self.state.lock();
         for (fp, a) in resolved {
             if st.alerts.get(fp) == Some(a) {

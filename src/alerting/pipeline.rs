@@ -14,7 +14,7 @@ use super::dispatcher::{Dispatcher, Receiver, Runtime};
 use super::group::Group;
 use super::nflog::{self, LogEntry};
 use super::notify::{Notification, NotifiedAlert, Notifier};
-use crate::model::Alert;
+use super::store::HeldAlert;
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -29,14 +29,26 @@ impl Dispatcher {
             return;
         }
         let rt = self.runtime();
-        let resolved: Vec<(u64, Alert)> = snapshot
+        let resolved: Vec<(u64, Arc<HeldAlert>)> = snapshot
             .iter()
             .filter(|(_, a)| a.is_resolved_at(now))
             .cloned()
             .collect();
-        if !time_muted(&rt, group, now) {
+        let receiver = rt.receivers.get(&group.route.receiver);
+        if receiver.is_none() {
+            tracing::error!(
+                receiver = group.route.receiver,
+                "route points at an unknown receiver"
+            );
+        }
+        // A receiver without integrations (the null receiver) has nothing
+        // to send: the group's alerts are not unpacked for it.
+        if let Some(receiver) = receiver.filter(|r| !r.integrations.is_empty())
+            && !time_muted(&rt, group, now)
+        {
             let alerts: Vec<NotifiedAlert> = snapshot
                 .into_iter()
+                .map(|(fp, a)| (fp, a.to_alert()))
                 .filter(|(_, a)| {
                     self.inhibited_by(&rt, &a.labels, now).is_empty()
                         && self.silenced_by(&a.labels, now).is_empty()
@@ -47,19 +59,12 @@ impl Dispatcher {
                     fingerprint: fp,
                 })
                 .collect();
-            match rt.receivers.get(&group.route.receiver) {
-                Some(receiver) => {
-                    let deadline = Instant::now() + group.route.group_interval.max(MIN_FLUSH_DEADLINE);
-                    let sends = receiver.integrations.iter().enumerate().map(|(i, n)| {
-                        self.notify_integration(group, receiver, i, n.clone(), &alerts, deadline, now)
-                    });
-                    join_all(sends).await;
-                }
-                None => tracing::error!(
-                    receiver = group.route.receiver,
-                    "route points at an unknown receiver"
-                ),
-            }
+            let deadline = Instant::now() + group.route.group_interval.max(MIN_FLUSH_DEADLINE);
+            let sends =
+                receiver.integrations.iter().enumerate().map(|(i, n)| {
+                    self.notify_integration(group, receiver, i, n.clone(), &alerts, deadline, now)
+                });
+            join_all(sends).await;
         }
         group.remove_unchanged(&resolved);
     }

@@ -3,15 +3,68 @@
 //! explicit end beats one guessed from `resolve_timeout`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alert, Label, Labels};
+use crate::model::{Alert, Label, Labels, PackedLabels};
+
+/// An alert as the dispatcher holds it: labels and annotations packed
+/// into one allocation each (an alert of six labels and three
+/// annotations is a dozen and a half small strings as an [`Alert`], a
+/// third of the bytes packed). After a burst of new error issues the
+/// dispatcher holds thousands; an [`Alert`] is made back for the moment
+/// one is matched, notified or shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldAlert {
+    labels: PackedLabels,
+    annotations: PackedLabels,
+    pub starts_at: SystemTime,
+    pub ends_at: SystemTime,
+    generator_url: Box<str>,
+}
+
+impl HeldAlert {
+    pub fn new(a: &Alert) -> HeldAlert {
+        HeldAlert {
+            labels: PackedLabels::new(&a.labels),
+            annotations: PackedLabels::new(&a.annotations),
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            generator_url: a.generator_url.as_str().into(),
+        }
+    }
+
+    pub fn labels(&self) -> Labels {
+        self.labels.to_labels()
+    }
+
+    /// The `(name, value)` label pairs, in name order.
+    pub fn label_pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.labels.pairs()
+    }
+
+    pub fn to_alert(&self) -> Alert {
+        Alert {
+            labels: self.labels.to_labels(),
+            annotations: self.annotations.to_labels(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            generator_url: self.generator_url.to_string(),
+        }
+    }
+
+    pub fn is_resolved_at(&self, now: SystemTime) -> bool {
+        self.ends_at <= now
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertEntry {
-    pub alert: Alert,
+    /// Shared with the aggregation groups the alert is routed to, so a
+    /// held alert is one copy however many routes match it.
+    pub alert: Arc<HeldAlert>,
     pub updated_at: SystemTime,
     /// `ends_at` was not given by the source but set from `resolve_timeout`.
     pub timeout: bool,
@@ -27,15 +80,15 @@ impl AlertEntry {
         };
         let mut res = new.clone();
         if old.alert.starts_at < new.alert.starts_at {
-            res.alert.starts_at = old.alert.starts_at;
+            Arc::make_mut(&mut res.alert).starts_at = old.alert.starts_at;
         }
         let now = new.updated_at;
         if new.alert.is_resolved_at(now) {
             if old.alert.is_resolved_at(now) && old.alert.ends_at > new.alert.ends_at {
-                res.alert.ends_at = old.alert.ends_at;
+                Arc::make_mut(&mut res.alert).ends_at = old.alert.ends_at;
             }
         } else if old.alert.ends_at > new.alert.ends_at && !old.timeout {
-            res.alert.ends_at = old.alert.ends_at;
+            Arc::make_mut(&mut res.alert).ends_at = old.alert.ends_at;
             res.timeout = false;
         }
         res
@@ -123,13 +176,13 @@ pub struct StoredAlert {
 
 impl From<&AlertEntry> for StoredAlert {
     fn from(e: &AlertEntry) -> Self {
-        let pairs = |l: &Labels| l.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+        let pairs = |l: &PackedLabels| l.pairs().map(|(n, v)| (n.to_string(), v.to_string())).collect();
         StoredAlert {
             labels: pairs(&e.alert.labels),
             annotations: pairs(&e.alert.annotations),
             starts_at: e.alert.starts_at,
             ends_at: e.alert.ends_at,
-            generator_url: e.alert.generator_url.clone(),
+            generator_url: e.alert.generator_url.to_string(),
             updated_at: e.updated_at,
             timeout: e.timeout,
         }
@@ -138,18 +191,26 @@ impl From<&AlertEntry> for StoredAlert {
 
 impl From<StoredAlert> for AlertEntry {
     fn from(s: StoredAlert) -> Self {
+        let (updated_at, timeout) = (s.updated_at, s.timeout);
+        AlertEntry {
+            alert: Arc::new(HeldAlert::new(&s.into_alert())),
+            updated_at,
+            timeout,
+        }
+    }
+}
+
+impl StoredAlert {
+    /// The alert as it was sent (its entry's bookkeeping aside).
+    pub fn into_alert(self) -> Alert {
         let labels =
             |p: Vec<(String, String)>| Labels::new(p.into_iter().map(|(n, v)| Label::new(n, v)).collect());
-        AlertEntry {
-            alert: Alert {
-                labels: labels(s.labels),
-                annotations: labels(s.annotations),
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                generator_url: s.generator_url,
-            },
-            updated_at: s.updated_at,
-            timeout: s.timeout,
+        Alert {
+            labels: labels(self.labels),
+            annotations: labels(self.annotations),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            generator_url: self.generator_url,
         }
     }
 }
@@ -163,13 +224,13 @@ mod tests {
     fn entry(start: u64, end: u64, updated: u64, timeout: bool) -> AlertEntry {
         let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
         AlertEntry {
-            alert: Alert {
+            alert: Arc::new(HeldAlert::new(&Alert {
                 labels: Labels::from_pairs(&[("alertname", "x")]),
                 annotations: Labels::default(),
                 starts_at: t(start),
                 ends_at: t(end),
                 generator_url: String::new(),
-            },
+            })),
             updated_at: t(updated),
             timeout,
         }
@@ -191,6 +252,29 @@ mod tests {
             m.alert.starts_at,
             SystemTime::UNIX_EPOCH + Duration::from_secs(1000)
         );
+    }
+
+    #[test]
+    fn held_alert_gives_back_the_alert() {
+        let a = Alert {
+            labels: Labels::from_pairs(&[("alertname", "ErrorIssueNew"), ("issue", "7"), ("ünï", "ç")]),
+            annotations: Labels::from_pairs(&[("summary", "KeyError: 'grade'"), ("link", "http://b/7")]),
+            starts_at: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
+            ends_at: SystemTime::UNIX_EPOCH + Duration::from_secs(9),
+            generator_url: "http://b/7".into(),
+        };
+        let held = HeldAlert::new(&a);
+        assert_eq!(held.to_alert(), a);
+        assert_eq!(held.labels(), a.labels);
+        assert!(held.is_resolved_at(a.ends_at));
+        let entry = AlertEntry {
+            alert: Arc::new(held),
+            updated_at: a.starts_at,
+            timeout: false,
+        };
+        let stored: StoredAlert =
+            serde_json::from_slice(&serde_json::to_vec(&StoredAlert::from(&entry)).unwrap()).unwrap();
+        assert_eq!(stored.into_alert(), a);
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! `endsAt` four re-send intervals ahead and sent again every interval;
 //! resolving sends it once with `endsAt` now. If Belfry stops, the
 //! dispatcher resolves them itself when `endsAt` passes.
-//! - `ErrorIssueNew`, `ErrorIssueRegressed`: until the issue is resolved
-//!   or ignored, or has been quiet for `errors.alerts.quiet_period`.
+//! - `ErrorIssueNew`: for `errors.alerts.new_issue_for` after it started
+//!   (the news of a first event, not a lasting condition), or less by the
+//!   rules of the next one.
+//! - `ErrorIssueRegressed`: until the issue is resolved or ignored, or
+//!   has been quiet for `errors.alerts.quiet_period`.
 //! - `ErrorIssueSpike`: until the issue's current window is no longer a
 //!   spike (at the latest when the window ends without a new spike).
 //! - `CronMonitorMissed`, `CronMonitorFailed`, `CronMonitorTimeout`: from
@@ -14,15 +17,20 @@
 //!
 //! Sending never blocks: the sink queues (the dispatcher drops and counts
 //! when its queue is full), and this module only takes short locks.
+//!
+//! Between sends an issue alert is kept as its packed labels and start
+//! (about 150 bytes): its annotations are made from the issue at each
+//! send. A burst of new issues raises an alert each, and the dispatcher
+//! keeps its own copy of every one; this side need not keep another.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
 use crate::config::ErrorAlertsConfig;
-use crate::model::{Alert, AlertSink, Label, Labels};
+use crate::model::{Alert, AlertSink, Label, Labels, PackedLabels};
 use crate::selfmetrics::{CounterVec, Registry};
 
 use super::check_in::CheckInStatus;
@@ -38,6 +46,14 @@ pub const MONITOR_MISSED: &str = "CronMonitorMissed";
 pub const MONITOR_FAILED: &str = "CronMonitorFailed";
 pub const MONITOR_TIMEOUT: &str = "CronMonitorTimeout";
 
+/// At most this many alerts are resolved or re-sent by one `tick`, so a
+/// burst of new issues (each raising an alert) is re-sent in slices
+/// rather than as one batch of every alert, which the dispatcher would
+/// unpack, merge and write at once. At the default check interval of
+/// 5 s that is 12,000 a minute, and an alert's `endsAt` is four re-send
+/// intervals ahead: a backlog is caught up long before one lapses.
+const MAX_SENT_PER_TICK: usize = 1000;
+
 /// What an active alert is about, to know when it ends.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Subject {
@@ -46,8 +62,32 @@ enum Subject {
 }
 
 struct Active {
-    alert: Alert,
+    held: Held,
     last_sent: f64,
+}
+
+/// What is kept of an active alert between sends.
+enum Held {
+    /// An issue alert: its labels but `alertname` and `issue` (which its
+    /// [`Subject`] gives), shared by all alerts of the same project,
+    /// level, environment and release; its annotations come from the
+    /// issue at each send.
+    Issue {
+        labels: Arc<PackedLabels>,
+        starts_at: SystemTime,
+    },
+    /// A cron monitor's alert, whole (one per failing monitor; boxed, so
+    /// the many issue alerts do not take its size).
+    Whole(Box<Alert>),
+}
+
+impl Held {
+    fn starts_at(&self) -> SystemTime {
+        match self {
+            Held::Issue { starts_at, .. } => *starts_at,
+            Held::Whole(a) => a.starts_at,
+        }
+    }
 }
 
 /// The event's labels an issue alert carries besides its name and issue.
@@ -65,6 +105,8 @@ pub struct ErrorAlerts {
     /// Where links point: Belfry's own address.
     external_url: String,
     active: Mutex<HashMap<Subject, Active>>,
+    /// The label sets `Held::Issue` shares; locked after `active`.
+    shared_labels: Mutex<HashSet<Arc<PackedLabels>>>,
     spikes: Option<Mutex<SpikeTracker>>,
     sent: Arc<CounterVec>,
 }
@@ -96,6 +138,7 @@ impl ErrorAlerts {
             config,
             external_url: external_url.trim_end_matches('/').to_string(),
             active: Mutex::new(HashMap::new()),
+            shared_labels: Mutex::new(HashSet::new()),
             spikes,
             sent: registry.counter_vec(
                 "belfry_error_alerts_sent_total",
@@ -125,6 +168,75 @@ impl ErrorAlerts {
 
     fn issue_link(&self, issue: u64) -> String {
         format!("{}/api/belfry/errors/issues/{issue}", self.external_url)
+    }
+
+    /// An issue alert as sent: `issue` gives the annotations (none but
+    /// the link when it is gone).
+    fn issue_alert(
+        &self,
+        labels: Labels,
+        starts_at: SystemTime,
+        issue: Option<&Issue>,
+        ends_at: SystemTime,
+    ) -> Alert {
+        let id = labels.get("issue").and_then(|i| i.parse::<u64>().ok());
+        let link = id.map(|id| self.issue_link(id)).unwrap_or_default();
+        let (title, culprit) = issue.map_or(("", ""), |i| (i.title.as_str(), i.culprit.as_str()));
+        Alert {
+            annotations: self::labels(&[("summary", title), ("culprit", culprit), ("link", link.as_str())]),
+            labels,
+            starts_at,
+            ends_at,
+            generator_url: link,
+        }
+    }
+
+    /// `labels` but `alertname` and `issue`, packed, shared with the
+    /// alerts that have the same.
+    fn share(&self, labels: &Labels) -> Arc<PackedLabels> {
+        let rest = Labels::from_sorted_unchecked(
+            labels
+                .iter()
+                .filter(|l| l.name != "alertname" && l.name != "issue")
+                .cloned()
+                .collect(),
+        );
+        let packed = PackedLabels::new(&rest);
+        let mut shared = self.shared_labels.lock();
+        if let Some(found) = shared.get(&packed) {
+            return found.clone();
+        }
+        let packed = Arc::new(packed);
+        shared.insert(packed.clone());
+        packed
+    }
+
+    /// Forgets shared label sets no alert holds any more.
+    fn unshare_unused(&self) {
+        self.shared_labels.lock().retain(|l| Arc::strong_count(l) > 1);
+    }
+
+    /// The labels of `subject`'s alert, `rest` being the shared ones.
+    fn subject_labels(subject: &Subject, rest: &PackedLabels) -> Labels {
+        let mut labels = rest.to_labels().into_vec();
+        if let Subject::Issue { kind, issue } = subject {
+            labels.push(Label::new("alertname", *kind));
+            labels.push(Label::new("issue", issue.to_string()));
+        }
+        Labels::new(labels)
+    }
+
+    /// `held` (the alert of `subject`) as sent now, ending at `ends_at`.
+    fn alert_of(&self, subject: &Subject, held: &Held, issue: Option<&Issue>, ends_at: SystemTime) -> Alert {
+        match held {
+            Held::Issue { labels, starts_at } => {
+                self.issue_alert(Self::subject_labels(subject, labels), *starts_at, issue, ends_at)
+            }
+            Held::Whole(a) => Alert {
+                ends_at,
+                ..Alert::clone(a)
+            },
+        }
     }
 
     /// An event was stored in issue `issue_id` with `effect`; raises what
@@ -165,30 +277,23 @@ impl ErrorAlerts {
                     continue;
                 }
                 let id = issue.id.to_string();
-                let link = self.issue_link(issue.id);
-                let alert = Alert {
-                    labels: labels(&[
-                        ("alertname", kind),
-                        ("project", event.project.as_str()),
-                        ("level", event.level.as_str()),
-                        ("environment", event.environment.as_str()),
-                        ("release", event.release.as_str()),
-                        ("issue", id.as_str()),
-                    ]),
-                    annotations: labels(&[
-                        ("summary", issue.title.as_str()),
-                        ("culprit", issue.culprit.as_str()),
-                        ("link", link.as_str()),
-                    ]),
-                    starts_at: system_time(now),
-                    ends_at: self.ends_at(now),
-                    generator_url: link,
-                };
-                fresh.push(alert.clone());
+                let labels = labels(&[
+                    ("alertname", kind),
+                    ("project", event.project.as_str()),
+                    ("level", event.level.as_str()),
+                    ("environment", event.environment.as_str()),
+                    ("release", event.release.as_str()),
+                    ("issue", id.as_str()),
+                ]);
+                let packed = self.share(&labels);
+                fresh.push(self.issue_alert(labels, system_time(now), Some(&issue), self.ends_at(now)));
                 active.insert(
                     subject,
                     Active {
-                        alert,
+                        held: Held::Issue {
+                            labels: packed,
+                            starts_at: system_time(now),
+                        },
                         last_sent: now,
                     },
                 );
@@ -216,7 +321,7 @@ impl ErrorAlerts {
                         active.insert(
                             subject,
                             Active {
-                                alert,
+                                held: Held::Whole(Box::new(alert)),
                                 last_sent: now,
                             },
                         );
@@ -226,9 +331,8 @@ impl ErrorAlerts {
                             project: monitor.project,
                             slug: monitor.slug,
                         };
-                        if let Some(mut a) = active.remove(&subject) {
-                            a.alert.ends_at = system_time(now);
-                            out.push(a.alert);
+                        if let Some(a) = active.remove(&subject) {
+                            out.push(self.alert_of(&subject, &a.held, None, system_time(now)));
                         }
                     }
                 }
@@ -248,22 +352,30 @@ impl ErrorAlerts {
     pub fn adopt_issue_alerts(&self, now: f64) {
         let resend = self.config.resend_interval.0.as_secs_f64();
         let mut active = self.active.lock();
-        for alert in self.sink.firing() {
+        self.sink.each_firing(&mut |alert| {
             let kind = match alert.labels.get("alertname") {
                 Some(ISSUE_NEW) => ISSUE_NEW,
                 Some(ISSUE_REGRESSED) => ISSUE_REGRESSED,
                 Some(ISSUE_SPIKE) => ISSUE_SPIKE,
-                _ => continue,
+                _ => return,
             };
             let Some(issue) = alert.labels.get("issue").and_then(|i| i.parse::<u64>().ok()) else {
-                continue;
+                return;
             };
+            // Sent last with `endsAt` four intervals ahead: re-sent an
+            // interval after that, as if the process had not stopped.
+            let ends = alert
+                .ends_at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
             active.entry(Subject::Issue { kind, issue }).or_insert(Active {
-                alert,
-                // Due at the next tick: the sink's copy ends soon.
-                last_sent: now - resend,
+                held: Held::Issue {
+                    labels: self.share(&alert.labels),
+                    starts_at: alert.starts_at,
+                },
+                last_sent: (ends - 4.0 * resend).min(now),
             });
-        }
+        });
     }
 
     /// Open incidents found at start-up, so their alerts go on.
@@ -307,42 +419,62 @@ impl ErrorAlerts {
     }
 
     /// Resolves issue alerts whose issue is resolved, ignored, quiet or no
-    /// longer spiking, and re-sends the active ones that are due.
-    /// `issue` looks an issue up.
+    /// longer spiking, and new-issue alerts past `new_issue_for`, and
+    /// re-sends the active ones that are due; at most
+    /// [`MAX_SENT_PER_TICK`], the rest at the next ticks. `issue` looks an
+    /// issue up.
     pub fn tick(&self, now: f64, issue: impl Fn(u64) -> Option<Issue>) {
         let quiet = self.config.quiet_period.0.as_secs_f64();
         let resend = self.config.resend_interval.0.as_secs_f64();
+        let new_for = self.config.new_issue_for.0;
         if let Some(spikes) = &self.spikes {
             spikes.lock().prune(now);
         }
-        let mut out = Vec::new();
         let mut active = self.active.lock();
-        let ended: Vec<Subject> = active
-            .keys()
-            .filter(|s| match s {
+        // What is over (to resolve) and what is due (to re-send), ...
+        let mut work: Vec<(bool, f64, Subject)> = Vec::new();
+        for (subject, a) in active.iter() {
+            let over = match subject {
                 Subject::Issue { kind, issue: id } if *kind == ISSUE_SPIKE => {
                     !self.spikes.as_ref().is_some_and(|t| t.lock().spiking(*id, now))
                 }
-                Subject::Issue { issue: id, .. } => match issue(*id) {
+                Subject::Issue { kind, issue: id } => match issue(*id) {
                     None => true,
-                    Some(i) => i.status != IssueStatus::Unresolved || now - i.last_seen >= quiet,
+                    Some(i) => {
+                        i.status != IssueStatus::Unresolved
+                            || now - i.last_seen >= quiet
+                            || (*kind == ISSUE_NEW && a.held.starts_at() + new_for <= system_time(now))
+                    }
                 },
                 Subject::Monitor { .. } => false,
-            })
-            .cloned()
-            .collect();
-        for subject in ended {
-            if let Some(mut a) = active.remove(&subject) {
-                a.alert.ends_at = system_time(now);
-                out.push(a.alert);
+            };
+            if over || now - a.last_sent >= resend {
+                work.push((over, a.last_sent, subject.clone()));
             }
         }
-        for a in active.values_mut() {
-            if now - a.last_sent >= resend {
+        // ... at most MAX_SENT_PER_TICK of them, resolutions first, then
+        // the longest unsent.
+        work.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
+        work.truncate(MAX_SENT_PER_TICK);
+        let mut out = Vec::with_capacity(work.len());
+        let mut ended = false;
+        for (over, _, subject) in work {
+            let found = match &subject {
+                Subject::Issue { issue: id, .. } => issue(*id),
+                Subject::Monitor { .. } => None,
+            };
+            if over {
+                if let Some(a) = active.remove(&subject) {
+                    out.push(self.alert_of(&subject, &a.held, found.as_ref(), system_time(now)));
+                    ended = true;
+                }
+            } else if let Some(a) = active.get_mut(&subject) {
                 a.last_sent = now;
-                a.alert.ends_at = self.ends_at(now);
-                out.push(a.alert.clone());
+                out.push(self.alert_of(&subject, &a.held, found.as_ref(), self.ends_at(now)));
             }
+        }
+        if ended {
+            self.unshare_unused();
         }
         drop(active);
         if !out.is_empty() {
@@ -350,9 +482,23 @@ impl ErrorAlerts {
         }
     }
 
-    /// Alerts active now (for tests and the status page).
+    /// Alerts active now (for tests and the status page); an issue
+    /// alert's annotations are made at each send, so these have none.
     pub fn active(&self) -> Vec<Alert> {
-        self.active.lock().values().map(|a| a.alert.clone()).collect()
+        self.active
+            .lock()
+            .iter()
+            .map(|(subject, a)| match &a.held {
+                Held::Issue { labels, starts_at } => Alert {
+                    labels: Self::subject_labels(subject, labels),
+                    annotations: Labels::default(),
+                    starts_at: *starts_at,
+                    ends_at: self.ends_at(a.last_sent),
+                    generator_url: String::new(),
+                },
+                Held::Whole(alert) => Alert::clone(alert),
+            })
+            .collect()
     }
 }
 
@@ -427,8 +573,8 @@ mod tests {
         fn send(&self, alerts: Vec<Alert>) {
             self.0.lock().extend(alerts);
         }
-        fn firing(&self) -> Vec<Alert> {
-            self.1.clone()
+        fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
+            self.1.iter().for_each(visit);
         }
     }
 
@@ -438,7 +584,7 @@ mod tests {
         let held = |alertname: &str, issue: &str| Alert {
             labels: labels(&[("alertname", alertname), ("issue", issue), ("project", "lms")]),
             annotations: labels(&[]),
-            starts_at: system_time(now - 600.0),
+            starts_at: system_time(now - 120.0),
             ends_at: system_time(now + 60.0),
             generator_url: String::new(),
         };
@@ -520,8 +666,112 @@ mod tests {
     }
 
     #[test]
-    fn quiet_issues_resolve_and_regressions_raise_their_own_alert() {
+    fn new_issue_alerts_end_after_new_issue_for_while_the_issue_goes_on() {
         let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let i = issue(0.0);
+        alerts.issue_event(7, effect(true, false), &EventLabels::default(), 0.0, |_| {
+            Some(i.clone())
+        });
+        let busy = |now: f64| issue(now - 1.0);
+        alerts.tick(299.0, |_| Some(busy(299.0)));
+        assert_eq!(alerts.active().len(), 1);
+        rec.0.lock().clear();
+        alerts.tick(300.0, |_| Some(busy(300.0)));
+        assert!(alerts.active().is_empty());
+        let sent = rec.0.lock().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].ends_at, system_time(300.0));
+        assert_eq!(sent[0].starts_at, system_time(0.0));
+        // Made from the issue as it is at the send.
+        assert_eq!(
+            sent[0].annotations.get("summary"),
+            Some("OperationalError: disk full")
+        );
+        // A regression of the same issue is a condition: it stays.
+        alerts.issue_event(7, effect(false, true), &EventLabels::default(), 400.0, |_| {
+            Some(busy(400.0))
+        });
+        alerts.tick(1000.0, |_| Some(busy(1000.0)));
+        assert_eq!(alerts.active().len(), 1);
+    }
+
+    #[test]
+    fn issue_alerts_share_their_label_sets_until_they_end() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let event = EventLabels {
+            project: "lms".into(),
+            level: "error".into(),
+            environment: "production".into(),
+            release: "lms@1.0".into(),
+        };
+        for id in [7, 8] {
+            alerts.issue_event(id, effect(true, false), &event, 0.0, |id| {
+                let mut i = issue(0.0);
+                i.id = id;
+                Some(i)
+            });
+        }
+        assert_eq!(alerts.shared_labels.lock().len(), 1);
+        let sent = std::mem::take(&mut *rec.0.lock());
+        let mut held: Vec<String> = alerts.active().iter().map(labels_of).collect();
+        let mut sent: Vec<String> = sent.iter().map(labels_of).collect();
+        held.sort();
+        sent.sort();
+        assert_eq!(held, sent);
+        assert_eq!(
+            held[0],
+            r#"{alertname="ErrorIssueNew", environment="production", issue="7", level="error", project="lms", release="lms@1.0"}"#
+        );
+        alerts.tick(300.0, |_| None);
+        assert!(alerts.active().is_empty());
+        assert!(alerts.shared_labels.lock().is_empty());
+    }
+
+    #[test]
+    fn a_tick_sends_a_bounded_slice_resolutions_first() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig::default());
+        let n = MAX_SENT_PER_TICK as u64 + 10;
+        for id in 1..=n {
+            alerts.issue_event(id, effect(true, false), &EventLabels::default(), 0.0, |id| {
+                let mut i = issue(0.0);
+                i.id = id;
+                Some(i)
+            });
+        }
+        rec.0.lock().clear();
+        // Issue 1 is resolved; every other alert is due again.
+        let lookup = |id: u64| {
+            let mut i = issue(59.0);
+            i.id = id;
+            if id == 1 {
+                i.set_status(&StatusChange {
+                    status: IssueStatus::Resolved,
+                    ignore_count: None,
+                });
+            }
+            Some(i)
+        };
+        alerts.tick(60.0, lookup);
+        let sent = std::mem::take(&mut *rec.0.lock());
+        assert_eq!(sent.len(), MAX_SENT_PER_TICK);
+        assert!(
+            sent.iter()
+                .any(|a| a.labels.get("issue") == Some("1") && a.is_resolved_at(system_time(60.0)))
+        );
+        assert_eq!(alerts.active().len(), n as usize - 1);
+        // The rest at the next tick, and nothing twice.
+        alerts.tick(61.0, lookup);
+        let rest = std::mem::take(&mut *rec.0.lock());
+        assert_eq!(rest.len(), n as usize - MAX_SENT_PER_TICK);
+        assert!(rest.iter().all(|r| !sent.iter().any(|s| s.labels == r.labels)));
+    }
+
+    #[test]
+    fn quiet_issues_resolve_and_regressions_raise_their_own_alert() {
+        let (rec, alerts) = alerts(ErrorAlertsConfig {
+            new_issue_for: PromDuration::from_secs(36_000),
+            ..ErrorAlertsConfig::default()
+        });
         let event = EventLabels::default();
         let i = issue(0.0);
         alerts.issue_event(7, effect(true, false), &event, 0.0, |_| Some(i.clone()));

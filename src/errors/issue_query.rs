@@ -51,7 +51,7 @@ impl IssueQuery {
             return false;
         }
         if let Some(env) = &self.environment
-            && !issue.environments.contains(env)
+            && !issue.environments.iter().any(|e| e == env)
         {
             return false;
         }

@@ -4,8 +4,6 @@
 //! only from another release than the one current at resolving; an issue
 //! ignored "until N more events" comes back after the N-th.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use super::tags::TagSummary;
@@ -64,8 +62,10 @@ pub struct Issue {
     pub first_release: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_release: Option<String>,
+    /// Sorted, each once (a boxed slice: a set's tree node for the one
+    /// or two environments an issue has costs ten times their text).
     #[serde(default)]
-    pub environments: BTreeSet<String>,
+    pub environments: Box<[String]>,
     /// For `resolved_in_next_release`: the release that was newest when
     /// the issue was resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,7 +111,7 @@ impl Issue {
             user_count: 0,
             first_release: None,
             last_release: None,
-            environments: BTreeSet::new(),
+            environments: Box::default(),
             resolved_in_release: None,
             ignored_until_count: None,
             tags: TagSummary::default(),
@@ -140,9 +140,11 @@ impl Issue {
             self.last_release = Some(r.to_string());
         }
         if let Some(env) = event.environment()
-            && !self.environments.contains(env)
+            && let Err(at) = self.environments.binary_search_by(|e| e.as_str().cmp(env))
         {
-            self.environments.insert(env.to_string());
+            let mut envs = std::mem::take(&mut self.environments).into_vec();
+            envs.insert(at, env.to_string());
+            self.environments = envs.into_boxed_slice();
         }
         match self.status {
             IssueStatus::Resolved => self.reopen(true),

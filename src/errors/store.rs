@@ -1,8 +1,9 @@
-//! Events and issues in `state.redb`. Issues (and which users each has
-//! affected) are held in memory for listing and grouping and written
-//! through; events are only on disk, one key range per issue
-//! (`ISSUE/TIMESTAMP_MS/EVENT_ID`). An event, its issue's new state and
-//! its user are one group-committed transaction, durable before the
+//! Events and issues in `state.redb`. Issues are held in memory for
+//! listing and grouping and written through; which users an issue has
+//! affected is only on disk (the issue keeps their count), looked up when
+//! an event names a user; events are only on disk, one key range per
+//! issue (`ISSUE/TIMESTAMP_MS/EVENT_ID`). An event, its issue's new state
+//! and its user are one group-committed transaction, durable before the
 //! ingest answers.
 
 use std::collections::{HashMap, HashSet};
@@ -47,11 +48,44 @@ impl Recorded {
 
 #[derive(Default)]
 struct Index {
-    issues: HashMap<u64, Issue>,
-    by_group: HashMap<(u64, String), u64>,
-    users: HashSet<(u64, String)>,
+    /// By id: ids are handed out in increasing order, so pushing keeps
+    /// the order, and a vector costs no more than its issues.
+    issues: Vec<Issue>,
+    /// Issues by project and grouping hash (see [`group_key`]).
+    by_group: HashMap<(u64, u128), u64>,
+    /// Users of an issue (`ISSUE/TOKEN` keys of `error_issue_users`)
+    /// whose write is queued but not yet durable, so a second event of
+    /// theirs in the meantime is not counted as a new user.
+    pending_users: HashSet<String>,
     next_id: u64,
     recent: RecentIds,
+}
+
+impl Index {
+    fn at(&self, id: u64) -> Option<usize> {
+        self.issues.binary_search_by_key(&id, |i| i.id).ok()
+    }
+
+    fn get(&self, id: u64) -> Option<&Issue> {
+        self.at(id).map(|at| &self.issues[at])
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Issue> {
+        self.at(id).map(|at| &mut self.issues[at])
+    }
+}
+
+/// The grouping hash as a map key: its 32 hex digits as a number (16
+/// bytes, no allocation), or for any other spelling a 128-bit xxh3 of it.
+fn group_key(hash: &str) -> u128 {
+    match u128::from_str_radix(hash, 16) {
+        Ok(n) if hash.len() == 32 => n,
+        _ => xxhash_rust::xxh3::xxh3_128(hash.as_bytes()),
+    }
+}
+
+fn user_key(issue: u64, token: &str) -> String {
+    format!("{issue:020}/{token}")
 }
 
 pub struct ErrorStore {
@@ -77,31 +111,28 @@ pub(super) fn events_prefix(issue: u64) -> String {
 }
 
 impl ErrorStore {
-    /// Loads the issues and their users. Blocking.
+    /// Loads the issues. Blocking.
     pub fn open(state: Arc<StateStore>, writer: StateWriter) -> Result<ErrorStore, ErrorsError> {
         let mut index = Index {
             next_id: 1,
             ..Index::default()
         };
-        for (key, value) in state.scan(tables::ERROR_ISSUES)? {
-            match serde_json::from_slice::<Issue>(&value) {
+        state.scan_each(tables::ERROR_ISSUES, |key, value| {
+            match serde_json::from_slice::<Issue>(value) {
                 Ok(issue) => {
                     index.next_id = index.next_id.max(issue.id + 1);
                     index
                         .by_group
-                        .insert((issue.project, issue.group.clone()), issue.id);
-                    index.issues.insert(issue.id, issue);
+                        .insert((issue.project, group_key(&issue.group)), issue.id);
+                    index.issues.push(issue);
                 }
                 Err(e) => tracing::warn!(key, error = %e, "cannot read a stored error issue; it is skipped"),
             }
-        }
-        for (key, _) in state.scan(tables::ERROR_ISSUE_USERS)? {
-            if let Some((issue, token)) = key.split_once('/')
-                && let Ok(issue) = issue.parse::<u64>()
-            {
-                index.users.insert((issue, token.to_string()));
-            }
-        }
+        })?;
+        // Keys are zero-padded ids, so this is their order already.
+        index.issues.sort_unstable_by_key(|i| i.id);
+        index.issues.shrink_to_fit();
+        index.by_group.shrink_to_fit();
         Ok(ErrorStore {
             state,
             writer,
@@ -118,36 +149,39 @@ impl ErrorStore {
         grouping: &Grouping,
         event: Event,
     ) -> Result<Recorded, ErrorsError> {
-        let (pending, recorded) = {
+        let (pending, recorded, new_user_key) = {
             let mut index = self.index.lock();
             let index = &mut *index;
             if let Some(issue_id) = index.recent.issue_of(project, event.event_id()) {
                 return Ok(Recorded::duplicate(issue_id));
             }
-            let group_key = (project, grouping.hash.clone());
-            let (issue_id, new_issue) = match index.by_group.get(&group_key) {
-                Some(id) => (*id, false),
-                None => {
-                    let id = index.next_id;
-                    index.next_id += 1;
-                    index.by_group.insert(group_key, id);
-                    index.issues.insert(id, Issue::new(id, project, grouping, &event));
-                    (id, true)
-                }
-            };
+            let group = (project, group_key(&grouping.hash));
+            let known = index.by_group.get(&group).copied();
+            let issue_id = known.unwrap_or(index.next_id);
             let mut ops = Vec::with_capacity(6);
-            let new_user = match event.user_id() {
-                Some(token) if index.users.insert((issue_id, token.to_string())) => {
-                    ops.push(WriteOp::put(
-                        tables::ERROR_ISSUE_USERS,
-                        format!("{issue_id:020}/{token}"),
-                        Vec::new(),
-                    ));
-                    true
+            // A user is new to a new issue; to a known one unless stored
+            // or on its way to be.
+            let new_user_key = match event.user_id() {
+                Some(token) => {
+                    let key = user_key(issue_id, token);
+                    let seen = index.pending_users.contains(&key)
+                        || (known.is_some() && self.state.get(tables::ERROR_ISSUE_USERS, &key)?.is_some());
+                    (!seen).then_some(key)
                 }
-                _ => false,
+                None => None,
             };
-            let issue = index.issues.get_mut(&issue_id).expect("indexed above");
+            let new_issue = known.is_none();
+            if new_issue {
+                index.next_id += 1;
+                index.by_group.insert(group, issue_id);
+                index.issues.push(Issue::new(issue_id, project, grouping, &event));
+            }
+            let new_user = new_user_key.is_some();
+            if let Some(key) = &new_user_key {
+                index.pending_users.insert(key.clone());
+                ops.push(WriteOp::put(tables::ERROR_ISSUE_USERS, key.clone(), Vec::new()));
+            }
+            let issue = index.get_mut(issue_id).expect("indexed above");
             let regression = issue.record(grouping, &event, new_user);
             let tag_overflow = issue.tags.add(&event);
             ops.push(WriteOp::put(
@@ -193,9 +227,14 @@ impl ErrorStore {
                 tag_overflow,
             };
             // Queued under the lock, so an issue's states commit in order.
-            (self.writer.enqueue(ops), recorded)
+            (self.writer.enqueue(ops), recorded, new_user_key)
         };
-        pending.durable().await?;
+        let durable = pending.durable().await;
+        if let Some(key) = new_user_key {
+            // Stored now (or failed, and the next event may count it).
+            self.index.lock().pending_users.remove(&key);
+        }
+        durable?;
         Ok(recorded)
     }
 
@@ -223,18 +262,18 @@ impl ErrorStore {
 
     /// The project of an issue.
     pub fn issue_project(&self, id: u64) -> Option<u64> {
-        self.index.lock().issues.get(&id).map(|i| i.project)
+        self.index.lock().get(id).map(|i| i.project)
     }
 
     pub fn issue(&self, id: u64) -> Option<Issue> {
-        self.index.lock().issues.get(&id).cloned()
+        self.index.lock().get(id).cloned()
     }
 
     pub fn issues(&self, query: &IssueQuery) -> Vec<Issue> {
         let index = self.index.lock();
         let mut found: Vec<Issue> = index
             .issues
-            .values()
+            .iter()
             .filter(|i| query.matches(i))
             .cloned()
             .collect();
@@ -246,7 +285,7 @@ impl ErrorStore {
     pub async fn set_status(&self, id: u64, change: &StatusChange) -> Result<Issue, ErrorsError> {
         let (pending, issue) = {
             let mut index = self.index.lock();
-            let issue = index.issues.get_mut(&id).ok_or(ErrorsError::IssueNotFound(id))?;
+            let issue = index.get_mut(id).ok_or(ErrorsError::IssueNotFound(id))?;
             issue.set_status(change);
             let op = WriteOp::put(tables::ERROR_ISSUES, issue_key(id), to_json(issue));
             (self.writer.enqueue(vec![op]), issue.clone())
@@ -257,7 +296,7 @@ impl ErrorStore {
 
     /// A page of an issue's events, newest first. Blocking.
     pub fn events(&self, issue: u64, cursor: Option<&str>, limit: usize) -> Result<EventPage, ErrorsError> {
-        if !self.index.lock().issues.contains_key(&issue) {
+        if self.index.lock().get(issue).is_none() {
             return Err(ErrorsError::IssueNotFound(issue));
         }
         let prefix = events_prefix(issue);
@@ -352,6 +391,21 @@ mod tests {
         assert_eq!(next.events.len(), 2);
         assert!(next.next_cursor.is_none());
         assert!(store.events(9, None, 3).is_err());
+        // Users are looked up in the store: a known one is not counted
+        // again after the restart, a new one is, once.
+        for (user, new_user) in [("u_0", false), ("u_9", true), ("u_9", false)] {
+            let e = event(&format!(
+                r#"{{"message":"timeout after 1 s","timestamp":50,"user":{{"id":"{user}"}}}}"#
+            ));
+            let g = group(&e, &[]);
+            assert_eq!(
+                store.record(1, &g, e).await.unwrap().effect.new_user,
+                new_user,
+                "{user}"
+            );
+        }
+        let issue = store.issue(1).unwrap();
+        assert_eq!((issue.count, issue.user_count), (8, 3));
 
         let change = StatusChange {
             status: IssueStatus::Resolved,

@@ -32,11 +32,14 @@ impl Alert {
 pub trait AlertSink: Send + Sync {
     fn send(&self, alerts: Vec<Alert>);
 
-    /// The unresolved alerts the sink holds, so a source that keeps its
-    /// active alerts in memory can take its own back after a restart
-    /// instead of letting them lapse at their `ends_at`. A sink that holds
-    /// none (a test recorder) answers none.
-    fn firing(&self) -> Vec<Alert> {
-        Vec::new()
+    /// Shows `visit` each unresolved alert the sink holds, so a source
+    /// that keeps its active alerts in memory can take its own back after
+    /// a restart instead of letting them lapse at their `ends_at`. One at
+    /// a time, borrowed: after a burst the sink may hold many thousands,
+    /// and the source keeps only a little of each. A sink that holds none
+    /// (a test recorder) shows none. `visit` must be quick: the sink may
+    /// hold a lock meanwhile.
+    fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
+        let _ = visit;
     }
 }

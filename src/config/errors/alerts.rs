@@ -23,6 +23,13 @@ pub struct ErrorAlertsConfig {
     /// resolved or ignored, or after this long without events.
     #[serde(default = "one_hour")]
     pub quiet_period: PromDuration,
+    /// An `ErrorIssueNew` alert tells of an issue's first event, not of
+    /// a lasting condition: it resolves this long after it started (as
+    /// Alertmanager's `resolve_timeout` ends an alert nobody re-sends),
+    /// or sooner by the rules above. Long enough for a route's
+    /// `group_wait` to notify it.
+    #[serde(default = "five_minutes")]
+    pub new_issue_for: PromDuration,
     /// How often active alerts are sent again (their `endsAt` is four of
     /// these ahead, as Prometheus does for its Alertmanager).
     #[serde(default = "one_minute")]
@@ -75,6 +82,7 @@ impl Default for ErrorAlertsConfig {
             regression: true,
             spike: None,
             quiet_period: one_hour(),
+            new_issue_for: five_minutes(),
             resend_interval: one_minute(),
         }
     }
