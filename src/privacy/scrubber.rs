@@ -12,7 +12,7 @@ use regex::{Regex, RegexSet};
 use crate::config::{ScrubbersConfig, compile_custom};
 use crate::selfmetrics::{Counter, Registry};
 
-use super::builtin::{BUILTINS, Check, SENSITIVE_KEY_PARTS};
+use super::builtin::{BUILTINS, Check, Needs, SENSITIVE_KEY_PARTS, TextFacts};
 use super::luhn::luhn_valid;
 
 /// Passes over dirty text at most. Real text settles in one or two;
@@ -48,6 +48,9 @@ struct Rule {
     regex: Regex,
     marker: String,
     check: Check,
+    /// What a text needs for the pattern to match (built-ins); `None`
+    /// for the user's own patterns, which are always run.
+    needs: Option<Needs>,
     /// Indexes of the groups named `value…`, in pattern order.
     value_groups: Vec<usize>,
     scrubbed: Arc<Counter>,
@@ -82,12 +85,26 @@ impl Scrubber {
         let mut rules = Vec::new();
         for b in BUILTINS.iter().filter(|b| config.builtin_enabled(b.name)) {
             let regex = Regex::new(b.pattern).unwrap_or_else(|e| panic!("built-in scrubber {}: {e}", b.name));
-            rules.push(Rule::new(b.name, regex, b.marker, b.check, metrics));
+            rules.push(Rule::new(
+                b.name,
+                regex,
+                b.marker,
+                b.check,
+                Some(b.needs),
+                metrics,
+            ));
         }
         for c in &config.custom {
             let regex =
                 compile_custom(&c.regex).unwrap_or_else(|e| panic!("validated scrubber {}: {e}", c.name));
-            rules.push(Rule::new(&c.name, regex, &c.replacement, Check::Always, metrics));
+            rules.push(Rule::new(
+                &c.name,
+                regex,
+                &c.replacement,
+                Check::Always,
+                None,
+                metrics,
+            ));
         }
         let prefilter =
             RegexSet::new(rules.iter().map(|r| r.regex.as_str())).expect("each pattern compiled alone");
@@ -133,7 +150,17 @@ impl Scrubber {
     fn scrub_once<'a>(&self, text: &'a str) -> Cow<'a, str> {
         // `is_match` answers from one forward DFA scan without building
         // the per-pattern match set, which clean text — most text — never
-        // needs; only dirty text pays for `matches`.
+        // needs; only dirty text pays for `matches`. Before it, one pass
+        // over the bytes rules out text that lacks what every enabled
+        // built-in needs (and there is no pattern of the user's own).
+        let facts = TextFacts::of(text);
+        if !self
+            .rules
+            .iter()
+            .any(|r| r.needs.is_none_or(|n| n.may_match(text, &facts)))
+        {
+            return Cow::Borrowed(text);
+        }
         if !self.prefilter.is_match(text) {
             return Cow::Borrowed(text);
         }
@@ -198,6 +225,7 @@ impl Scrubber {
     }
 }
 
+/// One byte of a key as [`normalize_key`] turns it.
 fn normalize_key_byte(b: u8) -> u8 {
     match b {
         b'-' => b'_',
@@ -210,7 +238,14 @@ fn normalize_key(key: &str) -> String {
 }
 
 impl Rule {
-    fn new(name: &str, regex: Regex, marker: &str, check: Check, metrics: &ScrubMetrics) -> Self {
+    fn new(
+        name: &str,
+        regex: Regex,
+        marker: &str,
+        check: Check,
+        needs: Option<Needs>,
+        metrics: &ScrubMetrics,
+    ) -> Self {
         let value_groups = regex
             .capture_names()
             .enumerate()
@@ -222,6 +257,7 @@ impl Rule {
             regex,
             marker: marker.to_string(),
             check,
+            needs,
             value_groups,
             scrubbed: metrics.counter(name),
         }

@@ -58,6 +58,9 @@ impl UserIdsInText {
     /// borrowed when there was none. Tokens are left as they are, so
     /// running it twice changes nothing.
     pub fn tokenize<'a>(&self, text: &'a str, hasher: &UserIdHasher) -> Cow<'a, str> {
+        if !may_hold_a_pair(text) {
+            return Cow::Borrowed(text);
+        }
         let mut out = String::new();
         let mut copied = 0;
         for caps in self.regex.captures_iter(text) {
@@ -117,6 +120,16 @@ impl UserIdsInText {
             Value::Number(_) | Value::Bool(_) | Value::Null => {}
         }
     }
+}
+
+/// Whether `text` has what every pair needs: a `:` or `=`, and a `u`
+/// (every one of [`USER_ID_NAMES`] starts with one, in either case).
+/// Most log texts (access lines, plain messages) lack one of the two,
+/// and two `memchr` scans rule them out for much less than a search of
+/// the case-insensitive pattern costs.
+fn may_hold_a_pair(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr2(b':', b'=', bytes).is_some() && memchr::memchr2(b'u', b'U', bytes).is_some()
 }
 
 /// The span to replace and the id as the field path would read it (a JSON
@@ -202,6 +215,16 @@ mod tests {
     }
 
     #[test]
+    fn every_name_starts_with_the_letter_the_prefilter_looks_for() {
+        for name in USER_ID_NAMES {
+            assert!(name.starts_with(['u', 'U']), "{name}");
+        }
+        assert!(!may_hold_a_pair("GET /api/v1/courses/12 200"));
+        assert!(!may_hold_a_pair("user 42 logged in"));
+        assert!(may_hold_a_pair("user=42"));
+    }
+
+    #[test]
     fn other_words_and_empty_values_stay() {
         let (r, h) = rule();
         for text in [
@@ -259,6 +282,15 @@ mod tests {
             let (r, h) = rule();
             let once = r.tokenize(&text, &h).into_owned();
             prop_assert_eq!(r.tokenize(&once, &h), once.as_str());
+        }
+
+        /// The prefilter only skips texts the pattern cannot match.
+        #[test]
+        fn the_prefilter_skips_no_pair(text in "[ -~]{0,12}(uid|UsEr|user_name|x)[\"' ]{0,2}[:= ]{0,2}[ -~]{0,12}") {
+            let (r, _) = rule();
+            if r.regex.is_match(&text) {
+                prop_assert!(may_hold_a_pair(&text), "{text:?}");
+            }
         }
     }
 }

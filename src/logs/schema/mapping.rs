@@ -58,19 +58,22 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
             fields.entry(k).or_insert(v);
         }
     }
-    let message = match take_text(&mut fields, aliases::MESSAGE) {
+    // Most aliases are absent from any one record: the filter answers
+    // most of those lookups without searching the map.
+    let keys = KeyFilter::of(&fields);
+    let message = match take_text(&mut fields, &keys, aliases::MESSAGE) {
         Some(m) => m,
         None if line_was_json => String::new(),
         None => line,
     };
 
     let timestamp_ns = sent_ts
-        .or_else(|| take_parsed(&mut fields, aliases::TIMESTAMP, timestamp_ns))
+        .or_else(|| take_parsed(&mut fields, &keys, aliases::TIMESTAMP, timestamp_ns))
         .unwrap_or(opts.now_ns);
     let level = hint
         .as_ref()
         .and_then(Level::from_hint)
-        .or_else(|| take_parsed(&mut fields, aliases::LEVEL, level_value))
+        .or_else(|| take_parsed(&mut fields, &keys, aliases::LEVEL, level_value))
         // A stream labelled `level="error"` (Promtail, python-logging-loki's
         // `severity`) selects as `{level="error"}` in LogQL, as in Loki.
         .or_else(|| {
@@ -82,7 +85,7 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
             })
         })
         .unwrap_or(Level::Info);
-    let service = take_text(&mut fields, aliases::SERVICE)
+    let service = take_text(&mut fields, &keys, aliases::SERVICE)
         .or_else(|| {
             aliases::SERVICE_LABELS.iter().find_map(|name| {
                 labels
@@ -92,14 +95,15 @@ pub fn map_entry(entry: Entry, opts: &MappingOptions<'_>) -> (LogRecord, Mapping
             })
         })
         .unwrap_or_default();
-    let request_id = take_text(&mut fields, aliases::REQUEST_ID);
-    let user = take_text(&mut fields, aliases::USER_ID);
-    let path = take_text(&mut fields, aliases::PATH);
-    let status = take_parsed(&mut fields, aliases::STATUS, status_code);
+    let request_id = take_text(&mut fields, &keys, aliases::REQUEST_ID);
+    let user = take_text(&mut fields, &keys, aliases::USER_ID);
+    let path = take_text(&mut fields, &keys, aliases::PATH);
+    let status = take_parsed(&mut fields, &keys, aliases::STATUS, status_code);
     let duration = aliases::DURATION
         .iter()
+        .filter(|(name, _)| keys.may_hold(name))
         .find_map(|(name, unit)| take_if(&mut fields, name, |v| duration_seconds(v, *unit)));
-    let error = take_error(&mut fields);
+    let error = take_error(&mut fields, &keys);
 
     labels.sort();
     labels.dedup_by(|a, b| a.0 == b.0);
@@ -209,9 +213,10 @@ pub fn truncate(text: &mut String, limit: usize) -> bool {
 }
 
 /// The first alias holding a scalar, as text; removed from `fields`.
-fn take_text(fields: &mut Map<String, Value>, names: &[&str]) -> Option<String> {
+fn take_text(fields: &mut Map<String, Value>, keys: &KeyFilter, names: &[&str]) -> Option<String> {
     names
         .iter()
+        .filter(|name| keys.may_hold(name))
         .find_map(|name| take_owned(fields, name, scalar_text))
 }
 
@@ -227,23 +232,59 @@ fn scalar_text(v: Value) -> Result<String, Value> {
 
 fn take_parsed<T>(
     fields: &mut Map<String, Value>,
+    keys: &KeyFilter,
     names: &[&str],
     parse: impl Fn(&Value) -> Option<T>,
 ) -> Option<T> {
-    names.iter().find_map(|name| take_if(fields, name, &parse))
+    names
+        .iter()
+        .filter(|name| keys.may_hold(name))
+        .find_map(|name| take_if(fields, name, &parse))
 }
 
 /// Error details may be a string, or an object or array (a structured
 /// exception), which is kept as its JSON text.
-fn take_error(fields: &mut Map<String, Value>) -> Option<String> {
-    aliases::ERROR.iter().find_map(|name| {
-        take_owned(fields, name, |v| match v {
-            Value::Null | Value::Bool(false) => Err(v),
-            Value::String(s) if s.is_empty() => Err(Value::String(s)),
-            Value::String(s) => Ok(s),
-            other => Ok(other.to_string()),
+fn take_error(fields: &mut Map<String, Value>, keys: &KeyFilter) -> Option<String> {
+    aliases::ERROR
+        .iter()
+        .filter(|name| keys.may_hold(name))
+        .find_map(|name| {
+            take_owned(fields, name, |v| match v {
+                Value::Null | Value::Bool(false) => Err(v),
+                Value::String(s) if s.is_empty() => Err(Value::String(s)),
+                Value::String(s) => Ok(s),
+                other => Ok(other.to_string()),
+            })
         })
-    })
+}
+
+/// A 64-bit summary of the top-level keys of a record's fields: a name
+/// whose bit is clear is not a key, so its lookup can be skipped. A
+/// dotted alias (`service.name`) may also be found through its first part
+/// (`{"service": {"name": …}}`), so either part's bit lets it through.
+/// Removing keys leaves their bits set, which only costs a lookup.
+struct KeyFilter(u64);
+
+impl KeyFilter {
+    fn of(fields: &Map<String, Value>) -> KeyFilter {
+        KeyFilter(fields.keys().fold(0, |bits, k| bits | key_bit(k)))
+    }
+
+    fn may_hold(&self, name: &str) -> bool {
+        let hit = |n: &str| self.0 & key_bit(n) != 0;
+        hit(name) || name.split_once('.').is_some_and(|(head, _)| hit(head))
+    }
+}
+
+/// One of 64 bits, from a key's length and its first and last bytes
+/// (the aliases of one field mostly differ in those).
+fn key_bit(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let (first, last) = (b.first().copied().unwrap_or(0), b.last().copied().unwrap_or(0));
+    let h = (b.len() as u32).wrapping_mul(0x9e37_79b1)
+        ^ u32::from(first).wrapping_mul(0x85eb_ca6b)
+        ^ u32::from(last).wrapping_mul(0xc2b2_ae35);
+    1 << (h.wrapping_mul(0x27d4_eb2f) >> 26)
 }
 
 /// [`take_if`] for a conversion that consumes the value: `convert` gives
@@ -519,6 +560,17 @@ mod tests {
         assert!(notes.truncated);
         assert!(r.message.len() <= 300);
         assert!(r.message.ends_with(TRUNCATION_MARKER));
+    }
+
+    #[test]
+    fn the_key_filter_lets_every_present_key_through() {
+        let v = json!({"message": "m", "service": {"name": "api"}, "http.status_code": 200, "x": 1});
+        let keys = KeyFilter::of(v.as_object().unwrap());
+        for name in ["message", "service", "service.name", "http.status_code", "x"] {
+            assert!(keys.may_hold(name), "{name}");
+        }
+        let none = KeyFilter::of(&Map::new());
+        assert!(!none.may_hold("message") && !none.may_hold("service.name"));
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {
