@@ -266,6 +266,27 @@ pub fn alert_at_hook(bodies: &Arc<Mutex<Vec<String>>>, name: &str, status: &str)
     )
 }
 
+/// Checks the `grade-sync` monitor of project 1 went missed, ok, error,
+/// ok (its check-ins are listed newest first) and its first run was ok.
+pub fn assert_grade_sync_recovered(server: &BelfryServer) {
+    let checkins =
+        get_json(&server.url("/api/belfry/errors/monitors/grade-sync/checkins?project=1"))["data"].clone();
+    let statuses: Vec<&str> = checkins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    // A later missed one may lead on a slow machine.
+    let at = statuses.iter().position(|s| *s == "ok").unwrap();
+    assert_eq!(
+        &statuses[at..at + 4],
+        ["ok", "error", "ok", "missed"],
+        "{checkins}"
+    );
+    assert_eq!(statuses.last(), Some(&"ok"), "{checkins}");
+}
+
 /// Every series named `metric` with all its samples, sorted by labels.
 pub fn read_all(storage: &dyn Storage, metric: &str) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let querier = storage.querier();
