@@ -56,7 +56,7 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     runtime.block_on(serve_async(opts))
 }
 
-fn load_config(path: Option<&Path>) -> Result<Config> {
+pub(crate) fn load_config(path: Option<&Path>) -> Result<Config> {
     match path {
         Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("{e}")),
         None => Ok(Config::embedded_default()),
@@ -145,6 +145,28 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             .context("the state store open task failed")?
             .context("cannot open the state store")?
     };
+    // Accounts: loaded, and the first admin of `auth.admin` created. The
+    // routes do not check them yet; a non-loopback listen is still refused.
+    let _accounts = {
+        let state_store = state_store.clone();
+        let auth_config = config.auth.clone();
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let accounts = belfry::auth::Accounts::open(state_store, &auth_config, &registry)
+                .context("cannot read the users and tokens")?;
+            accounts
+                .ensure_admin(&auth_config)
+                .context("cannot create the admin user of auth.admin")?;
+            Ok(accounts)
+        })
+        .await
+        .context("the accounts start task failed")??
+    };
+    if config.auth.disabled {
+        tracing::warn!(
+            "auth.disabled is set: access control is off and every route is open to whoever can reach it"
+        );
+    }
     // Errors: Sentry-compatible ingest, scrubbed with the logs' key and
     // scrubbers (plus IP addresses), issues and events in state.redb.
     let errors = {

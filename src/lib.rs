@@ -4,6 +4,7 @@
 //! `ARCHITECTURE.md` at the repository root is the map of these modules.
 
 pub mod alerting;
+pub mod auth;
 pub mod config;
 pub mod errors;
 pub mod exposition;

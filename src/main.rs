@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod accounts_cli;
 mod app;
 
 /// Log ingest allocates a string or map node per JSON value; mimalloc
@@ -59,6 +60,17 @@ enum Command {
     Errors {
         #[command(subcommand)]
         what: ErrorsCommand,
+    },
+    /// Manage local users (argon2id passwords in the data directory;
+    /// belfry must not be running).
+    User {
+        #[command(subcommand)]
+        what: accounts_cli::UserCommand,
+    },
+    /// Manage API tokens for programs (belfry must not be running).
+    Token {
+        #[command(subcommand)]
+        what: accounts_cli::TokenCommand,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -152,6 +164,12 @@ fn main() -> ExitCode {
             cli.serve.listen,
             &name,
         ),
+        Some(Command::User { what }) => {
+            accounts_cli::user(cli.serve.config.as_deref(), &cli.serve.data_dir, what)
+        }
+        Some(Command::Token { what }) => {
+            accounts_cli::token(cli.serve.config.as_deref(), &cli.serve.data_dir, what)
+        }
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

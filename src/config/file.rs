@@ -32,6 +32,9 @@ pub struct Config {
     /// Sentry-compatible error ingest: projects, limits, scrubbing.
     #[serde(default, deserialize_with = "null_as_default")]
     pub errors: ErrorsConfig,
+    /// Users, tokens and the login lockout (`crate::auth`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub auth: AuthConfig,
     /// Alertmanager's `alertmanager.yml` format.
     #[serde(default)]
     pub alerting: Option<crate::config::AlertingConfig>,
@@ -166,6 +169,9 @@ impl Config {
         self.errors
             .validate()
             .map_err(|m| FileError::located(origin, locate_key(text, "errors"), format!("errors: {m}")))?;
+        self.auth
+            .validate()
+            .map_err(|m| FileError::located(origin, locate_key(text, "auth"), format!("auth: {m}")))?;
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
         }

@@ -1,10 +1,11 @@
 //! The configuration file: its serde shape (Prometheus-compatible `global`,
 //! `scrape_configs` and `rule_files`, Alertmanager's `alerting`, plus
-//! Belfry's `storage`, `logs` and `server`),
+//! Belfry's `storage`, `logs`, `errors`, `auth` and `server`),
 //! `${VAR}` expansion, Prometheus's defaults and validation, and errors
 //! located as `FILE:LINE:COLUMN`.
 
 pub mod alerting;
+mod auth;
 mod envsubst;
 mod error;
 mod errors;
@@ -25,6 +26,10 @@ mod size;
 mod validation_error;
 
 pub use alerting::AlertingConfig;
+pub use auth::{
+    AdminConfig, AuthConfig, LockoutConfig, MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
+    PasswordHashingConfig, is_valid_account_name, password_problem,
+};
 pub use error::ConfigError;
 pub use errors::{
     ErrorAlertsConfig, ErrorLimitsConfig, ErrorMonitorsConfig, ErrorScrubConfig, ErrorsConfig,

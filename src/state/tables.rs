@@ -56,6 +56,15 @@ pub const ERROR_MONITORS: &str = "error_monitors";
 /// 20 digits; JSON `errors::CheckInRecord`).
 pub const ERROR_MONITOR_CHECKINS: &str = "error_monitor_checkins";
 
+/// Local users by name (JSON `auth::users` record: role, argon2id PHC
+/// hash, created, failed logins, locked until).
+pub const AUTH_USERS: &str = "auth_users";
+/// API tokens by name (JSON: scopes, the SHA-256 of the secret in hex,
+/// created, expires, last used); the secret itself is never stored.
+pub const AUTH_TOKENS: &str = "auth_tokens";
+/// The audit log by `MICROS/SEQ` (zero-padded; JSON `auth::AuditEntry`).
+pub const AUTH_AUDIT: &str = "auth_audit";
+
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
     SILENCES,
@@ -76,6 +85,9 @@ pub const ALL: &[&str] = &[
     ERROR_EVENT_IDS,
     ERROR_EVENT_TIMES,
     ERROR_REQUEST_EVENTS,
+    AUTH_USERS,
+    AUTH_TOKENS,
+    AUTH_AUDIT,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -125,4 +125,13 @@ impl PendingWrite {
             .map_err(|_| StateError::WriterStopped)?
             .map_err(StateError::BatchFailed)
     }
+
+    /// As [`PendingWrite::durable`], blocking the calling thread. Never
+    /// call this on the async executor.
+    pub fn durable_blocking(self) -> Result<(), StateError> {
+        let wait = self.0.ok_or(StateError::WriterStopped)?;
+        wait.blocking_recv()
+            .map_err(|_| StateError::WriterStopped)?
+            .map_err(StateError::BatchFailed)
+    }
 }

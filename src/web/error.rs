@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::alerting::AlertingError;
+use crate::auth::AuthError;
 use crate::errors::ErrorsError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::logql::LogqlError;
@@ -60,6 +61,9 @@ pub enum ApiError {
     /// Error ingest (Sentry's envelopes) and the issues API.
     #[error(transparent)]
     Errors(#[from] ErrorsError),
+    /// Accounts: logins, tokens, users, the audit log.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -157,7 +161,26 @@ impl ApiError {
                 }
                 ErrorsError::State(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
+            ApiError::Auth(e) => ApiError::auth_status(e),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    fn auth_status(e: &AuthError) -> (StatusCode, &'static str) {
+        match e {
+            AuthError::InvalidCredentials
+            | AuthError::MalformedToken
+            | AuthError::UnknownToken
+            | AuthError::TokenExpired(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            // A lock is a throttle: the client may try again after it.
+            AuthError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            AuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AuthError::UserExists(_) | AuthError::TokenExists(_) => (StatusCode::CONFLICT, "conflict"),
+            AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AuthError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+            AuthError::Hashing(_) | AuthError::Corrupt { .. } | AuthError::State(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
         }
     }
 }
@@ -186,8 +209,14 @@ fn add_retry_after(error: &ApiError, response: &mut Response) {
         }
         return;
     }
-    if let ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) = error
-        && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
+    let retry_after_secs = match error {
+        ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) => Some(*retry_after_secs),
+        ApiError::Auth(AuthError::Locked { retry_after_secs }) => Some((*retry_after_secs).max(1)),
+        ApiError::Auth(AuthError::Busy) => Some(1),
+        _ => None,
+    };
+    if let Some(secs) = retry_after_secs
+        && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
     {
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
@@ -357,5 +386,44 @@ impl IntoResponse for AlertmanagerApiError {
 fn log_server_error(status: StatusCode, error: &ApiError) {
     if status.is_server_error() {
         tracing::error!(error = %error, "request failed");
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    fn answer(e: AuthError) -> (u16, Option<String>, String) {
+        let response = ApiError::from(e).into_response();
+        let retry = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let status = response.status().as_u16();
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 16))
+            .unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn account_refusals_map_to_their_statuses() {
+        let (status, retry, body) = answer(AuthError::InvalidCredentials);
+        assert_eq!((status, retry), (401, None));
+        assert!(body.contains("invalid user name or password"), "{body}");
+        assert_eq!(answer(AuthError::UnknownToken).0, 401);
+        assert_eq!(answer(AuthError::TokenExpired("ci".into())).0, 401);
+        assert_eq!(answer(AuthError::MalformedToken).0, 401);
+        let (status, retry, _) = answer(AuthError::Locked {
+            retry_after_secs: 120,
+        });
+        assert_eq!((status, retry.as_deref()), (429, Some("120")));
+        let (status, retry, _) = answer(AuthError::Busy);
+        assert_eq!((status, retry.as_deref()), (503, Some("1")));
+        assert_eq!(answer(AuthError::UserExists("a".into())).0, 409);
+        assert_eq!(answer(AuthError::NoSuchToken("a".into())).0, 404);
+        assert_eq!(answer(AuthError::Invalid("bad".into())).0, 400);
     }
 }

@@ -97,6 +97,12 @@ pub struct BelfryServer {
 impl BelfryServer {
     /// Starts `belfry serve` and waits until `/-/ready` answers 200.
     pub fn start(data_dir: &Path, config: Option<&Path>) -> BelfryServer {
+        BelfryServer::start_with_env(data_dir, config, &[])
+    }
+
+    /// As [`BelfryServer::start`], with variables set in the server's
+    /// environment (what `${VAR}` in its configuration reads).
+    pub fn start_with_env(data_dir: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> BelfryServer {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
         cmd.arg("serve")
@@ -107,6 +113,7 @@ impl BelfryServer {
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
         }
+        cmd.envs(env.iter().copied());
         cmd.env_remove("BELFRY_CONFIG")
             .env("BELFRY_LOG", "info")
             .stdout(Stdio::null())
