@@ -1,11 +1,13 @@
 //! Users, tokens and the audit log against a real `state.redb`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::config::{AdminConfig, LockoutConfig, Secret};
+use crate::config::{AdminConfig, AuthConfig, LockoutConfig, Secret};
 use crate::model::PromDuration;
-use crate::state::tables;
+use crate::selfmetrics::Registry;
+use crate::state::{StateStore, tables};
 
 fn config(max_failures: u32) -> AuthConfig {
     AuthConfig {

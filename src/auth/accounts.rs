@@ -1,0 +1,120 @@
+//! `Accounts`: the users, tokens and audit log of one state store, opened
+//! together at start-up.
+
+use std::sync::Arc;
+
+use crate::config::AuthConfig;
+use crate::selfmetrics::Registry;
+use crate::state::{StateStore, StateWriter};
+
+use super::audit::{Actor, AuditLog};
+use super::error::AuthError;
+use super::lockout::LockoutPolicy;
+use super::metrics::AuthMetrics;
+use super::password::PasswordPool;
+use super::role::Role;
+use super::tokens::Tokens;
+use super::unix_now;
+use super::users::Users;
+
+/// Users, tokens and the audit log of one state store.
+pub struct Accounts {
+    pub users: Users,
+    pub tokens: Tokens,
+    pub audit: Arc<AuditLog>,
+    writer: StateWriter,
+    #[cfg(test)]
+    store: Arc<StateStore>,
+}
+
+impl Accounts {
+    /// Loads users and tokens and starts the password pool. Blocking.
+    pub fn open(
+        store: Arc<StateStore>,
+        config: &AuthConfig,
+        registry: &Registry,
+    ) -> Result<Accounts, AuthError> {
+        let metrics = Arc::new(AuthMetrics::new(registry));
+        // Their own writer: a login's failure count or a token's last use
+        // never waits behind a batch of error events.
+        let writer = StateWriter::start(store.clone());
+        let audit = Arc::new(AuditLog::new(store.clone()));
+        let pool = Arc::new(PasswordPool::start(
+            config.password_hashing.workers,
+            config.password_hashing.queue,
+            metrics.password_queue_full.clone(),
+        ));
+        let users = Users::open(
+            &store,
+            writer.clone(),
+            audit.clone(),
+            LockoutPolicy::from(&config.lockout),
+            pool,
+            metrics.clone(),
+        )?;
+        let tokens = Tokens::open(&store, writer.clone(), audit.clone(), metrics)?;
+        #[cfg(not(test))]
+        drop(store);
+        Ok(Accounts {
+            users,
+            tokens,
+            audit,
+            writer,
+            #[cfg(test)]
+            store,
+        })
+    }
+
+    /// Creates `auth.admin` when no user of that name exists. A user of
+    /// that name is left as it is — its password may have been changed
+    /// with `belfry user passwd` since — and said so. Returns whether it
+    /// was created. Blocking.
+    pub fn ensure_admin(&self, config: &AuthConfig) -> Result<bool, AuthError> {
+        let Some(admin) = &config.admin else {
+            return Ok(false);
+        };
+        if let Some(existing) = self.users.get(&admin.user) {
+            if existing.role != Role::Admin {
+                tracing::warn!(
+                    user = %admin.user,
+                    role = %existing.role,
+                    "auth.admin names an existing user who is not an admin; left unchanged"
+                );
+            }
+            return Ok(false);
+        }
+        self.users.add(
+            &Actor::config(),
+            &admin.user,
+            Role::Admin,
+            admin.password.expose(),
+        )?;
+        tracing::info!(user = %admin.user, "created the admin user of auth.admin");
+        Ok(true)
+    }
+
+    /// No user and no token: a developer's loopback server stays open.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.tokens.is_empty()
+    }
+
+    /// Some admin user or unexpired admin token exists, which a listen
+    /// beyond loopback requires.
+    pub fn has_admin(&self) -> bool {
+        self.users.has_admin() || self.tokens.has_admin(unix_now())
+    }
+
+    /// Waits until every write queued so far is durable (last-use times
+    /// are written without waiting). Blocking.
+    pub fn flush(&self) -> Result<(), AuthError> {
+        self.writer.write_blocking(Vec::new()).map_err(AuthError::from)
+    }
+}
+
+#[cfg(test)]
+impl Accounts {
+    /// A table's rows as stored, for tests that look at what is on disk.
+    pub(crate) fn raw_rows(&self, table: &'static str) -> Vec<(String, Vec<u8>)> {
+        self.store.scan(table).unwrap()
+    }
+}
