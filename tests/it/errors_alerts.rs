@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::log_rules::start_webhook;
 use crate::log_shippers_support::python_with;
 use crate::support::{
-    BelfryServer, alert_at_hook, assert_grade_sync_recovered, block, get_json, http_client, http_get,
-    peer_binary,
+    alert_at_hook, assert_grade_sync_recovered, block, get_json, http_client, http_get, peer_binary,
+    start_errors_server,
 };
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -85,32 +85,7 @@ fn new_and_regressed_issues_and_cron_monitors_alert_through_the_routes() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (hook_url, bodies) = start_webhook();
-    let config = dir.path().join("belfry.yml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-errors:
-  projects: [{{id: 1, name: lms, keys: [{KEY}]}}]
-  alerts: {{resend_interval: 1s}}
-  monitors: {{check_interval: 200ms, minute: 2s}}
-alerting:
-  route:
-    receiver: hook
-    group_by: [alertname, issue, monitor]
-    group_wait: 100ms
-    group_interval: 500ms
-    repeat_interval: 1h
-  receivers:
-    - name: hook
-      webhook_configs:
-        - url: '{hook_url}'
-          send_resolved: true
-"#
-        ),
-    )
-    .unwrap();
-    let server = BelfryServer::start(&dir.path().join("data"), Some(&config));
+    let server = start_errors_server(dir.path(), KEY, "alerts: {resend_interval: 1s}", &hook_url);
     let mut sdk = Sdk::start(python, &format!("http://{KEY}@{}/1", server.addr));
 
     // A new issue.

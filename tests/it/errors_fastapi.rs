@@ -20,7 +20,7 @@ use crate::log_rules::start_webhook;
 use crate::log_shippers_support::python_with;
 use crate::support::{
     BelfryServer, ChildGuard, alert_at_hook, assert_grade_sync_recovered, free_port, get_json, grep_dir,
-    http_client, issue, query_value, release, wait_for, wait_value,
+    http_client, issue, query_value, release, start_errors_server, wait_for, wait_value,
 };
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -118,31 +118,7 @@ fn wait_counts(server: &BelfryServer, counts: &[u64]) -> Vec<Value> {
 }
 
 fn start_server(dir: &std::path::Path, hook_url: &str) -> BelfryServer {
-    let config = dir.join("belfry.yml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-errors:
-  projects: [{{id: 1, name: lms, keys: [{KEY}]}}]
-  monitors: {{check_interval: 200ms, minute: 2s}}
-alerting:
-  route:
-    receiver: hook
-    group_by: [alertname, issue, monitor]
-    group_wait: 100ms
-    group_interval: 500ms
-    repeat_interval: 1h
-  receivers:
-    - name: hook
-      webhook_configs:
-        - url: '{hook_url}'
-          send_resolved: true
-"#
-        ),
-    )
-    .unwrap();
-    BelfryServer::start(&dir.join("data"), Some(&config))
+    start_errors_server(dir, KEY, "", hook_url)
 }
 
 #[test]

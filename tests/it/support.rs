@@ -273,6 +273,38 @@ pub fn alert_at_hook(bodies: &Arc<Mutex<Vec<String>>>, name: &str, status: &str)
     )
 }
 
+/// A server in `dir` with errors project 1 (`key`), cron monitors checked
+/// every 200 ms with a 2 s minute, and every alert routed to the webhook
+/// at `hook_url`; `errors_extra` is one more line of the `errors` section.
+pub fn start_errors_server(dir: &Path, key: &str, errors_extra: &str, hook_url: &str) -> BelfryServer {
+    let config = dir.join("belfry.yml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+errors:
+  projects: [{{id: 1, name: lms, keys: [{key}]}}]
+  {errors_extra}
+  monitors: {{check_interval: 200ms, minute: 2s}}
+alerting:
+  route:
+    receiver: hook
+    group_by: [alertname, issue, monitor]
+    group_wait: 100ms
+    group_interval: 500ms
+    repeat_interval: 1h
+  receivers:
+    - name: hook
+      webhook_configs:
+        - url: '{hook_url}'
+          send_resolved: true
+"#
+        ),
+    )
+    .unwrap();
+    BelfryServer::start(&dir.join("data"), Some(&config))
+}
+
 /// Checks the `grade-sync` monitor of project 1 went missed, ok, error,
 /// ok (its check-ins are listed newest first) and its first run was ok.
 pub fn assert_grade_sync_recovered(server: &BelfryServer) {
