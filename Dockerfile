@@ -13,7 +13,11 @@ COPY --from=build /src/target/release/belfry /usr/local/bin/belfry
 USER belfry
 ENV BELFRY_DATA_DIR=/var/lib/belfry
 VOLUME /var/lib/belfry
-# Belfry serves everything on one port; until accounts exist it listens on
-# loopback only, so the compose example runs it on the host's network.
+# Everything on one port, on the container network. A listen beyond
+# loopback starts only once an admin exists: set auth.admin in the
+# configuration with its password from the environment (see
+# docker-compose.yml), or create one with `belfry user add NAME --role admin`.
+ENV BELFRY_LISTEN=0.0.0.0:9900
+EXPOSE 9900
 ENTRYPOINT ["belfry"]
 CMD ["serve"]

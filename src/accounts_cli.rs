@@ -122,7 +122,7 @@ pub fn user(config_path: Option<&Path>, data_dir: &Path, command: UserCommand) -
                 bail!("no user named {name:?} (see `belfry user list`)");
             }
             let password = read_password()?;
-            users.set_password(&actor, &name, &password)?;
+            accounts.set_password(&actor, &name, &password)?;
             eprintln!("changed the password of {name:?}");
         }
         UserCommand::List => {
@@ -138,7 +138,7 @@ pub fn user(config_path: Option<&Path>, data_dir: &Path, command: UserCommand) -
             }
         }
         UserCommand::Remove { name } => {
-            users.remove(&actor, &name)?;
+            accounts.remove_user(&actor, &name)?;
             eprintln!("removed user {name:?}");
         }
         UserCommand::Unlock { name } => {

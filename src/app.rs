@@ -63,16 +63,23 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<Config> {
     }
 }
 
-/// Until accounts and tokens exist, everything Belfry serves is open, so it
-/// only listens where nobody else can reach it.
-fn refuse_public_listen(addr: SocketAddr) -> Result<()> {
-    if addr.ip().is_loopback() {
+/// Beyond loopback, whoever can reach the address could use every route
+/// if nobody could sign in as admin, so such a listen needs an admin user
+/// or admin token first, or `auth.disabled` saying otherwise.
+fn refuse_public_listen(addr: SocketAddr, accounts: &belfry::auth::Accounts, disabled: bool) -> Result<()> {
+    if addr.ip().is_loopback() || accounts.has_admin() {
+        return Ok(());
+    }
+    if disabled {
+        tracing::warn!(address = %addr, "auth.disabled is set: listening beyond loopback with access control off; anyone who can reach this address can read and change everything");
         return Ok(());
     }
     bail!(
-        "refusing to listen on {addr}: no account or token is configured, so anyone who can reach \
-         that address could read and write all data; listen on a loopback address (e.g. \
-         --listen 127.0.0.1:9900) and put an authenticating reverse proxy in front"
+        "refusing to listen on {addr}: no admin user or admin token exists, so nobody could sign in \
+         to manage access; create one first with `belfry user add NAME --role admin` (the password is \
+         read from stdin), or set auth.admin in the configuration with its password from the \
+         environment (password: ${{BELFRY_ADMIN_PASSWORD}}), or listen on a loopback address \
+         (e.g. --listen 127.0.0.1:9900)"
     )
 }
 
@@ -83,7 +90,36 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .listen
         .or(config.server.listen_address)
         .unwrap_or(DEFAULT_LISTEN);
-    refuse_public_listen(listen)?;
+    // Accounts first: whether this listen may start depends on them.
+    let state_store = {
+        let data_dir = opts.data_dir.clone();
+        tokio::task::spawn_blocking(move || StateStore::open(&data_dir))
+            .await
+            .context("the state store open task failed")?
+            .context("cannot open the state store")?
+    };
+    let registry = Registry::new();
+    let accounts = {
+        let state_store = state_store.clone();
+        let auth_config = config.auth.clone();
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let accounts = belfry::auth::Accounts::open(state_store, &auth_config, &registry)
+                .context("cannot read the users and tokens")?;
+            accounts
+                .ensure_admin(&auth_config)
+                .context("cannot create the admin user of auth.admin")?;
+            Ok(Arc::new(accounts))
+        })
+        .await
+        .context("the accounts start task failed")??
+    };
+    if config.auth.disabled {
+        tracing::warn!(
+            "auth.disabled is set: access control is off and every route is open to whoever can reach it"
+        );
+    }
+    refuse_public_listen(listen, &accounts, config.auth.disabled)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -93,8 +129,12 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     if opts.config_path.is_none() {
         config = embedded_default(local_addr);
     }
+    // The self-scrape's credential, for once `/metrics` needs one.
+    let self_scrape_secret = accounts
+        .tokens
+        .add_internal("belfry-self-scrape", &[belfry::auth::Scope::Read]);
+    config = config.with_self_scrape_credentials(local_addr, &self_scrape_secret);
 
-    let registry = Registry::new();
     let metrics_dir = opts.data_dir.join("metrics");
     std::fs::create_dir_all(&metrics_dir)
         .with_context(|| format!("cannot create the data directory {}", metrics_dir.display()))?;
@@ -138,35 +178,6 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     scrape.apply_config(&config).context("cannot start scraping")?;
 
     let shutdown = CancellationToken::new();
-    let state_store = {
-        let data_dir = opts.data_dir.clone();
-        tokio::task::spawn_blocking(move || StateStore::open(&data_dir))
-            .await
-            .context("the state store open task failed")?
-            .context("cannot open the state store")?
-    };
-    // Accounts: loaded, and the first admin of `auth.admin` created. The
-    // routes do not check them yet; a non-loopback listen is still refused.
-    let _accounts = {
-        let state_store = state_store.clone();
-        let auth_config = config.auth.clone();
-        let registry = registry.clone();
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            let accounts = belfry::auth::Accounts::open(state_store, &auth_config, &registry)
-                .context("cannot read the users and tokens")?;
-            accounts
-                .ensure_admin(&auth_config)
-                .context("cannot create the admin user of auth.admin")?;
-            Ok(accounts)
-        })
-        .await
-        .context("the accounts start task failed")??
-    };
-    if config.auth.disabled {
-        tracing::warn!(
-            "auth.disabled is set: access control is off and every route is open to whoever can reach it"
-        );
-    }
     // Errors: Sentry-compatible ingest, scrubbed with the logs' key and
     // scrubbers (plus IP addresses), issues and events in state.redb.
     let errors = {
@@ -323,6 +334,12 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             ),
             &registry,
         ),
+        access: web::AccessControl::new(
+            accounts.clone(),
+            config.auth.disabled,
+            local_addr,
+            config.server.serves_https(),
+        ),
         status: web::StatusInfo::new(
             config.clone(),
             flags(&opts, local_addr),
@@ -348,6 +365,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let reloader = Arc::new(Reloader {
         config_path: opts.config_path.clone(),
         local_addr,
+        self_scrape_secret,
         scrape: scrape.clone(),
         remote: remote.clone(),
         files: files.clone(),
@@ -361,7 +379,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     tracing::info!(address = %local_addr, data_dir = %opts.data_dir.display(), "belfry is listening");
     let app = web::router(state);
     let stop = shutdown.clone();
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             wait_for_stop_signal().await;
             stop.cancel();
@@ -411,6 +429,7 @@ fn flags(opts: &ServeOptions, listen: SocketAddr) -> std::collections::BTreeMap<
 struct Reloader {
     config_path: Option<PathBuf>,
     local_addr: SocketAddr,
+    self_scrape_secret: String,
     scrape: Arc<ScrapeManager>,
     remote: Arc<RemoteManager>,
     files: Arc<FileTailing>,
@@ -444,7 +463,8 @@ impl Reloader {
         let config = match &self.config_path {
             Some(p) => Config::load(p)?,
             None => embedded_default(self.local_addr),
-        };
+        }
+        .with_self_scrape_credentials(self.local_addr, &self.self_scrape_secret);
         // All or nothing: every part that can fail is built first without
         // touching what runs — the alerting configuration (receivers,
         // template files), every changed scrape job (HTTP client, TLS

@@ -13,15 +13,21 @@ use super::lockout::LockoutPolicy;
 use super::metrics::AuthMetrics;
 use super::password::PasswordPool;
 use super::role::Role;
+use super::sessions::Sessions;
+use super::throttle::LoginThrottle;
 use super::tokens::Tokens;
 use super::unix_now;
 use super::users::Users;
 
-/// Users, tokens and the audit log of one state store.
+/// Users, tokens, sessions and the audit log of one state store, and the
+/// login throttle.
 pub struct Accounts {
     pub users: Users,
     pub tokens: Tokens,
+    pub sessions: Sessions,
+    pub throttle: LoginThrottle,
     pub audit: Arc<AuditLog>,
+    pub metrics: Arc<AuthMetrics>,
     writer: StateWriter,
     #[cfg(test)]
     store: Arc<StateStore>,
@@ -52,12 +58,23 @@ impl Accounts {
             pool,
             metrics.clone(),
         )?;
-        let tokens = Tokens::open(&store, writer.clone(), audit.clone(), metrics)?;
+        let tokens = Tokens::open(&store, writer.clone(), audit.clone(), metrics.clone())?;
+        let sessions = Sessions::open(
+            &store,
+            writer.clone(),
+            audit.clone(),
+            &config.session,
+            metrics.clone(),
+        )?;
+        let throttle = LoginThrottle::new(&config.login_throttle, metrics.clone());
         #[cfg(not(test))]
         drop(store);
         Ok(Accounts {
             users,
             tokens,
+            sessions,
+            throttle,
+            metrics,
             audit,
             writer,
             #[cfg(test)]
@@ -102,6 +119,32 @@ impl Accounts {
     /// beyond loopback requires.
     pub fn has_admin(&self) -> bool {
         self.users.has_admin() || self.tokens.has_admin(unix_now())
+    }
+
+    /// Removes a user with their sessions and the tokens they created.
+    /// Blocking.
+    pub fn remove_user(&self, actor: &Actor, name: &str) -> Result<(), AuthError> {
+        self.users.remove(actor, name)?;
+        self.sessions.revoke_user(name)?;
+        self.tokens.remove_owned_by(actor, name)?;
+        Ok(())
+    }
+
+    /// Sets a user's password and ends their sessions (whoever held one
+    /// with the old password holds none now). Blocking.
+    pub fn set_password(&self, actor: &Actor, name: &str, password: &str) -> Result<(), AuthError> {
+        self.users.set_password(actor, name, password)?;
+        self.sessions.revoke_user(name)?;
+        Ok(())
+    }
+
+    /// Records a change made over the API that no account method records
+    /// itself (a silence, a reload, an issue's status). Does not wait.
+    pub fn record(&self, actor: &Actor, action: &str, target: &str, detail: String) {
+        match self.audit.record(actor, action, target, detail) {
+            Ok(op) => self.writer.write_detached(vec![op]),
+            Err(e) => tracing::error!(action, error = %e, "cannot record an audit entry"),
+        }
     }
 
     /// Waits until every write queued so far is durable (last-use times

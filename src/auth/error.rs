@@ -21,6 +21,27 @@ pub enum AuthError {
     /// A well-formed token that is not (or no longer) stored.
     #[error("unknown or revoked API token")]
     UnknownToken,
+    /// No session for this cookie: never was, ended, or expired.
+    #[error("not signed in, or the session has ended; sign in again")]
+    NoSession,
+    /// Logins from this address failed too often.
+    #[error("too many failed logins from this address; try again in {retry_after_secs}s")]
+    Throttled { retry_after_secs: u64 },
+    /// Authenticated, but the role or the token's scopes do not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A state change made with a session without its CSRF token.
+    #[error("missing or wrong CSRF token (send the session's token in the X-CSRF-Token header)")]
+    Csrf,
+    /// Nothing said who the request is from, where that is required.
+    #[error(
+        "authentication required: sign in, or send an API token (Authorization: Bearer, or HTTP Basic with the token as password)"
+    )]
+    Unauthenticated,
+    /// A credential header that cannot be read (too long, not the scheme
+    /// it says); names the header, never its content.
+    #[error("malformed {0} header")]
+    MalformedCredentials(&'static str),
     #[error("API token {0:?} has expired; create a new one with `belfry token add`")]
     TokenExpired(String),
     /// The password checks' queue is full (a login flood): refused at once
@@ -58,6 +79,7 @@ impl AuthError {
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::Locked { .. } => "locked",
             AuthError::Busy => "busy",
+            AuthError::Throttled { .. } => "throttled",
             _ => "error",
         }
     }

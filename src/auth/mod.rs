@@ -1,5 +1,6 @@
 //! Accounts and access: local users with roles and argon2id passwords,
-//! API tokens with scopes, the login lockout, and the audit log, all in
+//! API tokens with scopes, sessions, the login lockout and throttle, and
+//! the audit log, all in
 //! `state.redb`. `web` asks this module who a request is and what it may
 //! do ([`Permission`]); this module knows nothing of HTTP.
 //!
@@ -7,8 +8,9 @@
 //! `role.rs` (roles, scopes, permissions),
 //! `password.rs` (argon2id and the bounded pool checks run on),
 //! `lockout.rs` (the rule), `users.rs`, `token_secret.rs` (the secret's
-//! format and hash), `tokens.rs`, `audit.rs`, `metrics.rs`
-//! (`belfry_auth_*`), `error.rs`.
+//! format and hash, and the CSRF token), `tokens.rs`, `sessions.rs`,
+//! `throttle.rs` (failed logins per source address), `audit.rs`,
+//! `metrics.rs` (`belfry_auth_*`), `error.rs`.
 
 mod accounts;
 mod audit;
@@ -17,6 +19,8 @@ mod lockout;
 mod metrics;
 mod password;
 mod role;
+mod sessions;
+mod throttle;
 pub mod token_secret;
 mod tokens;
 mod users;
@@ -28,6 +32,8 @@ pub use lockout::{AfterFailure, LockoutPolicy, LoginState};
 pub use metrics::AuthMetrics;
 pub use password::PasswordPool;
 pub use role::{Permission, Role, Scope, scopes_allow};
+pub use sessions::{NewSession, Sessions};
+pub use throttle::LoginThrottle;
 pub use tokens::{LAST_USED_RESOLUTION_SECS, NewToken, TokenInfo, Tokens};
 pub use users::{UserInfo, Users, Verified};
 

@@ -11,16 +11,28 @@
 use sha2::{Digest, Sha256};
 
 pub const PREFIX: &str = "bfy_";
+/// A session cookie's secret: the same shape, its own prefix, so one is
+/// never accepted as the other.
+pub const SESSION_PREFIX: &str = "bfs_";
 /// Random characters after the prefix.
 pub const RANDOM_LEN: usize = 32;
 pub const SECRET_LEN: usize = PREFIX.len() + RANDOM_LEN;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// A new secret.
+/// A new token secret.
 pub fn generate() -> String {
+    generate_with(PREFIX)
+}
+
+/// A new session secret.
+pub fn generate_session() -> String {
+    generate_with(SESSION_PREFIX)
+}
+
+fn generate_with(prefix: &str) -> String {
     let mut out = String::with_capacity(SECRET_LEN);
-    out.push_str(PREFIX);
+    out.push_str(prefix);
     while out.len() < SECRET_LEN {
         let bytes: [u8; 32] = rand::random();
         // 248 = 4 × 62: bytes at or above it are skipped, so every
@@ -38,8 +50,17 @@ pub fn generate() -> String {
 /// Whether `text` has the shape of a secret: the prefix and exactly 32
 /// base62 characters, nothing before or after.
 pub fn is_well_formed(text: &str) -> bool {
+    is_well_formed_with(text, PREFIX)
+}
+
+/// As [`is_well_formed`], for a session secret.
+pub fn is_well_formed_session(text: &str) -> bool {
+    is_well_formed_with(text, SESSION_PREFIX)
+}
+
+fn is_well_formed_with(text: &str, prefix: &str) -> bool {
     text.len() == SECRET_LEN
-        && text.starts_with(PREFIX)
+        && text.starts_with(prefix)
         && text.as_bytes()[PREFIX.len()..]
             .iter()
             .all(u8::is_ascii_alphanumeric)
@@ -57,6 +78,30 @@ pub fn to_hex(digest: &[u8; 32]) -> String {
         s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
     s
+}
+
+/// The CSRF token of a session: derived from the session's secret, so it
+/// needs no storage, differs per session (one stolen from another session
+/// or replayed after logout is refused) and cannot be forged without the
+/// secret, which only the `HttpOnly` cookie carries. Pages read it from
+/// the login answer or `GET /api/belfry/session`.
+pub fn csrf_token(session_secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"belfry-csrf\0");
+    h.update(session_secret.as_bytes());
+    to_hex(&h.finalize().into())
+}
+
+/// Whether `given` is the CSRF token of `session_secret`; compares every
+/// byte whatever the first difference, so timing says nothing.
+pub fn csrf_matches(session_secret: &str, given: &str) -> bool {
+    let want = csrf_token(session_secret);
+    want.len() == given.len()
+        && want
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 pub fn from_hex(text: &str) -> Option<[u8; 32]> {
@@ -98,6 +143,26 @@ mod tests {
         assert!(!is_well_formed(&format!("{}-", &good[..SECRET_LEN - 1])));
         // 36 bytes but a multi-byte character inside.
         assert!(!is_well_formed(&format!("{}é", &good[..SECRET_LEN - 2])));
+    }
+
+    #[test]
+    fn session_and_token_secrets_are_told_apart() {
+        let session = generate_session();
+        let token = generate();
+        assert!(is_well_formed_session(&session) && !is_well_formed(&session));
+        assert!(is_well_formed(&token) && !is_well_formed_session(&token));
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_their_session() {
+        let a = generate_session();
+        let b = generate_session();
+        let token = csrf_token(&a);
+        assert!(csrf_matches(&a, &token));
+        assert!(!csrf_matches(&b, &token));
+        assert!(!csrf_matches(&a, ""));
+        assert!(!csrf_matches(&a, &token[1..]));
+        assert!(!csrf_matches(&a, &token.to_uppercase()));
     }
 
     #[test]

@@ -37,6 +37,9 @@ struct TokenRecord {
     expires: Option<i64>,
     #[serde(default)]
     last_used: Option<i64>,
+    /// The user who created it over the API; it ends with that user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
 }
 
 /// A token as shown and as a check grants it.
@@ -48,6 +51,9 @@ pub struct TokenInfo {
     pub created: i64,
     pub expires: Option<i64>,
     pub last_used: Option<i64>,
+    /// The user who created it over the API (None: the command line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// A new token and its secret, which nothing can show again.
@@ -65,6 +71,10 @@ struct Entry {
     expires: Option<i64>,
     /// Unix seconds; 0 for never.
     last_used: AtomicI64,
+    owner: Option<String>,
+    /// Made at start for the server's own use and held in memory only:
+    /// never stored, listed or counted as an account.
+    internal: bool,
 }
 
 impl Entry {
@@ -76,6 +86,7 @@ impl Entry {
             created: self.created,
             expires: self.expires,
             last_used: (last_used != 0).then_some(last_used),
+            owner: self.owner.clone(),
         }
     }
 
@@ -88,6 +99,7 @@ impl Entry {
             created: info.created,
             expires: info.expires,
             last_used: info.last_used,
+            owner: info.owner,
         };
         let value = serde_json::to_vec(&record).map_err(|e| AuthError::Invalid(e.to_string()))?;
         Ok(WriteOp::put(tables::AUTH_TOKENS, self.name.clone(), value))
@@ -132,6 +144,8 @@ impl Tokens {
                     created: r.created,
                     expires: r.expires,
                     last_used: AtomicI64::new(r.last_used.unwrap_or(0)),
+                    owner: r.owner,
+                    internal: false,
                 }),
             );
         }
@@ -152,6 +166,19 @@ impl Tokens {
         name: &str,
         scopes: &[Scope],
         expires_in: Option<Duration>,
+    ) -> Result<NewToken, AuthError> {
+        self.add_owned(actor, name, scopes, expires_in, None)
+    }
+
+    /// As [`Tokens::add`], for a token that ends with its `owner`'s
+    /// account (one a person creates over the API).
+    pub fn add_owned(
+        &self,
+        actor: &Actor,
+        name: &str,
+        scopes: &[Scope],
+        expires_in: Option<Duration>,
+        owner: Option<&str>,
     ) -> Result<NewToken, AuthError> {
         if !is_valid_account_name(name) {
             return Err(AuthError::Invalid(format!(
@@ -185,6 +212,8 @@ impl Tokens {
             created: now,
             expires,
             last_used: AtomicI64::new(0),
+            owner: owner.map(str::to_string),
+            internal: false,
         });
         let scope_names: Vec<&str> = entry.scopes.iter().map(|s| s.as_str()).collect();
         let mut detail = format!("scopes={}", scope_names.join(","));
@@ -225,15 +254,71 @@ impl Tokens {
         pending.durable_blocking().map_err(AuthError::from)
     }
 
+    /// Deletes the tokens `owner` created (the user is being removed).
+    /// Blocks until durable; returns how many.
+    pub fn remove_owned_by(&self, actor: &Actor, owner: &str) -> Result<usize, AuthError> {
+        let pending = {
+            let _changes = self.changes.lock();
+            let mut map = self.by_hash.write();
+            let owned: Vec<_> = map
+                .values()
+                .filter(|e| e.owner.as_deref() == Some(owner))
+                .cloned()
+                .collect();
+            let mut ops = Vec::with_capacity(owned.len() * 2);
+            for e in &owned {
+                map.remove(&e.sha256);
+                ops.push(WriteOp::delete(tables::AUTH_TOKENS, e.name.clone()));
+                ops.push(self.audit.record(
+                    actor,
+                    "token.remove",
+                    &e.name,
+                    format!("owner={owner} removed"),
+                )?);
+            }
+            if owned.is_empty() {
+                return Ok(0);
+            }
+            (owned.len(), self.writer.enqueue(ops))
+        };
+        pending.1.durable_blocking()?;
+        Ok(pending.0)
+    }
+
+    /// A token for the server's own use (its self-scrape), valid until the
+    /// process ends: held in memory only, never listed, and not an account
+    /// (it opens nothing that was closed, nor closes what was open).
+    pub fn add_internal(&self, name: &str, scopes: &[Scope]) -> String {
+        let secret = token_secret::generate();
+        let entry = Arc::new(Entry {
+            name: name.to_string(),
+            scopes: scopes.to_vec(),
+            sha256: token_secret::digest(&secret),
+            created: unix_now(),
+            expires: None,
+            last_used: AtomicI64::new(0),
+            owner: None,
+            internal: true,
+        });
+        self.by_hash.write().insert(entry.sha256, entry);
+        secret
+    }
+
     /// Every token, by name.
     pub fn list(&self) -> Vec<TokenInfo> {
-        let mut out: Vec<TokenInfo> = self.by_hash.read().values().map(|e| e.info()).collect();
+        let mut out: Vec<TokenInfo> = self
+            .by_hash
+            .read()
+            .values()
+            .filter(|e| !e.internal)
+            .map(|e| e.info())
+            .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_hash.read().is_empty()
+        self.by_hash.read().values().all(|e| e.internal)
     }
 
     /// Whether some unexpired token has the admin scope.
@@ -241,7 +326,7 @@ impl Tokens {
         self.by_hash
             .read()
             .values()
-            .any(|e| e.scopes.contains(&Scope::Admin) && e.expires.is_none_or(|x| x > now))
+            .any(|e| !e.internal && e.scopes.contains(&Scope::Admin) && e.expires.is_none_or(|x| x > now))
     }
 
     /// The token whose secret this is, at the current time.
@@ -272,7 +357,7 @@ impl Tokens {
     /// minute old or more; concurrent checks of one token write once.
     fn touch(&self, entry: &Arc<Entry>, now: i64) {
         let last = entry.last_used.load(Ordering::Relaxed);
-        if now - last < LAST_USED_RESOLUTION_SECS {
+        if entry.internal || now - last < LAST_USED_RESOLUTION_SECS {
             return;
         }
         if entry

@@ -200,6 +200,13 @@ impl Users {
         self.inner.records.lock().get(name).map(info)
     }
 
+    /// The role of `name` now; None when no such user exists. Runs on
+    /// every request made with a session, so a role change or a removal
+    /// applies from the next request.
+    pub fn role_of(&self, name: &str) -> Option<Role> {
+        self.inner.records.lock().get(name).map(|r| r.role)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner.records.lock().is_empty()
     }

@@ -61,6 +61,84 @@ pub struct AuthConfig {
     pub lockout: LockoutConfig,
     #[serde(default)]
     pub password_hashing: PasswordHashingConfig,
+    #[serde(default)]
+    pub session: SessionConfig,
+    #[serde(default)]
+    pub login_throttle: LoginThrottleConfig,
+}
+
+/// How long a person stays signed in.
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A session unused this long ends.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: PromDuration,
+    /// A session ends this long after sign-in, however busy.
+    #[serde(default = "default_absolute_timeout")]
+    pub absolute_timeout: PromDuration,
+    /// Most sessions held at once; the least recently used one ends to
+    /// make room (counted in `belfry_auth_sessions_evicted_total`).
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout: default_idle_timeout(),
+            absolute_timeout: default_absolute_timeout(),
+            max_sessions: default_max_sessions(),
+        }
+    }
+}
+
+fn default_idle_timeout() -> PromDuration {
+    PromDuration::from_secs(8 * 3600)
+}
+fn default_absolute_timeout() -> PromDuration {
+    PromDuration::from_secs(7 * 24 * 3600)
+}
+fn default_max_sessions() -> usize {
+    10_000
+}
+
+/// Failed logins from one address, whatever the user names: past
+/// `max_failures` within `window`, that address's logins are refused
+/// until the window has passed. The per-user lockout (`lockout`) stops
+/// guessing one password; this stops one address trying many users.
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginThrottleConfig {
+    #[serde(default = "default_source_max_failures")]
+    pub max_failures: u32,
+    #[serde(default = "default_source_window")]
+    pub window: PromDuration,
+    /// Most addresses tracked at once (memory bound); past it, new
+    /// addresses are not throttled (the per-user lockout still holds) and
+    /// `belfry_auth_throttle_table_full_total` counts it.
+    #[serde(default = "default_max_sources")]
+    pub max_sources: usize,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        LoginThrottleConfig {
+            max_failures: default_source_max_failures(),
+            window: default_source_window(),
+            max_sources: default_max_sources(),
+        }
+    }
+}
+
+fn default_source_max_failures() -> u32 {
+    20
+}
+fn default_source_window() -> PromDuration {
+    PromDuration::from_secs(5 * 60)
+}
+fn default_max_sources() -> usize {
+    10_000
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
@@ -169,6 +247,21 @@ impl AuthConfig {
         if hashing.queue == 0 {
             return Err("password_hashing.queue must be at least 1".to_string());
         }
+        let session = &self.session;
+        if session.idle_timeout.is_zero() || session.absolute_timeout.is_zero() {
+            return Err(
+                "session.idle_timeout and session.absolute_timeout must be longer than 0s".to_string(),
+            );
+        }
+        if session.max_sessions == 0 {
+            return Err("session.max_sessions must be at least 1".to_string());
+        }
+        let throttle = &self.login_throttle;
+        if throttle.max_failures == 0 || throttle.window.is_zero() || throttle.max_sources == 0 {
+            return Err(
+                "login_throttle.max_failures, window and max_sources must all be above 0".to_string(),
+            );
+        }
         Ok(())
     }
 }
@@ -210,6 +303,10 @@ mod tests {
         assert!(e.contains("lockout.max_failures must be at least 1"), "{e}");
         let e = parse("auth:\n  password_hashing: {workers: 0}\n").unwrap_err();
         assert!(e.contains("password_hashing.workers"), "{e}");
+        let e = parse("auth:\n  session: {max_sessions: 0}\n").unwrap_err();
+        assert!(e.contains("session.max_sessions must be at least 1"), "{e}");
+        let e = parse("auth:\n  login_throttle: {window: 0s}\n").unwrap_err();
+        assert!(e.contains("login_throttle.max_failures, window"), "{e}");
         let e = parse("auth:\n  admins: []\n").unwrap_err();
         assert!(e.contains("unknown field `admins`"), "{e}");
         let e = parse("auth:\n  admin:\n    user: root\n    password: ${NOPE}\n").unwrap_err();

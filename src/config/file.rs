@@ -132,6 +132,46 @@ impl Config {
         self
     }
 
+    /// Gives jobs that scrape this server itself, and bring no credentials
+    /// of their own, `secret` as their bearer token: once accounts exist,
+    /// `/metrics` needs a read credential like every route, and the
+    /// self-scrape must not go `down` for want of one. Only jobs whose
+    /// every target is this server (a loopback name or the listen address,
+    /// at its port) get it, so the secret never goes to another host.
+    pub fn with_self_scrape_credentials(mut self, listen: SocketAddr, secret: &str) -> Config {
+        let is_self = |target: &str| {
+            let Some((host, port)) = target.rsplit_once(':') else {
+                return false;
+            };
+            if port.parse::<u16>().ok() != Some(listen.port()) {
+                return false;
+            }
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback() || ip == listen.ip())
+        };
+        for job in &mut self.scrape_configs {
+            let has_own = job.basic_auth.is_some()
+                || job.authorization.is_some()
+                || !job.bearer_token.is_empty()
+                || job.bearer_token_file.is_some();
+            let targets: Vec<&String> = job.static_configs.iter().flat_map(|g| &g.targets).collect();
+            let only_self =
+                !targets.is_empty() && targets.iter().all(|t| is_self(t)) && job.file_sd_configs.is_empty();
+            if has_own || !only_self {
+                continue;
+            }
+            job.authorization = Some(Authorization {
+                kind: "Bearer".to_string(),
+                credentials: Secret::new(secret),
+                credentials_file: None,
+            });
+        }
+        self
+    }
+
     /// The job named `name`.
     pub fn scrape_config(&self, name: &str) -> Option<&ScrapeConfig> {
         self.scrape_configs.iter().find(|j| j.job_name == name)

@@ -27,8 +27,8 @@ mod validation_error;
 
 pub use alerting::AlertingConfig;
 pub use auth::{
-    AdminConfig, AuthConfig, LockoutConfig, MAX_NAME_LEN, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
-    PasswordHashingConfig, is_valid_account_name, password_problem,
+    AdminConfig, AuthConfig, LockoutConfig, LoginThrottleConfig, MAX_NAME_LEN, MAX_PASSWORD_LEN,
+    MIN_PASSWORD_LEN, PasswordHashingConfig, SessionConfig, is_valid_account_name, password_problem,
 };
 pub use error::ConfigError;
 pub use errors::{

@@ -279,6 +279,12 @@ impl ServerConfig {
             .map(|u| u.origin().ascii_serialization().to_ascii_lowercase())
     }
 
+    /// Browsers reach Belfry over https (a TLS proxy in front names it in
+    /// `external_url`), so cookies may be marked `Secure`.
+    pub fn serves_https(&self) -> bool {
+        self.external_url_parsed().is_some_and(|u| u.scheme() == "https")
+    }
+
     fn external_url_parsed(&self) -> Option<reqwest::Url> {
         self.external_url
             .as_deref()

@@ -13,6 +13,31 @@ fn embedded_default_is_valid_and_scrapes_itself() {
 }
 
 #[test]
+fn only_jobs_scraping_this_server_get_its_self_scrape_credential() {
+    let yaml = "scrape_configs:\n\
+  - {job_name: belfry, static_configs: [{targets: ['127.0.0.1:9900']}]}\n\
+  - {job_name: by-name, static_configs: [{targets: ['localhost:9900', '[::1]:9900']}]}\n\
+  - {job_name: other-port, static_configs: [{targets: ['127.0.0.1:9100']}]}\n\
+  - {job_name: mixed, static_configs: [{targets: ['127.0.0.1:9900', 'lms:9900']}]}\n\
+  - {job_name: own-auth, basic_auth: {username: u, password: p}, static_configs: [{targets: ['127.0.0.1:9900']}]}\n";
+    let cfg = Config::from_yaml_with_env(yaml, "x.yml", |_| None)
+        .unwrap()
+        .with_self_scrape_credentials("127.0.0.1:9900".parse().unwrap(), "bfy_self");
+    let credential = |job: &str| {
+        cfg.scrape_config(job)
+            .unwrap()
+            .authorization
+            .as_ref()
+            .map(|a| a.credentials.expose().to_string())
+    };
+    assert_eq!(credential("belfry").as_deref(), Some("bfy_self"));
+    assert_eq!(credential("by-name").as_deref(), Some("bfy_self"));
+    assert_eq!(credential("other-port"), None);
+    assert_eq!(credential("mixed"), None, "never sent to another host");
+    assert_eq!(credential("own-auth"), None);
+}
+
+#[test]
 fn builtin_rule_packs_are_names_not_paths() {
     assert_eq!(
         Config::embedded_default().rule_files,

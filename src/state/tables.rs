@@ -64,6 +64,10 @@ pub const AUTH_USERS: &str = "auth_users";
 pub const AUTH_TOKENS: &str = "auth_tokens";
 /// The audit log by `MICROS/SEQ` (zero-padded; JSON `auth::AuditEntry`).
 pub const AUTH_AUDIT: &str = "auth_audit";
+/// Sessions of signed-in people by the SHA-256 of the cookie's secret in
+/// hex (JSON: user, created, last seen); the secret itself is never
+/// stored.
+pub const AUTH_SESSIONS: &str = "auth_sessions";
 
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
@@ -88,6 +92,7 @@ pub const ALL: &[&str] = &[
     AUTH_USERS,
     AUTH_TOKENS,
     AUTH_AUDIT,
+    AUTH_SESSIONS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -171,7 +171,12 @@ impl ApiError {
             AuthError::InvalidCredentials
             | AuthError::MalformedToken
             | AuthError::UnknownToken
-            | AuthError::TokenExpired(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            | AuthError::TokenExpired(_)
+            | AuthError::NoSession
+            | AuthError::Unauthenticated
+            | AuthError::MalformedCredentials(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AuthError::Forbidden(_) | AuthError::Csrf => (StatusCode::FORBIDDEN, "forbidden"),
+            AuthError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             // A lock is a throttle: the client may try again after it.
             AuthError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             AuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -211,7 +216,9 @@ fn add_retry_after(error: &ApiError, response: &mut Response) {
     }
     let retry_after_secs = match error {
         ApiError::Logs(LogsError::Backpressure { retry_after_secs, .. }) => Some(*retry_after_secs),
-        ApiError::Auth(AuthError::Locked { retry_after_secs }) => Some((*retry_after_secs).max(1)),
+        ApiError::Auth(
+            AuthError::Locked { retry_after_secs } | AuthError::Throttled { retry_after_secs },
+        ) => Some((*retry_after_secs).max(1)),
         ApiError::Auth(AuthError::Busy) => Some(1),
         _ => None,
     };

@@ -2,6 +2,7 @@
 //! Belfry's own pages. Handlers only translate between HTTP and the
 //! subsystems; errors become HTTP responses in one place (`error.rs`).
 
+pub mod access;
 pub mod api;
 mod error;
 mod guard;
@@ -12,6 +13,7 @@ mod router;
 mod state;
 mod status_info;
 
+pub use access::AccessControl;
 pub use error::ApiError;
 pub use guard::{Guard, HostPolicy};
 #[doc(hidden)]

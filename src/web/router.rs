@@ -1,4 +1,5 @@
-//! The route table: every URL Belfry serves, in one place.
+//! Every URL Belfry serves and its handler, in one place; who may call
+//! each is `access/route_table.rs`, held to this file by its tests.
 
 use std::sync::Arc;
 
@@ -6,15 +7,16 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
+use super::access::access;
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    errors_attachments, errors_correlation, errors_feedback, errors_ingest, errors_issues, errors_monitors,
-    errors_releases, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle, logs_ingest,
-    logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, otlp_logs, query, rules, series,
-    server_status, status, target_metadata, targets, write,
+    accounts, errors_attachments, errors_correlation, errors_feedback, errors_ingest, errors_issues,
+    errors_monitors, errors_releases, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle,
+    logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, otlp_logs, query,
+    rules, series, server_status, session, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -23,6 +25,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/-/healthy", get(lifecycle::healthy))
         .route("/-/ready", get(lifecycle::ready))
+        .merge(account_routes())
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
@@ -117,10 +120,38 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(loki_labels::volume_range).post(loki_labels::volume_range),
         )
         .route("/loki/api/v1/tail", get(loki_tail::tail))
-        // Outermost last: refused requests are counted too.
+        // Outermost last: the guard refuses what a web page elsewhere
+        // sent before credentials are looked at; both are counted.
+        .layer(middleware::from_fn_with_state(state.clone(), access))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
+}
+
+/// Signing in and out, users, tokens and the audit log.
+fn account_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/login", get(session::login_page))
+        .route("/api/belfry/login", post(session::login))
+        .route("/api/belfry/logout", post(session::logout))
+        .route("/api/belfry/session", get(session::session))
+        .route(
+            "/api/belfry/users",
+            get(accounts::list_users).post(accounts::add_user),
+        )
+        .route(
+            "/api/belfry/users/{name}",
+            get(accounts::get_user)
+                .put(accounts::update_user)
+                .delete(accounts::remove_user),
+        )
+        .route("/api/belfry/users/{name}/unlock", post(accounts::unlock_user))
+        .route(
+            "/api/belfry/tokens",
+            get(accounts::list_tokens).post(accounts::add_token),
+        )
+        .route("/api/belfry/tokens/{name}", delete(accounts::remove_token))
+        .route("/api/belfry/audit", get(accounts::audit))
 }
 
 /// Sentry's ingest endpoints (SDKs write them with the trailing slash,

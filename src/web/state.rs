@@ -74,6 +74,8 @@ pub struct AppState {
     pub query_options: crate::promql::EngineOptions,
     /// The names requests may be addressed to and the refusal counters.
     pub guard: Guard,
+    /// Who may do what: accounts, sessions, tokens.
+    pub access: super::access::AccessControl,
     /// What the status endpoints report.
     pub status: StatusInfo,
     /// The logs store; `None` where a server runs without one (tests of

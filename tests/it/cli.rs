@@ -34,6 +34,7 @@ fn check_config_names_file_line_and_column() {
     let out = belfry()
         .args(["check", "config", example])
         .env("SMTP_PASSWORD", "secret")
+        .env("BELFRY_ADMIN_PASSWORD", "first-admin-pw")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

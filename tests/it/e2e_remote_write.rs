@@ -10,7 +10,10 @@ use belfry::model::{Labels, Matcher};
 use belfry::selfmetrics::Registry;
 use belfry::tsdb::{Storage, Tsdb, TsdbOptions};
 
-use crate::support::{BelfryServer, ChildGuard, free_port, get_json, http_get, peer_binary, wait_for};
+use crate::support::{
+    BelfryServer, ChildGuard, block, free_port, get_json, http_client, http_get, peer_binary, wait_for,
+    with_accounts,
+};
 
 fn write_request(batch: u64, series: u64, t: i64) -> WriteRequest {
     WriteRequest {
@@ -125,8 +128,10 @@ fn acknowledged_samples_survive_kill_9() {
     let _ = Labels::default();
 }
 
-/// Debian's Prometheus scrapes itself and remote-writes to Belfry; what it
-/// scraped arrives, with its labels.
+/// Debian's Prometheus scrapes itself and remote-writes to Belfry with
+/// HTTP Basic auth (an ingest token as the password, as `remote_write`'s
+/// `basic_auth` sends it); what it scraped arrives, with its labels, and
+/// is read back with a read token.
 #[test]
 fn prometheus_remote_writes_into_belfry() {
     let Some(prometheus) = peer_binary("prometheus") else {
@@ -135,14 +140,26 @@ fn prometheus_remote_writes_into_belfry() {
     let dir = tempfile::tempdir().unwrap();
     let belfry_config = dir.path().join("belfry.yml");
     std::fs::write(&belfry_config, "scrape_configs: []\n").unwrap();
-    let server = BelfryServer::start(&dir.path().join("data"), Some(&belfry_config));
+    let data = dir.path().join("data");
+    let (ingest, read) = with_accounts(&data, |accounts| {
+        let cli = belfry::auth::Actor::cli();
+        let add = |name: &str, scope| accounts.tokens.add(&cli, name, &[scope], None).unwrap().secret;
+        (
+            add("prometheus", belfry::auth::Scope::Ingest),
+            add("reader", belfry::auth::Scope::Read),
+        )
+    });
+    let server = BelfryServer::start(&data, Some(&belfry_config));
+    let get_json = |url: &str| get_json_with_token(url, &read);
+    // Without the read token, nothing is read.
+    assert_eq!(http_get(&server.url("/api/v1/series?match[]=up")).unwrap().0, 401);
 
     let prom_port = free_port();
     let prom_config = dir.path().join("prometheus.yml");
     std::fs::write(
         &prom_config,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\nremote_write:\n  - url: {}\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n",
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\nremote_write:\n  - url: {}\n    basic_auth: {{username: prometheus, password: {ingest}}}\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n",
             server.url("/api/v1/write")
         ),
     )
@@ -175,9 +192,28 @@ fn prometheus_remote_writes_into_belfry() {
     assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
     let names = get_json(&server.url("/api/v1/label/__name__/values?match[]={job=\"prometheus\"}"));
     assert!(names["data"].as_array().unwrap().len() > 100, "{names}");
-    let (_, fed) = http_get(&server.url("/federate?match[]=up{job=\"prometheus\"}")).unwrap();
+    let fed = block(async {
+        http_client()
+            .get(server.url("/federate?match[]=up{job=\"prometheus\"}"))
+            .bearer_auth(&read)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
     assert!(
         fed.lines().any(|l| l.starts_with("up{") && l.contains(" 1 ")),
         "{fed}"
     );
+}
+
+/// A GET with a bearer token that must answer 200, parsed as JSON.
+fn get_json_with_token(url: &str, token: &str) -> serde_json::Value {
+    block(async {
+        let resp = http_client().get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "GET {url}");
+        serde_json::from_str(&resp.text().await.unwrap()).unwrap()
+    })
 }

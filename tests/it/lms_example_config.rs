@@ -28,8 +28,10 @@ fn alert_names(paths: &[PathBuf]) -> Vec<String> {
 fn the_example_loads_the_pack_and_builds_its_receivers() {
     let text = std::fs::read_to_string(example()).unwrap();
     let origin = example().display().to_string();
-    let config = Config::from_yaml_with_env(&text, &origin, |name| {
-        (name == "SMTP_PASSWORD").then(|| "hunter2".to_string())
+    let config = Config::from_yaml_with_env(&text, &origin, |name| match name {
+        "SMTP_PASSWORD" => Some("hunter2".to_string()),
+        "BELFRY_ADMIN_PASSWORD" => Some("first-admin-pw".to_string()),
+        _ => None,
     })
     .unwrap();
 
@@ -88,8 +90,16 @@ fn the_example_loads_the_pack_and_builds_its_receivers() {
 #[test]
 fn the_example_needs_smtp_password_set() {
     let text = std::fs::read_to_string(example()).unwrap();
-    let err = Config::from_yaml_with_env(&text, "belfry.yml", |_| None).unwrap_err();
+    let err = Config::from_yaml_with_env(&text, "belfry.yml", |name| {
+        (name == "BELFRY_ADMIN_PASSWORD").then(|| "first-admin-pw".to_string())
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("SMTP_PASSWORD"), "{err}");
+    let err = Config::from_yaml_with_env(&text, "belfry.yml", |name| {
+        (name == "SMTP_PASSWORD").then(|| "hunter2".to_string())
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("BELFRY_ADMIN_PASSWORD"), "{err}");
 }
 
 #[test]
@@ -98,6 +108,7 @@ fn check_config_accepts_the_example_and_lists_known_packs_for_an_unknown_one() {
         .args(["check", "config"])
         .arg(example())
         .env("SMTP_PASSWORD", "hunter2")
+        .env("BELFRY_ADMIN_PASSWORD", "first-admin-pw")
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
@@ -118,4 +129,46 @@ fn check_config_accepts_the_example_and_lists_known_packs_for_an_unknown_one() {
         said.contains("unknown built-in rule pack \"nope\" (known: lms, lms-logs)"),
         "{said}"
     );
+}
+
+/// `docker-compose.yml` runs Belfry on the container network, not the
+/// host's: its port published, listening beyond loopback with the first
+/// admin from the environment, and every exporter the example scrapes is
+/// a service of the file, reached by its name (the LMS's own API joins the
+/// network from its own compose file).
+#[test]
+fn compose_runs_belfry_on_the_container_network() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let compose: serde_json::Value =
+        serde_norway::from_str(&std::fs::read_to_string(root.join("docker-compose.yml")).unwrap()).unwrap();
+    let services = compose["services"].as_object().unwrap();
+    let belfry = &services["belfry"];
+    assert!(belfry.get("network_mode").is_none(), "{belfry}");
+    assert_eq!(belfry["ports"][0], "9900:9900");
+    assert_eq!(belfry["environment"]["BELFRY_LISTEN"], "0.0.0.0:9900");
+    assert!(
+        belfry["environment"]["BELFRY_ADMIN_PASSWORD"]
+            .as_str()
+            .unwrap()
+            .starts_with("${BELFRY_ADMIN_PASSWORD:?")
+    );
+
+    let text = std::fs::read_to_string(example()).unwrap();
+    let config =
+        Config::from_yaml_with_env(&text, "belfry.yml", |_| Some("first-admin-pw".to_string())).unwrap();
+    assert_eq!(config.auth.admin.as_ref().unwrap().user, "admin");
+    for job in &config.scrape_configs {
+        for target in job.static_configs.iter().flat_map(|g| &g.targets) {
+            let host = target.rsplit_once(':').unwrap().0;
+            match job.job_name.as_str() {
+                "belfry" => assert_eq!(host, "127.0.0.1"),
+                "lms-api" => assert_eq!(host, "lms-api"),
+                _ => assert!(
+                    services.contains_key(host),
+                    "{} scrapes {target}, not a compose service",
+                    job.job_name
+                ),
+            }
+        }
+    }
 }

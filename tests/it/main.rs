@@ -1,5 +1,6 @@
 //! Belfry's integration tests: one binary, one module per area.
 
+mod access_control;
 mod accounts_cli;
 mod alerting;
 mod chat_receivers;

@@ -103,6 +103,17 @@ impl BelfryServer {
     /// As [`BelfryServer::start`], with variables set in the server's
     /// environment (what `${VAR}` in its configuration reads).
     pub fn start_with_env(data_dir: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> BelfryServer {
+        BelfryServer::start_with(data_dir, config, env, None)
+    }
+
+    /// As [`BelfryServer::start_with_env`], with the server's log written
+    /// to `log` instead of the test's stderr (for tests that read it).
+    pub fn start_with(
+        data_dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> BelfryServer {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
         cmd.arg("serve")
@@ -117,7 +128,10 @@ impl BelfryServer {
         cmd.env_remove("BELFRY_CONFIG")
             .env("BELFRY_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("create the server's log")),
+                None => Stdio::inherit(),
+            });
         let child = ChildGuard(cmd.spawn().expect("spawn belfry"));
         let server = BelfryServer {
             addr,
@@ -375,4 +389,27 @@ pub fn grep_dir(dir: &Path, needles: &[&str]) -> Vec<String> {
         }
     }
     found
+}
+
+/// Opens the accounts of a data directory no server holds, runs `f` on
+/// them, and returns once the state file is free again (the accounts'
+/// writer thread lets go of it just after they are dropped), so a server
+/// started next can open it.
+pub fn with_accounts<T>(data_dir: &Path, f: impl FnOnce(&belfry::auth::Accounts) -> T) -> T {
+    let store = belfry::state::StateStore::open(data_dir).unwrap();
+    let accounts = belfry::auth::Accounts::open(
+        store,
+        &belfry::config::AuthConfig::default(),
+        &belfry::selfmetrics::Registry::new(),
+    )
+    .unwrap();
+    let out = f(&accounts);
+    accounts.flush().unwrap();
+    drop(accounts);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while belfry::state::StateStore::open(data_dir).is_err() {
+        assert!(Instant::now() < deadline, "the state store stayed open");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    out
 }

@@ -1,5 +1,6 @@
 //! Handlers, one file per API family.
 
+pub mod accounts;
 pub mod alertmanager;
 pub mod errors_attachments;
 pub mod errors_correlation;
@@ -30,6 +31,7 @@ pub mod query;
 pub mod rules;
 pub mod series;
 pub mod server_status;
+pub mod session;
 pub mod status;
 pub mod target_metadata;
 pub mod targets;
