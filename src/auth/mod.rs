@@ -32,7 +32,7 @@ pub use lockout::{AfterFailure, LockoutPolicy, LoginState};
 pub use metrics::AuthMetrics;
 pub use password::PasswordPool;
 pub use role::{Permission, Role, Scope, scopes_allow};
-pub use sessions::{NewSession, Sessions};
+pub use sessions::{NewSession, SessionUser, Sessions};
 pub use throttle::LoginThrottle;
 pub use tokens::{LAST_USED_RESOLUTION_SECS, NewToken, TokenInfo, Tokens};
 pub use users::{UserInfo, Users, Verified};

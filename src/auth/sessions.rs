@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::audit::{Actor, AuditLog};
 use super::metrics::AuthMetrics;
 use super::token_secret;
-use super::{AuthError, unix_now};
+use super::{AuthError, Role, unix_now};
 use crate::config::SessionConfig;
 use crate::state::{StateStore, StateWriter, WriteOp, tables};
 
@@ -32,10 +32,15 @@ struct SessionRecord {
     user: String,
     created: i64,
     last_seen: i64,
+    /// Set for a person signed in through a directory (LDAP, single
+    /// sign-on), who has no local user to read the role from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
 }
 
 struct Entry {
     user: String,
+    role: Option<Role>,
     sha256: [u8; 32],
     created: i64,
     last_seen: AtomicI64,
@@ -47,6 +52,7 @@ impl Entry {
             user: self.user.clone(),
             created: self.created,
             last_seen: self.last_seen.load(Ordering::Relaxed),
+            role: self.role,
         };
         let value = serde_json::to_vec(&record).map_err(|e| AuthError::Invalid(e.to_string()))?;
         Ok(WriteOp::put(
@@ -59,6 +65,15 @@ impl Entry {
     fn delete(&self) -> WriteOp {
         WriteOp::delete(tables::AUTH_SESSIONS, token_secret::to_hex(&self.sha256))
     }
+}
+
+/// Who a session is: a local user (whose role is read from their account
+/// at each request) or a directory's user with the role they signed in
+/// with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionUser {
+    pub name: String,
+    pub directory_role: Option<Role>,
 }
 
 /// A new session: the cookie's secret and the CSRF token pages send back.
@@ -130,6 +145,7 @@ impl Sessions {
                 sha256,
                 Arc::new(Entry {
                     user: r.user,
+                    role: r.role,
                     sha256,
                     created: r.created,
                     last_seen: AtomicI64::new(r.last_seen),
@@ -151,13 +167,37 @@ impl Sessions {
         })
     }
 
-    /// Begins a session for `user`, who has just proved who they are
-    /// (`via`: password, ldap, oidc). Blocks until durable.
+    /// Begins a session for the local user `user`, who has just proved
+    /// who they are with their password. Blocks until durable.
     pub fn create(&self, user: &str, source: &str, via: &str) -> Result<NewSession, AuthError> {
+        self.begin(user, None, source, via)
+    }
+
+    /// Begins a session for a directory's user (`via`: ldap, oidc), with
+    /// the role the directory's groups or claims gave. Blocks until
+    /// durable.
+    pub fn create_for_directory_user(
+        &self,
+        user: &str,
+        role: Role,
+        source: &str,
+        via: &str,
+    ) -> Result<NewSession, AuthError> {
+        self.begin(user, Some(role), source, via)
+    }
+
+    fn begin(
+        &self,
+        user: &str,
+        role: Option<Role>,
+        source: &str,
+        via: &str,
+    ) -> Result<NewSession, AuthError> {
         let now = unix_now();
         let secret = token_secret::generate_session();
         let entry = Arc::new(Entry {
             user: user.to_string(),
+            role,
             sha256: token_secret::digest(&secret),
             created: now,
             last_seen: AtomicI64::new(now),
@@ -194,12 +234,12 @@ impl Sessions {
     }
 
     /// The user of the session whose secret this is, now.
-    pub fn check(&self, secret: &str) -> Result<String, AuthError> {
+    pub fn check(&self, secret: &str) -> Result<SessionUser, AuthError> {
         self.check_at(secret, unix_now())
     }
 
     /// As [`Sessions::check`], at `now` (unix seconds). Does not block.
-    pub fn check_at(&self, secret: &str, now: i64) -> Result<String, AuthError> {
+    pub fn check_at(&self, secret: &str, now: i64) -> Result<SessionUser, AuthError> {
         if !token_secret::is_well_formed_session(secret) {
             return Err(AuthError::NoSession);
         }
@@ -215,7 +255,10 @@ impl Sessions {
             return Err(AuthError::NoSession);
         }
         self.touch(&entry, now);
-        Ok(entry.user.clone())
+        Ok(SessionUser {
+            name: entry.user.clone(),
+            directory_role: entry.role,
+        })
     }
 
     /// Ends the session whose secret this is (logout), recorded as done by

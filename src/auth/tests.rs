@@ -395,3 +395,161 @@ fn an_admin_token_counts_as_an_admin() {
     assert!(!f.accounts.is_empty());
     assert!(f.accounts.has_admin());
 }
+
+#[test]
+fn sessions_are_stored_hashed_survive_a_restart_and_end_at_logout() {
+    let f = open(3);
+    f.accounts
+        .users
+        .add(&Actor::cli(), "ann", Role::Editor, "a long password")
+        .unwrap();
+    let s = f.accounts.sessions.create("ann", "10.0.0.1", "password").unwrap();
+    assert!(token_secret::is_well_formed_session(&s.secret));
+    assert_eq!(s.csrf_token, token_secret::csrf_token(&s.secret));
+    let user = f.accounts.sessions.check(&s.secret).unwrap();
+    assert_eq!((user.name.as_str(), user.directory_role), ("ann", None));
+    let rows = f.accounts.raw_rows(tables::AUTH_SESSIONS);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, token_secret::to_hex(&token_secret::digest(&s.secret)));
+    assert!(!String::from_utf8_lossy(&rows[0].1).contains(&s.secret));
+
+    let f = reopen(f);
+    assert_eq!(f.accounts.sessions.check(&s.secret).unwrap().name, "ann");
+    f.accounts
+        .sessions
+        .revoke(&Actor::new("ann", "10.0.0.1"), &s.secret)
+        .unwrap();
+    assert!(matches!(
+        f.accounts.sessions.check(&s.secret),
+        Err(AuthError::NoSession)
+    ));
+    let page = f.accounts.audit.list(None, 10).unwrap();
+    let actions: Vec<_> = page.entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(&actions[..2], ["session.logout", "session.login"]);
+    let f = reopen(f);
+    assert!(f.accounts.sessions.check(&s.secret).is_err());
+    assert!(f.accounts.raw_rows(tables::AUTH_SESSIONS).is_empty());
+}
+
+#[test]
+fn sessions_expire_when_idle_and_at_their_absolute_end() {
+    let f = open(3);
+    let s = f.accounts.sessions.create("ann", "local", "password").unwrap();
+    let now = unix_now();
+    // Default idle timeout 8h, absolute 7d; used an hour later it lives on.
+    assert!(f.accounts.sessions.check_at(&s.secret, now + 3600).is_ok());
+    assert!(
+        f.accounts
+            .sessions
+            .check_at(&s.secret, now + 3600 + 8 * 3600 - 1)
+            .is_ok()
+    );
+    assert!(
+        f.accounts
+            .sessions
+            .check_at(&s.secret, now + 3600 + 16 * 3600)
+            .is_err()
+    );
+    // An expired session is gone, not merely refused.
+    assert!(f.accounts.sessions.is_empty());
+
+    let s = f.accounts.sessions.create("ann", "local", "password").unwrap();
+    let mut t = now + 4 * 3600;
+    while t < now + 7 * 86_400 - 60 {
+        assert!(f.accounts.sessions.check_at(&s.secret, t).is_ok(), "busy at {t}");
+        t += 4 * 3600;
+    }
+    assert!(
+        f.accounts
+            .sessions
+            .check_at(&s.secret, now + 7 * 86_400 + 5)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_new_password_or_removal_ends_a_users_sessions_and_tokens() {
+    let f = open(3);
+    let cli = Actor::cli();
+    f.accounts
+        .users
+        .add(&cli, "ann", Role::Admin, "a long password")
+        .unwrap();
+    let a = f.accounts.sessions.create("ann", "local", "password").unwrap();
+    let b = f.accounts.sessions.create("bob", "local", "ldap").unwrap();
+    f.accounts
+        .set_password(&cli, "ann", "another long password")
+        .unwrap();
+    assert!(f.accounts.sessions.check(&a.secret).is_err());
+    assert!(f.accounts.sessions.check(&b.secret).is_ok());
+
+    let owned = f
+        .accounts
+        .tokens
+        .add_owned(&cli, "anns", &[Scope::Read], None, Some("ann"))
+        .unwrap();
+    let own = f
+        .accounts
+        .tokens
+        .add(&cli, "cli-made", &[Scope::Read], None)
+        .unwrap();
+    let a = f.accounts.sessions.create("ann", "local", "password").unwrap();
+    f.accounts.remove_user(&cli, "ann").unwrap();
+    assert!(f.accounts.sessions.check(&a.secret).is_err());
+    assert!(f.accounts.tokens.check(&owned.secret).is_err());
+    assert!(f.accounts.tokens.check(&own.secret).is_ok());
+}
+
+#[test]
+fn sessions_are_bounded_and_directory_users_keep_their_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateStore::open(dir.path()).unwrap();
+    let registry = Registry::new();
+    let mut cfg = config(3);
+    cfg.session.max_sessions = 2;
+    let accounts = Accounts::open(store, &cfg, &registry).unwrap();
+    let first = accounts
+        .sessions
+        .create_for_directory_user("dora", Role::Editor, "local", "ldap")
+        .unwrap();
+    let second = accounts.sessions.create("ann", "local", "password").unwrap();
+    // Used later than the second: the second is the least recently used.
+    let user = accounts
+        .sessions
+        .check_at(&first.secret, unix_now() + 120)
+        .unwrap();
+    assert_eq!(user.directory_role, Some(Role::Editor));
+    let _third = accounts.sessions.create("ann", "local", "password").unwrap();
+    assert_eq!(accounts.sessions.len(), 2);
+    assert!(
+        accounts.sessions.check(&second.secret).is_err(),
+        "the least recently used ended"
+    );
+    assert!(
+        accounts
+            .sessions
+            .check_at(&first.secret, unix_now() + 120)
+            .is_ok()
+    );
+    assert_eq!(
+        metric(&registry, "belfry_auth_sessions_evicted_total").as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn the_internal_token_is_no_account() {
+    let f = open(3);
+    let secret = f
+        .accounts
+        .tokens
+        .add_internal("belfry-self-scrape", &[Scope::Admin]);
+    assert!(
+        f.accounts.is_empty(),
+        "an internal token does not close a laptop's server"
+    );
+    assert!(!f.accounts.has_admin(), "nor opens a public listen");
+    assert!(f.accounts.tokens.list().is_empty());
+    assert_eq!(f.accounts.tokens.check(&secret).unwrap().scopes, [Scope::Admin]);
+    assert!(f.accounts.raw_rows(tables::AUTH_TOKENS).is_empty());
+}

@@ -184,9 +184,18 @@ pub fn identify(control: &AccessControl, req: &Request) -> Result<Principal, Aut
         });
     }
     if let Some(secret) = session {
-        let name = accounts.sessions.check(&secret)?;
-        let role = accounts.users.role_of(&name).ok_or(AuthError::NoSession)?;
-        return Ok(Principal::Person { name, role });
+        let user = accounts.sessions.check(&secret)?;
+        // A local user's role is read now, so a change or a removal
+        // applies from the next request; a directory's user keeps the
+        // role they signed in with until the session ends.
+        let role = match accounts.users.role_of(&user.name) {
+            Some(role) => role,
+            None => user.directory_role.ok_or(AuthError::NoSession)?,
+        };
+        return Ok(Principal::Person {
+            name: user.name,
+            role,
+        });
     }
     Ok(Principal::Anonymous)
 }
