@@ -15,6 +15,7 @@
 mod accounts;
 mod audit;
 mod error;
+mod last_use;
 mod lockout;
 mod metrics;
 mod password;

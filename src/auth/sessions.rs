@@ -18,6 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Actor, AuditLog};
+use super::last_use;
 use super::metrics::AuthMetrics;
 use super::token_secret;
 use super::{AuthError, Role, unix_now};
@@ -319,15 +320,7 @@ impl Sessions {
     /// Records a use at `now`, written when the last written use is a
     /// minute old or more; concurrent checks of one session write once.
     fn touch(&self, entry: &Arc<Entry>, now: i64) {
-        let last = entry.last_seen.load(Ordering::Relaxed);
-        if now - last < LAST_SEEN_RESOLUTION_SECS {
-            return;
-        }
-        if entry
-            .last_seen
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-        {
+        if !last_use::claim_write(&entry.last_seen, now, LAST_SEEN_RESOLUTION_SECS) {
             return;
         }
         let _changes = self.changes.lock();

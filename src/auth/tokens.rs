@@ -17,6 +17,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Actor, AuditLog};
+use super::last_use;
 use super::metrics::AuthMetrics;
 use super::token_secret;
 use super::{AuthError, Scope, unix_now};
@@ -356,15 +357,7 @@ impl Tokens {
     /// Records a use at `now`, written when the last written use is a
     /// minute old or more; concurrent checks of one token write once.
     fn touch(&self, entry: &Arc<Entry>, now: i64) {
-        let last = entry.last_used.load(Ordering::Relaxed);
-        if entry.internal || now - last < LAST_USED_RESOLUTION_SECS {
-            return;
-        }
-        if entry
-            .last_used
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-        {
+        if entry.internal || !last_use::claim_write(&entry.last_used, now, LAST_USED_RESOLUTION_SECS) {
             return;
         }
         let _changes = self.changes.lock();

@@ -517,7 +517,9 @@ fn title(s: &str) -> String {
     out
 }
 
-pub(super) fn html_escape(s: &str) -> String {
+/// Go's `html` escaping: safe in element text and in quoted attribute
+/// values (also what Belfry's own pages use).
+pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

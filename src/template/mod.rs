@@ -29,7 +29,7 @@ pub use compiled::{Template, TemplateData};
 pub use context::{Context, QueryError, QueryFn};
 pub use error::TemplateError;
 pub use func_error::FuncError;
-pub use funcs::{humanize, humanize_duration, humanize1024, query_escape};
+pub use funcs::{html_escape, humanize, humanize_duration, humanize1024, query_escape};
 pub use gofmt::{float_v as go_float, sprintf};
 pub use gotime::format as go_time_format;
 pub use set::TemplateSet;

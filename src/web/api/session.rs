@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{Accounts, AuthError, Role, Verified};
+use crate::template::html_escape;
 use crate::web::access::credentials::{self, session_set_cookie};
 use crate::web::access::{Principal, Source};
 use crate::web::error::ApiError;
@@ -230,11 +231,11 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 /// The login page, with an error above the form when there is one.
 fn page(status: StatusCode, error: Option<&str>, next: Option<&str>) -> Response {
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape_html(e)))
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e)))
         .unwrap_or_default();
     let html = LOGIN_PAGE
         .replace("{{error}}", &error)
-        .replace("{{next}}", &escape_html(next.unwrap_or("/")));
+        .replace("{{next}}", &html_escape(next.unwrap_or("/")));
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
     // The page runs no script and is never framed (clickjacking).
@@ -247,21 +248,6 @@ fn page(status: StatusCode, error: Option<&str>, next: Option<&str>) -> Response
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -288,7 +274,8 @@ mod tests {
     fn the_page_escapes_what_it_echoes() {
         let response = page(StatusCode::OK, Some("<script>"), Some("/\"><x"));
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(escape_html("<a href=\"x\">'&") == "&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+        let body = html_escape("<a href=\"x\">'&");
+        assert_eq!(body, "&lt;a href=&#34;x&#34;&gt;&#39;&amp;");
     }
 
     #[test]
