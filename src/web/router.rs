@@ -20,7 +20,8 @@ use super::guard::guard;
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let hsts = state.transport.hsts().cloned();
+    let router = Router::new()
         .route("/-/healthy", get(lifecycle::healthy))
         .route("/-/ready", get(lifecycle::ready))
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
@@ -120,7 +121,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Outermost last: refused requests are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so refusals and unknown paths carry it too.
+    match hsts {
+        Some(value) => router.layer(middleware::from_fn(move |req, next| {
+            super::transport::add_hsts(value.clone(), req, next)
+        })),
+        None => router,
+    }
 }
 
 /// Sentry's ingest endpoints (SDKs write them with the trailing slash,

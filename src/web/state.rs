@@ -74,6 +74,9 @@ pub struct AppState {
     pub query_options: crate::promql::EngineOptions,
     /// The names requests may be addressed to and the refusal counters.
     pub guard: Guard,
+    /// Whether the listener serves HTTPS (`transport.is_tls()`, which the
+    /// session cookie's `Secure` follows) and the HSTS header then sent.
+    pub transport: super::transport::Transport,
     /// What the status endpoints report.
     pub status: StatusInfo,
     /// The logs store; `None` where a server runs without one (tests of

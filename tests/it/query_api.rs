@@ -59,6 +59,7 @@ impl Api {
             metrics: WebMetrics::new(&registry),
             query_options: options,
             guard: belfry::web::Guard::new(Default::default(), &registry),
+            transport: belfry::web::Transport::plain(),
             status: belfry::web::StatusInfo::new(
                 Default::default(),
                 Default::default(),
