@@ -338,8 +338,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             accounts.clone(),
             config.auth.disabled,
             local_addr,
-            config.server.serves_https(),
+            config.server.serves_https() || config.server.tls.is_some(),
         ),
+        transport: web::Transport::from_config(config.server.tls.as_ref()),
         status: web::StatusInfo::new(
             config.clone(),
             flags(&opts, local_addr),
@@ -362,6 +363,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ))
     });
     let rules_task = tokio::spawn(rules.clone().run(shutdown.clone()));
+    let tls = server_tls(&config, &registry)?;
     let reloader = Arc::new(Reloader {
         config_path: opts.config_path.clone(),
         local_addr,
@@ -370,6 +372,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         remote: remote.clone(),
         files: files.clone(),
         state: state.clone(),
+        tls: tls.clone(),
         running: parking_lot::Mutex::new(config),
     });
     tokio::spawn(reloader.run(reload_rx));
@@ -379,11 +382,11 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     tracing::info!(address = %local_addr, data_dir = %opts.data_dir.display(), "belfry is listening");
     let app = web::router(state);
     let stop = shutdown.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            wait_for_stop_signal().await;
-            stop.cancel();
-        })
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        stop.cancel();
+    });
+    web::serve(listener, tls, app, shutdown.clone())
         .await
         .context("the http server failed")?;
 
@@ -411,6 +414,17 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     Ok(())
 }
 
+/// The listener's TLS when `server.tls` is set (the pair was checked when
+/// the configuration loaded; this reads it again to serve it).
+fn server_tls(config: &Config, registry: &Registry) -> Result<Option<Arc<web::tls::ServerTls>>> {
+    config
+        .server
+        .tls
+        .as_ref()
+        .map(|tls| web::tls::ServerTls::new(tls, registry).context("server.tls"))
+        .transpose()
+}
+
 /// The command line as `/api/v1/status/flags` lists it.
 fn flags(opts: &ServeOptions, listen: SocketAddr) -> std::collections::BTreeMap<String, String> {
     let config = opts
@@ -434,6 +448,8 @@ struct Reloader {
     remote: Arc<RemoteManager>,
     files: Arc<FileTailing>,
     state: Arc<AppState>,
+    /// The listener's certificate, read again on every reload request.
+    tls: Option<Arc<web::tls::ServerTls>>,
     /// The configuration in effect, to name the keys a reload cannot apply.
     running: parking_lot::Mutex<Config>,
 }
@@ -445,9 +461,17 @@ impl Reloader {
     async fn run(self: Arc<Self>, mut requests: mpsc::Receiver<ReloadRequest>) {
         while let Some(reply) = requests.recv().await {
             let this = self.clone();
-            let outcome = tokio::task::spawn_blocking(move || this.reload_once())
-                .await
-                .unwrap_or_else(|e| Err(ReloadError::Task(e)));
+            let outcome = tokio::task::spawn_blocking(move || {
+                // Whatever the configuration's fate: a certificate renewed
+                // with a SIGHUP goes live even if the file has a mistake.
+                // A failure is logged and counted by the TLS side.
+                if let Some(tls) = &this.tls {
+                    let _ = tls.reload();
+                }
+                this.reload_once()
+            })
+            .await
+            .unwrap_or_else(|e| Err(ReloadError::Task(e)));
             match &outcome {
                 Ok(()) => tracing::info!("configuration reloaded"),
                 Err(e) => {

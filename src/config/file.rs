@@ -53,16 +53,26 @@ pub const BUILTIN_RULES_PREFIX: &str = "builtin:";
 impl Config {
     /// Reads, expands and validates a file; relative paths inside it
     /// (credential files, TLS files, file_sd globs, rule files) are taken
-    /// relative to the file's directory.
+    /// relative to the file's directory, and `server.tls`'s certificate
+    /// and key are read and checked.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             kind: FileKind::Config,
             path: path.display().to_string(),
             source,
         })?;
-        let mut cfg = Config::from_yaml(&text, &path.display().to_string())?;
+        let origin = path.display().to_string();
+        let mut cfg = Config::from_yaml(&text, &origin)?;
         if let Some(dir) = path.parent() {
             cfg.resolve_paths(dir);
+        }
+        // The listener's certificate is checked here, with its paths
+        // resolved, so a bad pair refuses the start or the reload rather
+        // than the first handshake.
+        if let Some(tls) = &cfg.server.tls {
+            tls.load().map_err(|e| {
+                FileError::located(&origin, locate_key(&text, "server"), format!("server.tls: {e}"))
+            })?;
         }
         Ok(cfg)
     }
@@ -288,6 +298,9 @@ impl Config {
             .filter(|f| !f.starts_with(BUILTIN_RULES_PREFIX))
         {
             *f = join_relative(dir, f);
+        }
+        if let Some(tls) = &mut self.server.tls {
+            tls.resolve_paths(dir);
         }
         if let Some(a) = &mut self.alerting {
             a.resolve_paths(dir);

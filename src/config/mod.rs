@@ -22,6 +22,7 @@ mod scrape;
 mod sd;
 mod secret;
 mod server;
+mod server_tls;
 mod size;
 mod validation_error;
 
@@ -57,6 +58,7 @@ pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};
 pub use sd::{FileSdConfig, StaticConfig, validate_group};
 pub use secret::{REDACTED, Secret, redact, redact_url};
 pub use server::{DEFAULT_LISTEN, ServerConfig, StorageConfig, WalConfig, WalSync};
+pub use server_tls::{DEFAULT_HSTS_MAX_AGE_SECS, ServerCertificate, ServerTlsConfig, ServerTlsError};
 pub use size::ByteSize;
 pub use validation_error::ValidationError;
 

@@ -1,5 +1,6 @@
 //! Belfry's own sections: `storage` (retention, WAL) and `server` (listen
-//! address and the limits on what HTTP clients may send).
+//! address, the limits on what HTTP clients may send, and `tls` in
+//! `server_tls.rs`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -127,6 +128,9 @@ pub struct ServerConfig {
     /// loopback names and the listen address.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// HTTPS on the listener: certificate and key files, HSTS.
+    #[serde(default)]
+    pub tls: Option<super::ServerTlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -139,6 +143,7 @@ impl Default for ServerConfig {
             label_value_length_limit: default_label_value_length_limit(),
             external_url: None,
             allowed_hosts: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -203,6 +208,9 @@ impl ServerConfig {
             label_value_length_limit,
             external_url,
             allowed_hosts,
+            // The files themselves are picked up again while serving; which
+            // files, and whether TLS is on at all, waits for a restart.
+            tls,
         } = self;
         let mut keys = Vec::new();
         push_if(
@@ -236,6 +244,7 @@ impl ServerConfig {
             *allowed_hosts != new.allowed_hosts,
             "server.allowed_hosts",
         );
+        push_if(&mut keys, *tls != new.tls, "server.tls");
         keys
     }
 

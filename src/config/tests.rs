@@ -57,6 +57,55 @@ fn builtin_rule_packs_are_names_not_paths() {
 }
 
 #[test]
+fn server_tls_files_are_resolved_and_checked_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tls")).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.path().join("tls/cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("tls/key.pem"), key.serialize_pem()).unwrap();
+    let path = dir.path().join("belfry.yml");
+    let write = |text: &str| std::fs::write(&path, text).unwrap();
+
+    write("server:\n  tls:\n    cert_file: tls/cert.pem\n    key_file: tls/key.pem\n    hsts_max_age: 1d\n");
+    let cfg = Config::load(&path).unwrap();
+    let tls = cfg.server.tls.as_ref().unwrap();
+    assert_eq!(tls.cert_file, dir.path().join("tls/cert.pem"));
+    assert_eq!(tls.key_file, dir.path().join("tls/key.pem"));
+    assert_eq!(tls.hsts_max_age_secs(), Some(86_400));
+    // The default HSTS is a year.
+    write("server:\n  tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}\n");
+    let cfg = Config::load(&path).unwrap();
+    assert_eq!(cfg.server.tls.unwrap().hsts_max_age_secs(), Some(31_536_000));
+
+    // Both files are required.
+    write("server:\n  tls:\n    cert_file: tls/cert.pem\n");
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(err.contains("key_file"), "{err}");
+
+    // A pair that does not load is refused at the `server` key, naming
+    // the file and the problem.
+    write("global: {}\nserver:\n  tls:\n    cert_file: tls/key.pem\n    key_file: tls/key.pem\n");
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}:2:1: server.tls: no certificate found in ",
+            path.display()
+        )) && err.contains("tls/key.pem"),
+        "{err}"
+    );
+    write("server:\n  tls:\n    cert_file: tls/cert.pem\n    key_file: tls/missing.pem\n");
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("server.tls: cannot read ") && err.contains("missing.pem"),
+        "{err}"
+    );
+}
+
+#[test]
 fn empty_text_is_the_default_config() {
     let cfg = Config::from_yaml_with_env("# nothing\n", "x.yml", |_| None).unwrap();
     assert!(cfg.scrape_configs.is_empty());

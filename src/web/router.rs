@@ -22,7 +22,8 @@ use super::guard::guard;
 use super::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let hsts = state.transport.hsts().cloned();
+    let router = Router::new()
         .route("/-/healthy", get(lifecycle::healthy))
         .route("/-/ready", get(lifecycle::ready))
         .merge(account_routes())
@@ -125,7 +126,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), access))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
-        .with_state(state)
+        .with_state(state);
+    // Outermost, so refusals and unknown paths carry it too.
+    match hsts {
+        Some(value) => router.layer(middleware::from_fn(move |req, next| {
+            super::transport::add_hsts(value.clone(), req, next)
+        })),
+        None => router,
+    }
 }
 
 /// Signing in and out, users, tokens and the audit log.

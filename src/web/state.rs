@@ -76,6 +76,9 @@ pub struct AppState {
     pub guard: Guard,
     /// Who may do what: accounts, sessions, tokens.
     pub access: super::access::AccessControl,
+    /// Whether the listener serves HTTPS (`transport.is_tls()`, which the
+    /// session cookie's `Secure` follows) and the HSTS header then sent.
+    pub transport: super::transport::Transport,
     /// What the status endpoints report.
     pub status: StatusInfo,
     /// The logs store; `None` where a server runs without one (tests of

@@ -101,6 +101,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
         query_options: Default::default(),
         guard: belfry::web::Guard::new(Default::default(), &registry),
         access: belfry::web::AccessControl::open(),
+        transport: belfry::web::Transport::plain(),
         status: belfry::web::StatusInfo::new(
             Default::default(),
             Default::default(),

@@ -40,6 +40,7 @@ mod scrape_client;
 mod status_api;
 mod support;
 mod textparse;
+mod tls;
 mod tsdb_compat;
 mod web_guard;
 mod webhook_tls;

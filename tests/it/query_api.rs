@@ -60,6 +60,7 @@ impl Api {
             query_options: options,
             guard: belfry::web::Guard::new(Default::default(), &registry),
             access: belfry::web::AccessControl::open(),
+            transport: belfry::web::Transport::plain(),
             status: belfry::web::StatusInfo::new(
                 Default::default(),
                 Default::default(),

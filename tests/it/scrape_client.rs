@@ -167,8 +167,21 @@ impl Pki {
 
     /// A leaf for `names` (DNS names or IP addresses), for a server or a client.
     pub(crate) fn issue(&self, stem: &str, names: &[&str], client: bool) -> Issued {
+        self.issue_with(stem, names, client, |_| {})
+    }
+
+    /// As [`Pki::issue`], with `edit` changing the parameters first (a
+    /// validity period, say).
+    pub(crate) fn issue_with(
+        &self,
+        stem: &str,
+        names: &[&str],
+        client: bool,
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> Issued {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        edit(&mut params);
         params.extended_key_usages = vec![if client {
             ExtendedKeyUsagePurpose::ClientAuth
         } else {

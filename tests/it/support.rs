@@ -92,6 +92,9 @@ pub struct BelfryServer {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     child: Option<ChildGuard>,
+    /// Set when the server serves HTTPS (`server.tls`): the CA its
+    /// certificate is trusted through.
+    ca_file: Option<PathBuf>,
 }
 
 impl BelfryServer {
@@ -103,7 +106,7 @@ impl BelfryServer {
     /// As [`BelfryServer::start`], with variables set in the server's
     /// environment (what `${VAR}` in its configuration reads).
     pub fn start_with_env(data_dir: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> BelfryServer {
-        BelfryServer::start_with(data_dir, config, env, None)
+        BelfryServer::spawn(data_dir, config, env, None, None)
     }
 
     /// As [`BelfryServer::start_with_env`], with the server's log written
@@ -112,6 +115,22 @@ impl BelfryServer {
         data_dir: &Path,
         config: Option<&Path>,
         env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> BelfryServer {
+        BelfryServer::spawn(data_dir, config, env, None, log)
+    }
+
+    /// As [`BelfryServer::start`] for a configuration with `server.tls`:
+    /// URLs are `https://` and requests trust `ca_file` only.
+    pub fn start_https(data_dir: &Path, config: &Path, ca_file: &Path) -> BelfryServer {
+        BelfryServer::spawn(data_dir, Some(config), &[], Some(ca_file.to_path_buf()), None)
+    }
+
+    fn spawn(
+        data_dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+        ca_file: Option<PathBuf>,
         log: Option<&Path>,
     ) -> BelfryServer {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -137,19 +156,38 @@ impl BelfryServer {
             addr,
             data_dir: data_dir.to_path_buf(),
             child: Some(child),
+            ca_file,
         };
         server.wait_ready(Duration::from_secs(60));
         server
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        let scheme = if self.ca_file.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.addr, path)
+    }
+
+    /// A client for this server's URLs: over HTTPS it trusts the server's
+    /// CA and nothing else, and keeps the peer's certificate
+    /// (`reqwest::tls::TlsInfo` in a response's extensions).
+    pub fn client(&self) -> reqwest::Client {
+        let Some(ca) = &self.ca_file else {
+            return http_client();
+        };
+        belfry::install_crypto_provider();
+        let pem = std::fs::read(ca).unwrap();
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .tls_info(true)
+            .build()
+            .unwrap()
     }
 
     fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if matches!(http_get(&self.url("/-/ready")), Ok((200, _))) {
+            // A client per attempt: each GET runs on a runtime of its own.
+            if matches!(get_with(&self.client(), &self.url("/-/ready")), Ok((200, _))) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -186,12 +224,17 @@ pub fn http_client() -> reqwest::Client {
 
 /// A blocking GET: (status, body).
 pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    get_with(&http_client(), url)
+}
+
+/// A blocking GET through `client`: (status, body).
+pub fn get_with(client: &reqwest::Client, url: &str) -> Result<(u16, String), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let resp = http_client()
+        let resp = client
             .get(url)
             .timeout(Duration::from_secs(10))
             .send()
