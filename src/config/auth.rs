@@ -1,7 +1,8 @@
 //! The `auth:` section: whether access control is off (`disabled`, said
 //! explicitly), the first admin for a container deployment (its password
-//! from `${VAR}`), the login lockout, and the bounds of the password
-//! hashing pool. The machinery that applies it is `crate::auth`.
+//! from `${VAR}`), the login lockout, the bounds of the password
+//! hashing pool, and sign-in against an LDAP directory (`ldap`, its shape
+//! in `ldap.rs`). The machinery that applies it is `crate::auth`.
 //!
 //! The rules for user and token names and password lengths live here, the
 //! floor, so that the configuration, the command line and the API refuse
@@ -9,6 +10,7 @@
 
 use serde::Deserialize;
 
+use super::ldap::LdapConfig;
 use super::secret::Secret;
 use crate::model::PromDuration;
 
@@ -61,6 +63,9 @@ pub struct AuthConfig {
     pub lockout: LockoutConfig,
     #[serde(default)]
     pub password_hashing: PasswordHashingConfig,
+    /// Sign-in against an LDAP directory, beside the local users.
+    #[serde(default)]
+    pub ldap: Option<LdapConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
@@ -168,6 +173,9 @@ impl AuthConfig {
         }
         if hashing.queue == 0 {
             return Err("password_hashing.queue must be at least 1".to_string());
+        }
+        if let Some(ldap) = &self.ldap {
+            ldap.validate()?;
         }
         Ok(())
     }
