@@ -9,6 +9,7 @@ use crate::state::{StateStore, StateWriter};
 
 use super::audit::{Actor, AuditLog};
 use super::error::AuthError;
+use super::ldap::LdapDirectory;
 use super::lockout::LockoutPolicy;
 use super::metrics::AuthMetrics;
 use super::password::PasswordPool;
@@ -17,11 +18,13 @@ use super::tokens::Tokens;
 use super::unix_now;
 use super::users::Users;
 
-/// Users, tokens and the audit log of one state store.
+/// Users, tokens and the audit log of one state store, and the LDAP
+/// directory of `auth.ldap` when one is configured.
 pub struct Accounts {
     pub users: Users,
     pub tokens: Tokens,
     pub audit: Arc<AuditLog>,
+    pub ldap: Option<LdapDirectory>,
     writer: StateWriter,
     #[cfg(test)]
     store: Arc<StateStore>,
@@ -53,12 +56,18 @@ impl Accounts {
             metrics.clone(),
         )?;
         let tokens = Tokens::open(&store, writer.clone(), audit.clone(), metrics)?;
+        let ldap = config
+            .ldap
+            .as_ref()
+            .map(|c| LdapDirectory::new(c, registry))
+            .transpose()?;
         #[cfg(not(test))]
         drop(store);
         Ok(Accounts {
             users,
             tokens,
             audit,
+            ldap,
             writer,
             #[cfg(test)]
             store,

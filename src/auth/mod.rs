@@ -8,11 +8,13 @@
 //! `password.rs` (argon2id and the bounded pool checks run on),
 //! `lockout.rs` (the rule), `users.rs`, `token_secret.rs` (the secret's
 //! format and hash), `tokens.rs`, `audit.rs`, `metrics.rs`
-//! (`belfry_auth_*`), `error.rs`.
+//! (`belfry_auth_*`), `error.rs`; `ldap/`, sign-in against an LDAP
+//! directory.
 
 mod accounts;
 mod audit;
 mod error;
+mod ldap;
 mod lockout;
 mod metrics;
 mod password;
@@ -24,6 +26,7 @@ mod users;
 pub use accounts::Accounts;
 pub use audit::{Actor, AuditEntry, AuditLog, AuditPage, MAX_PAGE as MAX_AUDIT_PAGE};
 pub use error::AuthError;
+pub use ldap::LdapDirectory;
 pub use lockout::{AfterFailure, LockoutPolicy, LoginState};
 pub use metrics::AuthMetrics;
 pub use password::PasswordPool;

@@ -174,7 +174,7 @@ impl ApiError {
             | AuthError::TokenExpired(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             // A lock is a throttle: the client may try again after it.
             AuthError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
-            AuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AuthError::Busy | AuthError::Directory(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AuthError::UserExists(_) | AuthError::TokenExists(_) => (StatusCode::CONFLICT, "conflict"),
             AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => (StatusCode::NOT_FOUND, "not_found"),
             AuthError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_data"),
