@@ -1,0 +1,378 @@
+//! LDAP sign-in (`auth.ldap`) against Debian's real `slapd`: search-then-
+//! bind through a search account, group → role, one answer for every
+//! refusal, filter injection, STARTTLS and ldaps:// with the test CA, and
+//! a directory that is down or silent.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use belfry::auth::{AuthError, LdapDirectory, Role, Verified};
+use belfry::config::{LdapConfig, RoleName, Secret};
+use belfry::model::PromDuration;
+use belfry::selfmetrics::Registry;
+
+use crate::support::block;
+use crate::support::slapd::{
+    GROUPS_DN, IT_STAFF_DN, PEOPLE_DN, Plain, SERVICE_DN, SERVICE_PASSWORD, Slapd, TEACHING_SUPPORT_DN,
+    password,
+};
+
+/// The usual configuration: the search account, both groups mapped, no
+/// default role.
+fn config(url: &str) -> LdapConfig {
+    LdapConfig {
+        bind_dn: Some(SERVICE_DN.to_string()),
+        bind_password: Secret::new(SERVICE_PASSWORD),
+        group_base_dn: Some(GROUPS_DN.to_string()),
+        groups: BTreeMap::from([
+            (IT_STAFF_DN.to_string(), RoleName::Admin),
+            (TEACHING_SUPPORT_DN.to_string(), RoleName::Editor),
+        ]),
+        ..LdapConfig::new(url, PEOPLE_DN)
+    }
+}
+
+fn verify(directory: &LdapDirectory, name: &str, password: &str) -> Result<Verified, AuthError> {
+    block(directory.verify(name, password))
+}
+
+fn ok(name: &str, role: Role) -> Verified {
+    Verified {
+        name: name.to_string(),
+        role,
+    }
+}
+
+fn invalid(r: Result<Verified, AuthError>) -> bool {
+    matches!(r, Err(AuthError::InvalidCredentials))
+}
+
+/// `belfry_auth_ldap_binds_total{result=…}` as rendered (0 when absent).
+fn binds(registry: &Registry, result: &str) -> u64 {
+    let needle = format!("belfry_auth_ldap_binds_total{{result=\"{result}\"}} ");
+    registry
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&needle).map(|v| v.parse().unwrap()))
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_right_password_gives_the_role_of_the_users_groups() {
+    let Some(slapd) = Slapd::start(Plain::Allowed) else {
+        return;
+    };
+    let registry = Registry::default();
+    let directory = LdapDirectory::new(&config(&slapd.url), &registry).unwrap();
+    assert_eq!(
+        verify(&directory, "alice", &password("alice")).unwrap(),
+        ok("alice", Role::Admin)
+    );
+    assert_eq!(
+        verify(&directory, "bob", &password("bob")).unwrap(),
+        ok("bob", Role::Editor)
+    );
+    // In both groups: the higher role.
+    assert_eq!(
+        verify(&directory, "carol", &password("carol")).unwrap(),
+        ok("carol", Role::Admin)
+    );
+    // uid matches case-insensitively; the name recorded is the directory's.
+    assert_eq!(
+        verify(&directory, "ALICE", &password("alice")).unwrap(),
+        ok("alice", Role::Admin)
+    );
+    assert_eq!(binds(&registry, "success"), 4);
+}
+
+#[test]
+fn every_refusal_is_the_same_answer() {
+    let Some(slapd) = Slapd::start(Plain::Allowed) else {
+        return;
+    };
+    let registry = Registry::default();
+    let directory = LdapDirectory::new(&config(&slapd.url), &registry).unwrap();
+    assert!(invalid(verify(&directory, "alice", "not-alices-password")));
+    assert!(invalid(verify(&directory, "alice", &password("bob"))));
+    assert!(invalid(verify(&directory, "zed", &password("zed"))));
+    // Right password, but only in a group no role is mapped to.
+    assert!(invalid(verify(&directory, "erin", &password("erin"))));
+    // Two entries with one uid: neither may sign in.
+    assert!(invalid(verify(&directory, "dup", &password("dup"))));
+    // An empty password is an unauthenticated bind, which slapd would
+    // accept: refused before it is sent.
+    assert!(invalid(verify(&directory, "alice", "")));
+    for (result, count) in [
+        ("wrong_password", 2),
+        ("unknown_user", 1),
+        ("no_group", 1),
+        ("ambiguous_user", 1),
+        ("refused_input", 1),
+        ("success", 0),
+    ] {
+        assert_eq!(binds(&registry, result), count, "{result}");
+    }
+    let rendered = registry.render();
+    assert!(
+        rendered.contains("belfry_auth_login_failures_total{reason=\"invalid_credentials\"} 6"),
+        "{rendered}"
+    );
+
+    // With a default role, a user in no mapped group signs in with it —
+    // still only with the right password.
+    let lenient = LdapDirectory::new(
+        &LdapConfig {
+            default_role: Some(RoleName::Viewer),
+            ..config(&slapd.url)
+        },
+        &Registry::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        verify(&lenient, "erin", &password("erin")).unwrap(),
+        ok("erin", Role::Viewer)
+    );
+    assert!(invalid(verify(&lenient, "erin", "wrong")));
+    assert_eq!(
+        verify(&lenient, "bob", &password("bob")).unwrap(),
+        ok("bob", Role::Editor)
+    );
+}
+
+#[test]
+fn filter_syntax_in_a_name_matches_nobody() {
+    let Some(slapd) = Slapd::start(Plain::Allowed) else {
+        return;
+    };
+    let registry = Registry::default();
+    let directory = LdapDirectory::new(&config(&slapd.url), &registry).unwrap();
+    // Unescaped, `al*` would find alice alone and her password would sign
+    // in; `*` and the others would match every person, or close the
+    // filter early and add a match-all.
+    let attempts = [
+        "al*",
+        "*",
+        "alice)(uid=*",
+        "*)(|(uid=*",
+        "alice)(|(objectClass=*)",
+        "al\\2a",
+    ];
+    for name in attempts {
+        assert!(invalid(verify(&directory, name, &password("alice"))), "{name}");
+    }
+    // Each was searched as a literal name and found nobody.
+    assert_eq!(binds(&registry, "unknown_user"), attempts.len() as u64);
+    assert_eq!(binds(&registry, "success"), 0);
+    // The same filter with a plain name still works.
+    assert_eq!(
+        verify(&directory, "alice", &password("alice")).unwrap(),
+        ok("alice", Role::Admin)
+    );
+}
+
+#[test]
+fn the_search_runs_as_the_search_account() {
+    let Some(slapd) = Slapd::start(Plain::Allowed) else {
+        return;
+    };
+    // Anonymously, this directory shows nothing, not even the base
+    // (slapd answers noSuchObject): a misconfiguration, said as such.
+    let registry = Registry::default();
+    let anonymous = LdapDirectory::new(
+        &LdapConfig {
+            bind_dn: None,
+            bind_password: Secret::default(),
+            ..config(&slapd.url)
+        },
+        &registry,
+    )
+    .unwrap();
+    let e = verify(&anonymous, "alice", &password("alice")).unwrap_err();
+    assert!(
+        matches!(&e, AuthError::Directory(m) if m.contains("or an anonymous search (no auth.ldap.bind_dn) may not read it")),
+        "{e}"
+    );
+    assert_eq!(binds(&registry, "success"), 0);
+    assert!(
+        registry
+            .render()
+            .contains("belfry_auth_ldap_directory_errors_total{step=\"user_search\"} 1")
+    );
+
+    // A wrong search-account password is the directory's problem, named,
+    // and neither password shows.
+    let registry = Registry::default();
+    let misconfigured = LdapDirectory::new(
+        &LdapConfig {
+            bind_password: Secret::new("not-the-search-password"),
+            ..config(&slapd.url)
+        },
+        &registry,
+    )
+    .unwrap();
+    let e = verify(&misconfigured, "alice", &password("alice")).unwrap_err();
+    let message = e.to_string();
+    assert!(matches!(e, AuthError::Directory(_)), "{e:?}");
+    assert!(
+        message.contains("refused auth.ldap.bind_dn") && message.contains("invalidCredentials"),
+        "{message}"
+    );
+    assert!(!message.contains("not-the-search-password") && !message.contains(&password("alice")));
+    let rendered = registry.render();
+    assert!(
+        rendered.contains("belfry_auth_ldap_directory_errors_total{step=\"service_bind\"} 1"),
+        "{rendered}"
+    );
+    assert!(!rendered.contains("not-the-search-password"));
+
+    // A base DN the directory lacks is named too.
+    let wrong_base = LdapDirectory::new(
+        &LdapConfig {
+            user_base_dn: "ou=staff,dc=example,dc=org".to_string(),
+            ..config(&slapd.url)
+        },
+        &Registry::default(),
+    )
+    .unwrap();
+    let e = verify(&wrong_base, "alice", &password("alice")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("\"ou=staff,dc=example,dc=org\" does not exist"),
+        "{e}"
+    );
+    // And a group base.
+    let wrong_groups = LdapDirectory::new(
+        &LdapConfig {
+            group_base_dn: Some("ou=teams,dc=example,dc=org".to_string()),
+            ..config(&slapd.url)
+        },
+        &Registry::default(),
+    )
+    .unwrap();
+    let e = verify(&wrong_groups, "alice", &password("alice")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("group_base_dn \"ou=teams,dc=example,dc=org\" does not exist"),
+        "{e}"
+    );
+}
+
+#[test]
+fn starttls_and_ldaps_with_the_directorys_ca() {
+    // This server refuses simple binds without TLS, so a sign-in that
+    // works went over TLS.
+    let Some(slapd) = Slapd::start(Plain::BindsRefused) else {
+        return;
+    };
+    let starttls = LdapConfig {
+        start_tls: true,
+        ca_file: Some(slapd.ca_file.clone()),
+        ..config(&slapd.url)
+    };
+    let directory = LdapDirectory::new(&starttls, &Registry::default()).unwrap();
+    assert_eq!(
+        verify(&directory, "bob", &password("bob")).unwrap(),
+        ok("bob", Role::Editor)
+    );
+    assert!(invalid(verify(&directory, "bob", "wrong")));
+
+    let ldaps = LdapConfig {
+        ca_file: Some(slapd.ca_file.clone()),
+        ..config(&slapd.ldaps_url)
+    };
+    let directory = LdapDirectory::new(&ldaps, &Registry::default()).unwrap();
+    assert_eq!(
+        verify(&directory, "alice", &password("alice")).unwrap(),
+        ok("alice", Role::Admin)
+    );
+
+    // Without TLS the server refuses the search account's bind.
+    let plain = LdapDirectory::new(&config(&slapd.url), &Registry::default()).unwrap();
+    let e = verify(&plain, "alice", &password("alice")).unwrap_err();
+    assert!(e.to_string().contains("confidentialityRequired"), "{e}");
+
+    // Without the CA file the test CA is not trusted: no sign-in, and the
+    // message says why.
+    let untrusted = LdapDirectory::new(
+        &LdapConfig {
+            start_tls: true,
+            ..config(&slapd.url)
+        },
+        &Registry::default(),
+    )
+    .unwrap();
+    let e = verify(&untrusted, "alice", &password("alice")).unwrap_err();
+    assert!(
+        matches!(&e, AuthError::Directory(m) if m.contains("cannot connect") && m.contains("certificate")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_directory_that_is_down_or_silent_fails_within_the_timeout() {
+    // Nothing listens: refused at once.
+    let port = crate::support::free_port();
+    let registry = Registry::default();
+    let down = LdapDirectory::new(&config(&format!("ldap://127.0.0.1:{port}")), &registry).unwrap();
+    let e = verify(&down, "alice", &password("alice")).unwrap_err();
+    assert!(
+        matches!(&e, AuthError::Directory(m) if m.contains(&format!("cannot connect to ldap server ldap://127.0.0.1:{port}"))),
+        "{e}"
+    );
+    assert!(
+        registry
+            .render()
+            .contains("belfry_auth_ldap_directory_errors_total{step=\"connect\"} 1")
+    );
+
+    // Accepts connections and never answers: the timeout ends the wait
+    // (without it this test would hang).
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ldap://{}", silent.local_addr().unwrap());
+    let registry = Registry::default();
+    let directory = LdapDirectory::new(
+        &LdapConfig {
+            timeout: PromDuration(Duration::from_millis(500)),
+            ..config(&url)
+        },
+        &registry,
+    )
+    .unwrap();
+    let e = verify(&directory, "alice", &password("alice")).unwrap_err();
+    assert!(
+        matches!(&e, AuthError::Directory(m) if m.contains("did not answer within 500ms")),
+        "{e}"
+    );
+    assert!(
+        registry
+            .render()
+            .contains("belfry_auth_ldap_directory_errors_total{step=\"timeout\"} 1")
+    );
+    drop(silent);
+}
+
+#[test]
+fn sign_ins_past_max_connections_are_refused_at_once() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ldap://{}", silent.local_addr().unwrap());
+    let registry = Registry::default();
+    let directory = LdapDirectory::new(
+        &LdapConfig {
+            max_connections: 1,
+            timeout: PromDuration(Duration::from_secs(1)),
+            ..config(&url)
+        },
+        &registry,
+    )
+    .unwrap();
+    let alice = password("alice");
+    // The first holds the one connection while the server stays silent;
+    // the second, polled after it, finds none free.
+    let (first, second) =
+        block(async { tokio::join!(directory.verify("alice", &alice), directory.verify("bob", &alice)) });
+    assert!(matches!(first, Err(AuthError::Directory(_))), "{first:?}");
+    assert!(matches!(second, Err(AuthError::Busy)), "{second:?}");
+    assert_eq!(binds(&registry, "busy"), 1);
+    drop(silent);
+}
