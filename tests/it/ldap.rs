@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use belfry::auth::{AuthError, LdapDirectory, Role, Verified};
@@ -138,6 +139,99 @@ fn every_refusal_is_the_same_answer() {
         verify(&lenient, "bob", &password("bob")).unwrap(),
         ok("bob", Role::Editor)
     );
+}
+
+/// What `f` logs, as the server's log lines read (without ANSI colours).
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = {
+        let buffer = buffer.clone();
+        move || Capture(buffer.clone())
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(writer)
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, || {
+        // Tests on other threads may have met these call sites first,
+        // while no subscriber wanted them; ask again now that one does.
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
+    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn outcomes_are_logged_without_passwords() {
+    let Some(slapd) = Slapd::start(Plain::Allowed) else {
+        return;
+    };
+    let directory = LdapDirectory::new(&config(&slapd.url), &Registry::default()).unwrap();
+    let misconfigured = LdapDirectory::new(
+        &LdapConfig {
+            bind_password: Secret::new("not-the-search-password"),
+            ..config(&slapd.url)
+        },
+        &Registry::default(),
+    )
+    .unwrap();
+    let (_, log) = logged(|| {
+        verify(&directory, "alice", &password("alice")).unwrap();
+        verify(&directory, "alice", "guessed-password-1").unwrap_err();
+        verify(&directory, "alice)(uid=*", "guessed-password-2").unwrap_err();
+        verify(&misconfigured, "bob", &password("bob")).unwrap_err();
+    });
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ldap login") && l.contains("user=alice") && l.contains("role=admin")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ldap login refused") && l.contains("reason=\"wrong_password\"")),
+        "{log}"
+    );
+    // A name that is not a valid one is not written out.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("user=<invalid name>") && l.contains("reason=\"unknown_user\"")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ldap directory error") && l.contains("step=\"service_bind\"")),
+        "{log}"
+    );
+    for secret in [
+        password("alice").as_str(),
+        password("bob").as_str(),
+        "guessed-password-1",
+        "guessed-password-2",
+        "not-the-search-password",
+        SERVICE_PASSWORD,
+        "uid=*",
+    ] {
+        assert!(!log.contains(secret), "{secret} in {log}");
+    }
 }
 
 #[test]

@@ -347,7 +347,7 @@ impl LdapDirectory {
                     .login_failures
                     .with(&["invalid_credentials"])
                     .inc();
-                tracing::warn!(user, reason = *reason, "ldap login refused");
+                tracing::warn!(user = %user, reason = *reason, "ldap login refused");
             }
             Err(Refusal::Busy) => {
                 self.metrics.binds.with(&[result::BUSY]).inc();
@@ -362,7 +362,7 @@ impl LdapDirectory {
                 self.metrics.binds.with(&[result::DIRECTORY_ERROR]).inc();
                 self.metrics.directory_errors.with(&[*step]).inc();
                 self.auth_metrics.login_failures.with(&["directory"]).inc();
-                tracing::error!(user, step = *step, error = %message, "ldap directory error");
+                tracing::error!(user = %user, step = *step, error = %message, "ldap directory error");
             }
         }
     }
