@@ -425,5 +425,10 @@ mod auth_tests {
         assert_eq!(answer(AuthError::UserExists("a".into())).0, 409);
         assert_eq!(answer(AuthError::NoSuchToken("a".into())).0, 404);
         assert_eq!(answer(AuthError::Invalid("bad".into())).0, 400);
+        let (status, retry, body) = answer(AuthError::Directory(
+            "cannot connect to ldap server ldap://127.0.0.1:3890: connection refused".into(),
+        ));
+        assert_eq!((status, retry), (503, None));
+        assert!(body.contains("ldap directory: cannot connect"), "{body}");
     }
 }
