@@ -61,7 +61,7 @@ pub struct LdapConfig {
     #[serde(default)]
     pub group_base_dn: Option<String>,
     /// Finds the groups of a user: `{dn}` is the user entry's DN and
-    /// `{user}` the typed name, both escaped.
+    /// `{user}` the name recorded (the entry's uid), both escaped.
     #[serde(default = "default_group_filter")]
     pub group_filter: String,
     /// Group DN → role; a member of several gets the highest.
