@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::secret::Secret;
 use crate::model::PromDuration;
 
-/// The placeholder of `user_filter` (and `group_filter`) for the name as
-/// typed, escaped for a filter.
+/// The placeholder for the user's name, escaped for a filter: as typed in
+/// `user_filter`, as recorded (the entry's uid) in `group_filter`.
 pub const USER_PLACEHOLDER: &str = "{user}";
 /// The placeholder of `group_filter` for the user entry's DN, escaped.
 pub const DN_PLACEHOLDER: &str = "{dn}";
