@@ -9,6 +9,7 @@ use crate::state::{StateStore, StateWriter};
 
 use super::audit::{Actor, AuditLog};
 use super::error::AuthError;
+use super::ldap::LdapDirectory;
 use super::lockout::LockoutPolicy;
 use super::metrics::AuthMetrics;
 use super::password::PasswordPool;
@@ -19,8 +20,9 @@ use super::tokens::Tokens;
 use super::unix_now;
 use super::users::Users;
 
-/// Users, tokens, sessions and the audit log of one state store, and the
-/// login throttle.
+/// Users, tokens, sessions and the audit log of one state store, the
+/// login throttle, and the LDAP directory of `auth.ldap` when one is
+/// configured.
 pub struct Accounts {
     pub users: Users,
     pub tokens: Tokens,
@@ -28,6 +30,7 @@ pub struct Accounts {
     pub throttle: LoginThrottle,
     pub audit: Arc<AuditLog>,
     pub metrics: Arc<AuthMetrics>,
+    pub ldap: Option<LdapDirectory>,
     writer: StateWriter,
     #[cfg(test)]
     store: Arc<StateStore>,
@@ -67,6 +70,11 @@ impl Accounts {
             metrics.clone(),
         )?;
         let throttle = LoginThrottle::new(&config.login_throttle, metrics.clone());
+        let ldap = config
+            .ldap
+            .as_ref()
+            .map(|c| LdapDirectory::new(c, registry))
+            .transpose()?;
         #[cfg(not(test))]
         drop(store);
         Ok(Accounts {
@@ -76,6 +84,7 @@ impl Accounts {
             throttle,
             metrics,
             audit,
+            ldap,
             writer,
             #[cfg(test)]
             store,
@@ -110,9 +119,10 @@ impl Accounts {
         Ok(true)
     }
 
-    /// No user and no token: a developer's loopback server stays open.
+    /// No user, no token and no directory to sign in through: a
+    /// developer's loopback server stays open.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.tokens.is_empty()
+        self.users.is_empty() && self.tokens.is_empty() && self.ldap.is_none()
     }
 
     /// Some admin user or unexpired admin token exists, which a listen

@@ -67,6 +67,11 @@ pub enum AuthError {
         key: String,
         message: String,
     },
+    /// The LDAP directory could not answer a sign-in: unreachable, too
+    /// slow, or refusing the configured search account. The message names
+    /// the server and the step, never a password.
+    #[error("ldap directory: {0}")]
+    Directory(String),
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -80,6 +85,7 @@ impl AuthError {
             AuthError::Locked { .. } => "locked",
             AuthError::Busy => "busy",
             AuthError::Throttled { .. } => "throttled",
+            AuthError::Directory(_) => "directory",
             _ => "error",
         }
     }

@@ -40,7 +40,7 @@ impl AuthMetrics {
             token_refusals,
             login_failures: registry.counter_vec(
                 "belfry_auth_login_failures_total",
-                "Failed logins by reason (invalid_credentials, locked, busy, error).",
+                "Failed logins by reason (invalid_credentials, locked, busy, directory, error).",
                 &["reason"],
             ),
             lockouts: registry.counter(

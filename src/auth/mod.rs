@@ -10,12 +10,14 @@
 //! `lockout.rs` (the rule), `users.rs`, `token_secret.rs` (the secret's
 //! format and hash, and the CSRF token), `tokens.rs`, `sessions.rs`,
 //! `throttle.rs` (failed logins per source address), `audit.rs`,
-//! `metrics.rs` (`belfry_auth_*`), `error.rs`.
+//! `metrics.rs` (`belfry_auth_*`), `error.rs`; `ldap/`, sign-in against an
+//! LDAP directory.
 
 mod accounts;
 mod audit;
 mod error;
 mod last_use;
+mod ldap;
 mod lockout;
 mod metrics;
 mod password;
@@ -29,6 +31,7 @@ mod users;
 pub use accounts::Accounts;
 pub use audit::{Actor, AuditEntry, AuditLog, AuditPage, MAX_PAGE as MAX_AUDIT_PAGE};
 pub use error::AuthError;
+pub use ldap::LdapDirectory;
 pub use lockout::{AfterFailure, LockoutPolicy, LoginState};
 pub use metrics::AuthMetrics;
 pub use password::PasswordPool;

@@ -553,3 +553,47 @@ fn the_internal_token_is_no_account() {
     assert_eq!(f.accounts.tokens.check(&secret).unwrap().scopes, [Scope::Admin]);
     assert!(f.accounts.raw_rows(tables::AUTH_TOKENS).is_empty());
 }
+
+#[test]
+fn accounts_open_the_ldap_directory_of_the_configuration() {
+    use crate::config::{LdapConfig, RoleName};
+    let ldap = LdapConfig {
+        default_role: Some(RoleName::Viewer),
+        ..LdapConfig::new("ldap://127.0.0.1:3890", "ou=people,dc=example,dc=org")
+    };
+    let with_ldap = AuthConfig {
+        ldap: Some(ldap.clone()),
+        ..config(5)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = Accounts::open(
+        StateStore::open(dir.path()).unwrap(),
+        &with_ldap,
+        &Registry::new(),
+    )
+    .unwrap();
+    assert!(accounts.ldap.is_some());
+    assert!(open(5).accounts.ldap.is_none());
+
+    // A CA file that cannot be read refuses the start, naming the file.
+    let missing_ca = AuthConfig {
+        ldap: Some(LdapConfig {
+            start_tls: true,
+            ca_file: Some(dir.path().join("no-such-ca.pem")),
+            ..ldap
+        }),
+        ..config(5)
+    };
+    let other = tempfile::tempdir().unwrap();
+    let e = Accounts::open(
+        StateStore::open(other.path()).unwrap(),
+        &missing_ca,
+        &Registry::new(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(&e, AuthError::Directory(m) if m.contains("auth.ldap") && m.contains("no-such-ca.pem")),
+        "{e}"
+    );
+}

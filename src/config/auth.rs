@@ -1,7 +1,8 @@
 //! The `auth:` section: whether access control is off (`disabled`, said
 //! explicitly), the first admin for a container deployment (its password
-//! from `${VAR}`), the login lockout, and the bounds of the password
-//! hashing pool. The machinery that applies it is `crate::auth`.
+//! from `${VAR}`), the login lockout, the bounds of the password
+//! hashing pool, and sign-in against an LDAP directory (`ldap`, its shape
+//! in `ldap.rs`). The machinery that applies it is `crate::auth`.
 //!
 //! The rules for user and token names and password lengths live here, the
 //! floor, so that the configuration, the command line and the API refuse
@@ -9,6 +10,7 @@
 
 use serde::Deserialize;
 
+use super::ldap::LdapConfig;
 use super::secret::Secret;
 use crate::model::PromDuration;
 
@@ -65,6 +67,9 @@ pub struct AuthConfig {
     pub session: SessionConfig,
     #[serde(default)]
     pub login_throttle: LoginThrottleConfig,
+    /// Sign-in against an LDAP directory, beside the local users.
+    #[serde(default)]
+    pub ldap: Option<LdapConfig>,
 }
 
 /// How long a person stays signed in.
@@ -261,6 +266,9 @@ impl AuthConfig {
             return Err(
                 "login_throttle.max_failures, window and max_sources must all be above 0".to_string(),
             );
+        }
+        if let Some(ldap) = &self.ldap {
+            ldap.validate()?;
         }
         Ok(())
     }

@@ -308,6 +308,9 @@ impl Config {
         for rw in &mut self.remote_write {
             rw.resolve_paths(dir);
         }
+        if let Some(ldap) = &mut self.auth.ldap {
+            ldap.resolve_paths(dir);
+        }
     }
 
     /// External labels as (name, value) pairs, for rules and federation.

@@ -13,6 +13,7 @@ mod exemplars;
 mod file;
 mod file_error;
 mod http;
+mod ldap;
 mod logs;
 mod privacy;
 mod proxy;
@@ -43,6 +44,7 @@ pub use file::{BUILTIN_RULES_PREFIX, Config, SELF_JOB};
 pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
+pub use ldap::{DN_PLACEHOLDER, LdapConfig, MAX_LDAP_TIMEOUT_SECS, RoleName, USER_PLACEHOLDER};
 pub use logs::{
     CommitConfig, FileFormat, FileSourceConfig, GelfConfig, LevelRetentionOverride, LogLimitsConfig,
     LogQueryConfig, LogRetentionConfig, LogsConfig, MultilineConfig, StartAt, SyslogConfig, Transport,

@@ -179,7 +179,7 @@ impl ApiError {
             AuthError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             // A lock is a throttle: the client may try again after it.
             AuthError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
-            AuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AuthError::Busy | AuthError::Directory(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AuthError::UserExists(_) | AuthError::TokenExists(_) => (StatusCode::CONFLICT, "conflict"),
             AuthError::NoSuchUser(_) | AuthError::NoSuchToken(_) => (StatusCode::NOT_FOUND, "not_found"),
             AuthError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_data"),
@@ -432,5 +432,10 @@ mod auth_tests {
         assert_eq!(answer(AuthError::UserExists("a".into())).0, 409);
         assert_eq!(answer(AuthError::NoSuchToken("a".into())).0, 404);
         assert_eq!(answer(AuthError::Invalid("bad".into())).0, 400);
+        let (status, retry, body) = answer(AuthError::Directory(
+            "cannot connect to ldap server ldap://127.0.0.1:3890: connection refused".into(),
+        ));
+        assert_eq!((status, retry), (503, None));
+        assert!(body.contains("ldap directory: cannot connect"), "{body}");
     }
 }

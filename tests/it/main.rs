@@ -16,6 +16,7 @@ mod errors_sentry;
 mod errors_store;
 mod exemplars;
 mod ingest;
+mod ldap;
 mod lms_example_config;
 mod lms_fastapi;
 mod lms_postgres;

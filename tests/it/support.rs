@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use belfry::model::{Labels, Matcher};
 use belfry::tsdb::Storage;
 
+pub mod slapd;
+
 /// The conformance corpus beside the checkout (`../shared/conformance`).
 ///
 /// A user's clone has no `../shared`, so tests that need it skip with a

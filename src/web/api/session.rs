@@ -87,7 +87,7 @@ pub async fn login(
         Err(e) if form => {
             let status = match &e {
                 AuthError::Locked { .. } | AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                AuthError::Busy | AuthError::Directory(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::UNAUTHORIZED,
             };
             page(status, Some(&e.to_string()), next.as_deref())
@@ -108,23 +108,48 @@ async fn sign_in(
     if let Err(retry_after_secs) = accounts.throttle.check(source, now) {
         return Err(AuthError::Throttled { retry_after_secs });
     }
-    let verified = match accounts.users.verify(&body.user, &body.password, source).await {
+    // A local user signs in with their password here; any other name goes
+    // to the directory when one is configured (else to the same decoy
+    // work as a wrong password, so the answer says nothing of names).
+    let directory = accounts
+        .ldap
+        .as_ref()
+        .filter(|_| accounts.users.role_of(&body.user).is_none());
+    let result = match directory {
+        Some(ldap) => ldap.verify(&body.user, &body.password).await,
+        None => accounts.users.verify(&body.user, &body.password, source).await,
+    };
+    let verified = match result {
         Ok(v) => v,
         Err(e) => {
             if matches!(e, AuthError::InvalidCredentials | AuthError::Locked { .. }) {
                 accounts.throttle.fail(source, now);
             }
+            // The directory's own message (its address, the search
+            // account) is logged where it happens, not shown to whoever
+            // is signing in.
+            if let AuthError::Directory(_) = e {
+                return Err(AuthError::Directory(
+                    "the sign-in directory cannot be reached; try again later".to_string(),
+                ));
+            }
             return Err(e);
         }
     };
+    let via = if directory.is_some() { "ldap" } else { "password" };
     let session = {
         let accounts = accounts.clone();
-        let (name, source) = (verified.name.clone(), source.to_string());
-        tokio::task::spawn_blocking(move || accounts.sessions.create(&name, &source, "password"))
-            .await
-            .map_err(|_| AuthError::Busy)??
+        let (name, role, source) = (verified.name.clone(), verified.role, source.to_string());
+        tokio::task::spawn_blocking(move || match via {
+            "ldap" => accounts
+                .sessions
+                .create_for_directory_user(&name, role, &source, via),
+            _ => accounts.sessions.create(&name, &source, via),
+        })
+        .await
+        .map_err(|_| AuthError::Busy)??
     };
-    tracing::info!(user = %verified.name, source, "signed in");
+    tracing::info!(user = %verified.name, source, via, "signed in");
     let cookie = session_set_cookie(
         &session.secret,
         session.expires - now,
