@@ -19,6 +19,7 @@ mod error;
 mod last_use;
 mod ldap;
 mod lockout;
+mod low_priority;
 mod metrics;
 mod password;
 mod role;

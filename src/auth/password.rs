@@ -69,7 +69,10 @@ impl PasswordPool {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("belfry-password-{i}"))
-                .spawn(move || work(&rx))
+                .spawn(move || {
+                    super::low_priority::lower_current_thread();
+                    work(&rx)
+                })
                 .expect("spawning a password check thread");
         }
         PasswordPool { tx, full }

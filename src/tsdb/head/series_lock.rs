@@ -9,7 +9,7 @@
 //! of one series' backfill), so a waiter spins briefly and then yields its
 //! core instead of parking, and nobody ever has to be woken.
 //!
-//! The one module that may use `unsafe`: `lock_api::RawMutex` is an unsafe
+//! A module that may use `unsafe`: `lock_api::RawMutex` is an unsafe
 //! trait (its implementor promises mutual exclusion), and its `unlock` is an
 //! unsafe fn. Each use carries a `SAFETY:` comment.
 #![allow(unsafe_code)]
