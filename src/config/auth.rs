@@ -65,6 +65,9 @@ pub struct AuthConfig {
     pub session: SessionConfig,
     #[serde(default)]
     pub login_throttle: LoginThrottleConfig,
+    /// Single sign-on with an OpenID Provider, beside local users.
+    #[serde(default)]
+    pub oidc: Option<super::auth_oidc::OidcConfig>,
 }
 
 /// How long a person stays signed in.
@@ -261,6 +264,9 @@ impl AuthConfig {
             return Err(
                 "login_throttle.max_failures, window and max_sources must all be above 0".to_string(),
             );
+        }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()?;
         }
         Ok(())
     }
