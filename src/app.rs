@@ -671,6 +671,13 @@ pub fn check_config(file: &Path) -> Result<()> {
         .and_then(|paths| belfry::rules::load_specs(&paths).map(|_| paths))
         .map_err(|e| anyhow::anyhow!("rule files: {e}"))?;
     Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| anyhow::anyhow!("alerting config: {e}"))?;
+    if let Some(oidc) = &config.auth.oidc {
+        let callback = oidc
+            .callback_url(config.server.external_url.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        belfry::auth::oidc::OidcLogin::new(oidc, callback, &Registry::new())
+            .context("cannot set up single sign-on (auth.oidc)")?;
+    }
     println!(
         "{}: ok ({} scrape configs, {} rule files)",
         file.display(),

@@ -42,14 +42,20 @@ fn start_provider(port: u16, redirect_uri: &str) -> Option<ChildGuard> {
         .arg(CLIENT_SECRET)
         .current_dir(js_dir())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("start node");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready", "the provider did not start");
+    // The provider's later notices go to stdout: it must stay open (a
+    // closed pipe would end the provider at its next notice).
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            eprintln!("oidc-provider: {line}");
+        }
+    });
     Some(ChildGuard(child))
 }
 
@@ -106,7 +112,12 @@ impl Browser {
             req = req.header("x-csrf-token", t);
         }
         if let Some(f) = form {
-            req = req.form(&f);
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(f)
+                .finish();
+            req = req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
         }
         let resp = self.rt.block_on(req.send()).unwrap();
         for set in resp.headers().get_all("set-cookie") {
@@ -224,7 +235,7 @@ fn sign_in_through_oidc_provider() {
     std::fs::write(
         &config,
         format!(
-            "auth:\n  admin: {{user: root, password: ${{ADMIN_PW}}}}\n  oidc:\n    issuer: http://127.0.0.1:{op_port}\n    client_id: belfry\n    client_secret: ${{OIDC_SECRET}}\n    display_name: Test University\n    scopes: [openid, profile, groups]\n    role_claim: groups\n    roles: {{staff: viewer, support: editor}}\n    redirect_url: {callback}\n"
+            "auth:\n  admin:\n    user: root\n    password: ${{ADMIN_PW}}\n  oidc:\n    issuer: http://127.0.0.1:{op_port}\n    client_id: belfry\n    client_secret: ${{OIDC_SECRET}}\n    display_name: Test University\n    scopes: [openid, profile, groups]\n    role_claim: groups\n    roles: {{staff: viewer, support: editor}}\n    redirect_url: {callback}\n"
         ),
     )
     .unwrap();
@@ -301,7 +312,11 @@ fn sign_in_through_oidc_provider() {
     let back = attacker.to_callback(&start, "ed", &callback);
     let page = victim.get(&back);
     assert_eq!(page.status, 400, "{}", page.body);
-    assert_eq!(victim.session(&server)["kind"], "anonymous");
+    assert_eq!(
+        victim.get(&server.url("/api/belfry/session")).status,
+        401,
+        "no session"
+    );
 
     // stu is in no mapped group and there is no default role.
     let mut stu = Browser::new();
@@ -309,7 +324,24 @@ fn sign_in_through_oidc_provider() {
     let page = stu.get(&back);
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(page.body.contains("has no Belfry role"), "{}", page.body);
-    assert_eq!(stu.session(&server)["kind"], "anonymous");
+    assert_eq!(
+        stu.get(&server.url("/api/belfry/session")).status,
+        401,
+        "no session"
+    );
+
+    // `root` is Belfry's local admin: a provider's account of that name
+    // does not become it.
+    let mut root = Browser::new();
+    let back = root.to_callback(&start, "root", &callback);
+    let page = root.get(&back);
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("is a local account"), "{}", page.body);
+    assert_eq!(
+        root.get(&server.url("/api/belfry/session")).status,
+        401,
+        "no session"
+    );
 
     // The refusals are counted by reason; no secret reaches the log.
     let metrics = {
@@ -331,6 +363,7 @@ fn sign_in_through_oidc_provider() {
         "belfry_auth_oidc_logins_total 2",
         "belfry_auth_oidc_login_failures_total{reason=\"unknown_state\"} 3",
         "belfry_auth_oidc_login_failures_total{reason=\"no_role\"} 1",
+        "belfry_auth_oidc_login_failures_total{reason=\"local_user\"} 1",
     ] {
         assert!(metrics.contains(want), "{want} not in:\n{metrics}");
     }

@@ -12,6 +12,8 @@ const accounts = {
   ann: { groups: ['staff'] },
   ed: { groups: ['support', 'staff'] },
   stu: { groups: ['students'] },
+  // The name of Belfry's local admin: refused, whatever the groups.
+  root: { groups: ['support'] },
 };
 
 const provider = new Provider(issuer, {
