@@ -291,10 +291,18 @@ fn sign_in_through_oidc_provider() {
     // ed is in `support` and `staff`: the higher role, editor, wins.
     let mut ed = Browser::new();
     let back = ed.to_callback(&start, "ed", &callback);
-    // A tampered state is refused, and does not spend the real one.
+    // A tampered state is refused.
     let tampered = back.replace("state=", "state=x");
     replay = ed.get(&tampered);
     assert_eq!(replay.status, 400, "{}", replay.body);
+    // So is one naming another issuer (RFC 9207; the provider sends `iss`).
+    assert!(back.contains("iss="), "{back}");
+    let mixed_up = back.replace("iss=", "iss=https%3A%2F%2Fevil.example&was=");
+    replay = ed.get(&mixed_up);
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    assert!(replay.body.contains("another issuer"), "{}", replay.body);
+    // The refusals above took the login out: ed signs in again.
+    let back = ed.to_callback(&start, "ed", &callback);
     assert_eq!(ed.get(&back).status, 303);
     let who = ed.session(&server);
     assert_eq!(
@@ -362,6 +370,7 @@ fn sign_in_through_oidc_provider() {
     for want in [
         "belfry_auth_oidc_logins_total 2",
         "belfry_auth_oidc_login_failures_total{reason=\"unknown_state\"} 3",
+        "belfry_auth_oidc_login_failures_total{reason=\"invalid_token\"} 1",
         "belfry_auth_oidc_login_failures_total{reason=\"no_role\"} 1",
         "belfry_auth_oidc_login_failures_total{reason=\"local_user\"} 1",
     ] {

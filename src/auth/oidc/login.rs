@@ -46,6 +46,8 @@ pub struct CallbackParams {
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207's issuer identification, where the provider sends it.
+    pub iss: Option<String>,
 }
 
 /// A person the provider vouched for, with the role the claims give.
@@ -189,6 +191,13 @@ impl OidcLogin {
         let pending = self.pending.take(&state).ok_or(OidcError::UnknownState)?;
         if browser_binding.map(binding_digest).as_deref() != Some(pending.binding.as_str()) {
             return Err(OidcError::UnknownState);
+        }
+        // RFC 9207: an answer naming another issuer comes from another
+        // provider (a mix-up attack), whatever else it says.
+        if params.iss.as_ref().is_some_and(|iss| *iss != self.issuer) {
+            return Err(OidcError::InvalidToken(
+                "the callback names another issuer (iss)".to_string(),
+            ));
         }
         if let Some(error) = params.error {
             let description = params.error_description.unwrap_or_default();

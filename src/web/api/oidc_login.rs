@@ -121,6 +121,7 @@ pub async fn callback(
             "code" => &mut params.code,
             "error" => &mut params.error,
             "error_description" => &mut params.error_description,
+            "iss" => &mut params.iss,
             _ => continue,
         };
         *slot = Some(v.into_owned());
