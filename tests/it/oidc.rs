@@ -151,7 +151,7 @@ impl Browser {
     /// Follows redirects and fills the provider's login and consent forms
     /// as `user` until the provider sends the browser to Belfry's callback;
     /// returns that callback URL without requesting it.
-    fn to_callback(&mut self, start: &str, user: &str, callback_prefix: &str) -> String {
+    fn walk_to_callback(&mut self, start: &str, user: &str, callback_prefix: &str) -> String {
         let mut page = self.get(start);
         for _ in 0..20 {
             if let Some(next) = page.location.clone() {
@@ -261,7 +261,7 @@ fn sign_in_through_oidc_provider() {
 
     // ann is in `staff`: a viewer, who may read but not create a silence.
     let mut ann = Browser::new();
-    let back = ann.to_callback(&start, "ann", &callback);
+    let back = ann.walk_to_callback(&start, "ann", &callback);
     let done = ann.get(&back);
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(
@@ -290,7 +290,7 @@ fn sign_in_through_oidc_provider() {
 
     // ed is in `support` and `staff`: the higher role, editor, wins.
     let mut ed = Browser::new();
-    let back = ed.to_callback(&start, "ed", &callback);
+    let back = ed.walk_to_callback(&start, "ed", &callback);
     // A tampered state is refused.
     let tampered = back.replace("state=", "state=x");
     replay = ed.get(&tampered);
@@ -302,7 +302,7 @@ fn sign_in_through_oidc_provider() {
     assert_eq!(replay.status, 400, "{}", replay.body);
     assert!(replay.body.contains("another issuer"), "{}", replay.body);
     // The refusals above took the login out: ed signs in again.
-    let back = ed.to_callback(&start, "ed", &callback);
+    let back = ed.walk_to_callback(&start, "ed", &callback);
     assert_eq!(ed.get(&back).status, 303);
     let who = ed.session(&server);
     assert_eq!(
@@ -317,7 +317,7 @@ fn sign_in_through_oidc_provider() {
     // as a link) lacks the binding cookie and is refused.
     let mut victim = Browser::new();
     let mut attacker = Browser::new();
-    let back = attacker.to_callback(&start, "ed", &callback);
+    let back = attacker.walk_to_callback(&start, "ed", &callback);
     let page = victim.get(&back);
     assert_eq!(page.status, 400, "{}", page.body);
     assert_eq!(
@@ -328,7 +328,7 @@ fn sign_in_through_oidc_provider() {
 
     // stu is in no mapped group and there is no default role.
     let mut stu = Browser::new();
-    let back = stu.to_callback(&start, "stu", &callback);
+    let back = stu.walk_to_callback(&start, "stu", &callback);
     let page = stu.get(&back);
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(page.body.contains("has no Belfry role"), "{}", page.body);
@@ -341,7 +341,7 @@ fn sign_in_through_oidc_provider() {
     // `root` is Belfry's local admin: a provider's account of that name
     // does not become it.
     let mut root = Browser::new();
-    let back = root.to_callback(&start, "root", &callback);
+    let back = root.walk_to_callback(&start, "root", &callback);
     let page = root.get(&back);
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(page.body.contains("is a local account"), "{}", page.body);

@@ -70,9 +70,10 @@ pub fn validate(claims: &Map<String, Value>, want: &Expected<'_>) -> Result<(), 
     if claims.get("nonce").and_then(Value::as_str) != Some(want.nonce) {
         return Err(invalid("its nonce is not this sign-in's"));
     }
-    if !claims
+    if claims
         .get("sub")
-        .is_some_and(|s| s.as_str().is_some_and(|s| !s.is_empty()))
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
     {
         return Err(invalid("it has no sub"));
     }
@@ -119,7 +120,8 @@ mod tests {
             c.insert("iat".into(), json!(NOW + LEEWAY_SECS));
         })
         .unwrap();
-        let cases: [(&str, Box<dyn FnOnce(&mut Map<String, Value>)>); 9] = [
+        type Change = Box<dyn FnOnce(&mut Map<String, Value>)>;
+        let cases: [(&str, Change); 9] = [
             (
                 "issued by",
                 Box::new(|c| drop(c.insert("iss".into(), json!("https://evil.example")))),

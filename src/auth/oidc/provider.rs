@@ -151,3 +151,29 @@ impl Provider {
         Ok(set.keys)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(methods: Option<&[&str]>) -> Metadata {
+        let mut doc = serde_json::json!({
+            "issuer": "https://idp.example.edu",
+            "authorization_endpoint": "https://idp.example.edu/auth",
+            "token_endpoint": "https://idp.example.edu/token",
+            "jwks_uri": "https://idp.example.edu/jwks",
+        });
+        if let Some(m) = methods {
+            doc["token_endpoint_auth_methods_supported"] = serde_json::json!(m);
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    #[test]
+    fn the_secret_goes_in_the_body_only_where_basic_is_not_offered() {
+        assert!(!metadata(None).secret_in_body());
+        assert!(!metadata(Some(&["client_secret_basic", "client_secret_post"])).secret_in_body());
+        assert!(metadata(Some(&["client_secret_post", "private_key_jwt"])).secret_in_body());
+        assert!(!metadata(Some(&["private_key_jwt"])).secret_in_body());
+    }
+}
