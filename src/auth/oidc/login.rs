@@ -351,3 +351,156 @@ impl OidcLogin {
 fn binding_digest(binding: &str) -> String {
     pkce::s256_challenge(binding)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The flow against a small provider of our own: an ES256 key, the
+    //! claims in the ID token (no userinfo), and the discovery document's
+    //! issuer checked.
+
+    use std::sync::Mutex;
+
+    use axum::Router;
+    use axum::extract::State;
+    use axum::routing::{get, post};
+    use serde_json::json;
+
+    use super::super::jws::tests::TestKey;
+    use super::*;
+
+    struct Fake {
+        issuer: String,
+        /// The issuer the discovery document names.
+        claimed_issuer: String,
+        key: TestKey,
+        /// The nonce of the authorization request, for the ID token.
+        nonce: Mutex<String>,
+        groups: Vec<&'static str>,
+    }
+
+    async fn serve(make: impl FnOnce(String) -> Fake) -> Arc<Fake> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let fake = Arc::new(make(issuer));
+        let app = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(|State(f): State<Arc<Fake>>| async move {
+                    axum::Json(json!({
+                        "issuer": f.claimed_issuer,
+                        "authorization_endpoint": format!("{}/auth", f.issuer),
+                        "token_endpoint": format!("{}/token", f.issuer),
+                        "jwks_uri": format!("{}/jwks", f.issuer),
+                    }))
+                }),
+            )
+            .route(
+                "/jwks",
+                get(|State(f): State<Arc<Fake>>| async move {
+                    let k = &f.key.jwk;
+                    axum::Json(json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": k.kid, "x": k.x, "y": k.y}]}))
+                }),
+            )
+            .route(
+                "/token",
+                post(|State(f): State<Arc<Fake>>, body: String| async move {
+                    assert!(body.contains("code=the-code") && body.contains("code_verifier="), "{body}");
+                    let now = crate::auth::unix_now();
+                    let id_token = f.key.sign(
+                        &json!({"alg": "ES256", "kid": f.key.jwk.kid}),
+                        &json!({"iss": f.issuer, "aud": "belfry", "sub": "u-1", "exp": now + 300, "iat": now,
+                                "nonce": *f.nonce.lock().unwrap(), "preferred_username": "ann", "groups": f.groups}),
+                    );
+                    axum::Json(json!({"id_token": id_token, "access_token": "at", "token_type": "Bearer"}))
+                }),
+            )
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    fn login(issuer: &str) -> Arc<OidcLogin> {
+        let yaml = format!(
+            "issuer: {issuer}\nclient_id: belfry\nclient_secret: s3cret\nrole_claim: groups\nroles: {{it: admin, staff: viewer}}\n"
+        );
+        let config: OidcConfig = serde_norway::from_str(&yaml).unwrap();
+        OidcLogin::new(
+            &config,
+            "http://belfry.test/login/oidc/callback".into(),
+            &Registry::new(),
+        )
+        .unwrap()
+    }
+
+    fn param(url: &str, name: &str) -> String {
+        let url = reqwest::Url::parse(url).unwrap();
+        url.query_pairs().find(|(k, _)| k == name).unwrap().1.into_owned()
+    }
+
+    #[tokio::test]
+    async fn an_es256_sign_in_with_the_claims_in_the_id_token() {
+        let fake = serve(|issuer| Fake {
+            claimed_issuer: issuer.clone(),
+            issuer,
+            key: TestKey::new("k1"),
+            nonce: Mutex::new(String::new()),
+            groups: vec!["staff", "it"],
+        })
+        .await;
+        let oidc = login(&fake.issuer);
+        let begun = oidc.begin(Some("/d/x".into())).await.unwrap();
+        let url = &begun.authorization_url;
+        assert_eq!(param(url, "code_challenge_method"), "S256");
+        assert_eq!(
+            param(url, "redirect_uri"),
+            "http://belfry.test/login/oidc/callback"
+        );
+        *fake.nonce.lock().unwrap() = param(url, "nonce");
+        let params = |state: String| CallbackParams {
+            state: Some(state),
+            code: Some("the-code".into()),
+            iss: Some(fake.issuer.clone()),
+            ..CallbackParams::default()
+        };
+        let signed_in = oidc
+            .finish(params(param(url, "state")), Some(&begun.browser_binding), |_| {
+                false
+            })
+            .await
+            .unwrap();
+        assert_eq!(signed_in.name, "ann");
+        assert_eq!(signed_in.role, Role::Admin);
+        assert_eq!(signed_in.next.as_deref(), Some("/d/x"));
+
+        // A nonce other than the login's (a token from another sign-in).
+        let begun = oidc.begin(None).await.unwrap();
+        *fake.nonce.lock().unwrap() = "another".into();
+        let e = oidc
+            .finish(
+                params(param(&begun.authorization_url, "state")),
+                Some(&begun.browser_binding),
+                |_| false,
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("nonce"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_discovery_document_naming_another_issuer_is_refused() {
+        let fake = serve(|issuer| Fake {
+            issuer,
+            claimed_issuer: "https://evil.example".into(),
+            key: TestKey::new("k1"),
+            nonce: Mutex::new(String::new()),
+            groups: vec![],
+        })
+        .await;
+        let e = login(&fake.issuer).begin(None).await.err().unwrap();
+        assert_eq!(e.reason(), "provider_unreachable");
+        assert!(
+            e.to_string().contains("names issuer \"https://evil.example\""),
+            "{e}"
+        );
+    }
+}
