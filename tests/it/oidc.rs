@@ -1,23 +1,26 @@
 //! Single sign-on against a real OpenID Provider: npm's `oidc-provider`
 //! (tests/it/js, installed by scripts/install-test-deps) with a
-//! confidential client and accounts carrying a `groups` claim. The test
-//! walks the browser's road with a client that keeps cookies per server
-//! and follows every redirect itself: Belfry's `/login/oidc` → the
-//! provider's login and consent forms → Belfry's callback → a session
-//! whose role comes from the groups, and holds (a viewer may not create a
-//! silence, an editor may). Then what must be refused: a tampered
-//! `state`, a replayed callback, a callback in another browser, and a
-//! person in no mapped group.
+//! confidential client and accounts carrying a `groups` claim (given out
+//! at userinfo, so Belfry reads it there). The test walks the browser's
+//! road with a client that keeps cookies per server and follows every
+//! redirect itself: Belfry's `/login/oidc` → the provider's login and
+//! consent forms → Belfry's callback → a session whose role comes from the
+//! groups, and holds (a viewer may not create a silence, an editor may),
+//! audited as `via=oidc`. Then what must be refused: a tampered `state`, a
+//! callback naming another issuer, a replayed callback, a callback opened
+//! in another browser, a person in no mapped group, and a provider's
+//! account named like a local user; each counted by reason.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{BelfryServer, ChildGuard, free_port};
+use crate::support::{BelfryServer, ChildGuard, free_port, wait_for};
 
 const CLIENT_SECRET: &str = "oidc-client-secret-71c3e0";
 const ADMIN_PW: &str = "admin-pw-oidc-4f2a";
@@ -365,6 +368,28 @@ fn sign_in_through_oidc_provider() {
             None,
         );
         assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+        // Each sign-in is in the audit log, said to come through OIDC; the
+        // editor's silence under the editor's name (an entry may land just
+        // after its answer).
+        let audit: Value = wait_for(Duration::from_secs(10), "the silence in the audit log", || {
+            let audit: Value =
+                serde_json::from_str(&admin.get(&server.url("/api/belfry/audit?limit=100")).body).unwrap();
+            let created = audit["data"]["entries"]
+                .as_array()?
+                .iter()
+                .any(|e| e["action"] == "silence.create" && e["actor"] == "ed");
+            created.then_some(audit)
+        });
+        let entries = audit["data"]["entries"].as_array().unwrap();
+        for user in ["ann", "ed"] {
+            assert!(
+                entries.iter().any(|e| e["action"] == "session.login"
+                    && e["actor"] == user
+                    && e["detail"] == "via=oidc"),
+                "{user}: {audit}"
+            );
+        }
+        assert!(!entries.iter().any(|e| e["actor"] == "stu"), "{audit}");
         admin.get(&server.url("/metrics")).body
     };
     for want in [
