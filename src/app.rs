@@ -334,12 +334,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             ),
             &registry,
         ),
-        access: web::AccessControl::new(
-            accounts.clone(),
-            config.auth.disabled,
-            local_addr,
-            config.server.serves_https() || config.server.tls.is_some(),
-        ),
+        access: access_control(&config, accounts.clone(), local_addr, &registry)?,
         transport: web::Transport::from_config(config.server.tls.as_ref()),
         status: web::StatusInfo::new(
             config.clone(),
@@ -700,6 +695,13 @@ pub fn check_config(file: &Path) -> Result<()> {
         .and_then(|paths| belfry::rules::load_specs(&paths).map(|_| paths))
         .map_err(|e| anyhow::anyhow!("rule files: {e}"))?;
     Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| anyhow::anyhow!("alerting config: {e}"))?;
+    if let Some(oidc) = &config.auth.oidc {
+        let callback = oidc
+            .callback_url(config.server.external_url.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        belfry::auth::oidc::OidcLogin::new(oidc, callback, &Registry::new())
+            .context("cannot set up single sign-on (auth.oidc)")?;
+    }
     println!(
         "{}: ok ({} scrape configs, {} rule files)",
         file.display(),
@@ -780,4 +782,30 @@ pub fn errors_project_add(
         .context("cannot add the project")?;
     println!("http://{}@{}/{}", project.keys[0], listen, project.id);
     Ok(())
+}
+
+/// The access layer: the accounts, and single sign-on when `auth.oidc`
+/// is set (its callback URL from `redirect_url` or `server.external_url`).
+fn access_control(
+    config: &Config,
+    accounts: Arc<belfry::auth::Accounts>,
+    local_addr: SocketAddr,
+    registry: &Registry,
+) -> Result<web::AccessControl> {
+    let access = web::AccessControl::new(
+        accounts,
+        config.auth.disabled,
+        local_addr,
+        config.server.serves_https() || config.server.tls.is_some(),
+    );
+    let Some(oidc) = &config.auth.oidc else {
+        return Ok(access);
+    };
+    let callback = oidc
+        .callback_url(config.server.external_url.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let login = belfry::auth::oidc::OidcLogin::new(oidc, callback, registry)
+        .context("cannot set up single sign-on (auth.oidc)")?;
+    tracing::info!(issuer = %oidc.issuer, "single sign-on through an OpenID Provider");
+    Ok(access.with_oidc(login))
 }

@@ -10,6 +10,7 @@
 //! `lockout.rs` (the rule), `users.rs`, `token_secret.rs` (the secret's
 //! format and hash, and the CSRF token), `tokens.rs`, `sessions.rs`,
 //! `throttle.rs` (failed logins per source address), `audit.rs`,
+//! `oidc/` (single sign-on with an OpenID Provider),
 //! `metrics.rs` (`belfry_auth_*`), `error.rs`; `ldap/`, sign-in against an
 //! LDAP directory.
 
@@ -21,6 +22,7 @@ mod ldap;
 mod lockout;
 mod low_priority;
 mod metrics;
+pub mod oidc;
 mod password;
 mod role;
 mod sessions;

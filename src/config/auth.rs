@@ -70,6 +70,9 @@ pub struct AuthConfig {
     /// Sign-in against an LDAP directory, beside the local users.
     #[serde(default)]
     pub ldap: Option<LdapConfig>,
+    /// Single sign-on with an OpenID Provider, beside local users.
+    #[serde(default)]
+    pub oidc: Option<super::auth_oidc::OidcConfig>,
 }
 
 /// How long a person stays signed in.
@@ -269,6 +272,9 @@ impl AuthConfig {
         }
         if let Some(ldap) = &self.ldap {
             ldap.validate()?;
+        }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()?;
         }
         Ok(())
     }

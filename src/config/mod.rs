@@ -6,6 +6,7 @@
 
 pub mod alerting;
 mod auth;
+mod auth_oidc;
 mod envsubst;
 mod error;
 mod errors;
@@ -32,6 +33,7 @@ pub use auth::{
     AdminConfig, AuthConfig, LockoutConfig, LoginThrottleConfig, MAX_NAME_LEN, MAX_PASSWORD_LEN,
     MIN_PASSWORD_LEN, PasswordHashingConfig, SessionConfig, is_valid_account_name, password_problem,
 };
+pub use auth_oidc::{OIDC_CALLBACK_PATH, OIDC_ROLE_NAMES, OidcConfig};
 pub use error::ConfigError;
 pub use errors::{
     ErrorAlertsConfig, ErrorLimitsConfig, ErrorMonitorsConfig, ErrorScrubConfig, ErrorsConfig,

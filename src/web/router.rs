@@ -15,8 +15,8 @@ use super::api::exemplars::query_exemplars;
 use super::api::{
     accounts, errors_attachments, errors_correlation, errors_feedback, errors_ingest, errors_issues,
     errors_monitors, errors_releases, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle,
-    logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, otlp_logs, query,
-    rules, series, server_status, session, status, target_metadata, targets, write,
+    logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, oidc_login,
+    otlp_logs, query, rules, series, server_status, session, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -141,6 +141,8 @@ fn account_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/login", get(session::login_page))
         .route("/api/belfry/login", post(session::login))
+        .route("/login/oidc", get(oidc_login::begin))
+        .route("/login/oidc/callback", get(oidc_login::callback))
         .route("/api/belfry/logout", post(session::logout))
         .route("/api/belfry/session", get(session::session))
         .route(

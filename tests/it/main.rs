@@ -29,6 +29,7 @@ mod log_shippers_support;
 mod logql;
 mod logs_compat;
 mod logs_store;
+mod oidc;
 mod promql_conformance;
 mod promql_differential;
 mod proxy;

@@ -136,6 +136,29 @@ impl BelfryServer {
         log: Option<&Path>,
     ) -> BelfryServer {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        BelfryServer::spawn_at(addr, data_dir, config, env, ca_file, log)
+    }
+
+    /// As [`BelfryServer::start_with`], listening on `addr` (for a test
+    /// whose configuration or peers must know the address first).
+    pub fn start_at(
+        addr: SocketAddr,
+        data_dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> BelfryServer {
+        BelfryServer::spawn_at(addr, data_dir, config, env, None, log)
+    }
+
+    fn spawn_at(
+        addr: SocketAddr,
+        data_dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+        ca_file: Option<PathBuf>,
+        log: Option<&Path>,
+    ) -> BelfryServer {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
         cmd.arg("serve")
             .arg("--data-dir")

@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::auth::oidc::OidcLogin;
 use crate::auth::{Accounts, AuthError, Permission, token_secret};
 
 use super::credentials::{self, Credentials};
@@ -36,6 +37,8 @@ pub struct AccessControl {
     /// Cookies carry `Secure` (Belfry serves TLS, or is reached over
     /// https by `server.external_url`).
     secure_cookies: bool,
+    /// Single sign-on (`auth.oidc`), beside the accounts.
+    oidc: Option<Arc<OidcLogin>>,
 }
 
 impl AccessControl {
@@ -45,7 +48,18 @@ impl AccessControl {
             disabled,
             loopback: listen.ip().is_loopback(),
             secure_cookies,
+            oidc: None,
         }
+    }
+
+    /// With single sign-on through `oidc`.
+    pub fn with_oidc(mut self, oidc: Arc<OidcLogin>) -> Self {
+        self.oidc = Some(oidc);
+        self
+    }
+
+    pub fn oidc(&self) -> Option<&Arc<OidcLogin>> {
+        self.oidc.as_ref()
     }
 
     /// No accounts: everything open (for servers built without them).
@@ -55,6 +69,7 @@ impl AccessControl {
             disabled: false,
             loopback: true,
             secure_cookies: false,
+            oidc: None,
         }
     }
 
@@ -73,7 +88,7 @@ impl AccessControl {
         }
         match &self.accounts {
             None => true,
-            Some(a) => self.loopback && a.is_empty(),
+            Some(a) => self.loopback && a.is_empty() && self.oidc.is_none(),
         }
     }
 }

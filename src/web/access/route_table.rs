@@ -78,6 +78,9 @@ pub const ROUTES: &[RouteRule] = &[
     rule("/-/ready", Need::Public, Need::Public, None),
     rule("/login", Need::Public, Need::Public, None),
     rule("/api/belfry/login", Need::Public, Need::Public, None),
+    // Single sign-on: the redirect to the provider and its callback.
+    rule("/login/oidc", Need::Public, Need::Public, None),
+    rule("/login/oidc/callback", Need::Public, Need::Public, None),
     rule("/api/belfry/logout", Need::Signed, Need::Signed, None),
     rule("/api/belfry/session", Need::Signed, Need::Signed, None),
     // Accounts and the audit log (recorded by the accounts themselves).
@@ -273,7 +276,17 @@ mod tests {
             .filter(|r| r.read == Need::Public || r.change == Need::Public)
             .map(|r| r.path)
             .collect();
-        assert_eq!(public, ["/-/healthy", "/-/ready", "/login", "/api/belfry/login"]);
+        assert_eq!(
+            public,
+            [
+                "/-/healthy",
+                "/-/ready",
+                "/login",
+                "/api/belfry/login",
+                "/login/oidc",
+                "/login/oidc/callback"
+            ]
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod loki_push;
 pub mod loki_query;
 pub mod loki_status;
 pub mod loki_tail;
+pub mod oidc_login;
 pub mod otlp_logs;
 pub mod query;
 pub mod rules;

@@ -37,9 +37,14 @@ struct LoginBody {
 }
 
 /// `GET /login`.
-pub async fn login_page(uri: axum::http::Uri) -> Response {
+pub async fn login_page(State(state): State<Arc<AppState>>, uri: axum::http::Uri) -> Response {
     let next = query_param(uri.query().unwrap_or_default(), "next");
-    page(StatusCode::OK, None, next.as_deref())
+    page(StatusCode::OK, None, next.as_deref(), sso_name(&state))
+}
+
+/// The single sign-on provider's name, when one is configured.
+fn sso_name(state: &AppState) -> Option<&str> {
+    state.access.oidc().map(|o| o.display_name())
 }
 
 /// `POST /api/belfry/login`.
@@ -52,7 +57,14 @@ pub async fn login(
     let form = is_form(&headers);
     let body = match parse_body(&headers, &body) {
         Ok(b) => b,
-        Err(e) if form => return page(StatusCode::BAD_REQUEST, Some(&e.to_string()), None),
+        Err(e) if form => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                Some(&e.to_string()),
+                None,
+                sso_name(&state),
+            );
+        }
         Err(e) => return e.into_response(),
     };
     let next = body
@@ -90,7 +102,7 @@ pub async fn login(
                 AuthError::Busy | AuthError::Directory(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            page(status, Some(&e.to_string()), next.as_deref())
+            page(status, Some(&e.to_string()), next.as_deref(), sso_name(&state))
         }
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -242,25 +254,46 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<LoginBody, ApiError> {
 
 /// Where to go after signing in: only a path on this server, never
 /// another site (`//host` and `/\host` are other sites to browsers).
-fn is_local_path(next: &str) -> bool {
+pub(super) fn is_local_path(next: &str) -> bool {
     next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && next.len() <= 2048
 }
 
-fn query_param(query: &str, name: &str) -> Option<String> {
+pub(super) fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .filter(|n| is_local_path(n))
 }
 
-/// The login page, with an error above the form when there is one.
-fn page(status: StatusCode, error: Option<&str>, next: Option<&str>) -> Response {
+/// The login page, with an error above the form when there is one, and
+/// a link to the single sign-on provider `sso` names.
+pub(super) fn page(
+    status: StatusCode,
+    error: Option<&str>,
+    next: Option<&str>,
+    sso: Option<&str>,
+) -> Response {
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e)))
         .unwrap_or_default();
+    let next = next.unwrap_or("/");
+    let sso = sso
+        .map(|name| {
+            let href = format!(
+                "/login/oidc?next={}",
+                form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            format!(
+                "<p class=\"sso\"><a href=\"{}\">Sign in with {}</a></p>",
+                html_escape(&href),
+                html_escape(name)
+            )
+        })
+        .unwrap_or_default();
     let html = LOGIN_PAGE
         .replace("{{error}}", &error)
-        .replace("{{next}}", &html_escape(next.unwrap_or("/")));
+        .replace("{{sso}}", &sso)
+        .replace("{{next}}", &html_escape(next));
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
     // The page runs no script and is never framed (clickjacking).
@@ -297,7 +330,7 @@ mod tests {
 
     #[test]
     fn the_page_escapes_what_it_echoes() {
-        let response = page(StatusCode::OK, Some("<script>"), Some("/\"><x"));
+        let response = page(StatusCode::OK, Some("<script>"), Some("/\"><x"), Some("<Uni>"));
         assert_eq!(response.status(), StatusCode::OK);
         let body = html_escape("<a href=\"x\">'&");
         assert_eq!(body, "&lt;a href=&#34;x&#34;&gt;&#39;&amp;");
