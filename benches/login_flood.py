@@ -116,6 +116,7 @@ def main():
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--password-workers", type=int, default=2, help="auth.password_hashing.workers")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="belfry-login-flood-")
@@ -127,7 +128,8 @@ def main():
     with open(config, "w") as f:
         f.write("global: {scrape_interval: 1s}\n"
                 "scrape_configs: [{job_name: belfry, static_configs: [{targets: ['127.0.0.1:%d']}]}]\n"
-                "auth: {login_throttle: {max_failures: 100000000}, lockout: {max_failures: 100000000}}\n" % port)
+                "auth: {login_throttle: {max_failures: 100000000}, lockout: {max_failures: 100000000},\n"
+                "       password_hashing: {workers: %d}}\n" % (port, args.password_workers))
     server = subprocess.Popen(
         [args.belfry, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(tmp, "data"),
          "--config", config],
