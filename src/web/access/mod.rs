@@ -9,4 +9,4 @@ mod principal;
 pub mod route_table;
 
 pub use gate::{AccessControl, access, identify, percent_encode};
-pub use principal::{Principal, Source};
+pub use principal::{ActingAs, Principal, Source};

@@ -1,7 +1,11 @@
 //! Who a request is from, once the access layer has looked: handlers that
 //! record or show who acted read it from the request's extensions.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
 use crate::auth::{Actor, Permission, Role, Scope, scopes_allow};
+use crate::web::error::ApiError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
@@ -47,3 +51,24 @@ impl Principal {
 /// The client's address as the audit log and the login throttle see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Source(pub String);
+
+/// Who a request acts as, for the audit log: the principal and source
+/// the access layer put in the request, read by handlers that change
+/// accounts.
+pub struct ActingAs(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for ActingAs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let (Some(principal), Some(source)) = (
+            parts.extensions.get::<Principal>(),
+            parts.extensions.get::<Source>(),
+        ) else {
+            return Err(ApiError::Internal(
+                "the access layer did not run for this route".to_string(),
+            ));
+        };
+        Ok(ActingAs(principal.actor(&source.0)))
+    }
+}

@@ -14,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{Accounts, Actor, AuthError, MAX_AUDIT_PAGE, Role, Scope};
+use crate::auth::{Accounts, AuthError, MAX_AUDIT_PAGE, Role, Scope};
 use crate::model::PromDuration;
-use crate::web::access::{Principal, Source};
+use crate::web::access::{ActingAs, Principal};
 use crate::web::error::ApiError;
 use crate::web::params::Params;
 use crate::web::state::AppState;
@@ -29,10 +29,6 @@ fn accounts(state: &AppState) -> Result<Arc<Accounts>, ApiError> {
         .accounts()
         .cloned()
         .ok_or_else(|| ApiError::NotFound("this server has no accounts".to_string()))
-}
-
-fn actor(principal: &Principal, source: &Source) -> Actor {
-    principal.actor(&source.0)
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8], shape: &str) -> Result<T, ApiError> {
@@ -55,13 +51,11 @@ struct NewUser {
 /// `POST /api/belfry/users` `{"name", "role", "password"}`.
 pub async fn add_user(
     State(state): State<Arc<AppState>>,
-    Extension(principal): Extension<Principal>,
-    Extension(source): Extension<Source>,
+    ActingAs(actor): ActingAs,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let accounts = accounts(&state)?;
     let new: NewUser = json_body(&body, "{\"name\", \"role\", \"password\"}")?;
-    let actor = actor(&principal, &source);
     let info = blocking(move || Ok(accounts.users.add(&actor, &new.name, new.role, &new.password)?)).await?;
     Ok((StatusCode::CREATED, success(info, Vec::new())).into_response())
 }
@@ -91,8 +85,7 @@ struct UserChange {
 /// ends the user's sessions.
 pub async fn update_user(
     State(state): State<Arc<AppState>>,
-    Extension(principal): Extension<Principal>,
-    Extension(source): Extension<Source>,
+    ActingAs(actor): ActingAs,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -103,7 +96,6 @@ pub async fn update_user(
             "nothing to change: give role or password".to_string(),
         ));
     }
-    let actor = actor(&principal, &source);
     let info = blocking(move || {
         if let Some(password) = &change.password {
             accounts.set_password(&actor, &name, password)?;
@@ -121,12 +113,10 @@ pub async fn update_user(
 /// they created.
 pub async fn remove_user(
     State(state): State<Arc<AppState>>,
-    Extension(principal): Extension<Principal>,
-    Extension(source): Extension<Source>,
+    ActingAs(actor): ActingAs,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let accounts = accounts(&state)?;
-    let actor = actor(&principal, &source);
     blocking(move || Ok(accounts.remove_user(&actor, &name)?)).await?;
     Ok(success(json!({}), Vec::new()).into_response())
 }
@@ -134,12 +124,10 @@ pub async fn remove_user(
 /// `POST /api/belfry/users/{name}/unlock`.
 pub async fn unlock_user(
     State(state): State<Arc<AppState>>,
-    Extension(principal): Extension<Principal>,
-    Extension(source): Extension<Source>,
+    ActingAs(actor): ActingAs,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let accounts = accounts(&state)?;
-    let actor = actor(&principal, &source);
     blocking(move || Ok(accounts.users.unlock(&actor, &name)?)).await?;
     Ok(success(json!({}), Vec::new()).into_response())
 }
@@ -164,7 +152,7 @@ struct NewToken {
 pub async fn add_token(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Principal>,
-    Extension(source): Extension<Source>,
+    ActingAs(actor): ActingAs,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let accounts = accounts(&state)?;
@@ -185,7 +173,6 @@ pub async fn add_token(
         Principal::Person { name, .. } => Some(name.clone()),
         _ => None,
     };
-    let actor = actor(&principal, &source);
     let created = blocking(move || {
         Ok(accounts
             .tokens
@@ -199,12 +186,10 @@ pub async fn add_token(
 /// `DELETE /api/belfry/tokens/{name}`.
 pub async fn remove_token(
     State(state): State<Arc<AppState>>,
-    Extension(principal): Extension<Principal>,
-    Extension(source): Extension<Source>,
+    ActingAs(actor): ActingAs,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let accounts = accounts(&state)?;
-    let actor = actor(&principal, &source);
     blocking(move || Ok(accounts.tokens.remove(&actor, &name)?)).await?;
     Ok(success(json!({}), Vec::new()).into_response())
 }
