@@ -15,6 +15,7 @@ mod state;
 mod status_info;
 pub mod tls;
 mod transport;
+mod ui;
 
 pub use access::AccessControl;
 pub use error::ApiError;

@@ -20,6 +20,7 @@ use super::api::{
 };
 use super::guard::guard;
 use super::state::AppState;
+use super::ui;
 
 pub fn router(state: Arc<AppState>) -> Router {
     let hsts = state.transport.hsts().cloned();
@@ -27,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/-/healthy", get(lifecycle::healthy))
         .route("/-/ready", get(lifecycle::ready))
         .merge(account_routes())
+        .merge(page_routes())
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
@@ -126,6 +128,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), access))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn(ui::page_headers))
         .with_state(state);
     // Outermost, so refusals and unknown paths carry it too.
     match hsts {
@@ -162,6 +165,16 @@ fn account_routes() -> Router<Arc<AppState>> {
         )
         .route("/api/belfry/tokens/{name}", delete(accounts::remove_token))
         .route("/api/belfry/audit", get(accounts::audit))
+}
+
+/// The staff pages and their static files; `/` (the overview, or
+/// Elasticsearch's handshake for a program) is with Elasticsearch's routes.
+fn page_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/static/{*path}", get(ui::assets::serve))
+        .route("/alerts", get(ui::alerts::page))
+        .route("/targets", get(ui::targets::page))
+        .route("/status", get(ui::status::page))
 }
 
 /// Sentry's ingest endpoints (SDKs write them with the trailing slash,
@@ -212,7 +225,7 @@ fn elasticsearch_routes() -> Router<Arc<AppState>> {
             .put(es_cluster::acknowledge)
     };
     Router::new()
-        .route("/", get(es_cluster::root).head(es_cluster::root_head))
+        .route("/", get(ui::overview::front_door).head(es_cluster::root_head))
         .route("/_bulk", post(es_bulk::bulk).put(es_bulk::bulk))
         .route(
             "/{index}/_bulk",

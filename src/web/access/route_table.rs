@@ -83,6 +83,13 @@ pub const ROUTES: &[RouteRule] = &[
     rule("/login/oidc/callback", Need::Public, Need::Public, None),
     rule("/api/belfry/logout", Need::Signed, Need::Signed, None),
     rule("/api/belfry/session", Need::Signed, Need::Signed, None),
+    // The pages' scripts and styles hold nothing private, and the login
+    // page needs them before anyone signs in.
+    rule("/static/{*path}", Need::Public, Need::Public, None),
+    // The staff pages (`/` is with Elasticsearch's routes below).
+    query("/alerts"),
+    query("/targets"),
+    query("/status"),
     // Accounts and the audit log (recorded by the accounts themselves).
     rule("/api/belfry/users", A, A, None),
     rule("/api/belfry/users/{name}", A, A, None),
@@ -284,7 +291,9 @@ mod tests {
                 "/login",
                 "/api/belfry/login",
                 "/login/oidc",
-                "/login/oidc/callback"
+                "/login/oidc/callback",
+                // Scripts and styles, which the login page needs.
+                "/static/{*path}",
             ]
         );
     }

@@ -4,13 +4,12 @@
 //! the major version and the `X-Elastic-Product` header), the license and
 //! features, cluster health, and index, template, ILM and data-stream
 //! set-up calls, which are acknowledged and change nothing — Belfry keeps
-//! every document as a log record whatever its index. A browser asking
-//! for `/` gets a small page instead of the JSON.
+//! every document as a log record whatever its index.
 
 use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::web::error::{ApiError, ElasticsearchApiError};
@@ -31,19 +30,9 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
 }
 
-const BROWSER_PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Belfry</title></head>\
-<body><h1>Belfry</h1><p>Metrics, alerts and logs for this institution. \
-The web interface is not part of this build yet; the APIs are: \
-<a href=\"/api/v1/status/buildinfo\">Prometheus</a>, \
-<a href=\"/api/v2/status\">Alertmanager</a>, \
-<a href=\"/api/belfry/logs/search\">log search</a>, \
-<a href=\"/metrics\">self-metrics</a>.</p></body></html>\n";
-
-/// `GET /`: the version document, or a page for a browser.
-pub async fn root(headers: HeaderMap) -> Response {
-    if wants_html(&headers) {
-        return Html(BROWSER_PAGE).into_response();
-    }
+/// `GET /` for a program: the version document. A person's browser gets
+/// the overview instead (`ui::overview::front_door`).
+pub fn root() -> Response {
     Json(version_document()).into_response()
 }
 

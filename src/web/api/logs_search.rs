@@ -124,7 +124,7 @@ fn filters(params: &Params) -> Result<Vec<Filter>, ApiError> {
 
 /// What one search may read: LogQL's limits (`logs.query`), since both
 /// read stored lines to check what the index holds only approximately.
-pub(super) fn read_budget(state: &AppState) -> Arc<ReadBudget> {
+pub(crate) fn read_budget(state: &AppState) -> Arc<ReadBudget> {
     let limits = state
         .logql
         .as_ref()

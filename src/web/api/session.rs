@@ -9,20 +9,17 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{Accounts, AuthError, Role, Verified};
-use crate::template::html_escape;
 use crate::web::access::credentials::{self, session_set_cookie};
 use crate::web::access::{Principal, Source};
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
 
 use super::{blocking, success};
-
-const LOGIN_PAGE: &str = include_str!("../../../web/templates/login.html");
 
 /// A login body is a name and a password: anything longer is refused
 /// before it is parsed.
@@ -267,45 +264,41 @@ pub(super) fn query_param(query: &str, name: &str) -> Option<String> {
 
 /// The login page, with an error above the form when there is one, and
 /// a link to the single sign-on provider `sso` names.
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
+    next: &'a str,
+    /// The single sign-on link and the provider's name.
+    sso: Option<(String, &'a str)>,
+    assets: &'static str,
+}
+
 pub(super) fn page(
     status: StatusCode,
     error: Option<&str>,
     next: Option<&str>,
     sso: Option<&str>,
 ) -> Response {
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e)))
-        .unwrap_or_default();
     let next = next.unwrap_or("/");
-    let sso = sso
-        .map(|name| {
-            let href = format!(
-                "/login/oidc?next={}",
-                form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-            );
-            format!(
-                "<p class=\"sso\"><a href=\"{}\">Sign in with {}</a></p>",
-                html_escape(&href),
-                html_escape(name)
-            )
-        })
-        .unwrap_or_default();
-    let html = LOGIN_PAGE
-        .replace("{{error}}", &error)
-        .replace("{{sso}}", &sso)
-        .replace("{{next}}", &html_escape(next));
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    // The page runs no script and is never framed (clickjacking).
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    let sso = sso.map(|name| {
+        let href = format!(
+            "/login/oidc?next={}",
+            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        (href, name)
+    });
+    // The frame's headers (CSP, no framing, no caching) are added by
+    // `ui::page_headers`, as on every page.
+    crate::web::ui::render_with(
+        status,
+        &LoginPage {
+            error,
+            next,
+            sso,
+            assets: crate::web::ui::assets::version(),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -328,12 +321,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_page_escapes_what_it_echoes() {
+    #[tokio::test]
+    async fn the_page_escapes_what_it_echoes() {
         let response = page(StatusCode::OK, Some("<script>"), Some("/\"><x"), Some("<Uni>"));
         assert_eq!(response.status(), StatusCode::OK);
-        let body = html_escape("<a href=\"x\">'&");
-        assert_eq!(body, "&lt;a href=&#34;x&#34;&gt;&#39;&amp;");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            !body.contains("<script>") && !body.contains("<x") && !body.contains("<Uni>"),
+            "{body}"
+        );
+        assert!(body.contains("&#60;script&#62;"), "{body}");
+        assert!(body.contains("/login/oidc?next=%2F%22%3E%3Cx"), "{body}");
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! `/alerts`: the pending and firing alerts of the rules, and every rule
+//! group with each rule's state, health and last evaluation; `?state=` and
+//! `?q=` narrow the rules shown.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::Value;
+
+use crate::rules::RuleFilter;
+use crate::web::params::Params;
+use crate::web::state::AppState;
+
+use super::frame::{Frame, Section};
+use super::overview::severity_rank;
+use super::render::render;
+use super::times;
+
+pub struct ActiveAlert {
+    pub name: String,
+    pub state: String,
+    pub severity: String,
+    pub summary: String,
+    pub labels: Vec<(String, String)>,
+    pub since_ms: Option<i64>,
+    pub value: String,
+}
+
+pub struct RuleRow {
+    pub name: String,
+    pub kind: &'static str,
+    pub state: String,
+    pub health: String,
+    pub query: String,
+    pub error: String,
+    pub last_eval_ms: Option<i64>,
+    pub eval_ms: String,
+    pub severity: String,
+    pub active: usize,
+}
+
+pub struct GroupBlock {
+    pub name: String,
+    pub file: String,
+    pub interval: String,
+    pub rules: Vec<RuleRow>,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    frame: Frame,
+    section: Section,
+    title: &'static str,
+    active: Vec<ActiveAlert>,
+    groups: Vec<GroupBlock>,
+    text_filter: String,
+    state_choices: Vec<(&'static str, &'static str, bool)>,
+    rule_count: usize,
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn seconds_text(secs: f64) -> String {
+    if secs >= 60.0 && secs % 60.0 == 0.0 {
+        format!("{}m", secs as u64 / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+fn rule_row(v: &Value) -> RuleRow {
+    let alerting = text(v, "type") == "alerting";
+    RuleRow {
+        name: text(v, "name"),
+        kind: if alerting { "alert" } else { "record" },
+        state: if alerting { text(v, "state") } else { String::new() },
+        health: text(v, "health"),
+        query: text(v, "query"),
+        error: text(v, "lastError"),
+        last_eval_ms: times::rfc3339_ms(&text(v, "lastEvaluation")),
+        eval_ms: format!(
+            "{:.1} ms",
+            v.get("evaluationTime")
+                .and_then(Value::as_f64)
+                .unwrap_or_default()
+                * 1000.0
+        ),
+        severity: v
+            .get("labels")
+            .and_then(|l| l.get("severity"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        active: v.get("alerts").and_then(Value::as_array).map_or(0, Vec::len),
+    }
+}
+
+/// `GET /alerts`.
+pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Params) -> Response {
+    let state_filter = params.get("state").unwrap_or_default().to_string();
+    let text_filter = params.get("q").unwrap_or_default().trim().to_string();
+    let needle = text_filter.to_lowercase();
+    let keep = |r: &RuleRow| {
+        (state_filter.is_empty() || r.state == state_filter)
+            && (needle.is_empty()
+                || r.name.to_lowercase().contains(&needle)
+                || r.query.to_lowercase().contains(&needle))
+    };
+    let mut rule_count = 0;
+    let groups: Vec<GroupBlock> = state
+        .rules
+        .rules_status(&RuleFilter::default())
+        .into_iter()
+        .filter_map(|g| {
+            rule_count += g.rules.len();
+            let rules: Vec<RuleRow> = g.rules.iter().map(rule_row).filter(|r| keep(r)).collect();
+            (!rules.is_empty()).then(|| GroupBlock {
+                name: g.name,
+                file: g.file,
+                interval: seconds_text(g.interval),
+                rules,
+            })
+        })
+        .collect();
+    let mut active: Vec<ActiveAlert> = state
+        .rules
+        .alerts_status(None)
+        .into_iter()
+        .map(|a| ActiveAlert {
+            name: a.labels.get("alertname").cloned().unwrap_or_default(),
+            severity: a.labels.get("severity").cloned().unwrap_or_default(),
+            summary: a
+                .annotations
+                .get("summary")
+                .or_else(|| a.annotations.get("description"))
+                .cloned()
+                .unwrap_or_default(),
+            labels: a
+                .labels
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "severity"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            since_ms: times::rfc3339_ms(&a.active_at),
+            state: a.state,
+            value: a.value,
+        })
+        .collect();
+    active.sort_by(|a, b| {
+        (a.state != "firing", severity_rank(&a.severity), a.since_ms).cmp(&(
+            b.state != "firing",
+            severity_rank(&b.severity),
+            b.since_ms,
+        ))
+    });
+    let state_choices = [
+        ("", "Any state"),
+        ("firing", "Firing"),
+        ("pending", "Pending"),
+        ("inactive", "Inactive"),
+    ]
+    .into_iter()
+    .map(|(v, l)| (v, l, v == state_filter))
+    .collect();
+    render(&AlertsPage {
+        frame,
+        section: Section::Alerts,
+        title: "Alerts",
+        active,
+        groups,
+        text_filter,
+        state_choices,
+        rule_count,
+    })
+}

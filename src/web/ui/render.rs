@@ -1,0 +1,25 @@
+//! Turning a page's template into an answer: a template that fails to
+//! render (a bug, never the user's input) is a 500 with a plain message,
+//! never half a page.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+pub fn render(page: &impl Template) -> Response {
+    render_with(StatusCode::OK, page)
+}
+
+pub fn render_with(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be drawn; see the server log",
+            )
+                .into_response()
+        }
+    }
+}

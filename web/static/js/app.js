@@ -1,0 +1,134 @@
+// What every page does once scripts run: the theme switch, signing out,
+// local times, keyboard shortcuts, the time picker, and refreshing a
+// server-rendered page in place.
+
+const root = document.documentElement;
+
+// Theme: follows the system until a person picks one; the choice is a
+// cookie so the server draws the next page in it (no flash).
+const THEMES = ["", "light", "dark"];
+const THEME_NAMES = { "": "follows the system", light: "light", dark: "dark" };
+
+function setupTheme() {
+  const button = document.getElementById("theme-switch");
+  if (!button) return;
+  const label = () => {
+    const t = root.dataset.theme || "";
+    button.setAttribute("aria-label", `Theme: ${THEME_NAMES[t]}`);
+    button.title = `Theme: ${THEME_NAMES[t]} (click to change)`;
+  };
+  button.hidden = false;
+  label();
+  button.addEventListener("click", () => {
+    const next = THEMES[(THEMES.indexOf(root.dataset.theme || "") + 1) % THEMES.length];
+    if (next) {
+      root.dataset.theme = next;
+      document.cookie = `belfry_theme=${next}; path=/; max-age=31536000; samesite=lax`;
+    } else {
+      delete root.dataset.theme;
+      document.cookie = "belfry_theme=; path=/; max-age=0; samesite=lax";
+    }
+    label();
+    document.dispatchEvent(new CustomEvent("belfry:themechange"));
+  });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+    if (!root.dataset.theme) document.dispatchEvent(new CustomEvent("belfry:themechange"));
+  });
+}
+
+export function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.content || "";
+}
+
+// A change made with the session: the CSRF token goes in its header.
+export async function change(url, { method = "POST", body } = {}) {
+  const headers = { "X-CSRF-Token": csrfToken() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  if (response.status === 401) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
+  return response;
+}
+
+function setupSignOut() {
+  const button = document.getElementById("sign-out");
+  if (!button) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    await change("/api/belfry/logout");
+    location.assign("/login");
+  });
+}
+
+// Times are rendered in UTC by the server; show the local time on hover.
+function localTimes(scope = document) {
+  for (const el of scope.querySelectorAll("time[datetime]")) {
+    const t = new Date(el.getAttribute("datetime"));
+    if (!Number.isNaN(t.getTime())) el.title = t.toLocaleString();
+  }
+}
+
+function setupKeys() {
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    const typing = e.target.closest?.("input, textarea, select, [contenteditable]");
+    if (e.key === "/" && !typing) {
+      const search = document.querySelector("[data-search]");
+      if (search) {
+        e.preventDefault();
+        search.focus();
+        search.select?.();
+      }
+    }
+  });
+}
+
+// Server-rendered pages refresh by fetching themselves again and swapping
+// the content, so scroll and focus stay where they were.
+let refreshTimer = null;
+const REFRESH_MS = { "10s": 10000, "30s": 30000, "1m": 60000, "5m": 300000 };
+
+async function refreshInPlace() {
+  const main = document.getElementById("main");
+  if (!main || main.dataset.selfRefresh === "off") return;
+  const response = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  if (response.redirected && new URL(response.url).pathname === "/login") {
+    location.assign(response.url);
+    return;
+  }
+  if (!response.ok) return;
+  const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = doc.getElementById("main");
+  if (!fresh) return;
+  main.replaceChildren(...fresh.childNodes);
+  localTimes(main);
+}
+
+function scheduleRefresh() {
+  clearInterval(refreshTimer);
+  const every = REFRESH_MS[new URL(location.href).searchParams.get("refresh") || ""];
+  if (every) refreshTimer = setInterval(refreshInPlace, every);
+}
+
+function setupTimeRange() {
+  if (!document.getElementById("timepicker")) return;
+  document.addEventListener("belfry:timerange", () => {
+    // Pages drawn by the server show the new range by loading it.
+    if (document.getElementById("main")?.dataset.selfRefresh !== "off") location.reload();
+  });
+  document.addEventListener("belfry:refreshchange", scheduleRefresh);
+  import("./timepicker.js").catch((e) => console.warn("time picker unavailable", e));
+}
+
+setupTheme();
+setupSignOut();
+localTimes();
+setupKeys();
+setupTimeRange();
+scheduleRefresh();
