@@ -208,9 +208,9 @@ export function formatValue(value, unit = 'short', decimals = null) {
   return p.text + p.suffix;
 }
 
-/** A formatter for axis ticks: auto decimals from the tick spacing. */
+/** A formatter for uPlot axis ticks (`values(self, ticks, axisIdx, space, incr)`): auto decimals from the tick spacing. */
 export function axisFormatter(unit = 'short', decimals = null) {
-  return (ticks, incr) => {
+  return (self, ticks, axisIdx, space, incr) => {
     let d = decimals;
     if (d == null && unit !== 'dtdurations' && Number.isFinite(incr) && incr > 0 && incr < 1 && !/^(bytes|decbytes|bits|s|ms|µs|us|ns|percentunit)$/.test(unit)) {
       d = Math.min(6, Math.ceil(-Math.log10(incr)));
