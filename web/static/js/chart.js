@@ -636,19 +636,17 @@ export function createChart(container, options) {
     root.appendChild(tooltip);
     u.over.addEventListener('mouseleave', () => { tooltip.hidden = true; });
     root.style.setProperty('--chart-fg', fg);
-    // The legend's keyboard reach: each entry is a button for assistive tech.
-    for (const tr of root.querySelectorAll('.u-legend .u-series')) {
-      if (tr.querySelector('th')?.textContent === '') continue;
+    // The legend's keyboard reach: each entry is a toggle button for assistive
+    // tech. Without live values uPlot draws no row for the x series, so row j
+    // is series j + 1.
+    root.querySelectorAll('.u-legend .u-series').forEach((tr, j) => {
       tr.tabIndex = 0;
       tr.setAttribute('role', 'button');
+      tr.setAttribute('aria-pressed', String(u.series[j + 1]?.show !== false));
       tr.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); tr.click(); }
       });
-    }
-    for (const tr of root.querySelectorAll('.u-legend .u-series')) {
-      const i = Array.prototype.indexOf.call(tr.parentNode.children, tr);
-      if (i > 0) tr.setAttribute('aria-pressed', String(u.series[i]?.show !== false));
-    }
+    });
   }
 
   function sizeOf() {
@@ -679,8 +677,8 @@ export function createChart(container, options) {
   root.addEventListener('click', (e) => {
     const tr = e.target.closest?.('.u-legend .u-series');
     if (!tr || !u) return;
-    const i = Array.prototype.indexOf.call(tr.parentNode.children, tr);
-    if (i > 0) tr.setAttribute('aria-pressed', String(u.series[i]?.show !== false));
+    const j = Array.prototype.indexOf.call(tr.parentNode.children, tr);
+    tr.setAttribute('aria-pressed', String(u.series[j + 1]?.show !== false));
   });
 
   return {

@@ -74,6 +74,13 @@ class Dashboard {
       e.preventDefault();
       if (isRelative(getRange().raw)) this.runAll();
     });
+    // Charts redraw themselves in the new colours; panels that colour DOM
+    // elements from the theme (stat, gauge, bar gauge, table) draw again.
+    document.addEventListener('belfry:themechange', () => {
+      for (const v of this.dataViews()) {
+        if (v.lastData && (v.mod === stat || v.mod === gauge || v.mod === bargauge || v.mod === table)) v.inst.update(v.lastData);
+      }
+    });
     this.range = getRange();
     this.vars.load().then(() => {
       this.vars.writeUrl(false);
@@ -157,7 +164,7 @@ class Dashboard {
   makePanel(panel, ctx) {
     const mod = TYPES[panel.type] || unknown;
     const titleId = `panel-title-${panel.id}`;
-    const title = el('h2', { class: 'panel-title', id: titleId }, interpolate(panel.title || '', ctx) || '\u00a0');
+    const title = el('h2', { class: 'panel-title', id: titleId }, interpolate(panel.title || '', ctx, 'text') || '\u00a0');
     const header = el('header', 'panel-header', title);
     if (panel.description) {
       const info = el('span', { class: 'panel-info', tabindex: '0', role: 'img', title: panel.description, 'aria-label': `About this panel: ${panel.description}` }, 'i');
@@ -220,7 +227,7 @@ class Dashboard {
     const { panel } = view;
     const ctx = this.ctx();
     const range = this.range;
-    view.title.textContent = interpolate(panel.title || '', ctx) || '\u00a0';
+    view.title.textContent = interpolate(panel.title || '', ctx, 'text') || '\u00a0';
     this.renderLinks(view, ctx);
     if (!view.mod.needsData) {
       const state = view.inst.update({ series: [], logs: [], range, ctx });
@@ -260,7 +267,8 @@ class Dashboard {
     }
     let state;
     try {
-      state = view.inst.update({ series, logs: logLines, range, ctx, annotations });
+      view.lastData = { series, logs: logLines, range, ctx, annotations };
+      state = view.inst.update(view.lastData);
     } catch (e) {
       // A panel that cannot draw what it got says so; the others carry on.
       this.showMessage(view, `This panel could not be drawn: ${e.message}`, 'error');

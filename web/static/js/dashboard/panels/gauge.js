@@ -51,7 +51,7 @@ export function create(body, panel) {
       if (items.length === 0) return 'nodata';
       const all = items.map((i) => i.value);
       const showMarkers = panel.options?.showThresholdMarkers !== false;
-      const track = cssVar('--grid') || '#ddd';
+      const track = cssVar('--border') || '#ddd';
       wrap.replaceChildren(...items.map((item) => {
         const d = display(item);
         const [min, max] = bounds(item.cfg, item.value, all);

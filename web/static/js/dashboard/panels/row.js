@@ -16,7 +16,7 @@ export function createRow(panel, ctx, onToggle) {
   btn.addEventListener('click', () => onToggle(panel));
   const refresh = (c) => {
     btn.setAttribute('aria-expanded', String(!panel.collapsed));
-    title.textContent = interpolate(panel.title || 'Row', c) || 'Row';
+    title.textContent = interpolate(panel.title || 'Row', c, 'text') || 'Row';
     const n = panel.panels?.length || 0;
     count.textContent = panel.collapsed && n ? ` (${n} panel${n === 1 ? '' : 's'})` : '';
     section.classList.toggle('collapsed', panel.collapsed);
