@@ -133,7 +133,10 @@ export function alignSeries(series) {
   return { xs, ys };
 }
 
-/** The service of a set of series: their `service`, `job` or `app` label, when all agree. */
+/**
+ * The service of a set of series: their `service`, `job` or `app` label, when
+ * all agree (series without any of them do not disagree).
+ */
 export function serviceOf(seriesLabels) {
   let found = null;
   for (const labels of seriesLabels) {
@@ -214,7 +217,8 @@ function thresholdColorAt(thresholds, value) {
  *  stacking: none|normal, drawStyle: line|bars|points, lineInterpolation, fillOpacity, lineWidth,
  *  legend: list|table|hidden, tooltip: multi|single|none,
  *  annotations: [{time, timeEnd, kind, title, text, severity, link}],
- *  syncKey, onZoom(fromMs, toMs), onZoomOut(), links: (seriesIndex) => [{title, url}]
+ *  syncKey, onZoom(fromMs, toMs), onZoomOut(),
+ *  service: the service for the logs/errors links when the series' labels name none
  * Returns `{update(opts), destroy(), uplot}`.
  */
 export function createChart(container, options) {
@@ -260,7 +264,7 @@ export function createChart(container, options) {
     const toMs = Math.round(self.posToVal(sel.left + sel.width, 'x') * 1000);
     if (!(toMs > fromMs)) return;
     const visible = opts.series.filter((s, i) => self.series[i + 1]?.show !== false);
-    const service = serviceOf(visible.map((s) => s.labels || {}));
+    const service = serviceOf(visible.map((s) => s.labels || {})) ?? opts.service ?? null;
     const q = new URLSearchParams({ from: String(fromMs), to: String(toMs) });
     if (service) q.set('service', service);
     menu = el('div', 'chart-menu');
@@ -586,8 +590,8 @@ export function createChart(container, options) {
         drag: { x: true, y: false, setScale: false },
         points: { size: 6 },
         bind: {
-          dblclick: () => (e) => {
-            e.preventDefault();
+          // uPlot listens passively, so no preventDefault: its own reset is skipped by returning null.
+          dblclick: () => () => {
             (opts.onZoomOut || (() => zoomOut(2)))();
             return null;
           },
@@ -622,7 +626,8 @@ export function createChart(container, options) {
         drawClear: [(self) => { drawThresholds(self); }],
         draw: [(self) => { if (opts.heatmap) drawHeatmap(self); drawAnnotations(self); placeAnnotations(self); }],
         setCursor: [showTooltip],
-        setSelect: [(self) => { if (self.select.width > 4) openMenu(self); }],
+        // Only the chart the pointer dragged on opens the menu, not those synced to it.
+        setSelect: [(self) => { if (self.select.width > 4 && self.cursor.event != null) openMenu(self); }],
         setSeries: [(self) => {
           if (stacked) {
             const now = self.series.slice(1).map((s) => s.show);
@@ -703,3 +708,23 @@ export function createChart(container, options) {
 }
 
 export { thresholdColorAt };
+
+/**
+ * The service a query is about, from its equality matchers (`service="x"`,
+ * then `job`, then `app`), when every query names the same one; for series
+ * whose labels were aggregated away.
+ */
+export function serviceOfQueries(exprs) {
+  let found = null;
+  for (const e of exprs) {
+    let v = null;
+    for (const k of ['service', 'job', 'app']) {
+      const m = new RegExp(`[{,]\\s*${k}\\s*=\\s*"([^"]*)"`).exec(e || '');
+      if (m) { v = m[1]; break; }
+    }
+    if (v == null) continue;
+    if (found != null && found !== v) return null;
+    found = v;
+  }
+  return found;
+}

@@ -4,7 +4,8 @@
 // (Prometheus buckets are cumulative), then drawn as cells whose opacity
 // follows the count.
 
-import { createChart, alignSeries } from '../../chart.js';
+import { createChart, alignSeries, serviceOfQueries } from '../../chart.js';
+import { interpolate } from '../queries.js';
 import { formatValue } from '../../units.js';
 import { setRange } from '../../timerange.js';
 
@@ -46,7 +47,7 @@ export function bucketsFrom(series, unit, decimals, accumulated = true) {
 export function create(body, panel, env) {
   let chart = null;
   return {
-    update({ series, range }) {
+    update({ series, range, ctx }) {
       const d = panel.fieldConfig.defaults;
       const yUnit = panel.options?.yAxis?.unit || d.unit;
       const hm = bucketsFrom(series, yUnit, panel.options?.yAxis?.decimals ?? d.decimals);
@@ -68,6 +69,7 @@ export function create(body, panel, env) {
         legend: 'hidden',
         annotations: [],
         syncKey: env.syncKey,
+        service: serviceOfQueries(panel.targets.filter((t) => !t.hide).map((t) => interpolate(t.expr || '', ctx))),
         onZoom: (f, t) => setRange(f, t),
       };
       if (chart) chart.update(opts);

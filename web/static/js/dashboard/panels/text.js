@@ -97,7 +97,7 @@ export function create(body, panel) {
   return {
     update({ ctx }) {
       const o = panel.options || {};
-      const content = interpolate(o.content ?? panel.content ?? '', ctx);
+      const content = interpolate(o.content ?? panel.content ?? '', ctx, 'text');
       const mode = o.mode || panel.mode || 'markdown';
       if (mode === 'html') {
         wrap.replaceChildren(el('p', 'text-note', 'HTML content is shown as text.'), el('pre', 'text-source', content));

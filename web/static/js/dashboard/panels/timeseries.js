@@ -2,7 +2,8 @@
 // config and overrides (colour, unit, display name, draw style, stacking,
 // hidden series), thresholds as lines or areas, and annotation markers.
 
-import { createChart } from '../../chart.js';
+import { createChart, serviceOfQueries } from '../../chart.js';
+import { interpolate } from '../queries.js';
 import { fieldConfigFor } from '../fields.js';
 import { setRange } from '../../timerange.js';
 
@@ -67,6 +68,7 @@ export function create(body, panel, env) {
         tooltip: panel.options?.tooltip?.mode || 'multi',
         annotations: annotations || [],
         syncKey: env.syncKey,
+        service: serviceOfQueries(panel.targets.filter((t) => !t.hide).map((t) => interpolate(t.expr || '', ctx))),
         onZoom: (f, t) => setRange(f, t),
       };
       if (chart) chart.update(opts);
