@@ -5,7 +5,8 @@
 // variable change, a refresh tick or a theme change.
 //
 // For browser tests: each panel gets data-state="data|nodata|error|placeholder"
-// when it is done, and <body> data-panels-done / data-panels-total count them.
+// when it is done, and <body> data-panels-done / data-panels-total count them;
+// data-render-ms (the round) and data-done-at-ms (since navigation) time it.
 
 import { normalize, layout, expandRow, collapseRow } from './model.js';
 import { Variables } from './variables.js';
@@ -334,7 +335,9 @@ class Dashboard {
       this.done += 1;
       document.body.dataset.panelsDone = String(this.done);
       if (this.done >= this.dataViews().length) {
+        // How long the round took, and when it ended since navigation began.
         document.body.dataset.renderMs = String(Math.round(performance.now() - this.roundStarted));
+        document.body.dataset.doneAtMs = String(Math.round(performance.now()));
       }
     }
   }
