@@ -28,10 +28,15 @@ async function readAnswer(resp) {
   return body.data;
 }
 
-function shared(key, make) {
-  if (inflight.has(key)) return inflight.get(key);
-  const p = make().finally(() => inflight.delete(key));
-  inflight.set(key, p);
+// A request is shared only while its signal is live: a new round aborts the
+// old one's signal and must not pick up the promise about to reject.
+function shared(key, make, signal) {
+  const entry = inflight.get(key);
+  if (entry && !entry.signal?.aborted) return entry.p;
+  const p = make().finally(() => {
+    if (inflight.get(key)?.p === p) inflight.delete(key);
+  });
+  inflight.set(key, { p, signal });
   return p;
 }
 
@@ -43,13 +48,13 @@ function postForm(path, params, signal) {
     body,
     signal,
     credentials: 'same-origin',
-  }).then(readAnswer));
+  }).then(readAnswer), signal);
 }
 
 function get(path, params, signal) {
   const qs = params instanceof URLSearchParams ? params : new URLSearchParams(params);
   const url = `${path}?${qs}`;
-  return shared(`GET ${url}`, () => fetch(url, { signal, credentials: 'same-origin' }).then(readAnswer));
+  return shared(`GET ${url}`, () => fetch(url, { signal, credentials: 'same-origin' }).then(readAnswer), signal);
 }
 
 /** `POST /api/v1/query_range` → `{resultType, result}`. Times in seconds. */

@@ -103,8 +103,10 @@ class Dashboard {
     // Variables whose options depend on the range (refresh: 2) are reloaded first.
     if (this.model.variables.some((v) => Number(v.refresh) === 2)) {
       await this.vars.load().catch(() => {});
-      this.vars.render(this.varsEl);
+    } else {
+      this.vars.reselect();
     }
+    this.vars.render(this.varsEl);
     this.runAll();
   }
 

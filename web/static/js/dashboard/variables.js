@@ -220,6 +220,15 @@ export class Variables {
     }
   }
 
+  /** Takes the selections from the URL again (back and forward), keeping the options. */
+  reselect() {
+    const url = new URL(window.location.href);
+    for (const d of this.defs) {
+      const st = this.state.get(d.name);
+      if (st) st.selected = this.select(d, st.options, url);
+    }
+  }
+
   /** Writes the selections into the URL as `var-NAME` (pushState when a person changed one). */
   writeUrl(push) {
     const url = new URL(window.location.href);
