@@ -9,12 +9,22 @@ import { seriesFromMatrix, legendName } from '../chart.js';
 
 const VAR_RE = /\$(\w+)|\[\[([\s\S]+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:}]+))?(?::([^}]+))?\}/g;
 
-/** Escapes a value for use inside a PromQL regex matcher. */
+/**
+ * Escapes a value for a regex matcher inside a PromQL or LogQL double-quoted
+ * string, as Grafana's Prometheus data source does: the string's own escaping
+ * doubles the backslash (`a.b` → `a\\.b`, which the regex reads as `a\.b`);
+ * a single backslash before `.` is a parse error there.
+ */
 export function regexEscape(v) {
-  return String(v).replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
+  return String(v).replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
 }
 
-function formatValues(values, format, v, isAll) {
+/** A lone value of a single-value variable: only what would break the string is escaped. */
+function stringEscape(v) {
+  return String(v).replace(/\\/g, '\\\\').replace(/'/g, "\\\\'");
+}
+
+function formatValues(values, format, v, isAll, isMulti) {
   const list = Array.isArray(values) ? values : [values];
   switch (format) {
     case 'raw': case 'text': return list.join(',');
@@ -30,9 +40,11 @@ function formatValues(values, format, v, isAll) {
     case 'queryparam': return list.map((x) => `var-${encodeURIComponent(v)}=${encodeURIComponent(x)}`).join('&');
     case 'lucene': return list.length === 1 ? list[0] : `(${list.map((x) => `"${x}"`).join(' OR ')})`;
     default:
-      // Prometheus's default: one value as it is, several as a regex alternation.
+      // Grafana's Prometheus default: a single-value variable as it is; a
+      // multi-value or include-All one regex-escaped, several as an alternation.
       if (isAll) return list[0];
-      return list.length === 1 ? list[0] : `(${list.map(regexEscape).join('|')})`;
+      if (!isMulti) return list.length === 1 ? stringEscape(list[0]) : `(${list.map(regexEscape).join('|')})`;
+      return list.length === 1 ? regexEscape(list[0]) : `(${list.map(regexEscape).join('|')})`;
   }
 }
 
@@ -41,7 +53,7 @@ function formatValues(values, format, v, isAll) {
  * (`$__all` already resolved to the variable's allValue or `.*`), `text`
  * to its display text, `builtins` the `__` names.
  */
-export function makeContext({ values = {}, texts = {}, allSelected = {}, range, intervalMs, rateIntervalMs, dashboard = '', extra = {} }) {
+export function makeContext({ values = {}, texts = {}, allSelected = {}, multi = {}, range, intervalMs, rateIntervalMs, dashboard = '', extra = {} }) {
   const rangeMs = range.to - range.from;
   const builtins = {
     __interval: formatDuration(intervalMs),
@@ -57,7 +69,7 @@ export function makeContext({ values = {}, texts = {}, allSelected = {}, range, 
     __url_time_range: `from=${encodeURIComponent(range.raw?.from ?? range.from)}&to=${encodeURIComponent(range.raw?.to ?? range.to)}`,
     ...extra,
   };
-  return { values, texts, allSelected, builtins, range };
+  return { values, texts, allSelected, multi, builtins, range };
 }
 
 /** Replaces variables in `text`; `formatDefault` applies when a reference names no format. */
@@ -84,7 +96,7 @@ export function interpolate(text, ctx, formatDefault) {
     }
     if (!(name in ctx.values)) return match;
     if (fmt === 'text') return [].concat(ctx.texts[name] ?? ctx.values[name]).join(' + ');
-    return formatValues(ctx.values[name], fmt, name, ctx.allSelected[name]);
+    return formatValues(ctx.values[name], fmt, name, ctx.allSelected[name], ctx.multi?.[name]);
   });
 }
 

@@ -104,9 +104,11 @@ export class Variables {
     const values = {};
     const texts = {};
     const allSelected = {};
+    const multi = {};
     for (const d of this.defs) {
       const st = this.state.get(d.name);
       if (!st) continue;
+      multi[d.name] = d.multi === true || d.includeAll === true;
       let sel = st.selected;
       if (sel.includes(ALL)) {
         allSelected[d.name] = true;
@@ -120,7 +122,7 @@ export class Variables {
       if (texts[d.name].length === 1) texts[d.name] = texts[d.name][0];
     }
     const range = this.getRange();
-    return makeContext({ values, texts, allSelected, range, intervalMs: 60_000, rateIntervalMs: 60_000, ...extra });
+    return makeContext({ values, texts, allSelected, multi, range, intervalMs: 60_000, rateIntervalMs: 60_000, ...extra });
   }
 
   autoInterval(d) {
