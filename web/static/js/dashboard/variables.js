@@ -331,7 +331,6 @@ export class Variables {
     const textOf = (sel) => (sel.includes(ALL) ? 'All' : sel.map((v) => st.options.find((o) => o.value === v)?.text ?? v).join(' + ') || 'none');
     value.textContent = textOf(st.selected);
     summary.append(name, value);
-    summary.setAttribute('aria-label', `${labelText}: ${value.textContent}`);
     const box = document.createElement('fieldset');
     box.className = 'variable-options';
     const legend = document.createElement('legend');

@@ -34,10 +34,14 @@ export function inline(text) {
   return out;
 }
 
-/** Block markdown into a DocumentFragment. */
-export function markdown(src) {
+/** Block markdown into a DocumentFragment; the content's top heading level becomes `topLevel`. */
+export function markdown(src, topLevel = 3) {
   const frag = document.createDocumentFragment();
   const lines = String(src).replace(/\r\n?/g, '\n').split('\n');
+  // Headings keep their order under the panel's own h2: the largest one in
+  // the content becomes h3 whatever the author started with.
+  const levels = lines.map((l) => /^(#{1,6})\s/.exec(l)?.[1].length).filter(Boolean);
+  const shift = topLevel - (levels.length ? Math.min(...levels) : 1);
   let i = 0;
   let para = [];
   const flush = () => {
@@ -59,8 +63,7 @@ export function markdown(src) {
     }
     if ((m = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line))) {
       flush();
-      // Panel headings sit under the panel's own h2.
-      const level = Math.min(6, m[1].length + 2);
+      const level = Math.min(6, m[1].length + shift);
       frag.appendChild(el(`h${level}`, 'md-heading', ...inline(m[2])));
       i += 1;
       continue;
@@ -70,7 +73,7 @@ export function markdown(src) {
       flush();
       const q = [];
       while (i < lines.length && /^\s*>/.test(lines[i])) { q.push(lines[i].replace(/^\s*>\s?/, '')); i += 1; }
-      frag.appendChild(el('blockquote', null, markdown(q.join('\n'))));
+      frag.appendChild(el('blockquote', null, markdown(q.join('\n'), topLevel + 1)));
       continue;
     }
     if ((m = /^\s*([-*+]|\d+[.)])\s+/.exec(line))) {
