@@ -218,7 +218,8 @@ function thresholdColorAt(thresholds, value) {
  *  legend: list|table|hidden, tooltip: multi|single|none,
  *  annotations: [{time, timeEnd, kind, title, text, severity, link}],
  *  syncKey, onZoom(fromMs, toMs), onZoomOut(),
- *  service: the service for the logs/errors links when the series' labels name none
+ *  service: the service for the logs/errors links when the series' labels name none,
+ *  links(seriesIndex, pointIndex, timeMs, value): data links shown when a click pins the tooltip
  * Returns `{update(opts), destroy(), uplot}`.
  */
 export function createChart(container, options) {
@@ -299,7 +300,65 @@ export function createChart(container, options) {
     zoom.focus({ preventScroll: true });
   }
 
+  // A click pins the tooltip and adds the data links of the series nearest
+  // the pointer; Esc or a click elsewhere lets it go.
+  let pinned = false;
+
+  function unpin() {
+    if (!pinned) return;
+    pinned = false;
+    tooltip.classList.remove('pinned');
+    tooltip.hidden = true;
+    document.removeEventListener('keydown', onPinKey, true);
+    document.removeEventListener('pointerdown', onPinOutside, true);
+  }
+
+  function onPinKey(e) {
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      unpin();
+    }
+  }
+
+  function onPinOutside(e) {
+    if (!tooltip.contains(e.target)) unpin();
+  }
+
+  function pin(self) {
+    if (!opts.links || menu || self.select.width > 0) return;
+    const idx = self.cursor.idx;
+    if (idx == null) return;
+    const yv = self.posToVal(self.cursor.top, 'y');
+    let best = -1;
+    let dist = Infinity;
+    for (let i = 1; i < self.series.length; i += 1) {
+      const v = raw[i - 1]?.[idx];
+      if (!self.series[i].show || v == null) continue;
+      const d = Math.abs((opts.stacking === 'normal' ? self.data[i][idx] : v) - yv);
+      if (d < dist) { dist = d; best = i - 1; }
+    }
+    if (best < 0) return;
+    const links = opts.links(best, idx, self.data[0][idx] * 1000, raw[best][idx]) || [];
+    if (!links.length) return;
+    const box = el('div', 'chart-tooltip-links');
+    box.appendChild(el('div', 'chart-tooltip-time', opts.series[best].name));
+    for (const l of links) {
+      const a = el('a', 'chart-tooltip-link', l.title);
+      a.href = l.url;
+      if (l.targetBlank) { a.target = '_blank'; a.rel = 'noopener noreferrer'; }
+      box.appendChild(a);
+    }
+    tooltip.appendChild(box);
+    tooltip.hidden = false;
+    pinned = true;
+    tooltip.classList.add('pinned');
+    document.addEventListener('keydown', onPinKey, true);
+    document.addEventListener('pointerdown', onPinOutside, true);
+    box.querySelector('a')?.focus({ preventScroll: true });
+  }
+
   function showTooltip(self) {
+    if (pinned) return;
     const idx = self.cursor.idx;
     if (idx == null || opts.tooltip === 'none' || self.cursor.event == null || menu) {
       tooltip.hidden = true;
@@ -513,6 +572,7 @@ export function createChart(container, options) {
 
   function build() {
     closeMenu();
+    unpin();
     if (u) {
       u.destroy();
       u = null;
@@ -639,7 +699,8 @@ export function createChart(container, options) {
     };
     u = new uPlot(uopts, data, root);
     root.appendChild(tooltip);
-    u.over.addEventListener('mouseleave', () => { tooltip.hidden = true; });
+    u.over.addEventListener('mouseleave', () => { if (!pinned) tooltip.hidden = true; });
+    u.over.addEventListener('click', () => pin(u));
     root.style.setProperty('--chart-fg', fg);
     // The legend's keyboard reach: each entry is a toggle button for assistive
     // tech. Without live values uPlot draws no row for the x series, so row j

@@ -4,6 +4,7 @@
 
 import { createChart, serviceOfQueries } from '../../chart.js';
 import { interpolate } from '../queries.js';
+import { resolveLink } from '../links.js';
 import { fieldConfigFor } from '../fields.js';
 import { setRange } from '../../timerange.js';
 
@@ -23,6 +24,7 @@ export function create(body, panel, env) {
       const defaults = panel.fieldConfig.defaults;
       const custom = defaults.custom || {};
       const list = [];
+      const linkSets = [];
       for (const s of series) {
         const cfg = fieldConfigFor(panel, s, ctx);
         if (cfg.custom?.hideFrom?.viz) continue;
@@ -39,6 +41,7 @@ export function create(body, panel, env) {
           lineInterpolation: cfg.custom?.lineInterpolation,
           pointSize: cfg.custom?.pointSize,
         });
+        linkSets.push({ links: cfg.links || [], series: { ...s, name: cfg.name } });
       }
       if (list.every((s) => s.points.length === 0)) {
         if (chart) chart.destroy();
@@ -70,6 +73,8 @@ export function create(body, panel, env) {
         syncKey: env.syncKey,
         service: serviceOfQueries(panel.targets.filter((t) => !t.hide).map((t) => interpolate(t.expr || '', ctx))),
         onZoom: (f, t) => setRange(f, t),
+        links: linkSets.some((l) => l.links.length) ? (i, idx, timeMs, value) => linkSets[i].links
+          .map((l) => resolveLink(l, ctx, { series: linkSets[i].series, value, time: timeMs })).filter(Boolean) : null,
       };
       if (chart) chart.update(opts);
       else chart = createChart(body, opts);
