@@ -27,6 +27,11 @@ import * as heatmap from './panels/heatmap.js';
 import * as logs from './panels/logs.js';
 import * as unknown from './panels/unknown.js';
 import '../timepicker.js';
+// Named here too, though the modules above import them, so the browser asks
+// for the whole graph in one wave instead of discovering it three deep.
+import './fields.js';
+import '../units.js';
+import '../../vendor/uplot/uPlot.esm.js';
 
 const TYPES = { timeseries, stat, gauge, bargauge, table, text, heatmap, logs };
 

@@ -253,7 +253,9 @@ export class Variables {
     await this.load(undefined, name);
     this.writeUrl(false);
     this.render(this.container);
-    this.onChange([name]);
+    // The variables after this one were reloaded and may have changed too.
+    const at = this.defs.findIndex((d) => d.name === name);
+    this.onChange(this.defs.slice(at).map((d) => d.name));
   }
 
   /** The controls, into `container` (`#dashboard-variables`). */
