@@ -202,13 +202,6 @@ function axisSize(self, values, axisIdx, cycleNum) {
   return Math.ceil(size);
 }
 
-function thresholdColorAt(thresholds, value) {
-  const steps = thresholds?.steps || [];
-  let color = steps[0]?.color;
-  for (const s of steps) if (s.value == null || value >= s.value) color = s.color;
-  return color;
-}
-
 /**
  * A chart in `container` (which gives the size). Options:
  *  series: [{name, labels, points | data, color, unit, hidden, fillOpacity, lineWidth, drawStyle}]
@@ -768,7 +761,6 @@ export function createChart(container, options) {
   };
 }
 
-export { thresholdColorAt };
 
 /**
  * The service a query is about, from its equality matchers (`service="x"`,

@@ -112,11 +112,6 @@ export function reduce(values, calc) {
   }
 }
 
-export const CALC_NAMES = {
-  lastNotNull: 'Last *', last: 'Last', mean: 'Mean', max: 'Max', min: 'Min', sum: 'Total',
-  first: 'First', firstNotNull: 'First *', count: 'Count', range: 'Range', delta: 'Delta', diff: 'Difference',
-};
-
 /** Applies value mappings (value, range, regex, special): `{text, color}` or null. */
 export function mapValue(mappings, value) {
   for (const m of mappings || []) {

@@ -71,6 +71,12 @@ class Dashboard {
     this.vars = new Variables(this.model.variables, {
       getRange: () => this.range || getRange(),
       onChange: (names) => this.runAll(names),
+      // The panels are out of date from the moment a variable changes.
+      onChangeStart: () => {
+        this.controller?.abort();
+        this.round += 1;
+        document.body.dataset.panelsDone = '0';
+      },
     });
     document.addEventListener('belfry:timerange', (e) => {
       e.preventDefault();

@@ -78,10 +78,11 @@ function sampleText(r) {
 const DS_NAMES = { prometheus: 'Prometheus', loki: 'Loki' };
 
 export class Variables {
-  constructor(defs, { getRange, onChange }) {
+  constructor(defs, { getRange, onChange, onChangeStart = () => {} }) {
     this.defs = defs.map((d) => ({ ...d }));
     this.getRange = getRange;
     this.onChange = onChange;
+    this.onChangeStart = onChangeStart;
     this.state = new Map(); // name → {options, selected: [values], error}
     // An open multi-value list closes when the pointer goes down elsewhere.
     document.addEventListener('pointerdown', (e) => {
@@ -248,6 +249,7 @@ export class Variables {
   async change(name, selected) {
     const st = this.state.get(name);
     st.selected = selected;
+    this.onChangeStart();
     this.writeUrl(true);
     // Variables after this one may depend on it: reload them, keeping selections still offered.
     await this.load(undefined, name);
