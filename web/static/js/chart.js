@@ -3,10 +3,16 @@
 // tooltip listing every series at the cursor, legend toggles, drag to select
 // a range (zoom, or open that range's logs and errors), double-click to zoom
 // out, annotation markers, threshold lines, resizing with the container.
+//
+// On a page of its own (Explore, the overview):
+//   const data = await (await fetch('/api/v1/query_range', …)).json();
+//   const chart = createChart(el, { series: seriesFromMatrix(data.data.result, '{{job}}'), unit: 'reqps' });
+//   chart.update({ series: …, range: getRange() });  chart.destroy();
+// The range defaults to the URL's; dashboard.css (with uPlot's CSS) is linked on first use.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { formatValue, axisFormatter } from './units.js';
-import { setRange, zoomOut } from './timerange.js';
+import { setRange, zoomOut, getRange } from './timerange.js';
 
 const STYLESHEETS = ['../css/dashboard.css'];
 
@@ -217,7 +223,7 @@ function axisSize(self, values, axisIdx, cycleNum) {
  */
 export function createChart(container, options) {
   ensureStyles();
-  let opts = { ...options };
+  let opts = { range: getRange(), annotations: [], ...options };
   let u = null;
   let raw = null; // unstacked values per series, for the tooltip
   const root = el('div', 'chart');
