@@ -557,6 +557,33 @@ export function createChart(container, options) {
     ctx.restore();
   }
 
+  function dataOf(o) {
+    if (o.heatmap) return { xs: o.xs, ys: [o.xs.map(() => null)] };
+    if (o.xs) return { xs: o.xs, ys: o.series.map((x) => x.data) };
+    return alignSeries(o.series);
+  }
+
+  // A refresh with the same series and options only swaps the data: no
+  // flicker, the cursor and hidden series stay, and it costs far less.
+  function sameShape(a, b) {
+    if (!!a.heatmap !== !!b.heatmap) return false;
+    if (a.heatmap) return a.heatmap.buckets.join('\u0000') === b.heatmap.buckets.join('\u0000');
+    if (a.series.length !== b.series.length) return false;
+    const keys = ['name', 'color', 'drawStyle', 'unit', 'decimals', 'fillOpacity', 'lineWidth', 'lineInterpolation', 'pointSize'];
+    if (!a.series.every((x, i) => keys.every((k) => x[k] === b.series[i][k]))) return false;
+    const top = ['unit', 'decimals', 'stacking', 'thresholdsStyle', 'min', 'max', 'log', 'legend', 'tooltip', 'drawStyle', 'fillOpacity', 'lineWidth', 'lineInterpolation', 'spanNulls', 'syncKey'];
+    return top.every((k) => a[k] === b[k]) && JSON.stringify(a.thresholds ?? null) === JSON.stringify(b.thresholds ?? null);
+  }
+
+  function swapData() {
+    unpin();
+    closeMenu();
+    const { xs, ys } = dataOf(opts);
+    raw = ys;
+    const shows = u.series.slice(1).map((x) => x.show);
+    u.setData([xs, ...(opts.stacking === 'normal' ? stackedData(ys, shows) : ys)]);
+  }
+
   function stackedData(ys, shows) {
     const acc = new Array(ys[0]?.length || 0).fill(0);
     return ys.map((arr, i) => {
@@ -580,17 +607,7 @@ export function createChart(container, options) {
     const muted = cssVar('--muted') || '#666';
     const grid = cssVar('--grid') || 'rgba(128,128,128,0.2)';
     const pal = palette();
-    let xs;
-    let ys;
-    if (opts.heatmap) {
-      xs = opts.xs;
-      ys = [xs.map(() => null)];
-    } else if (opts.xs) {
-      xs = opts.xs;
-      ys = opts.series.map((s) => s.data);
-    } else {
-      ({ xs, ys } = alignSeries(opts.series));
-    }
+    const { xs, ys } = dataOf(opts);
     raw = ys;
     if (opts.heatmap) opts.series = [{ name: 'count', labels: opts.heatmap.labels || {} }];
     const shows = opts.series.map((s) => !s.hidden);
@@ -690,7 +707,7 @@ export function createChart(container, options) {
         setSeries: [(self) => {
           if (stacked) {
             const now = self.series.slice(1).map((s) => s.show);
-            self.setData([xs, ...stackedData(raw, now)], false);
+            self.setData([self.data[0], ...stackedData(raw, now)], false);
             self.redraw();
           }
         }],
@@ -752,9 +769,12 @@ export function createChart(container, options) {
       // Hidden series stay hidden across refreshes.
       const hidden = new Set();
       if (u) u.series.forEach((s, i) => { if (i > 0 && !s.show) hidden.add(s.label); });
+      const prev = opts;
       opts = { ...opts, ...next };
+      if (opts.heatmap) opts.series = [{ name: 'count', labels: opts.heatmap.labels || {} }];
       opts.series = opts.series.map((s) => (hidden.has(s.name) ? { ...s, hidden: true } : s));
-      build();
+      if (u && sameShape(prev, opts)) swapData();
+      else build();
     },
     destroy() {
       ro.disconnect();
