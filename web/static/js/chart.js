@@ -190,9 +190,10 @@ function el(tag, cls, text) {
   return e;
 }
 
-function timeLabel(ms) {
+function timeLabel(ms, timezone) {
   return new Date(ms).toLocaleString(undefined, {
     year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    timeZone: timezone === 'utc' ? 'UTC' : undefined, timeZoneName: timezone === 'utc' ? 'short' : undefined,
   });
 }
 
@@ -217,6 +218,7 @@ function axisSize(self, values, axisIdx, cycleNum) {
  *  legend: list|table|hidden, tooltip: multi|single|none,
  *  annotations: [{time, timeEnd, kind, title, text, severity, link}],
  *  syncKey, onZoom(fromMs, toMs), onZoomOut(),
+ *  timezone: 'utc' or the browser's (anything else),
  *  service: the service for the logs/errors links when the series' labels name none,
  *  links(seriesIndex, pointIndex, timeMs, value): data links shown when a click pins the tooltip
  * Returns `{update(opts), destroy(), uplot}`.
@@ -269,7 +271,7 @@ export function createChart(container, options) {
     if (service) q.set('service', service);
     menu = el('div', 'chart-menu');
     menu.setAttribute('role', 'menu');
-    menu.setAttribute('aria-label', `Range ${timeLabel(fromMs)} to ${timeLabel(toMs)}`);
+    menu.setAttribute('aria-label', `Range ${timeLabel(fromMs, opts.timezone)} to ${timeLabel(toMs, opts.timezone)}`);
     const zoom = el('button', 'chart-menu-item', 'Zoom to range');
     zoom.type = 'button';
     zoom.setAttribute('role', 'menuitem');
@@ -369,7 +371,7 @@ export function createChart(container, options) {
       const b = Math.floor(self.posToVal(self.cursor.top, 'y'));
       if (b < 0 || b >= hm.buckets.length) { tooltip.hidden = true; return; }
       const count = hm.counts[b][idx];
-      tooltip.replaceChildren(el('div', 'chart-tooltip-time', timeLabel(t * 1000)),
+      tooltip.replaceChildren(el('div', 'chart-tooltip-time', timeLabel(t * 1000, opts.timezone)),
         el('div', 'chart-tooltip-row', `${b === 0 ? '≤ ' : `${hm.buckets[b - 1]} – `}${hm.buckets[b]}`),
         el('div', 'chart-tooltip-row', `count: ${count == null ? '–' : formatValue(count, 'short')}`));
       tooltip.hidden = false;
@@ -395,7 +397,7 @@ export function createChart(container, options) {
       const yv = self.posToVal(self.cursor.top, 'y');
       shown = rows.filter((r) => r.v != null).sort((a, b) => Math.abs(a.v - yv) - Math.abs(b.v - yv)).slice(0, 1);
     }
-    tooltip.replaceChildren(el('div', 'chart-tooltip-time', timeLabel(t * 1000)));
+    tooltip.replaceChildren(el('div', 'chart-tooltip-time', timeLabel(t * 1000, opts.timezone)));
     const max = 20;
     for (const r of shown.slice(0, max)) {
       const row = el('div', 'chart-tooltip-row');
@@ -423,7 +425,7 @@ export function createChart(container, options) {
 
   function annotationTooltip(a, anchor) {
     tooltip.replaceChildren();
-    const head = el('div', 'chart-tooltip-time', `${timeLabel(a.time)}${a.timeEnd ? ` – ${timeLabel(a.timeEnd)}` : ''}`);
+    const head = el('div', 'chart-tooltip-time', `${timeLabel(a.time, opts.timezone)}${a.timeEnd ? ` – ${timeLabel(a.timeEnd, opts.timezone)}` : ''}`);
     const word = a.kind === 'release' ? 'Release' : (a.severity ? a.severity[0].toUpperCase() + a.severity.slice(1) : 'Alert');
     const title = el('div', 'chart-tooltip-title');
     const badge = el('span', `badge badge-${a.kind === 'release' ? 'release' : (a.severity || 'warning')}`, word);
@@ -451,7 +453,7 @@ export function createChart(container, options) {
       const m = el(a.link ? 'a' : 'span', `chart-annotation chart-annotation-${a.kind === 'release' ? 'release' : (a.severity || 'warning')}`);
       if (a.link) m.href = a.link;
       else m.tabIndex = 0;
-      m.setAttribute('aria-label', `${a.kind === 'release' ? 'Release' : 'Alert'}: ${a.title || ''} at ${timeLabel(a.time)}`);
+      m.setAttribute('aria-label', `${a.kind === 'release' ? 'Release' : 'Alert'}: ${a.title || ''} at ${timeLabel(a.time, opts.timezone)}`);
       m.style.left = `${self.valToPos(t, 'x')}px`;
       const show = () => annotationTooltip(a, m);
       const hide = () => { tooltip.hidden = true; };
@@ -660,6 +662,8 @@ export function createChart(container, options) {
       series,
       bands,
       pxAlign: 0,
+      // Grafana's dashboard `timezone`: "utc" draws the axis in UTC, anything else in the browser's zone.
+      tzDate: opts.timezone === 'utc' ? (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : undefined,
       legend: { show: opts.legend !== 'hidden' && !opts.heatmap, live: false },
       cursor: {
         sync: opts.syncKey ? { key: opts.syncKey } : undefined,

@@ -194,7 +194,7 @@ class Dashboard {
     const section = el('section', { class: `panel panel-${mod === unknown ? 'unknown' : panel.type}`, 'aria-labelledby': titleId }, header, body, message);
     section.dataset.panelId = String(panel.id);
     const view = { panel, el: section, body, message, title, spinner, linksSlot, mod, inst: null };
-    view.inst = mod.create(body, panel, { syncKey: this.syncKey });
+    view.inst = mod.create(body, panel, { syncKey: this.syncKey, timezone: this.model.timezone });
     return view;
   }
 

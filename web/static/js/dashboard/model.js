@@ -148,6 +148,7 @@ export function normalize(input) {
     panels,
     links: Array.isArray(root.links) ? root.links : [],
     graphTooltip: root.graphTooltip || 0,
+    timezone: typeof root.timezone === 'string' ? root.timezone : '',
   };
 }
 

@@ -69,6 +69,7 @@ export function create(body, panel, env) {
         legend: 'hidden',
         annotations: [],
         syncKey: env.syncKey,
+        timezone: env.timezone,
         service: serviceOfQueries(panel.targets.filter((t) => !t.hide).map((t) => interpolate(t.expr || '', ctx))),
         onZoom: (f, t) => setRange(f, t),
       };

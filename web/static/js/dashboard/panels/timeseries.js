@@ -71,6 +71,7 @@ export function create(body, panel, env) {
         tooltip: panel.options?.tooltip?.mode || 'multi',
         annotations: annotations || [],
         syncKey: env.syncKey,
+        timezone: env.timezone,
         service: serviceOfQueries(panel.targets.filter((t) => !t.hide).map((t) => interpolate(t.expr || '', ctx))),
         onZoom: (f, t) => setRange(f, t),
         links: linkSets.some((l) => l.links.length) ? (i, idx, timeMs, value) => linkSets[i].links
