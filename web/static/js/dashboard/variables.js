@@ -264,6 +264,9 @@ export class Variables {
   render(container) {
     this.container = container;
     if (!container) return;
+    // Drawing the controls again must not drop a keyboard user's place.
+    const focusedId = container.contains(document.activeElement) ? document.activeElement.id : '';
+    const focusedSummary = document.activeElement?.closest?.('details.variable-multi')?.dataset.variable;
     const items = [];
     for (const d of this.defs) {
       if (Number(d.hide) === 2 || d.type === 'constant' || d.type === 'adhoc') continue;
@@ -321,11 +324,14 @@ export class Variables {
     }
     container.replaceChildren(...items);
     container.hidden = items.length === 0;
+    if (focusedId) document.getElementById(focusedId)?.focus();
+    else if (focusedSummary) container.querySelector(`details.variable-multi[data-variable="${CSS.escape(focusedSummary)}"] > summary`)?.focus();
   }
 
   multiControl(d, st, id, labelText) {
     const details = document.createElement('details');
     details.className = 'variable-multi';
+    details.dataset.variable = d.name;
     const summary = document.createElement('summary');
     const name = document.createElement('span');
     name.className = 'variable-label';
