@@ -19,6 +19,7 @@ use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
     Overview,
+    Dashboards,
     Alerts,
     Targets,
     Status,
@@ -36,6 +37,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Overview,
         href: "/",
         label: "Overview",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Dashboards,
+        href: "/dashboards",
+        label: "Dashboards",
         needs: Permission::Read,
     },
     NavEntry {

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod assets;
+pub mod dashboards;
 mod frame;
 pub mod overview;
 mod page_headers;
