@@ -90,6 +90,7 @@ pub const ROUTES: &[RouteRule] = &[
     query("/dashboards"),
     query("/d/{uid}"),
     query("/alerts"),
+    query("/silences"),
     query("/targets"),
     query("/status"),
     // Accounts and the audit log (recorded by the accounts themselves).

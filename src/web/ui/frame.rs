@@ -21,6 +21,7 @@ pub enum Section {
     Overview,
     Dashboards,
     Alerts,
+    Silences,
     Targets,
     Status,
 }
@@ -49,6 +50,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Alerts,
         href: "/alerts",
         label: "Alerts",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Silences,
+        href: "/silences",
+        label: "Silences",
         needs: Permission::Read,
     },
     NavEntry {

@@ -11,6 +11,7 @@ mod frame;
 pub mod overview;
 mod page_headers;
 mod render;
+pub mod silences;
 pub mod status;
 pub mod targets;
 mod times;
