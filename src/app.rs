@@ -256,7 +256,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     };
     // Files are tailed once the store and the positions' table are open;
     // they are the last source stopped before the store closes.
-    let files = Arc::new(FileTailing::new(logs.clone(), state_store, &registry));
+    let files = Arc::new(FileTailing::new(logs.clone(), state_store.clone(), &registry));
     {
         let files = files.clone();
         let entries = config.logs.files.clone();
@@ -309,6 +309,13 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     rules
         .apply_config(&config)
         .context("cannot load the rule files")?;
+    let dashboards = {
+        let state_store = state_store.clone();
+        let opened = tokio::task::spawn_blocking(move || belfry::dashboards::Dashboards::open(state_store))
+            .await
+            .context("opening the dashboards stopped")?;
+        Arc::new(opened.context("cannot read the stored dashboards")?)
+    };
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
@@ -345,6 +352,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         logs: Some(logs.clone()),
         logql: Some(logql),
         errors: Some(errors.clone()),
+        dashboards,
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));

@@ -6,6 +6,7 @@
 pub mod alerting;
 pub mod auth;
 pub mod config;
+pub mod dashboards;
 pub mod errors;
 pub mod exposition;
 pub mod http_client;

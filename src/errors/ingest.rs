@@ -108,6 +108,11 @@ impl ErrorIngest {
         self
     }
 
+    /// The ids of the configured and created projects.
+    pub fn project_ids(&self) -> Vec<u64> {
+        self.projects.ids()
+    }
+
     pub fn health(&self) -> Option<&Arc<ErrorHealth>> {
         self.health.as_ref()
     }

@@ -64,6 +64,13 @@ impl Projects {
         Projects { by_id }
     }
 
+    /// Every project's id, ascending.
+    pub fn ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.by_id.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     pub fn get(&self, id: u64) -> Option<&Project> {
         self.by_id.get(&id)
     }

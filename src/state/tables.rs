@@ -69,6 +69,10 @@ pub const AUTH_AUDIT: &str = "auth_audit";
 /// stored.
 pub const AUTH_SESSIONS: &str = "auth_sessions";
 
+/// Imported dashboards by uid (JSON: the Grafana model, when and by whom
+/// it was last imported); the built-in ones are compiled in.
+pub const DASHBOARDS: &str = "dashboards";
+
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
     SILENCES,
@@ -93,6 +97,7 @@ pub const ALL: &[&str] = &[
     AUTH_TOKENS,
     AUTH_AUDIT,
     AUTH_SESSIONS,
+    DASHBOARDS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

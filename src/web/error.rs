@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::alerting::AlertingError;
 use crate::auth::AuthError;
+use crate::dashboards::DashboardError;
 use crate::errors::ErrorsError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::logql::LogqlError;
@@ -64,6 +65,8 @@ pub enum ApiError {
     /// Accounts: logins, tokens, users, the audit log.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Dashboard(#[from] DashboardError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -127,6 +130,14 @@ impl ApiError {
                 LogqlError::Promql(e) => ApiError::promql_status(e),
             },
             ApiError::Logs(e) => ApiError::logs_status(e),
+            ApiError::Dashboard(e) => match e {
+                DashboardError::Invalid { .. } => (StatusCode::BAD_REQUEST, "bad_data"),
+                DashboardError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "bad_data"),
+                DashboardError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                DashboardError::BuiltIn(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                DashboardError::Exists(_) => (StatusCode::CONFLICT, "conflict"),
+                DashboardError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             ApiError::Alerting(e) => match e {
                 AlertingError::BadAlert(_)
                 | AlertingError::BadSilence(_)

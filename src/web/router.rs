@@ -13,10 +13,11 @@ use super::access::access;
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    accounts, errors_attachments, errors_correlation, errors_feedback, errors_ingest, errors_issues,
-    errors_monitors, errors_releases, es_bulk, es_cluster, es_document, es_headers, federate, lifecycle,
-    logs_ingest, logs_search, loki_labels, loki_push, loki_query, loki_status, loki_tail, oidc_login,
-    otlp_logs, query, rules, series, server_status, session, status, target_metadata, targets, write,
+    accounts, annotations, dashboards, errors_attachments, errors_correlation, errors_feedback,
+    errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster, es_document,
+    es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push, loki_query,
+    loki_status, loki_tail, oidc_login, otlp_logs, query, rules, series, server_status, session, status,
+    target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -29,6 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/-/ready", get(lifecycle::ready))
         .merge(account_routes())
         .merge(page_routes())
+        .merge(dashboard_routes())
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
@@ -172,9 +174,30 @@ fn account_routes() -> Router<Arc<AppState>> {
 fn page_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/static/{*path}", get(ui::assets::serve))
+        .route("/dashboards", get(ui::dashboards::list))
+        .route("/d/{uid}", get(ui::dashboards::view))
         .route("/alerts", get(ui::alerts::page))
+        .route("/silences", get(ui::silences::page))
         .route("/targets", get(ui::targets::page))
         .route("/status", get(ui::status::page))
+}
+
+/// Dashboards and the annotations their graphs mark.
+fn dashboard_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/api/belfry/dashboards",
+            get(dashboards::list).post(dashboards::import),
+        )
+        .route(
+            "/api/belfry/dashboards/{uid}",
+            get(dashboards::get).delete(dashboards::delete),
+        )
+        .route(
+            "/api/belfry/dashboards/{uid}/duplicate",
+            post(dashboards::duplicate),
+        )
+        .route("/api/belfry/annotations", get(annotations::list))
 }
 
 /// Sentry's ingest endpoints (SDKs write them with the trailing slash,

@@ -89,4 +89,6 @@ pub struct AppState {
     /// Sentry-compatible error ingest and its issues; `None` where a
     /// server runs without it, and its routes answer 503.
     pub errors: Option<Arc<crate::errors::ErrorIngest>>,
+    /// Built-in and imported dashboards.
+    pub dashboards: Arc<crate::dashboards::Dashboards>,
 }

@@ -111,6 +111,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
         logs: None,
         logql: None,
         errors: None,
+        dashboards: std::sync::Arc::new(belfry::dashboards::Dashboards::in_memory()),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -70,6 +70,7 @@ impl Api {
             logs: None,
             logql: None,
             errors: None,
+            dashboards: std::sync::Arc::new(belfry::dashboards::Dashboards::in_memory()),
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -87,7 +87,10 @@ pub const ROUTES: &[RouteRule] = &[
     // page needs them before anyone signs in.
     rule("/static/{*path}", Need::Public, Need::Public, None),
     // The staff pages (`/` is with Elasticsearch's routes below).
+    query("/dashboards"),
+    query("/d/{uid}"),
     query("/alerts"),
+    query("/silences"),
     query("/targets"),
     query("/status"),
     // Accounts and the audit log (recorded by the accounts themselves).
@@ -125,6 +128,17 @@ pub const ROUTES: &[RouteRule] = &[
     query("/api/v1/alertmanagers"),
     query("/api/v1/scrape_pools"),
     query("/api/v1/targets/metadata"),
+    // Dashboards: importing, deleting and duplicating are an editor's
+    // changes.
+    rule("/api/belfry/dashboards", R, W, Some("dashboard.import")),
+    rule("/api/belfry/dashboards/{uid}", R, W, Some("dashboard.delete")),
+    rule(
+        "/api/belfry/dashboards/{uid}/duplicate",
+        R,
+        W,
+        Some("dashboard.duplicate"),
+    ),
+    query("/api/belfry/annotations"),
     // Metrics in.
     ingest("/api/v1/write"),
     ingest("/api/v1/import/prometheus"),

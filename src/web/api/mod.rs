@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod alertmanager;
+pub mod annotations;
+pub mod dashboards;
 pub mod errors_attachments;
 pub mod errors_correlation;
 pub mod errors_feedback;

@@ -26,6 +26,8 @@ pub struct ActiveAlert {
     pub labels: Vec<(String, String)>,
     pub since_ms: Option<i64>,
     pub value: String,
+    /// The silences page with this alert's labels as matchers.
+    pub silence: String,
 }
 
 pub struct RuleRow {
@@ -59,6 +61,7 @@ struct AlertsPage {
     text_filter: String,
     state_choices: Vec<(&'static str, &'static str, bool)>,
     rule_count: usize,
+    can_silence: bool,
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -132,6 +135,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
         .alerts_status(None)
         .into_iter()
         .map(|a| ActiveAlert {
+            silence: super::silences::silence_link(a.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             name: a.labels.get("alertname").cloned().unwrap_or_default(),
             severity: a.labels.get("severity").cloned().unwrap_or_default(),
             summary: a
@@ -167,7 +171,9 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
     .into_iter()
     .map(|(v, l)| (v, l, v == state_filter))
     .collect();
+    let can_silence = frame.allows(crate::auth::Permission::Write);
     render(&AlertsPage {
+        can_silence,
         frame,
         section: Section::Alerts,
         title: "Alerts",

@@ -87,10 +87,11 @@ pub async fn serve(Path(path): Path<String>, uri: Uri, headers: HeaderMap) -> Re
 /// The few kinds of file `web/static/` holds; anything else is served as
 /// bytes, which `nosniff` keeps a browser from running.
 fn content_type(path: &str) -> &'static str {
-    if path.ends_with("LICENSE") {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        // LICENSE, VERSION: the vendored files' notes.
         return "text/plain; charset=utf-8";
-    }
-    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+    };
     match ext {
         "css" => "text/css; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",

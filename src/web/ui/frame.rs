@@ -19,7 +19,9 @@ use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
     Overview,
+    Dashboards,
     Alerts,
+    Silences,
     Targets,
     Status,
 }
@@ -39,9 +41,21 @@ const NAV: &[NavEntry] = &[
         needs: Permission::Read,
     },
     NavEntry {
+        section: Section::Dashboards,
+        href: "/dashboards",
+        label: "Dashboards",
+        needs: Permission::Read,
+    },
+    NavEntry {
         section: Section::Alerts,
         href: "/alerts",
         label: "Alerts",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Silences,
+        href: "/silences",
+        label: "Silences",
         needs: Permission::Read,
     },
     NavEntry {

@@ -6,10 +6,12 @@
 
 pub mod alerts;
 pub mod assets;
+pub mod dashboards;
 mod frame;
 pub mod overview;
 mod page_headers;
 mod render;
+pub mod silences;
 pub mod status;
 pub mod targets;
 mod times;

@@ -33,6 +33,7 @@ pub struct FiringAlert {
     pub labels: String,
     pub since_ms: i64,
     pub silenced: bool,
+    pub silence: String,
 }
 
 pub struct DownTarget {
@@ -97,6 +98,7 @@ struct OverviewPage {
     targets_down: Vec<DownTarget>,
     issues: Option<Vec<IssueLine>>,
     log_errors: Option<Result<LogErrors, String>>,
+    can_silence: bool,
 }
 
 /// `GET /`: the overview for a person's browser, Elasticsearch's
@@ -124,7 +126,9 @@ async fn overview(state: Arc<AppState>, frame: Frame) -> Response {
     let (targets_total, targets_down) = down_targets(&state);
     let issues = new_and_regressed(&state, frame.start_ms);
     let log_errors = log_errors(&state, frame.start_ms, frame.end_ms).await;
+    let can_silence = frame.allows(Permission::Write);
     render(&OverviewPage {
+        can_silence,
         frame,
         section: Section::Overview,
         title: "Overview",
@@ -163,6 +167,9 @@ fn firing_alerts(state: &AppState) -> Vec<FiringAlert> {
         .map(|a| {
             let labels = &a.alert.labels;
             FiringAlert {
+                silence: super::silences::silence_link(
+                    labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+                ),
                 name: labels.get("alertname").unwrap_or("(no alertname)").to_string(),
                 severity: labels.get("severity").unwrap_or("none").to_string(),
                 summary: a

@@ -90,13 +90,12 @@ function setupKeys() {
 }
 
 // Server-rendered pages refresh by fetching themselves again and swapping
-// the content, so scroll and focus stay where they were.
-let refreshTimer = null;
-const REFRESH_MS = { "10s": 10000, "30s": 30000, "1m": 60000, "5m": 300000 };
-
+// the content, so scroll and focus stay where they were. The time picker
+// (timepicker.js) ticks `belfry:refresh`; a page whose own script redraws
+// in place (a dashboard) handles the tick itself.
 async function refreshInPlace() {
   const main = document.getElementById("main");
-  if (!main || main.dataset.selfRefresh === "off") return;
+  if (!main) return;
   const response = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
   if (response.redirected && new URL(response.url).pathname === "/login") {
     location.assign(response.url);
@@ -110,20 +109,16 @@ async function refreshInPlace() {
   localTimes(main);
 }
 
-function scheduleRefresh() {
-  clearInterval(refreshTimer);
-  const every = REFRESH_MS[new URL(location.href).searchParams.get("refresh") || ""];
-  if (every) refreshTimer = setInterval(refreshInPlace, every);
-}
-
 function setupTimeRange() {
   if (!document.getElementById("timepicker")) return;
-  document.addEventListener("belfry:timerange", () => {
-    // Pages drawn by the server show the new range by loading it.
-    if (document.getElementById("main")?.dataset.selfRefresh !== "off") location.reload();
-  });
-  document.addEventListener("belfry:refreshchange", scheduleRefresh);
-  import("./timepicker.js").catch((e) => console.warn("time picker unavailable", e));
+  const drawsItself = Boolean(document.getElementById("dashboard-model"));
+  if (!drawsItself) {
+    document.addEventListener("belfry:refresh", (e) => {
+      e.preventDefault();
+      refreshInPlace();
+    });
+  }
+  import("./timepicker.js");
 }
 
 setupTheme();
@@ -131,4 +126,3 @@ setupSignOut();
 localTimes();
 setupKeys();
 setupTimeRange();
-scheduleRefresh();

@@ -317,7 +317,8 @@ class Dashboard {
   async nodataHint(view, round) {
     const targets = await activeTargets();
     if (round !== this.round || view.el.dataset.state !== 'nodata') return;
-    const down = targets.filter((t) => t.health && t.health !== 'up');
+    // A target not yet scraped ("unknown") is not down.
+    const down = targets.filter((t) => t.health === 'down');
     if (!down.length) return;
     const jobs = jobsIn(view.panel);
     const t = down.find((x) => jobs.has(x.labels?.job) || jobs.has(x.labels?.service)) || down[0];
