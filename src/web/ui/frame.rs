@@ -5,13 +5,13 @@
 //! data.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 
 use crate::auth::Permission;
 use crate::auth::token_secret::csrf_token;
 use crate::web::access::Principal;
-use crate::web::access::credentials::session_cookie;
+use crate::web::access::credentials::{cookie, session_cookie};
 
 use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 
@@ -217,15 +217,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Frame {
 /// The theme a person chose (`belfry_theme` cookie, set by the page's
 /// switch); a page follows the system's preference without it.
 fn theme_cookie(headers: &HeaderMap) -> String {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == "belfry_theme").then(|| value.trim().to_string())
-        })
+    cookie(headers, "belfry_theme")
         .filter(|t| t == "light" || t == "dark")
         .unwrap_or_default()
 }
@@ -234,7 +226,7 @@ fn theme_cookie(headers: &HeaderMap) -> String {
 mod tests {
     use super::*;
     use crate::auth::Role;
-    use axum::http::Request;
+    use axum::http::{Request, header};
 
     fn frame(uri: &str, principal: Principal, cookie: Option<&str>) -> Frame {
         let mut req = Request::builder().uri(uri);
