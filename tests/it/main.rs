@@ -2,6 +2,7 @@
 
 mod access_control;
 mod accounts_cli;
+mod alert_history;
 mod alerting;
 mod chat_receivers;
 mod cli;

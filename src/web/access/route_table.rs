@@ -116,6 +116,7 @@ pub const ROUTES: &[RouteRule] = &[
     query("/api/v1/targets"),
     query("/api/v1/rules"),
     query("/api/v1/alerts"),
+    query("/api/belfry/alerts/history"),
     query("/prometheus/api/v1/rules"),
     query("/prometheus/api/v1/alerts"),
     query("/api/v1/metadata"),
