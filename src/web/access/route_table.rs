@@ -89,6 +89,8 @@ pub const ROUTES: &[RouteRule] = &[
     // The staff pages (`/` is with Elasticsearch's routes below).
     query("/dashboards"),
     query("/d/{uid}"),
+    query("/errors"),
+    query("/errors/issues/{id}"),
     query("/alerts"),
     query("/silences"),
     query("/targets"),

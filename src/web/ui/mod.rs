@@ -7,6 +7,8 @@
 pub mod alerts;
 pub mod assets;
 pub mod dashboards;
+pub mod error_issue;
+pub mod errors;
 mod frame;
 pub mod overview;
 mod page_headers;
