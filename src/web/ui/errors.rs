@@ -137,7 +137,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
                 }
             }
         }
-        releases.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms));
+        releases.sort_by_key(|r| std::cmp::Reverse(r.last_seen_ms));
         releases.truncate(20);
         if let Some(store) = errors.monitors() {
             monitors = store
