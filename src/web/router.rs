@@ -183,6 +183,7 @@ fn page_routes() -> Router<Arc<AppState>> {
         .route("/silences", get(ui::silences::page))
         .route("/targets", get(ui::targets::page))
         .route("/status", get(ui::status::page))
+        .route("/admin", get(ui::admin::page))
 }
 
 /// Dashboards and the annotations their graphs mark.

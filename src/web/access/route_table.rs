@@ -95,6 +95,8 @@ pub const ROUTES: &[RouteRule] = &[
     query("/silences"),
     query("/targets"),
     query("/status"),
+    // Users, tokens and the audit log.
+    rule("/admin", A, A, None),
     // Accounts and the audit log (recorded by the accounts themselves).
     rule("/api/belfry/users", A, A, None),
     rule("/api/belfry/users/{name}", A, A, None),

@@ -25,6 +25,7 @@ pub enum Section {
     Silences,
     Targets,
     Status,
+    Admin,
 }
 
 struct NavEntry {
@@ -77,6 +78,12 @@ const NAV: &[NavEntry] = &[
         label: "Status",
         needs: Permission::Read,
     },
+    NavEntry {
+        section: Section::Admin,
+        href: "/admin",
+        label: "Admin",
+        needs: Permission::Admin,
+    },
 ];
 
 /// One navigation link as the template draws it.
@@ -91,6 +98,24 @@ pub struct Choice {
     pub value: &'static str,
     pub label: &'static str,
     pub selected: bool,
+}
+
+/// Epoch milliseconds as templates hand them over: a value, or a
+/// reference to one through any number of `&`s (loop variables, fields).
+pub trait Millis {
+    fn millis(&self) -> i64;
+}
+
+impl Millis for i64 {
+    fn millis(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Millis + ?Sized> Millis for &T {
+    fn millis(&self) -> i64 {
+        (**self).millis()
+    }
 }
 
 /// The frame of a page.
@@ -165,13 +190,13 @@ impl Frame {
         )
     }
 
-    pub fn ago(&self, ms: &i64) -> String {
-        times::ago(*ms, self.now_ms)
+    pub fn ago(&self, ms: impl Millis) -> String {
+        times::ago(ms.millis(), self.now_ms)
     }
 
     /// For `<time datetime>`, which scripts turn into local time.
-    pub fn iso(&self, ms: &i64) -> String {
-        times::iso(*ms)
+    pub fn iso(&self, ms: impl Millis) -> String {
+        times::iso(ms.millis())
     }
 
     fn from_parts(parts: &Parts) -> Frame {

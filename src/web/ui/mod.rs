@@ -4,6 +4,7 @@
 //! Handlers here only gather what a page shows from the layers below;
 //! who may open a page is `access/route_table.rs`, like every route.
 
+pub mod admin;
 pub mod alerts;
 pub mod assets;
 pub mod dashboards;
