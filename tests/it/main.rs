@@ -8,6 +8,7 @@ mod chat_receivers;
 mod cli;
 mod cli_env;
 mod config;
+mod dashboards;
 mod e2e_node_exporter;
 mod e2e_remote_write;
 mod errors_alerts;
