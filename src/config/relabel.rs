@@ -7,7 +7,7 @@ use std::fmt;
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
-use crate::model::is_legacy_label_name;
+use crate::model::{GoRegexError, is_legacy_label_name, translate_go_regex};
 
 use super::validation_error::ValidationError;
 
@@ -95,10 +95,12 @@ pub struct RelabelRegex {
 
 impl RelabelRegex {
     pub fn new(source: &str) -> Result<Self, ValidationError> {
-        let anchored = Regex::new(&format!("^(?:{source})$")).map_err(|e| ValidationError::Regex {
+        let invalid = |e: GoRegexError| ValidationError::Regex {
             regex: source.to_string(),
             source: e,
-        })?;
+        };
+        let translated = translate_go_regex(source).map_err(invalid)?;
+        let anchored = Regex::new(&format!("^(?:{translated})$")).map_err(|e| invalid(e.into()))?;
         Ok(RelabelRegex {
             source: source.to_string(),
             anchored,
@@ -308,6 +310,19 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<RelabelConfig, serde_norway::Error> {
         serde_norway::from_str::<RelabelConfig>(yaml)
+    }
+
+    #[test]
+    fn regex_reads_gos_syntax() {
+        let re = RelabelRegex::new("/api/courses/{course_id}/(.*)").unwrap();
+        assert_eq!(re.as_str(), "/api/courses/{course_id}/(.*)");
+        let caps = re.regex().captures("/api/courses/{course_id}/grades").unwrap();
+        assert_eq!(&caps[1], "grades");
+        let err = parse("regex: 'a{2}{3}'").unwrap_err().to_string();
+        assert!(
+            err.contains("a{2}{3}") && err.contains("nested repetition"),
+            "{err}"
+        );
     }
 
     #[test]

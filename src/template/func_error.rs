@@ -55,7 +55,7 @@ pub enum FuncError {
     #[error("sortByLabel expects a query result")]
     NotQueryResult,
     #[error("{0}")]
-    Regex(#[from] regex::Error),
+    Regex(#[from] crate::model::GoRegexError),
     #[error("{0}")]
     Duration(#[from] DurationError),
     #[error("Format takes one layout string")]

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::model::compile_go_regex;
+
 use super::context::Context;
 use super::func_error::FuncError;
 use super::gofmt::{fmt_g, sprintf, value_v};
@@ -261,7 +263,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         ))),
         "reReplaceAll" => {
             want(name, &args, 3)?;
-            let re = regex::Regex::new(&string_arg(&args[0])?)?;
+            let re = compile_go_regex(&string_arg(&args[0])?)?;
             Ok(TValue::Str(
                 re.replace_all(&string_arg(&args[2])?, string_arg(&args[1])?.as_str())
                     .into_owned(),
@@ -273,7 +275,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "match" => {
             want(name, &args, 2)?;
-            let re = regex::Regex::new(&string_arg(&args[0])?)?;
+            let re = compile_go_regex(&string_arg(&args[0])?)?;
             Ok(TValue::Bool(re.is_match(&string_arg(&args[1])?)))
         }
         "title" => {
