@@ -7,7 +7,7 @@ use std::fmt;
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
-use crate::model::{GoRegexError, is_legacy_label_name, translate_go_regex};
+use crate::model::{compile_go_regex_anchored, is_legacy_label_name};
 
 use super::validation_error::ValidationError;
 
@@ -95,12 +95,12 @@ pub struct RelabelRegex {
 
 impl RelabelRegex {
     pub fn new(source: &str) -> Result<Self, ValidationError> {
-        let invalid = |e: GoRegexError| ValidationError::Regex {
+        // Go's syntax, `^(?s:…)$` as Prometheus's `NewRegexp`: `.` also
+        // matches a newline inside a label value.
+        let anchored = compile_go_regex_anchored(source).map_err(|e| ValidationError::Regex {
             regex: source.to_string(),
             source: e,
-        };
-        let translated = translate_go_regex(source).map_err(invalid)?;
-        let anchored = Regex::new(&format!("^(?:{translated})$")).map_err(|e| invalid(e.into()))?;
+        })?;
         Ok(RelabelRegex {
             source: source.to_string(),
             anchored,
@@ -318,6 +318,7 @@ mod tests {
         assert_eq!(re.as_str(), "/api/courses/{course_id}/(.*)");
         let caps = re.regex().captures("/api/courses/{course_id}/grades").unwrap();
         assert_eq!(&caps[1], "grades");
+        assert!(RelabelRegex::new("a.b").unwrap().regex().is_match("a\nb"));
         let err = parse("regex: 'a{2}{3}'").unwrap_err().to_string();
         assert!(
             err.contains("a{2}{3}") && err.contains("nested repetition"),
