@@ -73,6 +73,12 @@ fn want(name: &str, args: &[TValue], n: usize) -> Result<(), FuncError> {
     Ok(())
 }
 
+/// A regex argument (`match`, `reReplaceAll`): Go's syntax, as in Prometheus.
+fn regex_arg(v: &TValue) -> Result<regex::Regex, FuncError> {
+    let pattern = string_arg(v)?;
+    compile_go_regex(&pattern).map_err(|source| FuncError::Regex { pattern, source })
+}
+
 fn string_arg(v: &TValue) -> Result<String, FuncError> {
     match v {
         TValue::Str(s) | TValue::Html(s) => Ok(s.clone()),
@@ -263,7 +269,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         ))),
         "reReplaceAll" => {
             want(name, &args, 3)?;
-            let re = compile_go_regex(&string_arg(&args[0])?)?;
+            let re = regex_arg(&args[0])?;
             Ok(TValue::Str(
                 re.replace_all(&string_arg(&args[2])?, string_arg(&args[1])?.as_str())
                     .into_owned(),
@@ -275,7 +281,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "match" => {
             want(name, &args, 2)?;
-            let re = compile_go_regex(&string_arg(&args[0])?)?;
+            let re = regex_arg(&args[0])?;
             Ok(TValue::Bool(re.is_match(&string_arg(&args[1])?)))
         }
         "title" => {
