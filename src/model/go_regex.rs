@@ -31,8 +31,8 @@
 //! the two differ only beside non-ASCII letters, and the ASCII form,
 //! `(?-u:\b)`, would not survive a second rewrite), and Go's limit on the
 //! product of nested counts (`(a{100}){100}`), where the `regex` crate's own
-//! size limit guards instead. Anything Go refuses and the rewrite does not
-//! recognise is passed on unchanged for the `regex` crate to judge.
+//! size limit guards instead. From an escape, class or group Go refuses
+//! on, the rest is passed on unchanged for the `regex` crate to judge.
 //!
 //! The rewrite is idempotent (its output is itself a Go pattern with the
 //! same meaning), so a value already rewritten can safely pass again.
