@@ -202,3 +202,25 @@ fn import_export_duplicate_delete_audited_and_kept() {
     assert!(body.contains("\"builtin\":false"), "{body}");
     server.stop();
 }
+
+/// Every query of the built-in dashboards parses and runs on a real
+/// server, every metric it reads is documented (`docs/lms-metrics.md`),
+/// and the models keep Grafana's shape: `scripts/check-dashboards`.
+#[test]
+fn builtin_dashboards_pass_the_checker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = BelfryServer::start(&tmp.path().join("data"), None);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check-dashboards");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(server.url(""))
+        .output()
+        .expect("run python3");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "check-dashboards failed:\n{report}");
+    server.stop();
+}
