@@ -306,6 +306,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             ..Default::default()
         },
     );
+    rules.keep_history(Arc::new(belfry::rules::AlertHistory::new(state_store.clone())));
     rules
         .apply_config(&config)
         .context("cannot load the rule files")?;

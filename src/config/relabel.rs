@@ -7,7 +7,7 @@ use std::fmt;
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
-use crate::model::is_legacy_label_name;
+use crate::model::{compile_go_regex_anchored, is_legacy_label_name};
 
 use super::validation_error::ValidationError;
 
@@ -95,7 +95,9 @@ pub struct RelabelRegex {
 
 impl RelabelRegex {
     pub fn new(source: &str) -> Result<Self, ValidationError> {
-        let anchored = Regex::new(&format!("^(?:{source})$")).map_err(|e| ValidationError::Regex {
+        // Go's syntax, `^(?s:…)$` as Prometheus's `NewRegexp`: `.` also
+        // matches a newline inside a label value.
+        let anchored = compile_go_regex_anchored(source).map_err(|e| ValidationError::Regex {
             regex: source.to_string(),
             source: e,
         })?;
@@ -308,6 +310,20 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<RelabelConfig, serde_norway::Error> {
         serde_norway::from_str::<RelabelConfig>(yaml)
+    }
+
+    #[test]
+    fn regex_reads_gos_syntax() {
+        let re = RelabelRegex::new("/api/courses/{course_id}/(.*)").unwrap();
+        assert_eq!(re.as_str(), "/api/courses/{course_id}/(.*)");
+        let caps = re.regex().captures("/api/courses/{course_id}/grades").unwrap();
+        assert_eq!(&caps[1], "grades");
+        assert!(RelabelRegex::new("a.b").unwrap().regex().is_match("a\nb"));
+        let err = parse("regex: 'a{2}{3}'").unwrap_err().to_string();
+        assert!(
+            err.contains("a{2}{3}") && err.contains("nested repetition"),
+            "{err}"
+        );
     }
 
     #[test]

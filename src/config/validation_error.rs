@@ -85,7 +85,7 @@ pub enum ValidationError {
     Regex {
         regex: String,
         #[source]
-        source: regex::Error,
+        source: crate::model::GoRegexError,
     },
     #[error("{0:?} is not a valid label name in 'source_labels'")]
     SourceLabelName(String),

@@ -3,9 +3,7 @@
 //! The operators around range aggregations (`sum by`, `topk`, `+`, …) are
 //! PromQL's and are parsed by `query.rs` through the PromQL parser.
 
-use regex::Regex;
-
-use crate::model::{MatchOp, Matcher};
+use crate::model::{MatchOp, Matcher, compile_go_regex};
 use crate::template::Template;
 
 use super::ast::{
@@ -292,7 +290,9 @@ fn line_filter(c: &mut Cursor, op: LineFilterOp) -> PResult<LineFilter> {
     let regexes = match op {
         LineFilterOp::Matches | LineFilterOp::NotMatches => values
             .iter()
-            .map(|v| Regex::new(v).map_err(|e| c.error(format!("invalid regular expression {v:?}: {e}"))))
+            .map(|v| {
+                compile_go_regex(v).map_err(|e| c.error(format!("invalid regular expression {v:?}: {e}")))
+            })
             .collect::<PResult<_>>()?,
         _ => Vec::new(),
     };
@@ -372,8 +372,8 @@ fn stage(c: &mut Cursor) -> PResult<Stage> {
         "regexp" => {
             c.pos += word.len();
             let src = c.string()?;
-            let re =
-                Regex::new(&src).map_err(|e| c.error(format!("invalid regular expression {src:?}: {e}")))?;
+            let re = compile_go_regex(&src)
+                .map_err(|e| c.error(format!("invalid regular expression {src:?}: {e}")))?;
             if re.capture_names().flatten().next().is_none() {
                 return Err(c.error(format!(
                     "regexp {src:?} has no named capture group such as (?P<name>...)"
@@ -960,7 +960,7 @@ mod proptests {
             let mut expected = vec![(first.clone(), MatchOp::Equal, value.clone())];
             for (name, op, v) in &rest {
                 // Only values that are valid regexes are written with a regex operator.
-                if matches!(op, MatchOp::Regex | MatchOp::NotRegex) && regex::Regex::new(v).is_err() {
+                if matches!(op, MatchOp::Regex | MatchOp::NotRegex) && compile_go_regex(v).is_err() {
                     continue;
                 }
                 text.push_str(&format!(", {name}{}{}", op.as_str(), quote(v)));

@@ -1,7 +1,11 @@
-//! Label matchers (`=`, `!=`, `=~`, `!~`). Regexes are compiled once, fully
-//! anchored, as Prometheus does, so `job=~"api"` never matches `api-2`.
+//! Label matchers (`=`, `!=`, `=~`, `!~`). Regexes are Go's syntax
+//! (`go_regex.rs`), compiled once, fully anchored, as Prometheus does, so
+//! `job=~"api"` never matches `api-2` and `handler=~"/c/{id}"` matches
+//! the text `/c/{id}`.
 
 use regex::Regex;
+
+use super::go_regex::{GoRegexError, compile_go_regex_anchored};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MatchOp {
@@ -29,7 +33,7 @@ pub enum MatcherError {
         name: String,
         pattern: String,
         #[source]
-        source: regex::Error,
+        source: GoRegexError,
     },
 }
 
@@ -52,14 +56,13 @@ impl Matcher {
         let name = name.into();
         let value = value.into();
         let regex = match op {
-            MatchOp::Regex | MatchOp::NotRegex => {
-                let anchored = format!("^(?s:{value})$");
-                Some(Regex::new(&anchored).map_err(|source| MatcherError::BadRegex {
+            MatchOp::Regex | MatchOp::NotRegex => Some(compile_go_regex_anchored(&value).map_err(
+                |source| MatcherError::BadRegex {
                     name: name.clone(),
                     pattern: value.clone(),
                     source,
-                })?)
-            }
+                },
+            )?),
             MatchOp::Equal | MatchOp::NotEqual => None,
         };
         Ok(Matcher {
@@ -120,5 +123,23 @@ mod tests {
     fn bad_regex_names_the_label() {
         let err = Matcher::new(MatchOp::Regex, "job", "(").unwrap_err();
         assert!(err.to_string().contains("job"));
+    }
+
+    #[test]
+    fn regex_reads_gos_syntax() {
+        let m = Matcher::new(MatchOp::Regex, "handler", "/api/courses/{course_id}").unwrap();
+        assert!(m.matches("/api/courses/{course_id}"));
+        assert!(!m.matches("/api/courses/7"));
+        let m = Matcher::new(MatchOp::NotRegex, "handler", "/api/{[a-z_]+}").unwrap();
+        assert!(!m.matches("/api/{id}"));
+        assert!(m.matches("/api/7"));
+        // Refused by Go, refused here, naming the label and the pattern.
+        let err = Matcher::new(MatchOp::Regex, "job", "x{1001}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"job\"") && err.contains("\"x{1001}\"") && err.contains("invalid repeat count"),
+            "{err}"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! The shared vocabulary every subsystem speaks: label sets, label matchers,
-//! samples (floats and native histograms), timestamps, Prometheus durations
+//! samples (floats and native histograms), timestamps, Go's regex syntax, Prometheus durations
 //! and the rules for label and metric names. Nothing here knows about storage, HTTP or PromQL.
 
 mod alert;
 mod duration;
+mod go_regex;
 mod histogram;
 mod labels;
 mod matcher;
@@ -16,6 +17,7 @@ mod time;
 
 pub use alert::{Alert, AlertSink};
 pub use duration::{DurationError, PromDuration};
+pub use go_regex::{GoRegexError, compile_go_regex, compile_go_regex_anchored, translate_go_regex};
 pub use histogram::{
     Bucket, CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, HistogramError, Span, upper_bound,
 };

@@ -11,8 +11,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use lrpar::{Lexeme, Lexer};
 use promql_parser::parser::token::*;
 use promql_parser::parser::{Expr, value::ValueType};
+use promql_parser::util::{escape_string, unquote_string};
 
-use crate::model::{DurationError, PromDuration};
+use crate::model::{DurationError, PromDuration, compile_go_regex_anchored, translate_go_regex};
 
 use super::error::PromqlError;
 
@@ -50,7 +51,13 @@ pub fn parse(query: &str) -> Result<Expr, PromqlError> {
     if let Some((offset, msg)) = check_literals(query, &toks) {
         return Err(fail(offset, msg));
     }
-    match parse_guarded(query) {
+    let parsed = parse_guarded(query);
+    if let Err(ParserFailure::Rejected(msg)) = &parsed
+        && let Some(rewritten) = with_go_regex_rewritten(query, &toks, msg)
+    {
+        return parse(&rewritten);
+    }
+    match parsed {
         Ok(expr) => Ok(expr),
         Err(ParserFailure::Rejected(msg)) if msg == SYNTAX_ERROR => {
             let (offset, msg) = syntax_error(query, &toks);
@@ -86,6 +93,35 @@ fn parse_guarded(query: &str) -> Result<Expr, ParserFailure> {
         Ok(parsed) => parsed.map_err(ParserFailure::Rejected),
         Err(_) => Err(ParserFailure::Panicked),
     }
+}
+
+/// promql-parser compiles each regex matcher itself and knows only one of
+/// Go's differences (a literal `{`); a pattern Go accepts that it refuses
+/// (`\Q…\E`, `[[]`, an octal escape) is handed to it again rewritten in the
+/// `regex` crate's syntax, which means the same and which the matcher's own
+/// rewrite leaves as it is. None when the message is about something else
+/// or the rewrite changes nothing (then the error stands, and each retry
+/// rewrites one more pattern, so this ends).
+fn with_go_regex_rewritten(query: &str, toks: &[Tok], msg: &str) -> Option<String> {
+    let re = msg.strip_prefix("illegal regex for ")?;
+    let translated = translate_go_regex(re).ok()?;
+    if translated == re || compile_go_regex_anchored(re).is_err() {
+        return None;
+    }
+    let tok = toks
+        .windows(2)
+        .find(|w| {
+            matches!(w[0].id, T_EQL_REGEX | T_NEQ_REGEX)
+                && w[1].id == T_STRING
+                && unquote_string(text(query, &w[1])).is_ok_and(|v| v == re)
+        })
+        .map(|w| w[1])?;
+    Some(format!(
+        "{}\"{}\"{}",
+        &query[..tok.start],
+        escape_string(&translated),
+        &query[tok.end..]
+    ))
 }
 
 fn tokens(query: &str) -> Result<Vec<Tok>, ParserFailure> {
@@ -588,7 +624,7 @@ fn reword(msg: &str) -> String {
         return format!("bad number or duration syntax: {:?}", bad.trim_end_matches(']'));
     }
     if let Some(re) = msg.strip_prefix("illegal regex for ") {
-        let why = regex::Regex::new(re)
+        let why = compile_go_regex_anchored(re)
             .err()
             .map(|e| e.to_string())
             .and_then(|e| {
@@ -647,6 +683,30 @@ mod tests {
                 e.to_string()
             }
         }
+    }
+
+    /// Go's syntax that promql-parser refuses still parses (rewritten), and a
+    /// regex Go refuses is a parse error naming it.
+    #[test]
+    fn regexes_read_gos_syntax() {
+        for (q, text) in [
+            (r#"up{h=~"\\Q{x}\\E"}"#, "{x}"),
+            (r#"up{h=~"[[]{x}"}"#, "[{x}"),
+            (r#"up{h=~"/c/{id}"}"#, "/c/{id}"),
+        ] {
+            let Ok(Expr::VectorSelector(vs)) = parse(q) else {
+                panic!("{q} does not parse")
+            };
+            let m = &vs.matchers.matchers[0];
+            let matcher =
+                crate::model::Matcher::new(crate::model::MatchOp::Regex, "h", m.value.clone()).unwrap();
+            assert!(matcher.matches(text), "{q}: {}", m.value);
+        }
+        let e = err(r#"up{h=~"(x"}"#);
+        assert!(
+            e.starts_with("1:4: parse error: error parsing regexp \"(x\": "),
+            "{e}"
+        );
     }
 
     /// Positions as Prometheus reports them (checked against 2.42).

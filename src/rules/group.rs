@@ -3,7 +3,7 @@
 //! next rule runs, so later rules see it), stale markers for series a rule
 //! stopped producing, and restoring alert `for` state after a restart.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::model::{AlertSink, Labels, MatchOp, Matcher, STALE_NAN};
@@ -33,6 +33,8 @@ pub struct GroupOutcome {
     pub samples_written: usize,
     pub samples_refused: usize,
     pub alerts_sent: usize,
+    /// The state changes of this round's alerts, for the history.
+    pub transitions: Vec<super::history::AlertTransition>,
 }
 
 #[derive(Debug, Clone)]
@@ -178,7 +180,12 @@ impl Group {
                 let limit = self.limit;
                 vec![eval_rule(&mut self.rules[i], env, ts, limit)]
             };
-            for (k, (result, elapsed)) in (i..end).zip(results) {
+            for (k, (result, elapsed, before)) in (i..end).zip(results) {
+                if let (Rule::Alerting(r), Some(before)) = (&self.rules[k], before) {
+                    outcome
+                        .transitions
+                        .extend(super::history::transitions(r, &before, &self.name, ts));
+                }
                 self.finish_rule(
                     k,
                     result,
@@ -232,6 +239,7 @@ impl Group {
                             (
                                 Err(EvalError::Query("rule evaluation panicked".into())),
                                 Duration::ZERO,
+                                None,
                             )
                         }));
                     }
@@ -400,16 +408,24 @@ impl Group {
     }
 }
 
-/// A rule's evaluation result and how long it took.
-type RuleResult = (Result<Vec<(Labels, f64)>, EvalError>, Duration);
+/// A rule's evaluation result, how long it took, and (for an alerting
+/// rule) its alerts' states before it.
+type RuleResult = (
+    Result<Vec<(Labels, f64)>, EvalError>,
+    Duration,
+    Option<HashMap<Labels, AlertState>>,
+);
 
 fn eval_rule(rule: &mut Rule, env: &EvalEnv<'_>, ts: i64, limit: usize) -> RuleResult {
     let started = Instant::now();
-    let result = match rule {
-        Rule::Recording(r) => r.eval(env, ts, limit),
-        Rule::Alerting(r) => r.eval(env, ts, limit),
+    let (result, before) = match rule {
+        Rule::Recording(r) => (r.eval(env, ts, limit), None),
+        Rule::Alerting(r) => {
+            let before = super::history::states(r);
+            (r.eval(env, ts, limit), Some(before))
+        }
     };
-    (result, started.elapsed())
+    (result, started.elapsed(), before)
 }
 
 fn same_rule(a: &Rule, b: &Rule) -> bool {

@@ -23,6 +23,7 @@ use crate::tsdb::Storage;
 use super::error::RuleError;
 use super::file::{GroupSpec, ParseOptions, expand_globs, load_file};
 use super::group::Group;
+use super::history::AlertHistory;
 use super::language::QueryLanguage;
 use super::metrics::RuleMetrics;
 use super::query::EvalEnv;
@@ -81,6 +82,8 @@ pub struct RuleManager {
     /// have nothing to restore.
     started: AtomicBool,
     reloaded: Notify,
+    /// Where alert state changes are kept; none in tests of other parts.
+    history: std::sync::OnceLock<Arc<AlertHistory>>,
 }
 
 impl RuleManager {
@@ -112,7 +115,18 @@ impl RuleManager {
             metrics: RuleMetrics::new(registry),
             started: AtomicBool::new(false),
             reloaded: Notify::new(),
+            history: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps every alert state change in `history` from now on.
+    pub fn keep_history(&self, history: Arc<AlertHistory>) {
+        let _ = self.history.set(history);
+    }
+
+    /// The alert history, when one is kept.
+    pub fn history(&self) -> Option<&Arc<AlertHistory>> {
+        self.history.get()
     }
 
     /// Loads the configuration's rule files. Any bad file refuses the
@@ -232,6 +246,12 @@ impl RuleManager {
         m.limit_exceeded.add(outcome.limit_hits as u64);
         m.samples_refused.add(outcome.samples_refused as u64);
         m.alerts_sent.add(outcome.alerts_sent as u64);
+        if let Some(history) = self.history.get()
+            && let Err(e) = history.record(&outcome.transitions)
+        {
+            m.history_failures.inc();
+            tracing::warn!(group = %g.name, error = %e, "alert state changes could not be written to the history");
+        }
         m.group_duration_micros
             .with(&[&label])
             .add(g.evaluation_time.as_micros() as u64);

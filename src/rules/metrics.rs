@@ -18,6 +18,7 @@ pub struct RuleMetrics {
     pub reloads_failed: Arc<Counter>,
     pub last_reload_ok: Arc<Gauge>,
     pub alerts_sent: Arc<Counter>,
+    pub history_failures: Arc<Counter>,
 }
 
 impl RuleMetrics {
@@ -80,6 +81,10 @@ impl RuleMetrics {
             alerts_sent: registry.counter(
                 "belfry_rule_alerts_sent_total",
                 "Alerts (firing and resolved) handed to the alert dispatcher.",
+            ),
+            history_failures: registry.counter(
+                "belfry_rule_alert_history_write_failures_total",
+                "Rounds whose alert state changes could not be written to the alert history.",
             ),
         }
     }

@@ -73,6 +73,10 @@ pub const AUTH_SESSIONS: &str = "auth_sessions";
 /// it was last imported); the built-in ones are compiled in.
 pub const DASHBOARDS: &str = "dashboards";
 
+/// Every state change of the rules' alerts by `MILLIS/SEQ` (zero-padded;
+/// JSON `rules::AlertTransition`), kept 90 days.
+pub const ALERT_HISTORY: &str = "alert_history";
+
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
     SILENCES,
@@ -98,6 +102,7 @@ pub const ALL: &[&str] = &[
     AUTH_AUDIT,
     AUTH_SESSIONS,
     DASHBOARDS,
+    ALERT_HISTORY,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -54,8 +54,12 @@ pub enum FuncError {
     FirstOf(String),
     #[error("sortByLabel expects a query result")]
     NotQueryResult,
-    #[error("{0}")]
-    Regex(#[from] regex::Error),
+    #[error("invalid regular expression {pattern:?}: {source}")]
+    Regex {
+        pattern: String,
+        #[source]
+        source: crate::model::GoRegexError,
+    },
     #[error("{0}")]
     Duration(#[from] DurationError),
     #[error("Format takes one layout string")]

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::model::compile_go_regex;
+
 use super::context::Context;
 use super::func_error::FuncError;
 use super::gofmt::{fmt_g, sprintf, value_v};
@@ -69,6 +71,12 @@ fn want(name: &str, args: &[TValue], n: usize) -> Result<(), FuncError> {
         return Err(FuncError::arity(name, n, args.len()));
     }
     Ok(())
+}
+
+/// A regex argument (`match`, `reReplaceAll`): Go's syntax, as in Prometheus.
+fn regex_arg(v: &TValue) -> Result<regex::Regex, FuncError> {
+    let pattern = string_arg(v)?;
+    compile_go_regex(&pattern).map_err(|source| FuncError::Regex { pattern, source })
 }
 
 fn string_arg(v: &TValue) -> Result<String, FuncError> {
@@ -261,7 +269,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         ))),
         "reReplaceAll" => {
             want(name, &args, 3)?;
-            let re = regex::Regex::new(&string_arg(&args[0])?)?;
+            let re = regex_arg(&args[0])?;
             Ok(TValue::Str(
                 re.replace_all(&string_arg(&args[2])?, string_arg(&args[1])?.as_str())
                     .into_owned(),
@@ -273,7 +281,7 @@ pub(super) fn call(name: &str, args: Vec<TValue>, ctx: &Context<'_>) -> R {
         }
         "match" => {
             want(name, &args, 2)?;
-            let re = regex::Regex::new(&string_arg(&args[0])?)?;
+            let re = regex_arg(&args[0])?;
             Ok(TValue::Bool(re.is_match(&string_arg(&args[1])?)))
         }
         "title" => {

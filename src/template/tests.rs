@@ -74,6 +74,19 @@ fn functions_and_pipelines() {
         "web-1"
     );
     assert_eq!(expand(r#"{{ stripPort $labels.instance }}"#, 0.0), "web-1");
+    // Go's syntax: a `{` that opens no repetition is a literal.
+    assert_eq!(
+        expand(r#"{{ reReplaceAll "/{id}$" "/:id" "/courses/{id}" }}"#, 0.0),
+        "/courses/:id"
+    );
+    assert_eq!(expand(r#"{{ match "^{x}$" "{x}" }}"#, 0.0), "true");
+    let err = expand_with(r#"{{ match "a{2}{3}" "aa" }}"#, 0.0, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"a{2}{3}\"") && err.contains("nested repetition"),
+        "{err}"
+    );
     assert_eq!(
         expand(r#"{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" "y" }}"#, 0.0),
         "[y]"

@@ -13,11 +13,11 @@ use super::access::access;
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    accounts, annotations, dashboards, errors_attachments, errors_correlation, errors_feedback,
-    errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster, es_document,
-    es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push, loki_query,
-    loki_status, loki_tail, oidc_login, otlp_logs, query, rules, series, server_status, session, status,
-    target_metadata, targets, write,
+    accounts, alert_history, annotations, dashboards, errors_attachments, errors_correlation,
+    errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster,
+    es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
+    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, rules, series, server_status, session,
+    status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -62,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/belfry/alerts/history", get(alert_history::list))
         .route("/prometheus/api/v1/rules", get(rules::logql_rules))
         .route("/prometheus/api/v1/alerts", get(rules::logql_alerts))
         .route("/api/v1/metadata", get(targets::metadata))
@@ -176,10 +177,13 @@ fn page_routes() -> Router<Arc<AppState>> {
         .route("/static/{*path}", get(ui::assets::serve))
         .route("/dashboards", get(ui::dashboards::list))
         .route("/d/{uid}", get(ui::dashboards::view))
+        .route("/errors", get(ui::errors::page))
+        .route("/errors/issues/{id}", get(ui::error_issue::page))
         .route("/alerts", get(ui::alerts::page))
         .route("/silences", get(ui::silences::page))
         .route("/targets", get(ui::targets::page))
         .route("/status", get(ui::status::page))
+        .route("/admin", get(ui::admin::page))
 }
 
 /// Dashboards and the annotations their graphs mark.

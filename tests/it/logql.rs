@@ -268,6 +268,63 @@ fn log_queries_filter_parse_and_format_lines() {
     assert!(q(r#"{service="nobody"}"#).is_empty());
 }
 
+/// Stream matchers, line filters and the `regexp` stage read Go's syntax,
+/// as Loki does: a `{` that opens no repetition is a literal.
+#[test]
+fn regexes_take_braces_as_go_does() {
+    let f = start(None);
+    let t = |s: i64| (f.base + s) as f64;
+    ingest(
+        &f.rt,
+        &f.server,
+        &[
+            json!({"ts": t(5), "level": "info", "service": "lms", "msg": "GET /api/courses/{id} 200",
+                   "labels": {"route": "/api/courses/{course_id}"}}),
+            json!({"ts": t(6), "level": "info", "service": "lms", "msg": "GET /api/courses/7 200",
+                   "labels": {"route": "/api/courses/7"}}),
+        ],
+    );
+    wait_for(Duration::from_secs(30), "the lines to be indexed", || {
+        let v = get_ok(
+            &f.rt,
+            &f.server,
+            "/api/belfry/logs/search",
+            &[("limit", "1".into())],
+        );
+        (v["data"]["total"] == 8).then_some(())
+    });
+    let q = |query: &str| lines(&f.range(query, &[]));
+    assert_eq!(
+        q(r#"{route=~"/api/courses/{course_id}"}"#),
+        ["GET /api/courses/{id} 200"]
+    );
+    assert_eq!(q(r#"{service="lms"} |~ "{id}""#), ["GET /api/courses/{id} 200"]);
+    assert_eq!(
+        q(r#"{service="lms"} !~ "courses/{id}""#),
+        ["GET /api/courses/7 200"]
+    );
+    assert_eq!(
+        q(r#"{service="lms"} | regexp "courses/(?P<course>{[a-z]+}|[0-9]{1,3})" | course="{id}""#),
+        ["GET /api/courses/{id} 200"]
+    );
+    // What Go refuses is refused, naming the pattern.
+    let (status, _, body) = get(
+        &f.rt,
+        &f.server,
+        "/loki/api/v1/query_range",
+        &[
+            ("query", r#"{service="lms"} |~ "a{2}{3}""#.to_string()),
+            ("start", (f.base * NS).to_string()),
+            ("end", ((f.base + 120) * NS).to_string()),
+        ],
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("a{2}{3}") && body.contains("invalid nested repetition operator"),
+        "{body}"
+    );
+}
+
 fn matrix(v: &Value) -> Vec<(Value, Vec<(f64, f64)>)> {
     assert_eq!(v["status"], "success");
     assert_eq!(v["data"]["resultType"], "matrix", "{v}");

@@ -2,11 +2,13 @@
 
 mod access_control;
 mod accounts_cli;
+mod alert_history;
 mod alerting;
 mod chat_receivers;
 mod cli;
 mod cli_env;
 mod config;
+mod dashboards;
 mod e2e_node_exporter;
 mod e2e_remote_write;
 mod errors_alerts;

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use belfry::model::{Label, Labels, STALE_NAN, is_stale_nan};
+use belfry::model::{Label, Labels, STALE_NAN, compile_go_regex, is_stale_nan};
 use belfry::promql::{Engine, EngineOptions, QueryControl, QueryOutput, Value};
 use belfry::selfmetrics::Registry;
 use belfry::tsdb::{MemStorage, Storage};
@@ -277,7 +277,7 @@ fn parse_match(rest: &str) -> Result<Option<Matcher2>, String> {
     }
     if let Some(r) = rest.strip_prefix("regex:") {
         return Ok(Some(Matcher2::Re(
-            Regex::new(r.trim()).map_err(|e| e.to_string())?,
+            compile_go_regex(r.trim()).map_err(|e| e.to_string())?,
         )));
     }
     Err(format!("bad expect tail {rest:?}"))
@@ -708,7 +708,7 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
                 }
                 if let Some(rest) = b.strip_prefix("expected_fail_regexp") {
                     e.expects.push(Expect::Fail(Some(Matcher2::Re(
-                        Regex::new(rest.trim()).map_err(|x| x.to_string())?,
+                        compile_go_regex(rest.trim()).map_err(|x| x.to_string())?,
                     ))));
                     continue;
                 }

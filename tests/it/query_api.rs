@@ -28,6 +28,11 @@ struct Api {
 
 impl Api {
     fn start(options: EngineOptions) -> Api {
+        Api::start_with(options, |_| {})
+    }
+
+    /// As `start`, with more series appended by `extra`.
+    fn start_with(options: EngineOptions, extra: impl FnOnce(&dyn Storage)) -> Api {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -36,6 +41,7 @@ impl Api {
         let registry = Registry::new();
         let storage: Arc<dyn Storage> = Arc::new(MemStorage::new());
         load(storage.as_ref());
+        extra(storage.as_ref());
         let _guard = rt.enter();
         let (reload_tx, _reload_rx) = tokio::sync::mpsc::channel(1);
         let lifecycle = Arc::new(Lifecycle::default());
@@ -518,4 +524,112 @@ fn format_and_parse_query() {
     let (status, kind, text) = api.error("/api/v1/format_query", &[("query", "sum(")]);
     assert_eq!((status, kind.as_str()), (400, "bad_data"));
     assert_eq!(text, "1:5: parse error: unclosed left parenthesis");
+}
+
+/// FastAPI's route names as `prometheus-fastapi-instrumentator` labels them.
+fn load_routes(storage: &dyn Storage) {
+    let mut app = storage.appender();
+    for (i, handler) in [
+        "/api/courses/{course_id}",
+        "/api/courses/7",
+        "/api/users/{user_id}/grades",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let l = Labels::from_pairs(&[("__name__", "lms_requests_total"), ("handler", handler)]);
+        app.append(&l, T0, (i + 1) as f64).unwrap();
+    }
+    app.commit().unwrap();
+}
+
+/// The handlers an instant query's vector holds, sorted.
+fn handlers(api: &Api, query: &str) -> Vec<String> {
+    let (status, body) = api.get("/api/v1/query", &[("query", query), ("time", &secs(T0))]);
+    assert_eq!(status, 200, "{query}: {body}");
+    let mut out: Vec<String> = body["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metric"]["handler"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// A `{` that opens no repetition is a literal, as in Prometheus (Go's
+/// RE2), so route names with placeholders select their series; Go's other
+/// syntax (`\Q…\E`, `[[]`) too, and what Go refuses is refused with the
+/// pattern named.
+#[test]
+fn regex_matchers_read_gos_syntax() {
+    let api = Api::start_with(EngineOptions::default(), load_routes);
+    assert_eq!(
+        handlers(&api, r#"lms_requests_total{handler=~"/api/courses/{course_id}"}"#),
+        ["/api/courses/{course_id}"]
+    );
+    assert_eq!(
+        handlers(&api, r#"lms_requests_total{handler!~"/api/courses/{course_id}"}"#),
+        ["/api/courses/7", "/api/users/{user_id}/grades"]
+    );
+    assert_eq!(
+        handlers(
+            &api,
+            r#"lms_requests_total{handler=~"/api/(courses|users)/{[a-z_]+}.*"}"#
+        ),
+        ["/api/courses/{course_id}", "/api/users/{user_id}/grades"]
+    );
+    // A real repetition is still one: `{1,3}` digits.
+    assert_eq!(
+        handlers(&api, r#"lms_requests_total{handler=~"/api/courses/[0-9]{1,3}"}"#),
+        ["/api/courses/7"]
+    );
+    // promql-parser refuses these at parse time; Go reads them as literals.
+    assert_eq!(
+        handlers(
+            &api,
+            r#"lms_requests_total{handler=~"\\Q/api/courses/{course_id}\\E"}"#
+        ),
+        ["/api/courses/{course_id}"]
+    );
+    assert_eq!(
+        handlers(&api, r#"lms_requests_total{handler=~"/api/[[a-z]+/.*"}"#),
+        [
+            "/api/courses/7",
+            "/api/courses/{course_id}",
+            "/api/users/{user_id}/grades"
+        ]
+    );
+    // label_replace's regex reads the same syntax.
+    let (_, body) = api.get(
+        "/api/v1/query",
+        &[
+            (
+                "query",
+                r#"label_replace(lms_requests_total, "param", "$1", "handler", "/api/courses/{(.*)}")"#,
+            ),
+            ("time", &secs(T0)),
+        ],
+    );
+    let params: Vec<&str> = body["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["metric"]["param"].as_str())
+        .collect();
+    assert_eq!(params, ["course_id"], "{body}");
+
+    // Go refuses counts over 1000; the error names the pattern.
+    let (status, kind, error) = api.error(
+        "/api/v1/query",
+        &[
+            ("query", r#"lms_requests_total{handler=~"x{1001}"}"#),
+            ("time", &secs(T0)),
+        ],
+    );
+    assert_eq!((status, kind.as_str()), (400, "bad_data"), "{error}");
+    assert!(
+        error.contains("x{1001}") && error.contains("invalid repeat count"),
+        "{error}"
+    );
 }

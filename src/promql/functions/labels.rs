@@ -3,9 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use regex::Regex;
-
 use crate::model::Labels;
+use crate::model::compile_go_regex_anchored;
 use crate::model::is_utf8_label_name;
 use crate::promql::error::PromqlError;
 use crate::promql::eval::Evaluator;
@@ -19,7 +18,7 @@ pub(super) fn label_replace(ev: &mut Evaluator, args: &Args, ts: i64) -> Result<
     let repl = args.string(2)?;
     let src = args.string(3)?;
     let re_str = args.string(4)?;
-    let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
+    let re = compile_go_regex_anchored(&re_str).map_err(|_| {
         PromqlError::Execution(format!("invalid regular expression in label_replace(): {re_str}"))
     })?;
     if !is_utf8_label_name(&dst) {

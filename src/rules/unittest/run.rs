@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 
-use crate::model::{FloatHistogram, Label, Labels, is_stale_nan};
+use crate::model::{FloatHistogram, Label, Labels, compile_go_regex, is_stale_nan};
 use crate::promql::{Engine, EngineOptions, QueryControl, Sample, Value};
 use crate::selfmetrics::Registry;
 use crate::tsdb::{MemStorage, Storage};
@@ -56,10 +56,16 @@ pub fn run_test_file(path: &Path, opts: &TestOptions) -> FileReport {
             return report;
         }
     };
-    let run_filters: Vec<regex::Regex> = match opts.run.iter().map(|r| regex::Regex::new(r)).collect() {
+    // promtool's `--run` takes Go's syntax, like the rules under test.
+    let run_filters: Vec<regex::Regex> = match opts
+        .run
+        .iter()
+        .map(|r| compile_go_regex(r).map_err(|e| format!("invalid --run pattern {r:?}: {e}")))
+        .collect()
+    {
         Ok(v) => v,
         Err(e) => {
-            report.errors.push(format!("invalid --run pattern: {e}"));
+            report.errors.push(e);
             return report;
         }
     };

@@ -71,6 +71,12 @@ pub fn token_of(value: &[u8]) -> Result<String, AuthError> {
 
 /// The session cookie's value, from any of the `Cookie` headers.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// One cookie's value (quotes taken off), from any of the `Cookie`
+/// headers; the first when a browser sent the name twice.
+pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -78,7 +84,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE).then(|| value.trim_matches('"').to_string())
+            (name == wanted).then(|| value.trim().trim_matches('"').to_string())
         })
 }
 

@@ -89,10 +89,14 @@ pub const ROUTES: &[RouteRule] = &[
     // The staff pages (`/` is with Elasticsearch's routes below).
     query("/dashboards"),
     query("/d/{uid}"),
+    query("/errors"),
+    query("/errors/issues/{id}"),
     query("/alerts"),
     query("/silences"),
     query("/targets"),
     query("/status"),
+    // Users, tokens and the audit log.
+    rule("/admin", A, A, None),
     // Accounts and the audit log (recorded by the accounts themselves).
     rule("/api/belfry/users", A, A, None),
     rule("/api/belfry/users/{name}", A, A, None),
@@ -116,6 +120,7 @@ pub const ROUTES: &[RouteRule] = &[
     query("/api/v1/targets"),
     query("/api/v1/rules"),
     query("/api/v1/alerts"),
+    query("/api/belfry/alerts/history"),
     query("/prometheus/api/v1/rules"),
     query("/prometheus/api/v1/alerts"),
     query("/api/v1/metadata"),

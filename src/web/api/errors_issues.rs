@@ -74,7 +74,8 @@ fn issue_json(i: &Issue) -> Value {
     })
 }
 
-fn query(params: &Params) -> Result<IssueQuery, ApiError> {
+/// The issue list's filters from its parameters (the Errors page takes the same).
+pub(crate) fn query(params: &Params) -> Result<IssueQuery, ApiError> {
     let text = |k: &str| params.get(k).filter(|s| !s.is_empty()).map(str::to_string);
     let project = match params.get("project").filter(|s| !s.is_empty()) {
         Some(p) => Some(p.parse::<u64>().map_err(|_| {

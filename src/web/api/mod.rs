@@ -1,6 +1,7 @@
 //! Handlers, one file per API family.
 
 pub mod accounts;
+pub mod alert_history;
 pub mod alertmanager;
 pub mod annotations;
 pub mod dashboards;

@@ -32,15 +32,7 @@ fn binding_cookie(value: &str, max_age_secs: u64, secure: bool) -> String {
 }
 
 fn binding_from(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == BINDING_COOKIE).then(|| value.to_string())
-        })
+    crate::web::access::credentials::cookie(headers, BINDING_COOKIE)
 }
 
 fn not_configured(state: &AppState) -> Option<Response> {

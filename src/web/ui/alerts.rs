@@ -50,6 +50,20 @@ pub struct GroupBlock {
     pub rules: Vec<RuleRow>,
 }
 
+/// One state change in the history section.
+pub struct HistoryRow {
+    pub at_ms: i64,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub labels: Vec<(String, String)>,
+    pub value: String,
+    pub summary: String,
+}
+
+/// How many state changes the page lists; the API pages further.
+const HISTORY_ROWS: usize = 200;
+
 #[derive(Template)]
 #[template(path = "alerts.html")]
 struct AlertsPage {
@@ -62,6 +76,10 @@ struct AlertsPage {
     state_choices: Vec<(&'static str, &'static str, bool)>,
     rule_count: usize,
     can_silence: bool,
+    /// The history in the page's range; `None` where none is kept, the
+    /// read's failure as text.
+    history: Option<Result<Vec<HistoryRow>, String>>,
+    history_query: String,
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -172,8 +190,38 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
     .map(|(v, l)| (v, l, v == state_filter))
     .collect();
     let can_silence = frame.allows(crate::auth::Permission::Write);
+    let history_query = params.get("hq").unwrap_or_default().trim().to_string();
+    let history = match state.rules.history().cloned() {
+        None => None,
+        Some(h) => {
+            let (q, start, end) = (history_query.clone(), frame.start_ms, frame.end_ms);
+            let rows = tokio::task::spawn_blocking(move || h.search(&q, start, end, HISTORY_ROWS)).await;
+            Some(match rows {
+                Ok(Ok(list)) => Ok(list
+                    .into_iter()
+                    .map(|t| HistoryRow {
+                        at_ms: t.at_ms,
+                        name: t.alertname,
+                        value: if t.value.is_nan() {
+                            String::new()
+                        } else {
+                            crate::promql::format_sample_value(t.value)
+                        },
+                        from: t.from,
+                        to: t.to,
+                        labels: t.labels.into_iter().collect(),
+                        summary: t.summary,
+                    })
+                    .collect()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("the history read stopped: {e}")),
+            })
+        }
+    };
     render(&AlertsPage {
         can_silence,
+        history,
+        history_query,
         frame,
         section: Section::Alerts,
         title: "Alerts",

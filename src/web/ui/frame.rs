@@ -5,13 +5,13 @@
 //! data.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 
 use crate::auth::Permission;
 use crate::auth::token_secret::csrf_token;
 use crate::web::access::Principal;
-use crate::web::access::credentials::session_cookie;
+use crate::web::access::credentials::{cookie, session_cookie};
 
 use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 
@@ -20,10 +20,12 @@ use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 pub enum Section {
     Overview,
     Dashboards,
+    Errors,
     Alerts,
     Silences,
     Targets,
     Status,
+    Admin,
 }
 
 struct NavEntry {
@@ -44,6 +46,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Dashboards,
         href: "/dashboards",
         label: "Dashboards",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Errors,
+        href: "/errors",
+        label: "Errors",
         needs: Permission::Read,
     },
     NavEntry {
@@ -70,6 +78,12 @@ const NAV: &[NavEntry] = &[
         label: "Status",
         needs: Permission::Read,
     },
+    NavEntry {
+        section: Section::Admin,
+        href: "/admin",
+        label: "Admin",
+        needs: Permission::Admin,
+    },
 ];
 
 /// One navigation link as the template draws it.
@@ -84,6 +98,24 @@ pub struct Choice {
     pub value: &'static str,
     pub label: &'static str,
     pub selected: bool,
+}
+
+/// Epoch milliseconds as templates hand them over: a value, or a
+/// reference to one through any number of `&`s (loop variables, fields).
+pub trait Millis {
+    fn millis(&self) -> i64;
+}
+
+impl Millis for i64 {
+    fn millis(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Millis + ?Sized> Millis for &T {
+    fn millis(&self) -> i64 {
+        (**self).millis()
+    }
 }
 
 /// The frame of a page.
@@ -158,13 +190,13 @@ impl Frame {
         )
     }
 
-    pub fn ago(&self, ms: &i64) -> String {
-        times::ago(*ms, self.now_ms)
+    pub fn ago(&self, ms: impl Millis) -> String {
+        times::ago(ms.millis(), self.now_ms)
     }
 
     /// For `<time datetime>`, which scripts turn into local time.
-    pub fn iso(&self, ms: &i64) -> String {
-        times::iso(*ms)
+    pub fn iso(&self, ms: impl Millis) -> String {
+        times::iso(ms.millis())
     }
 
     fn from_parts(parts: &Parts) -> Frame {
@@ -217,15 +249,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Frame {
 /// The theme a person chose (`belfry_theme` cookie, set by the page's
 /// switch); a page follows the system's preference without it.
 fn theme_cookie(headers: &HeaderMap) -> String {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == "belfry_theme").then(|| value.trim().to_string())
-        })
+    cookie(headers, "belfry_theme")
         .filter(|t| t == "light" || t == "dark")
         .unwrap_or_default()
 }
@@ -234,7 +258,7 @@ fn theme_cookie(headers: &HeaderMap) -> String {
 mod tests {
     use super::*;
     use crate::auth::Role;
-    use axum::http::Request;
+    use axum::http::{Request, header};
 
     fn frame(uri: &str, principal: Principal, cookie: Option<&str>) -> Frame {
         let mut req = Request::builder().uri(uri);

@@ -4,9 +4,12 @@
 //! Handlers here only gather what a page shows from the layers below;
 //! who may open a page is `access/route_table.rs`, like every route.
 
+pub mod admin;
 pub mod alerts;
 pub mod assets;
 pub mod dashboards;
+pub mod error_issue;
+pub mod errors;
 mod frame;
 pub mod overview;
 mod page_headers;

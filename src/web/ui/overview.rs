@@ -44,6 +44,7 @@ pub struct DownTarget {
 }
 
 pub struct IssueLine {
+    pub id: u64,
     pub title: String,
     pub culprit: String,
     pub level: String,
@@ -248,6 +249,7 @@ fn new_and_regressed(state: &AppState, since_ms: i64) -> Option<Vec<IssueLine>> 
         .filter(|i| i.regressed || i.first_seen >= since)
         .take(10)
         .map(|i| IssueLine {
+            id: i.id,
             title: i.title.clone(),
             culprit: i.culprit.clone(),
             level: i.level.clone(),

@@ -56,6 +56,25 @@ export async function change(url, { method = "POST", body } = {}) {
   return response;
 }
 
+// A change's outcome in a status line: red with the reason, or green.
+export function showResult(el, text, ok) {
+  if (!el) return;
+  el.textContent = text;
+  el.classList.toggle("error-text", !ok);
+  el.classList.toggle("ok-text", ok);
+}
+
+// The reason a refused change gives: Belfry's `error`, Alertmanager's
+// `message`, else the status line.
+export async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    return body.error || body.message || `${response.status} ${response.statusText}`;
+  } catch {
+    return `${response.status} ${response.statusText}`;
+  }
+}
+
 function setupSignOut() {
   const button = document.getElementById("sign-out");
   if (!button) return;

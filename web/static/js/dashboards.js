@@ -3,23 +3,7 @@
 // session's CSRF token; a refusal shows the server's message, which names
 // the bad field (`panels[3].gridPos.w`).
 
-import { change } from "./app.js";
-
-function show(el, text, ok) {
-  if (!el) return;
-  el.textContent = text;
-  el.classList.toggle("error-text", !ok);
-  el.classList.toggle("ok-text", ok);
-}
-
-async function message(response) {
-  try {
-    const body = await response.json();
-    return body.error || body.message || `${response.status} ${response.statusText}`;
-  } catch {
-    return `${response.status} ${response.statusText}`;
-  }
-}
+import { change, errorMessage as message, showResult as show } from "./app.js";
 
 function setupImport() {
   const form = document.getElementById("import-form");

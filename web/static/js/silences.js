@@ -1,7 +1,7 @@
 // Creating and expiring silences through Alertmanager's API, with the
 // session's CSRF token. Matchers are typed as Alertmanager prints them.
 
-import { change } from "./app.js";
+import { change, errorMessage as message, showResult as show } from "./app.js";
 
 const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(\S*))\s*$/;
 
@@ -12,21 +12,6 @@ export function parseMatcher(line) {
   const [, name, op, quoted, bare] = m;
   const value = quoted !== undefined ? JSON.parse(`"${quoted}"`) : bare;
   return { name, value, isRegex: op.includes("~"), isEqual: !op.startsWith("!") };
-}
-
-function show(el, text, ok) {
-  el.textContent = text;
-  el.classList.toggle("error-text", !ok);
-  el.classList.toggle("ok-text", ok);
-}
-
-async function message(response) {
-  try {
-    const body = await response.json();
-    return body.message || body.error || `${response.status}`;
-  } catch {
-    return `${response.status} ${response.statusText}`;
-  }
 }
 
 function setupForm() {
