@@ -331,6 +331,17 @@ async function importDashboards(context) {
   if (listed.has('ui-test-bad')) fail('dashboards', where, 'the refused dashboard ui-test-bad was stored anyway');
 }
 
+// The issue pages the Errors page links to, as paths.
+async function issueLinks(context) {
+  const page = await context.newPage();
+  track(page);
+  await page.goto(url('/errors'), { waitUntil: 'load' });
+  const hrefs = await page.$$eval('a[href^="/errors/issues/"]', (as) => [...new Set(as.map((a) => new URL(a.href).pathname))]);
+  for (const p of takeProblems(page)) fail('errors', 'issue links', p);
+  await page.close();
+  return hrefs;
+}
+
 // --- one load of one page ---------------------------------------------------
 
 async function waitForPanels(page) {
@@ -517,12 +528,19 @@ async function main() {
       if (!dashboards.some((d) => d.uid === uid)) fail('dashboards', 'GET /api/belfry/dashboards', `the built-in dashboard ${uid} is not listed`);
     }
 
+    // Every error issue the Errors page links to gets its own page.
+    const issues = await issueLinks(anyContext);
+    if (issues.length === 0) fail('errors', 'issue links', 'the Errors page links to no issue, though one was sent');
+
     const targets = [
       { name: 'overview', path: '/' },
       { name: 'alerts', path: '/alerts' },
       { name: 'targets', path: '/targets' },
       { name: 'silences', path: '/silences' },
       { name: 'status', path: '/status' },
+      { name: 'errors', path: '/errors' },
+      ...issues.map((href) => ({ name: `issue-${href.split('/').pop()}`, path: href })),
+      { name: 'admin', path: '/admin' },
       { name: 'dashboards', path: '/dashboards' },
       ...dashboards.map((d) => ({ name: `d-${d.uid}`, path: `/d/${encodeURIComponent(d.uid)}`, dashboard: true })),
     ];
