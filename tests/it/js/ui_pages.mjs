@@ -155,14 +155,17 @@ async function signIn(browser) {
     fail('login', where, `opening / without a session landed on ${page.url()}, not /login?next=/`);
   }
   await submitLogin(page, user, `${password}-wrong`);
-  const refused = await page.locator('[role="alert"]').textContent().catch(() => null);
+  const refused = await page.locator('[role="alert"]').textContent({ timeout: 5_000 }).catch(() => null);
   if (new URL(page.url()).pathname !== '/api/belfry/login' && new URL(page.url()).pathname !== '/login') {
     fail('login', where, `a wrong password went on to ${page.url()}`);
   } else if (!refused) {
     fail('login', where, 'a wrong password showed no message (role="alert")');
   }
-  // The refusal is a 401 page: expected here, not a failed request.
-  takeProblems(page);
+  // The refusal is a 401 page: expected here, not a failed request;
+  // anything else on the way is a failure.
+  for (const p of takeProblems(page)) {
+    if (!/^document POST \S*\/api\/belfry\/login answered 401$/.test(p)) fail('login', where, p);
+  }
   if (new URL(page.url()).pathname !== '/login') await page.goto(url('/login?next=%2F'), { waitUntil: 'load' });
   await submitLogin(page, user, password);
   if (new URL(page.url()).pathname !== '/') {
