@@ -46,5 +46,6 @@ mod support;
 mod textparse;
 mod tls;
 mod tsdb_compat;
+mod ui_pages;
 mod web_guard;
 mod webhook_tls;

@@ -141,7 +141,9 @@ function enhance(form) {
     toIn.value = toLocalInput(r.to);
     const ref = getRefresh();
     refreshBadge.textContent = ref ? ` ⟳ ${ref}` : '';
-    button.setAttribute('aria-label', `Time range: ${buttonText.textContent}${ref ? `, refresh every ${ref}` : ''}`);
+    // The name holds the visible words in their order ("Last 6 hours",
+    // "30s"), so a person who says what they see can reach the button.
+    button.setAttribute('aria-label', `Time range: ${buttonText.textContent}${ref ? `, ${ref} auto-refresh` : ''}`);
     if (refreshSel && refreshSel.value !== (ref || 'off')) {
       if (ref && ![...refreshSel.options].some((o) => o.value === ref)) refreshSel.appendChild(el('option', { value: ref, text: ref }));
       refreshSel.value = ref || 'off';
