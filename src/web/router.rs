@@ -176,6 +176,7 @@ fn page_routes() -> Router<Arc<AppState>> {
         .route("/static/{*path}", get(ui::assets::serve))
         .route("/dashboards", get(ui::dashboards::list))
         .route("/d/{uid}", get(ui::dashboards::view))
+        .route("/explore", get(ui::explore::page))
         .route("/alerts", get(ui::alerts::page))
         .route("/silences", get(ui::silences::page))
         .route("/targets", get(ui::targets::page))

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod assets;
 pub mod dashboards;
+pub mod explore;
 mod frame;
 pub mod overview;
 mod page_headers;
