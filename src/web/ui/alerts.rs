@@ -129,7 +129,12 @@ fn rule_row(v: &Value, lang: Lang) -> RuleRow {
     let alerting = text(v, "type") == "alerting";
     let first_active = rule_alerts(v).into_iter().filter_map(|(_, since)| since).min();
     RuleRow {
-        explore: explore::link(lang, &[text(v, "query").as_str()], &window_from(first_active), "now"),
+        explore: explore::link(
+            lang,
+            &[text(v, "query").as_str()],
+            &window_from(first_active),
+            "now",
+        ),
         name: text(v, "name"),
         kind: if alerting { "alert" } else { "record" },
         state: if alerting { text(v, "state") } else { String::new() },
@@ -282,10 +287,16 @@ mod tests {
     #[test]
     fn an_alerts_logs_link_names_its_service_or_job() {
         let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         assert_eq!(
-            logs_link("1700000000000", &labels(&[("job", "api"), ("service", "lms web")])),
+            logs_link(
+                "1700000000000",
+                &labels(&[("job", "api"), ("service", "lms web")])
+            ),
             "/logs?from=1700000000000&to=now&service=lms%20web"
         );
         assert_eq!(

@@ -40,9 +40,7 @@ impl Lang {
     /// The `lang` parameter; PromQL when it is absent or unknown.
     fn from_param(text: Option<&str>) -> Lang {
         match text.map(str::trim) {
-            Some(t) if t.eq_ignore_ascii_case("logql") || t.eq_ignore_ascii_case("loki") => {
-                Lang::LogQL
-            }
+            Some(t) if t.eq_ignore_ascii_case("logql") || t.eq_ignore_ascii_case("loki") => Lang::LogQL,
             _ => Lang::PromQL,
         }
     }
@@ -222,7 +220,10 @@ mod tests {
         assert_eq!(s.view, View::Table);
         assert_eq!(s.step, "30s");
         assert_eq!(s.rows.len(), 2);
-        assert_eq!((s.rows[0].letter, s.rows[0].legend.as_str()), ('A', "{{service}}"));
+        assert_eq!(
+            (s.rows[0].letter, s.rows[0].legend.as_str()),
+            ('A', "{{service}}")
+        );
         assert_eq!(s.rows[1].expr, "{service=\"api\"} |= \"error\"");
         assert_eq!((s.rows[1].letter, s.rows[1].legend.as_str()), ('B', ""));
     }

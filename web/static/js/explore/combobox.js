@@ -6,8 +6,14 @@
 // combobox pattern's relations and keys). Arrows move, Enter or Tab take
 // the option, Esc closes, Ctrl+Space opens it on demand; a live region
 // says how many suggestions there are.
+//
+// The list shows a window of WINDOW options that follows the highlighted
+// one (and the mouse wheel), rather than scrolling: a scrolled box would
+// need a keyboard stop of its own, and here the keyboard stays in the
+// editor. Each option carries its place in the whole list.
 
 let nextId = 0;
+const WINDOW = 10;
 
 // The caret's position inside a textarea, from a mirror element laid out
 // like it (the browser measures text; we do not).
@@ -47,16 +53,22 @@ export function attachCompletion(textarea, source) {
   nextId += 1;
   const id = `explore-completion-${nextId}`;
   const wrap = textarea.parentElement;
+  const popup = document.createElement('div');
+  popup.className = 'completion';
+  popup.hidden = true;
   const list = document.createElement('ul');
   list.id = id;
-  list.className = 'completion';
+  list.className = 'completion-list';
   list.setAttribute('role', 'listbox');
   list.setAttribute('aria-label', 'Suggestions');
-  list.hidden = true;
+  const more = document.createElement('p');
+  more.className = 'completion-more';
+  more.setAttribute('aria-hidden', 'true');
+  popup.append(list, more);
   const live = document.createElement('p');
   live.className = 'visually-hidden';
   live.setAttribute('aria-live', 'polite');
-  wrap.append(list, live);
+  wrap.append(popup, live);
   textarea.setAttribute('aria-autocomplete', 'list');
   textarea.setAttribute('aria-haspopup', 'listbox');
   textarea.setAttribute('aria-controls', id);
@@ -64,19 +76,20 @@ export function attachCompletion(textarea, source) {
   let items = [];
   let answer = null;
   let active = -1;
+  let start = 0;
   let round = 0;
   let timer = 0;
   let accepting = false;
 
   function isOpen() {
-    return !list.hidden;
+    return !popup.hidden;
   }
 
   function close() {
     round += 1;
     clearTimeout(timer);
     if (!isOpen()) return;
-    list.hidden = true;
+    popup.hidden = true;
     list.replaceChildren();
     items = [];
     active = -1;
@@ -84,57 +97,65 @@ export function attachCompletion(textarea, source) {
     wrap.classList.remove('completing');
   }
 
+  function option(it, i) {
+    const li = document.createElement('li');
+    li.id = `${id}-${i}`;
+    li.className = 'completion-option';
+    li.setAttribute('role', 'option');
+    li.setAttribute('aria-selected', String(i === active));
+    li.setAttribute('aria-posinset', String(i + 1));
+    li.setAttribute('aria-setsize', String(items.length));
+    const label = document.createElement('span');
+    label.className = 'completion-label';
+    label.textContent = it.label;
+    const kind = document.createElement('span');
+    kind.className = `completion-kind kind-${it.kind}`;
+    kind.textContent = it.kind;
+    li.append(label, kind);
+    if (it.detail) {
+      const d = document.createElement('span');
+      d.className = 'completion-detail';
+      d.textContent = it.detail;
+      li.appendChild(d);
+    }
+    // The editor keeps focus: a press on an option must not blur it.
+    li.addEventListener('mousedown', (e) => e.preventDefault());
+    li.addEventListener('click', () => accept(i));
+    return li;
+  }
+
+  function draw() {
+    list.replaceChildren(...items.slice(start, start + WINDOW).map((it, j) => option(it, start + j)));
+    more.textContent = items.length > WINDOW
+      ? `${start + 1}–${Math.min(items.length, start + WINDOW)} of ${items.length}: type on to narrow`
+      : '';
+    more.hidden = items.length <= WINDOW;
+  }
+
   function highlight(i) {
-    const options = list.children;
-    if (active >= 0 && options[active]) options[active].setAttribute('aria-selected', 'false');
     active = i;
-    const o = options[active];
-    if (!o) return;
-    o.setAttribute('aria-selected', 'true');
-    textarea.setAttribute('aria-activedescendant', o.id);
-    o.scrollIntoView({ block: 'nearest' });
+    if (active < start) start = active;
+    else if (active >= start + WINDOW) start = active - WINDOW + 1;
+    draw();
+    textarea.setAttribute('aria-activedescendant', `${id}-${active}`);
   }
 
   function place() {
     const c = caretCoordinates(textarea, answer.from);
     const box = wrap.clientWidth;
-    list.style.top = `${textarea.offsetTop + c.top + c.height + 2}px`;
-    const width = Math.min(list.offsetWidth || 320, box);
-    list.style.left = `${Math.max(0, Math.min(textarea.offsetLeft + c.left, box - width))}px`;
+    popup.style.top = `${textarea.offsetTop + c.top + c.height + 2}px`;
+    const width = Math.min(popup.offsetWidth || 320, box);
+    popup.style.left = `${Math.max(0, Math.min(textarea.offsetLeft + c.left, box - width))}px`;
   }
 
   function show(next) {
     answer = next;
     items = next.items;
-    const options = items.map((it, i) => {
-      const li = document.createElement('li');
-      li.id = `${id}-${i}`;
-      li.className = 'completion-option';
-      li.setAttribute('role', 'option');
-      li.setAttribute('aria-selected', 'false');
-      const label = document.createElement('span');
-      label.className = 'completion-label';
-      label.textContent = it.label;
-      const kind = document.createElement('span');
-      kind.className = `completion-kind kind-${it.kind}`;
-      kind.textContent = it.kind;
-      li.append(label, kind);
-      if (it.detail) {
-        const d = document.createElement('span');
-        d.className = 'completion-detail';
-        d.textContent = it.detail;
-        li.appendChild(d);
-      }
-      // The editor keeps focus: a press on an option must not blur it.
-      li.addEventListener('mousedown', (e) => e.preventDefault());
-      li.addEventListener('click', () => accept(i));
-      return li;
-    });
-    list.replaceChildren(...options);
-    list.hidden = false;
+    start = 0;
+    popup.hidden = false;
     wrap.classList.add('completing');
-    place();
     highlight(0);
+    place();
     live.textContent = `${items.length} suggestion${items.length === 1 ? '' : 's'}`;
   }
 
@@ -192,12 +213,12 @@ export function attachCompletion(textarea, source) {
       refresh(true);
       return;
     }
-    if (!isOpen()) return;
-    if (e.ctrlKey || e.metaKey || e.altKey) {
-      // Ctrl+Enter runs the query: the list has nothing to add to it.
-      if (e.key === 'Enter') close();
+    // Ctrl+Enter runs the query: the list, open or on its way, has nothing to add.
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      close();
       return;
     }
+    if (!isOpen() || e.ctrlKey || e.metaKey || e.altKey) return;
     switch (e.key) {
       case 'ArrowDown':
         e.preventDefault();
@@ -237,13 +258,19 @@ export function attachCompletion(textarea, source) {
     timer = setTimeout(() => refresh(false), 60);
   });
   textarea.addEventListener('blur', () => close());
+  popup.addEventListener('wheel', (e) => {
+    if (items.length <= WINDOW) return;
+    e.preventDefault();
+    start = Math.max(0, Math.min(items.length - WINDOW, start + Math.sign(e.deltaY) * 3));
+    draw();
+  }, { passive: false });
   textarea.addEventListener('click', () => { if (isOpen()) refresh(false); });
 
   return {
     close,
     destroy() {
       close();
-      list.remove();
+      popup.remove();
       live.remove();
     },
   };

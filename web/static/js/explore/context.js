@@ -220,7 +220,8 @@ export function isLogQuery(text) {
  * `{line, col, message}` or null.
  */
 export function errorPosition(message) {
-  let m = /^(\d+):(\d+): parse error: ([\s\S]*)$/.exec(message);
+  // Prometheus's API puts `invalid parameter "query": ` before it.
+  let m = /(?:^|: )(\d+):(\d+): parse error: ([\s\S]*)$/.exec(message);
   if (!m) m = /parse error at line (\d+), col (\d+): ([\s\S]*)$/.exec(message);
   if (!m) return null;
   return { line: Number(m[1]), col: Number(m[2]), message: m[3].trim() };

@@ -357,9 +357,9 @@ function renderHistory() {
   document.getElementById('explore-history-clear').hidden = entries.length === 0;
   historyList.replaceChildren(...entries.map((e) => {
     const b = el('button', { type: 'button', class: 'explore-history-item', 'data-history': '' },
+      el('span', 'visually-hidden', 'Load '),
       el('code', null, e.q),
       el('time', { class: 'muted', datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleString()));
-    b.setAttribute('aria-label', `Load ${e.q}`);
     b.addEventListener('click', () => {
       const target = lastEditor && lastEditor.isConnected ? lastEditor : rows()[0].editor;
       target.value = e.q;

@@ -7,6 +7,9 @@ import { createChart, seriesFromMatrix, serviceOfQueries } from '../chart.js';
 import { el } from '../dashboard/dom.js';
 import { create as createLogsView } from '../dashboard/panels/logs.js';
 
+const PLOT_PX = 300;
+const PLOT_PHONE_PX = 220;
+
 /** The graph in `container`, made on first use and updated in place after. */
 export class GraphView {
   constructor(container) {
@@ -27,6 +30,12 @@ export class GraphView {
     const opts = { series: drawn, range, service: serviceOfQueries(exprs) ?? undefined };
     if (this.chart) this.chart.update(opts);
     else this.chart = createChart(this.container, opts);
+    // The plot keeps its height and the legend below it takes what it
+    // needs (up to its own cap, then it scrolls): many series must not
+    // squeeze the graph.
+    const legend = this.container.querySelector('.u-legend');
+    const plot = window.matchMedia('(max-width: 700px)').matches ? PLOT_PHONE_PX : PLOT_PX;
+    this.container.style.height = `${plot + (legend ? legend.offsetHeight : 0) + 8}px`;
     return drawn.length;
   }
 

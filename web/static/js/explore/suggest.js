@@ -75,8 +75,12 @@ function withMatch(path, match, extra = {}) {
   return qs ? `${path}?${qs}` : path;
 }
 
+// Label lookups over the range, on whole minutes: the clock moves on every
+// keystroke, and the cache should still answer the next one.
 function lokiRange(range) {
-  return { start: `${Math.floor(range.from)}000000`, end: `${Math.ceil(range.to)}000000` };
+  const start = Math.floor(range.from / 60_000) * 60_000;
+  const end = Math.ceil(range.to / 60_000) * 60_000;
+  return { start: `${start}000000`, end: `${end}000000` };
 }
 
 const item = (label, kind, extra = {}) => ({ label, insert: label, kind, ...extra });
@@ -146,6 +150,17 @@ async function promqlItems(ctx, text, known) {
   }
 }
 
+/**
+ * The names a pipeline filters on: those seen in the last result, then
+ * the ones the logs store indexes for the range (Loki's label names:
+ * the stream labels and the fields kept from structured lines).
+ */
+async function fieldList(r, known) {
+  const indexed = await cached(`/loki/api/v1/labels?${new URLSearchParams(r)}`);
+  const seen = [...known.fields].sort();
+  return [...new Set([...seen, ...indexed])];
+}
+
 async function logqlItems(ctx, range, known) {
   const r = lokiRange(range);
   switch (ctx.kind) {
@@ -166,10 +181,10 @@ async function logqlItems(ctx, range, known) {
     case 'stage':
       return [
         ...LOGQL_STAGES.map(([n, detail]) => item(n, 'stage', { detail })),
-        ...[...known.fields].sort().map((n) => item(n, 'field')),
+        ...(await fieldList(r, known)).map((n) => item(n, 'field')),
       ];
     case 'field':
-      return [...known.fields].sort().map((n) => item(n, 'field'));
+      return (await fieldList(r, known)).map((n) => item(n, 'field'));
     case 'groupingLabel': {
       const names = new Set([...known.fields, ...known.labels]);
       for (const n of await cached(`/loki/api/v1/labels?${new URLSearchParams(r)}`)) names.add(n);
