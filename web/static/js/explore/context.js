@@ -122,8 +122,10 @@ function selectorContext(text, caret, st) {
   const name = /(^|,)\s*([A-Za-z_][\w]*)?$/.exec(inner);
   if (!name) return null;
   const prefix = name[2] || '';
+  // The labels the selector matches on already are not offered again.
+  const used = [...inner.matchAll(/([A-Za-z_][\w]*)\s*(?:=~|!~|!=|=)/g)].map((m) => m[1]);
   return {
-    kind: 'labelName', metric, matchers: equalityMatchers(inner),
+    kind: 'labelName', metric, matchers: equalityMatchers(inner), used,
     prefix, from: caret - prefix.length, to: caret + wordAfter(text, caret, /^\w*/),
   };
 }

@@ -255,11 +255,19 @@ function show(outcomes, range, step, elapsedMs) {
   const streams = [];
   const labels = new Set();
   let failed = 0;
+  // An expired session: sign in again and come back to this very view.
+  if (outcomes.some((o) => o.error?.status === 401)) {
+    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+    return;
+  }
   for (const { row, data, error } of outcomes) {
     if (error) {
       failed += 1;
       rowStatus(row.li, 'failed');
-      showRowError(row, error.message || String(error));
+      // fetch() itself failing means no answer at all, not a refused query.
+      showRowError(row, error instanceof TypeError
+        ? `The server did not answer (${error.message}): check that Belfry is running and reachable, then run again.`
+        : error.message || String(error));
       continue;
     }
     if (data.resultType === 'streams') {

@@ -87,7 +87,8 @@ const item = (label, kind, extra = {}) => ({ label, insert: label, kind, ...extr
 
 /**
  * Ranks `items` against what was typed: names starting with it first,
- * then names containing it; case does not matter. At most MAX_SHOWN.
+ * then names containing it (from two letters on); case does not matter.
+ * At most MAX_SHOWN.
  */
 export function rank(items, prefix) {
   const p = prefix.toLowerCase();
@@ -100,7 +101,8 @@ export function rank(items, prefix) {
     seen.add(key);
     const l = it.label.toLowerCase();
     if (!p || l.startsWith(p)) starts.push(it);
-    else if (l.includes(p)) contains.push(it);
+    // One letter inside a name matches nearly everything: only from two on.
+    else if (p.length > 1 && l.includes(p)) contains.push(it);
   }
   const out = starts.concat(contains);
   // The only suggestion being exactly what is there already is no suggestion.
@@ -129,7 +131,8 @@ async function promqlItems(ctx, text, known) {
     }
     case 'labelName': {
       const names = await cached(withMatch('/api/v1/labels', selector(ctx.metric, ctx.matchers)));
-      return names.filter((n) => n !== '__name__').map((n) => item(n, 'label', { insert: `${n}=`, reopen: true }));
+      return names.filter((n) => n !== '__name__' && !ctx.used.includes(n))
+        .map((n) => item(n, 'label', { insert: `${n}=`, reopen: true }));
     }
     case 'labelValue': {
       const values = await cached(withMatch(`/api/v1/label/${encodeURIComponent(ctx.label)}/values`, selector(ctx.metric, ctx.matchers)));
@@ -172,7 +175,7 @@ async function logqlItems(ctx, range, known) {
       ];
     case 'labelName': {
       const names = await cached(`/loki/api/v1/labels?${new URLSearchParams(r)}`);
-      return names.map((n) => item(n, 'label', { insert: `${n}=`, reopen: true }));
+      return names.filter((n) => !ctx.used.includes(n)).map((n) => item(n, 'label', { insert: `${n}=`, reopen: true }));
     }
     case 'labelValue': {
       const values = await cached(`/loki/api/v1/label/${encodeURIComponent(ctx.label)}/values?${new URLSearchParams(r)}`);
