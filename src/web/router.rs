@@ -177,6 +177,7 @@ fn page_routes() -> Router<Arc<AppState>> {
         .route("/static/{*path}", get(ui::assets::serve))
         .route("/dashboards", get(ui::dashboards::list))
         .route("/d/{uid}", get(ui::dashboards::view))
+        .route("/explore", get(ui::explore::page))
         .route("/errors", get(ui::errors::page))
         .route("/errors/issues/{id}", get(ui::error_issue::page))
         .route("/alerts", get(ui::alerts::page))

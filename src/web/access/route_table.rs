@@ -89,6 +89,7 @@ pub const ROUTES: &[RouteRule] = &[
     // The staff pages (`/` is with Elasticsearch's routes below).
     query("/dashboards"),
     query("/d/{uid}"),
+    query("/explore"),
     query("/errors"),
     query("/errors/issues/{id}"),
     query("/alerts"),

@@ -20,6 +20,7 @@ use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 pub enum Section {
     Overview,
     Dashboards,
+    Explore,
     Errors,
     Alerts,
     Silences,
@@ -46,6 +47,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Dashboards,
         href: "/dashboards",
         label: "Dashboards",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Explore,
+        href: "/explore",
+        label: "Explore",
         needs: Permission::Read,
     },
     NavEntry {

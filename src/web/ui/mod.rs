@@ -10,6 +10,7 @@ pub mod assets;
 pub mod dashboards;
 pub mod error_issue;
 pub mod errors;
+pub mod explore;
 mod frame;
 pub mod overview;
 mod page_headers;
