@@ -177,6 +177,7 @@ fn page_routes() -> Router<Arc<AppState>> {
         .route("/dashboards", get(ui::dashboards::list))
         .route("/d/{uid}", get(ui::dashboards::view))
         .route("/alerts", get(ui::alerts::page))
+        .route("/logs", get(ui::logs::page))
         .route("/silences", get(ui::silences::page))
         .route("/targets", get(ui::targets::page))
         .route("/status", get(ui::status::page))

@@ -91,6 +91,7 @@ pub const ROUTES: &[RouteRule] = &[
     query("/d/{uid}"),
     query("/alerts"),
     query("/silences"),
+    query("/logs"),
     query("/targets"),
     query("/status"),
     // Accounts and the audit log (recorded by the accounts themselves).

@@ -20,6 +20,7 @@ use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 pub enum Section {
     Overview,
     Dashboards,
+    Logs,
     Alerts,
     Silences,
     Targets,
@@ -44,6 +45,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Dashboards,
         href: "/dashboards",
         label: "Dashboards",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Logs,
+        href: "/logs",
+        label: "Logs",
         needs: Permission::Read,
     },
     NavEntry {

@@ -8,6 +8,8 @@ pub mod alerts;
 pub mod assets;
 pub mod dashboards;
 mod frame;
+mod log_view;
+pub mod logs;
 pub mod overview;
 mod page_headers;
 mod render;
