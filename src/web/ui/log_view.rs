@@ -6,10 +6,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::promql::Series;
 use crate::logs::Level;
 use crate::logs::index::{LogLine, SearchResult};
 use crate::model::Labels;
+use crate::promql::Series;
 
 /// One field of a line's details.
 pub struct FieldView {
@@ -75,7 +75,18 @@ impl LineView {
                 });
             }
         }
-        push_map(&mut fields, &l.labels);
+        // Stream labels `service` and `level` are the line's own, shown already.
+        let own = |k: &str, v: &Value| {
+            (k == "service" && v.as_str() == Some(l.service.as_str()))
+                || (k == "level" && v.as_str() == Some(l.level.as_str()))
+        };
+        let labels: Map<String, Value> = l
+            .labels
+            .iter()
+            .filter(|(k, v)| !own(k, v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        push_map(&mut fields, &labels);
         push_map(&mut fields, &l.fields);
         LineView {
             id: Some(l.id),
@@ -148,6 +159,14 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    /// The range's ends under the bars, UTC.
+    pub fn axis(&self) -> (String, String) {
+        (
+            clock(self.start_ms),
+            clock(self.start_ms + self.width as i64 * self.step_ms),
+        )
+    }
+
     /// The legend: levels with lines, most severe first.
     pub fn legend(&self) -> Vec<(&'static str, u64)> {
         Level::ALL
@@ -265,9 +284,19 @@ mod tests {
         assert_eq!(h.bars.len(), 2, "an empty bucket draws no bar");
         let first = &h.bars[0];
         assert_eq!(first.parts[0].level, "critical");
-        assert_eq!((first.parts[0].y.as_str(), first.parts[0].h.as_str()), ("75.00", "25.00"));
-        assert_eq!((first.parts[1].y.as_str(), first.parts[1].h.as_str()), ("0.00", "75.00"));
-        assert!(first.title.ends_with("UTC: 1 critical, 3 info"), "{}", first.title);
+        assert_eq!(
+            (first.parts[0].y.as_str(), first.parts[0].h.as_str()),
+            ("75.00", "25.00")
+        );
+        assert_eq!(
+            (first.parts[1].y.as_str(), first.parts[1].h.as_str()),
+            ("0.00", "75.00")
+        );
+        assert!(
+            first.title.ends_with("UTC: 1 critical, 3 info"),
+            "{}",
+            first.title
+        );
         assert_eq!((h.bars[1].x, h.bars[1].start_ms), (2, 121_000));
         assert_eq!(h.legend(), vec![("critical", 1), ("info", 3), ("debug", 2)]);
     }
@@ -286,6 +315,47 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_line_lists_its_fields_once_in_order() {
+        let labels = serde_json::json!({"service": "api", "level": "error", "region": "eu"});
+        let fields = serde_json::json!({"course": 7});
+        let line = LogLine {
+            id: 9,
+            timestamp_ns: 1_700_000_000_000_000_000,
+            level: Level::Error,
+            service: "api".into(),
+            request_id: Some("r-1".into()),
+            user: None,
+            path: Some("/x".into()),
+            status: Some(504),
+            duration: None,
+            message: "timeout".into(),
+            error: None,
+            labels: labels.as_object().unwrap().clone(),
+            fields: fields.as_object().unwrap().clone(),
+        };
+        let v = LineView::of_line(line);
+        let names: Vec<(&str, &str)> = v
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("request_id", "r-1"),
+                ("path", "/x"),
+                ("status", "504"),
+                ("region", "eu"),
+                ("course", "7")
+            ]
+        );
+        assert_eq!(
+            (v.id, v.level, v.request_id.as_deref()),
+            (Some(9), "error", Some("r-1"))
+        );
+    }
+
+    #[test]
     fn a_logql_line_takes_level_and_service_from_its_labels() {
         let labels = Labels::new(vec![
             Label::new("level", "warning"),
@@ -293,7 +363,10 @@ mod tests {
             Label::new("region", "eu"),
         ]);
         let v = LineView::of_entry(&labels, 1_700_000_000_123_000_000, "slow");
-        assert_eq!((v.level, v.service.as_str(), v.message.as_str()), ("warning", "api", "slow"));
+        assert_eq!(
+            (v.level, v.service.as_str(), v.message.as_str()),
+            ("warning", "api", "slow")
+        );
         assert_eq!(v.fields.len(), 1);
         assert_eq!(v.time, "11-14 22:13:20.123");
         assert_eq!(v.iso, "2023-11-14T22:13:20.123Z");

@@ -347,7 +347,9 @@ async fn logql(state: &AppState, expr: &str, start_ms: i64, end_ms: i64) -> Resu
         }
     };
     Ok(Found {
-        older_than_ns: (views.len() == PAGE_LINES).then(|| views.last().map(|l| l.ts_ns)).flatten(),
+        older_than_ns: (views.len() == PAGE_LINES)
+            .then(|| views.last().map(|l| l.ts_ns))
+            .flatten(),
         lines: views,
         total: None,
         histogram,
@@ -435,7 +437,12 @@ mod tests {
 
     #[test]
     fn empty_form_fields_filter_nothing() {
-        let r = req(&[("q", " timeout "), ("service", ""), ("request_id", ""), ("status", "")]);
+        let r = req(&[
+            ("q", " timeout "),
+            ("service", ""),
+            ("request_id", ""),
+            ("status", ""),
+        ]);
         assert_eq!(r.q, "timeout");
         assert!(r.filters().unwrap().is_empty());
     }

@@ -73,9 +73,11 @@ function fromSearch(l) {
   for (const k of ['request_id', 'user', 'path', 'status', 'duration', 'error']) {
     if (l[k] != null) fields.push([k, text(l[k])]);
   }
-  for (const map of [l.labels || {}, l.fields || {}]) {
-    for (const [k, v] of Object.entries(map)) fields.push([k, text(v)]);
+  // Stream labels `service` and `level` are the line's own, shown already.
+  for (const [k, v] of Object.entries(l.labels || {})) {
+    if (!((k === 'service' && v === l.service) || (k === 'level' && v === l.level))) fields.push([k, text(v)]);
   }
+  for (const [k, v] of Object.entries(l.fields || {})) fields.push([k, text(v)]);
   return {
     id: l.id, tsNs: String(l.timestamp_ns), level: l.level, service: l.service || '',
     message: l.message || '', requestId: l.request_id || null, fields,
@@ -178,6 +180,8 @@ function drawHistogram(counts, startMs, stepMs) {
     g.prepend(title);
     svg.append(g);
   });
+  document.getElementById('logs-axis-start').textContent = clock(startMs);
+  document.getElementById('logs-axis-end').textContent = clock(startMs + counts.length * stepMs);
   legend.replaceChildren();
   for (let i = LEVELS.length - 1; i >= 0; i--) {
     if (!totals[i]) continue;
