@@ -358,9 +358,11 @@ async fn logql(state: &AppState, expr: &str, start_ms: i64, end_ms: i64) -> Resu
     })
 }
 
-/// A whole number of seconds that splits the range into about `buckets` bars.
+/// A whole number of seconds that splits the range into at most `buckets`
+/// bars which cover all of it.
 pub fn volume_step_ms(range_ms: i64, buckets: usize) -> i64 {
-    let raw = range_ms.max(1) / buckets.max(1) as i64;
+    let buckets = buckets.max(1) as i64;
+    let raw = (range_ms.max(1) + buckets - 1) / buckets;
     (raw.max(1000) + 999) / 1000 * 1000
 }
 

@@ -249,9 +249,9 @@ function rangeUrl(query, startNs, endNs, extra = {}) {
   return `/loki/api/v1/query_range?${p}`;
 }
 
-/** A whole number of seconds splitting the range into about BUCKETS bars (logs.rs's volume_step_ms). */
+/** A whole number of seconds splitting the range into at most BUCKETS bars that cover it (logs.rs's volume_step_ms). */
 function volumeStepMs(rangeMs) {
-  const raw = Math.max(1000, Math.floor(Math.max(1, rangeMs) / BUCKETS));
+  const raw = Math.max(1000, Math.ceil(Math.max(1, rangeMs) / BUCKETS));
   return Math.ceil(raw / 1000) * 1000;
 }
 
@@ -425,8 +425,10 @@ async function showRequestEvents() {
 
 function setupHistogram() {
   if (!svg) return;
-  const hint = el('span', { class: 'muted histogram-hint', text: 'Click a bar, or drag across bars, to narrow the range.' });
+  const HINT = 'Click a bar, or drag across bars, to narrow the range (keyboard: arrow keys pick a bar, Enter narrows to it).';
+  const hint = el('p', { class: 'muted histogram-hint', id: 'logs-histogram-hint', 'aria-live': 'polite', text: HINT });
   legend.after(hint);
+  setupHistogramKeys(hint, HINT);
   let start = null;
   let band = null;
   const bucketAt = (clientX) => {
@@ -474,6 +476,46 @@ function setupHistogram() {
   };
   svg.addEventListener('pointerup', (e) => finish(e, false));
   svg.addEventListener('pointercancel', (e) => finish(e, true));
+}
+
+/** The keyboard's way to narrow: a cursor over the bars, Enter to zoom to its bar. */
+function setupHistogramKeys(hint, idleText) {
+  svg.setAttribute('tabindex', '0');
+  svg.setAttribute('aria-describedby', 'logs-histogram-hint');
+  let cursor = -1;
+  let mark = null;
+  const describe = (i) => {
+    const step = Number(svg.dataset.stepMs);
+    const start = Number(svg.dataset.startMs) + i * step;
+    const bar = [...svg.querySelectorAll('g')].find((g) => Number(g.dataset.startMs) === start);
+    return bar?.querySelector('title')?.textContent || `${clock(start)} to ${clock(start + step)} UTC: no lines`;
+  };
+  svg.addEventListener('keydown', (e) => {
+    const n = Number(svg.dataset.buckets || '0');
+    if (!n) return;
+    const moves = { ArrowRight: cursor + 1, ArrowLeft: cursor < 0 ? n - 1 : cursor - 1, Home: 0, End: n - 1 };
+    if (e.key in moves) {
+      e.preventDefault();
+      cursor = Math.min(n - 1, Math.max(0, moves[e.key]));
+      if (!mark || !mark.isConnected) {
+        mark = svgEl('rect', { class: 'selection', y: 0, width: 1, height: 100 });
+        svg.append(mark);
+      }
+      mark.setAttribute('x', String(cursor));
+      hint.textContent = `${describe(cursor)}. Enter narrows the range to it.`;
+    } else if (e.key === 'Enter' && cursor >= 0) {
+      e.preventDefault();
+      const step = Number(svg.dataset.stepMs);
+      const from = Number(svg.dataset.startMs) + cursor * step;
+      cursor = -1;
+      setRange(Math.round(from), Math.round(from + step));
+    }
+  });
+  svg.addEventListener('blur', () => {
+    mark?.remove();
+    cursor = -1;
+    hint.textContent = idleText;
+  });
 }
 
 // ---------------------------------------------------------------- live tail
