@@ -181,6 +181,7 @@ fn page_routes() -> Router<Arc<AppState>> {
         .route("/errors", get(ui::errors::page))
         .route("/errors/issues/{id}", get(ui::error_issue::page))
         .route("/alerts", get(ui::alerts::page))
+        .route("/logs", get(ui::logs::page))
         .route("/silences", get(ui::silences::page))
         .route("/targets", get(ui::targets::page))
         .route("/status", get(ui::status::page))

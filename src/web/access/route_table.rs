@@ -94,6 +94,7 @@ pub const ROUTES: &[RouteRule] = &[
     query("/errors/issues/{id}"),
     query("/alerts"),
     query("/silences"),
+    query("/logs"),
     query("/targets"),
     query("/status"),
     // Users, tokens and the audit log.

@@ -21,6 +21,7 @@ pub enum Section {
     Overview,
     Dashboards,
     Explore,
+    Logs,
     Errors,
     Alerts,
     Silences,
@@ -53,6 +54,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Explore,
         href: "/explore",
         label: "Explore",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Logs,
+        href: "/logs",
+        label: "Logs",
         needs: Permission::Read,
     },
     NavEntry {

@@ -12,6 +12,8 @@ pub mod error_issue;
 pub mod errors;
 pub mod explore;
 mod frame;
+mod log_view;
+pub mod logs;
 pub mod overview;
 mod page_headers;
 mod render;
