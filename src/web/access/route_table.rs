@@ -89,10 +89,12 @@ pub const ROUTES: &[RouteRule] = &[
     // The staff pages (`/` is with Elasticsearch's routes below).
     query("/dashboards"),
     query("/d/{uid}"),
+    query("/explore"),
     query("/errors"),
     query("/errors/issues/{id}"),
     query("/alerts"),
     query("/silences"),
+    query("/logs"),
     query("/targets"),
     query("/status"),
     // Users, tokens and the audit log.

@@ -58,7 +58,7 @@ fn number(params: &Params, key: &str, default: usize) -> Result<usize, ApiError>
 }
 
 /// One `name=value` filter; `level` takes a comma-separated list.
-fn filter(name: &str, value: &str) -> Result<Filter, ApiError> {
+pub(crate) fn filter(name: &str, value: &str) -> Result<Filter, ApiError> {
     Ok(match name {
         "level" => Filter::Level(
             value

@@ -37,6 +37,8 @@ struct DashboardPage {
     can_change: bool,
     /// The model as JSON, safe inside `<script type="application/json">`.
     model_json: String,
+    /// The renderer's modules, preloaded together.
+    preload: Vec<String>,
 }
 
 #[derive(Template)]
@@ -93,6 +95,14 @@ pub async fn view(State(state): State<Arc<AppState>>, frame: Frame, Path(uid): P
         builtin,
         can_change,
         model_json: script_safe_json(&dashboard.model),
+        preload: super::assets::modules(&[
+            "js/dashboard/",
+            "js/chart.js",
+            "js/units.js",
+            "js/timerange.js",
+            "js/timepicker.js",
+            "vendor/uplot/",
+        ]),
     })
 }
 

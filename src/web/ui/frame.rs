@@ -20,6 +20,8 @@ use super::times::{self, DEFAULT_FROM, REFRESH_CHOICES, RELATIVE_RANGES};
 pub enum Section {
     Overview,
     Dashboards,
+    Explore,
+    Logs,
     Errors,
     Alerts,
     Silences,
@@ -46,6 +48,18 @@ const NAV: &[NavEntry] = &[
         section: Section::Dashboards,
         href: "/dashboards",
         label: "Dashboards",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Explore,
+        href: "/explore",
+        label: "Explore",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Logs,
+        href: "/logs",
+        label: "Logs",
         needs: Permission::Read,
     },
     NavEntry {

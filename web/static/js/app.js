@@ -111,7 +111,8 @@ function setupKeys() {
 // Server-rendered pages refresh by fetching themselves again and swapping
 // the content, so scroll and focus stay where they were. The time picker
 // (timepicker.js) ticks `belfry:refresh`; a page whose own script redraws
-// in place (a dashboard) handles the tick itself.
+// in place (a dashboard, Explore, a page marked `data-redraws-itself`)
+// handles the tick itself.
 async function refreshInPlace() {
   const main = document.getElementById("main");
   if (!main) return;
@@ -130,12 +131,17 @@ async function refreshInPlace() {
 
 function setupTimeRange() {
   if (!document.getElementById("timepicker")) return;
-  const drawsItself = Boolean(document.getElementById("dashboard-model"));
+  const drawsItself = Boolean(document.getElementById("dashboard-model") || document.querySelector("[data-redraws-itself]"));
   if (!drawsItself) {
-    document.addEventListener("belfry:refresh", (e) => {
+    // Listening once the page's modules have run, so their own listeners
+    // hear the tick first: one that cancels it has redrawn already.
+    const listen = () => document.addEventListener("belfry:refresh", (e) => {
+      if (e.defaultPrevented) return;
       e.preventDefault();
       refreshInPlace();
     });
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", listen);
+    else listen();
   }
   import("./timepicker.js");
 }
