@@ -543,6 +543,8 @@ async function main() {
       { name: 'status', path: '/status' },
       { name: 'errors', path: '/errors' },
       ...issues.map((href) => ({ name: `issue-${href.split('/').pop()}`, path: href })),
+      { name: 'logs', path: '/logs' },
+      { name: 'explore', path: '/explore' },
       { name: 'admin', path: '/admin' },
       { name: 'dashboards', path: '/dashboards' },
       ...dashboards.map((d) => ({ name: `d-${d.uid}`, path: `/d/${encodeURIComponent(d.uid)}`, dashboard: true })),
