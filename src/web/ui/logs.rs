@@ -333,7 +333,7 @@ async fn logql(state: &AppState, expr: &str, start_ms: i64, end_ms: i64) -> Resu
                 .map(|(ts, line)| LineView::of_entry(&s.labels, *ts, line))
         })
         .collect();
-    views.sort_by(|a, b| b.ts_ns.cmp(&a.ts_ns));
+    views.sort_by_key(|v| std::cmp::Reverse(v.ts_ns));
     views.truncate(PAGE_LINES);
     let mut warnings = lines.warnings;
     let histogram = match volume {

@@ -152,8 +152,8 @@ fn ms(t: std::time::SystemTime) -> i64 {
 /// Severity order for sorting: the words of the LMS packs, then the rest.
 pub fn severity_rank(severity: &str) -> u8 {
     match severity {
-        "critical" | "page" | "sev1" => 0,
-        "warning" | "sev2" => 1,
+        "critical" | "page" | "sev1" | "fatal" => 0,
+        "warning" | "sev2" | "error" => 1,
         "info" | "sev3" => 2,
         _ => 3,
     }
@@ -172,7 +172,12 @@ fn firing_alerts(state: &AppState) -> Vec<FiringAlert> {
                     labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
                 ),
                 name: labels.get("alertname").unwrap_or("(no alertname)").to_string(),
-                severity: labels.get("severity").unwrap_or("none").to_string(),
+                // Error alerts carry the event's `level` instead.
+                severity: labels
+                    .get("severity")
+                    .or_else(|| labels.get("level"))
+                    .unwrap_or("none")
+                    .to_string(),
                 summary: a
                     .alert
                     .annotations
