@@ -47,7 +47,7 @@ pub struct ExtraFilter {
 }
 
 /// What the page searched for, as the URL said it.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default)]
 pub struct LogsRequest {
     pub q: String,
     pub logql: String,
@@ -172,12 +172,15 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
     let (services, found) = match state.logs.clone() {
         None => (Vec::new(), None),
         Some(store) => {
-            let services = services(&store, &frame, &req.service).await;
-            let found = if req.is_logql() {
-                logql(&state, &req.logql, frame.start_ms, frame.end_ms).await
-            } else {
-                search(&state, &req, frame.start_ms, frame.end_ms).await
+            let found = async {
+                if req.is_logql() {
+                    logql(&state, &req.logql, frame.start_ms, frame.end_ms).await
+                } else {
+                    search(&state, &req, frame.start_ms, frame.end_ms).await
+                }
             };
+            // The service choices and the search read the index side by side.
+            let (services, found) = tokio::join!(services(&store, &frame, &req.service), found);
             (services, Some(found))
         }
     };
@@ -333,7 +336,7 @@ async fn logql(state: &AppState, expr: &str, start_ms: i64, end_ms: i64) -> Resu
                 .map(|(ts, line)| LineView::of_entry(&s.labels, *ts, line))
         })
         .collect();
-    views.sort_by_key(|v| std::cmp::Reverse(v.ts_ns));
+    views.sort_by_key(|l| std::cmp::Reverse(l.ts_ns));
     views.truncate(PAGE_LINES);
     let mut warnings = lines.warnings;
     let histogram = match volume {

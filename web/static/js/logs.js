@@ -406,7 +406,7 @@ async function showRequestEvents() {
       const level = LEVELS.includes(ev.level) ? ev.level : (ev.level === 'fatal' ? 'critical' : 'error');
       const when = typeof ev.timestamp === 'number' ? new Date(ev.timestamp * 1000) : new Date(ev.timestamp);
       const titleEl = issue != null
-        ? el('a', { class: 'item-title', href: `/errors/${encodeURIComponent(issue)}`, text: title })
+        ? el('a', { class: 'item-title', href: `/errors/issues/${encodeURIComponent(issue)}`, text: title })
         : el('span', { class: 'item-title', text: title });
       ul.append(el('li', { class: 'item' }, badge(level), titleEl,
         Number.isNaN(when.getTime()) ? null : el('span', { class: 'item-meta' }, el('time', { datetime: when.toISOString(), text: when.toISOString().replace('T', ' ').slice(0, 19) })),
