@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::auth::Permission;
@@ -14,7 +13,7 @@ use crate::dashboards::DashboardSummary;
 use crate::web::state::AppState;
 
 use super::frame::{Frame, Section};
-use super::render::{render, render_with};
+use super::render::{not_found, render};
 
 #[derive(Template)]
 #[template(path = "dashboards.html")]
@@ -39,15 +38,6 @@ struct DashboardPage {
     model_json: String,
     /// The renderer's modules, preloaded together.
     preload: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage {
-    frame: Frame,
-    section: Section,
-    title: &'static str,
-    message: String,
 }
 
 /// `GET /dashboards`.
@@ -76,14 +66,10 @@ fn script_safe_json(value: &serde_json::Value) -> String {
 /// `GET /d/{uid}`.
 pub async fn view(State(state): State<Arc<AppState>>, frame: Frame, Path(uid): Path<String>) -> Response {
     let Some((dashboard, builtin)) = state.dashboards.get(&uid) else {
-        return render_with(
-            StatusCode::NOT_FOUND,
-            &NotFoundPage {
-                frame,
-                section: Section::Dashboards,
-                title: "Not found",
-                message: format!("No dashboard has uid \"{uid}\"."),
-            },
+        return not_found(
+            frame,
+            Section::Dashboards,
+            format!("No dashboard has uid \"{uid}\"."),
         );
     };
     let can_change = frame.allows(Permission::Write);

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
@@ -18,7 +17,7 @@ use crate::auth::Permission;
 use crate::web::state::AppState;
 
 use super::frame::{Frame, Section};
-use super::render::{render, render_with};
+use super::render::{not_found, render};
 
 const EVENTS: usize = 20;
 /// Logs around an event: this long before and after it.
@@ -95,15 +94,6 @@ struct IssuePage {
     events: Vec<EventLine>,
     can_change: bool,
     log_window: i64,
-}
-
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage {
-    frame: Frame,
-    section: Section,
-    title: &'static str,
-    message: String,
 }
 
 fn text(v: &Value) -> String {
@@ -222,26 +212,18 @@ fn event_view(e: &Value) -> EventView {
     }
 }
 
-fn not_found(frame: Frame, id: &str) -> Response {
-    render_with(
-        StatusCode::NOT_FOUND,
-        &NotFoundPage {
-            frame,
-            section: Section::Errors,
-            title: "Not found",
-            message: format!("No error issue has id \"{id}\"."),
-        },
-    )
+fn no_such_issue(frame: Frame, id: &str) -> Response {
+    not_found(frame, Section::Errors, format!("No error issue has id \"{id}\"."))
 }
 
 /// `GET /errors/issues/{id}`.
 pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, Path(id): Path<String>) -> Response {
     let (Some(errors), Ok(issue_id)) = (state.errors.clone(), id.parse::<u64>()) else {
-        return not_found(frame, &id);
+        return no_such_issue(frame, &id);
     };
     let store = errors.store().clone();
     let Some(issue) = store.issue(issue_id) else {
-        return not_found(frame, &id);
+        return no_such_issue(frame, &id);
     };
     let page = tokio::task::spawn_blocking(move || store.events(issue_id, None, EVENTS)).await;
     let events: Vec<Value> = match page {

@@ -6,6 +6,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::frame::{Frame, Section};
+
 pub fn render(page: &impl Template) -> Response {
     render_with(StatusCode::OK, page)
 }
@@ -22,4 +24,26 @@ pub fn render_with(status: StatusCode, page: &impl Template) -> Response {
                 .into_response()
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    frame: Frame,
+    section: Section,
+    title: &'static str,
+    message: String,
+}
+
+/// A 404 page in the frame, saying what was not found.
+pub fn not_found(frame: Frame, section: Section, message: String) -> Response {
+    render_with(
+        StatusCode::NOT_FOUND,
+        &NotFoundPage {
+            frame,
+            section,
+            title: "Not found",
+            message,
+        },
+    )
 }
