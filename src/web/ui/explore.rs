@@ -243,6 +243,61 @@ mod tests {
         assert_eq!(state(&[("lang", "Loki")]).lang, Lang::LogQL);
     }
 
+    /// The page as a browser without scripts gets it for `uri`.
+    async fn rendered(uri: &str) -> String {
+        use axum::extract::{FromRequest, FromRequestParts};
+        let request = axum::http::Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let (mut parts, body) = request.into_parts();
+        let frame = Frame::from_request_parts(&mut parts, &()).await.unwrap();
+        let request = axum::http::Request::from_parts(parts, body);
+        let params = Params::from_request(request, &()).await.ok().unwrap();
+        let response = page(frame, params).await;
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_urls_queries_are_in_the_editors_before_any_script_runs() {
+        let body = rendered(
+            "/explore?lang=logql&view=table&q=%7Bservice%3D%22api%22%7D%20%7C%3D%20%22%3C%2Ftextarea%3E%22&legend=%7B%7Blevel%7D%7D&q=count_over_time(%7Ba%3D%22b%22%7D%5B1m%5D)&from=now-1h",
+        )
+        .await;
+        assert!(
+            body.contains("{service=&#34;api&#34;} |= &#34;&#60;/textarea&#62;&#34;</textarea>"),
+            "{body}"
+        );
+        assert!(
+            body.contains(">count_over_time({a=&#34;b&#34;}[1m])</textarea>"),
+            "{body}"
+        );
+        assert!(body.contains("value=\"{{level}}\""), "{body}");
+        assert!(body.contains("data-lang=\"logql\" data-view=\"table\""), "{body}");
+        assert!(
+            body.contains("id=\"lang-logql\" value=\"logql\" checked"),
+            "{body}"
+        );
+        assert!(
+            body.contains("id=\"view-table\" value=\"table\" checked"),
+            "{body}"
+        );
+        assert!(body.contains("name=\"from\" value=\"now-1h\""), "{body}");
+        // Only the first editor is the one `/` focuses.
+        assert_eq!(body.matches("data-search").count(), 1, "{body}");
+        assert!(!body.contains("Write a query above"), "{body}");
+        let empty = rendered("/explore").await;
+        assert!(empty.contains("Write a query above and run it."), "{empty}");
+        assert!(
+            empty.contains("id=\"lang-promql\" value=\"promql\" checked"),
+            "{empty}"
+        );
+    }
+
     #[test]
     fn a_link_carries_the_queries_and_the_range_encoded() {
         let l = link(
