@@ -33,6 +33,8 @@ pub struct ServeOptions {
     pub config_path: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub listen: Option<SocketAddr>,
+    /// `serve --demo`: the synthetic LMS runs in the process.
+    pub demo: Option<belfry::demo::DemoOptions>,
 }
 
 /// Logs to stderr at `BELFRY_LOG`'s filter, else at `default_level`.
@@ -85,6 +87,10 @@ fn refuse_public_listen(addr: SocketAddr, accounts: &belfry::auth::Accounts, dis
 
 async fn serve_async(opts: ServeOptions) -> Result<()> {
     belfry::install_crypto_provider();
+    if opts.demo.is_some() {
+        // Before anything opens a store in it.
+        belfry::demo::claim_data_dir(&opts.data_dir)?;
+    }
     let mut config = load_config(opts.config_path.as_deref())?;
     let listen = opts
         .listen
@@ -128,6 +134,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .context("cannot read the listening address")?;
     if opts.config_path.is_none() {
         config = embedded_default(local_addr);
+    }
+    if opts.demo.is_some() {
+        config = demo_config(config);
     }
     // The self-scrape's credential, for once `/metrics` needs one.
     let self_scrape_secret = accounts
@@ -284,6 +293,25 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         format!("http://{local_addr}"),
         &registry,
     ))));
+    let demo = match opts.demo {
+        Some(demo_options) => Some(
+            start_demo(
+                demo_options,
+                &config,
+                belfry::demo::Sinks {
+                    storage: storage.clone(),
+                    logs: logs.clone(),
+                    errors: errors.clone(),
+                    project_id: 0,
+                    project_key: String::new(),
+                    runtime: tokio::runtime::Handle::current(),
+                },
+                &opts.data_dir,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     tokio::spawn(belfry::errors::run_monitor_task(
         errors.clone(),
         config.errors.monitors.check_interval.0,
@@ -367,9 +395,11 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ))
     });
     let rules_task = tokio::spawn(rules.clone().run(shutdown.clone()));
+    let demo_task = demo.map(|d| tokio::spawn(d.run(shutdown.clone())));
     let tls = server_tls(&config, &registry)?;
     let reloader = Arc::new(Reloader {
         config_path: opts.config_path.clone(),
+        demo: opts.demo.is_some(),
         local_addr,
         self_scrape_secret,
         scrape: scrape.clone(),
@@ -398,6 +428,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     shutdown.cancel();
     let _ = scrape_task.await;
     let _ = rules_task.await;
+    if let Some(task) = demo_task {
+        let _ = task.await;
+    }
     if let Some(task) = error_counters_task {
         let _ = task.await;
     }
@@ -446,6 +479,8 @@ fn flags(opts: &ServeOptions, listen: SocketAddr) -> std::collections::BTreeMap<
 /// Everything a reload needs; shared with the blocking task that does it.
 struct Reloader {
     config_path: Option<PathBuf>,
+    /// `serve --demo`: each reload adds the demo's rules and project again.
+    demo: bool,
     local_addr: SocketAddr,
     self_scrape_secret: String,
     scrape: Arc<ScrapeManager>,
@@ -488,11 +523,14 @@ impl Reloader {
     }
 
     fn reload_once(&self) -> Result<(), ReloadError> {
-        let config = match &self.config_path {
+        let mut config = match &self.config_path {
             Some(p) => Config::load(p)?,
             None => embedded_default(self.local_addr),
+        };
+        if self.demo {
+            config = demo_config(config);
         }
-        .with_self_scrape_credentials(self.local_addr, &self.self_scrape_secret);
+        let config = config.with_self_scrape_credentials(self.local_addr, &self.self_scrape_secret);
         // All or nothing: every part that can fail is built first without
         // touching what runs — the alerting configuration (receivers,
         // template files), every changed scrape job (HTTP client, TLS
@@ -591,6 +629,70 @@ async fn wait_for_stop_signal() {
 /// evaluate the built-in LMS rule pack.
 fn embedded_default(local_addr: SocketAddr) -> Config {
     Config::embedded_default().with_self_target(local_addr)
+}
+
+/// The demo's errors project (its DSN key is public: demo data only).
+const DEMO_PROJECT: &str = "lms-demo";
+const DEMO_PROJECT_KEY: &str = "0000demo0000key0000lms0000belfry";
+
+/// `serve --demo`'s additions to the configuration: the LMS rule packs
+/// (metrics and logs) and an errors project for the synthetic events.
+fn demo_config(mut config: Config) -> Config {
+    for pack in ["builtin:lms", "builtin:lms-logs"] {
+        if !config.rule_files.iter().any(|f| f == pack) {
+            config.rule_files.push(pack.to_string());
+        }
+    }
+    if !config.errors.projects.iter().any(|p| p.name == DEMO_PROJECT) {
+        let id = config.errors.projects.iter().map(|p| p.id).max().unwrap_or(0) + 1;
+        config.errors.projects.push(belfry::config::ProjectConfig {
+            id,
+            name: DEMO_PROJECT.to_string(),
+            keys: vec![DEMO_PROJECT_KEY.to_string()],
+            // The backfill sends a day of events at once.
+            max_events_per_second: Some(1_000_000),
+        });
+    }
+    config
+}
+
+/// Writes the demo's day of history, then hands back its live loop.
+async fn start_demo(
+    options: belfry::demo::DemoOptions,
+    config: &Config,
+    mut sinks: belfry::demo::Sinks,
+    data_dir: &Path,
+) -> Result<belfry::demo::LiveLoop> {
+    let project = config
+        .errors
+        .projects
+        .iter()
+        .find(|p| p.name == DEMO_PROJECT)
+        .context("the demo's errors project is missing from the configuration")?;
+    sinks.project_id = project.id;
+    sinks.project_key = DEMO_PROJECT_KEY.to_string();
+    tracing::warn!(
+        data_dir = %data_dir.display(),
+        incident_every = %belfry::model::PromDuration(options.incident_every),
+        "demo mode: the metrics, logs and errors served are synthetic, from a simulated LMS, not a real deployment"
+    );
+    let mut demo = belfry::demo::Demo::new(options, sinks, belfry::model::now_millis());
+    let (demo, report) = tokio::task::spawn_blocking(move || {
+        let report = demo.backfill(belfry::model::now_millis());
+        (demo, report)
+    })
+    .await
+    .context("the demo's backfill task failed")?;
+    let report = report.context("cannot write the demo's history")?;
+    tracing::info!(
+        series = demo.series_count(),
+        samples = report.samples,
+        log_lines = report.log_lines,
+        error_events = report.error_events,
+        seconds = format!("{:.1}", report.seconds),
+        "demo history written"
+    );
+    Ok(belfry::demo::LiveLoop::new(demo))
 }
 
 /// The remote-write queues over the store's WAL, with scrape metadata.

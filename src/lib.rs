@@ -7,6 +7,7 @@ pub mod alerting;
 pub mod auth;
 pub mod config;
 pub mod dashboards;
+pub mod demo;
 pub mod errors;
 pub mod exposition;
 pub mod http_client;

@@ -34,18 +34,38 @@ struct ServeArgs {
     /// Configuration file; without one Belfry runs on its embedded default.
     #[arg(long, env = "BELFRY_CONFIG", global = true)]
     config: Option<PathBuf>,
-    /// Where metrics and state are stored.
-    #[arg(long, env = "BELFRY_DATA_DIR", default_value = "./data", global = true)]
-    data_dir: PathBuf,
+    /// Where metrics and state are stored (default ./data; ./data-demo with
+    /// `serve --demo`).
+    #[arg(long, env = "BELFRY_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:9900, or server.listen from the config).
     #[arg(long, env = "BELFRY_LISTEN", global = true)]
     listen: Option<SocketAddr>,
 }
 
+impl ServeArgs {
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("./data"))
+    }
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeFlags {
+    /// Run a synthetic LMS inside the server (metrics, logs, errors and an
+    /// incident every half hour) so every page has data; it is kept in a
+    /// data directory of its own (default ./data-demo).
+    #[arg(long)]
+    demo: bool,
+    /// How often the demo's incident starts (e.g. 8m); for tests and
+    /// trying the alerts out.
+    #[arg(long, env = "BELFRY_DEMO_INCIDENT_EVERY", hide = true, requires = "demo")]
+    demo_incident_every: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Serve,
+    Serve(ServeFlags),
     /// Validate configuration or rule files.
     Check {
         #[command(subcommand)]
@@ -128,18 +148,53 @@ enum ImportFormat {
     Openmetrics,
 }
 
+/// `belfry serve [--demo]`: the demo's data directory defaults to
+/// ./data-demo, so demo data never lands in ./data.
+fn serve(args: ServeArgs, flags: ServeFlags) -> anyhow::Result<()> {
+    let demo = if flags.demo {
+        let incident_every = match flags.demo_incident_every.as_deref() {
+            Some(text) => {
+                belfry::model::PromDuration::parse(text)
+                    .map_err(|e| anyhow::anyhow!("--demo-incident-every {text:?}: {e}"))?
+                    .0
+            }
+            None => belfry::demo::DemoOptions::default().incident_every,
+        };
+        Some(belfry::demo::DemoOptions {
+            incident_every,
+            ..Default::default()
+        })
+    } else {
+        None
+    };
+    let data_dir = match (&args.data_dir, demo.is_some()) {
+        (Some(d), _) => d.clone(),
+        (None, true) => PathBuf::from("./data-demo"),
+        (None, false) => PathBuf::from("./data"),
+    };
+    app::serve(app::ServeOptions {
+        config_path: args.config,
+        data_dir,
+        listen: args.listen,
+        demo,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The one-shot commands print their own reports; only the server
     // narrates its work at `info`.
-    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
     app::init_logging(if serving { "info" } else { "warn" });
+    let data_dir = cli.serve.data_dir();
     let result = match cli.command {
-        None | Some(Command::Serve) => app::serve(app::ServeOptions {
+        None => app::serve(app::ServeOptions {
             config_path: cli.serve.config,
-            data_dir: cli.serve.data_dir,
+            data_dir,
             listen: cli.serve.listen,
+            demo: None,
         }),
+        Some(Command::Serve(flags)) => serve(cli.serve, flags),
         Some(Command::Check {
             what: CheckCommand::Config { file },
         }) => app::check_config(&file),
@@ -158,24 +213,15 @@ fn main() -> ExitCode {
             what: ErrorsCommand::Project {
                 what: ProjectCommand::Add { name },
             },
-        }) => app::errors_project_add(
-            cli.serve.config.as_deref(),
-            &cli.serve.data_dir,
-            cli.serve.listen,
-            &name,
-        ),
-        Some(Command::User { what }) => {
-            accounts_cli::user(cli.serve.config.as_deref(), &cli.serve.data_dir, what)
-        }
-        Some(Command::Token { what }) => {
-            accounts_cli::token(cli.serve.config.as_deref(), &cli.serve.data_dir, what)
-        }
+        }) => app::errors_project_add(cli.serve.config.as_deref(), &data_dir, cli.serve.listen, &name),
+        Some(Command::User { what }) => accounts_cli::user(cli.serve.config.as_deref(), &data_dir, what),
+        Some(Command::Token { what }) => accounts_cli::token(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,
                 ImportFormat::Openmetrics => belfry::exposition::Format::OpenMetrics,
             });
-            app::import(&cli.serve.data_dir, &file, format)
+            app::import(&data_dir, &file, format)
         }
     };
     match result {

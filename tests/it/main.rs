@@ -9,6 +9,7 @@ mod cli;
 mod cli_env;
 mod config;
 mod dashboards;
+mod demo;
 mod e2e_node_exporter;
 mod e2e_remote_write;
 mod errors_alerts;

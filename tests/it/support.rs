@@ -136,7 +136,14 @@ impl BelfryServer {
         log: Option<&Path>,
     ) -> BelfryServer {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        BelfryServer::spawn_at(addr, data_dir, config, env, ca_file, log)
+        BelfryServer::spawn_at(addr, data_dir, config, env, ca_file, log, &[])
+    }
+
+    /// `belfry serve --demo` on a free port, with `env` (the hidden
+    /// `BELFRY_DEMO_INCIDENT_EVERY`, for one) and the log in `log`.
+    pub fn start_demo(data_dir: &Path, env: &[(&str, &str)], log: Option<&Path>) -> BelfryServer {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        BelfryServer::spawn_at(addr, data_dir, None, env, None, log, &["--demo"])
     }
 
     /// As [`BelfryServer::start_with`], listening on `addr` (for a test
@@ -148,7 +155,7 @@ impl BelfryServer {
         env: &[(&str, &str)],
         log: Option<&Path>,
     ) -> BelfryServer {
-        BelfryServer::spawn_at(addr, data_dir, config, env, None, log)
+        BelfryServer::spawn_at(addr, data_dir, config, env, None, log, &[])
     }
 
     fn spawn_at(
@@ -158,9 +165,11 @@ impl BelfryServer {
         env: &[(&str, &str)],
         ca_file: Option<PathBuf>,
         log: Option<&Path>,
+        serve_flags: &[&str],
     ) -> BelfryServer {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_belfry"));
         cmd.arg("serve")
+            .args(serve_flags)
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--listen")
@@ -183,7 +192,9 @@ impl BelfryServer {
             child: Some(child),
             ca_file,
         };
-        server.wait_ready(Duration::from_secs(60));
+        // The demo writes a day of history before it is ready.
+        let ready_within = if serve_flags.contains(&"--demo") { 240 } else { 60 };
+        server.wait_ready(Duration::from_secs(ready_within));
         server
     }
 
