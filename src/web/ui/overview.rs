@@ -5,7 +5,6 @@
 //! a log shipper the version document.
 
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use askama::Template;
 use axum::extract::{Request, State};
@@ -143,12 +142,6 @@ async fn overview(state: Arc<AppState>, frame: Frame) -> Response {
     })
 }
 
-fn ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 /// Severity order for sorting: the words of the LMS packs, then the rest.
 pub fn severity_rank(severity: &str) -> u8 {
     match severity {
@@ -191,7 +184,7 @@ fn firing_alerts(state: &AppState) -> Vec<FiringAlert> {
                     .map(|l| format!("{}={}", l.name, l.value))
                     .collect::<Vec<_>>()
                     .join(" "),
-                since_ms: ms(a.alert.starts_at),
+                since_ms: super::times::system_ms(a.alert.starts_at),
                 silenced: !a.silenced_by.is_empty(),
             }
         })

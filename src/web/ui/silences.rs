@@ -6,7 +6,7 @@
 //! and checked exactly as amtool's are.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use askama::Template;
 use axum::extract::State;
@@ -41,12 +41,6 @@ struct SilencesPage {
     /// The new silence's matchers, one per line, from `m` parameters.
     prefill: String,
     author: String,
-}
-
-fn ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 /// Go's quoting of a matcher value, as Alertmanager prints matchers.
@@ -86,8 +80,8 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
             id: s.id,
             created_by: s.created_by,
             comment: s.comment,
-            starts_ms: ms(s.starts_at),
-            ends_ms: ms(s.ends_at),
+            starts_ms: super::times::system_ms(s.starts_at),
+            ends_ms: super::times::system_ms(s.ends_at),
         })
         .collect();
     let can_change = frame.allows(Permission::Write);

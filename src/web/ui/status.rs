@@ -3,7 +3,6 @@
 //! storage figures and cardinality — the top metrics and labels by series.
 
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use askama::Template;
 use axum::extract::State;
@@ -38,12 +37,6 @@ struct StatusPage {
     flags: Vec<(String, String)>,
 }
 
-fn ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 /// Each entry with its share of the largest, in percent, for the bars.
 fn with_share(list: Vec<(String, u64)>) -> Vec<(String, u64, u32)> {
     let max = list.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
@@ -71,9 +64,9 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame) -> Response 
         title: "Status",
         version: env!("CARGO_PKG_VERSION"),
         revision: option_env!("BELFRY_GIT_REVISION").unwrap_or("unknown"),
-        started_ms: ms(info.start_time),
+        started_ms: super::times::system_ms(info.start_time),
         reload_ok: reload.success,
-        reload_ms: ms(reload.last_config_time),
+        reload_ms: super::times::system_ms(reload.last_config_time),
         listen: info.listen.to_string(),
         series: stats.num_series,
         label_pairs: stats.num_label_pairs,

@@ -32,10 +32,7 @@ pub const REFRESH_CHOICES: &[(&str, &str)] = &[
 pub const DEFAULT_FROM: &str = "now-6h";
 
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    system_ms(SystemTime::now())
 }
 
 /// A `from` or `to` value as epoch milliseconds: `now`, `now-DURATION`
@@ -76,6 +73,13 @@ pub fn ago(then_ms: i64, now_ms: i64) -> String {
         3600..=86_399 => format!("{}h ago", secs / 3600),
         _ => format!("{}d ago", secs / 86_400),
     }
+}
+
+/// A system time as epoch milliseconds (0 before the epoch).
+pub fn system_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 /// An RFC 3339 text (the APIs' times) as epoch milliseconds.
