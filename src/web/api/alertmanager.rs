@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::alerting::notify::webhook::object;
 use crate::alerting::{AlertView, AlertingError, Silence, SilenceMatcher};
-use crate::model::{Alert, Label, Labels, Matcher};
+use crate::model::{Alert, AlertSource, Label, Labels, Matcher};
 use crate::model::{matches_all, parse_matchers};
 use crate::model::{parse_rfc3339, rfc3339};
 use crate::web::error::{AlertmanagerApiError, ApiError};
@@ -103,7 +103,7 @@ pub async fn post_alerts(State(state): State<Arc<AppState>>, body: Body) -> Resu
             generator_url: p.generator_url,
         });
     }
-    state.alerting.ingest(alerts)?;
+    state.alerting.ingest(AlertSource::Api, alerts)?;
     Ok(StatusCode::OK)
 }
 
