@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::routing::post;
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::Config;
-use belfry::model::{Alert, AlertSink, AlertSource, Labels};
+use belfry::model::{Alert, AlertSource, Labels};
 use belfry::selfmetrics::Registry;
 use belfry::state::StateStore;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

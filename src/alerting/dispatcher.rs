@@ -48,6 +48,9 @@ const QUEUE_BATCHES: usize = 4096;
 const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 
+/// Alerts a source sent, queued for `run`.
+type Batch = (AlertSource, Vec<Alert>);
+
 /// A receiver and its integrations.
 pub struct Receiver {
     pub name: String,
@@ -121,8 +124,8 @@ pub struct Dispatcher {
     pub(super) metrics: AlertingMetrics,
     writer: Option<StateWriter>,
     history: Option<Arc<dyn AlertHistorySink>>,
-    queue: mpsc::Sender<(AlertSource, Vec<Alert>)>,
-    queue_rx: Mutex<Option<mpsc::Receiver<(AlertSource, Vec<Alert>)>>>,
+    queue: mpsc::Sender<Batch>,
+    queue_rx: Mutex<Option<mpsc::Receiver<Batch>>>,
     /// Alerts were read from the state store into `alerts`: `run` routes
     /// them into their groups.
     restored: std::sync::atomic::AtomicBool,

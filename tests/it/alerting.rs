@@ -17,7 +17,7 @@ use axum::routing::post;
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::Config;
 use belfry::ingest::{IngestLimits, IngestMetrics};
-use belfry::model::{Alert, AlertSink, AlertSource, Labels};
+use belfry::model::{Alert, AlertSource, Labels};
 use belfry::scrape::ScrapeManager;
 use belfry::selfmetrics::Registry;
 use belfry::state::StateStore;

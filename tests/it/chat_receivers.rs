@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::Config;
-use belfry::model::{Alert, AlertSink, AlertSource, Labels};
+use belfry::model::{Alert, AlertSource, Labels};
 use belfry::selfmetrics::Registry;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
