@@ -115,6 +115,11 @@ pub fn transitions(
 /// The history in the state store.
 pub struct AlertHistory {
     store: Arc<StateStore>,
+    /// Orders, and keeps apart, entries of the same millisecond. It starts
+    /// at the process's start in nanoseconds, so it only grows across
+    /// restarts too: a change recorded after a restart at a time already
+    /// in the table (a received alert's end can lie in the past) neither
+    /// overwrites an entry of the run before nor sorts before it.
     seq: AtomicU64,
     last_pruned_ms: AtomicU64,
 }
@@ -125,9 +130,12 @@ fn key(at_ms: i64, seq: u64) -> String {
 
 impl AlertHistory {
     pub fn new(store: Arc<StateStore>) -> AlertHistory {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2));
         AlertHistory {
             store,
-            seq: AtomicU64::new(0),
+            seq: AtomicU64::new(started),
             last_pruned_ms: AtomicU64::new(0),
         }
     }
@@ -369,6 +377,21 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn an_entry_written_after_a_restart_at_the_same_time_is_kept_after_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        AlertHistory::new(store.clone())
+            .record(&[t(5_000, "BackupFailed", "firing")])
+            .unwrap();
+        // The next run's history, recording at the very same millisecond.
+        let history = AlertHistory::new(store);
+        history.record(&[t(5_000, "BackupFailed", "inactive")]).unwrap();
+        let found = history.search("backupfailed", 0, 10_000, 10).unwrap();
+        let states: Vec<_> = found.iter().map(|t| t.to.as_str()).collect();
+        assert_eq!(states, vec!["inactive", "firing"]);
     }
 
     #[test]
