@@ -17,7 +17,7 @@ use belfry::exposition::Format;
 use belfry::ingest::{ImportOptions, IngestLimits, IngestMetrics};
 use belfry::logs::ingest::files::FileTailing;
 use belfry::logs::{LogStore, LogStoreOptions};
-use belfry::model::{AlertSink, Label, Labels};
+use belfry::model::{AlertSink, AlertSource, Label, Labels};
 use belfry::remote::{MetadataEntry, MetadataSource, RemoteManager, RemoteOptions, WalAccess};
 use belfry::rules::{RuleManager, RuleManagerOptions};
 use belfry::scrape::ScrapeManager;
@@ -246,15 +246,20 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .await
         .context("the error ingest start task failed")??
     };
+    // One alert history: the rule manager records its alerts' changes,
+    // the dispatcher those of the alerts it receives from elsewhere.
+    let history = Arc::new(belfry::rules::AlertHistory::new(state_store.clone()));
     let alerting = {
         let registry = registry.clone();
         let alerting_config = config.alerting.clone();
         let external_url = format!("http://{local_addr}");
         let state_store = state_store.clone();
+        let received_history: Arc<dyn belfry::model::AlertHistorySink> = Arc::new(history.queue());
         tokio::task::spawn_blocking(move || -> Result<_> {
             let options = DispatcherOptions {
                 external_url,
                 state: Some(state_store),
+                history: Some(received_history),
                 ..Default::default()
             };
             Dispatcher::new(alerting_config.as_ref(), options, &registry)
@@ -284,11 +289,12 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         shutdown.clone(),
     ));
     // Alerting rules deliver their alerts to the dispatcher, as a
-    // Prometheus would to its Alertmanager.
-    let alert_sink: Arc<dyn AlertSink> = alerting.clone();
+    // Prometheus would to its Alertmanager; each source through a handle
+    // naming it, so the dispatcher keeps the history of all but the rules'.
+    let rules_sink: Arc<dyn AlertSink> = alerting.sink(AlertSource::Rules);
     // Errors and cron monitors raise theirs through the same routes.
     let errors = Arc::new(errors.with_alerts(Arc::new(belfry::errors::ErrorAlerts::new(
-        alert_sink.clone(),
+        alerting.sink(AlertSource::Errors),
         config.errors.alerts.clone(),
         format!("http://{local_addr}"),
         &registry,
@@ -327,14 +333,14 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let rules = RuleManager::with_logql(
         storage.clone(),
         Some(logql.clone()),
-        Some(alert_sink),
+        Some(rules_sink),
         &registry,
         RuleManagerOptions {
             external_url: format!("http://{local_addr}"),
             ..Default::default()
         },
     );
-    rules.keep_history(Arc::new(belfry::rules::AlertHistory::new(state_store.clone())));
+    rules.keep_history(history);
     rules
         .apply_config(&config)
         .context("cannot load the rule files")?;

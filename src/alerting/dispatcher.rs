@@ -1,7 +1,10 @@
-//! The dispatcher: takes alerts from any source (it implements
-//! `AlertSink`), keeps them, routes them into aggregation groups, and owns
-//! silences, inhibition and the notification log. `run` is its background
-//! loop (queued alerts, garbage collection, gauges).
+//! The dispatcher: takes alerts from any source (each source is given an
+//! `AlertSink` handle that names it, see [`Dispatcher::sink`]), keeps
+//! them, routes them into aggregation groups, and owns silences,
+//! inhibition and the notification log. The state changes of alerts from
+//! sources other than the rules go to the alert history (`received.rs`).
+//! `run` is its background loop (queued alerts, lapsed alerts, garbage
+//! collection, gauges).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,13 +29,14 @@ use super::notify::slack::SlackNotifier;
 use super::notify::telegram::TelegramNotifier;
 use super::notify::template::Templates;
 use super::notify::webhook::WebhookNotifier;
+use super::received::{self, Before};
 use super::route::Route;
 use super::silence::Silences;
 use super::store::{AlertEntry, AlertStore, HeldAlert, StoredAlert};
 use crate::config::AlertingConfig;
 use crate::config::alerting::TimeInterval;
 use crate::model::is_legacy_label_name;
-use crate::model::{Alert, AlertSink, Labels};
+use crate::model::{Alert, AlertChange, AlertHistorySink, AlertSink, AlertSource, Labels};
 use crate::selfmetrics::Registry;
 use crate::state::{StateStore, StateWriter, WriteOp, tables};
 
@@ -43,6 +47,9 @@ const QUEUE_BATCHES: usize = 4096;
 /// Resolved alerts stay visible this long before they are forgotten.
 const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Alerts a source sent, queued for `run`.
+type Batch = (AlertSource, Vec<Alert>);
 
 /// A receiver and its integrations.
 pub struct Receiver {
@@ -69,6 +76,9 @@ pub struct DispatcherOptions {
     /// `state.redb`; without it nothing survives a restart (tests, benches).
     pub state: Option<Arc<StateStore>>,
     pub max_alerts: usize,
+    /// Where the state changes of alerts from sources other than the
+    /// rules are kept; without it they are not.
+    pub history: Option<Arc<dyn AlertHistorySink>>,
 }
 
 impl Default for DispatcherOptions {
@@ -77,6 +87,7 @@ impl Default for DispatcherOptions {
             external_url: String::new(),
             state: None,
             max_alerts: DEFAULT_MAX_ALERTS,
+            history: None,
         }
     }
 }
@@ -90,6 +101,8 @@ pub struct AlertView {
     pub silenced_by: Vec<String>,
     pub inhibited_by: Vec<String>,
     pub receivers: Vec<String>,
+    /// Who sent it last (`None`: kept before sources were).
+    pub source: Option<AlertSource>,
 }
 
 /// One aggregation group as `/api/v2/alerts/groups` shows it: the route's
@@ -110,8 +123,9 @@ pub struct Dispatcher {
     pub(super) nflog: NotificationLog,
     pub(super) metrics: AlertingMetrics,
     writer: Option<StateWriter>,
-    queue: mpsc::Sender<Vec<Alert>>,
-    queue_rx: Mutex<Option<mpsc::Receiver<Vec<Alert>>>>,
+    history: Option<Arc<dyn AlertHistorySink>>,
+    queue: mpsc::Sender<Batch>,
+    queue_rx: Mutex<Option<mpsc::Receiver<Batch>>>,
     /// Alerts were read from the state store into `alerts`: `run` routes
     /// them into their groups.
     restored: std::sync::atomic::AtomicBool,
@@ -170,6 +184,7 @@ impl Dispatcher {
             nflog: NotificationLog::new(stored_nflog, writer.clone()),
             metrics: AlertingMetrics::new(registry),
             writer,
+            history: options.history,
             queue,
             queue_rx: Mutex::new(Some(rx)),
             restored: std::sync::atomic::AtomicBool::new(restored),
@@ -236,14 +251,25 @@ impl Dispatcher {
         self.started
     }
 
+    /// The `AlertSink` a source delivers through: its batches are queued
+    /// and taken in by `run`, tagged with `source`.
+    pub fn sink(self: &Arc<Self>, source: AlertSource) -> Arc<dyn AlertSink> {
+        Arc::new(SourceSink {
+            dispatcher: self.clone(),
+            source,
+        })
+    }
+
     /// Takes alerts from the API (or any async caller inside the runtime):
-    /// validates, merges, routes. Returns the first validation error, after
-    /// accepting the valid alerts, as Alertmanager does.
-    pub fn ingest(self: &Arc<Self>, alerts: Vec<Alert>) -> Result<(), AlertingError> {
+    /// validates, merges, routes, and hands the state changes of alerts
+    /// not from the rules to the history. Returns the first validation
+    /// error, after accepting the valid alerts, as Alertmanager does.
+    pub fn ingest(self: &Arc<Self>, source: AlertSource, alerts: Vec<Alert>) -> Result<(), AlertingError> {
         let now = SystemTime::now();
         let resolve_timeout = self.runtime.read().resolve_timeout;
         let mut first_error = None;
         let mut ops = Vec::new();
+        let mut changes = Vec::new();
         for mut alert in alerts {
             self.metrics.alerts_received.inc();
             if let Err(e) = validate(&alert) {
@@ -264,13 +290,36 @@ impl Dispatcher {
                 timeout = true;
             }
             let fp = fingerprint(&alert.labels);
-            let entry = AlertEntry {
+            let mut entry = AlertEntry {
                 alert: Arc::new(HeldAlert::new(&alert)),
                 updated_at: now,
                 timeout,
+                source: Some(source),
+                recorded_firing: false,
             };
-            let merged = match self.alerts.lock().upsert(fp, entry) {
-                Ok(m) => m,
+            let upserted = {
+                let mut store = self.alerts.lock();
+                let before = store.get(fp).map(|e| Before {
+                    recorded_firing: e.recorded_firing,
+                    ends_at: e.alert.ends_at,
+                    updated_at: e.updated_at,
+                });
+                // A merge keeps the alert active exactly when this copy is.
+                let seen = received::arrival(before, source, !alert.is_resolved_at(now), alert.ends_at, now);
+                entry.recorded_firing = seen.recorded_firing;
+                store.upsert(fp, entry).map(|m| (m, seen.changes))
+            };
+            let merged = match upserted {
+                Ok((m, seen)) => {
+                    changes.extend(seen.into_iter().map(|c| AlertChange {
+                        at: c.at,
+                        source,
+                        labels: alert.labels.clone(),
+                        firing: c.firing,
+                        summary: m.alert.summary().to_string(),
+                    }));
+                    m
+                }
                 Err(_) => {
                     self.metrics.alerts_limited.inc();
                     first_error.get_or_insert(AlertingError::BadAlert(
@@ -291,9 +340,18 @@ impl Dispatcher {
         {
             w.write_detached(ops);
         }
+        self.keep_history(changes);
         match first_error {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    fn keep_history(&self, changes: Vec<AlertChange>) {
+        if let Some(h) = &self.history
+            && !changes.is_empty()
+        {
+            h.keep(changes);
         }
     }
 
@@ -349,16 +407,16 @@ impl Dispatcher {
     pub fn alerts(&self) -> Vec<AlertView> {
         let now = SystemTime::now();
         let rt = self.runtime();
-        let held: Vec<(u64, Alert, SystemTime)> = self
+        let held: Vec<(u64, Alert, SystemTime, Option<AlertSource>)> = self
             .alerts
             .lock()
             .iter()
             .filter(|(_, e)| !e.alert.is_resolved_at(now))
-            .map(|(fp, e)| (*fp, e.alert.to_alert(), e.updated_at))
+            .map(|(fp, e)| (*fp, e.alert.to_alert(), e.updated_at, e.source))
             .collect();
         let mut out: Vec<AlertView> = held
             .into_iter()
-            .map(|(fp, alert, updated_at)| {
+            .map(|(fp, alert, updated_at, source)| {
                 let mut receivers: Vec<String> = rt
                     .route
                     .matching(&alert.labels)
@@ -377,6 +435,7 @@ impl Dispatcher {
                     fingerprint: fp,
                     updated_at,
                     alert,
+                    source,
                 }
             })
             .collect();
@@ -430,9 +489,9 @@ impl Dispatcher {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 batch = rx.recv() => match batch {
-                    Some(alerts) => {
-                        if let Err(e) = self.ingest(alerts) {
-                            tracing::warn!(error = %e, "alert source sent an invalid alert");
+                    Some((source, alerts)) => {
+                        if let Err(e) = self.ingest(source, alerts) {
+                            tracing::warn!(error = %e, source = source.as_str(), "alert source sent an invalid alert");
                         }
                     }
                     None => break,
@@ -445,6 +504,8 @@ impl Dispatcher {
 
     async fn maintain(&self) {
         let now = SystemTime::now();
+        // Before resolved alerts are forgotten: a lapse is recorded first.
+        self.record_lapsed(now);
         let gone = self
             .alerts
             .lock()
@@ -480,26 +541,75 @@ impl Dispatcher {
         self.metrics.nflog_entries.set(self.nflog.len() as f64);
     }
 
+    /// Ends, in the history, the received alerts recorded as firing whose
+    /// `ends_at` passed without a refresh (no `endsAt` and
+    /// `resolve_timeout` went by, or the given one did): at `ends_at`.
+    fn record_lapsed(&self, now: SystemTime) {
+        let lapsed = self.alerts.lock().take_lapsed(now);
+        if lapsed.is_empty() {
+            return;
+        }
+        let mut ops = Vec::new();
+        let mut changes = Vec::new();
+        for (fp, e) in lapsed {
+            if self.writer.is_some()
+                && let Ok(bytes) = serde_json::to_vec(&StoredAlert::from(&e))
+            {
+                ops.push(WriteOp::put(tables::ALERTS, format!("{fp:016x}"), bytes));
+            }
+            // Only a known source's alert is ever recorded as firing.
+            if let Some(source) = e.source {
+                changes.push(AlertChange {
+                    at: e.alert.ends_at,
+                    source,
+                    labels: e.alert.labels(),
+                    firing: false,
+                    summary: e.alert.summary().to_string(),
+                });
+            }
+        }
+        if let Some(w) = &self.writer
+            && !ops.is_empty()
+        {
+            w.write_detached(ops);
+        }
+        changes.sort_by_key(|c| c.at);
+        self.keep_history(changes);
+    }
+
     pub fn silences_limited(&self) {
         self.metrics.silences_limited.inc();
     }
 }
 
-impl AlertSink for Dispatcher {
+/// A source's way in: what it sends is queued for `run`, named as its.
+struct SourceSink {
+    dispatcher: Arc<Dispatcher>,
+    source: AlertSource,
+}
+
+impl AlertSink for SourceSink {
     fn send(&self, alerts: Vec<Alert>) {
         if alerts.is_empty() {
             return;
         }
+        let d = &self.dispatcher;
         let n = alerts.len() as u64;
-        if self.queue.try_send(alerts).is_err() {
-            self.metrics.alerts_dropped.add(n);
-            tracing::warn!(alerts = n, "alert dispatcher queue is full; alerts dropped");
+        if d.queue.try_send((self.source, alerts)).is_err() {
+            d.metrics.alerts_dropped.add(n);
+            tracing::warn!(
+                alerts = n,
+                source = self.source.as_str(),
+                "alert dispatcher queue is full; alerts dropped"
+            );
         }
     }
 
+    /// Every unresolved alert, whoever sent it: a source picks out its own
+    /// by their labels.
     fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
         let now = SystemTime::now();
-        for (_, e) in self.alerts.lock().iter() {
+        for (_, e) in self.dispatcher.alerts.lock().iter() {
             if !e.alert.is_resolved_at(now) {
                 visit(&e.alert.to_alert());
             }
@@ -643,5 +753,160 @@ impl GroupOwner for Dispatcher {
             groups.remove(&group.key);
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    /// The alert history as a list.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<AlertChange>>);
+
+    impl AlertHistorySink for Recorder {
+        fn keep(&self, changes: Vec<AlertChange>) {
+            self.0.lock().extend(changes);
+        }
+    }
+
+    impl Recorder {
+        /// What was kept since the last look: (alertname, firing, source).
+        fn take(&self) -> Vec<(String, bool, AlertSource)> {
+            self.0
+                .lock()
+                .drain(..)
+                .map(|c| {
+                    (
+                        c.labels.get("alertname").unwrap_or_default().to_string(),
+                        c.firing,
+                        c.source,
+                    )
+                })
+                .collect()
+        }
+    }
+
+    fn dispatcher(state: Option<Arc<StateStore>>, history: &Arc<Recorder>) -> Arc<Dispatcher> {
+        let options = DispatcherOptions {
+            state,
+            history: Some(history.clone()),
+            ..Default::default()
+        };
+        Dispatcher::new(None, options, &Registry::new()).unwrap()
+    }
+
+    /// An alert; `ends_at` of the epoch means none given.
+    fn alert(name: &str, ends_at: SystemTime) -> Alert {
+        Alert {
+            labels: Labels::from_pairs(&[("alertname", name), ("host", "db-1")]),
+            annotations: Labels::from_pairs(&[("summary", "it broke")]),
+            starts_at: UNIX_EPOCH,
+            ends_at,
+            generator_url: String::new(),
+        }
+    }
+
+    fn fired(name: &str, source: AlertSource) -> (String, bool, AlertSource) {
+        (name.to_string(), true, source)
+    }
+
+    fn ended(name: &str, source: AlertSource) -> (String, bool, AlertSource) {
+        (name.to_string(), false, source)
+    }
+
+    #[tokio::test]
+    async fn received_alerts_keep_their_state_changes_and_the_rules_alerts_do_not() {
+        let history = Arc::new(Recorder::default());
+        let d = dispatcher(None, &history);
+        let hour = Duration::from_secs(3600);
+
+        d.ingest(AlertSource::Api, vec![alert("BackupFailed", UNIX_EPOCH)])
+            .unwrap();
+        assert_eq!(history.take(), vec![fired("BackupFailed", AlertSource::Api)]);
+        // Prometheus re-sends every evaluation.
+        d.ingest(AlertSource::Api, vec![alert("BackupFailed", UNIX_EPOCH)])
+            .unwrap();
+        assert_eq!(history.take(), vec![]);
+        d.ingest(AlertSource::Rules, vec![alert("HighErrors", UNIX_EPOCH)])
+            .unwrap();
+        assert_eq!(history.take(), vec![]);
+        let before_resolve = SystemTime::now();
+        d.ingest(
+            AlertSource::Api,
+            vec![alert("BackupFailed", SystemTime::now() - Duration::from_secs(1))],
+        )
+        .unwrap();
+        let resolved = history.0.lock().clone();
+        assert_eq!(history.take(), vec![ended("BackupFailed", AlertSource::Api)]);
+        // Not before it was last seen firing, not after it arrived resolved.
+        assert!(
+            resolved[0].at <= SystemTime::now() && resolved[0].at >= before_resolve - Duration::from_secs(1)
+        );
+        assert_eq!(resolved[0].summary, "it broke");
+        assert_eq!(resolved[0].labels.get("host"), Some("db-1"));
+
+        // An error alert that lapses: its end passes without a refresh.
+        let ends = SystemTime::now() + hour;
+        d.ingest(AlertSource::Errors, vec![alert("ErrorIssueNew", ends)])
+            .unwrap();
+        assert_eq!(history.take(), vec![fired("ErrorIssueNew", AlertSource::Errors)]);
+        d.record_lapsed(ends - Duration::from_secs(1));
+        assert_eq!(history.take(), vec![]);
+        // The rules' alert (ending at resolve_timeout) lapses too, unrecorded.
+        d.record_lapsed(ends + hour);
+        let lapsed = history.0.lock().clone();
+        assert_eq!(history.take(), vec![ended("ErrorIssueNew", AlertSource::Errors)]);
+        assert_eq!(lapsed[0].at, ends);
+        d.record_lapsed(ends + 2 * hour);
+        assert_eq!(history.take(), vec![]);
+
+        // Back again after it resolved: it fires again.
+        d.ingest(AlertSource::Api, vec![alert("BackupFailed", UNIX_EPOCH)])
+            .unwrap();
+        assert_eq!(history.take(), vec![fired("BackupFailed", AlertSource::Api)]);
+        let sources: Vec<_> = d.alerts().into_iter().map(|a| a.source).collect();
+        assert!(sources.contains(&Some(AlertSource::Rules)) && sources.contains(&Some(AlertSource::Api)));
+    }
+
+    #[tokio::test]
+    async fn a_received_alert_restored_after_a_restart_is_known_as_firing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let history = Arc::new(Recorder::default());
+        let first = dispatcher(Some(store.clone()), &history);
+        first
+            .ingest(AlertSource::Api, vec![alert("BackupFailed", UNIX_EPOCH)])
+            .unwrap();
+        assert_eq!(history.take(), vec![fired("BackupFailed", AlertSource::Api)]);
+        // The held alert reaches `state.redb` through the writer thread.
+        let key = format!("{:016x}", fingerprint(&alert("BackupFailed", UNIX_EPOCH).labels));
+        let mut stored = None;
+        for _ in 0..500 {
+            stored = store.get(tables::ALERTS, &key).unwrap();
+            if stored.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let stored = String::from_utf8(stored.expect("the alert was stored")).unwrap();
+        assert!(stored.contains(r#""source":"alertmanager-api""#), "{stored}");
+
+        let history = Arc::new(Recorder::default());
+        let second = dispatcher(Some(store.clone()), &history);
+        assert_eq!(second.alerts()[0].source, Some(AlertSource::Api));
+        second
+            .ingest(AlertSource::Api, vec![alert("BackupFailed", UNIX_EPOCH)])
+            .unwrap();
+        assert_eq!(history.take(), vec![]);
+        second
+            .ingest(
+                AlertSource::Api,
+                vec![alert("BackupFailed", SystemTime::now() - Duration::from_secs(1))],
+            )
+            .unwrap();
+        assert_eq!(history.take(), vec![ended("BackupFailed", AlertSource::Api)]);
     }
 }

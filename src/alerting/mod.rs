@@ -1,9 +1,11 @@
 //! Alert routing and notification — Alertmanager inside Belfry. Alerts
-//! arrive through `crate::model::AlertSink` (rules, the `/api/v2/alerts`
-//! API, error and log rules) without saying where from; the [`Dispatcher`]
-//! routes them through the tree, groups, mutes (silences, inhibition, time
-//! intervals), deduplicates against the notification log, and hands them
-//! to the notifiers (`notify/`).
+//! arrive through `crate::model::AlertSink` handles (rules, the
+//! `/api/v2/alerts` API, error alerts), each naming its source, which
+//! routing ignores; the [`Dispatcher`] routes them through the tree,
+//! groups, mutes (silences, inhibition, time intervals), deduplicates
+//! against the notification log, and hands them to the notifiers
+//! (`notify/`). The state changes of alerts not from the rules go to the
+//! alert history through `crate::model::AlertHistorySink` (`received.rs`).
 
 pub mod dispatcher;
 pub mod error;
@@ -14,6 +16,7 @@ pub mod metrics;
 pub mod nflog;
 pub mod notify;
 mod pipeline;
+mod received;
 pub mod route;
 pub mod silence;
 pub mod store;

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Alert, Label, Labels, PackedLabels};
+use crate::model::{Alert, AlertSource, Label, Labels, PackedLabels};
 
 /// An alert as the dispatcher holds it: labels and annotations packed
 /// into one allocation each (an alert of six labels and three
@@ -58,6 +58,19 @@ impl HeldAlert {
     pub fn is_resolved_at(&self, now: SystemTime) -> bool {
         self.ends_at <= now
     }
+
+    /// Its `summary` annotation, else its `description`, else "".
+    pub fn summary(&self) -> &str {
+        let mut summary = "";
+        for (name, value) in self.annotations.pairs() {
+            match name {
+                "summary" => return value,
+                "description" => summary = value,
+                _ => {}
+            }
+        }
+        summary
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +81,12 @@ pub struct AlertEntry {
     pub updated_at: SystemTime,
     /// `ends_at` was not given by the source but set from `resolve_timeout`.
     pub timeout: bool,
+    /// Who sent it last; `None` for an alert kept before sources were
+    /// (it is not known whose history it belongs to).
+    pub source: Option<AlertSource>,
+    /// The alert history's last word on it is `firing` (see
+    /// `received.rs`): its end, when it comes, is recorded.
+    pub recorded_firing: bool,
 }
 
 impl AlertEntry {
@@ -148,6 +167,19 @@ impl AlertStore {
     }
 
     /// Removes alerts that resolved before `cutoff`; returns their fingerprints.
+    /// The alerts recorded as firing whose end has passed by `now`, marked
+    /// as recorded inactive; returns them as they are now held.
+    pub fn take_lapsed(&mut self, now: SystemTime) -> Vec<(u64, AlertEntry)> {
+        let mut out = Vec::new();
+        for (fp, e) in self.alerts.iter_mut() {
+            if e.recorded_firing && e.alert.is_resolved_at(now) {
+                e.recorded_firing = false;
+                out.push((*fp, e.clone()));
+            }
+        }
+        out
+    }
+
     pub fn remove_resolved_before(&mut self, cutoff: SystemTime) -> Vec<u64> {
         let gone: Vec<u64> = self
             .alerts
@@ -172,6 +204,12 @@ pub struct StoredAlert {
     generator_url: String,
     updated_at: SystemTime,
     timeout: bool,
+    /// `AlertSource::as_str`; absent in alerts kept before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    /// The history's last word on it is `firing`; absent means no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    recorded_firing: bool,
 }
 
 impl From<&AlertEntry> for StoredAlert {
@@ -185,17 +223,23 @@ impl From<&AlertEntry> for StoredAlert {
             generator_url: e.alert.generator_url.to_string(),
             updated_at: e.updated_at,
             timeout: e.timeout,
+            source: e.source.map(|s| s.as_str().to_string()),
+            recorded_firing: e.recorded_firing,
         }
     }
 }
 
 impl From<StoredAlert> for AlertEntry {
     fn from(s: StoredAlert) -> Self {
-        let (updated_at, timeout) = (s.updated_at, s.timeout);
+        let (updated_at, timeout, recorded_firing) = (s.updated_at, s.timeout, s.recorded_firing);
+        // A source this build does not know is kept as unknown.
+        let source = s.source.as_deref().and_then(AlertSource::parse);
         AlertEntry {
             alert: Arc::new(HeldAlert::new(&s.into_alert())),
             updated_at,
             timeout,
+            source,
+            recorded_firing,
         }
     }
 }
@@ -233,6 +277,8 @@ mod tests {
             })),
             updated_at: t(updated),
             timeout,
+            source: Some(AlertSource::Api),
+            recorded_firing: false,
         }
     }
 
@@ -271,10 +317,59 @@ mod tests {
             alert: Arc::new(held),
             updated_at: a.starts_at,
             timeout: false,
+            source: Some(AlertSource::Errors),
+            recorded_firing: true,
         };
-        let stored: StoredAlert =
-            serde_json::from_slice(&serde_json::to_vec(&StoredAlert::from(&entry)).unwrap()).unwrap();
+        let bytes = serde_json::to_vec(&StoredAlert::from(&entry)).unwrap();
+        let stored: StoredAlert = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(AlertEntry::from(stored), entry);
+        let stored: StoredAlert = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(stored.into_alert(), a);
+    }
+
+    #[test]
+    fn an_alert_stored_before_sources_were_kept_is_read_as_unknown_and_unrecorded() {
+        let old = br#"{"labels":[["alertname","x"]],"annotations":[],
+            "starts_at":{"secs_since_epoch":5,"nanos_since_epoch":0},
+            "ends_at":{"secs_since_epoch":9,"nanos_since_epoch":0},
+            "generator_url":"","updated_at":{"secs_since_epoch":5,"nanos_since_epoch":0},"timeout":false}"#;
+        let e = AlertEntry::from(serde_json::from_slice::<StoredAlert>(old).unwrap());
+        assert_eq!(e.source, None);
+        assert!(!e.recorded_firing);
+        assert_eq!(e.alert.labels(), Labels::from_pairs(&[("alertname", "x")]));
+    }
+
+    #[test]
+    fn summary_is_the_summary_else_the_description() {
+        let held = |pairs: &[(&str, &str)]| {
+            HeldAlert::new(&Alert {
+                labels: Labels::from_pairs(&[("alertname", "x")]),
+                annotations: Labels::from_pairs(pairs),
+                starts_at: SystemTime::UNIX_EPOCH,
+                ends_at: SystemTime::UNIX_EPOCH,
+                generator_url: String::new(),
+            })
+        };
+        assert_eq!(held(&[("description", "d"), ("summary", "s")]).summary(), "s");
+        assert_eq!(held(&[("description", "d"), ("runbook", "r")]).summary(), "d");
+        assert_eq!(held(&[]).summary(), "");
+    }
+
+    #[test]
+    fn lapsed_alerts_are_taken_once() {
+        let mut s = AlertStore::new(10);
+        let mut firing = entry(100, 200, 100, false);
+        firing.recorded_firing = true;
+        s.upsert(1, firing.clone()).unwrap();
+        s.upsert(2, entry(100, 150, 100, false)).unwrap();
+        let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        assert!(s.take_lapsed(at(199)).is_empty());
+        let lapsed = s.take_lapsed(at(200));
+        assert_eq!(lapsed.len(), 1);
+        assert_eq!(lapsed[0].0, 1);
+        assert!(!lapsed[0].1.recorded_firing);
+        assert!(!s.get(1).unwrap().recorded_firing);
+        assert!(s.take_lapsed(at(300)).is_empty());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! An alert as it travels from whatever raised it (rule evaluation, the
 //! Alertmanager API, error and log rules) to the dispatcher. The same shape
 //! as Alertmanager's API alert, so every source maps onto it directly.
+//! Beside it, what the dispatcher and the alert history share: which
+//! source handed an alert over, and the state changes of the alerts that
+//! no rule keeps a history of.
 
 use std::time::SystemTime;
 
@@ -42,4 +45,56 @@ pub trait AlertSink: Send + Sync {
     fn each_firing(&self, visit: &mut dyn FnMut(&Alert)) {
         let _ = visit;
     }
+}
+
+/// Which source handed alerts to the dispatcher. Routing ignores it; it
+/// says whose history an alert's state changes belong to (the rule
+/// manager records its own alerts' changes, the dispatcher those of every
+/// other source) and where the Alerts page says an alert came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlertSource {
+    /// Belfry's own alerting rules.
+    Rules,
+    /// `POST /api/v2/alerts`: an external Prometheus, `amtool`, scripts.
+    Api,
+    /// The errors subsystem: new and regressed issues, spikes, cron monitors.
+    Errors,
+}
+
+impl AlertSource {
+    /// The name kept with a held alert and written as the history's group.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSource::Rules => "rules",
+            AlertSource::Api => "alertmanager-api",
+            AlertSource::Errors => "errors",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<AlertSource> {
+        [AlertSource::Rules, AlertSource::Api, AlertSource::Errors]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// One state change of an alert received from a source that keeps no
+/// history of its own: `inactive → firing` or `firing → inactive`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertChange {
+    pub at: SystemTime,
+    pub source: AlertSource,
+    pub labels: Labels,
+    /// `true`: it began firing; `false`: it stopped.
+    pub firing: bool,
+    /// Its `summary` annotation, else its `description`.
+    pub summary: String,
+}
+
+/// Where the dispatcher hands the state changes of received alerts (the
+/// alert history implements it, tests with a recorder). Called from async
+/// code: it must queue, not write. Changes handed over one call after
+/// another are kept in that order.
+pub trait AlertHistorySink: Send + Sync {
+    fn keep(&self, changes: Vec<AlertChange>);
 }

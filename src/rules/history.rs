@@ -4,6 +4,10 @@
 //! searched — which Alertmanager does not keep. Transitions are found by
 //! comparing a rule's alerts before and after an evaluation
 //! (`transitions`), and written by the rule manager after each group.
+//! The alerts the dispatcher receives from elsewhere (the Alertmanager
+//! API, error alerts) are kept here too: the dispatcher finds their
+//! changes and hands them over as `model::AlertChange`s through
+//! [`HistoryQueue`], their source as the group.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -11,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Labels;
+use crate::model::{AlertChange, AlertHistorySink, Labels};
 use crate::state::{StateError, StateStore, WriteOp, tables};
 
 use super::alerting::{AlertState, AlertingRule};
@@ -111,6 +115,11 @@ pub fn transitions(
 /// The history in the state store.
 pub struct AlertHistory {
     store: Arc<StateStore>,
+    /// Orders, and keeps apart, entries of the same millisecond. It starts
+    /// at the process's start in nanoseconds, so it only grows across
+    /// restarts too: a change recorded after a restart at a time already
+    /// in the table (a received alert's end can lie in the past) neither
+    /// overwrites an entry of the run before nor sorts before it.
     seq: AtomicU64,
     last_pruned_ms: AtomicU64,
 }
@@ -121,9 +130,12 @@ fn key(at_ms: i64, seq: u64) -> String {
 
 impl AlertHistory {
     pub fn new(store: Arc<StateStore>) -> AlertHistory {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2));
         AlertHistory {
             store,
-            seq: AtomicU64::new(0),
+            seq: AtomicU64::new(started),
             last_pruned_ms: AtomicU64::new(0),
         }
     }
@@ -202,6 +214,72 @@ impl AlertHistory {
     }
 }
 
+/// A received alert's change as the history keeps it: its source as the
+/// group, no value (no expression made it).
+fn received(change: AlertChange) -> AlertTransition {
+    let state = |firing| if firing { "firing" } else { "inactive" };
+    AlertTransition {
+        at_ms: change
+            .at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        group: change.source.as_str().to_string(),
+        alertname: change.labels.get("alertname").unwrap_or_default().to_string(),
+        labels: change
+            .labels
+            .iter()
+            .filter(|l| l.name != "alertname")
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect(),
+        from: state(!change.firing).to_string(),
+        to: state(change.firing).to_string(),
+        value: f64::NAN,
+        summary: change.summary,
+    }
+}
+
+/// The history as the dispatcher's `AlertHistorySink`: changes are queued
+/// to a thread of their own that records them (one durable write per
+/// batch, in the order handed over), so the dispatcher never waits on the
+/// disk. The thread ends when the queue is dropped.
+pub struct HistoryQueue {
+    tx: std::sync::mpsc::Sender<Vec<AlertTransition>>,
+}
+
+impl AlertHistory {
+    /// Starts the thread that writes what the returned queue is handed.
+    pub fn queue(self: &Arc<Self>) -> HistoryQueue {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<AlertTransition>>();
+        let history = self.clone();
+        std::thread::Builder::new()
+            .name("belfry-alert-history".into())
+            .spawn(move || {
+                while let Ok(mut batch) = rx.recv() {
+                    for more in rx.try_iter() {
+                        batch.extend(more);
+                    }
+                    if let Err(e) = history.record(&batch) {
+                        tracing::warn!(
+                            changes = batch.len(),
+                            error = %e,
+                            "received alerts' state changes could not be written to the history"
+                        );
+                    }
+                }
+            })
+            .expect("spawning the alert history thread");
+        HistoryQueue { tx }
+    }
+}
+
+impl AlertHistorySink for HistoryQueue {
+    fn keep(&self, changes: Vec<AlertChange>) {
+        if self.tx.send(changes.into_iter().map(received).collect()).is_err() {
+            tracing::error!("the alert history thread has stopped; received alerts' changes were not kept");
+        }
+    }
+}
+
 fn matches_words(t: &AlertTransition, words: &[String]) -> bool {
     let mut text = format!("{} {} {} {} {}", t.alertname, t.group, t.from, t.to, t.summary);
     for (k, v) in &t.labels {
@@ -247,6 +325,73 @@ mod tests {
         assert_eq!(history.search("inactive", 0, 10_000, 10).unwrap().len(), 1);
         assert_eq!(history.search("", 1_500, 2_500, 10).unwrap().len(), 1);
         assert_eq!(history.search("", 0, 10_000, 1).unwrap()[0].at_ms, 3_000);
+    }
+
+    #[test]
+    fn received_changes_are_kept_under_their_source_in_order() {
+        use crate::model::AlertSource;
+        use std::time::{Duration, UNIX_EPOCH};
+
+        let dir = tempfile::tempdir().unwrap();
+        let history = Arc::new(AlertHistory::new(StateStore::open(dir.path()).unwrap()));
+        let queue = history.queue();
+        let change = |secs, firing| AlertChange {
+            at: UNIX_EPOCH + Duration::from_secs(secs),
+            source: AlertSource::Api,
+            labels: Labels::from_pairs(&[("alertname", "BackupFailed"), ("host", "db-1")]),
+            firing,
+            summary: "nightly backup failed".into(),
+        };
+        queue.keep(vec![change(100, true)]);
+        queue.keep(vec![change(160, false)]);
+        // Dropping the queue ends the thread once it has written them.
+        drop(queue);
+        let mut found = Vec::new();
+        for _ in 0..500 {
+            found = history
+                .search("backupfailed host=db-1", 0, 1_000_000, 10)
+                .unwrap();
+            if found.len() == 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let states: Vec<_> = found
+            .iter()
+            .map(|t| (t.at_ms, t.from.as_str(), t.to.as_str(), t.group.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (160_000, "firing", "inactive", "alertmanager-api"),
+                (100_000, "inactive", "firing", "alertmanager-api"),
+            ]
+        );
+        assert_eq!(found[1].summary, "nightly backup failed");
+        assert!(!found[1].labels.contains_key("alertname"));
+        assert!(found[1].value.is_nan());
+        assert_eq!(
+            history
+                .search("alertmanager-api", 0, 1_000_000, 10)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn an_entry_written_after_a_restart_at_the_same_time_is_kept_after_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        AlertHistory::new(store.clone())
+            .record(&[t(5_000, "BackupFailed", "firing")])
+            .unwrap();
+        // The next run's history, recording at the very same millisecond.
+        let history = AlertHistory::new(store);
+        history.record(&[t(5_000, "BackupFailed", "inactive")]).unwrap();
+        let found = history.search("backupfailed", 0, 10_000, 10).unwrap();
+        let states: Vec<_> = found.iter().map(|t| t.to.as_str()).collect();
+        assert_eq!(states, vec!["inactive", "firing"]);
     }
 
     #[test]

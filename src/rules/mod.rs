@@ -30,7 +30,7 @@ pub use error::{EvalError, RuleError};
 pub use file::{GroupSpec, ParseOptions, RuleFile, RuleKind, RuleSpec, expand_globs, load_file, parse_rules};
 pub use group::{FOR_GRACE_PERIOD, Group, GroupOutcome, OUTAGE_TOLERANCE};
 pub use health::{Health, RuleHealth};
-pub use history::{AlertHistory, AlertTransition, HISTORY_RETENTION_MS};
+pub use history::{AlertHistory, AlertTransition, HISTORY_RETENTION_MS, HistoryQueue};
 pub use language::{ExprFault, QueryLanguage};
 pub use manager::{RuleManager, RuleManagerOptions, SharedGroup, load_specs};
 pub use query::EvalEnv;

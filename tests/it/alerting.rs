@@ -17,7 +17,7 @@ use axum::routing::post;
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::Config;
 use belfry::ingest::{IngestLimits, IngestMetrics};
-use belfry::model::{Alert, AlertSink, Labels};
+use belfry::model::{Alert, AlertSource, Labels};
 use belfry::scrape::ScrapeManager;
 use belfry::selfmetrics::Registry;
 use belfry::state::StateStore;
@@ -212,7 +212,7 @@ fn alert(name: &str, extra: &[(&str, &str)]) -> Alert {
 async fn webhook_gets_alertmanager_json_and_resolved() {
     let (hook, url) = start_hook(0).await;
     let belfry = start_belfry(&webhook_config(&url, ""), None).await;
-    belfry.dispatcher.send(vec![
+    belfry.dispatcher.sink(AlertSource::Rules).send(vec![
         alert("LmsDown", &[("service", "api")]),
         alert("LmsDown", &[("service", "web")]),
     ]);
@@ -239,7 +239,7 @@ async fn webhook_gets_alertmanager_json_and_resolved() {
     // Resolve one: send_resolved (default true for webhooks) reports it.
     let mut resolved = alert("LmsDown", &[("service", "api")]);
     resolved.ends_at = std::time::SystemTime::now();
-    belfry.dispatcher.send(vec![resolved]);
+    belfry.dispatcher.sink(AlertSource::Rules).send(vec![resolved]);
     let second = wait_until("resolved webhook", Duration::from_secs(10), || {
         hook.received.lock().get(1).cloned()
     })
@@ -287,7 +287,7 @@ alerting:
 "#
     );
     let belfry = start_belfry(&yaml, None).await;
-    belfry.dispatcher.send(vec![
+    belfry.dispatcher.sink(AlertSource::Rules).send(vec![
         alert("Flaky", &[]),
         alert("Dead", &[("team", "dead")]),
         alert("Healthy", &[("team", "ok")]),
@@ -343,7 +343,7 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        belfry.dispatcher.send(vec![
+        belfry.dispatcher.sink(AlertSource::Rules).send(vec![
             alert("Silenced", &[]),
             alert("Crit", &[("severity", "critical"), ("service", "db")]),
             alert("Warn", &[("severity", "warning"), ("service", "db")]),
@@ -451,6 +451,7 @@ alerting:
     let belfry = start_belfry(&yaml, None).await;
     belfry
         .dispatcher
+        .sink(AlertSource::Rules)
         .send(vec![alert("ApiAvailabilityLow", &[("severity", "page")])]);
     let path = out.path().join("1.eml");
     let message = wait_until("delivered e-mail", Duration::from_secs(15), || {
@@ -524,7 +525,7 @@ alerting:
     std::fs::write(&config_path, config_yaml("email.lms.html")).unwrap();
     let config = Config::load(&config_path).expect("config with templates loads");
     let belfry = start_belfry_with(config, None).await;
-    belfry.dispatcher.send(vec![alert(
+    belfry.dispatcher.sink(AlertSource::Rules).send(vec![alert(
         "CeleryQueueBacklog",
         &[("service", "celery"), ("severity", "page")],
     )]);
@@ -577,6 +578,7 @@ alerting:
     assert!(err.contains("no such template \"email.nosuch.html\""), "{err}");
     belfry
         .dispatcher
+        .sink(AlertSource::Rules)
         .send(vec![alert("SecondAlert", &[("service", "redis")])]);
     let path = out.path().join("2.eml");
     let message = wait_until("second e-mail", Duration::from_secs(15), || {
@@ -626,6 +628,7 @@ async fn amtool_lists_alerts_and_manages_silences() {
     let belfry = start_belfry(&webhook_config(&url, ""), None).await;
     belfry
         .dispatcher
+        .sink(AlertSource::Rules)
         .send(vec![alert("DiskFull", &[("instance", "db-1")])]);
     let base = format!("http://{}", belfry.addr);
     // `amtool config show` prints `config.original`: YAML, the webhook

@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use belfry::alerting::{Dispatcher, DispatcherOptions};
 use belfry::config::Config;
-use belfry::model::{Alert, AlertSink, Labels};
+use belfry::model::{Alert, AlertSource, Labels};
 use belfry::selfmetrics::Registry;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -394,7 +394,7 @@ alerting:
     .unwrap();
     let shutdown = CancellationToken::new();
     tokio::spawn(dispatcher.clone().run(shutdown.clone()));
-    dispatcher.send(vec![Alert {
+    dispatcher.sink(AlertSource::Rules).send(vec![Alert {
         labels: Labels::from_pairs(&[("alertname", "QueueStuck")]),
         annotations: Labels::default(),
         starts_at: SystemTime::now(),
@@ -461,7 +461,7 @@ fn slack_app_token_is_sent_as_bearer() {
         belfry::install_crypto_provider();
         let d = Dispatcher::new(config.alerting.as_ref(), DispatcherOptions::default(), &registry).unwrap();
         tokio::spawn(d.clone().run(shutdown.clone()));
-        d.send(vec![Alert {
+        d.sink(AlertSource::Rules).send(vec![Alert {
             labels: Labels::from_pairs(&[("alertname", "A")]),
             annotations: Labels::default(),
             starts_at: SystemTime::now(),

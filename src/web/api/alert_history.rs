@@ -1,5 +1,6 @@
 //! `GET /api/belfry/alerts/history?query=&start=&end=&limit=`: every state
-//! change of the rules' alerts in a range, newest first, narrowed by words.
+//! change of the alerts in a range (the rules' and those the dispatcher
+//! received from other sources), newest first, narrowed by words.
 
 use std::sync::Arc;
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::alerting::fingerprint::fingerprint_hex;
 use crate::alerting::notify::webhook::object;
 use crate::alerting::{AlertView, AlertingError, Silence, SilenceMatcher};
-use crate::model::{Alert, Label, Labels, Matcher};
+use crate::model::{Alert, AlertSource, Label, Labels, Matcher};
 use crate::model::{matches_all, parse_matchers};
 use crate::model::{parse_rfc3339, rfc3339};
 use crate::web::error::{AlertmanagerApiError, ApiError};
@@ -83,10 +83,21 @@ fn labels(map: std::collections::BTreeMap<String, String>) -> Labels {
     Labels::new(map.into_iter().map(|(n, v)| Label::new(n, v)).collect())
 }
 
+/// A posted `startsAt`/`endsAt`; absent, empty or Go's zero time (however
+/// spelled: `amtool alert add` sends `0001-01-01T00:00:00.000Z`) is "not
+/// given", the Unix epoch here, as Alertmanager's `IsZero`.
 fn time_field(v: Option<String>, what: &str) -> Result<SystemTime, AmError> {
     match v.as_deref() {
-        None | Some("") | Some("0001-01-01T00:00:00Z") => Ok(SystemTime::UNIX_EPOCH),
-        Some(s) => parse_rfc3339(s).map_err(|e| bad(format!("{what}: {e}"))),
+        None | Some("") => Ok(SystemTime::UNIX_EPOCH),
+        Some(s) => {
+            let t = parse_rfc3339(s).map_err(|e| bad(format!("{what}: {e}")))?;
+            let zero = parse_rfc3339(crate::model::GO_ZERO_TIME).ok();
+            Ok(if Some(t) == zero {
+                SystemTime::UNIX_EPOCH
+            } else {
+                t
+            })
+        }
     }
 }
 
@@ -103,7 +114,7 @@ pub async fn post_alerts(State(state): State<Arc<AppState>>, body: Body) -> Resu
             generator_url: p.generator_url,
         });
     }
-    state.alerting.ingest(alerts)?;
+    state.alerting.ingest(AlertSource::Api, alerts)?;
     Ok(StatusCode::OK)
 }
 
@@ -365,4 +376,25 @@ pub async fn status(State(state): State<Arc<AppState>>) -> Json<Value> {
             "version": env!("CARGO_PKG_VERSION"),
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_zero_time_in_any_spelling_is_not_given() {
+        for zero in [
+            None,
+            Some(""),
+            Some("0001-01-01T00:00:00Z"),
+            Some("0001-01-01T00:00:00.000Z"),
+        ] {
+            let t = time_field(zero.map(str::to_string), "endsAt").unwrap();
+            assert_eq!(t, SystemTime::UNIX_EPOCH, "{zero:?}");
+        }
+        let t = time_field(Some("2026-12-07T21:00:00.000Z".into()), "endsAt").unwrap();
+        assert_eq!(t, parse_rfc3339("2026-12-07T21:00:00Z").unwrap());
+        assert!(time_field(Some("yesterday".into()), "endsAt").is_err());
+    }
 }

@@ -1,7 +1,9 @@
-//! `/alerts`: the pending and firing alerts of the rules, and every rule
-//! group with each rule's state, health and last evaluation; `?state=` and
-//! `?q=` narrow the rules shown. Each rule and alert links to its
-//! expression in Explore, and an alert to the logs of its window.
+//! `/alerts`: the pending and firing alerts of the rules, the active
+//! alerts the dispatcher received from elsewhere (the Alertmanager API,
+//! error alerts), the alert history, and every rule group with each rule's
+//! state, health and last evaluation; `?state=` and `?q=` narrow the rules
+//! shown. Each rule and alert links to its expression in Explore, and an
+//! alert to the logs of its window.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
 
+use crate::alerting::AlertView;
+use crate::model::AlertSource;
 use crate::rules::{QueryLanguage, RuleFilter};
 use crate::web::params::Params;
 use crate::web::state::AppState;
@@ -36,6 +40,22 @@ pub struct ActiveAlert {
     pub explore: String,
     /// The logs of the alert's window, of its service when it names one.
     pub logs: String,
+}
+
+/// An active alert the dispatcher holds that no rule of Belfry raised.
+pub struct ReceivedAlert {
+    pub name: String,
+    pub severity: String,
+    pub summary: String,
+    pub labels: Vec<(String, String)>,
+    pub since_ms: i64,
+    /// Where it came from, in words.
+    pub source: &'static str,
+    pub silenced: bool,
+    pub silence: String,
+    pub logs: String,
+    /// The error issue an error alert is about ("" for other alerts).
+    pub issue: String,
 }
 
 pub struct RuleRow {
@@ -64,6 +84,8 @@ pub struct GroupBlock {
 pub struct HistoryRow {
     pub at_ms: i64,
     pub name: String,
+    /// The rule group, or the source of a received alert.
+    pub group: String,
     pub from: String,
     pub to: String,
     pub labels: Vec<(String, String)>,
@@ -81,6 +103,7 @@ struct AlertsPage {
     section: Section,
     title: &'static str,
     active: Vec<ActiveAlert>,
+    received: Vec<ReceivedAlert>,
     groups: Vec<GroupBlock>,
     text_filter: String,
     state_choices: Vec<(&'static str, &'static str, bool)>,
@@ -141,6 +164,72 @@ fn logs_link(from: &str, labels: &BTreeMap<String, String>) -> String {
         link.push_str(&crate::web::access::percent_encode(service));
     }
     link
+}
+
+/// How the page names an alert's source.
+fn source_text(source: AlertSource) -> &'static str {
+    match source {
+        AlertSource::Rules => "rules",
+        AlertSource::Api => "Alertmanager API",
+        AlertSource::Errors => "error alerts",
+    }
+}
+
+/// The page's row for an alert the dispatcher holds, unless a rule raised
+/// it (the rules' own section lists those) or its source is not known (an
+/// alert kept from before sources were, until its source sends it again).
+fn received_alert(view: &AlertView) -> Option<ReceivedAlert> {
+    let source = view.source.filter(|s| *s != AlertSource::Rules)?;
+    let labels = &view.alert.labels;
+    // Error alerts carry the event's `level` instead of a severity.
+    let (severity_label, severity) = match labels.get("severity") {
+        Some(s) => ("severity", s),
+        None => ("level", labels.get("level").unwrap_or_default()),
+    };
+    let since_ms = times::system_ms(view.alert.starts_at);
+    let label_map: BTreeMap<String, String> =
+        labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+    let issue = match (source, labels.get("issue")) {
+        (AlertSource::Errors, Some(id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("/errors/issues/{id}")
+        }
+        _ => String::new(),
+    };
+    Some(ReceivedAlert {
+        name: labels.get("alertname").unwrap_or("(no alertname)").to_string(),
+        severity: severity.to_string(),
+        summary: view
+            .alert
+            .annotations
+            .get("summary")
+            .or_else(|| view.alert.annotations.get("description"))
+            .unwrap_or_default()
+            .to_string(),
+        labels: labels
+            .iter()
+            .filter(|l| l.name != "alertname" && l.name != severity_label)
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect(),
+        since_ms,
+        source: source_text(source),
+        silenced: !view.silenced_by.is_empty(),
+        silence: super::silences::silence_link(labels.iter().map(|l| (l.name.as_str(), l.value.as_str()))),
+        logs: logs_link(&window_from(Some(since_ms)), &label_map),
+        issue,
+    })
+}
+
+/// The received alerts, most severe first, then the longest firing.
+fn received_alerts(views: &[AlertView]) -> Vec<ReceivedAlert> {
+    let mut out: Vec<ReceivedAlert> = views.iter().filter_map(received_alert).collect();
+    out.sort_by(|a, b| {
+        (severity_rank(&a.severity), a.since_ms, &a.name).cmp(&(
+            severity_rank(&b.severity),
+            b.since_ms,
+            &b.name,
+        ))
+    });
+    out
 }
 
 fn rule_row(v: &Value, lang: Lang) -> RuleRow {
@@ -275,6 +364,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
             b.since_ms,
         ))
     });
+    let received = received_alerts(&state.alerting.alerts());
     let state_choices = [
         ("", "Any state"),
         ("firing", "Firing"),
@@ -297,6 +387,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
                     .map(|t| HistoryRow {
                         at_ms: t.at_ms,
                         name: t.alertname,
+                        group: t.group,
                         value: if t.value.is_nan() {
                             String::new()
                         } else {
@@ -321,6 +412,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
         section: Section::Alerts,
         title: "Alerts",
         active,
+        received,
         groups,
         text_filter,
         state_choices,
@@ -352,6 +444,94 @@ mod tests {
             "/logs?from=now-1h&to=now&service=api"
         );
         assert_eq!(logs_link("now-1h", &labels(&[])), "/logs?from=now-1h&to=now");
+    }
+
+    fn view(
+        source: Option<AlertSource>,
+        labels: &[(&str, &str)],
+        annotations: &[(&str, &str)],
+        start_s: u64,
+    ) -> AlertView {
+        use std::time::{Duration, SystemTime};
+        AlertView {
+            alert: crate::model::Alert {
+                labels: crate::model::Labels::from_pairs(labels),
+                annotations: crate::model::Labels::from_pairs(annotations),
+                starts_at: SystemTime::UNIX_EPOCH + Duration::from_secs(start_s),
+                ends_at: SystemTime::UNIX_EPOCH + Duration::from_secs(start_s + 300),
+                generator_url: String::new(),
+            },
+            fingerprint: 1,
+            updated_at: SystemTime::UNIX_EPOCH + Duration::from_secs(start_s),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
+            receivers: Vec::new(),
+            source,
+        }
+    }
+
+    #[test]
+    fn received_alerts_leave_out_the_rules_and_name_their_severity_or_level() {
+        let views = [
+            view(
+                Some(AlertSource::Rules),
+                &[("alertname", "HighErrors"), ("severity", "critical")],
+                &[],
+                1_700_000_000,
+            ),
+            view(None, &[("alertname", "KeptFromBefore")], &[], 1_700_000_000),
+            view(
+                Some(AlertSource::Errors),
+                &[
+                    ("alertname", "ErrorIssueNew"),
+                    ("issue", "42"),
+                    ("level", "error"),
+                    ("project", "lms"),
+                ],
+                &[("summary", "KeyError: 'grade'")],
+                1_700_000_600,
+            ),
+            view(
+                Some(AlertSource::Api),
+                &[
+                    ("alertname", "BackupFailed"),
+                    ("job", "backup"),
+                    ("severity", "critical"),
+                ],
+                &[("description", "the nightly backup failed")],
+                1_700_000_900,
+            ),
+        ];
+        let rows = received_alerts(&views);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        // Critical before error, whatever their start.
+        assert_eq!(names, vec!["BackupFailed", "ErrorIssueNew"]);
+        let backup = &rows[0];
+        assert_eq!(backup.severity, "critical");
+        assert_eq!(backup.source, "Alertmanager API");
+        assert_eq!(backup.summary, "the nightly backup failed");
+        assert_eq!(backup.labels, vec![("job".to_string(), "backup".to_string())]);
+        assert_eq!(backup.since_ms, 1_700_000_900_000);
+        assert_eq!(backup.logs, "/logs?from=1700000000000&to=now&service=backup");
+        assert!(
+            backup
+                .silence
+                .starts_with("/silences?m=alertname%3D%22BackupFailed%22"),
+            "{}",
+            backup.silence
+        );
+        assert_eq!(backup.issue, "");
+        let issue = &rows[1];
+        assert_eq!(issue.severity, "error");
+        assert_eq!(issue.source, "error alerts");
+        assert_eq!(issue.issue, "/errors/issues/42");
+        assert_eq!(
+            issue.labels,
+            vec![
+                ("issue".to_string(), "42".to_string()),
+                ("project".to_string(), "lms".to_string())
+            ]
+        );
     }
 
     #[test]
