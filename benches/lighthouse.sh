@@ -5,6 +5,9 @@
 #
 #   benches/lighthouse.sh [BELFRY_BINARY] [-- extra `belfry serve` arguments]
 #
+# `-- --demo` measures the pages on the demo's data (the figures the README
+# gives).
+#
 # BELFRY_BINARY defaults to target/release/belfry. Lighthouse 12.2.3 (the
 # last for Node 20) is installed once into benches/lighthouse/. Lighthouse
 # emulates a mid-range phone on a slow 4G link, so the scores measure the
@@ -30,7 +33,8 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 "$binary" serve --data-dir "$data" --listen "127.0.0.1:$port" "$@" >"$data/belfry.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 50); do
+# `-- --demo` writes a day of history before it is ready: up to 2 min.
+for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null && break
   sleep 0.2
 done

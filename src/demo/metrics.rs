@@ -900,6 +900,8 @@ impl LmsModel {
         let downs = rng.count(rps * 0.05 * dt_s);
         t.inc(self.uploads, ups as f64);
         t.inc(self.downloads, downs as f64);
+        // Each failure kind draws from all uploads on its own, so in a bad
+        // step their sum can pass the uploads: the bytes saturate at none.
         let mut failed_up = 0;
         for (k, &i) in self.upload_failures.iter().enumerate() {
             // Storage errors follow the incident: the object store times out.
@@ -920,11 +922,11 @@ impl LmsModel {
         }
         t.inc(
             self.upload_bytes,
-            ((ups - failed_up) as f64 * rng.range(200_000.0, 2_000_000.0)).round(),
+            (ups.saturating_sub(failed_up) as f64 * rng.range(200_000.0, 2_000_000.0)).round(),
         );
         t.inc(
             self.download_bytes,
-            ((downs - failed_down) as f64 * rng.range(300_000.0, 1_500_000.0)).round(),
+            (downs.saturating_sub(failed_down) as f64 * rng.range(300_000.0, 1_500_000.0)).round(),
         );
     }
 

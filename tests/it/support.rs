@@ -139,11 +139,17 @@ impl BelfryServer {
         BelfryServer::spawn_at(addr, data_dir, config, env, ca_file, log, &[])
     }
 
-    /// `belfry serve --demo` on a free port, with `env` (the hidden
-    /// `BELFRY_DEMO_INCIDENT_EVERY`, for one) and the log in `log`.
-    pub fn start_demo(data_dir: &Path, env: &[(&str, &str)], log: Option<&Path>) -> BelfryServer {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        BelfryServer::spawn_at(addr, data_dir, None, env, None, log, &["--demo"])
+    /// `belfry serve --demo` on `addr`, with the configuration merged into
+    /// the demo's, `env` (the hidden `BELFRY_DEMO_INCIDENT_EVERY`, for
+    /// one) and the log in `log`.
+    pub fn start_demo(
+        addr: SocketAddr,
+        data_dir: &Path,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> BelfryServer {
+        BelfryServer::spawn_at(addr, data_dir, config, env, None, log, &["--demo"])
     }
 
     /// As [`BelfryServer::start_with`], listening on `addr` (for a test

@@ -14,6 +14,9 @@ import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { formatValue, axisFormatter } from './units.js';
 import { setRange, zoomOut, getRange } from './timerange.js';
 
+/** Tick steps of whole numbers only (1, 2, 5, 10, 20, 50, …). */
+const WHOLE_INCRS = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 const STYLESHEETS = ['../css/dashboard.css'];
 
 /** Adds the charts' stylesheets (uPlot's is imported by dashboard.css) once. */
@@ -700,6 +703,9 @@ export function createChart(container, options) {
             return out;
           } : undefined,
           size: axisSize,
+          // Whole-number steps where the panel asks for no decimals, as
+          // Grafana does: ticks 0.2 apart would all read "0" or "1".
+          ...(opts.decimals === 0 && !opts.heatmap && !opts.log ? { incrs: WHOLE_INCRS } : {}),
         },
       ],
       hooks: {

@@ -52,3 +52,21 @@ export function contrastClass(color) {
   const L = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
   return L > 0.4 ? 'on-light' : 'on-dark';
 }
+
+/**
+ * A panel part whose content overflows it becomes a keyboard stop (a region
+ * named by `labelledBy`), so it can be scrolled without a mouse; one that
+ * fits gives its stop back. Only for parts without a role of their own.
+ */
+export function reachableWhenScrolling(node, labelledBy) {
+  const scrolls = node.scrollHeight > node.clientHeight + 1 || node.scrollWidth > node.clientWidth + 1;
+  if (scrolls) {
+    node.tabIndex = 0;
+    node.setAttribute('role', 'region');
+    node.setAttribute('aria-labelledby', labelledBy);
+  } else {
+    node.removeAttribute('tabindex');
+    node.removeAttribute('role');
+    node.removeAttribute('aria-labelledby');
+  }
+}

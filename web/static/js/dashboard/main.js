@@ -14,7 +14,7 @@ import { runTarget, datasourceType, interpolate, referencedVariables } from './q
 import { getRange, setDefaultRange, getRefresh, setRefresh, isRelative } from '../timerange.js';
 import { ensureStyles, fetchAnnotations } from '../chart.js';
 import { activeTargets } from './api.js';
-import { el } from './dom.js';
+import { el, reachableWhenScrolling } from './dom.js';
 import { resolveLink, anchor } from './links.js';
 import { createRow } from './panels/row.js';
 import * as timeseries from './panels/timeseries.js';
@@ -345,6 +345,11 @@ class Dashboard {
     const first = view.round !== round;
     view.round = round;
     view.el.dataset.state = state;
+    // A text panel's body and a bar gauge's list scroll when their content
+    // outgrows the grid's height (often on a phone).
+    const titleId = view.el.getAttribute('aria-labelledby');
+    const parts = view.panel.type === 'text' ? [view.body] : [...view.body.querySelectorAll(':scope > .bargauge')];
+    for (const part of parts) reachableWhenScrolling(part, titleId);
     if (first) {
       this.done += 1;
       document.body.dataset.panelsDone = String(this.done);

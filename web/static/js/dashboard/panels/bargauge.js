@@ -28,13 +28,15 @@ export function create(body, panel) {
         const [min, max] = bounds(item.cfg, item.value, all);
         const frac = item.value == null ? 0 : Math.max(0, Math.min(1, (item.value - min) / (max - min)));
         const row = el('div', 'bargauge-row');
-        row.setAttribute('role', 'meter');
-        row.setAttribute('aria-valuemin', String(min));
-        row.setAttribute('aria-valuemax', String(max));
-        row.setAttribute('aria-valuenow', String(item.value ?? min));
-        row.setAttribute('aria-label', item.cfg.name);
-        row.setAttribute('aria-valuetext', `${d.text}${d.suffix}`);
+        // The meter is the bar alone: a meter's children are presentational,
+        // so the name's data link beside it stays a link for the keyboard.
         const track = el('div', 'bargauge-track');
+        track.setAttribute('role', 'meter');
+        track.setAttribute('aria-valuemin', String(min));
+        track.setAttribute('aria-valuemax', String(max));
+        track.setAttribute('aria-valuenow', String(item.value ?? min));
+        track.setAttribute('aria-label', item.cfg.name);
+        track.setAttribute('aria-valuetext', `${d.text}${d.suffix}`);
         if (mode === 'lcd') {
           const cells = 20;
           for (let i = 0; i < cells; i += 1) {
