@@ -11,6 +11,12 @@
 //! critical axe-core violation fails the test with the page named, as do
 //! sideways scrolling of the overview on a phone and a keyboard that
 //! cannot reach the search (`/`) or the navigation (Tab, focus visible).
+//! Before the loads it goes through what a person does on the pages
+//! (tests/it/js/flows.mjs): a PromQL and a LogQL query on Explore, a log
+//! search and a line's context, the error issue resolved and its
+//! request's log lines, an alert (the down target's) silenced and the
+//! silence expired; a flow that does not reach its outcome fails the test
+//! naming the flow and its step.
 //!
 //! Screenshots (`<page>-<light|dark>-<laptop|phone>.png`) are kept in
 //! `ui-screenshots/` of the cargo target directory (`target/ui-screenshots/`
@@ -177,7 +183,10 @@ fn push_logs(api: &Api) {
     assert_eq!(status, 204, "Loki push: {text}");
 }
 
-/// One error event through the Sentry envelope endpoint, as an SDK sends it.
+/// One error event through the Sentry envelope endpoint, as an SDK sends it:
+/// of the request whose "grade sync failed" line `push_logs` wrote, with
+/// its request and breadcrumbs, so the issue page has every section and
+/// the browser flows can follow the request id to that line.
 fn send_error_event(server: &BelfryServer) {
     let event = json!({
         "event_id": "5d9e4c3b2a1f40e8b7c6d5e4f3a2b1c0",
@@ -185,6 +194,16 @@ fn send_error_event(server: &BelfryServer) {
         "platform": "python",
         "environment": "production",
         "release": "lms@2.4.1",
+        "tags": {"request_id": "req-ui-2"},
+        "request": {
+            "method": "POST",
+            "url": "https://lms.example.edu/api/grades/sync",
+            "headers": {"X-Request-ID": "req-ui-2"}
+        },
+        "breadcrumbs": {"values": [
+            {"category": "http", "level": "info", "message": "POST /api/grades/sync"},
+            {"category": "query", "level": "info", "message": "SELECT score FROM grades WHERE course_id = $1"}
+        ]},
         "exception": {"values": [{
             "type": "ZeroDivisionError",
             "value": "division by zero",
