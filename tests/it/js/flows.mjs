@@ -1,11 +1,11 @@
 // What a person does on the pages, beyond opening them: a PromQL and a
 // LogQL query on Explore (graph, table, a shared address, the history), a
 // log search with a line's fields and the lines around it, an error issue
-// opened and resolved, a request id followed from an error to its logs,
-// and an alert silenced and the silence expired again. Each flow checks
-// what came of its clicks — on the page and through the API — and ends
-// on its own: a failure names the flow and its step, and the next flow
-// still runs.
+// opened, resolved and unresolved again, a request id followed from an
+// error to its logs, and an alert silenced and the silence expired
+// again. Each flow checks what came of its clicks — on the page and
+// through the API — and ends on its own: a failure names the flow and its
+// step, and the next flow still runs.
 //
 // The flows read what they act on from the server instead of assuming
 // one data set: on `serve --demo` they query the synthetic LMS's
@@ -267,7 +267,7 @@ async function errorWord(env, service) {
 async function logsSearch(env) {
   return runFlow('logs-search', env, async (f) => {
     f.step('choose a word');
-    const word = (await errorWord(env)).toLowerCase();
+    const word = await errorWord(env);
     f.record.word = word;
 
     f.step('search it');
@@ -281,7 +281,7 @@ async function logsSearch(env) {
     f.record.lines = count;
     if (!f.check(count > 0, `searching "${word}" shows no line (${(await page.locator('#logs-count').textContent())?.trim()})`)) return;
     const texts = await lines.evaluateAll((ls) => ls.map((l) => l.textContent.toLowerCase()));
-    const without = texts.filter((t) => !t.includes(word));
+    const without = texts.filter((t) => !t.includes(word.toLowerCase()));
     f.check(without.length === 0, `${without.length} of ${count} lines found do not contain "${word}"`);
     f.check(await page.locator('#logs-histogram-box').isVisible(), 'the level histogram is not shown');
     const bars = await page.locator('#logs-histogram rect').count();
@@ -397,6 +397,15 @@ async function errorsResolve(env) {
     f.record.apiStatus = after.status;
     f.check(after.status === 'resolved', `GET /api/belfry/errors/issues/${id} says "${after.status}"`);
     resolved = id;
+
+    // Back to unresolved, so the server is left as the flow found it and
+    // a run again on the same data still finds an issue to resolve.
+    f.step('unresolve it');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[data-status="unresolved"]')]);
+    const again = (await page.locator('.facts .badge[class*="issue-"]').first().textContent()).trim();
+    f.check(again === 'unresolved', `after Unresolve the page says the issue is "${again}"`);
+    const restored = await issueDetail(env, id);
+    f.check(restored.status === 'unresolved', `after Unresolve GET /api/belfry/errors/issues/${id} says "${restored.status}"`);
   });
   return { record, resolved };
 }

@@ -540,9 +540,8 @@ async function main() {
     if (issues.length === 0) fail('errors', 'issue links', 'the Errors page links to no issue, though one was sent');
 
     // What a person does on the pages (flows.mjs): after the issue links
-    // are read, since one flow resolves an issue the Errors page then no
-    // longer lists, and before the loads, so every page is also seen as
-    // the flows left it.
+    // are read, as one flow changes an issue's status while it runs, and
+    // before the loads, so every page is also seen as the flows left it.
     const flows = await runFlows({ context: anyContext, url, fail, track, takeProblems });
     Object.assign(resultFor('flows', null), flows);
 
