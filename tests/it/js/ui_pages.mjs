@@ -1,6 +1,9 @@
 // The web UI as a person meets it, in Debian's Chromium driven by
 // playwright-core: sign in through the form, follow an expired session
-// back to the page one was on, import a dashboard, then open every page
+// back to the page one was on, import a dashboard, go through what a
+// person does on the pages (flows.mjs: Explore's queries, a log search and
+// a line's context, an error issue resolved and its request's logs, an
+// alert silenced and the silence expired), then open every page
 // and every dashboard in the light and dark themes at a laptop's and a
 // phone's size, saving a screenshot of each. On every load it collects
 // console errors, uncaught exceptions, Content-Security-Policy violations
@@ -21,6 +24,7 @@ import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { runFlows } from './flows.mjs';
 
 const [base, user, password, shotDir] = process.argv.slice(2);
 if (!base || !user || !password || !shotDir) {
@@ -565,6 +569,12 @@ async function main() {
     const issues = (await issueLinks(anyContext)).slice(0, ISSUE_PAGES);
     if (issues.length === 0) fail('errors', 'issue links', 'the Errors page links to no issue, though the demo sends errors');
 
+    // What a person does on the pages (flows.mjs): after the issue links
+    // are read, as one flow changes an issue's status while it runs, and
+    // before the loads, so every page is also seen as the flows left it.
+    const flows = await runFlows({ context: anyContext, url, fail, track, takeProblems });
+    Object.assign(resultFor('flows', null), flows);
+
     const targets = [
       { name: 'overview', path: '/' },
       { name: 'alerts', path: '/alerts' },
@@ -629,11 +639,13 @@ async function main() {
 
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const loads = [...pageResults.values()].reduce((n, r) => n + r.loads.length, 0);
+  const flowCount = pageResults.get('flows')?.flows?.length ?? 0;
+  const pages = pageResults.size - (pageResults.has('flows') ? 1 : 0);
   if (failures.length === 0) {
-    console.log(`ui_pages: ${pageResults.size} pages, ${loads} loads, no failure, in ${seconds} s; screenshots in ${shotDir}`);
+    console.log(`ui_pages: ${pages} pages, ${loads} loads, ${flowCount} flows, no failure, in ${seconds} s; screenshots in ${shotDir}`);
     return 0;
   }
-  console.log(`\nui_pages: ${failures.length} failure(s) over ${pageResults.size} pages, ${loads} loads, in ${seconds} s; screenshots in ${shotDir}`);
+  console.log(`\nui_pages: ${failures.length} failure(s) over ${pages} pages, ${loads} loads, ${flowCount} flows, in ${seconds} s; screenshots in ${shotDir}`);
   const byPage = new Map();
   for (const f of failures) {
     if (!byPage.has(f.page)) byPage.set(f.page, []);
