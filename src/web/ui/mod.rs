@@ -15,6 +15,7 @@ mod frame;
 mod log_view;
 pub mod logs;
 pub mod overview;
+pub mod runbooks;
 mod page_headers;
 mod render;
 pub mod silences;
