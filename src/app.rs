@@ -353,9 +353,10 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     };
     let runbooks = {
         let (state_store, registry) = (state_store.clone(), registry.clone());
-        let opened = tokio::task::spawn_blocking(move || belfry::runbooks::Runbooks::open(state_store, &registry))
-            .await
-            .context("opening the runbooks stopped")?;
+        let opened =
+            tokio::task::spawn_blocking(move || belfry::runbooks::Runbooks::open(state_store, &registry))
+                .await
+                .context("opening the runbooks stopped")?;
         Arc::new(opened.context("cannot read the stored runbooks")?)
     };
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
@@ -644,7 +645,12 @@ async fn wait_for_stop_signal() {
 /// Prometheus's `--web.external-url`, else the address Belfry listens on,
 /// in the scheme it serves.
 fn external_url(config: &Config, local_addr: SocketAddr) -> String {
-    match config.server.external_url.as_deref().map(|u| u.trim_end_matches('/')) {
+    match config
+        .server
+        .external_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/'))
+    {
         Some(url) if !url.is_empty() => url.to_string(),
         _ if config.server.tls.is_some() => format!("https://{local_addr}"),
         _ => format!("http://{local_addr}"),

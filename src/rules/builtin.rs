@@ -73,7 +73,10 @@ mod tests {
         for name in builtin_pack_names() {
             let specs = crate::rules::load_specs(&[builtin_path(name)]).unwrap();
             for rule in specs.iter().flat_map(|g| &g.rules) {
-                let crate::rules::RuleKind::Alerting { alert, annotations, .. } = &rule.kind else {
+                let crate::rules::RuleKind::Alerting {
+                    alert, annotations, ..
+                } = &rule.kind
+                else {
                     continue;
                 };
                 alerts += 1;

@@ -5,28 +5,82 @@
 
 /// Every built-in runbook: the alert's name and its Markdown.
 const SOURCES: &[(&str, &str)] = &[
-    ("LMSAPIAvailabilityLow", include_str!("../../web/runbooks/LMSAPIAvailabilityLow.md")),
-    ("LMSAPIHighErrorRate", include_str!("../../web/runbooks/LMSAPIHighErrorRate.md")),
-    ("LMSAPILatencyHigh", include_str!("../../web/runbooks/LMSAPILatencyHigh.md")),
-    ("LMSFileUploadFailures", include_str!("../../web/runbooks/LMSFileUploadFailures.md")),
-    ("LMSDBConnectionPoolExhausted", include_str!("../../web/runbooks/LMSDBConnectionPoolExhausted.md")),
-    ("LMSDBSlowQueries", include_str!("../../web/runbooks/LMSDBSlowQueries.md")),
+    (
+        "LMSAPIAvailabilityLow",
+        include_str!("../../web/runbooks/LMSAPIAvailabilityLow.md"),
+    ),
+    (
+        "LMSAPIHighErrorRate",
+        include_str!("../../web/runbooks/LMSAPIHighErrorRate.md"),
+    ),
+    (
+        "LMSAPILatencyHigh",
+        include_str!("../../web/runbooks/LMSAPILatencyHigh.md"),
+    ),
+    (
+        "LMSFileUploadFailures",
+        include_str!("../../web/runbooks/LMSFileUploadFailures.md"),
+    ),
+    (
+        "LMSDBConnectionPoolExhausted",
+        include_str!("../../web/runbooks/LMSDBConnectionPoolExhausted.md"),
+    ),
+    (
+        "LMSDBSlowQueries",
+        include_str!("../../web/runbooks/LMSDBSlowQueries.md"),
+    ),
     ("LMSDBDown", include_str!("../../web/runbooks/LMSDBDown.md")),
-    ("LMSRedisMemoryHigh", include_str!("../../web/runbooks/LMSRedisMemoryHigh.md")),
+    (
+        "LMSRedisMemoryHigh",
+        include_str!("../../web/runbooks/LMSRedisMemoryHigh.md"),
+    ),
     ("LMSRedisDown", include_str!("../../web/runbooks/LMSRedisDown.md")),
-    ("LMSCacheHitRatioLow", include_str!("../../web/runbooks/LMSCacheHitRatioLow.md")),
-    ("LMSCeleryQueueHigh", include_str!("../../web/runbooks/LMSCeleryQueueHigh.md")),
+    (
+        "LMSCacheHitRatioLow",
+        include_str!("../../web/runbooks/LMSCacheHitRatioLow.md"),
+    ),
+    (
+        "LMSCeleryQueueHigh",
+        include_str!("../../web/runbooks/LMSCeleryQueueHigh.md"),
+    ),
     ("LMSAPIDown", include_str!("../../web/runbooks/LMSAPIDown.md")),
     ("LMSAPIAbsent", include_str!("../../web/runbooks/LMSAPIAbsent.md")),
-    ("LMSExporterDown", include_str!("../../web/runbooks/LMSExporterDown.md")),
-    ("LMSExporterAbsent", include_str!("../../web/runbooks/LMSExporterAbsent.md")),
-    ("BelfryScrapeFailures", include_str!("../../web/runbooks/BelfryScrapeFailures.md")),
-    ("BelfryRuleEvaluationFailures", include_str!("../../web/runbooks/BelfryRuleEvaluationFailures.md")),
-    ("BelfrySelfScrapeAbsent", include_str!("../../web/runbooks/BelfrySelfScrapeAbsent.md")),
-    ("BelfryTLSCertificateExpiresSoon", include_str!("../../web/runbooks/BelfryTLSCertificateExpiresSoon.md")),
-    ("LMSFailedLoginBurst", include_str!("../../web/runbooks/LMSFailedLoginBurst.md")),
-    ("LMSAccountLockouts", include_str!("../../web/runbooks/LMSAccountLockouts.md")),
-    ("LMSErrorLogBurst", include_str!("../../web/runbooks/LMSErrorLogBurst.md")),
+    (
+        "LMSExporterDown",
+        include_str!("../../web/runbooks/LMSExporterDown.md"),
+    ),
+    (
+        "LMSExporterAbsent",
+        include_str!("../../web/runbooks/LMSExporterAbsent.md"),
+    ),
+    (
+        "BelfryScrapeFailures",
+        include_str!("../../web/runbooks/BelfryScrapeFailures.md"),
+    ),
+    (
+        "BelfryRuleEvaluationFailures",
+        include_str!("../../web/runbooks/BelfryRuleEvaluationFailures.md"),
+    ),
+    (
+        "BelfrySelfScrapeAbsent",
+        include_str!("../../web/runbooks/BelfrySelfScrapeAbsent.md"),
+    ),
+    (
+        "BelfryTLSCertificateExpiresSoon",
+        include_str!("../../web/runbooks/BelfryTLSCertificateExpiresSoon.md"),
+    ),
+    (
+        "LMSFailedLoginBurst",
+        include_str!("../../web/runbooks/LMSFailedLoginBurst.md"),
+    ),
+    (
+        "LMSAccountLockouts",
+        include_str!("../../web/runbooks/LMSAccountLockouts.md"),
+    ),
+    (
+        "LMSErrorLogBurst",
+        include_str!("../../web/runbooks/LMSErrorLogBurst.md"),
+    ),
 ];
 
 /// The headings every built-in runbook has, in this order: a reader finds
@@ -55,8 +109,14 @@ mod tests {
     #[test]
     fn every_runbook_has_its_title_summary_and_sections_in_order() {
         for (name, text) in SOURCES {
-            assert!(text.starts_with(&format!("# {name}\n")), "{name}: the first line is not `# {name}`");
-            assert!(!super::super::summary_of(text).is_empty(), "{name}: no summary paragraph");
+            assert!(
+                text.starts_with(&format!("# {name}\n")),
+                "{name}: the first line is not `# {name}`"
+            );
+            assert!(
+                !super::super::summary_of(text).is_empty(),
+                "{name}: no summary paragraph"
+            );
             let mut at = 0;
             for section in REQUIRED_SECTIONS {
                 let heading = format!("\n## {section}\n");
@@ -65,7 +125,10 @@ mod tests {
                     .unwrap_or_else(|| panic!("{name}: `## {section}` missing or out of order"));
                 at += found + heading.len();
             }
-            assert!(text.len() < super::super::MAX_RUNBOOK_BYTES, "{name} is over the edit limit");
+            assert!(
+                text.len() < super::super::MAX_RUNBOOK_BYTES,
+                "{name} is over the edit limit"
+            );
         }
     }
 }

@@ -38,7 +38,13 @@ mod tests {
 
     #[test]
     fn alertnames_pass() {
-        for ok in ["LMSAPIDown", "TheirAlert", "disk full (root)", "Ünïcode-Alarm", &"x".repeat(200)] {
+        for ok in [
+            "LMSAPIDown",
+            "TheirAlert",
+            "disk full (root)",
+            "Ünïcode-Alarm",
+            &"x".repeat(200),
+        ] {
             validate_name(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
     }

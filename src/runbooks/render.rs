@@ -108,10 +108,16 @@ mod tests {
         );
         assert!(html.contains("<h2>What it means</h2>"), "{html}");
         assert!(html.contains("<strong>API</strong>"), "{html}");
-        assert!(html.contains(r#"<a href="/d/lms-api-performance">the dashboard</a>"#), "{html}");
+        assert!(
+            html.contains(r#"<a href="/d/lms-api-performance">the dashboard</a>"#),
+            "{html}"
+        );
         assert!(html.contains("<table>"), "{html}");
         // Quotes need no escaping in text; angle brackets do.
-        assert!(html.contains("<pre><code>up{job=\"lms-api\"}\n</code></pre>"), "{html}");
+        assert!(
+            html.contains("<pre><code>up{job=\"lms-api\"}\n</code></pre>"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -126,7 +132,10 @@ mod tests {
         assert!(!html.contains("<div"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
         assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"), "{html}");
-        assert!(html.contains("<pre><code>&lt;div style=\"color:red\"&gt;"), "{html}");
+        assert!(
+            html.contains("<pre><code>&lt;div style=\"color:red\"&gt;"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -155,7 +164,8 @@ mod tests {
 
     #[test]
     fn summary_is_the_first_paragraph() {
-        let md = "# LMSAPIDown\n\nBelfry cannot scrape the\nLMS API's `/metrics`.\n\n## What it means\n\nMore.\n";
+        let md =
+            "# LMSAPIDown\n\nBelfry cannot scrape the\nLMS API's `/metrics`.\n\n## What it means\n\nMore.\n";
         assert_eq!(summary_of(md), "Belfry cannot scrape the LMS API's /metrics.");
         let long = format!("# X\n\n{}\n", "word ".repeat(100));
         let s = summary_of(&long);

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::selfmetrics::{CounterVec, Registry};
 use crate::state::{StateStore, WriteOp, tables};
 
+use super::RunbookError;
 use super::builtin::{builtin_names, builtin_text};
 use super::name::validate_name;
 use super::render::summary_of;
-use super::RunbookError;
 
 /// The largest runbook accepted, in bytes of Markdown: several times the
 /// longest built-in one, and small enough that every edit stays in memory.
@@ -135,7 +135,10 @@ impl Runbooks {
     /// The built-in runbooks in the packs' order, then the others by name.
     pub fn list(&self) -> Vec<RunbookSummary> {
         let edited = self.edited.read();
-        let others = edited.keys().filter(|n| builtin_text(n).is_none()).map(String::as_str);
+        let others = edited
+            .keys()
+            .filter(|n| builtin_text(n).is_none())
+            .map(String::as_str);
         let mut names: Vec<&str> = builtin_names().collect();
         names.extend(others);
         names
@@ -225,7 +228,11 @@ mod tests {
     fn suite(runbooks: &Runbooks, registry: &Registry) {
         let listed = runbooks.list();
         assert!(listed.len() >= 20);
-        assert!(listed.iter().all(|r| r.builtin && !r.edited && !r.summary.is_empty()));
+        assert!(
+            listed
+                .iter()
+                .all(|r| r.builtin && !r.edited && !r.summary.is_empty())
+        );
         let builtin = runbooks.get("LMSAPIDown").unwrap();
         assert!(builtin.builtin && !builtin.edited);
         assert_eq!(builtin.markdown, builtin_text("LMSAPIDown").unwrap());
@@ -237,8 +244,15 @@ mod tests {
         assert!(edit.builtin && edit.edited);
         assert_eq!(edit.updated_by, "ada");
         assert!(edit.updated_at > 0);
-        assert_eq!(runbooks.get("LMSAPIDown").unwrap().markdown, "# LMSAPIDown\n\nCall Ada first.\n");
-        let row = runbooks.list().into_iter().find(|r| r.name == "LMSAPIDown").unwrap();
+        assert_eq!(
+            runbooks.get("LMSAPIDown").unwrap().markdown,
+            "# LMSAPIDown\n\nCall Ada first.\n"
+        );
+        let row = runbooks
+            .list()
+            .into_iter()
+            .find(|r| r.name == "LMSAPIDown")
+            .unwrap();
         assert_eq!((row.summary.as_str(), row.edited), ("Call Ada first.", true));
 
         let mine = runbooks
@@ -306,8 +320,14 @@ mod tests {
             .collect();
         assert_eq!(
             edited,
-            [("LMSDBDown".to_string(), "ada".to_string()), ("TheirAlert".to_string(), "bob".to_string())]
+            [
+                ("LMSDBDown".to_string(), "ada".to_string()),
+                ("TheirAlert".to_string(), "bob".to_string())
+            ]
         );
-        assert_eq!(reopened.get("LMSDBDown").unwrap().markdown, "# LMSDBDown\n\nPage the DBA.\n");
+        assert_eq!(
+            reopened.get("LMSDBDown").unwrap().markdown,
+            "# LMSDBDown\n\nPage the DBA.\n"
+        );
     }
 }

@@ -144,9 +144,9 @@ impl ApiError {
             ApiError::Runbook(e) => match e {
                 // A 400, not a 413: the body arrived whole, and its text is
                 // what is refused, naming the limit.
-                RunbookError::InvalidName { .. } | RunbookError::TooLarge { .. } | RunbookError::InvalidBody(_) => {
-                    (StatusCode::BAD_REQUEST, "bad_data")
-                }
+                RunbookError::InvalidName { .. }
+                | RunbookError::TooLarge { .. }
+                | RunbookError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "bad_data"),
                 RunbookError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 RunbookError::NotEdited(_) => (StatusCode::CONFLICT, "conflict"),
                 RunbookError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -43,7 +43,10 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 /// `GET /api/belfry/runbooks/{name}`.
-pub async fn get(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let runbook = runbooks(&state).get(&name).ok_or(RunbookError::NotFound(name))?;
     Ok(answer(&runbook))
 }
@@ -62,9 +65,8 @@ pub async fn put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let EditBody { markdown } = serde_json::from_slice(&body).map_err(|e| {
-        RunbookError::InvalidBody(format!("expected {{\"markdown\": \"…\"}}: {e}"))
-    })?;
+    let EditBody { markdown } = serde_json::from_slice(&body)
+        .map_err(|e| RunbookError::InvalidBody(format!("expected {{\"markdown\": \"…\"}}: {e}")))?;
     let store = runbooks(&state);
     let saved = blocking(move || Ok(store.put(&name, markdown, &actor.name)?)).await?;
     Ok(answer(&saved))

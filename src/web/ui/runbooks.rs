@@ -274,7 +274,10 @@ pub fn runbook_link(annotations: impl Fn(&str) -> Option<String>) -> String {
     };
     let url = url.trim();
     let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") || (url.starts_with('/') && !url.starts_with("//")) {
+    if lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || (url.starts_with('/') && !url.starts_with("//"))
+    {
         url.to_string()
     } else {
         String::new()
@@ -309,7 +312,10 @@ mod tests {
             assert!(names.contains(a.as_str()), "{a} has no web/runbooks/{a}.md");
         }
         for n in &names {
-            assert!(alerts.iter().any(|a| a == n), "web/runbooks/{n}.md is for no alert of the packs");
+            assert!(
+                alerts.iter().any(|a| a == n),
+                "web/runbooks/{n}.md is for no alert of the packs"
+            );
         }
         assert_eq!(names.len(), builtin_names().count(), "a runbook is listed twice");
     }
@@ -319,36 +325,72 @@ mod tests {
     #[test]
     fn runbooks_are_distinct_and_their_links_resolve() {
         let uids = crate::dashboards::BUILTIN_UIDS;
-        let pages = ["/d/", "/runbooks", "/explore?", "/logs?", "/errors", "/alerts", "/targets", "/status"];
+        let pages = [
+            "/d/",
+            "/runbooks",
+            "/explore?",
+            "/logs?",
+            "/errors",
+            "/alerts",
+            "/targets",
+            "/status",
+        ];
         let mut seen = HashSet::new();
         for name in builtin_names() {
             let text = builtin_text(name).unwrap();
             for section in REQUIRED_SECTIONS {
-                let body = text.split(&format!("\n## {section}\n")).nth(1).unwrap_or_default();
+                let body = text
+                    .split(&format!("\n## {section}\n"))
+                    .nth(1)
+                    .unwrap_or_default();
                 let body = body.split("\n## ").next().unwrap_or_default().trim();
-                assert!(body.len() > 150, "{name}: `{section}` is too short to say anything");
-                assert!(seen.insert(body), "{name}: its `{section}` repeats another runbook's");
+                assert!(
+                    body.len() > 150,
+                    "{name}: `{section}` is too short to say anything"
+                );
+                assert!(
+                    seen.insert(body),
+                    "{name}: its `{section}` repeats another runbook's"
+                );
             }
             for link in text.split("](").skip(1) {
                 let target = link.split(')').next().unwrap_or_default();
                 if target.starts_with("http") {
                     continue;
                 }
-                assert!(pages.iter().any(|p| target.starts_with(p)), "{name}: link to {target}");
+                assert!(
+                    pages.iter().any(|p| target.starts_with(p)),
+                    "{name}: link to {target}"
+                );
                 if let Some(uid) = target.strip_prefix("/d/") {
-                    assert!(uids.contains(&uid), "{name} links /d/{uid}, which is no built-in dashboard");
+                    assert!(
+                        uids.contains(&uid),
+                        "{name} links /d/{uid}, which is no built-in dashboard"
+                    );
                 }
                 if let Some(other) = target.strip_prefix("/runbooks/") {
-                    assert!(builtin_text(other).is_some(), "{name} links the runbook of {other}, which has none");
+                    assert!(
+                        builtin_text(other).is_some(),
+                        "{name} links the runbook of {other}, which has none"
+                    );
                 }
                 if let Some(q) = target.strip_prefix("/explore?") {
-                    assert!(q.starts_with("lang=promql&q=") || q.starts_with("lang=logql&q="), "{name}: {target}");
+                    assert!(
+                        q.starts_with("lang=promql&q=") || q.starts_with("lang=logql&q="),
+                        "{name}: {target}"
+                    );
                 }
             }
             // What to check first is concrete: pages and queries to open.
-            let check = text.split("\n## What to check first\n").nth(1).unwrap_or_default();
+            let check = text
+                .split("\n## What to check first\n")
+                .nth(1)
+                .unwrap_or_default();
             let check = check.split("\n## ").next().unwrap_or_default();
-            assert!(check.matches("](/").count() >= 3, "{name}: what to check first links under three pages");
+            assert!(
+                check.matches("](/").count() >= 3,
+                "{name}: what to check first links under three pages"
+            );
         }
     }
 
@@ -364,7 +406,10 @@ mod tests {
     #[test]
     fn only_web_and_site_runbook_urls_become_links() {
         let of = |v: &'static str| move |k: &str| (k == "runbook_url").then(|| v.to_string());
-        assert_eq!(runbook_link(of("https://b.example/runbooks/X")), "https://b.example/runbooks/X");
+        assert_eq!(
+            runbook_link(of("https://b.example/runbooks/X")),
+            "https://b.example/runbooks/X"
+        );
         assert_eq!(runbook_link(of("/runbooks/X")), "/runbooks/X");
         assert_eq!(runbook_link(of("javascript:alert(1)")), "");
         assert_eq!(runbook_link(of("//evil.example/x")), "");
