@@ -69,6 +69,8 @@ struct RunbookPage {
     title: String,
     name: String,
     edit_href: String,
+    /// The Alerts page's rules narrowed to this alert.
+    alerts_href: String,
     /// The Markdown rendered, raw HTML escaped (`runbooks::render_markdown`).
     html: String,
     builtin: bool,
@@ -227,6 +229,7 @@ pub async fn view(State(state): State<Arc<AppState>>, frame: Frame, Path(name): 
         section: Section::Alerts,
         title: format!("Runbook: {name}"),
         edit_href: format!("{}/edit", page_href(&name)),
+        alerts_href: format!("/alerts?q={}", percent_encode(&name)),
         html: render_markdown(&runbook.markdown),
         builtin: runbook.builtin,
         edited: runbook.edited,
@@ -392,6 +395,23 @@ mod tests {
                 "{name}: what to check first links under three pages"
             );
         }
+    }
+
+    #[test]
+    fn an_alert_raised_by_several_rules_shows_its_most_severe_severity() {
+        let rule = |severity: &str| AlertRule {
+            group: "g".into(),
+            file: "f".into(),
+            query: "up == 0".into(),
+            hold: String::new(),
+            severity: severity.into(),
+            state: "inactive".into(),
+            explore: String::new(),
+        };
+        let rules = vec![rule("warning"), rule("critical"), rule("")];
+        assert_eq!(severity_of(Some(&rules)), "critical");
+        assert_eq!(severity_of(Some(&vec![rule("warning")])), "warning");
+        assert_eq!(severity_of(None), "");
     }
 
     #[test]
