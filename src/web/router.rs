@@ -218,6 +218,7 @@ fn runbook_routes() -> Router<Arc<AppState>> {
             "/api/belfry/runbooks/{name}",
             get(runbooks::get).put(runbooks::put).delete(runbooks::restore),
         )
+        .route("/api/belfry/runbooks/{name}/preview", post(runbooks::preview))
 }
 
 /// Sentry's ingest endpoints (SDKs write them with the trailing slash,

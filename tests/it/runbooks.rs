@@ -325,6 +325,20 @@ alerting:
         Some(&redis),
     );
     assert_eq!(code, 200, "{body}");
+    // The editor's preview renders without saving, raw HTML as text; a
+    // viewer may not use it.
+    let draft = json!({"markdown": "## Draft\n\n<img src=x onerror=alert(1)>\n"}).to_string();
+    let preview = "/api/belfry/runbooks/LMSDBDown/preview";
+    let (code, body) = call(&server, &ada, "POST", preview, Some(&draft));
+    assert_eq!(code, 200, "{body}");
+    let html = json_of(&body)["data"]["html"].as_str().unwrap().to_string();
+    assert!(
+        html.contains("<h2>Draft</h2>") && html.contains("&lt;img") && !html.contains("<img"),
+        "{html}"
+    );
+    assert_eq!(call(&server, &viewer, "POST", preview, Some(&draft)).0, 403);
+    let (_, body) = call(&server, &read, "GET", "/api/belfry/runbooks/LMSDBDown", None);
+    assert!(!body.contains("Draft"), "the preview saved: {body}");
 
     // A team's own alert gets a runbook its rule can point at.
     let theirs = json!({"markdown": "# GradeSyncStuck\n\nThe SIS sync is stuck.\n"}).to_string();

@@ -153,6 +153,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("/runbooks/{name}/edit", A, A, None),
     query("/api/belfry/runbooks"),
     rule("/api/belfry/runbooks/{name}", R, A, Some("runbook.edit")),
+    // The editor's preview changes nothing, but only editors of runbooks use it.
+    rule("/api/belfry/runbooks/{name}/preview", A, A, None),
     // Metrics in.
     ingest("/api/v1/write"),
     ingest("/api/v1/import/prometheus"),

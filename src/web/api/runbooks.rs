@@ -1,7 +1,7 @@
 //! `/api/belfry/runbooks`: the list, one runbook, an admin's edit (`PUT`
 //! `{"markdown": "…"}`) and the restore of the built-in text (`DELETE`,
-//! which removes a runbook that has none). Changes are audited by the
-//! access layer.
+//! which removes a runbook that has none), and the editor's preview.
+//! Changes are audited by the access layer.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::runbooks::{Runbook, RunbookError, Runbooks};
+use crate::runbooks::{MAX_RUNBOOK_BYTES, Runbook, RunbookError, Runbooks, render_markdown};
 use crate::web::access::ActingAs;
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
@@ -70,6 +70,21 @@ pub async fn put(
     let store = runbooks(&state);
     let saved = blocking(move || Ok(store.put(&name, markdown, &actor.name)?)).await?;
     Ok(answer(&saved))
+}
+
+/// `POST /api/belfry/runbooks/{name}/preview`: `{"markdown": "…"}` as
+/// the page would show it, saving nothing (the editor's preview).
+pub async fn preview(body: Bytes) -> Result<Json<Value>, ApiError> {
+    let EditBody { markdown } = serde_json::from_slice(&body)
+        .map_err(|e| RunbookError::InvalidBody(format!("expected {{\"markdown\": \"…\"}}: {e}")))?;
+    if markdown.len() > MAX_RUNBOOK_BYTES {
+        return Err(RunbookError::TooLarge {
+            size: markdown.len(),
+            limit: MAX_RUNBOOK_BYTES,
+        }
+        .into());
+    }
+    Ok(success(json!({"html": render_markdown(&markdown)}), vec![]))
 }
 
 /// `DELETE /api/belfry/runbooks/{name}`: the built-in text again, or no

@@ -1,6 +1,6 @@
-// Runbook changes, an admin's: saving the editor's Markdown (PUT), the
-// restore of the built-in text or the removal of a runbook written for
-// another alert (DELETE), and opening the editor of a new one. Each is one
+// Runbook changes, an admin's: saving the editor's Markdown (PUT) and its
+// preview, the restore of the built-in text or the removal of a runbook
+// written for another alert (DELETE), and opening the editor of a new one. Each is one
 // request carrying the session's CSRF token; a refusal shows the server's
 // message (the 64 KiB limit, a name that cannot be an alert's).
 
@@ -28,6 +28,21 @@ function setupEditor() {
       return;
     }
     location.assign(page(form.dataset.name));
+  });
+  // The preview is the server's rendering, which shows raw HTML as text.
+  const previewButton = document.getElementById("runbook-preview-button");
+  const preview = document.getElementById("runbook-preview");
+  previewButton.hidden = false;
+  previewButton.addEventListener("click", async () => {
+    const response = await change(`${api(form.dataset.name)}/preview`, { method: "POST", body: { markdown: text.value } });
+    if (!response.ok) {
+      show(result, `No preview: ${await message(response)}`, false);
+      return;
+    }
+    const { data } = await response.json();
+    preview.innerHTML = data.html;
+    preview.hidden = false;
+    show(result, "Preview below; not saved yet.", true);
   });
 }
 
