@@ -28,21 +28,26 @@ if [ ! -x "$tool_dir/node_modules/.bin/lighthouse" ]; then
   (cd "$tool_dir" && npm install --no-save --no-audit --no-fund --loglevel=error -E lighthouse@12.2.3 >/dev/null)
 fi
 
-data="$(mktemp -d)"
+# The log and reports beside the data directory, not in it: the demo
+# takes only an empty directory.
+work="$(mktemp -d)"
+data="$work/data"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$binary" serve --data-dir "$data" --listen "127.0.0.1:$port" "$@" >"$data/belfry.log" 2>&1 &
+"$binary" serve --data-dir "$data" --listen "127.0.0.1:$port" "$@" >"$work/belfry.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 # `-- --demo` writes a day of history before it is ready: up to 2 min.
 for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null && break
   sleep 0.2
 done
+curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null \
+  || { echo "lighthouse.sh: belfry did not become ready; its log:" >&2; cat "$work/belfry.log" >&2; exit 1; }
 
 flags="--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run"
 printf '%-32s %12s %14s\n' page performance accessibility
 for page in / /d/lms-api-performance; do
-  out="$data/report.json"
+  out="$work/report.json"
   CHROME_PATH="$chrome" "$tool_dir/node_modules/.bin/lighthouse" "http://127.0.0.1:$port$page" \
     --only-categories=performance,accessibility --chrome-flags="$flags" \
     --output=json --output-path="$out" --quiet

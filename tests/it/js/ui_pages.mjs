@@ -355,7 +355,29 @@ async function issueLinks(context) {
 
 // --- one load of one page ---------------------------------------------------
 
+// Panels run when they come near the viewport: scroll down a screen at a
+// time until every panel is done (or the dashboard failed, or time is up),
+// then back to the top for the checks and the screenshot.
+async function scrollThroughPanels(page) {
+  const deadline = Date.now() + PANELS_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const s = await page.evaluate(() => {
+      const d = document.body.dataset;
+      return {
+        finished: d.dashboardError !== undefined
+          || (Number(d.panelsTotal) > 0 && Number(d.panelsDone) >= Number(d.panelsTotal)),
+        atEnd: window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2,
+      };
+    });
+    if (s.finished) break;
+    if (!s.atEnd) await page.evaluate(() => window.scrollBy(0, Math.round(window.innerHeight * 0.8)));
+    await page.waitForTimeout(200);
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
 async function waitForPanels(page) {
+  await scrollThroughPanels(page);
   try {
     await page.waitForFunction(
       () => {

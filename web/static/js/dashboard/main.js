@@ -4,8 +4,11 @@
 // panel or its error or "no data" reason, and redraws on a new range, a
 // variable change, a refresh tick or a theme change.
 //
+// Panels run when they come within 300 px of the viewport.
+//
 // For browser tests: each panel gets data-state="data|nodata|error|placeholder"
-// when it is done, and <body> data-panels-done / data-panels-total count them;
+// when it is done, and <body> data-panels-done / data-panels-total count them
+// (a panel not yet scrolled near is not done);
 // data-render-ms (the round) and data-done-at-ms (since navigation) time it.
 
 import { normalize, layout, expandRow, collapseRow } from './model.js';
@@ -53,6 +56,28 @@ class Dashboard {
     this.round = 0;
     this.done = 0;
     this.controller = null;
+    // Panels out of view run when they come near it, as Grafana's do: a
+    // dashboard's first screen does not wait for the forty panels below
+    // it, nor does a phone draw charts nobody scrolls to.
+    this.elViews = new WeakMap();
+    this.nearView = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const view = this.elViews.get(entry.target);
+        if (!view) continue;
+        view.near = entry.isIntersecting;
+        if (view.near && view.waitingRound === this.round) this.runWhenNear(view);
+      }
+    }, { rootMargin: '300px 0px' });
+  }
+
+  /** Runs `view` in this round now if it is near the viewport, else once it comes near. */
+  runWhenNear(view) {
+    if (!view.near) {
+      view.waitingRound = this.round;
+      return;
+    }
+    view.waitingRound = null;
+    this.run(view, this.round, this.controller?.signal);
   }
 
   start() {
@@ -131,6 +156,7 @@ class Dashboard {
     const keep = new Set(boxes.map((b) => b.panel.id));
     for (const [id, view] of this.views) {
       if (!keep.has(id)) {
+        this.nearView.unobserve(view.el);
         view.inst?.destroy();
         view.el.remove();
         this.views.delete(id);
@@ -165,7 +191,7 @@ class Dashboard {
       this.renderGrid();
       for (const p of shown) {
         const v = this.views.get(p.id);
-        if (v) this.run(v, this.round, this.controller?.signal);
+        if (v) this.runWhenNear(v);
       }
     } else {
       collapseRow(this.model.panels, rowPanel);
@@ -193,7 +219,9 @@ class Dashboard {
     message.hidden = true;
     const section = el('section', { class: `panel panel-${mod === unknown ? 'unknown' : panel.type}`, 'aria-labelledby': titleId }, header, body, message);
     section.dataset.panelId = String(panel.id);
-    const view = { panel, el: section, body, message, title, spinner, linksSlot, mod, inst: null };
+    const view = { panel, el: section, body, message, title, spinner, linksSlot, mod, inst: null, near: false, waitingRound: null };
+    this.elViews.set(section, view);
+    this.nearView.observe(section);
     view.inst = mod.create(body, panel, { syncKey: this.syncKey, timezone: this.model.timezone });
     return view;
   }
@@ -227,7 +255,7 @@ class Dashboard {
         this.finish(view, this.round, view.el.dataset.state || 'data');
         continue;
       }
-      this.run(view, this.round, this.controller.signal);
+      this.runWhenNear(view);
     }
   }
 
