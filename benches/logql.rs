@@ -31,11 +31,10 @@ use belfry::logs::{LogStore, LogStoreOptions};
 use belfry::promql::EngineOptions;
 use belfry::selfmetrics::Registry;
 
-/// The allocator the `belfry` binary is built with (`--features
-/// mimalloc`), so the figures are that server's.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator the `belfry` binary is built with, set up as it sets
+/// it up, so the figures are that server's.
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 const NS: i64 = 1_000_000_000;
 const DAYS: i64 = 7;
@@ -142,6 +141,7 @@ fn rg_last_100(raw: &std::path::Path, engine: &LogqlEngine, range: &RangeParams)
 }
 
 fn main() {
+    allocator::configure();
     let total: usize = std::env::var("BELFRY_LOGQL_BENCH_LINES")
         .ok()
         .and_then(|s| s.parse().ok())

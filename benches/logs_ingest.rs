@@ -21,11 +21,10 @@ use belfry::privacy::Privacy;
 use belfry::selfmetrics::Registry;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// The allocator the `belfry` binary is built with (`--features
-/// mimalloc`), so the figures are that server's.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator the `belfry` binary is built with, set up as it sets
+/// it up, so the figures are that server's.
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 #[path = "support/rng.rs"]
 mod rng;
@@ -306,6 +305,7 @@ fn print_field_usage(root: &std::path::Path) {
 }
 
 fn bench(c: &mut Criterion) {
+    allocator::configure();
     let dir = tempfile::tempdir().expect("temp dir");
     // The default scrubbers and user-id tokens, as a server runs them.
     let privacy = Privacy::open(&PrivacyConfig::default(), dir.path(), Registry::new()).expect("privacy");

@@ -7,14 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod accounts_cli;
+mod allocator;
 mod app;
-
-/// Log ingest allocates a string or map node per JSON value; mimalloc
-/// does that in a fraction of glibc's time, for a higher peak RSS
-/// (benches/RESULTS.md).
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -181,6 +175,7 @@ fn serve(args: ServeArgs, flags: ServeFlags) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    allocator::configure();
     let cli = Cli::parse();
     // The one-shot commands print their own reports; only the server
     // narrates its work at `info`.
