@@ -1,0 +1,456 @@
+//! Alert flood mode (`alerting_flood` in the configuration): for a set
+//! time every alert without the critical severity is silenced, critical
+//! alerts also go to a secondary receiver, and chosen rules evaluate a
+//! raised-threshold expression instead of their own. It ends by itself at
+//! its end, also across a restart.
+//!
+//! The silencing is a real silence owned by flood mode (matcher
+//! `severity!="critical"`, ending when flood mode ends), so `amtool`, the
+//! Silences page and the API's `silencedBy` show why an alert is quiet,
+//! and it lapses at the end by itself even when Belfry is down then. The
+//! secondary receiver is an extra route of the dispatcher
+//! ([`FloodRouting`]); the overrides reach the rules through
+//! `model::RuleOverrideSink`. The state is kept in `state.redb`'s
+//! `alert_flood` table, written in one transaction with its audit entry.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::dispatcher::{Dispatcher, FloodRouting};
+use super::error::AlertingError;
+use super::silence::{Silence, SilenceMatcher};
+use crate::auth::{Actor, AuditLog};
+use crate::config::AlertFloodConfig;
+use crate::model::{PromDuration, RuleOverrideSink, parse_rfc3339, rfc3339};
+use crate::selfmetrics::{CounterVec, Gauge, Registry};
+use crate::state::{StateStore, WriteOp, tables};
+
+/// The one key of table `alert_flood`.
+const STATE_KEY: &str = "current";
+/// Who the audit log names when flood mode ends by itself.
+const EXPIRY_ACTOR: &str = "belfry";
+
+/// Why a request to turn flood mode on was refused: the `reason` label
+/// of `belfry_flood_mode_refusals_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloodRefusal {
+    NotConfigured,
+    NoEnd,
+    BadEnd,
+    EndInPast,
+    NotPositive,
+    BeyondLimit,
+    UnknownOverride,
+}
+
+impl FloodRefusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FloodRefusal::NotConfigured => "not_configured",
+            FloodRefusal::NoEnd => "no_end",
+            FloodRefusal::BadEnd => "bad_end",
+            FloodRefusal::EndInPast => "end_in_past",
+            FloodRefusal::NotPositive => "duration_not_positive",
+            FloodRefusal::BeyondLimit => "beyond_max_duration",
+            FloodRefusal::UnknownOverride => "unknown_override",
+        }
+    }
+}
+
+/// What turning flood mode on asks for: an end (`until`, RFC 3339) or a
+/// length (`duration`, e.g. `2h`), exactly one of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FloodRequest {
+    pub until: Option<String>,
+    pub duration: Option<String>,
+    pub reason: String,
+    pub overrides: Vec<String>,
+}
+
+/// Flood mode while it is on, as kept in `state.redb`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloodState {
+    /// Unix milliseconds.
+    pub started_ms: i64,
+    pub ends_ms: i64,
+    pub by: String,
+    pub reason: String,
+    /// Names of the overrides in force.
+    pub overrides: Vec<String>,
+    /// The silence flood mode owns.
+    pub silence_id: String,
+}
+
+impl FloodState {
+    pub fn ends_at(&self) -> SystemTime {
+        from_ms(self.ends_ms)
+    }
+
+    pub fn started_at(&self) -> SystemTime {
+        from_ms(self.started_ms)
+    }
+}
+
+fn to_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn from_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+struct FloodMetrics {
+    refusals: Arc<CounterVec>,
+    active: Arc<Gauge>,
+}
+
+pub struct FloodMode {
+    dispatcher: Arc<Dispatcher>,
+    config: RwLock<Option<AlertFloodConfig>>,
+    state: RwLock<Option<FloodState>>,
+    /// Serializes turning on, off and expiry.
+    change: tokio::sync::Mutex<()>,
+    store: Option<Arc<StateStore>>,
+    audit: Option<Arc<AuditLog>>,
+    rules: RwLock<Option<Arc<dyn RuleOverrideSink>>>,
+    metrics: FloodMetrics,
+    /// Wakes `run` when the end moves.
+    changed: Notify,
+}
+
+impl FloodMode {
+    /// Reads the kept state; flood mode that ended while Belfry was down
+    /// is ended now (and audited). Blocking (reads `state.redb`).
+    pub fn new(
+        dispatcher: Arc<Dispatcher>,
+        config: Option<&AlertFloodConfig>,
+        store: Option<Arc<StateStore>>,
+        audit: Option<Arc<AuditLog>>,
+        registry: &Registry,
+    ) -> Result<Arc<FloodMode>, AlertingError> {
+        let state = match &store {
+            Some(s) => match s.get(tables::ALERT_FLOOD, STATE_KEY)? {
+                Some(bytes) => match serde_json::from_slice::<FloodState>(&bytes) {
+                    Ok(st) => Some(st),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ignoring unreadable alert flood mode state");
+                        None
+                    }
+                },
+                None => None,
+            },
+            None => None,
+        };
+        let metrics = FloodMetrics {
+            refusals: registry.counter_vec(
+                "belfry_flood_mode_refusals_total",
+                "Requests to turn alert flood mode on that were refused, by reason.",
+                &["reason"],
+            ),
+            active: registry.gauge("belfry_flood_mode_active", "1 while alert flood mode is on."),
+        };
+        let flood = Arc::new(FloodMode {
+            dispatcher,
+            config: RwLock::new(config.cloned()),
+            state: RwLock::new(state),
+            change: tokio::sync::Mutex::new(()),
+            store,
+            audit,
+            rules: RwLock::new(None),
+            metrics,
+            changed: Notify::new(),
+        });
+        Ok(flood)
+    }
+
+    /// Where the overrides go (the rule manager, built after the dispatcher).
+    pub fn set_rules(&self, rules: Arc<dyn RuleOverrideSink>) {
+        *self.rules.write() = Some(rules);
+    }
+
+    /// Applies a reloaded configuration to flood mode in force: another
+    /// secondary receiver, overrides' new expressions (an override no
+    /// longer configured is dropped). Without the section, flood mode ends.
+    pub fn reconfigure(self: &Arc<Self>, config: Option<&AlertFloodConfig>) {
+        *self.config.write() = config.cloned();
+        if config.is_none() && self.state.read().is_some() {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let _one = me.change.lock().await;
+                if let Err(e) = me.end(&Actor::config(), "flood.off", true).await {
+                    tracing::error!(error = %e, "cannot end alert flood mode removed from the configuration");
+                }
+            });
+            return;
+        }
+        self.apply_effects(SystemTime::now());
+    }
+
+    /// Flood mode while on.
+    pub fn status(&self) -> Option<FloodState> {
+        self.state.read().clone().filter(|s| s.ends_at() > SystemTime::now())
+    }
+
+    pub fn config(&self) -> Option<AlertFloodConfig> {
+        self.config.read().clone()
+    }
+
+    fn refuse(&self, reason: FloodRefusal, message: String) -> AlertingError {
+        self.metrics.refusals.with(&[reason.as_str()]).inc();
+        AlertingError::FloodRefused { reason, message }
+    }
+
+    /// The end a request asks for, checked against `now` and the limit.
+    fn end_of(&self, req: &FloodRequest, cfg: &AlertFloodConfig, now: SystemTime) -> Result<SystemTime, AlertingError> {
+        let max = cfg.max_duration.as_duration();
+        let end = match (req.until.as_deref(), req.duration.as_deref()) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(self.refuse(
+                    FloodRefusal::NoEnd,
+                    "give exactly one of until (an RFC 3339 time) and duration (e.g. 2h)".into(),
+                ));
+            }
+            (Some(u), None) => {
+                let end = parse_rfc3339(u).map_err(|e| {
+                    self.refuse(FloodRefusal::BadEnd, format!("until {u:?} is not an RFC 3339 time: {e}"))
+                })?;
+                if end <= now {
+                    return Err(self.refuse(
+                        FloodRefusal::EndInPast,
+                        format!("until {u:?} is not in the future"),
+                    ));
+                }
+                end
+            }
+            (None, Some(d)) => {
+                let length = PromDuration::parse(d.trim()).map_err(|e| {
+                    let reason = if d.trim_start().starts_with('-') {
+                        FloodRefusal::NotPositive
+                    } else {
+                        FloodRefusal::BadEnd
+                    };
+                    self.refuse(reason, format!("duration {d:?} is not a duration such as 2h: {e}"))
+                })?;
+                if length.is_zero() {
+                    return Err(self.refuse(
+                        FloodRefusal::NotPositive,
+                        format!("duration {d:?} must be greater than 0"),
+                    ));
+                }
+                now + length.as_duration()
+            }
+        };
+        if end.duration_since(now).unwrap_or_default() > max {
+            return Err(self.refuse(
+                FloodRefusal::BeyondLimit,
+                format!(
+                    "the end {} is beyond alerting_flood.max_duration ({}) from now",
+                    rfc3339(end),
+                    cfg.max_duration
+                ),
+            ));
+        }
+        Ok(end)
+    }
+
+    /// Turns flood mode on, or — when it is on already — replaces its end,
+    /// reason and overrides (its start and silence are kept).
+    pub async fn turn_on(&self, req: FloodRequest, actor: &Actor) -> Result<FloodState, AlertingError> {
+        let _one = self.change.lock().await;
+        let now = SystemTime::now();
+        let Some(cfg) = self.config() else {
+            return Err(self.refuse(
+                FloodRefusal::NotConfigured,
+                "alert flood mode is not configured (no alerting_flood section)".into(),
+            ));
+        };
+        let end = self.end_of(&req, &cfg, now)?;
+        let mut overrides = Vec::new();
+        for name in &req.overrides {
+            if !cfg.overrides.iter().any(|o| &o.name == name) {
+                let known: Vec<&str> = cfg.overrides.iter().map(|o| o.name.as_str()).collect();
+                return Err(self.refuse(
+                    FloodRefusal::UnknownOverride,
+                    format!("unknown override {name:?} (configured: {})", known.join(", ")),
+                ));
+            }
+            if !overrides.contains(name) {
+                overrides.push(name.clone());
+            }
+        }
+        let previous = self.status();
+        let silence = Silence {
+            id: previous.as_ref().map(|p| p.silence_id.clone()).unwrap_or_default(),
+            matchers: vec![silence_matcher(&cfg)],
+            starts_at: previous.as_ref().map_or(now, FloodState::started_at),
+            ends_at: end,
+            updated_at: now,
+            created_by: format!("alert flood mode ({})", actor.name),
+            comment: format!("Alert flood mode: {}", if req.reason.is_empty() { "no reason given" } else { &req.reason }),
+        };
+        let silence_id = self.dispatcher.silences().set(silence, now).await?;
+        let state = FloodState {
+            started_ms: previous.as_ref().map_or(to_ms(now), |p| p.started_ms),
+            ends_ms: to_ms(end),
+            by: actor.name.clone(),
+            reason: req.reason.clone(),
+            overrides,
+            silence_id,
+        };
+        let detail = format!(
+            "until {}; overrides: {}; reason: {}",
+            rfc3339(end),
+            if state.overrides.is_empty() { "none".to_string() } else { state.overrides.join(", ") },
+            state.reason
+        );
+        let bytes = serde_json::to_vec(&state).map_err(|e| AlertingError::Internal(e.to_string()))?;
+        let action = if previous.is_some() { "flood.extend" } else { "flood.on" };
+        self.persist(WriteOp::put(tables::ALERT_FLOOD, STATE_KEY, bytes), actor, action, detail)
+            .await?;
+        *self.state.write() = Some(state.clone());
+        self.apply_effects(now);
+        self.changed.notify_one();
+        tracing::info!(until = %rfc3339(end), by = actor.name, "alert flood mode on");
+        Ok(state)
+    }
+
+    /// Turns flood mode off before its end.
+    pub async fn turn_off(&self, actor: &Actor) -> Result<FloodState, AlertingError> {
+        let _one = self.change.lock().await;
+        self.end(actor, "flood.off", true).await
+    }
+
+    /// Ends flood mode: the state and its audit entry in one write, the
+    /// silence expired when `early` (else it lapsed by itself), the
+    /// dispatcher's route and the rules' overrides back to normal.
+    async fn end(&self, actor: &Actor, action: &str, early: bool) -> Result<FloodState, AlertingError> {
+        let Some(state) = self.state.read().clone() else {
+            return Err(AlertingError::FloodOff);
+        };
+        let now = SystemTime::now();
+        if early && state.ends_at() > now {
+            match self.dispatcher.silences().expire(&state.silence_id, now).await {
+                Ok(()) | Err(AlertingError::SilenceExpired(_) | AlertingError::SilenceNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let detail = format!("was until {}; reason: {}", rfc3339(state.ends_at()), state.reason);
+        self.persist(WriteOp::delete(tables::ALERT_FLOOD, STATE_KEY), actor, action, detail)
+            .await?;
+        *self.state.write() = None;
+        self.apply_effects(now);
+        self.changed.notify_one();
+        tracing::info!(action, by = actor.name, "alert flood mode off");
+        Ok(state)
+    }
+
+    /// Writes `op` and the audit entry of `action` in one transaction.
+    async fn persist(&self, op: WriteOp, actor: &Actor, action: &str, detail: String) -> Result<(), AlertingError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        let mut ops = vec![op];
+        if let Some(audit) = &self.audit {
+            ops.push(
+                audit
+                    .record(actor, action, "alert flood mode", detail)
+                    .map_err(|e| AlertingError::Internal(e.to_string()))?,
+            );
+        }
+        tokio::task::spawn_blocking(move || store.write(&ops))
+            .await
+            .map_err(|e| AlertingError::Internal(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Puts the dispatcher's extra route, the rules' overrides and the
+    /// gauge in line with the state at `now`.
+    fn apply_effects(&self, now: SystemTime) {
+        let state = self.state.read().clone().filter(|s| s.ends_at() > now);
+        let cfg = self.config();
+        let (routing, overrides) = match (&state, &cfg) {
+            (Some(s), Some(c)) => (
+                Some(FloodRouting {
+                    secondary_receiver: c.secondary_receiver.clone(),
+                    critical_label: c.critical_label.clone(),
+                    critical_values: c.critical_values.clone(),
+                    until: s.ends_at(),
+                }),
+                s.overrides
+                    .iter()
+                    .filter_map(|name| c.overrides.iter().find(|o| &o.name == name))
+                    .map(|o| (o.rule.clone(), o.expr.clone()))
+                    .collect(),
+            ),
+            _ => (None, Vec::new()),
+        };
+        self.metrics.active.set(if routing.is_some() { 1.0 } else { 0.0 });
+        self.dispatcher.set_flood_routing(routing);
+        if let Some(rules) = self.rules.read().as_ref() {
+            rules.set_overrides(overrides);
+        }
+    }
+
+    /// Ends flood mode at its end; at start, applies the kept state (or
+    /// ends it, when its end passed while Belfry was down).
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        self.apply_effects(SystemTime::now());
+        loop {
+            let end = self.state.read().as_ref().map(FloodState::ends_at);
+            if let Some(end) = end
+                && end <= SystemTime::now()
+            {
+                let _one = self.change.lock().await;
+                if self.state.read().as_ref().is_some_and(|s| s.ends_at() <= SystemTime::now())
+                    && let Err(e) = self.end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false).await
+                {
+                    tracing::error!(error = %e, "cannot end alert flood mode at its end; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    }
+                }
+                continue;
+            }
+            let wait = end.map(|e| e.duration_since(SystemTime::now()).unwrap_or_default());
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.changed.notified() => {}
+                _ = sleep_or_forever(wait) => {}
+            }
+        }
+    }
+}
+
+async fn sleep_or_forever(wait: Option<Duration>) {
+    match wait {
+        // Woken a little after the end, so the end has passed on the clock.
+        Some(w) => tokio::time::sleep(w + Duration::from_millis(20)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Silences every alert whose critical label is not one of the critical
+/// values (an alert without the label included).
+fn silence_matcher(cfg: &AlertFloodConfig) -> SilenceMatcher {
+    match cfg.critical_values.as_slice() {
+        [one] => SilenceMatcher {
+            name: cfg.critical_label.clone(),
+            value: one.clone(),
+            is_regex: false,
+            is_equal: false,
+        },
+        many => SilenceMatcher {
+            name: cfg.critical_label.clone(),
+            value: many.iter().map(|v| regex::escape(v)).collect::<Vec<_>>().join("|"),
+            is_regex: true,
+            is_equal: false,
+        },
+    }
+}
