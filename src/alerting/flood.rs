@@ -170,8 +170,11 @@ impl FloodMode {
     }
 
     /// Where the overrides go (the rule manager, built after the dispatcher).
+    /// The kept state's effects are applied now, before the rules'
+    /// first evaluation.
     pub fn set_rules(&self, rules: Arc<dyn RuleOverrideSink>) {
         *self.rules.write() = Some(rules);
+        self.apply_effects(SystemTime::now());
     }
 
     /// Applies a reloaded configuration to flood mode in force: another
@@ -287,7 +290,7 @@ impl FloodMode {
         let previous = self.status();
         let silence = Silence {
             id: previous.as_ref().map(|p| p.silence_id.clone()).unwrap_or_default(),
-            matchers: vec![silence_matcher(&cfg)],
+            matchers: silence_matchers(&cfg),
             starts_at: previous.as_ref().map_or(now, FloodState::started_at),
             ends_at: end,
             updated_at: now,
@@ -437,9 +440,13 @@ async fn sleep_or_forever(wait: Option<Duration>) {
 }
 
 /// Silences every alert whose critical label is not one of the critical
-/// values (an alert without the label included).
-fn silence_matcher(cfg: &AlertFloodConfig) -> SilenceMatcher {
-    match cfg.critical_values.as_slice() {
+/// values (an alert without the label included). A silence must have a
+/// matcher that does not match the empty string (Alertmanager refuses one
+/// that would silence everything), so the second one asks for an
+/// `alertname`, which every alert of the rules and of Alertmanager's
+/// clients has.
+fn silence_matchers(cfg: &AlertFloodConfig) -> Vec<SilenceMatcher> {
+    let severity = match cfg.critical_values.as_slice() {
         [one] => SilenceMatcher {
             name: cfg.critical_label.clone(),
             value: one.clone(),
@@ -452,5 +459,12 @@ fn silence_matcher(cfg: &AlertFloodConfig) -> SilenceMatcher {
             is_regex: true,
             is_equal: false,
         },
-    }
+    };
+    let named = SilenceMatcher {
+        name: "alertname".into(),
+        value: ".+".into(),
+        is_regex: true,
+        is_equal: true,
+    };
+    vec![severity, named]
 }
