@@ -67,7 +67,8 @@ async fn call(server: &Server, what: FloodCommand) -> Result<Value> {
             reason,
             overrides,
         } => {
-            let body = json!({"duration": duration, "until": until, "reason": reason, "overrides": overrides});
+            let body =
+                json!({"duration": duration, "until": until, "reason": reason, "overrides": overrides});
             client
                 .post(&url)
                 .header("Content-Type", "application/json")
@@ -112,7 +113,11 @@ fn describe(data: &Value) -> String {
         text("createdBy"),
         text("reason"),
         data["secondaryReceiver"].as_str().unwrap_or(""),
-        if overrides.is_empty() { "none".to_string() } else { overrides.join(", ") },
+        if overrides.is_empty() {
+            "none".to_string()
+        } else {
+            overrides.join(", ")
+        },
         text("silenceId"),
     )
 }

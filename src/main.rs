@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod accounts_cli;
-mod flood_cli;
 mod app;
+mod flood_cli;
 
 /// Log ingest allocates a string or map node per JSON value; mimalloc
 /// does that in a fraction of glibc's time, for a higher peak RSS

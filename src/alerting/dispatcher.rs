@@ -252,7 +252,7 @@ impl Dispatcher {
     /// Whether flood mode routes critical alerts to `group`'s receiver
     /// now: false for every group of the routing tree.
     pub(super) fn flood_group_lapsed(&self, group: &Group, now: SystemTime) -> bool {
-        group.route.key == FLOOD_ROUTE_KEY && !self.flood.read().as_ref().is_some_and(|f| now < f.until)
+        group.route.key == FLOOD_ROUTE_KEY && self.flood.read().as_ref().is_none_or(|f| now >= f.until)
     }
 
     /// Flood mode's route for an alert with `labels`, when it takes one:

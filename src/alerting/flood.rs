@@ -197,7 +197,10 @@ impl FloodMode {
 
     /// Flood mode while on.
     pub fn status(&self) -> Option<FloodState> {
-        self.state.read().clone().filter(|s| s.ends_at() > SystemTime::now())
+        self.state
+            .read()
+            .clone()
+            .filter(|s| s.ends_at() > SystemTime::now())
     }
 
     pub fn config(&self) -> Option<AlertFloodConfig> {
@@ -210,7 +213,12 @@ impl FloodMode {
     }
 
     /// The end a request asks for, checked against `now` and the limit.
-    fn end_of(&self, req: &FloodRequest, cfg: &AlertFloodConfig, now: SystemTime) -> Result<SystemTime, AlertingError> {
+    fn end_of(
+        &self,
+        req: &FloodRequest,
+        cfg: &AlertFloodConfig,
+        now: SystemTime,
+    ) -> Result<SystemTime, AlertingError> {
         let max = cfg.max_duration.as_duration();
         let end = match (req.until.as_deref(), req.duration.as_deref()) {
             (Some(_), Some(_)) | (None, None) => {
@@ -221,7 +229,10 @@ impl FloodMode {
             }
             (Some(u), None) => {
                 let end = parse_rfc3339(u).map_err(|e| {
-                    self.refuse(FloodRefusal::BadEnd, format!("until {u:?} is not an RFC 3339 time: {e}"))
+                    self.refuse(
+                        FloodRefusal::BadEnd,
+                        format!("until {u:?} is not an RFC 3339 time: {e}"),
+                    )
                 })?;
                 if end <= now {
                     return Err(self.refuse(
@@ -238,7 +249,10 @@ impl FloodMode {
                     } else {
                         FloodRefusal::BadEnd
                     };
-                    self.refuse(reason, format!("duration {d:?} is not a duration such as 2h: {e}"))
+                    self.refuse(
+                        reason,
+                        format!("duration {d:?} is not a duration such as 2h: {e}"),
+                    )
                 })?;
                 if length.is_zero() {
                     return Err(self.refuse(
@@ -273,7 +287,9 @@ impl FloodMode {
                 "alert flood mode is not configured (no alerting_flood section)".into(),
             ));
         };
-        let end = self.end_of(&req, &cfg, now)?;
+        // Kept to the millisecond, as the state is, so the silence ends
+        // exactly when flood mode does.
+        let end = from_ms(to_ms(self.end_of(&req, &cfg, now)?));
         let mut overrides = Vec::new();
         for name in &req.overrides {
             if !cfg.overrides.iter().any(|o| &o.name == name) {
@@ -288,14 +304,26 @@ impl FloodMode {
             }
         }
         let previous = self.status();
+        // The silence in force is updated in place (same matchers, same
+        // start), so the Silences page keeps one silence for flood mode.
+        let kept = previous
+            .as_ref()
+            .and_then(|p| self.dispatcher.silences().get(&p.silence_id));
         let silence = Silence {
-            id: previous.as_ref().map(|p| p.silence_id.clone()).unwrap_or_default(),
+            id: kept.as_ref().map(|k| k.id.clone()).unwrap_or_default(),
             matchers: silence_matchers(&cfg),
-            starts_at: previous.as_ref().map_or(now, FloodState::started_at),
+            starts_at: kept.as_ref().map_or(now, |k| k.starts_at),
             ends_at: end,
             updated_at: now,
             created_by: format!("alert flood mode ({})", actor.name),
-            comment: format!("Alert flood mode: {}", if req.reason.is_empty() { "no reason given" } else { &req.reason }),
+            comment: format!(
+                "Alert flood mode: {}",
+                if req.reason.is_empty() {
+                    "no reason given"
+                } else {
+                    &req.reason
+                }
+            ),
         };
         let silence_id = self.dispatcher.silences().set(silence, now).await?;
         let state = FloodState {
@@ -309,13 +337,26 @@ impl FloodMode {
         let detail = format!(
             "until {}; overrides: {}; reason: {}",
             rfc3339(end),
-            if state.overrides.is_empty() { "none".to_string() } else { state.overrides.join(", ") },
+            if state.overrides.is_empty() {
+                "none".to_string()
+            } else {
+                state.overrides.join(", ")
+            },
             state.reason
         );
         let bytes = serde_json::to_vec(&state).map_err(|e| AlertingError::Internal(e.to_string()))?;
-        let action = if previous.is_some() { "flood.extend" } else { "flood.on" };
-        self.persist(WriteOp::put(tables::ALERT_FLOOD, STATE_KEY, bytes), actor, action, detail)
-            .await?;
+        let action = if previous.is_some() {
+            "flood.extend"
+        } else {
+            "flood.on"
+        };
+        self.persist(
+            WriteOp::put(tables::ALERT_FLOOD, STATE_KEY, bytes),
+            actor,
+            action,
+            detail,
+        )
+        .await?;
         *self.state.write() = Some(state.clone());
         self.apply_effects(now);
         self.changed.notify_one();
@@ -344,8 +385,13 @@ impl FloodMode {
             }
         }
         let detail = format!("was until {}; reason: {}", rfc3339(state.ends_at()), state.reason);
-        self.persist(WriteOp::delete(tables::ALERT_FLOOD, STATE_KEY), actor, action, detail)
-            .await?;
+        self.persist(
+            WriteOp::delete(tables::ALERT_FLOOD, STATE_KEY),
+            actor,
+            action,
+            detail,
+        )
+        .await?;
         *self.state.write() = None;
         self.apply_effects(now);
         self.changed.notify_one();
@@ -354,7 +400,13 @@ impl FloodMode {
     }
 
     /// Writes `op` and the audit entry of `action` in one transaction.
-    async fn persist(&self, op: WriteOp, actor: &Actor, action: &str, detail: String) -> Result<(), AlertingError> {
+    async fn persist(
+        &self,
+        op: WriteOp,
+        actor: &Actor,
+        action: &str,
+        detail: String,
+    ) -> Result<(), AlertingError> {
         let Some(store) = self.store.clone() else {
             return Ok(());
         };
@@ -410,8 +462,14 @@ impl FloodMode {
                 && end <= SystemTime::now()
             {
                 let _one = self.change.lock().await;
-                if self.state.read().as_ref().is_some_and(|s| s.ends_at() <= SystemTime::now())
-                    && let Err(e) = self.end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false).await
+                if self
+                    .state
+                    .read()
+                    .as_ref()
+                    .is_some_and(|s| s.ends_at() <= SystemTime::now())
+                    && let Err(e) = self
+                        .end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false)
+                        .await
                 {
                     tracing::error!(error = %e, "cannot end alert flood mode at its end; retrying");
                     tokio::select! {
@@ -455,7 +513,11 @@ fn silence_matchers(cfg: &AlertFloodConfig) -> Vec<SilenceMatcher> {
         },
         many => SilenceMatcher {
             name: cfg.critical_label.clone(),
-            value: many.iter().map(|v| regex::escape(v)).collect::<Vec<_>>().join("|"),
+            value: many
+                .iter()
+                .map(|v| regex::escape(v))
+                .collect::<Vec<_>>()
+                .join("|"),
             is_regex: true,
             is_equal: false,
         },
@@ -467,4 +529,257 @@ fn silence_matchers(cfg: &AlertFloodConfig) -> Vec<SilenceMatcher> {
         is_equal: true,
     };
     vec![severity, named]
+}
+
+#[cfg(test)]
+mod tests {
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::alerting::{DispatcherOptions, SilenceState};
+    use crate::config::FloodOverride;
+    use crate::model::{Alert, AlertSource, Labels};
+
+    /// The overrides the rules were last given.
+    #[derive(Default)]
+    struct Rules(Mutex<Vec<Vec<(String, String)>>>);
+
+    impl RuleOverrideSink for Rules {
+        fn set_overrides(&self, overrides: Vec<(String, String)>) {
+            self.0.lock().push(overrides);
+        }
+    }
+
+    impl Rules {
+        fn last(&self) -> Vec<(String, String)> {
+            self.0.lock().last().cloned().unwrap_or_default()
+        }
+    }
+
+    fn config() -> AlertFloodConfig {
+        AlertFloodConfig {
+            secondary_receiver: "oncall".into(),
+            max_duration: PromDuration::from_secs(3600),
+            critical_label: "severity".into(),
+            critical_values: vec!["critical".into()],
+            overrides: vec![FloodOverride {
+                name: "raise".into(),
+                rule: "lms/ErrorsHigh".into(),
+                expr: "errors > 50".into(),
+            }],
+        }
+    }
+
+    struct Setup {
+        flood: Arc<FloodMode>,
+        dispatcher: Arc<Dispatcher>,
+        rules: Arc<Rules>,
+        registry: Arc<Registry>,
+    }
+
+    fn open(store: &Arc<StateStore>) -> Setup {
+        let registry = Registry::new();
+        let options = DispatcherOptions {
+            state: Some(store.clone()),
+            ..Default::default()
+        };
+        let dispatcher = Dispatcher::new(None, options, &registry).unwrap();
+        let audit = Arc::new(AuditLog::new(store.clone()));
+        let flood = FloodMode::new(
+            dispatcher.clone(),
+            Some(&config()),
+            Some(store.clone()),
+            Some(audit),
+            &registry,
+        )
+        .unwrap();
+        let rules = Arc::new(Rules::default());
+        flood.set_rules(rules.clone());
+        Setup {
+            flood,
+            dispatcher,
+            rules,
+            registry,
+        }
+    }
+
+    fn actions(store: &Arc<StateStore>) -> Vec<String> {
+        let page = AuditLog::new(store.clone()).list(None, 100).unwrap();
+        page.entries.into_iter().rev().map(|e| e.action).collect()
+    }
+
+    fn ask(until: Option<String>, duration: Option<&str>, overrides: &[&str]) -> FloodRequest {
+        FloodRequest {
+            until,
+            duration: duration.map(str::to_string),
+            reason: "outage".into(),
+            overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_refused_by_name_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let s = open(&store);
+        let me = Actor::new("ada", "127.0.0.1");
+        let past = rfc3339(SystemTime::now() - Duration::from_secs(60));
+        let cases = [
+            (ask(Some(past), None, &[]), "end_in_past", "not in the future"),
+            (
+                ask(None, Some("0s"), &[]),
+                "duration_not_positive",
+                "greater than 0",
+            ),
+            (
+                ask(None, Some("-1h"), &[]),
+                "duration_not_positive",
+                "not a duration",
+            ),
+            (
+                ask(None, Some("2h"), &[]),
+                "beyond_max_duration",
+                "max_duration (1h)",
+            ),
+            (ask(None, Some("10m"), &["nope"]), "unknown_override", "\"nope\""),
+            (ask(None, None, &[]), "no_end", "exactly one"),
+            (ask(Some("tomorrow".into()), None, &[]), "bad_end", "\"tomorrow\""),
+        ];
+        for (req, reason, needle) in cases {
+            let e = s.flood.turn_on(req, &me).await.unwrap_err();
+            assert!(
+                matches!(&e, AlertingError::FloodRefused { reason: r, .. } if r.as_str() == reason),
+                "{e}"
+            );
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let counted = |r: &str| s.flood.metrics.refusals.with(&[r]).get();
+        assert_eq!(counted("duration_not_positive"), 2);
+        assert_eq!(counted("end_in_past"), 1);
+        assert!(s.flood.status().is_none() && s.dispatcher.silences().list().is_empty());
+        assert!(matches!(
+            s.flood.turn_off(&me).await,
+            Err(AlertingError::FloodOff)
+        ));
+        assert!(actions(&store).is_empty());
+        let text = s.registry.render();
+        assert!(text.contains("belfry_flood_mode_active 0"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn on_silences_routes_and_overrides_survives_a_restart_and_off_restores() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let s = open(&store);
+        let me = Actor::new("ada", "127.0.0.1");
+        let critical = Labels::from_pairs(&[("alertname", "LmsDown"), ("severity", "critical")]);
+        let warning = Labels::from_pairs(&[("alertname", "ErrorsHigh"), ("severity", "warning")]);
+        let bare = Labels::from_pairs(&[("alertname", "NoSeverity")]);
+        let alert = |labels: &Labels| Alert {
+            labels: labels.clone(),
+            annotations: Labels::default(),
+            starts_at: UNIX_EPOCH,
+            ends_at: UNIX_EPOCH,
+            generator_url: String::new(),
+        };
+        s.dispatcher
+            .ingest(
+                AlertSource::Api,
+                vec![alert(&critical), alert(&warning), alert(&bare)],
+            )
+            .unwrap();
+
+        let on = s
+            .flood
+            .turn_on(ask(None, Some("30m"), &["raise"]), &me)
+            .await
+            .unwrap();
+        let now = SystemTime::now();
+        assert_eq!(
+            s.rules.last(),
+            vec![("lms/ErrorsHigh".to_string(), "errors > 50".to_string())]
+        );
+        assert!(s.dispatcher.silenced_by(&critical, now).is_empty());
+        assert_eq!(
+            s.dispatcher.silenced_by(&warning, now),
+            vec![on.silence_id.clone()]
+        );
+        assert_eq!(s.dispatcher.silenced_by(&bare, now), vec![on.silence_id.clone()]);
+        let receivers = |name: &str| {
+            s.dispatcher
+                .alerts()
+                .into_iter()
+                .find(|a| a.alert.labels.get("alertname") == Some(name))
+                .unwrap()
+                .receivers
+        };
+        assert_eq!(receivers("LmsDown"), ["null", "oncall"]);
+        assert_eq!(receivers("ErrorsHigh"), ["null"]);
+        assert!(s.registry.render().contains("belfry_flood_mode_active 1"));
+
+        // On again: the end and overrides are replaced, start and silence kept.
+        let again = s.flood.turn_on(ask(None, Some("45m"), &[]), &me).await.unwrap();
+        assert_eq!(
+            (again.started_ms, &again.silence_id),
+            (on.started_ms, &on.silence_id)
+        );
+        assert!(again.ends_ms > on.ends_ms);
+        assert!(s.rules.last().is_empty());
+        let silence = s.dispatcher.silences().get(&on.silence_id).unwrap();
+        assert_eq!(silence.ends_at, again.ends_at());
+
+        // A restart reads it back and applies it.
+        let reopened = open(&store);
+        assert_eq!(reopened.flood.status(), Some(again.clone()));
+        assert_eq!(
+            reopened.dispatcher.silenced_by(&warning, SystemTime::now()),
+            vec![on.silence_id.clone()]
+        );
+
+        let off = reopened.flood.turn_off(&me).await.unwrap();
+        assert_eq!(off.silence_id, on.silence_id);
+        assert!(reopened.flood.status().is_none());
+        assert!(reopened.rules.last().is_empty());
+        let silence = reopened.dispatcher.silences().get(&on.silence_id).unwrap();
+        assert_eq!(silence.state(SystemTime::now()), SilenceState::Expired);
+        assert!(store.get(tables::ALERT_FLOOD, STATE_KEY).unwrap().is_none());
+        assert_eq!(actions(&store), ["flood.on", "flood.extend", "flood.off"]);
+    }
+
+    #[tokio::test]
+    async fn flood_mode_whose_end_passed_while_down_ends_at_start_and_is_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let ended = FloodState {
+            started_ms: to_ms(SystemTime::now()) - 7_200_000,
+            ends_ms: to_ms(SystemTime::now()) - 3_600_000,
+            by: "ada".into(),
+            reason: "outage".into(),
+            overrides: vec!["raise".into()],
+            silence_id: "gone".into(),
+        };
+        store
+            .write(&[WriteOp::put(
+                tables::ALERT_FLOOD,
+                STATE_KEY,
+                serde_json::to_vec(&ended).unwrap(),
+            )])
+            .unwrap();
+        let s = open(&store);
+        // Not in force even before `run` ends it.
+        assert!(s.flood.status().is_none());
+        assert!(s.rules.last().is_empty());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(s.flood.clone().run(shutdown.clone()));
+        for _ in 0..500 {
+            if store.get(tables::ALERT_FLOOD, STATE_KEY).unwrap().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(store.get(tables::ALERT_FLOOD, STATE_KEY).unwrap().is_none());
+        assert_eq!(actions(&store), ["flood.expire"]);
+        shutdown.cancel();
+        task.await.unwrap();
+    }
 }

@@ -23,6 +23,6 @@ pub mod silence;
 pub mod store;
 
 pub use dispatcher::{AlertGroupView, AlertView, Dispatcher, DispatcherOptions, FloodRouting};
-pub use flood::{FloodMode, FloodRefusal, FloodRequest, FloodState};
 pub use error::AlertingError;
+pub use flood::{FloodMode, FloodRefusal, FloodRequest, FloodState};
 pub use silence::{Silence, SilenceMatcher, SilenceState};

@@ -80,7 +80,10 @@ impl AlertFloodConfig {
             return Err("max_duration must be greater than 0".into());
         }
         if !is_legacy_label_name(&self.critical_label) {
-            return Err(format!("critical_label {:?} is not a valid label name", self.critical_label));
+            return Err(format!(
+                "critical_label {:?} is not a valid label name",
+                self.critical_label
+            ));
         }
         if self.critical_values.is_empty() {
             return Err("critical_values must name at least one value".into());
@@ -137,10 +140,35 @@ mod tests {
         );
         assert!(dup.validate(&["oncall"]).unwrap_err().contains("used twice"));
         let bad_rule = parse("secondary_receiver: oncall\noverrides:\n- {name: a, rule: /X, expr: up}");
-        assert!(bad_rule.validate(&["oncall"]).unwrap_err().contains("GROUP/ALERTNAME"));
+        assert!(
+            bad_rule
+                .validate(&["oncall"])
+                .unwrap_err()
+                .contains("GROUP/ALERTNAME")
+        );
         let zero = parse("secondary_receiver: oncall\nmax_duration: 0s");
         assert!(zero.validate(&["oncall"]).unwrap_err().contains("max_duration"));
-        let err = serde_norway::from_str::<AlertFloodConfig>("secondary_receiver: a\nthreshold: 3").unwrap_err();
+        let err =
+            serde_norway::from_str::<AlertFloodConfig>("secondary_receiver: a\nthreshold: 3").unwrap_err();
         assert!(err.to_string().contains("threshold"), "{err}");
+    }
+
+    #[test]
+    fn the_whole_file_refuses_an_unknown_receiver_or_key_where_it_is() {
+        let text = "alerting:\n  route: {receiver: team}\n  receivers: [{name: team}]\nalerting_flood:\n  secondary_receiver: oncall\n";
+        let e = crate::config::Config::from_yaml(text, "belfry.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("belfry.yml:4:") && e.contains("\"oncall\""), "{e}");
+        let ok = text.replace("oncall", "team");
+        let cfg = crate::config::Config::from_yaml(&ok, "belfry.yml").unwrap();
+        assert_eq!(cfg.alerting_flood.unwrap().secondary_receiver, "team");
+        let unknown = format!("{ok}  threshold: 3\n");
+        let e = crate::config::Config::from_yaml(&unknown, "belfry.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("belfry.yml:6:") && e.contains("threshold"), "{e}");
+        let no_alerting = "alerting_flood:\n  secondary_receiver: team\n";
+        assert!(crate::config::Config::from_yaml(no_alerting, "belfry.yml").is_err());
     }
 }

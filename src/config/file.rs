@@ -236,7 +236,11 @@ impl Config {
                 .flat_map(|a| a.receivers.iter().map(|r| r.name.as_str()))
                 .collect();
             f.validate(&receivers).map_err(|m| {
-                FileError::located(origin, locate_key(text, "alerting_flood"), format!("alerting_flood: {m}"))
+                FileError::located(
+                    origin,
+                    locate_key(text, "alerting_flood"),
+                    format!("alerting_flood: {m}"),
+                )
             })?;
         }
         remote_write::resolve_all(&mut self.remote_write).map_err(|(i, e)| {

@@ -119,7 +119,9 @@ fn firing_rule_alerts(server: &BelfryServer) -> Vec<String> {
 /// The audit log's flood mode entries, oldest first: (action, actor, detail).
 fn audited(server: &BelfryServer) -> Vec<(String, String, String)> {
     let body = get_json(&server.url("/api/belfry/audit?limit=100"));
-    let entries = body["data"]["entries"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let entries = body["data"]["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
     entries
         .iter()
         .rev()
@@ -208,9 +210,22 @@ alerting_flood:
     refused(json!({"reason": "no end"}), "exactly one of until");
     let (status, answer) = call(&server, reqwest::Method::DELETE, "/api/belfry/flood", None);
     assert_eq!(status, 409, "{answer}");
-    for reason in ["end_in_past", "duration_not_positive", "beyond_max_duration", "unknown_override", "no_end"] {
-        let line = metric_line(&server, &format!("belfry_flood_mode_refusals_total{{reason=\"{reason}\"}}"));
-        assert_eq!(line.as_deref().and_then(|l| l.rsplit(' ').next()), Some("1"), "{reason}: {line:?}");
+    for reason in [
+        "end_in_past",
+        "duration_not_positive",
+        "beyond_max_duration",
+        "unknown_override",
+        "no_end",
+    ] {
+        let line = metric_line(
+            &server,
+            &format!("belfry_flood_mode_refusals_total{{reason=\"{reason}\"}}"),
+        );
+        assert_eq!(
+            line.as_deref().and_then(|l| l.rsplit(' ').next()),
+            Some("1"),
+            "{reason}: {line:?}"
+        );
     }
     assert_eq!(flood_status(&server)["active"], false);
     assert!(!alerts_page(&server).contains("Alert flood mode until"));
@@ -218,14 +233,28 @@ alerting_flood:
     // On, from the command line.
     let out = cli(
         &server,
-        &["on", "--for", "30m", "--reason", "LMS outage", "--override", "errors-raised"],
+        &[
+            "on",
+            "--for",
+            "30m",
+            "--reason",
+            "LMS outage",
+            "--override",
+            "errors-raised",
+        ],
     );
-    assert!(out.contains("alert flood mode is on until") && out.contains("errors-raised"), "{out}");
+    assert!(
+        out.contains("alert flood mode is on until") && out.contains("errors-raised"),
+        "{out}"
+    );
     let status = flood_status(&server);
     assert_eq!(status["active"], true, "{status}");
     assert_eq!(status["current"]["reason"], "LMS outage");
     let silence_id = status["current"]["silenceId"].as_str().unwrap().to_string();
-    assert_eq!(metric_line(&server, "belfry_flood_mode_active ").as_deref(), Some("belfry_flood_mode_active 1"));
+    assert_eq!(
+        metric_line(&server, "belfry_flood_mode_active ").as_deref(),
+        Some("belfry_flood_mode_active 1")
+    );
 
     // The firing critical alert now also reaches on-call.
     alert_at_hook(&oncall, "LmsDown", "firing");
@@ -246,9 +275,11 @@ alerting_flood:
     assert_eq!(held[0]["status"]["silencedBy"], json!([silence_id]), "{held}");
     assert_eq!(held[0]["status"]["state"], "suppressed", "{held}");
     // The override's threshold (50) is above the rate (20): it resolves.
-    wait_for(Duration::from_secs(20), "ErrorsHigh to resolve under the override", || {
-        (!firing_rule_alerts(&server).contains(&"ErrorsHigh".to_string())).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(20),
+        "ErrorsHigh to resolve under the override",
+        || (!firing_rule_alerts(&server).contains(&"ErrorsHigh".to_string())).then_some(()),
+    );
     assert!(firing_rule_alerts(&server).contains(&"LmsDown".to_string()));
 
     let page = alerts_page(&server);
@@ -262,7 +293,10 @@ alerting_flood:
     let entries = audited(&server);
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0].0, "flood.on");
-    assert!(entries[0].2.contains("LMS outage") && entries[0].2.contains("errors-raised"), "{entries:?}");
+    assert!(
+        entries[0].2.contains("LMS outage") && entries[0].2.contains("errors-raised"),
+        "{entries:?}"
+    );
     server.stop();
 
     // A restart keeps it on: the state, its silence, the override.
@@ -283,14 +317,18 @@ alerting_flood:
     assert!(cli(&server, &["status"]).contains("reason: LMS outage"));
     // Evaluations after the restart keep the raised threshold: the rule's
     // health says it ran, and ErrorsHigh is not firing.
-    wait_for(Duration::from_secs(20), "the rules to evaluate after the restart", || {
-        let rules = get_json(&server.url("/api/v1/rules"));
-        rules["data"]["groups"][0]["rules"]
-            .as_array()?
-            .iter()
-            .all(|r| r["health"] == "ok")
-            .then_some(())
-    });
+    wait_for(
+        Duration::from_secs(20),
+        "the rules to evaluate after the restart",
+        || {
+            let rules = get_json(&server.url("/api/v1/rules"));
+            rules["data"]["groups"][0]["rules"]
+                .as_array()?
+                .iter()
+                .all(|r| r["health"] == "ok")
+                .then_some(())
+        },
+    );
     assert!(!firing_rule_alerts(&server).contains(&"ErrorsHigh".to_string()));
 
     // Off: the warning is heard, the override is gone.
@@ -299,11 +337,18 @@ alerting_flood:
     assert_eq!(flood_status(&server)["active"], false);
     alert_at_hook(&team, "BackupSlow", "firing");
     wait_for(Duration::from_secs(20), "ErrorsHigh to fire again", || {
-        firing_rule_alerts(&server).contains(&"ErrorsHigh".to_string()).then_some(())
+        firing_rule_alerts(&server)
+            .contains(&"ErrorsHigh".to_string())
+            .then_some(())
     });
     assert!(!alerts_page(&server).contains("Alert flood mode until"));
     let silences = get_json(&server.url("/api/v2/silences"));
-    let ours = silences.as_array().unwrap().iter().find(|s| s["id"] == json!(silence_id)).unwrap();
+    let ours = silences
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == json!(silence_id))
+        .unwrap();
     assert_eq!(ours["status"]["state"], "expired");
 
     // A short flood mode ends by itself.
@@ -323,7 +368,10 @@ alerting_flood:
             ("flood.expire".to_string(), "belfry".to_string()),
         ]
     );
-    assert_eq!(metric_line(&server, "belfry_flood_mode_active ").as_deref(), Some("belfry_flood_mode_active 0"));
+    assert_eq!(
+        metric_line(&server, "belfry_flood_mode_active ").as_deref(),
+        Some("belfry_flood_mode_active 0")
+    );
     assert!(cli(&server, &["status"]).contains("alert flood mode is off"));
     server.stop();
 }

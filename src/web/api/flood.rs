@@ -100,7 +100,10 @@ pub async fn on(
 
 /// `DELETE /api/belfry/flood`: turns flood mode off before its end (409
 /// when it is not on).
-pub async fn off(State(state): State<Arc<AppState>>, ActingAs(actor): ActingAs) -> Result<Response, ApiError> {
+pub async fn off(
+    State(state): State<Arc<AppState>>,
+    ActingAs(actor): ActingAs,
+) -> Result<Response, ApiError> {
     let flood = flood(&state)?;
     flood.turn_off(&actor).await?;
     Ok(success(status_json(flood), Vec::new()).into_response())

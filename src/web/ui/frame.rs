@@ -246,7 +246,7 @@ impl Frame {
         times::iso(ms.millis())
     }
 
-    fn from_parts(parts: &Parts) -> Frame {
+    pub(crate) fn from_parts(parts: &Parts) -> Frame {
         let principal = parts
             .extensions
             .get::<Principal>()
