@@ -782,4 +782,46 @@ mod tests {
         shutdown.cancel();
         task.await.unwrap();
     }
+
+    #[tokio::test]
+    async fn a_reload_moves_the_secondary_receiver_and_one_without_the_section_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let s = open(&store);
+        let me = Actor::new("ada", "127.0.0.1");
+        let critical = Labels::from_pairs(&[("alertname", "LmsDown"), ("severity", "critical")]);
+        let alert = Alert {
+            labels: critical.clone(),
+            annotations: Labels::default(),
+            starts_at: UNIX_EPOCH,
+            ends_at: UNIX_EPOCH,
+            generator_url: String::new(),
+        };
+        s.dispatcher.ingest(AlertSource::Api, vec![alert]).unwrap();
+        s.flood
+            .turn_on(ask(None, Some("10m"), &["raise"]), &me)
+            .await
+            .unwrap();
+        let mut moved = config();
+        moved.secondary_receiver = "pager".into();
+        moved.overrides[0].expr = "errors > 80".into();
+        s.flood.reconfigure(Some(&moved));
+        assert_eq!(s.dispatcher.alerts()[0].receivers, ["null", "pager"]);
+        assert_eq!(
+            s.rules.last(),
+            vec![("lms/ErrorsHigh".to_string(), "errors > 80".to_string())]
+        );
+
+        s.flood.reconfigure(None);
+        for _ in 0..500 {
+            if s.flood.status().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(s.flood.status().is_none());
+        assert_eq!(s.dispatcher.alerts()[0].receivers, ["null"]);
+        assert!(s.rules.last().is_empty());
+        assert_eq!(actions(&store), ["flood.on", "flood.off"]);
+    }
 }

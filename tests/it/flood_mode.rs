@@ -375,3 +375,43 @@ alerting_flood:
     assert!(cli(&server, &["status"]).contains("alert flood mode is off"));
     server.stop();
 }
+
+/// `belfry check config` holds the overrides to the rule files: a rule
+/// they do not have, or an expression that does not parse, is refused
+/// naming the override.
+#[test]
+fn check_config_refuses_an_override_the_rules_cannot_take() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("rules.yml"), RULES).unwrap();
+    let check = |rule: &str, expr: &str| {
+        let cfg = tmp.path().join("belfry.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "rule_files: ['rules.yml']\nalerting:\n  route: {{receiver: team}}\n  receivers: [{{name: team}}]\nalerting_flood:\n  secondary_receiver: team\n  overrides:\n    - {{name: raised, rule: {rule}, expr: '{expr}'}}\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_belfry"))
+            .args(["check", "config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(check("ErrorsHigh", "flood_error_rate > 50").0);
+    assert!(check("lms/ErrorsHigh", "flood_error_rate > 50").0);
+    let (ok, err) = check("Gone", "flood_error_rate > 50");
+    assert!(
+        !ok && err.contains("override \"raised\"") && err.contains("\"Gone\""),
+        "{err}"
+    );
+    let (ok, err) = check("ErrorsHigh", "flood_error_rate >");
+    assert!(
+        !ok && err.contains("override \"raised\"") && err.contains("not a valid promql"),
+        "{err}"
+    );
+}
