@@ -280,6 +280,17 @@ impl FloodMode {
     /// reason and overrides (its start and silence are kept).
     pub async fn turn_on(&self, req: FloodRequest, actor: &Actor) -> Result<FloodState, AlertingError> {
         let _one = self.change.lock().await;
+        // Flood mode whose end just passed, before `run` ended it: its
+        // expiry is recorded first, so the log never skips one.
+        if self
+            .state
+            .read()
+            .as_ref()
+            .is_some_and(|s| s.ends_at() <= SystemTime::now())
+        {
+            self.end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false)
+                .await?;
+        }
         let now = SystemTime::now();
         let Some(cfg) = self.config() else {
             return Err(self.refuse(
@@ -781,6 +792,21 @@ mod tests {
         assert_eq!(actions(&store), ["flood.expire"]);
         shutdown.cancel();
         task.await.unwrap();
+
+        // Turned on again before `run` ended the old one: its expiry is
+        // recorded first.
+        store
+            .write(&[WriteOp::put(
+                tables::ALERT_FLOOD,
+                STATE_KEY,
+                serde_json::to_vec(&ended).unwrap(),
+            )])
+            .unwrap();
+        let s = open(&store);
+        let me = Actor::new("ada", "127.0.0.1");
+        let on = s.flood.turn_on(ask(None, Some("5m"), &[]), &me).await.unwrap();
+        assert_ne!(on.started_ms, ended.started_ms);
+        assert_eq!(actions(&store), ["flood.expire", "flood.expire", "flood.on"]);
     }
 
     #[tokio::test]
