@@ -252,7 +252,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let alerting = {
         let registry = registry.clone();
         let alerting_config = config.alerting.clone();
-        let external_url = format!("http://{local_addr}");
+        let external_url = external_url(&config, local_addr);
         let state_store = state_store.clone();
         let received_history: Arc<dyn belfry::model::AlertHistorySink> = Arc::new(history.queue());
         tokio::task::spawn_blocking(move || -> Result<_> {
@@ -315,7 +315,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
     let errors = Arc::new(errors.with_alerts(Arc::new(belfry::errors::ErrorAlerts::new(
         alerting.sink(AlertSource::Errors),
         config.errors.alerts.clone(),
-        format!("http://{local_addr}"),
+        external_url(&config, local_addr),
         &registry,
     ))));
     let demo = match opts.demo {
@@ -355,7 +355,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         Some(rules_sink),
         &registry,
         RuleManagerOptions {
-            external_url: format!("http://{local_addr}"),
+            external_url: external_url(&config, local_addr),
             ..Default::default()
         },
     );
@@ -371,6 +371,14 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
             .await
             .context("opening the dashboards stopped")?;
         Arc::new(opened.context("cannot read the stored dashboards")?)
+    };
+    let runbooks = {
+        let (state_store, registry) = (state_store.clone(), registry.clone());
+        let opened =
+            tokio::task::spawn_blocking(move || belfry::runbooks::Runbooks::open(state_store, &registry))
+                .await
+                .context("opening the runbooks stopped")?;
+        Arc::new(opened.context("cannot read the stored runbooks")?)
     };
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
@@ -410,6 +418,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         logql: Some(logql),
         errors: Some(errors.clone()),
         dashboards,
+        runbooks,
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
@@ -653,6 +662,23 @@ async fn wait_for_stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// Where alerts, notifications and `$externalURL` (the rule packs'
+/// `runbook_url`) point: `server.external_url` without a trailing `/`, as
+/// Prometheus's `--web.external-url`, else the address Belfry listens on,
+/// in the scheme it serves.
+fn external_url(config: &Config, local_addr: SocketAddr) -> String {
+    match config
+        .server
+        .external_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/'))
+    {
+        Some(url) if !url.is_empty() => url.to_string(),
+        _ if config.server.tls.is_some() => format!("https://{local_addr}"),
+        _ => format!("http://{local_addr}"),
     }
 }
 

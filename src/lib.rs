@@ -21,6 +21,7 @@ pub mod promql;
 pub mod relabel;
 pub mod remote;
 pub mod rules;
+pub mod runbooks;
 pub mod scrape;
 pub mod selfmetrics;
 pub mod state;

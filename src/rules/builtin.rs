@@ -64,6 +64,36 @@ mod tests {
         }
     }
 
+    /// Every alert of every pack links its runbook, below the server's
+    /// external URL, under its own name (the web layer's tests check that
+    /// each such runbook exists and renders).
+    #[test]
+    fn every_alert_of_the_packs_has_its_runbook_url() {
+        let mut alerts = 0;
+        for name in builtin_pack_names() {
+            let specs = crate::rules::load_specs(&[builtin_path(name)]).unwrap();
+            for rule in specs.iter().flat_map(|g| &g.rules) {
+                let crate::rules::RuleKind::Alerting {
+                    alert, annotations, ..
+                } = &rule.kind
+                else {
+                    continue;
+                };
+                alerts += 1;
+                let url = annotations
+                    .iter()
+                    .find(|(k, _)| k == "runbook_url")
+                    .map(|(_, v)| v.as_str());
+                assert_eq!(
+                    url,
+                    Some(format!("{{{{ $externalURL }}}}/runbooks/{alert}").as_str()),
+                    "{name}: {alert}"
+                );
+            }
+        }
+        assert!(alerts >= 20, "{alerts}");
+    }
+
     #[test]
     fn builtin_entries_resolve_and_unknown_names_list_the_known_ones() {
         let paths = crate::rules::expand_globs(&["builtin:lms".to_string()]).unwrap();

@@ -73,6 +73,11 @@ pub const AUTH_SESSIONS: &str = "auth_sessions";
 /// it was last imported); the built-in ones are compiled in.
 pub const DASHBOARDS: &str = "dashboards";
 
+/// Runbooks written or edited by admins, by alert name (JSON:
+/// `markdown`, `updated_by`, `updated_at` in Unix milliseconds); the
+/// built-in ones are compiled in.
+pub const RUNBOOKS: &str = "runbooks";
+
 /// Every state change of the rules' alerts by `MILLIS/SEQ` (zero-padded;
 /// JSON `rules::AlertTransition`), kept 90 days.
 pub const ALERT_HISTORY: &str = "alert_history";
@@ -107,6 +112,7 @@ pub const ALL: &[&str] = &[
     AUTH_SESSIONS,
     DASHBOARDS,
     ALERT_HISTORY,
+    RUNBOOKS,
     ALERT_FLOOD,
 ];
 

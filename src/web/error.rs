@@ -20,6 +20,7 @@ use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::logql::LogqlError;
 use crate::logs::LogsError;
 use crate::promql::PromqlError;
+use crate::runbooks::RunbookError;
 use crate::tsdb::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,8 @@ pub enum ApiError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Dashboard(#[from] DashboardError),
+    #[error(transparent)]
+    Runbook(#[from] RunbookError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -137,6 +140,16 @@ impl ApiError {
                 DashboardError::BuiltIn(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 DashboardError::Exists(_) => (StatusCode::CONFLICT, "conflict"),
                 DashboardError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ApiError::Runbook(e) => match e {
+                // A 400, not a 413: the body arrived whole, and its text is
+                // what is refused, naming the limit.
+                RunbookError::InvalidName { .. }
+                | RunbookError::TooLarge { .. }
+                | RunbookError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+                RunbookError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                RunbookError::NotEdited(_) => (StatusCode::CONFLICT, "conflict"),
+                RunbookError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::Alerting(e) => match e {
                 AlertingError::BadAlert(_)

@@ -16,8 +16,8 @@ use super::api::{
     accounts, alert_history, annotations, dashboards, errors_attachments, errors_correlation,
     errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster,
     es_document, es_headers, federate, flood, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
-    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, rules, series, server_status, session,
-    status, target_metadata, targets, write,
+    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, rules, runbooks, series, server_status,
+    session, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -31,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(account_routes())
         .merge(page_routes())
         .merge(dashboard_routes())
+        .merge(runbook_routes())
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
@@ -208,6 +209,20 @@ fn dashboard_routes() -> Router<Arc<AppState>> {
             post(dashboards::duplicate),
         )
         .route("/api/belfry/annotations", get(annotations::list))
+}
+
+/// The alerts' runbooks: the pages and the API admins edit them with.
+fn runbook_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/runbooks", get(ui::runbooks::list))
+        .route("/runbooks/{name}", get(ui::runbooks::view))
+        .route("/runbooks/{name}/edit", get(ui::runbooks::edit))
+        .route("/api/belfry/runbooks", get(runbooks::list))
+        .route(
+            "/api/belfry/runbooks/{name}",
+            get(runbooks::get).put(runbooks::put).delete(runbooks::restore),
+        )
+        .route("/api/belfry/runbooks/{name}/preview", post(runbooks::preview))
 }
 
 /// Sentry's ingest endpoints (SDKs write them with the trailing slash,

@@ -94,4 +94,6 @@ pub struct AppState {
     pub errors: Option<Arc<crate::errors::ErrorIngest>>,
     /// Built-in and imported dashboards.
     pub dashboards: Arc<crate::dashboards::Dashboards>,
+    /// The alerts' runbooks: built in, and admins' edits.
+    pub runbooks: Arc<crate::runbooks::Runbooks>,
 }

@@ -113,6 +113,9 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
         logql: None,
         errors: None,
         dashboards: std::sync::Arc::new(belfry::dashboards::Dashboards::in_memory()),
+        runbooks: std::sync::Arc::new(belfry::runbooks::Runbooks::in_memory(
+            &belfry::selfmetrics::Registry::new(),
+        )),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -41,6 +41,7 @@ mod query_api;
 mod read_api;
 mod remote_write_out;
 mod rules;
+mod runbooks;
 mod scrape;
 mod scrape_client;
 mod status_api;

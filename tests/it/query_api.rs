@@ -78,6 +78,9 @@ impl Api {
             logql: None,
             errors: None,
             dashboards: std::sync::Arc::new(belfry::dashboards::Dashboards::in_memory()),
+            runbooks: std::sync::Arc::new(belfry::runbooks::Runbooks::in_memory(
+                &belfry::selfmetrics::Registry::new(),
+            )),
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -34,6 +34,7 @@ pub mod oidc_login;
 pub mod otlp_logs;
 pub mod query;
 pub mod rules;
+pub mod runbooks;
 pub mod series;
 pub mod server_status;
 pub mod session;

@@ -40,6 +40,8 @@ pub struct ActiveAlert {
     pub explore: String,
     /// The logs of the alert's window, of its service when it names one.
     pub logs: String,
+    /// Its `runbook_url` annotation when it is a web address ("" otherwise).
+    pub runbook: String,
 }
 
 /// An active alert the dispatcher holds that no rule of Belfry raised.
@@ -56,6 +58,8 @@ pub struct ReceivedAlert {
     pub logs: String,
     /// The error issue an error alert is about ("" for other alerts).
     pub issue: String,
+    /// Its `runbook_url` annotation when it is a web address ("" otherwise).
+    pub runbook: String,
 }
 
 pub struct RuleRow {
@@ -243,6 +247,7 @@ fn received_alert(view: &AlertView) -> Option<ReceivedAlert> {
         silence: super::silences::silence_link(labels.iter().map(|l| (l.name.as_str(), l.value.as_str()))),
         logs: logs_link(&window_from(Some(since_ms)), &label_map),
         issue,
+        runbook: super::runbooks::runbook_link(|k| view.alert.annotations.get(k).map(str::to_string)),
     })
 }
 
@@ -365,6 +370,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
                 })
                 .unwrap_or_default(),
             logs: logs_link(&window_from(times::rfc3339_ms(&a.active_at)), &a.labels),
+            runbook: super::runbooks::runbook_link(|k| a.annotations.get(k).cloned()),
             name: a.labels.get("alertname").cloned().unwrap_or_default(),
             severity: a.labels.get("severity").cloned().unwrap_or_default(),
             summary: a

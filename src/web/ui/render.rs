@@ -33,10 +33,22 @@ struct NotFoundPage {
     section: Section,
     title: &'static str,
     message: String,
+    /// Where to go instead: a list's address and its name.
+    back: (&'static str, &'static str),
 }
 
 /// A 404 page in the frame, saying what was not found.
 pub fn not_found(frame: Frame, section: Section, message: String) -> Response {
+    not_found_with(frame, section, message, ("/dashboards", "All dashboards"))
+}
+
+/// A 404 page linking the list the missing thing would be in.
+pub fn not_found_with(
+    frame: Frame,
+    section: Section,
+    message: String,
+    back: (&'static str, &'static str),
+) -> Response {
     render_with(
         StatusCode::NOT_FOUND,
         &NotFoundPage {
@@ -44,6 +56,7 @@ pub fn not_found(frame: Frame, section: Section, message: String) -> Response {
             section,
             title: "Not found",
             message,
+            back,
         },
     )
 }
