@@ -268,6 +268,25 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .await
         .context("the alert dispatch start task failed")??
     };
+    let flood = {
+        let alerting = alerting.clone();
+        let flood_config = config.alerting_flood.clone();
+        let state_store = state_store.clone();
+        let audit = accounts.audit.clone();
+        let registry = registry.clone();
+        tokio::task::spawn_blocking(move || {
+            belfry::alerting::FloodMode::new(
+                alerting,
+                flood_config.as_ref(),
+                Some(state_store),
+                Some(audit),
+                &registry,
+            )
+            .context("cannot read alert flood mode's state")
+        })
+        .await
+        .context("the alert flood mode start task failed")??
+    };
     // Files are tailed once the store and the positions' table are open;
     // they are the last source stopped before the store closes.
     let files = Arc::new(FileTailing::new(logs.clone(), state_store.clone(), &registry));
@@ -341,6 +360,8 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         },
     );
     rules.keep_history(history);
+    flood.set_rules(rules.clone());
+    tokio::spawn(flood.clone().run(shutdown.clone()));
     rules
         .apply_config(&config)
         .context("cannot load the rule files")?;
@@ -375,6 +396,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         ingest_metrics: IngestMetrics::new(&registry),
         metrics: web::WebMetrics::new(&registry),
         alerting,
+        flood: Some(flood),
         query_options: belfry::promql::EngineOptions::default(),
         guard: web::Guard::new(
             web::HostPolicy::new(
@@ -556,6 +578,9 @@ impl Reloader {
         let remote = self.remote.prepare(&config)?;
         self.state.rules.apply_config(&config)?;
         self.state.alerting.install(alerting);
+        if let Some(flood) = &self.state.flood {
+            flood.reconfigure(config.alerting_flood.as_ref());
+        }
         if let Err(e) = self.scrape.install(scrape) {
             // Only when shutting down: scraping has stopped already.
             tracing::warn!(error = %e, "scrape configuration not installed");
@@ -835,7 +860,13 @@ pub fn check_config(file: &Path) -> Result<()> {
     ScrapeManager::check_config(&config).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     RemoteManager::check_config(&config).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let rule_files = belfry::rules::expand_globs(&config.rule_files)
-        .and_then(|paths| belfry::rules::load_specs(&paths).map(|_| paths))
+        .and_then(|paths| {
+            let specs = belfry::rules::load_specs(&paths)?;
+            if let Some(flood) = &config.alerting_flood {
+                belfry::rules::check_overrides(&specs, &flood.overrides)?;
+            }
+            Ok(paths)
+        })
         .map_err(|e| anyhow::anyhow!("rule files: {e}"))?;
     Dispatcher::prepare(config.alerting.as_ref()).map_err(|e| anyhow::anyhow!("alerting config: {e}"))?;
     if let Some(oidc) = &config.auth.oidc {

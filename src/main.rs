@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod accounts_cli;
 mod allocator;
 mod app;
+mod flood_cli;
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +86,13 @@ enum Command {
     Token {
         #[command(subcommand)]
         what: accounts_cli::TokenCommand,
+    },
+    /// Alert flood mode on a running server (over its API).
+    Flood {
+        #[command(flatten)]
+        server: flood_cli::Server,
+        #[command(subcommand)]
+        what: flood_cli::FloodCommand,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -211,6 +219,7 @@ fn main() -> ExitCode {
         }) => app::errors_project_add(cli.serve.config.as_deref(), &data_dir, cli.serve.listen, &name),
         Some(Command::User { what }) => accounts_cli::user(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Token { what }) => accounts_cli::token(cli.serve.config.as_deref(), &data_dir, what),
+        Some(Command::Flood { server, what }) => flood_cli::flood(&server, what),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

@@ -114,8 +114,33 @@ pub struct AlertGroupView {
     pub alerts: Vec<AlertView>,
 }
 
+/// Where alert flood mode sends critical alerts while it is on, beside
+/// their own routes (`flood.rs` sets it).
+#[derive(Clone, Debug)]
+pub struct FloodRouting {
+    pub secondary_receiver: String,
+    pub critical_label: String,
+    pub critical_values: Vec<String>,
+    pub until: SystemTime,
+}
+
+impl FloodRouting {
+    fn routes(&self, labels: &Labels, now: SystemTime) -> bool {
+        now < self.until
+            && labels
+                .get(&self.critical_label)
+                .is_some_and(|v| self.critical_values.iter().any(|c| c == v))
+    }
+}
+
+/// The key of flood mode's route to the secondary receiver, unlike any
+/// route path of the tree (those start with `{`).
+pub const FLOOD_ROUTE_KEY: &str = "flood";
+
 pub struct Dispatcher {
     runtime: RwLock<Arc<Runtime>>,
+    /// Alert flood mode's extra route, while it is on.
+    flood: RwLock<Option<FloodRouting>>,
     alerts: Mutex<AlertStore>,
     groups: Mutex<HashMap<String, Arc<Group>>>,
     groups_cancel: Mutex<CancellationToken>,
@@ -177,6 +202,7 @@ impl Dispatcher {
         let (queue, rx) = mpsc::channel(QUEUE_BATCHES);
         Ok(Arc::new(Dispatcher {
             runtime: RwLock::new(Arc::new(runtime)),
+            flood: RwLock::new(None),
             alerts: Mutex::new(alerts),
             groups: Mutex::new(HashMap::new()),
             groups_cancel: Mutex::new(CancellationToken::new()),
@@ -212,6 +238,40 @@ impl Dispatcher {
     /// Applies a prepared configuration; see [`reload`](Self::reload).
     pub fn install(self: &Arc<Self>, runtime: Runtime) {
         *self.runtime.write() = Arc::new(runtime);
+        self.regroup();
+    }
+
+    /// Turns flood mode's extra route on or off: the groups are rebuilt
+    /// from the held alerts (the notification log prevents repeats), so
+    /// critical alerts join or leave the secondary receiver's groups.
+    pub fn set_flood_routing(self: &Arc<Self>, routing: Option<FloodRouting>) {
+        *self.flood.write() = routing;
+        self.regroup();
+    }
+
+    /// Whether flood mode routes critical alerts to `group`'s receiver
+    /// now: false for every group of the routing tree.
+    pub(super) fn flood_group_lapsed(&self, group: &Group, now: SystemTime) -> bool {
+        group.route.key == FLOOD_ROUTE_KEY && self.flood.read().as_ref().is_none_or(|f| now >= f.until)
+    }
+
+    /// Flood mode's route for an alert with `labels`, when it takes one:
+    /// the root's grouping and timing, the secondary receiver.
+    fn flood_route(&self, rt: &Runtime, labels: &Labels, now: SystemTime) -> Option<Route> {
+        let flood = self.flood.read();
+        let f = flood.as_ref().filter(|f| f.routes(labels, now))?;
+        let mut route = rt.route.clone();
+        route.routes.clear();
+        route.matchers.clear();
+        route.mute_time_intervals.clear();
+        route.active_time_intervals.clear();
+        route.key = FLOOD_ROUTE_KEY.to_string();
+        route.receiver = f.secondary_receiver.clone();
+        Some(route)
+    }
+
+    /// Drops every aggregation group and routes the held alerts anew.
+    fn regroup(self: &Arc<Self>) {
         {
             let mut groups = self.groups.lock();
             let mut cancel = self.groups_cancel.lock();
@@ -359,8 +419,9 @@ impl Dispatcher {
     /// route that matches it.
     fn route_alert(self: &Arc<Self>, fp: u64, labels: &Labels, alert: Arc<HeldAlert>, now: SystemTime) {
         let rt = self.runtime.read().clone();
+        let flood = self.flood_route(&rt, labels, now);
         let mut groups = self.groups.lock();
-        for route in rt.route.matching(labels) {
+        for route in rt.route.matching(labels).into_iter().chain(flood.as_ref()) {
             let labels = route.group_labels(labels);
             let key = format!("{}:{}", route.key, labels);
             let group = match groups.get(&key) {
@@ -423,6 +484,7 @@ impl Dispatcher {
                     .iter()
                     .map(|r| r.receiver.clone())
                     .collect();
+                receivers.extend(self.flood_route(&rt, &alert.labels, now).map(|r| r.receiver));
                 receivers.dedup();
                 AlertView {
                     silenced_by: self.silenced_by(&alert.labels, now),

@@ -40,6 +40,14 @@ pub enum AlertingError {
     SilenceExpired(String),
     #[error("too many silences (limit {0}); expire some first")]
     TooManySilences(usize),
+    /// A request to turn alert flood mode on that cannot be honoured.
+    #[error("alert flood mode: {message}")]
+    FloodRefused {
+        reason: super::flood::FloodRefusal,
+        message: String,
+    },
+    #[error("alert flood mode is not on")]
+    FloodOff,
     #[error(transparent)]
     State(#[from] StateError),
     #[error("{0}")]

@@ -10,6 +10,7 @@
 pub mod dispatcher;
 pub mod error;
 pub mod fingerprint;
+pub mod flood;
 pub mod group;
 pub mod inhibit;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod route;
 pub mod silence;
 pub mod store;
 
-pub use dispatcher::{AlertGroupView, AlertView, Dispatcher, DispatcherOptions};
+pub use dispatcher::{AlertGroupView, AlertView, Dispatcher, DispatcherOptions, FloodRouting};
 pub use error::AlertingError;
+pub use flood::{FloodMode, FloodRefusal, FloodRequest, FloodState};
 pub use silence::{Silence, SilenceMatcher, SilenceState};

@@ -43,8 +43,11 @@ impl Dispatcher {
         }
         // A receiver without integrations (the null receiver) has nothing
         // to send: the group's alerts are not unpacked for it.
+        // A flood-mode group that outlived flood mode's end sends nothing
+        // (it goes when the groups are rebuilt at the end).
         if let Some(receiver) = receiver.filter(|r| !r.integrations.is_empty())
             && !time_muted(&rt, group, now)
+            && !self.flood_group_lapsed(group, now)
         {
             let alerts: Vec<NotifiedAlert> = snapshot
                 .into_iter()

@@ -38,6 +38,10 @@ pub struct Config {
     /// Alertmanager's `alertmanager.yml` format.
     #[serde(default)]
     pub alerting: Option<crate::config::AlertingConfig>,
+    /// Alert flood mode: what it silences, where critical alerts also go,
+    /// the raised thresholds it may turn on.
+    #[serde(default)]
+    pub alerting_flood: Option<AlertFloodConfig>,
     /// Where stored samples are sent on (Prometheus's `remote_write`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub remote_write: Vec<RemoteWriteConfig>,
@@ -224,6 +228,20 @@ impl Config {
             .map_err(|m| FileError::located(origin, locate_key(text, "auth"), format!("auth: {m}")))?;
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
+        }
+        if let Some(f) = &self.alerting_flood {
+            let receivers: Vec<&str> = self
+                .alerting
+                .iter()
+                .flat_map(|a| a.receivers.iter().map(|r| r.name.as_str()))
+                .collect();
+            f.validate(&receivers).map_err(|m| {
+                FileError::located(
+                    origin,
+                    locate_key(text, "alerting_flood"),
+                    format!("alerting_flood: {m}"),
+                )
+            })?;
         }
         remote_write::resolve_all(&mut self.remote_write).map_err(|(i, e)| {
             FileError::located(

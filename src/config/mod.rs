@@ -5,6 +5,7 @@
 //! located as `FILE:LINE:COLUMN`.
 
 pub mod alerting;
+mod alerting_flood;
 mod auth;
 mod auth_oidc;
 mod envsubst;
@@ -29,6 +30,7 @@ mod size;
 mod validation_error;
 
 pub use alerting::AlertingConfig;
+pub use alerting_flood::{AlertFloodConfig, DEFAULT_MAX_DURATION_SECS, FloodOverride};
 pub use auth::{
     AdminConfig, AuthConfig, LockoutConfig, LoginThrottleConfig, MAX_NAME_LEN, MAX_PASSWORD_LEN,
     MIN_PASSWORD_LEN, PasswordHashingConfig, SessionConfig, is_valid_account_name, password_problem,

@@ -98,3 +98,11 @@ pub struct AlertChange {
 pub trait AlertHistorySink: Send + Sync {
     fn keep(&self, changes: Vec<AlertChange>);
 }
+
+/// Where alert flood mode swaps rule expressions: the rule manager
+/// implements it. Each pair is a rule (`ALERTNAME` or `GROUP/ALERTNAME`)
+/// and the expression it evaluates instead of its own until the next
+/// call; an empty list puts every rule back.
+pub trait RuleOverrideSink: Send + Sync {
+    fn set_overrides(&self, overrides: Vec<(String, String)>);
+}

@@ -15,7 +15,7 @@ mod packed_labels;
 mod sample;
 mod time;
 
-pub use alert::{Alert, AlertChange, AlertHistorySink, AlertSink, AlertSource};
+pub use alert::{Alert, AlertChange, AlertHistorySink, AlertSink, AlertSource, RuleOverrideSink};
 pub use duration::{DurationError, PromDuration};
 pub use go_regex::{GoRegexError, compile_go_regex, compile_go_regex_anchored, translate_go_regex};
 pub use histogram::{

@@ -82,6 +82,10 @@ pub struct AlertingRule {
     /// `generatorURL` of this rule's alerts (base URL and escaped
     /// expression), built at the first evaluation instead of at every one.
     pub(super) generator_url: Option<Box<(String, String)>>,
+    /// Alert flood mode's raised-threshold expression, evaluated instead
+    /// of `expr` while set (the rule manager sets it before each
+    /// evaluation).
+    pub override_expr: Option<String>,
 }
 
 pub fn ms_to_time(ms: i64) -> SystemTime {
@@ -129,6 +133,7 @@ impl AlertingRule {
             restored,
             health: RuleHealth::default(),
             generator_url: None,
+            override_expr: None,
         }
     }
 
@@ -155,7 +160,7 @@ impl AlertingRule {
         ts: i64,
         limit: usize,
     ) -> Result<Vec<(Labels, f64)>, EvalError> {
-        let result = env.instant(&self.expr, ts)?;
+        let result = env.instant(self.override_expr.as_deref().unwrap_or(&self.expr), ts)?;
         let query = |q: &str| env.template_query(q, ts).map_err(QueryError::from);
         let ctx = Context {
             query: Some(&query),

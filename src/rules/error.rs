@@ -15,6 +15,8 @@ pub enum RuleError {
         #[source]
         source: glob::PatternError,
     },
+    #[error("alerting_flood: override {name:?}: {why}")]
+    FloodOverride { name: String, why: String },
 }
 
 /// Why one evaluation of a rule failed (kept as the rule's `lastError`).

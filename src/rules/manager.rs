@@ -84,6 +84,8 @@ pub struct RuleManager {
     reloaded: Notify,
     /// Where alert state changes are kept; none in tests of other parts.
     history: std::sync::OnceLock<Arc<AlertHistory>>,
+    /// Alert flood mode's overrides in force: (rule, expression).
+    overrides: RwLock<Vec<(String, String)>>,
 }
 
 impl RuleManager {
@@ -116,6 +118,7 @@ impl RuleManager {
             started: AtomicBool::new(false),
             reloaded: Notify::new(),
             history: std::sync::OnceLock::new(),
+            overrides: RwLock::new(Vec::new()),
         })
     }
 
@@ -146,6 +149,9 @@ impl RuleManager {
     fn apply_inner(&self, cfg: &Config) -> Result<(), RuleError> {
         let paths = expand_globs(&cfg.rule_files)?;
         let specs = load_specs(&paths)?;
+        if let Some(flood) = &cfg.alerting_flood {
+            super::overrides::check_overrides(&specs, &flood.overrides)?;
+        }
         let default_interval = cfg.global.evaluation_interval.as_duration();
         let restored = self.started.swap(true, Ordering::SeqCst);
         let ext = Labels::new(
@@ -236,6 +242,7 @@ impl RuleManager {
         let ext = self.external_labels();
         let env = self.env(&ext);
         let mut g = group.lock();
+        self.apply_overrides(&mut g);
         let ts = g.eval_timestamp(now_ms);
         let label = format!("{};{}", g.file, g.name);
         let outcome = g.eval(&env, ts, self.sink.as_deref(), self.opts.resend_delay);
@@ -258,6 +265,20 @@ impl RuleManager {
         m.last_duration
             .with(&[&label])
             .set(g.evaluation_time.as_secs_f64());
+    }
+
+    /// Points each alerting rule of `g` at the override naming it, or
+    /// back at its own expression.
+    fn apply_overrides(&self, g: &mut Group) {
+        let overrides = self.overrides.read();
+        for rule in &mut g.rules {
+            if let super::rule::Rule::Alerting(a) = rule {
+                a.override_expr = overrides
+                    .iter()
+                    .find(|(target, _)| super::overrides::names(target, &g.name, &a.name))
+                    .map(|(_, expr)| expr.clone());
+            }
+        }
     }
 
     /// Evaluates every group once at `now_ms` (blocking; for tests and
@@ -340,4 +361,11 @@ pub fn load_specs(paths: &[PathBuf]) -> Result<Vec<GroupSpec>, RuleError> {
         out.extend(load_file(p, ParseOptions::default())?.groups);
     }
     Ok(out)
+}
+
+impl crate::model::RuleOverrideSink for RuleManager {
+    /// Taken at each group's next evaluation.
+    fn set_overrides(&self, overrides: Vec<(String, String)>) {
+        *self.overrides.write() = overrides;
+    }
 }

@@ -82,6 +82,10 @@ pub const RUNBOOKS: &str = "runbooks";
 /// JSON `rules::AlertTransition`), kept 90 days.
 pub const ALERT_HISTORY: &str = "alert_history";
 
+/// Alert flood mode while it is on, under key `current` (JSON
+/// `alerting::FloodState`); absent while it is off.
+pub const ALERT_FLOOD: &str = "alert_flood";
+
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
     SILENCES,
@@ -109,6 +113,7 @@ pub const ALL: &[&str] = &[
     DASHBOARDS,
     ALERT_HISTORY,
     RUNBOOKS,
+    ALERT_FLOOD,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

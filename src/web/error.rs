@@ -156,6 +156,8 @@ impl ApiError {
                 | AlertingError::BadSilence(_)
                 | AlertingError::SilenceExpired(_) => (StatusCode::BAD_REQUEST, "bad_data"),
                 AlertingError::SilenceNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                AlertingError::FloodRefused { .. } => (StatusCode::BAD_REQUEST, "bad_data"),
+                AlertingError::FloodOff => (StatusCode::CONFLICT, "conflict"),
                 AlertingError::TooManySilences(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
                 AlertingError::NoRoute
                 | AlertingError::Receiver { .. }

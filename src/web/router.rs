@@ -19,7 +19,7 @@ use super::api::exemplars::query_exemplars;
 use super::api::{
     accounts, alert_history, annotations, dashboards, errors_attachments, errors_correlation,
     errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster,
-    es_document, es_headers, federate, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
+    es_document, es_headers, federate, flood, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
     loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, rules, runbooks, series, server_status,
     session, status, target_metadata, targets, write,
 };
@@ -68,6 +68,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/belfry/alerts/history", get(alert_history::list))
+        .route(
+            "/api/belfry/flood",
+            get(flood::get).post(flood::on).delete(flood::off),
+        )
         .route("/prometheus/api/v1/rules", get(rules::logql_rules))
         .route("/prometheus/api/v1/alerts", get(rules::logql_alerts))
         .route("/api/v1/metadata", get(targets::metadata))

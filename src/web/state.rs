@@ -70,6 +70,9 @@ pub struct AppState {
     pub metrics: WebMetrics,
     /// Alert routing and the Alertmanager API.
     pub alerting: Arc<crate::alerting::Dispatcher>,
+    /// Alert flood mode; `None` where a server runs without it (tests of
+    /// other APIs), and its routes answer 404.
+    pub flood: Option<Arc<crate::alerting::FloodMode>>,
     /// PromQL limits (timeout, max samples, max points per series).
     pub query_options: crate::promql::EngineOptions,
     /// The names requests may be addressed to and the refusal counters.

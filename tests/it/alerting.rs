@@ -92,6 +92,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
         ingest_metrics: IngestMetrics::new(&registry),
         metrics: WebMetrics::new(&registry),
         alerting: dispatcher.clone(),
+        flood: None,
         rules: belfry::rules::RuleManager::new(
             storage_for_rules,
             None,

@@ -18,6 +18,7 @@ mod errors_health;
 mod errors_sentry;
 mod errors_store;
 mod exemplars;
+mod flood_mode;
 mod ingest;
 mod ldap;
 mod lms_example_config;

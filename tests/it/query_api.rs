@@ -55,6 +55,7 @@ impl Api {
             scrape: belfry::scrape::ScrapeManager::new(storage, &registry),
             rules,
             alerting,
+            flood: None,
             registry: registry.clone(),
             lifecycle,
             reload: ReloadHandle::new(reload_tx),

@@ -106,6 +106,9 @@ pub const ROUTES: &[RouteRule] = &[
     rule("/api/belfry/tokens", A, A, None),
     rule("/api/belfry/tokens/{name}", A, A, None),
     rule("/api/belfry/audit", A, A, None),
+    // Alert flood mode (recorded by flood mode itself, with its end,
+    // reason and overrides; and its expiry, which no request makes).
+    rule("/api/belfry/flood", R, W, None),
     // Server.
     rule("/-/reload", R, W, Some("config.reload")),
     query("/metrics"),

@@ -19,6 +19,7 @@ pub mod es_headers;
 mod es_index_name;
 pub mod exemplars;
 pub mod federate;
+pub mod flood;
 pub mod lifecycle;
 pub mod logs_body;
 pub mod logs_ingest;

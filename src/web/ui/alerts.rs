@@ -117,6 +117,33 @@ struct AlertsPage {
     /// read's failure as text.
     history: Option<Result<Vec<HistoryRow>, String>>,
     history_query: String,
+    /// Alert flood mode's controls, where it is configured.
+    flood: Option<FloodControls>,
+}
+
+/// The Alerts page's flood mode section: its state and what turning it
+/// on may choose.
+struct FloodControls {
+    active: bool,
+    secondary_receiver: String,
+    max_duration: String,
+    /// (name, rule) of each configured override.
+    overrides: Vec<(String, String)>,
+    /// The overrides in force while on.
+    chosen: Vec<String>,
+}
+
+fn flood_controls(state: &AppState) -> Option<FloodControls> {
+    let flood = state.flood.as_ref()?;
+    let cfg = flood.config()?;
+    let current = flood.status();
+    Some(FloodControls {
+        active: current.is_some(),
+        secondary_receiver: cfg.secondary_receiver,
+        max_duration: cfg.max_duration.to_string(),
+        overrides: cfg.overrides.into_iter().map(|o| (o.name, o.rule)).collect(),
+        chosen: current.map(|c| c.overrides).unwrap_or_default(),
+    })
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -411,6 +438,7 @@ pub async fn page(State(state): State<Arc<AppState>>, frame: Frame, params: Para
         }
     };
     render(&AlertsPage {
+        flood: flood_controls(&state),
         can_silence,
         history,
         history_query,

@@ -245,13 +245,13 @@ mod tests {
 
     /// The page as a browser without scripts gets it for `uri`.
     async fn rendered(uri: &str) -> String {
-        use axum::extract::{FromRequest, FromRequestParts};
+        use axum::extract::FromRequest;
         let request = axum::http::Request::builder()
             .uri(uri)
             .body(axum::body::Body::empty())
             .unwrap();
-        let (mut parts, body) = request.into_parts();
-        let frame = Frame::from_request_parts(&mut parts, &()).await.unwrap();
+        let (parts, body) = request.into_parts();
+        let frame = Frame::from_parts(&parts);
         let request = axum::http::Request::from_parts(parts, body);
         let params = Params::from_request(request, &()).await.ok().unwrap();
         let response = page(frame, params).await;

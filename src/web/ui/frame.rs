@@ -150,9 +150,42 @@ pub struct Frame {
     pub end_ms: i64,
     pub now_ms: i64,
     pub assets: &'static str,
+    /// Alert flood mode while it is on: the banner every page shows.
+    pub flood: Option<FloodBanner>,
+}
+
+/// The frame's banner while alert flood mode is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FloodBanner {
+    /// The end as `HH:MM` UTC, and in full for `<time datetime>`.
+    pub until_hhmm: String,
+    pub until_iso: String,
+    pub secondary_receiver: String,
+    /// The overrides in force, comma-separated ("" for none).
+    pub overrides: String,
+    pub reason: String,
+}
+
+impl FloodBanner {
+    pub fn of(flood: &crate::alerting::FloodMode) -> Option<FloodBanner> {
+        let state = flood.status()?;
+        let until = chrono::DateTime::<chrono::Utc>::from(state.ends_at());
+        Some(FloodBanner {
+            until_hhmm: until.format("%H:%M UTC").to_string(),
+            until_iso: crate::model::rfc3339(state.ends_at()),
+            secondary_receiver: flood.config().map(|c| c.secondary_receiver).unwrap_or_default(),
+            overrides: state.overrides.join(", "),
+            reason: state.reason,
+        })
+    }
 }
 
 impl Frame {
+    /// Whether the banner offers turning flood mode off.
+    pub fn may_end_flood(&self) -> bool {
+        self.allows(Permission::Write)
+    }
+
     pub fn allows(&self, p: Permission) -> bool {
         self.principal.allows(p)
     }
@@ -213,7 +246,7 @@ impl Frame {
         times::iso(ms.millis())
     }
 
-    fn from_parts(parts: &Parts) -> Frame {
+    pub(crate) fn from_parts(parts: &Parts) -> Frame {
         let principal = parts
             .extensions
             .get::<Principal>()
@@ -248,15 +281,22 @@ impl Frame {
             end_ms,
             now_ms,
             assets: super::assets::version(),
+            flood: None,
         }
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Frame {
+impl FromRequestParts<std::sync::Arc<crate::web::state::AppState>> for Frame {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Frame::from_parts(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &std::sync::Arc<crate::web::state::AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let mut frame = Frame::from_parts(parts);
+        // Whoever may read a page sees flood mode, which mutes their alerts.
+        frame.flood = state.flood.as_deref().and_then(FloodBanner::of);
+        Ok(frame)
     }
 }
 
