@@ -282,15 +282,7 @@ impl FloodMode {
         let _one = self.change.lock().await;
         // Flood mode whose end just passed, before `run` ended it: its
         // expiry is recorded first, so the log never skips one.
-        if self
-            .state
-            .read()
-            .as_ref()
-            .is_some_and(|s| s.ends_at() <= SystemTime::now())
-        {
-            self.end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false)
-                .await?;
-        }
+        self.expire_if_due().await?;
         let now = SystemTime::now();
         let Some(cfg) = self.config() else {
             return Err(self.refuse(
@@ -463,6 +455,22 @@ impl FloodMode {
         }
     }
 
+    /// Ends flood mode, recorded as its expiry, when its end has passed;
+    /// the caller holds `change`, so a turn on or off cannot come between
+    /// the look and the end.
+    async fn expire_if_due(&self) -> Result<(), AlertingError> {
+        let due = self
+            .state
+            .read()
+            .as_ref()
+            .is_some_and(|s| s.ends_at() <= SystemTime::now());
+        if due {
+            self.end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Ends flood mode at its end; at start, applies the kept state (or
     /// ends it, when its end passed while Belfry was down).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
@@ -473,15 +481,7 @@ impl FloodMode {
                 && end <= SystemTime::now()
             {
                 let _one = self.change.lock().await;
-                if self
-                    .state
-                    .read()
-                    .as_ref()
-                    .is_some_and(|s| s.ends_at() <= SystemTime::now())
-                    && let Err(e) = self
-                        .end(&Actor::new(EXPIRY_ACTOR, "local"), "flood.expire", false)
-                        .await
-                {
+                if let Err(e) = self.expire_if_due().await {
                     tracing::error!(error = %e, "cannot end alert flood mode at its end; retrying");
                     tokio::select! {
                         _ = shutdown.cancelled() => return,

@@ -608,6 +608,9 @@ async function main() {
       { name: 'logs', path: '/logs' },
       { name: 'explore', path: '/explore' },
       { name: 'admin', path: '/admin' },
+      { name: 'runbooks', path: '/runbooks' },
+      { name: 'runbook', path: '/runbooks/LMSAPIHighErrorRate' },
+      { name: 'runbook-edit', path: '/runbooks/LMSAPIHighErrorRate/edit' },
       { name: 'dashboards', path: '/dashboards' },
       ...dashboards.map((d) => ({
         name: `d-${d.uid}`, path: `/d/${encodeURIComponent(d.uid)}`, dashboard: true, requireData: Boolean(d.builtin),
