@@ -353,16 +353,15 @@ impl FloodMode {
         } else {
             "flood.on"
         };
-        self.persist(
+        self.switch(
             WriteOp::put(tables::ALERT_FLOOD, STATE_KEY, bytes),
+            Some(state.clone()),
             actor,
             action,
             detail,
+            now,
         )
         .await?;
-        *self.state.write() = Some(state.clone());
-        self.apply_effects(now);
-        self.changed.notify_one();
         tracing::info!(until = %rfc3339(end), by = actor.name, "alert flood mode on");
         Ok(state)
     }
@@ -388,18 +387,36 @@ impl FloodMode {
             }
         }
         let detail = format!("was until {}; reason: {}", rfc3339(state.ends_at()), state.reason);
-        self.persist(
+        self.switch(
             WriteOp::delete(tables::ALERT_FLOOD, STATE_KEY),
+            None,
             actor,
             action,
             detail,
+            now,
         )
         .await?;
-        *self.state.write() = None;
-        self.apply_effects(now);
-        self.changed.notify_one();
         tracing::info!(action, by = actor.name, "alert flood mode off");
         Ok(state)
+    }
+
+    /// Moves to `next`: `op` and the audit entry written first, then the
+    /// state in memory, the silence route and overrides, and `run`'s timer
+    /// — in this order for every change, so memory never runs ahead of disk.
+    async fn switch(
+        &self,
+        op: WriteOp,
+        next: Option<FloodState>,
+        actor: &Actor,
+        action: &str,
+        detail: String,
+        now: SystemTime,
+    ) -> Result<(), AlertingError> {
+        self.persist(op, actor, action, detail).await?;
+        *self.state.write() = next;
+        self.apply_effects(now);
+        self.changed.notify_one();
+        Ok(())
     }
 
     /// Writes `op` and the audit entry of `action` in one transaction.
