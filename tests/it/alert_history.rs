@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::support::{BelfryServer, block, get_json, http_client, peer_binary, wait_for};
+use crate::support::{BelfryServer, block, get_json, html_page, http_client, peer_binary, wait_for};
 
 fn push(server: &BelfryServer, value: u32) {
     let body = format!("lms_queue_depth{{queue=\"grading\"}} {value}\n");
@@ -97,22 +97,10 @@ fn every_state_change_is_kept_searchable_and_survives_a_restart() {
 
     let server = BelfryServer::start(&data, Some(&cfg));
     assert!(changes(&server, "GradingQueueDeep").len() >= 3);
-    let client = http_client();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let page = rt.block_on(async {
-        client
-            .get(server.url("/alerts?hq=GradingQueueDeep&from=now-1h"))
-            .header("Accept", "text/html")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
+    let page = html_page(
+        &http_client(),
+        &server.url("/alerts?hq=GradingQueueDeep&from=now-1h"),
+    );
     assert!(
         page.contains("GradingQueueDeep") && page.contains("state-firing"),
         "{page}"
@@ -189,17 +177,7 @@ fn change(group: &str, from: &str, to: &str) -> (String, String, String) {
 
 /// The Alerts page's section of received alerts, as HTML.
 fn received_section(server: &BelfryServer) -> String {
-    let page = block(async {
-        http_client()
-            .get(server.url("/alerts"))
-            .header("Accept", "text/html")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
+    let page = html_page(&http_client(), &server.url("/alerts"));
     let start = page
         .find(r#"id="received""#)
         .unwrap_or_else(|| panic!("no received section: {page}"));

@@ -94,17 +94,7 @@ impl Api {
 
     /// A page as the server renders it for a browser.
     fn page(&self, path: &str) -> String {
-        crate::support::block(async {
-            self.client
-                .get(format!("{}{path}", self.base))
-                .header("Accept", "text/html")
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        })
+        crate::support::html_page(&self.client, &format!("{}{path}", self.base))
     }
 }
 

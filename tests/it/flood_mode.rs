@@ -134,17 +134,7 @@ fn audited(server: &BelfryServer) -> Vec<(String, String, String)> {
 }
 
 fn alerts_page(server: &BelfryServer) -> String {
-    block(async {
-        http_client()
-            .get(server.url("/alerts"))
-            .header("Accept", "text/html")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    })
+    crate::support::html_page(&http_client(), &server.url("/alerts"))
 }
 
 fn metric_line(server: &BelfryServer, prefix: &str) -> Option<String> {

@@ -288,6 +288,22 @@ pub fn get_with(client: &reqwest::Client, url: &str) -> Result<(u16, String), St
     })
 }
 
+/// A page as the server renders it for a browser (`Accept: text/html`),
+/// fetched through `client` (one with a token, or `http_client()`).
+pub fn html_page(client: &reqwest::Client, url: &str) -> String {
+    block(async {
+        client
+            .get(url)
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    })
+}
+
 /// A blocking GET that must succeed with 200, parsed as JSON.
 pub fn get_json(url: &str) -> serde_json::Value {
     let (status, body) = http_get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
