@@ -5,19 +5,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
+use anyhow::Result;
+use clap::Subcommand;
 use serde_json::{Value, json};
 
-#[derive(Args)]
-pub struct Server {
-    /// The server's URL.
-    #[arg(long, default_value = "http://localhost:9900", global = true)]
-    url: String,
-    /// An API token (sent as a Bearer token).
-    #[arg(long, env = "BELFRY_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
-}
+use crate::server_cli::{self, Server};
 
 #[derive(Subcommand)]
 pub enum FloodCommand {
@@ -44,22 +36,14 @@ pub enum FloodCommand {
 }
 
 pub fn flood(server: &Server, what: FloodCommand) -> Result<()> {
-    belfry::http_client::install_crypto_provider();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
-    let answer = rt.block_on(call(server, what))?;
+    let answer = server_cli::runtime()?.block_on(call(server, what))?;
     print!("{}", describe(&answer));
     Ok(())
 }
 
 async fn call(server: &Server, what: FloodCommand) -> Result<Value> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("cannot build the HTTP client")?;
-    let url = format!("{}/api/belfry/flood", server.url.trim_end_matches('/'));
+    let client = server.client(Duration::from_secs(30))?;
+    let url = server.url_of("/api/belfry/flood");
     let request = match what {
         FloodCommand::On {
             duration,
@@ -77,22 +61,7 @@ async fn call(server: &Server, what: FloodCommand) -> Result<Value> {
         FloodCommand::Off => client.delete(&url),
         FloodCommand::Status => client.get(&url),
     };
-    let request = match &server.token {
-        Some(t) => request.bearer_auth(t),
-        None => request,
-    };
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if !status.is_success() {
-        let why = body["error"].as_str().map_or(text.as_str(), |e| e);
-        bail!("{url}: {status}: {why}");
-    }
-    Ok(body["data"].clone())
+    server.call(request).await
 }
 
 /// The state in a few lines.

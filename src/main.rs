@@ -10,6 +10,7 @@ mod accounts_cli;
 mod allocator;
 mod app;
 mod flood_cli;
+mod server_cli;
 
 #[derive(Parser)]
 #[command(
@@ -90,7 +91,7 @@ enum Command {
     /// Alert flood mode on a running server (over its API).
     Flood {
         #[command(flatten)]
-        server: flood_cli::Server,
+        server: server_cli::Server,
         #[command(subcommand)]
         what: flood_cli::FloodCommand,
     },
