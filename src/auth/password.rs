@@ -8,10 +8,13 @@
 //! ([`AuthError::Busy`], counted) instead of waiting without bound. A
 //! login flood then costs at most `workers` cores, whatever its rate.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::cell::RefCell;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
@@ -30,12 +33,75 @@ pub fn hash(password: &str) -> Result<String, AuthError> {
 }
 
 /// Whether `password` matches the PHC string `phc`. The comparison of the
-/// derived keys is constant-time (argon2's own); a hash that does not
-/// parse never matches.
+/// derived keys is constant-time (`phc::Output`'s equality); a hash that
+/// does not parse, or asks for more memory than [`MAX_CHECK_KIB`], never
+/// matches.
+///
+/// argon2's own `verify_password` allocates its ~19 MiB of blocks for
+/// each check and frees them after; under a login flood that is a fresh
+/// mapping, its page faults and an unmapping (with the TLB flushes that
+/// reach every core, queries' included) per attempt. The checks run on a
+/// few fixed threads, so each thread keeps its blocks between checks
+/// instead ([`release_check_memory`] gives them back once logins stop).
 pub fn verify(password: &str, phc: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), phc)
-        .is_ok()
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    if params.m_cost() > MAX_CHECK_KIB {
+        return false;
+    }
+    let blocks_needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut buffer = [0u8; MAX_OUTPUT_LEN];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    let hashed = CHECK_MEMORY.with_borrow_mut(|blocks| {
+        blocks.resize(blocks_needed, Block::default());
+        argon2.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt.as_ref(),
+            out,
+            &mut blocks[..blocks_needed],
+        )
+    });
+    if hashed.is_err() {
+        return false;
+    }
+    Output::new(out).is_ok_and(|computed| computed == *expected)
+}
+
+/// The most memory a stored hash may ask one check for (256 MiB, over ten
+/// times the default): a hash edited to ask for more must not make a
+/// login thread hold it.
+const MAX_CHECK_KIB: u32 = 256 * 1024;
+
+/// The longest derived key a PHC string carries (`phc::Output`'s limit).
+const MAX_OUTPUT_LEN: usize = 64;
+
+thread_local! {
+    /// A password-check thread's argon2 blocks, kept between checks.
+    static CHECK_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives the current thread's kept argon2 blocks back, so an idle server
+/// does not hold a login's memory.
+fn release_check_memory() {
+    CHECK_MEMORY.with_borrow_mut(|blocks| *blocks = Vec::new());
 }
 
 /// A hash no password is known for: checked against when a login names an
@@ -102,13 +168,19 @@ impl PasswordPool {
     }
 }
 
+/// How long a check thread keeps its argon2 memory without a login: long
+/// enough to span the gaps of a flood, short enough that an idle server
+/// holds none.
+const KEEP_CHECK_MEMORY: Duration = Duration::from_secs(10);
+
 fn work(rx: &Mutex<Receiver<Job>>) {
     loop {
         // The lock is held only while taking a job, not while running it.
-        let job = rx.lock().recv();
+        let job = rx.lock().recv_timeout(KEEP_CHECK_MEMORY);
         match job {
             Ok(job) => job(),
-            Err(_) => return,
+            Err(RecvTimeoutError::Timeout) => release_check_memory(),
+            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
@@ -130,6 +202,51 @@ mod tests {
         assert!(!verify("correct horse batterY", &a));
         assert!(!verify("", &a));
         assert!(!verify("correct horse battery", "not a phc string"));
+    }
+
+    /// The kept-memory check answers as argon2's own verifier does, for
+    /// hashes of other parameters, variants and key lengths checked one
+    /// after another on one thread (the kept blocks grow and shrink).
+    #[test]
+    fn the_check_agrees_with_argon2s_own_verifier() {
+        use argon2::{ParamsBuilder, PasswordVerifier};
+        let hashes: Vec<String> = [
+            (Algorithm::Argon2id, 19 * 1024, 2, 1, 32),
+            (Algorithm::Argon2i, 8, 1, 1, 16),
+            (Algorithm::Argon2d, 4 * 1024, 3, 2, 64),
+            (Algorithm::Argon2id, 64, 1, 1, 32),
+        ]
+        .into_iter()
+        .map(|(algorithm, m, t, p, len)| {
+            let params = ParamsBuilder::new()
+                .m_cost(m)
+                .t_cost(t)
+                .p_cost(p)
+                .output_len(len)
+                .build()
+                .unwrap();
+            Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password(b"s3cret pw")
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+        for phc in hashes.iter().chain([&hashes[0]]) {
+            for guess in ["s3cret pw", "s3cret pW", ""] {
+                let theirs = Argon2::default()
+                    .verify_password(guess.as_bytes(), phc.as_str())
+                    .is_ok();
+                assert_eq!(verify(guess, phc), theirs, "{guess:?} against {phc}");
+            }
+            assert!(verify("s3cret pw", phc), "{phc}");
+        }
+    }
+
+    #[test]
+    fn a_hash_asking_for_too_much_memory_never_matches() {
+        let phc = hash("pw").unwrap();
+        let greedy = phc.replace("m=19456", &format!("m={}", MAX_CHECK_KIB + 1));
+        assert!(!verify("pw", &greedy));
     }
 
     #[test]

@@ -233,6 +233,13 @@ fn demo_mode_feeds_every_page_and_dashboard_and_fires_an_incident_alert() {
         steps.contains(&"pending") && steps.contains(&"firing"),
         "the alert history of {name} lacks its pending and firing steps: {history}"
     );
+    // The overview lists it with its runbook, on-call's first read.
+    let runbook = format!("/runbooks/{name}\"");
+    wait_for(
+        Duration::from_secs(60),
+        "the firing alert's runbook on the overview",
+        || api.page("/").contains(&runbook).then_some(()),
+    );
     server.stop();
 
     // A data directory that holds real data is refused.

@@ -33,6 +33,9 @@ pub struct FiringAlert {
     pub since_ms: i64,
     pub silenced: bool,
     pub silence: String,
+    /// Its `runbook_url` annotation when it is a web address ("" otherwise):
+    /// the first thing on-call opens from the front door.
+    pub runbook: String,
 }
 
 pub struct DownTarget {
@@ -186,6 +189,7 @@ fn firing_alerts(state: &AppState) -> Vec<FiringAlert> {
                     .join(" "),
                 since_ms: super::times::system_ms(a.alert.starts_at),
                 silenced: !a.silenced_by.is_empty(),
+                runbook: super::runbooks::runbook_link(|k| a.alert.annotations.get(k).map(str::to_string)),
             }
         })
         .collect();
