@@ -11,6 +11,7 @@ mod allocator;
 mod app;
 mod flood_cli;
 mod server_cli;
+mod verify_cli;
 
 #[derive(Parser)]
 #[command(
@@ -94,6 +95,14 @@ enum Command {
         server: server_cli::Server,
         #[command(subcommand)]
         what: flood_cli::FloodCommand,
+    },
+    /// Run the pre-production checklist against a running server (exit 0
+    /// all passed, 1 a check failed, 2 the checks could not run).
+    Verify {
+        #[command(flatten)]
+        server: server_cli::Server,
+        #[command(flatten)]
+        args: verify_cli::VerifyArgs,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -221,6 +230,7 @@ fn main() -> ExitCode {
         Some(Command::User { what }) => accounts_cli::user(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Token { what }) => accounts_cli::token(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Flood { server, what }) => flood_cli::flood(&server, what),
+        Some(Command::Verify { server, args }) => return verify_cli::verify(&server, args),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

@@ -156,6 +156,8 @@ pub struct Dispatcher {
     restored: std::sync::atomic::AtomicBool,
     pub(super) external_url: String,
     started: SystemTime,
+    /// Test notifications in flight (`receiver_test.rs`).
+    pub(super) receiver_tests: super::receiver_test::ReceiverTests,
 }
 
 impl Dispatcher {
@@ -216,6 +218,7 @@ impl Dispatcher {
             restored: std::sync::atomic::AtomicBool::new(restored),
             external_url: options.external_url,
             started: SystemTime::now(),
+            receiver_tests: Default::default(),
         }))
     }
 

@@ -48,6 +48,12 @@ pub enum AlertingError {
     },
     #[error("alert flood mode is not on")]
     FloodOff,
+    /// A test notification for a receiver the configuration lacks.
+    #[error("no receiver {0:?} in the alerting configuration")]
+    ReceiverNotFound(String),
+    /// Test notifications already in flight at the limit.
+    #[error("{0} test notifications are already being sent; try again when they finish")]
+    TestsBusy(usize),
     #[error(transparent)]
     State(#[from] StateError),
     #[error("{0}")]

@@ -12,6 +12,11 @@ pub struct AlertingMetrics {
     /// Notification texts cut to a service's limit, per receiver,
     /// integration and field.
     pub notifications_truncated: Arc<CounterVec>,
+    /// Test notifications (`receiver_test.rs`) per receiver, integration
+    /// and outcome; apart from the delivery counters, which real alerts own.
+    pub receiver_tests: Arc<CounterVec>,
+    /// Test notifications refused because the limit was in flight.
+    pub receiver_tests_refused: Arc<Counter>,
     pub alerts_received: Arc<Counter>,
     pub alerts_invalid: Arc<Counter>,
     /// Alerts refused because the dispatcher queue was full.
@@ -42,6 +47,15 @@ impl AlertingMetrics {
                 "belfry_notifications_truncated_total",
                 "Notification fields cut to the receiving service's length limit, by receiver, integration and field.",
                 &["receiver", "integration", "field"],
+            ),
+            receiver_tests: r.counter_vec(
+                "belfry_notification_tests_total",
+                "Test notifications sent, by receiver, integration and outcome (delivered, failed).",
+                &["receiver", "integration", "outcome"],
+            ),
+            receiver_tests_refused: r.counter(
+                "belfry_notification_tests_refused_total",
+                "Test notifications refused because the most allowed at once were being sent.",
             ),
             alerts_received: r.counter(
                 "belfry_alerts_received_total",

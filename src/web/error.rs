@@ -158,6 +158,8 @@ impl ApiError {
                 AlertingError::SilenceNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 AlertingError::FloodRefused { .. } => (StatusCode::BAD_REQUEST, "bad_data"),
                 AlertingError::FloodOff => (StatusCode::CONFLICT, "conflict"),
+                AlertingError::ReceiverNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                AlertingError::TestsBusy(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
                 AlertingError::TooManySilences(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
                 AlertingError::NoRoute
                 | AlertingError::Receiver { .. }

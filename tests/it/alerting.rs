@@ -395,7 +395,7 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
 
 /// Python's aiosmtpd on a free loopback port, writing each message to
 /// `out/<n>.eml`; None (the test skips) where it is not installed.
-fn start_smtp_sink(out: &Path) -> Option<(ChildGuard, u16)> {
+pub fn start_smtp_sink(out: &Path) -> Option<(ChildGuard, u16)> {
     let python = ["python3", "python"].into_iter().find(|p| {
         Command::new(p)
             .args(["-c", "import aiosmtpd"])

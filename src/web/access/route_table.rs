@@ -169,6 +169,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("/api/v2/silence/{id}", R, W, Some("silence.expire")),
     query("/api/v2/receivers"),
     query("/api/v2/status"),
+    // A receiver's test notification reaches people: an editor's change.
+    rule("/api/belfry/receivers/{name}/test", R, W, Some("receiver.test")),
     // Logs.
     ingest("/api/belfry/logs"),
     query("/api/belfry/logs/search"),
