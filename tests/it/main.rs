@@ -50,5 +50,6 @@ mod textparse;
 mod tls;
 mod tsdb_compat;
 mod ui_pages;
+mod unusual_logins;
 mod web_guard;
 mod webhook_tls;
