@@ -198,7 +198,7 @@ mod tests {
         // Stale ones first, all of them.
         let gone = hs.make_room(126, 1_010);
         assert_eq!(gone.len(), 8);
-        assert_eq!(hs.expire(1_100).len(), 118);
+        assert_eq!(hs.expire(1_128).len(), 118);
         assert!(hs.users.is_empty());
     }
 }
