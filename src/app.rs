@@ -287,6 +287,21 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .await
         .context("the alert flood mode start task failed")??
     };
+    // Unusual logins: the logs store hands the detector the login events
+    // of each stored batch; its alerts take the same routes.
+    let logins = {
+        let sink = alerting.sink(AlertSource::Logins);
+        let (state_store, registry) = (state_store.clone(), registry.clone());
+        let (logins_config, url) = (config.logins.clone(), external_url(&config, local_addr));
+        tokio::task::spawn_blocking(move || {
+            belfry::logins::LoginDetector::open(sink, Some(state_store), &logins_config, &url, &registry)
+        })
+        .await
+        .context("the login checks start task failed")?
+        .context("cannot start the login checks")?
+    };
+    logs.set_login_sink(logins.clone());
+    tokio::spawn(logins.clone().run(shutdown.clone()));
     // Files are tailed once the store and the positions' table are open;
     // they are the last source stopped before the store closes.
     let files = Arc::new(FileTailing::new(logs.clone(), state_store.clone(), &registry));
@@ -442,6 +457,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         scrape: scrape.clone(),
         remote: remote.clone(),
         files: files.clone(),
+        logins: logins.clone(),
         state: state.clone(),
         tls: tls.clone(),
         running: parking_lot::Mutex::new(config),
@@ -485,6 +501,9 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .await
         .context("the logs store close task failed")?
         .context("cannot close the logs store cleanly")?;
+    tokio::task::spawn_blocking(move || logins.flush())
+        .await
+        .context("the login checks' last save failed")?;
     Ok(())
 }
 
@@ -523,6 +542,7 @@ struct Reloader {
     scrape: Arc<ScrapeManager>,
     remote: Arc<RemoteManager>,
     files: Arc<FileTailing>,
+    logins: Arc<belfry::logins::LoginDetector>,
     state: Arc<AppState>,
     /// The listener's certificate, read again on every reload request.
     tls: Option<Arc<web::tls::ServerTls>>,
@@ -581,6 +601,8 @@ impl Reloader {
         if let Some(flood) = &self.state.flood {
             flood.reconfigure(config.alerting_flood.as_ref());
         }
+        // Thresholds at once; the geo database is read again.
+        self.logins.reconfigure(&config.logins);
         if let Err(e) = self.scrape.install(scrape) {
             // Only when shutting down: scraping has stopped already.
             tracing::warn!(error = %e, "scrape configuration not installed");

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod exposition;
 pub mod http_client;
 pub mod ingest;
+pub mod logins;
 pub mod logql;
 pub mod logs;
 pub mod model;

@@ -42,6 +42,9 @@ pub struct Config {
     /// the raised thresholds it may turn on.
     #[serde(default)]
     pub alerting_flood: Option<AlertFloodConfig>,
+    /// Unusual login patterns in the logs' login events (`crate::logins`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub logins: LoginsConfig,
     /// Where stored samples are sent on (Prometheus's `remote_write`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub remote_write: Vec<RemoteWriteConfig>,
@@ -226,6 +229,9 @@ impl Config {
         self.auth
             .validate()
             .map_err(|m| FileError::located(origin, locate_key(text, "auth"), format!("auth: {m}")))?;
+        self.logins
+            .validate()
+            .map_err(|m| FileError::located(origin, locate_key(text, "logins"), format!("logins: {m}")))?;
         if let Some(a) = &mut self.alerting {
             a.resolve(text, origin)?;
         }
@@ -329,6 +335,7 @@ impl Config {
         if let Some(ldap) = &mut self.auth.ldap {
             ldap.resolve_paths(dir);
         }
+        self.logins.resolve_paths(dir);
     }
 
     /// External labels as (name, value) pairs, for rules and federation.
@@ -337,7 +344,7 @@ impl Config {
     }
 }
 
-fn join_relative(dir: &Path, p: &str) -> String {
+pub(crate) fn join_relative(dir: &Path, p: &str) -> String {
     if Path::new(p).is_relative() && !dir.as_os_str().is_empty() {
         dir.join(p).display().to_string()
     } else {

@@ -16,6 +16,7 @@ mod file;
 mod file_error;
 mod http;
 mod ldap;
+mod logins;
 mod logs;
 mod privacy;
 mod proxy;
@@ -49,6 +50,7 @@ pub(crate) use file::{is_blank_yaml, null_as_default, yaml_error};
 pub use file_error::{FileError, FileKind};
 pub use http::{Authorization, BasicAuth, TlsConfig, TlsVersion};
 pub use ldap::{DN_PLACEHOLDER, LdapConfig, MAX_LDAP_TIMEOUT_SECS, RoleName, USER_PLACEHOLDER};
+pub use logins::{BurstConfig, FailedBurstsConfig, LoginsConfig, MAX_BURST_THRESHOLD};
 pub use logs::{
     CommitConfig, FileFormat, FileSourceConfig, GelfConfig, LevelRetentionOverride, LogLimitsConfig,
     LogQueryConfig, LogRetentionConfig, LogsConfig, MultilineConfig, StartAt, SyslogConfig, Transport,

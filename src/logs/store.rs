@@ -13,15 +13,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::index::{DayIndexes, LogLine, ReadBudget, SearchQuery, SearchResult, day_of};
 use super::metrics::LogsMetrics;
 use super::retention::{RetentionPolicy, RetentionReport};
-use super::schema::{MappingOptions, map_entry};
+use super::schema::{MappingOptions, login_event, map_entry};
 use super::wal::{LogWal, SEGMENT_SIZE};
 use super::{Entry, LogRecord, LogsError};
 use crate::config::LogsConfig;
+use crate::model::LoginEventSink;
 use crate::selfmetrics::Registry;
 
 /// Nanoseconds since the epoch; injected so tests can move time.
@@ -115,6 +116,8 @@ struct Inner {
     stop: AtomicBool,
     opts: LogStoreOptions,
     metrics: Arc<LogsMetrics>,
+    /// Where the login events of each stored batch go, once set.
+    login_sink: RwLock<Option<Arc<dyn LoginEventSink>>>,
 }
 
 pub struct LogStore {
@@ -152,6 +155,7 @@ impl LogStore {
             stop: AtomicBool::new(false),
             opts,
             metrics,
+            login_sink: RwLock::new(None),
         });
         // Replayed records are committed before the store takes writes,
         // so a crash loop cannot pile up an ever longer WAL.
@@ -185,6 +189,12 @@ impl LogStore {
             inner,
             threads: Mutex::new(threads),
         })
+    }
+
+    /// From now on, hands the login events of every stored batch to `sink`
+    /// (records replayed from the WAL at open were handed over before).
+    pub fn set_login_sink(&self, sink: Arc<dyn LoginEventSink>) {
+        *self.inner.login_sink.write() = Some(sink);
     }
 
     /// Maps, checks and writes `entries`; returns once the accepted ones
@@ -266,6 +276,13 @@ impl LogStore {
         for r in &records {
             counts[r.level.index()] += 1;
         }
+        // Read before the records move into the WAL, handed over once they
+        // are durable: a login the sender was refused never counts.
+        let login_sink = inner.login_sink.read().clone();
+        let logins: Vec<_> = match &login_sink {
+            Some(_) => records.iter().filter_map(login_event).collect(),
+            None => Vec::new(),
+        };
         let n = records.len();
         let commit_now = {
             let mut wake = false;
@@ -286,6 +303,11 @@ impl LogStore {
         };
         if commit_now {
             inner.wake.notify_all();
+        }
+        if let Some(sink) = login_sink
+            && !logins.is_empty()
+        {
+            sink.logins(logins);
         }
         report.accepted = n;
         for level in super::Level::ALL {

@@ -59,6 +59,8 @@ pub enum AlertSource {
     Api,
     /// The errors subsystem: new and regressed issues, spikes, cron monitors.
     Errors,
+    /// Unusual login patterns found in the logs' login events.
+    Logins,
 }
 
 impl AlertSource {
@@ -68,13 +70,19 @@ impl AlertSource {
             AlertSource::Rules => "rules",
             AlertSource::Api => "alertmanager-api",
             AlertSource::Errors => "errors",
+            AlertSource::Logins => "logins",
         }
     }
 
     pub fn parse(name: &str) -> Option<AlertSource> {
-        [AlertSource::Rules, AlertSource::Api, AlertSource::Errors]
-            .into_iter()
-            .find(|s| s.as_str() == name)
+        [
+            AlertSource::Rules,
+            AlertSource::Api,
+            AlertSource::Errors,
+            AlertSource::Logins,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 

@@ -7,6 +7,7 @@ mod duration;
 mod go_regex;
 mod histogram;
 mod labels;
+mod login;
 mod matcher;
 mod matcher_syntax;
 mod metric_type;
@@ -22,6 +23,7 @@ pub use histogram::{
     Bucket, CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, HistogramError, Span, upper_bound,
 };
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use login::{LoginEvent, LoginEventSink};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use matcher_syntax::{MatcherProblem, MatcherSyntaxError, matches_all, parse_matchers};
 pub use metric_type::MetricType;

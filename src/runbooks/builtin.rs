@@ -1,5 +1,5 @@
 //! The runbooks of the LMS rule packs' alerts (`builtin:lms`,
-//! `builtin:lms-logs`), compiled in from `web/runbooks/ALERTNAME.md`. Each
+//! `builtin:lms-logs`) and of the login checks' alerts, compiled in from `web/runbooks/ALERTNAME.md`. Each
 //! is written for this stack: the dashboards' panels, Explore queries and
 //! log searches to look at, and the steps that mitigate.
 
@@ -80,6 +80,23 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "LMSErrorLogBurst",
         include_str!("../../web/runbooks/LMSErrorLogBurst.md"),
+    ),
+    // Raised by the login checks (`crate::logins`), not by a rule pack.
+    (
+        "LMSUnusualLoginCountry",
+        include_str!("../../web/runbooks/LMSUnusualLoginCountry.md"),
+    ),
+    (
+        "LMSImpossibleTravel",
+        include_str!("../../web/runbooks/LMSImpossibleTravel.md"),
+    ),
+    (
+        "LMSFailedLoginBurstSource",
+        include_str!("../../web/runbooks/LMSFailedLoginBurstSource.md"),
+    ),
+    (
+        "LMSFailedLoginBurstUser",
+        include_str!("../../web/runbooks/LMSFailedLoginBurstUser.md"),
     ),
 ];
 

@@ -86,6 +86,10 @@ pub const ALERT_HISTORY: &str = "alert_history";
 /// `alerting::FloodState`); absent while it is off.
 pub const ALERT_FLOOD: &str = "alert_flood";
 
+/// Each user's login history for the unusual-login checks, by the user's
+/// token (JSON `logins::history::UserHistory`, versioned by its `v`).
+pub const LOGIN_USERS: &str = "login_users";
+
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
     SILENCES,
@@ -114,6 +118,7 @@ pub const ALL: &[&str] = &[
     ALERT_HISTORY,
     RUNBOOKS,
     ALERT_FLOOD,
+    LOGIN_USERS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -50,6 +50,7 @@ mod textparse;
 mod tls;
 mod tsdb_compat;
 mod ui_pages;
+mod unusual_logins;
 mod verify_cli;
 mod web_guard;
 mod webhook_tls;

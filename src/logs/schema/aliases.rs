@@ -125,3 +125,14 @@ pub const ERROR: &[&str] = &[
     "stacktrace",
     "traceback",
 ];
+
+/// What a record is about, when it is a security event: a login is one
+/// whose value here names a login (`logs::schema::login`). ECS writes
+/// `event.action`.
+pub const EVENT: &[&str] = &["event", "event.action"];
+
+/// Whether the event succeeded (ECS: `event.outcome`).
+pub const OUTCOME: &[&str] = &["outcome", "event.outcome", "result"];
+
+/// The client's address.
+pub const CLIENT_IP: &[&str] = &["client_ip", "client.ip", "source.ip", "remote_addr", "ip"];

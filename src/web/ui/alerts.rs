@@ -203,6 +203,7 @@ fn source_text(source: AlertSource) -> &'static str {
         AlertSource::Rules => "rules",
         AlertSource::Api => "Alertmanager API",
         AlertSource::Errors => "error alerts",
+        AlertSource::Logins => "login patterns",
     }
 }
 
