@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod accounts_cli;
 mod allocator;
 mod app;
+mod backup_cli;
 mod flood_cli;
+mod health_cli;
 mod server_cli;
 
 #[derive(Parser)]
@@ -94,6 +96,18 @@ enum Command {
         server: server_cli::Server,
         #[command(subcommand)]
         what: flood_cli::FloodCommand,
+    },
+    /// Copy a running server's data directory into DIR (new or empty), which
+    /// `belfry serve --data-dir DIR` then opens (over its API; an admin token).
+    Backup {
+        #[command(flatten)]
+        server: server_cli::Server,
+        dir: PathBuf,
+    },
+    /// Exit 0 when a server's /-/ready answers 200 (a container's health check).
+    Health {
+        #[command(flatten)]
+        server: server_cli::Server,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -221,6 +235,8 @@ fn main() -> ExitCode {
         Some(Command::User { what }) => accounts_cli::user(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Token { what }) => accounts_cli::token(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Flood { server, what }) => flood_cli::flood(&server, what),
+        Some(Command::Backup { server, dir }) => backup_cli::backup(&server, &dir),
+        Some(Command::Health { server }) => health_cli::health(&server),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,
