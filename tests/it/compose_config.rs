@@ -148,14 +148,17 @@ fn variables(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The value of `INSTRUCTION` lines of a Dockerfile (joined continuation
-/// lines not needed: the checked ones are single lines).
-fn dockerfile_lines<'a>(text: &'a str, instruction: &str) -> Vec<&'a str> {
-    text.lines()
+/// The arguments of a Dockerfile's `INSTRUCTION` lines, continuation
+/// lines (ending in `\\`) joined.
+fn dockerfile_lines(text: &str, instruction: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    joined
+        .lines()
         .filter_map(|l| {
             let l = l.trim();
             let (word, rest) = l.split_once(char::is_whitespace)?;
-            word.eq_ignore_ascii_case(instruction).then_some(rest.trim())
+            word.eq_ignore_ascii_case(instruction)
+                .then(|| rest.trim().to_string())
         })
         .collect()
 }
@@ -204,7 +207,7 @@ fn disagreements(files: &Files, repo: &Path) -> Vec<String> {
     }
     match dockerfile_lines(&files.dockerfile, "USER").last() {
         None => out.push("the image runs as root (no USER)".to_string()),
-        Some(u) if *u == "root" || *u == "0" || u.starts_with("0:") => {
+        Some(u) if u == "root" || u == "0" || u.starts_with("0:") => {
             out.push(format!("the image runs as root (USER {u})"))
         }
         Some(_) => {}
