@@ -350,6 +350,16 @@ fn a_backup_taken_during_ingest_opens_with_everything_it_held() {
     let log_b = dir.path().join("b.log");
     let b = BelfryServer::start_with(&backup_dir, Some(&config), &[], Some(&log_b));
     let api_b = Api::new(&b, &token);
+    // The image's health check: 0 once ready, 1 where nothing answers.
+    let health = belfry(&["health", "--url", &b.url("")], "");
+    assert!(health.status.success(), "{}", said(&health));
+    let nobody = format!("http://127.0.0.1:{}", crate::support::free_port());
+    let health = belfry(&["health", "--url", &nobody], "");
+    assert!(
+        !health.status.success() && said(&health).contains("cannot reach"),
+        "{}",
+        said(&health)
+    );
 
     // The user signs in with the password set before the backup.
     let (status, body) = block(async {
