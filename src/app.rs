@@ -395,6 +395,26 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
                 .context("opening the runbooks stopped")?;
         Arc::new(opened.context("cannot read the stored runbooks")?)
     };
+    let backups = {
+        let (data_dir, state_store, tsdb, logs, registry) = (
+            opts.data_dir.clone(),
+            state_store.clone(),
+            tsdb.clone(),
+            logs.clone(),
+            registry.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            Arc::new(belfry::backup::Backups::new(
+                &data_dir,
+                state_store,
+                tsdb,
+                logs,
+                &registry,
+            ))
+        })
+        .await
+        .context("the backup set-up task failed")?
+    };
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
@@ -434,6 +454,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         errors: Some(errors.clone()),
         dashboards,
         runbooks,
+        backup: Some(backups),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));

@@ -5,6 +5,7 @@
 
 pub mod alerting;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod dashboards;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod logins;
 pub mod logql;
 pub mod logs;
 pub mod model;
+pub mod online_copy;
 pub mod privacy;
 pub mod prompb;
 pub mod promql;

@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod accounts_cli;
 mod allocator;
 mod app;
+mod backup_cli;
 mod flood_cli;
+mod health_cli;
 mod server_cli;
 mod verify_cli;
 
@@ -103,6 +105,18 @@ enum Command {
         server: server_cli::Server,
         #[command(flatten)]
         args: verify_cli::VerifyArgs,
+    },
+    /// Copy a running server's data directory into DIR (new or empty), which
+    /// `belfry serve --data-dir DIR` then opens (over its API; an admin token).
+    Backup {
+        #[command(flatten)]
+        server: server_cli::Server,
+        dir: PathBuf,
+    },
+    /// Exit 0 when a server's /-/ready answers 200 (a container's health check).
+    Health {
+        #[command(flatten)]
+        server: server_cli::Server,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -231,6 +245,8 @@ fn main() -> ExitCode {
         Some(Command::Token { what }) => accounts_cli::token(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Flood { server, what }) => flood_cli::flood(&server, what),
         Some(Command::Verify { server, args }) => return verify_cli::verify(&server, args),
+        Some(Command::Backup { server, dir }) => backup_cli::backup(&server, &dir),
+        Some(Command::Health { server }) => health_cli::health(&server),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

@@ -40,6 +40,16 @@ impl Server {
     /// returns the answer's `data`, or an error naming the URL, the status
     /// and the server's own `error` text.
     pub async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value> {
+        let response = self.send(request).await?;
+        let text = response.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(body["data"].clone())
+    }
+
+    /// Sends `request` with the token and returns a successful answer
+    /// unread (for answers that are not JSON, such as a backup's archive),
+    /// or an error as [`Server::call`] words it.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         let request = match &self.token {
             Some(t) => request.bearer_auth(t),
             None => request,
@@ -52,13 +62,13 @@ impl Server {
             .await
             .with_context(|| format!("cannot reach {url}"))?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let why = body["error"].as_str().map_or(text.as_str(), |e| e);
             bail!("{url}: {status}: {why}");
         }
-        Ok(body["data"].clone())
+        Ok(response)
     }
 }
 

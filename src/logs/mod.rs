@@ -3,6 +3,7 @@
 //! durable and the tantivy index makes searchable; retention keeps each
 //! level as long as policy says.
 
+mod copy;
 pub mod entry;
 mod error;
 pub mod index;
@@ -15,6 +16,7 @@ pub mod schema;
 mod store;
 pub mod wal;
 
+pub use copy::LogsCopy;
 pub use entry::{Entry, LevelHint};
 pub use error::LogsError;
 pub(crate) use json_values::{json_kind, string_labels};

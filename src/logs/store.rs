@@ -369,6 +369,13 @@ impl LogStore {
         &self.inner.dir
     }
 
+    /// Runs `f` while no batch is committed to the index, no committed
+    /// WAL segment is deleted and retention does not run; ingest goes on.
+    pub(super) fn while_not_committing<T>(&self, f: impl FnOnce(&LogWal, &DayIndexes) -> T) -> T {
+        let _commit = self.inner.commit_lock.lock();
+        f(&self.inner.wal, &self.inner.days)
+    }
+
     /// Stops the threads, commits what waits and syncs the WAL.
     pub fn close(&self) -> Result<(), LogsError> {
         self.inner.signal_stop();

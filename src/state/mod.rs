@@ -8,12 +8,14 @@
 //! created empty on open and needs no migration), and read and write it
 //! with [`StateStore::scan`] and [`StateStore::write`].
 
+mod copy;
 mod error;
 mod migrations;
 mod store;
 pub mod tables;
 mod writer;
 
+pub use copy::CopiedRows;
 pub use error::StateError;
 pub use store::{SCHEMA_VERSION, StateStore};
 pub use writer::{PendingWrite, StateWriter, WriteOp};

@@ -14,7 +14,7 @@ use super::{StateError, WriteOp};
 /// ones are refused, so an old binary never damages a newer file.
 pub const SCHEMA_VERSION: u64 = 1;
 
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const VERSION_KEY: &str = "schema_version";
 
 /// The page cache of `state.redb`. Small: what reads it often (an
@@ -22,7 +22,7 @@ const VERSION_KEY: &str = "schema_version";
 /// page cache as well, while loading the issues at start would otherwise
 /// leave this many bytes of their pages resident for good (16 MiB did,
 /// with 10,000 issues, half the errors' memory budget).
-const STATE_CACHE_BYTES: usize = 2 << 20;
+pub(super) const STATE_CACHE_BYTES: usize = 2 << 20;
 
 pub struct StateStore {
     db: Database,
@@ -220,7 +220,11 @@ impl StateStore {
         txn.commit().map_err(|e| self.err(e))
     }
 
-    fn err(&self, e: impl Into<redb::Error>) -> StateError {
+    pub(super) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub(super) fn err(&self, e: impl Into<redb::Error>) -> StateError {
         StateError::db(&self.path, e)
     }
 }

@@ -107,7 +107,7 @@ pub struct WalReplayStatus {
 
 /// The storage engine. Cheap to share as `Arc<Tsdb>`.
 pub struct Tsdb {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
     wal_replay: WalReplayStatus,
     worker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
 }

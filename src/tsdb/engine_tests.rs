@@ -708,3 +708,60 @@ fn head_rss_per_series() {
         SERIES
     );
 }
+
+/// A copy taken with chunks in redb, samples only in the WAL and several
+/// WAL segments opens with exactly what was committed before it, and
+/// nothing the store took afterwards.
+#[test]
+fn a_copy_opens_with_what_was_committed_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = base_time() - 20 * 60 * 1000;
+    let opts = || TsdbOptions {
+        wal: super::wal::WalOptions {
+            segment_size: 4 << 10,
+            ..Default::default()
+        },
+        ..quiet()
+    };
+    let db = open(&dir.path().join("live"), opts());
+    let mut expected = write(&*db, 8, b, 200);
+    assert!(db.persist_now().unwrap() > 0);
+    for (lbl, samples) in write(&*db, 8, b + 200 * 15_000, 60) {
+        expected
+            .iter_mut()
+            .find(|x| x.0 == lbl)
+            .unwrap()
+            .1
+            .extend(samples);
+    }
+    let copy_dir = dir.path().join("copy");
+    let copied = db.copy_into(&copy_dir).unwrap();
+    assert!(copied.rows > 0);
+    let wal_files = copied.files.iter().filter(|f| f.path.starts_with("wal")).count();
+    assert!(wal_files > 1, "{:?}", copied.files);
+    // After the copy: more samples, a persist and its checkpoint.
+    write(&*db, 8, b + 260 * 15_000, 50);
+    db.persist_now().unwrap();
+
+    // The copy's current segment grew under its hard link: cut it to the
+    // length the copy took, as the archive does.
+    for f in &copied.files {
+        let path = copy_dir.join(&f.path);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        if file.metadata().unwrap().len() > f.len {
+            // A hard link shares the file with the live store: write a
+            // new file instead of cutting that one.
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, &bytes[..f.len as usize]).unwrap();
+        }
+    }
+    let registry = Registry::new();
+    let restored = Tsdb::open(&copy_dir, opts(), &registry).unwrap();
+    assert_eq!(
+        select_all(&*restored, &[name_is("m")], i64::MIN, i64::MAX),
+        expected
+    );
+    assert_eq!(restored.wal_replay().corruptions, 0);
+    assert!(!registry.render().contains("belfry_wal_truncations_total 1"));
+}

@@ -5,6 +5,7 @@
 //! [`MemStorage`] the in-memory one for tests of the layers above.
 
 mod backfill;
+mod backup;
 pub mod chunk;
 mod compactor;
 mod db;
@@ -29,6 +30,7 @@ mod u64_map;
 mod validate;
 pub mod wal;
 
+pub use backup::MetricsCopy;
 pub use compactor::{CompactionReport, DEFAULT_TARGET_SAMPLES};
 pub use db::{Tsdb, TsdbOptions, WalReplayStatus};
 pub use error::{AppendError, LayoutError, RecordKey, StorageError};

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::alerting::AlertingError;
 use crate::auth::AuthError;
+use crate::backup::BackupError;
 use crate::dashboards::DashboardError;
 use crate::errors::ErrorsError;
 use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
@@ -70,6 +71,9 @@ pub enum ApiError {
     Dashboard(#[from] DashboardError),
     #[error(transparent)]
     Runbook(#[from] RunbookError),
+    /// Online backups.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -190,6 +194,16 @@ impl ApiError {
                 ErrorsError::State(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::Auth(e) => ApiError::auth_status(e),
+            ApiError::Backup(e) => match e {
+                BackupError::Running => (StatusCode::CONFLICT, "conflict"),
+                BackupError::Io { .. }
+                | BackupError::State(_)
+                | BackupError::Metrics(_)
+                | BackupError::Logs(_)
+                | BackupError::Stream(_)
+                | BackupError::TargetNotEmpty(_)
+                | BackupError::Damaged(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

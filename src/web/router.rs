@@ -17,7 +17,7 @@ use super::access::access;
 use super::api::alertmanager as am;
 use super::api::exemplars::query_exemplars;
 use super::api::{
-    accounts, alert_history, annotations, dashboards, errors_attachments, errors_correlation,
+    accounts, alert_history, annotations, backup, dashboards, errors_attachments, errors_correlation,
     errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster,
     es_document, es_headers, federate, flood, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
     loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, receivers, rules, runbooks, series,
@@ -72,6 +72,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/belfry/flood",
             get(flood::get).post(flood::on).delete(flood::off),
         )
+        .route("/api/belfry/backup", post(backup::take))
         .route("/prometheus/api/v1/rules", get(rules::logql_rules))
         .route("/prometheus/api/v1/alerts", get(rules::logql_alerts))
         .route("/api/v1/metadata", get(targets::metadata))

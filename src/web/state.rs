@@ -96,4 +96,8 @@ pub struct AppState {
     pub dashboards: Arc<crate::dashboards::Dashboards>,
     /// The alerts' runbooks: built in, and admins' edits.
     pub runbooks: Arc<crate::runbooks::Runbooks>,
+    /// Online backups of the data directory; `None` where a server runs
+    /// without its stores on disk (tests of other APIs), and the route
+    /// answers 404.
+    pub backup: Option<Arc<crate::backup::Backups>>,
 }

@@ -116,6 +116,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
         runbooks: std::sync::Arc::new(belfry::runbooks::Runbooks::in_memory(
             &belfry::selfmetrics::Registry::new(),
         )),
+        backup: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -14,6 +14,22 @@ fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/belfry.yml")
 }
 
+/// The environment docker-compose.yml gives Belfry, as `${VAR}` lookups.
+fn example_env(name: &str) -> Option<String> {
+    let value = match name {
+        "SMTP_PASSWORD" => "hunter2",
+        "BELFRY_ADMIN_PASSWORD" => "first-admin-pw",
+        "BELFRY_LMS_DSN_KEY" => "0123456789abcdef0123456789abcdef",
+        "SMTP_SMARTHOST" => "smtp.example.org:587",
+        "SMTP_FROM" => "belfry@lms.example.org",
+        "SMTP_USERNAME" => "belfry@lms.example.org",
+        "ALERT_EMAIL_TO" => "lms-ops@example.org",
+        "ONCALL_EMAIL_TO" => "lms-oncall@example.org",
+        _ => return None,
+    };
+    Some(value.to_string())
+}
+
 fn alert_names(paths: &[PathBuf]) -> Vec<String> {
     belfry::rules::load_specs(paths)
         .unwrap()
@@ -28,12 +44,7 @@ fn alert_names(paths: &[PathBuf]) -> Vec<String> {
 fn the_example_loads_the_pack_and_builds_its_receivers() {
     let text = std::fs::read_to_string(example()).unwrap();
     let origin = example().display().to_string();
-    let config = Config::from_yaml_with_env(&text, &origin, |name| match name {
-        "SMTP_PASSWORD" => Some("hunter2".to_string()),
-        "BELFRY_ADMIN_PASSWORD" => Some("first-admin-pw".to_string()),
-        _ => None,
-    })
-    .unwrap();
+    let config = Config::from_yaml_with_env(&text, &origin, example_env).unwrap();
 
     assert_eq!(config.rule_files, vec!["builtin:lms".to_string()]);
     let paths = belfry::rules::expand_globs(&config.rule_files).unwrap();
@@ -90,27 +101,37 @@ fn the_example_loads_the_pack_and_builds_its_receivers() {
 #[test]
 fn the_example_needs_smtp_password_set() {
     let text = std::fs::read_to_string(example()).unwrap();
-    let err = Config::from_yaml_with_env(&text, "belfry.yml", |name| {
-        (name == "BELFRY_ADMIN_PASSWORD").then(|| "first-admin-pw".to_string())
-    })
-    .unwrap_err();
-    assert!(err.to_string().contains("SMTP_PASSWORD"), "{err}");
-    let err = Config::from_yaml_with_env(&text, "belfry.yml", |name| {
-        (name == "SMTP_PASSWORD").then(|| "hunter2".to_string())
-    })
-    .unwrap_err();
-    assert!(err.to_string().contains("BELFRY_ADMIN_PASSWORD"), "{err}");
+    for missing in [
+        "SMTP_PASSWORD",
+        "BELFRY_ADMIN_PASSWORD",
+        "BELFRY_LMS_DSN_KEY",
+        "SMTP_SMARTHOST",
+    ] {
+        let err = Config::from_yaml_with_env(&text, "belfry.yml", |name| {
+            (name != missing).then(|| example_env(name)).flatten()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains(missing), "{err}");
+    }
 }
 
 #[test]
 fn check_config_accepts_the_example_and_lists_known_packs_for_an_unknown_one() {
-    let out = Command::new(env!("CARGO_BIN_EXE_belfry"))
-        .args(["check", "config"])
-        .arg(example())
-        .env("SMTP_PASSWORD", "hunter2")
-        .env("BELFRY_ADMIN_PASSWORD", "first-admin-pw")
-        .output()
-        .unwrap();
+    let mut check = Command::new(env!("CARGO_BIN_EXE_belfry"));
+    check.args(["check", "config"]).arg(example());
+    for name in [
+        "SMTP_PASSWORD",
+        "BELFRY_ADMIN_PASSWORD",
+        "BELFRY_LMS_DSN_KEY",
+        "SMTP_SMARTHOST",
+        "SMTP_FROM",
+        "SMTP_USERNAME",
+        "ALERT_EMAIL_TO",
+        "ONCALL_EMAIL_TO",
+    ] {
+        check.env(name, example_env(name).unwrap());
+    }
+    let out = check.output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     assert!(said.contains("1 rule files"), "{said}");
@@ -154,8 +175,7 @@ fn compose_runs_belfry_on_the_container_network() {
     );
 
     let text = std::fs::read_to_string(example()).unwrap();
-    let config =
-        Config::from_yaml_with_env(&text, "belfry.yml", |_| Some("first-admin-pw".to_string())).unwrap();
+    let config = Config::from_yaml_with_env(&text, "belfry.yml", example_env).unwrap();
     assert_eq!(config.auth.admin.as_ref().unwrap().user, "admin");
     for job in &config.scrape_configs {
         for target in job.static_configs.iter().flat_map(|g| &g.targets) {

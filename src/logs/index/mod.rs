@@ -7,6 +7,7 @@ mod fields;
 mod hashed;
 mod read_budget;
 mod search;
+mod snapshot;
 mod verified_query;
 mod words;
 
@@ -16,4 +17,5 @@ pub use fields::{LogFields, LogLine, value_hash};
 pub use hashed::{exact_is, exact_where};
 pub use read_budget::{BudgetStop, ReadBudget};
 pub use search::{Filter, HistogramBucket, MAX_LIMIT, SearchQuery, SearchResult, context, search};
+pub use snapshot::DayCopy;
 pub use words::{ID_MARK, LONG_MARK, marks_around, word_mark};

@@ -222,6 +222,14 @@ impl LogWal {
         w.size + w.closed.iter().map(|c| c.2).sum::<u64>()
     }
 
+    /// The directory, and the segment being written with the bytes of
+    /// whole frames it holds (a frame is written whole under the writer's
+    /// lock, and the size counts only frames written whole).
+    pub(super) fn write_position(&self) -> (&Path, u64, u64) {
+        let w = self.writer.lock();
+        (&self.dir, w.segment, w.size)
+    }
+
     /// The sequence number the next record will get.
     pub fn next_seq(&self) -> u64 {
         self.writer.lock().next_seq

@@ -7,6 +7,7 @@
 mod codec;
 mod log;
 mod segment;
+mod snapshot;
 
 pub use codec::{CodecError, decode_batch, encode_batch};
 pub use log::{LogWal, Replay, SEGMENT_SIZE};

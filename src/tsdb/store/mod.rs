@@ -4,6 +4,7 @@
 //! freed pages back to the file system once enough of the file is free.
 
 mod chunk_store;
+mod copy;
 pub mod layout;
 mod migrations;
 mod open;

@@ -20,7 +20,7 @@ use super::migrations;
 /// redb's page cache. Its default (1 GiB) would let a long-running server's
 /// memory grow far past the head's; the OS page cache still holds the file,
 /// so a miss here costs a copy, not a disk read.
-const CACHE_BYTES: usize = 16 << 20;
+pub(super) const CACHE_BYTES: usize = 16 << 20;
 
 /// A series row read at startup.
 pub(crate) struct LoadedSeries {

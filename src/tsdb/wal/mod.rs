@@ -12,6 +12,7 @@ mod record;
 mod recovery;
 mod replay;
 mod segment;
+mod snapshot;
 mod tail;
 mod value_bases;
 mod writer;

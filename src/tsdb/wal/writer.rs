@@ -77,7 +77,7 @@ pub(super) struct Shared {
 pub(super) struct Writer {
     pub segment: u32,
     file: Arc<File>,
-    size: u64,
+    pub size: u64,
     /// Counts successful `log` writes.
     seq: u64,
     /// Set after a write or fsync failure: the page cache may have

@@ -109,6 +109,10 @@ pub const ROUTES: &[RouteRule] = &[
     // Alert flood mode (recorded by flood mode itself, with its end,
     // reason and overrides; and its expiry, which no request makes).
     rule("/api/belfry/flood", R, W, None),
+    // A copy of everything stored, password hashes and issues included
+    // (recorded by the backup itself when its stream ends, with what it
+    // held or why it failed).
+    rule("/api/belfry/backup", A, A, None),
     // Server.
     rule("/-/reload", R, W, Some("config.reload")),
     query("/metrics"),

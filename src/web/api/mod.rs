@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod alert_history;
 pub mod alertmanager;
 pub mod annotations;
+pub mod backup;
 pub mod dashboards;
 pub mod errors_attachments;
 pub mod errors_correlation;
