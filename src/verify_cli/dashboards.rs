@@ -60,15 +60,13 @@ pub async fn check(api: &Api, only: &[String]) -> CheckOutcome {
                 .into_iter()
                 .map(|l| format!("dashboard {title:?} ({uid}): {l}, not checked")),
         );
-        let answers: Vec<(usize, Answer)> = stream::iter(qs.iter().enumerate())
-            .map(|(i, q)| async move { (i, run(api, q, window).await) })
-            .buffer_unordered(PARALLEL_QUERIES)
+        // In the dashboard's order, so the report reads as the page does.
+        let answers: Vec<Answer> = stream::iter(&qs)
+            .map(|q| run(api, q, window))
+            .buffered(PARALLEL_QUERIES)
             .collect()
             .await;
-        let mut answers = answers;
-        answers.sort_by_key(|(i, _)| *i);
-        for (i, answer) in answers {
-            let q = &qs[i];
+        for (q, answer) in qs.iter().zip(answers) {
             let culprit = |why: &str| {
                 format!(
                     "dashboard {title:?} ({uid}), {}: {why}\nquery: {}",
