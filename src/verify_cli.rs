@@ -47,8 +47,8 @@ pub struct VerifyArgs {
     /// How the report is written.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// How long to wait for a test event's issue, a test line, a first
-    /// rule evaluation or a first scrape (e.g. 90s, 2m).
+    /// How long to wait for a test event's issue, a test line, the rule
+    /// groups' first evaluation and the targets to be up (e.g. 90s, 2m).
     #[arg(long, default_value = "60s")]
     timeout: String,
     /// A DSN to send the test error event to (errors are skipped without one).

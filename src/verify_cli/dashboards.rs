@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::api::Api;
 use super::dashboard_queries::{DashboardQuery, Language, Window, queries};
-use super::report::CheckOutcome;
+use super::report::{CheckOutcome, count};
 
 pub const NAME: &str = "dashboards";
 
@@ -60,15 +60,13 @@ pub async fn check(api: &Api, only: &[String]) -> CheckOutcome {
                 .into_iter()
                 .map(|l| format!("dashboard {title:?} ({uid}): {l}, not checked")),
         );
-        let answers: Vec<(usize, Answer)> = stream::iter(qs.iter().enumerate())
-            .map(|(i, q)| async move { (i, run(api, q, window).await) })
-            .buffer_unordered(PARALLEL_QUERIES)
+        // In the dashboard's order, so the report reads as the page does.
+        let answers: Vec<Answer> = stream::iter(&qs)
+            .map(|q| run(api, q, window))
+            .buffered(PARALLEL_QUERIES)
             .collect()
             .await;
-        let mut answers = answers;
-        answers.sort_by_key(|(i, _)| *i);
-        for (i, answer) in answers {
-            let q = &qs[i];
+        for (q, answer) in qs.iter().zip(answers) {
             let culprit = |why: &str| {
                 format!(
                     "dashboard {title:?} ({uid}), {}: {why}\nquery: {}",
@@ -87,7 +85,10 @@ pub async fn check(api: &Api, only: &[String]) -> CheckOutcome {
         }
     }
     let exempt = if exempt_empty > 0 {
-        format!("; {exempt_empty} annotation queries ran and marked nothing, which is no fault")
+        format!(
+            "; {} ran and marked nothing, which is no fault",
+            count(exempt_empty, "annotation query")
+        )
     } else {
         String::new()
     };
@@ -95,18 +96,21 @@ pub async fn check(api: &Api, only: &[String]) -> CheckOutcome {
         let outcome = CheckOutcome::pass(
             NAME,
             format!(
-                "{} queries of {} dashboards returned data{exempt}",
-                with_data,
-                uids.len()
+                "{} of {} returned data{exempt}",
+                count(with_data, "query"),
+                count(uids.len(), "dashboard")
             ),
         );
         return outcome.with_details(notes);
     }
-    let count = failures.len();
+    let failed = failures.len();
     failures.extend(notes);
     CheckOutcome::fail(
         NAME,
-        format!("{count} dashboard queries failed or returned no data ({with_data} returned data{exempt})"),
+        format!(
+            "{} failed or returned no data ({with_data} returned data{exempt})",
+            count(failed, "dashboard query")
+        ),
     )
     .with_details(failures)
 }

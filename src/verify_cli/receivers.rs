@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::api::Api;
-use super::report::CheckOutcome;
+use super::report::{CheckOutcome, count};
 
 pub const NAME: &str = "receivers";
 
@@ -61,12 +61,13 @@ pub async fn check(api: &Api, send_test: bool) -> CheckOutcome {
         }
     }
     if !failures.is_empty() {
-        let count = failures.len();
+        let failed = failures.len();
         failures.extend(empty);
         return CheckOutcome::fail(
             NAME,
             format!(
-                "{count} integrations did not take the test notification ({} did)",
+                "{} did not take the test notification ({} did)",
+                count(failed, "integration"),
                 delivered.len()
             ),
         )
@@ -79,9 +80,9 @@ pub async fn check(api: &Api, send_test: bool) -> CheckOutcome {
     CheckOutcome::pass(
         NAME,
         format!(
-            "{} integrations of {} receivers took the test notification: {}",
-            delivered.len(),
-            names.len() - empty.len(),
+            "{} of {} took the test notification: {}",
+            count(delivered.len(), "integration"),
+            count(names.len() - empty.len(), "receiver"),
             delivered.join(", ")
         ),
     )

@@ -64,12 +64,12 @@ impl CheckOutcome {
     }
 }
 
-/// `1 target`, `2 targets`.
+/// `1 target`, `2 targets`, `2 queries`.
 pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Check 3: every active scrape target is up. A target not scraped yet
-//! (`health: unknown`, just after a start or reload) is waited for up to
-//! the timeout; a down one fails at once, named with its last error.
+//! Check 3: every active scrape target is up. Targets not scraped yet
+//! (`health: unknown`) or down are waited for up to the timeout, since
+//! just after a deployment services and their exporters are still
+//! starting; what is still not up then fails, named with its last error.
 
 use std::time::Duration;
 
@@ -29,8 +30,8 @@ pub async fn check(api: &Api, timeout: Duration) -> CheckOutcome {
             Ok(v) => v["data"]["activeTargets"].as_array().cloned().unwrap_or_default(),
             Err(e) => return CheckOutcome::fail(NAME, format!("cannot read the targets: {e}")),
         };
-        let waiting = targets.iter().any(|t| t["health"] == "unknown");
-        if !waiting || Instant::now() >= deadline {
+        let all_up = targets.iter().all(|t| t["health"] == "up");
+        if all_up || Instant::now() >= deadline {
             break targets;
         }
         tokio::time::sleep(POLL).await;
