@@ -163,7 +163,7 @@ impl Detection {
 
 fn minutes_text(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")

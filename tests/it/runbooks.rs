@@ -255,10 +255,14 @@ alerting:
     assert!(list.contains("sev-critical") && list.contains("sev-warning"));
     let (code, api_list) = call(&server, &read, "GET", "/api/belfry/runbooks", None);
     assert_eq!(code, 200);
+    // Beside them, the login checks' alerts, which no rule raises.
     assert_eq!(
         json_of(&api_list)["data"].as_array().unwrap().len(),
-        pack_alerts.len()
+        pack_alerts.len() + belfry::logins::ALERT_NAMES.len()
     );
+    let (code, page) = call(&server, &read, "GET", "/runbooks/LMSImpossibleTravel", None);
+    assert_eq!(code, 200);
+    assert!(page.contains("Belfry's login checks do"), "{page}");
 
     // Unknown names: the frame's not-found page, the API's 404.
     let (code, page) = call(&server, &read, "GET", "/runbooks/NoSuchAlert", None);

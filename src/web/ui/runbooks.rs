@@ -47,6 +47,13 @@ pub struct ListRow {
     pub updated_at: i64,
     /// Whether a loaded rule raises this alert.
     pub loaded: bool,
+    /// Raised by the login checks, not by a rule.
+    pub login_check: bool,
+}
+
+/// The login checks' alerts carry `severity="warning"` without a rule.
+fn login_check(name: &str) -> bool {
+    crate::logins::ALERT_NAMES.contains(&name)
 }
 
 #[derive(Template)]
@@ -78,6 +85,7 @@ struct RunbookPage {
     updated_by: String,
     updated_at: i64,
     rules: Vec<AlertRule>,
+    login_check: bool,
     can_edit: bool,
 }
 
@@ -178,8 +186,13 @@ pub async fn list(State(state): State<Arc<AppState>>, frame: Frame) -> Response 
         .into_iter()
         .map(|r| ListRow {
             href: page_href(&r.name),
-            severity: severity_of(rules.get(&r.name)),
+            severity: if login_check(&r.name) {
+                "warning".to_string()
+            } else {
+                severity_of(rules.get(&r.name))
+            },
             loaded: rules.contains_key(&r.name),
+            login_check: login_check(&r.name),
             name: r.name,
             summary: r.summary,
             builtin: r.builtin,
@@ -236,6 +249,7 @@ pub async fn view(State(state): State<Arc<AppState>>, frame: Frame, Path(name): 
         updated_by: runbook.updated_by,
         updated_at: runbook.updated_at,
         rules,
+        login_check: login_check(&name),
         name,
     })
 }
