@@ -13,6 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::Response;
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::backup::Backups;
@@ -72,11 +73,14 @@ pub async fn take(
             accounts.record(&actor, "data.backup", "/api/belfry/backup", detail);
         }
     });
+    // Fused: the compression layer may poll a finished body once more,
+    // which a bare `unfold` answers with a panic.
     let pieces =
         futures_util::stream::unfold(
             rx,
             |mut rx| async move { rx.recv().await.map(|piece| (piece, rx)) },
-        );
+        )
+        .fuse();
     Response::builder()
         .header(header::CONTENT_TYPE, "application/x-tar")
         .header(
