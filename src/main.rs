@@ -10,6 +10,7 @@ mod accounts_cli;
 mod allocator;
 mod app;
 mod flood_cli;
+mod report_cli;
 mod server_cli;
 
 #[derive(Parser)]
@@ -94,6 +95,13 @@ enum Command {
         server: server_cli::Server,
         #[command(subcommand)]
         what: flood_cli::FloodCommand,
+    },
+    /// The SEV-3 reports of a running server (over its API).
+    Report {
+        #[command(flatten)]
+        server: server_cli::Server,
+        #[command(subcommand)]
+        what: report_cli::ReportCommand,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -221,6 +229,7 @@ fn main() -> ExitCode {
         Some(Command::User { what }) => accounts_cli::user(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Token { what }) => accounts_cli::token(cli.serve.config.as_deref(), &data_dir, what),
         Some(Command::Flood { server, what }) => flood_cli::flood(&server, what),
+        Some(Command::Report { server, what }) => report_cli::report(&server, what),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

@@ -21,6 +21,7 @@ mod privacy;
 mod proxy;
 mod relabel;
 mod remote_write;
+mod reports;
 mod scrape;
 mod sd;
 mod secret;
@@ -58,6 +59,9 @@ pub use privacy::{
     PrivacyConfigError, ScrubbersConfig, compile_custom,
 };
 pub use proxy::{ProxyError, ProxySettings};
+pub use reports::{
+    CapacityConfig, REPORT_NAMES, ReportConfig, ReportsConfig, parse_hh_mm, parse_timezone, parse_weekday,
+};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};

@@ -86,6 +86,10 @@ pub const ALERT_HISTORY: &str = "alert_history";
 /// `alerting::FloodState`); absent while it is off.
 pub const ALERT_FLOOD: &str = "alert_flood";
 
+/// When each SEV-3 report was last sent, by report name (JSON
+/// `reports::ReportRun`: the last scheduled slot sent, the last send).
+pub const REPORT_RUNS: &str = "report_runs";
+
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
     SILENCES,
@@ -114,6 +118,7 @@ pub const ALL: &[&str] = &[
     ALERT_HISTORY,
     RUNBOOKS,
     ALERT_FLOOD,
+    REPORT_RUNS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -96,4 +96,7 @@ pub struct AppState {
     pub dashboards: Arc<crate::dashboards::Dashboards>,
     /// The alerts' runbooks: built in, and admins' edits.
     pub runbooks: Arc<crate::runbooks::Runbooks>,
+    /// The SEV-3 reports; `None` where a server runs without them (tests
+    /// of other APIs), and their routes answer 404.
+    pub reports: Option<Arc<crate::reports::Reports>>,
 }

@@ -81,6 +81,7 @@ impl Api {
             runbooks: std::sync::Arc::new(belfry::runbooks::Runbooks::in_memory(
                 &belfry::selfmetrics::Registry::new(),
             )),
+            reports: None,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -109,6 +109,11 @@ pub const ROUTES: &[RouteRule] = &[
     // Alert flood mode (recorded by flood mode itself, with its end,
     // reason and overrides; and its expiry, which no request makes).
     rule("/api/belfry/flood", R, W, None),
+    // The SEV-3 reports: previews read, a send is a change.
+    query("/reports"),
+    query("/reports/{name}"),
+    query("/api/belfry/reports"),
+    rule("/api/belfry/reports/{name}/send", R, W, Some("report.send")),
     // Server.
     rule("/-/reload", R, W, Some("config.reload")),
     query("/metrics"),

@@ -33,6 +33,7 @@ pub mod loki_tail;
 pub mod oidc_login;
 pub mod otlp_logs;
 pub mod query;
+pub mod reports;
 pub mod rules;
 pub mod runbooks;
 pub mod series;
