@@ -59,11 +59,11 @@ pub use privacy::{
     PrivacyConfigError, ScrubbersConfig, compile_custom,
 };
 pub use proxy::{ProxyError, ProxySettings};
+pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
+pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};
 pub use reports::{
     CapacityConfig, REPORT_NAMES, ReportConfig, ReportsConfig, parse_hh_mm, parse_timezone, parse_weekday,
 };
-pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
-pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};
 pub use sd::{FileSdConfig, StaticConfig, validate_group};
 pub use secret::{REDACTED, Secret, redact, redact_url};

@@ -189,7 +189,15 @@ pub fn parse_hh_mm(text: &str) -> Option<(u32, u32)> {
 
 /// Monday = 0 … Sunday = 6, from a full or three-letter English name.
 pub fn parse_weekday(text: &str) -> Option<u32> {
-    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     let t = text.trim().to_ascii_lowercase();
     DAYS.iter()
         .position(|d| *d == t || (t.len() == 3 && d.starts_with(&t)))
@@ -236,7 +244,10 @@ impl ReportsConfig {
 impl ReportConfig {
     fn validate(&self, name: &str, receivers: &[&str]) -> Result<(), String> {
         if parse_hh_mm(&self.at).is_none() {
-            return Err(format!("{name}.at: {:?} is not a time of day as HH:MM (00:00–23:59)", self.at));
+            return Err(format!(
+                "{name}.at: {:?} is not a time of day as HH:MM (00:00–23:59)",
+                self.at
+            ));
         }
         if let Some(tz) = &self.timezone
             && parse_timezone(tz).is_none()
@@ -247,7 +258,9 @@ impl ReportConfig {
         }
         match (name, &self.weekday) {
             ("weekly", Some(w)) if parse_weekday(w).is_none() => {
-                return Err(format!("{name}.weekday: {w:?} is not a weekday (monday … sunday)"));
+                return Err(format!(
+                    "{name}.weekday: {w:?} is not a weekday (monday … sunday)"
+                ));
             }
             ("weekly", _) => {}
             (_, Some(_)) => {
@@ -286,8 +299,10 @@ impl CapacityConfig {
             ("db_connections_ratio", self.db_connections_ratio),
             ("redis_memory_ratio", self.redis_memory_ratio),
         ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return Err(format!("capacity.{key}: {v} is not a share between 0 (excluded) and 1"));
+            if v.is_nan() || v <= 0.0 || v > 1.0 {
+                return Err(format!(
+                    "capacity.{key}: {v} is not a share between 0 (excluded) and 1"
+                ));
             }
         }
         if !(self.celery_queue_length.is_finite() && self.celery_queue_length > 0.0) {
@@ -341,7 +356,10 @@ mod tests {
             ("daily: {receiver: nobody}", "daily.receiver"),
             ("weekly: {enabled: true}", "weekly.enabled"),
             ("capacity: {disk_used_ratio: 1.5}", "capacity.disk_used_ratio"),
-            ("capacity: {celery_queue_length: 0}", "capacity.celery_queue_length"),
+            (
+                "capacity: {celery_queue_length: 0}",
+                "capacity.celery_queue_length",
+            ),
             ("capacity: {horizon: 0s}", "capacity.horizon"),
         ];
         for (yaml, key) in cases {

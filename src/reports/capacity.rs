@@ -120,7 +120,7 @@ pub fn forecast(current: f64, fitted: f64, slope: f64, limit: f64, horizon_secs:
     if current >= limit {
         return Forecast::Reached;
     }
-    if !(slope > 0.0) || !fitted.is_finite() {
+    if slope.is_nan() || slope <= 0.0 || !fitted.is_finite() {
         return Forecast::NotRising;
     }
     let secs = ((limit - fitted) / slope).max(0.0);
@@ -132,7 +132,7 @@ pub fn forecast(current: f64, fitted: f64, slope: f64, limit: f64, horizon_secs:
 }
 
 fn key(labels: &Labels) -> Labels {
-    labels.without_name()
+    labels.builder().del("__name__").build()
 }
 
 fn value_text(unit: Unit, v: f64) -> String {

@@ -214,14 +214,13 @@ pub fn number(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 && v.abs() < 1e15 {
         return group_thousands(v.round() as i64);
     }
-    let text = if v.abs() >= 100.0 {
+    if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
-    };
-    text
+    }
 }
 
 fn group_thousands(n: i64) -> String {
@@ -242,7 +241,7 @@ pub fn percent(ratio: f64) -> String {
         return "—".into();
     }
     let p = ratio * 100.0;
-    if p >= 99.0 && p < 100.0 {
+    if (99.0..100.0).contains(&p) {
         format!("{p:.2}%")
     } else {
         format!("{p:.1}%")

@@ -188,7 +188,7 @@ mod tests {
         let html = html_mail(&r);
         assert!(html.starts_with("<!doctype html>"), "{html}");
         assert!(html.contains("<style>"), "{html}");
-        assert!(html.contains("&lt;b&gt;Down&lt;/b&gt;"), "{html}");
+        assert!(html.contains("&#60;b&#62;Down&#60;/b&#62;"), "{html}");
         assert!(!html.contains("<b>Down</b>"), "{html}");
         assert!(html.contains("No data"), "{html}");
         assert!(html.contains("Failed"), "{html}");

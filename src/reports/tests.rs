@@ -24,7 +24,7 @@ fn sources(storage: Arc<MemStorage>, options: EngineOptions) -> Sources {
     Sources {
         storage,
         query_options: options,
-        registry: Arc::new(Registry::new()),
+        registry: Registry::new(),
         logql: None,
         errors: None,
         history: None,
@@ -33,13 +33,21 @@ fn sources(storage: Arc<MemStorage>, options: EngineOptions) -> Sources {
     }
 }
 
-fn append(storage: &MemStorage, pairs: &[(&str, &str)], points: impl Iterator<Item = (i64, f64)>) {
-    let labels = Labels::from_pairs(pairs);
+/// Appends series in one batch, in time order across them (the store
+/// refuses a sample older than what it already holds by too much).
+fn append(storage: &MemStorage, series: &[(Vec<(&str, &str)>, &dyn Fn(i64) -> f64)], times: &[i64]) {
+    let labels: Vec<Labels> = series.iter().map(|(p, _)| Labels::from_pairs(p)).collect();
     let mut app = storage.appender();
-    for (t, v) in points {
-        app.append(&labels, t, v).unwrap();
+    for &t in times {
+        for (l, (_, f)) in labels.iter().zip(series) {
+            app.append(l, t, f(t)).unwrap();
+        }
     }
     app.commit().unwrap();
+}
+
+fn hourly_week() -> Vec<i64> {
+    (0..=7 * 24).map(|h| END - 7 * DAY + h * HOUR).collect()
 }
 
 fn section<'a>(r: &'a Report, id: &str) -> &'a [Block] {
@@ -63,9 +71,15 @@ fn capacity_forecasts_a_filling_disk_and_says_no_data_for_the_rest() {
     size.extend(fs);
     let mut avail = vec![("__name__", "node_filesystem_avail_bytes")];
     avail.extend(fs);
-    let points = |f: fn(i64) -> f64| (0..=7 * 24).map(move |h| (END - 7 * DAY + h * HOUR, f(h)));
-    append(&storage, &size, points(|_| 100e9));
-    append(&storage, &avail, points(|h| 60e9 - 4e9 * h as f64 / 24.0));
+    let hours = |t: i64| (t - (END - 7 * DAY)) as f64 / HOUR as f64;
+    append(
+        &storage,
+        &[
+            (size, &|_| 100e9),
+            (avail, &|t| 60e9 - 4e9 * hours(t) / 24.0),
+        ],
+        &hourly_week(),
+    );
     let src = sources(storage, EngineOptions::default());
     let r = build_report(&src, &ReportsConfig::default(), "weekly", week(), "http://belfry.example").unwrap();
 
@@ -96,8 +110,8 @@ fn a_query_that_fails_is_a_failed_section_in_the_mail() {
     let storage = Arc::new(MemStorage::new());
     append(
         &storage,
-        &[("__name__", "celery_queue_length"), ("queue_name", "grading")],
-        (0..=7 * 24).map(|h| (END - 7 * DAY + h * HOUR, 10.0)),
+        &[(vec![("__name__", "celery_queue_length"), ("queue_name", "grading")], &|_| 10.0)],
+        &hourly_week(),
     );
     // Too small for a week of samples.
     let options = EngineOptions {

@@ -383,7 +383,7 @@ reports:
         "/api/courses",
         "100.0%",
         // The log errors, folded into one pattern, and by service.
-        "grade sync failed for course &lt;*&gt;",
+        "grade sync failed for course &#60;*&#62;",
         "celery broker unreachable",
         "lms-worker",
     ] {
@@ -393,7 +393,8 @@ reports:
     let text = &daily.text;
     for want in [
         "== Alerts ==",
-        "Alerts fired: 3",
+        // The three posted, and the new issue's ErrorIssueNew.
+        "Alerts fired: 4",
         "Resolved: 1",
         "New issues: 1",
         "== Availability and latency per endpoint ==",
@@ -468,7 +469,7 @@ reports:
     assert!(list.contains("to it-staff"), "{list}");
     let page = html_page(&client, &server.url("/reports/daily"));
     assert!(page.contains(r#"<article class="report" id="report-daily">"#), "{page}");
-    assert!(page.contains("grade sync failed for course &lt;*&gt;"), "{page}");
+    assert!(page.contains("grade sync failed for course &#60;*&#62;"), "{page}");
     assert!(page.contains("/static/css/report.css"), "{page}");
     let week = html_page(&client, &server.url("/reports/weekly?from=now-30d&to=now"));
     assert!(week.contains(r#"<option value="now-30d" selected>"#), "{week}");
@@ -502,7 +503,7 @@ reports:
     let scheduled = mail(mails.path(), before + 1);
     let period = format!("{} to {} UTC", ymd_hm(slot - 24 * 60 * MINUTE), ymd_hm(slot));
     assert!(scheduled.headers.contains(&period), "{period}: {}", scheduled.headers);
-    assert!(scheduled.html.contains("grade sync failed for course &lt;*&gt;"), "{}", scheduled.html);
+    assert!(scheduled.html.contains("grade sync failed for course &#60;*&#62;"), "{}", scheduled.html);
     server.stop();
 
     // And a start after that does not send it again.

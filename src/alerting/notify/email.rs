@@ -165,7 +165,9 @@ impl EmailNotifier {
     /// report's subject, its plain text and HTML as alternatives (the
     /// configured headers are templates over alerts, so they are not used).
     pub fn report_message(&self, report: &ReportMail) -> Result<Message, NotifyError> {
-        let mut b = Message::builder().from(self.from.clone()).subject(report.subject.clone());
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(report.subject.clone());
         for to in &self.to {
             b = b.to(to.clone());
         }
@@ -311,7 +313,10 @@ mod tests {
         assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
         assert!(raw.contains("<h1>Daily summary</h1>"), "{raw}");
         assert!(raw.contains("oncall@example.org"), "{raw}");
-        assert_eq!(e.destination(), "oncall@example.org, it@example.org via 127.0.0.1:2525");
+        assert_eq!(
+            e.destination(),
+            "oncall@example.org, it@example.org via 127.0.0.1:2525"
+        );
     }
 
     #[test]
