@@ -78,7 +78,11 @@ fn describe_send(data: &Value) -> String {
     );
     for d in data["deliveries"].as_array().into_iter().flatten() {
         match d["error"].as_str() {
-            None => out.push_str(&format!("  delivered: {} {}\n", text(d, "integration"), text(d, "destination"))),
+            None => out.push_str(&format!(
+                "  delivered: {} {}\n",
+                text(d, "integration"),
+                text(d, "destination")
+            )),
             Some(e) => out.push_str(&format!(
                 "  failed: {} {}: {e}\n",
                 text(d, "integration"),
@@ -87,7 +91,10 @@ fn describe_send(data: &Value) -> String {
         }
     }
     for s in data["skipped"].as_array().into_iter().flatten() {
-        out.push_str(&format!("  skipped: {} (reports go out by e-mail)\n", s.as_str().unwrap_or_default()));
+        out.push_str(&format!(
+            "  skipped: {} (reports go out by e-mail)\n",
+            s.as_str().unwrap_or_default()
+        ));
     }
     let failed: Vec<&str> = data["failedSections"]
         .as_array()
@@ -111,7 +118,11 @@ fn describe_list(data: &Value) -> String {
     let mut out = String::new();
     for r in data.as_array().into_iter().flatten() {
         let receiver = r["receiver"].as_str().unwrap_or("none");
-        let state = if r["enabled"].as_bool().unwrap_or(false) { "on" } else { "off" };
+        let state = if r["enabled"].as_bool().unwrap_or(false) {
+            "on"
+        } else {
+            "off"
+        };
         out.push_str(&format!(
             "{:<8} {state:<3} {} → {receiver}\n         next: {}  last sent: {}{}\n",
             text(r, "name"),

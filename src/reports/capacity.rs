@@ -158,12 +158,26 @@ pub fn sections(src: &Sources, period: Period, cfg: &CapacityConfig) -> Vec<Sect
     let horizon_days = (horizon / 86_400.0).round();
     let mut out = Vec::new();
     for r in resources() {
-        out.push(resource(src, period, &r, limit_of(r.id, cfg), horizon, horizon_days));
+        out.push(resource(
+            src,
+            period,
+            &r,
+            limit_of(r.id, cfg),
+            horizon,
+            horizon_days,
+        ));
     }
     out
 }
 
-fn resource(src: &Sources, period: Period, r: &Resource, limit: f64, horizon: f64, horizon_days: f64) -> Section {
+fn resource(
+    src: &Sources,
+    period: Period,
+    r: &Resource,
+    limit: f64,
+    horizon: f64,
+    horizon_days: f64,
+) -> Section {
     let mut s = Section::new(r.id, r.title);
     let at = period.end_ms;
     let w = period.seconds();
@@ -175,7 +189,10 @@ fn resource(src: &Sources, period: Period, r: &Resource, limit: f64, horizon: f6
     let (current, slope, fitted) = match (current, slope, fitted) {
         (Ok(c), Ok(s), Ok(f)) => (c, s, f),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-            s.push(Block::failed(format!("{} ({})", r.title.to_lowercase(), r.expr), e));
+            s.push(Block::failed(
+                format!("{} ({})", r.title.to_lowercase(), r.expr),
+                e,
+            ));
             return s;
         }
     };
@@ -186,7 +203,12 @@ fn resource(src: &Sources, period: Period, r: &Resource, limit: f64, horizon: f6
         {
             let rows = used
                 .iter()
-                .map(|u| vec![Cell::text(series_name(&u.labels, r.keys)), Cell::number(bytes(u.v))])
+                .map(|u| {
+                    vec![
+                        Cell::text(series_name(&u.labels, r.keys)),
+                        Cell::number(bytes(u.v)),
+                    ]
+                })
                 .collect();
             s.push(Block::table("In use", &["Series", "Used"], rows, 50));
             s.push(Block::Note(why.into()));
@@ -211,11 +233,23 @@ fn resource(src: &Sources, period: Period, r: &Resource, limit: f64, horizon: f6
         let (text, tone, order) = match f {
             Forecast::Reached => ("at the limit now".to_string(), Tone::Critical, 0.0),
             Forecast::In(secs) => (
-                format!("in {} ({})", days_hours(secs), super::render::utc_day(at + (secs * 1000.0) as i64)),
-                if secs < 7.0 * 86_400.0 { Tone::Critical } else { Tone::Warning },
+                format!(
+                    "in {} ({})",
+                    days_hours(secs),
+                    super::render::utc_day(at + (secs * 1000.0) as i64)
+                ),
+                if secs < 7.0 * 86_400.0 {
+                    Tone::Critical
+                } else {
+                    Tone::Warning
+                },
                 secs,
             ),
-            Forecast::NotWithin => (format!("not within {horizon_days} days"), Tone::Ok, f64::MAX / 2.0),
+            Forecast::NotWithin => (
+                format!("not within {horizon_days} days"),
+                Tone::Ok,
+                f64::MAX / 2.0,
+            ),
             Forecast::NotRising => ("not rising".to_string(), Tone::Ok, f64::MAX),
         };
         if soonest.as_ref().is_none_or(|(s, _)| rank(f) < rank(*s)) {
@@ -262,7 +296,11 @@ fn rank(f: Forecast) -> f64 {
 }
 
 fn series_name(labels: &Labels, keys: &[&str]) -> String {
-    let parts: Vec<&str> = keys.iter().filter_map(|k| labels.get(k)).filter(|v| !v.is_empty()).collect();
+    let parts: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| labels.get(k))
+        .filter(|v| !v.is_empty())
+        .collect();
     if parts.is_empty() {
         "(all)".into()
     } else {
@@ -278,12 +316,18 @@ mod tests {
     fn forecasts_follow_the_line() {
         // 50% now, +10 pp a day, limit 90%: four days.
         let day = 86_400.0;
-        assert_eq!(forecast(0.5, 0.5, 0.1 / day, 0.9, 30.0 * day), Forecast::In(4.0 * day));
+        assert_eq!(
+            forecast(0.5, 0.5, 0.1 / day, 0.9, 30.0 * day),
+            Forecast::In(4.0 * day)
+        );
         assert_eq!(forecast(0.95, 0.9, 0.0, 0.9, 30.0 * day), Forecast::Reached);
         assert_eq!(forecast(0.5, 0.5, 0.0, 0.9, 30.0 * day), Forecast::NotRising);
         assert_eq!(forecast(0.5, 0.5, -1.0, 0.9, 30.0 * day), Forecast::NotRising);
         assert_eq!(forecast(0.5, 0.5, f64::NAN, 0.9, 30.0 * day), Forecast::NotRising);
-        assert_eq!(forecast(0.1, 0.1, 0.001 / day, 0.9, 30.0 * day), Forecast::NotWithin);
+        assert_eq!(
+            forecast(0.1, 0.1, 0.001 / day, 0.9, 30.0 * day),
+            Forecast::NotWithin
+        );
         assert_eq!(change_text(Unit::Ratio, 0.032), "+3.2 pp");
         assert_eq!(change_text(Unit::Count, -40.0), "-40");
     }

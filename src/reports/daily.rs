@@ -91,7 +91,11 @@ fn alerts(src: &Sources, period: Period, base_url: &str) -> Section {
         .map(|c| c.fired)
         .sum();
     s.push(Block::Figures(vec![
-        Figure::new("Alerts fired", number(fired as f64)).tone(if fired > 0 { Tone::Warning } else { Tone::Ok }),
+        Figure::new("Alerts fired", number(fired as f64)).tone(if fired > 0 {
+            Tone::Warning
+        } else {
+            Tone::Ok
+        }),
         Figure::new("Resolved", number(resolved as f64)),
         Figure::new("Critical fired", number(critical as f64)).tone(if critical > 0 {
             Tone::Critical
@@ -116,7 +120,8 @@ fn alerts(src: &Sources, period: Period, base_url: &str) -> Section {
         .map(|(name, c)| {
             vec![
                 Cell::text(name.clone()).link(format!("{base_url}/alerts?q={name}")),
-                Cell::text(if c.severity.is_empty() { "—" } else { &c.severity }).tone(severity_tone(&c.severity)),
+                Cell::text(if c.severity.is_empty() { "—" } else { &c.severity })
+                    .tone(severity_tone(&c.severity)),
                 Cell::number(number(c.fired as f64)),
                 Cell::number(number(c.resolved as f64)),
                 Cell::text(c.first_fired_ms.map(super::render::utc_time).unwrap_or_default()),
@@ -147,7 +152,10 @@ impl Tone {
 fn issues(src: &Sources, period: Period, base_url: &str) -> Section {
     let mut s = Section::new("errors", "Error issues");
     let Some(store) = &src.errors else {
-        s.push(Block::failed("the error issues", "this server keeps no errors store"));
+        s.push(Block::failed(
+            "the error issues",
+            "this server keeps no errors store",
+        ));
         return s;
     };
     let in_period = |secs: f64| period.contains_ms((secs * 1000.0) as i64);
@@ -197,7 +205,12 @@ fn issues(src: &Sources, period: Period, base_url: &str) -> Section {
                 ]
             })
             .collect();
-        s.push(Block::table(caption, &["Issue", "Culprit", "Level", "Events", "Users"], rows, ROWS));
+        s.push(Block::table(
+            caption,
+            &["Issue", "Culprit", "Level", "Events", "Users"],
+            rows,
+            ROWS,
+        ));
     }
     s
 }
@@ -208,17 +221,24 @@ fn endpoints(src: &Sources, period: Period) -> Section {
     let mut s = Section::new("endpoints", "Availability and latency per endpoint");
     let r = period.range();
     let at = period.end_ms;
-    let totals = src.promql(&format!("sum by (handler) (increase(http_requests_total[{r}]))"), at);
+    let totals = src.promql(
+        &format!("sum by (handler) (increase(http_requests_total[{r}]))"),
+        at,
+    );
     let ok = src.promql(
         &format!(r#"sum by (handler) (increase(http_requests_total{{status!="5xx"}}[{r}]))"#),
         at,
     );
     let p99 = src.promql(
-        &format!("histogram_quantile(0.99, sum by (handler, le) (rate(http_request_duration_seconds_bucket[{r}])))"),
+        &format!(
+            "histogram_quantile(0.99, sum by (handler, le) (rate(http_request_duration_seconds_bucket[{r}])))"
+        ),
         at,
     );
     let overall_p99 = src.promql(
-        &format!("histogram_quantile(0.99, sum by (le) (rate(http_request_duration_highr_seconds_bucket[{r}])))"),
+        &format!(
+            "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_highr_seconds_bucket[{r}])))"
+        ),
         at,
     );
     let (totals, ok) = match (totals, ok) {
@@ -239,18 +259,28 @@ fn endpoints(src: &Sources, period: Period) -> Section {
     let good: f64 = ok.iter().map(|t| t.v).sum();
     let mut figures = vec![
         Figure::new("Requests", number(all.round())),
-        Figure::new("Availability", if all > 0.0 { percent(good / all) } else { "—".into() }).tone(
-            if all > 0.0 && good / all < 0.99 {
-                Tone::Critical
+        Figure::new(
+            "Availability",
+            if all > 0.0 {
+                percent(good / all)
             } else {
-                Tone::Ok
+                "—".into()
             },
-        ),
+        )
+        .tone(if all > 0.0 && good / all < 0.99 {
+            Tone::Critical
+        } else {
+            Tone::Ok
+        }),
     ];
     match &overall_p99 {
         Ok(v) if v.first().is_some_and(|x| x.v.is_finite()) => {
             let p = v[0].v;
-            figures.push(Figure::new("p99 latency", seconds(p)).tone(if p > 2.0 { Tone::Warning } else { Tone::Ok }));
+            figures.push(Figure::new("p99 latency", seconds(p)).tone(if p > 2.0 {
+                Tone::Warning
+            } else {
+                Tone::Ok
+            }));
         }
         _ => {}
     }
@@ -268,9 +298,17 @@ fn endpoints(src: &Sources, period: Period) -> Section {
             let availability = ok_by.get(&handler).copied().unwrap_or(0.0) / t.v;
             let latency = p99_by.get(&handler).copied().filter(|v| v.is_finite());
             let cells = vec![
-                Cell::text(if handler.is_empty() { "(none)".to_string() } else { handler.clone() }),
+                Cell::text(if handler.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    handler.clone()
+                }),
                 Cell::number(number(t.v.round())),
-                Cell::number(percent(availability)).tone(if availability < 0.99 { Tone::Critical } else { Tone::Ok }),
+                Cell::number(percent(availability)).tone(if availability < 0.99 {
+                    Tone::Critical
+                } else {
+                    Tone::Ok
+                }),
                 Cell::number(latency.map_or("—".to_string(), seconds)).tone(match latency {
                     Some(l) if l > 2.0 => Tone::Warning,
                     _ => Tone::Plain,
@@ -289,7 +327,10 @@ fn endpoints(src: &Sources, period: Period) -> Section {
     ));
     match p99 {
         Err(e) => {
-            s.push(Block::failed("p99 latency by endpoint (http_request_duration_seconds)", e));
+            s.push(Block::failed(
+                "p99 latency by endpoint (http_request_duration_seconds)",
+                e,
+            ));
         }
         Ok(v) if v.iter().all(|x| !x.v.is_finite()) => {
             s.push(Block::no_data(
@@ -376,7 +417,10 @@ pub fn pattern(message: &str) -> String {
 fn log_errors(src: &Sources, period: Period) -> Section {
     let mut s = Section::new("logs", "Top log errors");
     let totals = src.logql_vector(
-        &format!("sum by (service) (count_over_time({ERROR_SELECTOR}[{}]))", period.range()),
+        &format!(
+            "sum by (service) (count_over_time({ERROR_SELECTOR}[{}]))",
+            period.range()
+        ),
         period.end_ms,
     );
     match &totals {
@@ -400,12 +444,21 @@ fn log_errors(src: &Sources, period: Period) -> Section {
                 .map(|x| {
                     let service = label(x, "service");
                     vec![
-                        Cell::text(if service.is_empty() { "(none)".into() } else { service }),
+                        Cell::text(if service.is_empty() {
+                            "(none)".into()
+                        } else {
+                            service
+                        }),
                         Cell::number(number(x.v)),
                     ]
                 })
                 .collect();
-            s.push(Block::table("Error lines by service", &["Service", "Lines"], rows, ROWS));
+            s.push(Block::table(
+                "Error lines by service",
+                &["Service", "Lines"],
+                rows,
+                ROWS,
+            ));
         }
     }
     let cap = src.log_lines_cap(ERROR_LINES);
@@ -479,7 +532,10 @@ mod tests {
 
     #[test]
     fn messages_come_from_json_lines() {
-        assert_eq!(message_of(r#"{"level":"error","message":"grade sync failed"}"#), "grade sync failed");
+        assert_eq!(
+            message_of(r#"{"level":"error","message":"grade sync failed"}"#),
+            "grade sync failed"
+        );
         assert_eq!(message_of("plain text"), "plain text");
         assert_eq!(message_of("{not json"), "{not json");
     }

@@ -172,9 +172,15 @@ pub enum Block {
     Note(String),
     /// The query ran and found nothing: `what` is missing, `hint` says
     /// where its data would come from.
-    NoData { what: String, hint: String },
+    NoData {
+        what: String,
+        hint: String,
+    },
     /// The query failed: `what` could not be read, `error` says why.
-    Failed { what: String, error: String },
+    Failed {
+        what: String,
+        error: String,
+    },
 }
 
 impl Block {
@@ -338,7 +344,10 @@ mod tests {
         let r = Report {
             name: "daily".into(),
             title: "t".into(),
-            period: Period { start_ms: 0, end_ms: 86_400_000 },
+            period: Period {
+                start_ms: 0,
+                end_ms: 86_400_000,
+            },
             timezone: "UTC".into(),
             generated_ms: 0,
             url: String::new(),

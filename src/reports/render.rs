@@ -49,7 +49,12 @@ pub fn period_text(r: &Report) -> String {
             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default()
     };
-    format!("{} to {} {}", at(r.period.start_ms), at(r.period.end_ms), tz.name())
+    format!(
+        "{} to {} {}",
+        at(r.period.start_ms),
+        at(r.period.end_ms),
+        tz.name()
+    )
 }
 
 /// The HTML fragment the page and the mail share.
@@ -73,7 +78,10 @@ pub fn html_mail(r: &Report) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The subject: the title, the period's end day, and what failed.
@@ -161,11 +169,17 @@ mod tests {
         alerts.push(Block::table(
             "Alerts by name",
             &["Alert", "Fired"],
-            vec![vec![Cell::text("<b>Down</b>").link("http://b/alerts?q=Down"), Cell::number("2")]],
+            vec![vec![
+                Cell::text("<b>Down</b>").link("http://b/alerts?q=Down"),
+                Cell::number("2"),
+            ]],
             10,
         ));
         let mut cap = Section::new("disk", "Disk");
-        cap.push(Block::no_data("disk", "no data now from node_filesystem_avail_bytes"));
+        cap.push(Block::no_data(
+            "disk",
+            "no data now from node_filesystem_avail_bytes",
+        ));
         let mut bad = Section::new("logs", "Top log errors");
         bad.push(Block::failed("error lines by service", "max_lines_read exceeded"));
         Report {
@@ -193,7 +207,10 @@ mod tests {
         assert!(html.contains("No data"), "{html}");
         assert!(html.contains("Failed"), "{html}");
         assert!(html.contains("max_lines_read exceeded"), "{html}");
-        assert!(html.contains("2026-03-10 00:00 to 2026-03-11 00:00 UTC"), "{html}");
+        assert!(
+            html.contains("2026-03-10 00:00 to 2026-03-11 00:00 UTC"),
+            "{html}"
+        );
         assert!(html.contains("http://belfry.example/reports/daily"), "{html}");
     }
 
@@ -204,8 +221,14 @@ mod tests {
         assert!(t.contains("Alerts fired: 2"), "{t}");
         assert!(t.contains("<b>Down</b>"), "{t}");
         assert!(t.contains("NO DATA: disk"), "{t}");
-        assert!(t.contains("FAILED: error lines by service could not be read: max_lines_read exceeded"), "{t}");
+        assert!(
+            t.contains("FAILED: error lines by service could not be read: max_lines_read exceeded"),
+            "{t}"
+        );
         let s = subject(&report());
-        assert!(s.contains("Daily summary") && s.contains("(1 section failed)"), "{s}");
+        assert!(
+            s.contains("Daily summary") && s.contains("(1 section failed)"),
+            "{s}"
+        );
     }
 }

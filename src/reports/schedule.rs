@@ -114,7 +114,15 @@ impl Schedule {
 
     /// In words: `daily at 07:00 UTC`, `weekly on Monday at 07:00 Europe/Berlin`.
     pub fn describe(&self) -> String {
-        const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+        const DAYS: [&str; 7] = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ];
         let at = format!("{:02}:{:02} {}", self.hour, self.minute, self.tz.name());
         match self.cadence {
             Cadence::Daily => format!("daily at {at}"),
@@ -131,9 +139,7 @@ fn days_in_month(date: NaiveDate) -> u32 {
     } else {
         NaiveDate::from_ymd_opt(y, m + 1, 1)
     };
-    first_next
-        .and_then(|d| d.pred_opt())
-        .map_or(28, |d| d.day())
+    first_next.and_then(|d| d.pred_opt()).map_or(28, |d| d.day())
 }
 
 /// A local time in `tz` as Unix milliseconds: the earlier of a repeated
@@ -188,7 +194,10 @@ mod tests {
         let t = ms(2026, 3, 10, 12, 0);
         assert_eq!(daily.latest_at_or_before(t), ms(2026, 3, 10, 7, 30));
         assert_eq!(daily.next_after(t), ms(2026, 3, 11, 7, 30));
-        assert_eq!(daily.latest_at_or_before(ms(2026, 3, 10, 7, 30)), ms(2026, 3, 10, 7, 30));
+        assert_eq!(
+            daily.latest_at_or_before(ms(2026, 3, 10, 7, 30)),
+            ms(2026, 3, 10, 7, 30)
+        );
         assert_eq!(daily.next_after(ms(2026, 3, 10, 7, 30)), ms(2026, 3, 11, 7, 30));
         assert_eq!(daily.previous(ms(2026, 3, 10, 7, 30)), ms(2026, 3, 9, 7, 30));
         // 2026-03-10 is a Tuesday.
@@ -213,7 +222,10 @@ mod tests {
         // 2026-03-29 02:30 does not exist in Berlin: 03:30 CEST = 01:30 UTC.
         assert_eq!(berlin.next_after(ms(2026, 3, 28, 12, 0)), ms(2026, 3, 29, 1, 30));
         // 2026-10-25 02:30 happens twice: the first is 00:30 UTC (CEST).
-        assert_eq!(berlin.next_after(ms(2026, 10, 24, 12, 0)), ms(2026, 10, 25, 0, 30));
+        assert_eq!(
+            berlin.next_after(ms(2026, 10, 24, 12, 0)),
+            ms(2026, 10, 25, 0, 30)
+        );
         let daily = schedule(Cadence::Daily, chrono_tz::Europe::Berlin);
         // 07:30 CET = 06:30 UTC in winter.
         assert_eq!(daily.next_after(ms(2026, 1, 5, 0, 0)), ms(2026, 1, 5, 6, 30));
@@ -222,7 +234,10 @@ mod tests {
             schedule(Cadence::Weekly(4), chrono_tz::UTC).describe(),
             "weekly on Friday at 07:30 UTC"
         );
-        assert_eq!(end_of_local_day(chrono_tz::UTC, NaiveDate::from_ymd_opt(2026, 3, 9).unwrap()), ms(2026, 3, 10, 0, 0));
+        assert_eq!(
+            end_of_local_day(chrono_tz::UTC, NaiveDate::from_ymd_opt(2026, 3, 9).unwrap()),
+            ms(2026, 3, 10, 0, 0)
+        );
     }
 
     fn any_schedule() -> impl Strategy<Value = Schedule> {

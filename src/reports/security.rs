@@ -20,7 +20,8 @@ const MAX_AUDIT: usize = 20_000;
 const AUDIT_ROWS: usize = 50;
 
 /// The events the LMS logs for security (docs/lms-metrics.md).
-const EVENTS: &str = "login_failed|account_locked|rate_limited|permission_denied|suspicious_activity|password_reset_requested";
+const EVENTS: &str =
+    "login_failed|account_locked|rate_limited|permission_denied|suspicious_activity|password_reset_requested";
 
 pub fn sections(src: &Sources, period: Period, base_url: &str) -> Vec<Section> {
     let changes = history(src, period);
@@ -64,8 +65,19 @@ fn sign_ins(src: &Sources, period: Period) -> Section {
         let (attempts, failures) = (sum(&all), sum(&failed));
         s.push(Block::Figures(vec![
             Figure::new("Sign-in attempts", number(attempts.round())),
-            Figure::new("Failed", number(failures.round())).tone(if failures > 0.0 { Tone::Warning } else { Tone::Ok }),
-            Figure::new("Failed share", if attempts > 0.0 { percent(failures / attempts) } else { "—".into() }),
+            Figure::new("Failed", number(failures.round())).tone(if failures > 0.0 {
+                Tone::Warning
+            } else {
+                Tone::Ok
+            }),
+            Figure::new(
+                "Failed share",
+                if attempts > 0.0 {
+                    percent(failures / attempts)
+                } else {
+                    "—".into()
+                },
+            ),
         ]));
         let mut rows: Vec<_> = failed.iter().filter(|x| x.v >= 0.5).collect();
         rows.sort_by(|a, b| b.v.total_cmp(&a.v));
@@ -73,7 +85,12 @@ fn sign_ins(src: &Sources, period: Period) -> Section {
             .into_iter()
             .map(|x| vec![Cell::text(label(x, "reason")), Cell::number(number(x.v.round()))])
             .collect();
-        s.push(Block::table("Failed sign-ins by reason", &["Reason", "Failed"], rows, ROWS));
+        s.push(Block::table(
+            "Failed sign-ins by reason",
+            &["Reason", "Failed"],
+            rows,
+            ROWS,
+        ));
     }
     match lockouts {
         Err(e) => {
@@ -88,7 +105,11 @@ fn sign_ins(src: &Sources, period: Period) -> Section {
         Ok(v) => {
             let n = sum(&v).round();
             s.push(Block::Figures(vec![
-                Figure::new("Accounts locked", number(n)).tone(if n > 0.0 { Tone::Warning } else { Tone::Ok }),
+                Figure::new("Accounts locked", number(n)).tone(if n > 0.0 {
+                    Tone::Warning
+                } else {
+                    Tone::Ok
+                }),
             ]));
         }
     }
@@ -100,7 +121,10 @@ fn rate_limits(src: &Sources, period: Period) -> Section {
     let mut s = Section::new("rate_limits", "Rate-limit hits");
     let r = period.range();
     let at = period.end_ms;
-    let by_limit = src.promql(&format!("sum by (limit) (increase(lms_rate_limit_hits_total[{r}]))"), at);
+    let by_limit = src.promql(
+        &format!("sum by (limit) (increase(lms_rate_limit_hits_total[{r}]))"),
+        at,
+    );
     let by_handler = src.promql(
         &format!("topk(10, sum by (handler) (increase(lms_rate_limit_hits_total[{r}])))"),
         at,
@@ -119,7 +143,10 @@ fn rate_limits(src: &Sources, period: Period) -> Section {
         ));
         return s;
     }
-    s.push(Block::Figures(vec![Figure::new("Requests refused", number(sum(&by_limit).round()))]));
+    s.push(Block::Figures(vec![Figure::new(
+        "Requests refused",
+        number(sum(&by_limit).round()),
+    )]));
     for (caption, column, rows, key) in [
         ("By limit", "Limit", &by_limit, "limit"),
         ("Endpoints refused most", "Endpoint", &by_handler, "handler"),
@@ -235,7 +262,12 @@ fn unusual_logins(
                 })
                 .collect();
             if !rows.is_empty() {
-                s.push(Block::table("Fired", &["Alert", "Labels", "Times fired"], rows, ROWS));
+                s.push(Block::table(
+                    "Fired",
+                    &["Alert", "Labels", "Times fired"],
+                    rows,
+                    ROWS,
+                ));
             }
         }
     }
@@ -245,7 +277,10 @@ fn unusual_logins(
     );
     match src.promql(&query, period.end_ms) {
         Err(e) => {
-            s.push(Block::failed("suspicious activity (lms_suspicious_activity_total)", e));
+            s.push(Block::failed(
+                "suspicious activity (lms_suspicious_activity_total)",
+                e,
+            ));
         }
         Ok(v) if v.is_empty() => {
             s.push(Block::no_data(
@@ -309,7 +344,10 @@ fn audit(src: &Sources, period: Period) -> Section {
             return s;
         }
     };
-    s.push(Block::Figures(vec![Figure::new("Changes recorded", number(entries.len() as f64))]));
+    s.push(Block::Figures(vec![Figure::new(
+        "Changes recorded",
+        number(entries.len() as f64),
+    )]));
     if entries.is_empty() {
         s.push(Block::Note(
             "No change to users, tokens, silences, flood mode or other settings in the period.".into(),
@@ -357,7 +395,10 @@ mod tests {
             at_ms: 0,
             group: group.into(),
             alertname: name.into(),
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             from: "pending".into(),
             to: "firing".into(),
             value: 1.0,
@@ -368,10 +409,26 @@ mod tests {
     #[test]
     fn login_anomalies_by_name_or_category() {
         assert!(is_login_anomaly(&transition("LMSUnusualLoginCountry", "g", &[])));
-        assert!(is_login_anomaly(&transition("ImpossibleTravel", "g", &[("category", "login_anomaly")])));
-        assert!(!is_login_anomaly(&transition("LMSFailedLoginBurst", "lms-security-logs", &[])));
-        assert!(is_security(&transition("LMSFailedLoginBurst", "lms-security-logs", &[])));
+        assert!(is_login_anomaly(&transition(
+            "ImpossibleTravel",
+            "g",
+            &[("category", "login_anomaly")]
+        )));
+        assert!(!is_login_anomaly(&transition(
+            "LMSFailedLoginBurst",
+            "lms-security-logs",
+            &[]
+        )));
+        assert!(is_security(&transition(
+            "LMSFailedLoginBurst",
+            "lms-security-logs",
+            &[]
+        )));
         assert!(is_security(&transition("X", "g", &[("category", "security")])));
-        assert!(!is_security(&transition("LMSAPILatencyHigh", "lms-api-alerts", &[])));
+        assert!(!is_security(&transition(
+            "LMSAPILatencyHigh",
+            "lms-api-alerts",
+            &[]
+        )));
     }
 }

@@ -50,7 +50,9 @@ pub fn build_report(
     external_url: &str,
 ) -> Result<Report, ReportError> {
     let title = title(name).ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
-    let report_cfg = cfg.report(name).ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
+    let report_cfg = cfg
+        .report(name)
+        .ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
     let base = external_url.trim_end_matches('/');
     let sections = match name {
         "daily" => daily::sections(src, period, base),
@@ -63,7 +65,10 @@ pub fn build_report(
         period,
         timezone: cfg.timezone_of(report_cfg).name().to_string(),
         generated_ms: now_millis(),
-        url: format!("{base}/reports/{name}?from={}&to={}", period.start_ms, period.end_ms),
+        url: format!(
+            "{base}/reports/{name}?from={}&to={}",
+            period.start_ms, period.end_ms
+        ),
         sections,
     })
 }
@@ -156,14 +161,18 @@ impl Reports {
 
     pub fn schedule(&self, name: &str) -> Result<Schedule, ReportError> {
         let cfg = self.config.read();
-        let r = cfg.report(name).ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
+        let r = cfg
+            .report(name)
+            .ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
         Ok(Schedule::of(name, r, &cfg))
     }
 
     /// The time zone report `name`'s times are read in.
     pub fn timezone(&self, name: &str) -> Result<chrono_tz::Tz, ReportError> {
         let cfg = self.config.read();
-        let r = cfg.report(name).ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
+        let r = cfg
+            .report(name)
+            .ok_or_else(|| ReportError::UnknownReport(name.to_string()))?;
         Ok(cfg.timezone_of(r))
     }
 
@@ -208,7 +217,12 @@ impl Reports {
     /// Builds and sends report `name` over `period` to `receiver` (the
     /// configured one when None): through every e-mail integration of the
     /// receiver; the others are skipped. Fails when none delivered it.
-    async fn deliver(&self, name: &str, receiver: Option<&str>, period: Period) -> Result<SendOutcome, ReportError> {
+    async fn deliver(
+        &self,
+        name: &str,
+        receiver: Option<&str>,
+        period: Period,
+    ) -> Result<SendOutcome, ReportError> {
         let configured = {
             let cfg = self.config.read();
             cfg.report(name)
@@ -307,7 +321,10 @@ impl Reports {
         let _one = self.sending.lock().await;
         let result = self.deliver(name, receiver, period).await;
         self.count(name, "manual", &result);
-        let mut run = self.run_record(name).await?.unwrap_or_else(|| fresh(now_millis()));
+        let mut run = self
+            .run_record(name)
+            .await?
+            .unwrap_or_else(|| fresh(now_millis()));
         match &result {
             Ok(o) => {
                 run.last_sent_ms = Some(now_millis());

@@ -57,7 +57,12 @@ impl Sources {
                 v,
                 h: None,
             }],
-            other => return Err(format!("the query returned a {}, not a vector", other.type_name())),
+            other => {
+                return Err(format!(
+                    "the query returned a {}, not a vector",
+                    other.type_name()
+                ));
+            }
         })
     }
 
@@ -87,12 +92,20 @@ impl Sources {
 
     /// `want` lines, or fewer where the logs store's `max_entries` is lower.
     pub fn log_lines_cap(&self, want: usize) -> usize {
-        self.logql.as_ref().map_or(want, |e| want.min(e.limits().max_entries))
+        self.logql
+            .as_ref()
+            .map_or(want, |e| want.min(e.limits().max_entries))
     }
 
     /// A LogQL log query's lines in `[start_ms, end_ms)`, newest first, at
     /// most `limit` (and at most the store's `max_entries`).
-    pub fn logql_lines(&self, query: &str, start_ms: i64, end_ms: i64, limit: usize) -> Result<Vec<Stream>, String> {
+    pub fn logql_lines(
+        &self,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Stream>, String> {
         let engine = self.logql()?;
         let limit = limit.min(engine.limits().max_entries);
         let params = RangeParams {
@@ -102,7 +115,11 @@ impl Sources {
             limit,
             direction: Direction::Backward,
         };
-        match engine.query_range(query, &params).map_err(|e| e.to_string())?.data {
+        match engine
+            .query_range(query, &params)
+            .map_err(|e| e.to_string())?
+            .data
+        {
             QueryData::Streams(s) => Ok(s),
             _ => Err("the query returned no log lines".into()),
         }

@@ -51,7 +51,11 @@ fn hourly_week() -> Vec<i64> {
 }
 
 fn section<'a>(r: &'a Report, id: &str) -> &'a [Block] {
-    &r.sections.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no section {id}")).blocks
+    &r.sections
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no section {id}"))
+        .blocks
 }
 
 fn week() -> Period {
@@ -66,7 +70,11 @@ fn capacity_forecasts_a_filling_disk_and_says_no_data_for_the_rest() {
     let storage = Arc::new(MemStorage::new());
     // 100 GB; free space falls from 60 GB by 4 GB a day: 40% used a week
     // ago, 68% now, 90% in 5.5 days.
-    let fs = [("instance", "db1:9100"), ("mountpoint", "/var/lib/postgresql"), ("fstype", "ext4")];
+    let fs = [
+        ("instance", "db1:9100"),
+        ("mountpoint", "/var/lib/postgresql"),
+        ("fstype", "ext4"),
+    ];
     let mut size = vec![("__name__", "node_filesystem_size_bytes")];
     size.extend(fs);
     let mut avail = vec![("__name__", "node_filesystem_avail_bytes")];
@@ -74,14 +82,18 @@ fn capacity_forecasts_a_filling_disk_and_says_no_data_for_the_rest() {
     let hours = |t: i64| (t - (END - 7 * DAY)) as f64 / HOUR as f64;
     append(
         &storage,
-        &[
-            (size, &|_| 100e9),
-            (avail, &|t| 60e9 - 4e9 * hours(t) / 24.0),
-        ],
+        &[(size, &|_| 100e9), (avail, &|t| 60e9 - 4e9 * hours(t) / 24.0)],
         &hourly_week(),
     );
     let src = sources(storage, EngineOptions::default());
-    let r = build_report(&src, &ReportsConfig::default(), "weekly", week(), "http://belfry.example").unwrap();
+    let r = build_report(
+        &src,
+        &ReportsConfig::default(),
+        "weekly",
+        week(),
+        "http://belfry.example",
+    )
+    .unwrap();
 
     let Block::Table(t) = &section(&r, "disk")[1] else {
         panic!("{:?}", section(&r, "disk"))
@@ -110,7 +122,10 @@ fn a_query_that_fails_is_a_failed_section_in_the_mail() {
     let storage = Arc::new(MemStorage::new());
     append(
         &storage,
-        &[(vec![("__name__", "celery_queue_length"), ("queue_name", "grading")], &|_| 10.0)],
+        &[(
+            vec![("__name__", "celery_queue_length"), ("queue_name", "grading")],
+            &|_| 10.0,
+        )],
         &hourly_week(),
     );
     // Too small for a week of samples.
@@ -118,7 +133,14 @@ fn a_query_that_fails_is_a_failed_section_in_the_mail() {
         max_samples: 10,
         ..EngineOptions::default()
     };
-    let r = build_report(&sources(storage, options), &ReportsConfig::default(), "weekly", week(), "").unwrap();
+    let r = build_report(
+        &sources(storage, options),
+        &ReportsConfig::default(),
+        "weekly",
+        week(),
+        "",
+    )
+    .unwrap();
     let blocks = section(&r, "celery_queue");
     let [Block::Failed { error, .. }] = blocks else {
         panic!("{blocks:?}")
@@ -147,7 +169,13 @@ fn daily_counts_the_alert_history_and_names_missing_sources() {
         .record(&[
             change(END - 2 * HOUR, "LMSAPIDown", "critical", "pending", "firing"),
             change(END - HOUR, "LMSAPIDown", "critical", "firing", "inactive"),
-            change(END - 3 * HOUR, "LMSAPILatencyHigh", "warning", "pending", "firing"),
+            change(
+                END - 3 * HOUR,
+                "LMSAPILatencyHigh",
+                "warning",
+                "pending",
+                "firing",
+            ),
             // Before the period: not counted.
             change(END - 2 * DAY, "LMSDBDown", "critical", "pending", "firing"),
         ])
@@ -162,7 +190,10 @@ fn daily_counts_the_alert_history_and_names_missing_sources() {
     let Block::Figures(f) = &section(&r, "alerts")[0] else {
         panic!()
     };
-    assert_eq!((f[0].value.as_str(), f[1].value.as_str(), f[2].value.as_str()), ("2", "1", "1"));
+    assert_eq!(
+        (f[0].value.as_str(), f[1].value.as_str(), f[2].value.as_str()),
+        ("2", "1", "1")
+    );
     let Block::Table(t) = &section(&r, "alerts")[1] else {
         panic!()
     };
@@ -173,9 +204,14 @@ fn daily_counts_the_alert_history_and_names_missing_sources() {
     assert!(
         matches!(&section(&r, "errors")[0], Block::Failed { error, .. } if error.contains("no errors store"))
     );
-    assert!(matches!(&section(&r, "logs")[0], Block::Failed { error, .. } if error.contains("no logs store")));
+    assert!(
+        matches!(&section(&r, "logs")[0], Block::Failed { error, .. } if error.contains("no logs store"))
+    );
     assert!(matches!(&section(&r, "endpoints")[0], Block::NoData { .. }));
-    assert_eq!(r.url, format!("http://b/reports/daily?from={}&to={END}", END - DAY));
+    assert_eq!(
+        r.url,
+        format!("http://b/reports/daily?from={}&to={END}", END - DAY)
+    );
 }
 
 #[test]

@@ -156,9 +156,9 @@ impl ApiError {
             },
             ApiError::Report(e) => match e {
                 ReportError::UnknownReport(_) => (StatusCode::NOT_FOUND, "not_found"),
-                ReportError::NoReceiver(_) | ReportError::UnknownReceiver { .. } | ReportError::NoEmail(_) => {
-                    (StatusCode::BAD_REQUEST, "bad_data")
-                }
+                ReportError::NoReceiver(_)
+                | ReportError::UnknownReceiver { .. }
+                | ReportError::NoEmail(_) => (StatusCode::BAD_REQUEST, "bad_data"),
                 // The mail server refused or was not reached.
                 ReportError::Delivery { .. } => (StatusCode::BAD_GATEWAY, "unavailable"),
                 ReportError::State(_) | ReportError::Corrupt { .. } | ReportError::Task(_) => {

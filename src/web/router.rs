@@ -20,8 +20,8 @@ use super::api::{
     accounts, alert_history, annotations, dashboards, errors_attachments, errors_correlation,
     errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster,
     es_document, es_headers, federate, flood, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
-    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, reports, rules, runbooks, series, server_status,
-    session, status, target_metadata, targets, write,
+    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, reports, rules, runbooks, series,
+    server_status, session, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;

@@ -44,7 +44,7 @@ fn ymd_hm(ms: i64) -> String {
 
 /// The metrics the reports read, with timestamps: three hours of the
 /// instrumentator's counters and the sign-in metrics every 5 minutes up to
-/// `end`, and a week of a filling disk every hour.
+/// `end`, and a week of a filling disk.
 fn history_file(end: i64) -> String {
     let mut out = String::new();
     for i in 0..=36i64 {
@@ -62,7 +62,13 @@ fn history_file(end: i64) -> String {
             "http_requests_total{{job=\"lms-api\",handler=\"/api/uploads\",method=\"POST\",status=\"5xx\"}} {} {t}\n",
             10.0 * n
         ));
-        for (le, share) in [("0.1", 0.5), ("0.5", 0.9), ("1", 0.97), ("2.5", 1.0), ("+Inf", 1.0)] {
+        for (le, share) in [
+            ("0.1", 0.5),
+            ("0.5", 0.9),
+            ("1", 0.97),
+            ("2.5", 1.0),
+            ("+Inf", 1.0),
+        ] {
             out.push_str(&format!(
                 "http_request_duration_seconds_bucket{{job=\"lms-api\",handler=\"/api/courses\",method=\"GET\",le=\"{le}\"}} {} {t}\n",
                 100.0 * n * share
@@ -76,7 +82,10 @@ fn history_file(end: i64) -> String {
             "lms_logins_total{{job=\"lms-api\",method=\"password\",result=\"failure\",reason=\"bad_password\"}} {} {t}\n",
             3.0 * n
         ));
-        out.push_str(&format!("lms_account_lockouts_total{{job=\"lms-api\"}} {} {t}\n", n));
+        out.push_str(&format!(
+            "lms_account_lockouts_total{{job=\"lms-api\"}} {} {t}\n",
+            n
+        ));
         out.push_str(&format!(
             "lms_rate_limit_hits_total{{job=\"lms-api\",limit=\"login\",handler=\"/api/login\"}} {} {t}\n",
             2.0 * n
@@ -84,13 +93,16 @@ fn history_file(end: i64) -> String {
     }
     // 100 GB, free space falling 4 GB a day from 60 GB: 68% used now,
     // 90% in five and a half days.
-    for h in 0..=168i64 {
-        let t = end - (168 - h) * 60 * MINUTE;
+    // Every 5 minutes, as a scrape within the lookback of each hourly
+    // step of the forecast's subquery.
+    for k in 0..=2016i64 {
+        let t = end - (2016 - k) * 5 * MINUTE;
+        let h = k as f64 / 12.0;
         let labels = r#"job="node",instance="db1:9100",mountpoint="/var/lib/postgresql",fstype="ext4",device="/dev/sdb1""#;
         out.push_str(&format!("node_filesystem_size_bytes{{{labels}}} 100e9 {t}\n"));
         out.push_str(&format!(
             "node_filesystem_avail_bytes{{{labels}}} {} {t}\n",
-            60e9 - 4e9 * h as f64 / 24.0
+            60e9 - 4e9 * h / 24.0
         ));
     }
     out
@@ -116,7 +128,9 @@ fn alert(name: &str, labels: &[(&str, &str)], ends: Option<i64>) -> Value {
     }
     let mut a = json!({"labels": l, "annotations": {"summary": format!("{name} summary")}});
     if let Some(e) = ends {
-        a["endsAt"] = json!(belfry::model::rfc3339(UNIX_EPOCH + Duration::from_millis(e as u64)));
+        a["endsAt"] = json!(belfry::model::rfc3339(
+            UNIX_EPOCH + Duration::from_millis(e as u64)
+        ));
     }
     a
 }
@@ -211,7 +225,9 @@ fn read_mail(path: &Path) -> Mail {
 /// The `n`-th message the sink received (1-based), once it is there.
 fn mail(dir: &Path, n: usize) -> Mail {
     let path = dir.join(format!("{n}.eml"));
-    wait_for(Duration::from_secs(60), &format!("mail {n}"), || path.exists().then_some(()));
+    wait_for(Duration::from_secs(60), &format!("mail {n}"), || {
+        path.exists().then_some(())
+    });
     read_mail(&path)
 }
 
@@ -292,11 +308,19 @@ reports:
 
     // An alert that fired and resolved, one still firing, a login anomaly.
     let alerts = json!([
-        alert("LMSAPIDown", &[("severity", "critical"), ("job", "lms-api")], None),
+        alert(
+            "LMSAPIDown",
+            &[("severity", "critical"), ("job", "lms-api")],
+            None
+        ),
         alert("LMSCacheHitRatioLow", &[("severity", "warning")], None),
         alert(
             "LMSUnusualLoginCountry",
-            &[("severity", "warning"), ("category", "login_anomaly"), ("user", "u-7f3a")],
+            &[
+                ("severity", "warning"),
+                ("category", "login_anomaly"),
+                ("user", "u-7f3a")
+            ],
             None
         ),
     ]);
@@ -307,7 +331,12 @@ reports:
         &[("severity", "critical"), ("job", "lms-api")],
         Some(now_ms() - 1_000)
     )]);
-    let (status, body) = post(&server, "/api/v2/alerts", "application/json", resolved.to_string());
+    let (status, body) = post(
+        &server,
+        "/api/v2/alerts",
+        "application/json",
+        resolved.to_string(),
+    );
     assert_eq!(status, 200, "{body}");
 
     // A Sentry event: a new issue.
@@ -337,7 +366,9 @@ reports:
             "{{\"service\":\"lms-api\",\"level\":\"error\",\"message\":\"grade sync failed for course {course}\",\"request_id\":\"r{i}\"}}\n"
         ));
     }
-    lines.push_str("{\"service\":\"lms-worker\",\"level\":\"critical\",\"message\":\"celery broker unreachable\"}\n");
+    lines.push_str(
+        "{\"service\":\"lms-worker\",\"level\":\"critical\",\"message\":\"celery broker unreachable\"}\n",
+    );
     for _ in 0..3 {
         lines.push_str("{\"service\":\"lms-api\",\"level\":\"warning\",\"message\":\"login failed\",\"event\":\"login_failed\",\"reason\":\"bad_password\"}\n");
     }
@@ -349,15 +380,19 @@ reports:
     let (status, body) = post(&server, "/api/belfry/logs", "application/x-ndjson", lines);
     assert_eq!(status, 200, "{body}");
 
-    wait_for(Duration::from_secs(30), "the issue, the history and the logs", || {
-        let issues = get_json(&server.url("/api/belfry/errors/issues?project=1"));
-        let history = get_json(&server.url("/api/belfry/alerts/history?query=LMSAPIDown"));
-        let logs = get_json(&server.url("/api/belfry/logs/search?query=broker&start=0"));
-        (issues["data"].as_array().is_some_and(|a| !a.is_empty())
-            && history["data"].as_array().is_some_and(|a| a.len() >= 2)
-            && logs["data"]["lines"].as_array().is_some_and(|a| !a.is_empty()))
-        .then_some(())
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "the issue, the history and the logs",
+        || {
+            let issues = get_json(&server.url("/api/belfry/errors/issues?project=1"));
+            let history = get_json(&server.url("/api/belfry/alerts/history?query=LMSAPIDown"));
+            let logs = get_json(&server.url("/api/belfry/logs/search?query=broker&start=0"));
+            (issues["data"].as_array().is_some_and(|a| !a.is_empty())
+                && history["data"].as_array().is_some_and(|a| a.len() >= 2)
+                && logs["data"]["lines"].as_array().is_some_and(|a| !a.is_empty()))
+            .then_some(())
+        },
+    );
 
     // The daily summary, sent now.
     let said = cli(&server, &["send", "daily"]);
@@ -365,11 +400,26 @@ reports:
     assert!(said.contains("delivered: email it@lms.example"), "{said}");
     assert!(said.contains("skipped: webhook"), "{said}");
     let daily = mail(mails.path(), 1);
-    assert!(daily.headers.contains("Subject: [Belfry] Daily summary for "), "{}", daily.headers);
-    assert!(daily.headers.contains("multipart/alternative"), "{}", daily.headers);
-    assert!(daily.headers.contains("X-Envelope-To: it@lms.example"), "{}", daily.headers);
+    assert!(
+        daily.headers.contains("Subject: [Belfry] Daily summary for "),
+        "{}",
+        daily.headers
+    );
+    assert!(
+        daily.headers.contains("multipart/alternative"),
+        "{}",
+        daily.headers
+    );
+    assert!(
+        daily.headers.contains("X-Envelope-To: it@lms.example"),
+        "{}",
+        daily.headers
+    );
     let html = &daily.html;
-    assert!(html.starts_with("<!doctype html>") && html.contains("<style>"), "{html}");
+    assert!(
+        html.starts_with("<!doctype html>") && html.contains("<style>"),
+        "{html}"
+    );
     for want in [
         // The alerts: LMSAPIDown fired and resolved, two others fired.
         r#"<a href="http://"#,
@@ -389,7 +439,10 @@ reports:
     ] {
         assert!(html.contains(want), "daily HTML lacks {want:?}:\n{html}");
     }
-    assert!(!html.contains("report-state failed"), "nothing failed in the daily:\n{html}");
+    assert!(
+        !html.contains("report-state failed"),
+        "nothing failed in the daily:\n{html}"
+    );
     let text = &daily.text;
     for want in [
         "== Alerts ==",
@@ -404,7 +457,7 @@ reports:
     }
 
     // The weekly capacity: the disk's forecast; memory nobody sends.
-    let said = cli(&server, &["send", "weekly"]);
+    let said = cli(&server, &["send", "weekly", "--receiver", "it-staff"]);
     assert!(said.contains("sent weekly report"), "{said}");
     let weekly = mail(mails.path(), 2);
     for want in [
@@ -414,17 +467,28 @@ reports:
         "<strong>No data</strong>: memory",
         "<strong>No data</strong>: celery queue depth",
     ] {
-        assert!(weekly.html.contains(want), "weekly HTML lacks {want:?}:\n{}", weekly.html);
+        assert!(
+            weekly.html.contains(want),
+            "weekly HTML lacks {want:?}:\n{}",
+            weekly.html
+        );
     }
     assert!(weekly.text.contains("NO DATA: memory"), "{}", weekly.text);
 
     // The monthly security summary: sign-ins, lockouts, the login anomaly,
     // the audit log (the sends above) — and the logs' events section,
     // stopped by max_lines_read, marked failed in the mail that still went.
-    let said = cli(&server, &["send", "monthly"]);
-    assert!(said.contains("sections marked failed: Security events in the logs"), "{said}");
+    let said = cli(&server, &["send", "monthly", "--receiver", "it-staff"]);
+    assert!(
+        said.contains("sections marked failed: Security events in the logs"),
+        "{said}"
+    );
     let monthly = mail(mails.path(), 3);
-    assert!(monthly.headers.contains("(1 section failed)"), "{}", monthly.headers);
+    assert!(
+        monthly.headers.contains("(1 section failed)"),
+        "{}",
+        monthly.headers
+    );
     for want in [
         "bad_password",
         "Accounts locked",
@@ -433,14 +497,35 @@ reports:
         "report.send",
         "<strong>Failed</strong>: security events in the logs could not be read:",
     ] {
-        assert!(monthly.html.contains(want), "monthly HTML lacks {want:?}:\n{}", monthly.html);
+        assert!(
+            monthly.html.contains(want),
+            "monthly HTML lacks {want:?}:\n{}",
+            monthly.html
+        );
     }
-    assert!(monthly.html.contains("max_lines_read") || monthly.html.contains("lines"), "{}", monthly.html);
-    assert!(monthly.text.contains("FAILED: security events in the logs"), "{}", monthly.text);
-    assert!(monthly.text.contains("Unusual sign-in alerts: 1"), "{}", monthly.text);
+    assert!(
+        monthly.html.contains("max_lines_read") || monthly.html.contains("lines"),
+        "{}",
+        monthly.html
+    );
+    assert!(
+        monthly.text.contains("FAILED: security events in the logs"),
+        "{}",
+        monthly.text
+    );
+    assert!(
+        monthly.text.contains("Unusual sign-in alerts: 1"),
+        "{}",
+        monthly.text
+    );
 
     // Refusals name the problem.
-    let (status, body) = post(&server, "/api/belfry/reports/hourly/send", "application/json", String::new());
+    let (status, body) = post(
+        &server,
+        "/api/belfry/reports/hourly/send",
+        "application/json",
+        String::new(),
+    );
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("hourly"), "{body}");
     let (status, body) = post(
@@ -450,7 +535,10 @@ reports:
         json!({"receiver": "nobody"}).to_string(),
     );
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("\"nobody\" is not a receiver"), "{body}");
+    assert!(
+        body.contains(r#"\"nobody\" is not a receiver of alerting.receivers"#),
+        "{body}"
+    );
     let (status, body) = post(
         &server,
         "/api/belfry/reports/weekly/send",
@@ -464,17 +552,33 @@ reports:
     // same report, a period chosen on the page.
     let client = http_client();
     let list = html_page(&client, &server.url("/reports"));
-    assert!(list.contains("Daily summary") && list.contains("Weekly capacity"), "{list}");
+    assert!(
+        list.contains("Daily summary") && list.contains("Weekly capacity"),
+        "{list}"
+    );
     assert!(list.contains(&format!("daily at {} UTC", hh_mm(slot))), "{list}");
     assert!(list.contains("to it-staff"), "{list}");
     let page = html_page(&client, &server.url("/reports/daily"));
-    assert!(page.contains(r#"<article class="report" id="report-daily">"#), "{page}");
-    assert!(page.contains("grade sync failed for course &#60;*&#62;"), "{page}");
+    assert!(
+        page.contains(r#"<article class="report" id="report-daily">"#),
+        "{page}"
+    );
+    assert!(
+        page.contains("grade sync failed for course &#60;*&#62;"),
+        "{page}"
+    );
     assert!(page.contains("/static/css/report.css"), "{page}");
     let week = html_page(&client, &server.url("/reports/weekly?from=now-30d&to=now"));
     assert!(week.contains(r#"<option value="now-30d" selected>"#), "{week}");
     assert!(week.contains("68.0%"), "{week}");
-    let missing = block(async { client.get(server.url("/reports/hourly")).send().await.unwrap().status() });
+    let missing = block(async {
+        client
+            .get(server.url("/reports/hourly"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
     assert_eq!(missing.as_u16(), 404);
 
     // The schedule: the slot passes while the server is down; the next
@@ -497,13 +601,25 @@ reports:
         server.stop();
     }
     let server = BelfryServer::start(&data, Some(&config));
-    wait_for(Duration::from_secs(60), "the daily report of the slot sent", || {
-        (report_status(&server, "daily")["lastSlotMs"] == json!(slot)).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the daily report of the slot sent",
+        || (report_status(&server, "daily")["lastSlotMs"] == json!(slot)).then_some(()),
+    );
     let scheduled = mail(mails.path(), before + 1);
     let period = format!("{} to {} UTC", ymd_hm(slot - 24 * 60 * MINUTE), ymd_hm(slot));
-    assert!(scheduled.headers.contains(&period), "{period}: {}", scheduled.headers);
-    assert!(scheduled.html.contains("grade sync failed for course &#60;*&#62;"), "{}", scheduled.html);
+    assert!(
+        scheduled.headers.contains(&period),
+        "{period}: {}",
+        scheduled.headers
+    );
+    assert!(
+        scheduled
+            .html
+            .contains("grade sync failed for course &#60;*&#62;"),
+        "{}",
+        scheduled.html
+    );
     server.stop();
 
     // And a start after that does not send it again.
@@ -515,6 +631,9 @@ reports:
     assert_eq!(status["lastSlotMs"], json!(slot), "{status}");
     assert!(status["lastError"].is_null(), "{status}");
     let metrics = crate::support::http_get(&server.url("/metrics")).unwrap().1;
-    assert!(!metrics.contains("belfry_reports_sent_total{report=\"daily\",trigger=\"schedule\""), "not sent by this start:\n{metrics}");
+    assert!(
+        !metrics.contains("belfry_reports_sent_total{report=\"daily\",trigger=\"schedule\""),
+        "not sent by this start:\n{metrics}"
+    );
     server.stop();
 }

@@ -48,8 +48,9 @@ pub async fn send(
     let b: SendBody = if body.iter().all(u8::is_ascii_whitespace) {
         SendBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadData(format!("the body must be {{\"receiver\": NAME}} or empty: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadData(format!("the body must be {{\"receiver\": NAME}} or empty: {e}"))
+        })?
     };
     let outcome = reports.send_now(&name, b.receiver.as_deref()).await?;
     Ok(success(outcome, Vec::new()).into_response())
