@@ -35,7 +35,10 @@ fn sources(storage: Arc<MemStorage>, options: EngineOptions) -> Sources {
 
 /// Appends series in one batch, in time order across them (the store
 /// refuses a sample older than what it already holds by too much).
-fn append(storage: &MemStorage, series: &[(Vec<(&str, &str)>, &dyn Fn(i64) -> f64)], times: &[i64]) {
+/// A series' labels and its value at a time.
+type SeriesFn<'a> = (Vec<(&'a str, &'a str)>, &'a dyn Fn(i64) -> f64);
+
+fn append(storage: &MemStorage, series: &[SeriesFn], times: &[i64]) {
     let labels: Vec<Labels> = series.iter().map(|(p, _)| Labels::from_pairs(p)).collect();
     let mut app = storage.appender();
     for &t in times {
