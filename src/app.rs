@@ -415,6 +415,24 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         .await
         .context("the backup set-up task failed")?
     };
+    let reports = Arc::new(belfry::reports::Reports::new(
+        belfry::reports::Sources {
+            storage: storage.clone(),
+            query_options: belfry::promql::EngineOptions::default(),
+            registry: registry.clone(),
+            logql: Some(logql.clone()),
+            errors: Some(errors.store().clone()),
+            history: rules.history().cloned(),
+            audit: Some(accounts.audit.clone()),
+            limit_hits: None,
+        },
+        alerting.clone(),
+        &config.reports,
+        Some(state_store.clone()),
+        &external_url(&config, local_addr),
+        &registry,
+    ));
+    tokio::spawn(reports.clone().run(shutdown.clone()));
     let (reload_tx, reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let lifecycle = Arc::new(Lifecycle::default());
     let state = Arc::new(AppState {
@@ -455,6 +473,7 @@ async fn serve_async(opts: ServeOptions) -> Result<()> {
         dashboards,
         runbooks,
         backup: Some(backups),
+        reports: Some(reports),
     });
 
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
@@ -619,6 +638,9 @@ impl Reloader {
         let remote = self.remote.prepare(&config)?;
         self.state.rules.apply_config(&config)?;
         self.state.alerting.install(alerting);
+        if let Some(reports) = &self.state.reports {
+            reports.reconfigure(&config.reports);
+        }
         if let Some(flood) = &self.state.flood {
             flood.reconfigure(config.alerting_flood.as_ref());
         }

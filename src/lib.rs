@@ -23,6 +23,7 @@ pub mod prompb;
 pub mod promql;
 pub mod relabel;
 pub mod remote;
+pub mod reports;
 pub mod rules;
 pub mod runbooks;
 pub mod scrape;

@@ -12,6 +12,7 @@ mod app;
 mod backup_cli;
 mod flood_cli;
 mod health_cli;
+mod report_cli;
 mod server_cli;
 mod verify_cli;
 
@@ -117,6 +118,13 @@ enum Command {
     Health {
         #[command(flatten)]
         server: server_cli::Server,
+    },
+    /// The SEV-3 reports of a running server (over its API).
+    Report {
+        #[command(flatten)]
+        server: server_cli::Server,
+        #[command(subcommand)]
+        what: report_cli::ReportCommand,
     },
     /// Backfill samples with timestamps from a text-format or OpenMetrics file.
     Import {
@@ -247,6 +255,7 @@ fn main() -> ExitCode {
         Some(Command::Verify { server, args }) => return verify_cli::verify(&server, args),
         Some(Command::Backup { server, dir }) => backup_cli::backup(&server, &dir),
         Some(Command::Health { server }) => health_cli::health(&server),
+        Some(Command::Report { server, what }) => report_cli::report(&server, what),
         Some(Command::Import { file, format }) => {
             let format = format.map(|f| match f {
                 ImportFormat::Prometheus => belfry::exposition::Format::PrometheusText,

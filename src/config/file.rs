@@ -45,6 +45,9 @@ pub struct Config {
     /// Unusual login patterns in the logs' login events (`crate::logins`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub logins: LoginsConfig,
+    /// The SEV-3 reports: schedules, receivers, capacity limits.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub reports: ReportsConfig,
     /// Where stored samples are sent on (Prometheus's `remote_write`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub remote_write: Vec<RemoteWriteConfig>,
@@ -247,6 +250,16 @@ impl Config {
                     locate_key(text, "alerting_flood"),
                     format!("alerting_flood: {m}"),
                 )
+            })?;
+        }
+        {
+            let receivers: Vec<&str> = self
+                .alerting
+                .iter()
+                .flat_map(|a| a.receivers.iter().map(|r| r.name.as_str()))
+                .collect();
+            self.reports.validate(&receivers).map_err(|m| {
+                FileError::located(origin, locate_key(text, "reports"), format!("reports.{m}"))
             })?;
         }
         remote_write::resolve_all(&mut self.remote_write).map_err(|(i, e)| {

@@ -22,6 +22,7 @@ mod privacy;
 mod proxy;
 mod relabel;
 mod remote_write;
+mod reports;
 mod scrape;
 mod sd;
 mod secret;
@@ -62,6 +63,9 @@ pub use privacy::{
 pub use proxy::{ProxyError, ProxySettings};
 pub use relabel::{RelabelAction, RelabelConfig, RelabelRegex};
 pub use remote_write::{MetadataConfig, QueueConfig, RemoteWriteConfig, RemoteWriteConfigError};
+pub use reports::{
+    CapacityConfig, REPORT_NAMES, ReportConfig, ReportsConfig, parse_hh_mm, parse_timezone, parse_weekday,
+};
 pub use scrape::{GlobalConfig, Scheme, ScrapeConfig, ScrapeProtocol};
 pub use sd::{FileSdConfig, StaticConfig, validate_group};
 pub use secret::{REDACTED, Secret, redact, redact_url};

@@ -89,6 +89,9 @@ pub const ALERT_FLOOD: &str = "alert_flood";
 /// Each user's login history for the unusual-login checks, by the user's
 /// token (JSON `logins::history::UserHistory`, versioned by its `v`).
 pub const LOGIN_USERS: &str = "login_users";
+/// When each SEV-3 report was last sent, by report name (JSON
+/// `reports::ReportRun`: the last scheduled slot sent, the last send).
+pub const REPORT_RUNS: &str = "report_runs";
 
 /// Created on open when missing.
 pub const ALL: &[&str] = &[
@@ -119,6 +122,7 @@ pub const ALL: &[&str] = &[
     RUNBOOKS,
     ALERT_FLOOD,
     LOGIN_USERS,
+    REPORT_RUNS,
 ];
 
 pub(crate) fn bytes_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {

@@ -21,6 +21,7 @@ use crate::ingest::{ErrorKind as IngestErrorKind, IngestError};
 use crate::logql::LogqlError;
 use crate::logs::LogsError;
 use crate::promql::PromqlError;
+use crate::reports::ReportError;
 use crate::runbooks::RunbookError;
 use crate::tsdb::StorageError;
 
@@ -74,6 +75,8 @@ pub enum ApiError {
     /// Online backups.
     #[error(transparent)]
     Backup(#[from] BackupError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// Anything else that is our fault (500).
     #[error("{0}")]
     Internal(String),
@@ -154,6 +157,17 @@ impl ApiError {
                 RunbookError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 RunbookError::NotEdited(_) => (StatusCode::CONFLICT, "conflict"),
                 RunbookError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ApiError::Report(e) => match e {
+                ReportError::UnknownReport(_) => (StatusCode::NOT_FOUND, "not_found"),
+                ReportError::NoReceiver(_)
+                | ReportError::UnknownReceiver { .. }
+                | ReportError::NoEmail(_) => (StatusCode::BAD_REQUEST, "bad_data"),
+                // The mail server refused or was not reached.
+                ReportError::Delivery { .. } => (StatusCode::BAD_GATEWAY, "unavailable"),
+                ReportError::State(_) | ReportError::Corrupt { .. } | ReportError::Task(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                }
             },
             ApiError::Alerting(e) => match e {
                 AlertingError::BadAlert(_)

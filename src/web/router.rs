@@ -20,8 +20,8 @@ use super::api::{
     accounts, alert_history, annotations, backup, dashboards, errors_attachments, errors_correlation,
     errors_feedback, errors_ingest, errors_issues, errors_monitors, errors_releases, es_bulk, es_cluster,
     es_document, es_headers, federate, flood, lifecycle, logs_ingest, logs_search, loki_labels, loki_push,
-    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, receivers, rules, runbooks, series,
-    server_status, session, status, target_metadata, targets, write,
+    loki_query, loki_status, loki_tail, oidc_login, otlp_logs, query, receivers, reports, rules, runbooks,
+    series, server_status, session, status, target_metadata, targets, write,
 };
 use super::guard::guard;
 use super::state::AppState;
@@ -36,6 +36,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(page_routes())
         .merge(dashboard_routes())
         .merge(runbook_routes())
+        .merge(report_routes())
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(lifecycle::metrics))
         .route("/federate", get(federate::federate))
@@ -229,6 +230,15 @@ fn dashboard_routes() -> Router<Arc<AppState>> {
             post(dashboards::duplicate),
         )
         .route("/api/belfry/annotations", get(annotations::list))
+}
+
+/// The SEV-3 reports: the list, a report's preview, and sending one now.
+fn report_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/reports", get(ui::reports::list))
+        .route("/reports/{name}", get(ui::reports::view))
+        .route("/api/belfry/reports", get(reports::list))
+        .route("/api/belfry/reports/{name}/send", post(reports::send))
 }
 
 /// The alerts' runbooks: the pages and the API admins edit them with.

@@ -100,4 +100,7 @@ pub struct AppState {
     /// without its stores on disk (tests of other APIs), and the route
     /// answers 404.
     pub backup: Option<Arc<crate::backup::Backups>>,
+    /// The SEV-3 reports; `None` where a server runs without them (tests
+    /// of other APIs), and their routes answer 404.
+    pub reports: Option<Arc<crate::reports::Reports>>,
 }

@@ -117,6 +117,7 @@ async fn start_belfry_with(config: Config, data_dir: Option<&Path>) -> Belfry {
             &belfry::selfmetrics::Registry::new(),
         )),
         backup: None,
+        reports: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -396,7 +397,7 @@ async fn silences_and_inhibition_mute_and_restart_does_not_repeat() {
 
 /// Python's aiosmtpd on a free loopback port, writing each message to
 /// `out/<n>.eml`; None (the test skips) where it is not installed.
-pub fn start_smtp_sink(out: &Path) -> Option<(ChildGuard, u16)> {
+pub(crate) fn start_smtp_sink(out: &Path) -> Option<(ChildGuard, u16)> {
     let python = ["python3", "python"].into_iter().find(|p| {
         Command::new(p)
             .args(["-c", "import aiosmtpd"])

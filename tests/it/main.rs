@@ -42,6 +42,7 @@ mod proxy;
 mod query_api;
 mod read_api;
 mod remote_write_out;
+mod reports;
 mod rules;
 mod runbooks;
 mod scrape;

@@ -82,6 +82,7 @@ impl Api {
                 &belfry::selfmetrics::Registry::new(),
             )),
             backup: None,
+            reports: None,
         });
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

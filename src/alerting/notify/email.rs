@@ -18,7 +18,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::setup_error::SetupError;
 use super::smtp_tls::tls_parameters;
 use super::template::Templates;
-use super::{Delivered, Notification, Notifier, NotifyError, NotifyFuture};
+use super::{Delivered, Notification, Notifier, NotifyError, NotifyFuture, ReportMail};
 use crate::config::alerting::EmailConfig;
 use crate::config::{Secret, TlsConfig};
 use crate::http_client::error_chain;
@@ -161,8 +161,40 @@ impl EmailNotifier {
         .map_err(|e| NotifyError::permanent(format!("email: cannot build message: {e}")))
     }
 
+    /// A report's message: this integration's sender and recipients, the
+    /// report's subject, its plain text and HTML as alternatives (the
+    /// configured headers are templates over alerts, so they are not used).
+    pub fn report_message(&self, report: &ReportMail) -> Result<Message, NotifyError> {
+        let mut b = Message::builder()
+            .from(self.from.clone())
+            .subject(report.subject.clone());
+        for to in &self.to {
+            b = b.to(to.clone());
+        }
+        b.multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(report.text.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(report.html.clone()),
+                ),
+        )
+        .map_err(|e| NotifyError::permanent(format!("email: cannot build message: {e}")))
+    }
+
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
         let message = self.message(n)?;
+        self.deliver(message).await
+    }
+
+    /// Sends one message over SMTP with this integration's connection, TLS
+    /// and credentials.
+    async fn deliver(&self, message: Message) -> Result<(), NotifyError> {
         let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(self.host.clone())
             .port(self.port)
             .hello_name(ClientId::Domain(self.hello.clone()))
@@ -193,6 +225,12 @@ impl EmailNotifier {
             }
         }
     }
+
+    /// Where it sends, for a report's answer: `to` through `host:port`.
+    pub fn destination(&self) -> String {
+        let to: Vec<String> = self.to.iter().map(|m| m.email.to_string()).collect();
+        format!("{} via {}:{}", to.join(", "), self.host, self.port)
+    }
 }
 
 impl Notifier for EmailNotifier {
@@ -206,6 +244,17 @@ impl Notifier for EmailNotifier {
 
     fn notify<'a>(&'a self, n: &'a Notification) -> NotifyFuture<'a> {
         Box::pin(async move { self.send(n).await.map(|()| Delivered::default()) })
+    }
+
+    fn send_report<'a>(&'a self, report: &'a ReportMail) -> Option<NotifyFuture<'a>> {
+        Some(Box::pin(async move {
+            let message = self.report_message(report)?;
+            self.deliver(message).await.map(|()| Delivered::default())
+        }))
+    }
+
+    fn describe(&self) -> String {
+        self.destination()
     }
 }
 
@@ -248,6 +297,26 @@ mod tests {
         let raw = String::from_utf8(e.message(&notification()).unwrap().formatted()).unwrap();
         assert!(raw.contains("Subject: LMS firing: api"), "{raw}");
         assert!(raw.contains("X-Team: team"), "{raw}");
+    }
+
+    #[test]
+    fn report_message_has_both_parts_and_the_recipients() {
+        let e = EmailNotifier::new(&config(), &Templates::builtin()).unwrap();
+        let report = ReportMail {
+            subject: "Daily summary".into(),
+            html: "<h1>Daily summary</h1>".into(),
+            text: "Daily summary".into(),
+        };
+        let raw = String::from_utf8(e.report_message(&report).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Subject: Daily summary"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
+        assert!(raw.contains("<h1>Daily summary</h1>"), "{raw}");
+        assert!(raw.contains("oncall@example.org"), "{raw}");
+        assert_eq!(
+            e.destination(),
+            "oncall@example.org, it@example.org via 127.0.0.1:2525"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod template;
 mod truncate;
 pub mod webhook;
 
-pub use notifier::{Delivered, Notification, NotifiedAlert, Notifier, NotifyError, NotifyFuture};
+pub use notifier::{Delivered, Notification, NotifiedAlert, Notifier, NotifyError, NotifyFuture, ReportMail};
 pub use setup_error::SetupError;
 
 #[cfg(test)]

@@ -111,6 +111,15 @@ pub struct Delivered {
 
 pub type NotifyFuture<'a> = Pin<Box<dyn Future<Output = Result<Delivered, NotifyError>> + Send + 'a>>;
 
+/// A report to deliver (the SEV-3 reports of `crate::reports`): its
+/// subject, the page as HTML and the same content as plain text.
+#[derive(Clone, Debug)]
+pub struct ReportMail {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
 /// One integration of a receiver (an e-mail config, a webhook config).
 pub trait Notifier: Send + Sync {
     /// The integration's kind as counted in metrics: `email`, `webhook`.
@@ -119,6 +128,15 @@ pub trait Notifier: Send + Sync {
     fn send_resolved(&self) -> bool;
     /// Sends one notification; the caller applies timeouts and retries.
     fn notify<'a>(&'a self, n: &'a Notification) -> NotifyFuture<'a>;
+    /// Sends a report, where the integration carries one (e-mail); None
+    /// where it does not, and the report skips it.
+    fn send_report<'a>(&'a self, _report: &'a ReportMail) -> Option<NotifyFuture<'a>> {
+        None
+    }
+    /// Where it delivers, in a few words, for reports' answers.
+    fn describe(&self) -> String {
+        self.integration().to_string()
+    }
 }
 
 #[cfg(test)]

@@ -113,6 +113,11 @@ pub const ROUTES: &[RouteRule] = &[
     // (recorded by the backup itself when its stream ends, with what it
     // held or why it failed).
     rule("/api/belfry/backup", A, A, None),
+    // The SEV-3 reports: previews read, a send is a change.
+    query("/reports"),
+    query("/reports/{name}"),
+    query("/api/belfry/reports"),
+    rule("/api/belfry/reports/{name}/send", R, W, Some("report.send")),
     // Server.
     rule("/-/reload", R, W, Some("config.reload")),
     query("/metrics"),

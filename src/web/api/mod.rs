@@ -35,6 +35,7 @@ pub mod oidc_login;
 pub mod otlp_logs;
 pub mod query;
 pub mod receivers;
+pub mod reports;
 pub mod rules;
 pub mod runbooks;
 pub mod series;

@@ -24,6 +24,7 @@ pub enum Section {
     Logs,
     Errors,
     Alerts,
+    Reports,
     Silences,
     Targets,
     Status,
@@ -72,6 +73,12 @@ const NAV: &[NavEntry] = &[
         section: Section::Alerts,
         href: "/alerts",
         label: "Alerts",
+        needs: Permission::Read,
+    },
+    NavEntry {
+        section: Section::Reports,
+        href: "/reports",
+        label: "Reports",
         needs: Permission::Read,
     },
     NavEntry {

@@ -17,6 +17,7 @@ pub mod logs;
 pub mod overview;
 mod page_headers;
 mod render;
+pub mod reports;
 pub mod runbooks;
 pub mod silences;
 pub mod status;

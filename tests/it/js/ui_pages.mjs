@@ -611,6 +611,9 @@ async function main() {
       { name: 'runbooks', path: '/runbooks' },
       { name: 'runbook', path: '/runbooks/LMSAPIHighErrorRate' },
       { name: 'runbook-edit', path: '/runbooks/LMSAPIHighErrorRate/edit' },
+      { name: 'reports', path: '/reports' },
+      { name: 'report-daily', path: '/reports/daily' },
+      { name: 'report-weekly', path: '/reports/weekly' },
       { name: 'dashboards', path: '/dashboards' },
       ...dashboards.map((d) => ({
         name: `d-${d.uid}`, path: `/d/${encodeURIComponent(d.uid)}`, dashboard: true, requireData: Boolean(d.builtin),
