@@ -59,11 +59,24 @@ impl Detection {
         }
     }
 
+    /// What the monthly security report counts it as: a login from an
+    /// unusual place is an anomaly, a run of failures an attack on sign-in.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Detection::NewCountry { .. } | Detection::Travel { .. } => "login_anomaly",
+            Detection::BurstSource { .. } | Detection::BurstUser { .. } => "security",
+        }
+    }
+
     /// The alert, firing from `now` until `resolve_after` later; links
     /// start at `external_url` (no trailing slash).
     pub fn alert(&self, now: SystemTime, resolve_after: Duration, external_url: &str) -> Alert {
         let name = self.alertname();
-        let mut labels = vec![Label::new("alertname", name), Label::new("severity", "warning")];
+        let mut labels = vec![
+            Label::new("alertname", name),
+            Label::new("severity", "warning"),
+            Label::new("category", self.category()),
+        ];
         let (summary, description, search) = match self {
             Detection::NewCountry {
                 user,
@@ -186,7 +199,7 @@ mod tests {
         .alert(now, Duration::from_secs(3600), "http://belfry:9900");
         assert_eq!(
             a.labels.to_string(),
-            r#"{alertname="LMSUnusualLoginCountry", country="US", severity="warning", source="216.160.83.56", user="u_0123"}"#
+            r#"{alertname="LMSUnusualLoginCountry", category="login_anomaly", country="US", severity="warning", source="216.160.83.56", user="u_0123"}"#
         );
         assert_eq!(
             a.annotations.get("runbook_url"),

@@ -176,7 +176,7 @@ fn a_new_country_alerts_but_not_a_first_login_nor_a_known_country() {
     assert_eq!(f.sink.take(), [UNUSUAL_COUNTRY]);
     assert_eq!(
         alert.labels.to_string(),
-        r#"{alertname="LMSUnusualLoginCountry", country="US", severity="warning", source="216.160.83.56", user="u_a"}"#
+        r#"{alertname="LMSUnusualLoginCountry", category="login_anomaly", country="US", severity="warning", source="216.160.83.56", user="u_a"}"#
     );
     assert_eq!(
         alert.starts_at,
