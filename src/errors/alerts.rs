@@ -511,24 +511,7 @@ mod tests {
     use crate::errors::monitor_config::MonitorConfig;
     use crate::errors::{Event, Grouping, StatusChange};
     use crate::model::PromDuration;
-
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<Alert>>);
-
-    impl AlertSink for Recorder {
-        fn send(&self, alerts: Vec<Alert>) {
-            self.0.lock().extend(alerts);
-        }
-    }
-
-    impl Recorder {
-        fn take(&self) -> Vec<String> {
-            std::mem::take(&mut *self.0.lock())
-                .into_iter()
-                .map(|a| a.labels.get("alertname").unwrap_or_default().to_string())
-                .collect()
-        }
-    }
+    use crate::model::alert_recorder::AlertRecorder;
 
     fn issue(last_seen: f64) -> Issue {
         let event = Event::parse(br#"{"message":"disk full","timestamp":0}"#, None, 0.0).unwrap();
@@ -551,8 +534,8 @@ mod tests {
         }
     }
 
-    fn alerts(config: ErrorAlertsConfig) -> (Arc<Recorder>, ErrorAlerts) {
-        let rec = Arc::new(Recorder::default());
+    fn alerts(config: ErrorAlertsConfig) -> (Arc<AlertRecorder>, ErrorAlerts) {
+        let rec = Arc::new(AlertRecorder::default());
         let a = ErrorAlerts::new(
             rec.clone(),
             config,

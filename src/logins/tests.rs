@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
-use parking_lot::Mutex;
-
 use super::test_mmdb::{MmdbWriter, city_record};
 use super::*;
 use crate::config::{BurstConfig, LoginsConfig};
-use crate::model::{Alert, AlertSink, LoginEvent, LoginEventSink, PromDuration};
+use crate::model::alert_recorder::AlertRecorder;
+use crate::model::{LoginEvent, LoginEventSink, PromDuration};
 use crate::selfmetrics::Registry;
 use crate::state::StateStore;
 
@@ -23,27 +22,6 @@ const SE: &str = "89.160.20.112";
 const VAGUE_FR: &str = "2.16.0.9";
 const HOUR: u64 = 3600;
 const DAY: u64 = 86_400;
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Alert>>);
-
-impl AlertSink for Recorder {
-    fn send(&self, alerts: Vec<Alert>) {
-        self.0.lock().extend(alerts);
-    }
-}
-
-impl Recorder {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock())
-            .iter()
-            .map(|a| a.labels.get("alertname").unwrap_or_default().to_string())
-            .collect()
-    }
-    fn last(&self) -> Alert {
-        self.0.lock().last().cloned().expect("an alert")
-    }
-}
 
 fn write_db(dir: &Path) -> PathBuf {
     let mut w = MmdbWriter::new("GeoLite2-City");
@@ -76,7 +54,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     db: PathBuf,
     store: Arc<StateStore>,
-    sink: Arc<Recorder>,
+    sink: Arc<AlertRecorder>,
     now: Arc<AtomicU64>,
     registry: Arc<Registry>,
     detector: Arc<LoginDetector>,
@@ -104,7 +82,7 @@ fn fixture(edit: impl FnOnce(&mut LoginsConfig)) -> Fixture {
     let store = StateStore::open(dir.path()).unwrap();
     let mut c = config(&db);
     edit(&mut c);
-    let sink = Arc::new(Recorder::default());
+    let sink = Arc::new(AlertRecorder::default());
     let now = Arc::new(AtomicU64::new(1_700_000_000));
     let registry = Registry::new();
     let detector = open(&store, &sink, &now, &registry, &c);
@@ -121,7 +99,7 @@ fn fixture(edit: impl FnOnce(&mut LoginsConfig)) -> Fixture {
 
 fn open(
     store: &Arc<StateStore>,
-    sink: &Arc<Recorder>,
+    sink: &Arc<AlertRecorder>,
     now: &Arc<AtomicU64>,
     registry: &Registry,
     c: &LoginsConfig,

@@ -3,6 +3,8 @@
 //! and the rules for label and metric names. Nothing here knows about storage, HTTP or PromQL.
 
 mod alert;
+#[cfg(test)]
+pub mod alert_recorder;
 mod duration;
 mod go_regex;
 mod histogram;
