@@ -30,13 +30,13 @@ fn check_config_names_file_line_and_column() {
     assert!(err.contains("scrape_intervall"), "{err}");
 
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/belfry.yml");
-    // The example's e-mail receivers read their password from the environment.
-    let out = belfry()
-        .args(["check", "config", example])
-        .env("SMTP_PASSWORD", "secret")
-        .env("BELFRY_ADMIN_PASSWORD", "first-admin-pw")
-        .output()
-        .unwrap();
+    // The example reads its secrets and addresses from the environment.
+    let mut check = belfry();
+    check.args(["check", "config", example]);
+    for name in crate::lms_example_config::EXAMPLE_ENV {
+        check.env(name, crate::lms_example_config::example_env(name).unwrap());
+    }
+    let out = check.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 

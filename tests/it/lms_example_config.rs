@@ -15,7 +15,20 @@ fn example() -> PathBuf {
 }
 
 /// The environment docker-compose.yml gives Belfry, as `${VAR}` lookups.
-fn example_env(name: &str) -> Option<String> {
+/// Every variable the example reads from the environment.
+pub(crate) const EXAMPLE_ENV: &[&str] = &[
+    "SMTP_PASSWORD",
+    "BELFRY_ADMIN_PASSWORD",
+    "BELFRY_LMS_DSN_KEY",
+    "SMTP_SMARTHOST",
+    "SMTP_FROM",
+    "SMTP_USERNAME",
+    "ALERT_EMAIL_TO",
+    "ONCALL_EMAIL_TO",
+];
+
+/// A value for each of [`EXAMPLE_ENV`], as a deployment would set it.
+pub(crate) fn example_env(name: &str) -> Option<String> {
     let value = match name {
         "SMTP_PASSWORD" => "hunter2",
         "BELFRY_ADMIN_PASSWORD" => "first-admin-pw",
